@@ -1,0 +1,62 @@
+// Lint, and the layer rule of architecture.md: `src/shared` imports nothing from Electron, Node
+// or the DOM; only `src/main/electron` and `src/preload` import `electron`; the renderer never
+// reaches into the backend and the backend never into the renderer.
+import js from '@eslint/js';
+import svelte from 'eslint-plugin-svelte';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const electron = { name: 'electron', message: 'Only src/main/electron and src/preload may import electron.' };
+const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_')).map((name) => ({ name, message: 'src/shared must not import Node modules.' }));
+const nodePrefixed = { group: ['node:*'], message: 'src/shared and src/renderer must not import Node modules.' };
+const intoMain = { group: ['**/main/**', '**/main'], message: 'Only the backend imports the backend; share code through src/shared.' };
+const intoRenderer = { group: ['**/renderer/**', '**/renderer'], message: 'The backend must not import the renderer.' };
+const domGlobals = ['window', 'document', 'navigator', 'location', 'localStorage', 'sessionStorage', 'HTMLElement', 'HTMLCanvasElement', 'fetch', 'WebSocket', 'requestAnimationFrame'].map(
+  (name) => ({ name, message: 'src/shared must not use the DOM.' }),
+);
+
+export default tseslint.config(
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'tests/fixtures/data/**', '.tmp/**', 'resources/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  ...svelte.configs['flat/recommended'],
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] } },
+  },
+  // Layer rules. Later blocks replace earlier ones for the same files, so each lists all it bans.
+  {
+    files: ['src/**/*.{ts,svelte}'],
+    rules: { 'no-restricted-imports': ['error', { paths: [electron] }] },
+  },
+  {
+    files: ['src/main/**/*.ts'],
+    ignores: ['src/main/electron/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [intoRenderer] }] },
+  },
+  {
+    files: ['src/main/electron/**/*.ts', 'src/preload/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [intoRenderer] }] },
+  },
+  {
+    files: ['src/renderer/**/*.{ts,svelte}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [nodePrefixed, intoMain] }] },
+  },
+  {
+    files: ['src/shared/**/*.ts'],
+    languageOptions: { globals: {} },
+    rules: {
+      'no-restricted-imports': ['error', { paths: [electron, ...nodeBuiltins], patterns: [nodePrefixed, intoMain, intoRenderer] }],
+      'no-restricted-globals': ['error', ...domGlobals],
+    },
+  },
+);

@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// `npm test`: lint, typecheck, build, then every test suite (Vitest: unit, integration, end-to-end;
+// pytest: the trainer), and one closing line `N passed, N failed, N skipped` over all of them.
+// Each check stage counts as one test; a stage that fails does not stop the others.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const tmp = path.join(root, '.tmp');
+mkdirSync(tmp, { recursive: true });
+const bin = (name) => path.join(root, 'node_modules', '.bin', name);
+const only = process.argv.slice(2); // e.g. `npm test -- vitest` runs just that stage
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const failures = [];
+
+function run(label, command, args, options = {}) {
+  process.stdout.write(`\n=== ${label}: ${[path.basename(command), ...args].join(' ')}\n`);
+  const started = Date.now();
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const ok = result.status === 0;
+  process.stdout.write(`=== ${label}: ${ok ? 'ok' : `FAILED (exit ${result.status ?? result.signal})`} in ${seconds} s\n`);
+  return ok;
+}
+
+function stage(label, command, args) {
+  if (only.length && !only.includes(label)) return;
+  if (run(label, command, args)) passed++;
+  else {
+    failed++;
+    failures.push(label);
+  }
+}
+
+function findPythonWithTorch() {
+  const candidates = [process.env.LGMS_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean);
+  for (const python of candidates) {
+    const probe = spawnSync(python, ['-c', 'import torch, numpy, PIL'], { stdio: 'ignore' });
+    if (probe.status === 0) return python;
+  }
+  return undefined;
+}
+
+stage('lint', bin('eslint'), ['.']);
+stage('typecheck', bin('tsc'), ['-p', 'tsconfig.json']);
+stage('svelte-check', bin('svelte-check'), ['--tsconfig', 'tsconfig.web.json', '--threshold', 'error', '--fail-on-warnings']);
+stage('build', bin('electron-vite'), ['build']);
+
+if (!only.length || only.includes('vitest')) {
+  const report = path.join(tmp, 'vitest.json');
+  rmSync(report, { force: true });
+  const ok = run('vitest', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile=${report}`]);
+  if (existsSync(report)) {
+    const r = JSON.parse(readFileSync(report, 'utf8'));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests;
+    skipped += r.numPendingTests + r.numTodoTests;
+    // A suite that failed to load has no tests to count: count it as a failure.
+    const broken = r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0);
+    failed += broken.length;
+    for (const f of r.testResults) {
+      for (const a of f.assertionResults) if (a.status === 'failed') failures.push(`${path.relative(root, f.name)} › ${a.fullName}`);
+      if (f.status === 'failed' && f.assertionResults.length === 0) failures.push(`${path.relative(root, f.name)} (did not load: ${f.message})`);
+    }
+  } else {
+    failed++;
+    failures.push(`vitest (no report; exit ${ok ? 0 : 'non-zero'})`);
+  }
+}
+
+if (!only.length || only.includes('trainer')) {
+  const testsDir = path.join(root, 'resources', 'trainer', 'tests');
+  const python = findPythonWithTorch();
+  if (!existsSync(testsDir)) {
+    // nothing to run yet
+  } else if (!python) {
+    skipped++;
+    process.stdout.write('\n=== trainer: skipped — no Python with torch, numpy and PIL (apt-get install python3-torch python3-numpy python3-pil)\n');
+  } else {
+    const xml = path.join(tmp, 'pytest.xml');
+    rmSync(xml, { force: true });
+    run('trainer', python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', `--junitxml=${xml}`, testsDir], {
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    if (existsSync(xml)) {
+      const text = readFileSync(xml, 'utf8');
+      const suite = /<testsuite\b[^>]*>/.exec(text)?.[0] ?? '';
+      const attr = (name) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(suite)?.[1] ?? 0);
+      const bad = attr('failures') + attr('errors');
+      passed += attr('tests') - bad - attr('skipped');
+      failed += bad;
+      skipped += attr('skipped');
+      if (bad) failures.push(`trainer: ${bad} pytest failure(s)`);
+    } else {
+      failed++;
+      failures.push('trainer (pytest wrote no report)');
+    }
+  }
+}
+
+if (failures.length) process.stdout.write(`\nFailed:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
+process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exit(failed > 0 ? 1 : 0);

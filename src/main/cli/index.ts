@@ -1,0 +1,124 @@
+// `lgms`: the same backend with no window, for scripts and for machines without a display.
+import { createBackend, type Backend } from '../backend';
+import { defaultUserDataDir, resolveDataDir, withoutDataDirArgs } from '../data-dir';
+import { appVersion } from '../paths';
+import { serve } from '../server';
+import type { Result } from '../../shared/result';
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(args: string[], backend: () => Backend): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'start the headless server and print a URL to open in a browser',
+    usage: 'lgms serve [--port N] [--data-dir DIR]',
+    run: async (args) => {
+      await serve(args);
+      return -1; // keeps running until SIGINT/SIGTERM
+    },
+  },
+  info: {
+    summary: 'print versions, data folder, execution providers and trainer status as JSON',
+    usage: 'lgms info [--data-dir DIR]',
+    run: async (_args, backend) => {
+      const b = backend();
+      await b.services.system.refreshTrainer();
+      print(await b.dispatch('system', 'getInfo', undefined));
+      return 0;
+    },
+  },
+  settings: {
+    summary: 'show settings, or change them: lgms settings set key=value …',
+    usage: 'lgms settings [get | set key=value … | reset]',
+    run: async (args, backend) => {
+      const b = backend();
+      const [verb = 'get', ...rest] = withoutDataDirArgs(args);
+      if (verb === 'get') return print(await b.dispatch('settings', 'get', undefined));
+      if (verb === 'reset') return print(await b.dispatch('settings', 'reset', undefined));
+      if (verb !== 'set') throw new UsageError(`unknown settings verb "${verb}"`);
+      const patch: Record<string, unknown> = {};
+      for (const pair of rest) {
+        const eq = pair.indexOf('=');
+        if (eq < 1) throw new UsageError(`expected key=value, got "${pair}"`);
+        patch[pair.slice(0, eq)] = parseValue(pair.slice(eq + 1));
+      }
+      return print(await b.dispatch('settings', 'update', patch));
+    },
+  },
+};
+
+class UsageError extends Error {}
+
+function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function print(result: Result<unknown>): number {
+  if (result.ok) {
+    process.stdout.write(JSON.stringify(result.value, null, 2) + '\n');
+    return 0;
+  }
+  process.stderr.write(`error (${result.error.code}): ${result.error.message}\n`);
+  if (result.error.details) process.stderr.write(JSON.stringify(result.error.details, null, 2) + '\n');
+  return 1;
+}
+
+function help(): string {
+  const lines = [
+    `lgms ${appVersion()} — LGMS Workstation without a window`,
+    '',
+    'Usage: lgms <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`),
+    '',
+    'Options:',
+    '  --data-dir DIR   data folder (default: LGMS_DATA_DIR, else the desktop app\'s folder)',
+    '  --help, -h       this help; `lgms <command> --help` for one command',
+    '  --version        print the version',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return 0;
+  }
+  if (name === '--version') {
+    process.stdout.write(appVersion() + '\n');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`lgms: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${command.usage}\n  ${command.summary}\n`);
+    return 0;
+  }
+  let backend: Backend | undefined;
+  const lazyBackend = () => (backend ??= createBackend({ dataDir: resolveDataDir(args, process.env, defaultUserDataDir()), transport: 'http' }));
+  try {
+    return await command.run(args, lazyBackend);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`lgms ${name}: ${e.message}\n${command.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`lgms ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  } finally {
+    if (name !== 'serve') backend?.close();
+  }
+}
+

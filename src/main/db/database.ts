@@ -1,0 +1,52 @@
+// Opens the study database: WAL, foreign keys, and all pending migrations in one transaction.
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { ServiceError } from '../../shared/result';
+import { MIGRATIONS, type Migration } from './migrations';
+
+export type { Database } from 'better-sqlite3';
+
+export interface OpenOptions {
+  /** Path of a better_sqlite3.node built for this runtime (Electron's ABI differs from Node's). */
+  nativeBinding?: string;
+  migrations?: readonly Migration[];
+}
+
+export function openDatabase(file: string, options: OpenOptions = {}): Database {
+  const db = new BetterSqlite3(file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    // NORMAL is durable against process crashes in WAL mode; only a power loss can drop the last commits.
+    db.pragma('synchronous = NORMAL');
+    migrate(db, options.migrations ?? MIGRATIONS);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export function migrate(db: Database, migrations: readonly Migration[]): void {
+  const latest = migrations.at(-1)?.version ?? 0;
+  const current = schemaVersion(db);
+  if (current > latest) {
+    throw new ServiceError(
+      'conflict',
+      `The database was written by a newer version of LGMS Workstation (schema ${current}; this version knows up to ${latest}). ` +
+        'It was left untouched: update the app, or choose another data folder.',
+    );
+  }
+  const pending = migrations.filter((m) => m.version > current);
+  if (pending.length === 0) return;
+  db.transaction(() => {
+    for (const m of pending) {
+      m.up(db);
+      db.pragma(`user_version = ${m.version}`);
+    }
+  }).immediate();
+}

@@ -1,0 +1,71 @@
+// The Electron shell: one window on the shared backend, every contract method bound to IPC with
+// a sender check, every backend event forwarded. Kept thin: all logic lives in the backend.
+import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { IPC_EVENT, IPC_INVOKE } from '../../shared/contract/bridge';
+import { fail } from '../../shared/result';
+import { createBackend, type Backend } from '../backend';
+import { resolveDataDir } from '../data-dir';
+import { hardenSessions } from './security';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rendererUrl = process.env.ELECTRON_RENDERER_URL
+  ? new URL(process.env.ELECTRON_RENDERER_URL)
+  : pathToFileURL(path.join(here, '../renderer/index.html'));
+
+let backend: Backend | undefined;
+let win: BrowserWindow | undefined;
+
+/** Only our own top-level page may call the backend. */
+function fromOurFrame(event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  if (!frame || frame.parent !== null || !win || event.sender !== win.webContents) return false;
+  const url = new URL(frame.url);
+  return rendererUrl.protocol === 'file:' ? url.protocol === 'file:' && url.pathname === rendererUrl.pathname : url.origin === rendererUrl.origin;
+}
+
+function createWindow(): void {
+  win = new BrowserWindow({
+    width: 1440,
+    height: 900,
+    minWidth: 960,
+    minHeight: 600,
+    show: false,
+    backgroundColor: '#0b0d10',
+    title: 'LGMS Workstation',
+    webPreferences: {
+      preload: path.join(here, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  win.once('ready-to-show', () => win?.show());
+  win.on('closed', () => (win = undefined));
+  void win.loadURL(rendererUrl.href);
+}
+
+// A packaged app keeps models and the trainer outside the asar, in its resources folder.
+if (app.isPackaged) process.env.LGMS_RESOURCES_DIR ??= process.resourcesPath;
+
+void app.whenReady().then(() => {
+  hardenSessions();
+  const dataDir = resolveDataDir(process.argv, process.env, app.getPath('userData'));
+  const sqliteBinding = process.env.LGMS_SQLITE_BINDING;
+  backend = createBackend({ dataDir, transport: 'electron', ...(sqliteBinding ? { sqliteBinding } : {}) });
+  const b = backend;
+  ipcMain.handle(IPC_INVOKE, (event, service: unknown, method: unknown, input: unknown) =>
+    fromOurFrame(event) ? b.dispatch(service, method, input) : fail('unauthorized', 'IPC from an unknown frame'),
+  );
+  b.events.onAny((name, payload) => win?.webContents.send(IPC_EVENT, name, payload));
+  createWindow();
+  app.on('activate', () => BrowserWindow.getAllWindows().length === 0 && createWindow());
+});
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});
+app.on('will-quit', () => backend?.close());

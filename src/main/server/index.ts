@@ -1,0 +1,2 @@
+export { serve } from './serve';
+export { startServer, type RunningServer, type ServerOptions } from './server';

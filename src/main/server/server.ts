@@ -1,0 +1,216 @@
+// The headless transport: the built renderer and the contract over HTTP + WebSocket, on
+// loopback only, behind a random per-start token. Every request — page, asset, API call or
+// WebSocket upgrade — without the token is refused, so another local user or a web page in the
+// browser cannot read patient data through it.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
+import type { Backend } from '../backend';
+
+export const TOKEN_COOKIE = 'lgms_token';
+const MAX_BODY = 16 * 1024 * 1024;
+
+export interface ServerOptions {
+  backend: Backend;
+  /** The built renderer (out/renderer). */
+  rendererDir: string;
+  port?: number;
+  token?: string;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly origin: string;
+  readonly port: number;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.woff2': 'font/woff2',
+};
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const tokenBytes = Buffer.from(token);
+  const { backend } = options;
+  const rendererDir = path.resolve(options.rendererDir);
+  let origin = '';
+  let allowedHosts = new Set<string>();
+
+  const tokenMatches = (candidate: string | undefined): boolean => {
+    if (!candidate) return false;
+    const bytes = Buffer.from(candidate);
+    return bytes.length === tokenBytes.length && timingSafeEqual(bytes, tokenBytes);
+  };
+
+  const authorised = (req: IncomingMessage): boolean => {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    return tokenMatches(bearer) || tokenMatches(readCookie(req.headers.cookie, TOKEN_COOKIE));
+  };
+
+  // Refuses requests whose Host is not ours (DNS rebinding) or whose Origin is another site.
+  const sameOrigin = (req: IncomingMessage): boolean =>
+    allowedHosts.has(req.headers.host ?? '') && (req.headers.origin === undefined || req.headers.origin === origin);
+
+  const server = http.createServer((req, res) => {
+    setSecurityHeaders(res);
+    if (!sameOrigin(req)) return sendText(res, 403, 'Forbidden: wrong host or origin.');
+    const url = new URL(req.url ?? '/', origin);
+    // The printed URL carries the token once; it becomes an HttpOnly cookie and leaves the address bar.
+    const queryToken = url.searchParams.get('token');
+    if (req.method === 'GET' && queryToken !== null) {
+      if (!tokenMatches(queryToken)) return sendText(res, 401, 'Unauthorized: this token is not valid for this server start.');
+      url.searchParams.delete('token');
+      res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+      res.writeHead(303, { Location: url.pathname + url.search });
+      return res.end();
+    }
+    if (!authorised(req)) {
+      return sendText(res, 401, 'Unauthorized: open the URL printed by `npm run serve` (it carries the access token).');
+    }
+    if (url.pathname.startsWith('/api/')) return handleApi(req, res, url);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
+    return serveStatic(res, url.pathname);
+  });
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    res.setHeader('Cache-Control', 'no-store');
+    if (req.method !== 'POST') return sendText(res, 405, 'Use POST for API calls.');
+    // A JSON content type cannot be sent cross-site without a CORS preflight, which we never grant.
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      return sendText(res, 415, 'API calls must be application/json.');
+    }
+    const parts = url.pathname.split('/');
+    if (parts.length !== 4) return sendText(res, 404, 'Not found.');
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req, MAX_BODY)) || '{}');
+    } catch (e) {
+      return sendJson(res, 400, { ok: false, error: { code: 'invalid-input', message: `bad request body: ${(e as Error).message}` } });
+    }
+    const input = typeof body === 'object' && body !== null ? (body as { input?: unknown }).input : undefined;
+    const result = await backend.dispatch(decodeURIComponent(parts[2]!), decodeURIComponent(parts[3]!), input);
+    sendJson(res, 200, result);
+  }
+
+  function serveStatic(res: ServerResponse, pathname: string): void {
+    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    const file = path.resolve(rendererDir, relative);
+    if (file !== rendererDir && !file.startsWith(rendererDir + path.sep)) return sendText(res, 404, 'Not found.');
+    let size: number;
+    try {
+      const st = statSync(file);
+      if (!st.isFile()) return sendText(res, 404, 'Not found.');
+      size = st.size;
+    } catch {
+      return sendText(res, 404, 'Not found.');
+    }
+    res.writeHead(200, {
+      'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'Content-Length': size,
+      'Cache-Control': relative === 'index.html' ? 'no-store' : 'private, max-age=3600',
+    });
+    createReadStream(file).pipe(res);
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const sockets = new Set<WebSocket>();
+  server.on('upgrade', (req, socket, head) => {
+    const refuse = (status: number, text: string) => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (!sameOrigin(req)) return refuse(403, 'Forbidden');
+    if (!authorised(req)) return refuse(401, 'Unauthorized');
+    if (new URL(req.url ?? '/', origin).pathname !== '/events') return refuse(404, 'Not Found');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      ws.on('error', () => sockets.delete(ws));
+    });
+  });
+
+  const offEvents = backend.events.onAny((event, payload) => {
+    const message = JSON.stringify({ event, payload });
+    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(message);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  origin = `http://127.0.0.1:${port}`;
+  allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+
+  return {
+    url: `${origin}/?token=${token}`,
+    origin,
+    port,
+    token,
+    async close() {
+      offEvents();
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function setSecurityHeaders(res: ServerResponse): void {
+  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(text + '\n');
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new Error(`body larger than ${limit} bytes`));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,58 @@
+// The `system` service: versions, data folder, providers and trainer status.
+import os from 'node:os';
+import type { Events, ExecutionProviderName, SystemInfo, SystemService, TrainerStatus } from '../../shared/contract';
+import type { Emitter } from '../../shared/events';
+import { appVersion } from '../paths';
+import type { SettingsMainService } from '../settings/service';
+import { listExecutionProviders } from './providers';
+import { probeTrainer, pythonCandidates } from './trainer-probe';
+
+export interface SystemOptions {
+  dataDir: string;
+  transport: SystemInfo['transport'];
+  /** Replaced by the inference engine once it has chosen a provider. */
+  activeProvider?: () => ExecutionProviderName;
+}
+
+export class SystemMainService implements SystemService {
+  private trainer: TrainerStatus = { available: false, checking: true };
+  private probing: Promise<TrainerStatus> | undefined;
+  private readonly providers = listExecutionProviders();
+
+  constructor(
+    private readonly options: SystemOptions,
+    private readonly settings: SettingsMainService,
+    private readonly events: Emitter<Events>,
+  ) {}
+
+  async getInfo(): Promise<SystemInfo> {
+    if (!this.probing) void this.refreshTrainer();
+    return {
+      appName: 'LGMS Workstation',
+      version: appVersion(),
+      transport: this.options.transport,
+      platform: process.platform,
+      arch: process.arch,
+      node: process.versions.node,
+      ...(process.versions.electron ? { electron: process.versions.electron } : {}),
+      dataDir: this.options.dataDir,
+      cpus: os.availableParallelism(),
+      executionProvider: this.options.activeProvider?.() ?? 'cpu',
+      executionProviders: this.providers,
+      trainer: this.trainer,
+    };
+  }
+
+  refreshTrainer(): Promise<TrainerStatus> {
+    this.trainer = { ...this.trainer, checking: true };
+    const probing = probeTrainer(pythonCandidates(this.settings.read().pythonPath)).then((status) => {
+      if (this.probing === probing) {
+        this.trainer = status;
+        this.events.emit('onDidChangeTrainer', status);
+      }
+      return status;
+    });
+    this.probing = probing;
+    return probing;
+  }
+}

@@ -1,0 +1,54 @@
+// Application-wide state: backend info, settings and the current view, filled from the backend
+// and kept current by its events.
+import type { Settings, SettingsPatch, SystemInfo } from '../../shared/contract';
+import type { ApiError } from '../../shared/result';
+import { api } from './api';
+
+export const VIEWS = [
+  { id: 'worklist', label: 'Worklist', key: '1' },
+  { id: 'review', label: 'Review', key: '2' },
+  { id: 'training', label: 'Training', key: '3' },
+  { id: 'models', label: 'Models', key: '4' },
+  { id: 'settings', label: 'Settings', key: '5' },
+] as const;
+export type ViewId = (typeof VIEWS)[number]['id'];
+
+export class AppState {
+  info = $state<SystemInfo | null>(null);
+  settings = $state<Settings | null>(null);
+  view = $state<ViewId>('worklist');
+  error = $state<ApiError | null>(null);
+  connected = $state(false);
+
+  async start(): Promise<void> {
+    api.on('onDidChangeSettings', (s) => (this.settings = s));
+    api.on('onDidChangeTrainer', (trainer) => {
+      if (this.info) this.info = { ...this.info, trainer };
+    });
+    const [info, settings] = await Promise.all([api.system.getInfo(), api.settings.get()]);
+    if (!info.ok) return void (this.error = info.error);
+    if (!settings.ok) return void (this.error = settings.error);
+    this.info = info.value;
+    this.settings = settings.value;
+    this.connected = true;
+  }
+
+  async updateSettings(patch: SettingsPatch): Promise<boolean> {
+    const result = await api.settings.update(patch);
+    if (!result.ok) {
+      this.error = result.error;
+      return false;
+    }
+    this.settings = result.value;
+    this.error = null;
+    return true;
+  }
+
+  async refreshTrainer(): Promise<void> {
+    if (this.info) this.info = { ...this.info, trainer: { ...this.info.trainer, checking: true } };
+    const result = await api.system.refreshTrainer();
+    if (result.ok && this.info) this.info = { ...this.info, trainer: result.value };
+  }
+}
+
+export const app = new AppState();

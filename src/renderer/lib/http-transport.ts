@@ -1,0 +1,47 @@
+// The headless transport: contract calls as POST /api/<service>/<method>, events over a
+// WebSocket that reconnects after a backend restart. The token lives in an HttpOnly cookie
+// set by the server, so this code never sees it.
+import type { Transport } from '../../shared/contract/client';
+import type { EventName } from '../../shared/contract';
+import { fail, type Result } from '../../shared/result';
+
+export function createHttpTransport(base = location.origin): Transport {
+  const listeners = new Set<(event: EventName, payload: unknown) => void>();
+  let socket: WebSocket | undefined;
+  let retry = 250;
+
+  function connect(): void {
+    const url = new URL('/events', base);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    socket = new WebSocket(url);
+    socket.onopen = () => (retry = 250);
+    socket.onmessage = (message) => {
+      const { event, payload } = JSON.parse(String(message.data)) as { event: EventName; payload: unknown };
+      for (const l of listeners) l(event, payload);
+    };
+    socket.onclose = () => {
+      socket = undefined;
+      if (listeners.size > 0) setTimeout(connect, (retry = Math.min(retry * 2, 5000)));
+    };
+  }
+
+  return {
+    kind: 'http',
+    async invoke(service, method, input): Promise<Result<unknown>> {
+      const response = await fetch(new URL(`/api/${encodeURIComponent(service)}/${encodeURIComponent(method)}`, base), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        credentials: 'same-origin',
+        body: JSON.stringify({ input }),
+      });
+      if (response.status === 401) return fail('unauthorized', 'The server refused this page: open the URL printed by `npm run serve` again.');
+      if (!response.ok) return fail('io', `HTTP ${response.status}: ${await response.text()}`);
+      return (await response.json()) as Result<unknown>;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      if (!socket) connect();
+      return () => listeners.delete(listener);
+    },
+  };
+}

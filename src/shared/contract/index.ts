@@ -1,0 +1,52 @@
+// The one contract between the renderer and the backend, whatever carries it (Electron IPC or
+// the headless HTTP + WebSocket server). Each service lists its methods with the schema of
+// their single input; later services join `contract`, `Services` and `Events` here.
+import type { z } from 'zod';
+import type { Result } from '../result';
+import { settingsMethods, type Settings, type SettingsService } from './settings';
+import { systemMethods, type SystemService, type TrainerStatus } from './system';
+
+export * from './settings';
+export * from './system';
+
+export const contract = {
+  system: systemMethods,
+  settings: settingsMethods,
+} as const;
+
+/** Service interfaces, implemented in src/main. */
+export interface Services {
+  system: SystemService;
+  settings: SettingsService;
+}
+
+export type ServiceName = keyof typeof contract;
+export type MethodName<S extends ServiceName> = keyof (typeof contract)[S] & string;
+
+/** Events the backend pushes to every window, named onDidX. */
+export interface Events {
+  onDidChangeSettings: Settings;
+  onDidChangeTrainer: TrainerStatus;
+}
+export type EventName = keyof Events;
+export const EVENT_NAMES: readonly EventName[] = ['onDidChangeSettings', 'onDidChangeTrainer'];
+
+type Method<F> = F extends (...args: infer A) => Promise<infer R> ? (...args: A) => Promise<Result<R>> : never;
+
+/** What the renderer holds: every service method, returning a Result instead of throwing. */
+export type Api = {
+  [S in ServiceName]: { [M in keyof Services[S]]: Method<Services[S][M]> };
+} & {
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
+};
+
+/** The schema-checked input of a method (for tests and transports). */
+export type MethodInput<S extends ServiceName, M extends MethodName<S>> = z.input<(typeof contract)[S][M]>;
+
+export function isServiceName(value: unknown): value is ServiceName {
+  return typeof value === 'string' && Object.hasOwn(contract, value);
+}
+
+export function isMethodName<S extends ServiceName>(service: S, value: unknown): value is MethodName<S> {
+  return typeof value === 'string' && Object.hasOwn(contract[service], value);
+}

@@ -1,0 +1,44 @@
+// The `settings` service: user preferences persisted in the study database.
+import { z } from 'zod';
+import { EXECUTION_PROVIDERS } from './system';
+
+export const settingsSchema = z.object({
+  /** Name recorded in the audit log for reviews and corrections. */
+  userName: z.string().trim().max(128),
+  /** `auto` tries CUDA → DirectML → CoreML → WebGPU → CPU; a name forces one. */
+  executionProvider: z.enum(['auto', ...EXECUTION_PROVIDERS]),
+  autoSegmentOnImport: z.boolean(),
+  /** Flip test-time augmentation: 0 = off. */
+  ttaFlips: z.union([z.literal(0), z.literal(2), z.literal(4)]),
+  reviewOrder: z.enum(['uncertainty', 'fifo', 'random']),
+  /** Python interpreter with PyTorch for fine-tuning; empty = look it up. */
+  pythonPath: z.string().max(4096),
+  overlayOpacity: z.number().min(0).max(1),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+
+export const DEFAULT_SETTINGS: Settings = {
+  userName: '',
+  executionProvider: 'auto',
+  autoSegmentOnImport: true,
+  ttaFlips: 2,
+  reviewOrder: 'uncertainty',
+  pythonPath: '',
+  overlayOpacity: 0.45,
+};
+
+export const settingsPatchSchema = settingsSchema.partial().strict();
+export type SettingsPatch = z.infer<typeof settingsPatchSchema>;
+
+export const settingsMethods = {
+  get: z.undefined(),
+  update: settingsPatchSchema,
+  reset: z.undefined(),
+} as const;
+
+export interface SettingsService {
+  get(): Promise<Settings>;
+  update(patch: SettingsPatch): Promise<Settings>;
+  reset(): Promise<Settings>;
+}

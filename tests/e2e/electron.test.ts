@@ -40,7 +40,8 @@ describe.skipIf(skipReason !== '')(`desktop app (Electron)${skipReason ? ` — s
     expect(await page.evaluate(() => Object.keys((globalThis as { lgms?: object }).lgms ?? {}).sort())).toEqual(['invoke', 'subscribe']);
     const prefs = await app.evaluate(({ BrowserWindow }) => {
       const w = BrowserWindow.getAllWindows()[0]!;
-      const p = w.webContents.getLastWebPreferences();
+      // Not in Electron's type definitions, but present at run time.
+      const p = (w.webContents as unknown as { getLastWebPreferences(): Record<string, unknown> | null }).getLastWebPreferences();
       return { contextIsolation: p?.contextIsolation, sandbox: p?.sandbox, nodeIntegration: p?.nodeIntegration };
     });
     expect(prefs).toEqual({ contextIsolation: true, sandbox: true, nodeIntegration: false });

@@ -1,0 +1,89 @@
+// model.json: the description that travels with every model version (one folder per version:
+// model.onnx for inference, weights.pt for fine-tuning, model.json). Written by the trainer,
+// validated here before the app trusts a folder.
+import { z } from 'zod';
+
+const metrics = z.object({
+  dice: z.number().min(0).max(1),
+  iou: z.number().min(0).max(1),
+  sensitivity: z.number().min(0).max(1),
+  precision: z.number().min(0).max(1),
+  n: z.number().int().nonnegative(),
+});
+export type SegmentationMetrics = z.infer<typeof metrics>;
+
+export const normalizationSchema = z.discriminatedUnion('type', [
+  /** (x − min) / (max − min), clipped to [0, 1]: 8-bit images. */
+  z.object({ type: z.literal('scale'), min: z.number(), max: z.number() }).refine((n) => n.max > n.min, 'max must exceed min'),
+  /** (x − (center − width/2)) / width, clipped: CT-style windows in modality units. */
+  z.object({ type: z.literal('window'), center: z.number(), width: z.number().positive() }),
+  /** Per image: the low..high percentiles map to 0..1, clipped. MR and ultrasound of unknown range. */
+  z
+    .object({ type: z.literal('percentile'), low: z.number().min(0).max(100), high: z.number().min(0).max(100) })
+    .refine((n) => n.high > n.low, 'high must exceed low'),
+]);
+export type Normalization = z.infer<typeof normalizationSchema>;
+
+const multipleOf32 = z.number().int().positive().multipleOf(32);
+
+export const modelManifestSchema = z.object({
+  format: z.literal('lgms-model/1'),
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'id: letters, digits, . _ - (a folder name)'),
+  name: z.string().min(1).max(200),
+  version: z.string().min(1).max(64),
+  parent: z.string().nullable(),
+  created: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'created: an ISO-8601 date'),
+  architecture: z.object({
+    name: z.literal('LGMSNet'),
+    inChannels: z.number().int().positive(),
+    classes: z.number().int().positive(),
+    parameters: z.number().int().positive(),
+  }),
+  input: z.object({
+    channels: z.number().int().positive(),
+    size: z.tuple([multipleOf32, multipleOf32]),
+    channelMode: z.enum(['replicate', 'rgb']),
+    resize: z.literal('letterbox'),
+    normalization: normalizationSchema,
+  }),
+  output: z.object({
+    classes: z.number().int().positive(),
+    labels: z.array(z.string().min(1)).min(1),
+    activation: z.literal('sigmoid'),
+    threshold: z.number().gt(0).lt(1),
+  }),
+  files: z.object({ onnx: z.string().min(1), weights: z.string().min(1).optional() }),
+  training: z
+    .object({
+      data: z.string(),
+      command: z.string(),
+      seed: z.number().int(),
+    })
+    .passthrough(),
+  metrics: z.record(z.string(), metrics),
+  trainerVersion: z.string(),
+}).superRefine((m, ctx) => {
+  if (m.output.labels.length !== m.output.classes) ctx.addIssue({ code: 'custom', path: ['output', 'labels'], message: 'one label per class' });
+  if (m.input.channels !== m.architecture.inChannels) ctx.addIssue({ code: 'custom', path: ['input', 'channels'], message: 'must equal architecture.inChannels' });
+  if (m.output.classes !== m.architecture.classes) ctx.addIssue({ code: 'custom', path: ['output', 'classes'], message: 'must equal architecture.classes' });
+  for (const [key, file] of Object.entries(m.files)) {
+    if (file && (file.includes('/') || file.includes('\\') || file.startsWith('.'))) {
+      ctx.addIssue({ code: 'custom', path: ['files', key], message: 'a plain file name inside the model folder' });
+    }
+  }
+});
+
+export type ModelManifest = z.infer<typeof modelManifestSchema>;
+
+/** Parses untrusted JSON text into a manifest, or a list of readable problems. */
+export function parseModelManifest(text: string): { ok: true; manifest: ModelManifest } | { ok: false; problems: string[] } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, problems: [`model.json is not JSON: ${(e as Error).message}`] };
+  }
+  const parsed = modelManifestSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, manifest: parsed.data };
+  return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) };
+}

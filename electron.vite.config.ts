@@ -11,6 +11,7 @@ export default defineConfig({
         input: {
           index: resolve('src/main/electron/main.ts'),
           cli: resolve('src/main/cli/index.ts'),
+          'import-worker': resolve('src/main/import/worker.ts'),
         },
       },
     },

@@ -3,6 +3,7 @@ import { createBackend, type Backend } from '../backend';
 import { defaultUserDataDir, resolveDataDir, withoutDataDirArgs } from '../data-dir';
 import { appVersion } from '../paths';
 import { serve } from '../server';
+import type { ImportReport } from '../../shared/contract';
 import type { Result } from '../../shared/result';
 
 interface Command {
@@ -28,6 +29,30 @@ const COMMANDS: Record<string, Command> = {
       await b.services.system.refreshTrainer();
       print(await b.dispatch('system', 'getInfo', undefined));
       return 0;
+    },
+  },
+  import: {
+    summary: 'import folders, files or a DICOMDIR into the study database and print the report',
+    usage: 'lgms import <path> [<path> …] [--data-dir DIR] [--json]',
+    run: async (args, backend) => {
+      const paths = withoutDataDirArgs(args).filter((a) => a !== '--json');
+      if (paths.length === 0) throw new UsageError('name at least one folder or file');
+      const b = backend();
+      const started = await b.dispatch('import', 'start', { paths });
+      if (!started.ok) return print(started);
+      const { jobId } = started.value as { jobId: number };
+      const off = b.events.on('onDidImportProgress', (p) => {
+        if (!process.stderr.isTTY) return;
+        const eta = p.etaSeconds !== undefined ? `, ~${p.etaSeconds} s left` : '';
+        process.stderr.write(`\r${p.phase}: ${p.filesImported + p.filesDuplicate + p.filesSkipped + p.filesFailed}/${p.filesSeen} files${eta}   `);
+      });
+      const job = await b.importer.wait(jobId);
+      off();
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      const report = await b.services.import.report({ jobId, limit: 10_000 });
+      if (args.includes('--json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else process.stdout.write(formatImportReport(report));
+      return job.status === 'done' ? 0 : 1;
     },
   },
   settings: {
@@ -68,6 +93,16 @@ function print(result: Result<unknown>): number {
   process.stderr.write(`error (${result.error.code}): ${result.error.message}\n`);
   if (result.error.details) process.stderr.write(JSON.stringify(result.error.details, null, 2) + '\n');
   return 1;
+}
+
+function formatImportReport(r: ImportReport): string {
+  const lines = [
+    `${r.job.title}: ${r.job.status}${r.job.error ? ` — ${r.job.error}` : ''}`,
+    `  imported ${r.counts.imported}, duplicates ${r.counts.duplicate}, skipped ${r.counts.skipped}, failed ${r.counts.failed}` +
+      (r.progress ? `; ${r.progress.seriesIndexed} series indexed` : ''),
+  ];
+  for (const p of r.problems) lines.push(`  ${p.status.padEnd(7)} ${p.path}: ${p.reason}`);
+  return lines.join('\n') + '\n';
 }
 
 function help(): string {

@@ -30,7 +30,7 @@ describe('dispatch', () => {
   it('turns a ServiceError into its code and anything else into internal', async () => {
     const logs: string[] = [];
     const services = {
-      system: backend.services.system,
+      ...backend.services,
       settings: {
         get: async () => {
           throw new ServiceError('unavailable', 'no disk');

@@ -3,21 +3,33 @@
 // their single input; later services join `contract`, `Services` and `Events` here.
 import type { z } from 'zod';
 import type { Result } from '../result';
+import { importMethods, type ImportProgress, type ImportService } from './import';
+import { jobsMethods, type Job, type JobsService } from './jobs';
 import { settingsMethods, type Settings, type SettingsService } from './settings';
 import { systemMethods, type SystemService, type TrainerStatus } from './system';
+import { worklistMethods, type WorklistService } from './worklist';
 
+export * from './import';
+export * from './jobs';
 export * from './settings';
 export * from './system';
+export * from './worklist';
 
 export const contract = {
   system: systemMethods,
   settings: settingsMethods,
+  jobs: jobsMethods,
+  import: importMethods,
+  worklist: worklistMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
 export interface Services {
   system: SystemService;
   settings: SettingsService;
+  jobs: JobsService;
+  import: ImportService;
+  worklist: WorklistService;
 }
 
 export type ServiceName = keyof typeof contract;
@@ -27,9 +39,12 @@ export type MethodName<S extends ServiceName> = keyof (typeof contract)[S] & str
 export interface Events {
   onDidChangeSettings: Settings;
   onDidChangeTrainer: TrainerStatus;
+  onDidChangeJob: Job;
+  onDidImportProgress: ImportProgress;
+  /** Studies were added or changed: worklists should refresh. */
+  onDidChangeStudies: { studyIds: number[] };
 }
 export type EventName = keyof Events;
-export const EVENT_NAMES: readonly EventName[] = ['onDidChangeSettings', 'onDidChangeTrainer'];
 
 type Method<F> = F extends (...args: infer A) => Promise<infer R> ? (...args: A) => Promise<Result<R>> : never;
 

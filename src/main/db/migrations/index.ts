@@ -1,7 +1,8 @@
 // Every migration, in order. Append only: a shipped migration is never edited.
 import { migration0010 } from './0010-settings';
+import { migration0020 } from './0020-studies';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [migration0010];
+export const MIGRATIONS: readonly Migration[] = [migration0010, migration0020];

@@ -1,0 +1,100 @@
+// Loads the pixels of one image row (one 2D frame) from the content store, whatever its source
+// format. Decoded files are cached briefly: scrolling and inference read neighbouring frames
+// of the same multi-frame file or volume.
+import { readFileSync } from 'node:fs';
+import { ServiceError } from '../../shared/result';
+import type { Database } from '../db/database';
+import type { ContentStore } from '../import/content-store';
+import { decodeDicom } from './dicom';
+import type { DecodedImage, PixelArray } from './dicom/types';
+
+export interface LoadedFrame {
+  imageId: number;
+  rows: number;
+  columns: number;
+  samplesPerPixel: number;
+  photometric: string;
+  /** Stored values; apply slope/intercept for modality values. */
+  pixels: PixelArray;
+  slope: number;
+  intercept: number;
+  windowCenter: number | null;
+  windowWidth: number | null;
+  pixelSpacing: [number, number] | null;
+}
+
+interface ImageRow {
+  id: number;
+  frame_index: number;
+  rows: number;
+  columns: number;
+  rescale_slope: number;
+  rescale_intercept: number;
+  window_center: number | null;
+  window_width: number | null;
+  pixel_spacing_row: number | null;
+  pixel_spacing_col: number | null;
+  store_path: string;
+  format: string;
+  file_id: number;
+}
+
+const CACHE_FILES = 4;
+
+export class FrameLoader {
+  private readonly cache = new Map<number, Promise<DecodedImage>>();
+  private readonly byId;
+
+  constructor(
+    db: Database,
+    private readonly store: ContentStore,
+  ) {
+    this.byId = db.prepare(`
+      SELECT i.id, i.frame_index, i.rows, i.columns, i.rescale_slope, i.rescale_intercept, i.window_center, i.window_width,
+             i.pixel_spacing_row, i.pixel_spacing_col, f.store_path, f.format, f.id AS file_id
+      FROM images i JOIN files f ON f.id = i.file_id WHERE i.id = ?`);
+  }
+
+  async load(imageId: number): Promise<LoadedFrame> {
+    const row = this.byId.get(imageId) as ImageRow | undefined;
+    if (!row) throw new ServiceError('not-found', `no image ${imageId}`);
+    const decoded = await this.decodeFile(row);
+    const frame = decoded.frames[row.frame_index];
+    if (!frame) throw new ServiceError('corrupt', `image ${imageId}: frame ${row.frame_index} is missing from its file`);
+    return {
+      imageId,
+      rows: frame.rows,
+      columns: frame.columns,
+      samplesPerPixel: frame.samplesPerPixel,
+      photometric: frame.photometric,
+      pixels: frame.pixels,
+      slope: row.rescale_slope,
+      intercept: row.rescale_intercept,
+      windowCenter: row.window_center,
+      windowWidth: row.window_width,
+      pixelSpacing: row.pixel_spacing_row && row.pixel_spacing_col ? [row.pixel_spacing_row, row.pixel_spacing_col] : null,
+    };
+  }
+
+  private decodeFile(row: ImageRow): Promise<DecodedImage> {
+    const hit = this.cache.get(row.file_id);
+    if (hit) {
+      this.cache.delete(row.file_id);
+      this.cache.set(row.file_id, hit);
+      return hit;
+    }
+    const pending = this.decodeUncached(row);
+    this.cache.set(row.file_id, pending);
+    pending.catch(() => this.cache.delete(row.file_id));
+    while (this.cache.size > CACHE_FILES) this.cache.delete(this.cache.keys().next().value!);
+    return pending;
+  }
+
+  private async decodeUncached(row: ImageRow): Promise<DecodedImage> {
+    const bytes = readFileSync(this.store.absolute(row.store_path));
+    if (row.format !== 'dicom') throw new ServiceError('unsupported', `loading ${row.format} frames is not wired in yet`);
+    const outcome = await decodeDicom(bytes);
+    if (outcome.status === 'decoded') return outcome.image;
+    throw new ServiceError(outcome.status === 'skipped' ? 'unsupported' : 'corrupt', outcome.status === 'skipped' ? outcome.reason : outcome.message);
+  }
+}

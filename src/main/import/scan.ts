@@ -1,0 +1,115 @@
+// Expands what the user picked — folders, files, DICOMDIRs — into the list of files to read.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { dcmjs } from '../imaging/dicom/dcmjs-api';
+
+export interface ScanResult {
+  files: { path: string; size: number }[];
+  /** Paths that could not be read at all, with the reason. */
+  problems: { path: string; reason: string }[];
+}
+
+const IGNORED_NAMES = new Set(['.DS_Store', 'Thumbs.db', 'desktop.ini']);
+
+export function scanPaths(inputs: readonly string[], isCancelled: () => boolean = () => false): ScanResult {
+  const result: ScanResult = { files: [], problems: [] };
+  const seen = new Set<string>();
+  const add = (file: string, size: number) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    result.files.push({ path: file, size });
+  };
+
+  const walk = (dir: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      result.problems.push({ path: dir, reason: `cannot read folder: ${(e as Error).message}` });
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+      if (isCancelled()) return;
+      if (IGNORED_NAMES.has(entry.name) || entry.name.startsWith('._')) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) add(full, statSafe(full));
+      // Symbolic links are followed only when named directly: a loop cannot trap the scan.
+    }
+  };
+
+  for (const input of inputs) {
+    const full = path.resolve(input);
+    let st;
+    try {
+      st = statSync(full);
+    } catch (e) {
+      result.problems.push({ path: full, reason: `not found or not readable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      continue;
+    }
+    if (st.isDirectory()) walk(full);
+    else if (path.basename(full).toUpperCase() === 'DICOMDIR') {
+      const listed = dicomdirFiles(full);
+      if ('error' in listed) {
+        result.problems.push({ path: full, reason: listed.error });
+        walk(path.dirname(full)); // still import what is on the disc
+      } else for (const f of listed.files) add(f, statSafe(f));
+    } else add(full, st.size);
+  }
+  return result;
+}
+
+function statSafe(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Files a DICOMDIR references (Referenced File ID, relative to the DICOMDIR's folder). */
+export function dicomdirFiles(dicomdir: string): { files: string[] } | { error: string } {
+  try {
+    const bytes = readFileSync(dicomdir);
+    const data = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(data.dict) as { DirectoryRecordSequence?: { ReferencedFileID?: string | string[] }[] };
+    const root = path.dirname(dicomdir);
+    const files: string[] = [];
+    for (const record of ds.DirectoryRecordSequence ?? []) {
+      const id = record.ReferencedFileID;
+      if (!id) continue;
+      const parts = (Array.isArray(id) ? id : String(id).split('\\')).map((p) => p.trim()).filter(Boolean);
+      if (parts.some((p) => p === '..' || p.includes('/'))) continue; // never leave the disc
+      files.push(resolveCaseInsensitive(root, parts));
+    }
+    return { files };
+  } catch (e) {
+    return { error: `cannot read DICOMDIR: ${(e as Error).message}` };
+  }
+}
+
+/** CDs written on one OS and read on another often differ in letter case. */
+function resolveCaseInsensitive(root: string, parts: string[]): string {
+  let dir = root;
+  for (const part of parts) {
+    const exact = path.join(dir, part);
+    let next = exact;
+    try {
+      statSync(exact);
+    } catch {
+      const match = safeList(dir).find((n) => n.toUpperCase() === part.toUpperCase());
+      if (match) next = path.join(dir, match);
+    }
+    dir = next;
+  }
+  return dir;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

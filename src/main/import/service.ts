@@ -1,0 +1,94 @@
+// The `import` service: starts an import job in a worker thread and relays its progress.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Events, ImportItem, ImportItemStatus, ImportProgress, ImportReport, ImportService, ImportStart, Job } from '../../shared/contract';
+import type { Emitter } from '../../shared/events';
+import { ServiceError } from '../../shared/result';
+import type { Database } from '../db/database';
+import type { JobStore } from '../jobs/store';
+import { startWorker } from '../workers';
+import type { ImportWorkerData, ImportWorkerMessage } from './worker';
+
+export interface ImportServiceOptions {
+  db: Database;
+  dbPath: string;
+  storeDir: string;
+  sqliteBinding?: string;
+  jobs: JobStore;
+  events: Emitter<Events>;
+}
+
+export class ImportMainService implements ImportService {
+  private readonly running = new Map<number, Promise<Job>>();
+
+  constructor(private readonly o: ImportServiceOptions) {}
+
+  async start({ paths }: ImportStart): Promise<{ jobId: number }> {
+    const resolved = paths.map((p) => path.resolve(p));
+    const missing = resolved.filter((p) => !existsSync(p));
+    if (missing.length === resolved.length) throw new ServiceError('not-found', `nothing to import: ${missing.join(', ')} not found`);
+    const title = resolved.length === 1 ? `Import ${path.basename(resolved[0]!)}` : `Import ${resolved.length} items`;
+    const job = this.o.jobs.create('import', title, { paths: resolved });
+    this.running.set(job.id, this.run(job.id, resolved));
+    return { jobId: job.id };
+  }
+
+  /** Resolves when the job ends (for the CLI and tests; the UI follows events instead). */
+  wait(jobId: number): Promise<Job> {
+    return this.running.get(jobId) ?? this.o.jobs.get({ id: jobId });
+  }
+
+  async report({ jobId, limit = 500 }: { jobId: number; limit?: number }): Promise<ImportReport> {
+    const job = await this.o.jobs.get({ id: jobId });
+    if (job.kind !== 'import') throw new ServiceError('invalid-input', `job ${jobId} is not an import`);
+    const counts: Record<ImportItemStatus, number> = { imported: 0, duplicate: 0, skipped: 0, failed: 0 };
+    for (const row of this.o.db.prepare('SELECT status, count(*) AS n FROM import_items WHERE job_id = ? GROUP BY status').all(jobId) as {
+      status: ImportItemStatus;
+      n: number;
+    }[])
+      counts[row.status] = row.n;
+    const problems = this.o.db
+      .prepare(`SELECT path, status, reason FROM import_items WHERE job_id = ? AND status IN ('failed', 'skipped') ORDER BY status, path LIMIT ?`)
+      .all(jobId, limit) as ImportItem[];
+    const progress = Object.keys(job.progress).length ? (job.progress as unknown as ImportProgress) : null;
+    return { job, progress, problems, counts };
+  }
+
+  private run(jobId: number, paths: string[]): Promise<Job> {
+    const cancel = new SharedArrayBuffer(4);
+    const data: ImportWorkerData = { dbPath: this.o.dbPath, storeDir: this.o.storeDir, jobId, paths, cancel, ...(this.o.sqliteBinding ? { sqliteBinding: this.o.sqliteBinding } : {}) };
+    const worker = startWorker('import-worker', { workerData: data });
+    this.o.jobs.markRunning(jobId, () => Atomics.store(new Int32Array(cancel), 0, 1));
+    let last: ImportProgress | undefined;
+    return new Promise<Job>((resolve) => {
+      let settled = false;
+      const settle = (job: Job) => {
+        if (settled) return;
+        settled = true;
+        this.running.delete(jobId);
+        resolve(job);
+      };
+      worker.on('message', (m: ImportWorkerMessage) => {
+        if (m.type === 'progress') {
+          last = m.progress;
+          this.o.jobs.progress(jobId, { ...m.progress, done: m.progress.bytesRead, total: m.progress.bytesTotal });
+          this.o.events.emit('onDidImportProgress', m.progress);
+        } else if (m.type === 'done') {
+          const p = m.summary.progress;
+          const job = this.o.jobs.finish(jobId, m.summary.cancelled ? 'cancelled' : 'done', {
+            progress: { ...p, done: p.bytesRead, total: p.bytesTotal },
+            result: { studyIds: m.summary.studyIds },
+          });
+          if (m.summary.studyIds.length) this.o.events.emit('onDidChangeStudies', { studyIds: m.summary.studyIds });
+          settle(job);
+        } else {
+          settle(this.o.jobs.finish(jobId, 'failed', { error: m.message, ...(last ? { progress: { ...last } } : {}) }));
+        }
+      });
+      worker.on('error', (e) => settle(this.o.jobs.finish(jobId, 'failed', { error: e.message })));
+      worker.on('exit', (code) => {
+        if (!settled) settle(this.o.jobs.finish(jobId, 'failed', { error: `import worker exited with code ${code}` }));
+      });
+    });
+  }
+}

@@ -1,0 +1,133 @@
+// Durable jobs in SQLite. A job's row is the truth: the UI reads it, a restart finds it, and a
+// job that was running when the process died is marked failed ("interrupted") on the next start
+// rather than left running forever.
+import type { Events, Job, JobKind, JobProgress, JobsService, JobStatus } from '../../shared/contract';
+import type { Emitter } from '../../shared/events';
+import { ServiceError } from '../../shared/result';
+import type { Database } from '../db/database';
+
+interface JobRow {
+  id: number;
+  kind: JobKind;
+  status: JobStatus;
+  title: string;
+  params: string;
+  progress: string;
+  result: string | null;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export const INTERRUPTED = 'interrupted: the app stopped while this job was running; start it again to finish it';
+const PROGRESS_WRITE_INTERVAL_MS = 500;
+
+function toJob(row: JobRow): Job {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    title: row.title,
+    progress: JSON.parse(row.progress) as JobProgress,
+    result: row.result === null ? null : (JSON.parse(row.result) as unknown),
+    error: row.error,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export class JobStore implements JobsService {
+  private readonly cancelHandlers = new Map<number, () => void>();
+  private readonly lastWrite = new Map<number, number>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly events: Emitter<Events>,
+  ) {}
+
+  /** Marks jobs left running by a process that died. Call once at start. */
+  recoverInterrupted(): number {
+    return this.db
+      .prepare(`UPDATE jobs SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status = 'running'`)
+      .run(INTERRUPTED).changes;
+  }
+
+  create(kind: JobKind, title: string, params: unknown): Job {
+    const row = this.db
+      .prepare(`INSERT INTO jobs (kind, status, title, params) VALUES (?, 'queued', ?, ?) RETURNING *`)
+      .get(kind, title, JSON.stringify(params)) as JobRow;
+    return this.publish(toJob(row));
+  }
+
+  params<T>(id: number): T {
+    return JSON.parse(this.row(id).params) as T;
+  }
+
+  markRunning(id: number, onCancel: () => void): Job {
+    this.cancelHandlers.set(id, onCancel);
+    this.db.prepare(`UPDATE jobs SET status = 'running', started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(id);
+    return this.publish(toJob(this.row(id)));
+  }
+
+  /** Records progress; writes to the database at most twice a second, unless `force`. */
+  progress(id: number, progress: JobProgress, force = false): void {
+    const now = Date.now();
+    if (!force && now - (this.lastWrite.get(id) ?? 0) < PROGRESS_WRITE_INTERVAL_MS) return;
+    this.lastWrite.set(id, now);
+    this.db.prepare('UPDATE jobs SET progress = ? WHERE id = ?').run(JSON.stringify(progress), id);
+    this.publish(toJob(this.row(id)));
+  }
+
+  finish(id: number, status: Extract<JobStatus, 'done' | 'failed' | 'cancelled'>, outcome: { result?: unknown; error?: string; progress?: JobProgress } = {}): Job {
+    this.cancelHandlers.delete(id);
+    this.lastWrite.delete(id);
+    this.db
+      .prepare(
+        `UPDATE jobs SET status = ?, result = ?, error = ?, progress = coalesce(?, progress),
+           finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
+      )
+      .run(
+        status,
+        outcome.result === undefined ? null : JSON.stringify(outcome.result),
+        outcome.error ?? null,
+        outcome.progress ? JSON.stringify(outcome.progress) : null,
+        id,
+      );
+    return this.publish(toJob(this.row(id)));
+  }
+
+  async list(input: { kind?: JobKind; limit?: number } = {}): Promise<Job[]> {
+    const limit = input.limit ?? 50;
+    const rows = input.kind
+      ? this.db.prepare('SELECT * FROM jobs WHERE kind = ? ORDER BY id DESC LIMIT ?').all(input.kind, limit)
+      : this.db.prepare('SELECT * FROM jobs ORDER BY id DESC LIMIT ?').all(limit);
+    return (rows as JobRow[]).map(toJob);
+  }
+
+  async get({ id }: { id: number }): Promise<Job> {
+    return toJob(this.row(id));
+  }
+
+  async cancel({ id }: { id: number }): Promise<Job> {
+    const job = toJob(this.row(id));
+    if (job.status === 'queued') return this.finish(id, 'cancelled');
+    if (job.status !== 'running') throw new ServiceError('conflict', `job ${id} is already ${job.status}`);
+    const handler = this.cancelHandlers.get(id);
+    if (!handler) throw new ServiceError('conflict', `job ${id} is running in another process and cannot be cancelled from here`);
+    handler();
+    return job;
+  }
+
+  private row(id: number): JobRow {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    if (!row) throw new ServiceError('not-found', `no job ${id}`);
+    return row;
+  }
+
+  private publish(job: Job): Job {
+    this.events.emit('onDidChangeJob', job);
+    return job;
+  }
+}

@@ -1,0 +1,118 @@
+// The `worklist` service: a paginated, sortable, filterable list of studies, their series and
+// thumbnails. Aggregates (series and image counts, modalities) are kept on the study row by the
+// importer, so a page is one indexed query plus one small status query.
+import type { SeriesStatus, SeriesSummary, WorklistPage, WorklistQuery, WorklistService, WorklistStudy } from '../../shared/contract';
+import { worklistQuerySchema } from '../../shared/contract';
+import { ServiceError } from '../../shared/result';
+import type { Database } from '../db/database';
+import type { FrameLoader } from '../imaging/frames';
+import { thumbnailPng } from '../imaging/thumbnail';
+
+const ORDER: Record<string, string> = {
+  studyDate: 's.study_date %DIR, s.study_time %DIR, s.id %DIR',
+  patientName: 'p.name COLLATE NOCASE %DIR, s.id %DIR',
+  importedAt: 's.imported_at %DIR, s.id %DIR',
+  modality: 's.modalities %DIR, s.id %DIR',
+};
+
+export class WorklistMainService implements WorklistService {
+  constructor(
+    private readonly db: Database,
+    private readonly frames: FrameLoader,
+  ) {}
+
+  async list(query: WorklistQuery = {}): Promise<WorklistPage> {
+    const q = worklistQuerySchema.parse(query);
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (q.patient) {
+      where.push("(p.name LIKE @patient ESCAPE '\\' OR p.patient_id LIKE @patient ESCAPE '\\')");
+      params.patient = `%${q.patient.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    }
+    if (q.modality) {
+      where.push("('\\' || s.modalities || '\\') LIKE @modality");
+      params.modality = `%\\${q.modality.toUpperCase()}\\%`;
+    }
+    if (q.dateFrom) {
+      where.push('s.study_date >= @dateFrom');
+      params.dateFrom = q.dateFrom;
+    }
+    if (q.dateTo) {
+      where.push("s.study_date <= @dateTo AND s.study_date != ''");
+      params.dateTo = q.dateTo;
+    }
+    if (q.status) {
+      where.push('EXISTS (SELECT 1 FROM series x WHERE x.study_id = s.id AND x.status = @status)');
+      params.status = q.status;
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const order = ORDER[q.sort]!.replaceAll('%DIR', q.direction === 'asc' ? 'ASC' : 'DESC');
+    const total = (this.db.prepare(`SELECT count(*) FROM studies s JOIN patients p ON p.id = s.patient_id ${whereSql}`).pluck().get(params) as number) ?? 0;
+    const rows = this.db
+      .prepare(
+        `SELECT s.id AS studyId, s.study_uid AS studyUid, p.name AS patientName, p.patient_id AS patientId, p.birth_date AS birthDate,
+                p.sex AS sex, s.study_date AS studyDate, s.description AS description, s.accession AS accession,
+                s.modalities AS modalities, s.series_count AS seriesCount, s.image_count AS imageCount, s.imported_at AS importedAt
+         FROM studies s JOIN patients p ON p.id = s.patient_id ${whereSql}
+         ORDER BY ${order} LIMIT @limit OFFSET @offset`,
+      )
+      .all({ ...params, limit: q.pageSize, offset: q.page * q.pageSize }) as Omit<WorklistStudy, 'statusCounts'>[];
+    const statusCounts = this.statusCounts(rows.map((r) => r.studyId));
+    return {
+      total,
+      page: q.page,
+      pageSize: q.pageSize,
+      rows: rows.map((r) => ({ ...r, statusCounts: statusCounts.get(r.studyId) ?? {} })),
+    };
+  }
+
+  async series({ studyId }: { studyId: number }): Promise<SeriesSummary[]> {
+    if (!this.db.prepare('SELECT 1 FROM studies WHERE id = ?').get(studyId)) throw new ServiceError('not-found', `no study ${studyId}`);
+    return this.db
+      .prepare(
+        `SELECT se.id AS seriesId, se.series_uid AS seriesUid, se.modality, se.series_number AS seriesNumber, se.description,
+                se.source_format AS sourceFormat, se.rows, se.columns, se.image_count AS imageCount, se.status,
+                (SELECT count(*) FROM label_sets l WHERE l.referenced_series_uid = se.series_uid) AS labelSets
+         FROM series se WHERE se.study_id = ? ORDER BY se.series_number IS NULL, se.series_number, se.id`,
+      )
+      .all(studyId) as SeriesSummary[];
+  }
+
+  async thumbnail({ seriesId }: { seriesId: number }): Promise<string | null> {
+    const row = this.db.prepare('SELECT thumbnail, image_count FROM series WHERE id = ?').get(seriesId) as
+      | { thumbnail: Buffer | null; image_count: number }
+      | undefined;
+    if (!row) throw new ServiceError('not-found', `no series ${seriesId}`);
+    if (row.thumbnail) return dataUrl(row.thumbnail);
+    const middle = this.db
+      .prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index LIMIT 1 OFFSET ?')
+      .pluck()
+      .get(seriesId, Math.floor(row.image_count / 2)) as number | undefined;
+    if (middle === undefined) return null;
+    try {
+      const png = thumbnailPng(await this.frames.load(middle));
+      this.db.prepare('UPDATE series SET thumbnail = ? WHERE id = ?').run(Buffer.from(png), seriesId);
+      return dataUrl(png);
+    } catch {
+      return null; // a series whose pixels cannot be decoded still lists; the viewer says why
+    }
+  }
+
+  private statusCounts(studyIds: number[]): Map<number, Partial<Record<SeriesStatus, number>>> {
+    const out = new Map<number, Partial<Record<SeriesStatus, number>>>();
+    if (studyIds.length === 0) return out;
+    const rows = this.db
+      .prepare(`SELECT study_id, status, count(*) AS n FROM series WHERE study_id IN (${studyIds.map(() => '?').join(',')}) GROUP BY study_id, status`)
+      .all(...studyIds) as { study_id: number; status: SeriesStatus; n: number }[];
+    for (const r of rows) {
+      const counts = out.get(r.study_id) ?? {};
+      counts[r.status] = r.n;
+      out.set(r.study_id, counts);
+    }
+    return out;
+  }
+}
+
+function dataUrl(png: Uint8Array): string {
+  return `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
+}

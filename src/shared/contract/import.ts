@@ -1,0 +1,53 @@
+// The `import` service: folders, files or a DICOMDIR into the study database, as a durable job.
+import { z } from 'zod';
+import type { Job } from './jobs';
+
+export const importStartSchema = z
+  .object({
+    /** Absolute paths of folders (read recursively), files, or DICOMDIR files. */
+    paths: z.array(z.string().min(1).max(4096)).min(1).max(10_000),
+  })
+  .strict();
+export type ImportStart = z.infer<typeof importStartSchema>;
+
+export const IMPORT_ITEM_STATUSES = ['imported', 'duplicate', 'skipped', 'failed'] as const;
+export type ImportItemStatus = (typeof IMPORT_ITEM_STATUSES)[number];
+
+/** Live counts of an import, sent as onDidImportProgress and kept in the job's progress. */
+export interface ImportProgress {
+  jobId: number;
+  phase: 'scanning' | 'reading' | 'indexing' | 'done';
+  filesSeen: number;
+  filesImported: number;
+  filesDuplicate: number;
+  filesSkipped: number;
+  filesFailed: number;
+  bytesRead: number;
+  bytesTotal: number;
+  seriesIndexed: number;
+  etaSeconds?: number;
+}
+
+export interface ImportItem {
+  path: string;
+  status: ImportItemStatus;
+  reason: string;
+}
+
+export interface ImportReport {
+  job: Job;
+  progress: ImportProgress | null;
+  /** Files that were skipped or failed, with the reason (at most `limit`). */
+  problems: ImportItem[];
+  counts: Record<ImportItemStatus, number>;
+}
+
+export const importMethods = {
+  start: importStartSchema,
+  report: z.object({ jobId: z.number().int().positive(), limit: z.number().int().min(1).max(10_000).default(500) }).strict(),
+} as const;
+
+export interface ImportService {
+  start(input: ImportStart): Promise<{ jobId: number }>;
+  report(input: z.input<typeof importMethods.report>): Promise<ImportReport>;
+}

@@ -1,0 +1,75 @@
+// The `worklist` service: patients, studies and series the reader works through.
+import { z } from 'zod';
+
+export const WORKLIST_SORTS = ['studyDate', 'patientName', 'importedAt', 'modality'] as const;
+export const SERIES_STATUSES = ['new', 'segmenting', 'segmented', 'in-review', 'reviewed'] as const;
+export type SeriesStatus = (typeof SERIES_STATUSES)[number];
+
+export const worklistQuerySchema = z
+  .object({
+    page: z.number().int().min(0).default(0),
+    pageSize: z.number().int().min(1).max(500).default(50),
+    sort: z.enum(WORKLIST_SORTS).default('importedAt'),
+    direction: z.enum(['asc', 'desc']).default('desc'),
+    /** Matches patient name or ID (substring, case-insensitive). */
+    patient: z.string().max(200).optional(),
+    modality: z.string().max(16).optional(),
+    /** DICOM dates YYYYMMDD, inclusive. */
+    dateFrom: z.string().regex(/^\d{8}$/).optional(),
+    dateTo: z.string().regex(/^\d{8}$/).optional(),
+    status: z.enum(SERIES_STATUSES).optional(),
+  })
+  .strict();
+export type WorklistQuery = z.input<typeof worklistQuerySchema>;
+
+export interface WorklistStudy {
+  studyId: number;
+  studyUid: string;
+  patientName: string;
+  patientId: string;
+  birthDate: string;
+  sex: string;
+  studyDate: string;
+  description: string;
+  accession: string;
+  modalities: string;
+  seriesCount: number;
+  imageCount: number;
+  importedAt: string;
+  /** Series per status: what still needs segmenting or review. */
+  statusCounts: Partial<Record<SeriesStatus, number>>;
+}
+
+export interface WorklistPage {
+  total: number;
+  page: number;
+  pageSize: number;
+  rows: WorklistStudy[];
+}
+
+export interface SeriesSummary {
+  seriesId: number;
+  seriesUid: string;
+  modality: string;
+  seriesNumber: number | null;
+  description: string;
+  sourceFormat: string;
+  rows: number;
+  columns: number;
+  imageCount: number;
+  status: SeriesStatus;
+  labelSets: number;
+}
+
+export const worklistMethods = {
+  list: worklistQuerySchema.prefault({}),
+  series: z.object({ studyId: z.number().int().positive() }).strict(),
+  /** A PNG data URL of the series' middle image, or null when none could be made. */
+  thumbnail: z.object({ seriesId: z.number().int().positive() }).strict(),
+} as const;
+
+export interface WorklistService {
+  list(query?: WorklistQuery): Promise<WorklistPage>;
+  series(input: { studyId: number }): Promise<SeriesSummary[]>;
+  thumbnail(input: { seriesId: number }): Promise<string | null>;
+}

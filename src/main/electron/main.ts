@@ -1,9 +1,9 @@
 // The Electron shell: one window on the shared backend, every contract method bound to IPC with
 // a sender check, every backend event forwarded. Kept thin: all logic lives in the backend.
-import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { IPC_EVENT, IPC_INVOKE } from '../../shared/contract/bridge';
+import { IPC_EVENT, IPC_INVOKE, IPC_PICK } from '../../shared/contract/bridge';
 import { fail } from '../../shared/result';
 import { createBackend, type Backend } from '../backend';
 import { resolveDataDir } from '../data-dir';
@@ -60,6 +60,14 @@ void app.whenReady().then(() => {
   ipcMain.handle(IPC_INVOKE, (event, service: unknown, method: unknown, input: unknown) =>
     fromOurFrame(event) ? b.dispatch(service, method, input) : fail('unauthorized', 'IPC from an unknown frame'),
   );
+  ipcMain.handle(IPC_PICK, async (event, kind: unknown) => {
+    if (!fromOurFrame(event) || !win) return [];
+    const result = await dialog.showOpenDialog(win, {
+      title: 'Import studies',
+      properties: kind === 'files' ? ['openFile', 'multiSelections'] : ['openDirectory'],
+    });
+    return result.canceled ? [] : result.filePaths;
+  });
   b.events.onAny((name, payload) => win?.webContents.send(IPC_EVENT, name, payload));
   createWindow();
   app.on('activate', () => BrowserWindow.getAllWindows().length === 0 && createWindow());

@@ -3,6 +3,7 @@
 // temporary name and renamed in, so a crash leaves either the whole file or nothing.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export class ContentStore {
@@ -31,6 +32,18 @@ export class ContentStore {
 
   absolute(relative: string): string {
     return path.join(this.root, relative);
+  }
+
+  /** `put` with the write on libuv's thread pool, so a pipeline can overlap it with parsing. */
+  async putAsync(bytes: Uint8Array, sha256 = ContentStore.hash(bytes)): Promise<{ sha256: string; relative: string; written: boolean }> {
+    const relative = ContentStore.relativePath(sha256);
+    const target = this.absolute(relative);
+    if (existsSync(target)) return { sha256, relative, written: false };
+    await mkdir(path.dirname(target), { recursive: true });
+    const tmp = path.join(this.tmpDir, `${sha256}.${randomBytes(4).toString('hex')}`);
+    await writeFile(tmp, bytes);
+    await rename(tmp, target);
+    return { sha256, relative, written: true };
   }
 
   /** Writes the bytes under their hash unless already there; returns the store-relative path. */

@@ -1,5 +1,6 @@
 // Picks the reader for a file by its content (magic bytes) first and its name second.
 import path from 'node:path';
+import { readFastRecords } from './fast-header';
 import { readDicomRecords } from './read-dicom';
 import type { ReadOutcome } from './records';
 
@@ -23,7 +24,7 @@ export async function readRecords(filePath: string, bytes: Uint8Array): Promise<
   const format = detectFormat(filePath, bytes);
   switch (format) {
     case 'dicom':
-      return readDicomRecords(bytes);
+      return readFastRecords(bytes) ?? readDicomRecords(bytes);
     case 'nifti':
     case 'nrrd':
     case 'metaimage':

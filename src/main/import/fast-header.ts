@@ -1,0 +1,246 @@
+// A fast DICOM header reader for the import's common case: it walks the data set once up to the
+// pixel data, keeps only the elements the index needs and skips the rest (sequences included)
+// without decoding them. Anything unusual — a deflated or unknown transfer syntax, a
+// segmentation, an enhanced multi-frame object, a non-image, a character set other than ASCII,
+// Latin-1 or UTF-8 — returns null and the import falls back to the full dcmjs-based reader.
+// Measured: this is what lets the import outrun pydicom's header-only read (docs/benchmarks.md).
+import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
+
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
+const SEGMENTATION = '1.2.840.10008.5.1.4.1.1.66.4';
+
+// Tags as (group << 16 | element).
+const T = {
+  transferSyntax: 0x00020010,
+  charset: 0x00080005,
+  sopClass: 0x00080016,
+  sopInstance: 0x00080018,
+  studyDate: 0x00080020,
+  studyTime: 0x00080030,
+  accession: 0x00080050,
+  modality: 0x00080060,
+  studyDescription: 0x00081030,
+  seriesDescription: 0x0008103e,
+  patientName: 0x00100010,
+  patientId: 0x00100020,
+  birthDate: 0x00100030,
+  sex: 0x00100040,
+  studyUid: 0x0020000d,
+  seriesUid: 0x0020000e,
+  seriesNumber: 0x00200011,
+  instanceNumber: 0x00200013,
+  position: 0x00200032,
+  orientation: 0x00200037,
+  samples: 0x00280002,
+  photometric: 0x00280004,
+  frames: 0x00280008,
+  rows: 0x00280010,
+  columns: 0x00280011,
+  spacing: 0x00280030,
+  imagerSpacing: 0x00181164,
+  bitsAllocated: 0x00280100,
+  windowCenter: 0x00281050,
+  windowWidth: 0x00281051,
+  intercept: 0x00281052,
+  slope: 0x00281053,
+  sharedGroups: 0x52009229,
+  perFrameGroups: 0x52009230,
+  pixelData: 0x7fe00010,
+  floatPixelData: 0x7fe00008,
+  doublePixelData: 0x7fe00009,
+} as const;
+
+const WANTED = new Set<number>(Object.values(T));
+// VRs with a 2-byte reserved field and a 4-byte length in explicit VR encoding.
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+
+class Stop extends Error {}
+
+export function readFastRecords(bytes: Uint8Array): ReadOutcome | null {
+  try {
+    return read(bytes);
+  } catch (e) {
+    if (e instanceof Stop || e instanceof RangeError) return null;
+    throw e;
+  }
+}
+
+function read(b: Uint8Array): ReadOutcome | null {
+  if (b.length < 132 || b[128] !== 0x44 || b[129] !== 0x49 || b[130] !== 0x43 || b[131] !== 0x4d) return null;
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const values = new Map<number, Uint8Array>();
+  // File meta: always explicit VR little endian.
+  let offset = walk(b, view, 132, { explicit: true, little: true }, values, (tag) => tag >>> 16 !== 0x0002);
+  const ts = text(values.get(T.transferSyntax));
+  let mode: { explicit: boolean; little: boolean };
+  if (ts === IMPLICIT_LE) mode = { explicit: false, little: true };
+  else if (ts === EXPLICIT_BE) mode = { explicit: true, little: false };
+  else if (ts === EXPLICIT_LE || (ts.startsWith('1.2.840.10008.1.2.4.') || ts === '1.2.840.10008.1.2.5')) mode = { explicit: true, little: true };
+  else return null; // deflated, private or unknown syntaxes take the full reader
+  offset = walk(b, view, offset, mode, values, (tag) => tag === T.pixelData || tag === T.floatPixelData || tag === T.doublePixelData);
+  if (offset < 0) return null; // no pixel data: let the full reader classify the object
+  if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
+  const charset = text(values.get(T.charset)).toUpperCase();
+  if (charset !== '' && charset !== 'ISO_IR 100' && charset !== 'ISO_IR 192' && charset !== 'ISO_IR 6') return null;
+  const sopClass = text(values.get(T.sopClass));
+  if (sopClass === SEGMENTATION) return null;
+
+  const str = (tag: number) => text(values.get(tag), charset === 'ISO_IR 192' ? 'utf-8' : 'latin1');
+  const us = (tag: number) => {
+    const v = values.get(tag);
+    if (!v || v.length < 2) return null;
+    return mode.little ? v[0]! | (v[1]! << 8) : (v[0]! << 8) | v[1]!;
+  };
+  const ds = (tag: number) => {
+    const parts = str(tag).split('\\').map((s) => s.trim());
+    const numbers = parts.map((s) => (s === '' ? NaN : Number(s)));
+    return numbers.every(Number.isFinite) ? numbers : null;
+  };
+  const first = (tag: number) => ds(tag)?.[0] ?? null;
+  const studyUid = str(T.studyUid);
+  const seriesUid = str(T.seriesUid);
+  const sopInstance = str(T.sopInstance);
+  const rows = us(T.rows);
+  const columns = us(T.columns);
+  if (!studyUid || !seriesUid || !sopInstance || !rows || !columns) return null;
+  const samples = us(T.samples) ?? 1;
+  const photometric = str(T.photometric) || (samples === 3 ? 'RGB' : 'MONOCHROME2');
+  const framesValue = first(T.frames);
+  const frames = framesValue && framesValue > 0 ? Math.round(framesValue) : 1;
+  // Sanity-check the pixel module before trusting it; oddities go to the full reader.
+  const bits = us(T.bitsAllocated);
+  if (bits === null || ![1, 8, 16, 32].includes(bits) || (samples !== 1 && samples !== 3)) return null;
+
+  const patientName = str(T.patientName).replace(/=+$/, '');
+  const patient = { id: str(T.patientId), name: patientName, birthDate: str(T.birthDate), sex: str(T.sex) };
+  const series: SeriesRecord = {
+    patientKey: patient.id ? `id:${patient.id}` : patient.name ? `name:${patient.name}|${patient.birthDate}` : `study:${studyUid}`,
+    patient,
+    studyUid,
+    study: { date: str(T.studyDate), time: str(T.studyTime), description: str(T.studyDescription), accession: str(T.accession) },
+    seriesUid,
+    series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber)), description: str(T.seriesDescription) },
+    format: 'dicom',
+  };
+  // Projection radiographs often carry only Imager Pixel Spacing.
+  const spacing = ds(T.spacing) ?? ds(T.imagerSpacing);
+  const position = ds(T.position);
+  const orientation = ds(T.orientation);
+  const slope = first(T.slope);
+  const frameRecords: FrameRecord[] = [];
+  for (let i = 0; i < frames; i++) {
+    frameRecords.push({
+      frameIndex: i,
+      sopInstanceUid: sopInstance,
+      instanceNumber: intOrNull(first(T.instanceNumber)),
+      rows,
+      columns,
+      samplesPerPixel: samples,
+      photometric,
+      pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0]!, spacing[1]!] : null,
+      position: position && position.length >= 3 ? [position[0]!, position[1]!, position[2]!] : null,
+      orientation: orientation && orientation.length >= 6 ? (orientation.slice(0, 6) as FrameRecord['orientation']) : null,
+      rescaleSlope: slope !== null && slope !== 0 ? slope : 1,
+      rescaleIntercept: first(T.intercept) ?? 0,
+      windowCenter: first(T.windowCenter),
+      windowWidth: positiveOrNull(first(T.windowWidth)),
+      transferSyntax: ts,
+    });
+  }
+  return { status: 'image', series, frames: frameRecords };
+}
+
+/**
+ * Reads elements from `offset` until `stop(tag)` is true (returns that element's offset) or the
+ * buffer ends (returns the end offset for the meta group, -1 for the data set). Wanted values
+ * are copied into `values`; everything else, sequences included, is skipped.
+ */
+function walk(
+  b: Uint8Array,
+  view: DataView,
+  offset: number,
+  mode: { explicit: boolean; little: boolean },
+  values: Map<number, Uint8Array>,
+  stop: (tag: number) => boolean,
+): number {
+  const isMeta = offset === 132;
+  while (offset + 8 <= b.length) {
+    const group = view.getUint16(offset, mode.little);
+    const element = view.getUint16(offset + 2, mode.little);
+    const tag = ((group << 16) | element) >>> 0;
+    if (stop(tag)) return offset;
+    let length: number;
+    let vr = '';
+    if (mode.explicit) {
+      vr = String.fromCharCode(b[offset + 4]!, b[offset + 5]!);
+      if (LONG_VRS.has(vr)) {
+        length = view.getUint32(offset + 8, mode.little);
+        offset += 12;
+      } else {
+        length = view.getUint16(offset + 6, mode.little);
+        offset += 8;
+      }
+    } else {
+      length = view.getUint32(offset + 4, true);
+      offset += 8;
+    }
+    if (length === 0xffffffff) {
+      // Undefined length: a sequence (or UN holding one); find its end by walking its items.
+      if (vr !== '' && vr !== 'SQ' && vr !== 'UN') throw new Stop();
+      if (WANTED.has(tag)) values.set(tag, new Uint8Array(0));
+      offset = skipUndefinedSequence(view, offset, mode.little);
+      continue;
+    }
+    if (offset + length > b.length) throw new Stop();
+    if (WANTED.has(tag)) values.set(tag, b.subarray(offset, offset + length));
+    offset += length;
+  }
+  return isMeta ? offset : -1;
+}
+
+/** Skips items until the Sequence Delimitation Item, nesting through undefined-length items. */
+function skipUndefinedSequence(view: DataView, offset: number, little: boolean): number {
+  let depth = 1;
+  while (offset + 8 <= view.byteLength) {
+    const group = view.getUint16(offset, little);
+    const element = view.getUint16(offset + 2, little);
+    const length = view.getUint32(offset + 4, little);
+    offset += 8;
+    if (group === 0xfffe) {
+      if (element === 0xe0dd) {
+        if (--depth === 0) return offset;
+      } else if (element === 0xe000 && length !== 0xffffffff) offset += length;
+      // An undefined-length item's content is scanned element by element below.
+      continue;
+    }
+    // Inside an undefined-length item: element headers are not distinguishable from values in
+    // implicit VR without a dictionary; give up and let the full reader handle this file.
+    throw new Stop();
+  }
+  throw new Stop();
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+function text(v: Uint8Array | undefined, encoding: 'latin1' | 'utf-8' = 'latin1'): string {
+  if (!v || v.length === 0) return '';
+  let end = v.length;
+  while (end > 0 && (v[end - 1] === 0 || v[end - 1] === 0x20)) end--;
+  let start = 0;
+  while (start < end && v[start] === 0x20) start++;
+  if (encoding === 'utf-8') return utf8.decode(v.subarray(start, end));
+  let out = '';
+  for (let i = start; i < end; i++) out += String.fromCharCode(v[i]!);
+  return out;
+}
+
+/** A window width of 0 or less is a writer's error: treat it as absent. */
+function positiveOrNull(n: number | null): number | null {
+  return n !== null && n > 0 ? n : null;
+}
+
+function intOrNull(n: number | null): number | null {
+  return n === null ? null : Math.round(n);
+}

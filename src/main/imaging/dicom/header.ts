@@ -1,0 +1,282 @@
+// Parses a DICOM file's data set with dcmjs into typed records, and classifies objects that are
+// not images (SR, RT plans, waveforms, DICOMDIR …) with a reason instead of failing on them.
+import { dcmjs, type DcmjsDict } from './dcmjs-api';
+import { DicomError, describe } from './errors';
+import { nativeByteLength } from './native';
+import { toPart10 } from './part10';
+import { locatePixelData, type PixelDataElement } from './pixel-locator';
+import { describeNonImage, MEDIA_STORAGE_DIRECTORY, SEGMENTATION_STORAGE } from './sop-classes';
+import { transferSyntax } from './transfer-syntax';
+import type { DicomCommonHeader, DicomImageHeader, ImagePixelModule, ParsedDicom, SegmentInfo, Vec3 } from './types';
+import { firstItem, int, items, num, nums, personName, str, type Dataset } from './values';
+
+export type { PixelDataElement } from './pixel-locator';
+
+export interface DicomFile {
+  parsed: ParsedDicom;
+  /** null for non-image objects (and images under a syntax we cannot decode whose pixels were not found). */
+  pixelData: PixelDataElement | null;
+}
+
+const PIXEL_TAGS: [string, ImagePixelModule['pixelDataKind']][] = [
+  ['7FE00010', 'integer'],
+  ['7FE00008', 'float32'],
+  ['7FE00009', 'float64'],
+];
+
+// dcmjs reads the header and stops at Pixel Data without reading its value: pixel bytes are
+// located by pixel-locator.ts, and whatever follows them (padding, sometimes megabytes of
+// zeros that dcmjs would parse as thousands of empty elements) is never parsed.
+const UNTIL_PIXELS = { untilTag: '7FE00010', includeUntilTagValue: false };
+
+function readDataset(buffer: ArrayBuffer): { meta: DcmjsDict; dict: DcmjsDict; damage: string | null; charsetNote?: string } {
+  try {
+    const d = dcmjs.data.DicomMessage.readFile(buffer, { ...UNTIL_PIXELS, ignoreErrors: false });
+    return { meta: d.meta, dict: d.dict, damage: null };
+  } catch (strictError) {
+    // dcmjs stops at the first element it cannot read. Keep what came before, so a file cut
+    // short after its header is still identified; the pixel checks later refuse partial pixels.
+    // Its strict mode also refuses ISO 2022 multi-character-set files outright; leniently it
+    // reads them with the first character set only — names may be garbled, pixels are not.
+    const message = describe(strictError);
+    try {
+      const d = dcmjs.data.DicomMessage.readFile(buffer, { ...UNTIL_PIXELS, ignoreErrors: true });
+      if (/character set/i.test(message))
+        return {
+          meta: d.meta,
+          dict: d.dict,
+          damage: null,
+          charsetNote: `text decoded with the first character set only (${message})`,
+        };
+      return { meta: d.meta, dict: d.dict, damage: message };
+    } catch {
+      throw new DicomError('malformed', `cannot parse data set: ${describe(strictError)}`, strictError);
+    }
+  }
+}
+
+function commonHeader(ds: Dataset, meta: Dataset, transferSyntaxUid: string): DicomCommonHeader {
+  return {
+    sopClassUid: str(ds, 'SOPClassUID') || str(meta, 'MediaStorageSOPClassUID'),
+    sopInstanceUid: str(ds, 'SOPInstanceUID') || str(meta, 'MediaStorageSOPInstanceUID'),
+    studyInstanceUid: str(ds, 'StudyInstanceUID'),
+    seriesInstanceUid: str(ds, 'SeriesInstanceUID'),
+    patient: {
+      name: personName(ds, 'PatientName'),
+      id: str(ds, 'PatientID'),
+      birthDate: str(ds, 'PatientBirthDate'),
+      sex: str(ds, 'PatientSex'),
+    },
+    study: {
+      date: str(ds, 'StudyDate'),
+      time: str(ds, 'StudyTime'),
+      description: str(ds, 'StudyDescription'),
+      accessionNumber: str(ds, 'AccessionNumber'),
+    },
+    series: { number: int(ds, 'SeriesNumber'), description: str(ds, 'SeriesDescription'), modality: str(ds, 'Modality') },
+    instanceNumber: int(ds, 'InstanceNumber'),
+    transferSyntaxUid,
+  };
+}
+
+function required(ds: Dataset, key: string): number {
+  const v = int(ds, key);
+  if (v === null) throw new DicomError('missing-attribute', `image has pixel data but no valid ${key}`);
+  return v;
+}
+
+function pixelModule(ds: Dataset, kind: ImagePixelModule['pixelDataKind'], repairs: string[]): ImagePixelModule {
+  const rows = required(ds, 'Rows');
+  const columns = required(ds, 'Columns');
+  if (rows <= 0 || columns <= 0) throw new DicomError('missing-attribute', `image size ${rows}×${columns} is empty`);
+  const bitsAllocated = kind === 'float32' ? 32 : kind === 'float64' ? 64 : required(ds, 'BitsAllocated');
+  const samplesPerPixel = int(ds, 'SamplesPerPixel') ?? 1;
+  const bitsStored = int(ds, 'BitsStored') ?? bitsAllocated;
+  let photometric = str(ds, 'PhotometricInterpretation').toUpperCase();
+  if (!photometric) {
+    photometric = samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2';
+    repairs.push(`no Photometric Interpretation: assumed ${photometric}`);
+  }
+  let frames = int(ds, 'NumberOfFrames') ?? 1;
+  if (ds.NumberOfFrames !== undefined && int(ds, 'NumberOfFrames') === null && str(ds, 'NumberOfFrames') !== '') {
+    repairs.push(`Number of Frames "${str(ds, 'NumberOfFrames')}" is not a number: read as 1`);
+  }
+  if (frames < 1) {
+    repairs.push(`Number of Frames ${frames} read as 1`);
+    frames = 1;
+  }
+  return {
+    rows,
+    columns,
+    numberOfFrames: frames,
+    bitsAllocated,
+    bitsStored,
+    highBit: int(ds, 'HighBit') ?? bitsStored - 1,
+    pixelRepresentation: int(ds, 'PixelRepresentation') === 1 ? 1 : 0,
+    samplesPerPixel,
+    photometricInterpretation: photometric,
+    planarConfiguration: int(ds, 'PlanarConfiguration') === 1 ? 1 : 0,
+    pixelDataKind: kind,
+  };
+}
+
+function vec3(v: number[] | null): Vec3 | null {
+  return v && v.length >= 3 ? [v[0] ?? 0, v[1] ?? 0, v[2] ?? 0] : null;
+}
+
+/** An attribute from the data set, else from the shared, else the first per-frame functional group. */
+function functional(ds: Dataset, macro: string, key: string, count: number): number[] | null {
+  const direct = nums(ds, key, count);
+  if (direct) return direct;
+  for (const groups of ['SharedFunctionalGroupsSequence', 'PerFrameFunctionalGroupsSequence']) {
+    const item = firstItem(ds, groups, macro);
+    const v = item ? nums(item, key, count) : null;
+    if (v) return v;
+  }
+  return null;
+}
+
+function imageHeader(
+  ds: Dataset,
+  common: DicomCommonHeader,
+  kind: ImagePixelModule['pixelDataKind'],
+  repairs: string[],
+): DicomImageHeader {
+  const pixel = pixelModule(ds, kind, repairs);
+  const spacing = functional(ds, 'PixelMeasuresSequence', 'PixelSpacing', 2) ?? nums(ds, 'ImagerPixelSpacing', 2);
+  const orientation = functional(ds, 'PlaneOrientationSequence', 'ImageOrientationPatient', 6);
+  const perFrame = items(ds, 'PerFrameFunctionalGroupsSequence');
+  const framePositions =
+    perFrame.length > 0
+      ? perFrame.map((f) => vec3(nums(firstItem(f, 'PlanePositionSequence') ?? {}, 'ImagePositionPatient', 3)))
+      : null;
+  const slope = functional(ds, 'PixelValueTransformationSequence', 'RescaleSlope', 1)?.[0];
+  const intercept = functional(ds, 'PixelValueTransformationSequence', 'RescaleIntercept', 1)?.[0];
+  const voi =
+    firstItem(ds, 'SharedFunctionalGroupsSequence', 'FrameVOILUTSequence') ??
+    firstItem(ds, 'PerFrameFunctionalGroupsSequence', 'FrameVOILUTSequence');
+  const windowCenter = num(ds, 'WindowCenter') ?? (voi ? num(voi, 'WindowCenter') : null);
+  const windowWidth = num(ds, 'WindowWidth') ?? (voi ? num(voi, 'WindowWidth') : null);
+  return {
+    ...common,
+    ...pixel,
+    // A slope of 0 is never meant; it is a writer's bug and would flatten the image.
+    rescaleSlope: slope !== undefined && slope !== 0 ? slope : 1,
+    rescaleIntercept: intercept ?? 0,
+    rescaleType: str(ds, 'RescaleType'),
+    hasModalityLutSequence: items(ds, 'ModalityLUTSequence').length > 0,
+    windowCenter,
+    windowWidth: windowWidth !== null && windowWidth > 0 ? windowWidth : null,
+    pixelSpacing: spacing ? [spacing[0] ?? 0, spacing[1] ?? 0] : null,
+    imagePositionPatient: vec3(nums(ds, 'ImagePositionPatient', 3)) ?? framePositions?.[0] ?? null,
+    imageOrientationPatient: orientation ? (orientation.slice(0, 6) as DicomImageHeader['imageOrientationPatient']) : null,
+    framePositions: framePositions && framePositions.every((p) => p !== null) ? (framePositions as Vec3[]) : null,
+  };
+}
+
+function segmentationRefs(ds: Dataset): { series: string[]; instances: string[]; segments: SegmentInfo[] } {
+  const series = new Set<string>();
+  const instances = new Set<string>();
+  for (const s of items(ds, 'ReferencedSeriesSequence')) {
+    const uid = str(s, 'SeriesInstanceUID');
+    if (uid) series.add(uid);
+    for (const i of items(s, 'ReferencedInstanceSequence')) {
+      const sop = str(i, 'ReferencedSOPInstanceUID');
+      if (sop) instances.add(sop);
+    }
+  }
+  const sources = [
+    ...items(ds, 'SourceImageSequence'),
+    ...items(ds, 'SharedFunctionalGroupsSequence')
+      .flatMap((g) => items(g, 'DerivationImageSequence'))
+      .flatMap((d) => items(d, 'SourceImageSequence')),
+    ...items(ds, 'PerFrameFunctionalGroupsSequence')
+      .flatMap((g) => items(g, 'DerivationImageSequence'))
+      .flatMap((d) => items(d, 'SourceImageSequence')),
+  ];
+  for (const s of sources) {
+    const sop = str(s, 'ReferencedSOPInstanceUID');
+    if (sop) instances.add(sop);
+  }
+  const segments = items(ds, 'SegmentSequence').map((s, i) => ({
+    number: int(s, 'SegmentNumber') ?? i + 1,
+    label: str(s, 'SegmentLabel'),
+  }));
+  return { series: [...series], instances: [...instances], segments };
+}
+
+function nonImage(common: DicomCommonHeader, repairs: string[], damage: string | null): DicomFile {
+  const sop = describeNonImage(common.sopClassUid);
+  const reason = `${sop.name}${common.sopClassUid ? ` (${common.sopClassUid})` : ''} has no pixel data${damage ? ' (and the file is damaged)' : ''}`;
+  return { parsed: { kind: 'non-image', header: common, category: sop.category, reason, repairs }, pixelData: null };
+}
+
+/** Parses the bytes of one file. Throws DicomError; never anything else. */
+export function readDicom(bytes: Uint8Array): DicomFile {
+  const p10 = toPart10(bytes);
+  const repairs = [...p10.repairs];
+  const { meta, dict, damage, charsetNote } = readDataset(p10.buffer);
+  if (damage) repairs.push(`data set damaged, read up to the damage: ${damage}`);
+  if (charsetNote) repairs.push(charsetNote);
+  let ds: Dataset;
+  let metaDs: Dataset;
+  try {
+    ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict);
+    metaDs = dcmjs.data.DicomMetaDictionary.naturalizeDataset(meta);
+  } catch (e) {
+    throw new DicomError('malformed', `cannot interpret data set: ${describe(e)}`, e);
+  }
+  const common = commonHeader(ds, metaDs, p10.transferSyntaxUid);
+  const pixelTag = PIXEL_TAGS.find(([tag]) => dict[tag] !== undefined);
+
+  if (common.sopClassUid === MEDIA_STORAGE_DIRECTORY || (!pixelTag && items(ds, 'DirectoryRecordSequence').length > 0)) {
+    return {
+      parsed: {
+        kind: 'non-image',
+        header: common,
+        category: 'dicomdir',
+        reason: 'DICOMDIR: a directory of other files, no pixel data',
+        repairs,
+      },
+      pixelData: null,
+    };
+  }
+  if (!pixelTag) {
+    const sop = describeNonImage(common.sopClassUid);
+    // A damaged file of an image class (or of no known class) lost its pixels to the damage:
+    // that is a failure to report, not an object to skip.
+    if (damage && (sop.category === 'other' || int(ds, 'Rows') !== null)) {
+      throw new DicomError('malformed', `data set damaged before Pixel Data: ${damage}`);
+    }
+    return nonImage(common, repairs, damage);
+  }
+  const [, kind] = pixelTag;
+  const header = imageHeader(ds, common, kind, repairs);
+  const encoding = transferSyntax(p10.encodedAs);
+  const syntax = transferSyntax(p10.transferSyntaxUid);
+  const encapsulated = syntax.encoding !== 'native';
+  const expected = encapsulated ? null : nativeByteLength(header, kind);
+  const pixelData = locatePixelData(new Uint8Array(p10.buffer), kind, encoding.littleEndian, encoding.explicitVr, expected);
+  // Under a syntax we cannot decode anyway, the decoder's "unsupported" says more than this.
+  if (!pixelData && syntax.encoding !== null) {
+    throw new DicomError(
+      'malformed',
+      `cannot locate the Pixel Data element (${encapsulated ? 'encapsulated' : `expected ${expected} bytes`})`,
+    );
+  }
+  if (common.sopClassUid === SEGMENTATION_STORAGE) {
+    const refs = segmentationRefs(ds);
+    return {
+      parsed: {
+        kind: 'segmentation',
+        header,
+        referencedSeriesUids: refs.series,
+        referencedInstanceUids: refs.instances,
+        segments: refs.segments,
+        repairs,
+      },
+      pixelData,
+    };
+  }
+  return { parsed: { kind: 'image', header, repairs }, pixelData };
+}

@@ -1,0 +1,180 @@
+// Finds the Pixel Data element in the file bytes and slices it without copying. dcmjs reads the
+// header only: past the end of a truncated file it silently pads values with zeros, and it does
+// not tell where an element lies, so pixel bytes are located here, where truncation is visible.
+// The element is found as the last occurrence of its tag header; pixel data is (nearly) always
+// the last top-level element, and the 8–12 byte header pattern with a matching VR is not a
+// plausible accident inside compressed or image data.
+import { DicomError } from './errors';
+import type { ImagePixelModule } from './types';
+
+export type PixelDataElement =
+  | {
+      kind: ImagePixelModule['pixelDataKind'];
+      encapsulated: false;
+      vr: string;
+      /** The value bytes present in the file (shorter than declared when truncated). */
+      data: Uint8Array;
+      declaredLength: number;
+      /** Byte order of the samples as encoded. */
+      littleEndian: boolean;
+    }
+  | {
+      kind: 'integer';
+      encapsulated: true;
+      vr: string;
+      /** Basic Offset Table entries (empty when the table is empty). */
+      offsetTable: number[];
+      fragments: Uint8Array[];
+      /** Why the fragment sequence is incomplete, or null. */
+      truncation: string | null;
+    };
+
+const ELEMENTS: Record<ImagePixelModule['pixelDataKind'], number> = { integer: 0x0010, float32: 0x0008, float64: 0x0009 };
+const LONG_VRS = new Set(['OB', 'OW', 'OF', 'OD', 'OL', 'OV', 'UN']);
+
+interface Found {
+  offset: number;
+  vr: string;
+  length: number;
+  header: number;
+}
+
+function u16(b: Uint8Array, i: number, le: boolean): number {
+  return le ? (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8) : ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
+}
+
+function u32(b: Uint8Array, i: number, le: boolean): number {
+  return le ? u16(b, i, true) + u16(b, i + 2, true) * 65536 : u16(b, i, false) * 65536 + u16(b, i + 2, false);
+}
+
+function readHeader(
+  b: Uint8Array,
+  i: number,
+  element: number,
+  littleEndian: boolean,
+  explicitVr: boolean,
+  defaultVr: string,
+): Found | null {
+  if (i < 0 || i + 8 > b.length) return null;
+  if (u16(b, i, littleEndian) !== 0x7fe0 || u16(b, i + 2, littleEndian) !== element) return null;
+  if (explicitVr) {
+    const vr = String.fromCharCode(b[i + 4] ?? 0, b[i + 5] ?? 0);
+    if (!LONG_VRS.has(vr) || b[i + 6] !== 0 || b[i + 7] !== 0 || i + 12 > b.length) return null;
+    return { offset: i, vr, length: u32(b, i + 8, littleEndian), header: 12 };
+  }
+  return { offset: i, vr: defaultVr, length: u32(b, i + 4, littleEndian), header: 8 };
+}
+
+/**
+ * The last element header whose declared length is `expected` (or undefined length when
+ * `expected` is null), or longer but inside the file (padded pixel data); failing that, the
+ * last one whose value ends exactly at the end of the file, or (explicit VR) any that fits.
+ * Tried first where the element sits when it is the last one, the common case.
+ */
+function findElement(
+  b: Uint8Array,
+  element: number,
+  littleEndian: boolean,
+  explicitVr: boolean,
+  defaultVr: string,
+  expected: number | null,
+): Found | null {
+  const matches = (f: Found | null): boolean => {
+    if (f === null) return false;
+    if (expected === null) return f.length === 0xffffffff;
+    if (f.length === expected || f.length === expected + 1) return true;
+    return f.length !== 0xffffffff && f.length > expected && f.offset + f.header + f.length <= b.length;
+  };
+  if (expected !== null) {
+    for (const size of [expected, expected + 1]) {
+      const f = readHeader(b, b.length - size - (explicitVr ? 12 : 8), element, littleEndian, explicitVr, defaultVr);
+      if (matches(f)) return f;
+    }
+  }
+  let endsAtEof: Found | null = null;
+  let fits: Found | null = null;
+  for (let i = b.length - 8; i >= 132; i--) {
+    if (b[i] !== (littleEndian ? 0xe0 : 0x7f)) continue;
+    const f = readHeader(b, i, element, littleEndian, explicitVr, defaultVr);
+    if (!f) continue;
+    if (matches(f)) return f;
+    const end = f.offset + f.header + f.length;
+    if (!endsAtEof && f.length !== 0xffffffff && end === b.length) endsAtEof = f;
+    // With an explicit VR the header is checked enough to trust any that fits the file; the
+    // size mismatch is then reported by the decoder, with both numbers.
+    if (!fits && explicitVr && f.length !== 0xffffffff && end <= b.length) fits = f;
+  }
+  return endsAtEof ?? fits;
+}
+
+/** Walks the items of an encapsulated value: Basic Offset Table, fragments, delimiter. */
+function walkItems(b: Uint8Array, start: number): { offsetTable: number[]; fragments: Uint8Array[]; truncation: string | null } {
+  const fragments: Uint8Array[] = [];
+  let offsetTable: number[] = [];
+  let pos = start;
+  let first = true;
+  while (pos + 8 <= b.length) {
+    const group = u16(b, pos, true);
+    const element = u16(b, pos + 2, true);
+    const length = u32(b, pos + 4, true);
+    if (group === 0xfffe && element === 0xe0dd) return { offsetTable, fragments, truncation: null };
+    if (group !== 0xfffe || element !== 0xe000) {
+      throw new DicomError(
+        'malformed',
+        `unexpected element (${group.toString(16)},${element.toString(16)}) inside encapsulated Pixel Data`,
+      );
+    }
+    if (length === 0xffffffff) throw new DicomError('malformed', 'a pixel data fragment has undefined length');
+    const end = pos + 8 + length;
+    if (end > b.length) {
+      const what = first ? 'the Basic Offset Table' : `fragment ${fragments.length + 1}`;
+      return {
+        offsetTable,
+        fragments,
+        truncation: `truncated pixel data: ${what} declares ${length} bytes, ${b.length - pos - 8} remain in the file`,
+      };
+    }
+    const value = b.subarray(pos + 8, end);
+    if (first) {
+      const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+      offsetTable = Array.from({ length: value.length >>> 2 }, (_, k) => view.getUint32(4 * k, true));
+      first = false;
+    } else fragments.push(value);
+    pos = end;
+  }
+  return { offsetTable, fragments, truncation: 'truncated pixel data: the fragment sequence has no end (no sequence delimiter)' };
+}
+
+/**
+ * The pixel element of kind `kind` in `b` (a Part 10 buffer encoded as `littleEndian` /
+ * `explicitVr`), or null when it cannot be found.
+ */
+export function locatePixelData(
+  b: Uint8Array,
+  kind: ImagePixelModule['pixelDataKind'],
+  littleEndian: boolean,
+  explicitVr: boolean,
+  /** Bytes the header implies for native data; null for encapsulated data. */
+  expectedLength: number | null,
+): PixelDataElement | null {
+  const found = findElement(
+    b,
+    ELEMENTS[kind],
+    littleEndian,
+    explicitVr,
+    kind === 'integer' ? 'OW' : kind === 'float32' ? 'OF' : 'OD',
+    expectedLength,
+  );
+  if (!found) return null;
+  const valueStart = found.offset + found.header;
+  // Whether this matches the transfer syntax is for the decoder to judge.
+  if (found.length === 0xffffffff) return { kind: 'integer', encapsulated: true, vr: found.vr, ...walkItems(b, valueStart) };
+  return {
+    kind,
+    encapsulated: false,
+    vr: found.vr,
+    data: b.subarray(valueStart, Math.min(valueStart + found.length, b.length)),
+    declaredLength: found.length,
+    littleEndian,
+  };
+}

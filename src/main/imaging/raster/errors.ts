@@ -1,0 +1,42 @@
+// Every way reading a PNG or JPEG can fail, as one typed error with a reason a person can act on.
+// It is a ServiceError, so the dispatcher turns it into `{ok:false, error:{code, message}}`.
+import { ServiceError, type ErrorCode } from '../../../shared/result';
+
+export const RASTER_FAILURES = [
+  'not-found', // no such file
+  'io', // the file system refused
+  'bad-magic', // neither a PNG signature nor a JPEG SOI marker
+  'malformed', // a chunk, marker segment or CRC is wrong
+  'truncated', // the file ends before the image does
+  'unsupported', // e.g. 12-bit or lossless JPEG, CMYK, an unknown PNG colour type
+  'too-large', // decoding would allocate more than the caller allows
+  'decode-failed', // the codec rejected the stream
+] as const;
+
+export type RasterFailure = (typeof RASTER_FAILURES)[number];
+
+const API_CODE: Record<RasterFailure, ErrorCode> = {
+  'not-found': 'not-found',
+  io: 'io',
+  'bad-magic': 'invalid-input',
+  malformed: 'corrupt',
+  truncated: 'corrupt',
+  unsupported: 'unsupported',
+  'too-large': 'unsupported',
+  'decode-failed': 'corrupt',
+};
+
+export class RasterError extends ServiceError {
+  constructor(
+    readonly failure: RasterFailure,
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(API_CODE[failure], message, { failure });
+    this.name = 'RasterError';
+  }
+}
+
+export function isRasterError(e: unknown): e is RasterError {
+  return e instanceof RasterError;
+}

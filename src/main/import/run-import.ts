@@ -8,6 +8,7 @@ import type { Database } from '../db/database';
 import type { ContentStore } from './content-store';
 import { Indexer, type SeriesGroup } from './indexer';
 import { readRecords } from './read-file';
+import { storedExtension } from './read-other';
 import { scanPaths } from './scan';
 
 export interface ImportContext {
@@ -105,7 +106,7 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
       item(file.path, 'duplicate', 'same file already imported');
       return;
     }
-    const outcome = await readRecords(file.path, bytes);
+    const outcome = await readRecords(file.path, bytes, sha256);
     switch (outcome.status) {
       case 'skipped':
         item(file.path, 'skipped', outcome.reason);
@@ -129,7 +130,7 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
           return;
         }
         for (const [sop, frame] of sops) sopsThisRun.add(`${sop}#${frame}`);
-        const stored = await store.putAsync(bytes, sha256);
+        const stored = await store.putAsync(bytes, sha256, storedExtension(file.path, outcome.series.format));
         const uid = outcome.series.seriesUid;
         let group = groups.get(uid);
         if (!group) groups.set(uid, (group = { series: outcome.series, files: [] }));

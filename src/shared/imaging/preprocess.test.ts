@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { letterbox, normalize, resizeBilinear, toModelInput } from './preprocess';
+import { cleanMask, dice, flipPlanes, meanEntropy, threshold, unletterbox } from './postprocess';
+
+describe('pre-processing', () => {
+  it('letterboxes keeping the aspect ratio, centred', () => {
+    expect(letterbox(300, 200, 256, 256)).toEqual({ width: 256, height: 256, scale: 256 / 300, scaledWidth: 256, scaledHeight: 171, offsetX: 0, offsetY: 42 });
+    expect(letterbox(64, 64, 256, 256)).toMatchObject({ scale: 4, offsetX: 0, offsetY: 0 });
+  });
+
+  it('normalises by scale, window and percentile rules, clipping to [0, 1]', () => {
+    expect([...normalize([0, 127.5, 255, 300], { type: 'scale', min: 0, max: 255 })]).toEqual([0, 0.5, 1, 1]);
+    // stored 1024 with intercept -1024 is 0 HU: the middle of a 40±200 window is 40 HU
+    const w = normalize([1024, 1064, 824, 2000], { type: 'window', center: 40, width: 400 }, 1, -1024);
+    expect([...w].map((v) => Number(v.toFixed(3)))).toEqual([0.4, 0.5, 0, 1]);
+    const values = Array.from({ length: 101 }, (_, i) => i);
+    const p = normalize(values, { type: 'percentile', low: 10, high: 90 });
+    expect(p[10]).toBe(0);
+    expect(p[50]).toBeCloseTo(0.5);
+    expect(p[95]).toBe(1);
+  });
+
+  it('resizes bilinearly with half-pixel centres (identity at the same size, mean kept)', () => {
+    const src = Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...resizeBilinear(src, 3, 3, 3, 3)]).toEqual([...src]);
+    const up = resizeBilinear(Float32Array.from([0, 1]), 2, 1, 4, 1);
+    expect([...up]).toEqual([0, 0.25, 0.75, 1]);
+  });
+
+  it('replicates a grey slice into every channel, zero outside the letterbox', () => {
+    const slice = { pixels: Uint8Array.from([0, 255, 255, 0, 0, 255]), rows: 2, columns: 3, samplesPerPixel: 1, slope: 1, intercept: 0 };
+    const out = new Float32Array(3 * 32 * 32);
+    const box = toModelInput(slice, { size: [32, 32], channels: 3, channelMode: 'replicate', normalization: { type: 'scale', min: 0, max: 255 } }, out);
+    expect(box).toMatchObject({ scaledWidth: 32, scaledHeight: 21, offsetY: 5 });
+    const plane = 32 * 32;
+    expect(out.subarray(0, plane)).toEqual(out.subarray(plane, 2 * plane));
+    expect(out.subarray(0, plane)).toEqual(out.subarray(2 * plane));
+    expect(out[0]).toBe(0); // padding row
+    expect(out[5 * 32]).toBeCloseTo(0, 5); // the slice's top-left pixel is black…
+    expect(out[5 * 32 + 31]).toBeCloseTo(1, 5); // …its top-right white
+    expect(out[(5 + 20) * 32]).toBeCloseTo(0, 5); // and its bottom-left black
+  });
+
+  it('inverts MONOCHROME1 so the model always sees bright = high', () => {
+    const slice = { pixels: Uint16Array.from([0, 1000]), rows: 1, columns: 2, samplesPerPixel: 1, slope: 1, intercept: 0, invert: true };
+    const out = new Float32Array(32 * 32);
+    toModelInput(slice, { size: [32, 32], channels: 1, channelMode: 'replicate', normalization: { type: 'scale', min: 0, max: 1000 } }, out);
+    expect(out[16 * 32]).toBeCloseTo(1);
+    expect(out[16 * 32 + 31]).toBeCloseTo(0);
+  });
+});
+
+describe('post-processing', () => {
+  it('maps the letterboxed probabilities back onto the slice', () => {
+    const box = letterbox(3, 2, 32, 32);
+    const prob = new Float32Array(32 * 32);
+    // the whole left half of the model input is certain: the slice's left column(s) follow
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 16; x++) prob[y * 32 + x] = 1;
+    const back = unletterbox(prob, box, 3, 2);
+    expect(back.length).toBe(6);
+    expect([...threshold(back, 0.5)]).toEqual([1, 0, 0, 1, 0, 0]);
+  });
+
+  it('undoes a flip by flipping again', () => {
+    const data = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => i);
+    const copy = data.slice();
+    for (const f of ['h', 'v', 'hv'] as const) {
+      flipPlanes(data, 4, 3, 2, f);
+      expect(data).not.toEqual(copy);
+      flipPlanes(data, 4, 3, 2, f);
+      expect(data).toEqual(copy);
+    }
+  });
+
+  it('scores uncertainty and agreement', () => {
+    expect(meanEntropy(Float32Array.from([0.5, 0.5]))).toBeCloseTo(1);
+    expect(meanEntropy(Float32Array.from([0, 1]))).toBe(0);
+    expect(dice([1, 1, 0, 0], [1, 0, 0, 0])).toBeCloseTo(2 / 3);
+    expect(dice([0, 0], [0, 0])).toBe(1);
+  });
+
+  it('drops specks below the minimum size and fills enclosed holes', () => {
+    // 6×5: a ring with a hole at (2,2) and a lone speck at (5,4)
+    const m = Uint8Array.from([
+      1, 1, 1, 1, 0, 0,
+      1, 1, 1, 1, 0, 0,
+      1, 1, 0, 1, 0, 0,
+      1, 1, 1, 1, 0, 0,
+      0, 0, 0, 0, 0, 1,
+    ]);
+    cleanMask(m, 6, 5, 2, true);
+    expect([...m]).toEqual([
+      1, 1, 1, 1, 0, 0,
+      1, 1, 1, 1, 0, 0,
+      1, 1, 1, 1, 0, 0,
+      1, 1, 1, 1, 0, 0,
+      0, 0, 0, 0, 0, 0,
+    ]);
+  });
+});

@@ -1,0 +1,145 @@
+"""Building blocks of LGMSNet (see shared/docs/lgmsnet.md): small conv units, the local
+multiscale (LMS) block and the global multiscale (GMS) block with its sparse transformer."""
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+EPS = 1e-5
+
+
+def conv_bn_relu(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=True),
+                         nn.BatchNorm2d(cout, eps=EPS), nn.ReLU(inplace=True))
+
+
+def pw(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False),
+                         nn.BatchNorm2d(cout, eps=EPS), nn.SiLU(inplace=True))
+
+
+def c3(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(cout, eps=EPS), nn.SiLU(inplace=True))
+
+
+class Up(nn.Sequential):
+    def __init__(self, cin, cout):
+        super().__init__(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                         nn.Conv2d(cin, cout, 3, padding=1, bias=True),
+                         nn.BatchNorm2d(cout, eps=EPS), nn.ReLU(inplace=True))
+
+
+class Fuse(nn.Sequential):
+    """Decoder fusion; the activation precedes the norm, as the paper's layer order has it."""
+
+    def __init__(self, cin, cout):
+        super().__init__(
+            nn.Conv2d(cin, cin, 3, padding=1, groups=2, bias=True), nn.GELU(), nn.BatchNorm2d(cin, eps=EPS),
+            nn.Conv2d(cin, 4 * cout, 1, bias=True), nn.GELU(), nn.BatchNorm2d(4 * cout, eps=EPS),
+            nn.Conv2d(4 * cout, cout, 1, bias=True), nn.GELU(), nn.BatchNorm2d(cout, eps=EPS))
+
+
+class LMS(nn.Module):
+    """Local multiscale block: four channel groups, each with its own depthwise kernel size."""
+
+    KERNELS = (3, 5, 7, 9)
+
+    def __init__(self, channels):
+        super().__init__()
+        if channels % 4:
+            raise ValueError("LMS channels must be divisible by 4")
+        g = channels // 4
+        self.group = g
+        self.dw = nn.ModuleList(nn.Conv2d(g, g, k, padding=k // 2, groups=g, bias=True) for k in self.KERNELS)
+        self.norm = nn.GroupNorm(4, channels, eps=EPS)
+        self.act = nn.GELU()
+        self.squeeze = pw(channels, g)
+        self.expand = c3(g, channels)
+
+    def forward(self, r):
+        parts = torch.split(r, self.group, dim=1)
+        y = torch.cat([conv(p) for conv, p in zip(self.dw, parts)], dim=1)
+        y = self.act(self.norm(y + r))
+        return self.expand(self.squeeze(y)) + r
+
+
+class Attention(nn.Module):
+    def __init__(self, dim, heads=4, head_dim=8):
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        inner = heads * head_dim
+        self.qkv = nn.Linear(dim, 3 * inner, bias=False)
+        self.out = nn.Linear(inner, dim, bias=True)
+
+    def forward(self, x):
+        # x: (B, P, N, D) — P independent token sequences (one per position inside a 2×2 patch).
+        b, p, n, _ = x.shape
+        qkv = self.qkv(x).reshape(b, p, n, 3, self.heads, self.head_dim).permute(3, 0, 1, 4, 2, 5)
+        q, k, v = qkv[0], qkv[1], qkv[2]  # each (B, P, heads, N, head_dim)
+        if hasattr(F, "scaled_dot_product_attention") and not torch.onnx.is_in_onnx_export():
+            # torch 2.x: fused kernel avoids materialising the N×N map (1024² at dec4).
+            o = F.scaled_dot_product_attention(q, k, v)
+        else:
+            attn = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))
+            o = torch.matmul(attn.softmax(dim=-1), v)
+        o = o.permute(0, 1, 3, 2, 4).reshape(b, p, n, self.heads * self.head_dim)
+        return self.out(o)
+
+
+class TransformerLayer(nn.Module):
+    def __init__(self, dim, mlp):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=EPS)
+        self.attn = Attention(dim)
+        self.norm2 = nn.LayerNorm(dim, eps=EPS)
+        self.ffn = nn.Sequential(nn.Linear(dim, mlp), nn.SiLU(), nn.Linear(mlp, dim))
+
+    def forward(self, x):
+        x = self.attn(self.norm1(x)) + x
+        return self.ffn(self.norm2(x)) + x
+
+
+def unfold_patches(x):
+    """(B, C, H, W) → (B, 4, H/2·W/2, C). Sizes come from x.shape at run time so that
+    tracing records Shape ops and the ONNX graph keeps batch, H and W dynamic."""
+    b, c, h, w = x.shape
+    x = x.reshape(b, c, h // 2, 2, w // 2, 2).permute(0, 3, 5, 2, 4, 1)
+    return x.reshape(b, 4, -1, c)
+
+
+def fold_patches(t, h, w):
+    """Inverse of unfold_patches; h, w are the (possibly traced) spatial sizes."""
+    b, _, _, c = t.shape
+    t = t.reshape(b, 2, 2, h // 2, w // 2, c).permute(0, 5, 3, 1, 4, 2)
+    return t.reshape(b, c, h, w)
+
+
+class GMS(nn.Module):
+    """Global multiscale block: transformer over a stride-2 token grid on s0 channels,
+    a cheap depthwise branch on the other s1 channels."""
+
+    def __init__(self, dim, channel, split, mlp):
+        super().__init__()
+        s0, s1 = split
+        if s0 + s1 != channel:
+            raise ValueError("GMS split must sum to channel")
+        self.split = (s0, s1)
+        self.inp = nn.Sequential(c3(dim, channel), pw(channel, channel))
+        self.local = nn.Sequential(
+            nn.Conv2d(s1, s1, 3, padding=1, groups=s1, bias=False), nn.BatchNorm2d(s1, eps=EPS), nn.ReLU(inplace=True),
+            nn.Conv2d(s1, s1, 1, groups=s1, bias=False), nn.BatchNorm2d(s1, eps=EPS))
+        self.transformer = TransformerLayer(s0, mlp)
+        self.mix = pw(channel, channel)
+        self.fuse = c3(dim + channel, channel)
+
+    def forward(self, y):
+        x = self.inp(y)
+        x1, x2 = torch.split(x, self.split, dim=1)
+        x2 = x2 + self.local(x2)
+        h, w = x1.shape[2], x1.shape[3]
+        x1 = fold_patches(self.transformer(unfold_patches(x1)), h, w)
+        x = self.mix(torch.cat([x1, x2], dim=1))
+        return self.fuse(torch.cat([x, y], dim=1))

@@ -1,0 +1,63 @@
+"""ONNX export (opset 17) with dynamic batch, height and width."""
+
+import copy
+import inspect
+import os
+import warnings
+
+import torch
+
+from .model import SIZE_MULTIPLE
+from .runtime import write_atomic
+
+OPSET = 17
+
+
+def export_onnx(model, path, sample_size=(256, 256)):
+    """Export to path atomically (temporary name in the same folder, then os.replace)."""
+    write_atomic(path, lambda tmp: write_onnx(model, tmp, sample_size))
+    return path
+
+
+def write_onnx(model, path, sample_size=(256, 256)):
+    """Export a copy of model (CPU, eval) to path and check it with onnx when present.
+    Input "input" (N, C, H, W) float32, output "logits" (N, classes, H, W); H, W multiples of 32."""
+    if sample_size[0] % SIZE_MULTIPLE or sample_size[1] % SIZE_MULTIPLE:
+        raise ValueError(f"export size must be a multiple of {SIZE_MULTIPLE}")
+    m = copy.deepcopy(model).cpu().eval()
+    x = torch.zeros(1, m.in_channels, *sample_size)
+    kwargs = dict(input_names=["input"], output_names=["logits"], opset_version=OPSET,
+                  do_constant_folding=True,
+                  dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"},
+                                "logits": {0: "batch", 2: "height", 3: "width"}})
+    # torch >= 2.5 may default to the dynamo exporter; the TorchScript one gives the graph we test.
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kwargs["dynamo"] = False
+
+    with torch.no_grad(), warnings.catch_warnings():
+        # Two harmless torch 1.13 warnings: shape inference of the patch fold's shape arithmetic
+        # (the graph is still exact; tests run it at several sizes), and group_norm's
+        # "more than 1 value per channel" check, which only guards against an error.
+        warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
+        warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
+        torch.onnx.export(m, (x,), path, **kwargs)
+    check_onnx(path)
+
+
+def check_onnx(path):
+    """Run onnx.checker when the onnx package exists; returns True if it ran."""
+    try:
+        import onnx
+    except ImportError:
+        return False
+    onnx.checker.check_model(onnx.load(path))
+    return True
+
+
+def onnx_session(path):
+    """An onnxruntime session, or None when onnxruntime for Python is not installed."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    return ort.InferenceSession(os.fspath(path), providers=["CPUExecutionProvider"])

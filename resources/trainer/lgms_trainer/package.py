@@ -1,0 +1,82 @@
+"""The model package folder: weights.pt (state_dict + config), model.onnx and model.json
+(format "lgms-model/1", validated by the TypeScript side)."""
+
+import datetime
+import inspect
+import json
+import os
+
+import torch
+
+from . import __version__
+from .model import build_model, count_parameters
+from .runtime import write_atomic
+
+FORMAT = "lgms-model/1"
+WEIGHTS_FORMAT = "lgms-weights/1"
+
+
+def save_weights(path, model, state_dict=None):
+    """Atomic save of {"format", "trainerVersion", "config", "state_dict"} (CPU tensors)."""
+    write_atomic(path, lambda tmp: write_weights(tmp, model, state_dict))
+
+
+def write_weights(path, model, state_dict=None):
+    state = {k: v.detach().cpu() for k, v in (state_dict or model.state_dict()).items()}
+    payload = {"format": WEIGHTS_FORMAT, "trainerVersion": __version__,
+               "config": {"in_channels": model.in_channels, "classes": model.classes},
+               "state_dict": state}
+    torch.save(payload, path)
+
+
+def load_weights(path):
+    # weights_only refuses pickled code in a model file someone handed over (torch >= 1.13).
+    kwargs = {"weights_only": True} if "weights_only" in inspect.signature(torch.load).parameters else {}
+    payload = torch.load(path, map_location="cpu", **kwargs)
+    if not isinstance(payload, dict) or "state_dict" not in payload or "config" not in payload:
+        raise ValueError(f"{path} is not an LGMS weights file (expected state_dict + config)")
+    return payload
+
+
+def load_model(folder):
+    """(model in eval mode on CPU, model.json dict or None) from a package folder."""
+    payload = load_weights(os.path.join(folder, "weights.pt"))
+    cfg = payload["config"]
+    model = build_model(cfg["in_channels"], cfg["classes"])
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return model, read_manifest(folder)
+
+
+def read_manifest(folder):
+    path = os.path.join(folder, "model.json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def default_input_spec(size, channel_mode, normalization, in_channels=3):
+    return {"channels": in_channels, "size": list(size), "channelMode": channel_mode,
+            "resize": "letterbox", "normalization": normalization}
+
+
+def build_manifest(*, model, model_id, name, version, parent, input_spec, labels, threshold,
+                   training, validation):
+    return {
+        "format": FORMAT,
+        "id": model_id,
+        "name": name,
+        "version": version,
+        "parent": parent,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "architecture": {"name": "LGMSNet", "inChannels": model.in_channels, "classes": model.classes,
+                         "parameters": count_parameters(model)},
+        "input": input_spec,
+        "output": {"classes": model.classes, "labels": list(labels), "activation": "sigmoid",
+                   "threshold": threshold},
+        "files": {"onnx": "model.onnx", "weights": "weights.pt"},
+        "training": training,
+        "metrics": {"validation": validation},
+        "trainerVersion": __version__,
+    }

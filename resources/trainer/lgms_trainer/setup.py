@@ -1,0 +1,120 @@
+"""Resolving `train` options into one context: data split, input spec, parent model, names.
+Explicit options win, then the parent model's settings (fine-tuning keeps its preprocessing),
+then defaults."""
+
+import datetime
+import math
+import os
+import re
+import shlex
+import sys
+import uuid
+
+from .data import DataError, detect_channel_mode, list_pairs, parse_normalization, split_pairs
+from .model import SIZE_MULTIPLE, build_model
+from .package import default_input_spec, load_weights, read_manifest
+
+DEFAULT_EPOCHS = 100
+
+
+class TrainContext:
+    def __init__(self):
+        self.temp_files = []
+        self.created_out = False
+        self.committed = False
+
+    def max_steps(self, per_epoch):
+        limits = [self.epochs * per_epoch] if self.epochs else []
+        if self.args.max_steps:
+            limits.append(self.args.max_steps)
+        return min(limits) if limits else math.inf
+
+    def optimizer_description(self):
+        a = self.args
+        if a.optimizer == "sgd":
+            return f"sgd(lr={a.lr}, momentum=0.9, weight_decay=1e-4), {a.schedule}, batch {a.batch_size}"
+        return f"adamw(lr={a.lr}, weight_decay={a.weight_decay}), {a.schedule}, batch {a.batch_size}"
+
+    def cleanup(self):
+        for p in self.temp_files:
+            if os.path.exists(p):
+                os.remove(p)
+        if self.created_out and not self.committed and os.path.isdir(self.out) and not os.listdir(self.out):
+            os.rmdir(self.out)
+
+
+def prepare(args, argv):
+    ctx = TrainContext()
+    ctx.args = args
+    ctx.command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "lgms_trainer", *argv])
+    if args.time_limit is None and args.max_steps is None and args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS
+    ctx.epochs = args.epochs
+
+    parent_manifest, parent_payload = None, None
+    if args.init:
+        parent_payload = load_weights(os.path.join(args.init, "weights.pt"))
+        parent_manifest = read_manifest(args.init)
+    ctx.parent_id = parent_manifest["id"] if parent_manifest else None
+    cfg = parent_payload["config"] if parent_payload else {"in_channels": 3, "classes": 1}
+    if cfg["classes"] != 1:
+        raise DataError("training reads binary masks, so the model must have 1 class")
+    ctx.model = build_model(cfg["in_channels"], cfg["classes"])
+    if parent_payload:
+        ctx.model.load_state_dict(parent_payload["state_dict"])
+
+    pairs = list_pairs(args.data)
+    if args.val_data:
+        ctx.train_pairs, ctx.val_pairs = pairs, list_pairs(args.val_data)
+        source = {"valSource": "folder", "valData": os.path.abspath(args.val_data)}
+    else:
+        ctx.train_pairs, ctx.val_pairs = split_pairs(pairs, args.val_fraction, args.seed)
+        source = {"valSource": "split", "fraction": args.val_fraction, "seed": args.seed}
+    ctx.split_record = {"data": os.path.abspath(args.data), **source,
+                        "train": [p[0] for p in ctx.train_pairs], "val": [p[0] for p in ctx.val_pairs]}
+
+    ctx.input_spec = _input_spec(args, parent_manifest, ctx)
+    base = os.path.basename(os.path.normpath(args.data))
+    ctx.name = args.name or f"LGMSNet {base}"
+    ctx.model_id = args.id or _new_id(ctx.name)
+    ctx.labels = [s.strip() for s in args.labels.split(",")] if args.labels else ["lesion"]
+    split_text = (f"validation folder {os.path.basename(os.path.normpath(args.val_data))}" if args.val_data
+                  else f"seeded split {args.val_fraction} (seed {args.seed})")
+    ctx.data_description = args.data_description or (
+        f"{base}: {len(ctx.train_pairs)} training / {len(ctx.val_pairs)} validation images, {split_text}")
+    ctx.out = _prepare_out(args, ctx)
+    return ctx
+
+
+def _input_spec(args, parent, ctx):
+    pin = parent["input"] if parent else None
+    size = args.size or (pin["size"][0] if pin else 256)
+    if size % SIZE_MULTIPLE:
+        raise DataError(f"--size must be a multiple of {SIZE_MULTIPLE}")
+    if args.normalization:
+        norm = parse_normalization(args.normalization)
+    else:
+        norm = pin["normalization"] if pin else {"type": "scale", "min": 0, "max": 255}
+    mode = args.channel_mode
+    if mode == "auto":
+        mode = pin["channelMode"] if pin else detect_channel_mode(
+            [p[1] for p in ctx.train_pairs + ctx.val_pairs])
+    if mode == "rgb" and ctx.model.in_channels != 3:
+        raise DataError("channel mode rgb needs a 3-channel model")
+    return default_input_spec((size, size), mode, norm, ctx.model.in_channels)
+
+
+def _new_id(name):
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{slug}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def _prepare_out(args, ctx):
+    out = os.path.abspath(args.out)
+    if os.path.exists(os.path.join(out, "model.json")) and not args.overwrite:
+        raise DataError(f"{out} already holds a model; pass --overwrite or choose another --out")
+    if not os.path.isdir(out):
+        os.makedirs(out)
+        ctx.created_out = True
+    return out

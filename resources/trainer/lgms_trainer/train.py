@@ -1,0 +1,227 @@
+"""`train`: fit LGMSNet on an images/ + masks/ folder and write a model package.
+
+Nothing reaches --out until training has finished: weights, ONNX and split are written under
+temporary names, renamed in one after another, model.json last. A cancel (SIGTERM/SIGINT)
+before that point removes every temporary file."""
+
+import math
+import os
+import signal
+import time
+
+import numpy as np
+import torch
+
+from . import setup
+from .data import augment, load_set
+from .evaluate import expand_planes, validate
+from .metrics import seg_loss
+from .package import build_manifest, write_weights
+from .export import write_onnx
+from .runtime import (configure_threads, log, machine_description, pick_device, seed_everything,
+                      temp_path, write_json_atomic)
+
+
+class Cancelled(Exception):
+    pass
+
+
+class StopFlag:
+    """First SIGTERM/SIGINT asks the loop to stop at the next step boundary; a second one
+    interrupts at once (temporary files are still removed by the caller)."""
+
+    def __init__(self):
+        self.requested = False
+        self.committing = False
+        self._old = {}
+
+    def install(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._old[sig] = signal.signal(sig, self._handle)
+
+    def restore(self):
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def _handle(self, signum, frame):
+        if self.requested and not self.committing:
+            raise Cancelled()
+        self.requested = True
+
+    def check(self):
+        if self.requested and not self.committing:
+            raise Cancelled()
+
+
+def make_optimizer(model, args):
+    if args.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=1e-4)
+    return torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+
+
+def lr_at(base, progress, schedule):
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule == "cosine":
+        return base * 0.5 * (1 + math.cos(math.pi * progress))
+    return base * (1 - progress) ** 0.9  # poly, per iteration (the authors' recipe)
+
+
+def run_train(args, argv, events):
+    """Returns the exit status: 0 done, 1 error, 130 cancelled."""
+    stop = StopFlag()
+    stop.install()
+    ctx = None
+    try:
+        ctx = setup.prepare(args, argv)
+        metrics = _fit_and_package(ctx, args, events, stop)
+        events.emit("done", metrics=metrics, out=ctx.out)
+        return 0
+    except Cancelled:
+        log("training cancelled")
+        events.emit("cancelled")
+        return 130
+    except Exception as e:  # reported as data; the app shows the message
+        log(f"training failed: {type(e).__name__}: {e}")
+        events.emit("error", message=f"{type(e).__name__}: {e}")
+        return 1
+    finally:
+        stop.restore()
+        if ctx is not None:
+            ctx.cleanup()
+
+
+def _fit_and_package(ctx, args, events, stop):
+    device = pick_device(args.device)
+    configure_threads(device, args.threads)
+    seed_everything(args.seed)
+    spec = ctx.input_spec
+    t0 = time.monotonic()  # --time-limit counts image loading too
+    log(f"loading {len(ctx.train_pairs)} training and {len(ctx.val_pairs)} validation images")
+    train_x, train_y = load_set(ctx.train_pairs, spec, ctx.model.in_channels)
+    val_x, val_y = load_set(ctx.val_pairs, spec, ctx.model.in_channels)
+    stop.check()
+
+    model = ctx.model.to(device)
+    opt = make_optimizer(model, args)
+    n = len(train_x)
+    bs = min(args.batch_size, n)
+    per_epoch = math.ceil(n / bs)
+    max_steps = ctx.max_steps(per_epoch)
+    order_rng, aug_rng = np.random.default_rng(args.seed), np.random.default_rng(args.seed + 1)
+    events.emit("start", trainImages=n, valImages=len(val_x), batchSize=bs, stepsPerEpoch=per_epoch,
+                maxSteps=None if max_steps == math.inf else max_steps, epochs=ctx.epochs,
+                timeLimit=args.time_limit, device=str(device), size=list(spec["size"]),
+                channelMode=spec["channelMode"], optimizer=args.optimizer, lr=args.lr,
+                seed=args.seed, threads=torch.get_num_threads())
+
+    step, epoch, step_time, last_val_step, val_time = 0, 0, None, -1, 0.0
+    best = {"dice": -1.0}
+    best_state, best_epoch = None, 0
+
+    def do_validation():
+        nonlocal best_state, best_epoch, last_val_step, val_time
+        tv = time.monotonic()
+        m = validate(model, val_x, val_y, device, batch_size=bs, stop=stop.check)
+        last_val_step, val_time = step, time.monotonic() - tv
+        if m["dice"] > best["dice"]:
+            best.clear()
+            best.update(m)
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            best_epoch = epoch
+        events.emit("epoch", epoch=epoch, step=step, val_dice=m["dice"], val_iou=m["iou"],
+                    val_sensitivity=m["sensitivity"], val_precision=m["precision"], val_n=m["n"],
+                    best_dice=best["dice"], best_epoch=best_epoch, elapsed_s=round(time.monotonic() - t0, 2))
+        model.train()
+
+    def out_of_time():
+        if args.time_limit is None:
+            return False
+        # Stop when the next step would cross the limit, not after it.
+        return time.monotonic() - t0 + (step_time or 0.0) > args.time_limit
+
+    while not (step >= max_steps or out_of_time()):
+        epoch += 1
+        model.train()
+        perm = order_rng.permutation(n)
+        for b in range(per_epoch):
+            if step >= max_steps or out_of_time():
+                break
+            stop.check()
+            ts = time.monotonic()
+            idx = torch.from_numpy(perm[b * bs:(b + 1) * bs])
+            xb, yb = augment(train_x[idx], train_y[idx], aug_rng)
+            progress = step / max_steps if max_steps != math.inf else 0.0
+            if args.time_limit:
+                progress = max(progress, (time.monotonic() - t0) / args.time_limit)
+            lr = lr_at(args.lr, progress, args.schedule)
+            loss = _train_step(model, opt, expand_planes(xb, model.in_channels).to(device),
+                               yb.float().to(device), lr)
+            step += 1
+            dt = time.monotonic() - ts
+            step_time = dt if step_time is None else 0.8 * step_time + 0.2 * dt
+            eta = _eta(max_steps - step, per_epoch * args.val_every, step_time, val_time,
+                       time.monotonic() - t0, args.time_limit)
+            events.emit("step", step=step, epoch=epoch, loss=loss, lr=lr, eta_s=round(eta, 1),
+                        step_s=round(dt, 3))
+        else:
+            if epoch % args.val_every == 0:
+                stop.check()
+                do_validation()
+            continue
+        break  # stopped inside an epoch (step or time limit)
+    if last_val_step != step:
+        do_validation()
+
+    stop.check()
+    model.load_state_dict(best_state)
+    model.cpu().eval()
+    duration = time.monotonic() - t0
+    validation = {k: best[k] for k in ("dice", "iou", "sensitivity", "precision", "n")}
+    log(f"best validation Dice {best['dice']:.4f} at epoch {best_epoch}; writing {ctx.out}")
+    training = {"data": ctx.data_description, "command": ctx.command, "seed": args.seed,
+                "optimizer": ctx.optimizer_description(), "epochs": epoch, "steps": step,
+                "durationSeconds": round(duration, 1), "machine": machine_description(),
+                "torch": torch.__version__, "device": device.type}
+    manifest = build_manifest(model=model, model_id=ctx.model_id, name=ctx.name, version=args.version,
+                              parent=ctx.parent_id, input_spec=spec, labels=ctx.labels,
+                              threshold=args.threshold, training=training, validation=validation)
+    _write_package(ctx, model, manifest, stop)
+    return manifest["metrics"]
+
+
+def _train_step(model, opt, x, y, lr):
+    for g in opt.param_groups:
+        g["lr"] = lr
+    loss = seg_loss(model(x), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return float(loss.item())
+
+
+def _eta(steps_left, steps_per_validation, step_time, val_time, elapsed, time_limit):
+    """Seconds left: remaining steps and validations, capped by the time limit; -1 if unbounded."""
+    left = math.inf
+    if steps_left != math.inf:
+        left = steps_left * step_time + math.ceil(steps_left / steps_per_validation) * val_time
+    if time_limit:
+        left = min(left, max(0.0, time_limit - elapsed))
+    return left if left != math.inf else -1.0
+
+
+def _write_package(ctx, model, manifest, stop):
+    out = ctx.out
+    final = {name: os.path.join(out, name) for name in ("weights.pt", "model.onnx", "split.json")}
+    tmps = {name: temp_path(path) for name, path in final.items()}
+    ctx.temp_files.extend(tmps.values())
+    write_weights(tmps["weights.pt"], model)
+    stop.check()
+    write_onnx(model, tmps["model.onnx"], tuple(manifest["input"]["size"]))
+    stop.check()
+    write_json_atomic(tmps["split.json"], ctx.split_record)
+    # Commit: from here on a signal only sets the flag; the renames take milliseconds.
+    stop.committing = True
+    for name in ("weights.pt", "model.onnx", "split.json"):
+        os.replace(tmps[name], final[name])
+    write_json_atomic(os.path.join(out, "model.json"), manifest)
+    ctx.committed = True

@@ -1,0 +1,56 @@
+"""Shared helpers for the trainer tests: import path, a tiny generated dataset, CLI runner."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+TRAINER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if TRAINER_DIR not in sys.path:
+    sys.path.insert(0, TRAINER_DIR)
+
+# As the CLI does: sleeping OpenMP threads keep shared cores usable (see __main__.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import torch  # noqa: E402
+
+# Two threads are plenty for 64×64 tests and leave the other engineers' cores alone.
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+def make_dataset(folder, n=8, size=(64, 64), seed=0, color=False, empty_every=0):
+    """Bright noisy ellipses on a darker noisy background; mask = the ellipse.
+    With empty_every=k, every k-th image has no lesion (an empty mask)."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(os.path.join(folder, "images"), exist_ok=True)
+    os.makedirs(os.path.join(folder, "masks"), exist_ok=True)
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    for i in range(n):
+        cy, cx = rng.uniform(0.3, 0.7) * h, rng.uniform(0.3, 0.7) * w
+        ry, rx = rng.uniform(0.12, 0.25) * h, rng.uniform(0.12, 0.25) * w
+        mask = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
+        if empty_every and i % empty_every == 0:
+            mask[:] = False
+        img = 60 + 120 * mask + rng.normal(0, 20, size)
+        img = np.clip(img, 0, 255).astype(np.uint8)
+        if color:
+            img = np.stack([img, (img * 0.8).astype(np.uint8), 255 - img], axis=-1)
+        Image.fromarray(img).save(os.path.join(folder, "images", f"case{i:02d}.png"))
+        Image.fromarray((mask * 255).astype(np.uint8)).save(os.path.join(folder, "masks", f"case{i:02d}.png"))
+    return folder
+
+
+def run_cli(*args, timeout=600):
+    """Run `python -m lgms_trainer ...` with this interpreter; returns (rc, json events, stderr)."""
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    proc = subprocess.run([sys.executable, "-m", "lgms_trainer", *args], cwd=TRAINER_DIR, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    return proc.returncode, events, proc.stderr
+
+
+def leftover_temps(folder):
+    return [f for f in os.listdir(folder) if ".tmp-" in f]

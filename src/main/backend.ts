@@ -5,10 +5,14 @@ import path from 'node:path';
 import type { Events, Services, SystemInfo } from '../shared/contract';
 import { Emitter } from '../shared/events';
 import { openDatabase, type Database } from './db/database';
+import { DemoMainService } from './demo/service';
 import { FrameLoader } from './imaging/frames';
 import { ContentStore } from './import/content-store';
 import { ImportMainService } from './import/service';
+import { InferenceEngine } from './inference/engine';
 import { JobStore } from './jobs/store';
+import { ModelRegistry } from './models/registry';
+import { resourcesDir } from './paths';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
@@ -19,6 +23,10 @@ export interface BackendOptions {
   transport: SystemInfo['transport'];
   /** better_sqlite3.node for Electron's ABI (see scripts/start.mjs). */
   sqliteBinding?: string;
+  /** Start the inference worker (default true; tests that need no model turn it off). */
+  inference?: boolean;
+  /** Where shipped models are (default resources/models). */
+  modelsDir?: string;
 }
 
 export interface Backend {
@@ -29,6 +37,10 @@ export interface Backend {
   readonly importer: ImportMainService;
   readonly frames: FrameLoader;
   readonly store: ContentStore;
+  readonly engine: InferenceEngine;
+  readonly registry: ModelRegistry;
+  /** Resolves once the inference engine has loaded the active model (or found it cannot). */
+  readonly ready: Promise<void>;
   readonly events: Emitter<Events>;
   readonly dispatch: Dispatch;
   close(): void;
@@ -47,10 +59,24 @@ export function createBackend(options: BackendOptions): Backend {
   store.sweep();
   const frames = new FrameLoader(db, store);
   const settings = new SettingsMainService(db, events);
-  const system = new SystemMainService({ dataDir: options.dataDir, transport: options.transport }, settings, events);
+  const registry = new ModelRegistry(db, options.dataDir, events);
+  const modelProblems = registry.registerBuiltins(options.modelsDir ?? path.join(resourcesDir(), 'models'));
+  for (const problem of modelProblems) console.error(`[models] ${problem}`);
+  const engine = new InferenceEngine({ db, dbPath, storeDir: store.root, jobs, events, registry, settings: () => settings.read(), ...binding });
+  const system = new SystemMainService(
+    { dataDir: options.dataDir, transport: options.transport, activeProvider: () => engine.activeProvider() },
+    settings,
+    events,
+  );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
-  const services: Services = { system, settings, jobs, import: importer, worklist };
+  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer) };
+  const ready = options.inference === false ? Promise.resolve() : engine.start().then(() => undefined);
+  // New series from a finished import are segmented when the setting asks for it.
+  events.on('onDidChangeJob', (job) => {
+    if (job.kind === 'import' && job.status === 'done') engine.autoSegment((job.result as { studyIds?: number[] } | null)?.studyIds ?? []);
+  });
+  events.on('onDidChangeSettings', () => void engine.settingsChanged());
   return {
     dataDir: options.dataDir,
     db,
@@ -58,9 +84,13 @@ export function createBackend(options: BackendOptions): Backend {
     importer,
     frames,
     store,
+    engine,
+    registry,
+    ready,
     events,
     dispatch: createDispatch(services),
     close() {
+      void engine.close();
       db.close();
     },
   };

@@ -21,7 +21,7 @@ describe.skipIf(!existsSync(PYDICOM))('import', () => {
   let b: Backend;
   let ct: WrittenSeries;
   beforeAll(() => {
-    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http' });
+    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http', inference: false });
     ct = writeCtSeries(path.join(tmp.dir, 'ct'), { count: 24, size: 64 });
   });
   afterAll(() => {
@@ -101,7 +101,7 @@ describe.skipIf(!existsSync(sources.mricron) || !existsSync(sources.itk))('impor
   const tmp = tempDir();
   let b: Backend;
   beforeAll(() => {
-    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http' });
+    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http', inference: false });
   });
   afterAll(() => {
     b.close();

@@ -7,7 +7,7 @@ import { createDispatch } from './dispatch';
 
 describe('dispatch', () => {
   const tmp = tempDir();
-  const backend = createBackend({ dataDir: tmp.dir, transport: 'http' });
+  const backend = createBackend({ dataDir: tmp.dir, transport: 'http', inference: false });
   afterEach(() => undefined);
 
   it('refuses unknown services and methods, including prototype names', async () => {

@@ -8,7 +8,7 @@ describe('settings service', () => {
   let backend: Backend;
   beforeEach(() => {
     tmp = tempDir();
-    backend = createBackend({ dataDir: tmp.dir, transport: 'http' });
+    backend = createBackend({ dataDir: tmp.dir, transport: 'http', inference: false });
   });
   afterEach(() => {
     backend.close();
@@ -26,7 +26,7 @@ describe('settings service', () => {
     expect(result.ok).toBe(true);
     expect(seen).toHaveLength(1);
     backend.close();
-    backend = createBackend({ dataDir: tmp.dir, transport: 'http' });
+    backend = createBackend({ dataDir: tmp.dir, transport: 'http', inference: false });
     const after = await backend.services.settings.get();
     expect(after.ttaFlips).toBe(4);
     expect(after.userName).toBe('Dr. Ada');
@@ -45,7 +45,7 @@ describe('settings service', () => {
   it('falls back to the default for a stored value an older version wrote', async () => {
     backend.db.prepare("INSERT INTO settings (key, value) VALUES ('ttaFlips', '7'), ('userName', '\"Kept\"')").run();
     backend.close();
-    backend = createBackend({ dataDir: tmp.dir, transport: 'http' });
+    backend = createBackend({ dataDir: tmp.dir, transport: 'http', inference: false });
     const s = await backend.services.settings.get();
     expect(s.ttaFlips).toBe(DEFAULT_SETTINGS.ttaFlips);
     expect(s.userName).toBe('Kept');

@@ -1,6 +1,6 @@
 // Application-wide state: backend info, settings and the current view, filled from the backend
 // and kept current by its events.
-import type { Settings, SettingsPatch, SystemInfo } from '../../shared/contract';
+import type { InferenceStatus, Settings, SettingsPatch, SystemInfo } from '../../shared/contract';
 import type { ApiError } from '../../shared/result';
 import { api } from './api';
 
@@ -19,13 +19,19 @@ export class AppState {
   view = $state<ViewId>('worklist');
   error = $state<ApiError | null>(null);
   connected = $state(false);
+  inference = $state.raw<InferenceStatus | null>(null);
 
   async start(): Promise<void> {
     api.on('onDidChangeSettings', (s) => (this.settings = s));
     api.on('onDidChangeTrainer', (trainer) => {
       if (this.info) this.info = { ...this.info, trainer };
     });
-    const [info, settings] = await Promise.all([api.system.getInfo(), api.settings.get()]);
+    api.on('onDidChangeInference', (status) => {
+      this.inference = status;
+      if (this.info && status.provider) this.info = { ...this.info, executionProvider: status.provider };
+    });
+    const [info, settings, inference] = await Promise.all([api.system.getInfo(), api.settings.get(), api.inference.status()]);
+    if (inference.ok) this.inference = inference.value;
     if (!info.ok) return void (this.error = info.error);
     if (!settings.ok) return void (this.error = settings.error);
     this.info = info.value;

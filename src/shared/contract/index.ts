@@ -3,13 +3,19 @@
 // their single input; later services join `contract`, `Services` and `Events` here.
 import type { z } from 'zod';
 import type { Result } from '../result';
+import { demoMethods, type DemoService } from './demo';
 import { importMethods, type ImportProgress, type ImportService } from './import';
+import { inferenceMethods, type InferenceService, type InferenceStatus } from './inference';
+import { modelsMethods, type ModelsService } from './models';
 import { jobsMethods, type Job, type JobsService } from './jobs';
 import { settingsMethods, type Settings, type SettingsService } from './settings';
 import { systemMethods, type SystemService, type TrainerStatus } from './system';
 import { worklistMethods, type WorklistService } from './worklist';
 
+export * from './demo';
 export * from './import';
+export * from './inference';
+export * from './models';
 export * from './jobs';
 export * from './settings';
 export * from './system';
@@ -21,6 +27,9 @@ export const contract = {
   jobs: jobsMethods,
   import: importMethods,
   worklist: worklistMethods,
+  models: modelsMethods,
+  inference: inferenceMethods,
+  demo: demoMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
@@ -30,6 +39,9 @@ export interface Services {
   jobs: JobsService;
   import: ImportService;
   worklist: WorklistService;
+  models: ModelsService;
+  inference: InferenceService;
+  demo: DemoService;
 }
 
 export type ServiceName = keyof typeof contract;
@@ -43,6 +55,8 @@ export interface Events {
   onDidImportProgress: ImportProgress;
   /** Studies were added or changed: worklists should refresh. */
   onDidChangeStudies: { studyIds: number[] };
+  onDidChangeInference: InferenceStatus;
+  onDidChangeModels: { activeId: number | null };
 }
 export type EventName = keyof Events;
 

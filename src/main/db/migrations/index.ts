@@ -1,8 +1,9 @@
 // Every migration, in order. Append only: a shipped migration is never edited.
 import { migration0010 } from './0010-settings';
 import { migration0020 } from './0020-studies';
+import { migration0030 } from './0030-models';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [migration0010, migration0020];
+export const MIGRATIONS: readonly Migration[] = [migration0010, migration0020, migration0030];

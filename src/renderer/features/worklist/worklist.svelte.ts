@@ -30,7 +30,10 @@ export class WorklistState {
   start(): void {
     if (this.started) return;
     this.started = true;
-    api.on('onDidChangeStudies', () => void this.refresh());
+    api.on('onDidChangeStudies', () => {
+      void this.refresh();
+      if (this.openStudyId !== null) void this.loadSeries(this.openStudyId);
+    });
     api.on('onDidImportProgress', (p) => {
       if (p.jobId === this.importJobId) this.importing = p;
     });
@@ -75,6 +78,10 @@ export class WorklistState {
     }
     this.openStudyId = studyId;
     this.series = [];
+    await this.loadSeries(studyId);
+  }
+
+  private async loadSeries(studyId: number): Promise<void> {
     const result = await api.worklist.series({ studyId });
     if (!result.ok) return void (this.error = result.error);
     this.series = result.value;
@@ -93,6 +100,20 @@ export class WorklistState {
     if (!result.ok) return void (this.error = result.error);
     this.importJobId = result.value.jobId;
     this.importing = null;
+  }
+
+  async loadDemo(): Promise<void> {
+    this.report = null;
+    this.error = null;
+    const result = await api.demo.load({});
+    if (!result.ok) return void (this.error = result.error);
+    this.importJobId = result.value.jobId;
+    this.importing = null;
+  }
+
+  async segment(seriesId: number): Promise<void> {
+    const result = await api.inference.segmentSeries({ seriesId });
+    if (!result.ok) this.error = result.error;
   }
 
   async cancelImport(): Promise<void> {

@@ -1,0 +1,35 @@
+// "Load demo studies": phantom DICOM studies written into the data folder, then imported like
+// any other folder (so they go through the same import, auto-segmentation and worklist).
+import path from 'node:path';
+import type { DemoService } from '../../shared/contract';
+import { demoMethods } from '../../shared/contract';
+import type { ImportMainService } from '../import/service';
+import { writeDemoStudies } from './index';
+
+/** Fixed seeds: the same demo studies on every machine, none from the starter model's training seeds. */
+const SEEDS = { base: 4001, shifted: 4002 } as const;
+
+export class DemoMainService implements DemoService {
+  constructor(
+    private readonly dataDir: string,
+    private readonly importer: ImportMainService,
+  ) {}
+
+  async load(input: Parameters<DemoService['load']>[0] = {}): Promise<{ jobId: number; files: number }> {
+    const o = demoMethods.load.parse(input);
+    const root = path.join(this.dataDir, 'demo-studies');
+    const domains = o.domain === 'both' ? (['base', 'shifted'] as const) : [o.domain];
+    let files = 0;
+    for (const domain of domains) {
+      const written = await writeDemoStudies(path.join(root, domain), {
+        patients: domain === 'shifted' && o.domain === 'both' ? Math.max(1, Math.ceil(o.patients / 3)) : o.patients,
+        imagesPerSeries: o.imagesPerSeries,
+        seed: SEEDS[domain],
+        domain,
+      });
+      files += written.length;
+    }
+    const { jobId } = await this.importer.start({ paths: [root] });
+    return { jobId, files };
+  }
+}

@@ -1,0 +1,248 @@
+// The inference engine on the main thread: it owns the worker, picks the execution provider
+// (first that creates a session and passes a probe run), swaps models without a restart, and
+// runs segmentation jobs one at a time. All pixel work happens in the worker.
+import os from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import type { Events, ExecutionProviderName, InferenceService, InferenceStatus, PredictionView, Settings } from '../../shared/contract';
+import type { Emitter } from '../../shared/events';
+import type { ModelManifest } from '../../shared/model/manifest';
+import { ServiceError } from '../../shared/result';
+import type { Database } from '../db/database';
+import type { JobStore } from '../jobs/store';
+import type { ModelRegistry } from '../models/registry';
+import { startWorker } from '../workers';
+import type { EngineReply, EngineRequest, StepTimings } from './protocol';
+import { candidates } from './providers';
+import type { InferenceWorkerData } from './worker';
+
+export interface EngineOptions {
+  db: Database;
+  dbPath: string;
+  storeDir: string;
+  sqliteBinding?: string;
+  jobs: JobStore;
+  events: Emitter<Events>;
+  registry: ModelRegistry;
+  settings: () => Settings;
+  /** Slices × flips per run. */
+  batchSize?: number;
+}
+
+interface Pending {
+  resolve(reply: EngineReply): void;
+}
+
+export class InferenceEngine implements InferenceService {
+  private worker: Worker | undefined;
+  private readonly cancel = new SharedArrayBuffer(4);
+  private readonly pending = new Map<number, Pending>();
+  private nextRequest = 1;
+  private state: InferenceStatus = { state: 'starting', provider: null, failures: [], model: null };
+  private readonly queue: number[] = [];
+  private running = false;
+  private loadedProviderSetting: string | undefined;
+  private readonly jobWaiters = new Map<number, (status: string) => void>();
+
+  constructor(private readonly o: EngineOptions) {}
+
+  /** Starts the worker and loads the active model. Resolves when ready or unavailable. */
+  async start(): Promise<InferenceStatus> {
+    const data: InferenceWorkerData = { dbPath: this.o.dbPath, storeDir: this.o.storeDir, cancel: this.cancel, ...(this.o.sqliteBinding ? { sqliteBinding: this.o.sqliteBinding } : {}) };
+    this.worker = startWorker('inference-worker', { workerData: data });
+    this.worker.on('message', (reply: EngineReply) => this.onReply(reply));
+    this.worker.on('error', (e) => this.setState({ ...this.state, state: 'unavailable', message: `inference worker failed: ${e.message}` }));
+    this.o.registry.onWillActivate((version) => this.load(version).then(() => undefined));
+    const active = this.o.registry.active();
+    if (!active) return this.setState({ state: 'unavailable', provider: null, failures: [], model: null, message: 'no model is installed' });
+    await this.load(active).catch(() => undefined);
+    // Jobs queued before a restart run now.
+    for (const job of await this.o.jobs.list({ kind: 'inference', limit: 500 })) if (job.status === 'queued') this.enqueue(job.id);
+    return this.state;
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
+  /** Reloads when the forced provider changed in settings. */
+  async settingsChanged(): Promise<void> {
+    const active = this.o.registry.active();
+    if (active && this.o.settings().executionProvider !== this.loadedProviderSetting) await this.load(active).catch(() => undefined);
+  }
+
+  async status(): Promise<InferenceStatus> {
+    return this.state;
+  }
+
+  activeProvider(): ExecutionProviderName {
+    return this.state.provider ?? 'cpu';
+  }
+
+  async segmentSeries({ seriesId }: { seriesId: number }): Promise<{ jobId: number }> {
+    const series = this.o.db.prepare('SELECT description, modality FROM series WHERE id = ?').get(seriesId) as { description: string; modality: string } | undefined;
+    if (!series) throw new ServiceError('not-found', `no series ${seriesId}`);
+    if (!this.state.model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
+    const job = this.o.jobs.create('inference', `Segment ${series.modality} ${series.description}`.trim(), { seriesId });
+    this.enqueue(job.id);
+    return { jobId: job.id };
+  }
+
+  async segmentPending(): Promise<{ jobIds: number[] }> {
+    const model = this.state.model;
+    if (!model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
+    const ids = this.o.db
+      .prepare(
+        `SELECT s.id FROM series s WHERE EXISTS (SELECT 1 FROM images i WHERE i.series_id = s.id
+           AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.image_id = i.id AND p.model_version_id = ?)) ORDER BY s.id`,
+      )
+      .pluck()
+      .all(model.id) as number[];
+    const jobIds: number[] = [];
+    for (const seriesId of ids) jobIds.push((await this.segmentSeries({ seriesId })).jobId);
+    return { jobIds };
+  }
+
+  /** Resolves with the job's final status (for the CLI and tests). */
+  async waitForJob(jobId: number): Promise<string> {
+    const job = await this.o.jobs.get({ id: jobId });
+    if (job.status !== 'queued' && job.status !== 'running') return job.status;
+    return new Promise((resolve) => this.jobWaiters.set(jobId, resolve));
+  }
+
+  async prediction({ imageId, modelVersionId }: { imageId: number; modelVersionId?: number }): Promise<PredictionView | null> {
+    const version = modelVersionId ?? this.state.model?.id;
+    if (version === undefined) return null;
+    const row = this.o.db
+      .prepare(
+        `SELECT p.mask, p.uncertainty, p.foreground_pixels, p.entropy, p.tta_dice, i.rows, i.columns
+         FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.image_id = ? AND p.model_version_id = ?`,
+      )
+      .get(imageId, version) as
+      | { mask: Buffer; uncertainty: Buffer | null; foreground_pixels: number; entropy: number; tta_dice: number | null; rows: number; columns: number }
+      | undefined;
+    if (!row) return null;
+    return {
+      imageId,
+      modelVersionId: version,
+      rows: row.rows,
+      columns: row.columns,
+      mask: row.mask.toString('base64'),
+      uncertainty: row.uncertainty ? row.uncertainty.toString('base64') : null,
+      foregroundPixels: row.foreground_pixels,
+      entropy: row.entropy,
+      ttaDice: row.tta_dice,
+    };
+  }
+
+  /** Queues inference for new series after an import, when the setting asks for it. */
+  autoSegment(studyIds: number[]): void {
+    if (!this.o.settings().autoSegmentOnImport || !this.state.model || studyIds.length === 0) return;
+    const series = this.o.db
+      .prepare(`SELECT id FROM series WHERE status = 'new' AND study_id IN (${studyIds.map(() => '?').join(',')})`)
+      .pluck()
+      .all(...studyIds) as number[];
+    for (const seriesId of series) void this.segmentSeries({ seriesId }).catch(() => undefined);
+  }
+
+  private async load(version: { id: number; dir: string; manifest: ModelManifest }): Promise<void> {
+    const m = version.manifest;
+    const setting = this.o.settings().executionProvider;
+    const reply = await this.request({
+      type: 'load',
+      requestId: 0,
+      modelVersionId: version.id,
+      onnxPath: `${version.dir}/${m.files.onnx}`,
+      spec: { size: m.input.size, channels: m.input.channels, channelMode: m.input.channelMode, normalization: m.input.normalization },
+      threshold: m.output.threshold,
+      providers: candidates(setting),
+      threads: Math.max(1, os.availableParallelism()),
+    });
+    if (reply.type === 'loaded') {
+      this.loadedProviderSetting = setting;
+      this.setState({ state: 'ready', provider: reply.provider, failures: reply.failures, model: { id: version.id, modelId: m.id, name: m.name, version: m.version } });
+      return;
+    }
+    const failures = reply.type === 'load-failed' ? reply.failures : [];
+    const message = `model ${m.id} could not be loaded: ${failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') || (reply.type === 'error' ? reply.message : '')}`;
+    // A failed swap keeps the model that was running.
+    if (this.state.state !== 'ready') this.setState({ state: 'unavailable', provider: null, failures, model: null, message });
+    throw new ServiceError('unavailable', message, failures);
+  }
+
+  private enqueue(jobId: number): void {
+    this.queue.push(jobId);
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (let jobId = this.queue.shift(); jobId !== undefined; jobId = this.queue.shift()) await this.run(jobId);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async run(jobId: number): Promise<void> {
+    const job = await this.o.jobs.get({ id: jobId });
+    if (job.status !== 'queued') return;
+    const { seriesId } = this.o.jobs.params<{ seriesId: number }>(jobId);
+    const imageIds = this.o.db.prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index').pluck().all(seriesId) as number[];
+    const ttaFlips = this.o.settings().ttaFlips;
+    this.o.jobs.markRunning(jobId, () => Atomics.store(new Int32Array(this.cancel), 0, 1));
+    this.o.db.prepare("UPDATE series SET status = 'segmenting' WHERE id = ?").run(seriesId);
+    const reply = await this.request({ type: 'segment', requestId: 0, jobId, imageIds, ttaFlips, batchSize: this.o.batchSize ?? 8, minComponentPixels: 16, fillHoles: true });
+    let final;
+    if (reply.type === 'segmented') {
+      const status = reply.cancelled ? 'cancelled' : 'done';
+      this.o.db.prepare('UPDATE series SET status = ? WHERE id = ?').run(reply.cancelled ? 'new' : 'segmented', seriesId);
+      final = this.o.jobs.finish(jobId, status, {
+        result: { seriesId, segmented: reply.done, failed: reply.failed, provider: this.state.provider, model: this.state.model, ttaFlips, timingsMs: round(reply.timings) },
+        progress: { phase: 'done', done: reply.done + reply.failed.length, total: imageIds.length },
+      });
+      this.o.events.emit('onDidChangeStudies', { studyIds: [this.studyOf(seriesId)] });
+    } else {
+      this.o.db.prepare("UPDATE series SET status = 'new' WHERE id = ?").run(seriesId);
+      final = this.o.jobs.finish(jobId, 'failed', { error: reply.type === 'error' ? reply.message : 'inference failed' });
+    }
+    this.jobWaiters.get(jobId)?.(final.status);
+    this.jobWaiters.delete(jobId);
+  }
+
+  private studyOf(seriesId: number): number {
+    return this.o.db.prepare('SELECT study_id FROM series WHERE id = ?').pluck().get(seriesId) as number;
+  }
+
+  private request(req: EngineRequest): Promise<EngineReply> {
+    if (!this.worker) return Promise.reject(new Error('inference engine not started'));
+    const requestId = this.nextRequest++;
+    return new Promise((resolve) => {
+      this.pending.set(requestId, { resolve });
+      this.worker!.postMessage({ ...req, requestId });
+    });
+  }
+
+  private onReply(reply: EngineReply): void {
+    if (reply.type === 'progress') {
+      this.o.jobs.progress(reply.jobId, { phase: 'segmenting', done: reply.done, total: reply.total, timingsMs: round(reply.timings) });
+      return;
+    }
+    const pending = this.pending.get(reply.requestId);
+    if (pending) {
+      this.pending.delete(reply.requestId);
+      pending.resolve(reply);
+    }
+  }
+
+  private setState(state: InferenceStatus): InferenceStatus {
+    this.state = state;
+    this.o.events.emit('onDidChangeInference', state);
+    return state;
+  }
+}
+
+function round(t: StepTimings): StepTimings {
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return { decode: r(t.decode), preprocess: r(t.preprocess), model: r(t.model), postprocess: r(t.postprocess), store: r(t.store), total: r(t.total) };
+}

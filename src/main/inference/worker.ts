@@ -1,0 +1,187 @@
+// The inference worker: owns the onnxruntime sessions (session.run blocks its thread for the
+// whole call, 232 ms on the main thread when measured) and the whole per-slice pipeline —
+// decode → normalise → letterbox → run → sigmoid → un-flip → resize back → threshold →
+// clean-up → RLE → SQLite — so the main thread only relays progress.
+import { createRequire } from 'node:module';
+import { parentPort, workerData } from 'node:worker_threads';
+import type * as Ort from 'onnxruntime-node';
+import { encodeRle } from '../../shared/imaging/rle';
+import { toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
+import { cleanMask, dice, entropyMap, flipPlanes, meanEntropy, sigmoidInPlace, threshold, TTA_FLIPS, unletterbox } from '../../shared/imaging/postprocess';
+import { openDatabase } from '../db/database';
+import { FrameLoader, type LoadedFrame } from '../imaging/frames';
+import { ContentStore } from '../import/content-store';
+import type { EngineReply, EngineRequest, LoadRequest, SegmentRequest, StepTimings } from './protocol';
+import { ORT_NAME, type ProviderFailure } from './providers';
+
+const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
+
+export interface InferenceWorkerData {
+  dbPath: string;
+  storeDir: string;
+  sqliteBinding?: string;
+  /** Int32Array over it: [0] = 1 cancels the running segmentation after its current batch. */
+  cancel: SharedArrayBuffer;
+}
+
+interface Loaded {
+  session: Ort.InferenceSession;
+  modelVersionId: number;
+  spec: ModelInputSpec;
+  threshold: number;
+  input: string;
+  output: string;
+}
+
+const data = workerData as InferenceWorkerData;
+const cancelFlag = new Int32Array(data.cancel);
+const db = openDatabase(data.dbPath, data.sqliteBinding ? { nativeBinding: data.sqliteBinding } : {});
+const frames = new FrameLoader(db, new ContentStore(data.storeDir));
+let current: Loaded | undefined;
+const post = (m: EngineReply) => parentPort!.postMessage(m);
+const describe = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+
+async function load(req: LoadRequest): Promise<void> {
+  const failures: ProviderFailure[] = [];
+  const [h, w] = req.spec.size;
+  for (const provider of req.providers) {
+    let session: Ort.InferenceSession | undefined;
+    try {
+      session = await ort.InferenceSession.create(req.onnxPath, {
+        executionProviders: [ORT_NAME[provider]],
+        intraOpNumThreads: req.threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+      // A provider that creates a session can still fail on the first run: probe before switching.
+      const input = session.inputNames[0]!;
+      const output = session.outputNames[0]!;
+      const started = performance.now();
+      const result = await session.run({ [input]: new ort.Tensor('float32', new Float32Array(req.spec.channels * h * w).fill(0.5), [1, req.spec.channels, h, w]) });
+      const probeMs = performance.now() - started;
+      const logits = result[output]!;
+      if (logits.dims.join() !== [1, 1, h, w].join()) throw new Error(`probe output has shape [${logits.dims.join(', ')}], expected [1, 1, ${h}, ${w}]`);
+      if (!(logits.data as Float32Array).every(Number.isFinite)) throw new Error('probe output is not finite');
+      const previous = current;
+      current = { session, modelVersionId: req.modelVersionId, spec: req.spec, threshold: req.threshold, input, output };
+      await previous?.session.release();
+      post({ type: 'loaded', requestId: req.requestId, provider, failures, probeMs });
+      return;
+    } catch (e) {
+      failures.push({ provider, reason: describe(e) });
+      await session?.release().catch(() => undefined);
+    }
+  }
+  post({ type: 'load-failed', requestId: req.requestId, failures });
+}
+
+const insert = db.prepare(`
+  INSERT INTO predictions (image_id, model_version_id, mask, uncertainty, foreground_pixels, entropy, tta_flips, tta_dice, timings)
+  VALUES (@imageId, @modelVersionId, @mask, @uncertainty, @foreground, @entropy, @flips, @ttaDice, @timings)
+  ON CONFLICT (image_id, model_version_id) DO UPDATE SET mask = excluded.mask, uncertainty = excluded.uncertainty,
+    foreground_pixels = excluded.foreground_pixels, entropy = excluded.entropy, tta_flips = excluded.tta_flips,
+    tta_dice = excluded.tta_dice, timings = excluded.timings, created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
+
+async function segment(req: SegmentRequest): Promise<void> {
+  const model = current;
+  if (!model) return post({ type: 'error', requestId: req.requestId, message: 'no model is loaded' });
+  Atomics.store(cancelFlag, 0, 0);
+  const flips = TTA_FLIPS[req.ttaFlips];
+  const [h, w] = model.spec.size;
+  const planeSize = w * h;
+  const inputSize = model.spec.channels * planeSize;
+  const timings: StepTimings = { decode: 0, preprocess: 0, model: 0, postprocess: 0, store: 0, total: 0 };
+  const failed: { imageId: number; reason: string }[] = [];
+  let done = 0;
+  const batchSlices = Math.max(1, Math.floor(req.batchSize / flips.length));
+  for (let start = 0; start < req.imageIds.length; start += batchSlices) {
+    if (Atomics.load(cancelFlag, 0) === 1) break;
+    const t0 = performance.now();
+    const ids = req.imageIds.slice(start, start + batchSlices);
+    const loaded: { id: number; frame: LoadedFrame }[] = [];
+    for (const id of ids) {
+      try {
+        loaded.push({ id, frame: await frames.load(id) });
+      } catch (e) {
+        failed.push({ imageId: id, reason: describe(e) });
+      }
+    }
+    const t1 = performance.now();
+    const n = loaded.length * flips.length;
+    const tensor = new Float32Array(n * inputSize);
+    const boxes: Letterbox[] = [];
+    loaded.forEach(({ frame }, i) => {
+      const slice = { ...frame, invert: frame.photometric === 'MONOCHROME1' };
+      for (const [f, flip] of flips.entries()) {
+        const offset = (i * flips.length + f) * inputSize;
+        const box = toModelInput(slice, model.spec, tensor, offset);
+        flipPlanes(tensor, w, h, model.spec.channels, flip, offset);
+        if (f === 0) boxes.push(box);
+      }
+    });
+    const t2 = performance.now();
+    const logits = n === 0 ? new Float32Array(0) : ((await model.session.run({ [model.input]: new ort.Tensor('float32', tensor, [n, model.spec.channels, h, w]) }))[model.output]!.data as Float32Array);
+    const t3 = performance.now();
+    const rows: Record<string, unknown>[] = [];
+    loaded.forEach(({ id, frame }, i) => {
+      const mean = new Float32Array(planeSize);
+      const flipMasks: Uint8Array[] = [];
+      for (const [f, flip] of flips.entries()) {
+        const offset = (i * flips.length + f) * planeSize;
+        sigmoidInPlace(logits, offset, planeSize);
+        flipPlanes(logits, w, h, 1, flip, offset);
+        const prob = logits.subarray(offset, offset + planeSize);
+        for (let k = 0; k < planeSize; k++) mean[k]! += prob[k]! / flips.length;
+        if (flips.length > 1) flipMasks.push(threshold(prob, model.threshold));
+      }
+      const prob = unletterbox(mean, boxes[i]!, frame.columns, frame.rows);
+      const mask = cleanMask(threshold(prob, model.threshold), frame.columns, frame.rows, req.minComponentPixels, req.fillHoles);
+      let foreground = 0;
+      for (const v of mask) foreground += v > 0 ? 1 : 0;
+      const agreement = flipMasks.length > 1 ? flipMasks.slice(1).reduce((s, m) => s + dice(flipMasks[0]!, m), 0) / (flipMasks.length - 1) : null;
+      rows.push({
+        imageId: id,
+        modelVersionId: model.modelVersionId,
+        mask: encodeRle(mask),
+        uncertainty: flips.length > 1 ? encodeRle(entropyMap(prob)) : null,
+        foreground,
+        entropy: meanEntropy(prob),
+        flips: req.ttaFlips,
+        ttaDice: agreement,
+        timings: null,
+      });
+    });
+    const t4 = performance.now();
+    db.transaction(() => {
+      for (const r of rows) insert.run(r);
+    })();
+    const t5 = performance.now();
+    timings.decode += t1 - t0;
+    timings.preprocess += t2 - t1;
+    timings.model += t3 - t2;
+    timings.postprocess += t4 - t3;
+    timings.store += t5 - t4;
+    timings.total += t5 - t0;
+    done += loaded.length;
+    post({ type: 'progress', jobId: req.jobId, done: done + failed.length, total: req.imageIds.length, timings: { ...timings } });
+  }
+  post({ type: 'segmented', requestId: req.requestId, jobId: req.jobId, done, failed, cancelled: Atomics.load(cancelFlag, 0) === 1, timings });
+}
+
+// One request at a time, in order: a load during a segmentation waits for it to finish.
+let queue = Promise.resolve();
+parentPort!.on('message', (req: EngineRequest) => {
+  queue = queue.then(async () => {
+    try {
+      if (req.type === 'load') await load(req);
+      else if (req.type === 'segment') await segment(req);
+      else {
+        await current?.session.release();
+        db.close();
+        post({ type: 'error', requestId: req.requestId, message: 'closed' });
+      }
+    } catch (e) {
+      post({ type: 'error', requestId: req.requestId, message: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    }
+  });
+});

@@ -1,0 +1,41 @@
+// The `inference` service: LGMSNet on the best available execution provider, as durable jobs.
+import { z } from 'zod';
+import type { ExecutionProviderName } from './system';
+
+export interface InferenceStatus {
+  state: 'starting' | 'ready' | 'unavailable';
+  provider: ExecutionProviderName | null;
+  /** Providers tried before the one in use, and why each failed. */
+  failures: { provider: ExecutionProviderName; reason: string }[];
+  model: { id: number; modelId: string; name: string; version: string } | null;
+  message?: string;
+}
+
+export interface PredictionView {
+  imageId: number;
+  modelVersionId: number;
+  rows: number;
+  columns: number;
+  /** uint8 label map, run-length encoded (src/shared/imaging/rle.ts), base64. */
+  mask: string;
+  /** Per-pixel entropy 0..255, RLE + base64; null without test-time augmentation. */
+  uncertainty: string | null;
+  foregroundPixels: number;
+  entropy: number;
+  ttaDice: number | null;
+}
+
+export const inferenceMethods = {
+  status: z.undefined(),
+  segmentSeries: z.object({ seriesId: z.number().int().positive() }).strict(),
+  /** Every series not yet segmented by the active model. */
+  segmentPending: z.undefined(),
+  prediction: z.object({ imageId: z.number().int().positive(), modelVersionId: z.number().int().positive().optional() }).strict(),
+} as const;
+
+export interface InferenceService {
+  status(): Promise<InferenceStatus>;
+  segmentSeries(input: { seriesId: number }): Promise<{ jobId: number }>;
+  segmentPending(): Promise<{ jobIds: number[] }>;
+  prediction(input: { imageId: number; modelVersionId?: number }): Promise<PredictionView | null>;
+}

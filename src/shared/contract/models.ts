@@ -1,0 +1,33 @@
+// The `models` service: the registry of model versions (shipped and fine-tuned), one active.
+import { z } from 'zod';
+import type { SegmentationMetrics } from '../model/manifest';
+
+export type ModelStatus = 'active' | 'candidate' | 'archived';
+
+export interface ModelVersionInfo {
+  id: number;
+  modelId: string;
+  name: string;
+  version: string;
+  parent: string | null;
+  status: ModelStatus;
+  builtin: boolean;
+  createdAt: string;
+  inputSize: [number, number];
+  labels: string[];
+  trainingData: string;
+  metrics: Record<string, SegmentationMetrics>;
+}
+
+const id = z.object({ id: z.number().int().positive() }).strict();
+
+export const modelsMethods = {
+  list: z.undefined(),
+  /** Makes a version the one inference uses (promote, or roll back to an earlier one). */
+  activate: id,
+} as const;
+
+export interface ModelsService {
+  list(): Promise<ModelVersionInfo[]>;
+  activate(input: z.infer<typeof id>): Promise<ModelVersionInfo>;
+}

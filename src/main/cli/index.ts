@@ -1,5 +1,7 @@
 // `lgms`: the same backend with no window, for scripts and for machines without a display.
+import path from 'node:path';
 import { createBackend, type Backend } from '../backend';
+import { segmentToFolder } from './segment';
 import { defaultUserDataDir, resolveDataDir, withoutDataDirArgs } from '../data-dir';
 import { appVersion } from '../paths';
 import { serve } from '../server';
@@ -53,6 +55,33 @@ const COMMANDS: Record<string, Command> = {
       if (args.includes('--json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else process.stdout.write(formatImportReport(report));
       return job.status === 'done' ? 0 : 1;
+    },
+  },
+  segment: {
+    summary: 'segment files or folders with the active model and write PNG masks',
+    usage: 'lgms segment <file|folder> … --out <folder> [--tta 0|2|4] [--data-dir DIR]',
+    run: async (args, backend) => {
+      const rest = withoutDataDirArgs(args);
+      const take = (flag: string) => {
+        const i = rest.indexOf(flag);
+        if (i < 0) return undefined;
+        const [, value] = rest.splice(i, 2);
+        if (value === undefined) throw new UsageError(`${flag} needs a value`);
+        return value;
+      };
+      const out = take('--out');
+      const tta = take('--tta');
+      if (!out) throw new UsageError('--out <folder> is required');
+      if (rest.length === 0) throw new UsageError('name at least one file or folder');
+      if (tta !== undefined && !['0', '2', '4'].includes(tta)) throw new UsageError('--tta must be 0, 2 or 4');
+      const b = backend();
+      const flips = tta === undefined ? undefined : (Number(tta) as 0 | 2 | 4);
+      const summary = await segmentToFolder(b, rest, path.resolve(out), flips, (line) => process.stderr.write(line + '\n'));
+      process.stdout.write(
+        `${summary.masks} masks from ${summary.series} series written to ${path.resolve(out)} (model ${summary.model} on ${summary.provider})\n` +
+          summary.skipped.map((s) => `  skipped ${s.path}: ${s.reason}\n`).join(''),
+      );
+      return 0;
     },
   },
   settings: {

@@ -78,11 +78,18 @@ export class InferenceEngine implements InferenceService {
     return this.state.provider ?? 'cpu';
   }
 
-  async segmentSeries({ seriesId }: { seriesId: number }): Promise<{ jobId: number }> {
+  async segmentSeries({ seriesId, ttaFlips }: { seriesId: number; ttaFlips?: 0 | 2 | 4 }): Promise<{ jobId: number }> {
+    const existing = this.o.db
+      .prepare(
+        "SELECT id FROM jobs WHERE kind = 'inference' AND status IN ('queued', 'running') AND json_extract(params, '$.seriesId') = ? AND coalesce(json_extract(params, '$.ttaFlips'), -1) = ?",
+      )
+      .pluck()
+      .get(seriesId, ttaFlips ?? -1) as number | undefined;
+    if (existing !== undefined) return { jobId: existing };
     const series = this.o.db.prepare('SELECT description, modality FROM series WHERE id = ?').get(seriesId) as { description: string; modality: string } | undefined;
     if (!series) throw new ServiceError('not-found', `no series ${seriesId}`);
     if (!this.state.model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
-    const job = this.o.jobs.create('inference', `Segment ${series.modality} ${series.description}`.trim(), { seriesId });
+    const job = this.o.jobs.create('inference', `Segment ${series.modality} ${series.description}`.trim(), { seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}) });
     this.enqueue(job.id);
     return { jobId: job.id };
   }
@@ -187,9 +194,10 @@ export class InferenceEngine implements InferenceService {
   private async run(jobId: number): Promise<void> {
     const job = await this.o.jobs.get({ id: jobId });
     if (job.status !== 'queued') return;
-    const { seriesId } = this.o.jobs.params<{ seriesId: number }>(jobId);
+    const params = this.o.jobs.params<{ seriesId: number; ttaFlips?: 0 | 2 | 4 }>(jobId);
+    const seriesId = params.seriesId;
     const imageIds = this.o.db.prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index').pluck().all(seriesId) as number[];
-    const ttaFlips = this.o.settings().ttaFlips;
+    const ttaFlips = params.ttaFlips ?? this.o.settings().ttaFlips;
     this.o.jobs.markRunning(jobId, () => Atomics.store(new Int32Array(this.cancel), 0, 1));
     this.o.db.prepare("UPDATE series SET status = 'segmenting' WHERE id = ?").run(seriesId);
     const reply = await this.request({ type: 'segment', requestId: 0, jobId, imageIds, ttaFlips, batchSize: this.o.batchSize ?? 8, minComponentPixels: 16, fillHoles: true });

@@ -27,7 +27,13 @@ export interface PredictionView {
 
 export const inferenceMethods = {
   status: z.undefined(),
-  segmentSeries: z.object({ seriesId: z.number().int().positive() }).strict(),
+  segmentSeries: z
+    .object({
+      seriesId: z.number().int().positive(),
+      /** Overrides the setting for this job. */
+      ttaFlips: z.union([z.literal(0), z.literal(2), z.literal(4)]).optional(),
+    })
+    .strict(),
   /** Every series not yet segmented by the active model. */
   segmentPending: z.undefined(),
   prediction: z.object({ imageId: z.number().int().positive(), modelVersionId: z.number().int().positive().optional() }).strict(),
@@ -35,7 +41,7 @@ export const inferenceMethods = {
 
 export interface InferenceService {
   status(): Promise<InferenceStatus>;
-  segmentSeries(input: { seriesId: number }): Promise<{ jobId: number }>;
+  segmentSeries(input: { seriesId: number; ttaFlips?: 0 | 2 | 4 }): Promise<{ jobId: number }>;
   segmentPending(): Promise<{ jobIds: number[] }>;
   prediction(input: { imageId: number; modelVersionId?: number }): Promise<PredictionView | null>;
 }

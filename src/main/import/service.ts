@@ -77,7 +77,7 @@ export class ImportMainService implements ImportService {
           const p = m.summary.progress;
           const job = this.o.jobs.finish(jobId, m.summary.cancelled ? 'cancelled' : 'done', {
             progress: { ...p, done: p.bytesRead, total: p.bytesTotal },
-            result: { studyIds: m.summary.studyIds },
+            result: { studyIds: m.summary.studyIds, elapsedMs: m.summary.elapsedMs },
           });
           if (m.summary.studyIds.length) this.o.events.emit('onDidChangeStudies', { studyIds: m.summary.studyIds });
           settle(job);

@@ -91,6 +91,19 @@ describe.skipIf(!existsSync(PYDICOM))('import', () => {
     expect(readFileSync(b.store.absolute(file)).equals(readFileSync(path.join(PYDICOM, 'CT_small.dcm')))).toBe(true);
   });
 
+  it('imports files uploaded into a staging batch (browser drag-and-drop), then removes the upload', async () => {
+    const batch = 'drop-test-0001';
+    const data = readFileSync(path.join(PYDICOM, 'MR_small.dcm')).toString('base64');
+    expect(await b.dispatch('import', 'stage', { batch, path: 'a/MR_small.dcm', data })).toMatchObject({ ok: true });
+    expect(await b.dispatch('import', 'stage', { batch, path: '../escape.dcm', data })).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    const started = await b.services.import.startStaged({ batch });
+    const job = await b.importer.wait(started.jobId);
+    expect(job.status).toBe('done');
+    const report = await b.services.import.report({ jobId: started.jobId });
+    expect(report.counts.imported + report.counts.duplicate).toBe(1);
+    await expect.poll(() => existsSync(path.join(tmp.dir, 'data', 'staging', batch))).toBe(false);
+  });
+
   it('refuses an import of paths that do not exist', async () => {
     const r = await b.dispatch('import', 'start', { paths: [path.join(tmp.dir, 'nope')] });
     expect(r).toMatchObject({ ok: false, error: { code: 'not-found' } });

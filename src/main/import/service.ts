@@ -1,5 +1,6 @@
 // The `import` service: starts an import job in a worker thread and relays its progress.
 import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Events, ImportItem, ImportItemStatus, ImportProgress, ImportReport, ImportService, ImportStart, Job } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
@@ -31,6 +32,30 @@ export class ImportMainService implements ImportService {
     const job = this.o.jobs.create('import', title, { paths: resolved });
     this.running.set(job.id, this.run(job.id, resolved));
     return { jobId: job.id };
+  }
+
+  async stage({ batch, path: relative, data }: { batch: string; path: string; data: string }): Promise<{ bytes: number }> {
+    const root = path.join(this.stagingDir(), batch);
+    const target = path.resolve(root, relative);
+    if (!target.startsWith(root + path.sep)) throw new ServiceError('invalid-input', 'the path leaves the staging folder');
+    const bytes = Buffer.from(data, 'base64');
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target + '.part', bytes);
+    await rename(target + '.part', target);
+    return { bytes: bytes.length };
+  }
+
+  async startStaged({ batch }: { batch: string }): Promise<{ jobId: number }> {
+    const root = path.join(this.stagingDir(), batch);
+    if (!existsSync(root)) throw new ServiceError('not-found', `nothing staged in batch ${batch}`);
+    const started = await this.start({ paths: [root] });
+    // The store holds copies once the import ends; the staged upload is then deleted.
+    void this.wait(started.jobId).then(() => rm(root, { recursive: true, force: true }));
+    return started;
+  }
+
+  private stagingDir(): string {
+    return path.join(path.dirname(this.o.storeDir), 'staging');
   }
 
   /** Resolves when the job ends (for the CLI and tests; the UI follows events instead). */

@@ -12,7 +12,8 @@ import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
 import type { Backend } from '../backend';
 
 export const TOKEN_COOKIE = 'lgms_token';
-const MAX_BODY = 16 * 1024 * 1024;
+// Large enough for one staged file (drag-and-drop import in the browser), base64-encoded.
+const MAX_BODY = 128 * 1024 * 1024;
 
 export interface ServerOptions {
   backend: Backend;

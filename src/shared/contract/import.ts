@@ -42,12 +42,32 @@ export interface ImportReport {
   counts: Record<ImportItemStatus, number>;
 }
 
+const batchId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/, 'a batch id of 8–64 letters, digits or dashes');
+
 export const importMethods = {
   start: importStartSchema,
+  /**
+   * Headless mode's drag-and-drop: a browser cannot tell the server a dropped file's path, so the
+   * renderer sends the bytes (base64) into a staging folder, then imports the batch.
+   */
+  stage: z
+    .object({
+      batch: batchId,
+      path: z
+        .string()
+        .min(1)
+        .max(1024)
+        .refine((p) => !p.split(/[\\/]/).some((part) => part === '..' || part === ''), 'a relative path without ..'),
+      data: z.string().max(96 * 1024 * 1024),
+    })
+    .strict(),
+  startStaged: z.object({ batch: batchId }).strict(),
   report: z.object({ jobId: z.number().int().positive(), limit: z.number().int().min(1).max(10_000).default(500) }).strict(),
 } as const;
 
 export interface ImportService {
   start(input: ImportStart): Promise<{ jobId: number }>;
+  stage(input: { batch: string; path: string; data: string }): Promise<{ bytes: number }>;
+  startStaged(input: { batch: string }): Promise<{ jobId: number }>;
   report(input: z.input<typeof importMethods.report>): Promise<ImportReport>;
 }

@@ -25,6 +25,7 @@ export class WorklistState {
   report = $state.raw<ImportReport | null>(null);
   error = $state<ApiError | null>(null);
   loading = $state(false);
+  uploadStatus = $state('');
   private started = false;
 
   start(): void {
@@ -102,6 +103,29 @@ export class WorklistState {
     this.importing = null;
   }
 
+  /** Headless drag-and-drop: upload the dropped files into a staging batch, then import it. */
+  async importDropped(files: File[]): Promise<void> {
+    if (files.length === 0) return;
+    this.report = null;
+    this.error = null;
+    const batch = `drop-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    this.importing = null;
+    for (const [i, file] of files.entries()) {
+      this.uploadStatus = `Uploading ${i + 1} of ${files.length}: ${file.name}`;
+      const data = await toBase64(file);
+      const relative = (file as File & { webkitRelativePath?: string }).webkitRelativePath || `${String(i).padStart(5, '0')}-${file.name}`;
+      const staged = await api.import.stage({ batch, path: relative.replace(/^\/+/, ''), data });
+      if (!staged.ok) {
+        this.uploadStatus = '';
+        return void (this.error = staged.error);
+      }
+    }
+    this.uploadStatus = '';
+    const result = await api.import.startStaged({ batch });
+    if (!result.ok) return void (this.error = result.error);
+    this.importJobId = result.value.jobId;
+  }
+
   async loadDemo(): Promise<void> {
     this.report = null;
     this.error = null;
@@ -130,3 +154,10 @@ export class WorklistState {
 }
 
 export const worklist = new WorklistState();
+
+async function toBase64(file: File): Promise<string> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}

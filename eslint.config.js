@@ -38,6 +38,13 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [electron] }] },
   },
   {
+    // The bundler injects its own `require` shim into ESM chunks; a module-level `require` collides.
+    files: ['src/main/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', { selector: "VariableDeclarator[id.name='require']", message: 'Name it requireCjs: the build injects a `require` of its own.' }],
+    },
+  },
+  {
     files: ['src/main/**/*.ts'],
     ignores: ['src/main/electron/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [intoRenderer] }] },

@@ -25,12 +25,12 @@ interface JpegDecoder {
 type CodecModule = { JPEGDecoder: new () => JpegDecoder };
 type Factory = (moduleArg?: { print?: (s: string) => void; printErr?: (s: string) => void }) => Promise<CodecModule>;
 
-const require = createRequire(import.meta.url);
+const requireCjs = createRequire(import.meta.url);
 let instance: Promise<CodecModule> | null = null;
 
 function codec(): Promise<CodecModule> {
   if (!instance) {
-    const factory = require('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs') as Factory;
+    const factory = requireCjs('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs') as Factory;
     const quiet = () => {};
     instance = factory({ print: quiet, printErr: quiet });
     instance.catch(() => (instance = null));

@@ -59,6 +59,8 @@ export interface SeriesSummary {
   imageCount: number;
   status: SeriesStatus;
   labelSets: number;
+  /** Series score: mean binary entropy of the active model's slices (0 = certain); null before inference. */
+  uncertainty: number | null;
 }
 
 export const worklistMethods = {

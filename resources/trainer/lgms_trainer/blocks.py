@@ -42,6 +42,25 @@ class Fuse(nn.Sequential):
             nn.Conv2d(4 * cout, cout, 1, bias=True), nn.GELU(), nn.BatchNorm2d(cout, eps=EPS))
 
 
+class StableGroupNorm(nn.GroupNorm):
+    """GroupNorm whose statistics are reduced axis by axis (W, then H, then channels).
+
+    Same parameters and result as nn.GroupNorm; only the export differs. The default export
+    (InstanceNormalization) and a single ReduceMean both sum 65,536+ values in float32 in
+    onnxruntime, which put its logits 4e-3 away from PyTorch's on the starter model; staged
+    means keep every sum short and bring it to 6e-5 (tests/integration/model-parity.test.ts).
+    """
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        v = x.reshape(n, self.num_groups, c // self.num_groups, h, w)
+        mean = v.mean(dim=4, keepdim=True).mean(dim=3, keepdim=True).mean(dim=2, keepdim=True)
+        d = v - mean
+        var = (d * d).mean(dim=4, keepdim=True).mean(dim=3, keepdim=True).mean(dim=2, keepdim=True)
+        y = (d / torch.sqrt(var + self.eps)).reshape(n, c, h, w)
+        return y * self.weight.reshape(1, -1, 1, 1) + self.bias.reshape(1, -1, 1, 1)
+
+
 class LMS(nn.Module):
     """Local multiscale block: four channel groups, each with its own depthwise kernel size."""
 
@@ -54,7 +73,7 @@ class LMS(nn.Module):
         g = channels // 4
         self.group = g
         self.dw = nn.ModuleList(nn.Conv2d(g, g, k, padding=k // 2, groups=g, bias=True) for k in self.KERNELS)
-        self.norm = nn.GroupNorm(4, channels, eps=EPS)
+        self.norm = StableGroupNorm(4, channels, eps=EPS)
         self.act = nn.GELU()
         self.squeeze = pw(channels, g)
         self.expand = c3(g, channels)

@@ -54,3 +54,18 @@ class Shapes(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StableGroupNormTest(unittest.TestCase):
+    def test_matches_group_norm(self):
+        import torch
+        from lgms_trainer.blocks import StableGroupNorm
+
+        torch.manual_seed(0)
+        x = torch.randn(2, 16, 40, 24) * 3 + 5
+        ref = torch.nn.GroupNorm(4, 16)
+        torch.nn.init.normal_(ref.weight)
+        torch.nn.init.normal_(ref.bias)
+        stable = StableGroupNorm(4, 16)
+        stable.load_state_dict(ref.state_dict())
+        self.assertLess((stable(x) - ref(x)).abs().max().item(), 1e-5)

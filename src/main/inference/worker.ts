@@ -135,6 +135,9 @@ async function segment(req: SegmentRequest): Promise<void> {
         if (flips.length > 1) flipMasks.push(threshold(prob, model.threshold));
       }
       const prob = unletterbox(mean, boxes[i]!, frame.columns, frame.rows);
+      // The score on the model's own grid (inside the letterbox): the same ranking at a quarter of the cost.
+      const box = boxes[i]!;
+      const entropy = meanEntropy(box.scaledWidth === frame.columns && box.scaledHeight === frame.rows ? prob : unletterbox(mean, box, box.scaledWidth, box.scaledHeight));
       const mask = cleanMask(threshold(prob, model.threshold), frame.columns, frame.rows, req.minComponentPixels, req.fillHoles);
       let foreground = 0;
       for (const v of mask) foreground += v > 0 ? 1 : 0;
@@ -145,7 +148,7 @@ async function segment(req: SegmentRequest): Promise<void> {
         mask: encodeRle(mask),
         uncertainty: flips.length > 1 ? encodeRle(entropyMap(prob)) : null,
         foreground,
-        entropy: meanEntropy(prob),
+        entropy,
         flips: req.ttaFlips,
         ttaDice: agreement,
         timings: null,

@@ -94,52 +94,55 @@ export function dice(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /**
  * Removes foreground components smaller than `minPixels` and fills background holes not
- * connected to the border (4-connectivity), in place.
+ * connected to the border (4-connectivity), in place. Preallocated typed-array queues: this
+ * runs once per slice and must stay a small part of the pipeline (docs/benchmarks.md).
  */
 export function cleanMask(mask: Uint8Array, width: number, height: number, minPixels: number, fillHoles: boolean): Uint8Array {
-  const seen = new Uint8Array(mask.length);
-  const stack: number[] = [];
-  const component: number[] = [];
-  const flood = (start: number, match: (i: number) => boolean) => {
-    component.length = 0;
-    stack.push(start);
+  const n = mask.length;
+  const seen = new Uint8Array(n);
+  const queue = new Int32Array(n);
+  // Breadth-first fill from `start` over pixels whose value equals `value`; returns the count.
+  // The pixels visited stay in queue[0..count) for the caller.
+  const fill = (start: number, value: number): number => {
+    let head = 0;
+    let tail = 0;
+    queue[tail++] = start;
     seen[start] = 1;
-    while (stack.length) {
-      const i = stack.pop()!;
-      component.push(i);
+    while (head < tail) {
+      const i = queue[head++]!;
       const x = i % width;
-      const y = (i - x) / width;
-      const visit = (j: number) => {
-        if (!seen[j] && match(j)) {
+      for (let k = 0; k < 4; k++) {
+        const j = k === 0 ? (x > 0 ? i - 1 : -1) : k === 1 ? (x < width - 1 ? i + 1 : -1) : k === 2 ? i - width : i + width;
+        if (j >= 0 && j < n && !seen[j] && mask[j] === value) {
           seen[j] = 1;
-          stack.push(j);
+          queue[tail++] = j;
         }
-      };
-      if (x > 0) visit(i - 1);
-      if (x < width - 1) visit(i + 1);
-      if (y > 0) visit(i - width);
-      if (y < height - 1) visit(i + width);
+      }
     }
+    return tail;
   };
   if (minPixels > 1) {
-    for (let i = 0; i < mask.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (seen[i] || mask[i] === 0) continue;
-      const label = mask[i]!;
-      flood(i, (j) => mask[j] === label);
-      if (component.length < minPixels) for (const j of component) mask[j] = 0;
+      const count = fill(i, mask[i]!);
+      if (count < minPixels) for (let k = 0; k < count; k++) mask[queue[k]!] = 0;
     }
   }
   if (fillHoles) {
     seen.fill(0);
-    const isBackground = (j: number) => mask[j] === 0;
+    const fromBorder = (i: number) => {
+      if (!seen[i] && mask[i] === 0) fill(i, 0);
+    };
     for (let x = 0; x < width; x++) {
-      for (const i of [x, (height - 1) * width + x]) if (!seen[i] && isBackground(i)) flood(i, isBackground);
+      fromBorder(x);
+      fromBorder((height - 1) * width + x);
     }
     for (let y = 0; y < height; y++) {
-      for (const i of [y * width, y * width + width - 1]) if (!seen[i] && isBackground(i)) flood(i, isBackground);
+      fromBorder(y * width);
+      fromBorder(y * width + width - 1);
     }
-    // Background not reached from the border is a hole: give it the label around it.
-    for (let i = 0; i < mask.length; i++) if (mask[i] === 0 && !seen[i]) mask[i] = 1;
+    // Background not reached from the border is a hole: it becomes foreground.
+    for (let i = 0; i < n; i++) if (mask[i] === 0 && !seen[i]) mask[i] = 1;
   }
   return mask;
 }

@@ -16,6 +16,7 @@ import { resourcesDir } from './paths';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
+import { ViewerMainService } from './viewer/service';
 import { WorklistMainService } from './worklist/service';
 
 export interface BackendOptions {
@@ -27,6 +28,8 @@ export interface BackendOptions {
   inference?: boolean;
   /** Where shipped models are (default resources/models). */
   modelsDir?: string;
+  /** Run inference jobs left queued by an earlier process (the app and server do; one-shot CLI commands do not). */
+  resumeJobs?: boolean;
 }
 
 export interface Backend {
@@ -70,8 +73,8 @@ export function createBackend(options: BackendOptions): Backend {
   );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
-  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer) };
-  const ready = options.inference === false ? Promise.resolve() : engine.start().then(() => undefined);
+  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames) };
+  const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidChangeJob', (job) => {
     if (job.kind === 'import' && job.status === 'done') engine.autoSegment((job.result as { studyIds?: number[] } | null)?.studyIds ?? []);

@@ -171,7 +171,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let backend: Backend | undefined;
-  const lazyBackend = () => (backend ??= createBackend({ dataDir: resolveDataDir(args, process.env, defaultUserDataDir()), transport: 'http' }));
+  // One-shot commands never resume queued jobs; only those that segment start the inference worker.
+  const lazyBackend = () =>
+    (backend ??= createBackend({
+      dataDir: resolveDataDir(args, process.env, defaultUserDataDir()),
+      transport: 'http',
+      inference: name === 'segment' || name === 'info',
+      resumeJobs: false,
+    }));
   try {
     return await command.run(args, lazyBackend);
   } catch (e) {

@@ -46,7 +46,7 @@ export class InferenceEngine implements InferenceService {
   constructor(private readonly o: EngineOptions) {}
 
   /** Starts the worker and loads the active model. Resolves when ready or unavailable. */
-  async start(): Promise<InferenceStatus> {
+  async start({ resumeJobs = true }: { resumeJobs?: boolean } = {}): Promise<InferenceStatus> {
     const data: InferenceWorkerData = { dbPath: this.o.dbPath, storeDir: this.o.storeDir, cancel: this.cancel, ...(this.o.sqliteBinding ? { sqliteBinding: this.o.sqliteBinding } : {}) };
     this.worker = startWorker('inference-worker', { workerData: data });
     this.worker.on('message', (reply: EngineReply) => this.onReply(reply));
@@ -56,11 +56,17 @@ export class InferenceEngine implements InferenceService {
     if (!active) return this.setState({ state: 'unavailable', provider: null, failures: [], model: null, message: 'no model is installed' });
     await this.load(active).catch(() => undefined);
     // Jobs queued before a restart run now.
-    for (const job of await this.o.jobs.list({ kind: 'inference', limit: 500 })) if (job.status === 'queued') this.enqueue(job.id);
+    if (resumeJobs) {
+      for (const job of await this.o.jobs.list({ kind: 'inference', limit: 500 })) if (job.status === 'queued') this.enqueue(job.id);
+      // Series imported while no app ran (e.g. `lgms import`) are segmented now, as after an import.
+      this.autoSegment(this.o.db.prepare("SELECT DISTINCT study_id FROM series WHERE status = 'new'").pluck().all() as number[]);
+    }
     return this.state;
   }
 
   async close(): Promise<void> {
+    // Ask a running segmentation to stop at its next batch; its job row stays for a later run.
+    Atomics.store(new Int32Array(this.cancel), 0, 1);
     await this.worker?.terminate();
   }
 

@@ -15,6 +15,9 @@ import type { EngineReply, EngineRequest, LoadRequest, SegmentRequest, StepTimin
 import { ORT_NAME, type ProviderFailure } from './providers';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
+// A provider that cannot load (no CUDA, no GPU) is expected: its error is recorded and shown
+// in the status bar, so onnxruntime's own console logging of it is only noise.
+ort.env.logLevel = 'fatal';
 
 export interface InferenceWorkerData {
   dbPath: string;

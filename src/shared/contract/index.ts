@@ -11,6 +11,7 @@ import { jobsMethods, type Job, type JobsService } from './jobs';
 import { settingsMethods, type Settings, type SettingsService } from './settings';
 import { systemMethods, type SystemService, type TrainerStatus } from './system';
 import { worklistMethods, type WorklistService } from './worklist';
+import { viewerMethods, type ViewerService } from './viewer';
 
 export * from './demo';
 export * from './import';
@@ -20,6 +21,7 @@ export * from './jobs';
 export * from './settings';
 export * from './system';
 export * from './worklist';
+export * from './viewer';
 
 export const contract = {
   system: systemMethods,
@@ -30,6 +32,7 @@ export const contract = {
   models: modelsMethods,
   inference: inferenceMethods,
   demo: demoMethods,
+  viewer: viewerMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
@@ -42,6 +45,7 @@ export interface Services {
   models: ModelsService;
   inference: InferenceService;
   demo: DemoService;
+  viewer: ViewerService;
 }
 
 export type ServiceName = keyof typeof contract;

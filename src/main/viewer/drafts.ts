@@ -1,0 +1,95 @@
+// Draft queries: one row per series in `drafts`, one per labelled slice in `draft_slices`.
+// A save writes the changed slices and the history in one transaction, so the stored labels
+// and the stored undo history always describe the same state.
+import type { DraftView } from '../../shared/contract';
+import type { SerializedHistory } from '../../shared/imaging/history';
+import { decodeRle } from '../../shared/imaging/rle';
+import { ServiceError } from '../../shared/result';
+import type { Database } from '../db/database';
+
+export interface SaveInput {
+  seriesId: number;
+  baseRevision: number;
+  slices: { imageId: number; labels: string }[];
+  history: SerializedHistory | null;
+}
+
+export class DraftStore {
+  constructor(private readonly db: Database) {}
+
+  read(seriesId: number): DraftView | null {
+    const draft = this.db.prepare('SELECT revision, history, updated_at FROM drafts WHERE series_id = ?').get(seriesId) as
+      | { revision: number; history: string | null; updated_at: string }
+      | undefined;
+    if (!draft) return null;
+    const slices = this.db
+      .prepare(
+        `SELECT d.image_id AS imageId, d.labels FROM draft_slices d JOIN images i ON i.id = d.image_id
+         WHERE d.series_id = ? ORDER BY i.position_index, i.id`,
+      )
+      .all(seriesId) as { imageId: number; labels: Buffer }[];
+    return {
+      seriesId,
+      revision: draft.revision,
+      slices: slices.map((s) => ({ imageId: s.imageId, labels: s.labels.toString('base64') })),
+      history: draft.history ? (JSON.parse(draft.history) as SerializedHistory) : null,
+      updatedAt: draft.updated_at,
+    };
+  }
+
+  save(input: SaveInput): { revision: number; updatedAt: string } {
+    const sizes = new Map(
+      (
+        this.db.prepare('SELECT id, rows * columns AS pixels FROM images WHERE series_id = ?').all(input.seriesId) as { id: number; pixels: number }[]
+      ).map((r) => [r.id, r.pixels]),
+    );
+    if (sizes.size === 0 && !this.db.prepare('SELECT 1 FROM series WHERE id = ?').get(input.seriesId)) {
+      throw new ServiceError('not-found', `no series ${input.seriesId}`);
+    }
+    // Decode before the transaction: a corrupt map is refused before anything is written.
+    const decoded = input.slices.map((s) => {
+      const pixels = sizes.get(s.imageId);
+      if (pixels === undefined) throw new ServiceError('invalid-input', `image ${s.imageId} is not in series ${input.seriesId}`);
+      const rle = Buffer.from(s.labels, 'base64');
+      let foreground = 0;
+      try {
+        const map = decodeRle(rle, pixels);
+        for (let i = 0; i < map.length; i++) if (map[i] !== 0) foreground++;
+      } catch (e) {
+        throw new ServiceError('invalid-input', `labels of image ${s.imageId}: ${(e as Error).message}`);
+      }
+      return { imageId: s.imageId, rle, foreground };
+    });
+    const history = input.history ? JSON.stringify(input.history) : null;
+    return this.db
+      .transaction(() => {
+        const current = this.db.prepare('SELECT revision FROM drafts WHERE series_id = ?').pluck().get(input.seriesId) as number | undefined;
+        if ((current ?? 0) !== input.baseRevision) {
+          throw new ServiceError('conflict', `the draft was saved elsewhere (revision ${current ?? 0}, this window has ${input.baseRevision}): reopen the series`);
+        }
+        const row = this.db
+          .prepare(
+            `INSERT INTO drafts (series_id, revision, history) VALUES (@seriesId, 1, @history)
+             ON CONFLICT (series_id) DO UPDATE SET revision = revision + 1, history = @history,
+               updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             RETURNING revision, updated_at`,
+          )
+          .get({ seriesId: input.seriesId, history }) as { revision: number; updated_at: string };
+        const put = this.db.prepare(
+          `INSERT INTO draft_slices (series_id, image_id, labels, foreground_pixels) VALUES (?, ?, ?, ?)
+           ON CONFLICT (series_id, image_id) DO UPDATE SET labels = excluded.labels, foreground_pixels = excluded.foreground_pixels`,
+        );
+        const drop = this.db.prepare('DELETE FROM draft_slices WHERE series_id = ? AND image_id = ?');
+        for (const s of decoded) {
+          if (s.foreground > 0) put.run(input.seriesId, s.imageId, s.rle, s.foreground);
+          else drop.run(input.seriesId, s.imageId);
+        }
+        return { revision: row.revision, updatedAt: row.updated_at };
+      })
+      .immediate();
+  }
+
+  discard(seriesId: number): boolean {
+    return this.db.prepare('DELETE FROM drafts WHERE series_id = ?').run(seriesId).changes > 0;
+  }
+}

@@ -1,0 +1,109 @@
+// The viewer service on a real backend: a generated CT series and pydicom's CT_small, imported
+// through the real worker into a real SQLite file.
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../tests/helpers/temp';
+import { writeCtSeries } from '../../../tests/helpers/ct-series';
+import { EditHistory, diffPatch } from '../../shared/imaging/history';
+import { decodeRle, encodeRle } from '../../shared/imaging/rle';
+import { createBackend, type Backend } from '../backend';
+
+const CT_SMALL = '/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm';
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+describe('viewer service', () => {
+  const tmp = tempDir();
+  let b: Backend;
+  let seriesId: number;
+  let probe: number[];
+
+  beforeAll(async () => {
+    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http', inference: false });
+    probe = writeCtSeries(path.join(tmp.dir, 'in', 'ct'), { count: 5, size: 32 }).probe;
+    if (existsSync(CT_SMALL)) {
+      mkdirSync(path.join(tmp.dir, 'in', 'small'), { recursive: true });
+      copyFileSync(CT_SMALL, path.join(tmp.dir, 'in', 'small', 'CT_small.dcm'));
+    }
+    const { jobId } = await b.services.import.start({ paths: [path.join(tmp.dir, 'in')] });
+    expect(await b.importer.wait(jobId)).toMatchObject({ status: 'done' });
+    seriesId = b.db.prepare("SELECT id FROM series WHERE series_uid = '2.25.910000000000000000002'").pluck().get() as number;
+  });
+  afterAll(() => {
+    b.close();
+    tmp.cleanup();
+  });
+
+  it('lists a series in display order with overlay text and geometry', async () => {
+    const s = await b.services.viewer.series({ seriesId });
+    expect(s).toMatchObject({ modality: 'CT', patient: { name: 'TEST^CT^1', id: 'CT-1' }, study: { date: '20260102' } });
+    expect(s.images).toHaveLength(5);
+    expect(s.images.map((i) => i.position?.[2])).toEqual([0, 2.5, 5, 7.5, 10]);
+    expect(s.images[0]).toMatchObject({ rows: 32, columns: 32, pixelSpacing: [0.7, 0.7], orientation: [1, 0, 0, 0, 1, 0], windowCenter: 40, windowWidth: 400 });
+    await expect(b.dispatch('viewer', 'series', { seriesId: 999 })).resolves.toMatchObject({ ok: false, error: { code: 'not-found' } });
+  });
+
+  it('sends decoded frames as typed arrays with their range and modality LUT', async () => {
+    const s = await b.services.viewer.series({ seriesId });
+    for (const [z, image] of s.images.entries()) {
+      const f = await b.services.viewer.frame({ imageId: image.imageId });
+      expect(f).toMatchObject({ dtype: 'int16', rows: 32, columns: 32, slope: 1, intercept: -1024, photometric: 'MONOCHROME2' });
+      const bytes = Buffer.from(f.data, 'base64');
+      const px = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+      expect(px[10 * 32 + 20]).toBe(probe[z]);
+      expect(f.min).toBe(Math.min(...px));
+      expect(f.max).toBe(Math.max(...px));
+    }
+  });
+
+  it.skipIf(!existsSync(CT_SMALL))('decodes a real CT file (pydicom CT_small)', async () => {
+    const small = b.db.prepare("SELECT se.id FROM series se WHERE se.series_uid != '2.25.910000000000000000002'").pluck().get() as number;
+    const s = await b.services.viewer.series({ seriesId: small });
+    const f = await b.services.viewer.frame({ imageId: s.images[0]!.imageId });
+    expect(f).toMatchObject({ rows: 128, columns: 128, dtype: 'int16' });
+    expect(f.max).toBeGreaterThan(f.min);
+  });
+
+  it('saves a draft with its history in one step, restores it, and refuses stale or corrupt saves', async () => {
+    const s = await b.services.viewer.series({ seriesId });
+    const [a, c] = [s.images[1]!.imageId, s.images[3]!.imageId];
+    expect(await b.services.viewer.draft({ seriesId })).toBeNull();
+    const map = new Uint8Array(32 * 32);
+    map.fill(1, 100, 140);
+    const history = new EditHistory();
+    history.push({ label: 'Brush', patches: [{ imageId: a, xor: diffPatch(new Uint8Array(1024), map)! }] });
+    const first = await b.services.viewer.saveDraft({ seriesId, baseRevision: 0, slices: [{ imageId: a, labels: b64(encodeRle(map)) }], history: history.toJSON() });
+    expect(first.revision).toBe(1);
+
+    const draft = (await b.services.viewer.draft({ seriesId }))!;
+    expect(draft.revision).toBe(1);
+    expect(draft.slices.map((x) => x.imageId)).toEqual([a]);
+    expect(decodeRle(Buffer.from(draft.slices[0]!.labels, 'base64'), 1024)).toEqual(map);
+    expect(EditHistory.fromJSON(draft.history!).undoLabel).toBe('Brush');
+
+    // Another window still at revision 0 cannot overwrite it.
+    await expect(b.dispatch('viewer', 'saveDraft', { seriesId, baseRevision: 0, slices: [], history: null })).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'conflict' },
+    });
+    // A map of the wrong size, or an image of another series, changes nothing.
+    const bad = await b.dispatch('viewer', 'saveDraft', { seriesId, baseRevision: 1, slices: [{ imageId: c, labels: b64(encodeRle(new Uint8Array(10))) }], history: null });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    expect((await b.services.viewer.draft({ seriesId }))!.revision).toBe(1);
+
+    // Clearing a slice removes its row; another slice is added in the same save.
+    const second = await b.services.viewer.saveDraft({
+      seriesId,
+      baseRevision: 1,
+      slices: [
+        { imageId: a, labels: b64(encodeRle(new Uint8Array(1024))) },
+        { imageId: c, labels: b64(encodeRle(map)) },
+      ],
+      history: null,
+    });
+    expect(second.revision).toBe(2);
+    expect((await b.services.viewer.draft({ seriesId }))!.slices.map((x) => x.imageId)).toEqual([c]);
+    expect(await b.services.viewer.discardDraft({ seriesId })).toEqual({ discarded: true });
+    expect(await b.services.viewer.draft({ seriesId })).toBeNull();
+  });
+});

@@ -1,0 +1,125 @@
+// Decoded frames in the renderer: fetched from the backend (which decodes the files), turned
+// back into typed arrays, kept within a memory budget, and prefetched nearest-first around the
+// slice on screen so scrolling never waits once the series is in.
+import type { PixelDtype, ViewerFrame } from '../../../shared/contract';
+import { bytesFromBase64 } from '../../../shared/imaging/base64';
+import type { Result } from '../../../shared/result';
+
+export type PixelArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
+
+export interface Frame {
+  imageId: number;
+  rows: number;
+  columns: number;
+  samplesPerPixel: number;
+  photometric: string;
+  pixels: PixelArray;
+  slope: number;
+  intercept: number;
+  min: number;
+  max: number;
+}
+
+const ARRAYS: Record<PixelDtype, new (buffer: ArrayBuffer, offset: number, length: number) => PixelArray> = {
+  uint8: Uint8Array,
+  int8: Int8Array,
+  uint16: Uint16Array,
+  int16: Int16Array,
+  uint32: Uint32Array,
+  int32: Int32Array,
+  float32: Float32Array,
+  float64: Float64Array,
+};
+
+export function decodeFrame(f: ViewerFrame): Frame {
+  const bytes = bytesFromBase64(f.data);
+  const Ctor = ARRAYS[f.dtype];
+  const size = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  // A fresh decode starts at offset 0 of its own buffer, so every element size is aligned.
+  const pixels = new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / size);
+  return { imageId: f.imageId, rows: f.rows, columns: f.columns, samplesPerPixel: f.samplesPerPixel, photometric: f.photometric, pixels, slope: f.slope, intercept: f.intercept, min: f.min, max: f.max };
+}
+
+export class FrameCache {
+  private readonly frames = new Map<number, Frame>();
+  private readonly pending = new Map<number, Promise<Frame | null>>();
+  private queue: number[] = [];
+  private workers = 0;
+  private bytes = 0;
+  private disposed = false;
+  readonly errors = new Map<number, string>();
+
+  constructor(
+    private readonly fetchFrame: (imageId: number) => Promise<Result<ViewerFrame>>,
+    private readonly onload: (imageId: number) => void,
+    private readonly budget = 768 * 1024 * 1024,
+    private readonly concurrency = 3,
+  ) {}
+
+  get size(): number {
+    return this.frames.size;
+  }
+
+  get(imageId: number): Frame | undefined {
+    return this.frames.get(imageId);
+  }
+
+  load(imageId: number): Promise<Frame | null> {
+    const hit = this.frames.get(imageId);
+    if (hit) return Promise.resolve(hit);
+    let p = this.pending.get(imageId);
+    if (!p) {
+      p = this.fetchFrame(imageId).then((r) => {
+        this.pending.delete(imageId);
+        if (this.disposed) return null;
+        if (!r.ok) {
+          this.errors.set(imageId, r.error.message);
+          this.onload(imageId);
+          return null;
+        }
+        const frame = decodeFrame(r.value);
+        this.store(frame);
+        this.onload(imageId);
+        return frame;
+      });
+      this.pending.set(imageId, p);
+    }
+    return p;
+  }
+
+  /** Loads `ids` nearest to `index` first, replacing any earlier prefetch order. */
+  prefetchAround(ids: readonly number[], index: number): void {
+    const order = ids.map((id, i) => ({ id, d: Math.abs(i - index) + (i < index ? 0.5 : 0) }));
+    order.sort((a, b) => a.d - b.d);
+    this.queue = order.map((o) => o.id).filter((id) => !this.frames.has(id) && !this.errors.has(id));
+    while (this.workers < this.concurrency && this.queue.length > 0) void this.work();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.queue = [];
+    this.frames.clear();
+  }
+
+  private async work(): Promise<void> {
+    this.workers++;
+    try {
+      for (let id = this.queue.shift(); id !== undefined && !this.disposed; id = this.queue.shift()) {
+        if (!this.frames.has(id)) await this.load(id);
+      }
+    } finally {
+      this.workers--;
+    }
+  }
+
+  private store(frame: Frame): void {
+    this.frames.set(frame.imageId, frame);
+    this.bytes += frame.pixels.byteLength;
+    // Oldest first out; a series larger than the budget streams instead of failing.
+    for (const [id, f] of this.frames) {
+      if (this.bytes <= this.budget || id === frame.imageId) break;
+      this.frames.delete(id);
+      this.bytes -= f.pixels.byteLength;
+    }
+  }
+}

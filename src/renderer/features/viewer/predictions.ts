@@ -1,0 +1,54 @@
+// The active model's prediction and uncertainty per slice, fetched when a slice is shown and
+// decoded from RLE once.
+import type { PredictionView } from '../../../shared/contract';
+import { bytesFromBase64 } from '../../../shared/imaging/base64';
+import { decodeRle } from '../../../shared/imaging/rle';
+import type { Result } from '../../../shared/result';
+
+export interface Prediction {
+  mask: Uint8Array;
+  uncertainty: Uint8Array | null;
+}
+
+export class PredictionCache {
+  private readonly known = new Map<number, Prediction | null>();
+  private readonly pending = new Map<number, Promise<Prediction | null>>();
+
+  constructor(
+    private readonly fetchPrediction: (imageId: number) => Promise<Result<PredictionView | null>>,
+    private readonly onload: (imageId: number) => void,
+  ) {}
+
+  /** undefined: not asked yet; null: the slice has no prediction. */
+  peek(imageId: number): Prediction | null | undefined {
+    return this.known.get(imageId);
+  }
+
+  load(imageId: number): Promise<Prediction | null> {
+    if (this.known.has(imageId)) return Promise.resolve(this.known.get(imageId)!);
+    let p = this.pending.get(imageId);
+    if (!p) {
+      p = this.fetchPrediction(imageId).then((r) => {
+        this.pending.delete(imageId);
+        const v = r.ok ? r.value : null;
+        const prediction = v
+          ? {
+              mask: decodeRle(bytesFromBase64(v.mask), v.rows * v.columns),
+              uncertainty: v.uncertainty ? decodeRle(bytesFromBase64(v.uncertainty), v.rows * v.columns) : null,
+            }
+          : null;
+        // A failed request is not remembered, so the next look asks again.
+        if (r.ok) this.known.set(imageId, prediction);
+        this.onload(imageId);
+        return prediction;
+      });
+      this.pending.set(imageId, p);
+    }
+    return p;
+  }
+
+  /** Predictions arrived or were replaced (a segmentation job finished): ask again. */
+  forget(): void {
+    this.known.clear();
+  }
+}

@@ -1,0 +1,419 @@
+// The viewer's state for one open series: which slice, window, view, tool and overlays, plus
+// the non-reactive parts (frames, label maps, undo history, draft) that reactivity must never
+// deep-proxy. Components read the runes; the renderer pulls a Scene on each frame.
+import type { DraftView, ViewerImage, ViewerSeries } from '../../../shared/contract';
+import { intensityMask, labelCounts, type Rect } from '../../../shared/imaging/label-ops';
+import { initialWindow, presetsFor, type WindowSource } from '../../../shared/imaging/presets';
+import { percentileWindow, type Window } from '../../../shared/imaging/window';
+import type { ApiError } from '../../../shared/result';
+import { api } from '../../lib/api';
+import { DraftSync, type DraftStatus } from './draft-sync';
+import { ViewerEditContext } from './edit-context';
+import { Editor } from './editing';
+import { FrameCache, type Frame } from './frames';
+import { PredictionCache } from './predictions';
+import type { OverlayStyle } from './render/label-layer';
+import type { Scene, ViewRenderer } from './render/renderer';
+import { BrushTool } from './tools/brush';
+import { FloodTool } from './tools/flood';
+import { PolygonTool } from './tools/polygon';
+import type { Tool, ToolId } from './tools/types';
+import { actualSizeView, fitView, zoomAbout, type SliceGeometry, type View } from './viewport';
+
+export const BRUSH_SIZES = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100] as const;
+export const SEGMENTS = [1, 2, 3, 4] as const;
+/** A slice counts as settled (not scrolled past) after this long. */
+const SETTLE_MS = 60;
+
+export interface CursorInfo {
+  x: number;
+  y: number;
+  /** Modality value(s) under the pointer, formatted. */
+  value: string;
+  label: number;
+}
+
+export class ViewerState {
+  series = $state.raw<ViewerSeries | null>(null);
+  /** The series being opened or shown; null when the viewer is closed. */
+  seriesId = $state<number | null>(null);
+  index = $state(0);
+  window = $state.raw<Window & { source: WindowSource; preset?: string }>({ center: 0, width: 1, source: 'auto' });
+  view = $state.raw<View>({ zoom: 1, panX: 0, panY: 0 });
+  tool = $state<ToolId>('brush');
+  brushSize = $state(10);
+  segment = $state(1);
+  threshold = $state({ enabled: false, low: 0, high: 0 });
+  overlay = $state({ labels: true, prediction: true, heat: false, style: 'both' as OverlayStyle, predictionStyle: 'outline' as OverlayStyle, opacity: 0.6 });
+  hideHeld = $state(false);
+  cinePlaying = $state(false);
+  fps = $state(10);
+  cursor = $state.raw<CursorInfo | null>(null);
+  pointer = $state.raw<{ sx: number; sy: number } | null>(null);
+  preview = $state.raw<{ x: number; y: number }[] | null>(null);
+  help = $state(false);
+  draftStatus = $state<DraftStatus>('clean');
+  notice = $state<string | null>(null);
+  error = $state.raw<ApiError | null>(null);
+  loadedFrames = $state(0);
+  /** Bumped when non-reactive data the picture depends on changed (a prediction arrived). */
+  tick = $state(0);
+  labelled = $state.raw<boolean[]>([]);
+  counts = $state.raw<number[]>([]);
+  undoLabel = $state<string | null>(null);
+  redoLabel = $state<string | null>(null);
+
+  frames: FrameCache | null = null;
+  predictions: PredictionCache | null = null;
+  editor: Editor | null = null;
+  draft: DraftSync | null = null;
+  renderer: ViewRenderer | null = null;
+  readonly tools: Record<ToolId, Tool> = {
+    brush: new BrushTool('brush'),
+    eraser: new BrushTool('eraser'),
+    polygon: new PolygonTool('polygon'),
+    'polygon-erase': new PolygonTool('polygon-erase'),
+    flood: new FloodTool(),
+  };
+  size = { width: 0, height: 0, dpr: 1 };
+  private pendingAutoWindow = false;
+  private viewFitted = false;
+  private cineTimer: ReturnType<typeof setInterval> | undefined;
+  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
+  private allowedCache: { key: string; mask: Uint8Array } | null = null;
+  private openToken = 0;
+  private unsubscribe: (() => void) | undefined;
+  private settleTimer: ReturnType<typeof setTimeout> | undefined;
+  // Not reactive on purpose: `counts` is the reactive view of it.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  private readonly countCache = new Map<number, number[]>();
+
+  get image(): ViewerImage | undefined {
+    return this.series?.images[this.index];
+  }
+
+  get frame(): Frame | undefined {
+    void this.loadedFrames; // makes templates that show the frame depend on its arrival
+    const image = this.image;
+    return image ? this.frames?.get(image.imageId) : undefined;
+  }
+
+  get geometry(): SliceGeometry {
+    const image = this.image;
+    const ps = image?.pixelSpacing;
+    return { columns: image?.columns ?? 1, rows: image?.rows ?? 1, aspect: ps && ps[0] > 0 && ps[1] > 0 ? ps[0] / ps[1] : 1 };
+  }
+
+  async open(seriesId: number): Promise<void> {
+    this.close();
+    this.seriesId = seriesId;
+    const token = ++this.openToken;
+    const [series, draft] = await Promise.all([api.viewer.series({ seriesId }), api.viewer.draft({ seriesId })]);
+    if (token !== this.openToken) return;
+    if (!series.ok) return void (this.error = series.error);
+    if (!draft.ok) return void (this.error = draft.error);
+    this.start(series.value, draft.value);
+  }
+
+  private start(series: ViewerSeries, draft: DraftView | null): void {
+    const pixelsOf = (imageId: number) => {
+      const image = series.images.find((i) => i.imageId === imageId);
+      return image ? image.rows * image.columns : 0;
+    };
+    this.frames = new FrameCache((imageId) => api.viewer.frame({ imageId }), (imageId) => this.frameArrived(imageId));
+    this.predictions = new PredictionCache((imageId) => api.inference.prediction({ imageId }), (imageId) => {
+      if (imageId === this.image?.imageId) this.tick++;
+    });
+    this.editor = new Editor(new ViewerEditContext(this), pixelsOf);
+    if (draft) this.editor.restore(draft, pixelsOf);
+    // A segmentation finishing while the series is open: show its predictions.
+    const refresh = () => {
+      this.predictions?.forget();
+      const image = this.image;
+      if (image) void this.predictions?.load(image.imageId);
+    };
+    const offJob = api.on('onDidChangeJob', (job) => job.kind === 'inference' && job.status === 'done' && refresh());
+    // The engine loaded or switched its model: the active model's predictions are others.
+    const offEngine = api.on('onDidChangeInference', refresh);
+    this.unsubscribe = () => (offJob(), offEngine());
+    const editor = this.editor;
+    const sync: DraftSync = new DraftSync(
+      series.seriesId,
+      draft?.revision ?? 0,
+      {
+        hasDirty: () => editor.labels.hasDirty,
+        takeDirty: () => editor.labels.takeDirty(),
+        restoreDirty: (ids) => editor.labels.restoreDirty(ids),
+        encode: (imageId) => editor.encode(imageId),
+        history: () => editor.history.toJSON(),
+      },
+      (input) => api.viewer.saveDraft(input),
+      (status, error) => {
+        if (this.draft !== sync) return; // a series closed since
+        this.draftStatus = status;
+        if (error) this.error = error;
+      },
+    );
+    this.draft = sync;
+    this.draftStatus = draft ? 'saved' : 'clean';
+    const first = series.images[0];
+    const w = first ? initialWindow({ modality: series.modality, fileCenter: first.windowCenter, fileWidth: first.windowWidth, values: [], slope: 1, intercept: 0 }) : null;
+    this.pendingAutoWindow = !w || w.source === 'auto';
+    if (w && w.source !== 'auto') this.window = w;
+    this.series = series;
+    this.viewFitted = false;
+    this.labelled = series.images.map((i) => editor.labels.hasLabels(i.imageId));
+    this.refreshHistory();
+    this.setIndex(Math.floor(series.images.length / 2));
+  }
+
+  close(): void {
+    this.openToken++;
+    this.stopCine();
+    void this.draft?.close();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.frames?.dispose();
+    this.series = null;
+    this.seriesId = null;
+    this.frames = this.predictions = this.editor = this.draft = null;
+    this.allowedCache = null;
+    this.countCache.clear();
+    clearTimeout(this.settleTimer);
+    this.loadedFrames = 0;
+    this.error = null;
+  }
+
+  // Navigation ---------------------------------------------------------------------------
+
+  setIndex(i: number): void {
+    const series = this.series;
+    if (!series || series.images.length === 0) return;
+    for (const tool of Object.values(this.tools)) if (tool.busy) tool.cancel(this.editor!);
+    this.preview = null;
+    this.index = Math.max(0, Math.min(series.images.length - 1, Math.round(i)));
+    const imageId = this.image!.imageId;
+    void this.frames!.load(imageId);
+    this.frames!.prefetchAround(
+      series.images.map((x) => x.imageId),
+      this.index,
+    );
+    // While the reader scrolls, per-slice requests and counts wait until the slice stays.
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => {
+      if (this.image?.imageId !== imageId) return;
+      void this.predictions?.load(imageId);
+      this.refreshCounts(true);
+    }, SETTLE_MS);
+    this.refreshCounts(false);
+  }
+
+  step(delta: number): void {
+    this.setIndex(this.index + delta);
+  }
+
+  toggleCine(): void {
+    if (this.cinePlaying) return this.stopCine();
+    this.cinePlaying = true;
+    this.cineTimer = setInterval(() => {
+      const n = this.series?.images.length ?? 0;
+      if (n > 0) this.setIndex((this.index + 1) % n);
+    }, 1000 / this.fps);
+  }
+
+  stopCine(): void {
+    clearInterval(this.cineTimer);
+    this.cinePlaying = false;
+  }
+
+  // Window and view ----------------------------------------------------------------------
+
+  setWindow(center: number, width: number, source: WindowSource = 'manual', preset?: string): void {
+    this.window = { center: round(center), width: Math.max(1, round(width)), source, ...(preset ? { preset } : {}) };
+  }
+
+  applyPreset(n: number): void {
+    const preset = presetsFor(this.series?.modality ?? '')[n];
+    if (!preset) return this.say(`No window preset ${n + 1} for ${this.series?.modality || 'this modality'}`);
+    this.setWindow(preset.center, preset.width, 'preset', preset.label);
+  }
+
+  autoWindow(): void {
+    const image = this.image;
+    const frame = this.frame;
+    if (!image || !frame) return;
+    const w = initialWindow({
+      modality: this.series!.modality,
+      fileCenter: image.windowCenter,
+      fileWidth: image.windowWidth,
+      values: frame.pixels,
+      slope: frame.slope,
+      intercept: frame.intercept,
+    });
+    // The 0 key means "from the file, else the data": never a CT preset here.
+    const auto = w.source === 'preset' ? { ...percentileWindow(frame.pixels, frame.slope, frame.intercept), source: 'auto' as const } : w;
+    this.setWindow(auto.center, auto.width, auto.source);
+  }
+
+  /** Modality units per screen pixel of a right-drag: the frame's value range over 1024. */
+  windowStep(): number {
+    const f = this.frame;
+    if (!f) return 1;
+    return Math.max(0.1, (Math.abs(f.slope) * (f.max - f.min)) / 1024);
+  }
+
+  resize(width: number, height: number, dpr: number): void {
+    this.size = { width, height, dpr };
+    if (!this.viewFitted && this.image && width > 0) this.fit();
+    this.renderer?.resize(width, height, dpr);
+  }
+
+  fit(): void {
+    if (!this.image || this.size.width === 0) return;
+    this.view = fitView(this.geometry, this.size.width, this.size.height);
+    this.viewFitted = true;
+  }
+
+  actualSize(): void {
+    if (!this.image) return;
+    this.view = actualSizeView(this.geometry, this.size.width, this.size.height, this.size.dpr);
+    this.viewFitted = true;
+  }
+
+  zoomBy(factor: number, sx = this.size.width / 2, sy = this.size.height / 2): void {
+    this.view = zoomAbout(this.view, factor, sx, sy);
+  }
+
+  panBy(dx: number, dy: number): void {
+    this.view = { ...this.view, panX: this.view.panX + dx, panY: this.view.panY + dy };
+  }
+
+  // Rendering ----------------------------------------------------------------------------
+
+  /** Reads everything the picture depends on, so an $effect re-runs when any of it changes. */
+  renderDeps(): unknown[] {
+    const o = this.overlay;
+    return [this.index, this.window, this.view, o.labels, o.prediction, o.heat, o.style, o.predictionStyle, o.opacity, this.hideHeld, this.loadedFrames, this.tick, this.series];
+  }
+
+  scene(): Scene | null {
+    const image = this.image;
+    if (!image || !this.frames || !this.editor) return null;
+    const prediction = this.predictions?.peek(image.imageId) ?? null;
+    const visible = !this.hideHeld;
+    return {
+      imageId: image.imageId,
+      frame: this.frames.get(image.imageId),
+      window: this.window,
+      geometry: this.geometry,
+      view: this.view,
+      labels: this.editor.labels.peek(image.imageId),
+      showLabels: visible && this.overlay.labels,
+      style: this.overlay.style,
+      opacity: this.overlay.opacity,
+      prediction: prediction?.mask,
+      showPrediction: visible && this.overlay.prediction,
+      predictionStyle: this.overlay.predictionStyle,
+      heat: prediction?.uncertainty ?? undefined,
+      showHeat: visible && this.overlay.heat,
+    };
+  }
+
+  redrawLabels(rect: Rect | null, now: boolean): void {
+    const image = this.image;
+    if (!image || !this.renderer) return;
+    this.renderer.labelsChanged(rect ?? { x0: 0, y0: 0, x1: image.columns, y1: image.rows });
+    if (now) this.renderer.drawNow(rect);
+    else this.renderer.schedule();
+  }
+
+  private frameArrived(imageId: number): void {
+    this.loadedFrames = this.frames?.size ?? 0;
+    if (this.series && this.loadedFrames === this.series.images.length) void this.prefetchPredictions();
+    if (imageId !== this.image?.imageId) return;
+    const frame = this.frame;
+    if (this.pendingAutoWindow && frame) {
+      this.pendingAutoWindow = false;
+      this.autoWindow();
+    }
+    if (frame && this.threshold.low === 0 && this.threshold.high === 0) this.thresholdFromWindow();
+    if (!this.viewFitted) this.fit();
+    const error = this.frames?.errors.get(imageId);
+    if (error) this.error = { code: 'corrupt', message: `Slice ${this.index + 1}: ${error}` };
+  }
+
+  /** Once the pixels are in, the predictions follow, one at a time, so scrolling shows them too. */
+  private async prefetchPredictions(): Promise<void> {
+    const predictions = this.predictions;
+    for (const image of this.series?.images ?? []) {
+      if (this.predictions !== predictions || !predictions) return;
+      if (predictions.peek(image.imageId) === undefined) await predictions.load(image.imageId);
+    }
+  }
+
+  // Editing ------------------------------------------------------------------------------
+
+  /** The threshold range starts as the window's range: what is visible is what gets painted. */
+  thresholdFromWindow(): void {
+    const w = this.window;
+    this.threshold.low = round(w.center - w.width / 2);
+    this.threshold.high = round(w.center + w.width / 2);
+  }
+
+  allowedMask(): Uint8Array | null {
+    const frame = this.frame;
+    if (!this.threshold.enabled || !frame) return null;
+    if (frame.samplesPerPixel !== 1) return null;
+    const key = `${frame.imageId}|${this.threshold.low}|${this.threshold.high}`;
+    if (this.allowedCache?.key !== key) {
+      this.allowedCache = { key, mask: intensityMask(frame.pixels, this.threshold.low, this.threshold.high, frame.slope, frame.intercept, this.allowedCache?.mask.length === frame.pixels.length ? this.allowedCache.mask : undefined) };
+    }
+    return this.allowedCache.mask;
+  }
+
+  edited(ids: readonly number[]): void {
+    const editor = this.editor;
+    const series = this.series;
+    if (!editor || !series) return;
+    const labelled = [...this.labelled];
+    for (const id of ids) {
+      const i = series.images.findIndex((x) => x.imageId === id);
+      if (i >= 0) labelled[i] = editor.labels.hasLabels(id);
+    }
+    this.labelled = labelled;
+    for (const id of ids) this.countCache.delete(id);
+    this.refreshCounts();
+    this.refreshHistory();
+    this.draft?.touch();
+  }
+
+  refreshHistory(): void {
+    this.undoLabel = this.editor?.history.undoLabel ?? null;
+    this.redoLabel = this.editor?.history.redoLabel ?? null;
+  }
+
+  /** Pixels per label on the slice on screen; `compute` false shows only what is cached. */
+  private refreshCounts(compute = true): void {
+    const image = this.image;
+    if (!image) return void (this.counts = []);
+    let counts = this.countCache.get(image.imageId);
+    if (!counts && compute) {
+      const map = this.editor?.labels.peek(image.imageId);
+      counts = map ? labelCounts(map) : [];
+      this.countCache.set(image.imageId, counts);
+    }
+    this.counts = counts ?? [];
+  }
+
+  say(text: string): void {
+    this.notice = text;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => (this.notice = null), 3000);
+  }
+}
+
+function round(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+export const viewer = new ViewerState();

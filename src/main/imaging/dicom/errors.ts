@@ -1,6 +1,10 @@
 // Every way reading a DICOM file can fail, as one typed error with a reason a person can act on.
 // It is a ServiceError, so the dispatcher turns it into `{ok:false, error:{code, message}}`.
-import { ServiceError, type ErrorCode } from '../../../shared/result';
+import type { ErrorCode } from '../../../shared/result';
+import { describeThrown, ReadError } from '../read-error';
+
+/** Text of any thrown value, for wrapping a third-party failure in a typed error. */
+export const describe = describeThrown;
 
 export const DICOM_FAILURES = [
   'not-dicom', // no DICM preamble and nothing that looks like a raw dataset
@@ -28,13 +32,9 @@ const API_CODE: Record<DicomFailure, ErrorCode> = {
   'no-pixel-data': 'invalid-input',
 };
 
-export class DicomError extends ServiceError {
-  constructor(
-    readonly failure: DicomFailure,
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(API_CODE[failure], message, { failure });
+export class DicomError extends ReadError<DicomFailure> {
+  constructor(failure: DicomFailure, message: string, cause?: unknown) {
+    super(failure, API_CODE, message, cause);
     this.name = 'DicomError';
   }
 }
@@ -43,10 +43,3 @@ export function isDicomError(e: unknown): e is DicomError {
   return e instanceof DicomError;
 }
 
-/** Text of any thrown value, for wrapping a third-party failure in a DicomError. */
-export function describe(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  // Emscripten codecs throw a bare number (a pointer to a C++ exception) on bad input.
-  if (typeof e === 'number') return `codec exception #${e}`;
-  return String(e);
-}

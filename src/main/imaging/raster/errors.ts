@@ -1,6 +1,7 @@
 // Every way reading a PNG or JPEG can fail, as one typed error with a reason a person can act on.
 // It is a ServiceError, so the dispatcher turns it into `{ok:false, error:{code, message}}`.
-import { ServiceError, type ErrorCode } from '../../../shared/result';
+import type { ErrorCode } from '../../../shared/result';
+import { ReadError } from '../read-error';
 
 export const RASTER_FAILURES = [
   'not-found', // no such file
@@ -26,13 +27,9 @@ const API_CODE: Record<RasterFailure, ErrorCode> = {
   'decode-failed': 'corrupt',
 };
 
-export class RasterError extends ServiceError {
-  constructor(
-    readonly failure: RasterFailure,
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(API_CODE[failure], message, { failure });
+export class RasterError extends ReadError<RasterFailure> {
+  constructor(failure: RasterFailure, message: string, cause?: unknown) {
+    super(failure, API_CODE, message, cause);
     this.name = 'RasterError';
   }
 }

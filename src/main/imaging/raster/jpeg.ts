@@ -4,6 +4,7 @@
 // image and identical to Pillow's decode (see read.ts). A marker walk comes first so that a file
 // cut short — which libjpeg only warns about, painting the missing rows — is refused with a reason.
 import { createRequire } from 'node:module';
+import { describeThrown } from '../read-error';
 import { RasterError } from './errors';
 import type { DecodedPixels } from './png';
 
@@ -165,7 +166,7 @@ export async function decodeJpeg(bytes: Uint8Array, maxPixels: number): Promise<
     // An Emscripten throw (a bare number) or abort may leave the instance unusable: start afresh.
     instance = null;
     if (e instanceof RasterError) throw e;
-    const why = typeof e === 'number' ? `WebAssembly exception #${e}` : e instanceof Error ? e.message : String(e);
+    const why = describeThrown(e);
     throw new RasterError('decode-failed', `libjpeg-turbo could not decode the JPEG (${why})`, e);
   } finally {
     try {

@@ -1,6 +1,10 @@
 // Every way reading a NIfTI / NRRD / MetaImage file can fail, as one typed error with a reason a
 // person can act on. It is a ServiceError, so the dispatcher turns it into `{ok:false, error}`.
-import { ServiceError, type ErrorCode } from '../../../shared/result';
+import type { ErrorCode } from '../../../shared/result';
+import { describeThrown, ReadError } from '../read-error';
+
+/** Text of any thrown value, for wrapping a third-party failure in a typed error. */
+export const describe = describeThrown;
 
 export const VOLUME_FAILURES = [
   'not-found', // the file (or a detached data file it names) does not exist
@@ -26,13 +30,9 @@ const API_CODE: Record<VolumeFailure, ErrorCode> = {
   'read-failed': 'corrupt',
 };
 
-export class VolumeError extends ServiceError {
-  constructor(
-    readonly failure: VolumeFailure,
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(API_CODE[failure], message, { failure });
+export class VolumeError extends ReadError<VolumeFailure> {
+  constructor(failure: VolumeFailure, message: string, cause?: unknown) {
+    super(failure, API_CODE, message, cause);
     this.name = 'VolumeError';
   }
 }
@@ -41,12 +41,6 @@ export function isVolumeError(e: unknown): e is VolumeError {
   return e instanceof VolumeError;
 }
 
-/** Text of any thrown value; Emscripten modules throw a bare number (a C++ exception pointer). */
-export function describe(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  if (typeof e === 'number') return `WebAssembly exception #${e}`;
-  return String(e);
-}
 
 /** Maps a file-system error to not-found / io. */
 export function fsError(e: unknown, what: string): VolumeError {

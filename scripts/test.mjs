@@ -55,6 +55,7 @@ if (!only.length || only.includes('vitest')) {
   const report = path.join(tmp, 'vitest.json');
   rmSync(report, { force: true });
   const ok = run('vitest', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile=${report}`]);
+  const failedBefore = failed;
   if (existsSync(report)) {
     const r = JSON.parse(readFileSync(report, 'utf8'));
     passed += r.numPassedTests;
@@ -70,6 +71,11 @@ if (!only.length || only.includes('vitest')) {
   } else {
     failed++;
     failures.push(`vitest (no report; exit ${ok ? 0 : 'non-zero'})`);
+  }
+  // Every test passed but Vitest still failed: an unhandled error, which can hide a real failure.
+  if (!ok && failed === failedBefore) {
+    failed++;
+    failures.push('vitest exited non-zero with every test passing: an unhandled error (see "Unhandled Errors" above)');
   }
 }
 

@@ -23,7 +23,12 @@ function runImport(source: string, dataDir: string, kill?: Kill): Promise<{ code
         : kill === 'first-series'
           ? // Poll the database from outside and kill as soon as one series is committed: mid-indexing.
             setInterval(() => {
-              if (seriesCounts(dataDir).counts.size > 0) child.kill('SIGKILL');
+              // The database may exist before its tables do: not yet a series to wait for.
+              try {
+                if (seriesCounts(dataDir).counts.size > 0) child.kill('SIGKILL');
+              } catch {
+                /* polled again in 5 ms */
+              }
             }, 5)
           : setTimeout(() => child.kill('SIGKILL'), kill);
     child.on('exit', (code, signal) => {

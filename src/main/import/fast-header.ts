@@ -41,6 +41,8 @@ const T = {
   spacing: 0x00280030,
   imagerSpacing: 0x00181164,
   bitsAllocated: 0x00280100,
+  bitsStored: 0x00280101,
+  pixelRepresentation: 0x00280103,
   windowCenter: 0x00281050,
   windowWidth: 0x00281051,
   intercept: 0x00281052,
@@ -243,4 +245,78 @@ function positiveOrNull(n: number | null): number | null {
 
 function intOrNull(n: number | null): number | null {
   return n === null ? null : Math.round(n);
+}
+
+export interface NativeFrames {
+  rows: number;
+  columns: number;
+  frames: number;
+  photometric: 'MONOCHROME1' | 'MONOCHROME2';
+  /** One typed array per frame, a view on (or copy of) the file's bytes. */
+  pixels: (Uint8Array | Uint16Array | Int16Array)[];
+}
+
+/**
+ * The frames of a plain native little-endian grey image (8-bit, or 16-bit with every bit
+ * stored), read straight from the bytes without dcmjs: the common case for scrolling and
+ * inference. Anything else — compressed, big endian, colour, bits to mask or sign-extend —
+ * returns null and goes through the full decoder (src/main/imaging/dicom), which gives the same
+ * values (tested against it on every test file this accepts).
+ */
+export function readNativeFrames(b: Uint8Array): NativeFrames | null {
+  try {
+    if (b.length < 132 || b[128] !== 0x44 || b[129] !== 0x49 || b[130] !== 0x43 || b[131] !== 0x4d) return null;
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const values = new Map<number, Uint8Array>();
+    let offset = walk(b, view, 132, { explicit: true, little: true }, values, (tag) => tag >>> 16 !== 0x0002);
+    const ts = text(values.get(T.transferSyntax));
+    if (ts !== EXPLICIT_LE && ts !== IMPLICIT_LE) return null;
+    const explicit = ts === EXPLICIT_LE;
+    offset = walk(b, view, offset, { explicit, little: true }, values, (tag) => tag === T.pixelData || tag === T.floatPixelData || tag === T.doublePixelData);
+    if (offset < 0 || (((view.getUint16(offset, true) << 16) | view.getUint16(offset + 2, true)) >>> 0) !== T.pixelData) return null;
+    if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
+    const u16 = (tag: number) => {
+      const v = values.get(tag);
+      return v && v.length >= 2 ? v[0]! | (v[1]! << 8) : null;
+    };
+    let length: number;
+    if (explicit) {
+      const vr = String.fromCharCode(b[offset + 4]!, b[offset + 5]!);
+      if (vr !== 'OB' && vr !== 'OW') return null;
+      length = view.getUint32(offset + 8, true);
+      offset += 12;
+    } else {
+      length = view.getUint32(offset + 4, true);
+      offset += 8;
+    }
+    const rows = u16(T.rows);
+    const columns = u16(T.columns);
+    const samples = u16(T.samples) ?? 1;
+    const bitsAllocated = u16(T.bitsAllocated);
+    const bitsStored = u16(T.bitsStored);
+    const signed = u16(T.pixelRepresentation) === 1;
+    const photometric = text(values.get(T.photometric));
+    const framesText = text(values.get(T.frames));
+    const frames = framesText ? Number(framesText) : 1;
+    if (!rows || !columns || samples !== 1 || !Number.isInteger(frames) || frames < 1) return null;
+    if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') return null;
+    if (!(bitsAllocated === 8 && bitsStored === 8 && !signed) && !(bitsAllocated === 16 && bitsStored === 16)) return null;
+    const frameBytes = rows * columns * (bitsAllocated / 8);
+    if (length === 0xffffffff || length < frameBytes * frames || offset + frameBytes * frames > b.length) return null;
+    const pixels: NativeFrames['pixels'] = [];
+    for (let f = 0; f < frames; f++) {
+      const start = offset + f * frameBytes;
+      if (bitsAllocated === 8) pixels.push(b.subarray(start, start + frameBytes));
+      else {
+        // Copy: a 16-bit view needs 2-byte alignment, which a file offset does not promise.
+        // (A Buffer's slice() is a view on a pooled buffer, so copy explicitly.)
+        const copy = new Uint8Array(b.subarray(start, start + frameBytes));
+        pixels.push(signed ? new Int16Array(copy.buffer, 0, rows * columns) : new Uint16Array(copy.buffer, 0, rows * columns));
+      }
+    }
+    return { rows, columns, frames, photometric, pixels };
+  } catch (e) {
+    if (e instanceof Stop || e instanceof RangeError) return null;
+    throw e;
+  }
 }

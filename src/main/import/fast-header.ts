@@ -192,7 +192,7 @@ function walk(
       // Undefined length: a sequence (or UN holding one); find its end by walking its items.
       if (vr !== '' && vr !== 'SQ' && vr !== 'UN') throw new Stop();
       if (WANTED.has(tag)) values.set(tag, new Uint8Array(0));
-      offset = skipUndefinedSequence(view, offset, mode.little);
+      offset = skipUndefinedSequence(view, offset, mode);
       continue;
     }
     if (offset + length > b.length) throw new Stop();
@@ -202,24 +202,43 @@ function walk(
   return isMeta ? offset : -1;
 }
 
-/** Skips items until the Sequence Delimitation Item, nesting through undefined-length items. */
-function skipUndefinedSequence(view: DataView, offset: number, little: boolean): number {
-  let depth = 1;
+/** Skips a sequence of undefined length: items until the Sequence Delimitation Item. */
+function skipUndefinedSequence(view: DataView, offset: number, mode: { explicit: boolean; little: boolean }): number {
   while (offset + 8 <= view.byteLength) {
-    const group = view.getUint16(offset, little);
-    const element = view.getUint16(offset + 2, little);
-    const length = view.getUint32(offset + 4, little);
+    const group = view.getUint16(offset, mode.little);
+    const element = view.getUint16(offset + 2, mode.little);
+    const length = view.getUint32(offset + 4, mode.little);
     offset += 8;
-    if (group === 0xfffe) {
-      if (element === 0xe0dd) {
-        if (--depth === 0) return offset;
-      } else if (element === 0xe000 && length !== 0xffffffff) offset += length;
-      // An undefined-length item's content is scanned element by element below.
-      continue;
+    if (group !== 0xfffe) throw new Stop();
+    if (element === 0xe0dd) return offset;
+    if (element !== 0xe000) throw new Stop();
+    offset = length === 0xffffffff ? skipUndefinedItem(view, offset, mode) : offset + length;
+  }
+  throw new Stop();
+}
+
+/** Skips an item of undefined length, element by element, until the Item Delimitation Item. */
+function skipUndefinedItem(view: DataView, offset: number, mode: { explicit: boolean; little: boolean }): number {
+  while (offset + 8 <= view.byteLength) {
+    const group = view.getUint16(offset, mode.little);
+    const element = view.getUint16(offset + 2, mode.little);
+    if (group === 0xfffe && element === 0xe00d) return offset + 8;
+    let length: number;
+    if (mode.explicit) {
+      const vr = String.fromCharCode(view.getUint8(offset + 4), view.getUint8(offset + 5));
+      if (LONG_VRS.has(vr)) {
+        length = view.getUint32(offset + 8, mode.little);
+        offset += 12;
+      } else {
+        length = view.getUint16(offset + 6, mode.little);
+        offset += 8;
+      }
+    } else {
+      // Implicit VR: the header is tag + 4-byte length; only a sequence has an undefined length.
+      length = view.getUint32(offset + 4, mode.little);
+      offset += 8;
     }
-    // Inside an undefined-length item: element headers are not distinguishable from values in
-    // implicit VR without a dictionary; give up and let the full reader handle this file.
-    throw new Stop();
+    offset = length === 0xffffffff ? skipUndefinedSequence(view, offset, mode) : offset + length;
   }
   throw new Stop();
 }

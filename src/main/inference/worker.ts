@@ -7,7 +7,18 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import { encodeRle } from '../../shared/imaging/rle';
 import { toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
-import { cleanMask, dice, entropyMap, flipPlanes, meanEntropy, sigmoidInPlace, threshold, TTA_FLIPS, unletterbox } from '../../shared/imaging/postprocess';
+import {
+  cleanMask,
+  dice,
+  entropyMap,
+  flipPlanes,
+  meanEntropy,
+  sigmoidInPlace,
+  threshold,
+  TTA_FLIPS,
+  unletterbox,
+  unletterboxMask,
+} from '../../shared/imaging/postprocess';
 import { openDatabase } from '../db/database';
 import { FrameLoader, type LoadedFrame } from '../imaging/frames';
 import { ContentStore } from '../import/content-store';
@@ -60,10 +71,13 @@ async function load(req: LoadRequest): Promise<void> {
       const input = session.inputNames[0]!;
       const output = session.outputNames[0]!;
       const started = performance.now();
-      const result = await session.run({ [input]: new ort.Tensor('float32', new Float32Array(req.spec.channels * h * w).fill(0.5), [1, req.spec.channels, h, w]) });
+      const result = await session.run({
+        [input]: new ort.Tensor('float32', new Float32Array(req.spec.channels * h * w).fill(0.5), [1, req.spec.channels, h, w]),
+      });
       const probeMs = performance.now() - started;
       const logits = result[output]!;
-      if (logits.dims.join() !== [1, 1, h, w].join()) throw new Error(`probe output has shape [${logits.dims.join(', ')}], expected [1, 1, ${h}, ${w}]`);
+      if (logits.dims.join() !== [1, 1, h, w].join())
+        throw new Error(`probe output has shape [${logits.dims.join(', ')}], expected [1, 1, ${h}, ${w}]`);
       if (!(logits.data as Float32Array).every(Number.isFinite)) throw new Error('probe output is not finite');
       const previous = current;
       current = { session, modelVersionId: req.modelVersionId, spec: req.spec, threshold: req.threshold, input, output };
@@ -123,7 +137,14 @@ async function segment(req: SegmentRequest): Promise<void> {
       }
     });
     const t2 = performance.now();
-    const logits = n === 0 ? new Float32Array(0) : ((await model.session.run({ [model.input]: new ort.Tensor('float32', tensor, [n, model.spec.channels, h, w]) }))[model.output]!.data as Float32Array);
+    // The next batch's files are read on the thread pool while session.run blocks this thread.
+    frames.prefetch(req.imageIds.slice(start + batchSlices, start + 2 * batchSlices));
+    const logits =
+      n === 0
+        ? new Float32Array(0)
+        : ((await model.session.run({ [model.input]: new ort.Tensor('float32', tensor, [n, model.spec.channels, h, w]) }))[
+            model.output
+          ]!.data as Float32Array);
     const t3 = performance.now();
     const rows: Record<string, unknown>[] = [];
     loaded.forEach(({ id, frame }, i) => {
@@ -137,19 +158,24 @@ async function segment(req: SegmentRequest): Promise<void> {
         for (let k = 0; k < planeSize; k++) mean[k]! += prob[k]! / flips.length;
         if (flips.length > 1) flipMasks.push(threshold(prob, model.threshold));
       }
-      const prob = unletterbox(mean, boxes[i]!, frame.columns, frame.rows);
-      // The score on the model's own grid (inside the letterbox): the same ranking at a quarter of the cost.
       const box = boxes[i]!;
-      const entropy = meanEntropy(box.scaledWidth === frame.columns && box.scaledHeight === frame.rows ? prob : unletterbox(mean, box, box.scaledWidth, box.scaledHeight));
-      const mask = cleanMask(threshold(prob, model.threshold), frame.columns, frame.rows, req.minComponentPixels, req.fillHoles);
+      // Full-size probabilities only for the heat map (TTA on); otherwise the mask comes straight
+      // from the model's grid. The score is taken on the model's grid, inside the letterbox.
+      const prob = flips.length > 1 ? unletterbox(mean, box, frame.columns, frame.rows) : null;
+      const entropy = meanEntropy(unletterbox(mean, box, box.scaledWidth, box.scaledHeight));
+      const raw = prob
+        ? threshold(prob, model.threshold)
+        : unletterboxMask(mean, box, frame.columns, frame.rows, model.threshold);
+      const mask = cleanMask(raw, frame.columns, frame.rows, req.minComponentPixels, req.fillHoles);
       let foreground = 0;
-      for (const v of mask) foreground += v > 0 ? 1 : 0;
-      const agreement = flipMasks.length > 1 ? flipMasks.slice(1).reduce((s, m) => s + dice(flipMasks[0]!, m), 0) / (flipMasks.length - 1) : null;
+      for (let k = 0; k < mask.length; k++) if (mask[k] !== 0) foreground++;
+      const agreement =
+        flipMasks.length > 1 ? flipMasks.slice(1).reduce((s, m) => s + dice(flipMasks[0]!, m), 0) / (flipMasks.length - 1) : null;
       rows.push({
         imageId: id,
         modelVersionId: model.modelVersionId,
         mask: encodeRle(mask),
-        uncertainty: flips.length > 1 ? encodeRle(entropyMap(prob)) : null,
+        uncertainty: prob ? encodeRle(entropyMap(prob)) : null,
         foreground,
         entropy,
         flips: req.ttaFlips,
@@ -171,7 +197,15 @@ async function segment(req: SegmentRequest): Promise<void> {
     done += loaded.length;
     post({ type: 'progress', jobId: req.jobId, done: done + failed.length, total: req.imageIds.length, timings: { ...timings } });
   }
-  post({ type: 'segmented', requestId: req.requestId, jobId: req.jobId, done, failed, cancelled: Atomics.load(cancelFlag, 0) === 1, timings });
+  post({
+    type: 'segmented',
+    requestId: req.requestId,
+    jobId: req.jobId,
+    done,
+    failed,
+    cancelled: Atomics.load(cancelFlag, 0) === 1,
+    timings,
+  });
 }
 
 // One request at a time, in order: a load during a segmentation waits for it to finish.

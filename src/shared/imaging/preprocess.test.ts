@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { letterbox, normalize, resizeBilinear, toModelInput } from './preprocess';
-import { cleanMask, dice, flipPlanes, meanEntropy, threshold, unletterbox } from './postprocess';
+import { binaryEntropy, cleanMask, dice, flipPlanes, meanEntropy, threshold, unletterbox, unletterboxMask } from './postprocess';
 
 describe('pre-processing', () => {
   it('letterboxes keeping the aspect ratio, centred', () => {
@@ -61,6 +61,12 @@ describe('post-processing', () => {
     expect([...threshold(back, 0.5)]).toEqual([1, 0, 0, 1, 0, 0]);
   });
 
+  it('makes the same mask in one pass as thresholding the resized probabilities', () => {
+    const box = letterbox(300, 200, 64, 64);
+    const prob = Float32Array.from({ length: 64 * 64 }, (_, i) => 0.5 + 0.5 * Math.sin(i * 0.37) * Math.cos(i * 0.011));
+    expect(unletterboxMask(prob, box, 300, 200, 0.5)).toEqual(threshold(unletterbox(prob, box, 300, 200), 0.5));
+  });
+
   it('undoes a flip by flipping again', () => {
     const data = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => i);
     const copy = data.slice();
@@ -75,6 +81,10 @@ describe('post-processing', () => {
   it('scores uncertainty and agreement', () => {
     expect(meanEntropy(Float32Array.from([0.5, 0.5]))).toBeCloseTo(1);
     expect(meanEntropy(Float32Array.from([0, 1]))).toBe(0);
+    // the table matches the formula
+    for (const p of [1e-6, 0.01, 0.2, 0.37, 0.5, 0.9, 0.999]) {
+      expect(Math.abs(binaryEntropy(p) + (p * Math.log2(p) + (1 - p) * Math.log2(1 - p)))).toBeLessThan(1e-5);
+    }
     expect(dice([1, 1, 0, 0], [1, 0, 0, 0])).toBeCloseTo(2 / 3);
     expect(dice([0, 0], [0, 0])).toBe(1);
   });

@@ -63,7 +63,15 @@ export function normalize(
   return out;
 }
 
-function percentiles(values: ArrayLike<number>, slope: number, intercept: number, samples: number, channel: number, low: number, high: number): [number, number] {
+function percentiles(
+  values: ArrayLike<number>,
+  slope: number,
+  intercept: number,
+  samples: number,
+  channel: number,
+  low: number,
+  high: number,
+): [number, number] {
   const n = values.length / samples;
   const sorted = new Float64Array(n);
   for (let i = 0, j = channel; i < n; i++, j += samples) sorted[i] = values[j]! * slope + intercept;
@@ -75,17 +83,20 @@ function percentiles(values: ArrayLike<number>, slope: number, intercept: number
 /**
  * Bilinear resample of a single-channel image (half-pixel centres, as the model's own Resize),
  * written into `out` at an offset: used for the letterbox in and for the probabilities out.
+ * With `threshold`, writes 1 where the resampled value exceeds it and 0 elsewhere instead (a
+ * mask straight from the probabilities, without a full-size float image in between).
  */
-export function resizeBilinear(
+export function resizeBilinear<T extends Float32Array | Uint8Array = Float32Array>(
   src: ArrayLike<number>,
   srcWidth: number,
   srcHeight: number,
   dstWidth: number,
   dstHeight: number,
-  out: Float32Array = new Float32Array(dstWidth * dstHeight),
+  out: T = new Float32Array(dstWidth * dstHeight) as T,
   outStride = dstWidth,
   outOffset = 0,
-): Float32Array {
+  threshold?: number,
+): T {
   const sx = srcWidth / dstWidth;
   const sy = srcHeight / dstHeight;
   for (let y = 0; y < dstHeight; y++) {
@@ -105,7 +116,8 @@ export function resizeBilinear(
       const wx = fx - x0;
       const top = src[row0 + x0]! + (src[row0 + x1]! - src[row0 + x0]!) * wx;
       const bottom = src[row1 + x0]! + (src[row1 + x1]! - src[row1 + x0]!) * wx;
-      out[o + x] = top + (bottom - top) * wy;
+      const v = top + (bottom - top) * wy;
+      out[o + x] = threshold === undefined ? v : v > threshold ? 1 : 0;
     }
   }
   return out;
@@ -141,7 +153,16 @@ export function toModelInput(slice: SliceSource, spec: ModelInputSpec, out: Floa
     if (slice.samplesPerPixel === 3 && sourceChannels === 1) luminance(slice.pixels, norm, spec.normalization);
     else normalize(slice.pixels, spec.normalization, slice.slope, slice.intercept, slice.samplesPerPixel, c, norm);
     if (slice.invert) for (let i = 0; i < norm.length; i++) norm[i] = 1 - norm[i]!;
-    resizeBilinear(norm, slice.columns, slice.rows, box.scaledWidth, box.scaledHeight, out, width, offset + c * plane + box.offsetY * width + box.offsetX);
+    resizeBilinear(
+      norm,
+      slice.columns,
+      slice.rows,
+      box.scaledWidth,
+      box.scaledHeight,
+      out,
+      width,
+      offset + c * plane + box.offsetY * width + box.offsetX,
+    );
   }
   // Grey input to a 3-channel model: the same plane in every channel.
   for (let c = sourceChannels; c < spec.channels; c++) out.copyWithin(offset + c * plane, offset, offset + plane);

@@ -2,7 +2,6 @@
 // format. Decoded files are cached briefly: scrolling and inference read neighbouring frames
 // of the same multi-frame file or volume.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { ContentStore } from '../import/content-store';
@@ -47,8 +46,6 @@ const CACHE_FILES = 4;
 
 export class FrameLoader {
   private readonly cache = new Map<number, Promise<DecodedImage>>();
-  /** File reads started ahead of need, on libuv's thread pool (see prefetch). */
-  private readonly reads = new Map<number, Promise<Buffer>>();
   private readonly byId;
 
   constructor(
@@ -59,20 +56,6 @@ export class FrameLoader {
       SELECT i.id, i.frame_index, i.rows, i.columns, i.rescale_slope, i.rescale_intercept, i.window_center, i.window_width,
              i.pixel_spacing_row, i.pixel_spacing_col, f.store_path, f.format, f.id AS file_id
       FROM images i JOIN files f ON f.id = i.file_id WHERE i.id = ?`);
-  }
-
-  /**
-   * Starts reading the files of these images in the background, so that a caller who is about
-   * to block its thread (the inference worker inside session.run) finds them read afterwards.
-   */
-  prefetch(imageIds: readonly number[]): void {
-    for (const id of imageIds) {
-      const row = this.byId.get(id) as ImageRow | undefined;
-      if (!row || row.format !== 'dicom' || this.cache.has(row.file_id) || this.reads.has(row.file_id)) continue;
-      const read = readFile(this.store.absolute(row.store_path));
-      read.catch(() => undefined); // a failure surfaces when the frame is loaded
-      this.reads.set(row.file_id, read);
-    }
   }
 
   async load(imageId: number): Promise<LoadedFrame> {
@@ -122,9 +105,7 @@ export class FrameLoader {
       const r = await readRaster(file);
       return { frames: [toFrame(r.rows, r.columns, r.samplesPerPixel, r.pixels, r.bitsStored)], decodeMs: performance.now() - started, decoder: row.format };
     }
-    const ahead = this.reads.get(row.file_id);
-    this.reads.delete(row.file_id);
-    const bytes = ahead ? await ahead : readFileSync(file);
+    const bytes = readFileSync(file);
     // Plain native grey images skip the full decoder (dcmjs parses the whole file): the common
     // case when scrolling and segmenting, and 1.5 ms of a slice's pipeline when measured.
     const native = readNativeFrames(bytes);

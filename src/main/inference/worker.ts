@@ -137,8 +137,6 @@ async function segment(req: SegmentRequest): Promise<void> {
       }
     });
     const t2 = performance.now();
-    // The next batch's files are read on the thread pool while session.run blocks this thread.
-    frames.prefetch(req.imageIds.slice(start + batchSlices, start + 2 * batchSlices));
     const logits =
       n === 0
         ? new Float32Array(0)

@@ -79,9 +79,17 @@ function read(b: Uint8Array): ReadOutcome | null {
   let mode: { explicit: boolean; little: boolean };
   if (ts === IMPLICIT_LE) mode = { explicit: false, little: true };
   else if (ts === EXPLICIT_BE) mode = { explicit: true, little: false };
-  else if (ts === EXPLICIT_LE || (ts.startsWith('1.2.840.10008.1.2.4.') || ts === '1.2.840.10008.1.2.5')) mode = { explicit: true, little: true };
+  else if (ts === EXPLICIT_LE || ts.startsWith('1.2.840.10008.1.2.4.') || ts === '1.2.840.10008.1.2.5')
+    mode = { explicit: true, little: true };
   else return null; // deflated, private or unknown syntaxes take the full reader
-  offset = walk(b, view, offset, mode, values, (tag) => tag === T.pixelData || tag === T.floatPixelData || tag === T.doublePixelData);
+  offset = walk(
+    b,
+    view,
+    offset,
+    mode,
+    values,
+    (tag) => tag === T.pixelData || tag === T.floatPixelData || tag === T.doublePixelData,
+  );
   if (offset < 0) return null; // no pixel data: let the full reader classify the object
   if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
   const charset = text(values.get(T.charset)).toUpperCase();
@@ -96,7 +104,9 @@ function read(b: Uint8Array): ReadOutcome | null {
     return mode.little ? v[0]! | (v[1]! << 8) : (v[0]! << 8) | v[1]!;
   };
   const ds = (tag: number) => {
-    const parts = str(tag).split('\\').map((s) => s.trim());
+    const parts = str(tag)
+      .split('\\')
+      .map((s) => s.trim());
     const numbers = parts.map((s) => (s === '' ? NaN : Number(s)));
     return numbers.every(Number.isFinite) ? numbers : null;
   };
@@ -118,7 +128,11 @@ function read(b: Uint8Array): ReadOutcome | null {
   const patientName = str(T.patientName).replace(/=+$/, '');
   const patient = { id: str(T.patientId), name: patientName, birthDate: str(T.birthDate), sex: str(T.sex) };
   const series: SeriesRecord = {
-    patientKey: patient.id ? `id:${patient.id}` : patient.name ? `name:${patient.name}|${patient.birthDate}` : `study:${studyUid}`,
+    patientKey: patient.id
+      ? `id:${patient.id}`
+      : patient.name
+        ? `name:${patient.name}|${patient.birthDate}`
+        : `study:${studyUid}`,
     patient,
     studyUid,
     study: { date: str(T.studyDate), time: str(T.studyTime), description: str(T.studyDescription), accession: str(T.accession) },
@@ -173,21 +187,8 @@ function walk(
     const element = view.getUint16(offset + 2, mode.little);
     const tag = ((group << 16) | element) >>> 0;
     if (stop(tag)) return offset;
-    let length: number;
-    let vr = '';
-    if (mode.explicit) {
-      vr = String.fromCharCode(b[offset + 4]!, b[offset + 5]!);
-      if (LONG_VRS.has(vr)) {
-        length = view.getUint32(offset + 8, mode.little);
-        offset += 12;
-      } else {
-        length = view.getUint16(offset + 6, mode.little);
-        offset += 8;
-      }
-    } else {
-      length = view.getUint32(offset + 4, true);
-      offset += 8;
-    }
+    const { vr, length, value } = elementHeader(view, offset, mode);
+    offset = value;
     if (length === 0xffffffff) {
       // Undefined length: a sequence (or UN holding one); find its end by walking its items.
       if (vr !== '' && vr !== 'SQ' && vr !== 'UN') throw new Stop();
@@ -200,6 +201,19 @@ function walk(
     offset += length;
   }
   return isMeta ? offset : -1;
+}
+
+/** An element's VR ('' in implicit VR), value length and where its value starts. */
+function elementHeader(
+  view: DataView,
+  offset: number,
+  mode: { explicit: boolean; little: boolean },
+): { vr: string; length: number; value: number } {
+  if (!mode.explicit) return { vr: '', length: view.getUint32(offset + 4, mode.little), value: offset + 8 };
+  const vr = String.fromCharCode(view.getUint8(offset + 4), view.getUint8(offset + 5));
+  return LONG_VRS.has(vr)
+    ? { vr, length: view.getUint32(offset + 8, mode.little), value: offset + 12 }
+    : { vr, length: view.getUint16(offset + 6, mode.little), value: offset + 8 };
 }
 
 /** Skips a sequence of undefined length: items until the Sequence Delimitation Item. */
@@ -223,22 +237,9 @@ function skipUndefinedItem(view: DataView, offset: number, mode: { explicit: boo
     const group = view.getUint16(offset, mode.little);
     const element = view.getUint16(offset + 2, mode.little);
     if (group === 0xfffe && element === 0xe00d) return offset + 8;
-    let length: number;
-    if (mode.explicit) {
-      const vr = String.fromCharCode(view.getUint8(offset + 4), view.getUint8(offset + 5));
-      if (LONG_VRS.has(vr)) {
-        length = view.getUint32(offset + 8, mode.little);
-        offset += 12;
-      } else {
-        length = view.getUint16(offset + 6, mode.little);
-        offset += 8;
-      }
-    } else {
-      // Implicit VR: the header is tag + 4-byte length; only a sequence has an undefined length.
-      length = view.getUint32(offset + 4, mode.little);
-      offset += 8;
-    }
-    offset = length === 0xffffffff ? skipUndefinedSequence(view, offset, mode) : offset + length;
+    // In implicit VR too only a sequence has an undefined length.
+    const { length, value } = elementHeader(view, offset, mode);
+    offset = length === 0xffffffff ? skipUndefinedSequence(view, value, mode) : value + length;
   }
   throw new Stop();
 }
@@ -291,23 +292,25 @@ export function readNativeFrames(b: Uint8Array): NativeFrames | null {
     const ts = text(values.get(T.transferSyntax));
     if (ts !== EXPLICIT_LE && ts !== IMPLICIT_LE) return null;
     const explicit = ts === EXPLICIT_LE;
-    offset = walk(b, view, offset, { explicit, little: true }, values, (tag) => tag === T.pixelData || tag === T.floatPixelData || tag === T.doublePixelData);
-    if (offset < 0 || (((view.getUint16(offset, true) << 16) | view.getUint16(offset + 2, true)) >>> 0) !== T.pixelData) return null;
+    offset = walk(
+      b,
+      view,
+      offset,
+      { explicit, little: true },
+      values,
+      (tag) => tag === T.pixelData || tag === T.floatPixelData || tag === T.doublePixelData,
+    );
+    if (offset < 0 || ((view.getUint16(offset, true) << 16) | view.getUint16(offset + 2, true)) >>> 0 !== T.pixelData)
+      return null;
     if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
     const u16 = (tag: number) => {
       const v = values.get(tag);
       return v && v.length >= 2 ? v[0]! | (v[1]! << 8) : null;
     };
-    let length: number;
-    if (explicit) {
-      const vr = String.fromCharCode(b[offset + 4]!, b[offset + 5]!);
-      if (vr !== 'OB' && vr !== 'OW') return null;
-      length = view.getUint32(offset + 8, true);
-      offset += 12;
-    } else {
-      length = view.getUint32(offset + 4, true);
-      offset += 8;
-    }
+    const header = elementHeader(view, offset, { explicit, little: true });
+    if (explicit && header.vr !== 'OB' && header.vr !== 'OW') return null;
+    const length = header.length;
+    offset = header.value;
     const rows = u16(T.rows);
     const columns = u16(T.columns);
     const samples = u16(T.samples) ?? 1;

@@ -12,7 +12,7 @@ import {
   dice,
   entropyMap,
   flipPlanes,
-  meanEntropy,
+  letterboxEntropy,
   sigmoidInPlace,
   threshold,
   TTA_FLIPS,
@@ -160,7 +160,7 @@ async function segment(req: SegmentRequest): Promise<void> {
       // Full-size probabilities only for the heat map (TTA on); otherwise the mask comes straight
       // from the model's grid. The score is taken on the model's grid, inside the letterbox.
       const prob = flips.length > 1 ? unletterbox(mean, box, frame.columns, frame.rows) : null;
-      const entropy = meanEntropy(unletterbox(mean, box, box.scaledWidth, box.scaledHeight));
+      const entropy = letterboxEntropy(mean, box);
       const raw = prob
         ? threshold(prob, model.threshold)
         : unletterboxMask(mean, box, frame.columns, frame.rows, model.threshold);

@@ -70,7 +70,15 @@ describe('EditHistory', () => {
 describe('base64', () => {
   it('round-trips every length and matches the RFC 4648 vectors', () => {
     const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-    for (const [plain, encoded] of [['', ''], ['f', 'Zg=='], ['fo', 'Zm8='], ['foo', 'Zm9v'], ['foob', 'Zm9vYg=='], ['fooba', 'Zm9vYmE='], ['foobar', 'Zm9vYmFy']]) {
+    for (const [plain, encoded] of [
+      ['', ''],
+      ['f', 'Zg=='],
+      ['fo', 'Zm8='],
+      ['foo', 'Zm9v'],
+      ['foob', 'Zm9vYg=='],
+      ['fooba', 'Zm9vYmE='],
+      ['foobar', 'Zm9vYmFy'],
+    ]) {
       expect(bytesToBase64(ascii(plain!))).toBe(encoded);
       expect(bytesFromBase64(encoded!)).toEqual(ascii(plain!));
     }

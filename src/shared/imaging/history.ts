@@ -143,14 +143,20 @@ export class EditHistory {
     return {
       limit: this.limit,
       cursor: this.cursor,
-      entries: this.entries.map((e) => ({ label: e.label, patches: e.patches.map((p) => ({ imageId: p.imageId, xor: bytesToBase64(p.xor) })) })),
+      entries: this.entries.map((e) => ({
+        label: e.label,
+        patches: e.patches.map((p) => ({ imageId: p.imageId, xor: bytesToBase64(p.xor) })),
+      })),
     };
   }
 
   static fromJSON(json: SerializedHistory): EditHistory {
     const h = new EditHistory(json.limit);
     // Steps are taken as saved: the budget applies to the steps recorded from now on.
-    h.entries = json.entries.map((e) => ({ label: e.label, patches: e.patches.map((p) => ({ imageId: p.imageId, xor: bytesFromBase64(p.xor) })) }));
+    h.entries = json.entries.map((e) => ({
+      label: e.label,
+      patches: e.patches.map((p) => ({ imageId: p.imageId, xor: bytesFromBase64(p.xor) })),
+    }));
     h.cursor = Math.max(0, Math.min(json.cursor, h.entries.length));
     return h;
   }

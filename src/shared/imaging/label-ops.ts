@@ -156,7 +156,14 @@ export function floodFill(grid: LabelGrid, sx: number, sy: number, value: number
 }
 
 /** 1 where the modality value (stored × slope + intercept) lies in [low, high]. */
-export function intensityMask(values: ArrayLike<number>, low: number, high: number, slope = 1, intercept = 0, out?: Uint8Array): Uint8Array {
+export function intensityMask(
+  values: ArrayLike<number>,
+  low: number,
+  high: number,
+  slope = 1,
+  intercept = 0,
+  out?: Uint8Array,
+): Uint8Array {
   const mask = out ?? new Uint8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]! * slope + intercept;

@@ -27,5 +27,10 @@ export function orientationMarkers(orientation: Orientation | null): Markers | n
   const row: [number, number, number] = [orientation[0], orientation[1], orientation[2]];
   const col: [number, number, number] = [orientation[3], orientation[4], orientation[5]];
   const neg = (v: [number, number, number]): [number, number, number] => [-v[0], -v[1], -v[2]];
-  return { right: directionLetters(row), left: directionLetters(neg(row)), bottom: directionLetters(col), top: directionLetters(neg(col)) };
+  return {
+    right: directionLetters(row),
+    left: directionLetters(neg(row)),
+    bottom: directionLetters(col),
+    top: directionLetters(neg(col)),
+  };
 }

@@ -16,17 +16,9 @@ export function unletterbox(prob: Float32Array, box: Letterbox, columns: number,
 
 /** `threshold(unletterbox(…), t)` in one pass: the slice's mask straight from the model's grid. */
 export function unletterboxMask(prob: Float32Array, box: Letterbox, columns: number, rows: number, t: number): Uint8Array {
-  return resizeBilinear(
-    cropLetterbox(prob, box, 0),
-    box.scaledWidth,
-    box.scaledHeight,
-    columns,
-    rows,
-    new Uint8Array(columns * rows),
-    columns,
-    0,
-    t,
-  );
+  const mask = new Uint8Array(columns * rows);
+  const first = box.offsetY * box.width + box.offsetX;
+  return resizeBilinear(prob, box.scaledWidth, box.scaledHeight, columns, rows, mask, columns, 0, t, box.width, first);
 }
 
 function cropLetterbox(prob: Float32Array, box: Letterbox, offset: number): Float32Array {
@@ -106,6 +98,16 @@ export function meanEntropy(prob: Float32Array): number {
   let sum = 0;
   for (let i = 0; i < prob.length; i++) sum += binaryEntropy(prob[i]!);
   return prob.length ? sum / prob.length : 0;
+}
+
+/** meanEntropy of the letterboxed region of a model-sized map, without copying it out. */
+export function letterboxEntropy(prob: Float32Array, box: Letterbox): number {
+  let sum = 0;
+  for (let y = 0; y < box.scaledHeight; y++) {
+    const row = (y + box.offsetY) * box.width + box.offsetX;
+    for (let x = 0; x < box.scaledWidth; x++) sum += binaryEntropy(prob[row + x]!);
+  }
+  return sum / (box.scaledWidth * box.scaledHeight);
 }
 
 /** Per-pixel binary entropy quantised to 0..255, for the heat map. */

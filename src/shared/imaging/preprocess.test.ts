@@ -1,10 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { letterbox, normalize, resizeBilinear, toModelInput } from './preprocess';
-import { binaryEntropy, cleanMask, dice, flipPlanes, meanEntropy, threshold, unletterbox, unletterboxMask } from './postprocess';
+import {
+  binaryEntropy,
+  cleanMask,
+  dice,
+  flipPlanes,
+  letterboxEntropy,
+  meanEntropy,
+  threshold,
+  unletterbox,
+  unletterboxMask,
+} from './postprocess';
 
 describe('pre-processing', () => {
   it('letterboxes keeping the aspect ratio, centred', () => {
-    expect(letterbox(300, 200, 256, 256)).toEqual({ width: 256, height: 256, scale: 256 / 300, scaledWidth: 256, scaledHeight: 171, offsetX: 0, offsetY: 42 });
+    expect(letterbox(300, 200, 256, 256)).toEqual({
+      width: 256,
+      height: 256,
+      scale: 256 / 300,
+      scaledWidth: 256,
+      scaledHeight: 171,
+      offsetX: 0,
+      offsetY: 42,
+    });
     expect(letterbox(64, 64, 256, 256)).toMatchObject({ scale: 4, offsetX: 0, offsetY: 0 });
   });
 
@@ -28,9 +46,20 @@ describe('pre-processing', () => {
   });
 
   it('replicates a grey slice into every channel, zero outside the letterbox', () => {
-    const slice = { pixels: Uint8Array.from([0, 255, 255, 0, 0, 255]), rows: 2, columns: 3, samplesPerPixel: 1, slope: 1, intercept: 0 };
+    const slice = {
+      pixels: Uint8Array.from([0, 255, 255, 0, 0, 255]),
+      rows: 2,
+      columns: 3,
+      samplesPerPixel: 1,
+      slope: 1,
+      intercept: 0,
+    };
     const out = new Float32Array(3 * 32 * 32);
-    const box = toModelInput(slice, { size: [32, 32], channels: 3, channelMode: 'replicate', normalization: { type: 'scale', min: 0, max: 255 } }, out);
+    const box = toModelInput(
+      slice,
+      { size: [32, 32], channels: 3, channelMode: 'replicate', normalization: { type: 'scale', min: 0, max: 255 } },
+      out,
+    );
     expect(box).toMatchObject({ scaledWidth: 32, scaledHeight: 21, offsetY: 5 });
     const plane = 32 * 32;
     expect(out.subarray(0, plane)).toEqual(out.subarray(plane, 2 * plane));
@@ -42,9 +71,21 @@ describe('pre-processing', () => {
   });
 
   it('inverts MONOCHROME1 so the model always sees bright = high', () => {
-    const slice = { pixels: Uint16Array.from([0, 1000]), rows: 1, columns: 2, samplesPerPixel: 1, slope: 1, intercept: 0, invert: true };
+    const slice = {
+      pixels: Uint16Array.from([0, 1000]),
+      rows: 1,
+      columns: 2,
+      samplesPerPixel: 1,
+      slope: 1,
+      intercept: 0,
+      invert: true,
+    };
     const out = new Float32Array(32 * 32);
-    toModelInput(slice, { size: [32, 32], channels: 1, channelMode: 'replicate', normalization: { type: 'scale', min: 0, max: 1000 } }, out);
+    toModelInput(
+      slice,
+      { size: [32, 32], channels: 1, channelMode: 'replicate', normalization: { type: 'scale', min: 0, max: 1000 } },
+      out,
+    );
     expect(out[16 * 32]).toBeCloseTo(1);
     expect(out[16 * 32 + 31]).toBeCloseTo(0);
   });
@@ -65,6 +106,12 @@ describe('post-processing', () => {
     const box = letterbox(300, 200, 64, 64);
     const prob = Float32Array.from({ length: 64 * 64 }, (_, i) => 0.5 + 0.5 * Math.sin(i * 0.37) * Math.cos(i * 0.011));
     expect(unletterboxMask(prob, box, 300, 200, 0.5)).toEqual(threshold(unletterbox(prob, box, 300, 200), 0.5));
+  });
+
+  it('scores the letterboxed region without copying it', () => {
+    const box = letterbox(300, 200, 64, 64);
+    const prob = Float32Array.from({ length: 64 * 64 }, (_, i) => (i % 7) / 7);
+    expect(letterboxEntropy(prob, box)).toBeCloseTo(meanEntropy(unletterbox(prob, box, box.scaledWidth, box.scaledHeight)), 10);
   });
 
   it('undoes a flip by flipping again', () => {
@@ -91,20 +138,8 @@ describe('post-processing', () => {
 
   it('drops specks below the minimum size and fills enclosed holes', () => {
     // 6×5: a ring with a hole at (2,2) and a lone speck at (5,4)
-    const m = Uint8Array.from([
-      1, 1, 1, 1, 0, 0,
-      1, 1, 1, 1, 0, 0,
-      1, 1, 0, 1, 0, 0,
-      1, 1, 1, 1, 0, 0,
-      0, 0, 0, 0, 0, 1,
-    ]);
+    const m = Uint8Array.from([1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
     cleanMask(m, 6, 5, 2, true);
-    expect([...m]).toEqual([
-      1, 1, 1, 1, 0, 0,
-      1, 1, 1, 1, 0, 0,
-      1, 1, 1, 1, 0, 0,
-      1, 1, 1, 1, 0, 0,
-      0, 0, 0, 0, 0, 0,
-    ]);
+    expect([...m]).toEqual([1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
   });
 });

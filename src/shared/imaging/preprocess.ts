@@ -96,6 +96,9 @@ export function resizeBilinear<T extends Float32Array | Uint8Array = Float32Arra
   outStride = dstWidth,
   outOffset = 0,
   threshold?: number,
+  /** The source may be a window of a larger image: its row stride and first pixel. */
+  srcStride = srcWidth,
+  srcOffset = 0,
 ): T {
   const sx = srcWidth / dstWidth;
   const sy = srcHeight / dstHeight;
@@ -105,8 +108,8 @@ export function resizeBilinear<T extends Float32Array | Uint8Array = Float32Arra
     const y0 = Math.min(srcHeight - 1, Math.floor(fy));
     const y1 = Math.min(srcHeight - 1, y0 + 1);
     const wy = fy - y0;
-    const row0 = y0 * srcWidth;
-    const row1 = y1 * srcWidth;
+    const row0 = srcOffset + y0 * srcStride;
+    const row1 = srcOffset + y1 * srcStride;
     const o = outOffset + y * outStride;
     for (let x = 0; x < dstWidth; x++) {
       let fx = (x + 0.5) * sx - 0.5;
@@ -148,7 +151,7 @@ export function toModelInput(slice: SliceSource, spec: ModelInputSpec, out: Floa
   const plane = width * height;
   out.fill(0, offset, offset + plane * spec.channels);
   const sourceChannels = spec.channelMode === 'rgb' && slice.samplesPerPixel === 3 ? 3 : 1;
-  const norm = new Float32Array(slice.rows * slice.columns);
+  const norm = scratch(slice.rows * slice.columns);
   for (let c = 0; c < sourceChannels; c++) {
     if (slice.samplesPerPixel === 3 && sourceChannels === 1) luminance(slice.pixels, norm, spec.normalization);
     else normalize(slice.pixels, spec.normalization, slice.slope, slice.intercept, slice.samplesPerPixel, c, norm);
@@ -167,6 +170,14 @@ export function toModelInput(slice: SliceSource, spec: ModelInputSpec, out: Floa
   // Grey input to a 3-channel model: the same plane in every channel.
   for (let c = sourceChannels; c < spec.channels; c++) out.copyWithin(offset + c * plane, offset, offset + plane);
   return box;
+}
+
+// One normalisation buffer reused across slices: a fresh 256 KB array per slice was
+// measurable in the inference pipeline (allocation and GC).
+let scratchBuffer = new Float32Array(0);
+function scratch(length: number): Float32Array {
+  if (scratchBuffer.length < length) scratchBuffer = new Float32Array(length);
+  return scratchBuffer.subarray(0, length);
 }
 
 function luminance(rgb: ArrayLike<number>, out: Float32Array, rule: Normalization): void {

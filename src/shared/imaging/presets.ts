@@ -32,7 +32,8 @@ export interface InitialWindowInput {
 }
 
 export function initialWindow(i: InitialWindowInput): Window & { source: WindowSource } {
-  if (i.fileCenter !== null && i.fileWidth !== null && i.fileWidth > 0) return { center: i.fileCenter, width: i.fileWidth, source: 'file' };
+  if (i.fileCenter !== null && i.fileWidth !== null && i.fileWidth > 0)
+    return { center: i.fileCenter, width: i.fileWidth, source: 'file' };
   const first = presetsFor(i.modality)[0];
   if (first) return { center: first.center, width: first.width, source: 'preset' };
   return { ...percentileWindow(i.values, i.slope, i.intercept), source: 'auto' };

@@ -3,22 +3,29 @@
 // used for stored predictions and labels, and for undo history.
 
 export function encodeRle(data: Uint8Array): Uint8Array {
-  const out: number[] = [];
+  // A run takes at most 6 bytes (value + 5 LEB128 bytes for any 32-bit length); grow as needed.
+  let out = new Uint8Array(256);
+  let o = 0;
   let i = 0;
   while (i < data.length) {
+    if (o + 6 > out.length) {
+      const bigger = new Uint8Array(out.length * 2);
+      bigger.set(out);
+      out = bigger;
+    }
     const value = data[i]!;
     let run = 1;
     while (i + run < data.length && data[i + run] === value) run++;
-    out.push(value);
+    out[o++] = value;
     let n = run;
     while (n >= 0x80) {
-      out.push((n & 0x7f) | 0x80);
+      out[o++] = (n & 0x7f) | 0x80;
       n = Math.floor(n / 128);
     }
-    out.push(n);
+    out[o++] = n;
     i += run;
   }
-  return Uint8Array.from(out);
+  return out.slice(0, o);
 }
 
 export function decodeRle(encoded: Uint8Array, length: number): Uint8Array {

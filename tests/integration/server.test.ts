@@ -74,6 +74,12 @@ describe('headless server', () => {
     expect(status).toBe(403);
   });
 
+  it('answers a malformed URL with 400 and keeps serving', async () => {
+    expect((await fetch(`${app.origin}/%E0%A4%A`, { headers: auth() })).status).toBe(400);
+    expect((await api('settings%E0%A4%A', 'get', undefined, auth())).status).toBe(400);
+    expect((await api('settings', 'get', undefined, auth())).status).toBe(200);
+  });
+
   it('validates every request against the contract', async () => {
     const res = await api('settings', 'update', { ttaFlips: 'many' }, auth());
     const body = (await res.json()) as { ok: boolean; error: { code: string } };

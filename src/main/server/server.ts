@@ -104,12 +104,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return sendJson(res, 400, { ok: false, error: { code: 'invalid-input', message: `bad request body: ${(e as Error).message}` } });
     }
     const input = typeof body === 'object' && body !== null ? (body as { input?: unknown }).input : undefined;
-    const result = await backend.dispatch(decodeURIComponent(parts[2]!), decodeURIComponent(parts[3]!), input);
+    const service = safeDecode(parts[2]!);
+    const method = safeDecode(parts[3]!);
+    if (service === null || method === null) return sendText(res, 400, 'Bad request: malformed URL.');
+    const result = await backend.dispatch(service, method, input);
     sendJson(res, 200, result);
   }
 
   function serveStatic(res: ServerResponse, pathname: string): void {
-    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+    const decoded = safeDecode(pathname);
+    if (decoded === null) return sendText(res, 400, 'Bad request: malformed URL.');
+    const relative = pathname === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
     const file = path.resolve(rendererDir, relative);
     if (file !== rendererDir && !file.startsWith(rendererDir + path.sep)) return sendText(res, 404, 'Not found.');
     let size: number;
@@ -190,6 +195,15 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** decodeURIComponent that answers null for malformed escapes instead of throwing (and crashing). */
+function safeDecode(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
 }
 
 export function readCookie(header: string | undefined, name: string): string | undefined {

@@ -19,12 +19,13 @@ import { chromium, type Page } from 'playwright-core';
 import type { ViewerSeries } from '../../src/shared/contract';
 import { fillPolygon, paintCapsule } from '../../src/shared/imaging/label-ops';
 import { encodeRle } from '../../src/shared/imaging/rle';
-import { CHROMIUM } from '../helpers/browser';
+import { CHROMIUM, pageApi } from '../helpers/browser';
 import { writeCtSeries } from '../helpers/ct-series';
 import { ROOT, serveApp } from '../helpers/serve';
 
 const args = process.argv.slice(2);
-const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
+const num = (name: string, fallback: number) =>
+  args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback;
 const SLICES = num('slices', 120);
 const DABS = num('dabs', 40);
 const UNTHROTTLED = args.includes('--unthrottled');
@@ -48,25 +49,25 @@ const app = await serveApp(dataDir);
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync', ...(UNTHROTTLED ? ['--disable-gpu-vsync', '--disable-frame-rate-limit'] : [])],
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-sync',
+    ...(UNTHROTTLED ? ['--disable-gpu-vsync', '--disable-frame-rate-limit'] : []),
+  ],
 });
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   // tsx keeps function names with a helper that page.evaluate's serialised functions lack.
   await page.addInitScript('window.__name = (f) => f');
   await page.goto(app.url);
-  const call = async <T>(service: string, method: string, input?: unknown): Promise<T> => {
-    const r = (await page.evaluate(
-      async ([s, m, i]) => (await fetch(`/api/${s}/${m}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ input: i }) })).json(),
-      [service, method, input] as const,
-    )) as { ok: boolean; value: T; error?: unknown };
-    if (!r.ok) throw new Error(`${service}.${method}: ${JSON.stringify(r.error)}`);
-    return r.value;
-  };
+  const call = pageApi(page);
   // No segmentation running alongside the measurement: it would compete for the two cores.
   await call('settings', 'update', { autoSegmentOnImport: false });
   const { jobId } = await call<{ jobId: number }>('import', 'start', { paths: [work] });
-  while ((await call<{ status: string }>('jobs', 'get', { id: jobId })).status !== 'done') await new Promise((r) => setTimeout(r, 300));
+  while ((await call<{ status: string }>('jobs', 'get', { id: jobId })).status !== 'done')
+    await new Promise((r) => setTimeout(r, 300));
   const [study] = (await call<{ rows: { studyId: number }[] }>('worklist', 'list', {})).rows;
   const [first] = await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study!.studyId });
   const series = await call<ViewerSeries>('viewer', 'series', { seriesId: first!.seriesId });
@@ -85,7 +86,11 @@ try {
   await page.locator('tr.study').first().click();
   await page.getByTestId('open-series').first().click();
   const loadStart = Date.now();
-  await page.waitForFunction((n) => document.querySelector('[data-testid=frames-loaded]')?.getAttribute('data-loaded') === String(n), SLICES, { timeout: 300_000 });
+  await page.waitForFunction(
+    (n) => document.querySelector('[data-testid=frames-loaded]')?.getAttribute('data-loaded') === String(n),
+    SLICES,
+    { timeout: 300_000 },
+  );
   const loadSeconds = (Date.now() - loadStart) / 1000;
   await page.keyboard.press('Home');
   await page.waitForTimeout(300);
@@ -95,7 +100,10 @@ try {
 
   const compare = WEBGL ? await webglBench(page) : null;
 
-  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const canvasSize = await page.getByTestId('viewer-canvas').boundingBox();
   process.stdout.write(
     [
@@ -107,7 +115,10 @@ try {
       `brush dab → label pixels in the canvas: ${stats(dab.canvas)}`,
       `brush dab → next animation frame: ${stats(dab.frame)}`,
       ...(compare
-        ? [`slice change, canvas 2D pipeline: ${stats(compare.canvas2d)}`, `slice change, WebGL 2 pipeline (${compare.renderer}): ${stats(compare.webgl)}`]
+        ? [
+            `slice change, canvas 2D pipeline: ${stats(compare.canvas2d)}`,
+            `slice change, WebGL 2 pipeline (${compare.renderer}): ${stats(compare.webgl)}`,
+          ]
         : []),
     ].join('\n') + '\n',
   );
@@ -134,7 +145,15 @@ async function scrollBench(page: Page, steps: number): Promise<{ work: number[];
       let before = 0;
       const opened = new Promise<void>((r) => requestAnimationFrame(() => ((before = performance.now()), r())));
       const t0 = performance.now();
-      canvas.dispatchEvent(new WheelEvent('wheel', { deltaY: 100 * direction, bubbles: true, cancelable: true, clientX: rect.x + 300, clientY: rect.y + 300 }));
+      canvas.dispatchEvent(
+        new WheelEvent('wheel', {
+          deltaY: 100 * direction,
+          bubbles: true,
+          cancelable: true,
+          clientX: rect.x + 300,
+          clientY: rect.y + 300,
+        }),
+      );
       await Promise.resolve(); // Svelte's effects run: the viewer schedules its frame
       const handled = performance.now() - t0;
       const closed = new Promise<number>((r) =>
@@ -186,9 +205,14 @@ async function dabBench(page: Page, dabs: number): Promise<{ canvas: number[]; f
     await page.mouse.up();
     await page.waitForTimeout(60);
   }
-  const records = await page.evaluate(() => (window as unknown as { __dab: { input: number; canvas: number; frame: number }[] }).__dab);
+  const records = await page.evaluate(
+    () => (window as unknown as { __dab: { input: number; canvas: number; frame: number }[] }).__dab,
+  );
   const missed = records.filter((r) => Number.isNaN(r.canvas)).length;
-  if (missed) process.stdout.write(`warning: ${missed} of ${records.length} dabs were not visible in the canvas when their event finished\n`);
+  if (missed)
+    process.stdout.write(
+      `warning: ${missed} of ${records.length} dabs were not visible in the canvas when their event finished\n`,
+    );
   return {
     canvas: records.filter((r) => !Number.isNaN(r.canvas)).map((r) => r.canvas - r.input),
     frame: records.map((r) => r.frame - r.input),
@@ -263,10 +287,19 @@ async function webglBench(page: Page): Promise<{ canvas2d: number[]; webgl: numb
       return sh;
     };
     const prog = gl.createProgram()!;
-    gl.attachShader(prog, shader(gl.VERTEX_SHADER, '#version 300 es\nin vec2 p; out vec2 uv; void main(){ uv = vec2(p.x*0.5+0.5, 0.5-p.y*0.5); gl_Position = vec4(p,0,1); }'));
     gl.attachShader(
       prog,
-      shader(gl.FRAGMENT_SHADER, '#version 300 es\nprecision mediump float; in vec2 uv; uniform sampler2D img; uniform sampler2D lab; out vec4 o; void main(){ float g = texture(img, uv).r; float l = texture(lab, uv).r; o = vec4(mix(vec3(g), vec3(1.0,0.35,0.35), l*0.6), 1.0); }'),
+      shader(
+        gl.VERTEX_SHADER,
+        '#version 300 es\nin vec2 p; out vec2 uv; void main(){ uv = vec2(p.x*0.5+0.5, 0.5-p.y*0.5); gl_Position = vec4(p,0,1); }',
+      ),
+    );
+    gl.attachShader(
+      prog,
+      shader(
+        gl.FRAGMENT_SHADER,
+        '#version 300 es\nprecision mediump float; in vec2 uv; uniform sampler2D img; uniform sampler2D lab; out vec4 o; void main(){ float g = texture(img, uv).r; float l = texture(lab, uv).r; o = vec4(mix(vec3(g), vec3(1.0,0.35,0.35), l*0.6), 1.0); }',
+      ),
     );
     gl.linkProgram(prog);
     gl.useProgram(prog);

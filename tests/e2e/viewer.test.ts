@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DraftView, PredictionView, ViewerFrame, ViewerSeries } from '../../src/shared/contract';
 import { interpolateLabels } from '../../src/shared/imaging/interpolate';
 import { decodeRle } from '../../src/shared/imaging/rle';
-import { launchChromium } from '../helpers/browser';
+import { launchChromium, pageApi } from '../helpers/browser';
 import { writeCtSeries } from '../helpers/ct-series';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
@@ -58,14 +58,8 @@ describe('viewer in Chromium', () => {
   let other: ViewerSeries;
   const problems: string[] = [];
 
-  const call = async <T>(service: string, method: string, input?: unknown): Promise<T> => {
-    const r = (await page.evaluate(
-      async ([s, m, i]) => (await fetch(`/api/${s}/${m}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ input: i }) })).json(),
-      [service, method, input] as const,
-    )) as { ok: boolean; value: T; error?: unknown };
-    if (!r.ok) throw new Error(`${service}.${method}: ${JSON.stringify(r.error)}`);
-    return r.value;
-  };
+  // `page` is replaced by later tests: resolve it at each call.
+  const call = <T>(service: string, method: string, input?: unknown) => pageApi(page)<T>(service, method, input);
 
   async function waitForJob(jobId: number) {
     for (let started = Date.now(); Date.now() - started < 60_000; await new Promise((r) => setTimeout(r, 250))) {
@@ -92,14 +86,21 @@ describe('viewer in Chromium', () => {
     await page.getByTestId('open-series').first().click();
     await page.getByTestId('viewer-canvas').waitFor();
     await expect.poll(() => page.getByTestId('overlay-patient').textContent()).toContain(of.patient.id);
-    await expect.poll(() => page.getByTestId('frames-loaded').getAttribute('data-loaded'), { timeout: 30_000 }).toBe(String(of.images.length));
+    await expect
+      .poll(() => page.getByTestId('frames-loaded').getAttribute('data-loaded'), { timeout: 30_000 })
+      .toBe(String(of.images.length));
     await page.mouse.move(5, 5); // park the pointer outside the image
   }
 
   /** Screen position (page CSS pixels) of an image point, from the transform the canvas reports. */
   async function screen(x: number, y: number): Promise<{ x: number; y: number }> {
     const canvas = page.getByTestId('viewer-canvas');
-    const [zoom, panX, panY, aspect] = (await canvas.getAttribute('data-transform'))!.split(' ').map(Number) as [number, number, number, number];
+    const [zoom, panX, panY, aspect] = (await canvas.getAttribute('data-transform'))!.split(' ').map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const box = (await canvas.boundingBox())!;
     return { x: box.x + panX + x * zoom, y: box.y + panY + y * zoom * aspect };
   }
@@ -123,13 +124,16 @@ describe('viewer in Chromium', () => {
   /** The colour on screen at an image point, read back from the viewer's canvas. */
   async function shown(x: number, y: number): Promise<[number, number, number]> {
     const p = await screen(x, y);
-    return page.evaluate(([px, py]) => {
-      const canvas = document.querySelector('[data-testid=viewer-canvas]') as HTMLCanvasElement;
-      const r = canvas.getBoundingClientRect();
-      const d = window.devicePixelRatio || 1;
-      const [red, green, blue] = canvas.getContext('2d')!.getImageData((px - r.left) * d, (py - r.top) * d, 1, 1).data;
-      return [red!, green!, blue!] as [number, number, number];
-    }, [p.x, p.y] as const);
+    return page.evaluate(
+      ([px, py]) => {
+        const canvas = document.querySelector('[data-testid=viewer-canvas]') as HTMLCanvasElement;
+        const r = canvas.getBoundingClientRect();
+        const d = window.devicePixelRatio || 1;
+        const [red, green, blue] = canvas.getContext('2d')!.getImageData((px - r.left) * d, (py - r.top) * d, 1, 1).data;
+        return [red!, green!, blue!] as [number, number, number];
+      },
+      [p.x, p.y] as const,
+    );
   }
   const reddish = ([r, g]: [number, number, number]) => r > g + 30;
 
@@ -143,7 +147,9 @@ describe('viewer in Chromium', () => {
     const draft = await call<DraftView | null>('viewer', 'draft', { seriesId: of.seriesId });
     const image = of.images[index]!;
     const slice = draft?.slices.find((s) => s.imageId === image.imageId);
-    return slice ? decodeRle(Buffer.from(slice.labels, 'base64'), image.rows * image.columns) : new Uint8Array(image.rows * image.columns);
+    return slice
+      ? decodeRle(Buffer.from(slice.labels, 'base64'), image.rows * image.columns)
+      : new Uint8Array(image.rows * image.columns);
   }
 
   async function sliceIndex(): Promise<number> {
@@ -153,7 +159,8 @@ describe('viewer in Chromium', () => {
   async function frame(index: number, of: ViewerSeries = series): Promise<Int32Array> {
     const f = await call<ViewerFrame>('viewer', 'frame', { imageId: of.images[index]!.imageId });
     const bytes = Buffer.from(f.data, 'base64');
-    const values = f.dtype === 'uint8' ? Uint8Array.from(bytes) : new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+    const values =
+      f.dtype === 'uint8' ? Uint8Array.from(bytes) : new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
     return Int32Array.from(values, (v) => v * f.slope + f.intercept);
   }
 
@@ -168,12 +175,12 @@ describe('viewer in Chromium', () => {
     await page.reload();
     const studies = await call<{ rows: { studyId: number; patientName: string }[] }>('worklist', 'list', {});
     const demo = studies.rows.filter((r) => !r.patientName.startsWith('TEST^CT'));
-    [series, other] = await Promise.all(
+    [series, other] = (await Promise.all(
       demo.slice(0, 2).map(async (study) => {
         const [first] = await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study.studyId });
         return call<ViewerSeries>('viewer', 'series', { seriesId: first!.seriesId });
       }),
-    ) as [ViewerSeries, ViewerSeries];
+    )) as [ViewerSeries, ViewerSeries];
   }, 180_000);
 
   afterAll(async () => {
@@ -234,7 +241,13 @@ describe('viewer in Chromium', () => {
   it('fills a polygon and a lasso triangle exactly, erases a polygon, and flood-fills the hole back', async () => {
     const before = await stored(2);
     await page.keyboard.press('p');
-    for (const [x, y] of [[140, 30], [200, 30], [200, 70], [140, 70]] as const) await click(x, y);
+    for (const [x, y] of [
+      [140, 30],
+      [200, 30],
+      [200, 70],
+      [140, 70],
+    ] as const)
+      await click(x, y);
     await page.keyboard.press('Enter');
     const rect = rectPixels(140, 30, 200, 70);
     expect(pixelsWith(await stored(2), 1)).toEqual(new Set([...pixelsWith(before, 1), ...rect]));
@@ -251,7 +264,13 @@ describe('viewer in Chromium', () => {
     expect(pixelsWith(await stored(2), 1)).toEqual(withTriangle);
 
     await page.keyboard.press('Shift+P');
-    for (const [x, y] of [[150, 40], [170, 40], [170, 60], [150, 60]] as const) await click(x, y);
+    for (const [x, y] of [
+      [150, 40],
+      [170, 40],
+      [170, 60],
+      [150, 60],
+    ] as const)
+      await click(x, y);
     await page.keyboard.press('Enter');
     const hole = rectPixels(150, 40, 170, 60);
     expect(pixelsWith(await stored(2), 1)).toEqual(new Set([...withTriangle].filter((i) => !hole.has(i))));
@@ -367,9 +386,18 @@ describe('viewer in Chromium', () => {
     await expect.poll(() => page.getByTestId('slice-position').textContent()).toBe('7 / 12');
     const win = page.getByTestId('overlay-window');
     await expect.poll(() => win.getAttribute('data-width')).toBe('400'); // the file's window
-    for (const [key, width, center] of [['2', 1500, -600], ['3', 2500, 480], ['4', 80, 40], ['5', 150, 90], ['1', 400, 40]] as const) {
+    for (const [key, width, center] of [
+      ['2', 1500, -600],
+      ['3', 2500, 480],
+      ['4', 80, 40],
+      ['5', 150, 90],
+      ['1', 400, 40],
+    ] as const) {
       await page.keyboard.press(key);
-      expect([Number(await win.getAttribute('data-width')), Number(await win.getAttribute('data-center'))]).toEqual([width, center]);
+      expect([Number(await win.getAttribute('data-width')), Number(await win.getAttribute('data-center'))]).toEqual([
+        width,
+        center,
+      ]);
     }
     expect(await page.locator('.marker.left').textContent()).toBe('R');
     expect(await page.locator('.marker.top').textContent()).toBe('A');
@@ -399,7 +427,8 @@ describe('viewer in Chromium', () => {
     await page.mouse.move(p.x, p.y);
     expect(await page.getByTestId('overlay-cursor').textContent()).toContain(`X 20 Y 10 · ${px[10 * 64 + 20]! - 1024} HU`);
     // Pan with the middle button, by exactly the drag.
-    const transform = async () => (await page.getByTestId('viewer-canvas').getAttribute('data-transform'))!.split(' ').map(Number);
+    const transform = async () =>
+      (await page.getByTestId('viewer-canvas').getAttribute('data-transform'))!.split(' ').map(Number);
     const [, panX, panY] = await transform();
     await page.mouse.down({ button: 'middle' });
     await page.mouse.move(p.x + 40, p.y - 25, { steps: 4 });
@@ -422,10 +451,13 @@ describe('viewer in Chromium', () => {
   });
 
   it.skipIf(!MODEL)('loads the prediction into one slice or all as one undo step, and shows the uncertainty', async () => {
-    const statuses = async () => (await call<{ status: string }[]>('worklist', 'series', { studyId: other.studyId })).map((x) => x.status);
+    const statuses = async () =>
+      (await call<{ status: string }[]>('worklist', 'series', { studyId: other.studyId })).map((x) => x.status);
     await expect.poll(statuses, { timeout: 60_000 }).toEqual(['segmented']);
     // After the restart above, the engine loads the model in the background.
-    await expect.poll(async () => (await call<{ state: string }>('inference', 'status')).state, { timeout: 30_000 }).toBe('ready');
+    await expect
+      .poll(async () => (await call<{ state: string }>('inference', 'status')).state, { timeout: 30_000 })
+      .toBe('ready');
     await openSeries(other);
     await page.keyboard.press('Home');
     const predicted = await Promise.all(
@@ -442,7 +474,9 @@ describe('viewer in Chromium', () => {
     await page.keyboard.press('Control+z');
     expect(labelled(await stored(0, other))).toBe(0);
     await page.keyboard.press('Shift+L');
-    await expect.poll(() => notice.textContent()).toBe(`Loaded the prediction into ${predicted.filter((m) => labelled(m) > 0).length} slices`);
+    await expect
+      .poll(() => notice.textContent())
+      .toBe(`Loaded the prediction into ${predicted.filter((m) => labelled(m) > 0).length} slices`);
     for (let i = 0; i < other.images.length; i++) expect(await stored(i, other)).toEqual(predicted[i]);
     expect(await page.getByRole('button', { name: 'Undo' }).getAttribute('title')).toMatch(/Load prediction \(all slices\)/);
     await page.keyboard.press('Control+z');
@@ -450,7 +484,10 @@ describe('viewer in Chromium', () => {
     const picture = () =>
       page.evaluate(() => {
         const c = document.querySelector('[data-testid=viewer-canvas]') as HTMLCanvasElement;
-        return Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data).reduce((h, v, i) => (h + v * ((i % 97) + 1)) % 1_000_000_007, 0);
+        return Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data).reduce(
+          (h, v, i) => (h + v * ((i % 97) + 1)) % 1_000_000_007,
+          0,
+        );
       });
     const before = await picture();
     await page.keyboard.press('u');

@@ -1,4 +1,5 @@
 // The typed records the DICOM reader hands to the rest of the backend.
+import type { PixelArray } from '../../../shared/imaging/pixels';
 
 export interface PatientInfo {
   name: string;
@@ -111,8 +112,7 @@ export type ParsedDicom =
       repairs: string[];
     };
 
-export type PixelArray =
-  Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
+export type { PixelArray };
 
 export interface DecodedFrame {
   /** rows × columns × samples values; colour is interleaved RGB. */

@@ -2,6 +2,8 @@
 // Geometry follows ITK: patient coordinates are LPS (x → patient Left, y → Posterior,
 // z → Superior), the same frame as DICOM's Image Position/Orientation (Patient).
 
+import type { PixelArray } from '../../../shared/imaging/pixels';
+
 export type Vec3 = [number, number, number];
 
 /**
@@ -16,8 +18,7 @@ export type VolumeFormat = 'nifti' | 'nrrd' | 'metaimage';
 /** 64-bit integer files are converted (see `Volume.warnings`); everything else is kept as stored. */
 export type ComponentType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'float32' | 'float64';
 
-export type VolumePixels =
-  Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+export type VolumePixels = PixelArray;
 
 export interface Volume {
   format: VolumeFormat;

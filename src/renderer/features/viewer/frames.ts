@@ -3,9 +3,10 @@
 // slice on screen so scrolling never waits once the series is in.
 import type { PixelDtype, ViewerFrame } from '../../../shared/contract';
 import { bytesFromBase64 } from '../../../shared/imaging/base64';
+import type { PixelArray } from '../../../shared/imaging/pixels';
 import type { Result } from '../../../shared/result';
 
-export type PixelArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
+export type { PixelArray };
 
 export interface Frame {
   imageId: number;
@@ -37,7 +38,18 @@ export function decodeFrame(f: ViewerFrame): Frame {
   const size = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   // A fresh decode starts at offset 0 of its own buffer, so every element size is aligned.
   const pixels = new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / size);
-  return { imageId: f.imageId, rows: f.rows, columns: f.columns, samplesPerPixel: f.samplesPerPixel, photometric: f.photometric, pixels, slope: f.slope, intercept: f.intercept, min: f.min, max: f.max };
+  return {
+    imageId: f.imageId,
+    rows: f.rows,
+    columns: f.columns,
+    samplesPerPixel: f.samplesPerPixel,
+    photometric: f.photometric,
+    pixels,
+    slope: f.slope,
+    intercept: f.intercept,
+    min: f.min,
+    max: f.max,
+  };
 }
 
 export class FrameCache {

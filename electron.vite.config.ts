@@ -12,6 +12,7 @@ export default defineConfig({
           index: resolve('src/main/electron/main.ts'),
           cli: resolve('src/main/cli/index.ts'),
           'import-worker': resolve('src/main/import/worker.ts'),
+          'import-reader': resolve('src/main/import/reader.ts'),
           'inference-worker': resolve('src/main/inference/worker.ts'),
         },
       },

@@ -57,9 +57,11 @@ export function createBackend(options: BackendOptions): Backend {
   const events = new Emitter<Events>();
   const store = new ContentStore(path.join(options.dataDir, 'store'));
   const jobs = new JobStore(db, events);
-  // A previous process may have died mid-job: its rows say "running" and its temp files remain.
+  // A previous process may have died mid-job: its rows say "running", and its packs may hold
+  // bytes nothing refers to.
   jobs.recoverInterrupted();
-  store.sweep();
+  const referencedPack = db.prepare('SELECT 1 FROM files WHERE store_path = ? LIMIT 1').pluck();
+  store.sweepPacks((relative) => referencedPack.get(relative) !== undefined);
   const frames = new FrameLoader(db, store);
   const settings = new SettingsMainService(db, events);
   const registry = new ModelRegistry(db, options.dataDir, events);

@@ -8,6 +8,7 @@ import { appRoot } from './paths';
 
 const SOURCES = {
   'import-worker': 'src/main/import/worker.ts',
+  'import-reader': 'src/main/import/reader.ts',
   'inference-worker': 'src/main/inference/worker.ts',
 } as const;
 export type WorkerName = keyof typeof SOURCES;

@@ -1,7 +1,6 @@
 // Loads the pixels of one image row (one 2D frame) from the content store, whatever its source
 // format. Decoded files are cached briefly: scrolling and inference read neighbouring frames
 // of the same multi-frame file or volume.
-import { readFileSync } from 'node:fs';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { ContentStore } from '../import/content-store';
@@ -38,6 +37,8 @@ interface ImageRow {
   pixel_spacing_row: number | null;
   pixel_spacing_col: number | null;
   store_path: string;
+  pack_offset: number | null;
+  size: number;
   format: string;
   file_id: number;
 }
@@ -54,7 +55,7 @@ export class FrameLoader {
   ) {
     this.byId = db.prepare(`
       SELECT i.id, i.frame_index, i.rows, i.columns, i.rescale_slope, i.rescale_intercept, i.window_center, i.window_width,
-             i.pixel_spacing_row, i.pixel_spacing_col, f.store_path, f.format, f.id AS file_id
+             i.pixel_spacing_row, i.pixel_spacing_col, f.store_path, f.pack_offset, f.size, f.format, f.id AS file_id
       FROM images i JOIN files f ON f.id = i.file_id WHERE i.id = ?`);
   }
 
@@ -105,7 +106,7 @@ export class FrameLoader {
       const r = await readRaster(file);
       return { frames: [toFrame(r.rows, r.columns, r.samplesPerPixel, r.pixels, r.bitsStored)], decodeMs: performance.now() - started, decoder: row.format };
     }
-    const bytes = readFileSync(file);
+    const bytes = this.store.read({ relative: row.store_path, offset: row.pack_offset }, row.size);
     // Plain native grey images skip the full decoder (dcmjs parses the whole file): the common
     // case when scrolling and segmenting, and 1.5 ms of a slice's pipeline when measured.
     const native = readNativeFrames(bytes);

@@ -54,11 +54,57 @@ const T = {
   doublePixelData: 0x7fe00009,
 } as const;
 
-const WANTED = new Set<number>(Object.values(T));
+// Tag → its slot in a Values table.
+const SLOTS = new Map<number, number>(Object.values(T).map((tag, i) => [tag, i]));
 // VRs with a 2-byte reserved field and a 4-byte length in explicit VR encoding.
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+// VRs as their two ASCII bytes in one number ('OB' = 0x4f42): no string per element.
+const vrCode = (vr: string) => (vr.charCodeAt(0) << 8) | vr.charCodeAt(1);
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'].map(vrCode));
+const VR_OB = vrCode('OB');
+const VR_OW = vrCode('OW');
+const VR_SQ = vrCode('SQ');
+const VR_UN = vrCode('UN');
 
 class Stop extends Error {}
+
+/** Where the wanted elements' values are in the file: positions only, no copies or views. */
+class Values {
+  private readonly at = new Int32Array(SLOTS.size * 2).fill(-1);
+
+  constructor(private readonly b: Uint8Array) {}
+
+  set(slot: number, start: number, length: number): void {
+    this.at[2 * slot] = start;
+    this.at[2 * slot + 1] = length;
+  }
+
+  has(tag: number): boolean {
+    return this.at[2 * SLOTS.get(tag)!]! >= 0;
+  }
+
+  /** The value as text, trailing NULs and spaces and leading spaces trimmed; '' when absent. */
+  text(tag: number, encoding: 'latin1' | 'utf-8' = 'latin1'): string {
+    const slot = 2 * SLOTS.get(tag)!;
+    let start = this.at[slot]!;
+    if (start < 0) return '';
+    const b = this.b;
+    let end = start + this.at[slot + 1]!;
+    while (end > start && (b[end - 1] === 0 || b[end - 1] === 0x20)) end--;
+    while (start < end && b[start] === 0x20) start++;
+    if (start === end) return '';
+    if (encoding === 'utf-8') return utf8.decode(b.subarray(start, end));
+    return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
+  }
+
+  /** An unsigned 16-bit value (US), or null when absent or short. */
+  u16(tag: number, little: boolean): number | null {
+    const slot = 2 * SLOTS.get(tag)!;
+    const start = this.at[slot]!;
+    if (start < 0 || this.at[slot + 1]! < 2) return null;
+    const b = this.b;
+    return little ? b[start]! | (b[start + 1]! << 8) : (b[start]! << 8) | b[start + 1]!;
+  }
+}
 
 export function readFastRecords(bytes: Uint8Array): ReadOutcome | null {
   try {
@@ -72,10 +118,10 @@ export function readFastRecords(bytes: Uint8Array): ReadOutcome | null {
 function read(b: Uint8Array): ReadOutcome | null {
   if (b.length < 132 || b[128] !== 0x44 || b[129] !== 0x49 || b[130] !== 0x43 || b[131] !== 0x4d) return null;
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const values = new Map<number, Uint8Array>();
+  const values = new Values(b);
   // File meta: always explicit VR little endian.
   let offset = walk(b, view, 132, { explicit: true, little: true }, values, (tag) => tag >>> 16 !== 0x0002);
-  const ts = text(values.get(T.transferSyntax));
+  const ts = values.text(T.transferSyntax);
   let mode: { explicit: boolean; little: boolean };
   if (ts === IMPLICIT_LE) mode = { explicit: false, little: true };
   else if (ts === EXPLICIT_BE) mode = { explicit: true, little: false };
@@ -92,21 +138,22 @@ function read(b: Uint8Array): ReadOutcome | null {
   );
   if (offset < 0) return null; // no pixel data: let the full reader classify the object
   if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
-  const charset = text(values.get(T.charset)).toUpperCase();
+  const charset = values.text(T.charset).toUpperCase();
   if (charset !== '' && charset !== 'ISO_IR 100' && charset !== 'ISO_IR 192' && charset !== 'ISO_IR 6') return null;
-  const sopClass = text(values.get(T.sopClass));
+  const sopClass = values.text(T.sopClass);
   if (sopClass === SEGMENTATION) return null;
 
-  const str = (tag: number) => text(values.get(tag), charset === 'ISO_IR 192' ? 'utf-8' : 'latin1');
-  const us = (tag: number) => {
-    const v = values.get(tag);
-    if (!v || v.length < 2) return null;
-    return mode.little ? v[0]! | (v[1]! << 8) : (v[0]! << 8) | v[1]!;
-  };
+  const encoding = charset === 'ISO_IR 192' ? 'utf-8' : 'latin1';
+  const str = (tag: number) => values.text(tag, encoding);
+  const us = (tag: number) => values.u16(tag, mode.little);
   const ds = (tag: number) => {
-    const parts = str(tag)
-      .split('\\')
-      .map((s) => s.trim());
+    const value = str(tag);
+    if (!value.includes('\\')) {
+      // One value, the common case: no arrays to split into.
+      const n = value.trim() === '' ? NaN : Number(value);
+      return Number.isFinite(n) ? [n] : null;
+    }
+    const parts = value.split('\\').map((s) => s.trim());
     const numbers = parts.map((s) => (s === '' ? NaN : Number(s)));
     return numbers.every(Number.isFinite) ? numbers : null;
   };
@@ -178,7 +225,7 @@ function walk(
   view: DataView,
   offset: number,
   mode: { explicit: boolean; little: boolean },
-  values: Map<number, Uint8Array>,
+  values: Values,
   stop: (tag: number) => boolean,
 ): number {
   const isMeta = offset === 132;
@@ -191,26 +238,24 @@ function walk(
     offset = value;
     if (length === 0xffffffff) {
       // Undefined length: a sequence (or UN holding one); find its end by walking its items.
-      if (vr !== '' && vr !== 'SQ' && vr !== 'UN') throw new Stop();
-      if (WANTED.has(tag)) values.set(tag, new Uint8Array(0));
+      if (vr !== 0 && vr !== VR_SQ && vr !== VR_UN) throw new Stop();
+      const slot = SLOTS.get(tag);
+      if (slot !== undefined) values.set(slot, offset, 0);
       offset = skipUndefinedSequence(view, offset, mode);
       continue;
     }
     if (offset + length > b.length) throw new Stop();
-    if (WANTED.has(tag)) values.set(tag, b.subarray(offset, offset + length));
+    const slot = SLOTS.get(tag);
+    if (slot !== undefined) values.set(slot, offset, length);
     offset += length;
   }
   return isMeta ? offset : -1;
 }
 
-/** An element's VR ('' in implicit VR), value length and where its value starts. */
-function elementHeader(
-  view: DataView,
-  offset: number,
-  mode: { explicit: boolean; little: boolean },
-): { vr: string; length: number; value: number } {
-  if (!mode.explicit) return { vr: '', length: view.getUint32(offset + 4, mode.little), value: offset + 8 };
-  const vr = String.fromCharCode(view.getUint8(offset + 4), view.getUint8(offset + 5));
+/** An element's VR (as vrCode, 0 in implicit VR), value length and where its value starts. */
+function elementHeader(view: DataView, offset: number, mode: { explicit: boolean; little: boolean }): { vr: number; length: number; value: number } {
+  if (!mode.explicit) return { vr: 0, length: view.getUint32(offset + 4, mode.little), value: offset + 8 };
+  const vr = view.getUint16(offset + 4, false);
   return LONG_VRS.has(vr)
     ? { vr, length: view.getUint32(offset + 8, mode.little), value: offset + 12 }
     : { vr, length: view.getUint16(offset + 6, mode.little), value: offset + 8 };
@@ -246,18 +291,6 @@ function skipUndefinedItem(view: DataView, offset: number, mode: { explicit: boo
 
 const utf8 = new TextDecoder('utf-8');
 
-function text(v: Uint8Array | undefined, encoding: 'latin1' | 'utf-8' = 'latin1'): string {
-  if (!v || v.length === 0) return '';
-  let end = v.length;
-  while (end > 0 && (v[end - 1] === 0 || v[end - 1] === 0x20)) end--;
-  let start = 0;
-  while (start < end && v[start] === 0x20) start++;
-  if (encoding === 'utf-8') return utf8.decode(v.subarray(start, end));
-  let out = '';
-  for (let i = start; i < end; i++) out += String.fromCharCode(v[i]!);
-  return out;
-}
-
 /** A window width of 0 or less is a writer's error: treat it as absent. */
 function positiveOrNull(n: number | null): number | null {
   return n !== null && n > 0 ? n : null;
@@ -287,9 +320,9 @@ export function readNativeFrames(b: Uint8Array): NativeFrames | null {
   try {
     if (b.length < 132 || b[128] !== 0x44 || b[129] !== 0x49 || b[130] !== 0x43 || b[131] !== 0x4d) return null;
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    const values = new Map<number, Uint8Array>();
+    const values = new Values(b);
     let offset = walk(b, view, 132, { explicit: true, little: true }, values, (tag) => tag >>> 16 !== 0x0002);
-    const ts = text(values.get(T.transferSyntax));
+    const ts = values.text(T.transferSyntax);
     if (ts !== EXPLICIT_LE && ts !== IMPLICIT_LE) return null;
     const explicit = ts === EXPLICIT_LE;
     offset = walk(
@@ -303,12 +336,9 @@ export function readNativeFrames(b: Uint8Array): NativeFrames | null {
     if (offset < 0 || ((view.getUint16(offset, true) << 16) | view.getUint16(offset + 2, true)) >>> 0 !== T.pixelData)
       return null;
     if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
-    const u16 = (tag: number) => {
-      const v = values.get(tag);
-      return v && v.length >= 2 ? v[0]! | (v[1]! << 8) : null;
-    };
+    const u16 = (tag: number) => values.u16(tag, true);
     const header = elementHeader(view, offset, { explicit, little: true });
-    if (explicit && header.vr !== 'OB' && header.vr !== 'OW') return null;
+    if (explicit && header.vr !== VR_OB && header.vr !== VR_OW) return null;
     const length = header.length;
     offset = header.value;
     const rows = u16(T.rows);
@@ -317,8 +347,8 @@ export function readNativeFrames(b: Uint8Array): NativeFrames | null {
     const bitsAllocated = u16(T.bitsAllocated);
     const bitsStored = u16(T.bitsStored);
     const signed = u16(T.pixelRepresentation) === 1;
-    const photometric = text(values.get(T.photometric));
-    const framesText = text(values.get(T.frames));
+    const photometric = values.text(T.photometric);
+    const framesText = values.text(T.frames);
     const frames = framesText ? Number(framesText) : 1;
     if (!rows || !columns || samples !== 1 || !Number.isInteger(frames) || frames < 1) return null;
     if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') return null;

@@ -1,15 +1,18 @@
 // Commits one series in one transaction: patient, study, series, files and image rows, the
 // slice order, and the study's aggregates. A crash mid-import therefore leaves whole series
 // or none — never a series with half its images.
-import { sliceOrder, type Orientation, type Vec3 } from '../../shared/imaging/geometry';
+import { sliceOrder, type Orderable, type Orientation, type Vec3 } from '../../shared/imaging/geometry';
 import type { Database } from '../db/database';
+import type { StoredLocation } from './content-store';
 import type { FrameRecord, SeriesRecord, SourceFormat } from './records';
 
 export interface StagedFile {
   path: string;
   sha256: string;
-  relative: string;
+  stored: StoredLocation;
   size: number;
+  /** True when this import wrote the bytes to the store (so a cancel may remove them again). */
+  written: boolean;
   format: SourceFormat;
   frames: FrameRecord[];
 }
@@ -50,15 +53,16 @@ export class Indexer {
         ON CONFLICT (series_uid) DO UPDATE SET modality = series.modality
         RETURNING id`),
       file: db.prepare(`
-        INSERT INTO files (sha256, store_path, size, format, original_path) VALUES (?, ?, ?, ?, ?)
+        INSERT INTO files (sha256, store_path, pack_offset, size, format, original_path) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (sha256) DO UPDATE SET sha256 = excluded.sha256
         RETURNING id`),
       image: db.prepare(`
         INSERT OR IGNORE INTO images (series_id, file_id, frame_index, sop_instance_uid, instance_number, rows, columns,
           samples_per_pixel, photometric, pixel_spacing_row, pixel_spacing_col, image_position, image_orientation,
-          rescale_slope, rescale_intercept, window_center, window_width, transfer_syntax)
+          rescale_slope, rescale_intercept, window_center, window_width, transfer_syntax, position_index)
         VALUES (@seriesId, @fileId, @frameIndex, @sop, @instanceNumber, @rows, @columns, @samples, @photometric,
-          @spacingRow, @spacingCol, @position, @orientation, @slope, @intercept, @wc, @ww, @ts)`),
+          @spacingRow, @spacingCol, @position, @orientation, @slope, @intercept, @wc, @ww, @ts, @positionIndex)`),
+      hasImages: db.prepare('SELECT 1 FROM images WHERE series_id = ? LIMIT 1').pluck(),
       seriesImages: db.prepare('SELECT id, image_position, image_orientation, instance_number, frame_index FROM images WHERE series_id = ? ORDER BY id'),
       setPosition: db.prepare('UPDATE images SET position_index = ? WHERE id = ?'),
       seriesCount: db.prepare('UPDATE series SET image_count = (SELECT count(*) FROM images WHERE series_id = @id) WHERE id = @id'),
@@ -83,10 +87,17 @@ export class Indexer {
     const seriesId = (
       this.stmts.series.get({ studyId, uid: s.seriesUid, ...s.series, format: s.format, rows: first.rows, columns: first.columns }) as { id: number }
     ).id;
+    // A new series is ordered in memory and its rows written with their positions; a series that
+    // already has images is ordered again from the database, old and new images together.
+    const fresh = this.stmts.hasImages.get(seriesId) === undefined;
+    const frameCount = files.reduce((n, f) => n + f.frames.length, 0);
+    const positionOf = new Int32Array(frameCount);
+    if (fresh) sliceOrder(files.flatMap((f) => f.frames.map(orderable))).forEach((frame, position) => (positionOf[frame] = position));
     let imagesAdded = 0;
+    let flat = 0;
     const outcomes: CommitResult['outcomes'] = [];
     for (const f of files) {
-      const fileId = (this.stmts.file.get(f.sha256, f.relative, f.size, f.format, f.path) as { id: number }).id;
+      const fileId = (this.stmts.file.get(f.sha256, f.stored.relative, f.stored.offset, f.size, f.format, f.path) as { id: number }).id;
       let added = 0;
       for (const fr of f.frames) {
         added += this.stmts.image.run({
@@ -108,13 +119,15 @@ export class Indexer {
           wc: fr.windowCenter,
           ww: fr.windowWidth,
           ts: fr.transferSyntax,
+          positionIndex: positionOf[flat++]!,
         }).changes;
       }
       imagesAdded += added;
       outcomes.push({ path: f.path, added: added > 0 });
     }
     if (imagesAdded > 0) {
-      this.reorder(seriesId);
+      // Rows the database ignored (already there) leave gaps: order what is there instead.
+      if (!fresh || imagesAdded !== frameCount) this.reorder(seriesId);
       this.stmts.seriesCount.run({ id: seriesId });
       this.stmts.studyAggregates.run({ id: studyId });
     }
@@ -122,6 +135,7 @@ export class Indexer {
   }
 
   private reorder(seriesId: number): void {
+    // Rows in insertion order, as orderable() would see them in memory: ties keep that order.
     const rows = this.stmts.seriesImages.all(seriesId) as {
       id: number;
       image_position: string | null;
@@ -139,4 +153,8 @@ export class Indexer {
     );
     order.forEach((rowIndex, position) => this.stmts.setPosition.run(position, rows[rowIndex]!.id));
   }
+}
+
+function orderable(fr: FrameRecord): Orderable {
+  return { position: fr.position, orientation: fr.orientation, instanceNumber: fr.instanceNumber, frameIndex: fr.frameIndex };
 }

@@ -1,12 +1,16 @@
-// One import, start to end: scan the inputs, read each file's header, copy it into the store,
-// then commit series by series. Runs in a worker thread (see worker.ts) with its own database
+// One import, start to end: scan the inputs; read, hash and copy each file into the store and
+// read its header (ingest.ts, shared with reader threads on large imports: readers.ts); then
+// commit series by series. Runs in a worker thread (see worker.ts) with its own database
 // connection; the same function runs in-process in tests.
 import { readFileSync } from 'node:fs';
 import type { ImportItemStatus, ImportProgress } from '../../shared/contract';
 import type { Database } from '../db/database';
-import { ContentStore } from './content-store';
+import { ContentStore, type StoredLocation } from './content-store';
 import { Indexer, type SeriesGroup } from './indexer';
+import { ingestFile, Scratch, type Ingested, type ScannedFile } from './ingest';
 import { readRecords } from './read-file';
+import { mayNeedReaders, PARALLEL_MIN_FILES, ReaderPool, readerCount, type ReaderResult } from './readers';
+import type { FrameRecord, ReadOutcome } from './records';
 import { storedExtension } from './read-other';
 import { scanPaths } from './scan';
 
@@ -17,6 +21,8 @@ export interface ImportContext {
   paths: readonly string[];
   isCancelled(): boolean;
   onProgress(progress: ImportProgress): void;
+  /** The database file, for reader threads' own connections; without it the import runs on one thread. */
+  readers?: { dbPath: string; sqliteBinding?: string | undefined; count?: number };
 }
 
 export interface ImportSummary {
@@ -25,6 +31,10 @@ export interface ImportSummary {
   studyIds: number[];
   /** Scan to last series committed, in the worker (worker start-up excluded). */
   elapsedMs: number;
+  /** Where that time went: listing the inputs, reading and storing files, committing series. */
+  phasesMs: { scan: number; read: number; index: number };
+  /** Files ingested by reader threads (the rest by the import worker itself). */
+  filesByReaders: number;
 }
 
 const ITEM_BATCH = 200;
@@ -73,15 +83,21 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
     if (pending.length >= ITEM_BATCH) flushItems();
   };
 
+  // Reader threads start now and take files once the scan is done (readers.ts).
+  const count = ctx.readers && mayNeedReaders(ctx.paths) ? (ctx.readers.count ?? readerCount()) : 0;
+  let readers = count > 0 && ctx.readers ? new ReaderPool(ctx.readers, count) : null;
   const scan = scanPaths(ctx.paths, ctx.isCancelled);
   for (const problem of scan.problems) item(problem.path, 'failed', problem.reason);
-  progress.filesSeen = scan.files.length;
-  progress.bytesTotal = scan.files.reduce((sum, f) => sum + f.size, 0);
+  const files = scan.files;
+  progress.filesSeen = files.length;
+  progress.bytesTotal = files.reduce((sum, f) => sum + f.size, 0);
   progress.phase = 'reading';
   report(true);
+  const scanned = Date.now();
 
   const knownHash = db.prepare('SELECT 1 FROM files WHERE sha256 = ?').pluck();
   const knownSop = db.prepare('SELECT 1 FROM images WHERE sop_instance_uid = ? AND frame_index = ?').pluck();
+  const isKnown = (sha256: string) => knownHash.get(sha256) !== undefined;
   const insertLabelSet = db.prepare(
     `INSERT OR IGNORE INTO label_sets (file_id, sop_instance_uid, referenced_series_uid, segments)
      VALUES ((SELECT id FROM files WHERE sha256 = ?), ?, ?, ?)`,
@@ -89,10 +105,25 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
   const insertFile = db.prepare('INSERT OR IGNORE INTO files (sha256, store_path, size, format, original_path) VALUES (?, ?, ?, ?, ?)');
   const groups = new Map<string, SeriesGroup>();
   const sopsThisRun = new Set<string>();
+  const hashesThisRun = new Set<string>();
 
-  // Synchronous reads, hashes and writes: measured faster on 2 cores than handing each file to
-  // libuv's thread pool (1.2 ms vs 0.5 ms per 128 KB file, docs/benchmarks.md).
-  const handleFile = async (file: { path: string; size: number }): Promise<void> => {
+  /** Whether every frame of an image is in the database or earlier in this import already. */
+  const isDuplicateSop = (frames: readonly FrameRecord[]) => {
+    const withSop = frames.filter((f) => f.sopInstanceUid);
+    return withSop.length > 0 && withSop.every((f) => sopsThisRun.has(`${f.sopInstanceUid}#${f.frameIndex}`) || knownSop.get(f.sopInstanceUid, f.frameIndex));
+  };
+  const stage = (path: string, sha256: string, size: number, outcome: ImageOutcome, stored: StoredLocation, written: boolean) => {
+    for (const f of outcome.frames) if (f.sopInstanceUid) sopsThisRun.add(`${f.sopInstanceUid}#${f.frameIndex}`);
+    hashesThisRun.add(sha256);
+    const uid = outcome.series.seriesUid;
+    let group = groups.get(uid);
+    if (!group) groups.set(uid, (group = { series: outcome.series, files: [] }));
+    group.files.push({ path, sha256, stored, size, written, format: outcome.series.format, frames: outcome.frames });
+  };
+
+  // A file the fast path did not take: the full readers (dcmjs, itk-wasm, image decoders), and a
+  // store file of its own once the checks say it is new.
+  const readFully = async (file: ScannedFile, knownSha256: string): Promise<void> => {
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(file.path);
@@ -100,9 +131,8 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
       item(file.path, 'failed', `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       return;
     }
-    progress.bytesRead += file.size;
-    const sha256 = ContentStore.hash(bytes);
-    if (knownHash.get(sha256)) {
+    const sha256 = knownSha256 || ContentStore.hash(bytes);
+    if (isKnown(sha256) || hashesThisRun.has(sha256)) {
       item(file.path, 'duplicate', 'same file already imported');
       return;
     }
@@ -120,47 +150,125 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
           insertFile.run(sha256, stored.relative, bytes.length, 'dicom', file.path);
           insertLabelSet.run(sha256, outcome.sopInstanceUid, outcome.referencedSeriesUid, JSON.stringify(outcome.segments));
         })();
+        hashesThisRun.add(sha256);
         item(file.path, 'imported', `DICOM SEG kept as a label set for series ${outcome.referencedSeriesUid}`, outcome.referencedSeriesUid);
         return;
       }
       case 'image': {
-        const sops = outcome.frames.filter((f) => f.sopInstanceUid).map((f) => [f.sopInstanceUid!, f.frameIndex] as const);
-        if (sops.length > 0 && sops.every(([sop, frame]) => sopsThisRun.has(`${sop}#${frame}`) || knownSop.get(sop, frame))) {
+        if (isDuplicateSop(outcome.frames)) {
           item(file.path, 'duplicate', 'same SOP Instance UID already imported');
           return;
         }
-        for (const [sop, frame] of sops) sopsThisRun.add(`${sop}#${frame}`);
         const stored = store.put(bytes, sha256, storedExtension(file.path, outcome.series.format));
-        const uid = outcome.series.seriesUid;
-        let group = groups.get(uid);
-        if (!group) groups.set(uid, (group = { series: outcome.series, files: [] }));
-        group.files.push({ path: file.path, sha256, relative: stored.relative, size: bytes.length, format: outcome.series.format, frames: outcome.frames });
+        stage(file.path, sha256, bytes.length, outcome, stored, stored.written);
         return;
       }
     }
   };
-  for (const file of scan.files) {
-    if (ctx.isCancelled()) break;
-    await handleFile(file);
-    report();
-  }
 
+  // What one ingested file means for this import; `stored` is where a new image's bytes went.
+  const done = new Uint8Array(files.length);
+  let filesByReaders = 0;
+  const take = async (r: Ingested, stored: StoredLocation | null, byReader = false): Promise<void> => {
+    done[r.index] = 1;
+    if (byReader) filesByReaders++;
+    progress.bytesRead += r.size;
+    if (r.status === 'unreadable') item(r.path, 'failed', r.reason);
+    else if (r.status === 'deferred') await readFully(files[r.index]!, r.sha256);
+    // (A reader checked the database before its bytes were stored; a file committed by another
+    // process since then keeps its first copy: the indexer's upsert.)
+    else if (r.status === 'known' || hashesThisRun.has(r.sha256)) item(r.path, 'duplicate', 'same file already imported');
+    else if (isDuplicateSop(r.frames)) item(r.path, 'duplicate', 'same SOP Instance UID already imported'); // its pack bytes stay unreferenced
+    else stage(r.path, r.sha256, r.size, { status: 'image', series: r.series, frames: r.frames }, stored!, true);
+    report();
+  };
+  const pack = store.openPack();
+  const scratch = new Scratch();
+  const ingestHere = async (index: number) => {
+    const { result, bytes } = ingestFile(index, files[index]!, scratch.take, isKnown);
+    await take(result, bytes ? pack.append(bytes) : null);
+  };
+  const takeFromReader = async ({ result, bytes, release }: ReaderResult) => {
+    try {
+      const stored = bytes && !ctx.isCancelled() ? pack.append(bytes) : null;
+      release();
+      // After a cancel the readers' last results are not taken.
+      if (!ctx.isCancelled()) await take(result, stored, true);
+    } catch (e) {
+      release();
+      throw e;
+    }
+  };
+
+  // Large imports share the reading with the reader threads; this thread stores every new image
+  // and claims files from the same counter, so it never waits for them to start.
+  if (readers && files.length < PARALLEL_MIN_FILES && ctx.readers?.count === undefined) {
+    readers.close();
+    readers = null;
+  }
+  readers?.start(files);
+  let sequential = 0;
+  const claim = () => (readers ? readers.claim() : sequential < files.length ? sequential++ : -1);
+  try {
+    for (let index = claim(); index >= 0 && !ctx.isCancelled(); index = claim()) {
+      await ingestHere(index);
+      for (const r of readers?.drain() ?? []) await takeFromReader(r);
+    }
+    if (readers) {
+      while (!readers.finished) {
+        if (ctx.isCancelled()) readers.stop();
+        for (const r of readers.drain()) await takeFromReader(r);
+        await readers.wait(50);
+      }
+      for (const r of readers.drain()) await takeFromReader(r);
+    }
+    // A file a reader claimed but never reported (its thread died) is read here.
+    for (let i = 0; i < files.length && !ctx.isCancelled(); i++) if (!done[i]) await ingestHere(i);
+  } finally {
+    readers?.stop();
+    readers?.close();
+    pack.close();
+  }
+  // A reader that failed cost speed, not files (this thread read what it left): say so in the log.
+  for (const error of readers?.errors ?? []) console.error(`[import] a reader thread failed: ${error}`);
+
+  const read = Date.now();
   progress.phase = 'indexing';
   report(true);
   const indexer = new Indexer(db);
   const studyIds = new Set<number>();
+  const uncommitted = new Set(groups.values());
   for (const group of groups.values()) {
     if (ctx.isCancelled()) break;
     const result = indexer.commit(group);
+    uncommitted.delete(group);
     studyIds.add(result.studyId);
     progress.seriesIndexed++;
     for (const o of result.outcomes) item(o.path, o.added ? 'imported' : 'duplicate', o.added ? '' : 'images already in the database', group.series.seriesUid);
     report();
   }
   flushItems();
+
+  // Nothing is left behind that nothing refers to: the store files of series a cancel kept out,
+  // and packs no committed file points into (all of them after an early cancel).
+  const referenced = db.prepare('SELECT 1 FROM files WHERE store_path = ? LIMIT 1').pluck();
+  for (const group of uncommitted)
+    for (const f of group.files) if (f.written && f.stored.offset === null && !isKnown(f.sha256)) store.remove(f.stored.relative);
+  for (const written of pack.packs) if (!referenced.get(written)) store.remove(written);
+
   const cancelled = ctx.isCancelled();
   progress.phase = 'done';
   delete progress.etaSeconds;
   report(true);
-  return { progress, cancelled, studyIds: [...studyIds], elapsedMs: Date.now() - started };
+  const ended = Date.now();
+  return {
+    progress,
+    cancelled,
+    studyIds: [...studyIds],
+    elapsedMs: ended - started,
+    phasesMs: { scan: scanned - started, read: read - scanned, index: ended - read },
+    filesByReaders,
+  };
 }
+
+type ImageOutcome = Extract<ReadOutcome, { status: 'image' }>;

@@ -21,6 +21,7 @@ export interface ImportServiceOptions {
 
 export class ImportMainService implements ImportService {
   private readonly running = new Map<number, Promise<Job>>();
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: ImportServiceOptions) {}
 
@@ -30,7 +31,16 @@ export class ImportMainService implements ImportService {
     if (missing.length === resolved.length) throw new ServiceError('not-found', `nothing to import: ${missing.join(', ')} not found`);
     const title = resolved.length === 1 ? `Import ${path.basename(resolved[0]!)}` : `Import ${resolved.length} items`;
     const job = this.o.jobs.create('import', title, { paths: resolved });
-    this.running.set(job.id, this.run(job.id, resolved));
+    // One import at a time: they would compete for the same disk, and an import may remove store
+    // copies it wrote and then did not keep (cancel), which another running import could share.
+    const turn = this.queue.then(async () => {
+      const current = await this.o.jobs.get({ id: job.id });
+      return current.status === 'queued' ? this.run(job.id, resolved) : current; // cancelled while queued
+    });
+    this.queue = turn.catch(() => undefined);
+    this.running.set(job.id, turn);
+    const forget = () => this.running.delete(job.id);
+    turn.then(forget, forget);
     return { jobId: job.id };
   }
 
@@ -102,7 +112,7 @@ export class ImportMainService implements ImportService {
           const p = m.summary.progress;
           const job = this.o.jobs.finish(jobId, m.summary.cancelled ? 'cancelled' : 'done', {
             progress: { ...p, done: p.bytesRead, total: p.bytesTotal },
-            result: { studyIds: m.summary.studyIds, elapsedMs: m.summary.elapsedMs },
+            result: { studyIds: m.summary.studyIds, elapsedMs: m.summary.elapsedMs, phasesMs: m.summary.phasesMs, filesByReaders: m.summary.filesByReaders },
           });
           if (m.summary.studyIds.length) this.o.events.emit('onDidChangeStudies', { studyIds: m.summary.studyIds });
           settle(job);

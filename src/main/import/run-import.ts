@@ -98,6 +98,7 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
   const knownHash = db.prepare('SELECT 1 FROM files WHERE sha256 = ?').pluck();
   const knownSop = db.prepare('SELECT 1 FROM images WHERE sop_instance_uid = ? AND frame_index = ?').pluck();
   const isKnown = (sha256: string) => knownHash.get(sha256) !== undefined;
+  const knownLabelSet = db.prepare('SELECT 1 FROM label_sets WHERE sop_instance_uid = ?').pluck();
   const insertLabelSet = db.prepare(
     `INSERT OR IGNORE INTO label_sets (file_id, sop_instance_uid, referenced_series_uid, segments)
      VALUES ((SELECT id FROM files WHERE sha256 = ?), ?, ?, ?)`,
@@ -145,6 +146,10 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
         item(file.path, 'failed', outcome.reason);
         return;
       case 'label-set': {
+        if (knownLabelSet.get(outcome.sopInstanceUid) !== undefined) {
+          item(file.path, 'duplicate', 'same SOP Instance UID already imported (a DICOM SEG)');
+          return;
+        }
         const stored = store.put(bytes, sha256);
         db.transaction(() => {
           insertFile.run(sha256, stored.relative, bytes.length, 'dicom', file.path);

@@ -4,8 +4,7 @@
 // slot. The import worker also ingests files itself from the same counter; see readers.ts.
 import { workerData } from 'node:worker_threads';
 import { openDatabaseReadOnly } from '../db/database';
-import { ingestFile } from './ingest';
-import type { ScannedFile } from './ingest';
+import { ingestFile, type ScannedFile } from './ingest';
 import { FREED, NEXT, POSTED, SLOTS, STOP, type ReaderData, type ReaderFiles, type ReaderMessage } from './reader-protocol';
 
 const BATCH = 4;

@@ -96,7 +96,7 @@ for (let round = 0; round <= ROUNDS; round++) {
 if (COLD) for (let round = 0; round <= ROUNDS; round++) for (const kind of ['default', 'reader']) rmSync(path.join(work, `data-${round}-${kind}`), { recursive: true, force: true });
 
 const py = median(pydicomTimes);
-const describe = (name: string, runs: ImportRun[]) => {
+const summary = (name: string, runs: ImportRun[]) => {
   const t = median(runs.map((r) => r.seconds));
   const phase = (k: keyof ImportRun['phasesMs']) => median(runs.map((r) => r.phasesMs[k])).toFixed(0);
   return [
@@ -110,8 +110,8 @@ process.stdout.write(
     `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, node ${process.versions.node}; memory ${COLD ? 'cold (--cold)' : 'reused between rounds'}`,
     `files: ${FILES} CT slices ${SIZE}×${SIZE}, ${ROUNDS} rounds after a warm-up, medians`,
     `pydicom dcmread(stop_before_pixels=True): ${py.toFixed(3)} s  (${(FILES / py).toFixed(0)} files/s)`,
-    ...describe(`lgms import, default (${readerCount()} reader threads on ${os.availableParallelism()} cores)`, byDefault),
-    ...describe('lgms import, one reader thread (LGMS_IMPORT_READERS=1)', withReader),
+    ...summary(`lgms import, default (${readerCount()} reader threads on ${os.availableParallelism()} cores)`, byDefault),
+    ...summary('lgms import, one reader thread (LGMS_IMPORT_READERS=1)', withReader),
   ].join('\n') + '\n',
 );
 

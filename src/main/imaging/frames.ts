@@ -6,20 +6,12 @@ import type { Database } from '../db/database';
 import type { ContentStore } from '../import/content-store';
 import { readNativeFrames } from '../import/fast-header';
 import { decodeDicom } from './dicom';
+import type { FramePixels } from '../../shared/imaging/pixels';
 import type { DecodedFrame, DecodedImage, PixelArray } from './dicom/types';
 import { readRaster } from './raster/read';
 import { axialSlices, readVolume } from './volume/read';
 
-export interface LoadedFrame {
-  imageId: number;
-  rows: number;
-  columns: number;
-  samplesPerPixel: number;
-  photometric: string;
-  /** Stored values; apply slope/intercept for modality values. */
-  pixels: PixelArray;
-  slope: number;
-  intercept: number;
+export interface LoadedFrame extends FramePixels {
   windowCenter: number | null;
   windowWidth: number | null;
   pixelSpacing: [number, number] | null;

@@ -3,20 +3,12 @@
 // slice on screen so scrolling never waits once the series is in.
 import type { PixelDtype, ViewerFrame } from '../../../shared/contract';
 import { bytesFromBase64 } from '../../../shared/imaging/base64';
-import type { PixelArray } from '../../../shared/imaging/pixels';
+import type { FramePixels, PixelArray } from '../../../shared/imaging/pixels';
 import type { Result } from '../../../shared/result';
 
 export type { PixelArray };
 
-export interface Frame {
-  imageId: number;
-  rows: number;
-  columns: number;
-  samplesPerPixel: number;
-  photometric: string;
-  pixels: PixelArray;
-  slope: number;
-  intercept: number;
+export interface Frame extends FramePixels {
   min: number;
   max: number;
 }

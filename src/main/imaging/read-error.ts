@@ -3,6 +3,17 @@
 // `{ok:false, error:{code, message}}` and callers can still switch on the finer kind.
 import { ServiceError, type ErrorCode } from '../../shared/result';
 
+/** The failures the file readers share (volumes, rasters), with the contract code of each. */
+export const FILE_FAILURE_CODES = {
+  'not-found': 'not-found',
+  io: 'io',
+  'bad-magic': 'invalid-input',
+  malformed: 'corrupt',
+  truncated: 'corrupt',
+  unsupported: 'unsupported',
+  'too-large': 'unsupported',
+} as const satisfies Record<string, ErrorCode>;
+
 export abstract class ReadError<F extends string> extends ServiceError {
   constructor(
     readonly failure: F,

@@ -1,7 +1,7 @@
 // Every way reading a PNG or JPEG can fail, as one typed error with a reason a person can act on.
 // It is a ServiceError, so the dispatcher turns it into `{ok:false, error:{code, message}}`.
 import type { ErrorCode } from '../../../shared/result';
-import { ReadError } from '../read-error';
+import { FILE_FAILURE_CODES, ReadError } from '../read-error';
 
 export const RASTER_FAILURES = [
   'not-found', // no such file
@@ -16,16 +16,7 @@ export const RASTER_FAILURES = [
 
 export type RasterFailure = (typeof RASTER_FAILURES)[number];
 
-const API_CODE: Record<RasterFailure, ErrorCode> = {
-  'not-found': 'not-found',
-  io: 'io',
-  'bad-magic': 'invalid-input',
-  malformed: 'corrupt',
-  truncated: 'corrupt',
-  unsupported: 'unsupported',
-  'too-large': 'unsupported',
-  'decode-failed': 'corrupt',
-};
+const API_CODE: Record<RasterFailure, ErrorCode> = { ...FILE_FAILURE_CODES, 'decode-failed': 'corrupt' };
 
 export class RasterError extends ReadError<RasterFailure> {
   constructor(failure: RasterFailure, message: string, cause?: unknown) {

@@ -1,7 +1,7 @@
 // Every way reading a NIfTI / NRRD / MetaImage file can fail, as one typed error with a reason a
 // person can act on. It is a ServiceError, so the dispatcher turns it into `{ok:false, error}`.
 import type { ErrorCode } from '../../../shared/result';
-import { describeThrown, ReadError } from '../read-error';
+import { describeThrown, FILE_FAILURE_CODES, ReadError } from '../read-error';
 
 /** Text of any thrown value, for wrapping a third-party failure in a typed error. */
 export const describe = describeThrown;
@@ -19,16 +19,7 @@ export const VOLUME_FAILURES = [
 
 export type VolumeFailure = (typeof VOLUME_FAILURES)[number];
 
-const API_CODE: Record<VolumeFailure, ErrorCode> = {
-  'not-found': 'not-found',
-  io: 'io',
-  'bad-magic': 'invalid-input',
-  malformed: 'corrupt',
-  truncated: 'corrupt',
-  unsupported: 'unsupported',
-  'too-large': 'unsupported',
-  'read-failed': 'corrupt',
-};
+const API_CODE: Record<VolumeFailure, ErrorCode> = { ...FILE_FAILURE_CODES, 'read-failed': 'corrupt' };
 
 export class VolumeError extends ReadError<VolumeFailure> {
   constructor(failure: VolumeFailure, message: string, cause?: unknown) {
@@ -40,7 +31,6 @@ export class VolumeError extends ReadError<VolumeFailure> {
 export function isVolumeError(e: unknown): e is VolumeError {
   return e instanceof VolumeError;
 }
-
 
 /** Maps a file-system error to not-found / io. */
 export function fsError(e: unknown, what: string): VolumeError {

@@ -4,7 +4,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePng, writePngPairs } from '../../src/main/demo';
+import { writePngPairs } from '../../src/main/demo';
+import { readPng8 } from '../helpers/png';
 import { dice } from '../../src/shared/imaging/postprocess';
 import { assertBuilt, ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
@@ -31,8 +32,8 @@ describe.skipIf(!existsSync(STARTER))('lgms segment', () => {
     const written = readdirSync(out).sort();
     expect(written).toEqual(readdirSync(path.join(tmp.dir, 'pairs', 'images')).sort());
     const scores = written.map((name) => {
-      const predicted = decodePng(readFileSync(path.join(out, name)));
-      const truth = decodePng(readFileSync(path.join(tmp.dir, 'pairs', 'masks', name)));
+      const predicted = readPng8(readFileSync(path.join(out, name)));
+      const truth = readPng8(readFileSync(path.join(tmp.dir, 'pairs', 'masks', name)));
       expect([predicted.width, predicted.height]).toEqual([truth.width, truth.height]);
       return dice(predicted.data, truth.data);
     });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, UsageError } from './cli';
-import { decodePng, generatePhantom, readDicom, writeDemoStudies, writePngPairs } from './index';
+import { readPng8 } from '../../../tests/helpers/png';
+import { generatePhantom, readDicom, writeDemoStudies, writePngPairs } from './index';
 
 let dir = '';
 beforeEach(async () => {
@@ -31,8 +32,8 @@ describe('writePngPairs', () => {
     expect(json.items).toHaveLength(3);
     for (const item of r.items) {
       const p = generatePhantom({ seed: 8, index: item.index, domain: 'shifted', width: 128, height: 128 });
-      const image = decodePng(await readFile(path.join(dir, item.image)));
-      const mask = decodePng(await readFile(path.join(dir, item.mask)));
+      const image = readPng8(await readFile(path.join(dir, item.image)));
+      const mask = readPng8(await readFile(path.join(dir, item.mask)));
       expect(Buffer.from(image.data).equals(Buffer.from(p.image))).toBe(true);
       expect(new Set(mask.data)).toEqual(new Set([0, 255]));
       expect(Buffer.from(mask.data.map((v) => v / 255)).equals(Buffer.from(p.mask))).toBe(true);

@@ -15,7 +15,7 @@ export type { Phantom, PhantomMeta, PhantomOptions } from './phantom';
 export type { Domain } from './scanner';
 export { DOMAINS } from './scanner';
 export type { AnatomyKind } from './anatomy';
-export { decodePng, encodeGrayPng, encodePng } from './png';
+export { encodeGrayPng, encodePng } from './png';
 export { demoUid, phantomToDicom, readDicom } from './dicom';
 export { renderPreview } from './preview';
 

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generatePhantom } from './phantom';
-import { crc32, decodePng, encodeGrayPng, encodePng, PngError, type RasterImage } from './png';
+import { crc32 } from 'node:zlib';
+import { readPng8 } from '../../../tests/helpers/png';
+import { encodeGrayPng, encodePng, type RasterImage } from './png';
 
 function randomImage(width: number, height: number, channels: RasterImage['channels'], seed: number): RasterImage {
   const data = new Uint8Array(width * height * channels);
@@ -24,28 +26,27 @@ const python = ['/usr/bin/python3', 'python3'].find(
 );
 
 describe('png', () => {
-  it('computes the standard CRC-32', () => {
-    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
-  });
-
-  it('round-trips grey and colour images through every row filter', () => {
+  it('round-trips grey and colour images, with and without alpha, through every row filter', () => {
     for (const channels of [1, 2, 3, 4] as const) {
       const img = randomImage(37, 23, channels, channels);
+      // The reader keeps grey or RGB and drops alpha.
+      const colour = channels === 2 || channels === 4 ? channels - 1 : channels;
+      const expected = img.data.filter((_, i) => i % channels < colour);
       for (const filter of ['adaptive', 0, 1, 2, 3, 4] as const) {
-        const back = decodePng(encodePng(img, { filter }));
-        expect([back.width, back.height, back.channels]).toEqual([37, 23, channels]);
-        expect(Buffer.from(back.data).equals(Buffer.from(img.data))).toBe(true);
+        const back = readPng8(encodePng(img, { filter }));
+        expect([back.width, back.height, back.channels]).toEqual([37, 23, colour]);
+        expect(Buffer.from(back.data).equals(Buffer.from(expected))).toBe(true);
       }
     }
   });
 
   it('round-trips a phantom and its mask', () => {
     const p = generatePhantom({ seed: 2, index: 1 });
-    const back = decodePng(encodeGrayPng(p.width, p.height, p.image));
+    const back = readPng8(encodeGrayPng(p.width, p.height, p.image));
     expect(back.channels).toBe(1);
     expect(Buffer.from(back.data).equals(Buffer.from(p.image))).toBe(true);
     const mask = p.mask.map((v) => v * 255);
-    expect(Buffer.from(decodePng(encodeGrayPng(p.width, p.height, mask)).data).equals(Buffer.from(mask))).toBe(true);
+    expect(Buffer.from(readPng8(encodeGrayPng(p.width, p.height, mask)).data).equals(Buffer.from(mask))).toBe(true);
   });
 
   it('decodes a file whose image data is split over several IDAT chunks', () => {
@@ -68,24 +69,7 @@ describe('png', () => {
     const half = len >> 1;
     const parts = [png.subarray(0, idatStart), mk('IDAT', payload.subarray(0, half)), mk('IDAT', payload.subarray(half)), png.subarray(idatStart + 12 + len)];
     const split = Buffer.concat(parts);
-    expect(Buffer.from(decodePng(split).data).equals(Buffer.from(img.data))).toBe(true);
-  });
-
-  it('rejects corrupt, palette and interlaced files', () => {
-    const png = encodeGrayPng(4, 4, new Uint8Array(16));
-    const bad = png.slice();
-    bad[20] = (bad[20] ?? 0) ^ 1; // inside IHDR: CRC no longer matches
-    expect(() => decodePng(bad)).toThrow(PngError);
-    expect(() => decodePng(new Uint8Array(10))).toThrow(/not a PNG/);
-    const withType = (colorType: number, interlace: number): Uint8Array => {
-      const p = png.slice();
-      p[8 + 8 + 9] = colorType;
-      p[8 + 8 + 12] = interlace;
-      new DataView(p.buffer).setUint32(8 + 8 + 13, crc32(p.subarray(12, 8 + 8 + 13)));
-      return p;
-    };
-    expect(() => decodePng(withType(3, 0))).toThrow(/palette/);
-    expect(() => decodePng(withType(0, 1))).toThrow(/interlaced/);
+    expect(Buffer.from(readPng8(split).data).equals(Buffer.from(img.data))).toBe(true);
   });
 
   it.skipIf(!python)('writes files that Pillow decodes to the same pixels', () => {

@@ -1,7 +1,6 @@
-// Minimal PNG codec for 8-bit images: encoder (grey or RGB, adaptive row filters) and a
-// decoder for non-interlaced 8-bit grey, grey+alpha, RGB and RGBA with all five row filters.
-
-import { deflateSync, inflateSync } from 'node:zlib';
+// Minimal PNG encoder for 8-bit images (grey, grey+alpha, RGB, RGBA; adaptive row filters): the
+// demo data, thumbnails and exported masks. Decoding is the raster reader's (imaging/raster/png.ts).
+import { crc32, deflateSync } from 'node:zlib';
 
 export interface RasterImage {
   width: number;
@@ -14,24 +13,6 @@ export interface RasterImage {
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 const COLOR_TYPE: Record<RasterImage['channels'], number> = { 1: 0, 2: 4, 3: 2, 4: 6 };
-const CHANNELS_OF: Record<number, RasterImage['channels']> = { 0: 1, 4: 2, 2: 3, 6: 4 };
-
-let crcTable: Uint32Array | undefined;
-
-/** CRC-32 (ISO 3309, as used by PNG and zlib). */
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = (crcTable[(c ^ (bytes[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8);
-  return ~c >>> 0;
-}
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
@@ -123,73 +104,4 @@ export function encodePng(img: RasterImage, options: EncodeOptions = {}): Uint8A
 /** Encodes a 1-channel 8-bit image. */
 export function encodeGrayPng(width: number, height: number, data: Uint8Array, options?: EncodeOptions): Uint8Array {
   return encodePng({ width, height, channels: 1, data }, options);
-}
-
-export class PngError extends Error {
-  override name = 'PngError';
-}
-
-export function decodePng(bytes: Uint8Array): RasterImage {
-  for (let i = 0; i < 8; i++) if (bytes[i] !== SIGNATURE[i]) throw new PngError('not a PNG file');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let width = 0;
-  let height = 0;
-  let channels: RasterImage['channels'] | undefined;
-  const idat: Uint8Array[] = [];
-  let pos = 8;
-  let sawEnd = false;
-  while (pos + 12 <= bytes.length) {
-    const length = view.getUint32(pos);
-    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
-    if (pos + 12 + length > bytes.length) throw new PngError(`truncated ${type} chunk`);
-    const body = bytes.subarray(pos + 8, pos + 8 + length);
-    if (crc32(bytes.subarray(pos + 4, pos + 8 + length)) !== view.getUint32(pos + 8 + length)) {
-      throw new PngError(`bad CRC in ${type} chunk`);
-    }
-    if (type === 'IHDR') {
-      width = view.getUint32(pos + 8);
-      height = view.getUint32(pos + 12);
-      const [depth, colorType, compression, filterMethod, interlace] = body.subarray(8, 13);
-      if (depth !== 8) throw new PngError(`only 8-bit PNGs are supported (got ${depth}-bit)`);
-      channels = CHANNELS_OF[colorType ?? -1];
-      if (!channels) throw new PngError(`unsupported colour type ${colorType} (palette PNGs are not supported)`);
-      if (compression !== 0 || filterMethod !== 0) throw new PngError('unknown compression or filter method');
-      if (interlace !== 0) throw new PngError('interlaced PNGs are not supported');
-    } else if (type === 'IDAT') {
-      idat.push(body);
-    } else if (type === 'IEND') {
-      sawEnd = true;
-      break;
-    }
-    pos += 12 + length;
-  }
-  if (!channels || width === 0 || height === 0) throw new PngError('missing IHDR');
-  if (!sawEnd) throw new PngError('missing IEND');
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  if (raw.length < (stride + 1) * height) throw new PngError('image data too short');
-  const out = new Uint8Array(stride * height);
-  const bpp = channels;
-  for (let y = 0; y < height; y++) {
-    const type = raw[y * (stride + 1)];
-    const src = y * (stride + 1) + 1;
-    const dst = y * stride;
-    for (let i = 0; i < stride; i++) {
-      const x = raw[src + i] ?? 0;
-      const a = i >= bpp ? (out[dst + i - bpp] ?? 0) : 0;
-      const b = y > 0 ? (out[dst - stride + i] ?? 0) : 0;
-      const c = i >= bpp && y > 0 ? (out[dst - stride + i - bpp] ?? 0) : 0;
-      let pred: number;
-      switch (type) {
-        case 0: pred = 0; break;
-        case 1: pred = a; break;
-        case 2: pred = b; break;
-        case 3: pred = (a + b) >> 1; break;
-        case 4: pred = paeth(a, b, c); break;
-        default: throw new PngError(`bad filter type ${type} on row ${y}`);
-      }
-      out[dst + i] = (x + pred) & 0xff;
-    }
-  }
-  return { width, height, channels, data: out };
 }

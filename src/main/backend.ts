@@ -7,7 +7,7 @@ import { Emitter } from '../shared/events';
 import { openDatabase, type Database } from './db/database';
 import { DemoMainService } from './demo/service';
 import { FrameLoader } from './imaging/frames';
-import { ContentStore } from './import/content-store';
+import { ContentStore, referencedIn } from './import/content-store';
 import { ImportMainService } from './import/service';
 import { InferenceEngine } from './inference/engine';
 import { JobStore } from './jobs/store';
@@ -60,8 +60,7 @@ export function createBackend(options: BackendOptions): Backend {
   // A previous process may have died mid-job: its rows say "running", and its packs may hold
   // bytes nothing refers to.
   jobs.recoverInterrupted();
-  const referencedPack = db.prepare('SELECT 1 FROM files WHERE store_path = ? LIMIT 1').pluck();
-  store.sweepPacks((relative) => referencedPack.get(relative) !== undefined);
+  store.sweepPacks(referencedIn(db));
   const frames = new FrameLoader(db, store);
   const settings = new SettingsMainService(db, events);
   const registry = new ModelRegistry(db, options.dataDir, events);

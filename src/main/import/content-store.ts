@@ -19,11 +19,32 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
+import type { Database } from '../db/database';
 
 /** Where a stored file's bytes are: `offset` null means the whole of `relative`. */
 export interface StoredLocation {
   relative: string;
   offset: number | null;
+}
+
+/** Whether any file row of the database points into a store path (a pack, usually). */
+export function referencedIn(db: Database): (relative: string) => boolean {
+  const row = db.prepare('SELECT 1 FROM files WHERE store_path = ? LIMIT 1').pluck();
+  return (relative) => row.get(relative) !== undefined;
+}
+
+/**
+ * Reads up to `length` bytes at `position` into `target`, as many calls as it takes; returns
+ * how many it got (fewer only at the end of the file).
+ */
+export function readFully(fd: number, target: Uint8Array, length: number, position: number): number {
+  let filled = 0;
+  while (filled < length) {
+    const n = readSync(fd, target, filled, length - filled, position + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
 }
 
 /** A pack rolls over to a new one at this size. */
@@ -60,12 +81,7 @@ export class ContentStore {
       const start = location.offset ?? 0;
       const length = location.offset === null ? fstatSync(fd).size : size;
       const bytes = new Uint8Array(length);
-      let filled = 0;
-      while (filled < length) {
-        const n = readSync(fd, bytes, filled, length - filled, start + filled);
-        if (n === 0) throw new Error(`${location.relative} ends before byte ${start + length} (store damaged)`);
-        filled += n;
-      }
+      if (readFully(fd, bytes, length, start) < length) throw new Error(`${location.relative} ends before byte ${start + length} (store damaged)`);
       return bytes;
     } finally {
       closeSync(fd);

@@ -4,9 +4,9 @@
 // to append (readers.ts: on this machine page-cache writes from two threads at once ran slower
 // than from one, so one thread writes). Anything the fast header reader does not take (NIfTI,
 // PNG, deflated or unusual DICOM, SEG, non-images) comes back `deferred`, for the full readers.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { detectFormat } from '../imaging/volume/detect';
-import { ContentStore } from './content-store';
+import { ContentStore, readFully } from './content-store';
 import { readFastRecords } from './fast-header';
 import type { FrameRecord, SeriesRecord } from './records';
 
@@ -38,12 +38,7 @@ export function readInto(filePath: string, buffer: (size: number) => Uint8Array,
       if (size > FAST_PATH_MAX_BYTES) throw new TooLarge();
       // One byte more than expected: getting it means the file grew, and its real size is needed.
       const target = buffer(size + 1);
-      let filled = 0;
-      while (filled <= size) {
-        const n = readSync(fd, target, filled, size + 1 - filled, filled);
-        if (n === 0) break;
-        filled += n;
-      }
+      const filled = readFully(fd, target, size + 1, 0);
       if (filled <= size) return target.subarray(0, filled); // whole (or shrank: take what is there)
       size = fstatSync(fd).size;
     }

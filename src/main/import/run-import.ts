@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { ImportItemStatus, ImportProgress } from '../../shared/contract';
 import type { Database } from '../db/database';
-import { ContentStore, type StoredLocation } from './content-store';
+import { ContentStore, referencedIn, type StoredLocation } from './content-store';
 import { Indexer, type SeriesGroup } from './indexer';
 import { ingestFile, Scratch, type Ingested, type ScannedFile } from './ingest';
 import { readRecords } from './read-file';
@@ -256,10 +256,10 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
 
   // Nothing is left behind that nothing refers to: the store files of series a cancel kept out,
   // and packs no committed file points into (all of them after an early cancel).
-  const referenced = db.prepare('SELECT 1 FROM files WHERE store_path = ? LIMIT 1').pluck();
+  const referenced = referencedIn(db);
   for (const group of uncommitted)
     for (const f of group.files) if (f.written && f.stored.offset === null && !isKnown(f.sha256)) store.remove(f.stored.relative);
-  for (const written of pack.packs) if (!referenced.get(written)) store.remove(written);
+  for (const written of pack.packs) if (!referenced(written)) store.remove(written);
 
   const cancelled = ctx.isCancelled();
   progress.phase = 'done';

@@ -81,6 +81,11 @@ function finishColour(px: PixelArray, h: DicomImageHeader, bits: number, decoder
   return pi;
 }
 
+/** A frame decoded at the image's own size and sample format. */
+function decodedFrame(pixels: PixelArray, h: DicomImageHeader, f: SampleFormat, photometric: string): DecodedFrame {
+  return { pixels, rows: h.rows, columns: h.columns, samplesPerPixel: h.samplesPerPixel, photometric, bitsStored: f.bitsStored, signed: f.signed };
+}
+
 function decodeNative(
   px: PixelDataElement,
   h: DicomImageHeader,
@@ -103,15 +108,7 @@ function decodeNative(
       else if (h.planarConfiguration === 1) out = planarToInterleaved(out, pixels, 3);
     }
     const photometric = f.float ? h.photometricInterpretation : finishColour(out, h, h.bitsStored, false, convert);
-    return {
-      pixels: out,
-      rows: h.rows,
-      columns: h.columns,
-      samplesPerPixel: h.samplesPerPixel,
-      photometric,
-      bitsStored: f.bitsStored,
-      signed: f.signed,
-    };
+    return decodedFrame(out, h, f, photometric);
   });
 }
 
@@ -186,15 +183,7 @@ async function decodeEncapsulated(
       decoders.add('RLE (built in)');
       const px = decodeRleFrame(frame, h.rows, h.columns, h.samplesPerPixel, f);
       const photometric = finishColour(px, h, h.bitsStored, false, convert);
-      out.push({
-        pixels: px,
-        rows: h.rows,
-        columns: h.columns,
-        samplesPerPixel: h.samplesPerPixel,
-        photometric,
-        bitsStored: f.bitsStored,
-        signed: f.signed,
-      });
+      out.push(decodedFrame(px, h, f, photometric));
       continue;
     }
     const r = route(encoding, frame, h);

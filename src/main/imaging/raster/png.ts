@@ -5,12 +5,17 @@
 import { crc32, inflateSync } from 'node:zlib';
 import { RasterError } from './errors';
 
+/** What the PNG and JPEG decoders give back. */
 export interface DecodedPixels {
   rows: number;
   columns: number;
+  /** 1 (gray) or 3 (RGB): alpha is dropped, a palette expanded to RGB. */
   samplesPerPixel: 1 | 3;
+  /** Significant bits per sample: 8 or 16 (PNG gray may also be 1, 2 or 4, values unscaled). */
   bitsStored: number;
+  /** rows·columns·samplesPerPixel values, row by row, RGB interleaved; Uint16Array for 16-bit PNG. */
   pixels: Uint8Array | Uint16Array;
+  /** What was changed or ignored (alpha dropped, palette expanded, EXIF orientation …). */
   warnings: string[];
 }
 

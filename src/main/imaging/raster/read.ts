@@ -13,20 +13,10 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { RasterError } from './errors';
 import { decodeJpeg } from './jpeg';
-import { PNG_SIGNATURE, decodePng } from './png';
+import { PNG_SIGNATURE, decodePng, type DecodedPixels } from './png';
 
-export interface Raster {
+export interface Raster extends DecodedPixels {
   format: 'png' | 'jpeg';
-  rows: number;
-  columns: number;
-  /** 1 (gray) or 3 (RGB): alpha is dropped, a palette expanded to RGB. */
-  samplesPerPixel: 1 | 3;
-  /** Significant bits per sample: 8 or 16 (PNG gray may also be 1, 2 or 4, values unscaled). */
-  bitsStored: number;
-  /** rows·columns·samplesPerPixel values, row by row, RGB interleaved; Uint16Array for 16-bit PNG. */
-  pixels: Uint8Array | Uint16Array;
-  /** What was changed or ignored (alpha dropped, palette expanded, EXIF orientation …). */
-  warnings: string[];
   /** Milliseconds spent decoding (file read excluded). */
   decodeMs: number;
 }

@@ -7,7 +7,7 @@ import { Emitter } from '../shared/events';
 import { openDatabase, type Database } from './db/database';
 import { DemoMainService } from './demo/service';
 import { FrameLoader } from './imaging/frames';
-import { ContentStore, referencedIn } from './import/content-store';
+import { ContentStore, referencedIn } from './store/content-store';
 import { ImportMainService } from './import/service';
 import { InferenceEngine } from './inference/engine';
 import { JobStore } from './jobs/store';

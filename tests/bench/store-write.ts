@@ -3,13 +3,13 @@
 // (PackWriter.append) — each into a fresh store folder, removed after the round; medians.
 // Creating a file costs kernel time that appending does not, and how much varies with the file
 // system's state (see docs/benchmarks.md): the reason DICOM images go to packs
-// (src/main/import/content-store.ts).
+// (src/main/store/content-store.ts).
 // Run: npx tsx tests/bench/store-write.ts [--files 1000] [--rounds 5]
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ContentStore } from '../../src/main/import/content-store';
+import { ContentStore } from '../../src/main/store/content-store';
 import { ROOT } from '../helpers/serve';
 
 const args = process.argv.slice(2);

@@ -4,7 +4,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ContentStore } from '../../src/main/import/content-store';
+import { ContentStore } from '../../src/main/store/content-store';
 
 export function storeProblems(dataDir: string, options: { allowUnreferencedPacks?: boolean } = {}): string[] {
   const file = path.join(dataDir, 'lgms.sqlite');

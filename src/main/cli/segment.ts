@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeRle } from '../../shared/imaging/rle';
 import type { Backend } from '../backend';
-import { encodePng } from '../demo/png';
+import { encodePng } from '../imaging/raster/png-encoder';
 import { scanPaths } from '../import/scan';
 
 export interface SegmentSummary {

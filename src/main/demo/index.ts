@@ -7,7 +7,7 @@ import type { AnatomyKind } from './anatomy';
 import { demoUid, phantomToDicom } from './dicom';
 import { generatePhantom, type Phantom } from './phantom';
 import { hashInts, hashLabel } from './prng';
-import { encodeGrayPng } from './png';
+import { encodeGrayPng } from '../imaging/raster/png-encoder';
 import type { Domain } from './scanner';
 
 export { generatePhantom } from './phantom';
@@ -15,7 +15,7 @@ export type { Phantom, PhantomMeta, PhantomOptions } from './phantom';
 export type { Domain } from './scanner';
 export { DOMAINS } from './scanner';
 export type { AnatomyKind } from './anatomy';
-export { encodeGrayPng, encodePng } from './png';
+export { encodeGrayPng, encodePng } from '../imaging/raster/png-encoder';
 export { demoUid, phantomToDicom, readDicom } from './dicom';
 export { renderPreview } from './preview';
 

@@ -2,7 +2,7 @@
 
 import type { AnatomyKind } from './anatomy';
 import { generatePhantom } from './phantom';
-import { encodeGrayPng } from './png';
+import { encodeGrayPng } from '../imaging/raster/png-encoder';
 import { DOMAINS } from './scanner';
 
 export interface PreviewOptions {

@@ -3,8 +3,8 @@
 // of the same multi-frame file or volume.
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
-import type { ContentStore } from '../import/content-store';
-import { readNativeFrames } from '../import/fast-header';
+import type { ContentStore } from '../store/content-store';
+import { readNativeFrames } from './dicom/fast-header';
 import { decodeDicom } from './dicom';
 import type { FramePixels } from '../../shared/imaging/pixels';
 import type { DecodedFrame, DecodedImage, PixelArray } from './dicom/types';

@@ -1,7 +1,7 @@
 // A small 8-bit preview of a frame for the worklist: the file's window, else the 1–99th
 // percentiles; box-averaged down to at most `size` pixels on the long side; PNG.
 import { applyWindow, percentileWindow } from '../../shared/imaging/window';
-import { encodePng } from '../demo/png';
+import { encodePng } from './raster/png-encoder';
 import type { LoadedFrame } from './frames';
 
 export function thumbnailPng(frame: LoadedFrame, size = 128): Uint8Array {

@@ -3,7 +3,7 @@
 // or none — never a series with half its images.
 import { sliceOrder, type Orderable, type Orientation, type Vec3 } from '../../shared/imaging/geometry';
 import type { Database } from '../db/database';
-import type { StoredLocation } from './content-store';
+import type { StoredLocation } from '../store/content-store';
 import type { FrameRecord, SeriesRecord, SourceFormat } from './records';
 
 export interface StagedFile {

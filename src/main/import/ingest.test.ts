@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeCtSeries } from '../../../tests/helpers/ct-series';
 import { tempDir } from '../../../tests/helpers/temp';
-import { ContentStore } from './content-store';
+import { ContentStore } from '../store/content-store';
 import { ingestFile, readInto, Scratch } from './ingest';
 
 describe('ingest', () => {

@@ -5,9 +5,9 @@
 // than from one, so one thread writes). Anything the fast header reader does not take (NIfTI,
 // PNG, deflated or unusual DICOM, SEG, non-images) comes back `deferred`, for the full readers.
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { detectFormat } from '../imaging/volume/detect';
-import { ContentStore, readFully } from './content-store';
-import { readFastRecords } from './fast-header';
+import { detectFormat } from '../imaging/detect';
+import { ContentStore, readFully } from '../store/content-store';
+import { readFastRecords } from '../imaging/dicom/fast-header';
 import type { FrameRecord, SeriesRecord } from './records';
 
 export interface ScannedFile {

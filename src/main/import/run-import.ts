@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { ImportItemStatus, ImportProgress } from '../../shared/contract';
 import type { Database } from '../db/database';
-import { ContentStore, referencedIn, type StoredLocation } from './content-store';
+import { ContentStore, referencedIn, type StoredLocation } from '../store/content-store';
 import { Indexer, type SeriesGroup } from './indexer';
 import { ingestFile, Scratch, type Ingested, type ScannedFile } from './ingest';
 import { readRecords } from './read-file';

@@ -2,7 +2,7 @@
 // to the main thread, and a shared flag the main thread sets to cancel.
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../db/database';
-import { ContentStore } from './content-store';
+import { ContentStore } from '../store/content-store';
 import { runImport, type ImportSummary } from './run-import';
 import type { ImportProgress } from '../../shared/contract';
 

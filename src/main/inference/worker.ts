@@ -21,7 +21,7 @@ import {
 } from '../../shared/imaging/postprocess';
 import { openDatabase } from '../db/database';
 import { FrameLoader, type LoadedFrame } from '../imaging/frames';
-import { ContentStore } from '../import/content-store';
+import { ContentStore } from '../store/content-store';
 import type { EngineReply, EngineRequest, LoadRequest, SegmentRequest, StepTimings } from './protocol';
 import { ORT_NAME, type ProviderFailure } from './providers';
 

@@ -3,7 +3,7 @@
 // even for a valid NIfTI-2 file written by nibabel (measured).
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { gunzipPrefix, niftiVersion } from './detect';
+import { gunzipPrefix, niftiVersion } from '../detect';
 import { VolumeError } from './errors';
 import { product, readHead, type HeaderInfo } from './header';
 

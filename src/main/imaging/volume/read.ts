@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkData } from './data-check';
-import { detectFormat, DETECT_BYTES, type FileFormat } from './detect';
+import { detectFormat, DETECT_BYTES, type FileFormat } from '../detect';
 import { VolumeError, fsError } from './errors';
 import { readHead, type HeaderInfo } from './header';
 import { itkRead, toVolume } from './itk';
@@ -72,6 +72,6 @@ export async function readVolume(filePath: string, options: ReadVolumeOptions = 
 }
 
 export { axialLayout, axialSlice, axialSlices, voxelIndex, type AxialLayout } from './slices';
-export { detectFile, detectFormat, type FileFormat } from './detect';
+export { detectFile, detectFormat, type FileFormat } from '../detect';
 export { VolumeError, isVolumeError, type VolumeFailure } from './errors';
 export type { ComponentType, Mat3, Vec3, Volume, VolumeFormat, VolumePixels, VolumeSlice } from './types';

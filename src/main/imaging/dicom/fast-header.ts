@@ -4,7 +4,7 @@
 // segmentation, an enhanced multi-frame object, a non-image, a character set other than ASCII,
 // Latin-1 or UTF-8 — returns null and the import falls back to the full dcmjs-based reader.
 // Measured: this is what lets the import outrun pydicom's header-only read (docs/benchmarks.md).
-import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
+import type { FrameRecord, ReadOutcome, SeriesRecord } from '../../import/records';
 
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const IMPLICIT_LE = '1.2.840.10008.1.2';

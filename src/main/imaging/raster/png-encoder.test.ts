@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generatePhantom } from './phantom';
+import { generatePhantom } from '../../demo/phantom';
 import { crc32 } from 'node:zlib';
-import { readPng8 } from '../../../tests/helpers/png';
-import { encodeGrayPng, encodePng, type RasterImage } from './png';
+import { readPng8 } from '../../../../tests/helpers/png';
+import { encodeGrayPng, encodePng, type RasterImage } from './png-encoder';
 
 function randomImage(width: number, height: number, channels: RasterImage['channels'], seed: number): RasterImage {
   const data = new Uint8Array(width * height * channels);

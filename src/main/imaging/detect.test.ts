@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { detectFile, detectFormat } from './detect';
 
-const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../tests/fixtures/data');
+const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../tests/fixtures/data');
 
 function niftiHeader(size: 348 | 540, littleEndian = true): Uint8Array {
   const b = new Uint8Array(size + 4);

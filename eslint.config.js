@@ -12,6 +12,23 @@ const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_')).map((name)
 const nodePrefixed = { group: ['node:*'], message: 'src/shared and src/renderer must not import Node modules.' };
 const intoMain = { group: ['**/main/**', '**/main'], message: 'Only the backend imports the backend; share code through src/shared.' };
 const intoRenderer = { group: ['**/renderer/**', '**/renderer'], message: 'The backend must not import the renderer.' };
+// Backend features, lowest first: db < store < imaging < the features (import, inference, viewer, …)
+// < the hosts (backend.ts, rpc, server, cli, electron). A folder imports only what lies below it.
+// Imports from src/shared never count: shared/imaging and shared/contract/demo.ts share names.
+const intoFeatures = (names, message) => ({ group: [...names.flatMap((n) => [`**/${n}`, `**/${n}/**`]), '!**/shared/**'], message });
+const HOSTS = ['backend', 'rpc', 'server', 'cli', 'electron'];
+const FEATURES = ['import', 'demo', 'inference', 'viewer', 'worklist', 'jobs', 'models', 'settings', 'system'];
+const featureRules = [
+  ['src/main/db/**/*.ts', ['store', 'imaging', ...FEATURES, ...HOSTS], 'The database layer imports no backend feature.'],
+  ['src/main/store/**/*.ts', ['imaging', ...FEATURES, ...HOSTS], 'The content store is storage: it imports only the database.'],
+  ['src/main/imaging/**/*.ts', [...FEATURES, ...HOSTS], 'Imaging reads and writes pixels: it must not import import/, demo/ or any other feature.'],
+  ...FEATURES.map((f) => [`src/main/${f}/**/*.ts`, HOSTS, 'A feature must not import the backend or its hosts; they import it.']),
+].map(([files, banned, message]) => ({
+  files: [files],
+  // Tests may build their inputs with any feature (a demo phantom, a backend).
+  ignores: ['**/*.test.ts'],
+  rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [intoRenderer, intoFeatures(banned, message)] }] },
+}));
 const domGlobals = ['window', 'document', 'navigator', 'location', 'localStorage', 'sessionStorage', 'HTMLElement', 'HTMLCanvasElement', 'fetch', 'WebSocket', 'requestAnimationFrame'].map(
   (name) => ({ name, message: 'src/shared must not use the DOM.' }),
 );
@@ -49,6 +66,7 @@ export default tseslint.config(
     ignores: ['src/main/electron/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [intoRenderer] }] },
   },
+  ...featureRules,
   {
     files: ['src/main/electron/**/*.ts', 'src/preload/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [intoRenderer] }] },

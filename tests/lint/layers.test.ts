@@ -36,3 +36,27 @@ describe('layer rule', () => {
     expect(await ruleIds(code, file)).toEqual([]);
   });
 });
+
+describe('backend feature rule', () => {
+  it.each([
+    ["import { scanPaths } from '../import/scan';\nexport const a = scanPaths;", 'src/main/imaging/x.ts'],
+    ["import { generatePhantom } from '../../demo/phantom';\nexport const a = generatePhantom;", 'src/main/imaging/raster/x.ts'],
+    ["import { createBackend } from '../backend';\nexport const a = createBackend;", 'src/main/imaging/x.ts'],
+    ["import { decodeDicom } from '../imaging/dicom';\nexport const a = decodeDicom;", 'src/main/store/x.ts'],
+    ["import { ContentStore } from '../store/content-store';\nexport const a = ContentStore;", 'src/main/db/x.ts'],
+    ["import { createBackend } from '../backend';\nexport const a = createBackend;", 'src/main/viewer/x.ts'],
+    ["import { serve } from '../server';\nexport const a = serve;", 'src/main/import/x.ts'],
+    ["import { app } from 'electron';\nexport const a = app;", 'src/main/imaging/x.ts'],
+  ])('flags %j in %s', async (code, file) => {
+    expect(await ruleIds(code, file)).toContain('no-restricted-imports');
+  });
+
+  it.each([
+    ["import { ContentStore } from '../store/content-store';\nexport const a = ContentStore;", 'src/main/imaging/x.ts'],
+    ["import { clamp } from '../../shared/imaging/window';\nexport const a = clamp;", 'src/main/db/x.ts'],
+    ["import { decodeDicom } from '../imaging/dicom';\nexport const a = decodeDicom;", 'src/main/import/x.ts'],
+    ["import { generatePhantom } from '../../demo/phantom';\nexport const a = generatePhantom;", 'src/main/imaging/raster/x.test.ts'],
+  ])('allows %j in %s', async (code, file) => {
+    expect(await ruleIds(code, file)).toEqual([]);
+  });
+});

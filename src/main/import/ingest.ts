@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { detectFormat } from '../imaging/detect';
 import { ContentStore, readFully } from '../store/content-store';
-import { readFastRecords } from '../imaging/dicom/fast-header';
+import { readFastRecords } from './fast-records';
 import type { FrameRecord, SeriesRecord } from './records';
 
 export interface ScannedFile {

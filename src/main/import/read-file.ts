@@ -1,6 +1,6 @@
 // Picks the reader for a file by its content (magic bytes) first and its name second.
 import { detectFormat } from '../imaging/volume/read';
-import { readFastRecords } from '../imaging/dicom/fast-header';
+import { readFastRecords } from './fast-records';
 import { readDicomRecords } from './read-dicom';
 import { readRasterRecords, readVolumeRecords } from './read-other';
 import type { ReadOutcome } from './records';

@@ -1,18 +1,15 @@
-// A fast DICOM header reader for the import's common case: it walks the data set once up to the
-// pixel data, keeps only the elements the index needs and skips the rest (sequences included)
-// without decoding them. Anything unusual — a deflated or unknown transfer syntax, a
-// segmentation, an enhanced multi-frame object, a non-image, a character set other than ASCII,
-// Latin-1 or UTF-8 — returns null and the import falls back to the full dcmjs-based reader.
+// A fast DICOM header walk for the common case: it walks the data set once up to the pixel
+// data, keeps only the positions of the elements in `T` and skips the rest (sequences included)
+// without decoding them. Two users: the import's records (src/main/import/fast-records.ts) and
+// the native pixel path below (scrolling, inference). Anything unusual returns null and the
+// caller falls back to the full dcmjs-based reader (this folder's index.ts).
 // Measured: this is what lets the import outrun pydicom's header-only read (docs/benchmarks.md).
-import type { FrameRecord, ReadOutcome, SeriesRecord } from '../../import/records';
-
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 const EXPLICIT_BE = '1.2.840.10008.1.2.2';
-const SEGMENTATION = '1.2.840.10008.5.1.4.1.1.66.4';
 
-// Tags as (group << 16 | element).
-const T = {
+/** The tags this reader keeps, as (group << 16 | element). */
+export const T = {
   transferSyntax: 0x00020010,
   charset: 0x00080005,
   sopClass: 0x00080016,
@@ -68,7 +65,7 @@ const VR_UN = vrCode('UN');
 class Stop extends Error {}
 
 /** Where the wanted elements' values are in the file: positions only, no copies or views. */
-class Values {
+export class Values {
   private readonly at = new Int32Array(SLOTS.size * 2).fill(-1);
 
   constructor(private readonly b: Uint8Array) {}
@@ -106,16 +103,29 @@ class Values {
   }
 }
 
-export function readFastRecords(bytes: Uint8Array): ReadOutcome | null {
+/** A data set walked up to its pixel data: where the wanted values lie, and how it is encoded. */
+export interface FastHeader {
+  values: Values;
+  transferSyntax: string;
+  mode: { explicit: boolean; little: boolean };
+}
+
+/**
+ * Walks a Part 10 file (PS3.10 §7.1: preamble, "DICM", file meta group, data set) up to its Pixel
+ * Data (7FE0,0010), keeping the positions of the elements in `T`. Null when the file is not one
+ * this reader handles: no pixel data, a deflated or unknown transfer syntax, an enhanced
+ * multi-frame object (functional groups), or a malformed element.
+ */
+export function readFastHeader(b: Uint8Array): FastHeader | null {
   try {
-    return read(bytes);
+    return walkToPixels(b);
   } catch (e) {
     if (e instanceof Stop || e instanceof RangeError) return null;
     throw e;
   }
 }
 
-function read(b: Uint8Array): ReadOutcome | null {
+function walkToPixels(b: Uint8Array): FastHeader | null {
   if (b.length < 132 || b[128] !== 0x44 || b[129] !== 0x49 || b[130] !== 0x43 || b[131] !== 0x4d) return null;
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const values = new Values(b);
@@ -138,81 +148,7 @@ function read(b: Uint8Array): ReadOutcome | null {
   );
   if (offset < 0) return null; // no pixel data: let the full reader classify the object
   if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
-  const charset = values.text(T.charset).toUpperCase();
-  if (charset !== '' && charset !== 'ISO_IR 100' && charset !== 'ISO_IR 192' && charset !== 'ISO_IR 6') return null;
-  const sopClass = values.text(T.sopClass);
-  if (sopClass === SEGMENTATION) return null;
-
-  const encoding = charset === 'ISO_IR 192' ? 'utf-8' : 'latin1';
-  const str = (tag: number) => values.text(tag, encoding);
-  const us = (tag: number) => values.u16(tag, mode.little);
-  const ds = (tag: number) => {
-    const value = str(tag);
-    if (!value.includes('\\')) {
-      // One value, the common case: no arrays to split into.
-      const n = value.trim() === '' ? NaN : Number(value);
-      return Number.isFinite(n) ? [n] : null;
-    }
-    const parts = value.split('\\').map((s) => s.trim());
-    const numbers = parts.map((s) => (s === '' ? NaN : Number(s)));
-    return numbers.every(Number.isFinite) ? numbers : null;
-  };
-  const first = (tag: number) => ds(tag)?.[0] ?? null;
-  const studyUid = str(T.studyUid);
-  const seriesUid = str(T.seriesUid);
-  const sopInstance = str(T.sopInstance);
-  const rows = us(T.rows);
-  const columns = us(T.columns);
-  if (!studyUid || !seriesUid || !sopInstance || !rows || !columns) return null;
-  const samples = us(T.samples) ?? 1;
-  const photometric = str(T.photometric) || (samples === 3 ? 'RGB' : 'MONOCHROME2');
-  const framesValue = first(T.frames);
-  const frames = framesValue && framesValue > 0 ? Math.round(framesValue) : 1;
-  // Sanity-check the pixel module before trusting it; oddities go to the full reader.
-  const bits = us(T.bitsAllocated);
-  if (bits === null || ![1, 8, 16, 32].includes(bits) || (samples !== 1 && samples !== 3)) return null;
-
-  const patientName = str(T.patientName).replace(/=+$/, '');
-  const patient = { id: str(T.patientId), name: patientName, birthDate: str(T.birthDate), sex: str(T.sex) };
-  const series: SeriesRecord = {
-    patientKey: patient.id
-      ? `id:${patient.id}`
-      : patient.name
-        ? `name:${patient.name}|${patient.birthDate}`
-        : `study:${studyUid}`,
-    patient,
-    studyUid,
-    study: { date: str(T.studyDate), time: str(T.studyTime), description: str(T.studyDescription), accession: str(T.accession) },
-    seriesUid,
-    series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber)), description: str(T.seriesDescription) },
-    format: 'dicom',
-  };
-  // Projection radiographs often carry only Imager Pixel Spacing.
-  const spacing = ds(T.spacing) ?? ds(T.imagerSpacing);
-  const position = ds(T.position);
-  const orientation = ds(T.orientation);
-  const slope = first(T.slope);
-  const frameRecords: FrameRecord[] = [];
-  for (let i = 0; i < frames; i++) {
-    frameRecords.push({
-      frameIndex: i,
-      sopInstanceUid: sopInstance,
-      instanceNumber: intOrNull(first(T.instanceNumber)),
-      rows,
-      columns,
-      samplesPerPixel: samples,
-      photometric,
-      pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0]!, spacing[1]!] : null,
-      position: position && position.length >= 3 ? [position[0]!, position[1]!, position[2]!] : null,
-      orientation: orientation && orientation.length >= 6 ? (orientation.slice(0, 6) as FrameRecord['orientation']) : null,
-      rescaleSlope: slope !== null && slope !== 0 ? slope : 1,
-      rescaleIntercept: first(T.intercept) ?? 0,
-      windowCenter: first(T.windowCenter),
-      windowWidth: positiveOrNull(first(T.windowWidth)),
-      transferSyntax: ts,
-    });
-  }
-  return { status: 'image', series, frames: frameRecords };
+  return { values, transferSyntax: ts, mode };
 }
 
 /**
@@ -290,15 +226,6 @@ function skipUndefinedItem(view: DataView, offset: number, mode: { explicit: boo
 }
 
 const utf8 = new TextDecoder('utf-8');
-
-/** A window width of 0 or less is a writer's error: treat it as absent. */
-function positiveOrNull(n: number | null): number | null {
-  return n !== null && n > 0 ? n : null;
-}
-
-function intOrNull(n: number | null): number | null {
-  return n === null ? null : Math.round(n);
-}
 
 export interface NativeFrames {
   rows: number;

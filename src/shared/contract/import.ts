@@ -66,8 +66,8 @@ export const importMethods = {
 } as const;
 
 export interface ImportService {
-  start(input: ImportStart): Promise<{ jobId: number }>;
-  stage(input: { batch: string; path: string; data: string }): Promise<{ bytes: number }>;
-  startStaged(input: { batch: string }): Promise<{ jobId: number }>;
+  start(input: z.input<typeof importMethods.start>): Promise<{ jobId: number }>;
+  stage(input: z.input<typeof importMethods.stage>): Promise<{ bytes: number }>;
+  startStaged(input: z.input<typeof importMethods.startStaged>): Promise<{ jobId: number }>;
   report(input: z.input<typeof importMethods.report>): Promise<ImportReport>;
 }

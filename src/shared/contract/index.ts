@@ -3,6 +3,7 @@
 // their single input; later services join `contract`, `Services` and `Events` here.
 import type { z } from 'zod';
 import type { Result } from '../result';
+import type { ContractAgrees } from './check';
 import { demoMethods, type DemoService } from './demo';
 import { importMethods, type ImportProgress, type ImportService } from './import';
 import { inferenceMethods, type InferenceService, type InferenceStatus } from './inference';
@@ -48,6 +49,11 @@ export interface Services {
   viewer: ViewerService;
 }
 
+// Fails to compile when `contract` and `Services` disagree on a service, a method or an input;
+// the error's text names each problem (see check.ts).
+const contractAgrees: ContractAgrees<typeof contract, Services> = true;
+void contractAgrees;
+
 export type ServiceName = keyof typeof contract;
 export type MethodName<S extends ServiceName> = keyof (typeof contract)[S] & string;
 
@@ -68,7 +74,7 @@ type Method<F> = F extends (...args: infer A) => Promise<infer R> ? (...args: A)
 
 /** What the renderer holds: every service method, returning a Result instead of throwing. */
 export type Api = {
-  [S in ServiceName]: { [M in keyof Services[S]]: Method<Services[S][M]> };
+  [S in ServiceName]: { [M in MethodName<S>]: M extends keyof Services[S] ? Method<Services[S][M]> : never };
 } & {
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
 };

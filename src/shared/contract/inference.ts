@@ -41,7 +41,7 @@ export const inferenceMethods = {
 
 export interface InferenceService {
   status(): Promise<InferenceStatus>;
-  segmentSeries(input: { seriesId: number; ttaFlips?: 0 | 2 | 4 }): Promise<{ jobId: number }>;
+  segmentSeries(input: z.input<typeof inferenceMethods.segmentSeries>): Promise<{ jobId: number }>;
   segmentPending(): Promise<{ jobIds: number[] }>;
-  prediction(input: { imageId: number; modelVersionId?: number }): Promise<PredictionView | null>;
+  prediction(input: z.input<typeof inferenceMethods.prediction>): Promise<PredictionView | null>;
 }

@@ -43,6 +43,6 @@ export const jobsMethods = {
 
 export interface JobsService {
   list(input?: z.input<typeof jobsMethods.list>): Promise<Job[]>;
-  get(input: z.infer<typeof jobId>): Promise<Job>;
-  cancel(input: z.infer<typeof jobId>): Promise<Job>;
+  get(input: z.input<typeof jobsMethods.get>): Promise<Job>;
+  cancel(input: z.input<typeof jobsMethods.cancel>): Promise<Job>;
 }

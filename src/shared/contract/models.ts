@@ -29,5 +29,5 @@ export const modelsMethods = {
 
 export interface ModelsService {
   list(): Promise<ModelVersionInfo[]>;
-  activate(input: z.infer<typeof id>): Promise<ModelVersionInfo>;
+  activate(input: z.input<typeof modelsMethods.activate>): Promise<ModelVersionInfo>;
 }

@@ -39,6 +39,6 @@ export const settingsMethods = {
 
 export interface SettingsService {
   get(): Promise<Settings>;
-  update(patch: SettingsPatch): Promise<Settings>;
+  update(patch: z.input<typeof settingsMethods.update>): Promise<Settings>;
   reset(): Promise<Settings>;
 }

@@ -104,10 +104,10 @@ export const viewerMethods = {
 } as const;
 
 export interface ViewerService {
-  series(input: { seriesId: number }): Promise<ViewerSeries>;
-  frame(input: { imageId: number }): Promise<ViewerFrame>;
+  series(input: z.input<typeof viewerMethods.series>): Promise<ViewerSeries>;
+  frame(input: z.input<typeof viewerMethods.frame>): Promise<ViewerFrame>;
   /** The saved draft, or null when the series has none. */
-  draft(input: { seriesId: number }): Promise<DraftView | null>;
+  draft(input: z.input<typeof viewerMethods.draft>): Promise<DraftView | null>;
   saveDraft(input: z.input<typeof viewerMethods.saveDraft>): Promise<{ revision: number; updatedAt: string }>;
-  discardDraft(input: { seriesId: number }): Promise<{ discarded: boolean }>;
+  discardDraft(input: z.input<typeof viewerMethods.discardDraft>): Promise<{ discarded: boolean }>;
 }

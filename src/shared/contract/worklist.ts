@@ -71,7 +71,7 @@ export const worklistMethods = {
 } as const;
 
 export interface WorklistService {
-  list(query?: WorklistQuery): Promise<WorklistPage>;
-  series(input: { studyId: number }): Promise<SeriesSummary[]>;
-  thumbnail(input: { seriesId: number }): Promise<string | null>;
+  list(query?: z.input<typeof worklistMethods.list>): Promise<WorklistPage>;
+  series(input: z.input<typeof worklistMethods.series>): Promise<SeriesSummary[]>;
+  thumbnail(input: z.input<typeof worklistMethods.thumbnail>): Promise<string | null>;
 }

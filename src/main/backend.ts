@@ -77,9 +77,7 @@ export function createBackend(options: BackendOptions): Backend {
   const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames) };
   const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.
-  events.on('onDidChangeJob', (job) => {
-    if (job.kind === 'import' && job.status === 'done') engine.autoSegment((job.result as { studyIds?: number[] } | null)?.studyIds ?? []);
-  });
+  events.on('onDidImportStudies', ({ studyIds }) => engine.autoSegment(studyIds));
   events.on('onDidChangeSettings', () => void engine.settingsChanged());
   return {
     dataDir: options.dataDir,

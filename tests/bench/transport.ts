@@ -73,8 +73,9 @@ try {
 
   // 1. One frame at a time through the renderer's own code.
   await page.evaluate(pageScript); // CDP evaluation: the app's CSP forbids inline scripts
-  await page.evaluate((warm) => (window as unknown as { framePath(ids: number[]): Promise<number[]> }).framePath(warm), ids.slice(0, 4));
-  const single = await page.evaluate((all) => (window as unknown as { framePath(ids: number[]): Promise<number[]> }).framePath(all), ids);
+  type FramePath = (ids: number[]) => Promise<Record<'total' | 'call' | 'decode' | 'draw', number[]>>;
+  await page.evaluate((warm) => (window as unknown as { framePath: FramePath }).framePath(warm), ids.slice(0, 4));
+  const single = await page.evaluate((all) => (window as unknown as { framePath: FramePath }).framePath(all), ids);
 
   // 2. The whole series in the viewer.
   await page.reload();
@@ -109,8 +110,11 @@ try {
     document.querySelector('section.import')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
   }, DROP_MB);
   let dropJob: { id: number; status: string } | undefined;
+  let uploadPeak = NaN;
   for (;;) {
     dropJob = (await call<{ id: number; status: string }[]>('jobs', 'list', { kind: 'import' })).find((j) => !jobsBefore.includes(j.id));
+    // The import job exists once the last chunk is staged: the peak so far is the upload's.
+    if (dropJob && Number.isNaN(uploadPeak)) uploadPeak = procMiB(pid, 'VmHWM');
     if (dropJob && ['done', 'failed', 'cancelled'].includes(dropJob.status)) break;
     if (Date.now() - dropStart > 300_000) throw new Error('the dropped files were not imported in 5 minutes');
     await new Promise((r) => setTimeout(r, 200));
@@ -125,9 +129,12 @@ try {
   process.stdout.write(
     [
       `machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores; load average ${load}; Chromium ${browser.version()} headless`,
-      `one ${SIZE}×${SIZE} int16 CT frame, viewer.frame → decoded → windowed → on a canvas: ${stats(single)}`,
+      `one ${SIZE}×${SIZE} int16 CT frame, viewer.frame → decoded → windowed → on a canvas: ${stats(single.total)}`,
+      `  of which the call (request → decoded message): ${stats(single.call)}`,
+      `  of which the frame's decoding (to a typed array): ${stats(single.decode)}`,
+      `  of which windowing and drawing: ${stats(single.draw)}`,
       `all ${SLICES} frames loaded in the viewer: ${loadSeconds.toFixed(2)} s`,
-      `drop ${DROP_MB} MiB folder (one ${DROP_MB - Math.floor(DROP_MB / 2)} MiB file, ${Math.floor(DROP_MB / 2)} × 1 MiB) (upload + import, job ${dropJob.status}, ${dropSeconds.toFixed(1)} s): server RSS ${rssBefore.toFixed(0)} MiB before, peak ${rssPeak.toFixed(0)} MiB (+${(rssPeak - rssBefore).toFixed(0)} MiB)`,
+      `drop ${DROP_MB} MiB folder (one ${DROP_MB - Math.floor(DROP_MB / 2)} MiB file, ${Math.floor(DROP_MB / 2)} × 1 MiB) (upload + import, job ${dropJob.status}, ${dropSeconds.toFixed(1)} s): server RSS ${rssBefore.toFixed(0)} MiB before; peak ${uploadPeak.toFixed(0)} MiB (+${(uploadPeak - rssBefore).toFixed(0)} MiB) by the end of the upload, ${rssPeak.toFixed(0)} MiB (+${(rssPeak - rssBefore).toFixed(0)} MiB) with the import`,
     ].join('\n') + '\n',
   );
 } finally {

@@ -78,7 +78,7 @@ try {
     const grid = { data: map, width: SIZE, height: SIZE };
     paintCapsule(grid, 256, 256, 256 + (i % 40), 256, 80 + (i % 30), 1);
     fillPolygon(grid, [100, 100, 200, 90, 220, 200, 90, 210], 2);
-    return { imageId: image.imageId, labels: Buffer.from(encodeRle(map)).toString('base64') };
+    return { imageId: image.imageId, labels: encodeRle(map) };
   });
   await call('viewer', 'saveDraft', { seriesId: series.seriesId, baseRevision: 0, slices, history: null });
 

@@ -148,7 +148,7 @@ describe('viewer in Chromium', () => {
     const image = of.images[index]!;
     const slice = draft?.slices.find((s) => s.imageId === image.imageId);
     return slice
-      ? decodeRle(Buffer.from(slice.labels, 'base64'), image.rows * image.columns)
+      ? decodeRle(slice.labels, image.rows * image.columns)
       : new Uint8Array(image.rows * image.columns);
   }
 
@@ -158,7 +158,7 @@ describe('viewer in Chromium', () => {
 
   async function frame(index: number, of: ViewerSeries = series): Promise<Int32Array> {
     const f = await call<ViewerFrame>('viewer', 'frame', { imageId: of.images[index]!.imageId });
-    const bytes = Buffer.from(f.data, 'base64');
+    const bytes = f.data.slice();
     const values =
       f.dtype === 'uint8' ? Uint8Array.from(bytes) : new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
     return Int32Array.from(values, (v) => v * f.slope + f.intercept);
@@ -422,7 +422,7 @@ describe('viewer in Chromium', () => {
     const [ctFirst] = await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study.studyId });
     const ct = await call<ViewerSeries>('viewer', 'series', { seriesId: ctFirst!.seriesId });
     const f = await call<ViewerFrame>('viewer', 'frame', { imageId: ct.images[4]!.imageId });
-    const px = new Int16Array(Uint8Array.from(Buffer.from(f.data, 'base64')).buffer);
+    const px = new Int16Array(f.data.slice().buffer);
     const p = await screen(20.5, 10.5);
     await page.mouse.move(p.x, p.y);
     expect(await page.getByTestId('overlay-cursor').textContent()).toContain(`X 20 Y 10 · ${px[10 * 64 + 20]! - 1024} HU`);
@@ -463,7 +463,7 @@ describe('viewer in Chromium', () => {
     const predicted = await Promise.all(
       other.images.map(async (image) => {
         const p = (await call<PredictionView | null>('inference', 'prediction', { imageId: image.imageId }))!;
-        return decodeRle(Buffer.from(p.mask, 'base64'), image.rows * image.columns);
+        return decodeRle(p.mask, image.rows * image.columns);
       }),
     );
     // Loading is asynchronous: its notice comes once the label changed (and the draft is pending).

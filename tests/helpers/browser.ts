@@ -1,6 +1,7 @@
 // Debian's Chromium driven by playwright-core (no browser download is possible here).
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { WIRE_CONTENT_TYPE, decodeWire, encodeWire } from '../../src/shared/contract/wire';
 
 export const CHROMIUM = process.env.LGMS_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -25,21 +26,20 @@ export async function launchChromium(): Promise<Browser> {
 
 /**
  * Calls the contract from inside the page, through the page's own authorised session (its
- * cookie), as the renderer does; throws on an error result.
+ * cookie), as the renderer does; throws on an error result. The body is encoded here and
+ * decoded here (MessagePack, src/shared/contract/wire.ts); the page only moves the bytes.
  */
 export function pageApi(page: Page) {
   return async <T>(service: string, method: string, input?: unknown): Promise<T> => {
-    const r = (await page.evaluate(
-      async ([s, m, i]) =>
-        (
-          await fetch(`/api/${s}/${m}`, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json' },
-            body: JSON.stringify({ input: i }),
-          })
-        ).json(),
-      [service, method, input] as const,
-    )) as { ok: boolean; value: T; error?: unknown };
+    const body = Array.from(encodeWire({ input }));
+    const bytes = await page.evaluate(
+      async ([s, m, b, type]) => {
+        const res = await fetch(`/api/${s}/${m}`, { method: 'POST', headers: { 'Content-Type': type }, body: new Uint8Array(b) });
+        return Array.from(new Uint8Array(await res.arrayBuffer()));
+      },
+      [service, method, body, WIRE_CONTENT_TYPE] as const,
+    );
+    const r = decodeWire(Uint8Array.from(bytes)) as { ok: boolean; value: T; error?: unknown };
     if (!r.ok) throw new Error(`${service}.${method}: ${JSON.stringify(r.error)}`);
     return r.value;
   };

@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
+import { STAGE_CHUNK_BYTES } from '../../src/shared/contract';
 import { decodeDicom } from '../../src/main/imaging/dicom';
 import { writeCtSeries, type WrittenSeries } from '../helpers/ct-series';
 import { storeProblems } from '../helpers/store';
@@ -193,12 +194,33 @@ describe.skipIf(!existsSync(PYDICOM))('import', () => {
 
   it('imports files uploaded into a staging batch (browser drag-and-drop), then removes the upload', async () => {
     const batch = 'drop-test-0001';
-    const data = readFileSync(path.join(PYDICOM, 'MR_small.dcm')).toString('base64');
-    expect(await b.dispatch('import', 'stage', { batch, path: 'a/MR_small.dcm', data })).toMatchObject({ ok: true });
-    expect(await b.dispatch('import', 'stage', { batch, path: '../escape.dcm', data })).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    const data = readFileSync(path.join(PYDICOM, 'MR_small.dcm'));
+    // In chunks, as the renderer sends a large file: appended in order, in place only after the last.
+    const chunk = 4000;
+    for (let offset = 0; offset < data.length; offset += chunk) {
+      const last = offset + chunk >= data.length;
+      const r = await b.dispatch('import', 'stage', { batch, path: 'a/MR_small.dcm', offset, data: data.subarray(offset, offset + chunk), last });
+      expect(r).toEqual({ ok: true, value: { bytes: Math.min(offset + chunk, data.length) } });
+      expect(existsSync(path.join(tmp.dir, 'data', 'staging', batch, 'a', 'MR_small.dcm'))).toBe(last);
+    }
+    const staged = readFileSync(path.join(tmp.dir, 'data', 'staging', batch, 'a', 'MR_small.dcm'));
+    expect(staged.equals(data)).toBe(true);
+    // A chunk that does not continue the file, a chunk over the limit, a path out of the batch.
+    const head = { batch: 'drop-test-0002', path: 'b/partial.dcm', data: data.subarray(0, 10), last: false };
+    expect(await b.dispatch('import', 'stage', { ...head, offset: 0 })).toMatchObject({ ok: true });
+    expect(await b.dispatch('import', 'stage', { ...head, offset: 20 })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    const tooBig = new Uint8Array(STAGE_CHUNK_BYTES + 1);
+    expect(await b.dispatch('import', 'stage', { ...head, offset: 10, data: tooBig })).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    expect(await b.dispatch('import', 'stage', { ...head, offset: 0, data: 'AAAA' })).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    expect(await b.dispatch('import', 'stage', { batch, path: '../escape.dcm', offset: 0, data, last: true })).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    const announced: { jobId: number; studyIds: number[] }[] = [];
+    const off = b.events.on('onDidImportStudies', (e) => announced.push(e));
     const started = await b.services.import.startStaged({ batch });
     const job = await b.importer.wait(started.jobId);
+    off();
     expect(job.status).toBe('done');
+    // The finished import announces its studies (what auto-segmentation listens to).
+    expect(announced).toEqual([{ jobId: started.jobId, studyIds: job.kind === 'import' ? job.result!.studyIds : [] }]);
     const report = await b.services.import.report({ jobId: started.jobId });
     expect(report.counts.imported + report.counts.duplicate).toBe(1);
     await expect.poll(() => existsSync(path.join(tmp.dir, 'data', 'staging', batch))).toBe(false);

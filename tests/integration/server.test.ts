@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { WIRE_CONTENT_TYPE, decodeWire, encodeWire } from '../../src/shared/contract/wire';
 import { serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 
@@ -20,9 +21,13 @@ describe('headless server', () => {
   const api = (service: string, method: string, input: unknown, headers: Record<string, string> = {}) =>
     fetch(`${app.origin}/api/${service}/${method}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...headers },
-      body: JSON.stringify({ input }),
+      headers: { 'Content-Type': WIRE_CONTENT_TYPE, ...headers },
+      body: encodeWire({ input }),
     });
+  const read = async <T>(res: Response): Promise<T> => {
+    expect(res.headers.get('content-type')).toBe(WIRE_CONTENT_TYPE);
+    return decodeWire(new Uint8Array(await res.arrayBuffer())) as T;
+  };
   const auth = () => ({ Authorization: `Bearer ${app.token}` });
 
   it('prints a URL on 127.0.0.1 that carries a long random token', () => {
@@ -82,16 +87,25 @@ describe('headless server', () => {
 
   it('validates every request against the contract', async () => {
     const res = await api('settings', 'update', { ttaFlips: 'many' }, auth());
-    const body = (await res.json()) as { ok: boolean; error: { code: string } };
+    const body = await read<{ ok: boolean; error: { code: string } }>(res);
     expect(body.ok).toBe(false);
     expect(body.error.code).toBe('invalid-input');
-    const unknown = (await (await api('settings', 'dropTables', undefined, auth())).json()) as { error: { code: string } };
+    const unknown = await read<{ error: { code: string } }>(await api('settings', 'dropTables', undefined, auth()));
     expect(unknown.error.code).toBe('not-found');
+    // Only the non-simple MessagePack type: a cross-site form or simple fetch (text/plain, or
+    // JSON, which this API no longer takes) is refused before anything runs.
     expect((await fetch(`${app.origin}/api/settings/get`, { method: 'POST', headers: auth(), body: '{}' })).status).toBe(415);
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json']) {
+      const res = await fetch(`${app.origin}/api/settings/get`, { method: 'POST', headers: { ...auth(), 'Content-Type': type }, body: encodeWire({}) });
+      expect(res.status, type).toBe(415);
+    }
+    const garbage = await fetch(`${app.origin}/api/settings/get`, { method: 'POST', headers: { ...auth(), 'Content-Type': WIRE_CONTENT_TYPE }, body: Uint8Array.of(0xc1) });
+    expect(garbage.status).toBe(400);
+    expect(await read<{ error: { code: string } }>(garbage)).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
   });
 
   it('serves live backend data and pushes events over an authorised WebSocket', async () => {
-    const info = (await (await api('system', 'getInfo', undefined, auth())).json()) as { ok: true; value: { dataDir: string; transport: string } };
+    const info = await read<{ ok: true; value: { dataDir: string; transport: string } }>(await api('system', 'getInfo', undefined, auth()));
     expect(info.value.dataDir).toBe(tmp.dir);
     expect(info.value.transport).toBe('http');
     const ws = new WebSocket(`ws://127.0.0.1:${new URL(app.origin).port}/events`, { headers: { Authorization: `Bearer ${app.token}`, Origin: app.origin } });
@@ -99,7 +113,12 @@ describe('headless server', () => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    const event = new Promise<{ event: string; payload: { userName: string } }>((resolve) => ws.once('message', (d) => resolve(JSON.parse(String(d)))));
+    const event = new Promise<{ event: string; payload: { userName: string } }>((resolve) =>
+      ws.once('message', (d, isBinary) => {
+        expect(isBinary).toBe(true);
+        resolve(decodeWire(d as Buffer) as { event: string; payload: { userName: string } });
+      }),
+    );
     await api('settings', 'update', { userName: 'Dr. Events' }, auth());
     const got = await event;
     ws.close();

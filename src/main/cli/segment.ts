@@ -56,7 +56,7 @@ export async function segmentToFolder(
   for (const t of targets) {
     const p = await b.services.inference.prediction({ imageId: t.imageId });
     if (!p) continue;
-    const mask = decodeRle(Buffer.from(p.mask, 'base64'), p.rows * p.columns);
+    const mask = decodeRle(p.mask, p.rows * p.columns);
     for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! > 0 ? 255 : 0;
     const root = roots.find((r) => t.source === r || t.source.startsWith(r + path.sep)) ?? path.dirname(t.source);
     const relative = t.source === root ? path.basename(t.source) : path.relative(root, t.source);

@@ -1,9 +1,11 @@
 // The `import` service: starts an import job in a worker thread and relays its progress.
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { z } from 'zod';
 import type { Events, ImportItem, ImportItemStatus, ImportProgress, ImportReport, ImportService, ImportStart, Job } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
+import type { importMethods } from '../../shared/contract';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { JobStore } from '../jobs/store';
@@ -44,15 +46,32 @@ export class ImportMainService implements ImportService {
     return { jobId: job.id };
   }
 
-  async stage({ batch, path: relative, data }: { batch: string; path: string; data: string }): Promise<{ bytes: number }> {
+  /**
+   * Appends one chunk of a dropped file to `<staging>/<batch>/<path>.part` at `offset` (the bytes
+   * already staged: a chunk out of order is a `conflict`), and renames the file into place after
+   * the last chunk, so a half-sent file is never imported. Returns the bytes staged so far.
+   */
+  async stage({ batch, path: relative, offset, data, last }: z.input<typeof importMethods.stage>): Promise<{ bytes: number }> {
     const root = path.join(this.stagingDir(), batch);
     const target = path.resolve(root, relative);
     if (!target.startsWith(root + path.sep)) throw new ServiceError('invalid-input', 'the path leaves the staging folder');
-    const bytes = Buffer.from(data, 'base64');
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target + '.part', bytes);
-    await rename(target + '.part', target);
-    return { bytes: bytes.length };
+    const part = target + '.part';
+    if (offset === 0) await mkdir(path.dirname(target), { recursive: true });
+    let file;
+    try {
+      file = await open(part, offset === 0 ? 'w' : 'r+');
+    } catch {
+      throw new ServiceError('conflict', `the upload of ${relative} must start at offset 0`);
+    }
+    try {
+      const { size } = await file.stat();
+      if (size !== offset) throw new ServiceError('conflict', `the upload of ${relative} has ${size} bytes, not ${offset}: send the file again`);
+      await file.write(data, 0, data.byteLength, offset);
+    } finally {
+      await file.close();
+    }
+    if (last) await rename(part, target);
+    return { bytes: offset + data.byteLength };
   }
 
   async startStaged({ batch }: { batch: string }): Promise<{ jobId: number }> {
@@ -85,7 +104,7 @@ export class ImportMainService implements ImportService {
     const problems = this.o.db
       .prepare(`SELECT path, status, reason FROM import_items WHERE job_id = ? AND status IN ('failed', 'skipped') ORDER BY status, path LIMIT ?`)
       .all(jobId, limit) as ImportItem[];
-    const progress = Object.keys(job.progress).length ? (job.progress as unknown as ImportProgress) : null;
+    const progress: ImportProgress | null = job.progress;
     return { job, progress, problems, counts };
   }
 
@@ -106,23 +125,24 @@ export class ImportMainService implements ImportService {
       worker.on('message', (m: ImportWorkerMessage) => {
         if (m.type === 'progress') {
           last = m.progress;
-          this.o.jobs.progress(jobId, { ...m.progress, done: m.progress.bytesRead, total: m.progress.bytesTotal });
+          this.o.jobs.progress('import', jobId, { ...m.progress, done: m.progress.bytesRead, total: m.progress.bytesTotal });
           this.o.events.emit('onDidImportProgress', m.progress);
         } else if (m.type === 'done') {
           const p = m.summary.progress;
-          const job = this.o.jobs.finish(jobId, m.summary.cancelled ? 'cancelled' : 'done', {
+          const job = this.o.jobs.finish('import', jobId, m.summary.cancelled ? 'cancelled' : 'done', {
             progress: { ...p, done: p.bytesRead, total: p.bytesTotal },
             result: { studyIds: m.summary.studyIds, elapsedMs: m.summary.elapsedMs, phasesMs: m.summary.phasesMs, filesByReaders: m.summary.filesByReaders },
           });
           if (m.summary.studyIds.length) this.o.events.emit('onDidChangeStudies', { studyIds: m.summary.studyIds });
+          if (job.status === 'done') this.o.events.emit('onDidImportStudies', { jobId, studyIds: m.summary.studyIds });
           settle(job);
         } else {
-          settle(this.o.jobs.finish(jobId, 'failed', { error: m.message, ...(last ? { progress: { ...last } } : {}) }));
+          settle(this.o.jobs.finish('import', jobId, 'failed', { error: m.message, ...(last ? { progress: { ...last } } : {}) }));
         }
       });
-      worker.on('error', (e) => settle(this.o.jobs.finish(jobId, 'failed', { error: e.message })));
+      worker.on('error', (e) => settle(this.o.jobs.finish('import', jobId, 'failed', { error: e.message })));
       worker.on('exit', (code) => {
-        if (!settled) settle(this.o.jobs.finish(jobId, 'failed', { error: `import worker exited with code ${code}` }));
+        if (!settled) settle(this.o.jobs.finish('import', jobId, 'failed', { error: `import worker exited with code ${code}` }));
       });
     });
   }

@@ -139,8 +139,8 @@ export class InferenceEngine implements InferenceService {
       modelVersionId: version,
       rows: row.rows,
       columns: row.columns,
-      mask: row.mask.toString('base64'),
-      uncertainty: row.uncertainty ? row.uncertainty.toString('base64') : null,
+      mask: row.mask,
+      uncertainty: row.uncertainty,
       foregroundPixels: row.foreground_pixels,
       entropy: row.entropy,
       ttaDice: row.tta_dice,
@@ -198,9 +198,9 @@ export class InferenceEngine implements InferenceService {
   }
 
   private async run(jobId: number): Promise<void> {
-    const job = await this.o.jobs.get({ id: jobId });
+    const job = this.o.jobs.getOf('inference', jobId);
     if (job.status !== 'queued') return;
-    const params = this.o.jobs.params<{ seriesId: number; ttaFlips?: 0 | 2 | 4 }>(jobId);
+    const params = job.params;
     const seriesId = params.seriesId;
     const imageIds = this.o.db.prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index').pluck().all(seriesId) as number[];
     const ttaFlips = params.ttaFlips ?? this.o.settings().ttaFlips;
@@ -211,14 +211,14 @@ export class InferenceEngine implements InferenceService {
     if (reply.type === 'segmented') {
       const status = reply.cancelled ? 'cancelled' : 'done';
       this.o.db.prepare('UPDATE series SET status = ? WHERE id = ?').run(reply.cancelled ? 'new' : 'segmented', seriesId);
-      final = this.o.jobs.finish(jobId, status, {
+      final = this.o.jobs.finish('inference', jobId, status, {
         result: { seriesId, segmented: reply.done, failed: reply.failed, provider: this.state.provider, model: this.state.model, ttaFlips, timingsMs: round(reply.timings) },
         progress: { phase: 'done', done: reply.done + reply.failed.length, total: imageIds.length },
       });
       this.o.events.emit('onDidChangeStudies', { studyIds: [this.studyOf(seriesId)] });
     } else {
       this.o.db.prepare("UPDATE series SET status = 'new' WHERE id = ?").run(seriesId);
-      final = this.o.jobs.finish(jobId, 'failed', { error: reply.type === 'error' ? reply.message : 'inference failed' });
+      final = this.o.jobs.finish('inference', jobId, 'failed', { error: reply.type === 'error' ? reply.message : 'inference failed' });
     }
     this.jobWaiters.get(jobId)?.(final.status);
     this.jobWaiters.delete(jobId);
@@ -239,7 +239,7 @@ export class InferenceEngine implements InferenceService {
 
   private onReply(reply: EngineReply): void {
     if (reply.type === 'progress') {
-      this.o.jobs.progress(reply.jobId, { phase: 'segmenting', done: reply.done, total: reply.total, timingsMs: round(reply.timings) });
+      this.o.jobs.progress('inference', reply.jobId, { phase: 'segmenting', done: reply.done, total: reply.total, timingsMs: round(reply.timings) });
       return;
     }
     const pending = this.pending.get(reply.requestId);

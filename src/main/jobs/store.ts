@@ -1,7 +1,7 @@
 // Durable jobs in SQLite. A job's row is the truth: the UI reads it, a restart finds it, and a
 // job that was running when the process died is marked failed ("interrupted") on the next start
 // rather than left running forever.
-import type { Events, Job, JobKind, JobProgress, JobsService, JobStatus } from '../../shared/contract';
+import type { Events, Job, JobKind, JobOf, JobParams, JobProgressOf, JobResult, JobsService, JobStatus } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
@@ -23,14 +23,18 @@ interface JobRow {
 export const INTERRUPTED = 'interrupted: the app stopped while this job was running; start it again to finish it';
 const PROGRESS_WRITE_INTERVAL_MS = 500;
 
+// The row's JSON columns were written by this store from the kind's own types (create, progress,
+// finish), so reading them back as that kind's types is the one place that trusts them.
 function toJob(row: JobRow): Job {
+  const progress = JSON.parse(row.progress) as object;
   return {
     id: row.id,
     kind: row.kind,
     status: row.status,
     title: row.title,
-    progress: JSON.parse(row.progress) as JobProgress,
-    result: row.result === null ? null : (JSON.parse(row.result) as unknown),
+    params: JSON.parse(row.params) as never,
+    progress: Object.keys(progress).length === 0 ? null : (progress as never),
+    result: row.result === null ? null : (JSON.parse(row.result) as never),
     error: row.error,
     createdAt: row.created_at,
     startedAt: row.started_at,
@@ -54,15 +58,18 @@ export class JobStore implements JobsService {
       .run(INTERRUPTED).changes;
   }
 
-  create(kind: JobKind, title: string, params: unknown): Job {
+  create<K extends JobKind>(kind: K, title: string, params: JobParams<K>): JobOf<K> {
     const row = this.db
       .prepare(`INSERT INTO jobs (kind, status, title, params) VALUES (?, 'queued', ?, ?) RETURNING *`)
       .get(kind, title, JSON.stringify(params)) as JobRow;
-    return this.publish(toJob(row));
+    return this.publish(toJob(row)) as JobOf<K>;
   }
 
-  params<T>(id: number): T {
-    return JSON.parse(this.row(id).params) as T;
+  /** A job known to be of `kind`; `not-found` when there is none, `invalid-input` when it is another kind. */
+  getOf<K extends JobKind>(kind: K, id: number): JobOf<K> {
+    const job = toJob(this.row(id));
+    if (job.kind !== kind) throw new ServiceError('invalid-input', `job ${id} is not an ${kind} job`);
+    return job as JobOf<K>;
   }
 
   markRunning(id: number, onCancel: () => void): Job {
@@ -72,7 +79,7 @@ export class JobStore implements JobsService {
   }
 
   /** Records progress; writes to the database at most twice a second, unless `force`. */
-  progress(id: number, progress: JobProgress, force = false): void {
+  progress<K extends JobKind>(_kind: K, id: number, progress: JobProgressOf<K>, force = false): void {
     const now = Date.now();
     if (!force && now - (this.lastWrite.get(id) ?? 0) < PROGRESS_WRITE_INTERVAL_MS) return;
     this.lastWrite.set(id, now);
@@ -80,7 +87,12 @@ export class JobStore implements JobsService {
     this.publish(toJob(this.row(id)));
   }
 
-  finish(id: number, status: Extract<JobStatus, 'done' | 'failed' | 'cancelled'>, outcome: { result?: unknown; error?: string; progress?: JobProgress } = {}): Job {
+  finish<K extends JobKind>(
+    _kind: K,
+    id: number,
+    status: Extract<JobStatus, 'done' | 'failed' | 'cancelled'>,
+    outcome: { result?: JobResult<K>; error?: string; progress?: JobProgressOf<K> } = {},
+  ): JobOf<K> {
     this.cancelHandlers.delete(id);
     this.lastWrite.delete(id);
     this.db
@@ -95,7 +107,7 @@ export class JobStore implements JobsService {
         outcome.progress ? JSON.stringify(outcome.progress) : null,
         id,
       );
-    return this.publish(toJob(this.row(id)));
+    return this.publish(toJob(this.row(id))) as JobOf<K>;
   }
 
   async list(input: { kind?: JobKind; limit?: number } = {}): Promise<Job[]> {
@@ -112,7 +124,7 @@ export class JobStore implements JobsService {
 
   async cancel({ id }: { id: number }): Promise<Job> {
     const job = toJob(this.row(id));
-    if (job.status === 'queued') return this.finish(id, 'cancelled');
+    if (job.status === 'queued') return this.finish(job.kind, id, 'cancelled') as Job;
     if (job.status !== 'running') throw new ServiceError('conflict', `job ${id} is already ${job.status}`);
     const handler = this.cancelHandlers.get(id);
     if (!handler) throw new ServiceError('conflict', `job ${id} is running in another process and cannot be cancelled from here`);

@@ -1,19 +1,22 @@
 // The headless transport: the built renderer and the contract over HTTP + WebSocket, on
 // loopback only, behind a random per-start token. Every request — page, asset, API call or
 // WebSocket upgrade — without the token is refused, so another local user or a web page in the
-// browser cannot read patient data through it.
+// browser cannot read patient data through it. API bodies and events are MessagePack
+// (src/shared/contract/wire.ts): bytes travel as bytes.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { STAGE_CHUNK_BYTES } from '../../shared/contract';
+import { WIRE_CONTENT_TYPE, decodeWire, encodeWire } from '../../shared/contract/wire';
 import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
 import type { Backend } from '../backend';
 
 export const TOKEN_COOKIE = 'lgms_token';
-// Large enough for one staged file (drag-and-drop import in the browser), base64-encoded.
-const MAX_BODY = 128 * 1024 * 1024;
+// One staged chunk of a dropped file and its envelope: a file goes up in chunks, never whole.
+const MAX_BODY = STAGE_CHUNK_BYTES + 64 * 1024;
 
 export interface ServerOptions {
   backend: Backend;
@@ -91,24 +94,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     res.setHeader('Cache-Control', 'no-store');
     if (req.method !== 'POST') return sendText(res, 405, 'Use POST for API calls.');
-    // A JSON content type cannot be sent cross-site without a CORS preflight, which we never grant.
-    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-      return sendText(res, 415, 'API calls must be application/json.');
+    // This content type cannot be sent cross-site without a CORS preflight, which we never grant
+    // (a form or a simple fetch can only send text/plain, urlencoded or multipart bodies).
+    if ((req.headers['content-type'] ?? '').split(';')[0]!.trim() !== WIRE_CONTENT_TYPE) {
+      return sendText(res, 415, `API calls must be ${WIRE_CONTENT_TYPE}.`);
     }
     const parts = url.pathname.split('/');
     if (parts.length !== 4) return sendText(res, 404, 'Not found.');
     let body: unknown;
     try {
-      body = JSON.parse((await readBody(req, MAX_BODY)) || '{}');
+      const bytes = await readBody(req, MAX_BODY);
+      body = bytes.length === 0 ? {} : decodeWire(bytes);
     } catch (e) {
-      return sendJson(res, 400, { ok: false, error: { code: 'invalid-input', message: `bad request body: ${(e as Error).message}` } });
+      return sendWire(res, 400, { ok: false, error: { code: 'invalid-input', message: `bad request body: ${(e as Error).message}` } });
     }
     const input = typeof body === 'object' && body !== null ? (body as { input?: unknown }).input : undefined;
     const service = safeDecode(parts[2]!);
     const method = safeDecode(parts[3]!);
     if (service === null || method === null) return sendText(res, 400, 'Bad request: malformed URL.');
     const result = await backend.dispatch(service, method, input);
-    sendJson(res, 200, result);
+    sendWire(res, 200, result);
   }
 
   function serveStatic(res: ServerResponse, pathname: string): void {
@@ -150,7 +155,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const offEvents = backend.events.onAny((event, payload) => {
-    const message = JSON.stringify({ event, payload });
+    const message = encodeWire({ event, payload });
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(message);
   });
 
@@ -191,9 +196,9 @@ function sendText(res: ServerResponse, status: number, text: string): void {
   res.end(text + '\n');
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+function sendWire(res: ServerResponse, status: number, value: unknown): void {
+  const body = encodeWire(value);
+  res.writeHead(status, { 'Content-Type': WIRE_CONTENT_TYPE, 'Content-Length': body.byteLength });
   res.end(body);
 }
 
@@ -214,7 +219,7 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -225,7 +230,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
         req.destroy();
       } else chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }

@@ -1,7 +1,7 @@
 // Draft queries: one row per series in `drafts`, one per labelled slice in `draft_slices`.
 // A save writes the changed slices and the history in one transaction, so the stored labels
 // and the stored undo history always describe the same state.
-import type { DraftView } from '../../shared/contract';
+import type { DraftSlice, DraftView } from '../../shared/contract';
 import type { SerializedHistory } from '../../shared/imaging/history';
 import { decodeRle } from '../../shared/imaging/rle';
 import { ServiceError } from '../../shared/result';
@@ -10,7 +10,7 @@ import type { Database } from '../db/database';
 export interface SaveInput {
   seriesId: number;
   baseRevision: number;
-  slices: { imageId: number; labels: string }[];
+  slices: DraftSlice[];
   history: SerializedHistory | null;
 }
 
@@ -31,8 +31,8 @@ export class DraftStore {
     return {
       seriesId,
       revision: draft.revision,
-      slices: slices.map((s) => ({ imageId: s.imageId, labels: s.labels.toString('base64') })),
-      history: draft.history ? (JSON.parse(draft.history) as SerializedHistory) : null,
+      slices: slices.map((s) => ({ imageId: s.imageId, labels: s.labels })),
+      history: draft.history === null ? null : readHistory(draft.history),
       updatedAt: draft.updated_at,
     };
   }
@@ -50,7 +50,7 @@ export class DraftStore {
     const decoded = input.slices.map((s) => {
       const pixels = sizes.get(s.imageId);
       if (pixels === undefined) throw new ServiceError('invalid-input', `image ${s.imageId} is not in series ${input.seriesId}`);
-      const rle = Buffer.from(s.labels, 'base64');
+      const rle = Buffer.from(s.labels.buffer, s.labels.byteOffset, s.labels.byteLength);
       let foreground = 0;
       try {
         const map = decodeRle(rle, pixels);
@@ -60,7 +60,7 @@ export class DraftStore {
       }
       return { imageId: s.imageId, rle, foreground };
     });
-    const history = input.history ? JSON.stringify(input.history) : null;
+    const history = input.history ? writeHistory(input.history) : null;
     return this.db
       .transaction(() => {
         const current = this.db.prepare('SELECT revision FROM drafts WHERE series_id = ?').pluck().get(input.seriesId) as number | undefined;
@@ -92,4 +92,30 @@ export class DraftStore {
   discard(seriesId: number): boolean {
     return this.db.prepare('DELETE FROM drafts WHERE series_id = ?').run(seriesId).changes > 0;
   }
+}
+
+// The undo history is stored as the JSON text migration 0040 declared (a STRICT TEXT column),
+// its patches base64 in that text only: a storage encoding, never what the contract carries.
+type StoredHistory = Omit<SerializedHistory, 'entries'> & { entries: { label: string; patches: { imageId: number; xor: string }[] }[] };
+
+function writeHistory(history: SerializedHistory): string {
+  const stored: StoredHistory = {
+    ...history,
+    entries: history.entries.map((e) => ({
+      label: e.label,
+      patches: e.patches.map((p) => ({ imageId: p.imageId, xor: Buffer.from(p.xor.buffer, p.xor.byteOffset, p.xor.byteLength).toString('base64') })),
+    })),
+  };
+  return JSON.stringify(stored);
+}
+
+function readHistory(text: string): SerializedHistory {
+  const stored = JSON.parse(text) as StoredHistory;
+  return {
+    ...stored,
+    entries: stored.entries.map((e) => ({
+      label: e.label,
+      patches: e.patches.map((p) => ({ imageId: p.imageId, xor: new Uint8Array(Buffer.from(p.xor, 'base64')) })),
+    })),
+  };
 }

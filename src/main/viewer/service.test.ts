@@ -10,7 +10,6 @@ import { decodeRle, encodeRle } from '../../shared/imaging/rle';
 import { createBackend, type Backend } from '../backend';
 
 const CT_SMALL = '/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm';
-const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 describe('viewer service', () => {
   const tmp = tempDir();
@@ -48,8 +47,8 @@ describe('viewer service', () => {
     for (const [z, image] of s.images.entries()) {
       const f = await b.services.viewer.frame({ imageId: image.imageId });
       expect(f).toMatchObject({ dtype: 'int16', rows: 32, columns: 32, slope: 1, intercept: -1024, photometric: 'MONOCHROME2' });
-      const bytes = Buffer.from(f.data, 'base64');
-      const px = new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+      expect(f.data).toBeInstanceOf(Uint8Array);
+      const px = new Int16Array(f.data.slice().buffer);
       expect(px[10 * 32 + 20]).toBe(probe[z]);
       expect(f.min).toBe(Math.min(...px));
       expect(f.max).toBe(Math.max(...px));
@@ -72,14 +71,16 @@ describe('viewer service', () => {
     map.fill(1, 100, 140);
     const history = new EditHistory();
     history.push({ label: 'Brush', patches: [{ imageId: a, xor: diffPatch(new Uint8Array(1024), map)! }] });
-    const first = await b.services.viewer.saveDraft({ seriesId, baseRevision: 0, slices: [{ imageId: a, labels: b64(encodeRle(map)) }], history: history.toJSON() });
+    const first = await b.services.viewer.saveDraft({ seriesId, baseRevision: 0, slices: [{ imageId: a, labels: encodeRle(map) }], history: history.serialize() });
     expect(first.revision).toBe(1);
 
     const draft = (await b.services.viewer.draft({ seriesId }))!;
     expect(draft.revision).toBe(1);
     expect(draft.slices.map((x) => x.imageId)).toEqual([a]);
-    expect(decodeRle(Buffer.from(draft.slices[0]!.labels, 'base64'), 1024)).toEqual(map);
-    expect(EditHistory.fromJSON(draft.history!).undoLabel).toBe('Brush');
+    expect(decodeRle(draft.slices[0]!.labels, 1024)).toEqual(map);
+    const restored = EditHistory.fromSerialized(draft.history!);
+    expect(restored.undoLabel).toBe('Brush');
+    expect(restored.undo()!.patches[0]!.xor).toEqual(history.undo()!.patches[0]!.xor);
 
     // Another window still at revision 0 cannot overwrite it.
     await expect(b.dispatch('viewer', 'saveDraft', { seriesId, baseRevision: 0, slices: [], history: null })).resolves.toMatchObject({
@@ -87,7 +88,7 @@ describe('viewer service', () => {
       error: { code: 'conflict' },
     });
     // A map of the wrong size, or an image of another series, changes nothing.
-    const bad = await b.dispatch('viewer', 'saveDraft', { seriesId, baseRevision: 1, slices: [{ imageId: c, labels: b64(encodeRle(new Uint8Array(10))) }], history: null });
+    const bad = await b.dispatch('viewer', 'saveDraft', { seriesId, baseRevision: 1, slices: [{ imageId: c, labels: encodeRle(new Uint8Array(10)) }], history: null });
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
     expect((await b.services.viewer.draft({ seriesId }))!.revision).toBe(1);
 
@@ -96,8 +97,8 @@ describe('viewer service', () => {
       seriesId,
       baseRevision: 1,
       slices: [
-        { imageId: a, labels: b64(encodeRle(new Uint8Array(1024))) },
-        { imageId: c, labels: b64(encodeRle(map)) },
+        { imageId: a, labels: encodeRle(new Uint8Array(1024)) },
+        { imageId: c, labels: encodeRle(map) },
       ],
       history: null,
     });
@@ -105,5 +106,17 @@ describe('viewer service', () => {
     expect((await b.services.viewer.draft({ seriesId }))!.slices.map((x) => x.imageId)).toEqual([c]);
     expect(await b.services.viewer.discardDraft({ seriesId })).toEqual({ discarded: true });
     expect(await b.services.viewer.draft({ seriesId })).toBeNull();
+  });
+
+  it('reads an undo history stored by an earlier version (JSON text, base64 patches)', async () => {
+    const s = await b.services.viewer.series({ seriesId });
+    const a = s.images[2]!.imageId;
+    const xor = encodeRle(Uint8Array.of(0, 1, 1, 0));
+    const legacy = JSON.stringify({ limit: 100, cursor: 1, entries: [{ label: 'Fill', patches: [{ imageId: a, xor: Buffer.from(xor).toString('base64') }] }] });
+    b.db.prepare('INSERT INTO drafts (series_id, revision, history) VALUES (?, 7, ?)').run(seriesId, legacy);
+    const draft = (await b.services.viewer.draft({ seriesId }))!;
+    expect(draft.history!.entries[0]!.patches[0]!.xor).toEqual(xor);
+    expect(EditHistory.fromSerialized(draft.history!).undoLabel).toBe('Fill');
+    await b.services.viewer.discardDraft({ seriesId });
   });
 });

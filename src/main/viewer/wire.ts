@@ -1,5 +1,5 @@
-// Decoded pixels in the form the JSON transports carry: the typed array's bytes (little-endian,
-// as in memory on every platform we ship for), base64, with its dtype and value range.
+// Decoded pixels in the form the contract carries: the typed array's bytes (little-endian, as in
+// memory on every platform we ship for) with its dtype and value range.
 import type { PixelDtype, ViewerFrame } from '../../shared/contract';
 import type { LoadedFrame } from '../imaging/frames';
 import type { PixelArray } from '../imaging/dicom/types';
@@ -32,10 +32,19 @@ export function toWireFrame(frame: LoadedFrame): ViewerFrame {
     samplesPerPixel: frame.samplesPerPixel,
     photometric: frame.photometric,
     dtype: dtypeOf(pixels),
-    data: Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength).toString('base64'),
+    data: ownBytes(pixels),
     slope: frame.slope,
     intercept: frame.intercept,
     min,
     max,
   };
+}
+
+/**
+ * The pixels' bytes in a buffer of their own: structured clone (Electron IPC) copies a view's
+ * whole underlying buffer, which for a frame read from a file or a store pack is far larger.
+ */
+function ownBytes(pixels: PixelArray): Uint8Array {
+  const view = new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  return pixels.byteOffset === 0 && pixels.byteLength === pixels.buffer.byteLength ? view : view.slice();
 }

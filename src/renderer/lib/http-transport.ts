@@ -1,8 +1,9 @@
 // The headless transport: contract calls as POST /api/<service>/<method>, events over a
-// WebSocket that reconnects after a backend restart. The token lives in an HttpOnly cookie
-// set by the server, so this code never sees it.
+// WebSocket that reconnects after a backend restart, both MessagePack (bytes stay bytes). The
+// token lives in an HttpOnly cookie set by the server, so this code never sees it.
 import type { Transport } from '../../shared/contract/client';
 import type { EventName } from '../../shared/contract';
+import { WIRE_CONTENT_TYPE, decodeWire, encodeWire } from '../../shared/contract/wire';
 import { fail, type Result } from '../../shared/result';
 
 export function createHttpTransport(base = location.origin): Transport {
@@ -14,9 +15,10 @@ export function createHttpTransport(base = location.origin): Transport {
     const url = new URL('/events', base);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     socket = new WebSocket(url);
+    socket.binaryType = 'arraybuffer';
     socket.onopen = () => (retry = 250);
-    socket.onmessage = (message) => {
-      const { event, payload } = JSON.parse(String(message.data)) as { event: EventName; payload: unknown };
+    socket.onmessage = (message: MessageEvent<ArrayBuffer>) => {
+      const { event, payload } = decodeWire(new Uint8Array(message.data)) as { event: EventName; payload: unknown };
       for (const l of listeners) l(event, payload);
     };
     socket.onclose = () => {
@@ -30,13 +32,13 @@ export function createHttpTransport(base = location.origin): Transport {
     async invoke(service, method, input): Promise<Result<unknown>> {
       const response = await fetch(new URL(`/api/${encodeURIComponent(service)}/${encodeURIComponent(method)}`, base), {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': WIRE_CONTENT_TYPE },
         credentials: 'same-origin',
-        body: JSON.stringify({ input }),
+        body: encodeWire({ input }),
       });
       if (response.status === 401) return fail('unauthorized', 'The server refused this page: open the URL printed by `npm run serve` again.');
       if (!response.ok) return fail('io', `HTTP ${response.status}: ${await response.text()}`);
-      return (await response.json()) as Result<unknown>;
+      return decodeWire(new Uint8Array(await response.arrayBuffer())) as Result<unknown>;
     },
     subscribe(listener) {
       listeners.add(listener);

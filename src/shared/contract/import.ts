@@ -1,6 +1,10 @@
 // The `import` service: folders, files or a DICOMDIR into the study database, as a durable job.
 import { z } from 'zod';
+import { bytes } from './bytes';
 import type { Job } from './jobs';
+
+/** The most bytes one `import.stage` call carries: a dropped file goes up in chunks this size. */
+export const STAGE_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export const importStartSchema = z
   .object({
@@ -48,7 +52,9 @@ export const importMethods = {
   start: importStartSchema,
   /**
    * Headless mode's drag-and-drop: a browser cannot tell the server a dropped file's path, so the
-   * renderer sends the bytes (base64) into a staging folder, then imports the batch.
+   * renderer sends its bytes into a staging folder, in chunks of at most STAGE_CHUNK_BYTES
+   * appended in order (`offset` = bytes already sent; the file appears under its name only after
+   * the chunk marked `last`), then imports the batch.
    */
   stage: z
     .object({
@@ -58,7 +64,9 @@ export const importMethods = {
         .min(1)
         .max(1024)
         .refine((p) => !p.split(/[\\/]/).some((part) => part === '..' || part === ''), 'a relative path without ..'),
-      data: z.string().max(96 * 1024 * 1024),
+      offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      data: bytes(STAGE_CHUNK_BYTES),
+      last: z.boolean(),
     })
     .strict(),
   startStaged: z.object({ batch: batchId }).strict(),

@@ -65,6 +65,8 @@ export interface Events {
   onDidImportProgress: ImportProgress;
   /** Studies were added or changed: worklists should refresh. */
   onDidChangeStudies: { studyIds: number[] };
+  /** An import job finished (done): the studies it added or changed, e.g. to segment them. */
+  onDidImportStudies: { jobId: number; studyIds: number[] };
   onDidChangeInference: InferenceStatus;
   onDidChangeModels: { activeId: number | null };
 }

@@ -1,5 +1,6 @@
 // The `inference` service: LGMSNet on the best available execution provider, as durable jobs.
 import { z } from 'zod';
+import { bytes } from './bytes';
 import type { ExecutionProviderName } from './system';
 
 export interface InferenceStatus {
@@ -11,19 +12,20 @@ export interface InferenceStatus {
   message?: string;
 }
 
-export interface PredictionView {
-  imageId: number;
-  modelVersionId: number;
-  rows: number;
-  columns: number;
-  /** uint8 label map, run-length encoded (src/shared/imaging/rle.ts), base64. */
-  mask: string;
-  /** Per-pixel entropy 0..255, RLE + base64; null without test-time augmentation. */
-  uncertainty: string | null;
-  foregroundPixels: number;
-  entropy: number;
-  ttaDice: number | null;
-}
+export const predictionViewSchema = z.object({
+  imageId: z.number().int().positive(),
+  modelVersionId: z.number().int().positive(),
+  rows: z.number().int().positive(),
+  columns: z.number().int().positive(),
+  /** uint8 label map, run-length encoded (src/shared/imaging/rle.ts). */
+  mask: bytes(16 * 1024 * 1024),
+  /** Per-pixel entropy 0..255, RLE; null without test-time augmentation. */
+  uncertainty: bytes(16 * 1024 * 1024).nullable(),
+  foregroundPixels: z.number().int().min(0),
+  entropy: z.number(),
+  ttaDice: z.number().nullable(),
+});
+export type PredictionView = z.infer<typeof predictionViewSchema>;
 
 export const inferenceMethods = {
   status: z.undefined(),

@@ -1,34 +1,93 @@
 // Durable jobs: import, inference, training and export all run as rows the user can see,
 // follow, cancel and retry; a crash never leaves one "running" forever.
 import { z } from 'zod';
+import type { ImportProgress } from './import';
+import type { InferenceStatus } from './inference';
+import type { ExecutionProviderName } from './system';
 
 export const JOB_KINDS = ['import', 'inference', 'training', 'export'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export interface JobProgress {
+/** What every job's progress can say, for a generic job list. */
+export interface JobProgressBase {
   /** What the job is doing now, for a human. */
   phase?: string;
   done?: number;
   total?: number;
   /** Seconds left, estimated from the rate so far. */
   etaSeconds?: number;
-  [key: string]: unknown;
 }
 
-export interface Job {
+/** Milliseconds per step of the inference pipeline, for one slice on average. */
+export interface InferenceTimings {
+  decode: number;
+  preprocess: number;
+  model: number;
+  postprocess: number;
+  store: number;
+  total: number;
+}
+
+/**
+ * Each kind's parameters, progress and result. A new kind (training, export) fills in its entry
+ * here; `Job` and the job store's methods follow from it.
+ */
+export interface JobKinds {
+  import: {
+    /** Absolute paths of the folders, files or DICOMDIRs imported. */
+    params: { paths: string[] };
+    progress: JobProgressBase & ImportProgress;
+    result: {
+      /** Studies added or changed. */
+      studyIds: number[];
+      elapsedMs: number;
+      phasesMs: { scan: number; read: number; index: number };
+      filesByReaders: number;
+    };
+  };
+  inference: {
+    params: { seriesId: number; ttaFlips?: 0 | 2 | 4 };
+    progress: JobProgressBase & { timingsMs?: InferenceTimings };
+    result: {
+      seriesId: number;
+      segmented: number;
+      failed: { imageId: number; reason: string }[];
+      provider: ExecutionProviderName | null;
+      model: InferenceStatus['model'];
+      ttaFlips: 0 | 2 | 4;
+      timingsMs: InferenceTimings;
+    };
+  };
+  /** Placeholders until the training and export services define theirs. */
+  training: { params: Record<string, unknown>; progress: JobProgressBase; result: Record<string, unknown> };
+  export: { params: Record<string, unknown>; progress: JobProgressBase; result: Record<string, unknown> };
+}
+
+export type JobParams<K extends JobKind> = JobKinds[K]['params'];
+export type JobProgressOf<K extends JobKind> = JobKinds[K]['progress'];
+export type JobResult<K extends JobKind> = JobKinds[K]['result'];
+
+/** A job of one kind: `kind` narrows params, progress and result. */
+export interface JobOf<K extends JobKind> {
   id: number;
-  kind: JobKind;
+  kind: K;
   status: JobStatus;
   title: string;
-  progress: JobProgress;
-  result: unknown;
+  params: JobParams<K>;
+  /** Null until the job first reports progress. */
+  progress: JobProgressOf<K> | null;
+  /** Set when the job is done (and for some kinds when cancelled); null otherwise. */
+  result: JobResult<K> | null;
   error: string | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
 }
+
+/** Any job: a union discriminated by `kind`. */
+export type Job = { [K in JobKind]: JobOf<K> }[JobKind];
 
 const jobId = z.object({ id: z.number().int().positive() }).strict();
 

@@ -3,6 +3,7 @@
 // edits, with their undo history, so a closed window or a crash loses at most a second of work.
 import { z } from 'zod';
 import type { SerializedHistory } from '../imaging/history';
+import { bytes } from './bytes';
 
 export const PIXEL_DTYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'] as const;
 export type PixelDtype = (typeof PIXEL_DTYPES)[number];
@@ -37,51 +38,57 @@ export interface ViewerSeries {
   images: ViewerImage[];
 }
 
-export interface ViewerFrame {
-  imageId: number;
-  rows: number;
-  columns: number;
-  samplesPerPixel: number;
-  /** Of the values sent: YBR is converted to RGB; MONOCHROME1 stays (display inverts it). */
-  photometric: string;
-  dtype: PixelDtype;
-  /** The stored values as a little-endian typed array, base64; colour is interleaved RGB. */
-  data: string;
-  slope: number;
-  intercept: number;
-  /** Range of the stored values (for lookup tables). */
-  min: number;
-  max: number;
-}
-
-/** One slice's working label map: uint8, RLE (src/shared/imaging/rle.ts), base64. */
-export interface DraftSlice {
-  imageId: number;
-  labels: string;
-}
-
-export interface DraftView {
-  seriesId: number;
-  /** Increases with every save; a save must name the revision it builds on. */
-  revision: number;
-  /** Only slices with at least one labelled pixel. */
-  slices: DraftSlice[];
-  history: SerializedHistory | null;
-  updatedAt: string;
-}
-
 const id = z.number().int().positive();
-const base64 = z.string().max(32 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/);
+/** An RLE label map or patch (src/shared/imaging/rle.ts): at most the 8 MiB a 2048² uint8 map could need, twice. */
+const rle = bytes(16 * 1024 * 1024);
+
+/**
+ * One decoded frame, as bytes: `data` holds the stored values as a little-endian typed array of
+ * `dtype` (colour interleaved RGB). 1 GiB bounds the largest frame a reader accepts.
+ */
+export const viewerFrameSchema = z.object({
+  imageId: id,
+  rows: z.number().int().positive(),
+  columns: z.number().int().positive(),
+  samplesPerPixel: z.number().int().positive(),
+  /** Of the values sent: YBR is converted to RGB; MONOCHROME1 stays (display inverts it). */
+  photometric: z.string(),
+  dtype: z.enum(PIXEL_DTYPES),
+  data: bytes(1024 * 1024 * 1024),
+  slope: z.number(),
+  intercept: z.number(),
+  /** Range of the stored values (for lookup tables). */
+  min: z.number(),
+  max: z.number(),
+});
+export type ViewerFrame = z.infer<typeof viewerFrameSchema>;
+
+/** One slice's working label map: uint8, RLE (src/shared/imaging/rle.ts). */
+export const draftSliceSchema = z.object({ imageId: id, labels: rle }).strict();
+export type DraftSlice = z.infer<typeof draftSliceSchema>;
 
 export const serializedHistorySchema = z
   .object({
     limit: z.number().int().min(1).max(1000),
     cursor: z.number().int().min(0),
     entries: z
-      .array(z.object({ label: z.string().max(100), patches: z.array(z.object({ imageId: id, xor: base64 }).strict()).max(10_000) }).strict())
+      .array(z.object({ label: z.string().max(100), patches: z.array(z.object({ imageId: id, xor: rle }).strict()).max(10_000) }).strict())
       .max(1000),
   })
   .strict();
+
+export const draftViewSchema = z.object({
+  seriesId: id,
+  /** Increases with every save; a save must name the revision it builds on. */
+  revision: z.number().int().min(0),
+  /** Only slices with at least one labelled pixel. */
+  slices: z.array(draftSliceSchema),
+  history: serializedHistorySchema.nullable(),
+  updatedAt: z.string(),
+});
+export interface DraftView extends z.infer<typeof draftViewSchema> {
+  history: SerializedHistory | null;
+}
 
 export const viewerMethods = {
   series: z.object({ seriesId: id }).strict(),
@@ -96,7 +103,7 @@ export const viewerMethods = {
     .object({
       seriesId: id,
       baseRevision: z.number().int().min(0),
-      slices: z.array(z.object({ imageId: id, labels: base64 }).strict()).max(10_000),
+      slices: z.array(draftSliceSchema).max(10_000),
       history: serializedHistorySchema.nullable(),
     })
     .strict(),

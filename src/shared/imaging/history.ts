@@ -1,7 +1,6 @@
 // Undo history for label maps: each step stores, per slice it touched, the XOR of the map
 // before and after, run-length encoded — only the changed pixels cost anything, and the same
 // patch undoes and redoes (x ^ d ^ d = x). Bounded; serialisable so a draft keeps its history.
-import { bytesFromBase64, bytesToBase64 } from './base64';
 import { encodeRle } from './rle';
 
 export interface Patch {
@@ -20,7 +19,7 @@ export interface SerializedHistory {
   limit: number;
   /** Steps applied: entries[0..cursor) can be undone, entries[cursor..) redone. */
   cursor: number;
-  entries: { label: string; patches: { imageId: number; xor: string }[] }[];
+  entries: { label: string; patches: { imageId: number; xor: Uint8Array }[] }[];
 }
 
 export const DEFAULT_HISTORY_LIMIT = 100;
@@ -139,23 +138,24 @@ export class EditHistory {
     this.cursor = 0;
   }
 
-  toJSON(): SerializedHistory {
+  /** The history as plain data for a draft; the patch bytes are shared, not copied. */
+  serialize(): SerializedHistory {
     return {
       limit: this.limit,
       cursor: this.cursor,
       entries: this.entries.map((e) => ({
         label: e.label,
-        patches: e.patches.map((p) => ({ imageId: p.imageId, xor: bytesToBase64(p.xor) })),
+        patches: e.patches.map((p) => ({ imageId: p.imageId, xor: p.xor })),
       })),
     };
   }
 
-  static fromJSON(json: SerializedHistory): EditHistory {
+  static fromSerialized(json: SerializedHistory): EditHistory {
     const h = new EditHistory(json.limit);
     // Steps are taken as saved: the budget applies to the steps recorded from now on.
     h.entries = json.entries.map((e) => ({
       label: e.label,
-      patches: e.patches.map((p) => ({ imageId: p.imageId, xor: bytesFromBase64(p.xor) })),
+      patches: e.patches.map((p) => ({ imageId: p.imageId, xor: p.xor })),
     }));
     h.cursor = Math.max(0, Math.min(json.cursor, h.entries.length));
     return h;

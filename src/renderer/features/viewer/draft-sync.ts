@@ -12,7 +12,7 @@ export interface DraftSource {
   hasDirty(): boolean;
   takeDirty(): number[];
   restoreDirty(ids: number[]): void;
-  encode(imageId: number): string;
+  encode(imageId: number): Uint8Array;
   history(): SerializedHistory | null;
 }
 

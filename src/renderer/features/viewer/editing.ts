@@ -2,7 +2,6 @@
 // them, and the tools' edit session. Every user action is one undo step holding only the
 // pixels it changed, whether a brush stroke on one slice or a prediction loaded into all.
 import { encodeRle, decodeRle } from '../../../shared/imaging/rle';
-import { bytesFromBase64, bytesToBase64 } from '../../../shared/imaging/base64';
 import { applyPatch, diffPatch, EditHistory, type Patch } from '../../../shared/imaging/history';
 import { diffRect, type Rect } from '../../../shared/imaging/label-ops';
 import type { DraftView } from '../../../shared/contract';
@@ -37,12 +36,12 @@ export class Editor implements ToolHost {
   }
 
   restore(draft: DraftView, pixelsOf: (imageId: number) => number): void {
-    for (const s of draft.slices) this.labels.set(s.imageId, decodeRle(bytesFromBase64(s.labels), pixelsOf(s.imageId)));
-    this.history = draft.history ? EditHistory.fromJSON(draft.history) : new EditHistory();
+    for (const s of draft.slices) this.labels.set(s.imageId, decodeRle(s.labels, pixelsOf(s.imageId)));
+    this.history = draft.history ? EditHistory.fromSerialized(draft.history) : new EditHistory();
   }
 
-  encode(imageId: number): string {
-    return bytesToBase64(encodeRle(this.labels.peek(imageId) ?? new Uint8Array(0)));
+  encode(imageId: number): Uint8Array {
+    return encodeRle(this.labels.peek(imageId) ?? new Uint8Array(0));
   }
 
   // ToolHost: what the tools see.

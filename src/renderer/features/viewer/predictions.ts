@@ -1,7 +1,6 @@
 // The active model's prediction and uncertainty per slice, fetched when a slice is shown and
 // decoded from RLE once.
 import type { PredictionView } from '../../../shared/contract';
-import { bytesFromBase64 } from '../../../shared/imaging/base64';
 import { decodeRle } from '../../../shared/imaging/rle';
 import type { Result } from '../../../shared/result';
 
@@ -33,8 +32,8 @@ export class PredictionCache {
         const v = r.ok ? r.value : null;
         const prediction = v
           ? {
-              mask: decodeRle(bytesFromBase64(v.mask), v.rows * v.columns),
-              uncertainty: v.uncertainty ? decodeRle(bytesFromBase64(v.uncertainty), v.rows * v.columns) : null,
+              mask: decodeRle(v.mask, v.rows * v.columns),
+              uncertainty: v.uncertainty ? decodeRle(v.uncertainty, v.rows * v.columns) : null,
             }
           : null;
         // A failed request is not remembered, so the next look asks again.

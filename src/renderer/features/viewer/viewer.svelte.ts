@@ -56,7 +56,7 @@ export class ViewerState {
   notice = $state<string | null>(null);
   error = $state.raw<ApiError | null>(null);
   loadedFrames = $state(0);
-  /** Bumped when non-reactive data the picture depends on changed (a prediction arrived). */
+  /** Bumped when non-reactive data the picture depends on changed (its frame or prediction arrived). */
   tick = $state(0);
   labelled = $state.raw<boolean[]>([]);
   counts = $state.raw<number[]>([]);
@@ -93,7 +93,7 @@ export class ViewerState {
   }
 
   get frame(): Frame | undefined {
-    void this.loadedFrames; // makes templates that show the frame depend on its arrival
+    void this.tick; // makes templates that show the frame depend on its arrival
     const image = this.image;
     return image ? this.frames?.get(image.imageId) : undefined;
   }
@@ -145,7 +145,7 @@ export class ViewerState {
         takeDirty: () => editor.labels.takeDirty(),
         restoreDirty: (ids) => editor.labels.restoreDirty(ids),
         encode: (imageId) => editor.encode(imageId),
-        history: () => editor.history.toJSON(),
+        history: () => editor.history.serialize(),
       },
       (input) => api.viewer.saveDraft(input),
       (status, error) => {
@@ -293,7 +293,7 @@ export class ViewerState {
   /** Reads everything the picture depends on, so an $effect re-runs when any of it changes. */
   renderDeps(): unknown[] {
     const o = this.overlay;
-    return [this.index, this.window, this.view, o.labels, o.prediction, o.heat, o.style, o.predictionStyle, o.opacity, this.hideHeld, this.loadedFrames, this.tick, this.series];
+    return [this.index, this.window, this.view, o.labels, o.prediction, o.heat, o.style, o.predictionStyle, o.opacity, this.hideHeld, this.tick, this.series];
   }
 
   scene(): Scene | null {
@@ -330,7 +330,10 @@ export class ViewerState {
   private frameArrived(imageId: number): void {
     this.loadedFrames = this.frames?.size ?? 0;
     if (this.series && this.loadedFrames === this.series.images.length) void this.prefetchPredictions();
+    // Only the frame on screen redraws: the others arriving (a whole series prefetching) must
+    // not repaint the same picture once each (measured: tests/bench/transport.ts).
     if (imageId !== this.image?.imageId) return;
+    this.tick++;
     const frame = this.frame;
     if (this.pendingAutoWindow && frame) {
       this.pendingAutoWindow = false;

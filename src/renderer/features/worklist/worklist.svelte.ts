@@ -1,6 +1,6 @@
 // Worklist state: the current page of studies, the query, the open study's series, and the
 // running import with its report. Refreshes itself when the backend says studies changed.
-import type { ImportProgress, ImportReport, SeriesSummary, WorklistPage, WorklistQuery } from '../../../shared/contract';
+import { STAGE_CHUNK_BYTES, type ImportProgress, type ImportReport, type SeriesSummary, type WorklistPage, type WorklistQuery } from '../../../shared/contract';
 import type { ApiError } from '../../../shared/result';
 import { api } from '../../lib/api';
 
@@ -112,12 +112,11 @@ export class WorklistState {
     this.importing = null;
     for (const [i, file] of files.entries()) {
       this.uploadStatus = `Uploading ${i + 1} of ${files.length}: ${file.name}`;
-      const data = await toBase64(file);
       const relative = (file as File & { webkitRelativePath?: string }).webkitRelativePath || `${String(i).padStart(5, '0')}-${file.name}`;
-      const staged = await api.import.stage({ batch, path: relative.replace(/^\/+/, ''), data });
-      if (!staged.ok) {
+      const error = await stageFile(batch, relative.replace(/^\/+/, ''), file);
+      if (error) {
         this.uploadStatus = '';
-        return void (this.error = staged.error);
+        return void (this.error = error);
       }
     }
     this.uploadStatus = '';
@@ -155,9 +154,18 @@ export class WorklistState {
 
 export const worklist = new WorklistState();
 
-async function toBase64(file: File): Promise<string> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
+/**
+ * Uploads one dropped file in chunks of STAGE_CHUNK_BYTES, read from the file as they are sent:
+ * neither the page nor the server ever holds a whole large file. Returns the error, if any.
+ */
+async function stageFile(batch: string, path: string, file: File): Promise<ApiError | null> {
+  let offset = 0;
+  do {
+    const end = Math.min(offset + STAGE_CHUNK_BYTES, file.size);
+    const data = new Uint8Array(await file.slice(offset, end).arrayBuffer());
+    const staged = await api.import.stage({ batch, path, offset, data, last: end === file.size });
+    if (!staged.ok) return staged.error;
+    offset = end;
+  } while (offset < file.size);
+  return null;
 }

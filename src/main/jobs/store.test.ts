@@ -1,0 +1,55 @@
+// The job store on a real SQLite file: each kind's params, progress and result come back as
+// that kind's types, progress is null until reported, and a job of another kind is refused.
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../tests/helpers/temp';
+import type { Events, Job } from '../../shared/contract';
+import { Emitter } from '../../shared/events';
+import { openDatabase, type Database } from '../db/database';
+import { JobStore } from './store';
+
+describe('job store', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let db: Database;
+  let jobs: JobStore;
+  const seen: Job[] = [];
+  beforeEach(() => {
+    tmp = tempDir();
+    db = openDatabase(path.join(tmp.dir, 'lgms.sqlite'));
+    const events = new Emitter<Events>();
+    events.on('onDidChangeJob', (j) => seen.push(j));
+    jobs = new JobStore(db, events);
+  });
+  afterEach(() => {
+    db.close();
+    tmp.cleanup();
+  });
+
+  it('keeps an import job typed from creation to result', async () => {
+    const created = jobs.create('import', 'Import ct', { paths: ['/data/ct'] });
+    expect(created).toMatchObject({ kind: 'import', status: 'queued', params: { paths: ['/data/ct'] }, progress: null, result: null });
+    jobs.markRunning(created.id, () => {});
+    const progress = { jobId: created.id, phase: 'reading' as const, filesSeen: 3, filesImported: 1, filesDuplicate: 0, filesSkipped: 0, filesFailed: 0, bytesRead: 10, bytesTotal: 30, seriesIndexed: 0 };
+    jobs.progress('import', created.id, progress, true);
+    const done = jobs.finish('import', created.id, 'done', { result: { studyIds: [4], elapsedMs: 5, phasesMs: { scan: 1, read: 3, index: 1 }, filesByReaders: 0 } });
+    expect(done.result?.studyIds).toEqual([4]);
+    const job = await jobs.get({ id: created.id });
+    // The union narrows on kind: an import's result has study IDs, an inference's does not.
+    if (job.kind !== 'import') throw new Error(`kind ${job.kind}`);
+    expect(job.progress?.filesSeen).toBe(3);
+    expect(job.result?.phasesMs.read).toBe(3);
+    expect(seen.map((j) => j.status)).toEqual(['queued', 'running', 'running', 'done']);
+  });
+
+  it('refuses a job of another kind where one kind is expected', () => {
+    const created = jobs.create('inference', 'Segment', { seriesId: 7, ttaFlips: 2 });
+    expect(jobs.getOf('inference', created.id).params).toEqual({ seriesId: 7, ttaFlips: 2 });
+    expect(() => jobs.getOf('import', created.id)).toThrow(/not an import job/);
+  });
+
+  it('cancels a queued job and refuses to cancel a finished one', async () => {
+    const created = jobs.create('inference', 'Segment', { seriesId: 7 });
+    expect((await jobs.cancel({ id: created.id })).status).toBe('cancelled');
+    await expect(jobs.cancel({ id: created.id })).rejects.toMatchObject({ code: 'conflict' });
+  });
+});

@@ -172,6 +172,9 @@ describe('viewer in Chromium', () => {
     const ct = path.join(tmp.dir, 'ct');
     writeCtSeries(ct, { count: 12, size: 64, seriesIndex: 3 });
     await waitForJob((await call<{ jobId: number }>('import', 'start', { paths: [ct] })).jobId);
+    // The viewer starts at Settings -> Overlay opacity (default 0.45); the colour checks below
+    // (reddish: red above green by 30) are made for labels drawn at 0.6.
+    await call('settings', 'update', { overlayOpacity: 0.6 });
     await page.reload();
     const studies = await call<{ rows: { studyId: number; patientName: string }[] }>('worklist', 'list', {});
     const demo = studies.rows.filter((r) => !r.patientName.startsWith('TEST^CT'));

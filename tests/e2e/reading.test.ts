@@ -87,7 +87,7 @@ describe('reading in the headless app (issue 15)', () => {
     await page.locator('input[name=importPath]').fill(path.join(tmp.dir, 'ct'));
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     await expect.poll(() => report.textContent(), { timeout: 60_000 }).toMatch(/Import ct: done — 12 imported/);
-  }, 200_000);
+  }, 300_000); // two demo loads with segmentation: 55 s alone, 145 s beside another e2e file
 
   it('5 · shows person names one way in the worklist and the viewer, and the search finds what is shown', async () => {
     const first = page.locator('tr.study', { hasText: 'DEMO' }).first();

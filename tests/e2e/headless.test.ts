@@ -50,7 +50,7 @@ describe('headless app in Chromium', () => {
     expect(await page.locator('input[name=userName]').inputValue()).toBe('Dr. Playwright');
     expect(problems).toEqual([]);
     await page.close();
-  });
+  }, 90_000); // the trainer probe imports PyTorch: 14 s alone, over 30 s beside another e2e file
 
   it('shows the server refusing a browser that lacks the token', async () => {
     const context = await browser.newContext();

@@ -172,6 +172,9 @@ describe('viewer in Chromium', () => {
     const ct = path.join(tmp.dir, 'ct');
     writeCtSeries(ct, { count: 12, size: 64, seriesIndex: 3 });
     await waitForJob((await call<{ jobId: number }>('import', 'start', { paths: [ct] })).jobId);
+    // The viewer starts at Settings -> Overlay opacity (default 0.45); the colour checks below
+    // (reddish: red above green by 30) are made for labels drawn at 0.6.
+    await call('settings', 'update', { overlayOpacity: 0.6 });
     await page.reload();
     const studies = await call<{ rows: { studyId: number; patientName: string }[] }>('worklist', 'list', {});
     const demo = studies.rows.filter((r) => !r.patientName.startsWith('TEST^CT'));
@@ -193,7 +196,7 @@ describe('viewer in Chromium', () => {
     await openSeries();
     await page.keyboard.press('a'); // 1:1, on whole pixels
     expect(await sliceIndex()).toBe(2);
-    expect(await page.getByTestId('overlay-patient').textContent()).toMatch(/DEMO PHANTOM/);
+    expect(await page.getByTestId('overlay-patient').textContent()).toMatch(/DEMO, PHANTOM/);
     const win = page.getByTestId('overlay-window');
     const image = series.images[2]!;
     const c0 = Number(await win.getAttribute('data-center'));
@@ -381,7 +384,7 @@ describe('viewer in Chromium', () => {
 
   it('shows CT presets, Hounsfield values under the pointer, and scrolls by wheel, keys and slider', async () => {
     await page.keyboard.press('Alt+1');
-    await page.locator('tr.study', { hasText: 'TEST^CT^3' }).click();
+    await page.locator('tr.study', { hasText: 'TEST, CT 3' }).click();
     await page.getByTestId('open-series').first().click();
     await expect.poll(() => page.getByTestId('slice-position').textContent()).toBe('7 / 12');
     const win = page.getByTestId('overlay-window');

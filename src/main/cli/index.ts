@@ -40,7 +40,8 @@ const COMMANDS: Record<string, Command> = {
       const paths = withoutDataDirArgs(args).filter((a) => a !== '--json');
       if (paths.length === 0) throw new UsageError('name at least one folder or file');
       const b = backend();
-      const started = await b.dispatch('import', 'start', { paths });
+      // A shell user means paths relative to their own folder; the service takes only full paths.
+      const started = await b.dispatch('import', 'start', { paths: paths.map((p) => path.resolve(p)) });
       if (!started.ok) return print(started);
       const { jobId } = started.value as { jobId: number };
       const off = b.events.on('onDidImportProgress', (p) => {

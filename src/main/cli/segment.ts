@@ -27,7 +27,7 @@ export async function segmentToFolder(
   await b.ready;
   const status = await b.services.inference.status();
   if (!status.model) throw new Error(status.message ?? 'no model is available');
-  const started = await b.services.import.start({ paths: inputs });
+  const started = await b.services.import.start({ paths: inputs.map((p) => path.resolve(p)) });
   const imported = await b.importer.wait(started.jobId);
   if (imported.status !== 'done') throw new Error(`import ${imported.status}: ${imported.error ?? ''}`);
   const report = await b.services.import.report({ jobId: started.jobId, limit: 10_000 });

@@ -1,6 +1,7 @@
 // The `import` service: starts an import job in a worker thread and relays its progress.
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { Events, ImportItem, ImportItemStatus, ImportProgress, ImportReport, ImportService, ImportStart, Job } from '../../shared/contract';
@@ -28,9 +29,10 @@ export class ImportMainService implements ImportService {
   constructor(private readonly o: ImportServiceOptions) {}
 
   async start({ paths }: ImportStart): Promise<{ jobId: number }> {
-    const resolved = paths.map((p) => path.resolve(p));
-    const missing = resolved.filter((p) => !existsSync(p));
-    if (missing.length === resolved.length) throw new ServiceError('not-found', `nothing to import: ${missing.join(', ')} not found`);
+    const resolved = paths.map(fullPath);
+    const missing = paths.filter((_, i) => !existsSync(resolved[i]!));
+    // The message names the paths as the reader typed them: never the server's own folders.
+    if (missing.length === resolved.length) throw new ServiceError('not-found', `Nothing to import: ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist on this machine.`);
     const title = resolved.length === 1 ? `Import ${path.basename(resolved[0]!)}` : `Import ${resolved.length} items`;
     const job = this.o.jobs.create('import', title, { paths: resolved });
     // One import at a time: they would compete for the same disk, and an import may remove store
@@ -77,7 +79,10 @@ export class ImportMainService implements ImportService {
   async startStaged({ batch }: { batch: string }): Promise<{ jobId: number }> {
     const root = path.join(this.stagingDir(), batch);
     if (!existsSync(root)) throw new ServiceError('not-found', `nothing staged in batch ${batch}`);
-    const started = await this.start({ paths: [root] });
+    // One dropped file or folder is staged under its own name: import that, so the job (and a
+    // photograph's study, named after its folder) carries the reader's name, not the batch id.
+    const entries = await readdir(root);
+    const started = await this.start({ paths: [entries.length === 1 ? path.join(root, entries[0]!) : root] });
     // The store holds copies once the import ends; the staged upload is then deleted.
     void this.wait(started.jobId).then(() => rm(root, { recursive: true, force: true }));
     return started;
@@ -146,4 +151,17 @@ export class ImportMainService implements ImportService {
       });
     });
   }
+}
+
+/**
+ * The full path a reader means: `~` and `~/…` are their home folder (as a shell expands them).
+ * A relative path would silently resolve against the server's working folder, so it is refused.
+ */
+export function fullPath(typed: string): string {
+  const p = typed.trim();
+  if (p === '~' || p.startsWith('~/') || p.startsWith('~\\')) return path.join(os.homedir(), p.slice(1));
+  if (!path.isAbsolute(p)) {
+    throw new ServiceError('invalid-input', `"${p}" is not a full path: give the whole path, starting with ${path.sep === '/' ? '/ or ~/' : 'a drive letter or ~\\'}.`);
+  }
+  return path.normalize(p);
 }

@@ -2,17 +2,37 @@
 // thumbnails. Aggregates (series and image counts, modalities) are kept on the study row by the
 // importer, so a page is one indexed query plus one small status query.
 import type { SeriesStatus, SeriesSummary, WorklistPage, WorklistQuery, WorklistService, WorklistStudy } from '../../shared/contract';
-import { worklistQuerySchema } from '../../shared/contract';
+import { worklistQuerySchema, type WORKLIST_SORTS } from '../../shared/contract';
+import { searchWords } from '../../shared/dicom/person-name';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import { thumbnailPng } from '../imaging/thumbnail';
 
-const ORDER: Record<string, string> = {
+/** Uncertainty of each series: mean entropy of the active model's predictions on its images. */
+const SERIES_UNCERTAINTY = `(SELECT avg(p.entropy) FROM predictions p JOIN images i ON i.id = p.image_id
+   JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active' WHERE i.series_id = se.id)`;
+const SERIES_EDITED = `(EXISTS (SELECT 1 FROM draft_slices d WHERE d.series_id = se.id)
+   OR EXISTS (SELECT 1 FROM labels l WHERE l.series_id = se.id))`;
+/** A study's work still to do: its least advanced series' status, in workflow order. */
+const STATUS_RANK = `(SELECT min(CASE x.status WHEN 'new' THEN 0 WHEN 'segmenting' THEN 1 WHEN 'segmented' THEN 2
+   WHEN 'in-review' THEN 3 ELSE 4 END) FROM series x WHERE x.study_id = s.id)`;
+const STUDY_UNCERTAINTY = `(SELECT max(u) FROM (SELECT ${SERIES_UNCERTAINTY} AS u FROM series se WHERE se.study_id = s.id))`;
+
+type WorklistSort = (typeof WORKLIST_SORTS)[number];
+
+const ORDER: Record<WorklistSort, string> = {
   studyDate: 's.study_date %DIR, s.study_time %DIR, s.id %DIR',
   patientName: 'p.name COLLATE NOCASE %DIR, s.id %DIR',
   importedAt: 's.imported_at %DIR, s.id %DIR',
   modality: 's.modalities %DIR, s.id %DIR',
+  patientId: 'p.patient_id COLLATE NOCASE %DIR, s.id %DIR',
+  description: 's.description COLLATE NOCASE %DIR, s.id %DIR',
+  seriesCount: 's.series_count %DIR, s.id %DIR',
+  imageCount: 's.image_count %DIR, s.id %DIR',
+  status: `${STATUS_RANK} %DIR, s.id %DIR`,
+  // Studies not yet segmented go last either way.
+  uncertainty: `${STUDY_UNCERTAINTY} IS NULL, ${STUDY_UNCERTAINTY} %DIR, s.id %DIR`,
 };
 
 export class WorklistMainService implements WorklistService {
@@ -25,10 +45,12 @@ export class WorklistMainService implements WorklistService {
     const q = worklistQuerySchema.parse(query);
     const where: string[] = [];
     const params: Record<string, unknown> = {};
-    if (q.patient) {
-      where.push("(p.name LIKE @patient ESCAPE '\\' OR p.patient_id LIKE @patient ESCAPE '\\')");
-      params.patient = `%${q.patient.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    }
+    // Each word of the search in the name or the ID, so what the row shows ("DEMO, PHANTOM 0001")
+    // finds it, whatever the carets of the stored DICOM name.
+    searchWords(q.patient ?? '').forEach((word, k) => {
+      where.push(`(p.name LIKE @w${k} ESCAPE '\\' OR p.patient_id LIKE @w${k} ESCAPE '\\')`);
+      params[`w${k}`] = `%${word.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    });
     if (q.modality) {
       where.push("('\\' || s.modalities || '\\') LIKE @modality");
       params.modality = `%\\${q.modality.toUpperCase()}\\%`;
@@ -52,7 +74,11 @@ export class WorklistMainService implements WorklistService {
       .prepare(
         `SELECT s.id AS studyId, s.study_uid AS studyUid, p.name AS patientName, p.patient_id AS patientId, p.birth_date AS birthDate,
                 p.sex AS sex, s.study_date AS studyDate, s.description AS description, s.accession AS accession,
-                s.modalities AS modalities, s.series_count AS seriesCount, s.image_count AS imageCount, s.imported_at AS importedAt
+                s.modalities AS modalities, s.series_count AS seriesCount, s.image_count AS imageCount, s.imported_at AS importedAt,
+                (SELECT se.id FROM series se WHERE se.study_id = s.id ORDER BY se.series_number IS NULL, se.series_number, se.id LIMIT 1)
+                  AS thumbnailSeriesId,
+                ${STUDY_UNCERTAINTY} AS uncertainty,
+                (SELECT count(*) FROM series se WHERE se.study_id = s.id AND ${SERIES_EDITED}) AS editedSeries
          FROM studies s JOIN patients p ON p.id = s.patient_id ${whereSql}
          ORDER BY ${order} LIMIT @limit OFFSET @offset`,
       )
@@ -68,17 +94,16 @@ export class WorklistMainService implements WorklistService {
 
   async series({ studyId }: { studyId: number }): Promise<SeriesSummary[]> {
     if (!this.db.prepare('SELECT 1 FROM studies WHERE id = ?').get(studyId)) throw new ServiceError('not-found', `no study ${studyId}`);
-    return this.db
+    const rows = this.db
       .prepare(
         `SELECT se.id AS seriesId, se.series_uid AS seriesUid, se.modality, se.series_number AS seriesNumber, se.description,
                 se.source_format AS sourceFormat, se.rows, se.columns, se.image_count AS imageCount, se.status,
                 (SELECT count(*) FROM label_sets l WHERE l.referenced_series_uid = se.series_uid) AS labelSets,
-                (SELECT avg(p.entropy) FROM predictions p JOIN images i ON i.id = p.image_id
-                   JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active'
-                 WHERE i.series_id = se.id) AS uncertainty
+                ${SERIES_UNCERTAINTY} AS uncertainty, ${SERIES_EDITED} AS edited
          FROM series se WHERE se.study_id = ? ORDER BY se.series_number IS NULL, se.series_number, se.id`,
       )
-      .all(studyId) as SeriesSummary[];
+      .all(studyId) as (Omit<SeriesSummary, 'edited'> & { edited: number })[];
+    return rows.map((r) => ({ ...r, edited: r.edited === 1 }));
   }
 
   async thumbnail({ seriesId }: { seriesId: number }): Promise<string | null> {

@@ -1,7 +1,11 @@
 // The `worklist` service: patients, studies and series the reader works through.
 import { z } from 'zod';
 
-export const WORKLIST_SORTS = ['studyDate', 'patientName', 'importedAt', 'modality'] as const;
+export const WORKLIST_SORTS = [
+  'studyDate', 'patientName', 'importedAt', 'modality',
+  // Every column of the worklist sorts (issue 15): ID, description, counts, status, uncertainty.
+  'patientId', 'description', 'seriesCount', 'imageCount', 'status', 'uncertainty',
+] as const;
 export const SERIES_STATUSES = ['new', 'segmenting', 'segmented', 'in-review', 'reviewed'] as const;
 export type SeriesStatus = (typeof SERIES_STATUSES)[number];
 
@@ -11,7 +15,7 @@ export const worklistQuerySchema = z
     pageSize: z.number().int().min(1).max(500).default(50),
     sort: z.enum(WORKLIST_SORTS).default('importedAt'),
     direction: z.enum(['asc', 'desc']).default('desc'),
-    /** Matches patient name or ID (substring, case-insensitive). */
+    /** Every word (split on spaces, commas, carets) is in the patient name or ID (case-insensitive). */
     patient: z.string().max(200).optional(),
     modality: z.string().max(16).optional(),
     /** DICOM dates YYYYMMDD, inclusive. */
@@ -38,6 +42,12 @@ export interface WorklistStudy {
   importedAt: string;
   /** Series per status: what still needs segmenting or review. */
   statusCounts: Partial<Record<SeriesStatus, number>>;
+  /** The study's first series, whose thumbnail the row shows; null for a study with none. */
+  thumbnailSeriesId: number | null;
+  /** The highest series uncertainty (mean entropy of the active model's slices); null before inference. */
+  uncertainty: number | null;
+  /** Series with a working draft or a stored label ("edited"). */
+  editedSeries: number;
 }
 
 export interface WorklistPage {
@@ -61,6 +71,8 @@ export interface SeriesSummary {
   labelSets: number;
   /** Series score: mean binary entropy of the active model's slices (0 = certain); null before inference. */
   uncertainty: number | null;
+  /** A working draft or a stored label exists for the series. */
+  edited: boolean;
 }
 
 export const worklistMethods = {

@@ -35,3 +35,20 @@ export function sliceOrder(items: readonly Orderable[]): number[] {
 function dot(a: Vec3, b: Vec3): number {
   return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 }
+
+/**
+ * Distance (mm) between the slice at `index` and its neighbour along the slice normal: Image
+ * Position (Patient) differences projected on the normal of Image Orientation (Patient)
+ * (PS3.3 C.7.6.2.1.1). Null when the slice has no neighbour or either lacks a position.
+ */
+export function sliceSpacing(
+  images: readonly { position: Vec3 | null; orientation: Orientation | null }[],
+  index: number,
+): number | null {
+  const here = images[index];
+  const there = images[index + 1] ?? images[index - 1];
+  if (!here?.position || !there?.position) return null;
+  const normal = here.orientation ? sliceNormal(here.orientation) : ([0, 0, 1] as Vec3);
+  const d = Math.abs(dot(here.position, normal) - dot(there.position, normal));
+  return d > 0 ? d : null;
+}

@@ -3,7 +3,8 @@
 import { exhaustive } from '../../../shared/result';
 import type { ActionId } from './keymap';
 import { interpolate } from './interpolate-client';
-import { BRUSH_SIZES, SEGMENTS, type ViewerState } from './viewer.svelte';
+import { BRUSH_SIZES, SEGMENTS, type ToolChoice } from './state/tools.svelte';
+import type { ViewerState } from './viewer.svelte';
 
 const STYLES = ['fill', 'outline', 'both'] as const;
 
@@ -22,7 +23,7 @@ export function runAction(v: ViewerState, id: ActionId): void {
     case 'last-slice':
       return v.setIndex(Number.MAX_SAFE_INTEGER);
     case 'cine':
-      return v.toggleCine();
+      return v.nav.toggleCine();
     case 'preset-1':
     case 'preset-2':
     case 'preset-3':
@@ -42,6 +43,7 @@ export function runAction(v: ViewerState, id: ActionId): void {
     case 'reset':
       v.fit();
       return v.autoWindow();
+    case 'tool-window':
     case 'tool-brush':
     case 'tool-eraser':
     case 'tool-polygon':
@@ -50,16 +52,16 @@ export function runAction(v: ViewerState, id: ActionId): void {
       return selectTool(v, id);
     case 'brush-smaller':
     case 'brush-larger': {
-      const i = BRUSH_SIZES.findIndex((s) => s >= v.brushSize);
+      const i = BRUSH_SIZES.findIndex((s) => s >= v.tools.brushSize);
       const next = BRUSH_SIZES[Math.max(0, Math.min(BRUSH_SIZES.length - 1, (i < 0 ? BRUSH_SIZES.length - 1 : i) + (id === 'brush-larger' ? 1 : -1)))]!;
-      v.brushSize = next;
+      v.tools.brushSize = next;
       return;
     }
     case 'threshold':
-      v.threshold.enabled = !v.threshold.enabled;
-      return v.say(v.threshold.enabled ? `Painting limited to ${v.threshold.low} … ${v.threshold.high}` : 'Painting not limited');
+      v.tools.threshold.enabled = !v.tools.threshold.enabled;
+      return v.say(v.tools.threshold.enabled ? `Painting limited to ${v.tools.threshold.low} … ${v.tools.threshold.high}` : 'Painting not limited');
     case 'next-segment':
-      v.segment = SEGMENTS[(SEGMENTS.indexOf(v.segment as (typeof SEGMENTS)[number]) + 1) % SEGMENTS.length]!;
+      v.tools.segment = SEGMENTS[(SEGMENTS.indexOf(v.tools.segment as (typeof SEGMENTS)[number]) + 1) % SEGMENTS.length]!;
       return;
     case 'undo':
       return report(v, v.editor?.undo() ?? null, 'Undid', 'Nothing to undo');
@@ -99,11 +101,9 @@ export function runAction(v: ViewerState, id: ActionId): void {
   }
 }
 
-function selectTool(v: ViewerState, id: `tool-${string}`): void {
-  const next = id.slice('tool-'.length) as ViewerState['tool'];
-  if (v.editor) v.tools[v.tool].cancel(v.editor);
-  v.preview = null;
-  v.tool = next;
+function selectTool(v: ViewerState, id: `tool-${ToolChoice}`): void {
+  v.tools.cancel(v.editor);
+  v.tools.id = id.slice('tool-'.length) as ToolChoice;
 }
 
 function report(v: ViewerState, label: string | null, done: string, none: string): void {
@@ -114,7 +114,7 @@ function copyFrom(v: ViewerState, delta: number): void {
   const series = v.series;
   const editor = v.editor;
   const here = v.image;
-  const there = series?.images[v.index + delta];
+  const there = series?.images[v.nav.index + delta];
   if (!editor || !here || !there) return v.say(`No ${delta < 0 ? 'previous' : 'next'} slice`);
   if (there.rows !== here.rows || there.columns !== here.columns) return v.say('The slices differ in size');
   if (!editor.labels.hasLabels(there.imageId)) return v.say(`The ${delta < 0 ? 'previous' : 'next'} slice has no label`);

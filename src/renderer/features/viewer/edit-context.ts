@@ -1,11 +1,20 @@
-// The editor's view of the viewer: the slice on screen and the tool settings, read live.
+// The editor's view of the viewer: the slice on screen and the tool settings, read live. It
+// depends on this narrow host, not on ViewerState, so the viewer can build it without a cycle.
 import type { Rect } from '../../../shared/imaging/label-ops';
 import type { EditContext } from './editing';
-import type { ViewerState } from './viewer.svelte';
 
-/** What the editor needs from the viewer: the slice on screen and the tool settings. */
+/** What of the viewer the editor reads; ViewerState satisfies it. */
+export interface EditHost {
+  readonly image: { imageId: number; columns: number; rows: number } | undefined;
+  readonly view: { zoom: number };
+  readonly tools: { segment: number; brushSize: number };
+  allowedMask(): Uint8Array | null;
+  redrawLabels(rect: Rect | null, now: boolean): void;
+  edited(ids: readonly number[]): void;
+}
+
 export class ViewerEditContext implements EditContext {
-  constructor(private readonly v: ViewerState) {}
+  constructor(private readonly v: EditHost) {}
   get imageId(): number {
     return this.v.image?.imageId ?? 0;
   }
@@ -19,10 +28,10 @@ export class ViewerEditContext implements EditContext {
     return this.v.view.zoom;
   }
   get segment(): number {
-    return this.v.segment;
+    return this.v.tools.segment;
   }
   get brushRadius(): number {
-    return this.v.brushSize / 2;
+    return this.v.tools.brushSize / 2;
   }
   allowed(): Uint8Array | null {
     return this.v.allowedMask();

@@ -33,14 +33,19 @@ export class ViewerInput {
     this.measure(el);
     const { sx, sy } = this.local(e);
     if (e.button === 2) {
-      const w = this.v.window;
+      const w = this.v.win.current;
       this.gesture = { kind: 'window', pointerId: e.pointerId, x0: sx, y0: sy, center: w.center, width: w.width, step: this.v.windowStep() };
     } else if (e.button === 1 || (e.button === 0 && this.spaceHeld)) {
       this.gesture = { kind: 'pan', pointerId: e.pointerId, x: sx, y: sy };
+    } else if (e.button === 0 && !this.v.tools.current) {
+      // No drawing tool chosen: the left button sets the window, as in a PACS viewer.
+      const w = this.v.win.current;
+      this.gesture = { kind: 'window', pointerId: e.pointerId, x0: sx, y0: sy, center: w.center, width: w.width, step: this.v.windowStep() };
     } else if (e.button === 0 && this.v.editor && this.v.frame) {
+      const tool = this.v.tools.current!;
       this.gesture = { kind: 'tool', pointerId: e.pointerId };
-      this.v.tools[this.v.tool].down(this.toolPointer(e), this.v.editor);
-      this.v.preview = this.v.tools[this.v.tool].preview;
+      tool.down(this.toolPointer(e), this.v.editor);
+      this.v.tools.preview = tool.preview;
     } else return;
     (el as HTMLElement).setPointerCapture?.(e.pointerId);
     e.preventDefault();
@@ -57,11 +62,11 @@ export class ViewerInput {
       this.v.panBy(sx - g.x, sy - g.y);
       g.x = sx;
       g.y = sy;
-    } else if (this.v.editor && this.v.frame) {
+    } else if (this.v.editor && this.v.frame && this.v.tools.current) {
       // Tools see moves without a button too: the polygon draws its rubber band.
-      const tool = this.v.tools[this.v.tool];
+      const tool = this.v.tools.current;
       tool.move(this.toolPointer(e), this.v.editor);
-      if (tool.preview || this.v.preview) this.v.preview = tool.preview;
+      if (tool.preview || this.v.tools.preview) this.v.tools.preview = tool.preview;
     }
   }
 
@@ -69,18 +74,18 @@ export class ViewerInput {
     const g = this.gesture;
     if (g.kind === 'none' || g.pointerId !== e.pointerId) return;
     this.gesture = { kind: 'none' };
-    if (g.kind === 'tool' && this.v.editor) {
-      const tool = this.v.tools[this.v.tool];
+    const tool = this.v.tools.current;
+    if (g.kind === 'tool' && this.v.editor && tool) {
       tool.up(this.toolPointer(e), this.v.editor);
-      this.v.preview = tool.preview;
+      this.v.tools.preview = tool.preview;
     }
   }
 
   dblclick(e: MouseEvent): void {
-    const tool = this.v.tools[this.v.tool];
-    if (!tool.finish || !this.v.editor) return;
+    const tool = this.v.tools.current;
+    if (!tool?.finish || !this.v.editor) return;
     tool.finish(this.v.editor, e.shiftKey);
-    this.v.preview = tool.preview;
+    this.v.tools.preview = tool.preview;
   }
 
   leave(): void {
@@ -115,8 +120,13 @@ export class ViewerInput {
   /** True when the key was the viewer's. */
   keydown(e: KeyboardEvent): boolean {
     const target = e.target as HTMLElement | null;
-    const typing = target?.closest?.('input, textarea, select, [contenteditable]') && !(target instanceof HTMLInputElement && target.type === 'range');
-    if (typing && e.key !== 'Escape') return false;
+    if (isTextField(target)) {
+      // Enter commits the value (its change event fires on blur), Escape abandons typing; both
+      // hand the keys back to the viewer, so + and the arrows never edit a field left behind.
+      if (e.key !== 'Enter' && e.key !== 'Escape') return false;
+      target.blur();
+      return true;
+    }
     if (e.altKey) return false; // Alt+digit switches views (App.svelte)
     const v = this.v;
     if (e.key === ' ' && !e.ctrlKey) {
@@ -124,11 +134,12 @@ export class ViewerInput {
       return true;
     }
     if ((e.key === 'h' || e.key === 'H') && !e.ctrlKey && !e.metaKey) {
-      v.hideHeld = true;
+      v.overlay.held = true;
       return true;
     }
-    if (v.editor && ['Enter', 'Escape', 'Backspace'].includes(e.key) && v.tools[v.tool].key(e.key, v.editor)) {
-      v.preview = v.tools[v.tool].preview;
+    const tool = v.tools.current;
+    if (v.editor && tool && ['Enter', 'Escape', 'Backspace'].includes(e.key) && tool.key(e.key, v.editor)) {
+      v.tools.preview = tool.preview;
       return true;
     }
     if (e.key === 'Escape' && v.help) {
@@ -143,13 +154,13 @@ export class ViewerInput {
 
   keyup(e: KeyboardEvent): void {
     if (e.key === ' ') this.spaceHeld = false;
-    if (e.key === 'h' || e.key === 'H') this.v.hideHeld = false;
+    if (e.key === 'h' || e.key === 'H') this.v.overlay.held = false;
   }
 
   /** The window lost focus: no key is held any more. */
   blur(): void {
     this.spaceHeld = false;
-    this.v.hideHeld = false;
+    this.v.overlay.held = false;
   }
 
   private local(e: MouseEvent): { sx: number; sy: number } {
@@ -190,4 +201,13 @@ export class ViewerInput {
     }
     v.cursor = { x, y, value, label: v.editor?.labels.peek(image.imageId)?.[i] ?? 0 };
   }
+}
+
+const NOT_TEXT = new Set(['range', 'checkbox', 'radio', 'button', 'submit', 'reset', 'color', 'file']);
+
+/** A field the reader types into: its keys are not shortcuts while it has focus. */
+function isTextField(el: HTMLElement | null): el is HTMLElement {
+  if (!el) return false;
+  if (el instanceof HTMLInputElement) return !NOT_TEXT.has(el.type);
+  return el instanceof HTMLTextAreaElement || el.isContentEditable;
 }

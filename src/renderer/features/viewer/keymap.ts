@@ -5,7 +5,7 @@ export type ActionId =
   | 'next-slice' | 'prev-slice' | 'next-10' | 'prev-10' | 'first-slice' | 'last-slice' | 'cine'
   | 'preset-1' | 'preset-2' | 'preset-3' | 'preset-4' | 'preset-5' | 'window-auto'
   | 'zoom-in' | 'zoom-out' | 'fit' | 'actual-size' | 'reset'
-  | 'tool-brush' | 'tool-eraser' | 'tool-polygon' | 'tool-polygon-erase' | 'tool-flood'
+  | 'tool-window' | 'tool-brush' | 'tool-eraser' | 'tool-polygon' | 'tool-polygon-erase' | 'tool-flood'
   | 'brush-smaller' | 'brush-larger' | 'threshold' | 'next-segment'
   | 'undo' | 'redo' | 'copy-prev' | 'copy-next' | 'interpolate' | 'load-prediction' | 'load-prediction-all'
   | 'toggle-labels' | 'toggle-prediction' | 'toggle-heat' | 'overlay-style' | 'opacity-down' | 'opacity-up'
@@ -33,17 +33,18 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { id: 'first-slice', group: 'Navigate', label: 'First slice', keys: 'Home', match: exact('Home') },
   { id: 'last-slice', group: 'Navigate', label: 'Last slice', keys: 'End', match: exact('End') },
   { id: 'cine', group: 'Navigate', label: 'Cine play / pause', keys: 'K', match: plain('k') },
-  { id: 'preset-1', group: 'Window', label: 'CT soft tissue 400/40', keys: '1', match: digit('1') },
-  { id: 'preset-2', group: 'Window', label: 'CT lung 1500/−600', keys: '2', match: digit('2') },
-  { id: 'preset-3', group: 'Window', label: 'CT bone 2500/480', keys: '3', match: digit('3') },
-  { id: 'preset-4', group: 'Window', label: 'CT brain 80/40', keys: '4', match: digit('4') },
-  { id: 'preset-5', group: 'Window', label: 'CT liver 150/90', keys: '5', match: digit('5') },
+  { id: 'preset-1', group: 'Window', label: 'Window preset 1: CT soft tissue 400/40; MR, US… full range', keys: '1', match: digit('1') },
+  { id: 'preset-2', group: 'Window', label: 'Window preset 2: CT lung 1500/−600; MR, US… 1–99 %', keys: '2', match: digit('2') },
+  { id: 'preset-3', group: 'Window', label: 'Window preset 3: CT bone 2500/480; MR, US… 5–95 %', keys: '3', match: digit('3') },
+  { id: 'preset-4', group: 'Window', label: 'Window preset 4: CT brain 80/40; MR, US… 15–85 %', keys: '4', match: digit('4') },
+  { id: 'preset-5', group: 'Window', label: 'Window preset 5: CT liver 150/90; MR, US… bright 50–99.5 %', keys: '5', match: digit('5') },
   { id: 'window-auto', group: 'Window', label: 'File window, else auto (percentiles)', keys: '0', match: digit('0') },
   { id: 'zoom-in', group: 'View', label: 'Zoom in (or Ctrl + wheel, pinch)', keys: '+', match: (e) => exact('+')(e) || exact('=')(e) },
   { id: 'zoom-out', group: 'View', label: 'Zoom out', keys: '−', match: exact('-') },
   { id: 'fit', group: 'View', label: 'Fit to window', keys: 'F', match: plain('f') },
   { id: 'actual-size', group: 'View', label: 'Actual size (1:1)', keys: 'A', match: plain('a') },
   { id: 'reset', group: 'View', label: 'Reset view and window', keys: 'R', match: plain('r') },
+  { id: 'tool-window', group: 'Tools', label: 'Window/level with the left button (no drawing tool)', keys: 'W', match: plain('w') },
   { id: 'tool-brush', group: 'Tools', label: 'Brush', keys: 'B', match: plain('b') },
   { id: 'tool-eraser', group: 'Tools', label: 'Eraser', keys: 'E', match: plain('e') },
   { id: 'tool-polygon', group: 'Tools', label: 'Polygon / lasso fill', keys: 'P', match: plain('p') },
@@ -71,7 +72,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
 
 /** Mouse gestures, for the help overlay. */
 export const GESTURES: readonly { keys: string; label: string }[] = [
-  { keys: 'Left drag', label: 'Use the tool (polygon: click vertices, drag for a lasso; double-click or Enter closes)' },
+  { keys: 'Left drag', label: 'Window/level until a drawing tool is chosen; then the tool (polygon: click vertices, drag for a lasso; double-click or Enter closes)' },
   { keys: 'Right drag', label: 'Window: ← → width, ↑ ↓ level' },
   { keys: 'Middle drag / Space + drag', label: 'Pan' },
   { keys: 'Wheel', label: 'Scroll slices' },

@@ -2,9 +2,10 @@
 import { app } from '../../lib/app-state.svelte';
 import { viewer } from './viewer.svelte';
 
-export function openSeries(seriesId: number): void {
+/** Shows a series in the Review view, on slice `index` (0-based; default the middle one). */
+export function openSeries(seriesId: number, index?: number): void {
   app.view = 'review';
-  void viewer.open(seriesId);
+  void viewer.open(seriesId, index);
 }
 
 export function closeViewer(): void {

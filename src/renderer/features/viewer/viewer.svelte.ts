@@ -2,9 +2,9 @@
 // the non-reactive parts (frames, label maps, undo history, draft) that reactivity must never
 // deep-proxy. Components read the runes; the renderer pulls a Scene on each frame.
 import type { DraftView, ViewerImage, ViewerSeries } from '../../../shared/contract';
-import { intensityMask, labelCounts, type Rect } from '../../../shared/imaging/label-ops';
-import { initialWindow, presetsFor, type WindowSource } from '../../../shared/imaging/presets';
-import { percentileWindow, type Window } from '../../../shared/imaging/window';
+import { labelCounts, type Rect } from '../../../shared/imaging/label-ops';
+import { initialWindow, presetWindow, presetsFor, type WindowSource } from '../../../shared/imaging/presets';
+import { percentileWindow } from '../../../shared/imaging/window';
 import type { ApiError } from '../../../shared/result';
 import { api } from '../../lib/api';
 import { DraftSync, type DraftStatus } from './draft-sync';
@@ -12,16 +12,15 @@ import { ViewerEditContext } from './edit-context';
 import { Editor } from './editing';
 import { FrameCache, type Frame } from './frames';
 import { PredictionCache } from './predictions';
-import type { OverlayStyle } from './render/label-layer';
 import type { Scene, ViewRenderer } from './render/renderer';
-import { BrushTool } from './tools/brush';
-import { FloodTool } from './tools/flood';
-import { PolygonTool } from './tools/polygon';
-import type { Tool, ToolId } from './tools/types';
+import { ChangeSignal } from './state/change-signal.svelte';
+import { SliceNavigation } from './state/navigation.svelte';
+import { OverlayState } from './state/overlays.svelte';
+import { ToolState } from './state/tools.svelte';
+import { WindowState } from './state/window.svelte';
 import { actualSizeView, fitView, zoomAbout, type SliceGeometry, type View } from './viewport';
 
-export const BRUSH_SIZES = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100] as const;
-export const SEGMENTS = [1, 2, 3, 4] as const;
+export { BRUSH_SIZES, SEGMENTS } from './state/tools.svelte';
 /** A slice counts as settled (not scrolled past) after this long. */
 const SETTLE_MS = 60;
 
@@ -33,54 +32,46 @@ export interface CursorInfo {
   label: number;
 }
 
+/**
+ * The open series and what is shown of it, composed of parts: `nav` (slice, cine), `win` (window),
+ * `overlay` (what is drawn over the image) and `tools` (drawing tools and their settings).
+ */
 export class ViewerState {
   series = $state.raw<ViewerSeries | null>(null);
   /** The series being opened or shown; null when the viewer is closed. */
   seriesId = $state<number | null>(null);
-  index = $state(0);
-  window = $state.raw<Window & { source: WindowSource; preset?: string }>({ center: 0, width: 1, source: 'auto' });
   view = $state.raw<View>({ zoom: 1, panX: 0, panY: 0 });
-  tool = $state<ToolId>('brush');
-  brushSize = $state(10);
-  segment = $state(1);
-  threshold = $state({ enabled: false, low: 0, high: 0 });
-  overlay = $state({ labels: true, prediction: true, heat: false, style: 'both' as OverlayStyle, predictionStyle: 'outline' as OverlayStyle, opacity: 0.6 });
-  hideHeld = $state(false);
-  cinePlaying = $state(false);
-  fps = $state(10);
   cursor = $state.raw<CursorInfo | null>(null);
   pointer = $state.raw<{ sx: number; sy: number } | null>(null);
-  preview = $state.raw<{ x: number; y: number }[] | null>(null);
   help = $state(false);
   draftStatus = $state<DraftStatus>('clean');
   notice = $state<string | null>(null);
   error = $state.raw<ApiError | null>(null);
   loadedFrames = $state(0);
-  /** Bumped when non-reactive data the picture depends on changed (its frame or prediction arrived). */
-  tick = $state(0);
   labelled = $state.raw<boolean[]>([]);
   counts = $state.raw<number[]>([]);
   undoLabel = $state<string | null>(null);
   redoLabel = $state<string | null>(null);
+
+  readonly nav = new SliceNavigation(() => {
+    const n = this.series?.images.length ?? 0;
+    if (n > 0) this.setIndex((this.nav.index + 1) % n);
+  });
+  readonly win = new WindowState();
+  readonly overlay = new OverlayState();
+  readonly tools = new ToolState();
+  /** Non-reactive data the picture depends on changed: a frame or a prediction arrived. */
+  private readonly pictureChanged = new ChangeSignal();
 
   frames: FrameCache | null = null;
   predictions: PredictionCache | null = null;
   editor: Editor | null = null;
   draft: DraftSync | null = null;
   renderer: ViewRenderer | null = null;
-  readonly tools: Record<ToolId, Tool> = {
-    brush: new BrushTool('brush'),
-    eraser: new BrushTool('eraser'),
-    polygon: new PolygonTool('polygon'),
-    'polygon-erase': new PolygonTool('polygon-erase'),
-    flood: new FloodTool(),
-  };
   size = { width: 0, height: 0, dpr: 1 };
   private pendingAutoWindow = false;
   private viewFitted = false;
-  private cineTimer: ReturnType<typeof setInterval> | undefined;
   private noticeTimer: ReturnType<typeof setTimeout> | undefined;
-  private allowedCache: { key: string; mask: Uint8Array } | null = null;
   private openToken = 0;
   private unsubscribe: (() => void) | undefined;
   private settleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -89,11 +80,11 @@ export class ViewerState {
   private readonly countCache = new Map<number, number[]>();
 
   get image(): ViewerImage | undefined {
-    return this.series?.images[this.index];
+    return this.series?.images[this.nav.index];
   }
 
   get frame(): Frame | undefined {
-    void this.tick; // makes templates that show the frame depend on its arrival
+    this.pictureChanged.track(); // templates that show the frame depend on its arrival
     const image = this.image;
     return image ? this.frames?.get(image.imageId) : undefined;
   }
@@ -104,7 +95,8 @@ export class ViewerState {
     return { columns: image?.columns ?? 1, rows: image?.rows ?? 1, aspect: ps && ps[0] > 0 && ps[1] > 0 ? ps[0] / ps[1] : 1 };
   }
 
-  async open(seriesId: number): Promise<void> {
+  /** Opens a series on slice `index` (default: the middle one); per-series state starts afresh. */
+  async open(seriesId: number, index?: number): Promise<void> {
     this.close();
     this.seriesId = seriesId;
     const token = ++this.openToken;
@@ -112,17 +104,17 @@ export class ViewerState {
     if (token !== this.openToken) return;
     if (!series.ok) return void (this.error = series.error);
     if (!draft.ok) return void (this.error = draft.error);
-    this.start(series.value, draft.value);
+    this.start(series.value, draft.value, index);
   }
 
-  private start(series: ViewerSeries, draft: DraftView | null): void {
+  private start(series: ViewerSeries, draft: DraftView | null, index: number | undefined): void {
     const pixelsOf = (imageId: number) => {
       const image = series.images.find((i) => i.imageId === imageId);
       return image ? image.rows * image.columns : 0;
     };
     this.frames = new FrameCache((imageId) => api.viewer.frame({ imageId }), (imageId) => this.frameArrived(imageId));
     this.predictions = new PredictionCache((imageId) => api.inference.prediction({ imageId }), (imageId) => {
-      if (imageId === this.image?.imageId) this.tick++;
+      if (imageId === this.image?.imageId) this.pictureChanged.notify();
     });
     this.editor = new Editor(new ViewerEditContext(this), pixelsOf);
     if (draft) this.editor.restore(draft, pixelsOf);
@@ -159,17 +151,17 @@ export class ViewerState {
     const first = series.images[0];
     const w = first ? initialWindow({ modality: series.modality, fileCenter: first.windowCenter, fileWidth: first.windowWidth, values: [], slope: 1, intercept: 0 }) : null;
     this.pendingAutoWindow = !w || w.source === 'auto';
-    if (w && w.source !== 'auto') this.window = w;
+    if (w && w.source !== 'auto') this.win.set(w.center, w.width, w.source);
     this.series = series;
     this.viewFitted = false;
     this.labelled = series.images.map((i) => editor.labels.hasLabels(i.imageId));
     this.refreshHistory();
-    this.setIndex(Math.floor(series.images.length / 2));
+    this.setIndex(index ?? Math.floor(series.images.length / 2));
   }
 
   close(): void {
     this.openToken++;
-    this.stopCine();
+    this.nav.reset();
     void this.draft?.close();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
@@ -177,11 +169,18 @@ export class ViewerState {
     this.series = null;
     this.seriesId = null;
     this.frames = this.predictions = this.editor = this.draft = null;
-    this.allowedCache = null;
     this.countCache.clear();
     clearTimeout(this.settleTimer);
     this.loadedFrames = 0;
     this.error = null;
+    // Nothing of one series may show on the next: its value under the pointer, its window, the
+    // threshold range taken from its window, its label counts.
+    this.cursor = null;
+    this.pointer = null;
+    this.counts = [];
+    this.labelled = [];
+    this.win.reset();
+    this.tools.resetForSeries();
   }
 
   // Navigation ---------------------------------------------------------------------------
@@ -189,14 +188,13 @@ export class ViewerState {
   setIndex(i: number): void {
     const series = this.series;
     if (!series || series.images.length === 0) return;
-    for (const tool of Object.values(this.tools)) if (tool.busy) tool.cancel(this.editor!);
-    this.preview = null;
-    this.index = Math.max(0, Math.min(series.images.length - 1, Math.round(i)));
+    this.tools.cancel(this.editor);
+    this.nav.index = Math.max(0, Math.min(series.images.length - 1, Math.round(i)));
     const imageId = this.image!.imageId;
     void this.frames!.load(imageId);
     this.frames!.prefetchAround(
       series.images.map((x) => x.imageId),
-      this.index,
+      this.nav.index,
     );
     // While the reader scrolls, per-slice requests and counts wait until the slice stays.
     clearTimeout(this.settleTimer);
@@ -209,33 +207,22 @@ export class ViewerState {
   }
 
   step(delta: number): void {
-    this.setIndex(this.index + delta);
-  }
-
-  toggleCine(): void {
-    if (this.cinePlaying) return this.stopCine();
-    this.cinePlaying = true;
-    this.cineTimer = setInterval(() => {
-      const n = this.series?.images.length ?? 0;
-      if (n > 0) this.setIndex((this.index + 1) % n);
-    }, 1000 / this.fps);
-  }
-
-  stopCine(): void {
-    clearInterval(this.cineTimer);
-    this.cinePlaying = false;
+    this.setIndex(this.nav.index + delta);
   }
 
   // Window and view ----------------------------------------------------------------------
 
   setWindow(center: number, width: number, source: WindowSource = 'manual', preset?: string): void {
-    this.window = { center: round(center), width: Math.max(1, round(width)), source, ...(preset ? { preset } : {}) };
+    this.win.set(center, width, source, preset);
   }
 
   applyPreset(n: number): void {
     const preset = presetsFor(this.series?.modality ?? '')[n];
     if (!preset) return this.say(`No window preset ${n + 1} for ${this.series?.modality || 'this modality'}`);
-    this.setWindow(preset.center, preset.width, 'preset', preset.label);
+    const frame = this.frame;
+    if ('low' in preset && !frame) return; // a percentile preset needs the slice's values
+    const w = presetWindow(preset, frame?.pixels ?? [], frame?.slope, frame?.intercept);
+    this.setWindow(w.center, w.width, 'preset', preset.label);
   }
 
   autoWindow(): void {
@@ -292,19 +279,19 @@ export class ViewerState {
 
   /** Reads everything the picture depends on, so an $effect re-runs when any of it changes. */
   renderDeps(): unknown[] {
-    const o = this.overlay;
-    return [this.index, this.window, this.view, o.labels, o.prediction, o.heat, o.style, o.predictionStyle, o.opacity, this.hideHeld, this.tick, this.series];
+    this.pictureChanged.track();
+    return [this.nav.index, this.win.current, this.view, ...this.overlay.deps(), this.series];
   }
 
   scene(): Scene | null {
     const image = this.image;
     if (!image || !this.frames || !this.editor) return null;
     const prediction = this.predictions?.peek(image.imageId) ?? null;
-    const visible = !this.hideHeld;
+    const visible = !this.overlay.held;
     return {
       imageId: image.imageId,
       frame: this.frames.get(image.imageId),
-      window: this.window,
+      window: this.win.current,
       geometry: this.geometry,
       view: this.view,
       labels: this.editor.labels.peek(image.imageId),
@@ -333,16 +320,17 @@ export class ViewerState {
     // Only the frame on screen redraws: the others arriving (a whole series prefetching) must
     // not repaint the same picture once each (measured: tests/bench/transport.ts).
     if (imageId !== this.image?.imageId) return;
-    this.tick++;
+    this.pictureChanged.notify();
     const frame = this.frame;
     if (this.pendingAutoWindow && frame) {
       this.pendingAutoWindow = false;
       this.autoWindow();
     }
-    if (frame && this.threshold.low === 0 && this.threshold.high === 0) this.thresholdFromWindow();
+    const t = this.tools.threshold;
+    if (frame && t.low === 0 && t.high === 0) this.thresholdFromWindow();
     if (!this.viewFitted) this.fit();
     const error = this.frames?.errors.get(imageId);
-    if (error) this.error = { code: 'corrupt', message: `Slice ${this.index + 1}: ${error}` };
+    if (error) this.error = { code: 'corrupt', message: `Slice ${this.nav.index + 1}: ${error}` };
   }
 
   /** Once the pixels are in, the predictions follow, one at a time, so scrolling shows them too. */
@@ -358,20 +346,13 @@ export class ViewerState {
 
   /** The threshold range starts as the window's range: what is visible is what gets painted. */
   thresholdFromWindow(): void {
-    const w = this.window;
-    this.threshold.low = round(w.center - w.width / 2);
-    this.threshold.high = round(w.center + w.width / 2);
+    const w = this.win.current;
+    this.tools.threshold.low = round(w.center - w.width / 2);
+    this.tools.threshold.high = round(w.center + w.width / 2);
   }
 
   allowedMask(): Uint8Array | null {
-    const frame = this.frame;
-    if (!this.threshold.enabled || !frame) return null;
-    if (frame.samplesPerPixel !== 1) return null;
-    const key = `${frame.imageId}|${this.threshold.low}|${this.threshold.high}`;
-    if (this.allowedCache?.key !== key) {
-      this.allowedCache = { key, mask: intensityMask(frame.pixels, this.threshold.low, this.threshold.high, frame.slope, frame.intercept, this.allowedCache?.mask.length === frame.pixels.length ? this.allowedCache.mask : undefined) };
-    }
-    return this.allowedCache.mask;
+    return this.tools.allowedMask(this.frame);
   }
 
   edited(ids: readonly number[]): void {

@@ -26,6 +26,11 @@ export class WorklistState {
   error = $state<ApiError | null>(null);
   loading = $state(false);
   uploadStatus = $state('');
+  /** Load demo studies is writing the phantoms (before its import job exists). */
+  demoLoading = $state(false);
+  /** The report on screen is of Load demo studies. */
+  reportIsDemo = $state(false);
+  private demoJobId: number | null = null;
   private started = false;
 
   start(): void {
@@ -56,8 +61,15 @@ export class WorklistState {
       ...(q.modality.trim() ? { modality: q.modality.trim() } : {}),
     });
     this.loading = false;
-    if (result.ok) this.page = result.value;
-    else this.error = result.error;
+    if (!result.ok) return void (this.error = result.error);
+    this.page = result.value;
+    for (const row of result.value.rows) if (row.thumbnailSeriesId !== null) this.loadThumbnail(row.thumbnailSeriesId);
+  }
+
+  private loadThumbnail(seriesId: number): void {
+    if (seriesId in this.thumbnails) return;
+    this.thumbnails[seriesId] = null; // asked once: null until it comes (or if it cannot be made)
+    void api.worklist.thumbnail({ seriesId }).then((t) => (this.thumbnails[seriesId] = t.ok ? t.value : null));
   }
 
   sortBy(sort: Sort): void {
@@ -86,10 +98,7 @@ export class WorklistState {
     const result = await api.worklist.series({ studyId });
     if (!result.ok) return void (this.error = result.error);
     this.series = result.value;
-    for (const s of result.value) {
-      if (s.seriesId in this.thumbnails) continue;
-      void api.worklist.thumbnail({ seriesId: s.seriesId }).then((t) => (this.thumbnails[s.seriesId] = t.ok ? t.value : null));
-    }
+    for (const s of result.value) this.loadThumbnail(s.seriesId);
   }
 
   async startImport(paths: string[]): Promise<void> {
@@ -110,9 +119,12 @@ export class WorklistState {
     this.error = null;
     const batch = `drop-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     this.importing = null;
+    // Loose files go into one folder named after the first of them: the study of a dropped
+    // photograph is named after its folder, so it reads "knee-us", not the batch id.
+    const folder = files[0]!.name.replace(/\.[^.]*$/, '').replace(/[\\/]/g, '_') || 'dropped';
     for (const [i, file] of files.entries()) {
       this.uploadStatus = `Uploading ${i + 1} of ${files.length}: ${file.name}`;
-      const relative = (file as File & { webkitRelativePath?: string }).webkitRelativePath || `${String(i).padStart(5, '0')}-${file.name}`;
+      const relative = (file as File & { webkitRelativePath?: string }).webkitRelativePath || `${folder}/${file.name}`;
       const error = await stageFile(batch, relative.replace(/^\/+/, ''), file);
       if (error) {
         this.uploadStatus = '';
@@ -126,11 +138,14 @@ export class WorklistState {
   }
 
   async loadDemo(): Promise<void> {
+    if (this.demoLoading || this.importJobId !== null) return;
     this.report = null;
     this.error = null;
+    this.demoLoading = true; // the phantoms take seconds to write before the import starts
     const result = await api.demo.load({});
+    this.demoLoading = false;
     if (!result.ok) return void (this.error = result.error);
-    this.importJobId = result.value.jobId;
+    this.importJobId = this.demoJobId = result.value.jobId;
     this.importing = null;
   }
 
@@ -145,6 +160,7 @@ export class WorklistState {
 
   private async finishImport(jobId: number): Promise<void> {
     const result = await api.import.report({ jobId, limit: 500 });
+    this.reportIsDemo = jobId === this.demoJobId;
     if (result.ok) this.report = result.value;
     this.importJobId = null;
     this.importing = null;

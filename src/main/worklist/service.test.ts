@@ -1,0 +1,58 @@
+// The worklist service on a real data folder: generated CT series imported by the real importer.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKLIST_SORTS } from '../../shared/contract';
+import { writeCtSeries } from '../../../tests/helpers/ct-series';
+import { tempDir } from '../../../tests/helpers/temp';
+import { createBackend, type Backend } from '../backend';
+
+describe('worklist service', () => {
+  const tmp = tempDir();
+  let b: Backend;
+  beforeAll(async () => {
+    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http', inference: false });
+    for (const [s, count] of [
+      [1, 3],
+      [2, 5],
+      [3, 4],
+    ] as const)
+      writeCtSeries(path.join(tmp.dir, `ct${s}`), { count, size: 16, seriesIndex: s });
+    const { jobId } = await b.services.import.start({ paths: [1, 2, 3].map((s) => path.join(tmp.dir, `ct${s}`)) });
+    expect((await b.importer.wait(jobId)).status).toBe('done');
+  }, 60_000);
+  afterAll(() => {
+    b.close();
+    tmp.cleanup();
+  });
+
+  it('finds a study by the words of its shown name, whatever the carets, commas or case', async () => {
+    for (const query of ['TEST, CT 2', 'test ct 2', 'TEST^CT^2', 'ct-2']) {
+      expect((await b.services.worklist.list({ patient: query })).rows.map((r) => r.patientName), query).toEqual(['TEST^CT^2']);
+    }
+    expect((await b.services.worklist.list({ patient: 'TEST CT' })).total).toBe(3);
+    expect((await b.services.worklist.list({ patient: 'TEST 9' })).total).toBe(0);
+  });
+
+  it('sorts by every column, both ways', async () => {
+    for (const sort of WORKLIST_SORTS) {
+      const up = await b.services.worklist.list({ sort, direction: 'asc' });
+      const down = await b.services.worklist.list({ sort, direction: 'desc' });
+      expect(up.rows.length, sort).toBe(3);
+      if (sort === 'imageCount') expect(up.rows.map((r) => r.imageCount)).toEqual([3, 4, 5]);
+      if (sort === 'patientId') expect(down.rows.map((r) => r.patientId)).toEqual(['CT-3', 'CT-2', 'CT-1']);
+    }
+  });
+
+  it('gives each row its thumbnail series, uncertainty and edited series, and marks an edited series', async () => {
+    const row = (await b.services.worklist.list({ patient: 'CT-1' })).rows[0]!;
+    const [series] = await b.services.worklist.series({ studyId: row.studyId });
+    expect(row).toMatchObject({ thumbnailSeriesId: series!.seriesId, uncertainty: null, editedSeries: 0 });
+    expect(series!.edited).toBe(false);
+    // A working draft with one labelled slice, as the viewer's draft save leaves it.
+    const imageId = b.db.prepare('SELECT id FROM images WHERE series_id = ? LIMIT 1').pluck().get(series!.seriesId) as number;
+    b.db.prepare('INSERT INTO drafts (series_id) VALUES (?)').run(series!.seriesId);
+    b.db.prepare('INSERT INTO draft_slices (series_id, image_id, labels, foreground_pixels) VALUES (?, ?, ?, 1)').run(series!.seriesId, imageId, Buffer.from([1]));
+    expect((await b.services.worklist.list({ patient: 'CT-1' })).rows[0]!.editedSeries).toBe(1);
+    expect((await b.services.worklist.series({ studyId: row.studyId }))[0]!.edited).toBe(true);
+  });
+});

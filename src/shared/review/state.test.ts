@@ -79,7 +79,7 @@ describe('review state machine', () => {
 
   it('every state can reach `labelled`', () => {
     const reach = new Set<ReviewState>(['labelled']);
-    for (let changed = true; changed; ) {
+    for (let changed = true; changed;) {
       changed = false;
       for (const [state, action] of cases) {
         const t = transition(state, action);

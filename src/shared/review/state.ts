@@ -39,8 +39,7 @@ export type LabelEffect =
   | 'supersede';
 
 export type Transition =
-  | { ok: true; from: ReviewState; to: ReviewState; labels: LabelEffect }
-  | { ok: false; from: ReviewState; reason: string };
+  { ok: true; from: ReviewState; to: ReviewState; labels: LabelEffect } | { ok: false; from: ReviewState; reason: string };
 
 const allow = (from: ReviewState, to: ReviewState, labels: LabelEffect = 'none'): Transition => ({ ok: true, from, to, labels });
 const refuse = (from: ReviewState, reason: string): Transition => ({ ok: false, from, reason });
@@ -69,9 +68,14 @@ export function transition(from: ReviewState, action: ReviewAction): Transition 
     case 'reopen':
       if (from === 'labelled') return allow(from, 'to-review', 'supersede');
       if (from === 'in-correction') return allow(from, 'to-review');
-      return refuse(from, from === 'to-review' ? 'This series is already waiting for review' : 'This series has no decision to undo');
+      return refuse(
+        from,
+        from === 'to-review' ? 'This series is already waiting for review' : 'This series has no decision to undo',
+      );
     case 'segment-on-request':
-      return from === 'outside-domain' ? allow(from, 'to-review') : refuse(from, 'This series is within the model’s domain and is segmented automatically');
+      return from === 'outside-domain'
+        ? allow(from, 'to-review')
+        : refuse(from, 'This series is within the model’s domain and is segmented automatically');
     default:
       return exhaustive(action, 'review action');
   }

@@ -13,6 +13,7 @@ import { InferenceEngine } from './inference/engine';
 import { JobStore } from './jobs/store';
 import { ModelRegistry } from './models/registry';
 import { resourcesDir } from './paths';
+import { ReviewMainService } from './review/service';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
@@ -39,6 +40,7 @@ export interface Backend {
   /** Concrete services for in-process callers (CLI, tests) that need more than the contract. */
   readonly importer: ImportMainService;
   readonly frames: FrameLoader;
+  readonly review: ReviewMainService;
   readonly store: ContentStore;
   readonly engine: InferenceEngine;
   readonly registry: ModelRegistry;
@@ -74,7 +76,8 @@ export function createBackend(options: BackendOptions): Backend {
   );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
-  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames) };
+  const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId) => engine.segmentSeries({ seriesId }) });
+  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review };
   const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidChangeJob', (job) => {
@@ -87,6 +90,7 @@ export function createBackend(options: BackendOptions): Backend {
     services,
     importer,
     frames,
+    review,
     store,
     engine,
     registry,

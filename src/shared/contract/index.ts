@@ -12,6 +12,7 @@ import { settingsMethods, type Settings, type SettingsService } from './settings
 import { systemMethods, type SystemService, type TrainerStatus } from './system';
 import { worklistMethods, type WorklistService } from './worklist';
 import { viewerMethods, type ViewerService } from './viewer';
+import { reviewMethods, type ReviewService } from './review';
 
 export * from './demo';
 export * from './import';
@@ -22,6 +23,7 @@ export * from './settings';
 export * from './system';
 export * from './worklist';
 export * from './viewer';
+export * from './review';
 
 export const contract = {
   system: systemMethods,
@@ -33,6 +35,7 @@ export const contract = {
   inference: inferenceMethods,
   demo: demoMethods,
   viewer: viewerMethods,
+  review: reviewMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
@@ -46,6 +49,7 @@ export interface Services {
   inference: InferenceService;
   demo: DemoService;
   viewer: ViewerService;
+  review: ReviewService;
 }
 
 export type ServiceName = keyof typeof contract;
@@ -61,6 +65,8 @@ export interface Events {
   onDidChangeStudies: { studyIds: number[] };
   onDidChangeInference: InferenceStatus;
   onDidChangeModels: { activeId: number | null };
+  /** Review decisions changed these series' states (queues and the worklist column should refresh). */
+  onDidChangeReview: { seriesIds: number[] };
 }
 export type EventName = keyof Events;
 

@@ -212,7 +212,7 @@ export class ReviewMainService implements ReviewService {
         const t = transition(item.state, action);
         if (!t.ok) throw new ServiceError('conflict', t.reason);
         const queue: ReviewQueue = item.state === 'in-correction' ? 'correction' : 'review';
-        const next = this.nextAfter(queue, seriesId);
+        const next = this.nextAfter(queue, seriesId, t.to === item.state);
         const opened = db.prepare('SELECT opened_at FROM review_items WHERE series_id = ?').pluck().get(seriesId) as
           string | null;
         const seconds = opened ? Math.min(MAX_REVIEW_SECONDS, Math.max(0, (Date.parse(at) - Date.parse(opened)) / 1000)) : 0;
@@ -271,11 +271,14 @@ export class ReviewMainService implements ReviewService {
     return decision;
   }
 
-  /** The case after `seriesId` in its queue's order, wrapping to the start (skipped ones last). */
-  private nextAfter(queue: ReviewQueue, seriesId: number): ReviewItem | null {
+  /**
+   * The case after `seriesId` in its queue's order, wrapping to the start (skipped ones last);
+   * the case itself when it stays and is the only one left (a lone skipped case comes back).
+   */
+  private nextAfter(queue: ReviewQueue, seriesId: number, stays: boolean): ReviewItem | null {
     const list = queueItems(this.d.db, queue, this.order(), WHOLE_QUEUE, seriesId);
     const at = list.findIndex((i) => i.seriesId === seriesId);
-    return list[at + 1] ?? list.find((i) => i.seriesId !== seriesId) ?? null;
+    return list[at + 1] ?? list.find((i) => i.seriesId !== seriesId) ?? (stays ? (list[at] ?? null) : null);
   }
 
   private writeAudit(

@@ -114,8 +114,9 @@ export class ReviewSession {
   /** E: the viewer's tools on a working label that starts from the prediction. */
   async edit(): Promise<void> {
     if (!this.current || this.mode === 'edit') return;
-    this.mode = 'edit';
+    // The tools come on only once the prediction is in the working label, so no stroke is lost under it.
     if (!viewer.labelled.some(Boolean) && this.current.modelVersionId !== null) await loadPrediction(viewer, true);
+    this.mode = 'edit';
     this.message = 'Editing: the viewer’s tools work; Ctrl+Enter submits, Esc returns to the decision keys';
   }
 

@@ -35,8 +35,8 @@ export class ReviewSession {
   private started = false;
 
   /**
-   * Each time the view is shown: a series opened from the worklist stays open (as a case when it
-   * is one); else the address wins (a reload returns to its case); else the queue's first case.
+   * Each time the view is shown: a series opened from the worklist stays open for viewing; else
+   * the address wins (a reload returns to its case); else the queue's first case.
    */
   async enter(): Promise<void> {
     if (!this.started) {
@@ -47,13 +47,10 @@ export class ReviewSession {
     }
     const opened = viewer.seriesId;
     if (opened !== null) {
-      if (this.current?.seriesId === opened) return this.refresh();
-      await this.refresh();
-      const item = await api.review.item({ seriesId: opened, open: true });
-      this.current = item.ok && (item.value.state === 'to-review' || item.value.state === 'in-correction') ? item.value : null;
-      if (this.current) this.tab = this.current.state === 'in-correction' ? 'correction' : 'review';
-      this.setAddress();
-      return;
+      // Opened from the worklist: plain viewing and editing, with every viewer key; a case is
+      // decided from the queue (click it, or Shift+1 / Shift+2).
+      if (this.current?.seriesId !== opened) this.current = null;
+      return this.refresh();
     }
     const address = parseAddress(location.hash);
     await this.show(address?.tab ?? this.tab, address?.seriesId ?? undefined);

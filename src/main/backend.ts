@@ -84,6 +84,15 @@ export function createBackend(options: BackendOptions): Backend {
     if (job.kind === 'import' && job.status === 'done') engine.autoSegment((job.result as { studyIds?: number[] } | null)?.studyIds ?? []);
   });
   events.on('onDidChangeSettings', () => void engine.settingsChanged());
+  // Imported series outside the model's domain, and finished segmentations, join the review loop.
+  events.on('onDidChangeJob', (job) => {
+    if ((job.kind !== 'import' && job.kind !== 'inference') || job.status !== 'done') return;
+    try {
+      review.sync();
+    } catch (e) {
+      console.error(`[review] ${(e as Error).message}`); // the next review read retries
+    }
+  });
   return {
     dataDir: options.dataDir,
     db,

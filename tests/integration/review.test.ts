@@ -99,6 +99,10 @@ describe.skipIf(missing !== '')(`review loop (${missing || 'real model, demo stu
       /^Outside this model's domain: CT images, and this model is for US/,
     );
     expect((await b.services.review.item({ seriesId: mr })).domainReason).toMatch(/MR images/);
+    // The worklist filters studies by review state.
+    const outside = await b.services.worklist.list({ reviewState: 'outside-domain' });
+    expect(outside.rows.map((r) => r.modalities).sort()).toEqual(['CT', 'MR']);
+    expect((await b.services.worklist.list({ reviewState: 'to-review' })).total).toBe(6);
   });
 
   it('orders the review queue by uncertainty, oldest first or a stable random order', async () => {

@@ -234,6 +234,15 @@ describe.skipIf(!MODEL)('review loop in Chromium, keyboard only', () => {
     const list = await call<{ rows: { studyId: number; patientId: string }[] }>('worklist', 'list', {});
     await page.locator('tr.study', { hasText: list.rows.find((r) => r.studyId === studyId)!.patientId }).click();
     await expect.poll(() => page.getByTestId('review-state').first().getAttribute('data-state')).toBe('to-review');
+    // A labelled series can be left out of training from its card; its labels stay.
+    const labelledStudy = (await call<{ studyId: number }>('viewer', 'series', { seriesId: order[0] })).studyId;
+    await page.locator('tr.study', { hasText: list.rows.find((r) => r.studyId === labelledStudy)!.patientId }).click();
+    await expect.poll(() => page.getByTestId('review-state').first().getAttribute('data-state')).toBe('labelled');
+    await page.getByTestId('toggle-exclusion').click();
+    await expect
+      .poll(async () => (await call<SeriesLabels>('review', 'labels', { seriesId: order[0] })).labels.map((l) => l.excluded))
+      .toEqual([true, true, true]);
+    expect(await page.getByTestId('toggle-exclusion').textContent()).toBe('Include in training');
     expect(problems).toEqual([]);
   }, 60_000);
 

@@ -29,11 +29,14 @@ export function queueItems(
   limit: number,
   include: number | null = null,
 ): ReviewItem[] {
+  return db.prepare(queueSql(queue, order)).all({ include: include ?? -1, limit }) as ReviewItem[];
+}
+
+/** The statement behind {@link queueItems} (parameters @include, @limit). */
+export function queueSql(queue: ReviewQueue, order: ReviewOrder): string {
   const where = queue === 'review' ? "(r.state = 'to-review' AND r.model_version_id IS NOT NULL)" : "r.state = 'in-correction'";
   const orderBy = queue === 'review' ? ORDER_BY[order] : ORDER_BY.fifo;
-  return db
-    .prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE ${where} OR r.series_id = @include ORDER BY ${orderBy} LIMIT @limit`)
-    .all({ include: include ?? -1, limit }) as ReviewItem[];
+  return `SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE ${where} OR r.series_id = @include ORDER BY ${orderBy} LIMIT @limit`;
 }
 
 export function itemOf(db: Database, seriesId: number): ReviewItem | undefined {

@@ -13,6 +13,7 @@ import { InferenceEngine } from './inference/engine';
 import { JobStore } from './jobs/store';
 import { ModelRegistry } from './models/registry';
 import { resourcesDir } from './paths';
+import { ReviewMainService } from './review/service';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
@@ -39,6 +40,7 @@ export interface Backend {
   /** Concrete services for in-process callers (CLI, tests) that need more than the contract. */
   readonly importer: ImportMainService;
   readonly frames: FrameLoader;
+  readonly review: ReviewMainService;
   readonly store: ContentStore;
   readonly engine: InferenceEngine;
   readonly registry: ModelRegistry;
@@ -74,17 +76,28 @@ export function createBackend(options: BackendOptions): Backend {
   );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
-  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames) };
+  const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId) => engine.segmentSeries({ seriesId }) });
+  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review };
   const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidImportStudies', ({ studyIds }) => engine.autoSegment(studyIds));
   events.on('onDidChangeSettings', () => void engine.settingsChanged());
+  // Imported series outside the model's domain, and finished segmentations, join the review loop.
+  events.on('onDidChangeJob', (job) => {
+    if ((job.kind !== 'import' && job.kind !== 'inference') || job.status !== 'done') return;
+    try {
+      review.sync();
+    } catch (e) {
+      console.error(`[review] ${(e as Error).message}`); // the next review read retries
+    }
+  });
   return {
     dataDir: options.dataDir,
     db,
     services,
     importer,
     frames,
+    review,
     store,
     engine,
     registry,

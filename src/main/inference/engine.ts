@@ -5,6 +5,7 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Events, ExecutionProviderName, InferenceService, InferenceStatus, PredictionView, Settings } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
+import { applicability } from '../../shared/model/applicability';
 import type { ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
@@ -147,14 +148,20 @@ export class InferenceEngine implements InferenceService {
     };
   }
 
-  /** Queues inference for new series after an import, when the setting asks for it. */
+  /**
+   * Queues inference for new series after an import, when the setting asks for it, and only for
+   * series the active model is meant for (model.json `domain`); the others wait for a request.
+   */
   autoSegment(studyIds: number[]): void {
     if (!this.o.settings().autoSegmentOnImport || !this.state.model || studyIds.length === 0) return;
+    const domain = this.o.registry.active()?.manifest.domain;
     const series = this.o.db
-      .prepare(`SELECT id FROM series WHERE status = 'new' AND study_id IN (${studyIds.map(() => '?').join(',')})`)
-      .pluck()
-      .all(...studyIds) as number[];
-    for (const seriesId of series) void this.segmentSeries({ seriesId }).catch(() => undefined);
+      .prepare(
+        `SELECT se.id, se.modality, coalesce((SELECT photometric FROM images WHERE series_id = se.id LIMIT 1), '') AS photometric
+         FROM series se WHERE se.status = 'new' AND se.study_id IN (${studyIds.map(() => '?').join(',')})`,
+      )
+      .all(...studyIds) as { id: number; modality: string; photometric: string }[];
+    for (const s of series) if (applicability(domain, s).inDomain) void this.segmentSeries({ seriesId: s.id }).catch(() => undefined);
   }
 
   private async load(version: { id: number; dir: string; manifest: ModelManifest }): Promise<void> {

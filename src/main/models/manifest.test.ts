@@ -13,6 +13,8 @@ describe('model.json', () => {
     expect(parsed.manifest.architecture.parameters).toBe(2_321_393);
     expect(parsed.manifest.input.normalization).toEqual({ type: 'scale', min: 0, max: 255 });
     expect(parsed.manifest.metrics['test-base']!.dice).toBeGreaterThanOrEqual(0.9);
+    // What it is for: ultrasound only, so CT/MR/unknown series are not segmented automatically.
+    expect(parsed.manifest.domain).toEqual({ modalities: ['US'], photometric: ['MONOCHROME2', 'RGB'], bodyPart: 'breast (synthetic phantoms)' });
   });
 
   it('lists every problem of a damaged manifest in words', () => {

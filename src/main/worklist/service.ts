@@ -67,6 +67,10 @@ export class WorklistMainService implements WorklistService {
       where.push('EXISTS (SELECT 1 FROM series x WHERE x.study_id = s.id AND x.status = @status)');
       params.status = q.status;
     }
+    if (q.reviewState) {
+      where.push('EXISTS (SELECT 1 FROM series x JOIN review_items r ON r.series_id = x.id WHERE x.study_id = s.id AND r.state = @reviewState)');
+      params.reviewState = q.reviewState;
+    }
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const order = ORDER[q.sort]!.replaceAll('%DIR', q.direction === 'asc' ? 'ASC' : 'DESC');
     const total = (this.db.prepare(`SELECT count(*) FROM studies s JOIN patients p ON p.id = s.patient_id ${whereSql}`).pluck().get(params) as number) ?? 0;

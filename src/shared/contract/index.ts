@@ -13,6 +13,7 @@ import { settingsMethods, type Settings, type SettingsService } from './settings
 import { systemMethods, type SystemService, type TrainerStatus } from './system';
 import { worklistMethods, type WorklistService } from './worklist';
 import { viewerMethods, type ViewerService } from './viewer';
+import { reviewMethods, type ReviewService } from './review';
 
 export * from './demo';
 export * from './import';
@@ -23,6 +24,7 @@ export * from './settings';
 export * from './system';
 export * from './worklist';
 export * from './viewer';
+export * from './review';
 
 export const contract = {
   system: systemMethods,
@@ -34,6 +36,7 @@ export const contract = {
   inference: inferenceMethods,
   demo: demoMethods,
   viewer: viewerMethods,
+  review: reviewMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
@@ -47,6 +50,7 @@ export interface Services {
   inference: InferenceService;
   demo: DemoService;
   viewer: ViewerService;
+  review: ReviewService;
 }
 
 // Fails to compile when `contract` and `Services` disagree on a service, a method or an input;
@@ -69,6 +73,8 @@ export interface Events {
   onDidImportStudies: { jobId: number; studyIds: number[] };
   onDidChangeInference: InferenceStatus;
   onDidChangeModels: { activeId: number | null };
+  /** Review decisions changed these series' states (queues and the worklist column should refresh). */
+  onDidChangeReview: { seriesIds: number[] };
 }
 export type EventName = keyof Events;
 

@@ -1,5 +1,6 @@
 // The `worklist` service: patients, studies and series the reader works through.
 import { z } from 'zod';
+import { REVIEW_STATES } from '../review/state';
 
 export const WORKLIST_SORTS = [
   'studyDate', 'patientName', 'importedAt', 'modality',
@@ -22,6 +23,8 @@ export const worklistQuerySchema = z
     dateFrom: z.string().regex(/^\d{8}$/).optional(),
     dateTo: z.string().regex(/^\d{8}$/).optional(),
     status: z.enum(SERIES_STATUSES).optional(),
+    /** Studies with at least one series in this review state (src/shared/review/state.ts). */
+    reviewState: z.enum(REVIEW_STATES).optional(),
   })
   .strict();
 export type WorklistQuery = z.input<typeof worklistQuerySchema>;

@@ -24,6 +24,15 @@ export const normalizationSchema = z.discriminatedUnion('type', [
 ]);
 export type Normalization = z.infer<typeof normalizationSchema>;
 
+/** The series a model is meant for (DICOM Modality (0008,0060), Photometric Interpretation (0028,0004)). */
+export const modelDomainSchema = z.object({
+  modalities: z.array(z.string().regex(/^[A-Z]{2,16}$/, 'a DICOM modality code such as US or CT')).min(1),
+  photometric: z.array(z.enum(['MONOCHROME1', 'MONOCHROME2', 'RGB', 'PALETTE COLOR', 'YBR_FULL', 'YBR_FULL_422'])).min(1),
+  /** Free text for the reader, e.g. "breast". */
+  bodyPart: z.string().max(200),
+});
+export type ModelDomain = z.infer<typeof modelDomainSchema>;
+
 const multipleOf32 = z.number().int().positive().multipleOf(32);
 
 export const modelManifestSchema = z.object({
@@ -62,6 +71,11 @@ export const modelManifestSchema = z.object({
     .passthrough(),
   metrics: z.record(z.string(), metrics),
   trainerVersion: z.string(),
+  /**
+   * What the model is for: only series that match are segmented automatically (others on
+   * request, after the user confirms). Absent in older folders: every series matches.
+   */
+  domain: modelDomainSchema.optional(),
 }).superRefine((m, ctx) => {
   if (m.output.labels.length !== m.output.classes) ctx.addIssue({ code: 'custom', path: ['output', 'labels'], message: 'one label per class' });
   if (m.input.channels !== m.architecture.inChannels) ctx.addIssue({ code: 'custom', path: ['input', 'channels'], message: 'must equal architecture.inChannels' });

@@ -157,7 +157,7 @@ async function interpolateGaps(v: ViewerState): Promise<void> {
 }
 
 /** The model's mask becomes the working label: this slice or all, as one undo step. */
-async function loadPrediction(v: ViewerState, all: boolean): Promise<void> {
+export async function loadPrediction(v: ViewerState, all: boolean): Promise<void> {
   const series = v.series;
   const editor = v.editor;
   const predictions = v.predictions;

@@ -1,6 +1,6 @@
 // Worklist state: the current page of studies, the query, the open study's series, and the
 // running import with its report. Refreshes itself when the backend says studies changed.
-import { STAGE_CHUNK_BYTES, type ImportProgress, type ImportReport, type SeriesSummary, type WorklistPage, type WorklistQuery } from '../../../shared/contract';
+import { STAGE_CHUNK_BYTES, type ImportProgress, type ImportReport, type ReviewState, type SeriesSummary, type WorklistPage, type WorklistQuery } from '../../../shared/contract';
 import type { ApiError } from '../../../shared/result';
 import { api } from '../../lib/api';
 
@@ -8,9 +8,10 @@ type Sort = NonNullable<WorklistQuery['sort']>;
 
 export class WorklistState {
   page = $state.raw<WorklistPage | null>(null);
-  query = $state<{ patient: string; modality: string; sort: Sort; direction: 'asc' | 'desc'; page: number; pageSize: number }>({
+  query = $state<{ patient: string; modality: string; reviewState: ReviewState | ''; sort: Sort; direction: 'asc' | 'desc'; page: number; pageSize: number }>({
     patient: '',
     modality: '',
+    reviewState: '',
     sort: 'importedAt',
     direction: 'desc',
     page: 0,
@@ -59,6 +60,7 @@ export class WorklistState {
       direction: q.direction,
       ...(q.patient.trim() ? { patient: q.patient.trim() } : {}),
       ...(q.modality.trim() ? { modality: q.modality.trim() } : {}),
+      ...(q.reviewState ? { reviewState: q.reviewState } : {}),
     });
     this.loading = false;
     if (!result.ok) return void (this.error = result.error);

@@ -1,0 +1,204 @@
+// Final labels from a decision: the prediction's maps (accept) or the saved draft (submit) become
+// rows of `labels` with their provenance. Runs inside the decision's transaction, so a decision
+// and its labels are written together or not at all.
+import type { LabelOrigin, LabelProvenance, SeriesLabels } from '../../shared/contract';
+import { dice } from '../../shared/imaging/postprocess';
+import { decodeRle, encodeRle } from '../../shared/imaging/rle';
+import { splitFor, splitKey, type Split } from '../../shared/review/split';
+import { ServiceError } from '../../shared/result';
+import type { Database } from '../db/database';
+
+export interface LabelContext {
+  seriesId: number;
+  modelVersionId: number | null;
+  author: string;
+  /** Reviewer's time on the series (seconds), shared out over its images. */
+  seconds: number;
+  /** One instant for every row of the decision (also the audit row's time). */
+  at: string;
+}
+
+interface ImageRow {
+  id: number;
+  pixels: number;
+}
+
+/** A summary of the rows written, for the audit row. */
+export interface WrittenLabels {
+  labels: LabelProvenance[];
+  split: { key: string; split: Split; decidedNow: boolean };
+}
+
+function images(db: Database, seriesId: number): ImageRow[] {
+  return db
+    .prepare('SELECT id, rows * columns AS pixels FROM images WHERE series_id = ? ORDER BY position_index, id')
+    .all(seriesId) as ImageRow[];
+}
+
+/** Accept: every image's prediction of the item's version, unchanged. */
+export function labelsFromPrediction(db: Database, c: LabelContext): WrittenLabels {
+  if (c.modelVersionId === null) throw new ServiceError('conflict', 'This series has no prediction to accept yet');
+  const rows = db
+    .prepare(
+      `SELECT i.id AS imageId, p.mask, p.foreground_pixels AS foreground FROM images i
+       LEFT JOIN predictions p ON p.image_id = i.id AND p.model_version_id = ? WHERE i.series_id = ? ORDER BY i.position_index, i.id`,
+    )
+    .all(c.modelVersionId, c.seriesId) as { imageId: number; mask: Buffer | null; foreground: number | null }[];
+  const missing = rows.filter((r) => r.mask === null).length;
+  if (rows.length === 0 || missing > 0)
+    throw new ServiceError(
+      'conflict',
+      `The prediction is missing for ${missing} of ${rows.length} images: segment the series again`,
+    );
+  supersede(db, c.seriesId, c.at);
+  const share = c.seconds / rows.length;
+  const labels = rows.map((r) => insert(db, c, r.imageId, r.mask!, r.foreground!, 'accepted', share, null, null));
+  return { labels, split: decideSplit(db, c.seriesId) };
+}
+
+/**
+ * Submit: the saved draft becomes the label of every image (a slice without a draft row is
+ * empty). Per image, against the item's prediction when there is one: identical → `accepted`,
+ * else `edited` with Dice(prediction, label) and the pixels whose value changed; no prediction →
+ * `drawn`. The draft is consumed.
+ */
+export function labelsFromDraft(db: Database, c: LabelContext): WrittenLabels {
+  if (!db.prepare('SELECT 1 FROM drafts WHERE series_id = ?').get(c.seriesId)) {
+    throw new ServiceError('conflict', 'Nothing to submit: edit the label first (E), it is saved as a draft as you draw');
+  }
+  const drafts = new Map(
+    (
+      db.prepare('SELECT image_id AS imageId, labels FROM draft_slices WHERE series_id = ?').all(c.seriesId) as {
+        imageId: number;
+        labels: Buffer;
+      }[]
+    ).map((r) => [r.imageId, r.labels]),
+  );
+  const predictions = new Map(
+    c.modelVersionId === null
+      ? []
+      : (
+          db
+            .prepare(
+              'SELECT p.image_id AS imageId, p.mask FROM predictions p JOIN images i ON i.id = p.image_id WHERE i.series_id = ? AND p.model_version_id = ?',
+            )
+            .all(c.seriesId, c.modelVersionId) as { imageId: number; mask: Buffer }[]
+        ).map((r) => [r.imageId, r.mask]),
+  );
+  const all = images(db, c.seriesId);
+  supersede(db, c.seriesId, c.at);
+  const share = c.seconds / Math.max(1, all.length);
+  const labels = all.map((image) => {
+    const stored = drafts.get(image.id);
+    const map = stored ? decodeRle(stored, image.pixels) : new Uint8Array(image.pixels);
+    const rle = stored ?? Buffer.from(encodeRle(map));
+    let foreground = 0;
+    for (let i = 0; i < map.length; i++) if (map[i] !== 0) foreground++;
+    const predicted = predictions.get(image.id);
+    if (!predicted) return insert(db, { ...c, modelVersionId: null }, image.id, rle, foreground, 'drawn', share, null, null);
+    const p = decodeRle(predicted, image.pixels);
+    let changed = 0;
+    for (let i = 0; i < map.length; i++) if (map[i] !== p[i]) changed++;
+    if (changed === 0) return insert(db, c, image.id, rle, foreground, 'accepted', share, null, null);
+    return insert(db, c, image.id, rle, foreground, 'edited', share, dice(p, map), changed);
+  });
+  db.prepare('DELETE FROM drafts WHERE series_id = ?').run(c.seriesId);
+  return { labels, split: decideSplit(db, c.seriesId) };
+}
+
+/** Marks the series' current labels superseded; returns how many. */
+export function supersede(db: Database, seriesId: number, at: string): number {
+  return db.prepare('UPDATE labels SET superseded_at = ? WHERE series_id = ? AND superseded_at IS NULL').run(at, seriesId)
+    .changes;
+}
+
+function insert(
+  db: Database,
+  c: LabelContext,
+  imageId: number,
+  mask: Uint8Array,
+  foreground: number,
+  origin: LabelOrigin,
+  seconds: number,
+  editDice: number | null,
+  pixelsChanged: number | null,
+): LabelProvenance {
+  const id = db
+    .prepare(
+      `INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, model_version_id, author, seconds, edit_dice, pixels_changed, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    )
+    .pluck()
+    .get(
+      imageId,
+      c.seriesId,
+      mask,
+      foreground,
+      origin,
+      c.modelVersionId,
+      c.author,
+      seconds,
+      editDice,
+      pixelsChanged,
+      c.at,
+    ) as number;
+  return {
+    labelId: id,
+    imageId,
+    origin,
+    modelVersionId: c.modelVersionId,
+    author: c.author,
+    seconds,
+    editDice,
+    pixelsChanged,
+    foregroundPixels: foreground,
+    createdAt: c.at,
+    excluded: false,
+  };
+}
+
+function splitKeyOf(db: Database, seriesId: number): string {
+  const row = db
+    .prepare(
+      `SELECT p.patient_key AS patientKey, p.patient_id AS patientId, st.study_uid AS studyUid
+       FROM series se JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id WHERE se.id = ?`,
+    )
+    .get(seriesId) as { patientKey: string; patientId: string; studyUid: string };
+  return splitKey(row, row.studyUid);
+}
+
+/**
+ * The series' patient gets its split when its first label is submitted, by the rule in
+ * src/shared/review/split.ts, and keeps it: an existing row is never rewritten.
+ */
+function decideSplit(db: Database, seriesId: number): WrittenLabels['split'] {
+  const key = splitKeyOf(db, seriesId);
+  const decidedNow =
+    db.prepare('INSERT INTO splits (split_key, split) VALUES (?, ?) ON CONFLICT DO NOTHING').run(key, splitFor(key)).changes > 0;
+  const split = db.prepare('SELECT split FROM splits WHERE split_key = ?').pluck().get(key) as Split;
+  return { key, split, decidedNow };
+}
+
+export function seriesLabels(db: Database, seriesId: number): SeriesLabels {
+  const key = splitKeyOf(db, seriesId);
+  const split = (db.prepare('SELECT split FROM splits WHERE split_key = ?').pluck().get(key) as Split | undefined) ?? null;
+  const rows = db
+    .prepare(
+      `SELECT l.id AS labelId, l.image_id AS imageId, l.origin, l.model_version_id AS modelVersionId, l.author, l.seconds,
+              l.edit_dice AS editDice, l.pixels_changed AS pixelsChanged, l.foreground_pixels AS foregroundPixels, l.created_at AS createdAt,
+              EXISTS (SELECT 1 FROM training_exclusions x WHERE x.image_id = l.image_id) AS excluded
+       FROM labels l JOIN images i ON i.id = l.image_id WHERE l.series_id = ? AND l.superseded_at IS NULL ORDER BY i.position_index, i.id`,
+    )
+    .all(seriesId) as (Omit<LabelProvenance, 'excluded'> & { excluded: number })[];
+  return { seriesId, split, splitKey: key, labels: rows.map((r) => ({ ...r, excluded: r.excluded === 1 })) };
+}
+
+/** The stored map of one current label (for tests and exports). */
+export function labelMap(db: Database, imageId: number): Uint8Array | null {
+  const row = db
+    .prepare(
+      'SELECT l.mask, i.rows * i.columns AS pixels FROM labels l JOIN images i ON i.id = l.image_id WHERE l.image_id = ? AND l.superseded_at IS NULL',
+    )
+    .get(imageId) as { mask: Buffer; pixels: number } | undefined;
+  return row ? decodeRle(row.mask, row.pixels) : null;
+}

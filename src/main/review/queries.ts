@@ -1,0 +1,177 @@
+// Review queries: the queues' order, items, states and the figures per model version, as named
+// functions so tests can run EXPLAIN QUERY PLAN on the real statements.
+import type { AuditEntry, ReviewItem, ReviewOrder, ReviewQueue, VersionReviewMetrics } from '../../shared/contract';
+import type { ReviewState } from '../../shared/review/state';
+import type { Database } from '../db/database';
+
+const ITEM_COLUMNS = `r.series_id AS seriesId, se.study_id AS studyId, r.state, r.model_version_id AS modelVersionId,
+  r.uncertainty, se.modality, se.description, p.name AS patientName, p.patient_id AS patientId, st.study_date AS studyDate,
+  se.image_count AS imageCount, r.entered_at AS enteredAt, r.skipped_at AS skippedAt, r.reject_reason AS rejectReason,
+  r.assignee, r.note, r.domain_reason AS domainReason`;
+const ITEM_FROM = `review_items r JOIN series se ON se.id = r.series_id JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id`;
+
+/** Skipped items go last (oldest skip first); then the chosen order; the series id breaks ties. */
+const ORDER_BY: Record<ReviewOrder, string> = {
+  uncertainty: 'r.skipped_at IS NOT NULL, r.skipped_at, r.uncertainty DESC, r.series_id',
+  fifo: 'r.skipped_at IS NOT NULL, r.skipped_at, r.entered_at, r.series_id',
+  random: 'r.skipped_at IS NOT NULL, r.skipped_at, r.random_key, r.series_id',
+};
+
+/**
+ * A queue in order. The review queue holds `to-review` items whose prediction exists; the
+ * correction queue holds `in-correction` items, oldest first. `include` keeps one series in the
+ * list whatever its state, so the neighbours of a series just decided can still be found.
+ */
+export function queueItems(
+  db: Database,
+  queue: ReviewQueue,
+  order: ReviewOrder,
+  limit: number,
+  include: number | null = null,
+): ReviewItem[] {
+  return db.prepare(queueSql(queue, order)).all({ include: include ?? -1, limit }) as ReviewItem[];
+}
+
+/** The statement behind {@link queueItems} (parameters @include, @limit). */
+export function queueSql(queue: ReviewQueue, order: ReviewOrder): string {
+  const where = queue === 'review' ? "(r.state = 'to-review' AND r.model_version_id IS NOT NULL)" : "r.state = 'in-correction'";
+  const orderBy = queue === 'review' ? ORDER_BY[order] : ORDER_BY.fifo;
+  return `SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE ${where} OR r.series_id = @include ORDER BY ${orderBy} LIMIT @limit`;
+}
+
+export function itemOf(db: Database, seriesId: number): ReviewItem | undefined {
+  return db.prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE r.series_id = ?`).get(seriesId) as ReviewItem | undefined;
+}
+
+export function statesOf(db: Database, seriesIds: number[]): Record<number, ReviewState> {
+  const out: Record<number, ReviewState> = {};
+  if (seriesIds.length === 0) return out;
+  const rows = db
+    .prepare(`SELECT series_id AS id, state FROM review_items WHERE series_id IN (${seriesIds.map(() => '?').join(',')})`)
+    .all(...seriesIds) as { id: number; state: ReviewState }[];
+  for (const r of rows) out[r.id] = r.state;
+  return out;
+}
+
+/**
+ * Puts series into the loop: every series whose images all have a prediction of the active
+ * model enters the review queue (in-domain, or outside it once the user asked for it); an item
+ * waiting for a requested segmentation, or reviewed on an older version, takes the new one.
+ */
+export function enqueuePredicted(db: Database, activeVersionId: number): number {
+  const complete = `SELECT se.id AS series_id,
+      (SELECT avg(pr.entropy) FROM predictions pr JOIN images i ON i.id = pr.image_id WHERE i.series_id = se.id AND pr.model_version_id = @v) AS score
+    FROM series se
+    WHERE se.image_count > 0 AND se.status = 'segmented'
+      AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = se.id AND (r.state != 'to-review' OR r.model_version_id = @v))
+      AND (SELECT count(*) FROM predictions pr JOIN images i ON i.id = pr.image_id WHERE i.series_id = se.id AND pr.model_version_id = @v)
+        = (SELECT count(*) FROM images i WHERE i.series_id = se.id)`;
+  const inserted = db
+    .prepare(
+      `INSERT INTO review_items (series_id, state, model_version_id, uncertainty, random_key)
+       SELECT c.series_id, 'to-review', @v, c.score, abs(random() % 2147483647) FROM (${complete}) c
+       WHERE NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = c.series_id)`,
+    )
+    .run({ v: activeVersionId }).changes;
+  const updated = db
+    .prepare(
+      `UPDATE review_items SET model_version_id = @v, uncertainty = c.score, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+       FROM (${complete}) c
+       WHERE review_items.series_id = c.series_id AND review_items.state = 'to-review'
+         AND (review_items.model_version_id IS NULL OR review_items.model_version_id != @v)`,
+    )
+    .run({ v: activeVersionId }).changes;
+  return inserted + updated;
+}
+
+/** Series not in the loop and not segmented by the active model: candidates for `outside-domain`. */
+export function seriesWithoutItem(db: Database): { id: number; modality: string; photometric: string }[] {
+  return db
+    .prepare(
+      `SELECT se.id, se.modality, coalesce((SELECT photometric FROM images WHERE series_id = se.id LIMIT 1), '') AS photometric
+       FROM series se WHERE se.status IN ('new', 'segmented') AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = se.id)`,
+    )
+    .all() as { id: number; modality: string; photometric: string }[];
+}
+
+export function auditEntries(
+  db: Database,
+  q: {
+    action?: string | undefined;
+    seriesId?: number | undefined;
+    actor?: string | undefined;
+    beforeId?: number | undefined;
+    limit: number;
+  },
+): AuditEntry[] {
+  const where: string[] = [];
+  if (q.action) where.push('(action = @action OR action LIKE @actionPrefix)');
+  if (q.seriesId !== undefined) where.push('series_id = @seriesId');
+  if (q.actor !== undefined) where.push('actor = @actor');
+  if (q.beforeId !== undefined) where.push('id < @beforeId');
+  const rows = db
+    .prepare(
+      `SELECT id, at, actor, action, subject, series_id AS seriesId, model_version_id AS modelVersionId, detail FROM audit_log
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`,
+    )
+    .all({
+      action: q.action ?? '',
+      actionPrefix: `${q.action ?? ''}.%`,
+      seriesId: q.seriesId ?? null,
+      actor: q.actor ?? '',
+      beforeId: q.beforeId ?? 0,
+      limit: q.limit,
+    }) as (Omit<AuditEntry, 'detail'> & { detail: string | null })[];
+  return rows.map((r) => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown) }));
+}
+
+/**
+ * Per model version: decisions and rejections from the audit log; acceptance share and mean
+ * edit Dice over the current labels started from its predictions; median review time over
+ * decisions (one accept or submit = the labels written at one instant for one series).
+ */
+export function versionMetrics(db: Database): VersionReviewMetrics[] {
+  const labels = db
+    .prepare(
+      `SELECT model_version_id AS v, count(*) AS n, sum(origin = 'accepted') AS accepted,
+              avg(CASE WHEN origin = 'edited' THEN edit_dice END) AS meanEditDice
+       FROM labels WHERE superseded_at IS NULL AND model_version_id IS NOT NULL GROUP BY model_version_id`,
+    )
+    .all() as { v: number; n: number; accepted: number; meanEditDice: number | null }[];
+  const decisions = db
+    .prepare(
+      `SELECT model_version_id AS v, sum(action IN ('review.accept', 'review.submit', 'review.reject')) AS decisions,
+              sum(action = 'review.reject') AS rejected
+       FROM audit_log WHERE model_version_id IS NOT NULL AND action LIKE 'review.%' GROUP BY model_version_id`,
+    )
+    .all() as { v: number; decisions: number; rejected: number }[];
+  const times = db
+    .prepare(
+      `SELECT model_version_id AS v, sum(seconds) AS s FROM labels WHERE model_version_id IS NOT NULL
+       GROUP BY model_version_id, series_id, created_at`,
+    )
+    .all() as { v: number; s: number }[];
+  const ids = new Set([...labels.map((r) => r.v), ...decisions.map((r) => r.v)]);
+  return [...ids]
+    .sort((a, b) => a - b)
+    .map((v) => {
+      const l = labels.find((r) => r.v === v);
+      const d = decisions.find((r) => r.v === v);
+      return {
+        modelVersionId: v,
+        decisions: d?.decisions ?? 0,
+        rejected: d?.rejected ?? 0,
+        labels: l?.n ?? 0,
+        acceptedShare: l && l.n > 0 ? l.accepted / l.n : null,
+        meanEditDice: l?.meanEditDice ?? null,
+        medianReviewSeconds: median(times.filter((t) => t.v === v).map((t) => t.s)),
+      };
+    });
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}

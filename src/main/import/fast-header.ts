@@ -4,6 +4,7 @@
 // segmentation, an enhanced multi-frame object, a non-image, a character set other than ASCII,
 // Latin-1 or UTF-8 — returns null and the import falls back to the full dcmjs-based reader.
 // Measured: this is what lets the import outrun pydicom's header-only read (docs/benchmarks.md).
+import { bytesOf, failureReason } from './reasons';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
 
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
@@ -31,6 +32,9 @@ const T = {
   seriesUid: 0x0020000e,
   seriesNumber: 0x00200011,
   instanceNumber: 0x00200013,
+  acquisitionNumber: 0x00200012,
+  temporalPosition: 0x00200100,
+  echoNumbers: 0x00180086,
   position: 0x00200032,
   orientation: 0x00200037,
   samples: 0x00280002,
@@ -171,6 +175,17 @@ function read(b: Uint8Array): ReadOutcome | null {
   // Sanity-check the pixel module before trusting it; oddities go to the full reader.
   const bits = us(T.bitsAllocated);
   if (bits === null || ![1, 8, 16, 32].includes(bits) || (samples !== 1 && samples !== 3)) return null;
+  if (photometric.endsWith('_422')) return null; // subsampled: the full reader knows its size
+  // Native pixels cut short are refused here already (Part 5 §8.1.1: Rows × Columns × Samples ×
+  // Bits Allocated × Frames bits); the full reader checks the same (read-dicom.ts).
+  const elementTag = ((view.getUint16(offset, mode.little) << 16) | view.getUint16(offset + 2, mode.little)) >>> 0;
+  if (elementTag !== T.pixelData) return null;
+  if (ts === EXPLICIT_LE || ts === IMPLICIT_LE || ts === EXPLICIT_BE) {
+    const pixels = elementHeader(view, offset, mode);
+    const expected = bits === 1 ? Math.ceil((rows * columns * samples * frames) / 8) : rows * columns * samples * frames * (bits / 8);
+    const present = pixels.length === 0xffffffff ? 0 : Math.min(pixels.length, b.length - pixels.value);
+    if (present < expected) return { status: 'failed', reason: failureReason('pixels-cut-short', bytesOf(present, expected)) };
+  }
 
   const patientName = str(T.patientName).replace(/=+$/, '');
   const patient = { id: str(T.patientId), name: patientName, birthDate: str(T.birthDate), sex: str(T.sex) };
@@ -210,6 +225,7 @@ function read(b: Uint8Array): ReadOutcome | null {
       windowCenter: first(T.windowCenter),
       windowWidth: positiveOrNull(first(T.windowWidth)),
       transferSyntax: ts,
+      stack: [intOrNull(first(T.temporalPosition)), intOrNull(first(T.echoNumbers)), intOrNull(first(T.acquisitionNumber))],
     });
   }
   return { status: 'image', series, frames: frameRecords };

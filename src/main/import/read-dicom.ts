@@ -1,7 +1,9 @@
 // DICOM file → records for the indexer (headers only: the pixels stay in the store).
 import { readDicom } from '../imaging/dicom';
-import { isDicomError } from '../imaging/dicom';
+import { nativeByteLength } from '../imaging/dicom/native';
+import { isImageStorage } from '../imaging/dicom/sop-classes';
 import type { DicomImageHeader } from '../imaging/dicom/types';
+import { bytesOf, failureReason, reasonForThrown } from './reasons';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
 
 export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
@@ -9,20 +11,34 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
   try {
     file = readDicom(bytes);
   } catch (e) {
-    return { status: 'failed', reason: isDicomError(e) ? e.message : `cannot parse: ${(e as Error).message}` };
+    return { status: 'failed', ...reasonForThrown(e, 'dicom') };
   }
   const parsed = file.parsed;
-  if (parsed.kind === 'non-image') return { status: 'skipped', reason: parsed.reason };
+  if (parsed.kind === 'non-image') {
+    // An object of an image storage class without its pixels (a file cut before Pixel Data) is
+    // damaged, not an object with nothing to show.
+    if (isImageStorage(parsed.header.sopClassUid)) return { status: 'failed', reason: failureReason('pixels-missing') };
+    return { status: 'skipped', reason: parsed.reason };
+  }
   const h = parsed.header;
   if (parsed.kind === 'segmentation') {
     const referenced = parsed.referencedSeriesUids[0];
     if (!referenced) return { status: 'skipped', reason: 'DICOM SEG without a Referenced Series Sequence: cannot tell which series it labels' };
     return { status: 'label-set', sopInstanceUid: h.sopInstanceUid, referencedSeriesUid: referenced, segments: parsed.segments };
   }
-  if (!h.studyInstanceUid || !h.seriesInstanceUid) return { status: 'failed', reason: 'missing Study or Series Instance UID' };
-  if (!file.pixelData) return { status: 'skipped', reason: 'no pixel data' };
-  if (h.rows <= 0 || h.columns <= 0) return { status: 'failed', reason: `invalid image size ${h.rows}×${h.columns}` };
-  return { status: 'image', series: seriesRecord(h), frames: frameRecords(h) };
+  if (!h.studyInstanceUid || !h.seriesInstanceUid) return { status: 'failed', reason: failureReason('missing-attribute', 'Study or Series Instance UID') };
+  if (!file.pixelData) return { status: 'failed', reason: failureReason('pixels-missing') };
+  if (h.rows <= 0 || h.columns <= 0) return { status: 'failed', reason: failureReason('bad-geometry', `image size ${h.rows}×${h.columns}`) };
+  // Pixels cut short are refused here, not found out when the image is first shown (Part 5 §8.1.1:
+  // native Pixel Data holds Rows × Columns × Samples × Bits Allocated × Frames bits).
+  if (!file.pixelData.encapsulated) {
+    const expected = nativeByteLength(h, file.pixelData.kind);
+    if (file.pixelData.data.length < expected)
+      return { status: 'failed', reason: failureReason('pixels-cut-short', bytesOf(file.pixelData.data.length, expected)) };
+  } else if (file.pixelData.truncation || file.pixelData.fragments.length === 0) {
+    return { status: 'failed', reason: failureReason('pixels-cut-short', 'the compressed frames end early'), detail: file.pixelData.truncation ?? 'no fragments' };
+  }
+  return { status: 'image', series: seriesRecord(h), frames: frameRecords(h), ...(parsed.repairs.length ? { notes: [...parsed.repairs] } : {}) };
 }
 
 function seriesRecord(h: DicomImageHeader): SeriesRecord {
@@ -37,7 +53,6 @@ function seriesRecord(h: DicomImageHeader): SeriesRecord {
     format: 'dicom',
   };
 }
-
 function frameRecords(h: DicomImageHeader): FrameRecord[] {
   const frames: FrameRecord[] = [];
   for (let i = 0; i < Math.max(1, h.numberOfFrames); i++) {
@@ -57,6 +72,7 @@ function frameRecords(h: DicomImageHeader): FrameRecord[] {
       windowCenter: h.windowCenter,
       windowWidth: h.windowWidth,
       transferSyntax: h.transferSyntaxUid,
+      stack: h.stack,
     });
   }
   return frames;

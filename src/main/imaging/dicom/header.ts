@@ -46,7 +46,7 @@ function readDataset(buffer: ArrayBuffer): { meta: DcmjsDict; dict: DcmjsDict; d
           meta: d.meta,
           dict: d.dict,
           damage: null,
-          charsetNote: `text decoded with the first character set only (${message})`,
+          charsetNote: 'text decoded with the first character set only',
         };
       return { meta: d.meta, dict: d.dict, damage: message };
     } catch {
@@ -75,6 +75,7 @@ function commonHeader(ds: Dataset, meta: Dataset, transferSyntaxUid: string): Di
     },
     series: { number: int(ds, 'SeriesNumber'), description: str(ds, 'SeriesDescription'), modality: str(ds, 'Modality') },
     instanceNumber: int(ds, 'InstanceNumber'),
+    stack: [int(ds, 'TemporalPositionIdentifier'), int(ds, 'EchoNumbers'), int(ds, 'AcquisitionNumber')],
     transferSyntaxUid,
   };
 }
@@ -216,7 +217,7 @@ export function readDicom(bytes: Uint8Array): DicomFile {
   const p10 = toPart10(bytes);
   const repairs = [...p10.repairs];
   const { meta, dict, damage, charsetNote } = readDataset(p10.buffer);
-  if (damage) repairs.push(`data set damaged, read up to the damage: ${damage}`);
+  if (damage) repairs.push('data set damaged after the elements read: the rest was left out');
   if (charsetNote) repairs.push(charsetNote);
   let ds: Dataset;
   let metaDs: Dataset;

@@ -32,6 +32,11 @@ export interface DicomCommonHeader {
   study: StudyInfo;
   series: SeriesInfo;
   instanceNumber: number | null;
+  /**
+   * What tells apart several images of one series at one position: Temporal Position Identifier
+   * (0020,0100), Echo Numbers (0018,0086), Acquisition Number (0020,0012); null when absent.
+   */
+  stack: [number | null, number | null, number | null];
   transferSyntaxUid: string;
 }
 

@@ -64,4 +64,30 @@ describe('DICOM fidelity cases', () => {
     expect(values).toEqual([100, 101, 102, 200, 201, 202]);
     expect(report.notes.map((n) => n.reason)).toEqual(['6 images at 3 positions: shown temporal position after temporal position, each in position order']);
   });
+
+  it('reads valid DS forms as pydicom does, repairs decimal commas with a note and refuses a comma separator with one (case 18)', async () => {
+    const dir = make('18-odd-decimal-strings');
+    const report = await importPaths([dir]);
+    expect(report.counts).toMatchObject({ imported: 4, failed: 0 });
+    const row = (file: string) =>
+      b.db
+        .prepare('SELECT i.* FROM images i JOIN files f ON f.id = i.file_id WHERE f.original_path = ?')
+        .get(path.join(dir, file)) as ImageRow & { window_center: number; window_width: number };
+    expect(row('exp_forms.dcm')).toMatchObject({ rescale_slope: 1, rescale_intercept: -1024, pixel_spacing_row: 0.78125, window_center: 40, window_width: 400 });
+    expect(JSON.parse(row('exp_forms.dcm').image_position!)).toEqual([-120, -120, 35]);
+    // Both readers (the plain file takes the fast path, the Latin-2 one the full reader) agree.
+    for (const file of ['comma_decimal.dcm', 'comma_decimal_dcmjs_path.dcm']) {
+      const r = row(file);
+      expect(r, file).toMatchObject({ rescale_slope: 0.5, rescale_intercept: -1024.5 });
+      // Modality value of stored 1100: 1100 · 0.5 − 1024.5 = −474.5.
+      expect((await firstValue(r.id)) * r.rescale_slope + r.rescale_intercept).toBe(-474.5);
+    }
+    expect(row('comma_decimal_dcmjs_path.dcm').pixel_spacing_row).toBe(0.5);
+    expect(row('comma_separator.dcm').pixel_spacing_row).toBeNull();
+    const notes = new Map(report.notes.map((n) => [path.basename(n.path), n.reason]));
+    expect(notes.get('exp_forms.dcm')).toBeUndefined();
+    expect(notes.get('comma_decimal.dcm')).toMatch(/Rescale Slope "0,5" has a decimal comma: read as 0\.5/);
+    expect(notes.get('comma_decimal_dcmjs_path.dcm')).toMatch(/Pixel Spacing "0,5\\0,5" has a decimal comma: read as 0\.5\\0\.5/);
+    expect(notes.get('comma_separator.dcm')).toBe('Pixel Spacing "0.7,0.7" is not a valid decimal string: ignored');
+  });
 });

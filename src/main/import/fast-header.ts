@@ -4,6 +4,7 @@
 // segmentation, an enhanced multi-frame object, a non-image, a character set other than ASCII,
 // Latin-1 or UTF-8 — returns null and the import falls back to the full dcmjs-based reader.
 // Measured: this is what lets the import outrun pydicom's header-only read (docs/benchmarks.md).
+import { geometryProblem, parseNumbers } from '../imaging/dicom/numbers';
 import { bytesOf, failureReason } from './reasons';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
 
@@ -150,18 +151,15 @@ function read(b: Uint8Array): ReadOutcome | null {
   const encoding = charset === 'ISO_IR 192' ? 'utf-8' : 'latin1';
   const str = (tag: number) => values.text(tag, encoding);
   const us = (tag: number) => values.u16(tag, mode.little);
-  const ds = (tag: number) => {
-    const value = str(tag);
-    if (!value.includes('\\')) {
-      // One value, the common case: no arrays to split into.
-      const n = value.trim() === '' ? NaN : Number(value);
-      return Number.isFinite(n) ? [n] : null;
-    }
-    const parts = value.split('\\').map((s) => s.trim());
-    const numbers = parts.map((s) => (s === '' ? NaN : Number(s)));
-    return numbers.every(Number.isFinite) ? numbers : null;
+  // DS and IS through the one parser both readers use (numbers.ts); what it repaired or
+  // refused becomes a note of the import report.
+  const notes: string[] = [];
+  const ds = (tag: number, vm?: number, vr: 'DS' | 'IS' = 'DS') => {
+    const r = parseNumbers(str(tag), vr, NAMES[tag] ?? 'a number', vm);
+    if (r.note) notes.push(r.note);
+    return r.values;
   };
-  const first = (tag: number) => ds(tag)?.[0] ?? null;
+  const first = (tag: number, vr: 'DS' | 'IS' = 'DS') => ds(tag, undefined, vr)?.[0] ?? null;
   const studyUid = str(T.studyUid);
   const seriesUid = str(T.seriesUid);
   const sopInstance = str(T.sopInstance);
@@ -170,7 +168,7 @@ function read(b: Uint8Array): ReadOutcome | null {
   if (!studyUid || !seriesUid || !sopInstance || !rows || !columns) return null;
   const samples = us(T.samples) ?? 1;
   const photometric = str(T.photometric) || (samples === 3 ? 'RGB' : 'MONOCHROME2');
-  const framesValue = first(T.frames);
+  const framesValue = first(T.frames, 'IS');
   const frames = framesValue && framesValue > 0 ? Math.round(framesValue) : 1;
   // Sanity-check the pixel module before trusting it; oddities go to the full reader.
   const bits = us(T.bitsAllocated);
@@ -199,20 +197,25 @@ function read(b: Uint8Array): ReadOutcome | null {
     studyUid,
     study: { date: str(T.studyDate), time: str(T.studyTime), description: str(T.studyDescription), accession: str(T.accession) },
     seriesUid,
-    series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber)), description: str(T.seriesDescription) },
+    series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber, 'IS')), description: str(T.seriesDescription) },
     format: 'dicom',
   };
   // Projection radiographs often carry only Imager Pixel Spacing.
-  const spacing = ds(T.spacing) ?? ds(T.imagerSpacing);
-  const position = ds(T.position);
-  const orientation = ds(T.orientation);
+  const checked = (values: number[] | null, what: 'spacing' | 'orientation') => {
+    const problem = values ? geometryProblem(what, values) : undefined;
+    if (problem) notes.push(problem);
+    return problem ? null : values;
+  };
+  const spacing = checked(values.has(T.spacing) ? ds(T.spacing, 2) : ds(T.imagerSpacing, 2), 'spacing');
+  const position = ds(T.position, 3);
+  const orientation = checked(ds(T.orientation, 6), 'orientation');
   const slope = first(T.slope);
   const frameRecords: FrameRecord[] = [];
   for (let i = 0; i < frames; i++) {
     frameRecords.push({
       frameIndex: i,
       sopInstanceUid: sopInstance,
-      instanceNumber: intOrNull(first(T.instanceNumber)),
+      instanceNumber: intOrNull(first(T.instanceNumber, 'IS')),
       rows,
       columns,
       samplesPerPixel: samples,
@@ -225,11 +228,29 @@ function read(b: Uint8Array): ReadOutcome | null {
       windowCenter: first(T.windowCenter),
       windowWidth: positiveOrNull(first(T.windowWidth)),
       transferSyntax: ts,
-      stack: [intOrNull(first(T.temporalPosition)), intOrNull(first(T.echoNumbers)), intOrNull(first(T.acquisitionNumber))],
+      stack: [intOrNull(first(T.temporalPosition, 'IS')), intOrNull(first(T.echoNumbers, 'IS')), intOrNull(first(T.acquisitionNumber, 'IS'))],
     });
   }
-  return { status: 'image', series, frames: frameRecords };
+  return { status: 'image', series, frames: frameRecords, ...(notes.length ? { notes: [...new Set(notes)] } : {}) };
 }
+
+/** Names of the numeric attributes for the parser's notes: their PS3.6 keywords in words, as the full reader names them. */
+const NAMES: Record<number, string> = {
+  [T.spacing]: 'Pixel Spacing',
+  [T.imagerSpacing]: 'Imager Pixel Spacing',
+  [T.position]: 'Image Position Patient',
+  [T.orientation]: 'Image Orientation Patient',
+  [T.slope]: 'Rescale Slope',
+  [T.intercept]: 'Rescale Intercept',
+  [T.windowCenter]: 'Window Center',
+  [T.windowWidth]: 'Window Width',
+  [T.frames]: 'Number of Frames',
+  [T.seriesNumber]: 'Series Number',
+  [T.instanceNumber]: 'Instance Number',
+  [T.temporalPosition]: 'Temporal Position Identifier',
+  [T.echoNumbers]: 'Echo Numbers',
+  [T.acquisitionNumber]: 'Acquisition Number',
+};
 
 /**
  * Reads elements from `offset` until `stop(tag)` is true (returns that element's offset) or the

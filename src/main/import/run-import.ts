@@ -196,7 +196,7 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
     // process since then keeps its first copy: the indexer's upsert.)
     else if (r.status === 'known' || hashesThisRun.has(r.sha256)) item(r.path, 'duplicate', 'same file already imported');
     else if (isDuplicateSop(r.frames)) item(r.path, 'duplicate', 'same SOP Instance UID already imported'); // its pack bytes stay unreferenced
-    else stage(r.path, r.sha256, r.size, { status: 'image', series: r.series, frames: r.frames }, stored!, true);
+    else stage(r.path, r.sha256, r.size, { status: 'image', series: r.series, frames: r.frames, ...(r.notes ? { notes: r.notes } : {}) }, stored!, true);
     report();
   };
   const pack = store.openPack();

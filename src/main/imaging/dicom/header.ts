@@ -3,6 +3,7 @@
 import { dcmjs, type DcmjsDict } from './dcmjs-api';
 import { DicomError, describe } from './errors';
 import { nativeByteLength } from './native';
+import { geometryProblem, parseNumbers } from './numbers';
 import { toPart10 } from './part10';
 import { locatePixelData, type PixelDataElement } from './pixel-locator';
 import { describeNonImage, MEDIA_STORAGE_DIRECTORY, SEGMENTATION_STORAGE } from './sop-classes';
@@ -144,8 +145,13 @@ function imageHeader(
   repairs: string[],
 ): DicomImageHeader {
   const pixel = pixelModule(ds, kind, repairs);
-  const spacing = functional(ds, 'PixelMeasuresSequence', 'PixelSpacing', 2) ?? nums(ds, 'ImagerPixelSpacing', 2);
-  const orientation = functional(ds, 'PlaneOrientationSequence', 'ImageOrientationPatient', 6);
+  const checked = (values: number[] | null, what: 'spacing' | 'orientation') => {
+    const problem = values ? geometryProblem(what, values) : undefined;
+    if (problem) repairs.push(problem);
+    return problem ? null : values;
+  };
+  const spacing = checked(functional(ds, 'PixelMeasuresSequence', 'PixelSpacing', 2) ?? nums(ds, 'ImagerPixelSpacing', 2), 'spacing');
+  const orientation = checked(functional(ds, 'PlaneOrientationSequence', 'ImageOrientationPatient', 6), 'orientation');
   const perFrame = items(ds, 'PerFrameFunctionalGroupsSequence');
   const framePositions =
     perFrame.length > 0
@@ -219,6 +225,7 @@ export function readDicom(bytes: Uint8Array): DicomFile {
   const { meta, dict, damage, charsetNote } = readDataset(p10.buffer);
   if (damage) repairs.push('data set damaged after the elements read: the rest was left out');
   if (charsetNote) repairs.push(charsetNote);
+  normalizeNumbers(dict, repairs);
   let ds: Dataset;
   let metaDs: Dataset;
   try {
@@ -280,4 +287,38 @@ export function readDicom(bytes: Uint8Array): DicomFile {
     };
   }
   return { parsed: { kind: 'image', header, repairs }, pixelData };
+}
+
+interface DictElement {
+  vr?: string;
+  Value?: unknown[];
+  _rawValue?: unknown;
+}
+
+/**
+ * Replaces dcmjs' own reading of every DS and IS value (it drops a decimal comma: "0,5" → 5) by
+ * the parser the fast header path uses too (numbers.ts), in nested sequences as well; what that
+ * parser repaired or refused is added to `notes`.
+ */
+function normalizeNumbers(dict: DcmjsDict, notes: string[]): void {
+  for (const [tag, element] of Object.entries(dict as Record<string, DictElement>)) {
+    if (!element || typeof element !== 'object') continue;
+    if (element.vr === 'SQ' && Array.isArray(element.Value)) {
+      for (const item of element.Value) if (item && typeof item === 'object') normalizeNumbers(item as DcmjsDict, notes);
+      continue;
+    }
+    if ((element.vr !== 'DS' && element.vr !== 'IS') || element._rawValue === undefined) continue;
+    const raw = Array.isArray(element._rawValue) ? element._rawValue.join('\\') : String(element._rawValue);
+    const parsed = parseNumbers(raw, element.vr, attributeName(tag));
+    if (parsed.note && !notes.includes(parsed.note)) notes.push(parsed.note);
+    element.Value = parsed.values ?? [];
+  }
+}
+
+/** "(0028,1053)" → "Rescale Slope", from dcmjs' data dictionary (PS3.6 keywords). */
+function attributeName(tag: string): string {
+  const entry = (dcmjs.data.DicomMetaDictionary as unknown as { dictionary: Record<string, { name?: string }> }).dictionary[
+    `(${tag.slice(0, 4)},${tag.slice(4)})`.toUpperCase()
+  ];
+  return entry?.name ? entry.name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/ (Of|In|At|To) /g, (w) => w.toLowerCase()) : `(${tag.slice(0, 4)},${tag.slice(4)})`;
 }

@@ -90,4 +90,31 @@ describe('DICOM fidelity cases', () => {
     expect(notes.get('comma_decimal_dcmjs_path.dcm')).toMatch(/Pixel Spacing "0,5\\0,5" has a decimal comma: read as 0\.5\\0\.5/);
     expect(notes.get('comma_separator.dcm')).toBe('Pixel Spacing "0.7,0.7" is not a valid decimal string: ignored');
   });
+
+  it('resolves DICOMDIR entries written with "/" and upper-case IDs over lower-case files (case 10)', async () => {
+    const dir = make('10-dicomdir-path-separators');
+    for (const set of ['a-lowercase-on-disk', 'b-forward-slash']) {
+      const report = await importPaths([path.join(dir, set, 'DICOMDIR')]);
+      expect(report.counts, set).toMatchObject({ imported: 2, failed: 0 });
+      expect(report.problems, set).toEqual([]);
+    }
+  });
+
+  it('lists a DICOMDIR entry whose file is missing, with its reason, and imports the rest', async () => {
+    const dir = make('10-dicomdir-path-separators');
+    const set = path.join(dir, 'b-forward-slash');
+    rmSync(path.join(set, 'PT000000', 'ST000000', 'SE000000', 'IM000001'));
+    const b2 = createBackend({ dataDir: path.join(tmp.dir, 'data-dicomdir'), transport: 'http', inference: false });
+    try {
+      const started = await b2.services.import.start({ paths: [path.join(set, 'DICOMDIR')] });
+      await b2.importer.wait(started.jobId);
+      const report = await b2.services.import.report({ jobId: started.jobId });
+      expect(report.counts).toMatchObject({ imported: 1, failed: 1 });
+      expect(report.problems).toEqual([
+        { path: `${path.join(set, 'DICOMDIR')} → PT000000/ST000000/SE000000/IM000001`, status: 'failed', reason: 'DICOMDIR entry names a file that is not on the disc' },
+      ]);
+    } finally {
+      b2.close();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 // Issue 14: DICOM values read right or reported (cases 19, 18, 10, 03, 04, 06 of
 // tests/fixtures/cases; the values in their expected.md are the reference's).
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,5 +117,44 @@ describe('DICOM fidelity cases', () => {
     } finally {
       b2.close();
     }
+  });
+
+  it('reads each enhanced MR frame\'s own rescale and position, ordered by position (case 06)', async () => {
+    const dir = make('06-enhanced-mr-per-frame-rescale');
+    const report = await importPaths([path.join(dir, 'enhanced_mr.dcm')]);
+    expect(report.counts).toMatchObject({ imported: 1, failed: 0 });
+    const uid = b.db.prepare("SELECT s.series_uid FROM series s JOIN images i ON i.series_id = s.id JOIN files f ON f.id = i.file_id WHERE f.original_path LIKE '%enhanced_mr.dcm'").pluck().get() as string;
+    const rows = imagesOf(uid);
+    expect(rows.map((r) => JSON.parse(r.image_position!)[2])).toEqual([20, 25, 30]);
+    expect(rows.map((r) => [r.rescale_slope, r.rescale_intercept])).toEqual([[0.25, 50], [2.5, -100], [1, 0]]);
+    const modality = [];
+    for (const r of rows) modality.push((await firstValue(r.id)) * r.rescale_slope + r.rescale_intercept);
+    expect(modality).toEqual([150, 900, 400]);
+    expect(rows.map((r) => r.pixel_spacing_row)).toEqual([0.8, 0.8, 0.8]);
+  });
+
+  it('reads per-frame window and pixel spacing too, a frame\'s own item before the shared one', async () => {
+    const dir = make('06-enhanced-mr-per-frame-rescale');
+    // The same object with a window per frame and its own Pixel Measures in frame 1 only (pydicom).
+    execFileSync('/usr/bin/python3', ['-c', [
+      'import pydicom, sys',
+      'from pydicom.dataset import Dataset',
+      'd = pydicom.dcmread(sys.argv[1])',
+      'for i, f in enumerate(d.PerFrameFunctionalGroupsSequence):',
+      '    v = Dataset(); v.WindowCenter = 100 + i; v.WindowWidth = 50 * (i + 1); f.FrameVOILUTSequence = [v]',
+      'm = Dataset(); m.PixelSpacing = [0.5, 0.5]; m.SliceThickness = 1',
+      'd.PerFrameFunctionalGroupsSequence[1].PixelMeasuresSequence = [m]',
+      'd.SOPInstanceUID = d.SOPInstanceUID + ".9"; d.SeriesInstanceUID = d.SeriesInstanceUID + ".9"',
+      'd.save_as(sys.argv[2])',
+    ].join('\n'), path.join(dir, 'enhanced_mr.dcm'), path.join(dir, 'windowed.dcm')]);
+    await importPaths([path.join(dir, 'windowed.dcm')]);
+    const rows = b.db
+      .prepare("SELECT i.frame_index, i.window_center, i.window_width, i.pixel_spacing_row FROM images i JOIN files f ON f.id = i.file_id WHERE f.original_path LIKE '%windowed.dcm' ORDER BY i.frame_index")
+      .all();
+    expect(rows).toEqual([
+      { frame_index: 0, window_center: 100, window_width: 50, pixel_spacing_row: 0.8 },
+      { frame_index: 1, window_center: 101, window_width: 100, pixel_spacing_row: 0.5 },
+      { frame_index: 2, window_center: 102, window_width: 150, pixel_spacing_row: 0.8 },
+    ]);
   });
 });

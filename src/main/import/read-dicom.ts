@@ -38,7 +38,7 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
   } else if (file.pixelData.truncation || file.pixelData.fragments.length === 0) {
     return { status: 'failed', reason: failureReason('pixels-cut-short', 'the compressed frames end early'), detail: file.pixelData.truncation ?? 'no fragments' };
   }
-  return { status: 'image', series: seriesRecord(h), frames: frameRecords(h), ...(parsed.repairs.length ? { notes: [...parsed.repairs] } : {}) };
+  return { status: 'image', series: seriesRecord(h), frames: frameRecords(h), ...(parsed.repairs.length ? { notes: [...new Set(parsed.repairs)] } : {}) };
 }
 
 function seriesRecord(h: DicomImageHeader): SeriesRecord {
@@ -56,6 +56,7 @@ function seriesRecord(h: DicomImageHeader): SeriesRecord {
 function frameRecords(h: DicomImageHeader): FrameRecord[] {
   const frames: FrameRecord[] = [];
   for (let i = 0; i < Math.max(1, h.numberOfFrames); i++) {
+    const own = h.perFrame?.[i];
     frames.push({
       frameIndex: i,
       sopInstanceUid: h.sopInstanceUid || null,
@@ -64,13 +65,13 @@ function frameRecords(h: DicomImageHeader): FrameRecord[] {
       columns: h.columns,
       samplesPerPixel: h.samplesPerPixel,
       photometric: h.photometricInterpretation,
-      pixelSpacing: h.pixelSpacing,
+      pixelSpacing: own ? own.pixelSpacing : h.pixelSpacing,
       position: h.framePositions?.[i] ?? h.imagePositionPatient,
-      orientation: h.imageOrientationPatient,
-      rescaleSlope: h.rescaleSlope,
-      rescaleIntercept: h.rescaleIntercept,
-      windowCenter: h.windowCenter,
-      windowWidth: h.windowWidth,
+      orientation: own ? own.imageOrientationPatient : h.imageOrientationPatient,
+      rescaleSlope: own ? own.rescaleSlope : h.rescaleSlope,
+      rescaleIntercept: own ? own.rescaleIntercept : h.rescaleIntercept,
+      windowCenter: own ? own.windowCenter : h.windowCenter,
+      windowWidth: own ? own.windowWidth : h.windowWidth,
       transferSyntax: h.transferSyntaxUid,
       stack: h.stack,
     });

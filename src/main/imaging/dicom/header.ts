@@ -8,7 +8,7 @@ import { toPart10 } from './part10';
 import { locatePixelData, type PixelDataElement } from './pixel-locator';
 import { describeNonImage, MEDIA_STORAGE_DIRECTORY, SEGMENTATION_STORAGE } from './sop-classes';
 import { transferSyntax } from './transfer-syntax';
-import type { DicomCommonHeader, DicomImageHeader, ImagePixelModule, ParsedDicom, SegmentInfo, Vec3 } from './types';
+import type { DicomCommonHeader, DicomImageHeader, ImagePixelModule, ParsedDicom, PerFrameValues, SegmentInfo, Vec3 } from './types';
 import { firstItem, int, items, num, nums, personName, str, type Dataset } from './values';
 
 export type { PixelDataElement } from './pixel-locator';
@@ -178,6 +178,32 @@ function imageHeader(
     imagePositionPatient: vec3(nums(ds, 'ImagePositionPatient', 3)) ?? framePositions?.[0] ?? null,
     imageOrientationPatient: orientation ? (orientation.slice(0, 6) as DicomImageHeader['imageOrientationPatient']) : null,
     framePositions: framePositions && framePositions.every((p) => p !== null) ? (framePositions as Vec3[]) : null,
+    perFrame: perFrame.length > 0 ? perFrame.map((f) => perFrameValues(ds, f, checked)) : null,
+  };
+}
+
+/** One frame's values: its own functional group item first, then the shared one, then the data set. */
+function perFrameValues(ds: Dataset, frame: Dataset, checked: (v: number[] | null, what: 'spacing' | 'orientation') => number[] | null): PerFrameValues {
+  const shared = firstItem(ds, 'SharedFunctionalGroupsSequence');
+  const from = (macro: string, key: string, count: number): number[] | null => {
+    for (const group of [frame, shared]) {
+      const item = group ? firstItem(group, macro) : undefined;
+      const v = item ? nums(item, key, count) : null;
+      if (v) return v;
+    }
+    return nums(ds, key, count);
+  };
+  const slope = from('PixelValueTransformationSequence', 'RescaleSlope', 1)?.[0];
+  const width = from('FrameVOILUTSequence', 'WindowWidth', 1)?.[0] ?? null;
+  const spacing = checked(from('PixelMeasuresSequence', 'PixelSpacing', 2), 'spacing');
+  const orientation = checked(from('PlaneOrientationSequence', 'ImageOrientationPatient', 6), 'orientation');
+  return {
+    rescaleSlope: slope !== undefined && slope !== 0 ? slope : 1,
+    rescaleIntercept: from('PixelValueTransformationSequence', 'RescaleIntercept', 1)?.[0] ?? 0,
+    windowCenter: from('FrameVOILUTSequence', 'WindowCenter', 1)?.[0] ?? null,
+    windowWidth: width !== null && width > 0 ? width : null,
+    pixelSpacing: spacing ? [spacing[0]!, spacing[1]!] : null,
+    imageOrientationPatient: orientation ? (orientation.slice(0, 6) as PerFrameValues['imageOrientationPatient']) : null,
   };
 }
 

@@ -75,6 +75,11 @@ export interface DicomImageHeader extends DicomCommonHeader, ImagePixelModule {
   imageOrientationPatient: [number, number, number, number, number, number] | null;
   /** Per-frame positions of an enhanced multi-frame object, else null. */
   framePositions: Vec3[] | null;
+  /**
+   * Enhanced multi-frame objects: each frame's own values from its Per-frame Functional Groups
+   * item (PS3.3 C.7.6.16), falling back to the Shared Functional Groups, then the top level.
+   */
+  perFrame: PerFrameValues[] | null;
 }
 
 export type NonImageCategory =
@@ -142,4 +147,13 @@ export interface DecodedImage {
   decodeMs: number;
   /** Which decoder produced the frames: "native", "rle", "libjpeg-turbo (wasm)" … */
   decoder: string;
+}
+
+export interface PerFrameValues {
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  windowCenter: number | null;
+  windowWidth: number | null;
+  pixelSpacing: [number, number] | null;
+  imageOrientationPatient: [number, number, number, number, number, number] | null;
 }

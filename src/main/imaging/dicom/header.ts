@@ -2,6 +2,7 @@
 // not images (SR, RT plans, waveforms, DICOMDIR …) with a reason instead of failing on them.
 import { dcmjs, type DcmjsDict } from './dcmjs-api';
 import { DicomError, describe } from './errors';
+import { bytesFromLatin1, decodeIso2022, locateCharset, usesCodeExtensions } from './charset';
 import { nativeByteLength } from './native';
 import { geometryProblem, parseNumbers } from './numbers';
 import { toPart10 } from './part10';
@@ -244,11 +245,55 @@ function nonImage(common: DicomCommonHeader, repairs: string[], damage: string |
   return { parsed: { kind: 'non-image', header: common, category: sop.category, reason, repairs }, pixelData: null };
 }
 
+/**
+ * A data set under ISO 2022 code extensions, read as dcmjs can: its Specific Character Set is
+ * overwritten (in a copy) with ISO_IR 100, so dcmjs decodes every text one character per byte,
+ * and the text is decoded again from those bytes (charset.ts). Null when not needed.
+ */
+function withCodeExtensions(buffer: ArrayBuffer): { buffer: ArrayBuffer; charsets: string[] } | null {
+  const b = new Uint8Array(buffer);
+  const at = locateCharset(b, 132);
+  if (!at || at.length < 10 || at.start + at.length > b.length) return null;
+  const charsets = new TextDecoder('latin1').decode(b.subarray(at.start, at.start + at.length)).replace(/[\0 ]+$/, '').split('\\');
+  if (!usesCodeExtensions(charsets)) return null;
+  const copy = new Uint8Array(b);
+  copy.fill(0x20, at.start, at.start + at.length);
+  copy.set([...'ISO_IR 100'].map((c) => c.charCodeAt(0)), at.start);
+  return { buffer: copy.buffer, charsets: charsets.map((c) => c.trim()) };
+}
+
+const TEXT_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UT', 'UC']);
+
+/** Decodes every text value (nested sequences too) read one byte per character; notes what it could not. */
+function decodeTexts(dict: DcmjsDict, charsets: readonly string[], notes: Set<string>): void {
+  const decode = (s: unknown) => {
+    if (typeof s !== 'string') return s;
+    const r = decodeIso2022(bytesFromLatin1(s), charsets);
+    if (r.unsupported) notes.add(`text in a character set the workstation cannot decode (${r.unsupported}) shown as \uFFFD`);
+    return r.text;
+  };
+  for (const element of Object.values(dict as Record<string, { vr?: string; Value?: unknown[] }>)) {
+    if (!element?.Value) continue;
+    if (element.vr === 'SQ') for (const item of element.Value) if (item && typeof item === 'object') decodeTexts(item as DcmjsDict, charsets, notes);
+    if (element.vr && TEXT_VRS.has(element.vr)) element.Value = element.Value.map(decode);
+    if (element.vr === 'PN')
+      element.Value = element.Value.map((v) =>
+        v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, g]) => [k, decode(g)])) : decode(v),
+      );
+  }
+}
+
 /** Parses the bytes of one file. Throws DicomError; never anything else. */
 export function readDicom(bytes: Uint8Array): DicomFile {
   const p10 = toPart10(bytes);
   const repairs = [...p10.repairs];
-  const { meta, dict, damage, charsetNote } = readDataset(p10.buffer);
+  const extended = withCodeExtensions(p10.buffer);
+  const { meta, dict, damage, charsetNote } = readDataset(extended?.buffer ?? p10.buffer);
+  if (extended) {
+    const notes = new Set<string>();
+    decodeTexts(dict, extended.charsets, notes);
+    repairs.push(...notes);
+  }
   if (damage) repairs.push('data set damaged after the elements read: the rest was left out');
   if (charsetNote) repairs.push(charsetNote);
   normalizeNumbers(dict, repairs);

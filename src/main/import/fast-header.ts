@@ -174,6 +174,8 @@ function read(b: Uint8Array): ReadOutcome | null {
   const bits = us(T.bitsAllocated);
   if (bits === null || ![1, 8, 16, 32].includes(bits) || (samples !== 1 && samples !== 3)) return null;
   if (photometric.endsWith('_422')) return null; // subsampled: the full reader knows its size
+  // Palette colour (its tables) and anything unusual: the full reader converts or refuses them.
+  if (!['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT'].includes(photometric)) return null;
   // Native pixels cut short are refused here already (Part 5 §8.1.1: Rows × Columns × Samples ×
   // Bits Allocated × Frames bits); the full reader checks the same (read-dicom.ts).
   const elementTag = ((view.getUint16(offset, mode.little) << 16) | view.getUint16(offset + 2, mode.little)) >>> 0;

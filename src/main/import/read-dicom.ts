@@ -28,6 +28,10 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
   }
   if (!h.studyInstanceUid || !h.seriesInstanceUid) return { status: 'failed', reason: failureReason('missing-attribute', 'Study or Series Instance UID') };
   if (!file.pixelData) return { status: 'failed', reason: failureReason('pixels-missing') };
+  // Every photometric interpretation is converted when shown (PALETTE COLOR through its tables)
+  // or refused here: none is stored to be shown as raw samples.
+  if (typeof h.palette === 'string') return { status: 'failed', reason: failureReason('unsupported-pixels', 'PALETTE COLOR lookup tables missing or damaged'), detail: h.palette };
+  if (!SHOWN.has(h.photometricInterpretation)) return { status: 'failed', reason: failureReason('unsupported-pixels', `Photometric Interpretation ${h.photometricInterpretation}`) };
   if (h.rows <= 0 || h.columns <= 0) return { status: 'failed', reason: failureReason('bad-geometry', `image size ${h.rows}×${h.columns}`) };
   // Pixels cut short are refused here, not found out when the image is first shown (Part 5 §8.1.1:
   // native Pixel Data holds Rows × Columns × Samples × Bits Allocated × Frames bits).
@@ -40,6 +44,9 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
   }
   return { status: 'image', series: seriesRecord(h), frames: frameRecords(h), ...(parsed.repairs.length ? { notes: [...new Set(parsed.repairs)] } : {}) };
 }
+
+/** Photometric interpretations the decoder converts to grey or RGB (PS3.3 C.7.6.3.1.2). */
+const SHOWN = new Set(['MONOCHROME1', 'MONOCHROME2', 'RGB', 'PALETTE COLOR', 'YBR_FULL', 'YBR_FULL_422', 'YBR_PARTIAL_422', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT']);
 
 function seriesRecord(h: DicomImageHeader): SeriesRecord {
   const patientKey = h.patient.id ? `id:${h.patient.id}` : h.patient.name ? `name:${h.patient.name}|${h.patient.birthDate}` : `study:${h.studyInstanceUid}`;
@@ -63,8 +70,9 @@ function frameRecords(h: DicomImageHeader): FrameRecord[] {
       instanceNumber: h.instanceNumber,
       rows: h.rows,
       columns: h.columns,
-      samplesPerPixel: h.samplesPerPixel,
-      photometric: h.photometricInterpretation,
+      // A palette image is stored as indices and shown as RGB: the index says what is shown.
+      samplesPerPixel: h.palette ? 3 : h.samplesPerPixel,
+      photometric: h.palette ? 'RGB' : h.photometricInterpretation,
       pixelSpacing: own ? own.pixelSpacing : h.pixelSpacing,
       position: h.framePositions?.[i] ?? h.imagePositionPatient,
       orientation: own ? own.imageOrientationPatient : h.imageOrientationPatient,

@@ -4,6 +4,7 @@ import { dcmjs, type DcmjsDict } from './dcmjs-api';
 import { DicomError, describe } from './errors';
 import { bytesFromLatin1, decodeIso2022, locateCharset, usesCodeExtensions } from './charset';
 import { nativeByteLength } from './native';
+import { readPalette, type Palette } from './palette';
 import { geometryProblem, parseNumbers } from './numbers';
 import { toPart10 } from './part10';
 import { locatePixelData, type PixelDataElement } from './pixel-locator';
@@ -173,6 +174,7 @@ function imageHeader(
     rescaleIntercept: intercept ?? 0,
     rescaleType: str(ds, 'RescaleType'),
     hasModalityLutSequence: items(ds, 'ModalityLUTSequence').length > 0,
+    palette: pixel.photometricInterpretation === 'PALETTE COLOR' ? paletteOf(ds) : null,
     windowCenter,
     windowWidth: windowWidth !== null && windowWidth > 0 ? windowWidth : null,
     pixelSpacing: spacing ? [spacing[0] ?? 0, spacing[1] ?? 0] : null,
@@ -392,4 +394,12 @@ function attributeName(tag: string): string {
     `(${tag.slice(0, 4)},${tag.slice(4)})`.toUpperCase()
   ];
   return entry?.name ? entry.name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/ (Of|In|At|To) /g, (w) => w.toLowerCase()) : `(${tag.slice(0, 4)},${tag.slice(4)})`;
+}
+
+function paletteOf(ds: Dataset): Palette | string {
+  try {
+    return readPalette(ds);
+  } catch (e) {
+    return e instanceof DicomError ? e.message : 'PALETTE COLOR lookup tables cannot be read';
+  }
 }

@@ -1,4 +1,5 @@
 // The typed records the DICOM reader hands to the rest of the backend.
+import type { Palette } from './palette';
 import type { PixelArray } from '../../../shared/imaging/pixels';
 
 export interface PatientInfo {
@@ -66,6 +67,8 @@ export interface DicomImageHeader extends DicomCommonHeader, ImagePixelModule {
   rescaleType: string;
   /** True when a Modality LUT Sequence replaces slope/intercept; we do not apply it. */
   hasModalityLutSequence: boolean;
+  /** PALETTE COLOR: its lookup tables, or why they cannot be used; null for other images. */
+  palette: Palette | string | null;
   /** First values of multi-valued Window Center / Width. */
   windowCenter: number | null;
   windowWidth: number | null;

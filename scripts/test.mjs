@@ -17,6 +17,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures = [];
+/** Skipped tests and suites with the reason their name gives. */
+const skips = [];
 
 function run(label, command, args, options = {}) {
   process.stdout.write(`\n=== ${label}: ${[path.basename(command), ...args].join(' ')}\n`);
@@ -46,6 +48,16 @@ function findPythonWithTorch() {
   return undefined;
 }
 
+// A fresh machine gathers its own fixtures and test tools first (setup.sh is idempotent and
+// quick when all is there). Without root or password-less sudo it stops at once with the one
+// command to run: nothing after it could pass without them.
+if (!process.env.LGMS_SKIP_SETUP) {
+  if (!run('fixtures', 'bash', [path.join(root, 'tests', 'fixtures', 'setup.sh')])) {
+    process.stdout.write('\nThe test fixtures and tools could not be gathered (see above); nothing was tested.\n0 passed, 1 failed, 0 skipped\n');
+    process.exit(1);
+  }
+}
+
 stage('lint', bin('eslint'), ['.']);
 stage('typecheck', bin('tsc'), ['-p', 'tsconfig.json']);
 stage('svelte-check', bin('svelte-check'), ['--tsconfig', 'tsconfig.web.json', '--threshold', 'error', '--fail-on-warnings']);
@@ -65,6 +77,11 @@ if (!only.length || only.includes('vitest')) {
     const broken = r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0);
     failed += broken.length;
     for (const f of r.testResults) {
+      for (const a of f.assertionResults)
+        if (a.status === 'pending' || a.status === 'skipped' || a.status === 'todo') {
+          const suite = [...(a.ancestorTitles ?? [])].reverse().find((t) => t.includes('— skipped:'));
+          skips.push(`${path.relative(root, f.name)} › ${suite ?? a.fullName}`);
+        }
       for (const a of f.assertionResults) if (a.status === 'failed') failures.push(`${path.relative(root, f.name)} › ${a.fullName}`);
       if (f.status === 'failed' && f.assertionResults.length === 0) failures.push(`${path.relative(root, f.name)} (did not load: ${f.message})`);
     }
@@ -86,6 +103,7 @@ if (!only.length || only.includes('trainer')) {
     // nothing to run yet
   } else if (!python) {
     skipped++;
+    skips.push('trainer (pytest) — skipped: no Python with torch, numpy and PIL');
     process.stdout.write('\n=== trainer: skipped — no Python with torch, numpy and PIL (apt-get install python3-torch python3-numpy python3-pil)\n');
   } else {
     const xml = path.join(tmp, 'pytest.xml');
@@ -109,6 +127,15 @@ if (!only.length || only.includes('trainer')) {
   }
 }
 
+if (skips.length) {
+  // One line per skipped suite (its tests share the reason), each naming why.
+  const bySuite = new Map();
+  for (const name of skips) {
+    const key = name.includes('— skipped:') ? name : `${name} — skipped (its name gives no reason)`;
+    bySuite.set(key, (bySuite.get(key) ?? 0) + 1);
+  }
+  process.stdout.write(`\nSkipped:\n${[...bySuite].map(([k, n]) => `  - ${k}${n > 1 ? ` (${n} tests)` : ''}`).join('\n')}\n`);
+}
 if (failures.length) process.stdout.write(`\nFailed:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
 process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
 process.exit(failed > 0 ? 1 : 0);

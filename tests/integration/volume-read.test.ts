@@ -332,7 +332,7 @@ describe.skipIf(!hasNibabel)('readVolume against nibabel', () => {
     expect((await readVolume(gen('int8.nii'))).pixels).toBeInstanceOf(Int8Array);
     expect((await readVolume(gen('bigendian.nii'))).pixels).toBeInstanceOf(Float64Array);
     const two = await readVolume(gen('two-volumes.nii.gz'));
-    expect([two.volumesInFile, two.warnings]).toEqual([2, ['4D file with 2 volumes: only the first is kept']]);
+    expect([two.volumesInFile, two.warnings]).toEqual([2, ['4D file with 2 volumes (time points): each read as its own series']]);
 
     // ITK converts NIfTI metres to millimetres (nibabel reports the file's own unit).
     expectMatchesNibabel(await readVolume(gen('metres.nii')), refOf(gen('metres.nii')), { unitScale: 1000 });

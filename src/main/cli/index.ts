@@ -1,7 +1,7 @@
 // `lgms`: the same backend with no window, for scripts and for machines without a display.
 import path from 'node:path';
 import { createBackend, type Backend } from '../backend';
-import { segmentToFolder } from './segment';
+import { checkOutputFolder, segmentToFolder } from './segment';
 import { defaultUserDataDir, resolveDataDir, withoutDataDirArgs } from '../data-dir';
 import { appVersion } from '../paths';
 import { serve } from '../server';
@@ -75,14 +75,17 @@ const COMMANDS: Record<string, Command> = {
       if (!out) throw new UsageError('--out <folder> is required');
       if (rest.length === 0) throw new UsageError('name at least one file or folder');
       if (tta !== undefined && !['0', '2', '4'].includes(tta)) throw new UsageError('--tta must be 0, 2 or 4');
+      checkOutputFolder(rest, out); // before the data folder is opened: a refused run changes nothing
       const b = backend();
       const flips = tta === undefined ? undefined : (Number(tta) as 0 | 2 | 4);
       const summary = await segmentToFolder(b, rest, path.resolve(out), flips, (line) => process.stderr.write(line + '\n'));
       process.stdout.write(
         `${summary.masks} masks from ${summary.series} series written to ${path.resolve(out)} (model ${summary.model} on ${summary.provider})\n` +
-          summary.skipped.map((s) => `  skipped ${s.path}: ${s.reason}\n`).join(''),
+          summary.skipped.map((s) => `  not imported ${s.path}: ${s.reason}\n`).join('') +
+          summary.failed.map((s) => `  not segmented ${s.path}: ${s.reason}\n`).join(''),
       );
-      return 0;
+      // Nothing written is a failure a script must see; some images missing is reported above.
+      return summary.masks > 0 ? 0 : 1;
     },
   },
   settings: {
@@ -132,6 +135,7 @@ function formatImportReport(r: ImportReport): string {
       (r.progress ? `; ${r.progress.seriesIndexed} series indexed` : ''),
   ];
   for (const p of r.problems) lines.push(`  ${p.status.padEnd(7)} ${p.path}: ${p.reason}`);
+  for (const n of r.notes) lines.push(`  note    ${n.path}: ${n.reason}`);
   return lines.join('\n') + '\n';
 }
 

@@ -1,6 +1,9 @@
 // `lgms segment <file|folder> --out <folder>`: import what is named (into the data folder, like
 // any import), segment its series with the active model, and write one PNG mask (0/255) per
-// image, mirroring the input's folder layout.
+// image, mirroring the input's folder layout: `a/b.dcm` → `a/b.dcm.png`, `a/c.png` → `a/c.png`
+// (so `x.dcm` and `x.png` never share a mask), a frame of a multi-frame file → `b.dcm_0003.png`.
+// An output folder that is, contains or lies inside an input is refused: masks would overwrite
+// inputs, or be imported as images by the next run.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +15,10 @@ import { scanPaths } from '../import/scan';
 export interface SegmentSummary {
   masks: number;
   series: number;
+  /** Inputs the import did not take (skipped or failed), with the report's reason. */
   skipped: { path: string; reason: string }[];
+  /** Images imported but not segmented, with the inference's reason. */
+  failed: { path: string; reason: string }[];
   provider: string | null;
   model: string | null;
 }
@@ -24,6 +30,8 @@ export async function segmentToFolder(
   ttaFlips: 0 | 2 | 4 | undefined,
   log: (line: string) => void,
 ): Promise<SegmentSummary> {
+  checkOutputFolder(inputs, outDir);
+  const roots = inputs.map((p) => path.resolve(p));
   await b.ready;
   const status = await b.services.inference.status();
   if (!status.model) throw new Error(status.message ?? 'no model is available');
@@ -33,7 +41,6 @@ export async function segmentToFolder(
   const report = await b.services.import.report({ jobId: started.jobId, limit: 10_000 });
 
   // Map each input file (new or already imported) to its images through the file's hash.
-  const roots = inputs.map((p) => path.resolve(p));
   const imagesOf = b.db.prepare(
     'SELECT i.id, i.series_id, i.frame_index, i.rows, i.columns FROM images i JOIN files f ON f.id = i.file_id WHERE f.sha256 = ? ORDER BY i.frame_index',
   );
@@ -44,24 +51,36 @@ export async function segmentToFolder(
     for (const img of images) targets.push({ source: file.path, imageId: img.id, seriesId: img.series_id, frame: img.frame_index, frames: images.length });
   }
   const hasPrediction = b.db.prepare('SELECT 1 FROM predictions WHERE image_id = ? AND model_version_id = ?').pluck();
+  const reasons = new Map<number, string>();
   const series = [...new Set(targets.filter((t) => !hasPrediction.get(t.imageId, status.model!.id)).map((t) => t.seriesId))];
   for (const seriesId of series) {
     // Joins a job the import already queued for this series, if any.
     const { jobId } = await b.services.inference.segmentSeries({ seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}) });
     const final = await b.engine.waitForJob(jobId);
     log(`series ${seriesId}: ${final}`);
+    const job = await b.services.jobs.get({ id: jobId });
+    for (const f of (job.result as { failed?: { imageId: number; reason: string }[] } | null)?.failed ?? []) reasons.set(f.imageId, f.reason);
   }
 
   let masks = 0;
+  const failed: SegmentSummary['failed'] = [];
+  const used = new Set<string>();
   for (const t of targets) {
     const p = await b.services.inference.prediction({ imageId: t.imageId });
-    if (!p) continue;
+    const label = t.frames > 1 ? `${t.source} (frame ${t.frame + 1})` : t.source;
+    if (!p) {
+      failed.push({ path: label, reason: reasons.get(t.imageId) ?? 'no mask was made (see the inference job)' });
+      continue;
+    }
     const mask = decodeRle(p.mask, p.rows * p.columns);
     for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! > 0 ? 255 : 0;
     const root = roots.find((r) => t.source === r || t.source.startsWith(r + path.sep)) ?? path.dirname(t.source);
     const relative = t.source === root ? path.basename(t.source) : path.relative(root, t.source);
-    const stem = relative.replace(/\.(dcm|dicom|nii\.gz|nii|nrrd|mha|png|jpe?g)$/i, '');
-    const target = path.join(outDir, t.frames > 1 ? `${stem}_${String(t.frame).padStart(4, '0')}.png` : `${stem}.png`);
+    const stem = /\.png$/i.test(relative) ? relative.slice(0, -4) : relative;
+    let target = path.join(outDir, t.frames > 1 ? `${stem}_${String(t.frame).padStart(4, '0')}.png` : `${stem}.png`);
+    // Two inputs that still map to one name (same relative path under two roots): number the later.
+    for (let n = 2; used.has(target); n++) target = path.join(outDir, `${stem}${t.frames > 1 ? `_${String(t.frame).padStart(4, '0')}` : ''}.${n}.png`);
+    used.add(target);
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(target + '.tmp', encodePng({ width: p.columns, height: p.rows, channels: 1, data: mask }));
     renameSync(target + '.tmp', target);
@@ -71,7 +90,23 @@ export async function segmentToFolder(
     masks,
     series: new Set(targets.map((t) => t.seriesId)).size,
     skipped: report.problems.map((p) => ({ path: p.path, reason: p.reason })),
+    failed,
     provider: status.provider,
     model: status.model.modelId,
   };
+}
+
+/** Throws OutputOverlapsInput when `outDir` is, contains or lies inside one of `inputs`. */
+export function checkOutputFolder(inputs: readonly string[], outDir: string): void {
+  const out = path.resolve(outDir);
+  const overlapping = inputs.map((p) => path.resolve(p)).find((r) => isWithin(r, out) || isWithin(out, r));
+  if (overlapping) throw new OutputOverlapsInput(`the output folder ${out} is, contains or lies inside the input ${overlapping}: choose a folder apart from the inputs`);
+}
+
+/** The output folder overlaps an input: nothing is imported or written. */
+export class OutputOverlapsInput extends Error {}
+
+function isWithin(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }

@@ -9,7 +9,7 @@ import { decodeDicom } from './dicom';
 import type { FramePixels } from '../../shared/imaging/pixels';
 import type { DecodedFrame, DecodedImage, PixelArray } from './dicom/types';
 import { readRaster } from './raster/read';
-import { axialSlices, readVolume } from './volume/read';
+import { readVolume, timePointSlices } from './volume/read';
 
 export interface LoadedFrame extends FramePixels {
   windowCenter: number | null;
@@ -91,7 +91,8 @@ export class FrameLoader {
     const started = performance.now();
     if (row.format === 'nifti' || row.format === 'nrrd' || row.format === 'metaimage') {
       // The same axial slicing as at import, so frame i is the slice the index described.
-      const slices = axialSlices(await readVolume(file));
+      // A 4D file's frames run time point after time point, as the import numbered them.
+      const slices = timePointSlices(await readVolume(file)).map((t) => t.slice);
       return { frames: slices.map((s) => toFrame(s.rows, s.columns, s.samplesPerPixel, s.pixels)), decodeMs: performance.now() - started, decoder: 'itk-wasm' };
     }
     if (row.format === 'png' || row.format === 'jpeg') {

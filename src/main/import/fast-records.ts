@@ -2,8 +2,14 @@
 // (src/main/imaging/dicom/fast-header.ts). Anything unusual — a segmentation, a character set
 // other than ASCII, Latin-1 or UTF-8, an odd pixel module — returns null and the import falls
 // back to the full dcmjs-based reader (read-dicom.ts), which gives the same records (tested).
-import { readFastHeader, T } from '../imaging/dicom/fast-header';
+import { elementAt, readFastHeader, T } from '../imaging/dicom/fast-header';
+import { geometryProblem, parseNumbers } from '../imaging/dicom/numbers';
+import { bytesOf, failureReason } from './reasons';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
+
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
 
 const SEGMENTATION = '1.2.840.10008.5.1.4.1.1.66.4';
 
@@ -29,18 +35,15 @@ function read(b: Uint8Array): ReadOutcome | null {
   const encoding = charset === 'ISO_IR 192' ? 'utf-8' : 'latin1';
   const str = (tag: number) => values.text(tag, encoding);
   const us = (tag: number) => values.u16(tag, mode.little);
-  const ds = (tag: number) => {
-    const value = str(tag);
-    if (!value.includes('\\')) {
-      // One value, the common case: no arrays to split into.
-      const n = value.trim() === '' ? NaN : Number(value);
-      return Number.isFinite(n) ? [n] : null;
-    }
-    const parts = value.split('\\').map((s) => s.trim());
-    const numbers = parts.map((s) => (s === '' ? NaN : Number(s)));
-    return numbers.every(Number.isFinite) ? numbers : null;
+  // DS and IS through the one parser both readers use (numbers.ts); what it repaired or
+  // refused becomes a note of the import report.
+  const notes: string[] = [];
+  const ds = (tag: number, vm?: number, vr: 'DS' | 'IS' = 'DS') => {
+    const r = parseNumbers(str(tag), vr, NAMES[tag] ?? 'a number', vm);
+    if (r.note) notes.push(r.note);
+    return r.values;
   };
-  const first = (tag: number) => ds(tag)?.[0] ?? null;
+  const first = (tag: number, vr: 'DS' | 'IS' = 'DS') => ds(tag, undefined, vr)?.[0] ?? null;
   const studyUid = str(T.studyUid);
   const seriesUid = str(T.seriesUid);
   const sopInstance = str(T.sopInstance);
@@ -49,11 +52,23 @@ function read(b: Uint8Array): ReadOutcome | null {
   if (!studyUid || !seriesUid || !sopInstance || !rows || !columns) return null;
   const samples = us(T.samples) ?? 1;
   const photometric = str(T.photometric) || (samples === 3 ? 'RGB' : 'MONOCHROME2');
-  const framesValue = first(T.frames);
+  const framesValue = first(T.frames, 'IS');
   const frames = framesValue && framesValue > 0 ? Math.round(framesValue) : 1;
   // Sanity-check the pixel module before trusting it; oddities go to the full reader.
   const bits = us(T.bitsAllocated);
   if (bits === null || ![1, 8, 16, 32].includes(bits) || (samples !== 1 && samples !== 3)) return null;
+  if (photometric.endsWith('_422')) return null; // subsampled: the full reader knows its size
+  // Palette colour (its tables) and anything unusual: the full reader converts or refuses them.
+  if (!['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT'].includes(photometric)) return null;
+  // Native pixels cut short are refused here already (Part 5 §8.1.1: Rows × Columns × Samples ×
+  // Bits Allocated × Frames bits); the full reader checks the same (read-dicom.ts).
+  const pixels = elementAt(b, header.pixelOffset, mode);
+  if (pixels.tag !== T.pixelData) return null;
+  if (ts === EXPLICIT_LE || ts === IMPLICIT_LE || ts === EXPLICIT_BE) {
+    const expected = bits === 1 ? Math.ceil((rows * columns * samples * frames) / 8) : rows * columns * samples * frames * (bits / 8);
+    const present = pixels.length === 0xffffffff ? 0 : Math.min(pixels.length, b.length - pixels.value);
+    if (present < expected) return { status: 'failed', reason: failureReason('pixels-cut-short', bytesOf(present, expected)) };
+  }
 
   const patientName = str(T.patientName).replace(/=+$/, '');
   const patient = { id: str(T.patientId), name: patientName, birthDate: str(T.birthDate), sex: str(T.sex) };
@@ -67,20 +82,25 @@ function read(b: Uint8Array): ReadOutcome | null {
     studyUid,
     study: { date: str(T.studyDate), time: str(T.studyTime), description: str(T.studyDescription), accession: str(T.accession) },
     seriesUid,
-    series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber)), description: str(T.seriesDescription) },
+    series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber, 'IS')), description: str(T.seriesDescription) },
     format: 'dicom',
   };
   // Projection radiographs often carry only Imager Pixel Spacing.
-  const spacing = ds(T.spacing) ?? ds(T.imagerSpacing);
-  const position = ds(T.position);
-  const orientation = ds(T.orientation);
+  const checked = (values: number[] | null, what: 'spacing' | 'orientation') => {
+    const problem = values ? geometryProblem(what, values) : undefined;
+    if (problem) notes.push(problem);
+    return problem ? null : values;
+  };
+  const spacing = checked(values.has(T.spacing) ? ds(T.spacing, 2) : ds(T.imagerSpacing, 2), 'spacing');
+  const position = ds(T.position, 3);
+  const orientation = checked(ds(T.orientation, 6), 'orientation');
   const slope = first(T.slope);
   const frameRecords: FrameRecord[] = [];
   for (let i = 0; i < frames; i++) {
     frameRecords.push({
       frameIndex: i,
       sopInstanceUid: sopInstance,
-      instanceNumber: intOrNull(first(T.instanceNumber)),
+      instanceNumber: intOrNull(first(T.instanceNumber, 'IS')),
       rows,
       columns,
       samplesPerPixel: samples,
@@ -93,10 +113,29 @@ function read(b: Uint8Array): ReadOutcome | null {
       windowCenter: first(T.windowCenter),
       windowWidth: positiveOrNull(first(T.windowWidth)),
       transferSyntax: ts,
+      stack: [intOrNull(first(T.temporalPosition, 'IS')), intOrNull(first(T.echoNumbers, 'IS')), intOrNull(first(T.acquisitionNumber, 'IS'))],
     });
   }
-  return { status: 'image', series, frames: frameRecords };
+  return { status: 'image', series, frames: frameRecords, ...(notes.length ? { notes: [...new Set(notes)] } : {}) };
 }
+
+/** Names of the numeric attributes for the parser's notes: their PS3.6 keywords in words, as the full reader names them. */
+const NAMES: Record<number, string> = {
+  [T.spacing]: 'Pixel Spacing',
+  [T.imagerSpacing]: 'Imager Pixel Spacing',
+  [T.position]: 'Image Position Patient',
+  [T.orientation]: 'Image Orientation Patient',
+  [T.slope]: 'Rescale Slope',
+  [T.intercept]: 'Rescale Intercept',
+  [T.windowCenter]: 'Window Center',
+  [T.windowWidth]: 'Window Width',
+  [T.frames]: 'Number of Frames',
+  [T.seriesNumber]: 'Series Number',
+  [T.instanceNumber]: 'Instance Number',
+  [T.temporalPosition]: 'Temporal Position Identifier',
+  [T.echoNumbers]: 'Echo Numbers',
+  [T.acquisitionNumber]: 'Acquisition Number',
+};
 
 /** A window width of 0 or less is a writer's error: treat it as absent. */
 function positiveOrNull(n: number | null): number | null {

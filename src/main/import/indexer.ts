@@ -1,7 +1,7 @@
 // Commits one series in one transaction: patient, study, series, files and image rows, the
 // slice order, and the study's aggregates. A crash mid-import therefore leaves whole series
 // or none — never a series with half its images.
-import { sliceOrder, type Orderable, type Orientation, type Vec3 } from '../../shared/imaging/geometry';
+import { repeatedPositionsNote, sliceOrder, type Orderable, type Orientation, type Vec3 } from '../../shared/imaging/geometry';
 import type { Database } from '../db/database';
 import type { StoredLocation } from '../store/content-store';
 import type { FrameRecord, SeriesRecord, SourceFormat } from './records';
@@ -15,6 +15,8 @@ export interface StagedFile {
   written: boolean;
   format: SourceFormat;
   frames: FrameRecord[];
+  /** The reader's notes on this file, for the import report. */
+  notes: string[];
 }
 
 export interface SeriesGroup {
@@ -27,7 +29,7 @@ export interface CommitResult {
   seriesId: number;
   imagesAdded: number;
   /** Per input path: whether it added anything. */
-  outcomes: { path: string; added: boolean }[];
+  outcomes: { path: string; added: boolean; notes: string[] }[];
 }
 
 export class Indexer {
@@ -92,7 +94,13 @@ export class Indexer {
     const fresh = this.stmts.hasImages.get(seriesId) === undefined;
     const frameCount = files.reduce((n, f) => n + f.frames.length, 0);
     const positionOf = new Int32Array(frameCount);
-    if (fresh) sliceOrder(files.flatMap((f) => f.frames.map(orderable))).forEach((frame, position) => (positionOf[frame] = position));
+    // Several images at one position (time points, echoes) are said so, once, with the first file.
+    let note: string | null = null;
+    if (fresh) {
+      const all = files.flatMap((f) => f.frames.map(orderable));
+      sliceOrder(all).forEach((frame, position) => (positionOf[frame] = position));
+      note = repeatedPositionsNote(all);
+    }
     let imagesAdded = 0;
     let flat = 0;
     const outcomes: CommitResult['outcomes'] = [];
@@ -123,7 +131,7 @@ export class Indexer {
         }).changes;
       }
       imagesAdded += added;
-      outcomes.push({ path: f.path, added: added > 0 });
+      outcomes.push({ path: f.path, added: added > 0, notes: note && outcomes.length === 0 ? [...f.notes, note] : f.notes });
     }
     if (imagesAdded > 0) {
       // Rows the database ignored (already there) leave gaps: order what is there instead.
@@ -156,5 +164,5 @@ export class Indexer {
 }
 
 function orderable(fr: FrameRecord): Orderable {
-  return { position: fr.position, orientation: fr.orientation, instanceNumber: fr.instanceNumber, frameIndex: fr.frameIndex };
+  return { position: fr.position, orientation: fr.orientation, instanceNumber: fr.instanceNumber, frameIndex: fr.frameIndex, stack: fr.stack };
 }

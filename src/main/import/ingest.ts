@@ -16,7 +16,7 @@ export interface ScannedFile {
 }
 
 export type Ingested = { index: number; path: string; size: number } & (
-  | { status: 'image'; sha256: string; series: SeriesRecord; frames: FrameRecord[] }
+  | { status: 'image'; sha256: string; series: SeriesRecord; frames: FrameRecord[]; notes?: string[] }
   /** The database has a file with these bytes already. */
   | { status: 'known'; sha256: string }
   | { status: 'deferred'; sha256: string }
@@ -78,5 +78,5 @@ export function ingestFile(
   if (isKnown(sha256)) return { result: { ...sized, status: 'known', sha256 }, bytes: null };
   const outcome = detectFormat(file.path, bytes.subarray(0, 4096)) === 'dicom' ? readFastRecords(bytes) : null;
   if (outcome?.status !== 'image') return { result: { ...sized, status: 'deferred', sha256 }, bytes: null };
-  return { result: { ...sized, status: 'image', sha256, series: outcome.series, frames: outcome.frames }, bytes };
+  return { result: { ...sized, status: 'image', sha256, series: outcome.series, frames: outcome.frames, ...(outcome.notes ? { notes: outcome.notes } : {}) }, bytes };
 }

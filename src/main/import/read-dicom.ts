@@ -1,7 +1,9 @@
 // DICOM file → records for the indexer (headers only: the pixels stay in the store).
 import { readDicom } from '../imaging/dicom';
-import { isDicomError } from '../imaging/dicom';
+import { nativeByteLength } from '../imaging/dicom/native';
+import { isImageStorage } from '../imaging/dicom/sop-classes';
 import type { DicomImageHeader } from '../imaging/dicom/types';
+import { bytesOf, failureReason, reasonForThrown } from './reasons';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
 
 export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
@@ -9,21 +11,42 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
   try {
     file = readDicom(bytes);
   } catch (e) {
-    return { status: 'failed', reason: isDicomError(e) ? e.message : `cannot parse: ${(e as Error).message}` };
+    return { status: 'failed', ...reasonForThrown(e, 'dicom') };
   }
   const parsed = file.parsed;
-  if (parsed.kind === 'non-image') return { status: 'skipped', reason: parsed.reason };
+  if (parsed.kind === 'non-image') {
+    // An object of an image storage class without its pixels (a file cut before Pixel Data) is
+    // damaged, not an object with nothing to show.
+    if (isImageStorage(parsed.header.sopClassUid)) return { status: 'failed', reason: failureReason('pixels-missing') };
+    return { status: 'skipped', reason: parsed.reason };
+  }
   const h = parsed.header;
   if (parsed.kind === 'segmentation') {
     const referenced = parsed.referencedSeriesUids[0];
     if (!referenced) return { status: 'skipped', reason: 'DICOM SEG without a Referenced Series Sequence: cannot tell which series it labels' };
     return { status: 'label-set', sopInstanceUid: h.sopInstanceUid, referencedSeriesUid: referenced, segments: parsed.segments };
   }
-  if (!h.studyInstanceUid || !h.seriesInstanceUid) return { status: 'failed', reason: 'missing Study or Series Instance UID' };
-  if (!file.pixelData) return { status: 'skipped', reason: 'no pixel data' };
-  if (h.rows <= 0 || h.columns <= 0) return { status: 'failed', reason: `invalid image size ${h.rows}×${h.columns}` };
-  return { status: 'image', series: seriesRecord(h), frames: frameRecords(h) };
+  if (!h.studyInstanceUid || !h.seriesInstanceUid) return { status: 'failed', reason: failureReason('missing-attribute', 'Study or Series Instance UID') };
+  if (!file.pixelData) return { status: 'failed', reason: failureReason('pixels-missing') };
+  // Every photometric interpretation is converted when shown (PALETTE COLOR through its tables)
+  // or refused here: none is stored to be shown as raw samples.
+  if (typeof h.palette === 'string') return { status: 'failed', reason: failureReason('unsupported-pixels', 'PALETTE COLOR lookup tables missing or damaged'), detail: h.palette };
+  if (!SHOWN.has(h.photometricInterpretation)) return { status: 'failed', reason: failureReason('unsupported-pixels', `Photometric Interpretation ${h.photometricInterpretation}`) };
+  if (h.rows <= 0 || h.columns <= 0) return { status: 'failed', reason: failureReason('bad-geometry', `image size ${h.rows}×${h.columns}`) };
+  // Pixels cut short are refused here, not found out when the image is first shown (Part 5 §8.1.1:
+  // native Pixel Data holds Rows × Columns × Samples × Bits Allocated × Frames bits).
+  if (!file.pixelData.encapsulated) {
+    const expected = nativeByteLength(h, file.pixelData.kind);
+    if (file.pixelData.data.length < expected)
+      return { status: 'failed', reason: failureReason('pixels-cut-short', bytesOf(file.pixelData.data.length, expected)) };
+  } else if (file.pixelData.truncation || file.pixelData.fragments.length === 0) {
+    return { status: 'failed', reason: failureReason('pixels-cut-short', 'the compressed frames end early'), detail: file.pixelData.truncation ?? 'no fragments' };
+  }
+  return { status: 'image', series: seriesRecord(h), frames: frameRecords(h), ...(parsed.repairs.length ? { notes: [...new Set(parsed.repairs)] } : {}) };
 }
+
+/** Photometric interpretations the decoder converts to grey or RGB (PS3.3 C.7.6.3.1.2). */
+const SHOWN = new Set(['MONOCHROME1', 'MONOCHROME2', 'RGB', 'PALETTE COLOR', 'YBR_FULL', 'YBR_FULL_422', 'YBR_PARTIAL_422', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT']);
 
 function seriesRecord(h: DicomImageHeader): SeriesRecord {
   const patientKey = h.patient.id ? `id:${h.patient.id}` : h.patient.name ? `name:${h.patient.name}|${h.patient.birthDate}` : `study:${h.studyInstanceUid}`;
@@ -37,26 +60,28 @@ function seriesRecord(h: DicomImageHeader): SeriesRecord {
     format: 'dicom',
   };
 }
-
 function frameRecords(h: DicomImageHeader): FrameRecord[] {
   const frames: FrameRecord[] = [];
   for (let i = 0; i < Math.max(1, h.numberOfFrames); i++) {
+    const own = h.perFrame?.[i];
     frames.push({
       frameIndex: i,
       sopInstanceUid: h.sopInstanceUid || null,
       instanceNumber: h.instanceNumber,
       rows: h.rows,
       columns: h.columns,
-      samplesPerPixel: h.samplesPerPixel,
-      photometric: h.photometricInterpretation,
-      pixelSpacing: h.pixelSpacing,
+      // A palette image is stored as indices and shown as RGB: the index says what is shown.
+      samplesPerPixel: h.palette ? 3 : h.samplesPerPixel,
+      photometric: h.palette ? 'RGB' : h.photometricInterpretation,
+      pixelSpacing: own ? own.pixelSpacing : h.pixelSpacing,
       position: h.framePositions?.[i] ?? h.imagePositionPatient,
-      orientation: h.imageOrientationPatient,
-      rescaleSlope: h.rescaleSlope,
-      rescaleIntercept: h.rescaleIntercept,
-      windowCenter: h.windowCenter,
-      windowWidth: h.windowWidth,
+      orientation: own ? own.imageOrientationPatient : h.imageOrientationPatient,
+      rescaleSlope: own ? own.rescaleSlope : h.rescaleSlope,
+      rescaleIntercept: own ? own.rescaleIntercept : h.rescaleIntercept,
+      windowCenter: own ? own.windowCenter : h.windowCenter,
+      windowWidth: own ? own.windowWidth : h.windowWidth,
       transferSyntax: h.transferSyntaxUid,
+      stack: h.stack,
     });
   }
   return frames;

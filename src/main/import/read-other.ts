@@ -3,16 +3,14 @@
 // endoscopy, dermoscopy) becomes a single-frame series, grouped into one study per folder.
 import path from 'node:path';
 import { readRaster } from '../imaging/raster/read';
-import { axialSlices, readVolume } from '../imaging/volume/read';
+import { readVolume, timePointSlices } from '../imaging/volume/read';
 import type { FrameRecord, ReadOutcome, SeriesRecord, SourceFormat } from './records';
+import { reasonForThrown } from './reasons';
 import { uidFrom } from './uids';
 
 /** Formats whose pixels live in another file: the store keeps one file per image source. */
 const DETACHED = /\.(mhd|nhdr|hdr)$/i;
 
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 function stem(file: string): string {
   return path.basename(file).replace(/\.(nii\.gz|nii|nrrd|mha|png|jpe?g)$/i, '');
@@ -26,36 +24,53 @@ export async function readVolumeRecords(file: string, sha256: string, format: 'n
   try {
     volume = await readVolume(file);
   } catch (e) {
-    return { status: 'failed', reason: describe(e) };
+    return { status: 'failed', ...reasonForThrown(e, 'volume') };
   }
-  const slices = axialSlices(volume);
-  const series: SeriesRecord = {
+  // A 4D file: one series per time point (nibabel's dim[4]), frames numbered time point after
+  // time point so the stored file's frame i is the same slice when shown (frames.ts).
+  const all = timePointSlices(volume);
+  const timePoints = volume.timePoints.length;
+  const seriesOf = (t: number): SeriesRecord => ({
     patientKey: `file:${sha256}`,
     patient: { id: '', name: stem(file), birthDate: '', sex: '' },
     studyUid: uidFrom('study', sha256),
     study: { date: '', time: '', description: `${format.toUpperCase()} ${path.basename(file)}`, accession: '' },
-    seriesUid: uidFrom('series', sha256),
-    series: { modality: 'OT', number: 1, description: `${path.basename(file)} (axial)` },
+    seriesUid: t === 0 ? uidFrom('series', sha256) : uidFrom('series', `${sha256}:t${t}`),
+    series: {
+      modality: 'OT',
+      number: t + 1,
+      description: timePoints > 1 ? `${path.basename(file)} (axial, time point ${t + 1} of ${timePoints})` : `${path.basename(file)} (axial)`,
+    },
     format,
+  });
+  const framesOf = (t: number): FrameRecord[] =>
+    all
+      .filter((x) => x.timePoint === t)
+      .map(({ slice: s }) => ({
+        frameIndex: s.index,
+        sopInstanceUid: null,
+        instanceNumber: s.index - t * (all.length / timePoints) + 1,
+        rows: s.rows,
+        columns: s.columns,
+        samplesPerPixel: s.samplesPerPixel,
+        photometric: s.samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2',
+        pixelSpacing: s.pixelSpacing,
+        position: s.position,
+        orientation: s.orientation,
+        rescaleSlope: 1,
+        rescaleIntercept: 0,
+        windowCenter: null,
+        windowWidth: null,
+        transferSyntax: '',
+      }));
+  const more = Array.from({ length: timePoints - 1 }, (_, i) => ({ series: seriesOf(i + 1), frames: framesOf(i + 1) }));
+  return {
+    status: 'image',
+    series: seriesOf(0),
+    frames: framesOf(0),
+    ...(volume.warnings.length ? { notes: [...volume.warnings] } : {}),
+    ...(more.length ? { more } : {}),
   };
-  const frames: FrameRecord[] = slices.map((s) => ({
-    frameIndex: s.index,
-    sopInstanceUid: null,
-    instanceNumber: s.index + 1,
-    rows: s.rows,
-    columns: s.columns,
-    samplesPerPixel: s.samplesPerPixel,
-    photometric: s.samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2',
-    pixelSpacing: s.pixelSpacing,
-    position: s.position,
-    orientation: s.orientation,
-    rescaleSlope: 1,
-    rescaleIntercept: 0,
-    windowCenter: null,
-    windowWidth: null,
-    transferSyntax: '',
-  }));
-  return { status: 'image', series, frames };
 }
 
 export async function readRasterRecords(file: string, bytes: Uint8Array, sha256: string, format: 'png' | 'jpeg'): Promise<ReadOutcome> {
@@ -63,7 +78,7 @@ export async function readRasterRecords(file: string, bytes: Uint8Array, sha256:
   try {
     raster = await readRaster(bytes);
   } catch (e) {
-    return { status: 'failed', reason: describe(e) };
+    return { status: 'failed', ...reasonForThrown(e, 'picture') };
   }
   const folder = path.dirname(file);
   const series: SeriesRecord = {

@@ -30,10 +30,21 @@ export interface FrameRecord {
   windowCenter: number | null;
   windowWidth: number | null;
   transferSyntax: string;
+  /** Temporal position, echo and acquisition (DICOM only): orders several images at one position. */
+  stack?: [number | null, number | null, number | null];
 }
 
 export type ReadOutcome =
-  | { status: 'image'; series: SeriesRecord; frames: FrameRecord[] }
+  /** `notes`: what the reader repaired, assumed or left out, for the import report. */
+  | {
+      status: 'image';
+      series: SeriesRecord;
+      frames: FrameRecord[];
+      notes?: string[];
+      /** Further series in the same file: a 4D volume's later time points, one series each. */
+      more?: { series: SeriesRecord; frames: FrameRecord[] }[];
+    }
   | { status: 'label-set'; sopInstanceUid: string; referencedSeriesUid: string; segments: { number: number; label: string }[] }
   | { status: 'skipped'; reason: string }
-  | { status: 'failed'; reason: string };
+  /** `reason` from the closed set in reasons.ts; `detail` (a reader's own message) goes to the import log. */
+  | { status: 'failed'; reason: string; detail?: string };

@@ -2,7 +2,8 @@
 // read its header (ingest.ts, shared with reader threads on large imports: readers.ts); then
 // commit series by series. Runs in a worker thread (see worker.ts) with its own database
 // connection; the same function runs in-process in tests.
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { ImportItemStatus, ImportProgress } from '../../shared/contract';
 import type { Database } from '../db/database';
 import { ContentStore, referencedIn, type StoredLocation } from '../store/content-store';
@@ -74,6 +75,11 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
     for (const [p, status, reason, uid] of pending) insertItem.run(jobId, p, status, reason, uid);
     pending = [];
   });
+  // A reader's own message behind a report reason: kept for whoever investigates, never shown.
+  const details: string[] = [];
+  const logDetail = (p: string, detail: string | undefined) => {
+    if (detail) details.push(`${new Date().toISOString()} job ${jobId} ${p}: ${detail.replace(/\s+/g, ' ')}`);
+  };
   const item = (p: string, status: ImportItemStatus, reason = '', seriesUid: string | null = null) => {
     pending.push([p, status, reason, seriesUid]);
     if (status === 'imported') progress.filesImported++;
@@ -116,10 +122,15 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
   const stage = (path: string, sha256: string, size: number, outcome: ImageOutcome, stored: StoredLocation, written: boolean) => {
     for (const f of outcome.frames) if (f.sopInstanceUid) sopsThisRun.add(`${f.sopInstanceUid}#${f.frameIndex}`);
     hashesThisRun.add(sha256);
-    const uid = outcome.series.seriesUid;
-    let group = groups.get(uid);
-    if (!group) groups.set(uid, (group = { series: outcome.series, files: [] }));
-    group.files.push({ path, sha256, stored, size, written, format: outcome.series.format, frames: outcome.frames });
+    // A 4D volume's later time points are series of their own over the same stored file; the
+    // file's notes are reported once, with its first series.
+    const parts = [{ series: outcome.series, frames: outcome.frames, notes: outcome.notes ?? [] }, ...(outcome.more ?? []).map((m) => ({ ...m, notes: [] }))];
+    for (const part of parts) {
+      const uid = part.series.seriesUid;
+      let group = groups.get(uid);
+      if (!group) groups.set(uid, (group = { series: part.series, files: [] }));
+      group.files.push({ path, sha256, stored, size, written, format: part.series.format, frames: part.frames, notes: part.notes });
+    }
   };
 
   // A file the fast path did not take: the full readers (dcmjs, itk-wasm, image decoders), and a
@@ -143,6 +154,7 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
         item(file.path, 'skipped', outcome.reason);
         return;
       case 'failed':
+        logDetail(file.path, outcome.detail);
         item(file.path, 'failed', outcome.reason);
         return;
       case 'label-set': {
@@ -184,7 +196,7 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
     // process since then keeps its first copy: the indexer's upsert.)
     else if (r.status === 'known' || hashesThisRun.has(r.sha256)) item(r.path, 'duplicate', 'same file already imported');
     else if (isDuplicateSop(r.frames)) item(r.path, 'duplicate', 'same SOP Instance UID already imported'); // its pack bytes stay unreferenced
-    else stage(r.path, r.sha256, r.size, { status: 'image', series: r.series, frames: r.frames }, stored!, true);
+    else stage(r.path, r.sha256, r.size, { status: 'image', series: r.series, frames: r.frames, ...(r.notes ? { notes: r.notes } : {}) }, stored!, true);
     report();
   };
   const pack = store.openPack();
@@ -243,16 +255,31 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
   const indexer = new Indexer(db);
   const studyIds = new Set<number>();
   const uncommitted = new Set(groups.values());
+  const reported = new Set<string>();
   for (const group of groups.values()) {
     if (ctx.isCancelled()) break;
     const result = indexer.commit(group);
     uncommitted.delete(group);
     studyIds.add(result.studyId);
     progress.seriesIndexed++;
-    for (const o of result.outcomes) item(o.path, o.added ? 'imported' : 'duplicate', o.added ? '' : 'images already in the database', group.series.seriesUid);
+    for (const o of result.outcomes) {
+      // A file with several series (a 4D volume) is one item of the report, given with its first.
+      if (reported.has(o.path)) continue;
+      reported.add(o.path);
+      item(o.path, o.added ? 'imported' : 'duplicate', o.added ? o.notes.join('; ') : 'images already in the database', group.series.seriesUid);
+    }
     report();
   }
   flushItems();
+  if (details.length) {
+    try {
+      const logs = path.join(path.dirname(store.root), 'logs');
+      mkdirSync(logs, { recursive: true });
+      appendFileSync(path.join(logs, 'import.log'), details.join('\n') + '\n');
+    } catch (e) {
+      console.error(`[import] cannot write the import log: ${(e as Error).message}`);
+    }
+  }
 
   // Nothing is left behind that nothing refers to: the store files of series a cancel kept out,
   // and packs no committed file points into (all of them after an early cancel).

@@ -1,5 +1,5 @@
 // Expands what the user picked — folders, files, DICOMDIRs — into the list of files to read.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { dcmjs } from '../imaging/dicom/dcmjs-api';
 
@@ -54,7 +54,11 @@ export function scanPaths(inputs: readonly string[], isCancelled: () => boolean 
       if ('error' in listed) {
         result.problems.push({ path: full, reason: listed.error });
         walk(path.dirname(full)); // still import what is on the disc
-      } else for (const f of listed.files) add(f, statSafe(f));
+      } else {
+        for (const f of listed.files) add(f, statSafe(f));
+        for (const u of listed.unresolved) result.problems.push(u);
+        if (listed.files.length === 0 && listed.unresolved.length === 0) result.problems.push({ path: full, reason: 'DICOMDIR lists no files' });
+      }
     } else add(full, st.size);
   }
   return result;
@@ -68,24 +72,38 @@ function statSafe(file: string): number {
   }
 }
 
-/** Files a DICOMDIR references (Referenced File ID, relative to the DICOMDIR's folder). */
-export function dicomdirFiles(dicomdir: string): { files: string[] } | { error: string } {
+/**
+ * Files a DICOMDIR references (Referenced File ID, relative to the DICOMDIR's folder; PS3.10
+ * §8.5: components separated by "\\" or stored as separate values). A "/" inside a component is
+ * taken as a separator too, as pydicom's FileSet and other readers do for non-conformant writers.
+ * An entry that cannot be resolved is listed in `unresolved` with its reason, never dropped.
+ */
+export function dicomdirFiles(dicomdir: string): { files: string[]; unresolved: { path: string; reason: string }[] } | { error: string } {
   try {
     const bytes = readFileSync(dicomdir);
     const data = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(data.dict) as { DirectoryRecordSequence?: { ReferencedFileID?: string | string[] }[] };
     const root = path.dirname(dicomdir);
     const files: string[] = [];
+    const unresolved: { path: string; reason: string }[] = [];
     for (const record of ds.DirectoryRecordSequence ?? []) {
       const id = record.ReferencedFileID;
       if (!id) continue;
-      const parts = (Array.isArray(id) ? id : String(id).split('\\')).map((p) => p.trim()).filter(Boolean);
-      if (parts.some((p) => p === '..' || p.includes('/'))) continue; // never leave the disc
-      files.push(resolveCaseInsensitive(root, parts));
+      const raw = (Array.isArray(id) ? id : [String(id)]).join('\\');
+      const parts = raw.split(/[\\/]/).map((p) => p.trim());
+      const shown = `${dicomdir} → ${raw}`;
+      // Never leave the disc: no parent steps, no absolute or empty components.
+      if (parts.some((p) => p === '..' || p === '.' || p === '')) {
+        unresolved.push({ path: shown, reason: 'DICOMDIR entry points outside its folder: not followed' });
+        continue;
+      }
+      const file = resolveCaseInsensitive(root, parts);
+      if (!existsSync(file)) unresolved.push({ path: shown, reason: 'DICOMDIR entry names a file that is not on the disc' });
+      else files.push(file);
     }
-    return { files };
-  } catch (e) {
-    return { error: `cannot read DICOMDIR: ${(e as Error).message}` };
+    return { files, unresolved };
+  } catch {
+    return { error: 'cannot read DICOMDIR: its directory records are damaged (the folder is imported instead)' };
   }
 }
 

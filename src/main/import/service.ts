@@ -109,8 +109,11 @@ export class ImportMainService implements ImportService {
     const problems = this.o.db
       .prepare(`SELECT path, status, reason FROM import_items WHERE job_id = ? AND status IN ('failed', 'skipped') ORDER BY status, path LIMIT ?`)
       .all(jobId, limit) as ImportItem[];
+    const notes = this.o.db
+      .prepare(`SELECT path, status, reason FROM import_items WHERE job_id = ? AND status = 'imported' AND reason != '' ORDER BY path LIMIT ?`)
+      .all(jobId, limit) as ImportItem[];
     const progress: ImportProgress | null = job.progress;
-    return { job, progress, problems, counts };
+    return { job, progress, problems, notes, counts };
   }
 
   private run(jobId: number, paths: string[]): Promise<Job> {

@@ -216,9 +216,13 @@ export class InferenceEngine implements InferenceService {
     const reply = await this.request({ type: 'segment', requestId: 0, jobId, imageIds, ttaFlips, batchSize: this.o.batchSize ?? 8, minComponentPixels: 16, fillHoles: true });
     let final;
     if (reply.type === 'segmented') {
-      const status = reply.cancelled ? 'cancelled' : 'done';
-      this.o.db.prepare('UPDATE series SET status = ? WHERE id = ?').run(reply.cancelled ? 'new' : 'segmented', seriesId);
+      // "Segmented" only when every image has its mask: otherwise the job fails, saying how many
+      // images failed and the first reason, and the series stays to be segmented.
+      const incomplete = !reply.cancelled && reply.failed.length > 0;
+      const status = reply.cancelled ? 'cancelled' : incomplete ? 'failed' : 'done';
+      this.o.db.prepare('UPDATE series SET status = ? WHERE id = ?').run(reply.cancelled || incomplete ? 'new' : 'segmented', seriesId);
       final = this.o.jobs.finish('inference', jobId, status, {
+        ...(incomplete ? { error: `${reply.failed.length} of ${imageIds.length} images could not be segmented: ${reply.failed[0]!.reason}` } : {}),
         result: { seriesId, segmented: reply.done, failed: reply.failed, provider: this.state.provider, model: this.state.model, ttaFlips, timingsMs: round(reply.timings) },
         progress: { phase: 'done', done: reply.done + reply.failed.length, total: imageIds.length },
       });

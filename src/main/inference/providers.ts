@@ -22,3 +22,24 @@ export function candidates(setting: 'auto' | ExecutionProviderName, platform: No
     return true;
   });
 }
+
+/** Folders the Linux dynamic loader searches by default, after LD_LIBRARY_PATH (ld.so(8)). */
+const LINUX_LIBRARY_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib'];
+
+/**
+ * Why a provider cannot load here, known before trying it; undefined when it is worth a try.
+ * WebGPU on Linux runs on Dawn's Vulkan backend: without the Vulkan loader (libvulkan.so.1)
+ * Dawn prints a warning straight to the process's stderr and then finds no adapter, so the
+ * attempt is skipped instead. `exists` is injectable for tests.
+ */
+export function knownUnavailable(
+  provider: ExecutionProviderName,
+  platform: NodeJS.Platform,
+  libraryPath: string | undefined,
+  exists: (file: string) => boolean,
+): string | undefined {
+  if (provider !== 'webgpu' || platform !== 'linux') return undefined;
+  const dirs = [...(libraryPath ?? '').split(':').filter(Boolean), ...LINUX_LIBRARY_DIRS];
+  if (dirs.some((dir) => exists(`${dir}/libvulkan.so.1`))) return undefined;
+  return 'no Vulkan loader (libvulkan.so.1) on this machine: WebGPU needs a Vulkan driver';
+}

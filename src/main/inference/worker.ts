@@ -2,6 +2,7 @@
 // whole call, 232 ms on the main thread when measured) and the whole per-slice pipeline —
 // decode → normalise → letterbox → run → sigmoid → un-flip → resize back → threshold →
 // clean-up → RLE → SQLite — so the main thread only relays progress.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
@@ -23,7 +24,7 @@ import { openDatabase } from '../db/database';
 import { FrameLoader, type LoadedFrame } from '../imaging/frames';
 import { ContentStore } from '../store/content-store';
 import type { EngineReply, EngineRequest, LoadRequest, SegmentRequest, StepTimings } from './protocol';
-import { ORT_NAME, type ProviderFailure } from './providers';
+import { knownUnavailable, ORT_NAME, type ProviderFailure } from './providers';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 // A provider that cannot load (no CUDA, no GPU) is expected: its error is recorded and shown
@@ -59,6 +60,11 @@ async function load(req: LoadRequest): Promise<void> {
   const failures: ProviderFailure[] = [];
   const [h, w] = req.spec.size;
   for (const provider of req.providers) {
+    const unavailable = knownUnavailable(provider, process.platform, process.env['LD_LIBRARY_PATH'], existsSync);
+    if (unavailable) {
+      failures.push({ provider, reason: unavailable });
+      continue;
+    }
     let session: Ort.InferenceSession | undefined;
     try {
       session = await ort.InferenceSession.create(req.onnxPath, {

@@ -43,6 +43,11 @@ export interface ImportReport {
   progress: ImportProgress | null;
   /** Files that were skipped or failed, with the reason (at most `limit`). */
   problems: ImportItem[];
+  /**
+   * Imported files whose reader has something to say (at most `limit`): what it repaired,
+   * assumed, split or left out, e.g. "4D file: 3 volumes, one series each".
+   */
+  notes: ImportItem[];
   counts: Record<ImportItemStatus, number>;
 }
 

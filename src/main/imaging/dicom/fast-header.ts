@@ -28,6 +28,9 @@ export const T = {
   seriesUid: 0x0020000e,
   seriesNumber: 0x00200011,
   instanceNumber: 0x00200013,
+  acquisitionNumber: 0x00200012,
+  temporalPosition: 0x00200100,
+  echoNumbers: 0x00180086,
   position: 0x00200032,
   orientation: 0x00200037,
   samples: 0x00280002,
@@ -108,6 +111,16 @@ export interface FastHeader {
   values: Values;
   transferSyntax: string;
   mode: { explicit: boolean; little: boolean };
+  /** Offset of the pixel data element's tag in the buffer. */
+  pixelOffset: number;
+}
+
+/** The element at `offset` of a walked data set: its tag, length (0xffffffff: undefined) and where its value starts. */
+export function elementAt(b: Uint8Array, offset: number, mode: FastHeader['mode']): { tag: number; length: number; value: number } {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const tag = ((view.getUint16(offset, mode.little) << 16) | view.getUint16(offset + 2, mode.little)) >>> 0;
+  const { length, value } = elementHeader(view, offset, mode);
+  return { tag, length, value };
 }
 
 /**
@@ -148,7 +161,7 @@ function walkToPixels(b: Uint8Array): FastHeader | null {
   );
   if (offset < 0) return null; // no pixel data: let the full reader classify the object
   if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
-  return { values, transferSyntax: ts, mode };
+  return { values, transferSyntax: ts, mode, pixelOffset: offset };
 }
 
 /**

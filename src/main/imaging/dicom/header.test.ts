@@ -121,9 +121,10 @@ describe('readDicom: repairs', () => {
     expect(parsed.repairs.join()).toMatch(/no Transfer Syntax UID/);
   });
 
-  it('reads a multi-character-set file with a note instead of failing', () => {
-    const { parsed } = readDicom(readFileSync(path.join(sources.pydicom, 'charset_files', 'chrJapMulti.dcm')));
-    expect(parsed.repairs.join()).toMatch(/first character set/);
+  it('reads a multi-character-set file (ISO 2022 code extensions) without losing the name groups', () => {
+    const { parsed } = readDicom(readFileSync(path.join(sources.pydicom, 'charset_files', 'chrH31.dcm')));
+    expect(parsed.header.patient.name).toBe('Yamada^Tarou=山田^太郎=やまだ^たろう');
+    expect(parsed.repairs).toEqual([]);
   });
 });
 

@@ -2,12 +2,15 @@
 // not images (SR, RT plans, waveforms, DICOMDIR …) with a reason instead of failing on them.
 import { dcmjs, type DcmjsDict } from './dcmjs-api';
 import { DicomError, describe } from './errors';
+import { bytesFromLatin1, decodeIso2022, locateCharset, usesCodeExtensions } from './charset';
 import { nativeByteLength } from './native';
+import { readPalette, type Palette } from './palette';
+import { geometryProblem, parseNumbers } from './numbers';
 import { toPart10 } from './part10';
 import { locatePixelData, type PixelDataElement } from './pixel-locator';
 import { describeNonImage, MEDIA_STORAGE_DIRECTORY, SEGMENTATION_STORAGE } from './sop-classes';
 import { transferSyntax } from './transfer-syntax';
-import type { DicomCommonHeader, DicomImageHeader, ImagePixelModule, ParsedDicom, SegmentInfo, Vec3 } from './types';
+import type { DicomCommonHeader, DicomImageHeader, ImagePixelModule, ParsedDicom, PerFrameValues, SegmentInfo, Vec3 } from './types';
 import { firstItem, int, items, num, nums, personName, str, type Dataset } from './values';
 
 export type { PixelDataElement } from './pixel-locator';
@@ -46,7 +49,7 @@ function readDataset(buffer: ArrayBuffer): { meta: DcmjsDict; dict: DcmjsDict; d
           meta: d.meta,
           dict: d.dict,
           damage: null,
-          charsetNote: `text decoded with the first character set only (${message})`,
+          charsetNote: 'text decoded with the first character set only',
         };
       return { meta: d.meta, dict: d.dict, damage: message };
     } catch {
@@ -75,6 +78,7 @@ function commonHeader(ds: Dataset, meta: Dataset, transferSyntaxUid: string): Di
     },
     series: { number: int(ds, 'SeriesNumber'), description: str(ds, 'SeriesDescription'), modality: str(ds, 'Modality') },
     instanceNumber: int(ds, 'InstanceNumber'),
+    stack: [int(ds, 'TemporalPositionIdentifier'), int(ds, 'EchoNumbers'), int(ds, 'AcquisitionNumber')],
     transferSyntaxUid,
   };
 }
@@ -143,8 +147,13 @@ function imageHeader(
   repairs: string[],
 ): DicomImageHeader {
   const pixel = pixelModule(ds, kind, repairs);
-  const spacing = functional(ds, 'PixelMeasuresSequence', 'PixelSpacing', 2) ?? nums(ds, 'ImagerPixelSpacing', 2);
-  const orientation = functional(ds, 'PlaneOrientationSequence', 'ImageOrientationPatient', 6);
+  const checked = (values: number[] | null, what: 'spacing' | 'orientation') => {
+    const problem = values ? geometryProblem(what, values) : undefined;
+    if (problem) repairs.push(problem);
+    return problem ? null : values;
+  };
+  const spacing = checked(functional(ds, 'PixelMeasuresSequence', 'PixelSpacing', 2) ?? nums(ds, 'ImagerPixelSpacing', 2), 'spacing');
+  const orientation = checked(functional(ds, 'PlaneOrientationSequence', 'ImageOrientationPatient', 6), 'orientation');
   const perFrame = items(ds, 'PerFrameFunctionalGroupsSequence');
   const framePositions =
     perFrame.length > 0
@@ -165,12 +174,39 @@ function imageHeader(
     rescaleIntercept: intercept ?? 0,
     rescaleType: str(ds, 'RescaleType'),
     hasModalityLutSequence: items(ds, 'ModalityLUTSequence').length > 0,
+    palette: pixel.photometricInterpretation === 'PALETTE COLOR' ? paletteOf(ds) : null,
     windowCenter,
     windowWidth: windowWidth !== null && windowWidth > 0 ? windowWidth : null,
     pixelSpacing: spacing ? [spacing[0] ?? 0, spacing[1] ?? 0] : null,
     imagePositionPatient: vec3(nums(ds, 'ImagePositionPatient', 3)) ?? framePositions?.[0] ?? null,
     imageOrientationPatient: orientation ? (orientation.slice(0, 6) as DicomImageHeader['imageOrientationPatient']) : null,
     framePositions: framePositions && framePositions.every((p) => p !== null) ? (framePositions as Vec3[]) : null,
+    perFrame: perFrame.length > 0 ? perFrame.map((f) => perFrameValues(ds, f, checked)) : null,
+  };
+}
+
+/** One frame's values: its own functional group item first, then the shared one, then the data set. */
+function perFrameValues(ds: Dataset, frame: Dataset, checked: (v: number[] | null, what: 'spacing' | 'orientation') => number[] | null): PerFrameValues {
+  const shared = firstItem(ds, 'SharedFunctionalGroupsSequence');
+  const from = (macro: string, key: string, count: number): number[] | null => {
+    for (const group of [frame, shared]) {
+      const item = group ? firstItem(group, macro) : undefined;
+      const v = item ? nums(item, key, count) : null;
+      if (v) return v;
+    }
+    return nums(ds, key, count);
+  };
+  const slope = from('PixelValueTransformationSequence', 'RescaleSlope', 1)?.[0];
+  const width = from('FrameVOILUTSequence', 'WindowWidth', 1)?.[0] ?? null;
+  const spacing = checked(from('PixelMeasuresSequence', 'PixelSpacing', 2), 'spacing');
+  const orientation = checked(from('PlaneOrientationSequence', 'ImageOrientationPatient', 6), 'orientation');
+  return {
+    rescaleSlope: slope !== undefined && slope !== 0 ? slope : 1,
+    rescaleIntercept: from('PixelValueTransformationSequence', 'RescaleIntercept', 1)?.[0] ?? 0,
+    windowCenter: from('FrameVOILUTSequence', 'WindowCenter', 1)?.[0] ?? null,
+    windowWidth: width !== null && width > 0 ? width : null,
+    pixelSpacing: spacing ? [spacing[0]!, spacing[1]!] : null,
+    imageOrientationPatient: orientation ? (orientation.slice(0, 6) as PerFrameValues['imageOrientationPatient']) : null,
   };
 }
 
@@ -211,13 +247,58 @@ function nonImage(common: DicomCommonHeader, repairs: string[], damage: string |
   return { parsed: { kind: 'non-image', header: common, category: sop.category, reason, repairs }, pixelData: null };
 }
 
+/**
+ * A data set under ISO 2022 code extensions, read as dcmjs can: its Specific Character Set is
+ * overwritten (in a copy) with ISO_IR 100, so dcmjs decodes every text one character per byte,
+ * and the text is decoded again from those bytes (charset.ts). Null when not needed.
+ */
+function withCodeExtensions(buffer: ArrayBuffer): { buffer: ArrayBuffer; charsets: string[] } | null {
+  const b = new Uint8Array(buffer);
+  const at = locateCharset(b, 132);
+  if (!at || at.length < 10 || at.start + at.length > b.length) return null;
+  const charsets = new TextDecoder('latin1').decode(b.subarray(at.start, at.start + at.length)).replace(/[\0 ]+$/, '').split('\\');
+  if (!usesCodeExtensions(charsets)) return null;
+  const copy = new Uint8Array(b);
+  copy.fill(0x20, at.start, at.start + at.length);
+  copy.set([...'ISO_IR 100'].map((c) => c.charCodeAt(0)), at.start);
+  return { buffer: copy.buffer, charsets: charsets.map((c) => c.trim()) };
+}
+
+const TEXT_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UT', 'UC']);
+
+/** Decodes every text value (nested sequences too) read one byte per character; notes what it could not. */
+function decodeTexts(dict: DcmjsDict, charsets: readonly string[], notes: Set<string>): void {
+  const decode = (s: unknown) => {
+    if (typeof s !== 'string') return s;
+    const r = decodeIso2022(bytesFromLatin1(s), charsets);
+    if (r.unsupported) notes.add(`text in a character set the workstation cannot decode (${r.unsupported}) shown as \uFFFD`);
+    return r.text;
+  };
+  for (const element of Object.values(dict as Record<string, { vr?: string; Value?: unknown[] }>)) {
+    if (!element?.Value) continue;
+    if (element.vr === 'SQ') for (const item of element.Value) if (item && typeof item === 'object') decodeTexts(item as DcmjsDict, charsets, notes);
+    if (element.vr && TEXT_VRS.has(element.vr)) element.Value = element.Value.map(decode);
+    if (element.vr === 'PN')
+      element.Value = element.Value.map((v) =>
+        v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, g]) => [k, decode(g)])) : decode(v),
+      );
+  }
+}
+
 /** Parses the bytes of one file. Throws DicomError; never anything else. */
 export function readDicom(bytes: Uint8Array): DicomFile {
   const p10 = toPart10(bytes);
   const repairs = [...p10.repairs];
-  const { meta, dict, damage, charsetNote } = readDataset(p10.buffer);
-  if (damage) repairs.push(`data set damaged, read up to the damage: ${damage}`);
+  const extended = withCodeExtensions(p10.buffer);
+  const { meta, dict, damage, charsetNote } = readDataset(extended?.buffer ?? p10.buffer);
+  if (extended) {
+    const notes = new Set<string>();
+    decodeTexts(dict, extended.charsets, notes);
+    repairs.push(...notes);
+  }
+  if (damage) repairs.push('data set damaged after the elements read: the rest was left out');
   if (charsetNote) repairs.push(charsetNote);
+  normalizeNumbers(dict, repairs);
   let ds: Dataset;
   let metaDs: Dataset;
   try {
@@ -279,4 +360,46 @@ export function readDicom(bytes: Uint8Array): DicomFile {
     };
   }
   return { parsed: { kind: 'image', header, repairs }, pixelData };
+}
+
+interface DictElement {
+  vr?: string;
+  Value?: unknown[];
+  _rawValue?: unknown;
+}
+
+/**
+ * Replaces dcmjs' own reading of every DS and IS value (it drops a decimal comma: "0,5" → 5) by
+ * the parser the fast header path uses too (numbers.ts), in nested sequences as well; what that
+ * parser repaired or refused is added to `notes`.
+ */
+function normalizeNumbers(dict: DcmjsDict, notes: string[]): void {
+  for (const [tag, element] of Object.entries(dict as Record<string, DictElement>)) {
+    if (!element || typeof element !== 'object') continue;
+    if (element.vr === 'SQ' && Array.isArray(element.Value)) {
+      for (const item of element.Value) if (item && typeof item === 'object') normalizeNumbers(item as DcmjsDict, notes);
+      continue;
+    }
+    if ((element.vr !== 'DS' && element.vr !== 'IS') || element._rawValue === undefined) continue;
+    const raw = Array.isArray(element._rawValue) ? element._rawValue.join('\\') : String(element._rawValue);
+    const parsed = parseNumbers(raw, element.vr, attributeName(tag));
+    if (parsed.note && !notes.includes(parsed.note)) notes.push(parsed.note);
+    element.Value = parsed.values ?? [];
+  }
+}
+
+/** "(0028,1053)" → "Rescale Slope", from dcmjs' data dictionary (PS3.6 keywords). */
+function attributeName(tag: string): string {
+  const entry = (dcmjs.data.DicomMetaDictionary as unknown as { dictionary: Record<string, { name?: string }> }).dictionary[
+    `(${tag.slice(0, 4)},${tag.slice(4)})`.toUpperCase()
+  ];
+  return entry?.name ? entry.name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/ (Of|In|At|To) /g, (w) => w.toLowerCase()) : `(${tag.slice(0, 4)},${tag.slice(4)})`;
+}
+
+function paletteOf(ds: Dataset): Palette | string {
+  try {
+    return readPalette(ds);
+  } catch (e) {
+    return e instanceof DicomError ? e.message : 'PALETTE COLOR lookup tables cannot be read';
+  }
 }

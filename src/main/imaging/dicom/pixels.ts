@@ -1,5 +1,6 @@
 // Decodes every frame of an image to typed arrays: stored values (before the modality LUT),
 // masked to BitsStored, sign-extended, colour converted to interleaved RGB.
+import { applyPalette } from './palette';
 import { codestreamInfo, jpegHoldsRgb, withAdobeRgbMarker, type CodestreamInfo } from './codestream';
 import { codecName, decodeJpegLossless, decodeWasm, type CodecFrame, type WasmCodec } from './codecs';
 import { expandYbr422, isYbr, planarToInterleaved, ybrToRgb } from './color';
@@ -247,11 +248,19 @@ export async function decodePixelData(file: DicomFile, options: DecodeOptions = 
   );
   const convert = options.ybrToRgb ?? true;
   const started = performance.now();
+  if (typeof h.palette === 'string') throw new DicomError('unsupported-pixel-format', h.palette);
   if (encoding === 'native') {
     const decoded = decodeNative(el, h, f, frames, convert);
-    return { frames: decoded, decodeMs: performance.now() - started, decoder: 'native' };
+    return { frames: paletteToRgb(decoded, h), decodeMs: performance.now() - started, decoder: 'native' };
   }
   if (f.float) throw new DicomError('unsupported-pixel-format', 'float pixel data must be uncompressed');
   const { frames: decoded, decoder } = await decodeEncapsulated(el, h, f, encoding, frames, convert);
-  return { frames: decoded, decodeMs: performance.now() - started, decoder };
+  return { frames: paletteToRgb(decoded, h), decodeMs: performance.now() - started, decoder };
+}
+
+/** PALETTE COLOR frames through their lookup tables (palette.ts): 8-bit RGB, never raw indices. */
+function paletteToRgb(frames: DecodedFrame[], h: DicomImageHeader): DecodedFrame[] {
+  const palette = h.palette;
+  if (h.photometricInterpretation !== 'PALETTE COLOR' || !palette || typeof palette === 'string') return frames;
+  return frames.map((fr) => ({ ...fr, pixels: applyPalette(fr.pixels, palette), samplesPerPixel: 3, photometric: 'RGB', bitsStored: 8, signed: false }));
 }

@@ -62,3 +62,8 @@ export function describeNonImage(sopClassUid: string): SopClass {
   if (image) return { name: `${image} object`, category: 'other' };
   return { name: sopClassUid ? 'SOP class' : 'object without a SOP Class UID', category: 'other' };
 }
+
+/** Whether the SOP class is an image storage class: an object of it without Pixel Data is damaged. */
+export function isImageStorage(sopClassUid: string): boolean {
+  return IMAGE_NAMES[sopClassUid] !== undefined;
+}

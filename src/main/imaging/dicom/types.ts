@@ -1,4 +1,5 @@
 // The typed records the DICOM reader hands to the rest of the backend.
+import type { Palette } from './palette';
 import type { PixelArray } from '../../../shared/imaging/pixels';
 
 export interface PatientInfo {
@@ -32,6 +33,11 @@ export interface DicomCommonHeader {
   study: StudyInfo;
   series: SeriesInfo;
   instanceNumber: number | null;
+  /**
+   * What tells apart several images of one series at one position: Temporal Position Identifier
+   * (0020,0100), Echo Numbers (0018,0086), Acquisition Number (0020,0012); null when absent.
+   */
+  stack: [number | null, number | null, number | null];
   transferSyntaxUid: string;
 }
 
@@ -61,6 +67,8 @@ export interface DicomImageHeader extends DicomCommonHeader, ImagePixelModule {
   rescaleType: string;
   /** True when a Modality LUT Sequence replaces slope/intercept; we do not apply it. */
   hasModalityLutSequence: boolean;
+  /** PALETTE COLOR: its lookup tables, or why they cannot be used; null for other images. */
+  palette: Palette | string | null;
   /** First values of multi-valued Window Center / Width. */
   windowCenter: number | null;
   windowWidth: number | null;
@@ -70,6 +78,11 @@ export interface DicomImageHeader extends DicomCommonHeader, ImagePixelModule {
   imageOrientationPatient: [number, number, number, number, number, number] | null;
   /** Per-frame positions of an enhanced multi-frame object, else null. */
   framePositions: Vec3[] | null;
+  /**
+   * Enhanced multi-frame objects: each frame's own values from its Per-frame Functional Groups
+   * item (PS3.3 C.7.6.16), falling back to the Shared Functional Groups, then the top level.
+   */
+  perFrame: PerFrameValues[] | null;
 }
 
 export type NonImageCategory =
@@ -137,4 +150,13 @@ export interface DecodedImage {
   decodeMs: number;
   /** Which decoder produced the frames: "native", "rle", "libjpeg-turbo (wasm)" … */
   decoder: string;
+}
+
+export interface PerFrameValues {
+  rescaleSlope: number;
+  rescaleIntercept: number;
+  windowCenter: number | null;
+  windowWidth: number | null;
+  pixelSpacing: [number, number] | null;
+  imageOrientationPatient: [number, number, number, number, number, number] | null;
 }

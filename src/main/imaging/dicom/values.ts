@@ -19,9 +19,12 @@ export function str(ds: Dataset, key: string): string {
 export function personName(ds: Dataset, key: string): string {
   const v = first(ds[key]);
   if (typeof v === 'string') return v.trim();
-  if (v && typeof v === 'object' && 'Alphabetic' in v) {
-    const a = (v as { Alphabetic?: unknown }).Alphabetic;
-    return typeof a === 'string' ? a.trim() : '';
+  if (v && typeof v === 'object') {
+    // All three component groups (PS3.5 §6.2.1.1): alphabetic=ideographic=phonetic, empty
+    // trailing groups dropped, as the fast header path and pydicom's str() give it.
+    const { Alphabetic, Ideographic, Phonetic } = v as { Alphabetic?: unknown; Ideographic?: unknown; Phonetic?: unknown };
+    const text = (x: unknown) => (typeof x === 'string' ? x.trim() : '');
+    return [text(Alphabetic), text(Ideographic), text(Phonetic)].join('=').replace(/=+$/, '');
   }
   return '';
 }

@@ -107,7 +107,7 @@ export function toVolume(image: ItkImage, format: VolumeFormat, sourcePath: stri
       direction[3 * i + j] = i < dim && j < dim ? Number(image.direction[i * dim + j] ?? 0) : i === j ? 1 : 0;
   }
   const volumesInFile = dim === 4 ? (image.size[3] ?? 1) : 1;
-  if (volumesInFile > 1) warnings.push(`4D file with ${volumesInFile} volumes: only the first is kept`);
+  if (volumesInFile > 1) warnings.push(`4D file with ${volumesInFile} volumes (time points): each read as its own series`);
 
   const { components, pixelType } = image.imageType;
   const type = componentType(image.imageType.componentType);
@@ -129,20 +129,20 @@ export function toVolume(image: ItkImage, format: VolumeFormat, sourcePath: stri
       `ITK returned ${data?.length ?? 0} values for a ${image.size.join('×')}×${components} image`,
     );
   }
-  // The first volume only, copied so a 4D file's full buffer can be freed.
-  const first = data.length === voxels * components ? data : data.slice(0, voxels * components);
-
-  let pixels: VolumePixels;
-  let outType: ComponentType;
-  if (first instanceof BigInt64Array || first instanceof BigUint64Array) [pixels, outType] = narrow64(first, warnings, type);
-  else [pixels, outType] = [first as VolumePixels, type as ComponentType];
-
-  if (components === 4) {
-    pixels = dropAlpha(pixels, 4);
-    warnings.push('RGBA voxels: alpha dropped');
-  } else if (components === 3 && pixelType !== 'RGB') {
-    warnings.push(`3-component ${pixelType} voxels read as RGB`);
-  }
+  // Each volume of a 4D file (time point t = voxels t·n … (t+1)·n − 1, NIfTI-1 §dim), copied so
+  // the full buffer can be freed; the conversions' notes are given once, for the first.
+  let outType = type as ComponentType;
+  const convert = (t: number): VolumePixels => {
+    const chunk = data.length === voxels * components ? data : data.slice(t * voxels * components, (t + 1) * voxels * components);
+    let out: VolumePixels;
+    if (chunk instanceof BigInt64Array || chunk instanceof BigUint64Array) [out, outType] = narrow64(chunk, t === 0 ? warnings : [], type);
+    else out = chunk as VolumePixels;
+    return components === 4 ? dropAlpha(out, 4) : out;
+  };
+  const timePoints = Array.from({ length: volumesInFile }, (_, t) => convert(t));
+  const pixels = timePoints[0]!;
+  if (components === 4) warnings.push('RGBA voxels: alpha dropped');
+  else if (components === 3 && pixelType !== 'RGB') warnings.push(`3-component ${pixelType} voxels read as RGB`);
   return {
     format,
     size,
@@ -152,6 +152,7 @@ export function toVolume(image: ItkImage, format: VolumeFormat, sourcePath: stri
     componentType: outType,
     components: components === 1 ? 1 : 3,
     pixels,
+    timePoints,
     sourcePath,
     volumesInFile,
     warnings,

@@ -71,7 +71,7 @@ export async function readVolume(filePath: string, options: ReadVolumeOptions = 
   return { ...volume, readMs: performance.now() - started };
 }
 
-export { axialLayout, axialSlice, axialSlices, voxelIndex, type AxialLayout } from './slices';
+export { axialLayout, axialSlice, axialSlices, timePointSlices, voxelIndex, type AxialLayout } from './slices';
 export { detectFile, detectFormat, type FileFormat } from '../detect';
 export { VolumeError, isVolumeError, type VolumeFailure } from './errors';
 export type { ComponentType, Mat3, Vec3, Volume, VolumeFormat, VolumePixels, VolumeSlice } from './types';

@@ -33,6 +33,7 @@ function volume(direction: Mat3, size: Vec3 = [4, 5, 6], components: 1 | 3 = 1):
     componentType: 'float64',
     components,
     pixels,
+    timePoints: [pixels],
     sourcePath: '/synthetic',
     volumesInFile: 1,
     warnings: [],

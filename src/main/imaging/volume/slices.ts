@@ -147,3 +147,17 @@ export function axialSlices(volume: Volume): VolumeSlice[] {
   const layout = axialLayout(volume);
   return Array.from({ length: layout.slices }, (_, s) => axialSlice(volume, s, layout));
 }
+
+/**
+ * The axial slices of every time point, time point after time point: slice k of time point t is
+ * element t·slices + k, its `index` that number too (the frame index the import stores).
+ */
+export function timePointSlices(volume: Volume): { timePoint: number; slice: VolumeSlice }[] {
+  const layout = axialLayout(volume);
+  return volume.timePoints.flatMap((pixels, t) =>
+    Array.from({ length: layout.slices }, (_, s) => {
+      const slice = axialSlice({ ...volume, pixels }, s, layout);
+      return { timePoint: t, slice: { ...slice, index: t * layout.slices + s } };
+    }),
+  );
+}

@@ -38,8 +38,10 @@ export interface Volume {
    * NIfTI scl_slope/scl_inter are already applied by ITK (such files come back as float32).
    */
   pixels: VolumePixels;
+  /** Every volume of a 4D file in time order (`pixels` is the first); one entry for a 3D file. */
+  timePoints: VolumePixels[];
   sourcePath: string;
-  /** Volumes in the file: 1, or N for a 4D file of which only the first is kept (ITK reads all N). */
+  /** Volumes in the file: 1, or N time points for a 4D file (all in `timePoints`). */
   volumesInFile: number;
   /** Everything the reader changed or could not honour, in words, for the import log. */
   warnings: string[];

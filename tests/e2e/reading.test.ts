@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SeriesSummary, ViewerSeries, WorklistPage } from '../../src/shared/contract';
-import { encodeGrayPng } from '../../src/main/demo/png';
+import { encodeGrayPng } from '../../src/main/imaging/raster/png-encoder';
 import { formatPersonName } from '../../src/shared/dicom/person-name';
 import { launchChromium, pageApi } from '../helpers/browser';
 import { writeCtSeries } from '../helpers/ct-series';

@@ -63,7 +63,7 @@ describe.skipIf(!MODEL)('review loop in Chromium, keyboard only', () => {
     return Promise.all(
       ids.map(async (imageId) => {
         const p = (await call<PredictionView>('inference', 'prediction', { imageId }))!;
-        return { imageId, mask: decodeRle(Buffer.from(p.mask, 'base64'), p.rows * p.columns) };
+        return { imageId, mask: decodeRle(p.mask, p.rows * p.columns) };
       }),
     );
   }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { FrameLoader } from '../../src/main/imaging/frames';
-import { ContentStore } from '../../src/main/import/content-store';
+import { ContentStore } from '../../src/main/store/content-store';
 import { makeCase } from '../helpers/cases';
 import { tempDir } from '../helpers/temp';
 

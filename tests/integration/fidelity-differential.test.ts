@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFastRecords } from '../../src/main/import/fast-header';
+import { readFastRecords } from '../../src/main/import/fast-records';
 import { readDicomRecords } from '../../src/main/import/read-dicom';
 import { caseNames, makeCase } from '../helpers/cases';
 import { dataDir, requireFixtures } from '../fixtures';

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { FrameLoader } from '../../src/main/imaging/frames';
-import { ContentStore } from '../../src/main/import/content-store';
+import { ContentStore } from '../../src/main/store/content-store';
 import { makeCase } from '../helpers/cases';
 import { assertBuilt, ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';

@@ -32,7 +32,7 @@ async function predictions(b: Backend, seriesId: number) {
   return Promise.all(
     ids.map(async (imageId) => {
       const p = (await b.services.inference.prediction({ imageId }))!;
-      return { imageId, rows: p.rows, columns: p.columns, mask: decodeRle(Buffer.from(p.mask, 'base64'), p.rows * p.columns) };
+      return { imageId, rows: p.rows, columns: p.columns, mask: decodeRle(p.mask, p.rows * p.columns) };
     }),
   );
 }
@@ -42,7 +42,7 @@ async function saveDraft(b: Backend, seriesId: number, maps: { imageId: number; 
   await b.services.viewer.saveDraft({
     seriesId,
     baseRevision: current?.revision ?? 0,
-    slices: maps.map((m) => ({ imageId: m.imageId, labels: Buffer.from(encodeRle(m.map)).toString('base64') })),
+    slices: maps.map((m) => ({ imageId: m.imageId, labels: encodeRle(m.map) })),
     history: null,
   });
 }

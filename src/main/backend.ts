@@ -6,13 +6,14 @@ import type { Events, Services, SystemInfo } from '../shared/contract';
 import { Emitter } from '../shared/events';
 import { openDatabase, type Database } from './db/database';
 import { DemoMainService } from './demo/service';
+import { ExportMainService } from './export/service';
 import { FrameLoader } from './imaging/frames';
 import { ContentStore, referencedIn } from './import/content-store';
 import { ImportMainService } from './import/service';
 import { InferenceEngine } from './inference/engine';
 import { JobStore } from './jobs/store';
 import { ModelRegistry } from './models/registry';
-import { resourcesDir } from './paths';
+import { appVersion, resourcesDir } from './paths';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
@@ -38,6 +39,7 @@ export interface Backend {
   readonly services: Services;
   /** Concrete services for in-process callers (CLI, tests) that need more than the contract. */
   readonly importer: ImportMainService;
+  readonly exporter: ExportMainService;
   readonly frames: FrameLoader;
   readonly store: ContentStore;
   readonly engine: InferenceEngine;
@@ -74,7 +76,8 @@ export function createBackend(options: BackendOptions): Backend {
   );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
-  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames) };
+  const exporter = new ExportMainService({ db, store, frames, jobs, softwareVersion: appVersion() });
+  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), export: exporter };
   const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidChangeJob', (job) => {
@@ -86,6 +89,7 @@ export function createBackend(options: BackendOptions): Backend {
     db,
     services,
     importer,
+    exporter,
     frames,
     store,
     engine,

@@ -12,6 +12,7 @@ import { settingsMethods, type Settings, type SettingsService } from './settings
 import { systemMethods, type SystemService, type TrainerStatus } from './system';
 import { worklistMethods, type WorklistService } from './worklist';
 import { viewerMethods, type ViewerService } from './viewer';
+import { exportMethods, type ExportService } from './export';
 
 export * from './demo';
 export * from './import';
@@ -22,6 +23,7 @@ export * from './settings';
 export * from './system';
 export * from './worklist';
 export * from './viewer';
+export * from './export';
 
 export const contract = {
   system: systemMethods,
@@ -33,6 +35,7 @@ export const contract = {
   inference: inferenceMethods,
   demo: demoMethods,
   viewer: viewerMethods,
+  export: exportMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
@@ -46,6 +49,7 @@ export interface Services {
   inference: InferenceService;
   demo: DemoService;
   viewer: ViewerService;
+  export: ExportService;
 }
 
 export type ServiceName = keyof typeof contract;

@@ -7,6 +7,8 @@ import { Emitter } from '../shared/events';
 import { openDatabase, type Database } from './db/database';
 import { DemoMainService } from './demo/service';
 import { ExportMainService } from './export/service';
+import { DicomwebMainService } from './dicomweb/service';
+import { FILE_ONLY, type SecretBox } from './dicomweb/endpoints';
 import { FrameLoader } from './imaging/frames';
 import { ContentStore, referencedIn } from './import/content-store';
 import { ImportMainService } from './import/service';
@@ -31,6 +33,8 @@ export interface BackendOptions {
   modelsDir?: string;
   /** Run inference jobs left queued by an earlier process (the app and server do; one-shot CLI commands do not). */
   resumeJobs?: boolean;
+  /** Keeps PACS passwords and tokens (Electron: the OS keychain); default: file permissions only. */
+  secrets?: SecretBox;
 }
 
 export interface Backend {
@@ -40,6 +44,7 @@ export interface Backend {
   /** Concrete services for in-process callers (CLI, tests) that need more than the contract. */
   readonly importer: ImportMainService;
   readonly exporter: ExportMainService;
+  readonly dicomweb: DicomwebMainService;
   readonly frames: FrameLoader;
   readonly store: ContentStore;
   readonly engine: InferenceEngine;
@@ -77,7 +82,8 @@ export function createBackend(options: BackendOptions): Backend {
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
   const exporter = new ExportMainService({ db, store, frames, jobs, softwareVersion: appVersion() });
-  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), export: exporter };
+  const dicomweb = new DicomwebMainService({ db, dataDir: options.dataDir, store, frames, jobs, importer, secrets: options.secrets ?? FILE_ONLY, softwareVersion: appVersion() });
+  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), export: exporter, dicomweb };
   const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidChangeJob', (job) => {
@@ -90,6 +96,7 @@ export function createBackend(options: BackendOptions): Backend {
     services,
     importer,
     exporter,
+    dicomweb,
     frames,
     store,
     engine,

@@ -13,6 +13,7 @@ import { systemMethods, type SystemService, type TrainerStatus } from './system'
 import { worklistMethods, type WorklistService } from './worklist';
 import { viewerMethods, type ViewerService } from './viewer';
 import { exportMethods, type ExportService } from './export';
+import { dicomwebMethods, type DicomwebService } from './dicomweb';
 
 export * from './demo';
 export * from './import';
@@ -24,6 +25,7 @@ export * from './system';
 export * from './worklist';
 export * from './viewer';
 export * from './export';
+export * from './dicomweb';
 
 export const contract = {
   system: systemMethods,
@@ -36,6 +38,7 @@ export const contract = {
   demo: demoMethods,
   viewer: viewerMethods,
   export: exportMethods,
+  dicomweb: dicomwebMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
@@ -50,6 +53,7 @@ export interface Services {
   demo: DemoService;
   viewer: ViewerService;
   export: ExportService;
+  dicomweb: DicomwebService;
 }
 
 export type ServiceName = keyof typeof contract;

@@ -89,6 +89,27 @@ describe.skipIf(unavailable !== null && unavailable)('DICOMweb with a real Ortha
     expect(audit).toEqual([{ subject: seriesUid, seriesId: series.id }]);
   }, 60_000);
 
+  it('cancels a retrieve midway: a cancelled job and nothing imported', async () => {
+    const studyUid = await uidOf(MR, 'StudyInstanceUID');
+    const seriesUid = await uidOf(MR, 'SeriesInstanceUID');
+    const count = () =>
+      backend.db.prepare('SELECT (SELECT count(*) FROM series) AS series, (SELECT count(*) FROM files) AS files').get();
+    const before = count();
+    let asked = false;
+    const off = backend.events.on('onDidChangeJob', (j) => {
+      if (!asked && j.kind === 'import' && j.progress.phase === 'downloading' && (j.progress.done ?? 0) >= 2) {
+        asked = true;
+        void backend.services.jobs.cancel({ id: j.id });
+      }
+    });
+    const { jobId } = await backend.services.dicomweb.retrieveSeries({ endpointId, studyUid, seriesUid });
+    const job = await backend.dicomweb.wait(jobId);
+    off();
+    expect(job.status).toBe('cancelled');
+    expect(count()).toEqual(before);
+    expect(existsSync(path.join(backend.dataDir, 'staging', `retrieve-${jobId}`))).toBe(false);
+  }, 60_000);
+
   it('fails cleanly when Orthanc stops mid-retrieve: a failed job, nothing imported, no staging left', async () => {
     const studyUid = await uidOf(MR, 'StudyInstanceUID');
     const seriesUid = await uidOf(MR, 'SeriesInstanceUID');

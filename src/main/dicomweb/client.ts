@@ -191,13 +191,17 @@ export class DicomwebClient {
     if (name === 'TimeoutError' || name === 'AbortError')
       return new ServiceError(
         'unavailable',
-        `the PACS at ${host} did not answer within ${Math.round((this.endpoint.timeoutMs ?? 30_000) / 1000)} s`,
+        `the PACS at ${host} did not answer within ${describeMs(this.endpoint.timeoutMs ?? 30_000)}`,
       );
     const code = (e as { cause?: { code?: string } }).cause?.code ?? '';
     if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code))
       return new ServiceError('unavailable', `cannot reach the PACS at ${host} (${code}): is it running, and is the URL right?`);
     return new ServiceError('unavailable', `the connection to the PACS at ${host} broke off (${code || (e as Error).message})`);
   }
+}
+
+function describeMs(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
 }
 
 function authHeader(auth: DicomwebAuth): Record<string, string> {

@@ -190,6 +190,17 @@ describe('NIfTI, PNG and nnU-Net exports', () => {
     60_000,
   );
 
+  it('cancels an export between series: a cancelled job, no dataset folder, no audit row', async () => {
+    const out = path.join(tmp.dir, 'cancelled');
+    const before = backend.db.prepare('SELECT count(*) FROM audit_log').pluck().get();
+    const { jobId } = await backend.services.export.start({ format: 'nnunet', outDir: out, datasetId: 43 });
+    await backend.services.jobs.cancel({ id: jobId });
+    const job = await backend.exporter.wait(jobId);
+    expect(job.status).toBe('cancelled');
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    expect(backend.db.prepare('SELECT count(*) FROM audit_log').pluck().get()).toBe(before);
+  }, 60_000);
+
   it('records an audit row per exported series', () => {
     const rows = backend.db
       .prepare("SELECT action, subject, series_id AS seriesId, detail FROM audit_log WHERE action LIKE 'export.%' ORDER BY id")

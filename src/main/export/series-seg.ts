@@ -98,11 +98,18 @@ export async function seriesToSeg(
     ...seg,
     seriesNumber: 9900 + (series.seriesNumber ?? 0),
     seriesDescription: `Segmentation of ${series.description || series.modality || 'series'}`.slice(0, 64),
-    contentCreatorName: [...new Set([...labels.values()].map((l) => l.author).filter(Boolean))].join(', ').slice(0, 64),
+    // Content Creator's Name is one PN value: the reader who labelled the most slices.
+    contentCreatorName: mostFrequent([...labels.values()].map((l) => l.author).filter(Boolean)) ?? '',
     softwareVersion: deps.softwareVersion,
     at,
   });
   return { seg: { ...seg, bytes }, secondaryCaptures, used, modelVersionIds, imagesWithoutLabel: images.length - labels.size };
+}
+
+function mostFrequent(values: string[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
 }
 
 export class NoLabelsError extends Error {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { packFrames, unpackFrames } from './bits';
+import { packFrames, packSegmentFrames, unpackFrames } from './bits';
 
 describe('SEG bit packing', () => {
   it('packs the first pixel into the least significant bit', () => {
@@ -22,5 +22,13 @@ describe('SEG bit packing', () => {
     expect(packFrames([new Uint8Array(9)], 9).length).toBe(2);
     expect(() => packFrames([new Uint8Array(8)], 9)).toThrow(RangeError);
     expect(() => unpackFrames(new Uint8Array(2), 2, 9)).toThrow(RangeError);
+  });
+});
+
+describe('packSegmentFrames', () => {
+  it('writes the same bits as packing each segment × label map frame', () => {
+    const maps = [Uint8Array.of(0, 1, 2, 1, 0, 2, 2, 0, 1), Uint8Array.of(2, 2, 0, 0, 1, 0, 0, 0, 0)];
+    const frames = [1, 2, 3].flatMap((n) => maps.map((m) => m.map((v) => (v === n ? 1 : 0))));
+    expect(packSegmentFrames(maps, [1, 2, 3], 9)).toEqual(packFrames(frames, 9));
   });
 });

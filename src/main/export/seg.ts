@@ -3,7 +3,7 @@
 // segment covers the whole series and a reader needs no geometry to rebuild the label map),
 // per-frame functional groups that reference the source SOP instances, and the source's frame
 // of reference and plane geometry when it has them (volumes); none for 2D images without them.
-import { packFrames } from './bits';
+import { packSegmentFrames } from './bits';
 import { dicomDateTime, type Dataset, writePart10 } from './part10';
 
 export const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
@@ -145,17 +145,9 @@ export function buildSeg(
   const geometric =
     source.frameOfReferenceUid !== null && source.orientation !== null && source.images.every((im) => im.position !== null);
 
-  const frames: Uint8Array[] = [];
   const perFrame: Dataset[] = [];
-  for (const [s, segment] of segments.entries()) {
-    for (const [i, image] of source.images.entries()) {
-      const map = labelMaps[i]!;
-      const frame = new Uint8Array(pixels);
-      for (let p = 0; p < pixels; p++) frame[p] = map[p] === segment.number ? 1 : 0;
-      frames.push(frame);
-      perFrame.push(frameGroups(image, s + 1, i + 1, segment.number, geometric));
-    }
-  }
+  for (const [s, segment] of segments.entries())
+    for (const [i, image] of source.images.entries()) perFrame.push(frameGroups(image, s + 1, i + 1, segment.number, geometric));
 
   const content = dicomDateTime(o.at);
   const dimensionOrganizationUid = `${o.sopInstanceUid}.1`;
@@ -216,7 +208,7 @@ export function buildSeg(
     LossyImageCompression: '00',
     SegmentationType: 'BINARY',
     SegmentSequence: segments.map(segmentItem),
-    NumberOfFrames: frames.length,
+    NumberOfFrames: perFrame.length,
     DimensionOrganizationType: geometric ? '3D' : undefined,
     DimensionOrganizationSequence: [{ DimensionOrganizationUID: dimensionOrganizationUid }],
     DimensionIndexSequence: [
@@ -239,7 +231,11 @@ export function buildSeg(
         })),
       },
     ],
-    PixelData: packFrames(frames, pixels).buffer,
+    PixelData: packSegmentFrames(
+      labelMaps,
+      segments.map((x) => x.number),
+      pixels,
+    ).buffer,
     _vrMap: { PixelData: 'OB' },
   };
   if (dataset.DimensionOrganizationType === undefined) delete dataset.DimensionOrganizationType;

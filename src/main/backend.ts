@@ -6,13 +6,16 @@ import type { Events, Services, SystemInfo } from '../shared/contract';
 import { Emitter } from '../shared/events';
 import { openDatabase, type Database } from './db/database';
 import { DemoMainService } from './demo/service';
+import { ExportMainService } from './export/service';
+import { DicomwebMainService } from './dicomweb/service';
+import { FILE_ONLY, type SecretBox } from './dicomweb/endpoints';
 import { FrameLoader } from './imaging/frames';
 import { ContentStore, referencedIn } from './store/content-store';
 import { ImportMainService } from './import/service';
 import { InferenceEngine } from './inference/engine';
 import { JobStore } from './jobs/store';
 import { ModelRegistry } from './models/registry';
-import { resourcesDir } from './paths';
+import { appVersion, resourcesDir } from './paths';
 import { ReviewMainService } from './review/service';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
 import { SettingsMainService } from './settings/service';
@@ -31,6 +34,8 @@ export interface BackendOptions {
   modelsDir?: string;
   /** Run inference jobs left queued by an earlier process (the app and server do; one-shot CLI commands do not). */
   resumeJobs?: boolean;
+  /** Keeps PACS passwords and tokens (Electron: the OS keychain); default: file permissions only. */
+  secrets?: SecretBox;
 }
 
 export interface Backend {
@@ -39,6 +44,8 @@ export interface Backend {
   readonly services: Services;
   /** Concrete services for in-process callers (CLI, tests) that need more than the contract. */
   readonly importer: ImportMainService;
+  readonly exporter: ExportMainService;
+  readonly dicomweb: DicomwebMainService;
   readonly frames: FrameLoader;
   readonly review: ReviewMainService;
   readonly store: ContentStore;
@@ -77,7 +84,9 @@ export function createBackend(options: BackendOptions): Backend {
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
   const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId) => engine.segmentSeries({ seriesId }) });
-  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review };
+  const exporter = new ExportMainService({ db, store, frames, jobs, softwareVersion: appVersion() });
+  const dicomweb = new DicomwebMainService({ db, dataDir: options.dataDir, store, frames, jobs, importer, secrets: options.secrets ?? FILE_ONLY, softwareVersion: appVersion() });
+  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review, export: exporter, dicomweb };
   const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidImportStudies', ({ studyIds }) => engine.autoSegment(studyIds));
@@ -96,6 +105,8 @@ export function createBackend(options: BackendOptions): Backend {
     db,
     services,
     importer,
+    exporter,
+    dicomweb,
     frames,
     review,
     store,

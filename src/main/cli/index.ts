@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { createBackend, type Backend } from '../backend';
 import { checkOutputFolder, segmentToFolder } from './segment';
+import { exportCommand, isExportFormat } from './export';
 import { defaultUserDataDir, resolveDataDir, withoutDataDirArgs } from '../data-dir';
 import { appVersion } from '../paths';
 import { serve } from '../server';
@@ -88,6 +89,30 @@ const COMMANDS: Record<string, Command> = {
       return summary.masks > 0 ? 0 : 1;
     },
   },
+  export: {
+    summary: "export final labels (or the active model's predictions) as DICOM SEG, NIfTI, PNG or an nnU-Net dataset",
+    usage: 'lgms export <folder|file|study or series UID> --format seg|nifti|png|nnunet --out <folder> [--data-dir DIR]',
+    run: async (args, backend) => {
+      const rest = withoutDataDirArgs(args);
+      const take = (flag: string) => {
+        const i = rest.indexOf(flag);
+        if (i < 0) return undefined;
+        const [, value] = rest.splice(i, 2);
+        if (value === undefined) throw new UsageError(`${flag} needs a value`);
+        return value;
+      };
+      const format = take('--format') ?? 'seg';
+      const out = take('--out');
+      if (!isExportFormat(format)) throw new UsageError('--format must be seg, nifti, png or nnunet');
+      if (!out) throw new UsageError('--out <folder> is required');
+      if (rest.length !== 1) throw new UsageError('name one folder, file, study UID or series UID');
+      const { lines, code } = await exportCommand(backend(), { target: rest[0]!, format, outDir: out }, (line) =>
+        process.stderr.write(line + '\n'),
+      );
+      process.stdout.write(lines.join('\n') + '\n');
+      return code;
+    },
+  },
   settings: {
     summary: 'show settings, or change them: lgms settings set key=value …',
     usage: 'lgms settings [get | set key=value … | reset]',
@@ -149,7 +174,7 @@ function help(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`),
     '',
     'Options:',
-    '  --data-dir DIR   data folder (default: LGMS_DATA_DIR, else the desktop app\'s folder)',
+    "  --data-dir DIR   data folder (default: LGMS_DATA_DIR, else the desktop app's folder)",
     '  --help, -h       this help; `lgms <command> --help` for one command',
     '  --version        print the version',
   ];
@@ -181,7 +206,7 @@ export async function main(argv: string[]): Promise<number> {
     (backend ??= createBackend({
       dataDir: resolveDataDir(args, process.env, defaultUserDataDir()),
       transport: 'http',
-      inference: name === 'segment' || name === 'info',
+      inference: name === 'segment' || name === 'info' || name === 'export',
       resumeJobs: false,
     }));
   try {
@@ -197,4 +222,3 @@ export async function main(argv: string[]): Promise<number> {
     if (name !== 'serve') backend?.close();
   }
 }
-

@@ -8,6 +8,7 @@ import { fail } from '../../shared/result';
 import { createBackend, type Backend } from '../backend';
 import { resolveDataDir } from '../data-dir';
 import { hardenSessions } from './security';
+import { osSecretBox } from './secrets';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererUrl = process.env.ELECTRON_RENDERER_URL
@@ -55,7 +56,7 @@ void app.whenReady().then(() => {
   hardenSessions();
   const dataDir = resolveDataDir(process.argv, process.env, app.getPath('userData'));
   const sqliteBinding = process.env.LGMS_SQLITE_BINDING;
-  backend = createBackend({ dataDir, transport: 'electron', ...(sqliteBinding ? { sqliteBinding } : {}) });
+  backend = createBackend({ dataDir, transport: 'electron', secrets: osSecretBox(), ...(sqliteBinding ? { sqliteBinding } : {}) });
   const b = backend;
   ipcMain.handle(IPC_INVOKE, (event, service: unknown, method: unknown, input: unknown) =>
     fromOurFrame(event) ? b.dispatch(service, method, input) : fail('unauthorized', 'IPC from an unknown frame'),

@@ -112,7 +112,8 @@ export class ImportMainService implements ImportService {
     const notes = this.o.db
       .prepare(`SELECT path, status, reason FROM import_items WHERE job_id = ? AND status = 'imported' AND reason != '' ORDER BY path LIMIT ?`)
       .all(jobId, limit) as ImportItem[];
-    const progress: ImportProgress | null = job.progress;
+    // A PACS retrieval's job reports downloads, not an import's counts.
+    const progress: ImportProgress | null = job.progress && 'filesSeen' in job.progress ? job.progress : null;
     return { job, progress, problems, notes, counts };
   }
 

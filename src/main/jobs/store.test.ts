@@ -36,7 +36,7 @@ describe('job store', () => {
     const job = await jobs.get({ id: created.id });
     // The union narrows on kind: an import's result has study IDs, an inference's does not.
     if (job.kind !== 'import') throw new Error(`kind ${job.kind}`);
-    expect(job.progress?.filesSeen).toBe(3);
+    expect(job.progress && 'filesSeen' in job.progress ? job.progress.filesSeen : null).toBe(3);
     expect(job.result?.phasesMs.read).toBe(3);
     expect(seen.map((j) => j.status)).toEqual(['queued', 'running', 'running', 'done']);
   });

@@ -14,6 +14,8 @@ import { systemMethods, type SystemService, type TrainerStatus } from './system'
 import { worklistMethods, type WorklistService } from './worklist';
 import { viewerMethods, type ViewerService } from './viewer';
 import { reviewMethods, type ReviewService } from './review';
+import { exportMethods, type ExportService } from './export';
+import { dicomwebMethods, type DicomwebService } from './dicomweb';
 
 export * from './demo';
 export * from './import';
@@ -25,6 +27,8 @@ export * from './system';
 export * from './worklist';
 export * from './viewer';
 export * from './review';
+export * from './export';
+export * from './dicomweb';
 
 export const contract = {
   system: systemMethods,
@@ -37,6 +41,8 @@ export const contract = {
   demo: demoMethods,
   viewer: viewerMethods,
   review: reviewMethods,
+  export: exportMethods,
+  dicomweb: dicomwebMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
@@ -51,6 +57,8 @@ export interface Services {
   demo: DemoService;
   viewer: ViewerService;
   review: ReviewService;
+  export: ExportService;
+  dicomweb: DicomwebService;
 }
 
 // Fails to compile when `contract` and `Services` disagree on a service, a method or an input;

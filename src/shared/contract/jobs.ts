@@ -1,6 +1,7 @@
 // Durable jobs: import, inference, training and export all run as rows the user can see,
 // follow, cancel and retry; a crash never leaves one "running" forever.
 import { z } from 'zod';
+import type { ExportFormat, ExportResult } from './export';
 import type { ImportProgress } from './import';
 import type { InferenceStatus } from './inference';
 import type { ExecutionProviderName } from './system';
@@ -36,15 +37,19 @@ export interface InferenceTimings {
  */
 export interface JobKinds {
   import: {
-    /** Absolute paths of the folders, files or DICOMDIRs imported. */
-    params: { paths: string[] };
-    progress: JobProgressBase & ImportProgress;
+    /** Absolute paths of the folders, files or DICOMDIRs imported; or a series retrieved from a PACS (WADO-RS). */
+    params: { paths: string[] } | { endpointId: number; studyUid: string; seriesUid: string };
+    /** An import's counts; a PACS retrieval says how many instances it has downloaded, then imports them. */
+    progress: JobProgressBase & (ImportProgress | { phase: 'downloading' | 'importing'; done: number; total: number });
     result: {
       /** Studies added or changed. */
       studyIds: number[];
       elapsedMs: number;
       phasesMs: { scan: number; read: number; index: number };
       filesByReaders: number;
+      /** A PACS retrieval: the import job that took the downloaded instances in, and how many there were. */
+      importJobId?: number;
+      instances?: number;
     };
   };
   inference: {
@@ -60,9 +65,16 @@ export interface JobKinds {
       timingsMs: InferenceTimings;
     };
   };
-  /** Placeholders until the training and export services define theirs. */
+  /** A placeholder until the training service defines its own. */
   training: { params: Record<string, unknown>; progress: JobProgressBase; result: Record<string, unknown> };
-  export: { params: Record<string, unknown>; progress: JobProgressBase; result: Record<string, unknown> };
+  /** A file export (ExportService.start) or a DICOM SEG sent to a PACS (DicomwebService.sendSeg). */
+  export: {
+    params:
+      | { seriesIds: number[]; format: ExportFormat; outDir: string; fallBackToPredictions: boolean; datasetId: number }
+      | { endpointId: number; seriesId: number };
+    progress: JobProgressBase;
+    result: ExportResult | { sopInstanceUid: string; seriesInstanceUid: string };
+  };
 }
 
 export type JobParams<K extends JobKind> = JobKinds[K]['params'];

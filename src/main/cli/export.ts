@@ -1,0 +1,83 @@
+// `lgms export <folder|file|study or series UID> --format seg|nifti|png|nnunet --out DIR`: for a
+// folder, imports what is not yet imported; each series' final labels are exported, or the active
+// model's predictions when it has none (segmenting it first when needed), saying which was used.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { EXPORT_FORMATS, type ExportFormat, type ExportResult } from '../../shared/contract';
+import type { Backend } from '../backend';
+import { scanPaths } from '../import/scan';
+
+export interface ExportCommand {
+  target: string;
+  format: ExportFormat;
+  outDir: string;
+}
+
+export function isExportFormat(value: string): value is ExportFormat {
+  return (EXPORT_FORMATS as readonly string[]).includes(value);
+}
+
+/** Runs the export and returns the lines to print and the exit code. */
+export async function exportCommand(
+  b: Backend,
+  c: ExportCommand,
+  log: (line: string) => void,
+): Promise<{ lines: string[]; code: number }> {
+  const seriesIds = existsSync(c.target) ? await importedSeries(b, c.target) : seriesByUid(b, c.target);
+  if (seriesIds.length === 0) return { lines: [`nothing to export: ${c.target} names no imported series`], code: 1 };
+  const hasLabels = b.db.prepare('SELECT 1 FROM labels WHERE series_id = ? AND superseded_at IS NULL LIMIT 1').pluck();
+  const hasPredictions = b.db
+    .prepare(
+      `SELECT 1 FROM predictions p JOIN images i ON i.id = p.image_id JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active'
+     WHERE i.series_id = ? LIMIT 1`,
+    )
+    .pluck();
+  for (const seriesId of seriesIds) {
+    if (hasLabels.get(seriesId) || hasPredictions.get(seriesId)) continue;
+    await b.ready;
+    const { jobId } = await b.services.inference.segmentSeries({ seriesId });
+    log(`series ${seriesId} has no labels: segmenting it with the active model (${await b.engine.waitForJob(jobId)})`);
+  }
+  const { jobId } = await b.services.export.start({
+    seriesIds,
+    format: c.format,
+    outDir: path.resolve(c.outDir),
+    fallBackToPredictions: true,
+  });
+  const job = await b.exporter.wait(jobId);
+  const result = job.result as ExportResult | null;
+  const lines = [`${job.title}: ${job.status}${job.error ? ` — ${job.error}` : ''}`];
+  for (const s of result?.series ?? [])
+    lines.push(
+      `  ${s.description || s.seriesUid}: ${s.used === 'labels' ? 'final labels' : "the active model's predictions (no final labels)"} → ${s.files.length} file(s)`,
+    );
+  for (const s of result?.skipped ?? []) lines.push(`  skipped ${s.seriesUid}: ${s.reason}`);
+  if (result?.series.length) lines.push(`written to ${result.outDir}`);
+  return { lines, code: job.status === 'done' ? 0 : 1 };
+}
+
+async function importedSeries(b: Backend, target: string): Promise<number[]> {
+  const started = await b.services.import.start({ paths: [target] });
+  const imported = await b.importer.wait(started.jobId);
+  if (imported.status !== 'done') throw new Error(`import ${imported.status}: ${imported.error ?? ''}`);
+  // Each file (new or imported before) leads to its series through its content hash.
+  const seriesOf = b.db
+    .prepare('SELECT DISTINCT i.series_id FROM images i JOIN files f ON f.id = i.file_id WHERE f.sha256 = ?')
+    .pluck();
+  const ids = new Set<number>();
+  for (const file of scanPaths([path.resolve(target)]).files) {
+    const sha = createHash('sha256').update(readFileSync(file.path)).digest('hex');
+    for (const id of seriesOf.all(sha) as number[]) ids.add(id);
+  }
+  return [...ids].sort((x, y) => x - y);
+}
+
+function seriesByUid(b: Backend, uid: string): number[] {
+  return b.db
+    .prepare(
+      'SELECT se.id FROM series se JOIN studies st ON st.id = se.study_id WHERE se.series_uid = ? OR st.study_uid = ? ORDER BY se.series_number, se.id',
+    )
+    .pluck()
+    .all(uid, uid) as number[];
+}

@@ -1,0 +1,161 @@
+// Writes one series in each export format into a staging folder. nnU-Net's dataset (nnU-Net
+// v2 documentation, dataset_format.md) is built case by case here and finished by `nnunetDatasetJson`.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FrameLoader } from '../imaging/frames';
+import type { ExportFormat } from '../../shared/contract/export';
+import { seriesImages, seriesLabels, type SeriesRow } from './queries';
+import type { Database } from '../db/database';
+import type { ContentStore } from '../store/content-store';
+import { seriesToSeg } from './series-seg';
+import { stack, stackGeometry, writeLabelPng, writeNifti } from './volume-files';
+
+export interface FormatDeps {
+  db: Database;
+  store: ContentStore;
+  frames: FrameLoader;
+  softwareVersion: string;
+}
+
+export interface SeriesExport {
+  used: 'labels' | 'predictions';
+  /** Paths relative to the staging folder. */
+  files: string[];
+  modelVersionIds: number[];
+  /** The nnU-Net case: its identifier and its label values. */
+  nnunetCase?: { id: string; labelValues: number[]; labelNames: string[] };
+}
+
+export class NothingToExport extends Error {}
+
+/** A file-name stem a file system and a PACS user both accept: patient, date, series number. */
+export function seriesStem(s: SeriesRow): string {
+  const clean = (t: string) => t.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '');
+  return [clean(s.patientId) || 'patient', clean(s.studyDate) || 'nodate', `S${s.seriesNumber ?? s.id}`, clean(s.modality)]
+    .filter(Boolean)
+    .join('_');
+}
+
+export async function exportSeries(
+  deps: FormatDeps,
+  s: SeriesRow,
+  format: Exclude<ExportFormat, 'nnunet'>,
+  stagingDir: string,
+  fallBackToPredictions: boolean,
+): Promise<SeriesExport> {
+  const stem = seriesStem(s);
+  if (format === 'seg') {
+    const r = await seriesToSeg(deps, s, { fallBackToPredictions });
+    const files = [`${stem}_SEG.dcm`];
+    writeFileSync(path.join(stagingDir, files[0]!), r.seg.bytes);
+    r.secondaryCaptures.forEach((sc, i) => {
+      const name = path.join(`${stem}_SC`, `IM${String(i + 1).padStart(4, '0')}.dcm`);
+      files.push(name);
+      writeAt(stagingDir, name, sc.bytes);
+    });
+    return { used: r.used, files, modelVersionIds: r.modelVersionIds };
+  }
+  const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions);
+  if (format === 'png') {
+    const files = images.map((_, i) => path.join(stem, `slice_${String(i + 1).padStart(4, '0')}.png`));
+    files.forEach((f, i) => writeLabelPng(path.join(stagingDir, f), maps[i]!, s.rows, s.columns));
+    return { used, files, modelVersionIds };
+  }
+  const file = `${stem}_labels.nii.gz`;
+  await writeNifti(
+    path.join(stagingDir, file),
+    stack(maps, (n) => new Uint8Array(n)),
+    [s.columns, s.rows, images.length],
+    stackGeometry(images),
+  );
+  return { used, files: [file], modelVersionIds };
+}
+
+/**
+ * One nnU-Net case: imagesTr/<case>_0000.nii.gz (modality values, float32; colour as luminance)
+ * and labelsTr/<case>.nii.gz with the same geometry.
+ */
+export async function exportNnunetCase(
+  deps: FormatDeps,
+  s: SeriesRow,
+  caseId: string,
+  stagingDir: string,
+  fallBackToPredictions: boolean,
+): Promise<SeriesExport> {
+  const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions);
+  const geometry = stackGeometry(images);
+  const size: [number, number, number] = [s.columns, s.rows, images.length];
+  const slices: Float32Array[] = [];
+  for (const im of images) {
+    const f = await deps.frames.load(im.id);
+    const n = f.rows * f.columns;
+    const out = new Float32Array(n);
+    if (f.samplesPerPixel === 3)
+      for (let p = 0; p < n; p++) out[p] = 0.299 * f.pixels[3 * p]! + 0.587 * f.pixels[3 * p + 1]! + 0.114 * f.pixels[3 * p + 2]!;
+    else for (let p = 0; p < n; p++) out[p] = f.pixels[p]! * f.slope + f.intercept;
+    slices.push(out);
+  }
+  const image = path.join('imagesTr', `${caseId}_0000.nii.gz`);
+  const label = path.join('labelsTr', `${caseId}.nii.gz`);
+  await writeNifti(
+    path.join(stagingDir, image),
+    stack(slices, (n) => new Float32Array(n)),
+    size,
+    geometry,
+  );
+  await writeNifti(
+    path.join(stagingDir, label),
+    stack(maps, (n) => new Uint8Array(n)),
+    size,
+    geometry,
+  );
+  const values = new Set<number>();
+  for (const m of maps) for (const v of new Set(m)) values.add(v);
+  return {
+    used,
+    files: [image, label],
+    modelVersionIds,
+    nnunetCase: { id: caseId, labelValues: [...values].sort((a, b) => a - b), labelNames: [] },
+  };
+}
+
+/**
+ * dataset.json of an nnU-Net v2 raw dataset: channel_names, labels (background 0, then 1…N
+ * consecutive), numTraining and file_ending are the keys nnU-Net requires.
+ */
+export function nnunetDatasetJson(o: {
+  name: string;
+  channel: string;
+  labelNames: string[];
+  numTraining: number;
+  description: string;
+}): unknown {
+  return {
+    name: o.name,
+    description: o.description,
+    channel_names: { '0': o.channel },
+    labels: Object.fromEntries([['background', 0], ...o.labelNames.map((n, i) => [n, i + 1])]),
+    numTraining: o.numTraining,
+    file_ending: '.nii.gz',
+  };
+}
+
+function labelMaps(db: Database, s: SeriesRow, fallBackToPredictions: boolean) {
+  const images = seriesImages(db, s.id);
+  const labels = seriesLabels(db, s.id, fallBackToPredictions);
+  if (labels.size === 0)
+    throw new NothingToExport(
+      `series ${s.description || s.seriesUid} has no labels${fallBackToPredictions ? ' and no predictions of the active model' : ''}`,
+    );
+  const maps = images.map((im) => labels.get(im.id)?.map ?? new Uint8Array(im.rows * im.columns));
+  const all = [...labels.values()];
+  const used: 'labels' | 'predictions' = all.some((l) => l.origin === 'prediction') ? 'predictions' : 'labels';
+  const modelVersionIds = [...new Set(all.map((l) => l.modelVersionId).filter((v): v is number => v !== null))];
+  return { images, maps, used, modelVersionIds };
+}
+
+function writeAt(root: string, relative: string, bytes: Uint8Array): void {
+  const target = path.join(root, relative);
+  mkdirSync(path.dirname(target), { recursive: true });
+  writeFileSync(target, bytes);
+}

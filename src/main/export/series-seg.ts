@@ -1,0 +1,219 @@
+// Turns one imported series and its final labels into a DICOM SEG (and, for a source that is
+// not DICOM, the Secondary Capture images it references), with new UIDs on every export.
+import { createRequire } from 'node:module';
+import type { Database } from '../db/database';
+import type { FrameLoader } from '../imaging/frames';
+import type { ContentStore } from '../store/content-store';
+import { modelVersion, seriesImages, seriesLabels, type ImageLabel, type ImageRow, type SeriesRow } from './queries';
+import { newUid, type Dataset } from './part10';
+import { buildSecondaryCapture } from './secondary-capture';
+import { buildSeg, type SegmentAlgorithmType, type SegSegment, type SegSource } from './seg';
+
+const dcmjs = createRequire(import.meta.url)('dcmjs') as {
+  data: {
+    DicomMessage: {
+      readFile(
+        buffer: ArrayBuffer,
+        options?: { untilTag?: string; includeUntilTagValue?: boolean; ignoreErrors?: boolean },
+      ): { dict: Dataset };
+    };
+    DicomMetaDictionary: { naturalizeDataset(dict: Dataset): Dataset };
+  };
+};
+
+export interface SeriesSegResult {
+  /** The SEG file's bytes and its SOP Instance UID. */
+  seg: { bytes: Uint8Array; sopInstanceUid: string; seriesInstanceUid: string };
+  /** Secondary Capture files written for a non-DICOM source (empty for DICOM sources). */
+  secondaryCaptures: { bytes: Uint8Array; sopInstanceUid: string }[];
+  /** Which labels went in: 'labels' (final) or 'predictions' (the active model's). */
+  used: 'labels' | 'predictions';
+  /** Model versions whose predictions the segments came from (never lost, PS3.3 C.8.20.2). */
+  modelVersionIds: number[];
+  imagesWithoutLabel: number;
+}
+
+export interface SeriesSegDeps {
+  db: Database;
+  store: ContentStore;
+  frames: FrameLoader;
+  softwareVersion: string;
+}
+
+/**
+ * Exports a series' current labels as a SEG; with `fallBackToPredictions`, a series without
+ * labels uses the active model's predictions instead. Throws Error('…no labels…') when there is
+ * nothing to export. Images without a label are written as empty frames.
+ */
+export async function seriesToSeg(
+  deps: SeriesSegDeps,
+  series: SeriesRow,
+  options: { fallBackToPredictions: boolean; at?: Date },
+): Promise<SeriesSegResult> {
+  const at = options.at ?? new Date();
+  const images = seriesImages(deps.db, series.id);
+  const labels = seriesLabels(deps.db, series.id, options.fallBackToPredictions);
+  if (labels.size === 0) throw new NoLabelsError(series);
+  const used = [...labels.values()].some((l) => l.origin === 'prediction') ? 'predictions' : 'labels';
+  const pixels = series.rows * series.columns;
+  const maps = images.map((im) => labels.get(im.id)?.map ?? new Uint8Array(im.rows * im.columns));
+  if (images.some((im) => im.rows * im.columns !== pixels))
+    throw new Error(`series ${series.seriesUid} mixes image sizes; a SEG needs one size`);
+
+  const secondaryCaptures: SeriesSegResult['secondaryCaptures'] = [];
+  let source: SegSource;
+  if (series.sourceFormat === 'dicom') source = dicomSource(deps, series, images);
+  else {
+    const patientStudy = patientStudyOf(series);
+    const scSeries = {
+      seriesInstanceUid: newUid(),
+      seriesNumber: 9000 + (series.seriesNumber ?? 0),
+      description: `${series.description || 'Images'} (DICOM copy)`,
+    };
+    const scImages = [];
+    for (const [i, im] of images.entries()) {
+      const sopInstanceUid = newUid();
+      const frame = await deps.frames.load(im.id);
+      secondaryCaptures.push({
+        sopInstanceUid,
+        bytes: buildSecondaryCapture(patientStudy, scSeries, { sopInstanceUid, instanceNumber: i + 1, pixels: frame }, at),
+      });
+      scImages.push({ sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid, frameNumber: null, position: null });
+    }
+    source = {
+      patientStudy,
+      seriesInstanceUid: scSeries.seriesInstanceUid,
+      frameOfReferenceUid: null,
+      rows: series.rows,
+      columns: series.columns,
+      orientation: null,
+      pixelSpacing: images[0]?.pixelSpacing ?? null,
+      sliceThickness: null,
+      images: scImages,
+    };
+  }
+  const { segments, modelVersionIds } = segmentsFor(deps.db, [...labels.values()], maps);
+  const seg = { sopInstanceUid: newUid(), seriesInstanceUid: newUid() };
+  const bytes = buildSeg(source, maps, segments, {
+    ...seg,
+    seriesNumber: 9900 + (series.seriesNumber ?? 0),
+    seriesDescription: `Segmentation of ${series.description || series.modality || 'series'}`.slice(0, 64),
+    // Content Creator's Name is one PN value: the reader who labelled the most slices.
+    contentCreatorName: mostFrequent([...labels.values()].map((l) => l.author).filter(Boolean)) ?? '',
+    softwareVersion: deps.softwareVersion,
+    at,
+  });
+  return { seg: { ...seg, bytes }, secondaryCaptures, used, modelVersionIds, imagesWithoutLabel: images.length - labels.size };
+}
+
+function mostFrequent(values: string[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+export class NoLabelsError extends Error {
+  constructor(readonly series: SeriesRow) {
+    super(`series ${series.description || series.seriesUid} has no labels to export`);
+  }
+}
+
+/**
+ * One segment per label value present (or named by the model). The algorithm type follows the
+ * labels' origin: every slice an accepted prediction → AUTOMATIC; some edited, or predictions
+ * mixed with drawing → SEMIAUTOMATIC; only drawn or imported → MANUAL.
+ */
+function segmentsFor(
+  db: Database,
+  labels: ImageLabel[],
+  maps: Uint8Array[],
+): { segments: SegSegment[]; modelVersionIds: number[] } {
+  const modelIds = [...new Set(labels.map((l) => l.modelVersionId).filter((id): id is number => id !== null))];
+  const models = modelIds.map((id) => modelVersion(db, id)).filter((m) => m !== undefined);
+  const fromModel = labels.filter((l) => l.origin === 'accepted' || l.origin === 'prediction');
+  const manual = labels.filter((l) => l.origin === 'drawn' || l.origin === 'imported');
+  const edited = labels.some((l) => l.origin === 'edited');
+  const type: SegmentAlgorithmType =
+    models.length === 0
+      ? 'MANUAL'
+      : edited || (fromModel.length > 0 && manual.length > 0)
+        ? 'SEMIAUTOMATIC'
+        : fromModel.length > 0
+          ? 'AUTOMATIC'
+          : 'MANUAL';
+  const names = models[0]?.labels ?? [];
+  const values = new Set<number>();
+  for (const map of maps) for (const v of new Set(map)) if (v !== 0) values.add(v);
+  for (let v = 1; v <= names.length; v++) values.add(v);
+  const algorithm =
+    type === 'MANUAL' || models.length === 0
+      ? null
+      : {
+          name: [...new Set(models.map((m) => m.name))].join(' + ').slice(0, 64),
+          version: models
+            .map((m) => `${m.modelId} ${m.version}`)
+            .join(', ')
+            .slice(0, 64),
+        };
+  const segments = [...values]
+    .sort((a, b) => a - b)
+    .map((v) => ({ number: v, label: names[v - 1] ?? `segment ${v}`, algorithmType: type, algorithm }));
+  return { segments, modelVersionIds: modelIds };
+}
+
+function patientStudyOf(series: SeriesRow): Dataset {
+  return {
+    PatientName: series.patientName,
+    PatientID: series.patientId || series.patientKey.slice(0, 64),
+    PatientBirthDate: series.birthDate,
+    PatientSex: series.sex,
+    StudyInstanceUID: series.studyUid,
+    StudyDate: series.studyDate,
+    StudyTime: series.studyTime,
+    AccessionNumber: series.accession,
+    StudyDescription: series.studyDescription,
+  };
+}
+
+function dicomSource(deps: SeriesSegDeps, series: SeriesRow, images: ImageRow[]): SegSource {
+  const headers = new Map<number, Dataset>();
+  const header = (im: ImageRow): Dataset => {
+    let ds = headers.get(im.fileId);
+    if (!ds) {
+      const bytes = deps.store.read({ relative: im.storePath, offset: im.packOffset }, im.size);
+      const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
+        dcmjs.data.DicomMessage.readFile(buffer, { untilTag: '7FE00010', includeUntilTagValue: false, ignoreErrors: true }).dict,
+      );
+      headers.set(im.fileId, ds);
+    }
+    return ds;
+  };
+  const first = header(images[0]!);
+  const frameOfReferenceUid =
+    typeof first.FrameOfReferenceUID === 'string' && first.FrameOfReferenceUID ? first.FrameOfReferenceUID : null;
+  const orientation = images[0]!.orientation;
+  const sameOrientation =
+    orientation !== null && images.every((im) => im.orientation?.every((v, k) => Math.abs(v - orientation[k]!) < 1e-4));
+  const thickness = Number(Array.isArray(first.SliceThickness) ? first.SliceThickness[0] : first.SliceThickness);
+  return {
+    patientStudy: first,
+    seriesInstanceUid: series.seriesUid,
+    frameOfReferenceUid: sameOrientation ? frameOfReferenceUid : null,
+    rows: series.rows,
+    columns: series.columns,
+    orientation: sameOrientation ? orientation : null,
+    pixelSpacing: images[0]!.pixelSpacing,
+    sliceThickness: Number.isFinite(thickness) && thickness > 0 ? thickness : null,
+    images: images.map((im) => {
+      const ds = header(im);
+      const frames = Number(ds.NumberOfFrames ?? 1);
+      return {
+        sopClassUid: String(ds.SOPClassUID),
+        sopInstanceUid: im.sopInstanceUid ?? String(ds.SOPInstanceUID),
+        frameNumber: frames > 1 ? im.frameIndex + 1 : null,
+        position: im.position,
+      };
+    }),
+  };
+}

@@ -5,8 +5,9 @@ import { migration0030 } from './0030-models';
 import { migration0040 } from './0040-drafts';
 import { migration0050 } from './0050-store-packs';
 import { migration0060 } from './0060-labels';
+import { migration0080 } from './0080-training';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
 
-export const MIGRATIONS: readonly Migration[] = [migration0010, migration0020, migration0030, migration0040, migration0050, migration0060];
+export const MIGRATIONS: readonly Migration[] = [migration0010, migration0020, migration0030, migration0040, migration0050, migration0060, migration0080];

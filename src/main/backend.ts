@@ -16,6 +16,7 @@ import { resourcesDir } from './paths';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
+import { TrainingMainService } from './training/service';
 import { ViewerMainService } from './viewer/service';
 import { WorklistMainService } from './worklist/service';
 
@@ -42,6 +43,7 @@ export interface Backend {
   readonly store: ContentStore;
   readonly engine: InferenceEngine;
   readonly registry: ModelRegistry;
+  readonly training: TrainingMainService;
   /** Resolves once the inference engine has loaded the active model (or found it cannot). */
   readonly ready: Promise<void>;
   readonly events: Emitter<Events>;
@@ -74,7 +76,10 @@ export function createBackend(options: BackendOptions): Backend {
   );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
-  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames) };
+  const training = new TrainingMainService({ db, dataDir: options.dataDir, frames, registry, events, trainer: () => system.refreshTrainer(), trainerDir: path.join(resourcesDir(), 'trainer') });
+  // A run whose backend died mid-training: marked interrupted, its files removed (migration 0080).
+  training.recover();
+  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), training };
   const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidChangeJob', (job) => {
@@ -90,10 +95,12 @@ export function createBackend(options: BackendOptions): Backend {
     store,
     engine,
     registry,
+    training,
     ready,
     events,
     dispatch: createDispatch(services),
     close() {
+      training.close();
       void engine.close();
       db.close();
     },

@@ -43,6 +43,10 @@ def build_parser():
     t.add_argument("--version", default="1.0.0")
     t.add_argument("--labels", help="comma-separated output labels (default: lesion)")
     t.add_argument("--data-description")
+    t.add_argument("--replay", help="images/ + masks/ of the parent's domain, mixed into every batch")
+    t.add_argument("--replay-fraction", type=float, default=0.0, help="share of each batch from --replay (0..0.9)")
+    t.add_argument("--anchor", type=float, default=0.0, help="L2-SP strength toward the parent's weights")
+    t.add_argument("--freeze-norm", action="store_true", help="keep the parent's batch-norm statistics")
 
     e = sub.add_parser("evaluate", help="per-image metrics of a model package on a folder")
     e.add_argument("--model", required=True)

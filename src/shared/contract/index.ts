@@ -12,6 +12,7 @@ import { settingsMethods, type Settings, type SettingsService } from './settings
 import { systemMethods, type SystemService, type TrainerStatus } from './system';
 import { worklistMethods, type WorklistService } from './worklist';
 import { viewerMethods, type ViewerService } from './viewer';
+import { trainingMethods, type TrainerEpochEvent, type TrainerStepEvent, type TrainingRun, type TrainingService } from './training';
 
 export * from './demo';
 export * from './import';
@@ -22,6 +23,7 @@ export * from './settings';
 export * from './system';
 export * from './worklist';
 export * from './viewer';
+export * from './training';
 
 export const contract = {
   system: systemMethods,
@@ -33,6 +35,7 @@ export const contract = {
   inference: inferenceMethods,
   demo: demoMethods,
   viewer: viewerMethods,
+  training: trainingMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
@@ -46,6 +49,7 @@ export interface Services {
   inference: InferenceService;
   demo: DemoService;
   viewer: ViewerService;
+  training: TrainingService;
 }
 
 export type ServiceName = keyof typeof contract;
@@ -61,6 +65,12 @@ export interface Events {
   onDidChangeStudies: { studyIds: number[] };
   onDidChangeInference: InferenceStatus;
   onDidChangeModels: { activeId: number | null };
+  /** A fine-tuning run was queued, started or finished. */
+  onDidChangeTrainingRun: TrainingRun;
+  /** Each optimiser step of the running fine-tune (the trainer's `step` event). */
+  onDidTrainStep: TrainerStepEvent & { runId: number };
+  /** Each validation of the running fine-tune (the trainer's `epoch` event). */
+  onDidTrainValidate: TrainerEpochEvent & { runId: number };
 }
 export type EventName = keyof Events;
 

@@ -32,7 +32,7 @@ def build_parser():
     t.add_argument("--schedule", choices=["poly", "cosine"], default="poly")
     t.add_argument("--weight-decay", type=float, default=1e-4, help="adamw only; sgd uses 1e-4")
     t.add_argument("--seed", type=int, default=1)
-    t.add_argument("--val-every", type=int, default=1, help="validate every N epochs")
+    t.add_argument("--val-every", type=int, help="validate every N epochs (default: every >= 20 steps)")
     t.add_argument("--normalization", help="scale:MIN,MAX | window:CENTER,WIDTH | percentile:LOW,HIGH")
     t.add_argument("--channel-mode", choices=["auto", "replicate", "rgb"], default="auto")
     t.add_argument("--threshold", type=float, default=0.5)

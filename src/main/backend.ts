@@ -76,7 +76,7 @@ export function createBackend(options: BackendOptions): Backend {
   );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
-  const training = new TrainingMainService({ db, dataDir: options.dataDir, frames, registry, events, trainer: () => system.refreshTrainer(), trainerDir: path.join(resourcesDir(), 'trainer') });
+  const training = new TrainingMainService({ db, dataDir: options.dataDir, frames, registry, events, trainer: () => system.refreshTrainer(), trainerDir: path.join(resourcesDir(), 'trainer'), gate: { dbPath, storeDir: store.root, ttaFlips: () => settings.read().ttaFlips, ...binding } });
   // A run whose backend died mid-training: marked interrupted, its files removed (migration 0080).
   training.recover();
   const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), training };

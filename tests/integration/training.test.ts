@@ -120,6 +120,23 @@ describe.skipIf(!trainer.available)(
       expect(readdirSync(dir).sort()).toEqual(['model.json', 'model.onnx', 'split.json', 'weights.pt']);
       expect(filesUnder(path.join(dataDir, 'training', 'staging'))).toEqual([]);
       expect(b.registry.active()!.id).toBe(activeBefore);
+      // The gate: candidate and parent through the inference worker on the 3 frozen validation images.
+      const gate = done.gate!;
+      expect(done.gateError).toBeNull();
+      expect(gate.n).toBe(3);
+      const validationIds = b.db
+        .prepare("SELECT label_id FROM training_run_labels WHERE run_id = ? AND split = 'validation' ORDER BY label_id")
+        .pluck()
+        .all(run.id);
+      expect(gate.cases.map((c) => c.labelId)).toEqual(validationIds);
+      for (const c of gate.cases) {
+        expect(c.parentDice).toBeGreaterThan(0.3); // the starter on shifted images: ~0.73 on average
+        expect(c.candidateDice).toBeGreaterThanOrEqual(0);
+      }
+      expect(gate.ci95[0]).toBeLessThanOrEqual(gate.meanDifference);
+      expect(gate.ci95[1]).toBeGreaterThanOrEqual(gate.meanDifference);
+      expect(['better', 'no-evidence', 'worse']).toContain(gate.verdict);
+      expect(b.db.prepare('SELECT count(*) FROM predictions WHERE model_version_id = ?').pluck().get(candidate.id)).toBe(3);
     }, 300_000);
 
     it('cancel stops the trainer by its PID and leaves nothing', async () => {

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import type { Events, TrainerStatus } from '../../shared/contract';
 import {
   parseTrainerLine,
+  type GateResult,
   type TrainerEvent,
   type TrainingCurvePoint,
   type TrainingRun,
@@ -25,6 +26,7 @@ import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import { readModelPackage } from '../models/package';
 import type { ModelRegistry } from '../models/registry';
+import { runGate, type GateOptions } from './gate';
 import { labelsForTraining, stageLabels } from './stage';
 
 /** The recipe measured in docs/benchmarks.md ("Fine-tuning"): replay + frozen batch-norm statistics. */
@@ -55,6 +57,8 @@ export interface TrainingOptions {
   trainerDir: string;
   /** Extra environment for the trainer (tests pin OMP threads). */
   env?: NodeJS.ProcessEnv;
+  /** Where the gate's inference worker finds the database and store; no gate when absent. */
+  gate?: Omit<GateOptions, 'db' | 'registry'>;
 }
 
 interface RunRow {
@@ -78,6 +82,7 @@ export class TrainingMainService implements TrainingService {
   private child: ChildProcess | undefined;
   private draining: Promise<void> | undefined;
   private readonly waiters = new Map<number, (run: TrainingRun) => void>();
+  private readonly gateErrors = new Map<number, string>();
 
   constructor(private readonly o: TrainingOptions) {}
 
@@ -91,6 +96,15 @@ export class TrainingMainService implements TrainingService {
     const rows = this.o.db.prepare("SELECT * FROM training_runs WHERE status = 'running'").all() as RunRow[];
     for (const row of rows) {
       if (row.pid !== null) killOrphanTrainer(row.pid);
+      if (row.candidate_version_id !== null) {
+        // Died after registering its candidate (during the gate): the version is whole; only its gate is missing.
+        this.o.db
+          .prepare(
+            "UPDATE training_runs SET status = 'done', pid = NULL, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+          )
+          .run(row.id);
+        continue;
+      }
       this.o.db
         .prepare(
           "UPDATE training_runs SET status = 'interrupted', pid = NULL, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
@@ -105,13 +119,16 @@ export class TrainingMainService implements TrainingService {
     );
     const root = path.join(this.o.dataDir, RUNS_DIR);
     if (existsSync(root)) {
-      for (const row of this.o.db.prepare("SELECT out_dir FROM training_runs WHERE status <> 'done'").pluck().all() as string[]) {
+      for (const row of this.o.db
+        .prepare("SELECT out_dir FROM training_runs WHERE status NOT IN ('queued', 'running')")
+        .pluck()
+        .all() as string[]) {
         const dir = path.resolve(this.o.dataDir, row);
         if (!keep.has(dir)) rmSync(dir, { recursive: true, force: true });
       }
       rmSync(path.join(root, 'staging'), { recursive: true, force: true });
     }
-    return rows.map((r) => r.id);
+    return rows.filter((r) => r.candidate_version_id === null).map((r) => r.id);
   }
 
   async start(input?: z.input<typeof trainingMethods.start>): Promise<TrainingRun> {
@@ -294,7 +311,15 @@ export class TrainingMainService implements TrainingService {
     rmSync(staging, { recursive: true, force: true });
     const final = last as TrainerEvent | null;
     if (code === 0 && final?.event === 'done') {
-      this.register(id, parent.id, out, hp, final.metrics);
+      const versionId = this.register(id, parent.id, out, hp, final.metrics);
+      if (this.o.gate) {
+        this.o.events.emit('onDidChangeTrainingRun', this.run(id));
+        await runGate({ ...this.o.gate, db: this.o.db, registry: this.o.registry }, versionId).catch((e: unknown) => {
+          this.gateErrors.set(id, e instanceof Error ? e.message : String(e));
+        });
+      }
+      this.finish(id, 'done', null);
+      this.o.events.emit('onDidChangeModels', { activeId: this.o.registry.active()?.id ?? null });
       return;
     }
     this.cleanup(id);
@@ -312,7 +337,7 @@ export class TrainingMainService implements TrainingService {
     this.finish(id, 'failed', `Fine-tuning failed: ${message}`);
   }
 
-  private register(id: number, parentId: number, out: string, hp: Hyperparameters, metrics: unknown): void {
+  private register(id: number, parentId: number, out: string, hp: Hyperparameters, metrics: unknown): number {
     const pkg = readModelPackage(out);
     const versionId = this.o.registry.upsert(pkg);
     const m = pkg.manifest as typeof pkg.manifest & { trainerVersion?: string };
@@ -333,8 +358,7 @@ export class TrainingMainService implements TrainingService {
         );
       this.o.db.prepare('UPDATE training_runs SET candidate_version_id = ? WHERE id = ?').run(versionId, id);
     })();
-    this.finish(id, 'done', null);
-    this.o.events.emit('onDidChangeModels', { activeId: this.o.registry.active()?.id ?? null });
+    return versionId;
   }
 
   private cleanup(id: number): void {
@@ -354,6 +378,15 @@ export class TrainingMainService implements TrainingService {
     this.waiters.get(id)?.(run);
     this.waiters.delete(id);
     return run;
+  }
+
+  private gateOf(versionId: number | null): GateResult | null {
+    if (versionId === null) return null;
+    const gate = this.o.db
+      .prepare('SELECT gate FROM model_version_training WHERE model_version_id = ?')
+      .pluck()
+      .get(versionId) as string | null | undefined;
+    return gate ? (JSON.parse(gate) as GateResult) : null;
   }
 
   private row(id: number): RunRow {
@@ -376,6 +409,8 @@ export class TrainingMainService implements TrainingService {
       trainingLabels: counts.find((c) => c.split === 'training')?.n ?? 0,
       validationLabels: counts.find((c) => c.split === 'validation')?.n ?? 0,
       curve: JSON.parse(row.curve) as TrainingCurvePoint[],
+      gate: this.gateOf(row.candidate_version_id),
+      gateError: this.gateErrors.get(row.id) ?? null,
       error: row.error,
       createdAt: row.created_at,
       startedAt: row.started_at,

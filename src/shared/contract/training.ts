@@ -92,6 +92,30 @@ export type TrainingRunStatus = (typeof TRAINING_RUN_STATUSES)[number];
 export type TrainingCurvePoint =
   { kind: 'step'; step: number; loss: number } | { kind: 'validation'; step: number; dice: number };
 
+export interface GateCase {
+  labelId: number;
+  imageId: number;
+  candidateDice: number;
+  parentDice: number;
+}
+
+/** The registry gate (src/main/training/gate.ts): candidate vs parent on the same frozen cases. */
+export interface GateResult {
+  set: 'validation';
+  n: number;
+  meanCandidate: number;
+  meanParent: number;
+  /** Mean of candidate − parent Dice per case. */
+  meanDifference: number;
+  /** Paired percentile bootstrap 95 % interval of the mean difference. */
+  ci95: [number, number];
+  verdict: 'better' | 'no-evidence' | 'worse';
+  cases: GateCase[];
+  provider: string;
+  ttaFlips: 0 | 2 | 4;
+  finishedAt: string;
+}
+
 export interface TrainingRun {
   id: number;
   status: TrainingRunStatus;
@@ -101,6 +125,10 @@ export interface TrainingRun {
   trainingLabels: number;
   validationLabels: number;
   curve: TrainingCurvePoint[];
+  /** The gate's comparison of the candidate with its parent, once it has run. */
+  gate: GateResult | null;
+  /** Why the gate could not run (the candidate stays registered, unproven). */
+  gateError: string | null;
   error: string | null;
   createdAt: string;
   startedAt: string | null;

@@ -31,10 +31,10 @@ import { labelsForTraining, stageLabels } from './stage';
 
 /** The recipe measured in docs/benchmarks.md ("Fine-tuning"): replay + frozen batch-norm statistics. */
 export const DEFAULT_HYPERPARAMETERS = {
-  maxSteps: 120,
+  maxSteps: 60,
   batchSize: 8,
   optimizer: 'adamw',
-  lr: 3e-4,
+  lr: 1e-3,
   schedule: 'poly',
   replayFraction: 0.5,
   anchor: 0,

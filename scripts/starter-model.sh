@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the shipped starter model (resources/models/lgmsnet-starter) and its model-card
-# figures. Steps: data | train | evaluate | all (default: evaluate, which needs only the model).
+# figures. Steps: data | train | sets | evaluate | all (default: evaluate, which needs only the model).
 #   bash scripts/starter-model.sh evaluate   # Dice on the held-out base and shifted sets (~2 min on 2 cores)
 #   bash scripts/starter-model.sh all        # regenerate the data, retrain (~35 min on 2 CPU cores), evaluate
 # Needs Node (npx tsx) and Python 3 with PyTorch (LGMS_PYTHON, else /usr/bin/python3).
@@ -26,6 +26,16 @@ train() {
     --data-description "1,600 generated breast-ultrasound phantoms (src/main/demo, base domain, seed 101, 256x256) for training; 200 (seed 202) frozen for validation. Synthetic, not clinical.")
 }
 
+sets() {
+  # Shipped with the model: replay/ (64 of its own training images, seed 101, mixed into every
+  # fine-tuning batch so the parent's domain is not forgotten) and reference/ (32 of its frozen
+  # validation images, seed 202, on which the registry gate measures forgetting). The generator
+  # is deterministic per (seed, index), so these are exactly the first images of those sets.
+  rm -rf "$MODEL/replay" "$MODEL/reference"
+  npx tsx src/main/demo/cli.ts pairs --out "$MODEL/replay" --count 64 --seed 101 --domain base --size 256
+  npx tsx src/main/demo/cli.ts pairs --out "$MODEL/reference" --count 32 --seed 202 --domain base --size 256
+}
+
 evaluate() {
   [ -d "$WORK/test-base" ] || {
     npx tsx src/main/demo/cli.ts pairs --out "$WORK/test-base" --count 200 --seed 303 --domain base --size 256
@@ -46,6 +56,7 @@ case "$step" in
   data) data ;;
   train) train ;;
   evaluate) evaluate ;;
-  all) data; train; evaluate ;;
-  *) echo "usage: $0 data|train|evaluate|all" >&2; exit 2 ;;
+  sets) sets ;;
+  all) data; train; sets; evaluate ;;
+  *) echo "usage: $0 data|train|sets|evaluate|all" >&2; exit 2 ;;
 esac

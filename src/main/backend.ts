@@ -20,6 +20,7 @@ import { ReviewMainService } from './review/service';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
+import { TrainingMainService } from './training/service';
 import { ViewerMainService } from './viewer/service';
 import { WorklistMainService } from './worklist/service';
 
@@ -51,6 +52,7 @@ export interface Backend {
   readonly store: ContentStore;
   readonly engine: InferenceEngine;
   readonly registry: ModelRegistry;
+  readonly training: TrainingMainService;
   /** Resolves once the inference engine has loaded the active model (or found it cannot). */
   readonly ready: Promise<void>;
   readonly events: Emitter<Events>;
@@ -83,10 +85,13 @@ export function createBackend(options: BackendOptions): Backend {
   );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
+  const training = new TrainingMainService({ db, dataDir: options.dataDir, frames, registry, events, trainer: () => system.refreshTrainer(), trainerDir: path.join(resourcesDir(), 'trainer'), gate: { dbPath, storeDir: store.root, ttaFlips: () => settings.read().ttaFlips, ...binding } });
+  // A run whose backend died mid-training: marked interrupted, its files removed (migration 0080).
+  training.recover();
   const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId) => engine.segmentSeries({ seriesId }) });
   const exporter = new ExportMainService({ db, store, frames, jobs, softwareVersion: appVersion() });
   const dicomweb = new DicomwebMainService({ db, dataDir: options.dataDir, store, frames, jobs, importer, secrets: options.secrets ?? FILE_ONLY, softwareVersion: appVersion() });
-  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review, export: exporter, dicomweb };
+  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review, export: exporter, dicomweb, training };
   const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidImportStudies', ({ studyIds }) => engine.autoSegment(studyIds));
@@ -112,10 +117,12 @@ export function createBackend(options: BackendOptions): Backend {
     store,
     engine,
     registry,
+    training,
     ready,
     events,
     dispatch: createDispatch(services),
     close() {
+      training.close();
       void engine.close();
       db.close();
     },

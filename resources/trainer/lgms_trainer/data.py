@@ -8,7 +8,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".npy")
+# A staged image (.npy, float32 (planes, H, W) in [0, 1]) is already model input: the app wrote
+# it with its own inference preprocessing (src/main/training/stage.ts), so that training sees
+# exactly what inference sees; it is neither normalised nor resized again.
+STAGED_EXT = ".npy"
 # Public sets name masks differently (ISIC: _segmentation, BUSI: _mask); accept these suffixes.
 MASK_SUFFIXES = ("", "_mask", "_segmentation")
 LOSSY_EXTS = (".jpg", ".jpeg")
@@ -170,12 +174,27 @@ def load_set(pairs, spec, in_channels):
     images = torch.empty((n, planes, h, w), dtype=torch.float16)
     masks = torch.empty((n, 1, h, w), dtype=torch.uint8)
     for i, (_, ip, mp) in enumerate(pairs):
-        img, mask = load_image(ip), load_mask(mp)
-        if img.shape[:2] != mask.shape[:2]:
-            raise DataError(f"{ip}: image {img.shape[:2]} and mask {mask.shape[:2]} differ in size")
-        images[i] = prepare_image(img, spec, planes).to(torch.float16)
+        mask = load_mask(mp)
+        if ip.lower().endswith(STAGED_EXT):
+            images[i] = load_staged(ip, (planes, h, w)).to(torch.float16)
+        else:
+            img = load_image(ip)
+            if img.shape[:2] != mask.shape[:2]:
+                raise DataError(f"{ip}: image {img.shape[:2]} and mask {mask.shape[:2]} differ in size")
+            images[i] = prepare_image(img, spec, planes).to(torch.float16)
         masks[i] = prepare_mask(mask, spec["size"]).to(torch.uint8)
     return images, masks
+
+
+def load_staged(path, shape):
+    """A staged model input: float32 (planes, H, W), values in [0, 1]; the mask beside it keeps
+    the original image size and is letterboxed here like any other mask."""
+    arr = np.load(path, allow_pickle=False)
+    if arr.dtype != np.float32 or tuple(arr.shape) != tuple(shape):
+        raise DataError(f"{path}: staged input must be float32 {tuple(shape)}, got {arr.dtype} {arr.shape}")
+    if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
+        raise DataError(f"{path}: staged input values must lie in [0, 1]")
+    return torch.from_numpy(arr)
 
 
 def augment(images, masks, rng):

@@ -42,7 +42,7 @@ class Train(unittest.TestCase):
         self.assertEqual(len(losses), 16)
         self.assertLess(sum(losses[-4:]) / 4, sum(losses[:4]) / 4)
         steps = [e for e in self.events if e["event"] == "step"]
-        self.assertTrue(all(e["lr"] > 0 and e["eta_s"] >= 0 for e in steps))
+        self.assertTrue(all(e["lr"] > 0 and e["etaSeconds"] >= 0 for e in steps))
         self.assertEqual(self.events[-1]["out"], os.path.abspath(self.out))
 
     def test_package_is_complete_and_atomic(self):

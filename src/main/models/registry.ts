@@ -8,6 +8,7 @@ import type { ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import { readModelPackage, type ModelPackage } from './package';
+import { copyModelFolder } from './transfer';
 
 interface Row {
   id: number;
@@ -80,6 +81,20 @@ export class ModelRegistry implements ModelsService {
       this.db.prepare("UPDATE model_versions SET status = 'active' WHERE id = ?").run(id);
     })();
     this.events.emit('onDidChangeModels', { activeId: id });
+    return toInfo(this.row(id));
+  }
+
+  async exportVersion({ id, folder }: { id: number; folder: string }): Promise<{ folder: string }> {
+    return { folder: copyModelFolder(this.get(id).dir, folder).dir };
+  }
+
+  /** The folder is copied into the data folder's models/ first, so the source may go away. */
+  async importVersion({ folder }: { folder: string }): Promise<ModelVersionInfo> {
+    const source = readModelPackage(path.resolve(folder));
+    const existing = this.db.prepare('SELECT id FROM model_versions WHERE model_id = ?').pluck().get(source.manifest.id) as number | undefined;
+    if (existing !== undefined) throw new ServiceError('conflict', `model ${source.manifest.id} is already registered`);
+    const id = this.upsert(copyModelFolder(source.dir, path.join(this.dataDir, 'models', source.manifest.id)));
+    this.events.emit('onDidChangeModels', { activeId: this.activeRow()?.id ?? null });
     return toInfo(this.row(id));
   }
 

@@ -10,11 +10,16 @@ const PROBE = [
   'print(json.dumps({"python": sys.executable, "torch": torch.__version__, "device": dev}))',
 ].join('\n');
 
-export function pythonCandidates(settingPath: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  const list = [settingPath, env.LGMS_PYTHON ?? ''];
-  if (process.platform === 'win32') list.push('py', 'python');
-  else list.push('python3', '/usr/bin/python3', '/usr/local/bin/python3', '/opt/homebrew/bin/python3', 'python');
-  return [...new Set(list.filter((p) => p.trim() !== ''))];
+/**
+ * Where to look, in order: the setting, then LGMS_PYTHON, then the usual names. An explicit
+ * choice (the setting, or else LGMS_PYTHON) is the only candidate: a path the user chose that
+ * does not work is reported as not working, never silently replaced by another Python.
+ */
+export function pythonCandidates(settingPath: string, env: NodeJS.ProcessEnv = process.env): { candidates: string[]; chosenBy?: 'setting' | 'LGMS_PYTHON' } {
+  if (settingPath.trim() !== '') return { candidates: [settingPath.trim()], chosenBy: 'setting' };
+  if ((env.LGMS_PYTHON ?? '').trim() !== '') return { candidates: [env.LGMS_PYTHON!.trim()], chosenBy: 'LGMS_PYTHON' };
+  const list = process.platform === 'win32' ? ['py', 'python'] : ['python3', '/usr/bin/python3', '/usr/local/bin/python3', '/opt/homebrew/bin/python3', 'python'];
+  return { candidates: [...new Set(list)] };
 }
 
 export function installHint(platform: NodeJS.Platform = process.platform): string {
@@ -44,12 +49,16 @@ function probeOne(python: string, timeoutMs: number): Promise<TrainerStatus | st
   });
 }
 
-export async function probeTrainer(candidates: string[], timeoutMs = 60_000): Promise<TrainerStatus> {
+export async function probeTrainer(
+  { candidates, chosenBy }: { candidates: string[]; chosenBy?: 'setting' | 'LGMS_PYTHON' },
+  timeoutMs = 60_000,
+): Promise<TrainerStatus> {
   const failures: string[] = [];
   for (const python of candidates) {
     const result = await probeOne(python, timeoutMs);
     if (typeof result !== 'string') return result;
     failures.push(result);
   }
-  return { available: false, checking: false, reason: failures.join('; '), installHint: installHint() };
+  const where = chosenBy === 'setting' ? 'The Python set in Settings → Python does not work' : chosenBy === 'LGMS_PYTHON' ? 'The Python named by LGMS_PYTHON does not work' : 'No Python with PyTorch was found';
+  return { available: false, checking: false, reason: `${where} (${failures.join('; ')})`, installHint: installHint() };
 }

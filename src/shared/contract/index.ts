@@ -16,6 +16,7 @@ import { viewerMethods, type ViewerService } from './viewer';
 import { reviewMethods, type ReviewService } from './review';
 import { exportMethods, type ExportService } from './export';
 import { dicomwebMethods, type DicomwebService } from './dicomweb';
+import { trainingMethods, type TrainerEpochEvent, type TrainerStepEvent, type TrainingRun, type TrainingService } from './training';
 
 export * from './demo';
 export * from './import';
@@ -29,6 +30,7 @@ export * from './viewer';
 export * from './review';
 export * from './export';
 export * from './dicomweb';
+export * from './training';
 
 export const contract = {
   system: systemMethods,
@@ -43,6 +45,7 @@ export const contract = {
   review: reviewMethods,
   export: exportMethods,
   dicomweb: dicomwebMethods,
+  training: trainingMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
@@ -59,6 +62,7 @@ export interface Services {
   review: ReviewService;
   export: ExportService;
   dicomweb: DicomwebService;
+  training: TrainingService;
 }
 
 // Fails to compile when `contract` and `Services` disagree on a service, a method or an input;
@@ -83,6 +87,12 @@ export interface Events {
   onDidChangeModels: { activeId: number | null };
   /** Review decisions changed these series' states (queues and the worklist column should refresh). */
   onDidChangeReview: { seriesIds: number[] };
+  /** A fine-tuning run was queued, started or finished. */
+  onDidChangeTrainingRun: TrainingRun;
+  /** Each optimiser step of the running fine-tune (the trainer's `step` event). */
+  onDidTrainStep: TrainerStepEvent & { runId: number };
+  /** Each validation of the running fine-tune (the trainer's `epoch` event). */
+  onDidTrainValidate: TrainerEpochEvent & { runId: number };
 }
 export type EventName = keyof Events;
 

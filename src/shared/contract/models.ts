@@ -25,9 +25,15 @@ export const modelsMethods = {
   list: z.undefined(),
   /** Makes a version the one inference uses (promote, or roll back to an earlier one). */
   activate: id,
+  /** Copies a version to a new folder (model.json, model.onnx, weights.pt, its sets). */
+  exportVersion: z.object({ id: z.number().int().positive(), folder: z.string().min(1).max(4096) }).strict(),
+  /** Registers a copy of a version folder from elsewhere as a candidate. */
+  importVersion: z.object({ folder: z.string().min(1).max(4096) }).strict(),
 } as const;
 
 export interface ModelsService {
   list(): Promise<ModelVersionInfo[]>;
   activate(input: z.input<typeof modelsMethods.activate>): Promise<ModelVersionInfo>;
+  exportVersion(input: z.input<typeof modelsMethods.exportVersion>): Promise<{ folder: string }>;
+  importVersion(input: z.input<typeof modelsMethods.importVersion>): Promise<ModelVersionInfo>;
 }

@@ -6,6 +6,7 @@ import { migration0040 } from './0040-drafts';
 import { migration0050 } from './0050-store-packs';
 import { migration0060 } from './0060-labels';
 import { migration0070 } from './0070-review-queues';
+import { migration0080 } from './0080-training';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0050,
   migration0060,
   migration0070,
+  migration0080,
 ];

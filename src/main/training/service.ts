@@ -1,0 +1,441 @@
+// The `training` service: one fine-tuning run at a time, from the active version's weights.pt,
+// on the current labels with their frozen splits. The trainer is a child process (resources/
+// trainer); its JSON lines are checked against the contract's schema and forwarded as events.
+// A run never leaves a half-model: the trainer writes under temporary names and renames
+// model.json in last; anything short of a registered candidate has its folder removed, here
+// when the process ends, or at the next start when the backend itself died (recover()).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Events, TrainerStatus } from '../../shared/contract';
+import {
+  parseTrainerLine,
+  type GateResult,
+  type TrainerEvent,
+  type TrainingCurvePoint,
+  type TrainingRun,
+  type TrainingRunStatus,
+  type TrainingService,
+  type trainingMethods,
+} from '../../shared/contract/training';
+import type { Emitter } from '../../shared/events';
+import { ServiceError } from '../../shared/result';
+import type { z } from 'zod';
+import type { Database } from '../db/database';
+import type { FrameLoader } from '../imaging/frames';
+import { readModelPackage } from '../models/package';
+import type { ModelRegistry } from '../models/registry';
+import { runGate, type GateOptions } from './gate';
+import { labelsForTraining, stageLabels } from './stage';
+
+/** The recipe measured in docs/benchmarks.md ("Fine-tuning"): replay + frozen batch-norm statistics. */
+export const DEFAULT_HYPERPARAMETERS = {
+  maxSteps: 60,
+  batchSize: 8,
+  optimizer: 'adamw',
+  lr: 1e-3,
+  schedule: 'poly',
+  replayFraction: 0.5,
+  anchor: 0,
+  freezeNorm: true,
+  valEvery: 5,
+  seed: 1,
+} as const;
+
+export type Hyperparameters = Omit<typeof DEFAULT_HYPERPARAMETERS, 'maxSteps'> & { maxSteps: number; timeLimitSeconds?: number };
+
+export interface TrainingOptions {
+  db: Database;
+  dataDir: string;
+  frames: FrameLoader;
+  registry: ModelRegistry;
+  events: Emitter<Events>;
+  /** Resolves the Python with torch (Settings → LGMS_PYTHON → python3). */
+  trainer: () => Promise<TrainerStatus>;
+  /** resources/trainer. */
+  trainerDir: string;
+  /** Extra environment for the trainer (tests pin OMP threads). */
+  env?: NodeJS.ProcessEnv;
+  /** Where the gate's inference worker finds the database and store; no gate when absent. */
+  gate?: Omit<GateOptions, 'db' | 'registry'>;
+}
+
+interface RunRow {
+  id: number;
+  status: TrainingRunStatus;
+  parent_version_id: number;
+  candidate_version_id: number | null;
+  hyperparameters: string;
+  out_dir: string;
+  pid: number | null;
+  curve: string;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+const RUNS_DIR = 'training';
+
+export class TrainingMainService implements TrainingService {
+  private child: ChildProcess | undefined;
+  private draining: Promise<void> | undefined;
+  private readonly waiters = new Map<number, (run: TrainingRun) => void>();
+  private readonly gateErrors = new Map<number, string>();
+
+  constructor(private readonly o: TrainingOptions) {}
+
+  /**
+   * At start: a run left 'running' by a process that died (kill -9, power cut) is marked
+   * interrupted, its trainer is stopped if it outlived us, and its folder is removed. The
+   * active model and the registry are untouched: a candidate is registered only after the
+   * trainer committed it. Returns the ids marked interrupted.
+   */
+  recover(): number[] {
+    const rows = this.o.db.prepare("SELECT * FROM training_runs WHERE status = 'running'").all() as RunRow[];
+    for (const row of rows) {
+      if (row.pid !== null) killOrphanTrainer(row.pid);
+      if (row.candidate_version_id !== null) {
+        // Died after registering its candidate (during the gate): the version is whole; only its gate is missing.
+        this.o.db
+          .prepare(
+            "UPDATE training_runs SET status = 'done', pid = NULL, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+          )
+          .run(row.id);
+        continue;
+      }
+      this.o.db
+        .prepare(
+          "UPDATE training_runs SET status = 'interrupted', pid = NULL, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+        )
+        .run('The app stopped while this run was training.', row.id);
+    }
+    // Folders of runs that are not running now and never produced a candidate.
+    const keep = new Set(
+      (this.o.db.prepare("SELECT out_dir FROM training_runs WHERE status = 'done'").pluck().all() as string[]).map((d) =>
+        path.resolve(this.o.dataDir, d),
+      ),
+    );
+    const root = path.join(this.o.dataDir, RUNS_DIR);
+    if (existsSync(root)) {
+      for (const row of this.o.db
+        .prepare("SELECT out_dir FROM training_runs WHERE status NOT IN ('queued', 'running')")
+        .pluck()
+        .all() as string[]) {
+        const dir = path.resolve(this.o.dataDir, row);
+        if (!keep.has(dir)) rmSync(dir, { recursive: true, force: true });
+      }
+      rmSync(path.join(root, 'staging'), { recursive: true, force: true });
+    }
+    return rows.filter((r) => r.candidate_version_id === null).map((r) => r.id);
+  }
+
+  async start(input?: z.input<typeof trainingMethods.start>): Promise<TrainingRun> {
+    const parent = this.o.registry.active();
+    if (!parent) throw new ServiceError('unavailable', 'No model is active, so there is nothing to fine-tune.');
+    const labels = labelsForTraining(this.o.db);
+    const training = labels.filter((l) => l.split === 'training').length;
+    const validation = labels.length - training;
+    if (training === 0 || validation === 0)
+      throw new ServiceError(
+        'conflict',
+        `Fine-tuning needs at least one training and one validation label; there are ${training} and ${validation}.`,
+      );
+    const hp: Hyperparameters = {
+      ...DEFAULT_HYPERPARAMETERS,
+      ...(input?.maxSteps !== undefined ? { maxSteps: input.maxSteps } : {}),
+      ...(input?.timeLimitSeconds !== undefined ? { timeLimitSeconds: input.timeLimitSeconds } : {}),
+    };
+    const id = this.o.db.transaction(() => {
+      const runId = Number(
+        this.o.db
+          .prepare("INSERT INTO training_runs (status, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, ?, '')")
+          .run(parent.id, JSON.stringify(hp)).lastInsertRowid,
+      );
+      this.o.db.prepare('UPDATE training_runs SET out_dir = ? WHERE id = ?').run(path.join(RUNS_DIR, `run-${runId}`), runId);
+      return runId;
+    })();
+    const run = this.run(id);
+    this.o.events.emit('onDidChangeTrainingRun', run);
+    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    return run;
+  }
+
+  async cancel({ id }: z.input<typeof trainingMethods.cancel>): Promise<TrainingRun> {
+    const row = this.row(id);
+    if (row.status === 'queued') return this.finish(id, 'cancelled', null);
+    if (row.status !== 'running')
+      throw new ServiceError('conflict', `Run ${id} is ${row.status}; only a queued or running run can be cancelled.`);
+    // SIGTERM: the trainer stops at the next step and removes its temporary files (exit 130).
+    if (row.pid !== null) {
+      try {
+        process.kill(row.pid, 'SIGTERM');
+      } catch {
+        /* already gone: its exit handler finishes the run */
+      }
+    }
+    return this.run(id);
+  }
+
+  async list(): Promise<TrainingRun[]> {
+    return (this.o.db.prepare('SELECT id FROM training_runs ORDER BY id DESC').pluck().all() as number[]).map((id) =>
+      this.run(id),
+    );
+  }
+
+  /** Resolves with the run once it has finished (for the CLI and tests). */
+  waitFor(id: number): Promise<TrainingRun> {
+    const run = this.run(id);
+    if (run.status !== 'queued' && run.status !== 'running') return Promise.resolve(run);
+    return new Promise((resolve) => this.waiters.set(id, resolve));
+  }
+
+  /** The trainer's PID while a run is training (tests kill it). */
+  trainerPid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  close(): void {
+    this.child?.kill('SIGTERM');
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      const next = this.o.db.prepare("SELECT id FROM training_runs WHERE status = 'queued' ORDER BY id LIMIT 1").pluck().get() as
+        number | undefined;
+      if (next === undefined) return;
+      await this.execute(next).catch((e: unknown) => {
+        this.cleanup(next);
+        this.finish(next, 'failed', describe(e));
+      });
+    }
+  }
+
+  private async execute(id: number): Promise<void> {
+    const row = this.row(id);
+    const status = await this.o.trainer();
+    if (!status.available || !status.python)
+      throw new ServiceError(
+        'unavailable',
+        `${status.reason ? `${status.reason}. ` : ''}${status.installHint ?? 'Python with PyTorch was not found.'}`,
+      );
+    const parent = this.o.registry.get(row.parent_version_id);
+    const hp = JSON.parse(row.hyperparameters) as Hyperparameters;
+    const staging = path.join(this.o.dataDir, RUNS_DIR, 'staging', `run-${id}`);
+    const labels = await stageLabels(this.o.db, this.o.frames, parent.manifest, staging);
+    const insert = this.o.db.prepare('INSERT INTO training_run_labels (run_id, label_id, split) VALUES (?, ?, ?)');
+    this.o.db.transaction(() => {
+      for (const split of ['training', 'validation'] as const) for (const l of labels[split]) insert.run(id, l.labelId, split);
+    })();
+    const out = path.resolve(this.o.dataDir, row.out_dir);
+    const replay = path.join(parent.dir, 'replay');
+    const args = [
+      '-m',
+      'lgms_trainer',
+      'train',
+      '--data',
+      path.join(staging, 'training'),
+      '--val-data',
+      path.join(staging, 'validation'),
+      '--init',
+      parent.dir,
+      '--out',
+      out,
+      '--max-steps',
+      String(hp.maxSteps),
+      '--batch-size',
+      String(hp.batchSize),
+      '--optimizer',
+      hp.optimizer,
+      '--lr',
+      String(hp.lr),
+      '--schedule',
+      hp.schedule,
+      '--val-every',
+      String(hp.valEvery),
+      '--seed',
+      String(hp.seed),
+      '--id',
+      `${parent.manifest.id.replace(/-ft\d+$/, '')}-ft${id}`,
+      '--name',
+      `${parent.manifest.name.replace(/ \(fine-tuned.*\)$/, '')} (fine-tuned, run ${id})`,
+      '--version',
+      `${parent.manifest.version}+ft${id}`,
+      '--data-description',
+      `${labels.training.length} training / ${labels.validation.length} validation labels from this workstation (run ${id})`,
+      ...(hp.timeLimitSeconds !== undefined ? ['--time-limit', String(hp.timeLimitSeconds)] : []),
+      ...(existsSync(replay) && hp.replayFraction > 0
+        ? ['--replay', replay, '--replay-fraction', String(hp.replayFraction)]
+        : []),
+      ...(hp.anchor > 0 ? ['--anchor', String(hp.anchor)] : []),
+      ...(hp.freezeNorm ? ['--freeze-norm'] : []),
+    ];
+    const child = spawn(status.python, args, {
+      cwd: this.o.trainerDir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.o.env },
+      windowsHide: true,
+    });
+    this.child = child;
+    this.o.db
+      .prepare(
+        "UPDATE training_runs SET status = 'running', pid = ?, python = ?, started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+      )
+      .run(child.pid ?? null, status.python, id);
+    this.o.events.emit('onDidChangeTrainingRun', this.run(id));
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const curve: TrainingCurvePoint[] = [];
+    let last: TrainerEvent | null = null;
+    const saveCurve = this.o.db.prepare('UPDATE training_runs SET curve = ? WHERE id = ?');
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const event = parseTrainerLine(line);
+      if (!event) return;
+      last = event;
+      if (event.event === 'step') {
+        curve.push({ kind: 'step', step: event.step, loss: event.loss });
+        this.o.events.emit('onDidTrainStep', { runId: id, ...event });
+        saveCurve.run(JSON.stringify(curve), id);
+      } else if (event.event === 'epoch') {
+        curve.push({ kind: 'validation', step: event.step, dice: event.valDice });
+        this.o.events.emit('onDidTrainValidate', { runId: id, ...event });
+        saveCurve.run(JSON.stringify(curve), id);
+      }
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (c, sig) => resolve([c, sig])),
+    );
+    this.child = undefined;
+    rmSync(staging, { recursive: true, force: true });
+    const final = last as TrainerEvent | null;
+    if (code === 0 && final?.event === 'done') {
+      const versionId = this.register(id, parent.id, out, hp, final.metrics);
+      if (this.o.gate) {
+        this.o.events.emit('onDidChangeTrainingRun', this.run(id));
+        await runGate({ ...this.o.gate, db: this.o.db, registry: this.o.registry }, versionId).catch((e: unknown) => {
+          this.gateErrors.set(id, e instanceof Error ? e.message : String(e));
+        });
+      }
+      this.finish(id, 'done', null);
+      this.o.events.emit('onDidChangeModels', { activeId: this.o.registry.active()?.id ?? null });
+      return;
+    }
+    this.cleanup(id);
+    if (code === 130 || final?.event === 'cancelled') {
+      this.finish(id, 'cancelled', null);
+      return;
+    }
+    if (signal !== null) {
+      // Killed from outside (kill -9, the system's out-of-memory killer): nothing was committed.
+      this.finish(id, 'interrupted', `The trainer was stopped by ${signal} before it finished.`);
+      return;
+    }
+    const message =
+      final?.event === 'error' ? final.message : stderr.trim().split('\n').at(-1) || `the trainer stopped (exit ${code})`;
+    this.finish(id, 'failed', `Fine-tuning failed: ${message}`);
+  }
+
+  private register(id: number, parentId: number, out: string, hp: Hyperparameters, metrics: unknown): number {
+    const pkg = readModelPackage(out);
+    const versionId = this.o.registry.upsert(pkg);
+    const m = pkg.manifest as typeof pkg.manifest & { trainerVersion?: string };
+    this.o.db.transaction(() => {
+      this.o.db
+        .prepare(
+          `INSERT INTO model_version_training (model_version_id, run_id, parent_version_id, hyperparameters, trainer_version, torch_version, metrics)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          versionId,
+          id,
+          parentId,
+          JSON.stringify(hp),
+          m.trainerVersion ?? 'unknown',
+          m.training.torch,
+          JSON.stringify(metrics),
+        );
+      this.o.db.prepare('UPDATE training_runs SET candidate_version_id = ? WHERE id = ?').run(versionId, id);
+    })();
+    return versionId;
+  }
+
+  private cleanup(id: number): void {
+    const row = this.row(id);
+    if (row.out_dir) rmSync(path.resolve(this.o.dataDir, row.out_dir), { recursive: true, force: true });
+    rmSync(path.join(this.o.dataDir, RUNS_DIR, 'staging', `run-${id}`), { recursive: true, force: true });
+  }
+
+  private finish(id: number, status: TrainingRunStatus, error: string | null): TrainingRun {
+    this.o.db
+      .prepare(
+        "UPDATE training_runs SET status = ?, error = ?, pid = NULL, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+      )
+      .run(status, error, id);
+    const run = this.run(id);
+    this.o.events.emit('onDidChangeTrainingRun', run);
+    this.waiters.get(id)?.(run);
+    this.waiters.delete(id);
+    return run;
+  }
+
+  private gateOf(versionId: number | null): GateResult | null {
+    if (versionId === null) return null;
+    const gate = this.o.db
+      .prepare('SELECT gate FROM model_version_training WHERE model_version_id = ?')
+      .pluck()
+      .get(versionId) as string | null | undefined;
+    return gate ? (JSON.parse(gate) as GateResult) : null;
+  }
+
+  private row(id: number): RunRow {
+    const row = this.o.db.prepare('SELECT * FROM training_runs WHERE id = ?').get(id) as RunRow | undefined;
+    if (!row) throw new ServiceError('not-found', `no training run ${id}`);
+    return row;
+  }
+
+  private run(id: number): TrainingRun {
+    const row = this.row(id);
+    const counts = this.o.db
+      .prepare('SELECT split, count(*) AS n FROM training_run_labels WHERE run_id = ? GROUP BY split')
+      .all(id) as { split: string; n: number }[];
+    return {
+      id: row.id,
+      status: row.status,
+      parentVersionId: row.parent_version_id,
+      candidateVersionId: row.candidate_version_id,
+      hyperparameters: JSON.parse(row.hyperparameters) as Record<string, unknown>,
+      trainingLabels: counts.find((c) => c.split === 'training')?.n ?? 0,
+      validationLabels: counts.find((c) => c.split === 'validation')?.n ?? 0,
+      curve: JSON.parse(row.curve) as TrainingCurvePoint[],
+      gate: this.gateOf(row.candidate_version_id),
+      gateError: this.gateErrors.get(row.id) ?? null,
+      error: row.error,
+      createdAt: row.created_at,
+      startedAt: row.started_at,
+      finishedAt: row.finished_at,
+    };
+  }
+}
+
+/** A trainer that outlived a killed backend is stopped, if that PID still runs our trainer. */
+function killOrphanTrainer(pid: number): void {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmdline.includes('lgms_trainer')) return;
+  } catch {
+    // No /proc (macOS, Windows) or no such process: a PID may have been reused, so leave it.
+    return;
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone meanwhile */
+  }
+}
+
+function describe(e: unknown): string {
+  if (e instanceof ServiceError) return e.message;
+  return `Fine-tuning could not start: ${e instanceof Error ? e.message : String(e)}`;
+}

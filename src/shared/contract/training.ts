@@ -1,0 +1,171 @@
+// The `training` service: fine-tuning runs of the active model on the submitted labels, and the
+// JSON-lines events of the Python trainer (resources/trainer, README "Events"), which the
+// backend checks line by line against `trainerEventSchema` before anything else reads them.
+import { z } from 'zod';
+
+const finite = z.number().finite();
+const ratio = z.number().min(0).max(1);
+
+/** `start`: once, after the images are loaded. */
+const startEvent = z.object({
+  event: z.literal('start'),
+  trainImages: z.number().int().positive(),
+  valImages: z.number().int().nonnegative(),
+  batchSize: z.number().int().positive(),
+  stepsPerEpoch: z.number().int().positive(),
+  /** null when only a time limit bounds the run. */
+  maxSteps: z.number().int().positive().nullable(),
+  device: z.string(),
+  size: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+  optimizer: z.string(),
+  lr: finite,
+  seed: z.number().int(),
+  threads: z.number().int().positive(),
+  /** What protects the parent's domain: replay, L2-SP anchor, frozen batch-norm statistics. */
+  recipe: z.string(),
+  replayImages: z.number().int().nonnegative(),
+  replayPerBatch: z.number().int().nonnegative(),
+});
+
+/** `step`: after every optimiser step. */
+const stepEvent = z.object({
+  event: z.literal('step'),
+  step: z.number().int().positive(),
+  epoch: z.number().int().positive(),
+  loss: finite,
+  lr: finite,
+  /** Seconds left; −1 when no bound is known. */
+  etaSeconds: finite,
+  stepSeconds: finite,
+});
+
+/** `epoch`: after each validation (every `--val-every` epochs and at the end). */
+const epochEvent = z.object({
+  event: z.literal('epoch'),
+  epoch: z.number().int().nonnegative(),
+  step: z.number().int().nonnegative(),
+  valDice: ratio,
+  valIou: ratio,
+  valSensitivity: ratio,
+  valPrecision: ratio,
+  valN: z.number().int().nonnegative(),
+  bestDice: ratio,
+  bestEpoch: z.number().int().nonnegative(),
+  /** ‖w − w_parent‖₂ over all trainable parameters. */
+  parentDistance: finite.nonnegative(),
+  elapsedSeconds: finite.nonnegative(),
+});
+
+const metricsSchema = z.object({
+  dice: ratio,
+  iou: ratio,
+  sensitivity: ratio,
+  precision: ratio,
+  n: z.number().int().nonnegative(),
+});
+
+const doneEvent = z.object({
+  event: z.literal('done'),
+  metrics: z.object({ validation: metricsSchema }),
+  /** Absolute path of the committed model folder. */
+  out: z.string(),
+});
+const errorEvent = z.object({ event: z.literal('error'), message: z.string() });
+const cancelledEvent = z.object({ event: z.literal('cancelled') });
+
+export const trainerEventSchema = z.discriminatedUnion('event', [
+  startEvent,
+  stepEvent,
+  epochEvent,
+  doneEvent,
+  errorEvent,
+  cancelledEvent,
+]);
+export type TrainerEvent = z.infer<typeof trainerEventSchema>;
+export type TrainerStepEvent = z.infer<typeof stepEvent>;
+export type TrainerEpochEvent = z.infer<typeof epochEvent>;
+
+export const TRAINING_RUN_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled', 'interrupted'] as const;
+export type TrainingRunStatus = (typeof TRAINING_RUN_STATUSES)[number];
+
+/** One point of a run's curve: a step (loss) or a validation (Dice). */
+export type TrainingCurvePoint =
+  { kind: 'step'; step: number; loss: number } | { kind: 'validation'; step: number; dice: number };
+
+export interface GateCase {
+  labelId: number;
+  imageId: number;
+  candidateDice: number;
+  parentDice: number;
+}
+
+/** The registry gate (src/main/training/gate.ts): candidate vs parent on the same frozen cases. */
+export interface GateResult {
+  set: 'validation';
+  n: number;
+  meanCandidate: number;
+  meanParent: number;
+  /** Mean of candidate − parent Dice per case. */
+  meanDifference: number;
+  /** Paired percentile bootstrap 95 % interval of the mean difference. */
+  ci95: [number, number];
+  verdict: 'better' | 'no-evidence' | 'worse';
+  cases: GateCase[];
+  provider: string;
+  ttaFlips: 0 | 2 | 4;
+  finishedAt: string;
+}
+
+export interface TrainingRun {
+  id: number;
+  status: TrainingRunStatus;
+  parentVersionId: number;
+  candidateVersionId: number | null;
+  hyperparameters: Record<string, unknown>;
+  trainingLabels: number;
+  validationLabels: number;
+  curve: TrainingCurvePoint[];
+  /** The gate's comparison of the candidate with its parent, once it has run. */
+  gate: GateResult | null;
+  /** Why the gate could not run (the candidate stays registered, unproven). */
+  gateError: string | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export const trainingMethods = {
+  /** Queues a fine-tuning run of the active model on every current, non-excluded label. */
+  start: z
+    .object({
+      maxSteps: z.number().int().min(1).max(100_000).optional(),
+      timeLimitSeconds: z
+        .number()
+        .positive()
+        .max(7 * 24 * 3600)
+        .optional(),
+    })
+    .strict()
+    .optional(),
+  cancel: z.object({ id: z.number().int().positive() }).strict(),
+  list: z.undefined(),
+} as const;
+
+export interface TrainingService {
+  start(input?: z.input<typeof trainingMethods.start>): Promise<TrainingRun>;
+  cancel(input: z.input<typeof trainingMethods.cancel>): Promise<TrainingRun>;
+  list(): Promise<TrainingRun[]>;
+}
+
+/** Parses one stdout line of the trainer; null for a line that is not a known event. */
+export function parseTrainerLine(line: string): TrainerEvent | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  const parsed = trainerEventSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}

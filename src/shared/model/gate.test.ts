@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { pairedBootstrap } from './gate';
+
+describe('paired bootstrap gate', () => {
+  it('calls a consistent gain better, a consistent loss worse, and noise around 0 no evidence', () => {
+    const parent = Array.from({ length: 40 }, (_, i) => 0.7 + 0.005 * (i % 7));
+    const better = pairedBootstrap(parent.map((p, i) => p + 0.05 + 0.01 * ((i % 3) - 1)), parent);
+    expect(better.verdict).toBe('better');
+    expect(better.meanDifference).toBeCloseTo(0.05, 2);
+    expect(better.ci95[0]).toBeGreaterThan(0);
+    expect(better.ci95[0]).toBeLessThanOrEqual(better.meanDifference);
+    expect(better.ci95[1]).toBeGreaterThanOrEqual(better.meanDifference);
+    expect(pairedBootstrap(parent.map((p) => p - 0.02), parent).verdict).toBe('worse');
+    const noise = pairedBootstrap(parent.map((p, i) => p + (i % 2 === 0 ? 0.03 : -0.03)), parent);
+    expect(noise.verdict).toBe('no-evidence');
+    expect(noise.ci95[0]).toBeLessThan(0);
+    expect(noise.ci95[1]).toBeGreaterThan(0);
+  });
+
+  it('matches the exact bootstrap distribution on a tiny case and is deterministic', () => {
+    // Two cases with differences 0 and 1: resampled means are 0, 0.5, 1 with weights 1/4, 1/2, 1/4,
+    // so the 2.5th and 97.5th percentiles are 0 and 1.
+    const r = pairedBootstrap([1, 1], [1, 0], 4000, 7);
+    expect(r.ci95).toEqual([0, 1]);
+    expect(r.meanDifference).toBe(0.5);
+    expect(r.verdict).toBe('no-evidence');
+    expect(pairedBootstrap([0.9, 0.8, 0.7], [0.8, 0.8, 0.6], 500, 3)).toEqual(pairedBootstrap([0.9, 0.8, 0.7], [0.8, 0.8, 0.6], 500, 3));
+  });
+
+  it('refuses unpaired or empty input', () => {
+    expect(() => pairedBootstrap([1], [1, 2])).toThrow(RangeError);
+    expect(() => pairedBootstrap([], [])).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,62 @@
+// The registry gate's statistics: a candidate and its parent segment the same cases, and the
+// per-case Dice differences (candidate − parent) decide. The interval is the percentile paired
+// bootstrap (Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 13): resample the
+// cases with replacement, keep each case's pair together, take the 2.5th and 97.5th percentiles
+// of the resampled mean difference. Deterministic: the resampling uses a seeded PRNG.
+
+export type GateVerdict = 'better' | 'no-evidence' | 'worse';
+
+export interface PairedComparison {
+  n: number;
+  meanCandidate: number;
+  meanParent: number;
+  /** Mean of candidate − parent over the cases. */
+  meanDifference: number;
+  /** Percentile bootstrap 95 % interval of the mean difference. */
+  ci95: [number, number];
+  /** better: the interval lies above 0; worse: below 0; otherwise no evidence either way. */
+  verdict: GateVerdict;
+}
+
+/**
+ * Compares per-case Dice of candidate and parent on the same cases (same order).
+ * Throws RangeError for unequal lengths or no cases. `resamples` defaults to 10,000.
+ */
+export function pairedBootstrap(candidate: readonly number[], parent: readonly number[], resamples = 10_000, seed = 1): PairedComparison {
+  if (candidate.length !== parent.length) throw new RangeError(`paired comparison needs equal case counts, got ${candidate.length} and ${parent.length}`);
+  const n = candidate.length;
+  if (n === 0) throw new RangeError('paired comparison needs at least one case');
+  const diff = candidate.map((c, i) => c - parent[i]!);
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const random = mulberry32(seed);
+  const means = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += diff[Math.floor(random() * n)]!;
+    means[r] = sum / n;
+  }
+  means.sort();
+  const ci95: [number, number] = [quantile(means, 0.025), quantile(means, 0.975)];
+  const verdict: GateVerdict = ci95[0] > 0 ? 'better' : ci95[1] < 0 ? 'worse' : 'no-evidence';
+  return { n, meanCandidate: mean(candidate), meanParent: mean(parent), meanDifference: mean(diff), ci95, verdict };
+}
+
+/** Linear interpolation between order statistics (NumPy's default, "type 7"). */
+function quantile(sorted: Float64Array, q: number): number {
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/** Mulberry32: a small, fast 32-bit PRNG, uniform in [0, 1). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,231 @@
+// The training service with the real trainer (Python + PyTorch), the shipped starter model and
+// generated shifted-domain DICOM studies labelled with their ground truth: staging equals the
+// inference input, a run registers a candidate with its parent and exact labels, cancel stops
+// the trainer by its PID, and kill -9 of the trainer or of the backend leaves the database
+// intact, the active model unchanged, the run interrupted and no files behind.
+import BetterSqlite3 from 'better-sqlite3';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackend, type Backend } from '../../src/main/backend';
+import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
+import { stagedInput, stageLabels, modelInputSpec } from '../../src/main/training/stage';
+import { trainerEventSchema, type TrainingRun } from '../../src/shared/contract/training';
+import { ROOT } from '../helpers/serve';
+import { tempDir } from '../helpers/temp';
+import { importLabelledStudies } from '../helpers/training-data';
+
+const trainer = await probeTrainer(pythonCandidates(''));
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+describe.skipIf(!trainer.available)(
+  `training service (${trainer.available ? trainer.python : `no Python with torch: ${trainer.reason}`})`,
+  () => {
+    const tmp = tempDir();
+    const dataDir = path.join(tmp.dir, 'data');
+    let b: Backend;
+    beforeAll(async () => {
+      process.env.OMP_NUM_THREADS = '2';
+      b = createBackend({ dataDir, transport: 'http', inference: false });
+      await importLabelledStudies(b, tmp.dir, {
+        patients: 3,
+        imagesPerSeries: 3,
+        seed: 404,
+        domain: 'shifted',
+        validationPatients: 1,
+      });
+    }, 120_000);
+    afterAll(() => {
+      b?.close();
+      tmp.cleanup();
+    });
+
+    it('stages each label as the inference worker feeds the model, and the trainer reads it unchanged', async () => {
+      const active = b.registry.active()!;
+      const dir = path.join(tmp.dir, 'staged');
+      const staged = await stageLabels(b.db, b.frames, active.manifest, dir);
+      expect(staged.training).toHaveLength(6);
+      expect(staged.validation).toHaveLength(3);
+      const first = staged.training[0]!;
+      const expected = await stagedInput(b.frames, first.imageId, modelInputSpec(active.manifest));
+      // The trainer's loader (float16 in memory) on the staged folder.
+      const script = [
+        'import sys, json, numpy as np',
+        'sys.path.insert(0, sys.argv[1])',
+        'from lgms_trainer.data import list_pairs, load_set',
+        'spec = {"size": (128, 128), "channelMode": "replicate", "normalization": {"type": "scale", "min": 0, "max": 255}}',
+        'x, y = load_set(list_pairs(sys.argv[2]), spec, 3)',
+        'print(json.dumps({"shape": list(x.shape), "first": x[0, 0].float().flatten().tolist(), "fg": int(y[0].sum())}))',
+      ].join('\n');
+      const out = JSON.parse(
+        execFileSync(trainer.python!, ['-c', script, path.join(ROOT, 'resources', 'trainer'), path.join(dir, 'training')], {
+          encoding: 'utf8',
+        }),
+      ) as {
+        shape: number[];
+        first: number[];
+        fg: number;
+      };
+      expect(out.shape).toEqual([6, 1, 128, 128]);
+      let worst = 0;
+      for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(expected[i]! - out.first[i]!));
+      expect(worst).toBeLessThan(5e-4); // float16 storage of values in [0, 1]
+      expect(out.fg).toBeGreaterThan(0);
+    });
+
+    it('runs to completion: a candidate with its parent, the exact labels, hyper-parameters and versions', async () => {
+      const steps: unknown[] = [];
+      const off = b.events.on('onDidTrainStep', (e) => steps.push(e));
+      const activeBefore = b.registry.active()!.id;
+      const run = await b.services.training.start({ maxSteps: 2 });
+      expect(run.status).toBe('queued');
+      const done = await b.training.waitFor(run.id);
+      off();
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('done');
+      expect(steps).toHaveLength(2);
+      for (const s of steps) {
+        const { runId, ...event } = s as { runId: number };
+        expect(runId).toBe(run.id);
+        expect(trainerEventSchema.safeParse(event).success).toBe(true);
+      }
+      expect(done.curve.filter((p) => p.kind === 'step')).toHaveLength(2);
+      expect(done.curve.some((p) => p.kind === 'validation')).toBe(true);
+      expect([done.trainingLabels, done.validationLabels]).toEqual([6, 3]);
+      const versions = await b.services.models.list();
+      const candidate = versions.find((v) => v.id === done.candidateVersionId)!;
+      expect(candidate.status).toBe('candidate');
+      expect(candidate.parent).toBe('lgmsnet-starter');
+      const record = b.db.prepare('SELECT * FROM model_version_training WHERE model_version_id = ?').get(candidate.id) as Record<
+        string,
+        string
+      >;
+      expect(JSON.parse(record.hyperparameters!)).toMatchObject({ maxSteps: 2, freezeNorm: true });
+      expect(record.torch_version).toMatch(/^\d+\.\d+/);
+      expect(record.trainer_version).toMatch(/^\d+\.\d+/);
+      const labelIds = b.db
+        .prepare('SELECT label_id FROM training_run_labels WHERE run_id = ? ORDER BY label_id')
+        .pluck()
+        .all(run.id);
+      expect(labelIds).toEqual(b.db.prepare('SELECT id FROM labels ORDER BY id').pluck().all());
+      // Committed whole: no temporary names, no staging left; the active model did not change.
+      const dir = b.registry.get(candidate.id).dir;
+      expect(readdirSync(dir).sort()).toEqual(['model.json', 'model.onnx', 'split.json', 'weights.pt']);
+      expect(filesUnder(path.join(dataDir, 'training', 'staging'))).toEqual([]);
+      expect(b.registry.active()!.id).toBe(activeBefore);
+      // The gate: candidate and parent through the inference worker on the 3 frozen validation images.
+      const gate = done.gate!;
+      expect(done.gateError).toBeNull();
+      expect(gate.n).toBe(3);
+      const validationIds = b.db
+        .prepare("SELECT label_id FROM training_run_labels WHERE run_id = ? AND split = 'validation' ORDER BY label_id")
+        .pluck()
+        .all(run.id);
+      expect(gate.cases.map((c) => c.labelId)).toEqual(validationIds);
+      for (const c of gate.cases) {
+        expect(c.parentDice).toBeGreaterThan(0.3); // the starter on shifted images: ~0.73 on average
+        expect(c.candidateDice).toBeGreaterThanOrEqual(0);
+      }
+      expect(gate.ci95[0]).toBeLessThanOrEqual(gate.meanDifference);
+      expect(gate.ci95[1]).toBeGreaterThanOrEqual(gate.meanDifference);
+      expect(['better', 'no-evidence', 'worse']).toContain(gate.verdict);
+      expect(b.db.prepare('SELECT count(*) FROM predictions WHERE model_version_id = ?').pluck().get(candidate.id)).toBe(3);
+    }, 300_000);
+
+    it('cancel stops the trainer by its PID and leaves nothing', async () => {
+      const run = await b.services.training.start({ maxSteps: 1000 });
+      await new Promise<void>((resolve) => {
+        const off = b.events.on('onDidTrainStep', () => {
+          off();
+          resolve();
+        });
+      });
+      const pid = b.training.trainerPid()!;
+      await b.services.training.cancel({ id: run.id });
+      const final = await b.training.waitFor(run.id);
+      expect(final.status).toBe('cancelled');
+      expect(() => process.kill(pid, 0)).toThrow();
+      expect(existsSync(path.join(dataDir, 'training', `run-${run.id}`))).toBe(false);
+    }, 300_000);
+
+    it('kill -9 of the trainer mid-epoch: run interrupted, active model unchanged, no files, database intact', async () => {
+      const activeBefore = b.registry.active()!.id;
+      const versionsBefore = (await b.services.models.list()).length;
+      const run = await b.services.training.start({ maxSteps: 1000 });
+      await new Promise<void>((resolve) => {
+        const off = b.events.on('onDidTrainStep', () => {
+          off();
+          resolve();
+        });
+      });
+      process.kill(b.training.trainerPid()!, 'SIGKILL');
+      const final = await b.training.waitFor(run.id);
+      expect(final.status).toBe('interrupted');
+      expect(final.error).toMatch(/SIGKILL/);
+      expect(b.registry.active()!.id).toBe(activeBefore);
+      expect((await b.services.models.list()).length).toBe(versionsBefore);
+      expect(existsSync(path.join(dataDir, 'training', `run-${run.id}`))).toBe(false);
+      expect(filesUnder(path.join(dataDir, 'training', 'staging'))).toEqual([]);
+      expect(b.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    }, 300_000);
+
+    it('kill -9 of the backend mid-run: the next start marks the run interrupted, stops the orphan trainer, removes its files', async () => {
+      b.close();
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'tests', 'helpers', 'train-child.ts'), dataDir], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, OMP_NUM_THREADS: '2' },
+      });
+      const trainerPid = await new Promise<number>((resolve, reject) => {
+        let buf = '';
+        child.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const m = /step trainer=(\d+)/.exec(buf);
+          if (m) resolve(Number(m[1]));
+        });
+        child.on('exit', (code) => reject(new Error(`child exited ${code} before a step: ${buf}`)));
+      });
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      // The database as the dead backend left it: a run still 'running'.
+      const raw = new BetterSqlite3(path.join(dataDir, 'lgms.sqlite'));
+      const left = raw.prepare("SELECT id FROM training_runs WHERE status = 'running'").pluck().all() as number[];
+      raw.close();
+      expect(left).toHaveLength(1);
+      expect(
+        existsSync(path.join(dataDir, 'training', `run-${left[0]}`)) ||
+          filesUnder(path.join(dataDir, 'training', 'staging')).length > 0,
+      ).toBe(true);
+
+      b = createBackend({ dataDir, transport: 'http', inference: false });
+      const runs: TrainingRun[] = await b.services.training.list();
+      const run = runs.find((r) => r.id === left[0])!;
+      expect(run.status).toBe('interrupted');
+      expect(b.registry.active()!.manifest.id).toBe('lgmsnet-starter');
+      expect(b.db.pragma('integrity_check', { simple: true })).toBe('ok');
+      await expect
+        .poll(
+          () => {
+            try {
+              process.kill(trainerPid, 0);
+              return 'alive';
+            } catch {
+              return 'gone';
+            }
+          },
+          { timeout: 10_000 },
+        )
+        .toBe('gone');
+      expect(existsSync(path.join(dataDir, 'training', `run-${run.id}`))).toBe(false);
+      expect(filesUnder(path.join(dataDir, 'training', 'staging'))).toEqual([]);
+      expect(filesUnder(dataDir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    }, 300_000);
+  },
+);

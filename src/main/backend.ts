@@ -2,7 +2,8 @@
 // Electron, the headless server, the CLI and the tests all start here.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Events, Services, SystemInfo } from '../shared/contract';
+import type { Api, Events, Services, SystemInfo } from '../shared/contract';
+import { createApiClient } from '../shared/contract/client';
 import { Emitter } from '../shared/events';
 import { openDatabase, type Database } from './db/database';
 import { DemoMainService } from './demo/service';
@@ -14,6 +15,7 @@ import { JobStore } from './jobs/store';
 import { ModelRegistry } from './models/registry';
 import { resourcesDir } from './paths';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
+import { createInProcessTransport } from './rpc/in-process';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
 import { ViewerMainService } from './viewer/service';
@@ -30,6 +32,8 @@ export interface BackendOptions {
   modelsDir?: string;
   /** Run inference jobs left queued by an earlier process (the app and server do; one-shot CLI commands do not). */
   resumeJobs?: boolean;
+  /** What only the host can do (Electron's file dialog); `system.pickPaths` is `unsupported` without it. */
+  host?: { pickPaths?: (kind: 'folder' | 'files') => Promise<string[]> };
 }
 
 export interface Backend {
@@ -46,6 +50,8 @@ export interface Backend {
   readonly ready: Promise<void>;
   readonly events: Emitter<Events>;
   readonly dispatch: Dispatch;
+  /** The contract's typed client on an in-process transport: how the CLI and tests call the backend. */
+  readonly api: Api;
   close(): void;
 }
 
@@ -68,7 +74,7 @@ export function createBackend(options: BackendOptions): Backend {
   for (const problem of modelProblems) console.error(`[models] ${problem}`);
   const engine = new InferenceEngine({ db, dbPath, storeDir: store.root, jobs, events, registry, settings: () => settings.read(), ...binding });
   const system = new SystemMainService(
-    { dataDir: options.dataDir, transport: options.transport, activeProvider: () => engine.activeProvider() },
+    { dataDir: options.dataDir, transport: options.transport, activeProvider: () => engine.activeProvider(), ...(options.host?.pickPaths ? { pickPaths: options.host.pickPaths } : {}) },
     settings,
     events,
   );
@@ -79,6 +85,7 @@ export function createBackend(options: BackendOptions): Backend {
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidImportStudies', ({ studyIds }) => engine.autoSegment(studyIds));
   events.on('onDidChangeSettings', () => void engine.settingsChanged());
+  const dispatch = createDispatch(services);
   return {
     dataDir: options.dataDir,
     db,
@@ -90,7 +97,8 @@ export function createBackend(options: BackendOptions): Backend {
     registry,
     ready,
     events,
-    dispatch: createDispatch(services),
+    dispatch,
+    api: createApiClient(createInProcessTransport(dispatch, events)),
     close() {
       void engine.close();
       db.close();

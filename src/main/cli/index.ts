@@ -5,7 +5,8 @@ import { segmentToFolder } from './segment';
 import { defaultUserDataDir, resolveDataDir, withoutDataDirArgs } from '../data-dir';
 import { appVersion } from '../paths';
 import { serve } from '../server';
-import type { ImportReport } from '../../shared/contract';
+import type { ImportReport, SettingsPatch } from '../../shared/contract';
+import { unwrap } from '../../shared/contract/client';
 import type { Result } from '../../shared/result';
 
 interface Command {
@@ -28,8 +29,8 @@ const COMMANDS: Record<string, Command> = {
     usage: 'lgms info [--data-dir DIR]',
     run: async (_args, backend) => {
       const b = backend();
-      await b.services.system.refreshTrainer();
-      print(await b.dispatch('system', 'getInfo', undefined));
+      await b.api.system.refreshTrainer();
+      print(await b.api.system.getInfo());
       return 0;
     },
   },
@@ -40,9 +41,9 @@ const COMMANDS: Record<string, Command> = {
       const paths = withoutDataDirArgs(args).filter((a) => a !== '--json');
       if (paths.length === 0) throw new UsageError('name at least one folder or file');
       const b = backend();
-      const started = await b.dispatch('import', 'start', { paths });
+      const started = await b.api.import.start({ paths });
       if (!started.ok) return print(started);
-      const { jobId } = started.value as { jobId: number };
+      const { jobId } = started.value;
       const off = b.events.on('onDidImportProgress', (p) => {
         if (!process.stderr.isTTY) return;
         const eta = p.etaSeconds !== undefined ? `, ~${p.etaSeconds} s left` : '';
@@ -51,7 +52,7 @@ const COMMANDS: Record<string, Command> = {
       const job = await b.importer.wait(jobId);
       off();
       if (process.stderr.isTTY) process.stderr.write('\n');
-      const report = await b.services.import.report({ jobId, limit: 10_000 });
+      const report = unwrap(await b.api.import.report({ jobId, limit: 10_000 }));
       if (args.includes('--json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else process.stdout.write(formatImportReport(report));
       return job.status === 'done' ? 0 : 1;
@@ -90,8 +91,8 @@ const COMMANDS: Record<string, Command> = {
     run: async (args, backend) => {
       const b = backend();
       const [verb = 'get', ...rest] = withoutDataDirArgs(args);
-      if (verb === 'get') return print(await b.dispatch('settings', 'get', undefined));
-      if (verb === 'reset') return print(await b.dispatch('settings', 'reset', undefined));
+      if (verb === 'get') return print(await b.api.settings.get());
+      if (verb === 'reset') return print(await b.api.settings.reset());
       if (verb !== 'set') throw new UsageError(`unknown settings verb "${verb}"`);
       const patch: Record<string, unknown> = {};
       for (const pair of rest) {
@@ -99,7 +100,8 @@ const COMMANDS: Record<string, Command> = {
         if (eq < 1) throw new UsageError(`expected key=value, got "${pair}"`);
         patch[pair.slice(0, eq)] = parseValue(pair.slice(eq + 1));
       }
-      return print(await b.dispatch('settings', 'update', patch));
+      // Typed only as far as the command line allows: the contract's schema checks it at the call.
+      return print(await b.api.settings.update(patch as SettingsPatch));
     },
   },
 };

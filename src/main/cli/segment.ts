@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { unwrap } from '../../shared/contract/client';
 import { decodeRle } from '../../shared/imaging/rle';
 import type { Backend } from '../backend';
 import { encodePng } from '../imaging/raster/png-encoder';
@@ -25,12 +26,12 @@ export async function segmentToFolder(
   log: (line: string) => void,
 ): Promise<SegmentSummary> {
   await b.ready;
-  const status = await b.services.inference.status();
+  const status = unwrap(await b.api.inference.status());
   if (!status.model) throw new Error(status.message ?? 'no model is available');
-  const started = await b.services.import.start({ paths: inputs });
+  const started = unwrap(await b.api.import.start({ paths: inputs }));
   const imported = await b.importer.wait(started.jobId);
   if (imported.status !== 'done') throw new Error(`import ${imported.status}: ${imported.error ?? ''}`);
-  const report = await b.services.import.report({ jobId: started.jobId, limit: 10_000 });
+  const report = unwrap(await b.api.import.report({ jobId: started.jobId, limit: 10_000 }));
 
   // Map each input file (new or already imported) to its images through the file's hash.
   const roots = inputs.map((p) => path.resolve(p));
@@ -47,14 +48,14 @@ export async function segmentToFolder(
   const series = [...new Set(targets.filter((t) => !hasPrediction.get(t.imageId, status.model!.id)).map((t) => t.seriesId))];
   for (const seriesId of series) {
     // Joins a job the import already queued for this series, if any.
-    const { jobId } = await b.services.inference.segmentSeries({ seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}) });
+    const { jobId } = unwrap(await b.api.inference.segmentSeries({ seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}) }));
     const final = await b.engine.waitForJob(jobId);
     log(`series ${seriesId}: ${final}`);
   }
 
   let masks = 0;
   for (const t of targets) {
-    const p = await b.services.inference.prediction({ imageId: t.imageId });
+    const p = unwrap(await b.api.inference.prediction({ imageId: t.imageId }));
     if (!p) continue;
     const mask = decodeRle(p.mask, p.rows * p.columns);
     for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! > 0 ? 255 : 0;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../../tests/helpers/api';
 import { tempDir } from '../../../tests/helpers/temp';
 import { writeCtSeries } from '../../../tests/helpers/ct-series';
+import { draftViewSchema, viewerFrameSchema } from '../../shared/contract';
 import { EditHistory, diffPatch } from '../../shared/imaging/history';
 import { decodeRle, encodeRle } from '../../shared/imaging/rle';
 import { createBackend, type Backend } from '../backend';
@@ -49,6 +50,7 @@ describe('viewer service', () => {
       const f = await call(b).viewer.frame({ imageId: image.imageId });
       expect(f).toMatchObject({ dtype: 'int16', rows: 32, columns: 32, slope: 1, intercept: -1024, photometric: 'MONOCHROME2' });
       expect(f.data).toBeInstanceOf(Uint8Array);
+      expect(viewerFrameSchema.safeParse(f).success).toBe(true); // the result's schema holds what the service sends
       const px = new Int16Array(f.data.slice().buffer);
       expect(px[10 * 32 + 20]).toBe(probe[z]);
       expect(f.min).toBe(Math.min(...px));
@@ -76,6 +78,7 @@ describe('viewer service', () => {
     expect(first.revision).toBe(1);
 
     const draft = (await call(b).viewer.draft({ seriesId }))!;
+    expect(draftViewSchema.safeParse(draft).success).toBe(true);
     expect(draft.revision).toBe(1);
     expect(draft.slices.map((x) => x.imageId)).toEqual([a]);
     expect(decodeRle(draft.slices[0]!.labels, 1024)).toEqual(map);

@@ -2,7 +2,8 @@
 // Electron, the headless server, the CLI and the tests all start here.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { Events, Services, SystemInfo } from '../shared/contract';
+import type { Api, Events, Services, SystemInfo } from '../shared/contract';
+import { createApiClient } from '../shared/contract/client';
 import { Emitter } from '../shared/events';
 import { openDatabase, type Database } from './db/database';
 import { DemoMainService } from './demo/service';
@@ -18,6 +19,7 @@ import { ModelRegistry } from './models/registry';
 import { appVersion, resourcesDir } from './paths';
 import { ReviewMainService } from './review/service';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
+import { createInProcessTransport } from './rpc/in-process';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
 import { TrainingMainService } from './training/service';
@@ -37,6 +39,8 @@ export interface BackendOptions {
   resumeJobs?: boolean;
   /** Keeps PACS passwords and tokens (Electron: the OS keychain); default: file permissions only. */
   secrets?: SecretBox;
+  /** What only the host can do (Electron's file dialog); `system.pickPaths` is `unsupported` without it. */
+  host?: { pickPaths?: (kind: 'folder' | 'files') => Promise<string[]> };
 }
 
 export interface Backend {
@@ -57,6 +61,8 @@ export interface Backend {
   readonly ready: Promise<void>;
   readonly events: Emitter<Events>;
   readonly dispatch: Dispatch;
+  /** The contract's typed client on an in-process transport: how the CLI and tests call the backend. */
+  readonly api: Api;
   close(): void;
 }
 
@@ -79,7 +85,7 @@ export function createBackend(options: BackendOptions): Backend {
   for (const problem of modelProblems) console.error(`[models] ${problem}`);
   const engine = new InferenceEngine({ db, dbPath, storeDir: store.root, jobs, events, registry, settings: () => settings.read(), ...binding });
   const system = new SystemMainService(
-    { dataDir: options.dataDir, transport: options.transport, activeProvider: () => engine.activeProvider() },
+    { dataDir: options.dataDir, transport: options.transport, activeProvider: () => engine.activeProvider(), ...(options.host?.pickPaths ? { pickPaths: options.host.pickPaths } : {}) },
     settings,
     events,
   );
@@ -105,6 +111,7 @@ export function createBackend(options: BackendOptions): Backend {
       console.error(`[review] ${(e as Error).message}`); // the next review read retries
     }
   });
+  const dispatch = createDispatch(services);
   return {
     dataDir: options.dataDir,
     db,
@@ -120,7 +127,8 @@ export function createBackend(options: BackendOptions): Backend {
     training,
     ready,
     events,
-    dispatch: createDispatch(services),
+    dispatch,
+    api: createApiClient(createInProcessTransport(dispatch, events)),
     close() {
       training.close();
       void engine.close();

@@ -1,7 +1,7 @@
 // Exposes exactly one object, `window.lgms`, to the sandboxed renderer: invoke a contract method
 // and receive backend events. No Node or Electron API leaks through it.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { IPC_EVENT, IPC_INVOKE, IPC_PICK, type LgmsBridge } from '../shared/contract/bridge';
+import { IPC_EVENT, IPC_INVOKE, type LgmsBridge } from '../shared/contract/bridge';
 import type { EventName } from '../shared/contract';
 import type { Result } from '../shared/result';
 
@@ -12,7 +12,6 @@ const bridge: LgmsBridge = {
     ipcRenderer.on(IPC_EVENT, handler);
     return () => ipcRenderer.removeListener(IPC_EVENT, handler);
   },
-  pickPaths: (kind) => ipcRenderer.invoke(IPC_PICK, kind) as Promise<string[]>,
 };
 
 contextBridge.exposeInMainWorld('lgms', bridge);

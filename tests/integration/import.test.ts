@@ -3,6 +3,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../helpers/api';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { STAGE_CHUNK_BYTES } from '../../src/shared/contract';
 import { decodeDicom } from '../../src/main/imaging/dicom';
@@ -14,9 +15,9 @@ import { sources } from '../fixtures';
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 
 async function importPaths(b: Backend, paths: string[]) {
-  const started = await b.services.import.start({ paths });
+  const started = await call(b).import.start({ paths });
   const job = await b.importer.wait(started.jobId);
-  return { job, report: await b.services.import.report({ jobId: started.jobId, limit: 10_000 }) };
+  return { job, report: await call(b).import.report({ jobId: started.jobId, limit: 10_000 }) };
 }
 
 describe.skipIf(!existsSync(PYDICOM))('import', () => {
@@ -120,17 +121,17 @@ describe.skipIf(!existsSync(PYDICOM))('import', () => {
   });
 
   it('lists studies in the worklist with filters and makes a thumbnail', async () => {
-    const all = await b.services.worklist.list({ pageSize: 500 });
+    const all = await call(b).worklist.list({ pageSize: 500 });
     expect(all.total).toBe(all.rows.length);
     const ctRow = all.rows.find((r) => r.studyUid === ct.studyUid)!;
     expect(ctRow).toMatchObject({ modalities: 'CT', seriesCount: 1, imageCount: 24, patientName: 'TEST^CT^1', statusCounts: { new: 1 } });
-    const filtered = await b.services.worklist.list({ patient: 'test^ct' });
+    const filtered = await call(b).worklist.list({ patient: 'test^ct' });
     expect(filtered.rows.map((r) => r.studyUid)).toEqual([ct.studyUid]);
-    const mr = await b.services.worklist.list({ modality: 'MR' });
+    const mr = await call(b).worklist.list({ modality: 'MR' });
     expect(mr.total).toBeGreaterThan(0);
     expect(mr.rows.every((r) => r.modalities.split('\\').includes('MR'))).toBe(true);
-    const [series] = await b.services.worklist.series({ studyId: ctRow.studyId });
-    const thumb = await b.services.worklist.thumbnail({ seriesId: series!.seriesId });
+    const [series] = await call(b).worklist.series({ studyId: ctRow.studyId });
+    const thumb = await call(b).worklist.thumbnail({ seriesId: series!.seriesId });
     expect(thumb).toMatch(/^data:image\/png;base64,/);
   });
 
@@ -178,7 +179,7 @@ describe.skipIf(!existsSync(PYDICOM))('import', () => {
       if (p.phase === 'reading' && !cancelled) {
         // Some files in: stored bytes exist that the cancel must take away again.
         cancelled = true;
-        setTimeout(() => void b.services.jobs.cancel({ id: p.jobId }), 40);
+        setTimeout(() => void call(b).jobs.cancel({ id: p.jobId }), 40);
       }
     });
     const { job } = await importPaths(b, [source]);
@@ -215,13 +216,13 @@ describe.skipIf(!existsSync(PYDICOM))('import', () => {
     expect(await b.dispatch('import', 'stage', { batch, path: '../escape.dcm', offset: 0, data, last: true })).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
     const announced: { jobId: number; studyIds: number[] }[] = [];
     const off = b.events.on('onDidImportStudies', (e) => announced.push(e));
-    const started = await b.services.import.startStaged({ batch });
+    const started = await call(b).import.startStaged({ batch });
     const job = await b.importer.wait(started.jobId);
     off();
     expect(job.status).toBe('done');
     // The finished import announces its studies (what auto-segmentation listens to).
     expect(announced).toEqual([{ jobId: started.jobId, studyIds: job.kind === 'import' ? job.result!.studyIds : [] }]);
-    const report = await b.services.import.report({ jobId: started.jobId });
+    const report = await call(b).import.report({ jobId: started.jobId });
     expect(report.counts.imported + report.counts.duplicate).toBe(1);
     await expect.poll(() => existsSync(path.join(tmp.dir, 'data', 'staging', batch))).toBe(false);
   });

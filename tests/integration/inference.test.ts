@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../helpers/api';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { generatePhantom, writeDemoStudies } from '../../src/main/demo';
 import type { ModelManifest } from '../../src/shared/model/manifest';
@@ -29,27 +30,27 @@ describe.skipIf(!manifest)('inference with the starter model', () => {
   });
 
   it('ends on CPU here, recording why the GPU providers failed', async () => {
-    const status = await b.services.inference.status();
+    const status = await call(b).inference.status();
     expect(status.state).toBe('ready');
     expect(status.provider).toBe('cpu');
     expect(status.model?.modelId).toBe('lgmsnet-starter');
     expect(status.failures.map((f) => f.provider)).toContain('cuda');
     for (const f of status.failures) expect(f.reason.length).toBeGreaterThan(5);
-    const info = await b.services.system.getInfo();
+    const info = await call(b).system.getInfo();
     expect(info.executionProvider).toBe('cpu');
   });
 
   it("reaches the model card's Dice on held-out generated images, segmented automatically after import", async () => {
-    await b.services.settings.update({ ttaFlips: 2 });
+    await call(b).settings.update({ ttaFlips: 2 });
     const files = await writeDemoStudies(path.join(tmp.dir, 'demo'), { patients: 4, imagesPerSeries: 10, seed: SEED, domain: 'base' });
-    const started = await b.services.import.start({ paths: [path.join(tmp.dir, 'demo')] });
+    const started = await call(b).import.start({ paths: [path.join(tmp.dir, 'demo')] });
     expect((await b.importer.wait(started.jobId)).status).toBe('done');
     // auto-segmentation queued one inference job per new series
-    await expect.poll(async () => (await b.services.jobs.list({ kind: 'inference' })).filter((j) => j.status === 'done').length, { timeout: 120_000, interval: 250 }).toBe(4);
+    await expect.poll(async () => (await call(b).jobs.list({ kind: 'inference' })).filter((j) => j.status === 'done').length, { timeout: 120_000, interval: 250 }).toBe(4);
     const scores: number[] = [];
     for (const f of files) {
       const imageId = b.db.prepare('SELECT id FROM images WHERE sop_instance_uid = ?').pluck().get(f.sopInstanceUid) as number;
-      const p = await b.services.inference.prediction({ imageId });
+      const p = await call(b).inference.prediction({ imageId });
       expect(p).not.toBeNull();
       const predicted = decodeRle(p!.mask, p!.rows * p!.columns);
       const truth = generatePhantom({ seed: SEED, index: f.index, domain: 'base' }).mask;
@@ -67,23 +68,23 @@ describe.skipIf(!manifest)('inference with the starter model', () => {
   }, 180_000);
 
   it('falls back to CPU when CUDA is forced but cannot load, and records the failure', async () => {
-    await b.services.settings.update({ executionProvider: 'cuda' });
+    await call(b).settings.update({ executionProvider: 'cuda' });
     await b.engine.settingsChanged();
-    const status = await b.services.inference.status();
+    const status = await call(b).inference.status();
     expect(status.provider).toBe('cpu');
     expect(status.failures[0]?.provider).toBe('cuda');
-    await b.services.settings.update({ executionProvider: 'auto' });
+    await call(b).settings.update({ executionProvider: 'auto' });
   });
 
   it('segments real DICOM test images of other modalities without failing', async () => {
     const ct = '/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm';
     if (!existsSync(ct)) return;
-    const started = await b.services.import.start({ paths: [ct] });
+    const started = await call(b).import.start({ paths: [ct] });
     await b.importer.wait(started.jobId);
     const seriesId = b.db.prepare("SELECT s.id FROM series s WHERE s.modality = 'CT'").pluck().get() as number;
-    const { jobId } = await b.services.inference.segmentSeries({ seriesId });
+    const { jobId } = await call(b).inference.segmentSeries({ seriesId });
     expect(await b.engine.waitForJob(jobId)).toBe('done');
-    const job = await b.services.jobs.get({ id: jobId });
+    const job = await call(b).jobs.get({ id: jobId });
     expect((job.result as { segmented: number }).segmented).toBe(1);
   });
 });

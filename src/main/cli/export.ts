@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { EXPORT_FORMATS, type ExportFormat, type ExportResult } from '../../shared/contract';
+import { EXPORT_FORMATS, type ExportFormat } from '../../shared/contract';
+import { unwrap } from '../../shared/contract/client';
 import type { Backend } from '../backend';
 import { scanPaths } from '../import/scan';
 
@@ -36,17 +37,19 @@ export async function exportCommand(
   for (const seriesId of seriesIds) {
     if (hasLabels.get(seriesId) || hasPredictions.get(seriesId)) continue;
     await b.ready;
-    const { jobId } = await b.services.inference.segmentSeries({ seriesId });
+    const { jobId } = unwrap(await b.api.inference.segmentSeries({ seriesId }));
     log(`series ${seriesId} has no labels: segmenting it with the active model (${await b.engine.waitForJob(jobId)})`);
   }
-  const { jobId } = await b.services.export.start({
-    seriesIds,
-    format: c.format,
-    outDir: path.resolve(c.outDir),
-    fallBackToPredictions: true,
-  });
+  const { jobId } = unwrap(
+    await b.api.export.start({
+      seriesIds,
+      format: c.format,
+      outDir: path.resolve(c.outDir),
+      fallBackToPredictions: true,
+    }),
+  );
   const job = await b.exporter.wait(jobId);
-  const result = job.result as ExportResult | null;
+  const result = job.kind === 'export' && job.result && 'series' in job.result ? job.result : null;
   const lines = [`${job.title}: ${job.status}${job.error ? ` — ${job.error}` : ''}`];
   for (const s of result?.series ?? [])
     lines.push(
@@ -58,7 +61,7 @@ export async function exportCommand(
 }
 
 async function importedSeries(b: Backend, target: string): Promise<number[]> {
-  const started = await b.services.import.start({ paths: [target] });
+  const started = unwrap(await b.api.import.start({ paths: [path.resolve(target)] }));
   const imported = await b.importer.wait(started.jobId);
   if (imported.status !== 'done') throw new Error(`import ${imported.status}: ${imported.error ?? ''}`);
   // Each file (new or imported before) leads to its series through its content hash.

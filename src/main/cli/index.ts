@@ -6,7 +6,8 @@ import { exportCommand, isExportFormat } from './export';
 import { defaultUserDataDir, resolveDataDir, withoutDataDirArgs } from '../data-dir';
 import { appVersion } from '../paths';
 import { serve } from '../server';
-import type { ImportReport } from '../../shared/contract';
+import type { ImportReport, SettingsPatch } from '../../shared/contract';
+import { unwrap } from '../../shared/contract/client';
 import type { Result } from '../../shared/result';
 
 interface Command {
@@ -29,8 +30,8 @@ const COMMANDS: Record<string, Command> = {
     usage: 'lgms info [--data-dir DIR]',
     run: async (_args, backend) => {
       const b = backend();
-      await b.services.system.refreshTrainer();
-      print(await b.dispatch('system', 'getInfo', undefined));
+      await b.api.system.refreshTrainer();
+      print(await b.api.system.getInfo());
       return 0;
     },
   },
@@ -42,9 +43,9 @@ const COMMANDS: Record<string, Command> = {
       if (paths.length === 0) throw new UsageError('name at least one folder or file');
       const b = backend();
       // A shell user means paths relative to their own folder; the service takes only full paths.
-      const started = await b.dispatch('import', 'start', { paths: paths.map((p) => path.resolve(p)) });
+      const started = await b.api.import.start({ paths: paths.map((p) => path.resolve(p)) });
       if (!started.ok) return print(started);
-      const { jobId } = started.value as { jobId: number };
+      const { jobId } = started.value;
       const off = b.events.on('onDidImportProgress', (p) => {
         if (!process.stderr.isTTY) return;
         const eta = p.etaSeconds !== undefined ? `, ~${p.etaSeconds} s left` : '';
@@ -53,7 +54,7 @@ const COMMANDS: Record<string, Command> = {
       const job = await b.importer.wait(jobId);
       off();
       if (process.stderr.isTTY) process.stderr.write('\n');
-      const report = await b.services.import.report({ jobId, limit: 10_000 });
+      const report = unwrap(await b.api.import.report({ jobId, limit: 10_000 }));
       if (args.includes('--json')) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else process.stdout.write(formatImportReport(report));
       return job.status === 'done' ? 0 : 1;
@@ -119,8 +120,8 @@ const COMMANDS: Record<string, Command> = {
     run: async (args, backend) => {
       const b = backend();
       const [verb = 'get', ...rest] = withoutDataDirArgs(args);
-      if (verb === 'get') return print(await b.dispatch('settings', 'get', undefined));
-      if (verb === 'reset') return print(await b.dispatch('settings', 'reset', undefined));
+      if (verb === 'get') return print(await b.api.settings.get());
+      if (verb === 'reset') return print(await b.api.settings.reset());
       if (verb !== 'set') throw new UsageError(`unknown settings verb "${verb}"`);
       const patch: Record<string, unknown> = {};
       for (const pair of rest) {
@@ -128,7 +129,8 @@ const COMMANDS: Record<string, Command> = {
         if (eq < 1) throw new UsageError(`expected key=value, got "${pair}"`);
         patch[pair.slice(0, eq)] = parseValue(pair.slice(eq + 1));
       }
-      return print(await b.dispatch('settings', 'update', patch));
+      // Typed only as far as the command line allows: the contract's schema checks it at the call.
+      return print(await b.api.settings.update(patch as SettingsPatch));
     },
   },
 };

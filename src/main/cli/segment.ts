@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { unwrap } from '../../shared/contract/client';
 import { decodeRle } from '../../shared/imaging/rle';
 import type { Backend } from '../backend';
 import { encodePng } from '../imaging/raster/png-encoder';
@@ -33,12 +34,12 @@ export async function segmentToFolder(
   checkOutputFolder(inputs, outDir);
   const roots = inputs.map((p) => path.resolve(p));
   await b.ready;
-  const status = await b.services.inference.status();
+  const status = unwrap(await b.api.inference.status());
   if (!status.model) throw new Error(status.message ?? 'no model is available');
-  const started = await b.services.import.start({ paths: inputs.map((p) => path.resolve(p)) });
+  const started = unwrap(await b.api.import.start({ paths: inputs.map((p) => path.resolve(p)) }));
   const imported = await b.importer.wait(started.jobId);
   if (imported.status !== 'done') throw new Error(`import ${imported.status}: ${imported.error ?? ''}`);
-  const report = await b.services.import.report({ jobId: started.jobId, limit: 10_000 });
+  const report = unwrap(await b.api.import.report({ jobId: started.jobId, limit: 10_000 }));
 
   // Map each input file (new or already imported) to its images through the file's hash.
   const imagesOf = b.db.prepare(
@@ -55,18 +56,18 @@ export async function segmentToFolder(
   const series = [...new Set(targets.filter((t) => !hasPrediction.get(t.imageId, status.model!.id)).map((t) => t.seriesId))];
   for (const seriesId of series) {
     // Joins a job the import already queued for this series, if any.
-    const { jobId } = await b.services.inference.segmentSeries({ seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}) });
+    const { jobId } = unwrap(await b.api.inference.segmentSeries({ seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}) }));
     const final = await b.engine.waitForJob(jobId);
     log(`series ${seriesId}: ${final}`);
-    const job = await b.services.jobs.get({ id: jobId });
-    for (const f of (job.result as { failed?: { imageId: number; reason: string }[] } | null)?.failed ?? []) reasons.set(f.imageId, f.reason);
+    const job = unwrap(await b.api.jobs.get({ id: jobId }));
+    if (job.kind === 'inference') for (const f of job.result?.failed ?? []) reasons.set(f.imageId, f.reason);
   }
 
   let masks = 0;
   const failed: SegmentSummary['failed'] = [];
   const used = new Set<string>();
   for (const t of targets) {
-    const p = await b.services.inference.prediction({ imageId: t.imageId });
+    const p = unwrap(await b.api.inference.prediction({ imageId: t.imageId }));
     const label = t.frames > 1 ? `${t.source} (frame ${t.frame + 1})` : t.source;
     if (!p) {
       failed.push({ path: label, reason: reasons.get(t.imageId) ?? 'no mask was made (see the inference job)' });

@@ -3,7 +3,7 @@
 import { app, BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { IPC_EVENT, IPC_INVOKE, IPC_PICK } from '../../shared/contract/bridge';
+import { IPC_EVENT, IPC_INVOKE } from '../../shared/contract/bridge';
 import { fail } from '../../shared/result';
 import { createBackend, type Backend } from '../backend';
 import { resolveDataDir } from '../data-dir';
@@ -56,19 +56,20 @@ void app.whenReady().then(() => {
   hardenSessions();
   const dataDir = resolveDataDir(process.argv, process.env, app.getPath('userData'));
   const sqliteBinding = process.env.LGMS_SQLITE_BINDING;
-  backend = createBackend({ dataDir, transport: 'electron', secrets: osSecretBox(), ...(sqliteBinding ? { sqliteBinding } : {}) });
-  const b = backend;
-  ipcMain.handle(IPC_INVOKE, (event, service: unknown, method: unknown, input: unknown) =>
-    fromOurFrame(event) ? b.dispatch(service, method, input) : fail('unauthorized', 'IPC from an unknown frame'),
-  );
-  ipcMain.handle(IPC_PICK, async (event, kind: unknown) => {
-    if (!fromOurFrame(event) || !win) return [];
+  // The desktop's picker joins the contract as system.pickPaths, answered by this host.
+  const pickPaths = async (kind: 'folder' | 'files'): Promise<string[]> => {
+    if (!win) return [];
     const result = await dialog.showOpenDialog(win, {
       title: 'Import studies',
       properties: kind === 'files' ? ['openFile', 'multiSelections'] : ['openDirectory'],
     });
     return result.canceled ? [] : result.filePaths;
-  });
+  };
+  backend = createBackend({ dataDir, transport: 'electron', secrets: osSecretBox(), host: { pickPaths }, ...(sqliteBinding ? { sqliteBinding } : {}) });
+  const b = backend;
+  ipcMain.handle(IPC_INVOKE, (event, service: unknown, method: unknown, input: unknown) =>
+    fromOurFrame(event) ? b.dispatch(service, method, input) : fail('unauthorized', 'IPC from an unknown frame'),
+  );
   b.events.onAny((name, payload) => win?.webContents.send(IPC_EVENT, name, payload));
   createWindow();
   app.on('activate', () => BrowserWindow.getAllWindows().length === 0 && createWindow());

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { call } from '../../../tests/helpers/api';
 import { tempDir } from '../../../tests/helpers/temp';
 import { DEFAULT_SETTINGS } from '../../shared/contract';
 import { createBackend, type Backend } from '../backend';
@@ -27,7 +28,7 @@ describe('settings service', () => {
     expect(seen).toHaveLength(1);
     backend.close();
     backend = createBackend({ dataDir: tmp.dir, transport: 'http', inference: false });
-    const after = await backend.services.settings.get();
+    const after = await call(backend).settings.get();
     expect(after.ttaFlips).toBe(4);
     expect(after.userName).toBe('Dr. Ada');
     expect(after.reviewOrder).toBe(DEFAULT_SETTINGS.reviewOrder);
@@ -39,20 +40,20 @@ describe('settings service', () => {
     if (!bad.ok) expect(bad.error.code).toBe('invalid-input');
     const unknown = await backend.dispatch('settings', 'update', { favouriteColour: 'blue' });
     expect(unknown.ok).toBe(false);
-    expect((await backend.services.settings.get()).ttaFlips).toBe(DEFAULT_SETTINGS.ttaFlips);
+    expect((await call(backend).settings.get()).ttaFlips).toBe(DEFAULT_SETTINGS.ttaFlips);
   });
 
   it('falls back to the default for a stored value an older version wrote', async () => {
     backend.db.prepare("INSERT INTO settings (key, value) VALUES ('ttaFlips', '7'), ('userName', '\"Kept\"')").run();
     backend.close();
     backend = createBackend({ dataDir: tmp.dir, transport: 'http', inference: false });
-    const s = await backend.services.settings.get();
+    const s = await call(backend).settings.get();
     expect(s.ttaFlips).toBe(DEFAULT_SETTINGS.ttaFlips);
     expect(s.userName).toBe('Kept');
   });
 
   it('reset returns to the defaults', async () => {
-    await backend.services.settings.update({ overlayOpacity: 0.9 });
-    expect(await backend.services.settings.reset()).toEqual(DEFAULT_SETTINGS);
+    await call(backend).settings.update({ overlayOpacity: 0.9 });
+    expect(await call(backend).settings.reset()).toEqual(DEFAULT_SETTINGS);
   });
 });

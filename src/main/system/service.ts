@@ -1,6 +1,8 @@
 // The `system` service: versions, data folder, providers and trainer status.
 import os from 'node:os';
-import type { Events, ExecutionProviderName, SystemInfo, SystemService, TrainerStatus } from '../../shared/contract';
+import type { z } from 'zod';
+import type { Events, ExecutionProviderName, SystemInfo, SystemService, systemMethods, TrainerStatus } from '../../shared/contract';
+import { ServiceError } from '../../shared/result';
 import type { Emitter } from '../../shared/events';
 import { appVersion } from '../paths';
 import type { SettingsMainService } from '../settings/service';
@@ -12,6 +14,8 @@ export interface SystemOptions {
   transport: SystemInfo['transport'];
   /** Replaced by the inference engine once it has chosen a provider. */
   activeProvider?: () => ExecutionProviderName;
+  /** The host's folder/file picker (Electron's dialog); absent in the headless server and the CLI. */
+  pickPaths?: (kind: 'folder' | 'files') => Promise<string[]>;
 }
 
 export class SystemMainService implements SystemService {
@@ -41,6 +45,13 @@ export class SystemMainService implements SystemService {
       executionProviders: this.providers,
       trainer: this.trainer,
     };
+  }
+
+  async pickPaths({ kind }: z.input<typeof systemMethods.pickPaths>): Promise<string[]> {
+    if (!this.options.pickPaths) {
+      throw new ServiceError('unsupported', 'This window cannot open a folder picker: type the folder\'s path, or drop its files here.');
+    }
+    return this.options.pickPaths(kind);
   }
 
   refreshTrainer(): Promise<TrainerStatus> {

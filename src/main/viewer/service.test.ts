@@ -3,8 +3,10 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../../../tests/helpers/api';
 import { tempDir } from '../../../tests/helpers/temp';
 import { writeCtSeries } from '../../../tests/helpers/ct-series';
+import { draftViewSchema, viewerFrameSchema } from '../../shared/contract';
 import { EditHistory, diffPatch } from '../../shared/imaging/history';
 import { decodeRle, encodeRle } from '../../shared/imaging/rle';
 import { createBackend, type Backend } from '../backend';
@@ -24,7 +26,7 @@ describe('viewer service', () => {
       mkdirSync(path.join(tmp.dir, 'in', 'small'), { recursive: true });
       copyFileSync(CT_SMALL, path.join(tmp.dir, 'in', 'small', 'CT_small.dcm'));
     }
-    const { jobId } = await b.services.import.start({ paths: [path.join(tmp.dir, 'in')] });
+    const { jobId } = await call(b).import.start({ paths: [path.join(tmp.dir, 'in')] });
     expect(await b.importer.wait(jobId)).toMatchObject({ status: 'done' });
     seriesId = b.db.prepare("SELECT id FROM series WHERE series_uid = '2.25.910000000000000000002'").pluck().get() as number;
   });
@@ -34,7 +36,7 @@ describe('viewer service', () => {
   });
 
   it('lists a series in display order with overlay text and geometry', async () => {
-    const s = await b.services.viewer.series({ seriesId });
+    const s = await call(b).viewer.series({ seriesId });
     expect(s).toMatchObject({ modality: 'CT', patient: { name: 'TEST^CT^1', id: 'CT-1' }, study: { date: '20260102' } });
     expect(s.images).toHaveLength(5);
     expect(s.images.map((i) => i.position?.[2])).toEqual([0, 2.5, 5, 7.5, 10]);
@@ -43,11 +45,12 @@ describe('viewer service', () => {
   });
 
   it('sends decoded frames as typed arrays with their range and modality LUT', async () => {
-    const s = await b.services.viewer.series({ seriesId });
+    const s = await call(b).viewer.series({ seriesId });
     for (const [z, image] of s.images.entries()) {
-      const f = await b.services.viewer.frame({ imageId: image.imageId });
+      const f = await call(b).viewer.frame({ imageId: image.imageId });
       expect(f).toMatchObject({ dtype: 'int16', rows: 32, columns: 32, slope: 1, intercept: -1024, photometric: 'MONOCHROME2' });
       expect(f.data).toBeInstanceOf(Uint8Array);
+      expect(viewerFrameSchema.safeParse(f).success).toBe(true); // the result's schema holds what the service sends
       const px = new Int16Array(f.data.slice().buffer);
       expect(px[10 * 32 + 20]).toBe(probe[z]);
       expect(f.min).toBe(Math.min(...px));
@@ -57,24 +60,25 @@ describe('viewer service', () => {
 
   it.skipIf(!existsSync(CT_SMALL))('decodes a real CT file (pydicom CT_small)', async () => {
     const small = b.db.prepare("SELECT se.id FROM series se WHERE se.series_uid != '2.25.910000000000000000002'").pluck().get() as number;
-    const s = await b.services.viewer.series({ seriesId: small });
-    const f = await b.services.viewer.frame({ imageId: s.images[0]!.imageId });
+    const s = await call(b).viewer.series({ seriesId: small });
+    const f = await call(b).viewer.frame({ imageId: s.images[0]!.imageId });
     expect(f).toMatchObject({ rows: 128, columns: 128, dtype: 'int16' });
     expect(f.max).toBeGreaterThan(f.min);
   });
 
   it('saves a draft with its history in one step, restores it, and refuses stale or corrupt saves', async () => {
-    const s = await b.services.viewer.series({ seriesId });
+    const s = await call(b).viewer.series({ seriesId });
     const [a, c] = [s.images[1]!.imageId, s.images[3]!.imageId];
-    expect(await b.services.viewer.draft({ seriesId })).toBeNull();
+    expect(await call(b).viewer.draft({ seriesId })).toBeNull();
     const map = new Uint8Array(32 * 32);
     map.fill(1, 100, 140);
     const history = new EditHistory();
     history.push({ label: 'Brush', patches: [{ imageId: a, xor: diffPatch(new Uint8Array(1024), map)! }] });
-    const first = await b.services.viewer.saveDraft({ seriesId, baseRevision: 0, slices: [{ imageId: a, labels: encodeRle(map) }], history: history.serialize() });
+    const first = await call(b).viewer.saveDraft({ seriesId, baseRevision: 0, slices: [{ imageId: a, labels: encodeRle(map) }], history: history.serialize() });
     expect(first.revision).toBe(1);
 
-    const draft = (await b.services.viewer.draft({ seriesId }))!;
+    const draft = (await call(b).viewer.draft({ seriesId }))!;
+    expect(draftViewSchema.safeParse(draft).success).toBe(true);
     expect(draft.revision).toBe(1);
     expect(draft.slices.map((x) => x.imageId)).toEqual([a]);
     expect(decodeRle(draft.slices[0]!.labels, 1024)).toEqual(map);
@@ -90,10 +94,10 @@ describe('viewer service', () => {
     // A map of the wrong size, or an image of another series, changes nothing.
     const bad = await b.dispatch('viewer', 'saveDraft', { seriesId, baseRevision: 1, slices: [{ imageId: c, labels: encodeRle(new Uint8Array(10)) }], history: null });
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
-    expect((await b.services.viewer.draft({ seriesId }))!.revision).toBe(1);
+    expect((await call(b).viewer.draft({ seriesId }))!.revision).toBe(1);
 
     // Clearing a slice removes its row; another slice is added in the same save.
-    const second = await b.services.viewer.saveDraft({
+    const second = await call(b).viewer.saveDraft({
       seriesId,
       baseRevision: 1,
       slices: [
@@ -103,20 +107,20 @@ describe('viewer service', () => {
       history: null,
     });
     expect(second.revision).toBe(2);
-    expect((await b.services.viewer.draft({ seriesId }))!.slices.map((x) => x.imageId)).toEqual([c]);
-    expect(await b.services.viewer.discardDraft({ seriesId })).toEqual({ discarded: true });
-    expect(await b.services.viewer.draft({ seriesId })).toBeNull();
+    expect((await call(b).viewer.draft({ seriesId }))!.slices.map((x) => x.imageId)).toEqual([c]);
+    expect(await call(b).viewer.discardDraft({ seriesId })).toEqual({ discarded: true });
+    expect(await call(b).viewer.draft({ seriesId })).toBeNull();
   });
 
   it('reads an undo history stored by an earlier version (JSON text, base64 patches)', async () => {
-    const s = await b.services.viewer.series({ seriesId });
+    const s = await call(b).viewer.series({ seriesId });
     const a = s.images[2]!.imageId;
     const xor = encodeRle(Uint8Array.of(0, 1, 1, 0));
     const legacy = JSON.stringify({ limit: 100, cursor: 1, entries: [{ label: 'Fill', patches: [{ imageId: a, xor: Buffer.from(xor).toString('base64') }] }] });
     b.db.prepare('INSERT INTO drafts (series_id, revision, history) VALUES (?, 7, ?)').run(seriesId, legacy);
-    const draft = (await b.services.viewer.draft({ seriesId }))!;
+    const draft = (await call(b).viewer.draft({ seriesId }))!;
     expect(draft.history!.entries[0]!.patches[0]!.xor).toEqual(xor);
     expect(EditHistory.fromSerialized(draft.history!).undoLabel).toBe('Fill');
-    await b.services.viewer.discardDraft({ seriesId });
+    await call(b).viewer.discardDraft({ seriesId });
   });
 });

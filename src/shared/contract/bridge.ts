@@ -4,11 +4,8 @@ import type { EventName } from './index';
 
 export const IPC_INVOKE = 'lgms:invoke';
 export const IPC_EVENT = 'lgms:event';
-export const IPC_PICK = 'lgms:pick';
 
 export interface LgmsBridge {
   invoke(service: string, method: string, input: unknown): Promise<Result<unknown>>;
   subscribe(listener: (event: EventName, payload: unknown) => void): () => void;
-  /** The desktop's own folder/file picker (Electron only): absolute paths, or [] when cancelled. */
-  pickPaths?(kind: 'folder' | 'files'): Promise<string[]>;
 }

@@ -4,7 +4,8 @@ import { fail, type Result } from '../result';
 import { contract, isServiceName, type Api, type EventName } from './index';
 
 export interface Transport {
-  readonly kind: 'electron' | 'http';
+  /** Electron IPC, the headless server, or a direct call inside the backend's process (CLI, tests). */
+  readonly kind: 'electron' | 'http' | 'in-process';
   invoke(service: string, method: string, input: unknown): Promise<Result<unknown>>;
   /** Receives every backend event; returns an unsubscribe function. */
   subscribe(listener: (event: EventName, payload: unknown) => void): () => void;

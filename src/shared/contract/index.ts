@@ -1,6 +1,20 @@
-// The one contract between the renderer and the backend, whatever carries it (Electron IPC or
-// the headless HTTP + WebSocket server). Each service lists its methods with the schema of
-// their single input; later services join `contract`, `Services` and `Events` here.
+// The one contract between the renderer and the backend, whatever carries it (Electron IPC, the
+// headless HTTP + WebSocket server, or the in-process transport of the CLI and tests).
+//
+// Adding a service (review.ts, training.ts, export.ts, dicomweb.ts follow this pattern):
+//  1. In `contract/<service>.ts`, a `<service>Methods` map of zod schemas, one per method's
+//     single input (`z.undefined()` for none). Binary fields are `bytes(max)` (./bytes.ts):
+//     Uint8Array, never base64. A result that carries bytes or crosses as data gets a schema too;
+//     derive its type from it (`z.infer`).
+//  2. The `<Service>Service` interface takes its inputs from the schemas:
+//     `m(input: z.input<typeof xMethods.m>): Promise<R>` (no parameter for `z.undefined()`).
+//     Never restate an input by hand: `ContractAgrees` below fails the build on any drift.
+//  3. Add the map to `contract`, the interface to `Services`, `export *` the file; events go in
+//     `Events`, named onDidX. Long work is a job: add its kind's params/progress/result to
+//     `JobKinds` (./jobs.ts).
+//  4. Implement it in `src/main/<feature>/` (throw `ServiceError(code, message)` for expected
+//     failures) and construct it in src/main/backend.ts. Callers — renderer, CLI, tests — use
+//     `createApiClient` (backend.api in process); nothing calls a concrete service around it.
 import type { z } from 'zod';
 import type { Result } from '../result';
 import type { ContractAgrees } from './check';

@@ -44,9 +44,15 @@ export const systemMethods = {
   getInfo: z.undefined(),
   /** Re-probe the Python trainer (after the user installed PyTorch, say). */
   refreshTrainer: z.undefined(),
+  /**
+   * The desktop's own folder or file picker: absolute paths, [] when the user cancels. Only a
+   * host with a desktop (Electron) has one; elsewhere the answer is `unsupported`.
+   */
+  pickPaths: z.object({ kind: z.enum(['folder', 'files']) }).strict(),
 } as const;
 
 export interface SystemService {
   getInfo(): Promise<SystemInfo>;
   refreshTrainer(): Promise<TrainerStatus>;
+  pickPaths(input: z.input<typeof systemMethods.pickPaths>): Promise<string[]>;
 }

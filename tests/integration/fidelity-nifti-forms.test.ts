@@ -2,9 +2,12 @@
 // the geometry stored is the one nibabel gives (get_best_affine: the sform when its code is set).
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { readVolume } from '../../src/main/imaging/volume/read';
 import { tempDir } from '../helpers/temp';
+
+// Each test makes its case with Python and imports it with the real worker: slow on a loaded machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 describe('NIfTI sform and qform', () => {
   const tmp = tempDir();

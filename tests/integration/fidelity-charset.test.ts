@@ -3,12 +3,15 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createBackend } from '../../src/main/backend';
 import { readDicom } from '../../src/main/imaging/dicom';
 import { makeCase } from '../helpers/cases';
 import { tempDir } from '../helpers/temp';
 import { requireFixtures, sources } from '../fixtures';
+
+// Each test makes its case with Python and imports it with the real worker: slow on a loaded machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const CHARSETS = path.join(sources.pydicom, 'charset_files');
 

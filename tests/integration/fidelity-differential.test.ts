@@ -2,11 +2,14 @@
 // index uses (values, notes, failures), over every fixture file and every case's inputs.
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { readFastRecords } from '../../src/main/import/fast-records';
 import { readDicomRecords } from '../../src/main/import/read-dicom';
 import { caseNames, makeCase } from '../helpers/cases';
 import { dataDir, requireFixtures } from '../fixtures';
+
+// Each test makes its case with Python and imports it with the real worker: slow on a loaded machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true })

@@ -4,13 +4,16 @@ import { execFile } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { FrameLoader } from '../../src/main/imaging/frames';
 import { ContentStore } from '../../src/main/store/content-store';
 import { makeCase } from '../helpers/cases';
 import { assertBuilt, ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+
+// Each test makes its case with Python and imports it with the real worker: slow on a loaded machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const run = promisify(execFile);
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data';

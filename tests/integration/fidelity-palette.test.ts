@@ -3,13 +3,16 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { decodeDicom } from '../../src/main/imaging/dicom';
 import { FrameLoader } from '../../src/main/imaging/frames';
 import { ContentStore } from '../../src/main/store/content-store';
 import { makeCase } from '../helpers/cases';
 import { tempDir } from '../helpers/temp';
+
+// Each test makes its case with Python and imports it with the real worker: slow on a loaded machine.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 /** pydicom's apply_color_lut of a file, high bytes (16-bit tables) as a flat RGB list. */
 function pydicomRgb8(file: string): number[] {

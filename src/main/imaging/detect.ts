@@ -2,6 +2,7 @@
 // (a raw data file, an empty or damaged one). A file whose bytes contradict its name follows the
 // bytes; a file named .nii that holds garbage is still called 'nifti' here, so that the NIfTI
 // reader refuses it with a reason ("sizeof_hdr is …") rather than the import calling it unknown.
+import { LONG_VRS } from './dicom/vr';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
@@ -61,7 +62,6 @@ function isMetaImageHeader(bytes: Uint8Array): boolean {
   return /^\s*NDims\s*=\s*\d+\s*$/m.test(text.split('\n', 1)[0] ?? '');
 }
 
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 
 /** Walks the first elements of a data set; true when they parse cleanly in ascending order. */
 function walksAsDataSet(bytes: Uint8Array, littleEndian: boolean, explicit: boolean): boolean {

@@ -4,6 +4,8 @@
 // the native pixel path below (scrolling, inference). Anything unusual returns null and the
 // caller falls back to the full dcmjs-based reader (this folder's index.ts).
 // Measured: this is what lets the import outrun pydicom's header-only read (docs/benchmarks.md).
+import { hasDicmPrefix, LONG_VR_CODES, vrCode } from './vr';
+
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 const EXPLICIT_BE = '1.2.840.10008.1.2.2';
@@ -56,10 +58,6 @@ export const T = {
 
 // Tag → its slot in a Values table.
 const SLOTS = new Map<number, number>(Object.values(T).map((tag, i) => [tag, i]));
-// VRs with a 2-byte reserved field and a 4-byte length in explicit VR encoding.
-// VRs as their two ASCII bytes in one number ('OB' = 0x4f42): no string per element.
-const vrCode = (vr: string) => (vr.charCodeAt(0) << 8) | vr.charCodeAt(1);
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV'].map(vrCode));
 const VR_OB = vrCode('OB');
 const VR_OW = vrCode('OW');
 const VR_SQ = vrCode('SQ');
@@ -139,7 +137,7 @@ export function readFastHeader(b: Uint8Array): FastHeader | null {
 }
 
 function walkToPixels(b: Uint8Array): FastHeader | null {
-  if (b.length < 132 || b[128] !== 0x44 || b[129] !== 0x49 || b[130] !== 0x43 || b[131] !== 0x4d) return null;
+  if (!hasDicmPrefix(b)) return null;
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const values = new Values(b);
   // File meta: always explicit VR little endian.
@@ -205,7 +203,7 @@ function walk(
 function elementHeader(view: DataView, offset: number, mode: { explicit: boolean; little: boolean }): { vr: number; length: number; value: number } {
   if (!mode.explicit) return { vr: 0, length: view.getUint32(offset + 4, mode.little), value: offset + 8 };
   const vr = view.getUint16(offset + 4, false);
-  return LONG_VRS.has(vr)
+  return LONG_VR_CODES.has(vr)
     ? { vr, length: view.getUint32(offset + 8, mode.little), value: offset + 12 }
     : { vr, length: view.getUint16(offset + 6, mode.little), value: offset + 8 };
 }
@@ -258,7 +256,7 @@ export interface NativeFrames {
  */
 export function readNativeFrames(b: Uint8Array): NativeFrames | null {
   try {
-    if (b.length < 132 || b[128] !== 0x44 || b[129] !== 0x49 || b[130] !== 0x43 || b[131] !== 0x4d) return null;
+    if (!hasDicmPrefix(b)) return null;
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const values = new Values(b);
     let offset = walk(b, view, 132, { explicit: true, little: true }, values, (tag) => tag >>> 16 !== 0x0002);

@@ -4,6 +4,7 @@
 // enough on CDs that we repair them here rather than refuse them, and say so in `repairs`.
 import { inflateRawSync } from 'node:zlib';
 import { DicomError, describe } from './errors';
+import { ALL_VRS, hasDicmPrefix, LONG_VRS } from './vr';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, transferSyntax } from './transfer-syntax';
 
 export interface Part10 {
@@ -24,33 +25,6 @@ export interface Part10 {
 /** The largest inflated data set we accept from a deflated file (a zip bomb stops here). */
 export const MAX_INFLATED_BYTES = 1024 ** 3;
 
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
-const ALL_VRS = new Set([
-  ...LONG_VRS,
-  ...[
-    'AE',
-    'AS',
-    'AT',
-    'CS',
-    'DA',
-    'DS',
-    'DT',
-    'FD',
-    'FL',
-    'IS',
-    'LO',
-    'LT',
-    'PN',
-    'SH',
-    'SL',
-    'SS',
-    'ST',
-    'TM',
-    'UI',
-    'UL',
-    'US',
-  ],
-]);
 // Groups a data set can plausibly start with; anything else (a PNG, a NIfTI header, text) is
 // not a raw DICOM data set.
 const FIRST_GROUPS = new Set([0x0002, 0x0004, 0x0008, 0x0010, 0x0018, 0x0020, 0x0028]);
@@ -191,7 +165,7 @@ function inflate(deflated: Uint8Array): Uint8Array {
 }
 
 export function toPart10(bytes: Uint8Array): Part10 {
-  const hasPreamble = bytes.length >= 132 && ascii(bytes, 128, 4) === 'DICM';
+  const hasPreamble = hasDicmPrefix(bytes);
   const metaStart = hasPreamble ? 132 : 0;
   const startsWithMeta = bytes.length >= metaStart + 8 && bytes[metaStart] === 0x02 && bytes[metaStart + 1] === 0x00;
 

@@ -18,6 +18,11 @@ export interface HeaderInfo {
   dataBytes: number;
   data: DataPlan;
   warnings: string[];
+  /**
+   * NIfTI only: the sform's rows (RAS, mm; 3 rows of 4) when sform_code is set, the transform
+   * nibabel uses first; ITK may prefer the qform, so this one is applied over ITK's geometry.
+   */
+  sform?: number[][];
 }
 
 /** Reads up to `n` bytes from the start of a file. */

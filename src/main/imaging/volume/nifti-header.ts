@@ -146,6 +146,8 @@ export async function parseNiftiHeader(file: string): Promise<HeaderInfo> {
   if (Number.isFinite(slope) && slope !== 0 && (slope !== 1 || (Number.isFinite(inter) && inter !== 0))) {
     warnings.push(`scl_slope ${slope} / scl_inter ${inter} applied: voxels are stored as float32`);
   }
+  const disagreement = formsDisagree(i16, f32);
+  if (disagreement) warnings.push(disagreement);
   if (i16(252) <= 0 && i16(254) <= 0) {
     warnings.push(
       'the file records no orientation (qform_code and sform_code are 0): ITK assumes an LPS-aligned grid at the origin',
@@ -167,5 +169,46 @@ export async function parseNiftiHeader(file: string): Promise<HeaderInfo> {
       needBytes: Math.floor(voxOffset) + dataBytes,
     },
     warnings,
+    // Only when the two disagree: otherwise ITK's reading is nibabel's already (and ITK's unit
+    // conversion is kept: xyzt_units, byte 123, metres and microns to millimetres).
+    ...(disagreement ? { sform: [0, 1, 2].map((i) => [0, 1, 2, 3].map((j) => f32(280 + 16 * i + 4 * j) * UNIT_MM[(b[123] ?? 0) & 7]!)) } : {}),
   };
+}
+
+/** Millimetres per NIfTI spatial unit code (nifti1.h: 0 unknown, 1 metre, 2 mm, 3 micron). */
+const UNIT_MM = [1, 1000, 1, 0.001, 1, 1, 1, 1];
+
+/**
+ * NIfTI-1 keeps two transforms: qform (quaternion, qform_code at 252) and sform (affine rows,
+ * sform_code at 254). nibabel's get_best_affine uses the sform when its code is set, else the
+ * qform. When both are set and place a voxel more than 0.01 mm apart, the file is ambiguous:
+ * returns the note saying so, else undefined. Offsets per the NIfTI-1 header (nifti1.h).
+ */
+export function formsDisagree(i16: (o: number) => number, f32: (o: number) => number): string | undefined {
+  const qformCode = i16(252);
+  const sformCode = i16(254);
+  if (qformCode <= 0 || sformCode <= 0) return undefined;
+  const [b, c, d] = [f32(256), f32(260), f32(264)];
+  const a = Math.sqrt(Math.max(0, 1 - (b * b + c * c + d * d)));
+  const qfac = f32(76) < 0 ? -1 : 1;
+  const [dx, dy, dz] = [f32(80), f32(84), f32(88) * qfac];
+  // Rotation from the quaternion (nifti1.h, "Method 2").
+  const r = [
+    [a * a + b * b - c * c - d * d, 2 * (b * c - a * d), 2 * (b * d + a * c)],
+    [2 * (b * c + a * d), a * a + c * c - b * b - d * d, 2 * (c * d - a * b)],
+    [2 * (b * d - a * c), 2 * (c * d + a * b), a * a + d * d - c * c - b * b],
+  ];
+  const qform = r.map((row, i) => [row[0]! * dx, row[1]! * dy, row[2]! * dz, f32(268 + 4 * i)]);
+  const sform = [0, 1, 2].map((i) => [0, 1, 2, 3].map((j) => f32(280 + 16 * i + 4 * j)));
+  // The far corner of a 100-voxel cube and the origin, mapped by both.
+  let worst = 0;
+  for (const [i, j, k] of [[0, 0, 0], [100, 100, 100], [100, 0, 0], [0, 100, 0], [0, 0, 100]] as const) {
+    for (let row = 0; row < 3; row++) {
+      const q = qform[row]!;
+      const s = sform[row]!;
+      worst = Math.max(worst, Math.abs(q[0]! * i + q[1]! * j + q[2]! * k + q[3]! - (s[0]! * i + s[1]! * j + s[2]! * k + s[3]!)));
+    }
+  }
+  if (!(worst > 0.01)) return undefined;
+  return `the sform and qform place voxels up to ${worst.toFixed(2)} mm apart: the sform (code ${sformCode}) was used, as nibabel does`;
 }

@@ -12,7 +12,7 @@ import { itkRead, toVolume } from './itk';
 import { parseMetaHeader } from './meta-header';
 import { parseNiftiHeader } from './nifti-header';
 import { parseNrrdHeader } from './nrrd-header';
-import type { Volume, VolumeFormat } from './types';
+import type { Mat3, Vec3, Volume, VolumeFormat } from './types';
 
 export interface ReadVolumeOptions {
   /**
@@ -68,10 +68,30 @@ export async function readVolume(filePath: string, options: ReadVolumeOptions = 
   await checkData(header.data);
   const image = await itkRead(header.format, file);
   const volume = toVolume(image, header.format, file, [...header.warnings]);
-  return { ...volume, readMs: performance.now() - started };
+  return { ...withSform(volume, header.sform), readMs: performance.now() - started };
 }
 
 export { axialLayout, axialSlice, axialSlices, timePointSlices, voxelIndex, type AxialLayout } from './slices';
 export { detectFile, detectFormat, type FileFormat } from '../detect';
 export { VolumeError, isVolumeError, type VolumeFailure } from './errors';
 export type { ComponentType, Mat3, Vec3, Volume, VolumeFormat, VolumePixels, VolumeSlice } from './types';
+
+/**
+ * The geometry of a NIfTI's sform (RAS) in the volume's LPS terms, replacing ITK's (which may
+ * come from the qform): nibabel's precedence, sform first. A sform with shear cannot be an
+ * origin, spacing and direction cosines: ITK's geometry is kept, with a note.
+ */
+function withSform<V extends Omit<Volume, 'readMs'>>(volume: V, sform: number[][] | undefined): V {
+  if (!sform || sform.flat().some((v) => !Number.isFinite(v))) return volume;
+  const lps = sform.map((row, i) => (i < 2 ? row.map((v) => -v) : row));
+  const columns = [0, 1, 2].map((j) => [lps[0]![j]!, lps[1]![j]!, lps[2]![j]!]);
+  const spacing = columns.map((c) => Math.hypot(c[0]!, c[1]!, c[2]!)) as Vec3;
+  if (spacing.some((s) => !(s > 0))) return volume;
+  const unit = columns.map((c, j) => c.map((v) => v / spacing[j]!));
+  const dot = (a: number[], b: number[]) => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
+  if (Math.abs(dot(unit[0]!, unit[1]!)) > 1e-3 || Math.abs(dot(unit[0]!, unit[2]!)) > 1e-3 || Math.abs(dot(unit[1]!, unit[2]!)) > 1e-3) {
+    return { ...volume, warnings: [...volume.warnings, 'the sform has shear: the qform geometry was used'] };
+  }
+  const direction = [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => unit[j]![i]!)) as Mat3;
+  return { ...volume, origin: [lps[0]![3]!, lps[1]![3]!, lps[2]![3]!], spacing, direction };
+}

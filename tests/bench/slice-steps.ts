@@ -2,14 +2,22 @@
 // (separate passes, whole-slice resample, fresh buffers: postprocess.ts) against the path the
 // worker now takes (fused preprocess, box-only mask: slice-mask.ts), back to back in one run on
 // the starter model's real predictions. Per slice, median of rounds; TTA off and 2 flips.
-// Run: npx tsx tests/bench/slice-steps.ts [--size 256] [--rounds 7]
+// Run: npx tsx tests/bench/slice-steps.ts [--size 256] [--rounds 15]
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { generatePhantom } from '../../src/main/demo';
 import { readModelPackage } from '../../src/main/models/package';
-import { cleanMask, entropyMap, letterboxEntropy, sigmoidInPlace, threshold, unletterbox, unletterboxMask } from '../../src/shared/imaging/postprocess';
+import {
+  cleanMask,
+  entropyMap,
+  letterboxEntropy,
+  sigmoidInPlace,
+  threshold,
+  unletterbox,
+  unletterboxMask,
+} from '../../src/shared/imaging/postprocess';
 import { normalize, resizeBilinear, toModelInput, letterbox, type ModelInputSpec } from '../../src/shared/imaging/preprocess';
 import { encodeRle } from '../../src/shared/imaging/rle';
 import { encodeSliceMaskRle, SliceMasker, uncertaintyMap } from '../../src/shared/imaging/slice-mask';
@@ -19,14 +27,17 @@ const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1]! : fallback);
 const SIZE = Number(opt('size', '256'));
-const ROUNDS = Number(opt('rounds', '7'));
+const ROUNDS = Number(opt('rounds', '15'));
 const SLICES = 16;
 
 const pkg = readModelPackage(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter'));
 const spec = pkg.manifest.input as ModelInputSpec;
 const [h, w] = spec.size;
 const plane = w * h;
-const session = await ort.InferenceSession.create(pkg.onnxPath, { executionProviders: ['cpu'], intraOpNumThreads: os.availableParallelism() });
+const session = await ort.InferenceSession.create(pkg.onnxPath, {
+  executionProviders: ['cpu'],
+  intraOpNumThreads: os.availableParallelism(),
+});
 const phantoms = Array.from({ length: SLICES }, (_, index) => generatePhantom({ seed: 303, index, width: SIZE, height: SIZE }));
 const slices = phantoms.map((p) => ({ pixels: p.image, rows: SIZE, columns: SIZE, samplesPerPixel: 1, slope: 1, intercept: 0 }));
 const box = letterbox(SIZE, SIZE, w, h);
@@ -68,26 +79,49 @@ function newPost(logit: Float32Array, tta: boolean): number {
   return m.foreground + bytes;
 }
 
-function perSlice(fn: (i: number) => unknown): number {
-  const times: number[] = [];
+/** Median ms per slice of each path, the two timed in alternating rounds (a loaded machine's swings hit both). */
+function pair(reference: (i: number) => unknown, now: (i: number) => unknown): [number, number] {
+  const times: [number[], number[]] = [[], []];
   for (let r = 0; r < ROUNDS + 1; r++) {
-    const t = performance.now();
-    for (let i = 0; i < SLICES; i++) fn(i);
-    times.push((performance.now() - t) / SLICES);
+    for (const [k, fn] of [reference, now].entries()) {
+      const t = performance.now();
+      for (let i = 0; i < SLICES; i++) fn(i);
+      if (r > 0) times[k]!.push((performance.now() - t) / SLICES);
+    }
   }
-  const s = times.slice(1).sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  const median = (v: number[]) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  return [median(times[0]), median(times[1])];
 }
 
 const scratchInput = new Float32Array(spec.channels * plane);
 const logitOf = (i: number) => logits.subarray(i * plane, (i + 1) * plane);
-const rows: [string, number, number][] = [];
-for (let pass = 0; pass < 2; pass++) {
-  // two interleaved passes: the second is reported, the first warms both paths up
-  rows.length = 0;
-  rows.push(['preprocess', perSlice((i) => referencePreprocess(slices[i]!, scratchInput, 0)), perSlice((i) => toModelInput(slices[i]!, spec, scratchInput, 0))]);
-  rows.push(['postprocess, TTA off', perSlice((i) => referencePost(logitOf(i), false)), perSlice((i) => newPost(logitOf(i), false))]);
-  rows.push(['postprocess, TTA 2 (mask + heat map)', perSlice((i) => referencePost(logitOf(i), true)), perSlice((i) => newPost(logitOf(i), true))]);
-}
-process.stdout.write(`machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}; ${SLICES} slices ${SIZE}×${SIZE} → model ${w}×${h}; median of ${ROUNDS}\n`);
-for (const [name, before, after] of rows) process.stdout.write(`${name}: reference ${before.toFixed(3)} ms, now ${after.toFixed(3)} ms per slice (${(before / after).toFixed(2)}× faster)\n`);
+const rows: [string, number, number][] = [
+  [
+    'preprocess',
+    ...pair(
+      (i) => referencePreprocess(slices[i]!, scratchInput, 0),
+      (i) => toModelInput(slices[i]!, spec, scratchInput, 0),
+    ),
+  ],
+  [
+    'postprocess, TTA off',
+    ...pair(
+      (i) => referencePost(logitOf(i), false),
+      (i) => newPost(logitOf(i), false),
+    ),
+  ],
+  [
+    'postprocess, TTA 2 (mask + heat map)',
+    ...pair(
+      (i) => referencePost(logitOf(i), true),
+      (i) => newPost(logitOf(i), true),
+    ),
+  ],
+];
+process.stdout.write(
+  `machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}; ${SLICES} slices ${SIZE}×${SIZE} → model ${w}×${h}; median of ${ROUNDS}\n`,
+);
+for (const [name, before, after] of rows)
+  process.stdout.write(
+    `${name}: reference ${before.toFixed(3)} ms, now ${after.toFixed(3)} ms per slice (${(before / after).toFixed(2)}× faster)\n`,
+  );

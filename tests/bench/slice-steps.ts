@@ -20,7 +20,7 @@ import {
 } from '../../src/shared/imaging/postprocess';
 import { normalize, resizeBilinear, toModelInput, letterbox, type ModelInputSpec } from '../../src/shared/imaging/preprocess';
 import { encodeRle } from '../../src/shared/imaging/rle';
-import { encodeSliceMaskRle, SliceMasker, uncertaintyMap } from '../../src/shared/imaging/slice-mask';
+import { encodeSliceMaskRle, SliceMasker, uncertaintyRle } from '../../src/shared/imaging/slice-mask';
 import { ROOT } from '../helpers/serve';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
@@ -68,14 +68,13 @@ function referencePost(logit: Float32Array, tta: boolean): number {
 }
 
 const masker = new SliceMasker();
-const fullBuf = new Float32Array(SIZE * SIZE);
-const heat = new Uint8Array(SIZE * SIZE);
+const heat = { heat: new Uint8Array(0) };
 function newPost(logit: Float32Array, tta: boolean): number {
   const prob = logit.slice(); // the copy stands in for the batch output the worker reads in place
   sigmoidInPlace(prob, box.offsetY * w, box.scaledHeight * w);
   letterboxEntropy(prob, box);
   const m = masker.mask(prob, 0, box, SIZE, SIZE, 0.5, 16, true);
-  const bytes = encodeSliceMaskRle(m).length + (tta ? encodeRle(uncertaintyMap(prob, box, SIZE, SIZE, fullBuf, heat)).length : 0);
+  const bytes = encodeSliceMaskRle(m).length + (tta ? uncertaintyRle(prob, box, SIZE, SIZE, heat).length : 0);
   return m.foreground + bytes;
 }
 

@@ -5,10 +5,9 @@
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { encodeRle } from '../../shared/imaging/rle';
 import { toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
 import { flipPlanes, letterboxEntropy, sigmoidInPlace, TTA_FLIPS } from '../../shared/imaging/postprocess';
-import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyMap } from '../../shared/imaging/slice-mask';
+import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle } from '../../shared/imaging/slice-mask';
 import { openDatabase } from '../db/database';
 import { FrameLoader, type LoadedFrame } from '../imaging/frames';
 import { ContentStore } from '../import/content-store';
@@ -90,6 +89,7 @@ const insert = db.prepare(`
     tta_dice = excluded.tta_dice, timings = excluded.timings, created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
 
 const masker = new SliceMasker();
+const heatScratch = { heat: new Uint8Array(0) };
 // Buffers kept between batches and slices: fresh ones per slice were measurable (docs/benchmarks.md).
 const scratch = {
   buffers: new Map<string, Float32Array | Uint8Array>(),
@@ -188,19 +188,7 @@ async function segment(req: SegmentRequest): Promise<void> {
         imageId: id,
         modelVersionId: model.modelVersionId,
         mask: encodeSliceMaskRle(mask),
-        uncertainty:
-          flips.length > 1
-            ? encodeRle(
-                uncertaintyMap(
-                  prob,
-                  box,
-                  frame.columns,
-                  frame.rows,
-                  scratch.get('full', frame.columns * frame.rows, (k) => new Float32Array(k)),
-                  scratch.get('entropy', frame.columns * frame.rows, (k) => new Uint8Array(k)),
-                ),
-              )
-            : null,
+        uncertainty: flips.length > 1 ? uncertaintyRle(prob, box, frame.columns, frame.rows, heatScratch) : null,
         foreground: mask.foreground,
         entropy,
         flips: req.ttaFlips,

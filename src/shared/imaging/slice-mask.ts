@@ -4,7 +4,7 @@
 // runs on that box alone, and the RLE walks the box, so the rest of the slice is never touched.
 // Every buffer is kept between slices (docs/benchmarks.md, issue 16).
 import { binaryEntropy } from './postprocess';
-import { resampleAxis, resizeBilinear, type Letterbox, type ResampleAxis } from './preprocess';
+import { resampleAxis, type Letterbox, type ResampleAxis } from './preprocess';
 
 /** Inclusive pixel bounding box. */
 export interface PixelBox {
@@ -280,32 +280,69 @@ export function thresholdDice(a: Float32Array, aOffset: number, b: Float32Array,
   return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
 }
 
+// Below this probability a pixel's heat, round(entropy × 255), is 0 (checked at load below):
+// slice pixels whose four taps all lie under it need no resampling.
+const COLD = 1e-4;
+if (Math.round(binaryEntropy(COLD + MARGIN) * 255) !== 0) throw new Error('COLD must round to zero heat');
+
 /**
- * The heat map: per-pixel binary entropy (bits × 255, rounded) of the model-grid probabilities
- * resampled to columns × rows, read straight from the letterbox (no crop). Equal to
- * `entropyMap(unletterbox(prob, box, columns, rows))`; `full` and `out` may be reused buffers.
+ * The heat map's RLE: per-pixel binary entropy (bits × 255, rounded) of the model-grid
+ * probabilities resampled to columns × rows. Byte for byte
+ * `encodeRle(entropyMap(unletterbox(prob, box, columns, rows)))`, but only the box of slice
+ * pixels that some tap above `COLD` reaches is resampled; elsewhere the heat is 0.
  */
-export function uncertaintyMap(
+export function uncertaintyRle(
   prob: Float32Array,
   box: Letterbox,
   columns: number,
   rows: number,
-  full = new Float32Array(columns * rows),
-  out = new Uint8Array(columns * rows),
+  scratch?: { heat: Uint8Array },
 ): Uint8Array {
-  resizeBilinear(
-    prob,
-    box.scaledWidth,
-    box.scaledHeight,
-    columns,
-    rows,
-    full,
-    columns,
-    0,
-    undefined,
-    box.width,
-    box.offsetY * box.width + box.offsetX,
-  );
-  for (let k = 0; k < columns * rows; k++) out[k] = Math.round(binaryEntropy(full[k]!) * 255);
-  return out;
+  const first = box.offsetY * box.width + box.offsetX;
+  const stride = box.width;
+  let sx0 = box.scaledWidth;
+  let sy0 = box.scaledHeight;
+  let sx1 = -1;
+  let sy1 = -1;
+  for (let y = 0; y < box.scaledHeight; y++) {
+    const row = first + y * stride;
+    for (let x = 0; x < box.scaledWidth; x++) {
+      if (prob[row + x]! > COLD) {
+        if (x < sx0) sx0 = x;
+        if (x > sx1) sx1 = x;
+        if (y < sy0) sy0 = y;
+        sy1 = y;
+      }
+    }
+  }
+  const ax = resampleAxis(box.scaledWidth, columns);
+  const ay = resampleAxis(box.scaledHeight, rows);
+  const rx = sx1 < 0 ? null : reach(ax, sx0, sx1);
+  const ry = sx1 < 0 ? null : reach(ay, sy0, sy1);
+  if (!rx || !ry) return encodeSliceMaskRle({ box: new Uint8Array(0), bounds: null, columns, rows, foreground: 0 });
+  const [X0, X1] = rx;
+  const [Y0, Y1] = ry;
+  const w = X1 - X0 + 1;
+  const n = w * (Y1 - Y0 + 1);
+  let heat = scratch?.heat;
+  if (!heat || heat.length < n) {
+    heat = new Uint8Array(n);
+    if (scratch) scratch.heat = heat;
+  }
+  for (let y = Y0; y <= Y1; y++) {
+    const wy = ay.weight[y]!;
+    const row0 = first + ay.lo[y]! * stride;
+    const row1 = first + ay.hi[y]! * stride;
+    const o = (y - Y0) * w - X0;
+    for (let x = X0; x <= X1; x++) {
+      const x0 = ax.lo[x]!;
+      const x1 = ax.hi[x]!;
+      const wx = ax.weight[x]!;
+      const top = prob[row0 + x0]! + (prob[row0 + x1]! - prob[row0 + x0]!) * wx;
+      const bottom = prob[row1 + x0]! + (prob[row1 + x1]! - prob[row1 + x0]!) * wx;
+      // stored as float32 first, as the full-size probability map held it
+      heat[o + x] = Math.round(binaryEntropy(Math.fround(top + (bottom - top) * wy)) * 255);
+    }
+  }
+  return encodeSliceMaskRle({ box: heat, bounds: { x0: X0, y0: Y0, x1: X1, y1: Y1 }, columns, rows, foreground: 0 });
 }

@@ -4,6 +4,7 @@
 // segmentation, an enhanced multi-frame object, a non-image, a character set other than ASCII,
 // Latin-1 or UTF-8 — returns null and the import falls back to the full dcmjs-based reader.
 // Measured: this is what lets the import outrun pydicom's header-only read (docs/benchmarks.md).
+import { describeNonImage, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
 
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
@@ -13,7 +14,9 @@ const SEGMENTATION = '1.2.840.10008.5.1.4.1.1.66.4';
 
 // Tags as (group << 16 | element).
 const T = {
+  mediaSopClass: 0x00020002,
   transferSyntax: 0x00020010,
+  directoryRecords: 0x00041220,
   charset: 0x00080005,
   sopClass: 0x00080016,
   sopInstance: 0x00080018,
@@ -136,7 +139,8 @@ function read(b: Uint8Array): ReadOutcome | null {
     values,
     (tag) => tag === T.pixelData || tag === T.floatPixelData || tag === T.doublePixelData,
   );
-  if (offset < 0) return null; // no pixel data: let the full reader classify the object
+  if (offset === END_OF_DATA_SET) return knownNonImage(values);
+  if (offset < 0) return null; // no pixel data and trailing bytes: let the full reader judge the object
   if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
   const charset = values.text(T.charset).toUpperCase();
   if (charset !== '' && charset !== 'ISO_IR 100' && charset !== 'ISO_IR 192' && charset !== 'ISO_IR 6') return null;
@@ -249,7 +253,24 @@ function walk(
     if (slot !== undefined) values.set(slot, offset, length);
     offset += length;
   }
-  return isMeta ? offset : -1;
+  return isMeta ? offset : offset === b.length ? END_OF_DATA_SET : -2;
+}
+
+/** walk() reached the file's last byte exactly, on an element boundary, without the stop tag. */
+const END_OF_DATA_SET = -1;
+
+/**
+ * A whole, well-formed data set (walked to its last byte) without pixel data and with a SOP
+ * Class UID: skipped with the full reader's own reason (header.ts nonImage), without parsing
+ * its content. A waveform took the full reader ~100 ms, an SR 5-40 ms (pydicom's test files,
+ * issue 16). A DICOMDIR, or no SOP class, takes the full reader.
+ */
+function knownNonImage(values: Values): ReadOutcome | null {
+  if (values.has(T.directoryRecords)) return null;
+  const uid = values.text(T.sopClass) || values.text(T.mediaSopClass);
+  if (!uid || uid === MEDIA_STORAGE_DIRECTORY) return null;
+  const sop = describeNonImage(uid);
+  return { status: 'skipped', reason: `${sop.name} (${uid}) has no pixel data` };
 }
 
 /** An element's VR (as vrCode, 0 in implicit VR), value length and where its value starts. */

@@ -47,7 +47,7 @@ async function run(name: string, source: string): Promise<void> {
   const imported = await b.importer.wait(jobId);
   const importEnd = performance.now();
   if (imported.status !== 'done') throw new Error(`import ${imported.status}`);
-  const phases = (imported.result as { phasesMs: { scan: number; read: number; index: number } }).phasesMs;
+  const { phasesMs: phases, elapsedMs } = imported.result as { phasesMs: { scan: number; read: number; index: number }; elapsedMs: number };
   const beforeInference = process.memoryUsage().rss;
   const series = b.db.prepare('SELECT id FROM series').pluck().all() as number[];
   const steps: StepTimings = { decode: 0, preprocess: 0, model: 0, postprocess: 0, store: 0, total: 0 };
@@ -70,7 +70,8 @@ async function run(name: string, source: string): Promise<void> {
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   process.stdout.write(
     `${name}: ${images} images, import to ${masks} stored masks (TTA ${FLIPS || 'off'}) in ${s(total)}\n` +
-      `  import ${s(importMs)} (${share(importMs)}): scan ${s(phases.scan)}, read + hash + parse + store ${s(phases.read)}, index ${s(phases.index)}\n` +
+      `  import ${s(importMs)} (${share(importMs)}): scan ${s(phases.scan)}, read + hash + parse + store ${s(phases.read)}, index ${s(phases.index)}; ` +
+      `import worker start ${s(importMs - elapsedMs)} (${share(importMs - elapsedMs)}; compiled from TypeScript by tsx here, bundled in the app)\n` +
       `  inference ${s(inferenceMs)} (${share(inferenceMs)}): decode ${s(steps.decode)} (${share(steps.decode)}), preprocess ${s(steps.preprocess)} (${share(steps.preprocess)}), ` +
       `model ${s(steps.model)} (${share(steps.model)}), postprocess ${s(steps.postprocess)} (${share(steps.postprocess)}), store ${s(steps.store)} (${share(steps.store)}), ` +
       `between batches ${s(inferenceMs - steps.total)}\n` +

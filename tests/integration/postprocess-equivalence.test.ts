@@ -113,7 +113,7 @@ describe.skipIf(!existsSync(path.join(STARTER, 'model.onnx')))(
         }
         // the comparison is about real lesions, not empty masks
         expect(withForeground).toBeGreaterThan(sizes.length * 4);
-      }, 120_000);
+      }, 300_000);
     }
   },
 );

@@ -6,20 +6,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { encodeRle } from '../../shared/imaging/rle';
 import { toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
-import {
-  cleanMask,
-  dice,
-  entropyMap,
-  flipPlanes,
-  letterboxEntropy,
-  sigmoidInPlace,
-  threshold,
-  TTA_FLIPS,
-  unletterbox,
-  unletterboxMask,
-} from '../../shared/imaging/postprocess';
+import { flipPlanes, letterboxEntropy, sigmoidInPlace, TTA_FLIPS } from '../../shared/imaging/postprocess';
+import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle } from '../../shared/imaging/slice-mask';
 import { openDatabase } from '../db/database';
 import { FrameLoader, type LoadedFrame } from '../imaging/frames';
 import { ContentStore } from '../store/content-store';
@@ -105,6 +94,28 @@ const insert = db.prepare(`
     foreground_pixels = excluded.foreground_pixels, entropy = excluded.entropy, tta_flips = excluded.tta_flips,
     tta_dice = excluded.tta_dice, timings = excluded.timings, created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
 
+const masker = new SliceMasker();
+const heatScratch = { heat: new Uint8Array(0) };
+// Buffers kept between batches and slices: fresh ones per slice were measurable (docs/benchmarks.md).
+const scratch = {
+  buffers: new Map<string, Float32Array | Uint8Array>(),
+  get<T extends Float32Array | Uint8Array>(name: string, length: number, make: (n: number) => T): T {
+    let b = this.buffers.get(name) as T | undefined;
+    if (!b || b.length < length) this.buffers.set(name, (b = make(length)));
+    return b.subarray(0, length) as T;
+  },
+  mean(length: number): Float32Array {
+    return this.get('mean', length, (n) => new Float32Array(n));
+  },
+};
+
+/** The batch's input tensor; the same buffer while the batch size holds (onnxruntime reads it during run only). */
+function batchInput(length: number): Float32Array {
+  let b = scratch.buffers.get('input') as Float32Array | undefined;
+  if (!b || b.length !== length) scratch.buffers.set('input', (b = new Float32Array(length)));
+  return b;
+}
+
 async function segment(req: SegmentRequest): Promise<void> {
   const model = current;
   if (!model) return post({ type: 'error', requestId: req.requestId, message: 'no model is loaded' });
@@ -131,15 +142,17 @@ async function segment(req: SegmentRequest): Promise<void> {
     }
     const t1 = performance.now();
     const n = loaded.length * flips.length;
-    const tensor = new Float32Array(n * inputSize);
+    const tensor = batchInput(n * inputSize);
     const boxes: Letterbox[] = [];
     loaded.forEach(({ frame }, i) => {
       const slice = { ...frame, invert: frame.photometric === 'MONOCHROME1' };
-      for (const [f, flip] of flips.entries()) {
-        const offset = (i * flips.length + f) * inputSize;
-        const box = toModelInput(slice, model.spec, tensor, offset);
-        flipPlanes(tensor, w, h, model.spec.channels, flip, offset);
-        if (f === 0) boxes.push(box);
+      const first = i * flips.length * inputSize;
+      boxes.push(toModelInput(slice, model.spec, tensor, first));
+      // Each flip is a flipped copy of the one normalised input, not a second pass over the slice.
+      for (let f = 1; f < flips.length; f++) {
+        const offset = first + f * inputSize;
+        tensor.copyWithin(offset, first, first + inputSize);
+        flipPlanes(tensor, w, h, model.spec.channels, flips[f]!, offset);
       }
     });
     const t2 = performance.now();
@@ -152,35 +165,37 @@ async function segment(req: SegmentRequest): Promise<void> {
     const t3 = performance.now();
     const rows: Record<string, unknown>[] = [];
     loaded.forEach(({ id, frame }, i) => {
-      const mean = new Float32Array(planeSize);
-      const flipMasks: Uint8Array[] = [];
-      for (const [f, flip] of flips.entries()) {
-        const offset = (i * flips.length + f) * planeSize;
-        sigmoidInPlace(logits, offset, planeSize);
-        flipPlanes(logits, w, h, 1, flip, offset);
-        const prob = logits.subarray(offset, offset + planeSize);
-        for (let k = 0; k < planeSize; k++) mean[k]! += prob[k]! / flips.length;
-        if (flips.length > 1) flipMasks.push(threshold(prob, model.threshold));
-      }
       const box = boxes[i]!;
-      // Full-size probabilities only for the heat map (TTA on); otherwise the mask comes straight
-      // from the model's grid. The score is taken on the model's grid, inside the letterbox.
-      const prob = flips.length > 1 ? unletterbox(mean, box, frame.columns, frame.rows) : null;
-      const entropy = letterboxEntropy(mean, box);
-      const raw = prob
-        ? threshold(prob, model.threshold)
-        : unletterboxMask(mean, box, frame.columns, frame.rows, model.threshold);
-      const mask = cleanMask(raw, frame.columns, frame.rows, req.minComponentPixels, req.fillHoles);
-      let foreground = 0;
-      for (let k = 0; k < mask.length; k++) if (mask[k] !== 0) foreground++;
-      const agreement =
-        flipMasks.length > 1 ? flipMasks.slice(1).reduce((s, m) => s + dice(flipMasks[0]!, m), 0) / (flipMasks.length - 1) : null;
+      const first = i * flips.length * planeSize;
+      let prob: Float32Array;
+      let agreement: number | null = null;
+      if (flips.length === 1) {
+        // Only the letterboxed rows are read below (mask and score): the padding needs no sigmoid.
+        sigmoidInPlace(logits, first + box.offsetY * w, box.scaledHeight * w);
+        prob = logits.subarray(first, first + planeSize);
+      } else {
+        prob = scratch.mean(planeSize);
+        prob.fill(0);
+        for (const [f, flip] of flips.entries()) {
+          const offset = first + f * planeSize;
+          sigmoidInPlace(logits, offset, planeSize);
+          flipPlanes(logits, w, h, 1, flip, offset);
+          for (let k = 0; k < planeSize; k++) prob[k]! += logits[offset + k]! / flips.length;
+        }
+        let sum = 0;
+        for (let f = 1; f < flips.length; f++)
+          sum += thresholdDice(logits, first, logits, first + f * planeSize, planeSize, model.threshold);
+        agreement = sum / (flips.length - 1);
+      }
+      // The score on the model's grid, inside the letterbox; the mask resampled only where it can be foreground.
+      const entropy = letterboxEntropy(prob, box);
+      const mask = masker.mask(prob, 0, box, frame.columns, frame.rows, model.threshold, req.minComponentPixels, req.fillHoles);
       rows.push({
         imageId: id,
         modelVersionId: model.modelVersionId,
-        mask: encodeRle(mask),
-        uncertainty: prob ? encodeRle(entropyMap(prob)) : null,
-        foreground,
+        mask: encodeSliceMaskRle(mask),
+        uncertainty: flips.length > 1 ? uncertaintyRle(prob, box, frame.columns, frame.rows, heatScratch) : null,
+        foreground: mask.foreground,
         entropy,
         flips: req.ttaFlips,
         ttaDice: agreement,

@@ -143,3 +143,89 @@ describe('post-processing', () => {
     expect([...m]).toEqual([1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
   });
 });
+
+describe('fused model input', () => {
+  // The separate passes the fused one replaced: normalise the whole slice, invert, resample.
+  function reference(slice: Parameters<typeof toModelInput>[0], spec: Parameters<typeof toModelInput>[1]): Float32Array {
+    const [height, width] = spec.size;
+    const out = new Float32Array(spec.channels * width * height);
+    const box = letterbox(slice.columns, slice.rows, width, height);
+    const plane = width * height;
+    const channels = spec.channelMode === 'rgb' && slice.samplesPerPixel === 3 ? 3 : 1;
+    for (let c = 0; c < channels; c++) {
+      let norm: Float32Array;
+      if (slice.samplesPerPixel === 3 && channels === 1) {
+        const grey = new Float32Array(slice.rows * slice.columns);
+        for (let i = 0; i < grey.length; i++)
+          grey[i] = 0.299 * slice.pixels[i * 3]! + 0.587 * slice.pixels[i * 3 + 1]! + 0.114 * slice.pixels[i * 3 + 2]!;
+        norm = normalize(grey, spec.normalization);
+      } else norm = normalize(slice.pixels, spec.normalization, slice.slope, slice.intercept, slice.samplesPerPixel, c);
+      if (slice.invert) for (let i = 0; i < norm.length; i++) norm[i] = 1 - norm[i]!;
+      resizeBilinear(
+        norm,
+        slice.columns,
+        slice.rows,
+        box.scaledWidth,
+        box.scaledHeight,
+        out,
+        width,
+        c * plane + box.offsetY * width + box.offsetX,
+      );
+    }
+    for (let c = channels; c < spec.channels; c++) out.copyWithin(c * plane, 0, plane);
+    return out;
+  }
+
+  const ct = {
+    pixels: Int16Array.from({ length: 512 * 400 }, (_, i) => ((i * 7919) % 4096) - 1024),
+    rows: 400,
+    columns: 512,
+    samplesPerPixel: 1,
+    slope: 1,
+    intercept: -1024,
+  };
+  const rgb = {
+    pixels: Uint8Array.from({ length: 3 * 96 * 160 }, (_, i) => (i * 31) % 256),
+    rows: 96,
+    columns: 160,
+    samplesPerPixel: 3,
+    slope: 1,
+    intercept: 0,
+  };
+  const cases = [
+    [
+      'CT, window, letterboxed',
+      ct,
+      { size: [128, 128], channels: 3, channelMode: 'replicate', normalization: { type: 'window', center: 40, width: 400 } },
+    ],
+    [
+      'MONOCHROME1, percentile',
+      { ...ct, invert: true },
+      { size: [64, 96], channels: 1, channelMode: 'replicate', normalization: { type: 'percentile', low: 1, high: 99 } },
+    ],
+    [
+      'RGB to grey, scale, upsampled',
+      rgb,
+      { size: [256, 256], channels: 3, channelMode: 'replicate', normalization: { type: 'scale', min: 0, max: 255 } },
+    ],
+    [
+      'RGB to grey, percentile',
+      rgb,
+      { size: [128, 128], channels: 1, channelMode: 'replicate', normalization: { type: 'percentile', low: 2, high: 98 } },
+    ],
+    [
+      'RGB channels',
+      rgb,
+      { size: [128, 128], channels: 3, channelMode: 'rgb', normalization: { type: 'scale', min: 0, max: 255 } },
+    ],
+  ] as const;
+  for (const [name, slice, spec] of cases) {
+    it(`equals normalise → invert → resample bit for bit: ${name}`, () => {
+      const s = { ...spec, size: [...spec.size] as [number, number] };
+      // garbage in the batch buffer must not survive in the padding
+      const out = new Float32Array(2 * s.channels * s.size[0] * s.size[1]).fill(Number.NaN);
+      toModelInput(slice, s, out, s.channels * s.size[0] * s.size[1]);
+      expect(out.subarray(s.channels * s.size[0] * s.size[1])).toEqual(reference(slice, s));
+    });
+  }
+});

@@ -144,44 +144,206 @@ export interface SliceSource {
   invert?: boolean;
 }
 
-/** Writes one slice as a C×H×W input into `out` at `offset` (for batching); returns its letterbox. */
+/**
+ * Writes one slice as a C×H×W input into `out` at `offset` (for batching); returns its letterbox.
+ * One pass per channel: each bilinear tap is normalised (and inverted) as it is read, in float32
+ * as the separate passes stored it, so the input is bit for bit what normalise → invert →
+ * `resizeBilinear` gave, without a slice-sized buffer or touching pixels the resample skips.
+ */
 export function toModelInput(slice: SliceSource, spec: ModelInputSpec, out: Float32Array, offset = 0): Letterbox {
   const [height, width] = spec.size;
   const box = letterbox(slice.columns, slice.rows, width, height);
   const plane = width * height;
-  out.fill(0, offset, offset + plane * spec.channels);
   const sourceChannels = spec.channelMode === 'rgb' && slice.samplesPerPixel === 3 ? 3 : 1;
-  const norm = scratch(slice.rows * slice.columns);
+  const ax = resampleAxis(slice.columns, box.scaledWidth);
+  const ay = resampleAxis(slice.rows, box.scaledHeight);
   for (let c = 0; c < sourceChannels; c++) {
-    if (slice.samplesPerPixel === 3 && sourceChannels === 1) luminance(slice.pixels, norm, spec.normalization);
-    else normalize(slice.pixels, spec.normalization, slice.slope, slice.intercept, slice.samplesPerPixel, c, norm);
-    if (slice.invert) for (let i = 0; i < norm.length; i++) norm[i] = 1 - norm[i]!;
-    resizeBilinear(
-      norm,
-      slice.columns,
-      slice.rows,
-      box.scaledWidth,
-      box.scaledHeight,
-      out,
-      width,
-      offset + c * plane + box.offsetY * width + box.offsetX,
-    );
+    const base = offset + c * plane;
+    zeroOutsideLetterbox(out, base, box);
+    // Grey from RGB: converted as each tap is read, except where a percentile rule needs the whole slice first.
+    const grey = slice.samplesPerPixel === 3 && sourceChannels === 1;
+    const rgb = slice.pixels;
+    const source = grey && spec.normalization.type === 'percentile' ? luminance(rgb, slice.rows * slice.columns) : rgb;
+    const lum = grey && source === rgb;
+    const samples = grey ? 1 : slice.samplesPerPixel;
+    const channel = grey ? 0 : c;
+    const slope = grey ? 1 : slice.slope;
+    const intercept = grey ? 0 : slice.intercept;
+    const [lo, hi] = lum
+      ? normalizationRange([], spec.normalization, slope, intercept, samples, channel)
+      : normalizationRange(source, spec.normalization, slope, intercept, samples, channel);
+    const range = hi - lo || 1;
+    const invert = slice.invert === true;
+    const table = lum ? null : tapTable(source, slope, intercept, lo, range, invert);
+    const bias = table?.bias ?? 0;
+    const values = table?.values;
+    const tap = (i: number): number => {
+      const raw = lum
+        ? Math.fround(0.299 * rgb[i * 3]! + 0.587 * rgb[i * 3 + 1]! + 0.114 * rgb[i * 3 + 2]!)
+        : source[i * samples + channel]!;
+      const v = (raw * slope + intercept - lo) / range;
+      const f = Math.fround(v < 0 ? 0 : v > 1 ? 1 : v);
+      return invert ? Math.fround(1 - f) : f;
+    };
+    const o = base + box.offsetY * width + box.offsetX;
+    if (values) resampleTable(source, samples, channel, values, bias, slice.columns, ax, ay, box, out, o, width);
+    else {
+      for (let y = 0; y < box.scaledHeight; y++) {
+        const wy = ay.weight[y]!;
+        const row0 = ay.lo[y]! * slice.columns;
+        const row1 = ay.hi[y]! * slice.columns;
+        const oy = o + y * width;
+        for (let x = 0; x < box.scaledWidth; x++) {
+          const x0 = ax.lo[x]!;
+          const x1 = ax.hi[x]!;
+          const wx = ax.weight[x]!;
+          const a = tap(row0 + x0);
+          const b = tap(row0 + x1);
+          const d = tap(row1 + x0);
+          const e = tap(row1 + x1);
+          const top = a + (b - a) * wx;
+          const bottom = d + (e - d) * wx;
+          out[oy + x] = top + (bottom - top) * wy;
+        }
+      }
+    }
   }
   // Grey input to a 3-channel model: the same plane in every channel.
   for (let c = sourceChannels; c < spec.channels; c++) out.copyWithin(offset + c * plane, offset, offset + plane);
   return box;
 }
 
-// One normalisation buffer reused across slices: a fresh 256 KB array per slice was
-// measurable in the inference pipeline (allocation and GC).
-let scratchBuffer = new Float32Array(0);
-function scratch(length: number): Float32Array {
-  if (scratchBuffer.length < length) scratchBuffer = new Float32Array(length);
-  return scratchBuffer.subarray(0, length);
+/** The resample loop for integer pixels, each tap a table look-up (the common case, kept monomorphic). */
+function resampleTable(
+  source: ArrayLike<number>,
+  samples: number,
+  channel: number,
+  values: Float32Array,
+  bias: number,
+  columns: number,
+  ax: ResampleAxis,
+  ay: ResampleAxis,
+  box: Letterbox,
+  out: Float32Array,
+  o: number,
+  stride: number,
+): void {
+  for (let y = 0; y < box.scaledHeight; y++) {
+    const wy = ay.weight[y]!;
+    const row0 = ay.lo[y]! * columns;
+    const row1 = ay.hi[y]! * columns;
+    const oy = o + y * stride;
+    for (let x = 0; x < box.scaledWidth; x++) {
+      const x0 = ax.lo[x]!;
+      const x1 = ax.hi[x]!;
+      const wx = ax.weight[x]!;
+      const a = values[source[(row0 + x0) * samples + channel]! + bias]!;
+      const b = values[source[(row0 + x1) * samples + channel]! + bias]!;
+      const d = values[source[(row1 + x0) * samples + channel]! + bias]!;
+      const e = values[source[(row1 + x1) * samples + channel]! + bias]!;
+      const top = a + (b - a) * wx;
+      const bottom = d + (e - d) * wx;
+      out[oy + x] = top + (bottom - top) * wy;
+    }
+  }
 }
 
-function luminance(rgb: ArrayLike<number>, out: Float32Array, rule: Normalization): void {
-  const grey = new Float32Array(out.length);
-  for (let i = 0; i < out.length; i++) grey[i] = 0.299 * rgb[i * 3]! + 0.587 * rgb[i * 3 + 1]! + 0.114 * rgb[i * 3 + 2]!;
-  normalize(grey, rule, 1, 0, 1, 0, out);
+/**
+ * Normalised (and inverted) float32 value of every possible 8- or 16-bit integer pixel, computed
+ * with the tap's own expression: a look-up instead of a division per tap. Kept while a series'
+ * rescale and rule stay the same; null for other pixel types.
+ */
+function tapTable(
+  pixels: ArrayLike<number>,
+  slope: number,
+  intercept: number,
+  lo: number,
+  range: number,
+  invert: boolean,
+): { values: Float32Array; bias: number } | null {
+  const kind =
+    pixels instanceof Uint8Array || pixels instanceof Uint8ClampedArray
+      ? { size: 256, bias: 0 }
+      : pixels instanceof Int8Array
+        ? { size: 256, bias: 128 }
+        : pixels instanceof Uint16Array
+          ? { size: 65536, bias: 0 }
+          : pixels instanceof Int16Array
+            ? { size: 65536, bias: 32768 }
+            : null;
+  if (!kind) return null;
+  const key = `${kind.size}:${kind.bias}:${slope}:${intercept}:${lo}:${range}:${invert}`;
+  if (lastTable?.key === key) return lastTable;
+  const values = new Float32Array(kind.size);
+  for (let k = 0; k < kind.size; k++) {
+    const v = ((k - kind.bias) * slope + intercept - lo) / range;
+    const f = Math.fround(v < 0 ? 0 : v > 1 ? 1 : v);
+    values[k] = invert ? 1 - f : f;
+  }
+  lastTable = { key, values, bias: kind.bias };
+  return lastTable;
+}
+let lastTable: { key: string; values: Float32Array; bias: number } | undefined;
+
+function zeroOutsideLetterbox(out: Float32Array, base: number, box: Letterbox): void {
+  const { width, height, offsetX, offsetY, scaledWidth, scaledHeight } = box;
+  out.fill(0, base, base + offsetY * width + offsetX);
+  for (let y = offsetY; y < offsetY + scaledHeight - 1; y++) {
+    const from = base + y * width + offsetX + scaledWidth;
+    out.fill(0, from, from + width - scaledWidth);
+  }
+  out.fill(0, base + (offsetY + scaledHeight - 1) * width + offsetX + scaledWidth, base + width * height);
+}
+
+function normalizationRange(
+  values: ArrayLike<number>,
+  rule: Normalization,
+  slope: number,
+  intercept: number,
+  samples: number,
+  channel: number,
+): [number, number] {
+  switch (rule.type) {
+    case 'scale':
+      return [rule.min, rule.max];
+    case 'window':
+      return [rule.center - rule.width / 2, rule.center + rule.width / 2];
+    case 'percentile':
+      return percentiles(values, slope, intercept, samples, channel, rule.low, rule.high);
+  }
+}
+
+/** The taps of a half-pixel-centred bilinear resample along one axis, as `resizeBilinear` computes them. */
+export interface ResampleAxis {
+  lo: Int32Array;
+  hi: Int32Array;
+  weight: Float64Array;
+}
+
+const axes = new Map<string, ResampleAxis>();
+export function resampleAxis(src: number, dst: number): ResampleAxis {
+  const key = `${src}:${dst}`;
+  let a = axes.get(key);
+  if (a) return a;
+  a = { lo: new Int32Array(dst), hi: new Int32Array(dst), weight: new Float64Array(dst) };
+  const s = src / dst;
+  for (let i = 0; i < dst; i++) {
+    let f = (i + 0.5) * s - 0.5;
+    if (f < 0) f = 0;
+    const i0 = Math.min(src - 1, Math.floor(f));
+    a.lo[i] = i0;
+    a.hi[i] = Math.min(src - 1, i0 + 1);
+    a.weight[i] = f - i0;
+  }
+  // A series has one or two geometries; a handful kept covers mixed batches.
+  if (axes.size > 32) axes.clear();
+  axes.set(key, a);
+  return a;
+}
+
+/** Grey (ITU-R BT.601 luma weights) of interleaved RGB. */
+function luminance(rgb: ArrayLike<number>, n: number): Float32Array {
+  const grey = new Float32Array(n);
+  for (let i = 0; i < n; i++) grey[i] = 0.299 * rgb[i * 3]! + 0.587 * rgb[i * 3 + 1]! + 0.114 * rgb[i * 3 + 2]!;
+  return grey;
 }

@@ -12,7 +12,9 @@ const EXPLICIT_BE = '1.2.840.10008.1.2.2';
 
 /** The tags this reader keeps, as (group << 16 | element). */
 export const T = {
+  mediaSopClass: 0x00020002,
   transferSyntax: 0x00020010,
+  directoryRecords: 0x00041220,
   charset: 0x00080005,
   sopClass: 0x00080016,
   sopInstance: 0x00080018,
@@ -109,7 +111,7 @@ export interface FastHeader {
   values: Values;
   transferSyntax: string;
   mode: { explicit: boolean; little: boolean };
-  /** Offset of the pixel data element's tag in the buffer. */
+  /** Offset of the pixel data element's tag in the buffer; END_OF_DATA_SET: a whole data set without pixel data. */
   pixelOffset: number;
 }
 
@@ -157,7 +159,9 @@ function walkToPixels(b: Uint8Array): FastHeader | null {
     values,
     (tag) => tag === T.pixelData || tag === T.floatPixelData || tag === T.doublePixelData,
   );
-  if (offset < 0) return null; // no pixel data: let the full reader classify the object
+  // A whole data set without pixel data: the caller may classify it from its SOP class.
+  if (offset === END_OF_DATA_SET) return { values, transferSyntax: ts, mode, pixelOffset: END_OF_DATA_SET };
+  if (offset < 0) return null; // no pixel data and trailing bytes: let the full reader judge the object
   if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
   return { values, transferSyntax: ts, mode, pixelOffset: offset };
 }
@@ -196,8 +200,11 @@ function walk(
     if (slot !== undefined) values.set(slot, offset, length);
     offset += length;
   }
-  return isMeta ? offset : -1;
+  return isMeta ? offset : offset === b.length ? END_OF_DATA_SET : -2;
 }
+
+/** walk() reached the file's last byte exactly, on an element boundary, without the stop tag. */
+export const END_OF_DATA_SET = -1;
 
 /** An element's VR (as vrCode, 0 in implicit VR), value length and where its value starts. */
 function elementHeader(view: DataView, offset: number, mode: { explicit: boolean; little: boolean }): { vr: number; length: number; value: number } {

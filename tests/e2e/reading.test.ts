@@ -217,9 +217,9 @@ describe('reading in the headless app (issue 15)', () => {
     expect(await page.getByTestId('threshold-high').inputValue()).toBe(String(Math.round((c + w / 2) * 100) / 100));
   }, 60_000);
 
-  it('3 · Settings → Overlay opacity is where the viewer starts; Review order says it is not in effect', async () => {
+  it('3 · Settings → Overlay opacity is where the viewer starts; Review order says what it orders (the review queue, issue 11)', async () => {
     await page.keyboard.press('Alt+5');
-    await expect.poll(() => page.getByTestId('review-order-note').textContent()).toMatch(/not in effect/);
+    await expect.poll(() => page.getByTestId('review-order-note').textContent()).toMatch(/review queue/);
     await page.locator('input[name=overlayOpacity]').fill('0.3');
     await expect.poll(async () => (await call<{ overlayOpacity: number }>('settings', 'get')).overlayOpacity).toBe(0.3);
     await openFromWorklist('TEST, CT 3', 12);

@@ -34,8 +34,12 @@ export class WorklistState {
   private demoJobId: number | null = null;
   private started = false;
 
+  /** Subscribes once; every return to the worklist re-reads the page, since drafts and labels saved meanwhile raise no event. */
   start(): void {
-    if (this.started) return;
+    if (this.started) {
+      if (this.openStudyId !== null) void this.loadSeries(this.openStudyId);
+      return void this.refresh();
+    }
     this.started = true;
     api.on('onDidChangeStudies', () => {
       void this.refresh();

@@ -56,6 +56,14 @@ describe.skipIf(missing !== '')(`model applicability in the worklist (${missing 
     }
   });
 
+  it('refuses the plain Segment button on an outside-domain series, saying where to confirm', async () => {
+    const card = page.getByTestId('series-card').first(); // the CT study is open
+    await card.getByRole('button', { name: 'Segment', exact: true }).click();
+    await expect.poll(() => page.locator('body').textContent()).toMatch(/outside the model’s domain: use “Segment on request…”/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await call<unknown[]>('jobs', 'list', { kind: 'inference' })).toEqual([]);
+  });
+
   it('segments the CT on request after a confirmation; it then waits for review', async () => {
     const badge = page.getByTestId('review-state').first(); // the CT study is open
     await badge.getByRole('button', { name: 'Segment on request…' }).click();

@@ -156,6 +156,13 @@ export class WorklistState {
   }
 
   async segment(seriesId: number): Promise<void> {
+    // A series outside the active model's domain is segmented only after the reader confirms it
+    // (its card's "Segment on request…"), never by the plain button.
+    const item = await api.review.item({ seriesId });
+    if (item.ok && item.value?.state === 'outside-domain') {
+      this.error = { code: 'invalid-input', message: 'This series is outside the model’s domain: use “Segment on request…” on its card, which asks you to confirm.' };
+      return;
+    }
     const result = await api.inference.segmentSeries({ seriesId });
     if (!result.ok) this.error = result.error;
   }

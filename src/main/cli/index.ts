@@ -65,13 +65,7 @@ const COMMANDS: Record<string, Command> = {
     usage: 'lgms segment <file|folder> … --out <folder> [--tta 0|2|4] [--data-dir DIR]',
     run: async (args, backend) => {
       const rest = withoutDataDirArgs(args);
-      const take = (flag: string) => {
-        const i = rest.indexOf(flag);
-        if (i < 0) return undefined;
-        const [, value] = rest.splice(i, 2);
-        if (value === undefined) throw new UsageError(`${flag} needs a value`);
-        return value;
-      };
+      const take = (flag: string) => takeFlag(rest, flag);
       const out = take('--out');
       const tta = take('--tta');
       if (!out) throw new UsageError('--out <folder> is required');
@@ -95,13 +89,7 @@ const COMMANDS: Record<string, Command> = {
     usage: 'lgms export <folder|file|study or series UID> --format seg|nifti|png|nnunet --out <folder> [--data-dir DIR]',
     run: async (args, backend) => {
       const rest = withoutDataDirArgs(args);
-      const take = (flag: string) => {
-        const i = rest.indexOf(flag);
-        if (i < 0) return undefined;
-        const [, value] = rest.splice(i, 2);
-        if (value === undefined) throw new UsageError(`${flag} needs a value`);
-        return value;
-      };
+      const take = (flag: string) => takeFlag(rest, flag);
       const format = take('--format') ?? 'seg';
       const out = take('--out');
       if (!isExportFormat(format)) throw new UsageError('--format must be seg, nifti, png or nnunet');
@@ -143,6 +131,15 @@ function parseValue(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** Removes `flag` and its value from `args` and returns the value; undefined when the flag is absent. */
+function takeFlag(args: string[], flag: string): string | undefined {
+  const i = args.indexOf(flag);
+  if (i < 0) return undefined;
+  const [, value] = args.splice(i, 2);
+  if (value === undefined) throw new UsageError(`${flag} needs a value`);
+  return value;
 }
 
 function print(result: Result<unknown>): number {

@@ -10,6 +10,7 @@ import { createBackend } from '../../src/main/backend';
 import { REASON_PREFIXES } from '../../src/main/import/reasons';
 import { tempDir } from '../helpers/temp';
 import { dataDir, fixtureFiles, requireFixtures } from '../fixtures';
+import { mulberry32 as prng } from '../../src/shared/random';
 
 const COUNT = Number(process.env['LGMS_MUTATIONS'] ?? 240);
 const SEED = Number(process.env['LGMS_MUTATION_SEED'] ?? 14);
@@ -19,17 +20,6 @@ const NON_IMAGE = [/ has no pixel data/, /^DICOMDIR/, /^not an image format/, /^
 /** What a library's own message looks like: none of it may reach the report. */
 const LIBRARY_TEXT = /is not a function|Cannot read prop|undefined|past end|buffer|offset|RangeError|TypeError|wasm|emscripten|exception|Invalid array length|\bat \w+ \(/i;
 
-/** Mulberry32: a small seeded generator, so a failing mutation can be made again. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SYNTAXES = ['1.2.840.10008.1.2', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.1.99', '1.2.3.4'];
 

@@ -3,18 +3,8 @@ import { cleanMask, dice, entropyMap, threshold, unletterbox, unletterboxMask } 
 import { letterbox } from './preprocess';
 import { encodeRle } from './rle';
 import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle, type SliceMask } from './slice-mask';
+import { mulberry32 as rng } from '../random';
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The full label map a SliceMask stands for. */
 function expand(m: SliceMask): Uint8Array {

@@ -3,6 +3,7 @@
 // bootstrap (Efron & Tibshirani 1993, "An Introduction to the Bootstrap", ch. 13): resample the
 // cases with replacement, keep each case's pair together, take the 2.5th and 97.5th percentiles
 // of the resampled mean difference. Deterministic: the resampling uses a seeded PRNG.
+import { mulberry32 } from '../random';
 
 export type GateVerdict = 'better' | 'no-evidence' | 'worse';
 
@@ -49,14 +50,3 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
-/** Mulberry32: a small, fast 32-bit PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

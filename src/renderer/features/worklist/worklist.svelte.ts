@@ -54,8 +54,13 @@ export class WorklistState {
     void this.refresh();
   }
 
+  /** Numbers each page request: an answer to an older one (a sort clicked since) is dropped, not drawn over the newer. */
+  private pageRequest = 0;
+  private seriesRequest = 0;
+
   async refresh(): Promise<void> {
     this.loading = true;
+    const request = ++this.pageRequest;
     const q = this.query;
     const result = await api.worklist.list({
       page: q.page,
@@ -66,6 +71,7 @@ export class WorklistState {
       ...(q.modality.trim() ? { modality: q.modality.trim() } : {}),
       ...(q.reviewState ? { reviewState: q.reviewState } : {}),
     });
+    if (request !== this.pageRequest) return;
     this.loading = false;
     if (!result.ok) return void (this.error = result.error);
     this.page = result.value;
@@ -101,7 +107,9 @@ export class WorklistState {
   }
 
   private async loadSeries(studyId: number): Promise<void> {
+    const request = ++this.seriesRequest;
     const result = await api.worklist.series({ studyId });
+    if (request !== this.seriesRequest || studyId !== this.openStudyId) return;
     if (!result.ok) return void (this.error = result.error);
     this.series = result.value;
     for (const s of result.value) this.loadThumbnail(s.seriesId);

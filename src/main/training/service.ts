@@ -410,6 +410,7 @@ export class TrainingMainService implements TrainingService {
       validationLabels: counts.find((c) => c.split === 'validation')?.n ?? 0,
       curve: JSON.parse(row.curve) as TrainingCurvePoint[],
       gate: this.gateOf(row.candidate_version_id),
+      referenceGate: null,
       gateError: this.gateErrors.get(row.id) ?? null,
       error: row.error,
       createdAt: row.created_at,

@@ -101,7 +101,8 @@ export interface GateCase {
 
 /** The registry gate (src/main/training/gate.ts): candidate vs parent on the same frozen cases. */
 export interface GateResult {
-  set: 'validation';
+  /** validation: the run's frozen validation labels; reference: the parent's own-domain set shipped with the model (forgetting). */
+  set: 'validation' | 'reference';
   n: number;
   meanCandidate: number;
   meanParent: number;
@@ -127,6 +128,8 @@ export interface TrainingRun {
   curve: TrainingCurvePoint[];
   /** The gate's comparison of the candidate with its parent, once it has run. */
   gate: GateResult | null;
+  /** The same comparison on the reference set of the parent's own domain, once it has run. */
+  referenceGate: GateResult | null;
   /** Why the gate could not run (the candidate stays registered, unproven). */
   gateError: string | null;
   error: string | null;

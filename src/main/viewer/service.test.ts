@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../../tests/helpers/api';
 import { tempDir } from '../../../tests/helpers/temp';
 import { writeCtSeries } from '../../../tests/helpers/ct-series';
-import { draftViewSchema, viewerFrameSchema } from '../../shared/contract';
+import { draftViewSchema, FRAMES_PER_CALL, viewerFrameBatchSchema, viewerFrameSchema } from '../../shared/contract';
 import { EditHistory, diffPatch } from '../../shared/imaging/history';
 import { decodeRle, encodeRle } from '../../shared/imaging/rle';
 import { createBackend, type Backend } from '../backend';
@@ -56,6 +56,18 @@ describe('viewer service', () => {
       expect(f.min).toBe(Math.min(...px));
       expect(f.max).toBe(Math.max(...px));
     }
+  });
+
+  it('sends several frames in one call, equal to single calls, and names a frame it cannot read', async () => {
+    const s = await call(b).viewer.series({ seriesId });
+    const ids = s.images.map((i) => i.imageId);
+    const batch = await call(b).viewer.frames({ imageIds: [...ids, 999_999] });
+    expect(viewerFrameBatchSchema.safeParse(batch).success).toBe(true);
+    expect(batch.frames.map((f) => f.imageId)).toEqual(ids);
+    for (const f of batch.frames) expect(f).toEqual(await call(b).viewer.frame({ imageId: f.imageId }));
+    expect(batch.failed).toEqual([{ imageId: 999_999, message: 'no image 999999' }]);
+    const tooMany = Array.from({ length: FRAMES_PER_CALL + 1 }, (_, i) => i + 1);
+    await expect(b.dispatch('viewer', 'frames', { imageIds: tooMany })).resolves.toMatchObject({ ok: false, error: { code: 'invalid-input' } });
   });
 
   it.skipIf(!existsSync(CT_SMALL))('decodes a real CT file (pydicom CT_small)', async () => {

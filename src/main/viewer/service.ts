@@ -1,6 +1,6 @@
 // The `viewer` service: a series as the viewer shows it (overlay text, images in display order
 // with geometry and window defaults), decoded frames, and the reader's label drafts.
-import type { DraftView, ViewerFrame, ViewerImage, ViewerSeries, ViewerService } from '../../shared/contract';
+import type { DraftView, ViewerFrame, ViewerFrameBatch, ViewerImage, ViewerSeries, ViewerService } from '../../shared/contract';
 import { viewerMethods } from '../../shared/contract';
 import type { z } from 'zod';
 import { ServiceError } from '../../shared/result';
@@ -29,7 +29,7 @@ export class ViewerMainService implements ViewerService {
 
   constructor(
     private readonly db: Database,
-    private readonly frames: FrameLoader,
+    private readonly loader: FrameLoader,
   ) {
     this.drafts = new DraftStore(db);
   }
@@ -83,7 +83,21 @@ export class ViewerMainService implements ViewerService {
   }
 
   async frame({ imageId }: { imageId: number }): Promise<ViewerFrame> {
-    return toWireFrame(await this.frames.load(imageId));
+    return toWireFrame(await this.loader.load(imageId));
+  }
+
+  async frames({ imageIds }: { imageIds: number[] }): Promise<ViewerFrameBatch> {
+    const batch: ViewerFrameBatch = { frames: [], failed: [] };
+    for (const imageId of imageIds) {
+      try {
+        batch.frames.push(toWireFrame(await this.loader.load(imageId)));
+      } catch (e) {
+        // The words `viewer.frame` would answer with; anything else is a bug, logged, not shown raw.
+        if (!(e instanceof ServiceError)) console.error(`[viewer.frames] image ${imageId}:`, e);
+        batch.failed.push({ imageId, message: e instanceof ServiceError ? e.message : 'this image could not be read (details in the log)' });
+      }
+    }
+    return batch;
   }
 
   async draft({ seriesId }: { seriesId: number }): Promise<DraftView | null> {

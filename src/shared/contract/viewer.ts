@@ -63,6 +63,16 @@ export const viewerFrameSchema = z.object({
 });
 export type ViewerFrame = z.infer<typeof viewerFrameSchema>;
 
+/** Most frames one `viewer.frames` call carries: 16 × a 512×512 int16 slice is 8 MiB. */
+export const FRAMES_PER_CALL = 16;
+
+/** Several frames in one answer; a frame that could not be read is listed with its reason instead. */
+export const viewerFrameBatchSchema = z.object({
+  frames: z.array(viewerFrameSchema),
+  failed: z.array(z.object({ imageId: id, message: z.string() }).strict()),
+});
+export type ViewerFrameBatch = z.infer<typeof viewerFrameBatchSchema>;
+
 /** One slice's working label map: uint8, RLE (src/shared/imaging/rle.ts). */
 export const draftSliceSchema = z.object({ imageId: id, labels: rle }).strict();
 export type DraftSlice = z.infer<typeof draftSliceSchema>;
@@ -93,6 +103,11 @@ export interface DraftView extends z.infer<typeof draftViewSchema> {
 export const viewerMethods = {
   series: z.object({ seriesId: id }).strict(),
   frame: z.object({ imageId: id }).strict(),
+  /**
+   * Up to FRAMES_PER_CALL frames in one round trip, in the order asked: a series loads with a
+   * fraction of the calls (each HTTP request costs the headless page several milliseconds).
+   */
+  frames: z.object({ imageIds: z.array(id).min(1).max(FRAMES_PER_CALL) }).strict(),
   draft: z.object({ seriesId: id }).strict(),
   /**
    * Saves the slices that changed since the last save (an all-zero map removes the slice) and
@@ -113,6 +128,7 @@ export const viewerMethods = {
 export interface ViewerService {
   series(input: z.input<typeof viewerMethods.series>): Promise<ViewerSeries>;
   frame(input: z.input<typeof viewerMethods.frame>): Promise<ViewerFrame>;
+  frames(input: z.input<typeof viewerMethods.frames>): Promise<ViewerFrameBatch>;
   /** The saved draft, or null when the series has none. */
   draft(input: z.input<typeof viewerMethods.draft>): Promise<DraftView | null>;
   saveDraft(input: z.input<typeof viewerMethods.saveDraft>): Promise<{ revision: number; updatedAt: string }>;

@@ -1,7 +1,7 @@
 // Decoded frames in the renderer: fetched from the backend (which decodes the files), turned
 // back into typed arrays, kept within a memory budget, and prefetched nearest-first around the
 // slice on screen so scrolling never waits once the series is in.
-import type { PixelDtype, ViewerFrame } from '../../../shared/contract';
+import { FRAMES_PER_CALL, type PixelDtype, type ViewerFrame, type ViewerFrameBatch } from '../../../shared/contract';
 import type { FramePixels, PixelArray } from '../../../shared/imaging/pixels';
 import type { Result } from '../../../shared/result';
 
@@ -44,6 +44,9 @@ export function decodeFrame(f: ViewerFrame): Frame {
   };
 }
 
+/** Frames per call once the first frame is in (the first call carries only the one on screen, for a quick first paint). */
+const BATCH = 8;
+
 export class FrameCache {
   private readonly frames = new Map<number, Frame>();
   private readonly pending = new Map<number, Promise<Frame | null>>();
@@ -53,11 +56,16 @@ export class FrameCache {
   private disposed = false;
   readonly errors = new Map<number, string>();
 
+  /**
+   * @param fetchFrames asks the backend for up to FRAMES_PER_CALL frames in one call
+   *   (`viewer.frames`): one HTTP request per frame cost the headless page more than the bytes.
+   */
   constructor(
-    private readonly fetchFrame: (imageId: number) => Promise<Result<ViewerFrame>>,
+    private readonly fetchFrames: (imageIds: number[]) => Promise<Result<ViewerFrameBatch>>,
     private readonly onload: (imageId: number) => void,
     private readonly budget = 768 * 1024 * 1024,
-    private readonly concurrency = 3,
+    private readonly concurrency = 2,
+    private readonly batch = Math.min(BATCH, FRAMES_PER_CALL),
   ) {}
 
   get size(): number {
@@ -71,24 +79,7 @@ export class FrameCache {
   load(imageId: number): Promise<Frame | null> {
     const hit = this.frames.get(imageId);
     if (hit) return Promise.resolve(hit);
-    let p = this.pending.get(imageId);
-    if (!p) {
-      p = this.fetchFrame(imageId).then((r) => {
-        this.pending.delete(imageId);
-        if (this.disposed) return null;
-        if (!r.ok) {
-          this.errors.set(imageId, r.error.message);
-          this.onload(imageId);
-          return null;
-        }
-        const frame = decodeFrame(r.value);
-        this.store(frame);
-        this.onload(imageId);
-        return frame;
-      });
-      this.pending.set(imageId, p);
-    }
-    return p;
+    return this.pending.get(imageId) ?? this.request([imageId]);
   }
 
   /** Loads `ids` nearest to `index` first, replacing any earlier prefetch order. */
@@ -105,11 +96,45 @@ export class FrameCache {
     this.frames.clear();
   }
 
+  /** One call for `ids`; resolves with the first id's frame once all of them are settled. */
+  private request(ids: number[]): Promise<Frame | null> {
+    const answer = this.fetchFrames(ids);
+    const settled = ids.map((id) => {
+      const p = answer.then((r) => this.settle(id, r));
+      this.pending.set(id, p);
+      return p;
+    });
+    return Promise.all(settled).then(([first]) => first ?? null);
+  }
+
+  private settle(imageId: number, r: Result<ViewerFrameBatch>): Frame | null {
+    this.pending.delete(imageId);
+    if (this.disposed) return null;
+    const sent = r.ok ? r.value.frames.find((f) => f.imageId === imageId) : undefined;
+    if (!sent) {
+      const reason = r.ok ? r.value.failed.find((f) => f.imageId === imageId)?.message : r.error.message;
+      this.errors.set(imageId, reason ?? 'the backend sent no pixels for this image');
+      this.onload(imageId);
+      return null;
+    }
+    const frame = decodeFrame(sent);
+    this.store(frame);
+    this.onload(imageId);
+    return frame;
+  }
+
   private async work(): Promise<void> {
     this.workers++;
     try {
-      for (let id = this.queue.shift(); id !== undefined && !this.disposed; id = this.queue.shift()) {
-        if (!this.frames.has(id)) await this.load(id);
+      while (!this.disposed) {
+        const size = this.frames.size === 0 && this.pending.size === 0 ? 1 : this.batch;
+        const ids: number[] = [];
+        while (ids.length < size && this.queue.length > 0) {
+          const id = this.queue.shift()!;
+          if (!this.frames.has(id) && !this.pending.has(id)) ids.push(id);
+        }
+        if (ids.length === 0) break;
+        await this.request(ids);
       }
     } finally {
       this.workers--;

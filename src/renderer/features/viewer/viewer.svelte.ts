@@ -112,7 +112,7 @@ export class ViewerState {
       const image = series.images.find((i) => i.imageId === imageId);
       return image ? image.rows * image.columns : 0;
     };
-    this.frames = new FrameCache((imageId) => api.viewer.frame({ imageId }), (imageId) => this.frameArrived(imageId));
+    this.frames = new FrameCache((imageIds) => api.viewer.frames({ imageIds }), (imageId) => this.frameArrived(imageId));
     this.predictions = new PredictionCache((imageId) => api.inference.prediction({ imageId }), (imageId) => {
       if (imageId === this.image?.imageId) this.pictureChanged.notify();
     });

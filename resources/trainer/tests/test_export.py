@@ -11,7 +11,7 @@ import fixtures
 import numpy as np
 import torch
 
-from lgms_trainer.export import OPSET, export_onnx, onnx_session, write_onnx
+from lgms_trainer.export import OPSET, export_onnx, write_onnx
 from lgms_trainer.model import build_model
 from lgms_trainer.package import save_weights
 from lgms_trainer.reference import write_reference
@@ -71,17 +71,8 @@ class Export(unittest.TestCase):
         a, b = onnx.load(self.path).graph, onnx.load(other).graph
         self.assertEqual([n.SerializeToString() for n in a.node], [n.SerializeToString() for n in b.node])
 
-    def test_runtime_parity_two_sizes(self):
-        session = onnx_session(self.path)
-        if session is None:
-            self.skipTest("onnxruntime for Python not installed (see the node parity test)")
-        for shape in [(1, 3, 64, 64), (2, 3, 96, 128)]:
-            x = torch.randn(*shape)
-            with torch.no_grad():
-                ref = self.model(x).numpy()
-            got = session.run(["logits"], {"input": x.numpy()})[0]
-            self.assertEqual(got.shape, ref.shape)
-            np.testing.assert_allclose(got, ref, atol=1e-4, rtol=1e-4)
+    # Runtime parity is checked with onnxruntime-node, the runtime the app uses, below: Debian
+    # packages no onnxruntime for Python, so a Python-side parity test could only ever skip.
 
     @unittest.skipUnless(shutil.which("node") and os.path.isdir(NODE_ORT), "node + onnxruntime-node absent")
     def test_node_runtime_parity_two_sizes(self):

@@ -1,5 +1,7 @@
 // A DICOMweb client (PS3.18): QIDO-RS search, WADO-RS retrieve of instances, STOW-RS store,
 // with none / basic / bearer authentication and errors a radiologist can act on.
+import type { z } from 'zod';
+import type { PacsSeries, PacsStudy, dicomwebMethods } from '../../shared/contract/dicomweb';
 import { ServiceError } from '../../shared/result';
 import { parseMultipart, multipartBody } from './multipart';
 
@@ -17,40 +19,14 @@ export interface DicomwebEndpoint {
 /** A DICOM JSON data set (PS3.18 F.2): tag → { vr, Value }. */
 export type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 
-export interface StudyMatch {
-  studyInstanceUid: string;
-  patientName: string;
-  patientId: string;
-  studyDate: string;
-  studyDescription: string;
-  accessionNumber: string;
-  modalities: string[];
-  numberOfSeries: number | null;
-}
-
-export interface SeriesMatch {
-  seriesInstanceUid: string;
-  modality: string;
-  seriesNumber: number | null;
-  seriesDescription: string;
-  numberOfInstances: number | null;
-}
-
-export interface StudyQuery {
-  patientName?: string;
-  patientId?: string;
-  studyDate?: string;
-  modality?: string;
-  accessionNumber?: string;
-  studyInstanceUid?: string;
-  limit?: number;
-}
+/** QIDO-RS study query keys (PS3.18 10.6): the service's search input, plus a study UID. */
+export type StudyQuery = Omit<z.input<typeof dicomwebMethods.searchStudies>, 'endpointId'> & { studyInstanceUid?: string };
 
 export class DicomwebClient {
   constructor(private readonly endpoint: DicomwebEndpoint) {}
 
   /** QIDO-RS: studies matching the query (PS3.18 10.6). */
-  async searchStudies(q: StudyQuery, signal?: AbortSignal): Promise<StudyMatch[]> {
+  async searchStudies(q: StudyQuery, signal?: AbortSignal): Promise<PacsStudy[]> {
     const params = new URLSearchParams();
     if (q.patientName) params.set('PatientName', q.patientName);
     if (q.patientId) params.set('PatientID', q.patientId);
@@ -75,7 +51,7 @@ export class DicomwebClient {
   }
 
   /** QIDO-RS: the series of a study. */
-  async searchSeries(studyUid: string, signal?: AbortSignal): Promise<SeriesMatch[]> {
+  async searchSeries(studyUid: string, signal?: AbortSignal): Promise<PacsSeries[]> {
     const rows = await this.json(`studies/${uid(studyUid)}/series?includefield=0008103E&includefield=00201209`, signal);
     return rows.map((r) => ({
       seriesInstanceUid: text(r, '0020000E'),

@@ -10,6 +10,7 @@ import type { DraftView, PredictionView, ViewerFrame, ViewerSeries } from '../..
 import { interpolateLabels } from '../../src/shared/imaging/interpolate';
 import { decodeRle } from '../../src/shared/imaging/rle';
 import { launchChromium, pageApi } from '../helpers/browser';
+import { capsule } from '../helpers/capsule';
 import { writeCtSeries } from '../helpers/ct-series';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
@@ -17,20 +18,6 @@ import { tempDir } from '../helpers/temp';
 const W = 256; // demo ultrasound slices are 256 × 256
 // The shipped model segments the demo series on import; without it the AI actions cannot be shown.
 const MODEL = existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.onnx'));
-
-/** Reference rasteriser, independent of the app's: pixel centres within r of segment a→b. */
-function capsule(ax: number, ay: number, bx: number, by: number, r: number): Set<number> {
-  const out = new Set<number>();
-  for (let y = 0; y < W; y++)
-    for (let x = 0; x < W; x++) {
-      const px = x + 0.5;
-      const py = y + 0.5;
-      const len2 = (bx - ax) ** 2 + (by - ay) ** 2;
-      const t = len2 ? Math.max(0, Math.min(1, ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / len2)) : 0;
-      if ((px - ax - t * (bx - ax)) ** 2 + (py - ay - t * (by - ay)) ** 2 <= r * r) out.add(y * W + x);
-    }
-  return out;
-}
 
 function pixelsWith(map: Uint8Array, value: number): Set<number> {
   const out = new Set<number>();

@@ -2,7 +2,8 @@
 // (keyboard, state across series, settings, paths, names, worklist, feedback, address, reading-
 // room habits), each driving Debian's Chromium against the built server on a fresh data folder
 // with the demo studies, a generated CT series and PNG photographs in a home folder.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { launchChromium, pageApi } from '../helpers/browser';
 import { writeCtSeries } from '../helpers/ct-series';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { sources } from '../fixtures';
 
 const LONG = 'Ultrasound of the left breast upper outer quadrant with a very long series description';
 
@@ -277,7 +279,7 @@ describe('reading in the headless app (issue 15)', () => {
     await expect.poll(() => page.locator('h1').textContent()).toBe('Settings');
   }, 60_000);
 
-  it('9 · left-drag sets the window until a tool is chosen; MR/US presets; slice spacing in the overlay', async () => {
+  it('9 · left-drag sets the window until a tool is chosen; MR/US presets; slice thickness and spacing in the overlay', async () => {
     const demo = (await studies('DEMO'))[0]!;
     const [us] = await call<SeriesSummary[]>('worklist', 'series', { studyId: demo.studyId });
     const view = await call<ViewerSeries>('viewer', 'series', { seriesId: us!.seriesId });
@@ -302,9 +304,24 @@ describe('reading in the headless app (issue 15)', () => {
     expect(await win().locator('..').textContent()).toContain('15–85 %');
     expect(await width()).toBeLessThan(full);
     expect(await page.getByTestId('viewer-notice').count()).toBe(0); // no "No window preset 4 for US"
+    // The demo ultrasound has no Slice Thickness: no thickness is shown rather than a guess.
+    expect(await page.getByTestId('overlay-thickness').count()).toBe(0);
     // CT: 2.5 mm between slices, from Image Position (Patient).
     await openFromWorklist('TEST, CT 3', 12);
     expect((await page.getByTestId('overlay-spacing').textContent())?.trim()).toBe('· slices 2.5 mm apart');
+    // A real CT (pydicom's CT_small.dcm): the thickness shown is its header's Slice Thickness (0018,0050), as dcmdump reads it.
+    const ctSmall = path.join(sources.pydicom, 'test_files', 'CT_small.dcm');
+    const dump = (tag: string) => /\[([^\]]*)\]/.exec(execFileSync('dcmdump', ['+P', tag, ctSmall], { encoding: 'utf8' }))?.[1] ?? '';
+    const thickness = Number(dump('0018,0050'));
+    expect(thickness).toBeGreaterThan(0);
+    mkdirSync(path.join(tmp.dir, 'ct-small'));
+    copyFileSync(ctSmall, path.join(tmp.dir, 'ct-small', 'CT_small.dcm'));
+    await page.keyboard.press('Alt+1');
+    await page.locator('input[name=importPath]').fill(path.join(tmp.dir, 'ct-small'));
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 }).toMatch(/Import ct-small: done — 1 imported/);
+    await openFromWorklist(dump('0010,0020'), 1);
+    expect((await page.getByTestId('overlay-thickness').textContent())?.trim()).toBe(`· Thickness ${Number(thickness.toFixed(2))} mm`);
     expect(problems).toEqual([]);
   }, 90_000);
 });

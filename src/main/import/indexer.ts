@@ -61,9 +61,9 @@ export class Indexer {
       image: db.prepare(`
         INSERT OR IGNORE INTO images (series_id, file_id, frame_index, sop_instance_uid, instance_number, rows, columns,
           samples_per_pixel, photometric, pixel_spacing_row, pixel_spacing_col, image_position, image_orientation,
-          rescale_slope, rescale_intercept, window_center, window_width, transfer_syntax, position_index)
+          rescale_slope, rescale_intercept, window_center, window_width, transfer_syntax, position_index, slice_thickness)
         VALUES (@seriesId, @fileId, @frameIndex, @sop, @instanceNumber, @rows, @columns, @samples, @photometric,
-          @spacingRow, @spacingCol, @position, @orientation, @slope, @intercept, @wc, @ww, @ts, @positionIndex)`),
+          @spacingRow, @spacingCol, @position, @orientation, @slope, @intercept, @wc, @ww, @ts, @positionIndex, @thickness)`),
       hasImages: db.prepare('SELECT 1 FROM images WHERE series_id = ? LIMIT 1').pluck(),
       seriesImages: db.prepare('SELECT id, image_position, image_orientation, instance_number, frame_index FROM images WHERE series_id = ? ORDER BY id'),
       setPosition: db.prepare('UPDATE images SET position_index = ? WHERE id = ?'),
@@ -128,6 +128,7 @@ export class Indexer {
           ww: fr.windowWidth,
           ts: fr.transferSyntax,
           positionIndex: positionOf[flat++]!,
+          thickness: fr.sliceThickness,
         }).changes;
       }
       imagesAdded += added;

@@ -12,7 +12,9 @@ const requireCjs = createRequire(import.meta.url);
 type Element = { vr: string; Value: unknown[] };
 interface Dcmjs {
   data: {
-    DicomMessage: { readFile(buffer: ArrayBuffer): { meta: Record<string, Element>; dict: Record<string, Element>; write(): ArrayBuffer } };
+    DicomMessage: {
+      readFile(buffer: ArrayBuffer): { meta: Record<string, Element>; dict: Record<string, Element>; write(): ArrayBuffer };
+    };
   };
 }
 const dcmjs = requireCjs('dcmjs') as Dcmjs;

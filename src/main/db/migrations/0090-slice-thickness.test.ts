@@ -24,7 +24,9 @@ describe('migration 0090 slice-thickness', () => {
     const db = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 90) });
     expect(schemaVersion(db)).toBe(90);
     expect(db.prepare('SELECT slice_thickness FROM images WHERE id = 1').pluck().get()).toBeNull();
-    const add = db.prepare('INSERT INTO images (series_id, file_id, frame_index, rows, columns, slice_thickness) VALUES (1, 1, ?, 2, 2, ?)');
+    const add = db.prepare(
+      'INSERT INTO images (series_id, file_id, frame_index, rows, columns, slice_thickness) VALUES (1, 1, ?, 2, 2, ?)',
+    );
     add.run(1, 5);
     add.run(2, null);
     expect(() => add.run(3, 0)).toThrow(/CHECK/);

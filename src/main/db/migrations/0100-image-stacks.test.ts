@@ -23,7 +23,9 @@ describe('migration 0100 image-stacks', () => {
 
     const db = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 100) });
     expect(schemaVersion(db)).toBe(100);
-    const stack = db.prepare('SELECT temporal_position_identifier AS t, echo_numbers AS e, acquisition_number AS a FROM images WHERE id = ?');
+    const stack = db.prepare(
+      'SELECT temporal_position_identifier AS t, echo_numbers AS e, acquisition_number AS a FROM images WHERE id = ?',
+    );
     expect(stack.get(1)).toEqual({ t: null, e: null, a: null });
     db.prepare(
       'INSERT INTO images (id, series_id, file_id, frame_index, rows, columns, temporal_position_identifier, echo_numbers, acquisition_number) VALUES (2, 1, 1, 1, 2, 2, 2, 1, 3)',

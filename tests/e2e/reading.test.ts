@@ -7,7 +7,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SeriesSummary, ViewerSeries, WorklistPage } from '../../src/shared/contract';
+import type { ReviewItem, SeriesSummary, ViewerSeries, WorklistPage } from '../../src/shared/contract';
 import { encodeGrayPng } from '../../src/main/imaging/raster/png-encoder';
 import { formatPersonName } from '../../src/shared/dicom/person-name';
 import { launchChromium, pageApi } from '../helpers/browser';
@@ -91,7 +91,7 @@ describe('reading in the headless app (issue 15)', () => {
     await expect.poll(() => report.textContent(), { timeout: 60_000 }).toMatch(/Import ct: done — 12 imported/);
   }, 300_000); // two demo loads with segmentation: 55 s alone, 145 s beside another e2e file
 
-  it('5 · shows person names one way in the worklist and the viewer, and the search finds what is shown', async () => {
+  it('5 · shows person names one way in the worklist, the viewer and the review views, and the search finds what is shown', async () => {
     const first = page.locator('tr.study', { hasText: 'DEMO' }).first();
     const shown = (await first.locator('td').nth(1).textContent())!.trim();
     expect(shown).toMatch(/^DEMO, PHANTOM \d+$/); // family, given middle: not DEMO^PHANTOM^0001
@@ -108,7 +108,33 @@ describe('reading in the headless app (issue 15)', () => {
     await openFromWorklist(shown, series!.imageCount);
     expect(await page.getByTestId('overlay-patient').locator('b').textContent()).toBe(shown);
     expect(await page.locator('.toolbar .title').textContent()).toContain(shown);
-  }, 60_000);
+    // The review views name each case as the worklist does: the queue list and the action bar.
+    await expect
+      .poll(async () => (await call<ReviewItem[]>('review', 'queue', { queue: 'review' })).length, { timeout: 120_000 })
+      .toBeGreaterThan(0);
+    // Every demo prediction in, so the queue holds still (and item 6's worklist reads final uncertainties).
+    const running = async () =>
+      (await call<{ status: string }[]>('jobs', 'list', { kind: 'inference', limit: 500 })).filter((j) => j.status === 'queued' || j.status === 'running').length;
+    await expect.poll(running, { timeout: 150_000, interval: 500 }).toBe(0);
+    await page.keyboard.press('Alt+2');
+    const queueItems = page.getByTestId('review-queue').locator('li[data-series]');
+    await expect.poll(() => queueItems.count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    const listed = await queueItems.evaluateAll((items) => items.map((li) => [Number(li.getAttribute('data-series')), li.querySelector('b')!.textContent!.trim()] as const));
+    // Read after the list, so every listed case is in it (predictions may still be arriving).
+    const queue = new Map((await call<ReviewItem[]>('review', 'queue', { queue: 'review' })).map((i) => [i.seriesId, i]));
+    for (const [seriesId, name] of listed) {
+      const item = queue.get(seriesId)!;
+      expect(name, `series ${seriesId}`).toBe(formatPersonName(item.patientName) || item.patientId || '(no name)');
+      expect(name).not.toContain('^');
+    }
+    expect(listed.some(([, name]) => /^DEMO, PHANTOM \d+$/.test(name))).toBe(true);
+    // A series opened from the worklist stays open; clicking a case opens it with its action bar.
+    const [firstId, firstName] = listed[0]!;
+    await page.getByTestId('review-queue').locator(`li[data-series="${firstId}"] button`).click(); // the list reorders as predictions arrive
+    const actions = page.getByTestId('review-actions');
+    await expect.poll(() => actions.getAttribute('data-series'), { timeout: 20_000 }).toBe(String(firstId));
+    expect(await actions.locator('.case b').textContent()).toBe(firstName);
+  }, 300_000);
 
   it('6 · the worklist row shows the thumbnail, the uncertainty and "edited", sorts on every column by the whole header cell, and fits 1,400 px', async () => {
     await page.keyboard.press('Alt+1');

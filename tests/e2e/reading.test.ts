@@ -2,17 +2,19 @@
 // (keyboard, state across series, settings, paths, names, worklist, feedback, address, reading-
 // room habits), each driving Debian's Chromium against the built server on a fresh data folder
 // with the demo studies, a generated CT series and PNG photographs in a home folder.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SeriesSummary, ViewerSeries, WorklistPage } from '../../src/shared/contract';
+import type { ReviewItem, SeriesSummary, ViewerSeries, WorklistPage } from '../../src/shared/contract';
 import { encodeGrayPng } from '../../src/main/imaging/raster/png-encoder';
 import { formatPersonName } from '../../src/shared/dicom/person-name';
 import { launchChromium, pageApi } from '../helpers/browser';
 import { writeCtSeries } from '../helpers/ct-series';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { sources } from '../fixtures';
 
 const LONG = 'Ultrasound of the left breast upper outer quadrant with a very long series description';
 
@@ -89,7 +91,7 @@ describe('reading in the headless app (issue 15)', () => {
     await expect.poll(() => report.textContent(), { timeout: 60_000 }).toMatch(/Import ct: done — 12 imported/);
   }, 300_000); // two demo loads with segmentation: 55 s alone, 145 s beside another e2e file
 
-  it('5 · shows person names one way in the worklist and the viewer, and the search finds what is shown', async () => {
+  it('5 · shows person names one way in the worklist, the viewer and the review views, and the search finds what is shown', async () => {
     const first = page.locator('tr.study', { hasText: 'DEMO' }).first();
     const shown = (await first.locator('td').nth(1).textContent())!.trim();
     expect(shown).toMatch(/^DEMO, PHANTOM \d+$/); // family, given middle: not DEMO^PHANTOM^0001
@@ -106,7 +108,33 @@ describe('reading in the headless app (issue 15)', () => {
     await openFromWorklist(shown, series!.imageCount);
     expect(await page.getByTestId('overlay-patient').locator('b').textContent()).toBe(shown);
     expect(await page.locator('.toolbar .title').textContent()).toContain(shown);
-  }, 60_000);
+    // The review views name each case as the worklist does: the queue list and the action bar.
+    await expect
+      .poll(async () => (await call<ReviewItem[]>('review', 'queue', { queue: 'review' })).length, { timeout: 120_000 })
+      .toBeGreaterThan(0);
+    // Every demo prediction in, so the queue holds still (and item 6's worklist reads final uncertainties).
+    const running = async () =>
+      (await call<{ status: string }[]>('jobs', 'list', { kind: 'inference', limit: 500 })).filter((j) => j.status === 'queued' || j.status === 'running').length;
+    await expect.poll(running, { timeout: 150_000, interval: 500 }).toBe(0);
+    await page.keyboard.press('Alt+2');
+    const queueItems = page.getByTestId('review-queue').locator('li[data-series]');
+    await expect.poll(() => queueItems.count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    const listed = await queueItems.evaluateAll((items) => items.map((li) => [Number(li.getAttribute('data-series')), li.querySelector('b')!.textContent!.trim()] as const));
+    // Read after the list, so every listed case is in it (predictions may still be arriving).
+    const queue = new Map((await call<ReviewItem[]>('review', 'queue', { queue: 'review' })).map((i) => [i.seriesId, i]));
+    for (const [seriesId, name] of listed) {
+      const item = queue.get(seriesId)!;
+      expect(name, `series ${seriesId}`).toBe(formatPersonName(item.patientName) || item.patientId || '(no name)');
+      expect(name).not.toContain('^');
+    }
+    expect(listed.some(([, name]) => /^DEMO, PHANTOM \d+$/.test(name))).toBe(true);
+    // A series opened from the worklist stays open; clicking a case opens it with its action bar.
+    const [firstId, firstName] = listed[0]!;
+    await page.getByTestId('review-queue').locator(`li[data-series="${firstId}"] button`).click(); // the list reorders as predictions arrive
+    const actions = page.getByTestId('review-actions');
+    await expect.poll(() => actions.getAttribute('data-series'), { timeout: 20_000 }).toBe(String(firstId));
+    expect(await actions.locator('.case b').textContent()).toBe(firstName);
+  }, 300_000);
 
   it('6 · the worklist row shows the thumbnail, the uncertainty and "edited", sorts on every column by the whole header cell, and fits 1,400 px', async () => {
     await page.keyboard.press('Alt+1');
@@ -277,7 +305,7 @@ describe('reading in the headless app (issue 15)', () => {
     await expect.poll(() => page.locator('h1').textContent()).toBe('Settings');
   }, 60_000);
 
-  it('9 · left-drag sets the window until a tool is chosen; MR/US presets; slice spacing in the overlay', async () => {
+  it('9 · left-drag sets the window until a tool is chosen; MR/US presets; slice thickness and spacing in the overlay', async () => {
     const demo = (await studies('DEMO'))[0]!;
     const [us] = await call<SeriesSummary[]>('worklist', 'series', { studyId: demo.studyId });
     const view = await call<ViewerSeries>('viewer', 'series', { seriesId: us!.seriesId });
@@ -302,9 +330,24 @@ describe('reading in the headless app (issue 15)', () => {
     expect(await win().locator('..').textContent()).toContain('15–85 %');
     expect(await width()).toBeLessThan(full);
     expect(await page.getByTestId('viewer-notice').count()).toBe(0); // no "No window preset 4 for US"
+    // The demo ultrasound has no Slice Thickness: no thickness is shown rather than a guess.
+    expect(await page.getByTestId('overlay-thickness').count()).toBe(0);
     // CT: 2.5 mm between slices, from Image Position (Patient).
     await openFromWorklist('TEST, CT 3', 12);
     expect((await page.getByTestId('overlay-spacing').textContent())?.trim()).toBe('· slices 2.5 mm apart');
+    // A real CT (pydicom's CT_small.dcm): the thickness shown is its header's Slice Thickness (0018,0050), as dcmdump reads it.
+    const ctSmall = path.join(sources.pydicom, 'test_files', 'CT_small.dcm');
+    const dump = (tag: string) => /\[([^\]]*)\]/.exec(execFileSync('dcmdump', ['+P', tag, ctSmall], { encoding: 'utf8' }))?.[1] ?? '';
+    const thickness = Number(dump('0018,0050'));
+    expect(thickness).toBeGreaterThan(0);
+    mkdirSync(path.join(tmp.dir, 'ct-small'));
+    copyFileSync(ctSmall, path.join(tmp.dir, 'ct-small', 'CT_small.dcm'));
+    await page.keyboard.press('Alt+1');
+    await page.locator('input[name=importPath]').fill(path.join(tmp.dir, 'ct-small'));
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 }).toMatch(/Import ct-small: done — 1 imported/);
+    await openFromWorklist(dump('0010,0020'), 1);
+    expect((await page.getByTestId('overlay-thickness').textContent())?.trim()).toBe(`· Thickness ${Number(thickness.toFixed(2))} mm`);
     expect(problems).toEqual([]);
   }, 90_000);
 });

@@ -1,7 +1,7 @@
 // Issue 14: DICOM values read right or reported (cases 19, 18, 10, 03, 04, 06 of
 // tests/fixtures/cases; the values in their expected.md are the reference's).
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
@@ -67,6 +67,47 @@ describe('DICOM fidelity cases', () => {
     for (const r of rows) values.push(await firstValue(r.id));
     expect(values).toEqual([100, 101, 102, 200, 201, 202]);
     expect(report.notes.map((n) => n.reason)).toEqual(['6 images at 3 positions: shown temporal position after temporal position, each in position order']);
+  });
+
+  it('orders case 19 imported in two parts exactly as imported at once: an append keeps the phases apart', async () => {
+    const dir = make('19-duplicate-positions-two-phases');
+    // Its own data folder: the one-import order of the test above is this case's reference.
+    const split = createBackend({ dataDir: path.join(tmp.dir, 'split'), transport: 'http', inference: false });
+    try {
+      // Each part mixes both phases and positions, so neither part alone fixes the final order.
+      const parts = [['IM0001.dcm', 'IM0002.dcm', 'IM0004.dcm'], ['IM0003.dcm', 'IM0005.dcm', 'IM0006.dcm']];
+      for (const [i, files] of parts.entries()) {
+        const part = path.join(tmp.dir, `part${i + 1}`);
+        mkdirSync(part);
+        for (const f of files) copyFileSync(path.join(dir, f), path.join(part, f));
+        const started = await split.services.import.start({ paths: [part] });
+        await split.importer.wait(started.jobId);
+        expect((await split.services.import.report({ jobId: started.jobId, limit: 100 })).counts).toMatchObject({ imported: 3, failed: 0 });
+      }
+      const order = (db: Backend['db']) =>
+        db
+          .prepare(
+            `SELECT i.instance_number FROM images i JOIN series s ON s.id = i.series_id JOIN patients p ON p.id = (SELECT patient_id FROM studies WHERE id = s.study_id)
+             WHERE p.patient_id = 'QA-0019' ORDER BY i.position_index`,
+          )
+          .pluck()
+          .all();
+      const once = createBackend({ dataDir: path.join(tmp.dir, 'once'), transport: 'http', inference: false });
+      try {
+        const started = await once.services.import.start({ paths: [dir] });
+        await once.importer.wait(started.jobId);
+        expect(order(once.db)).toEqual([1, 2, 3, 4, 5, 6]);
+        expect(order(split.db)).toEqual(order(once.db));
+      } finally {
+        once.close();
+      }
+      // The stored stack attributes are the files' (Temporal Position Identifier, Echo Numbers, Acquisition Number).
+      expect(
+        split.db.prepare('SELECT temporal_position_identifier AS t, echo_numbers AS e, acquisition_number AS a FROM images ORDER BY position_index').all(),
+      ).toEqual([1, 1, 1, 2, 2, 2].map((p) => ({ t: p, e: null, a: p })));
+    } finally {
+      split.close();
+    }
   });
 
   it('reads valid DS forms as pydicom does, repairs decimal commas with a note and refuses a comma separator with one (case 18)', async () => {

@@ -25,6 +25,8 @@ describe('fast header path vs full reader', () => {
   it('agree on every fixture file and every case input the fast path takes', () => {
     let accepted = 0;
     let refused = 0;
+    // Files whose Slice Thickness the fast path read: the field is compared, not absent on both sides.
+    let withThickness = 0;
     const disagreements: string[] = [];
     for (const file of [...files(dataDir), ...cases.flatMap(files)]) {
       const bytes = readFileSync(file);
@@ -32,6 +34,7 @@ describe('fast header path vs full reader', () => {
       if (fast === null) continue;
       if (fast.status === 'image') accepted++;
       else refused++;
+      if (fast.status === 'image' && fast.frames.some((f) => f.sliceThickness !== null)) withThickness++;
       const full = readDicomRecords(bytes);
       // The notes' order follows each reader's walk; their content must agree.
       for (const o of [fast, full]) if (o.status === 'image' && o.notes) o.notes.sort();
@@ -43,6 +46,7 @@ describe('fast header path vs full reader', () => {
     }
     expect(disagreements).toEqual([]);
     expect(accepted).toBeGreaterThan(100);
+    expect(withThickness).toBeGreaterThan(20);
     expect(refused).toBeGreaterThan(0); // case 20's file cut in its pixels
   });
 });

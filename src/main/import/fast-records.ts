@@ -88,7 +88,7 @@ function read(b: Uint8Array): ReadOutcome | null {
     format: 'dicom',
   };
   // Projection radiographs often carry only Imager Pixel Spacing.
-  const checked = (values: number[] | null, what: 'spacing' | 'orientation') => {
+  const checked = (values: number[] | null, what: 'spacing' | 'thickness' | 'orientation') => {
     const problem = values ? geometryProblem(what, values) : undefined;
     if (problem) notes.push(problem);
     return problem ? null : values;
@@ -96,6 +96,8 @@ function read(b: Uint8Array): ReadOutcome | null {
   const spacing = checked(values.has(T.spacing) ? ds(T.spacing, 2) : ds(T.imagerSpacing, 2), 'spacing');
   const position = ds(T.position, 3);
   const orientation = checked(ds(T.orientation, 6), 'orientation');
+  // The first value, as the full reader reads a VM 1 attribute written with more.
+  const thickness = checked(ds(T.sliceThickness)?.slice(0, 1) ?? null, 'thickness');
   const slope = first(T.slope);
   const frameRecords: FrameRecord[] = [];
   for (let i = 0; i < frames; i++) {
@@ -108,6 +110,7 @@ function read(b: Uint8Array): ReadOutcome | null {
       samplesPerPixel: samples,
       photometric,
       pixelSpacing: spacing && spacing.length >= 2 ? [spacing[0]!, spacing[1]!] : null,
+      sliceThickness: thickness?.[0] ?? null,
       position: position && position.length >= 3 ? [position[0]!, position[1]!, position[2]!] : null,
       orientation: orientation && orientation.length >= 6 ? (orientation.slice(0, 6) as FrameRecord['orientation']) : null,
       rescaleSlope: slope !== null && slope !== 0 ? slope : 1,
@@ -125,6 +128,7 @@ function read(b: Uint8Array): ReadOutcome | null {
 const NAMES: Record<number, string> = {
   [T.spacing]: 'Pixel Spacing',
   [T.imagerSpacing]: 'Imager Pixel Spacing',
+  [T.sliceThickness]: 'Slice Thickness',
   [T.position]: 'Image Position Patient',
   [T.orientation]: 'Image Orientation Patient',
   [T.slope]: 'Rescale Slope',

@@ -61,11 +61,15 @@ export class Indexer {
       image: db.prepare(`
         INSERT OR IGNORE INTO images (series_id, file_id, frame_index, sop_instance_uid, instance_number, rows, columns,
           samples_per_pixel, photometric, pixel_spacing_row, pixel_spacing_col, image_position, image_orientation,
-          rescale_slope, rescale_intercept, window_center, window_width, transfer_syntax, position_index)
+          rescale_slope, rescale_intercept, window_center, window_width, transfer_syntax, position_index, slice_thickness,
+          temporal_position_identifier, echo_numbers, acquisition_number)
         VALUES (@seriesId, @fileId, @frameIndex, @sop, @instanceNumber, @rows, @columns, @samples, @photometric,
-          @spacingRow, @spacingCol, @position, @orientation, @slope, @intercept, @wc, @ww, @ts, @positionIndex)`),
+          @spacingRow, @spacingCol, @position, @orientation, @slope, @intercept, @wc, @ww, @ts, @positionIndex, @thickness,
+          @temporalPosition, @echo, @acquisition)`),
       hasImages: db.prepare('SELECT 1 FROM images WHERE series_id = ? LIMIT 1').pluck(),
-      seriesImages: db.prepare('SELECT id, image_position, image_orientation, instance_number, frame_index FROM images WHERE series_id = ? ORDER BY id'),
+      seriesImages: db.prepare(`
+        SELECT id, image_position, image_orientation, instance_number, frame_index, temporal_position_identifier, echo_numbers, acquisition_number
+        FROM images WHERE series_id = ? ORDER BY id`),
       setPosition: db.prepare('UPDATE images SET position_index = ? WHERE id = ?'),
       seriesCount: db.prepare('UPDATE series SET image_count = (SELECT count(*) FROM images WHERE series_id = @id) WHERE id = @id'),
       studyAggregates: db.prepare(`
@@ -128,6 +132,10 @@ export class Indexer {
           ww: fr.windowWidth,
           ts: fr.transferSyntax,
           positionIndex: positionOf[flat++]!,
+          thickness: fr.sliceThickness,
+          temporalPosition: fr.stack?.[0] ?? null,
+          echo: fr.stack?.[1] ?? null,
+          acquisition: fr.stack?.[2] ?? null,
         }).changes;
       }
       imagesAdded += added;
@@ -150,6 +158,9 @@ export class Indexer {
       image_orientation: string | null;
       instance_number: number | null;
       frame_index: number;
+      temporal_position_identifier: number | null;
+      echo_numbers: number | null;
+      acquisition_number: number | null;
     }[];
     const order = sliceOrder(
       rows.map((r) => ({
@@ -157,6 +168,8 @@ export class Indexer {
         orientation: r.image_orientation ? (JSON.parse(r.image_orientation) as Orientation) : null,
         instanceNumber: r.instance_number,
         frameIndex: r.frame_index,
+        // As orderable() gives them for a fresh series, so an append orders as one import would.
+        stack: [r.temporal_position_identifier, r.echo_numbers, r.acquisition_number],
       })),
     );
     order.forEach((rowIndex, position) => this.stmts.setPosition.run(position, rows[rowIndex]!.id));

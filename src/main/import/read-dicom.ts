@@ -74,6 +74,7 @@ function frameRecords(h: DicomImageHeader): FrameRecord[] {
       samplesPerPixel: h.palette ? 3 : h.samplesPerPixel,
       photometric: h.palette ? 'RGB' : h.photometricInterpretation,
       pixelSpacing: own ? own.pixelSpacing : h.pixelSpacing,
+      sliceThickness: own ? own.sliceThickness : h.sliceThickness,
       position: h.framePositions?.[i] ?? h.imagePositionPatient,
       orientation: own ? own.imageOrientationPatient : h.imageOrientationPatient,
       rescaleSlope: own ? own.rescaleSlope : h.rescaleSlope,

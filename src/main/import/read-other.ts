@@ -55,6 +55,8 @@ export async function readVolumeRecords(file: string, sha256: string, format: 'n
         samplesPerPixel: s.samplesPerPixel,
         photometric: s.samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2',
         pixelSpacing: s.pixelSpacing,
+        // NIfTI's third voxel size is the spacing between slices, not a slice thickness.
+        sliceThickness: null,
         position: s.position,
         orientation: s.orientation,
         rescaleSlope: 1,
@@ -99,6 +101,7 @@ export async function readRasterRecords(file: string, bytes: Uint8Array, sha256:
     samplesPerPixel: raster.samplesPerPixel,
     photometric: raster.samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2',
     pixelSpacing: null,
+    sliceThickness: null,
     position: null,
     orientation: null,
     rescaleSlope: 1,

@@ -23,6 +23,8 @@ export interface FrameRecord {
   samplesPerPixel: number;
   photometric: string;
   pixelSpacing: [number, number] | null;
+  /** Slice Thickness (0018,0050) in mm (DICOM only; null when absent or not positive). */
+  sliceThickness: number | null;
   position: Vec3 | null;
   orientation: [number, number, number, number, number, number] | null;
   rescaleSlope: number;

@@ -41,6 +41,8 @@ describe('viewer service', () => {
     expect(s.images).toHaveLength(5);
     expect(s.images.map((i) => i.position?.[2])).toEqual([0, 2.5, 5, 7.5, 10]);
     expect(s.images[0]).toMatchObject({ rows: 32, columns: 32, pixelSpacing: [0.7, 0.7], orientation: [1, 0, 0, 0, 1, 0], windowCenter: 40, windowWidth: 400 });
+    // Slice Thickness (0018,0050) as the files state it (2.5 mm, ct-series.ts), for the overlay.
+    expect(s.images.map((i) => i.sliceThickness)).toEqual([2.5, 2.5, 2.5, 2.5, 2.5]);
     await expect(b.dispatch('viewer', 'series', { seriesId: 999 })).resolves.toMatchObject({ ok: false, error: { code: 'not-found' } });
   });
 

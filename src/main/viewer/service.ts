@@ -17,6 +17,7 @@ interface ImageRow {
   photometric: string;
   psRow: number | null;
   psCol: number | null;
+  sliceThickness: number | null;
   position: string | null;
   orientation: string | null;
   instanceNumber: number | null;
@@ -48,7 +49,7 @@ export class ViewerMainService implements ViewerService {
     const rows = this.db
       .prepare(
         `SELECT id AS imageId, rows, columns, samples_per_pixel AS samplesPerPixel, photometric,
-                pixel_spacing_row AS psRow, pixel_spacing_col AS psCol, image_position AS position, image_orientation AS orientation,
+                pixel_spacing_row AS psRow, pixel_spacing_col AS psCol, slice_thickness AS sliceThickness, image_position AS position, image_orientation AS orientation,
                 instance_number AS instanceNumber, window_center AS windowCenter, window_width AS windowWidth
          FROM images WHERE series_id = ? ORDER BY position_index, id`,
       )
@@ -61,6 +62,7 @@ export class ViewerMainService implements ViewerService {
       samplesPerPixel: r.samplesPerPixel,
       photometric: r.photometric,
       pixelSpacing: r.psRow && r.psCol ? [r.psRow, r.psCol] : null,
+      sliceThickness: r.sliceThickness,
       position: r.position ? (JSON.parse(r.position) as [number, number, number]) : null,
       orientation: r.orientation ? (JSON.parse(r.orientation) as ViewerImage['orientation']) : null,
       instanceNumber: r.instanceNumber,

@@ -18,6 +18,8 @@ export interface ViewerImage {
   photometric: string;
   /** Row spacing, column spacing (mm); null when unknown (aspect 1:1 is assumed). */
   pixelSpacing: [number, number] | null;
+  /** Slice Thickness (0018,0050) in mm as the DICOM header states it; null when absent (NIfTI, PNG). */
+  sliceThickness: number | null;
   position: [number, number, number] | null;
   orientation: [number, number, number, number, number, number] | null;
   instanceNumber: number | null;

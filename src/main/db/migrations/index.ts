@@ -7,6 +7,8 @@ import { migration0050 } from './0050-store-packs';
 import { migration0060 } from './0060-labels';
 import { migration0070 } from './0070-review-queues';
 import { migration0080 } from './0080-training';
+import { migration0090 } from './0090-slice-thickness';
+import { migration0100 } from './0100-image-stacks';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -20,4 +22,6 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0060,
   migration0070,
   migration0080,
+  migration0090,
+  migration0100,
 ];

@@ -44,6 +44,7 @@ export const T = {
   columns: 0x00280011,
   spacing: 0x00280030,
   imagerSpacing: 0x00181164,
+  sliceThickness: 0x00180050,
   bitsAllocated: 0x00280100,
   bitsStored: 0x00280101,
   pixelRepresentation: 0x00280103,

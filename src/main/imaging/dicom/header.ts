@@ -147,13 +147,14 @@ function imageHeader(
   repairs: string[],
 ): DicomImageHeader {
   const pixel = pixelModule(ds, kind, repairs);
-  const checked = (values: number[] | null, what: 'spacing' | 'orientation') => {
+  const checked = (values: number[] | null, what: 'spacing' | 'thickness' | 'orientation') => {
     const problem = values ? geometryProblem(what, values) : undefined;
     if (problem) repairs.push(problem);
     return problem ? null : values;
   };
   const spacing = checked(functional(ds, 'PixelMeasuresSequence', 'PixelSpacing', 2) ?? nums(ds, 'ImagerPixelSpacing', 2), 'spacing');
   const orientation = checked(functional(ds, 'PlaneOrientationSequence', 'ImageOrientationPatient', 6), 'orientation');
+  const thickness = checked(functional(ds, 'PixelMeasuresSequence', 'SliceThickness', 1), 'thickness');
   const perFrame = items(ds, 'PerFrameFunctionalGroupsSequence');
   const framePositions =
     perFrame.length > 0
@@ -178,6 +179,7 @@ function imageHeader(
     windowCenter,
     windowWidth: windowWidth !== null && windowWidth > 0 ? windowWidth : null,
     pixelSpacing: spacing ? [spacing[0] ?? 0, spacing[1] ?? 0] : null,
+    sliceThickness: thickness?.[0] ?? null,
     imagePositionPatient: vec3(nums(ds, 'ImagePositionPatient', 3)) ?? framePositions?.[0] ?? null,
     imageOrientationPatient: orientation ? (orientation.slice(0, 6) as DicomImageHeader['imageOrientationPatient']) : null,
     framePositions: framePositions && framePositions.every((p) => p !== null) ? (framePositions as Vec3[]) : null,
@@ -186,7 +188,11 @@ function imageHeader(
 }
 
 /** One frame's values: its own functional group item first, then the shared one, then the data set. */
-function perFrameValues(ds: Dataset, frame: Dataset, checked: (v: number[] | null, what: 'spacing' | 'orientation') => number[] | null): PerFrameValues {
+function perFrameValues(
+  ds: Dataset,
+  frame: Dataset,
+  checked: (v: number[] | null, what: 'spacing' | 'thickness' | 'orientation') => number[] | null,
+): PerFrameValues {
   const shared = firstItem(ds, 'SharedFunctionalGroupsSequence');
   const from = (macro: string, key: string, count: number): number[] | null => {
     for (const group of [frame, shared]) {
@@ -200,12 +206,14 @@ function perFrameValues(ds: Dataset, frame: Dataset, checked: (v: number[] | nul
   const width = from('FrameVOILUTSequence', 'WindowWidth', 1)?.[0] ?? null;
   const spacing = checked(from('PixelMeasuresSequence', 'PixelSpacing', 2), 'spacing');
   const orientation = checked(from('PlaneOrientationSequence', 'ImageOrientationPatient', 6), 'orientation');
+  const thickness = checked(from('PixelMeasuresSequence', 'SliceThickness', 1), 'thickness');
   return {
     rescaleSlope: slope !== undefined && slope !== 0 ? slope : 1,
     rescaleIntercept: from('PixelValueTransformationSequence', 'RescaleIntercept', 1)?.[0] ?? 0,
     windowCenter: from('FrameVOILUTSequence', 'WindowCenter', 1)?.[0] ?? null,
     windowWidth: width !== null && width > 0 ? width : null,
     pixelSpacing: spacing ? [spacing[0]!, spacing[1]!] : null,
+    sliceThickness: thickness?.[0] ?? null,
     imageOrientationPatient: orientation ? (orientation.slice(0, 6) as PerFrameValues['imageOrientationPatient']) : null,
   };
 }

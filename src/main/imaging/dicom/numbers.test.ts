@@ -33,6 +33,8 @@ describe('geometryProblem (PS3.3 C.7.6.2, C.7.6.3)', () => {
     expect(geometryProblem('spacing', [0.5, 0.5])).toBeUndefined();
     expect(geometryProblem('spacing', [0, 0.5])).toMatch(/not positive/);
     expect(geometryProblem('spacing', [-1, 1])).toMatch(/not positive/);
+    expect(geometryProblem('thickness', [5])).toBeUndefined();
+    expect(geometryProblem('thickness', [0])).toBe('Slice Thickness 0 is not positive: ignored');
     expect(geometryProblem('orientation', [1, 0, 0, 0, 1, 0])).toBeUndefined();
     expect(geometryProblem('orientation', [1, 0, 0, 0.99996, 0.00873, 0])).toMatch(/right angles/);
     expect(geometryProblem('orientation', [0, 0, 0, 0, 0, 0])).toMatch(/right angles/);

@@ -59,12 +59,13 @@ export function parseNumbers(text: string, vr: 'DS' | 'IS', name: string, vm?: n
 }
 
 /**
- * The geometry checks both readers apply (PS3.3 C.7.6.2, C.7.6.3): Pixel Spacing positive,
- * Image Orientation (Patient) two unit vectors at right angles (within 1e-3, as dcm2niix and
- * ITK tolerate rounding). Returns the note when a value must be ignored.
+ * The geometry checks both readers apply (PS3.3 C.7.6.2, C.7.6.3): Pixel Spacing and Slice
+ * Thickness positive, Image Orientation (Patient) two unit vectors at right angles (within 1e-3,
+ * as dcm2niix and ITK tolerate rounding). Returns the note when a value must be ignored.
  */
-export function geometryProblem(what: 'spacing' | 'orientation', values: readonly number[]): string | undefined {
+export function geometryProblem(what: 'spacing' | 'thickness' | 'orientation', values: readonly number[]): string | undefined {
   if (what === 'spacing') return values.every((v) => v > 0) ? undefined : `Pixel Spacing ${values.join('\\')} is not positive: ignored`;
+  if (what === 'thickness') return values.every((v) => v > 0) ? undefined : `Slice Thickness ${values.join('\\')} is not positive: ignored`;
   const [a, b, c, d, e, f] = values as [number, number, number, number, number, number];
   const unit = (x: number, y: number, z: number) => Math.abs(Math.hypot(x, y, z) - 1) < 1e-3;
   if (unit(a, b, c) && unit(d, e, f) && Math.abs(a * d + b * e + c * f) < 1e-3) return undefined;

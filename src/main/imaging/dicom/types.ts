@@ -74,6 +74,8 @@ export interface DicomImageHeader extends DicomCommonHeader, ImagePixelModule {
   windowWidth: number | null;
   /** Row spacing, column spacing (mm). */
   pixelSpacing: [number, number] | null;
+  /** Slice Thickness (0018,0050) in mm, nominal as acquired (not the spacing between slices); null when absent or not positive. */
+  sliceThickness: number | null;
   imagePositionPatient: Vec3 | null;
   imageOrientationPatient: [number, number, number, number, number, number] | null;
   /** Per-frame positions of an enhanced multi-frame object, else null. */
@@ -158,5 +160,6 @@ export interface PerFrameValues {
   windowCenter: number | null;
   windowWidth: number | null;
   pixelSpacing: [number, number] | null;
+  sliceThickness: number | null;
   imageOrientationPatient: [number, number, number, number, number, number] | null;
 }

@@ -30,6 +30,12 @@ export class AppState {
       this.inference = status;
       if (this.info && status.provider) this.info = { ...this.info, executionProvider: status.provider };
     });
+    // Promote or roll back: the status bar names the version inference now uses, without a reload.
+    api.on('onDidChangeModels', () => {
+      void api.inference.status().then((r) => {
+        if (r.ok) this.inference = r.value;
+      });
+    });
     const [info, settings, inference] = await Promise.all([api.system.getInfo(), api.settings.get(), api.inference.status()]);
     if (inference.ok) this.inference = inference.value;
     if (!info.ok) return void (this.error = info.error);

@@ -1,0 +1,126 @@
+// Fine-tuning from the app (issue 12) as a radiologist drives it, in Debian's Chromium against the
+// built headless server and the real trainer (Python + PyTorch): the retraining queue lists the
+// labelled shifted-domain images with their frozen split; a run started from the Training view
+// shows its curve growing and is cancelled; a second run (started with the F shortcut) finishes;
+// the Models view compares the candidate with its parent with the backend's own gate figures;
+// Promote (confirmed) switches inference and the status bar names the new version without a
+// reload; Roll back (confirmed) returns to the parent.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackend } from '../../src/main/backend';
+import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
+import type { ModelVersionInfo, TrainingRun } from '../../src/shared/contract';
+import { launchChromium, pageApi } from '../helpers/browser';
+import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
+import { tempDir } from '../helpers/temp';
+import { importLabelledStudies } from '../helpers/training-data';
+
+const trainer = await probeTrainer(pythonCandidates(''));
+const MODEL = existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.onnx'));
+
+describe.skipIf(!trainer.available || !MODEL)(
+  `fine-tuning in Chromium (${trainer.available ? trainer.python : `no Python with torch: ${trainer.reason}`}${MODEL ? '' : '; no starter model'})`,
+  () => {
+    const tmp = tempDir();
+    const dataDir = path.join(tmp.dir, 'data');
+    let app: ServedApp;
+    let browser: Browser;
+    let page: Page;
+    const call = <T>(service: string, method: string, input?: unknown) => pageApi(page)<T>(service, method, input);
+    const points = async () => Number((await page.getByTestId('training-curve').getAttribute('data-points')) ?? 0);
+    const runStatus = (id: number) => page.locator(`[data-testid=training-run][data-run-id="${id}"]`).getAttribute('data-status');
+
+    beforeAll(async () => {
+      // 3 patients × 3 shifted-domain images with their ground truth as labels: 6 training, 3 validation.
+      const b = createBackend({ dataDir, transport: 'http', inference: false });
+      try {
+        await importLabelledStudies(b, tmp.dir, { patients: 3, imagesPerSeries: 3, seed: 404, domain: 'shifted', validationPatients: 1 });
+      } finally {
+        b.close();
+      }
+      [app, browser] = await Promise.all([serveApp(dataDir, { OMP_NUM_THREADS: '2' }), launchChromium()]);
+      page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+      await page.goto(app.url);
+      await call('settings', 'update', { ttaFlips: 0 });
+    }, 120_000);
+
+    afterAll(async () => {
+      await browser?.close();
+      await app?.stop();
+      tmp.cleanup();
+    });
+
+    it('lists the new labels with their frozen split', async () => {
+      await page.keyboard.press('Alt+3');
+      await expect.poll(() => page.getByTestId('queue-item').count()).toBe(9);
+      expect(await page.getByTestId('new-training').textContent()).toBe('6');
+      expect(await page.getByTestId('new-validation').textContent()).toBe('3');
+      await expect.poll(() => page.getByTestId('fine-tune').isEnabled(), { timeout: 30_000 }).toBe(true);
+    });
+
+    it('starts a run, shows its curve growing, and cancels it', async () => {
+      await page.locator('input[name=maxSteps]').fill('1000');
+      await page.getByTestId('fine-tune').click();
+      await expect.poll(() => page.getByTestId('current-run').getAttribute('data-status'), { timeout: 60_000 }).toBe('running');
+      await expect.poll(points, { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+      const first = await points();
+      await expect.poll(points, { timeout: 120_000 }).toBeGreaterThan(first);
+      await page.getByRole('button', { name: 'Cancel run' }).click();
+      await expect.poll(() => runStatus(1), { timeout: 60_000 }).toBe('cancelled');
+      expect(await page.getByTestId('current-run').count()).toBe(0);
+      const [run] = await call<TrainingRun[]>('training', 'list');
+      expect(run!.status).toBe('cancelled');
+      expect(run!.candidateVersionId).toBeNull();
+      // A cancelled run trained nothing that lasts: its labels are still new.
+      expect(await page.getByTestId('new-training').textContent()).toBe('6');
+    }, 300_000);
+
+    it('runs again to completion (started with F), and the queue is empty after it', async () => {
+      await page.locator('input[name=maxSteps]').fill('3');
+      await page.locator('h1').click(); // the keyboard leaves the steps field
+      await page.keyboard.press('f');
+      await expect.poll(() => runStatus(2), { timeout: 400_000, interval: 1000 }).toBe('done');
+      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 2)!;
+      expect(run.error).toBeNull();
+      expect(run.gate).not.toBeNull();
+      expect(await page.getByTestId('new-training').textContent()).toBe('0');
+      expect(await page.getByTestId('queue-item').count()).toBe(0);
+    }, 420_000);
+
+    it('compares the candidate with its parent in the Models view with the gate figures', async () => {
+      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 2)!;
+      await page.keyboard.press('Alt+4');
+      const compare = page.getByTestId('compare');
+      await expect.poll(() => compare.getAttribute('data-version-id')).toBe(String(run.candidateVersionId));
+      const row = compare.getByTestId('gate-validation');
+      expect(Number(await row.getByTestId('mean-candidate').getAttribute('data-value'))).toBe(run.gate!.meanCandidate);
+      expect(Number(await row.getByTestId('mean-parent').getAttribute('data-value'))).toBe(run.gate!.meanParent);
+      expect(await row.getByTestId('mean-candidate').textContent()).toBe(`${(run.gate!.meanCandidate * 100).toFixed(1)} %`);
+      expect(await row.getByTestId('mean-parent').textContent()).toBe(`${(run.gate!.meanParent * 100).toFixed(1)} %`);
+      expect(await compare.getByTestId('gate-reference').count()).toBe(run.referenceGate ? 1 : 0);
+      expect(Number(await compare.getByTestId('difference-validation').getAttribute('data-points'))).toBe(run.gate!.n);
+      expect(Number(await compare.getByTestId('training-curve').getAttribute('data-points'))).toBeGreaterThanOrEqual(3);
+    });
+
+    it('promotes the candidate after a confirmation; the status bar names it without a reload; rolls back', async () => {
+      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 2)!;
+      const versions = await call<ModelVersionInfo[]>('models', 'list');
+      const candidate = versions.find((v) => v.id === run.candidateVersionId)!;
+      const parent = versions.find((v) => v.id === run.parentVersionId)!;
+      await page.getByTestId('promote').click();
+      expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(parent.id); // asks first
+      await page.getByTestId('promote-confirm').click();
+      await expect
+        .poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 })
+        .toContain(`${candidate.name} ${candidate.version}`);
+      expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(candidate.id);
+      const back = page.locator(`[data-testid=model-row][data-version-id="${parent.id}"]`);
+      await back.getByTestId('rollback').click();
+      await back.getByTestId('rollback-confirm').click();
+      await expect.poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 }).toContain(`${parent.name} ${parent.version}`);
+      expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(parent.id);
+    }, 120_000);
+  },
+);

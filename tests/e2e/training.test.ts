@@ -4,8 +4,10 @@
 // shows its curve growing and is cancelled; a second run (started with the F shortcut) finishes;
 // the Models view compares the candidate with its parent with the backend's own gate figures;
 // Promote (confirmed) switches inference and the status bar names the new version without a
-// reload; Roll back (confirmed) returns to the parent.
-import { existsSync } from 'node:fs';
+// reload; Roll back (confirmed) returns to the parent. axe-core checks both views (with a run
+// going, and with the comparison shown) for serious or critical violations, as tests/e2e/a11y does.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +20,9 @@ import { tempDir } from '../helpers/temp';
 import { importLabelledStudies } from '../helpers/training-data';
 
 const trainer = await probeTrainer(pythonCandidates(''));
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+/** Where screenshots of the views go when set (for a look by eye; nothing checks them). */
+const SHOTS = process.env.LGMS_SCREENSHOTS;
 const MODEL = existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.onnx'));
 
 describe.skipIf(!trainer.available || !MODEL)(
@@ -31,6 +36,22 @@ describe.skipIf(!trainer.available || !MODEL)(
     const call = <T>(service: string, method: string, input?: unknown) => pageApi(page)<T>(service, method, input);
     const points = async () => Number((await page.getByTestId('training-curve').getAttribute('data-points')) ?? 0);
     const runStatus = (id: number) => page.locator(`[data-testid=training-run][data-run-id="${id}"]`).getAttribute('data-status');
+
+    /** Serious and critical axe-core violations on the page as it is, one line each with where. */
+    async function audit(name: string): Promise<string[]> {
+      if (SHOTS) {
+        mkdirSync(SHOTS, { recursive: true });
+        await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+      }
+      await page.evaluate(AXE); // through the debugging protocol, which the page's CSP does not govern
+      const violations = (await page.evaluate(async () => {
+        const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: unknown[] }> } }).axe;
+        return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })).violations;
+      })) as { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
+      return violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+    }
 
     beforeAll(async () => {
       // 3 patients × 3 shifted-domain images with their ground truth as labels: 6 training, 3 validation.
@@ -67,6 +88,7 @@ describe.skipIf(!trainer.available || !MODEL)(
       await expect.poll(points, { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
       const first = await points();
       await expect.poll(points, { timeout: 120_000 }).toBeGreaterThan(first);
+      expect(await audit('training-running')).toEqual([]);
       await page.getByRole('button', { name: 'Cancel run' }).click();
       await expect.poll(() => runStatus(1), { timeout: 60_000 }).toBe('cancelled');
       expect(await page.getByTestId('current-run').count()).toBe(0);
@@ -87,6 +109,7 @@ describe.skipIf(!trainer.available || !MODEL)(
       expect(run.gate).not.toBeNull();
       expect(await page.getByTestId('new-training').textContent()).toBe('0');
       expect(await page.getByTestId('queue-item').count()).toBe(0);
+      expect(await audit('training-done')).toEqual([]);
     }, 420_000);
 
     it('compares the candidate with its parent in the Models view with the gate figures', async () => {
@@ -102,6 +125,7 @@ describe.skipIf(!trainer.available || !MODEL)(
       expect(await compare.getByTestId('gate-reference').count()).toBe(run.referenceGate ? 1 : 0);
       expect(Number(await compare.getByTestId('difference-validation').getAttribute('data-points'))).toBe(run.gate!.n);
       expect(Number(await compare.getByTestId('training-curve').getAttribute('data-points'))).toBeGreaterThanOrEqual(3);
+      expect(await audit('models-compare')).toEqual([]);
     });
 
     it('promotes the candidate after a confirmation; the status bar names it without a reload; rolls back', async () => {
@@ -122,5 +146,20 @@ describe.skipIf(!trainer.available || !MODEL)(
       await expect.poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 }).toContain(`${parent.name} ${parent.version}`);
       expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(parent.id);
     }, 120_000);
+
+    it('Settings: fine-tuning automatically is off, then on after 16 (never fewer than 4), then off', async () => {
+      const setting = async () => (await call<{ autoFineTuneAfter: number }>('settings', 'get')).autoFineTuneAfter;
+      await page.keyboard.press('Alt+5');
+      const box = page.locator('input[name=autoFineTune]');
+      expect(await box.isChecked()).toBe(false);
+      expect(await setting()).toBe(0);
+      await box.check();
+      await expect.poll(setting).toBe(16);
+      await page.locator('input[name=autoFineTuneAfter]').fill('2');
+      await page.locator('input[name=autoFineTuneAfter]').press('Enter');
+      await expect.poll(setting).toBe(4);
+      await box.uncheck();
+      await expect.poll(setting).toBe(0);
+    });
   },
 );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GateResult } from '../../../shared/contract/training';
-import { curveColumns, differenceColumns } from './columns';
+import { curveColumns, differenceColumns, rangeWithZero } from './columns';
 
 describe('chart columns', () => {
   it('aligns losses and validations on their steps, a validation before the first step included', () => {
@@ -30,5 +30,12 @@ describe('chart columns', () => {
     expect(x).toEqual([1, 2]);
     expect(d[0]).toBeCloseTo(0.2, 12);
     expect(d[1]).toBeCloseTo(-0.2, 12);
+  });
+
+  it('keeps 0 inside a difference axis', () => {
+    const close = (got: [number, number], want: [number, number]) => got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 12));
+    close(rangeWithZero(0.05, 0.2), [-0.02, 0.22]);
+    close(rangeWithZero(-0.1, -0.1), [-0.11, 0.01]);
+    close(rangeWithZero(null, null), [-0.01, 0.01]);
   });
 });

@@ -11,6 +11,19 @@ export interface ChartSeries {
   points?: boolean;
   /** A value range for its axis (e.g. [0, 1] for Dice). */
   range?: [number, number];
+  /** The axis title when shorter than the legend's label. */
+  axis?: string;
+}
+
+/** Whole-number tick steps for an axis of counts (steps, images): never a tick at 1.5. */
+export const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000];
+
+/** A value range that always shows 0 (a difference axis), with a margin: [min, max]. */
+export function rangeWithZero(min: number | null, max: number | null): [number, number] {
+  const lo = Math.min(min ?? 0, 0);
+  const hi = Math.max(max ?? 0, 0);
+  const pad = Math.max((hi - lo) * 0.1, 0.01);
+  return [lo - pad, hi + pad];
 }
 
 /**

@@ -1,7 +1,8 @@
 // Fine-tuning from the app (issue 12) as a radiologist drives it, in Debian's Chromium against the
 // built headless server and the real trainer (Python + PyTorch): the retraining queue lists the
 // labelled shifted-domain images with their frozen split; a run started from the Training view
-// shows its curve growing and is cancelled; a second run (started with the F shortcut) finishes;
+// shows its curve growing, a second request waits behind it and is cancelled there, then the
+// run is cancelled; a third run (started with the F shortcut) finishes;
 // the Models view compares the candidate with its parent with the backend's own gate figures;
 // Promote (confirmed) switches inference and the status bar names the new version without a
 // reload; Roll back (confirmed) returns to the parent. axe-core checks both views (with a run
@@ -81,18 +82,26 @@ describe.skipIf(!trainer.available || !MODEL)(
       await expect.poll(() => page.getByTestId('fine-tune').isEnabled(), { timeout: 30_000 }).toBe(true);
     });
 
-    it('starts a run, shows its curve growing, and cancels it', async () => {
+    it('starts a run, shows its curve growing, queues a second request and cancels both', async () => {
       await page.locator('input[name=maxSteps]').fill('1000');
       await page.getByTestId('fine-tune').click();
       await expect.poll(() => page.getByTestId('current-run').getAttribute('data-status'), { timeout: 60_000 }).toBe('running');
       await expect.poll(points, { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
+      // The running run has taken the labels out of the queue.
+      await expect.poll(() => page.getByTestId('new-training').textContent()).toBe('0');
       const first = await points();
       await expect.poll(points, { timeout: 120_000 }).toBeGreaterThan(first);
+      // A second request while one trains waits in the queue, and can be cancelled there.
+      await page.getByTestId('fine-tune').click();
+      await expect.poll(() => page.getByTestId('waiting-run').getAttribute('data-run-id')).toBe('2');
       expect(await audit('training-running')).toEqual([]);
+      await page.getByRole('button', { name: 'Cancel waiting run 2' }).click();
+      await expect.poll(() => runStatus(2)).toBe('cancelled');
+      expect(await page.getByTestId('current-run').getAttribute('data-status')).toBe('running');
       await page.getByRole('button', { name: 'Cancel run' }).click();
       await expect.poll(() => runStatus(1), { timeout: 60_000 }).toBe('cancelled');
       expect(await page.getByTestId('current-run').count()).toBe(0);
-      const [run] = await call<TrainingRun[]>('training', 'list');
+      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 1);
       expect(run!.status).toBe('cancelled');
       expect(run!.candidateVersionId).toBeNull();
       // A cancelled run trained nothing that lasts: its labels are still new.
@@ -103,8 +112,8 @@ describe.skipIf(!trainer.available || !MODEL)(
       await page.locator('input[name=maxSteps]').fill('3');
       await page.locator('h1').click(); // the keyboard leaves the steps field
       await page.keyboard.press('f');
-      await expect.poll(() => runStatus(2), { timeout: 400_000, interval: 1000 }).toBe('done');
-      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 2)!;
+      await expect.poll(() => runStatus(3), { timeout: 400_000, interval: 1000 }).toBe('done');
+      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 3)!;
       expect(run.error).toBeNull();
       expect(run.gate).not.toBeNull();
       expect(await page.getByTestId('new-training').textContent()).toBe('0');
@@ -113,7 +122,7 @@ describe.skipIf(!trainer.available || !MODEL)(
     }, 420_000);
 
     it('compares the candidate with its parent in the Models view with the gate figures', async () => {
-      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 2)!;
+      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 3)!;
       await page.keyboard.press('Alt+4');
       const compare = page.getByTestId('compare');
       await expect.poll(() => compare.getAttribute('data-version-id')).toBe(String(run.candidateVersionId));
@@ -129,7 +138,7 @@ describe.skipIf(!trainer.available || !MODEL)(
     });
 
     it('promotes the candidate after a confirmation; the status bar names it without a reload; rolls back', async () => {
-      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 2)!;
+      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 3)!;
       const versions = await call<ModelVersionInfo[]>('models', 'list');
       const candidate = versions.find((v) => v.id === run.candidateVersionId)!;
       const parent = versions.find((v) => v.id === run.parentVersionId)!;

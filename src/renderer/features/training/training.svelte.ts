@@ -18,7 +18,8 @@ export class TrainingState {
 
   /** The run training now, else the first waiting one. */
   current = $derived(this.runs.find((r) => r.status === 'running') ?? this.runs.findLast((r) => r.status === 'queued') ?? null);
-  waiting = $derived(this.runs.filter((r) => r.status === 'queued').length);
+  /** Runs waiting behind the current one, oldest first. */
+  waiting = $derived(this.runs.filter((r) => r.status === 'queued' && r.id !== this.current?.id).reverse());
   past = $derived(this.runs.filter((r) => r.status !== 'running' && r.status !== 'queued'));
 
   /** Subscribes to the backend's events and loads everything; returns the unsubscribe. */
@@ -26,7 +27,8 @@ export class TrainingState {
     const offs = [
       api.on('onDidChangeTrainingRun', (run) => {
         this.put(run);
-        if (run.status !== 'running' && run.status !== 'queued') void this.refreshQueue();
+        // A running run takes its labels out of the queue; one that ends without a candidate gives them back.
+        if (run.status !== 'queued') void this.refreshQueue();
       }),
       api.on('onDidTrainStep', (e) => {
         this.lastStep = e;

@@ -3,14 +3,18 @@
 // split and counts, excluded images are listed but not counted, a done run uses its labels (a
 // cancelled one does not); Settings → "after N new training labels" is off by default, refuses
 // N < 4, queues one run when a review decision brings the count to N, and never a second while
-// one waits. The trainer is pointed at a Python that does not exist, so no run trains here
+// one waits; the last part drives it with real accept decisions on the starter's predictions.
+// The trainer is pointed at a Python that does not exist, so no run trains here
 // (tests/integration/training.test.ts trains for real).
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
+import { writeDemoStudies } from '../../src/main/demo';
 import { autoFineTune } from '../../src/main/training/auto';
 import type { TrainingRun } from '../../src/shared/contract';
 import { DEFAULT_SETTINGS } from '../../src/shared/contract';
+import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 import { importLabelledStudies } from '../helpers/training-data';
 
@@ -129,4 +133,49 @@ describe('retraining queue and automatic fine-tuning', () => {
     b.events.emit('onDidChangeReview', { seriesIds: [] });
     expect(await finished()).toHaveLength(before);
   });
+});
+
+const MODEL = existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.onnx'));
+
+// The hook itself: real review decisions (accept) on the starter's real predictions.
+describe.skipIf(!MODEL)(`fine-tuning automatically after N accepted labels${MODEL ? '' : ' (no starter model.onnx)'}`, () => {
+  const tmp = tempDir();
+  let b: Backend;
+
+  beforeAll(async () => {
+    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http' });
+    await b.ready;
+    await b.services.settings.update({ pythonPath: path.join(tmp.dir, 'no-such-python'), ttaFlips: 0, autoFineTuneAfter: 4 });
+    await writeDemoStudies(path.join(tmp.dir, 'demo'), { patients: 3, imagesPerSeries: 2, seed: 4001, domain: 'base' });
+    const started = await b.services.import.start({ paths: [path.join(tmp.dir, 'demo')] });
+    expect((await b.importer.wait(started.jobId)).status).toBe('done');
+    for (const job of await b.services.jobs.list({ kind: 'inference' })) expect(await b.engine.waitForJob(job.id)).toBe('done');
+  }, 180_000);
+  afterAll(() => {
+    b?.close();
+    tmp.cleanup();
+  });
+
+  it('queues a run at the accept that brings the new training labels to 4, not before', async () => {
+    const items = await b.services.review.queue({ queue: 'review', order: 'fifo' });
+    expect(items).toHaveLength(3);
+    // Splits are decided at the first label by a hash of the patient; fixed here so the count is known.
+    const [validation, ...training] = items;
+    const freeze = b.db.prepare(
+      "INSERT INTO splits (split_key, split) SELECT 'patient:' || p.patient_key, ? FROM series se JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id WHERE se.id = ?",
+    );
+    freeze.run('validation', validation!.seriesId);
+    for (const t of training) freeze.run('training', t.seriesId);
+    const runs = async () => (await b.services.training.list()).length;
+
+    await b.services.review.accept({ seriesId: validation!.seriesId });
+    expect([(await b.services.training.queue()).newValidation, await runs()]).toEqual([2, 0]);
+    await b.services.review.accept({ seriesId: training[0]!.seriesId });
+    expect([(await b.services.training.queue()).newTraining, await runs()]).toEqual([2, 0]);
+    await b.services.review.accept({ seriesId: training[1]!.seriesId });
+    expect((await b.services.training.queue()).newTraining).toBe(4);
+    const [run] = await b.services.training.list();
+    expect(run).toBeDefined();
+    expect(await b.training.waitFor(run!.id)).toMatchObject({ status: 'failed' }); // no Python here, on purpose
+  }, 60_000);
 });

@@ -172,3 +172,40 @@ describe.skipIf(!trainer.available || !MODEL)(
     });
   },
 );
+
+// Without a working Python the Training view says so and what to install, and offers no run.
+describe('the Training view without a trainer', () => {
+  const tmp = tempDir();
+  let app: ServedApp;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [app, browser] = await Promise.all([
+      serveApp(path.join(tmp.dir, 'data'), { LGMS_PYTHON: path.join(tmp.dir, 'no-such-python') }),
+      launchChromium(),
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    tmp.cleanup();
+  });
+
+  it('says fine-tuning is not available and what to install; Fine-tune now is disabled', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(app.url);
+    await page.keyboard.press('Alt+3');
+    const status = page.getByTestId('training-trainer');
+    await expect.poll(() => status.textContent(), { timeout: 30_000 }).toContain('Fine-tuning is not available on this machine');
+    expect(await status.textContent()).toMatch(/Fine-tuning needs Python 3 with PyTorch/);
+    expect(await page.getByTestId('fine-tune').isDisabled()).toBe(true);
+    await page.keyboard.press('f'); // the shortcut starts nothing either
+    expect(await pageApi(page)<unknown[]>('training', 'list')).toEqual([]);
+    await page.evaluate(AXE);
+    const serious = (await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: { id: string; impact: string | null }[] }> } }).axe;
+      return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })).violations;
+    })).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(serious.map((v) => v.id)).toEqual([]);
+  }, 60_000);
+});

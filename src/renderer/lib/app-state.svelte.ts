@@ -43,6 +43,12 @@ export class AppState {
     this.info = info.value;
     this.settings = settings.value;
     this.connected = true;
+    // The trainer's first probe may end before this window's event stream is open, and its
+    // onDidChangeTrainer would be missed: ask for the result (joins the running probe).
+    if (info.value.trainer.checking) {
+      const trainer = await api.system.refreshTrainer();
+      if (trainer.ok && this.info) this.info = { ...this.info, trainer: trainer.value };
+    }
   }
 
   async updateSettings(patch: SettingsPatch): Promise<boolean> {

@@ -5,9 +5,9 @@
 // run is cancelled; a third run (started with the F shortcut) finishes;
 // the Models view compares the candidate with its parent with the backend's own gate figures;
 // Promote (confirmed) switches inference and the status bar names the new version without a
-// reload; Roll back (confirmed) returns to the parent. axe-core checks both views (with a run
+// reload; Roll back (confirmed) returns to the parent; the candidate is exported as a folder. axe-core checks both views (with a run
 // going, and with the comparison shown) for serious or critical violations, as tests/e2e/a11y does.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -155,6 +155,22 @@ describe.skipIf(!trainer.available || !MODEL)(
       await expect.poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 }).toContain(`${parent.name} ${parent.version}`);
       expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(parent.id);
     }, 120_000);
+
+    it('exports the candidate as a folder, and refuses to import a version already registered, in words', async () => {
+      const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 3)!;
+      const candidate = (await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.id === run.candidateVersionId)!;
+      const folder = path.join(tmp.dir, 'exported', candidate.modelId);
+      const transfer = page.getByTestId('model-transfer');
+      await transfer.getByRole('combobox', { name: 'Version' }).selectOption(String(candidate.id));
+      await transfer.locator('input[name=modelFolder]').fill(folder);
+      await transfer.getByRole('button', { name: 'Export version' }).click();
+      await expect.poll(() => transfer.getByRole('status').textContent()).toContain(`was copied to ${folder}`);
+      expect(readdirSync(folder).sort()).toEqual(['model.json', 'model.onnx', 'split.json', 'weights.pt']);
+      expect(JSON.parse(readFileSync(path.join(folder, 'model.json'), 'utf8')).id).toBe(candidate.modelId);
+      await transfer.getByRole('button', { name: 'Import from folder' }).click();
+      await expect.poll(() => transfer.getByRole('alert').textContent()).toContain('already registered');
+      expect(await call<ModelVersionInfo[]>('models', 'list')).toHaveLength(2);
+    });
 
     it('Settings: fine-tuning automatically is off, then on after 16 (never fewer than 4), then off', async () => {
       const setting = async () => (await call<{ autoFineTuneAfter: number }>('settings', 'get')).autoFineTuneAfter;

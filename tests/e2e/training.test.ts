@@ -123,7 +123,7 @@ describe.skipIf(!trainer.available || !MODEL)(
 
     it('compares the candidate with its parent in the Models view with the gate figures', async () => {
       const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 3)!;
-      await page.keyboard.press('Alt+4');
+      await page.locator('[data-testid=training-run][data-run-id="3"]').getByRole('button', { name: 'Compare in Models' }).click();
       const compare = page.getByTestId('compare');
       await expect.poll(() => compare.getAttribute('data-version-id')).toBe(String(run.candidateVersionId));
       const row = compare.getByTestId('gate-validation');

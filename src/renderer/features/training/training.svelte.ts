@@ -15,6 +15,8 @@ export class TrainingState {
   error = $state('');
   busy = $state(false);
   steps = $state(DEFAULT_STEPS);
+  /** The candidate the Models view opens on when a past run's Compare sends the reader there. */
+  compareVersionId = $state<number | null>(null);
 
   /** The run training now, else the first waiting one. */
   current = $derived(this.runs.find((r) => r.status === 'running') ?? this.runs.findLast((r) => r.status === 'queued') ?? null);

@@ -23,6 +23,7 @@ import { createInProcessTransport } from './rpc/in-process';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
 import { TrainingMainService } from './training/service';
+import { autoFineTune } from './training/auto';
 import { ViewerMainService } from './viewer/service';
 import { WorklistMainService } from './worklist/service';
 
@@ -110,6 +111,12 @@ export function createBackend(options: BackendOptions): Backend {
     } catch (e) {
       console.error(`[review] ${(e as Error).message}`); // the next review read retries
     }
+  });
+  // Settings → fine-tune automatically after N new training labels (issue 12): checked after each decision.
+  events.on('onDidChangeReview', () => {
+    autoFineTune({ db, start: () => training.start() }, settings.read().autoFineTuneAfter).catch((e: unknown) =>
+      console.error(`[training] ${(e as Error).message}`),
+    );
   });
   const dispatch = createDispatch(services);
   return {

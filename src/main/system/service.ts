@@ -21,6 +21,7 @@ export interface SystemOptions {
 export class SystemMainService implements SystemService {
   private trainer: TrainerStatus = { available: false, checking: true };
   private probing: Promise<TrainerStatus> | undefined;
+  private probingPath: string | undefined;
   private readonly providers = listExecutionProviders();
 
   constructor(
@@ -55,8 +56,13 @@ export class SystemMainService implements SystemService {
   }
 
   refreshTrainer(): Promise<TrainerStatus> {
+    // A window asking while the same Python is being probed joins that probe (a second import
+    // of torch costs seconds of CPU); a changed setting starts a new one.
+    const pythonPath = this.settings.read().pythonPath;
+    if (this.probing && this.trainer.checking && this.probingPath === pythonPath) return this.probing;
+    this.probingPath = pythonPath;
     this.trainer = { ...this.trainer, checking: true };
-    const probing = probeTrainer(pythonCandidates(this.settings.read().pythonPath)).then((status) => {
+    const probing = probeTrainer(pythonCandidates(pythonPath)).then((status) => {
       if (this.probing === probing) {
         this.trainer = status;
         this.events.emit('onDidChangeTrainer', status);

@@ -16,8 +16,9 @@ import {
   type TrainingCurvePoint,
   type TrainingRun,
   type TrainingRunStatus,
+  type TrainingQueue,
   type TrainingService,
-  type trainingMethods,
+  trainingMethods,
 } from '../../shared/contract/training';
 import type { Emitter } from '../../shared/events';
 import { ServiceError } from '../../shared/result';
@@ -28,6 +29,7 @@ import { readModelPackage } from '../models/package';
 import type { ModelRegistry } from '../models/registry';
 import { runGate, type GateOptions } from './gate';
 import { labelsForTraining, stageLabels } from './stage';
+import { trainingQueue } from './queue';
 
 /** The recipe measured in docs/benchmarks.md ("Fine-tuning"): replay + frozen batch-norm statistics. */
 export const DEFAULT_HYPERPARAMETERS = {
@@ -182,6 +184,10 @@ export class TrainingMainService implements TrainingService {
     return (this.o.db.prepare('SELECT id FROM training_runs ORDER BY id DESC').pluck().all() as number[]).map((id) =>
       this.run(id),
     );
+  }
+
+  async queue(input?: z.input<typeof trainingMethods.queue>): Promise<TrainingQueue> {
+    return trainingQueue(this.o.db, trainingMethods.queue.parse(input).limit);
   }
 
   /** Resolves with the run once it has finished (for the CLI and tests). */

@@ -30,6 +30,12 @@ export class AppState {
       this.inference = status;
       if (this.info && status.provider) this.info = { ...this.info, executionProvider: status.provider };
     });
+    // Promote or roll back: the status bar names the version inference now uses, without a reload.
+    api.on('onDidChangeModels', () => {
+      void api.inference.status().then((r) => {
+        if (r.ok) this.inference = r.value;
+      });
+    });
     const [info, settings, inference] = await Promise.all([api.system.getInfo(), api.settings.get(), api.inference.status()]);
     if (inference.ok) this.inference = inference.value;
     if (!info.ok) return void (this.error = info.error);
@@ -37,6 +43,12 @@ export class AppState {
     this.info = info.value;
     this.settings = settings.value;
     this.connected = true;
+    // The trainer's first probe may end before this window's event stream is open, and its
+    // onDidChangeTrainer would be missed: ask for the result (joins the running probe).
+    if (info.value.trainer.checking) {
+      const trainer = await api.system.refreshTrainer();
+      if (trainer.ok && this.info) this.info = { ...this.info, trainer: trainer.value };
+    }
   }
 
   async updateSettings(patch: SettingsPatch): Promise<boolean> {

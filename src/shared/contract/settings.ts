@@ -14,6 +14,8 @@ export const settingsSchema = z.object({
   /** Python interpreter with PyTorch for fine-tuning; empty = look it up. */
   pythonPath: z.string().max(4096),
   overlayOpacity: z.number().min(0).max(1),
+  /** Fine-tune on its own after this many new training labels; 0 = off (never fewer than 4). */
+  autoFineTuneAfter: z.union([z.literal(0), z.number().int().min(4).max(100_000)]),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -26,6 +28,7 @@ export const DEFAULT_SETTINGS: Settings = {
   reviewOrder: 'uncertainty',
   pythonPath: '',
   overlayOpacity: 0.45,
+  autoFineTuneAfter: 0,
 };
 
 export const settingsPatchSchema = settingsSchema.partial().strict();

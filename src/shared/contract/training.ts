@@ -153,12 +153,46 @@ export const trainingMethods = {
     .optional(),
   cancel: z.object({ id: z.number().int().positive() }).strict(),
   list: z.undefined(),
+  /** The retraining queue: current labels no running or finished run has trained on yet. */
+  queue: z
+    .object({ limit: z.number().int().min(1).max(5000).default(500) })
+    .strict()
+    .prefault({}),
 } as const;
 
 export interface TrainingService {
   start(input?: z.input<typeof trainingMethods.start>): Promise<TrainingRun>;
   cancel(input: z.input<typeof trainingMethods.cancel>): Promise<TrainingRun>;
   list(): Promise<TrainingRun[]>;
+  queue(input?: z.input<typeof trainingMethods.queue>): Promise<TrainingQueue>;
+}
+
+/** One image's current label waiting to be trained on, with its patient's frozen split. */
+export interface TrainingQueueItem {
+  labelId: number;
+  imageId: number;
+  seriesId: number;
+  split: 'training' | 'validation';
+  origin: 'accepted' | 'edited' | 'drawn' | 'imported';
+  createdAt: string;
+  /** Excluded from training by the user (review.setExcluded); kept labelled. */
+  excluded: boolean;
+  patientName: string;
+  patientId: string;
+  modality: string;
+  seriesDescription: string;
+  instanceNumber: number | null;
+}
+
+export interface TrainingQueue {
+  /** Newest first, at most `limit`. */
+  items: TrainingQueueItem[];
+  /** Not excluded, not yet used by a running or finished run ("new since the last run"). */
+  newTraining: number;
+  newValidation: number;
+  excluded: number;
+  /** When the last run that trained (running or done) was created; null before any. */
+  lastRunAt: string | null;
 }
 
 /** Parses one stdout line of the trainer; null for a line that is not a known event. */

@@ -1,0 +1,59 @@
+// The retraining queue: current labels (not superseded, with a frozen split) that no run which
+// trained on them — running, or done with a candidate — has used yet. A cancelled, failed or
+// interrupted run staged its labels too (training_run_labels), but trained nothing that lasts, so
+// its labels stay new. Excluded images are listed (so they can be included again) but not counted.
+import type { TrainingQueue, TrainingQueueItem } from '../../shared/contract/training';
+import type { Database } from '../db/database';
+
+const NEW_LABELS = `
+  FROM labels l
+  JOIN images i ON i.id = l.image_id
+  JOIN series se ON se.id = l.series_id
+  JOIN studies st ON st.id = se.study_id
+  JOIN patients p ON p.id = st.patient_id
+  LEFT JOIN splits sp ON sp.split_key = 'patient:' || p.patient_key
+  LEFT JOIN splits ss ON ss.split_key = 'study:' || st.study_uid
+  WHERE l.superseded_at IS NULL
+    AND coalesce(sp.split, ss.split) IS NOT NULL
+    AND NOT EXISTS (
+      SELECT 1 FROM training_run_labels u JOIN training_runs r ON r.id = u.run_id
+      WHERE u.label_id = l.id AND r.status IN ('running', 'done'))`;
+
+const EXCLUDED = 'EXISTS (SELECT 1 FROM training_exclusions x WHERE x.image_id = l.image_id)';
+
+/** New labels per split, excluded images left out (what the next run adds). */
+export function newLabelCounts(db: Database): { training: number; validation: number; excluded: number } {
+  const rows = db
+    .prepare(`SELECT coalesce(sp.split, ss.split) AS split, ${EXCLUDED} AS excluded, count(*) AS n ${NEW_LABELS} GROUP BY 1, 2`)
+    .all() as { split: 'training' | 'validation'; excluded: number; n: number }[];
+  const count = (split: string, excluded: number) =>
+    rows.filter((r) => (split === '*' || r.split === split) && r.excluded === excluded).reduce((a, r) => a + r.n, 0);
+  return { training: count('training', 0), validation: count('validation', 0), excluded: count('*', 1) };
+}
+
+/** The queue, newest label first, at most `limit` items. */
+export function trainingQueue(db: Database, limit: number): TrainingQueue {
+  const items = (
+    db
+      .prepare(
+        `SELECT l.id AS labelId, l.image_id AS imageId, l.series_id AS seriesId, coalesce(sp.split, ss.split) AS split,
+                l.origin, l.created_at AS createdAt, ${EXCLUDED} AS excluded, p.name AS patientName, p.patient_id AS patientId,
+                se.modality, se.description AS seriesDescription, i.instance_number AS instanceNumber
+         ${NEW_LABELS}
+         ORDER BY l.id DESC LIMIT ?`,
+      )
+      .all(limit) as (Omit<TrainingQueueItem, 'excluded'> & { excluded: number })[]
+  ).map((r) => ({ ...r, excluded: r.excluded === 1 }));
+  const counts = newLabelCounts(db);
+  const lastRunAt =
+    (db
+      .prepare("SELECT max(created_at) FROM training_runs WHERE status IN ('running', 'done')")
+      .pluck()
+      .get() as string | null) ?? null;
+  return { items, newTraining: counts.training, newValidation: counts.validation, excluded: counts.excluded, lastRunAt };
+}
+
+/** Whether a run is waiting to start (a further automatic request would only repeat it). */
+export function hasQueuedRun(db: Database): boolean {
+  return db.prepare("SELECT 1 FROM training_runs WHERE status = 'queued' LIMIT 1").get() !== undefined;
+}

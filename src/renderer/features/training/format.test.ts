@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import type { TrainingRun } from '../../../shared/contract/training';
+import { describeStatus, describeVerdict, formatEta, pct, pp } from './format';
+
+describe('training words', () => {
+  it('formats an ETA, and none when the trainer knows no bound', () => {
+    expect(formatEta(-1)).toBeNull();
+    expect(formatEta(42.4)).toBe('42 s');
+    expect(formatEta(200)).toBe('3 min 20 s');
+    expect(formatEta(3 * 3600 + 120)).toBe('3 h 2 min');
+  });
+
+  it('names each run status, a done run with a candidate as ready to compare', () => {
+    const run = (status: TrainingRun['status'], candidateVersionId: number | null = null) => ({ status, candidateVersionId }) as TrainingRun;
+    expect(describeStatus(run('done', 4))).toBe('Candidate ready to compare');
+    expect(describeStatus(run('running', 4))).toBe('Comparing the candidate with its parent');
+    expect(describeStatus(run('running'))).toBe('Training');
+    expect(describeStatus(run('interrupted'))).toBe('Interrupted');
+  });
+
+  it('writes Dice as percentages and differences as signed percentage points', () => {
+    expect(pct(0.8794)).toBe('87.9 %');
+    expect(pct(null)).toBe('—');
+    expect(pp(0.153)).toBe('+15.3 pp');
+    expect(pp(-0.062)).toBe('−6.2 pp');
+    expect(describeVerdict('no-evidence')).toBe('No evidence of a difference');
+  });
+});

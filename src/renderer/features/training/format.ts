@@ -1,0 +1,56 @@
+// Words and numbers of the Training and Models views, kept out of components so they are tested.
+import type { GateResult, TrainingRun } from '../../../shared/contract/training';
+import { exhaustive } from '../../../shared/result';
+
+/** "3 min 20 s" for a number of seconds; null when the trainer knows no bound (−1). */
+export function formatEta(seconds: number): string | null {
+  if (!(seconds >= 0)) return null;
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** A run's status in words a radiologist reads. */
+export function describeStatus(run: TrainingRun): string {
+  switch (run.status) {
+    case 'queued':
+      return 'Waiting for the run before it';
+    case 'running':
+      return run.candidateVersionId !== null ? 'Comparing the candidate with its parent' : 'Training';
+    case 'done':
+      return run.candidateVersionId !== null ? 'Candidate ready to compare' : 'Finished';
+    case 'failed':
+      return 'Failed';
+    case 'cancelled':
+      return 'Cancelled';
+    case 'interrupted':
+      return 'Interrupted';
+    default:
+      return exhaustive(run.status, 'run status');
+  }
+}
+
+/** A Dice (0–1) as a percentage with one decimal: "87.9 %". */
+export function pct(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : `${(v * 100).toFixed(1)} %`;
+}
+
+/** A Dice difference in percentage points with its sign: "+15.3 pp". */
+export function pp(v: number): string {
+  return `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)} pp`;
+}
+
+/** The gate's verdict in words (src/main/training/gate.ts: the 95 % interval against 0). */
+export function describeVerdict(verdict: GateResult['verdict']): string {
+  switch (verdict) {
+    case 'better':
+      return 'Better than its parent';
+    case 'no-evidence':
+      return 'No evidence of a difference';
+    case 'worse':
+      return 'Worse than its parent';
+    default:
+      return exhaustive(verdict, 'verdict');
+  }
+}

@@ -32,6 +32,22 @@ describe('fast DICOM records', () => {
     expect(accepted).toBeGreaterThan(30);
   });
 
+  // Single character sets without code extensions decode as dcmjs does (issue 16: they took the
+  // full reader only for their names); sets with ISO 2022 escapes still take the full reader.
+  const charsets = path.resolve('tests/fixtures/data/pydicom/charset_files');
+  it.skipIf(!existsSync(charsets))('reads single-set character set files as the full reader does, and leaves code extensions to it', () => {
+    const answered: string[] = [];
+    for (const file of files(charsets).filter((f) => f.endsWith('.dcm'))) {
+      const bytes = readFileSync(file);
+      const fast = readFastRecords(bytes);
+      if (fast === null) continue;
+      answered.push(path.basename(file));
+      expect(fast, file).toEqual(readDicomRecords(bytes));
+    }
+    for (const name of ['chrArab.dcm', 'chrGreek.dcm', 'chrHbrw.dcm', 'chrRuss.dcm', 'chrX2.dcm']) expect(answered).toContain(name);
+    for (const name of ['chrH31.dcm', 'chrH32.dcm', 'chrI2.dcm']) expect(answered).not.toContain(name);
+  });
+
   it('refuses what it does not handle instead of guessing', () => {
     expect(readFastRecords(new Uint8Array(100))).toBeNull();
     expect(readFastRecords(new Uint8Array(200).fill(0x41))).toBeNull();

@@ -1,7 +1,8 @@
 // The import's fast path: index records straight from the fast DICOM header walk
 // (src/main/imaging/dicom/fast-header.ts). Anything unusual — a segmentation, a character set
-// other than ASCII, Latin-1 or UTF-8, an odd pixel module — returns null and the import falls
-// back to the full dcmjs-based reader (read-dicom.ts), which gives the same records (tested).
+// with ISO 2022 code extensions or several values, an odd pixel module — returns null and the import falls
+// back to the full dcmjs-based reader (read-dicom.ts), which gives the same records (tested:
+// tests/integration/fidelity-differential.test.ts).
 import { elementAt, END_OF_DATA_SET, readFastHeader, T, type FastHeader } from '../imaging/dicom/fast-header';
 import { describeNonImage, isImageStorage, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
 import { geometryProblem, parseNumbers } from '../imaging/dicom/numbers';
@@ -30,11 +31,11 @@ function read(b: Uint8Array): ReadOutcome | null {
   const { values, mode, transferSyntax: ts } = header;
   if (header.pixelOffset === END_OF_DATA_SET) return knownNonImage(values);
   const charset = values.text(T.charset).toUpperCase();
-  if (charset !== '' && charset !== 'ISO_IR 100' && charset !== 'ISO_IR 192' && charset !== 'ISO_IR 6') return null;
+  const encoding = charset === 'ISO_IR 192' ? 'utf-8' : charset === '' || charset === 'ISO_IR 100' || charset === 'ISO_IR 6' ? 'latin1' : singleSetDecoder(charset);
+  if (encoding === null) return null;
   const sopClass = values.text(T.sopClass);
   if (sopClass === SEGMENTATION) return null;
 
-  const encoding = charset === 'ISO_IR 192' ? 'utf-8' : 'latin1';
   const str = (tag: number) => values.text(tag, encoding);
   const us = (tag: number) => values.u16(tag, mode.little);
   // DS and IS through the one parser both readers use (numbers.ts); what it repaired or
@@ -120,6 +121,38 @@ function read(b: Uint8Array): ReadOutcome | null {
   }
   return { status: 'image', series, frames: frameRecords, ...(notes.length ? { notes: [...new Set(notes)] } : {}) };
 }
+
+/**
+ * The decoder the full reader (dcmjs) uses for a single Specific Character Set without code
+ * extensions (PS3.3 C.12.1.1.2; dcmjs' encodingMapping, which names WHATWG labels), so that both
+ * readers turn the same bytes into the same text; null for anything else (several values, ISO
+ * 2022 code extensions, an unknown term): the full reader decodes those (charset.ts). Every set
+ * here leaves ASCII bytes as they are, so UIDs, dates and numbers read the same under it.
+ * Issue 16: these files took the full reader only for their names.
+ */
+function singleSetDecoder(charset: string): TextDecoder | null {
+  const label = SINGLE_SETS[charset.replace(/[_ ]/g, '-').toLowerCase()];
+  if (!label) return null;
+  let decoder = decoders.get(label);
+  if (!decoder) decoders.set(label, (decoder = new TextDecoder(label)));
+  return decoder;
+}
+
+const SINGLE_SETS: Record<string, string> = {
+  'iso-ir-13': 'shift-jis',
+  'iso-ir-101': 'iso-8859-2',
+  'iso-ir-109': 'iso-8859-3',
+  'iso-ir-110': 'iso-8859-4',
+  'iso-ir-126': 'iso-ir-126',
+  'iso-ir-127': 'iso-ir-127',
+  'iso-ir-138': 'iso-ir-138',
+  'iso-ir-144': 'iso-ir-144',
+  'iso-ir-148': 'iso-ir-148',
+  'iso-ir-166': 'tis-620',
+  gb18030: 'gb18030',
+  gbk: 'gbk',
+};
+const decoders = new Map<string, TextDecoder>();
 
 /** Names of the numeric attributes for the parser's notes: their PS3.6 keywords in words, as the full reader names them. */
 const NAMES: Record<number, string> = {

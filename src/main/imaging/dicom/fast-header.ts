@@ -82,8 +82,11 @@ export class Values {
     return this.at[2 * SLOTS.get(tag)!]! >= 0;
   }
 
-  /** The value as text, trailing NULs and spaces and leading spaces trimmed; '' when absent. */
-  text(tag: number, encoding: 'latin1' | 'utf-8' = 'latin1'): string {
+  /**
+   * The value as text, trailing NULs and spaces and leading spaces trimmed; '' when absent.
+   * `encoding`: a decoder for text under another Specific Character Set.
+   */
+  text(tag: number, encoding: 'latin1' | 'utf-8' | TextDecoder = 'latin1'): string {
     const slot = 2 * SLOTS.get(tag)!;
     let start = this.at[slot]!;
     if (start < 0) return '';
@@ -93,6 +96,7 @@ export class Values {
     while (start < end && b[start] === 0x20) start++;
     if (start === end) return '';
     if (encoding === 'utf-8') return utf8.decode(b.subarray(start, end));
+    if (encoding !== 'latin1') return encoding.decode(b.subarray(start, end));
     return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
   }
 

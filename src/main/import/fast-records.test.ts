@@ -48,6 +48,15 @@ describe('fast DICOM records', () => {
     for (const name of ['chrH31.dcm', 'chrH32.dcm', 'chrI2.dcm']) expect(answered).not.toContain(name);
   });
 
+  // Compressed 4:2:2 colour: nothing the quick path reads depends on the subsampling (issue 16).
+  const compressed422 = path.resolve('tests/fixtures/data/pydicom/test_files/SC_rgb_dcmtk_+eb+cy+np.dcm');
+  it.skipIf(!existsSync(compressed422))('reads a JPEG YBR_FULL_422 image as the full reader does', () => {
+    const bytes = readFileSync(compressed422);
+    const fast = readFastRecords(bytes);
+    expect(fast?.status).toBe('image');
+    expect(fast).toEqual(readDicomRecords(bytes));
+  });
+
   it('refuses what it does not handle instead of guessing', () => {
     expect(readFastRecords(new Uint8Array(100))).toBeNull();
     expect(readFastRecords(new Uint8Array(200).fill(0x41))).toBeNull();

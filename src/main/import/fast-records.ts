@@ -60,14 +60,17 @@ function read(b: Uint8Array): ReadOutcome | null {
   // Sanity-check the pixel module before trusting it; oddities go to the full reader.
   const bits = us(T.bitsAllocated);
   if (bits === null || ![1, 8, 16, 32].includes(bits) || (samples !== 1 && samples !== 3)) return null;
-  if (photometric.endsWith('_422')) return null; // subsampled: the full reader knows its size
+  const native = ts === EXPLICIT_LE || ts === IMPLICIT_LE || ts === EXPLICIT_BE;
+  // Subsampled native pixels: the full reader knows their size. Compressed, the codec does, and
+  // nothing here depends on it.
+  if (photometric.endsWith('_422') && native) return null;
   // Palette colour (its tables) and anything unusual: the full reader converts or refuses them.
-  if (!['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT'].includes(photometric)) return null;
+  if (!['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_PARTIAL_422', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT'].includes(photometric)) return null;
   // Native pixels cut short are refused here already (Part 5 §8.1.1: Rows × Columns × Samples ×
   // Bits Allocated × Frames bits); the full reader checks the same (read-dicom.ts).
   const pixels = elementAt(b, header.pixelOffset, mode);
   if (pixels.tag !== T.pixelData) return null;
-  if (ts === EXPLICIT_LE || ts === IMPLICIT_LE || ts === EXPLICIT_BE) {
+  if (native) {
     const expected = bits === 1 ? Math.ceil((rows * columns * samples * frames) / 8) : rows * columns * samples * frames * (bits / 8);
     const present = pixels.length === 0xffffffff ? 0 : Math.min(pixels.length, b.length - pixels.value);
     if (present < expected) return { status: 'failed', reason: failureReason('pixels-cut-short', bytesOf(present, expected)) };
@@ -182,18 +185,18 @@ function intOrNull(n: number | null): number | null {
 }
 
 /**
- * A whole, well-formed data set (walked to its last byte) without pixel data and with a SOP
- * Class UID: skipped with the full reader's own reason (header.ts nonImage), without parsing
+ * A whole, well-formed data set (walked to its last byte) without pixel data: skipped with the
+ * full reader's own reason (header.ts nonImage), without parsing
  * its content. A waveform took the full reader ~100 ms, an SR 5-40 ms (pydicom's test files,
- * issue 16). A DICOMDIR, or no SOP class, takes the full reader; an image storage class without
- * Pixel Data fails as damaged, as there.
+ * issue 16). A DICOMDIR takes the full reader; an image storage class without Pixel Data fails
+ * as damaged, as there; no SOP Class UID at all is 'object without a SOP Class UID', as there.
  */
 function knownNonImage(values: FastHeader['values']): ReadOutcome | null {
   if (values.has(T.directoryRecords)) return null;
   const uid = values.text(T.sopClass) || values.text(T.mediaSopClass);
-  if (!uid || uid === MEDIA_STORAGE_DIRECTORY) return null;
+  if (uid === MEDIA_STORAGE_DIRECTORY) return null;
   // An image storage object without Pixel Data is damaged, as the full reader says (read-dicom.ts).
   if (isImageStorage(uid)) return { status: 'failed', reason: failureReason('pixels-missing') };
   const sop = describeNonImage(uid);
-  return { status: 'skipped', reason: `${sop.name} (${uid}) has no pixel data` };
+  return { status: 'skipped', reason: `${sop.name}${uid ? ` (${uid})` : ''} has no pixel data` };
 }

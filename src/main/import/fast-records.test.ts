@@ -57,6 +57,15 @@ describe('fast DICOM records', () => {
     expect(fast).toEqual(readDicomRecords(bytes));
   });
 
+  // An image whose anonymiser dropped its Study and Series UIDs fails as it does in the full reader.
+  const noUids = path.resolve('tests/fixtures/data/nibabel/nicom/decimal_rescale.dcm');
+  it.skipIf(!existsSync(noUids))('refuses an image without Study or Series Instance UID as the full reader does', () => {
+    const bytes = readFileSync(noUids);
+    const fast = readFastRecords(bytes);
+    expect(fast?.status).toBe('failed');
+    expect(fast).toEqual(readDicomRecords(bytes));
+  });
+
   it('refuses what it does not handle instead of guessing', () => {
     expect(readFastRecords(new Uint8Array(100))).toBeNull();
     expect(readFastRecords(new Uint8Array(200).fill(0x41))).toBeNull();

@@ -52,7 +52,7 @@ function read(b: Uint8Array): ReadOutcome | null {
   const sopInstance = str(T.sopInstance);
   const rows = us(T.rows);
   const columns = us(T.columns);
-  if (!studyUid || !seriesUid || !sopInstance || !rows || !columns) return null;
+  if (!rows || !columns) return null;
   const samples = us(T.samples) ?? 1;
   const photometric = str(T.photometric) || (samples === 3 ? 'RGB' : 'MONOCHROME2');
   const framesValue = first(T.frames, 'IS');
@@ -70,6 +70,10 @@ function read(b: Uint8Array): ReadOutcome | null {
   // Bits Allocated × Frames bits); the full reader checks the same (read-dicom.ts).
   const pixels = elementAt(b, header.pixelOffset, mode);
   if (pixels.tag !== T.pixelData) return null;
+  // The full reader's first check of an image it has parsed (read-dicom.ts), so its answer too:
+  // an anonymiser that dropped the UIDs left nothing to file the image under.
+  if (!studyUid || !seriesUid) return { status: 'failed', reason: failureReason('missing-attribute', 'Study or Series Instance UID') };
+  if (!sopInstance) return null;
   if (native) {
     const expected = bits === 1 ? Math.ceil((rows * columns * samples * frames) / 8) : rows * columns * samples * frames * (bits / 8);
     const present = pixels.length === 0xffffffff ? 0 : Math.min(pixels.length, b.length - pixels.value);

@@ -1,9 +1,10 @@
 // The import's fast path: index records straight from the fast DICOM header walk
-// (src/main/imaging/dicom/fast-header.ts). Anything unusual — a segmentation, a character set
-// with ISO 2022 code extensions or several values, an odd pixel module — returns null and the import falls
+// (src/main/imaging/dicom/fast-header.ts). Anything unusual — a segmentation, an unknown
+// character set or escape sequence, an odd pixel module — returns null and the import falls
 // back to the full dcmjs-based reader (read-dicom.ts), which gives the same records (tested:
 // tests/integration/fidelity-differential.test.ts).
 import { elementAt, END_OF_DATA_SET, readFastHeader, T, type FastHeader } from '../imaging/dicom/fast-header';
+import { decodeIso2022, locateCharset, usesCodeExtensions } from '../imaging/dicom/charset';
 import { describeNonImage, isImageStorage, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
 import { geometryProblem, parseNumbers } from '../imaging/dicom/numbers';
 import { bytesOf, failureReason } from './reasons';
@@ -31,8 +32,12 @@ function read(b: Uint8Array): ReadOutcome | null {
   const { values, mode, transferSyntax: ts } = header;
   if (header.pixelOffset === END_OF_DATA_SET) return knownNonImage(values);
   const charset = values.text(T.charset).toUpperCase();
-  const encoding = charset === 'ISO_IR 192' ? 'utf-8' : charset === '' || charset === 'ISO_IR 100' || charset === 'ISO_IR 6' ? 'latin1' : singleSetDecoder(charset);
-  if (encoding === null) return null;
+  const single = charset === 'ISO_IR 192' ? 'utf-8' : charset === '' || charset === 'ISO_IR 100' || charset === 'ISO_IR 6' ? 'latin1' : singleSetDecoder(charset);
+  // ISO 2022 code extensions: UIDs, dates, codes and numbers are ASCII; names and descriptions
+  // are decoded below as the full reader decodes them.
+  const extensions = single === null ? codeExtensions(b, values, header.pixelOffset) : null;
+  if (single === null && extensions === null) return null;
+  const encoding = single ?? 'latin1';
   const sopClass = values.text(T.sopClass);
   if (sopClass === SEGMENTATION) return null;
 
@@ -80,8 +85,11 @@ function read(b: Uint8Array): ReadOutcome | null {
     if (present < expected) return { status: 'failed', reason: failureReason('pixels-cut-short', bytesOf(present, expected)) };
   }
 
-  const patientName = str(T.patientName).replace(/=+$/, '');
-  const patient = { id: str(T.patientId), name: patientName, birthDate: str(T.birthDate), sex: str(T.sex) };
+  // Names (PN) and descriptions, IDs (LO, SH): under code extensions each value, and each of a
+  // name's component groups, starts again in the first character set.
+  const text = (tag: number) => (extensions ? extendedText(values.bytes(tag), extensions) : str(tag));
+  const patientName = extensions ? extendedName(values.bytes(T.patientName), extensions) : str(T.patientName).replace(/=+$/, '');
+  const patient = { id: text(T.patientId), name: patientName, birthDate: str(T.birthDate), sex: str(T.sex) };
   const series: SeriesRecord = {
     patientKey: patient.id
       ? `id:${patient.id}`
@@ -90,9 +98,9 @@ function read(b: Uint8Array): ReadOutcome | null {
         : `study:${studyUid}`,
     patient,
     studyUid,
-    study: { date: str(T.studyDate), time: str(T.studyTime), description: str(T.studyDescription), accession: str(T.accession) },
+    study: { date: str(T.studyDate), time: str(T.studyTime), description: text(T.studyDescription), accession: text(T.accession) },
     seriesUid,
-    series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber, 'IS')), description: str(T.seriesDescription) },
+    series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber, 'IS')), description: text(T.seriesDescription) },
     format: 'dicom',
   };
   // Projection radiographs often carry only Imager Pixel Spacing.
@@ -160,6 +168,55 @@ const SINGLE_SETS: Record<string, string> = {
   gbk: 'gbk',
 };
 const decoders = new Map<string, TextDecoder>();
+
+/**
+ * The Specific Character Set's terms when it uses ISO 2022 code extensions (PS3.5 §6.1.2.5) in
+ * the form the full reader decodes (header.ts withCodeExtensions: the value it finds with
+ * locateCharset, at least 10 bytes), and every escape sequence before the pixel data is one
+ * charset.ts decodes — the full reader notes any other, in any text element, so those files
+ * take it. Null otherwise.
+ */
+function codeExtensions(b: Uint8Array, values: FastHeader['values'], pixelOffset: number): string[] | null {
+  const value = values.text(T.charset);
+  const charsets = value.split('\\').map((c) => c.trim());
+  if (!usesCodeExtensions(charsets)) return null;
+  const at = locateCharset(b, 132);
+  if (!at || at.length < 10 || at.start + at.length > b.length) return null;
+  if (Buffer.from(b.buffer, b.byteOffset + at.start, at.length).toString('latin1').replace(/[\0 ]+$/, '').trim() !== value) return null;
+  for (let i = b.indexOf(ESC, 132); i >= 0 && i < pixelOffset; i = b.indexOf(ESC, i + 1)) {
+    // The escape and the few bytes a designation takes, up to the next escape.
+    let end = i + 1;
+    while (end < pixelOffset && end < i + 5 && b[end] !== ESC) end++;
+    if (decodeIso2022(b.subarray(i, end), charsets).unsupported) return null;
+  }
+  return charsets;
+}
+
+const ESC = 0x1b;
+const BACKSLASH = 0x5c;
+const EQUALS = 0x3d;
+
+/** The first value of an LO or SH under code extensions, trimmed, as the full reader's str() gives it. */
+function extendedText(bytes: Uint8Array | null, charsets: readonly string[]): string {
+  if (!bytes) return '';
+  const end = bytes.indexOf(BACKSLASH);
+  return decodeIso2022(end < 0 ? bytes : bytes.subarray(0, end), charsets).text.replace(/\0+$/, '').trim();
+}
+
+/** The first value of a PN: its component groups decoded each, trimmed, joined with "=", empty trailing groups dropped (values.ts personName). */
+function extendedName(bytes: Uint8Array | null, charsets: readonly string[]): string {
+  if (!bytes) return '';
+  const end = bytes.indexOf(BACKSLASH);
+  const value = end < 0 ? bytes : bytes.subarray(0, end);
+  const groups: string[] = [];
+  for (let start = 0; groups.length < 3; ) {
+    const next = value.indexOf(EQUALS, start);
+    groups.push(decodeIso2022(value.subarray(start, next < 0 ? value.length : next), charsets).text.trim());
+    if (next < 0) break;
+    start = next + 1;
+  }
+  return groups.join('=').replace(/=+$/, '');
+}
 
 /** Names of the numeric attributes for the parser's notes: their PS3.6 keywords in words, as the full reader names them. */
 const NAMES: Record<number, string> = {

@@ -100,6 +100,18 @@ export class Values {
     return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
   }
 
+  /** The value's bytes (a view), trimmed as `text` trims them; null when absent. */
+  bytes(tag: number): Uint8Array | null {
+    const slot = 2 * SLOTS.get(tag)!;
+    let start = this.at[slot]!;
+    if (start < 0) return null;
+    const b = this.b;
+    let end = start + this.at[slot + 1]!;
+    while (end > start && (b[end - 1] === 0 || b[end - 1] === 0x20)) end--;
+    while (start < end && b[start] === 0x20) start++;
+    return b.subarray(start, end);
+  }
+
   /** An unsigned 16-bit value (US), or null when absent or short. */
   u16(tag: number, little: boolean): number | null {
     const slot = 2 * SLOTS.get(tag)!;

@@ -5,6 +5,10 @@
 // tests/integration/fidelity-differential.test.ts).
 import { elementAt, END_OF_DATA_SET, readFastHeader, T, type FastHeader } from '../imaging/dicom/fast-header';
 import { decodeIso2022, locateCharset, usesCodeExtensions } from '../imaging/dicom/charset';
+import { isDicomError } from '../imaging/dicom';
+import { toPart10 } from '../imaging/dicom/part10';
+import { DEFLATED_EXPLICIT_VR_LE } from '../imaging/dicom/transfer-syntax';
+import { hasDicmPrefix } from '../imaging/dicom/vr';
 import { describeNonImage, isImageStorage, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
 import { geometryProblem, parseNumbers } from '../imaging/dicom/numbers';
 import { bytesOf, failureReason } from './reasons';
@@ -19,14 +23,27 @@ const SEGMENTATION = '1.2.840.10008.5.1.4.1.1.66.4';
 /** The records of one DICOM file on the fast path, or null for the full reader to decide. */
 export function readFastRecords(b: Uint8Array): ReadOutcome | null {
   try {
-    return read(b);
+    return read(b) ?? readDeflated(b);
   } catch (e) {
-    if (e instanceof RangeError) return null;
+    if (e instanceof RangeError || isDicomError(e)) return null;
     throw e;
   }
 }
 
-function read(b: Uint8Array): ReadOutcome | null {
+/**
+ * A Deflated Explicit VR Little Endian file (PS3.5 A.5), inflated as the full reader inflates it
+ * (part10.ts toPart10) and walked on the fast path; its records keep the file's own transfer
+ * syntax. One that needs any other repair of its file meta is the full reader's.
+ */
+function readDeflated(b: Uint8Array): ReadOutcome | null {
+  if (!hasDicmPrefix(b) || !Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, 1024)).includes(DEFLATED_EXPLICIT_VR_LE, 132, 'latin1')) return null;
+  const p10 = toPart10(b);
+  if (p10.transferSyntaxUid !== DEFLATED_EXPLICIT_VR_LE || p10.repairs.length > 0) return null;
+  return read(new Uint8Array(p10.buffer), DEFLATED_EXPLICIT_VR_LE);
+}
+
+/** `fileSyntax`: the file's own transfer syntax where `b` holds it re-encoded (inflated). */
+function read(b: Uint8Array, fileSyntax?: string): ReadOutcome | null {
   const header = readFastHeader(b);
   if (header === null) return null;
   const { values, mode, transferSyntax: ts } = header;
@@ -130,7 +147,7 @@ function read(b: Uint8Array): ReadOutcome | null {
       rescaleIntercept: first(T.intercept) ?? 0,
       windowCenter: first(T.windowCenter),
       windowWidth: positiveOrNull(first(T.windowWidth)),
-      transferSyntax: ts,
+      transferSyntax: fileSyntax ?? ts,
       stack: [intOrNull(first(T.temporalPosition, 'IS')), intOrNull(first(T.echoNumbers, 'IS')), intOrNull(first(T.acquisitionNumber, 'IS'))],
     });
   }

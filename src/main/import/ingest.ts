@@ -3,7 +3,7 @@
 // appends them to its pack; a reader thread leaves them in a shared slot for the import worker
 // to append (readers.ts: on this machine page-cache writes from two threads at once ran slower
 // than from one, so one thread writes). Anything the fast header reader does not take (NIfTI,
-// PNG, deflated or unusual DICOM, SEG) comes back `deferred`, for the full readers; a file it
+// PNG, unusual DICOM, SEG) comes back `deferred`, for the full readers; a file it
 // refuses (a non-image, a damaged image) comes back `refused` with its reason.
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { detectFormat } from '../imaging/detect';

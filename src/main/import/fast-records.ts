@@ -11,6 +11,7 @@ import { DEFLATED_EXPLICIT_VR_LE } from '../imaging/dicom/transfer-syntax';
 import { hasDicmPrefix } from '../imaging/dicom/vr';
 import { describeNonImage, isImageStorage, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
 import { geometryProblem, parseNumbers } from '../imaging/dicom/numbers';
+import { readFastSegmentation } from './fast-seg';
 import { bytesOf, failureReason } from './reasons';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
 
@@ -23,7 +24,7 @@ const SEGMENTATION = '1.2.840.10008.5.1.4.1.1.66.4';
 /** The records of one DICOM file on the fast path, or null for the full reader to decide. */
 export function readFastRecords(b: Uint8Array): ReadOutcome | null {
   try {
-    return read(b) ?? readDeflated(b);
+    return read(b) ?? readDeflated(b) ?? readFastSegmentation(b);
   } catch (e) {
     if (e instanceof RangeError || isDicomError(e)) return null;
     throw e;

@@ -93,6 +93,15 @@ describe('fast DICOM records', () => {
     }
   });
 
+  // Labelled Explicit VR, written Implicit: read in the repaired form, with the full reader's note.
+  const mislabelled = path.resolve('tests/fixtures/data/pydicom/test_files/SC_rgb_jpeg.dcm');
+  it.skipIf(!existsSync(mislabelled))('reads a data set written in another encoding than its transfer syntax says as the full reader does', () => {
+    const bytes = readFileSync(mislabelled);
+    const fast = readFastRecords(bytes);
+    expect(fast?.status === 'image' && fast.notes?.some((n) => n.startsWith('data set is encoded as'))).toBe(true);
+    expect(fast).toEqual(readDicomRecords(bytes));
+  });
+
   // An image whose anonymiser dropped its Study and Series UIDs fails as it does in the full reader.
   const noUids = path.resolve('tests/fixtures/data/nibabel/nicom/decimal_rescale.dcm');
   it.skipIf(!existsSync(noUids))('refuses an image without Study or Series Instance UID as the full reader does', () => {

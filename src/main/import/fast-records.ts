@@ -24,7 +24,7 @@ const SEGMENTATION = '1.2.840.10008.5.1.4.1.1.66.4';
 /** The records of one DICOM file on the fast path, or null for the full reader to decide. */
 export function readFastRecords(b: Uint8Array): ReadOutcome | null {
   try {
-    return read(b) ?? readDeflated(b) ?? readFastSegmentation(b);
+    return read(b) ?? readRepaired(b) ?? readFastSegmentation(b);
   } catch (e) {
     if (e instanceof RangeError || isDicomError(e)) return null;
     throw e;
@@ -32,19 +32,21 @@ export function readFastRecords(b: Uint8Array): ReadOutcome | null {
 }
 
 /**
- * A Deflated Explicit VR Little Endian file (PS3.5 A.5), inflated as the full reader inflates it
- * (part10.ts toPart10) and walked on the fast path; its records keep the file's own transfer
- * syntax. One that needs any other repair of its file meta is the full reader's.
+ * A Part 10 file the full reader reads only after repairing it (part10.ts toPart10): a Deflated
+ * Explicit VR Little Endian data set (PS3.5 A.5), inflated; a data set written in another
+ * encoding than its transfer syntax says; a file meta without group length. The fast path walks
+ * the same repaired bytes; the records keep the file's own transfer syntax and carry the
+ * repairs as notes, as the full reader's do. A file that needed no repair is not read again.
  */
-function readDeflated(b: Uint8Array): ReadOutcome | null {
-  if (!hasDicmPrefix(b) || !Buffer.from(b.buffer, b.byteOffset, Math.min(b.length, 1024)).includes(DEFLATED_EXPLICIT_VR_LE, 132, 'latin1')) return null;
+function readRepaired(b: Uint8Array): ReadOutcome | null {
+  if (!hasDicmPrefix(b)) return null;
   const p10 = toPart10(b);
-  if (p10.transferSyntaxUid !== DEFLATED_EXPLICIT_VR_LE || p10.repairs.length > 0) return null;
-  return read(new Uint8Array(p10.buffer), DEFLATED_EXPLICIT_VR_LE);
+  if (p10.repairs.length === 0 && p10.transferSyntaxUid !== DEFLATED_EXPLICIT_VR_LE) return null;
+  return read(new Uint8Array(p10.buffer), p10.transferSyntaxUid, p10.repairs);
 }
 
-/** `fileSyntax`: the file's own transfer syntax where `b` holds it re-encoded (inflated). */
-function read(b: Uint8Array, fileSyntax?: string): ReadOutcome | null {
+/** `fileSyntax`: the file's own transfer syntax where `b` holds it repaired (readRepaired), and `repairs` what was done. */
+function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = []): ReadOutcome | null {
   const header = readFastHeader(b);
   if (header === null) return null;
   const { values, mode, transferSyntax: ts } = header;
@@ -63,7 +65,7 @@ function read(b: Uint8Array, fileSyntax?: string): ReadOutcome | null {
   const us = (tag: number) => values.u16(tag, mode.little);
   // DS and IS through the one parser both readers use (numbers.ts); what it repaired or
   // refused becomes a note of the import report.
-  const notes: string[] = [];
+  const notes: string[] = [...repairs];
   const ds = (tag: number, vm?: number, vr: 'DS' | 'IS' = 'DS') => {
     const r = parseNumbers(str(tag), vr, NAMES[tag] ?? 'a number', vm);
     if (r.note) notes.push(r.note);
@@ -83,7 +85,9 @@ function read(b: Uint8Array, fileSyntax?: string): ReadOutcome | null {
   // Sanity-check the pixel module before trusting it; oddities go to the full reader.
   const bits = us(T.bitsAllocated);
   if (bits === null || ![1, 8, 16, 32].includes(bits) || (samples !== 1 && samples !== 3)) return null;
-  const native = ts === EXPLICIT_LE || ts === IMPLICIT_LE || ts === EXPLICIT_BE;
+  // Native pixels (a deflated file's are, once inflated): their size is checked below.
+  const syntax = fileSyntax ?? ts;
+  const native = syntax === EXPLICIT_LE || syntax === IMPLICIT_LE || syntax === EXPLICIT_BE || syntax === DEFLATED_EXPLICIT_VR_LE;
   // Subsampled native pixels: the full reader knows their size. Compressed, the codec does, and
   // nothing here depends on it.
   if (photometric.endsWith('_422') && native) return null;

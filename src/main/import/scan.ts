@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { dcmjs } from '../imaging/dicom/dcmjs-api';
+import { directoryFileIds } from './dicomdir';
 
 export interface ScanResult {
   files: { path: string; size: number }[];
@@ -81,15 +82,10 @@ function statSafe(file: string): number {
 export function dicomdirFiles(dicomdir: string): { files: string[]; unresolved: { path: string; reason: string }[] } | { error: string } {
   try {
     const bytes = readFileSync(dicomdir);
-    const data = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(data.dict) as { DirectoryRecordSequence?: { ReferencedFileID?: string | string[] }[] };
     const root = path.dirname(dicomdir);
     const files: string[] = [];
     const unresolved: { path: string; reason: string }[] = [];
-    for (const record of ds.DirectoryRecordSequence ?? []) {
-      const id = record.ReferencedFileID;
-      if (!id) continue;
-      const raw = (Array.isArray(id) ? id : [String(id)]).join('\\');
+    for (const raw of directoryFileIds(bytes) ?? parsedFileIds(bytes)) {
       const parts = raw.split(/[\\/]/).map((p) => p.trim());
       const shown = `${dicomdir} → ${raw}`;
       // Never leave the disc: no parent steps, no absolute or empty components.
@@ -105,6 +101,18 @@ export function dicomdirFiles(dicomdir: string): { files: string[]; unresolved: 
   } catch {
     return { error: 'cannot read DICOMDIR: its directory records are damaged (the folder is imported instead)' };
   }
+}
+
+/** The Referenced File IDs as dcmjs parses them: for the DICOMDIRs the quick reader leaves (dicomdir.ts). */
+export function parsedFileIds(bytes: Buffer): string[] {
+  const data = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(data.dict) as { DirectoryRecordSequence?: { ReferencedFileID?: string | string[] }[] };
+  const ids: string[] = [];
+  for (const record of ds.DirectoryRecordSequence ?? []) {
+    const id = record.ReferencedFileID;
+    if (id) ids.push((Array.isArray(id) ? id : [String(id)]).join('\\'));
+  }
+  return ids;
 }
 
 /** CDs written on one OS and read on another often differ in letter case. */

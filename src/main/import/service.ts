@@ -140,7 +140,7 @@ export class ImportMainService implements ImportService {
           const p = m.summary.progress;
           const job = this.o.jobs.finish('import', jobId, m.summary.cancelled ? 'cancelled' : 'done', {
             progress: { ...p, done: p.bytesRead, total: p.bytesTotal },
-            result: { studyIds: m.summary.studyIds, elapsedMs: m.summary.elapsedMs, phasesMs: m.summary.phasesMs, filesByReaders: m.summary.filesByReaders },
+            result: { studyIds: m.summary.studyIds, elapsedMs: m.summary.elapsedMs, phasesMs: m.summary.phasesMs, filesByReaders: m.summary.filesByReaders, cpuMs: m.summary.cpuMs },
           });
           if (m.summary.studyIds.length) this.o.events.emit('onDidChangeStudies', { studyIds: m.summary.studyIds });
           if (job.status === 'done') this.o.events.emit('onDidImportStudies', { jobId, studyIds: m.summary.studyIds });

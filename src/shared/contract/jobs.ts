@@ -47,6 +47,8 @@ export interface JobKinds {
       elapsedMs: number;
       phasesMs: { scan: number; read: number; index: number };
       filesByReaders: number;
+      /** CPU time of the importing process, all its threads, over elapsedMs (ms): a benchmark's figure that another program's load does not stretch. */
+      cpuMs?: number;
       /** A PACS retrieval: the import job that took the downloaded instances in, and how many there were. */
       importJobId?: number;
       instances?: number;

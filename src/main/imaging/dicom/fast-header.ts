@@ -83,8 +83,11 @@ export class Values {
     return this.at[2 * SLOTS.get(tag)!]! >= 0;
   }
 
-  /** The value as text, trailing NULs and spaces and leading spaces trimmed; '' when absent. */
-  text(tag: number, encoding: 'latin1' | 'utf-8' = 'latin1'): string {
+  /**
+   * The value as text, trailing NULs and spaces and leading spaces trimmed; '' when absent.
+   * `encoding`: a decoder for text under another Specific Character Set.
+   */
+  text(tag: number, encoding: 'latin1' | 'utf-8' | TextDecoder = 'latin1'): string {
     const slot = 2 * SLOTS.get(tag)!;
     let start = this.at[slot]!;
     if (start < 0) return '';
@@ -94,7 +97,20 @@ export class Values {
     while (start < end && b[start] === 0x20) start++;
     if (start === end) return '';
     if (encoding === 'utf-8') return utf8.decode(b.subarray(start, end));
+    if (encoding !== 'latin1') return encoding.decode(b.subarray(start, end));
     return Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('latin1');
+  }
+
+  /** The value's bytes (a view), trimmed as `text` trims them; null when absent. */
+  bytes(tag: number): Uint8Array | null {
+    const slot = 2 * SLOTS.get(tag)!;
+    let start = this.at[slot]!;
+    if (start < 0) return null;
+    const b = this.b;
+    let end = start + this.at[slot + 1]!;
+    while (end > start && (b[end - 1] === 0 || b[end - 1] === 0x20)) end--;
+    while (start < end && b[start] === 0x20) start++;
+    return b.subarray(start, end);
   }
 
   /** An unsigned 16-bit value (US), or null when absent or short. */

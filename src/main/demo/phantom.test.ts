@@ -223,15 +223,4 @@ describe('generatePhantom', () => {
       expect(b.echo).toBe(a.echo);
     }
   });
-
-  it('takes well under 50 ms per 256×256 image', () => {
-    for (let i = 0; i < 5; i++) generatePhantom({ seed: 0, index: i });
-    const n = 20;
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) generatePhantom({ seed: 1, index: i, domain: i % 2 ? 'shifted' : 'base' });
-    const ms = (performance.now() - t0) / n;
-    console.info(`generatePhantom: ${ms.toFixed(1)} ms per 256×256 image`);
-    // Generous: shared CI machines are slow and busy; the typical figure is logged above.
-    expect(ms).toBeLessThan(250);
-  });
 });

@@ -26,7 +26,7 @@ import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import { readModelPackage } from '../models/package';
 import type { ModelRegistry } from '../models/registry';
-import { runGate, type GateOptions } from './gate';
+import { runGate, runReferenceGate, type GateOptions } from './gate';
 import { labelsForTraining, stageLabels } from './stage';
 
 /** The recipe measured in docs/benchmarks.md ("Fine-tuning"): replay + frozen batch-norm statistics. */
@@ -314,9 +314,13 @@ export class TrainingMainService implements TrainingService {
       const versionId = this.register(id, parent.id, out, hp, final.metrics);
       if (this.o.gate) {
         this.o.events.emit('onDidChangeTrainingRun', this.run(id));
-        await runGate({ ...this.o.gate, db: this.o.db, registry: this.o.registry }, versionId).catch((e: unknown) => {
-          this.gateErrors.set(id, e instanceof Error ? e.message : String(e));
-        });
+        const gate = { ...this.o.gate, db: this.o.db, registry: this.o.registry };
+        const failed = (e: unknown) => {
+          const message = e instanceof Error ? e.message : String(e);
+          this.gateErrors.set(id, [this.gateErrors.get(id), message].filter(Boolean).join('; '));
+        };
+        await runGate(gate, versionId).catch(failed);
+        await runReferenceGate(gate, versionId).catch(failed);
       }
       this.finish(id, 'done', null);
       this.o.events.emit('onDidChangeModels', { activeId: this.o.registry.active()?.id ?? null });
@@ -335,6 +339,16 @@ export class TrainingMainService implements TrainingService {
     const message =
       final?.event === 'error' ? final.message : stderr.trim().split('\n').at(-1) || `the trainer stopped (exit ${code})`;
     this.finish(id, 'failed', `Fine-tuning failed: ${message}`);
+  }
+
+  /**
+   * Runs (again) the reference-set comparison of a registered candidate with its parent
+   * (gate.ts, runReferenceGate) and stores it; null when the parent's chain ships no reference
+   * set. Throws ServiceError('unavailable') when this service was made without a gate.
+   */
+  async referenceGate(candidateVersionId: number): Promise<GateResult | null> {
+    if (!this.o.gate) throw new ServiceError('unavailable', 'the registry gate is not configured');
+    return runReferenceGate({ ...this.o.gate, db: this.o.db, registry: this.o.registry }, candidateVersionId);
   }
 
   private register(id: number, parentId: number, out: string, hp: Hyperparameters, metrics: unknown): number {
@@ -380,10 +394,10 @@ export class TrainingMainService implements TrainingService {
     return run;
   }
 
-  private gateOf(versionId: number | null): GateResult | null {
+  private gateOf(versionId: number | null, column: 'gate' | 'reference_gate'): GateResult | null {
     if (versionId === null) return null;
     const gate = this.o.db
-      .prepare('SELECT gate FROM model_version_training WHERE model_version_id = ?')
+      .prepare(`SELECT ${column} FROM model_version_training WHERE model_version_id = ?`)
       .pluck()
       .get(versionId) as string | null | undefined;
     return gate ? (JSON.parse(gate) as GateResult) : null;
@@ -409,8 +423,8 @@ export class TrainingMainService implements TrainingService {
       trainingLabels: counts.find((c) => c.split === 'training')?.n ?? 0,
       validationLabels: counts.find((c) => c.split === 'validation')?.n ?? 0,
       curve: JSON.parse(row.curve) as TrainingCurvePoint[],
-      gate: this.gateOf(row.candidate_version_id),
-      referenceGate: null,
+      gate: this.gateOf(row.candidate_version_id, 'gate'),
+      referenceGate: this.gateOf(row.candidate_version_id, 'reference_gate'),
       gateError: this.gateErrors.get(row.id) ?? null,
       error: row.error,
       createdAt: row.created_at,

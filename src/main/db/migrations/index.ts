@@ -7,6 +7,7 @@ import { migration0050 } from './0050-store-packs';
 import { migration0060 } from './0060-labels';
 import { migration0070 } from './0070-review-queues';
 import { migration0080 } from './0080-training';
+import { migration0120 } from './0120-reference-gate';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0060,
   migration0070,
   migration0080,
+  migration0120,
 ];

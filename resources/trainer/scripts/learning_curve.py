@@ -122,6 +122,8 @@ def main():
     ap.add_argument("--test-shifted", required=True)
     ap.add_argument("--test-base", required=True)
     ap.add_argument("--counts", default="4,8,16,32")
+    ap.add_argument("--known", help="JSON lines of points measured elsewhere with the same recipe and data "
+                                   "(e.g. the 16-image run): {\"n\", \"shifted\", \"base\", \"trainSeconds\"}")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", required=True, help="JSON file")
     ap.add_argument("--plot", help="PNG file (an SVG beside it is written too)")
@@ -132,10 +134,31 @@ def main():
     parent = os.path.abspath(args.parent)
     work = tempfile.mkdtemp(prefix="lgms-curve-")
     points = []
+
+    def save():
+        # After every point, so a run stopped part-way keeps what it measured.
+        result = {
+            "format": "lgms-learning-curve/1",
+            "model": json.load(open(os.path.join(parent, "model.json")))["id"],
+            "metric": "mean Dice",
+            "recipe": " ".join(recipe),
+            "data": args.data_description,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "points": [{k: v for k, v in p.items() if k != "images"} for p in points],
+        }
+        with open(args.out, "w") as f:
+            f.write(json.dumps(result, indent=2) + "\n")
+        if args.plot and len(points) > 1:
+            png_plot(points, args.plot, args.title)
+            svg_plot(points, os.path.splitext(args.plot)[0] + ".svg", args.title)
+
     try:
-        points.append({"n": 0, "shifted": evaluate(parent, args.test_shifted, args.threads),
-                       "base": evaluate(parent, args.test_base, args.threads), "trainSeconds": 0})
-        print(json.dumps(points[-1]), flush=True)
+        if args.known:
+            points.extend(json.loads(line) for line in open(args.known) if line.strip())
+        if not any(p["n"] == 0 for p in points):
+            points.append({"n": 0, "shifted": evaluate(parent, args.test_shifted, args.threads),
+                           "base": evaluate(parent, args.test_base, args.threads), "trainSeconds": 0})
+            print(json.dumps(points[-1]), flush=True)
         for n in counts:
             data, out = os.path.join(work, f"train-{n}"), os.path.join(work, f"model-{n}")
             names = subset(os.path.abspath(args.train), n, data)
@@ -149,23 +172,10 @@ def main():
                            "loadAverage": [round(load, 1), round(os.getloadavg()[0], 1)], "images": names})
             print(json.dumps({k: v for k, v in points[-1].items() if k != "images"}), flush=True)
             shutil.rmtree(out)
+            points.sort(key=lambda p: p["n"])
+            save()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    result = {
-        "format": "lgms-learning-curve/1",
-        "model": json.load(open(os.path.join(parent, "model.json")))["id"],
-        "metric": "mean Dice",
-        "recipe": " ".join(recipe),
-        "data": args.data_description,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "points": [{k: v for k, v in p.items() if k != "images"} for p in points],
-    }
-    with open(args.out, "w") as f:
-        f.write(json.dumps(result, indent=2) + "\n")
-    if args.plot:
-        png_plot(points, args.plot, args.title)
-        svg_plot(points, os.path.splitext(args.plot)[0] + ".svg", args.title)
-
 
 if __name__ == "__main__":
     main()

@@ -32,11 +32,15 @@ if (!trainer.available) throw new Error(`no Python with torch: ${trainer.reason}
 const trainerDir = path.join(ROOT, 'resources', 'trainer');
 
 function evaluate(model: string, data: string): number {
-  const out = execFileSync(trainer.python!, ['-m', 'lgms_trainer', 'evaluate', '--model', model, '--data', data, '--threads', '2'], {
-    cwd: trainerDir,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const out = execFileSync(
+    trainer.python!,
+    ['-m', 'lgms_trainer', 'evaluate', '--model', model, '--data', data, '--threads', '2'],
+    {
+      cwd: trainerDir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   return (JSON.parse(out.trim().split('\n').at(-1)!) as { mean: { dice: number } }).mean.dice;
 }
 
@@ -46,8 +50,20 @@ try {
   const dataDir = path.join(tmp.dir, 'data');
   const b = createBackend({ dataDir, transport: 'http', inference: false });
   // Training patients of 4 images each (seed 404), all frozen as training; 8 validation patients (seed 505).
-  await importLabelledStudies(b, tmp.dir, { patients: trainCount / 4, imagesPerSeries: 4, seed: 404, domain: 'shifted', validationPatients: 0 });
-  await importLabelledStudies(b, tmp.dir, { patients: 8, imagesPerSeries: 4, seed: 505, domain: 'shifted', validationPatients: 8 });
+  await importLabelledStudies(b, tmp.dir, {
+    patients: trainCount / 4,
+    imagesPerSeries: 4,
+    seed: 404,
+    domain: 'shifted',
+    validationPatients: 0,
+  });
+  await importLabelledStudies(b, tmp.dir, {
+    patients: 8,
+    imagesPerSeries: 4,
+    seed: 505,
+    domain: 'shifted',
+    validationPatients: 8,
+  });
   for (const domain of ['shifted', 'base'] as const)
     await writePngPairs(path.join(tmp.dir, `test-${domain}`), { count: 100, seed: 303, domain, size: 256, anatomy: 'breast' });
   const load = os.loadavg()[0]!;
@@ -58,7 +74,10 @@ try {
   if (done.status !== 'done') throw new Error(`run ${done.status}: ${done.error ?? ''}`);
   const candidate = b.registry.get(done.candidateVersionId!).dir;
   const parent = b.registry.get(done.parentVersionId).dir;
-  const score = (dir: string) => ({ shifted: evaluate(dir, path.join(tmp.dir, 'test-shifted')), base: evaluate(dir, path.join(tmp.dir, 'test-base')) });
+  const score = (dir: string) => ({
+    shifted: evaluate(dir, path.join(tmp.dir, 'test-shifted')),
+    base: evaluate(dir, path.join(tmp.dir, 'test-base')),
+  });
   const before = score(parent);
   const after = score(candidate);
   console.log(

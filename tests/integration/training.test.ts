@@ -23,11 +23,15 @@ const referenceDir = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', '
 
 /** Per-image Dice of the trainer's `evaluate` (PyTorch) of a model package on an images/ + masks/ folder. */
 function evaluate(model: string, data: string): { name: string; dice: number }[] {
-  const out = execFileSync(trainer.python!, ['-m', 'lgms_trainer', 'evaluate', '--model', model, '--data', data, '--threads', '2'], {
-    cwd: path.join(ROOT, 'resources', 'trainer'),
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const out = execFileSync(
+    trainer.python!,
+    ['-m', 'lgms_trainer', 'evaluate', '--model', model, '--data', data, '--threads', '2'],
+    {
+      cwd: path.join(ROOT, 'resources', 'trainer'),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   const last = JSON.parse(out.trim().split('\n').at(-1)!) as { images: { name: string; dice: number }[] };
   return last.images.map((i) => ({ name: i.name, dice: i.dice })).sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -169,11 +173,14 @@ describe.skipIf(!trainer.available)(
       expect(ref.meanParent).toBeGreaterThan(0.9); // the starter on its own domain (model card: 0.94)
       // A 2-step run barely moves the weights: no forgetting to see, and nothing stored is made up.
       expect(Math.abs(ref.meanDifference)).toBeLessThan(0.05);
-      const stored = b.db.prepare('SELECT reference_gate FROM model_version_training WHERE model_version_id = ?').pluck().get(candidate.id);
+      const stored = b.db
+        .prepare('SELECT reference_gate FROM model_version_training WHERE model_version_id = ?')
+        .pluck()
+        .get(candidate.id);
       expect(JSON.parse(stored as string)).toEqual(ref);
     }, 300_000);
 
-    it('the reference gate shows forgetting: a deliberately damaged candidate scores lower on the parent\'s own domain', async () => {
+    it("the reference gate shows forgetting: a deliberately damaged candidate scores lower on the parent's own domain", async () => {
       // Two plain AdamW steps at lr 0.05 on the shifted images wreck the starter's weights.
       const parent = b.registry.active()!;
       const out = path.join(tmp.dir, 'damaged');
@@ -181,13 +188,36 @@ describe.skipIf(!trainer.available)(
       await stageLabels(b.db, b.frames, parent.manifest, staged);
       execFileSync(
         trainer.python!,
-        ['-m', 'lgms_trainer', 'train', '--data', path.join(staged, 'training'), '--val-data', path.join(staged, 'validation'),
-          '--init', parent.dir, '--out', out, '--max-steps', '2', '--optimizer', 'adamw', '--lr', '0.05', '--id', 'damaged', '--threads', '2'],
+        [
+          '-m',
+          'lgms_trainer',
+          'train',
+          '--data',
+          path.join(staged, 'training'),
+          '--val-data',
+          path.join(staged, 'validation'),
+          '--init',
+          parent.dir,
+          '--out',
+          out,
+          '--max-steps',
+          '2',
+          '--optimizer',
+          'adamw',
+          '--lr',
+          '0.05',
+          '--id',
+          'damaged',
+          '--threads',
+          '2',
+        ],
         { cwd: path.join(ROOT, 'resources', 'trainer'), stdio: ['ignore', 'ignore', 'ignore'] },
       );
       const versionId = b.registry.upsert(readModelPackage(out));
       const runId = b.db
-        .prepare("INSERT INTO training_runs (status, parent_version_id, candidate_version_id, hyperparameters, out_dir) VALUES ('done', ?, ?, '{}', 'x')")
+        .prepare(
+          "INSERT INTO training_runs (status, parent_version_id, candidate_version_id, hyperparameters, out_dir) VALUES ('done', ?, ?, '{}', 'x')",
+        )
         .run(parent.id, versionId).lastInsertRowid;
       b.db
         .prepare(

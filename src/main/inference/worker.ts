@@ -138,7 +138,11 @@ interface BatchResult {
  * un-flip and average → resize back → threshold → clean-up → RLE. One implementation for the
  * stored predictions and the gate's reference files, so both measure the same thing.
  */
-async function runBatch(model: Loaded, loaded: { id: number; frame: FramePixels }[], o: BatchOptions): Promise<{ results: BatchResult[]; preprocessMs: number; modelMs: number; postprocessMs: number }> {
+async function runBatch(
+  model: Loaded,
+  loaded: { id: number; frame: FramePixels }[],
+  o: BatchOptions,
+): Promise<{ results: BatchResult[]; preprocessMs: number; modelMs: number; postprocessMs: number }> {
   const flips = TTA_FLIPS[o.ttaFlips];
   const [h, w] = model.spec.size;
   const planeSize = w * h;

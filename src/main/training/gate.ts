@@ -105,7 +105,10 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
  * its nearest ancestor's, since the reference stands for the original domain. Null when no
  * version in the chain ships a set.
  */
-export function referenceSetOf(o: Pick<GateOptions, 'db' | 'registry'>, versionId: number): { dir: string; images: string[]; masks: string[] } | null {
+export function referenceSetOf(
+  o: Pick<GateOptions, 'db' | 'registry'>,
+  versionId: number,
+): { dir: string; images: string[]; masks: string[] } | null {
   const parentOf = o.db.prepare('SELECT parent_version_id FROM model_version_training WHERE model_version_id = ?').pluck();
   for (let id: number | undefined = versionId, hops = 0; id !== undefined && hops < 100; hops++) {
     const v = o.registry.get(id);
@@ -117,7 +120,8 @@ export function referenceSetOf(o: Pick<GateOptions, 'db' | 'registry'>, versionI
         .sort();
       const masks = names.map((f) => path.join(dir, 'masks', f));
       const missing = masks.find((m) => !existsSync(m));
-      if (missing) throw new ServiceError('corrupt', `the reference set of ${v.manifest.id} has no mask ${path.basename(missing)}`);
+      if (missing)
+        throw new ServiceError('corrupt', `the reference set of ${v.manifest.id} has no mask ${path.basename(missing)}`);
       return { dir, images: names.map((f) => path.join(dir, 'images', f)), masks };
     }
     id = parentOf.get(id) as number | undefined;
@@ -156,7 +160,13 @@ export async function runReferenceGate(o: GateOptions, candidateVersionId: numbe
           throw new ServiceError('corrupt', `reference mask ${path.basename(set.masks[i]!)} is not the size of its image`);
         return dice(decodeRle(m.mask, n), fg);
       };
-      cases.push({ labelId: 0, imageId: 0, name: path.basename(file), candidateDice: score(candidate[i]!), parentDice: score(parent[i]!) });
+      cases.push({
+        labelId: 0,
+        imageId: 0,
+        name: path.basename(file),
+        candidateDice: score(candidate[i]!),
+        parentDice: score(parent[i]!),
+      });
     }
     const result: GateResult = {
       set: 'reference',

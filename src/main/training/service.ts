@@ -89,6 +89,7 @@ export class TrainingMainService implements TrainingService {
   private draining: Promise<void> | undefined;
   private readonly waiters = new Map<number, (run: TrainingRun) => void>();
   private readonly gateErrors = new Map<number, string>();
+  private closed = false;
 
   constructor(private readonly o: TrainingOptions) {}
 
@@ -203,11 +204,14 @@ export class TrainingMainService implements TrainingService {
   }
 
   close(): void {
+    this.closed = true;
     this.child?.kill('SIGTERM');
   }
 
   private async drain(): Promise<void> {
     for (;;) {
+      // A waiter may close the backend as soon as its run finishes: the loop must not touch the closed database.
+      if (this.closed) return;
       const next = this.o.db.prepare("SELECT id FROM training_runs WHERE status = 'queued' ORDER BY id LIMIT 1").pluck().get() as
         number | undefined;
       if (next === undefined) return;

@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
+import { readModelPackage } from '../../src/main/models/package';
 import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
 import { stagedInput, stageLabels, modelInputSpec } from '../../src/main/training/stage';
 import { trainerEventSchema, type TrainingRun } from '../../src/shared/contract/training';
@@ -17,6 +18,25 @@ import { tempDir } from '../helpers/temp';
 import { importLabelledStudies } from '../helpers/training-data';
 
 const trainer = await probeTrainer(pythonCandidates(''));
+
+const referenceDir = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'reference');
+
+/** Per-image Dice of the trainer's `evaluate` (PyTorch) of a model package on an images/ + masks/ folder. */
+function evaluate(model: string, data: string): { name: string; dice: number }[] {
+  const out = execFileSync(
+    trainer.python!,
+    ['-m', 'lgms_trainer', 'evaluate', '--model', model, '--data', data, '--threads', '2'],
+    {
+      cwd: path.join(ROOT, 'resources', 'trainer'),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  const last = JSON.parse(out.trim().split('\n').at(-1)!) as { images: { name: string; dice: number }[] };
+  return last.images.map((i) => ({ name: i.name, dice: i.dice })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -107,7 +127,7 @@ describe.skipIf(!trainer.available)(
         string,
         string
       >;
-      expect(JSON.parse(record.hyperparameters!)).toMatchObject({ maxSteps: 2, freezeNorm: true });
+      expect(JSON.parse(record.hyperparameters!)).toMatchObject({ maxSteps: 2, replayFraction: 0.25, freezeNorm: false });
       expect(record.torch_version).toMatch(/^\d+\.\d+/);
       expect(record.trainer_version).toMatch(/^\d+\.\d+/);
       const labelIds = b.db
@@ -137,6 +157,82 @@ describe.skipIf(!trainer.available)(
       expect(gate.ci95[1]).toBeGreaterThanOrEqual(gate.meanDifference);
       expect(['better', 'no-evidence', 'worse']).toContain(gate.verdict);
       expect(b.db.prepare('SELECT count(*) FROM predictions WHERE model_version_id = ?').pluck().get(candidate.id)).toBe(3);
+
+      // The reference gate: both versions on the starter's shipped reference set (32 base-domain images).
+      const ref = done.referenceGate!;
+      expect(ref.set).toBe('reference');
+      expect(ref.n).toBe(32);
+      expect(ref.cases.map((c) => c.name)).toEqual(readdirSync(path.join(referenceDir, 'images')).sort());
+      expect(ref.cases.every((c) => c.labelId === 0 && c.imageId === 0)).toBe(true);
+      // Independent computation: the trainer's own evaluation (PyTorch, its copy of the
+      // preprocessing, no clean-up) of the parent on the same files agrees case by case.
+      const evaluated = evaluate(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter'), referenceDir);
+      expect(evaluated.map((e) => e.name)).toEqual(ref.cases.map((c) => c.name));
+      for (const [i, c] of ref.cases.entries()) expect(Math.abs(c.parentDice - evaluated[i]!.dice)).toBeLessThan(0.02);
+      expect(Math.abs(ref.meanParent - mean(evaluated.map((e) => e.dice)))).toBeLessThan(0.005);
+      expect(ref.meanParent).toBeGreaterThan(0.9); // the starter on its own domain (model card: 0.94)
+      // A 2-step run barely moves the weights: no forgetting to see, and nothing stored is made up.
+      expect(Math.abs(ref.meanDifference)).toBeLessThan(0.05);
+      const stored = b.db
+        .prepare('SELECT reference_gate FROM model_version_training WHERE model_version_id = ?')
+        .pluck()
+        .get(candidate.id);
+      expect(JSON.parse(stored as string)).toEqual(ref);
+    }, 300_000);
+
+    it("the reference gate shows forgetting: a deliberately damaged candidate scores lower on the parent's own domain", async () => {
+      // Two plain AdamW steps at lr 0.05 on the shifted images wreck the starter's weights.
+      const parent = b.registry.active()!;
+      const out = path.join(tmp.dir, 'damaged');
+      const staged = path.join(tmp.dir, 'staged-damaged');
+      await stageLabels(b.db, b.frames, parent.manifest, staged);
+      execFileSync(
+        trainer.python!,
+        [
+          '-m',
+          'lgms_trainer',
+          'train',
+          '--data',
+          path.join(staged, 'training'),
+          '--val-data',
+          path.join(staged, 'validation'),
+          '--init',
+          parent.dir,
+          '--out',
+          out,
+          '--max-steps',
+          '2',
+          '--optimizer',
+          'adamw',
+          '--lr',
+          '0.05',
+          '--id',
+          'damaged',
+          '--threads',
+          '2',
+        ],
+        { cwd: path.join(ROOT, 'resources', 'trainer'), stdio: ['ignore', 'ignore', 'ignore'] },
+      );
+      const versionId = b.registry.upsert(readModelPackage(out));
+      const runId = b.db
+        .prepare(
+          "INSERT INTO training_runs (status, parent_version_id, candidate_version_id, hyperparameters, out_dir) VALUES ('done', ?, ?, '{}', 'x')",
+        )
+        .run(parent.id, versionId).lastInsertRowid;
+      b.db
+        .prepare(
+          "INSERT INTO model_version_training (model_version_id, run_id, parent_version_id, hyperparameters, trainer_version, torch_version, metrics) VALUES (?, ?, ?, '{}', '0', '0', '{}')",
+        )
+        .run(versionId, runId, parent.id);
+      const ref = (await b.training.referenceGate(versionId))!;
+      expect(ref.n).toBe(32);
+      expect(ref.meanParent).toBeGreaterThan(0.9);
+      expect(ref.meanCandidate).toBeLessThan(ref.meanParent - 0.1);
+      expect(ref.ci95[1]).toBeLessThan(0);
+      expect(ref.verdict).toBe('worse');
+      // The candidate's own number agrees with the trainer's evaluation of the damaged weights.
+      const evaluated = evaluate(out, referenceDir);
+      expect(Math.abs(ref.meanCandidate - mean(evaluated.map((e) => e.dice)))).toBeLessThan(0.03);
     }, 300_000);
 
     it('cancel stops the trainer by its PID and leaves nothing', async () => {

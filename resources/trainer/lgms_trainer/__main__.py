@@ -64,6 +64,9 @@ def build_parser():
     b.add_argument("--size", type=int, default=256)
     b.add_argument("--batch-size", type=int, default=8)
     b.add_argument("--steps", type=int, default=3)
+    b.add_argument("--compare-norm", action="store_true",
+                   help="alternate training steps with the staged and the fused group norm (docs/benchmarks.md)")
+    b.add_argument("--rounds", type=int, default=4, help="with --compare-norm: alternating rounds")
     b.add_argument("--device", default="auto")
     b.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
 
@@ -102,8 +105,11 @@ def _dispatch(args, argv, events):
 
     configure_threads(torch.device("cpu"), getattr(args, "threads", None))
     if args.command == "bench":
-        from .bench import bench
-        events.emit("bench", **bench(pick_device(args.device), args.size, args.batch_size, args.steps))
+        from .bench import bench, compare_norm
+        if args.compare_norm:
+            events.emit("bench", **compare_norm(pick_device(args.device), args.size, args.batch_size, args.rounds, args.steps))
+        else:
+            events.emit("bench", **bench(pick_device(args.device), args.size, args.batch_size, args.steps))
     elif args.command == "info":
         from .model import build_model, count_parameters
         from .runtime import available_devices

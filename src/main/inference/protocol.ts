@@ -25,7 +25,22 @@ export interface SegmentRequest {
   fillHoles: boolean;
 }
 
-export type EngineRequest = LoadRequest | SegmentRequest | { type: 'close'; requestId: number };
+/**
+ * Segments image files that are not in the database (PNG or JPEG, read as the import reads them)
+ * with the same pipeline, and answers with the masks instead of storing them: the registry
+ * gate's reference set shipped with a model (src/main/training/gate.ts).
+ */
+export interface SegmentFilesRequest {
+  type: 'segment-files';
+  requestId: number;
+  files: string[];
+  ttaFlips: 0 | 2 | 4;
+  batchSize: number;
+  minComponentPixels: number;
+  fillHoles: boolean;
+}
+
+export type EngineRequest = LoadRequest | SegmentRequest | SegmentFilesRequest | { type: 'close'; requestId: number };
 
 export interface StepTimings {
   decode: number;
@@ -41,4 +56,11 @@ export type EngineReply =
   | { type: 'load-failed'; requestId: number; failures: ProviderFailure[] }
   | { type: 'progress'; jobId: number; done: number; total: number; timings: StepTimings }
   | { type: 'segmented'; requestId: number; jobId: number; done: number; failed: { imageId: number; reason: string }[]; cancelled: boolean; timings: StepTimings }
+  | {
+      type: 'segmented-files';
+      requestId: number;
+      /** One per file that could be read, in request order: the mask as stored predictions are (RLE, rows × columns). */
+      masks: { file: string; rows: number; columns: number; mask: Uint8Array }[];
+      failed: { file: string; reason: string }[];
+    }
   | { type: 'error'; requestId: number; message: string };

@@ -11,8 +11,10 @@ import { flipPlanes, letterboxEntropy, sigmoidInPlace, TTA_FLIPS } from '../../s
 import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle } from '../../shared/imaging/slice-mask';
 import { openDatabase } from '../db/database';
 import { FrameLoader, type LoadedFrame } from '../imaging/frames';
+import { readRaster } from '../imaging/raster/read';
+import type { FramePixels } from '../../shared/imaging/pixels';
 import { ContentStore } from '../store/content-store';
-import type { EngineReply, EngineRequest, LoadRequest, SegmentRequest, StepTimings } from './protocol';
+import type { EngineReply, EngineRequest, LoadRequest, SegmentFilesRequest, SegmentRequest, StepTimings } from './protocol';
 import { knownUnavailable, ORT_NAME, type ProviderFailure } from './providers';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
@@ -116,14 +118,101 @@ function batchInput(length: number): Float32Array {
   return b;
 }
 
+interface BatchOptions {
+  ttaFlips: 0 | 2 | 4;
+  minComponentPixels: number;
+  fillHoles: boolean;
+}
+
+interface BatchResult {
+  imageId: number;
+  mask: Uint8Array;
+  uncertainty: Uint8Array | null;
+  foreground: number;
+  entropy: number;
+  ttaDice: number | null;
+}
+
+/**
+ * The per-batch pipeline after decoding: normalise → letterbox → flips → run → sigmoid →
+ * un-flip and average → resize back → threshold → clean-up → RLE. One implementation for the
+ * stored predictions and the gate's reference files, so both measure the same thing.
+ */
+async function runBatch(
+  model: Loaded,
+  loaded: { id: number; frame: FramePixels }[],
+  o: BatchOptions,
+): Promise<{ results: BatchResult[]; preprocessMs: number; modelMs: number; postprocessMs: number }> {
+  const flips = TTA_FLIPS[o.ttaFlips];
+  const [h, w] = model.spec.size;
+  const planeSize = w * h;
+  const inputSize = model.spec.channels * planeSize;
+  const t1 = performance.now();
+  const n = loaded.length * flips.length;
+  const tensor = batchInput(n * inputSize);
+  const boxes: Letterbox[] = [];
+  loaded.forEach(({ frame }, i) => {
+    const slice = { ...frame, invert: frame.photometric === 'MONOCHROME1' };
+    const first = i * flips.length * inputSize;
+    boxes.push(toModelInput(slice, model.spec, tensor, first));
+    // Each flip is a flipped copy of the one normalised input, not a second pass over the slice.
+    for (let f = 1; f < flips.length; f++) {
+      const offset = first + f * inputSize;
+      tensor.copyWithin(offset, first, first + inputSize);
+      flipPlanes(tensor, w, h, model.spec.channels, flips[f]!, offset);
+    }
+  });
+  const t2 = performance.now();
+  const logits =
+    n === 0
+      ? new Float32Array(0)
+      : ((await model.session.run({ [model.input]: new ort.Tensor('float32', tensor, [n, model.spec.channels, h, w]) }))[
+          model.output
+        ]!.data as Float32Array);
+  const t3 = performance.now();
+  const results: BatchResult[] = loaded.map(({ id, frame }, i) => {
+    const box = boxes[i]!;
+    const first = i * flips.length * planeSize;
+    let prob: Float32Array;
+    let agreement: number | null = null;
+    if (flips.length === 1) {
+      // Only the letterboxed rows are read below (mask and score): the padding needs no sigmoid.
+      sigmoidInPlace(logits, first + box.offsetY * w, box.scaledHeight * w);
+      prob = logits.subarray(first, first + planeSize);
+    } else {
+      prob = scratch.mean(planeSize);
+      prob.fill(0);
+      for (const [f, flip] of flips.entries()) {
+        const offset = first + f * planeSize;
+        sigmoidInPlace(logits, offset, planeSize);
+        flipPlanes(logits, w, h, 1, flip, offset);
+        for (let k = 0; k < planeSize; k++) prob[k]! += logits[offset + k]! / flips.length;
+      }
+      let sum = 0;
+      for (let f = 1; f < flips.length; f++)
+        sum += thresholdDice(logits, first, logits, first + f * planeSize, planeSize, model.threshold);
+      agreement = sum / (flips.length - 1);
+    }
+    // The score on the model's grid, inside the letterbox; the mask resampled only where it can be foreground.
+    const entropy = letterboxEntropy(prob, box);
+    const mask = masker.mask(prob, 0, box, frame.columns, frame.rows, model.threshold, o.minComponentPixels, o.fillHoles);
+    return {
+      imageId: id,
+      mask: encodeSliceMaskRle(mask),
+      uncertainty: flips.length > 1 ? uncertaintyRle(prob, box, frame.columns, frame.rows, heatScratch) : null,
+      foreground: mask.foreground,
+      entropy,
+      ttaDice: agreement,
+    };
+  });
+  return { results, preprocessMs: t2 - t1, modelMs: t3 - t2, postprocessMs: performance.now() - t3 };
+}
+
 async function segment(req: SegmentRequest): Promise<void> {
   const model = current;
   if (!model) return post({ type: 'error', requestId: req.requestId, message: 'no model is loaded' });
   Atomics.store(cancelFlag, 0, 0);
   const flips = TTA_FLIPS[req.ttaFlips];
-  const [h, w] = model.spec.size;
-  const planeSize = w * h;
-  const inputSize = model.spec.channels * planeSize;
   const timings: StepTimings = { decode: 0, preprocess: 0, model: 0, postprocess: 0, store: 0, total: 0 };
   const failed: { imageId: number; reason: string }[] = [];
   let done = 0;
@@ -141,76 +230,17 @@ async function segment(req: SegmentRequest): Promise<void> {
       }
     }
     const t1 = performance.now();
-    const n = loaded.length * flips.length;
-    const tensor = batchInput(n * inputSize);
-    const boxes: Letterbox[] = [];
-    loaded.forEach(({ frame }, i) => {
-      const slice = { ...frame, invert: frame.photometric === 'MONOCHROME1' };
-      const first = i * flips.length * inputSize;
-      boxes.push(toModelInput(slice, model.spec, tensor, first));
-      // Each flip is a flipped copy of the one normalised input, not a second pass over the slice.
-      for (let f = 1; f < flips.length; f++) {
-        const offset = first + f * inputSize;
-        tensor.copyWithin(offset, first, first + inputSize);
-        flipPlanes(tensor, w, h, model.spec.channels, flips[f]!, offset);
-      }
-    });
-    const t2 = performance.now();
-    const logits =
-      n === 0
-        ? new Float32Array(0)
-        : ((await model.session.run({ [model.input]: new ort.Tensor('float32', tensor, [n, model.spec.channels, h, w]) }))[
-            model.output
-          ]!.data as Float32Array);
-    const t3 = performance.now();
-    const rows: Record<string, unknown>[] = [];
-    loaded.forEach(({ id, frame }, i) => {
-      const box = boxes[i]!;
-      const first = i * flips.length * planeSize;
-      let prob: Float32Array;
-      let agreement: number | null = null;
-      if (flips.length === 1) {
-        // Only the letterboxed rows are read below (mask and score): the padding needs no sigmoid.
-        sigmoidInPlace(logits, first + box.offsetY * w, box.scaledHeight * w);
-        prob = logits.subarray(first, first + planeSize);
-      } else {
-        prob = scratch.mean(planeSize);
-        prob.fill(0);
-        for (const [f, flip] of flips.entries()) {
-          const offset = first + f * planeSize;
-          sigmoidInPlace(logits, offset, planeSize);
-          flipPlanes(logits, w, h, 1, flip, offset);
-          for (let k = 0; k < planeSize; k++) prob[k]! += logits[offset + k]! / flips.length;
-        }
-        let sum = 0;
-        for (let f = 1; f < flips.length; f++)
-          sum += thresholdDice(logits, first, logits, first + f * planeSize, planeSize, model.threshold);
-        agreement = sum / (flips.length - 1);
-      }
-      // The score on the model's grid, inside the letterbox; the mask resampled only where it can be foreground.
-      const entropy = letterboxEntropy(prob, box);
-      const mask = masker.mask(prob, 0, box, frame.columns, frame.rows, model.threshold, req.minComponentPixels, req.fillHoles);
-      rows.push({
-        imageId: id,
-        modelVersionId: model.modelVersionId,
-        mask: encodeSliceMaskRle(mask),
-        uncertainty: flips.length > 1 ? uncertaintyRle(prob, box, frame.columns, frame.rows, heatScratch) : null,
-        foreground: mask.foreground,
-        entropy,
-        flips: req.ttaFlips,
-        ttaDice: agreement,
-        timings: null,
-      });
-    });
+    const batch = await runBatch(model, loaded, req);
     const t4 = performance.now();
     db.transaction(() => {
-      for (const r of rows) insert.run(r);
+      for (const r of batch.results)
+        insert.run({ ...r, modelVersionId: model.modelVersionId, flips: req.ttaFlips, timings: null });
     })();
     const t5 = performance.now();
     timings.decode += t1 - t0;
-    timings.preprocess += t2 - t1;
-    timings.model += t3 - t2;
-    timings.postprocess += t4 - t3;
+    timings.preprocess += batch.preprocessMs;
+    timings.model += batch.modelMs;
+    timings.postprocess += batch.postprocessMs;
     timings.store += t5 - t4;
     timings.total += t5 - t0;
     done += loaded.length;
@@ -227,6 +257,43 @@ async function segment(req: SegmentRequest): Promise<void> {
   });
 }
 
+/** Files read as the import reads a PNG or JPEG (FrameLoader's raster path), segmented, masks answered. */
+async function segmentFiles(req: SegmentFilesRequest): Promise<void> {
+  const model = current;
+  if (!model) return post({ type: 'error', requestId: req.requestId, message: 'no model is loaded' });
+  const flips = TTA_FLIPS[req.ttaFlips];
+  const batchSlices = Math.max(1, Math.floor(req.batchSize / flips.length));
+  const masks: { file: string; rows: number; columns: number; mask: Uint8Array }[] = [];
+  const failed: { file: string; reason: string }[] = [];
+  for (let start = 0; start < req.files.length; start += batchSlices) {
+    const loaded: { id: number; frame: FramePixels; file: string }[] = [];
+    for (const [k, file] of req.files.slice(start, start + batchSlices).entries()) {
+      try {
+        const r = await readRaster(file);
+        const frame: FramePixels = {
+          imageId: start + k,
+          rows: r.rows,
+          columns: r.columns,
+          samplesPerPixel: r.samplesPerPixel,
+          photometric: r.samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2',
+          pixels: r.pixels,
+          slope: 1,
+          intercept: 0,
+        };
+        loaded.push({ id: start + k, frame, file });
+      } catch (e) {
+        failed.push({ file, reason: describe(e) });
+      }
+    }
+    const batch = await runBatch(model, loaded, req);
+    batch.results.forEach((r, i) => {
+      const { file, frame } = loaded[i]!;
+      masks.push({ file, rows: frame.rows, columns: frame.columns, mask: r.mask });
+    });
+  }
+  post({ type: 'segmented-files', requestId: req.requestId, masks, failed });
+}
+
 // One request at a time, in order: a load during a segmentation waits for it to finish.
 let queue = Promise.resolve();
 parentPort!.on('message', (req: EngineRequest) => {
@@ -234,6 +301,7 @@ parentPort!.on('message', (req: EngineRequest) => {
     try {
       if (req.type === 'load') await load(req);
       else if (req.type === 'segment') await segment(req);
+      else if (req.type === 'segment-files') await segmentFiles(req);
       else {
         await current?.session.release();
         db.close();

@@ -3,14 +3,20 @@
 // through the real inference pipeline (a dedicated inference worker: decode, toModelInput,
 // onnxruntime, flip TTA, un-letterbox, clean-up, stored as predictions of each version). Per-case
 // Dice against the current labels, the paired bootstrap 95 % interval of the mean difference
-// and the verdict are stored in model_version_training.gate.
+// and the verdict are stored in model_version_training.gate. The same comparison runs on the
+// reference set of the parent's own domain shipped with the model (model.json `referenceSet`),
+// read from its PNG files as the import reads them, and is stored in reference_gate: a candidate
+// that gains on the new domain but forgets the old one shows it there.
+import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { dice } from '../../shared/imaging/postprocess';
 import { decodeRle } from '../../shared/imaging/rle';
 import type { ModelManifest } from '../../shared/model/manifest';
 import type { GateCase, GateResult } from '../../shared/contract/training';
 import { pairedBootstrap } from '../../shared/model/gate';
+import { readRaster } from '../imaging/raster/read';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { EngineReply, EngineRequest } from '../inference/protocol';
@@ -51,8 +57,10 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
   const ttaFlips = o.ttaFlips();
   try {
     const ids = cases.map((c) => c.imageId);
-    const provider = await worker.segment(o.registry.get(candidateVersionId), ids, ttaFlips);
-    await worker.segment(o.registry.get(record.parent_version_id), ids, ttaFlips);
+    const provider = await worker.load(o.registry.get(candidateVersionId));
+    await worker.segment(ids, ttaFlips);
+    await worker.load(o.registry.get(record.parent_version_id));
+    await worker.segment(ids, ttaFlips);
     const mask = o.db.prepare('SELECT mask FROM predictions WHERE image_id = ? AND model_version_id = ?').pluck();
     const label = o.db.prepare('SELECT mask FROM labels WHERE id = ?').pluck();
     const scored: GateCase[] = cases.map((c) => {
@@ -91,10 +99,103 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
   }
 }
 
+/**
+ * The parent's reference set: `<dir>/<referenceSet.dir>/images/*.png|jpg` with the mask of the same
+ * file name in `masks/` (foreground = nonzero). A parent without one (a fine-tuned version) uses
+ * its nearest ancestor's, since the reference stands for the original domain. Null when no
+ * version in the chain ships a set.
+ */
+export function referenceSetOf(
+  o: Pick<GateOptions, 'db' | 'registry'>,
+  versionId: number,
+): { dir: string; images: string[]; masks: string[] } | null {
+  const parentOf = o.db.prepare('SELECT parent_version_id FROM model_version_training WHERE model_version_id = ?').pluck();
+  for (let id: number | undefined = versionId, hops = 0; id !== undefined && hops < 100; hops++) {
+    const v = o.registry.get(id);
+    const set = v.manifest.referenceSet;
+    if (set && existsSync(path.join(v.dir, set.dir, 'images'))) {
+      const dir = path.join(v.dir, set.dir);
+      const names = readdirSync(path.join(dir, 'images'))
+        .filter((f) => /\.(png|jpe?g)$/i.test(f))
+        .sort();
+      const masks = names.map((f) => path.join(dir, 'masks', f));
+      const missing = masks.find((m) => !existsSync(m));
+      if (missing)
+        throw new ServiceError('corrupt', `the reference set of ${v.manifest.id} has no mask ${path.basename(missing)}`);
+      return { dir, images: names.map((f) => path.join(dir, 'images', f)), masks };
+    }
+    id = parentOf.get(id) as number | undefined;
+  }
+  return null;
+}
+
+/**
+ * Candidate vs parent on the parent's reference set (forgetting): per-case Dice against the
+ * shipped masks, paired bootstrap, verdict; stored in model_version_training.reference_gate.
+ * Returns null (and stores nothing) when no reference set is shipped in the parent's chain.
+ */
+export async function runReferenceGate(o: GateOptions, candidateVersionId: number): Promise<GateResult | null> {
+  const record = o.db
+    .prepare('SELECT parent_version_id FROM model_version_training WHERE model_version_id = ?')
+    .get(candidateVersionId) as { parent_version_id: number } | undefined;
+  if (!record) throw new ServiceError('not-found', `model version ${candidateVersionId} was not made by a training run`);
+  const set = referenceSetOf(o, record.parent_version_id);
+  if (!set || set.images.length === 0) return null;
+  const worker = new GateWorker(o);
+  const ttaFlips = o.ttaFlips();
+  try {
+    const provider = await worker.load(o.registry.get(candidateVersionId));
+    const candidate = await worker.segmentFiles(set.images, ttaFlips);
+    await worker.load(o.registry.get(record.parent_version_id));
+    const parent = await worker.segmentFiles(set.images, ttaFlips);
+    const cases: GateCase[] = [];
+    for (const [i, file] of set.images.entries()) {
+      const truth = await readRaster(set.masks[i]!);
+      const n = truth.rows * truth.columns;
+      const fg = new Uint8Array(n);
+      // An RGB mask counts as foreground where any channel is nonzero, as the trainer reads masks.
+      for (let k = 0; k < truth.pixels.length; k++) if (truth.pixels[k]! > 0) fg[Math.floor(k / truth.samplesPerPixel)] = 1;
+      const score = (m: { rows: number; columns: number; mask: Uint8Array }) => {
+        if (m.rows !== truth.rows || m.columns !== truth.columns)
+          throw new ServiceError('corrupt', `reference mask ${path.basename(set.masks[i]!)} is not the size of its image`);
+        return dice(decodeRle(m.mask, n), fg);
+      };
+      cases.push({
+        labelId: 0,
+        imageId: 0,
+        name: path.basename(file),
+        candidateDice: score(candidate[i]!),
+        parentDice: score(parent[i]!),
+      });
+    }
+    const result: GateResult = {
+      set: 'reference',
+      ...pairedBootstrap(
+        cases.map((c) => c.candidateDice),
+        cases.map((c) => c.parentDice),
+      ),
+      cases,
+      provider,
+      ttaFlips,
+      finishedAt: new Date().toISOString(),
+    };
+    o.db
+      .prepare('UPDATE model_version_training SET reference_gate = ? WHERE model_version_id = ?')
+      .run(JSON.stringify(result), candidateVersionId);
+    return result;
+  } finally {
+    await worker.close();
+  }
+}
+
+/** What the inference engine passes for every series (engine.ts), so the gate measures the same masks. */
+const PIPELINE = { batchSize: 8, minComponentPixels: 16, fillHoles: true } as const;
+
 /** A dedicated inference worker, so the gate never swaps the model that inference is using. */
 class GateWorker {
   private readonly worker: Worker;
   private next = 1;
+  private loadedId = '';
   private readonly pending = new Map<number, (r: EngineReply) => void>();
 
   constructor(o: GateOptions) {
@@ -112,12 +213,8 @@ class GateWorker {
     });
   }
 
-  /** Loads (and probes) a version, segments the images; returns the execution provider used. */
-  async segment(
-    version: { id: number; dir: string; manifest: ModelManifest },
-    imageIds: number[],
-    ttaFlips: 0 | 2 | 4,
-  ): Promise<string> {
+  /** Loads (and probes) a version; returns the execution provider used. */
+  async load(version: { id: number; dir: string; manifest: ModelManifest }): Promise<string> {
     const m = version.manifest;
     const loaded = await this.request({
       type: 'load',
@@ -139,22 +236,31 @@ class GateWorker {
         loaded.type === 'load-failed' ? loaded.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') : 'no reply';
       throw new ServiceError('corrupt', `model ${m.id} cannot run in onnxruntime (${why})`);
     }
-    const done = await this.request({
-      type: 'segment',
-      requestId: 0,
-      jobId: 0,
-      imageIds,
-      ttaFlips,
-      batchSize: 8,
-      minComponentPixels: 16,
-      fillHoles: true,
-    });
+    this.loadedId = m.id;
+    return loaded.provider;
+  }
+
+  /** Segments database images with the loaded version; the masks are stored as its predictions. */
+  async segment(imageIds: number[], ttaFlips: 0 | 2 | 4): Promise<void> {
+    const done = await this.request({ type: 'segment', requestId: 0, jobId: 0, imageIds, ttaFlips, ...PIPELINE });
     if (done.type !== 'segmented' || done.failed.length > 0)
       throw new ServiceError(
         'internal',
-        `segmenting with ${m.id} failed: ${done.type === 'segmented' ? done.failed.map((f) => f.reason).join('; ') : done.type}`,
+        `segmenting with ${this.loadedId} failed: ${done.type === 'segmented' ? done.failed.map((f) => f.reason).join('; ') : done.type}`,
       );
-    return loaded.provider;
+  }
+
+  /** Segments image files with the loaded version; the masks (RLE) in file order. */
+  async segmentFiles(files: string[], ttaFlips: 0 | 2 | 4): Promise<{ rows: number; columns: number; mask: Uint8Array }[]> {
+    const done = await this.request({ type: 'segment-files', requestId: 0, files, ttaFlips, ...PIPELINE });
+    if (done.type !== 'segmented-files' || done.failed.length > 0 || done.masks.length !== files.length)
+      throw new ServiceError(
+        'corrupt',
+        `segmenting the reference set with ${this.loadedId} failed: ${
+          done.type === 'segmented-files' ? done.failed.map((f) => `${path.basename(f.file)}: ${f.reason}`).join('; ') : done.type
+        }`,
+      );
+    return done.masks;
   }
 
   private request(req: EngineRequest): Promise<EngineReply> {

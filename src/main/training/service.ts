@@ -27,21 +27,27 @@ import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import { readModelPackage } from '../models/package';
 import type { ModelRegistry } from '../models/registry';
-import { runGate, type GateOptions } from './gate';
+import { runGate, runReferenceGate, type GateOptions } from './gate';
 import { labelsForTraining, stageLabels } from './stage';
 import { trainingQueue } from './queue';
 
-/** The recipe measured in docs/benchmarks.md ("Fine-tuning"): replay + frozen batch-norm statistics. */
+/**
+ * The recipe measured best in docs/benchmarks.md ("Fine-tuning without forgetting", second
+ * session): a quarter of every batch replayed from the parent's own domain, batch-norm
+ * statistics free, AdamW 1e-3 with poly decay, 120 steps — on 16 shifted images +0.131 held-out
+ * shifted Dice for −0.006 base (the issue asks +0.15 for ≤ 0.02: the gain is not met yet).
+ * valEvery 7 epochs = 21 steps at 16 labels (6 new images per batch), as in the measured runs.
+ */
 export const DEFAULT_HYPERPARAMETERS = {
-  maxSteps: 60,
+  maxSteps: 120,
   batchSize: 8,
   optimizer: 'adamw',
   lr: 1e-3,
   schedule: 'poly',
-  replayFraction: 0.5,
+  replayFraction: 0.25,
   anchor: 0,
-  freezeNorm: true,
-  valEvery: 5,
+  freezeNorm: false,
+  valEvery: 7,
   seed: 1,
 } as const;
 
@@ -85,6 +91,7 @@ export class TrainingMainService implements TrainingService {
   private draining: Promise<void> | undefined;
   private readonly waiters = new Map<number, (run: TrainingRun) => void>();
   private readonly gateErrors = new Map<number, string>();
+  private closed = false;
 
   constructor(private readonly o: TrainingOptions) {}
 
@@ -203,11 +210,14 @@ export class TrainingMainService implements TrainingService {
   }
 
   close(): void {
+    this.closed = true;
     this.child?.kill('SIGTERM');
   }
 
   private async drain(): Promise<void> {
     for (;;) {
+      // A waiter may close the backend as soon as its run finishes: the loop must not touch the closed database.
+      if (this.closed) return;
       const next = this.o.db.prepare("SELECT id FROM training_runs WHERE status = 'queued' ORDER BY id LIMIT 1").pluck().get() as
         number | undefined;
       if (next === undefined) return;
@@ -320,9 +330,13 @@ export class TrainingMainService implements TrainingService {
       const versionId = this.register(id, parent.id, out, hp, final.metrics);
       if (this.o.gate) {
         this.o.events.emit('onDidChangeTrainingRun', this.run(id));
-        await runGate({ ...this.o.gate, db: this.o.db, registry: this.o.registry }, versionId).catch((e: unknown) => {
-          this.gateErrors.set(id, e instanceof Error ? e.message : String(e));
-        });
+        const gate = { ...this.o.gate, db: this.o.db, registry: this.o.registry };
+        const failed = (e: unknown) => {
+          const message = e instanceof Error ? e.message : String(e);
+          this.gateErrors.set(id, [this.gateErrors.get(id), message].filter(Boolean).join('; '));
+        };
+        await runGate(gate, versionId).catch(failed);
+        await runReferenceGate(gate, versionId).catch(failed);
       }
       this.finish(id, 'done', null);
       this.o.events.emit('onDidChangeModels', { activeId: this.o.registry.active()?.id ?? null });
@@ -341,6 +355,16 @@ export class TrainingMainService implements TrainingService {
     const message =
       final?.event === 'error' ? final.message : stderr.trim().split('\n').at(-1) || `the trainer stopped (exit ${code})`;
     this.finish(id, 'failed', `Fine-tuning failed: ${message}`);
+  }
+
+  /**
+   * Runs (again) the reference-set comparison of a registered candidate with its parent
+   * (gate.ts, runReferenceGate) and stores it; null when the parent's chain ships no reference
+   * set. Throws ServiceError('unavailable') when this service was made without a gate.
+   */
+  async referenceGate(candidateVersionId: number): Promise<GateResult | null> {
+    if (!this.o.gate) throw new ServiceError('unavailable', 'the registry gate is not configured');
+    return runReferenceGate({ ...this.o.gate, db: this.o.db, registry: this.o.registry }, candidateVersionId);
   }
 
   private register(id: number, parentId: number, out: string, hp: Hyperparameters, metrics: unknown): number {
@@ -386,10 +410,10 @@ export class TrainingMainService implements TrainingService {
     return run;
   }
 
-  private gateOf(versionId: number | null): GateResult | null {
+  private gateOf(versionId: number | null, column: 'gate' | 'reference_gate'): GateResult | null {
     if (versionId === null) return null;
     const gate = this.o.db
-      .prepare('SELECT gate FROM model_version_training WHERE model_version_id = ?')
+      .prepare(`SELECT ${column} FROM model_version_training WHERE model_version_id = ?`)
       .pluck()
       .get(versionId) as string | null | undefined;
     return gate ? (JSON.parse(gate) as GateResult) : null;
@@ -415,8 +439,8 @@ export class TrainingMainService implements TrainingService {
       trainingLabels: counts.find((c) => c.split === 'training')?.n ?? 0,
       validationLabels: counts.find((c) => c.split === 'validation')?.n ?? 0,
       curve: JSON.parse(row.curve) as TrainingCurvePoint[],
-      gate: this.gateOf(row.candidate_version_id),
-      referenceGate: null,
+      gate: this.gateOf(row.candidate_version_id, 'gate'),
+      referenceGate: this.gateOf(row.candidate_version_id, 'reference_gate'),
       gateError: this.gateErrors.get(row.id) ?? null,
       error: row.error,
       createdAt: row.created_at,

@@ -93,8 +93,11 @@ export type TrainingCurvePoint =
   { kind: 'step'; step: number; loss: number } | { kind: 'validation'; step: number; dice: number };
 
 export interface GateCase {
+  /** The label and image compared; 0 for a reference-set case, which is a file, not a database row. */
   labelId: number;
   imageId: number;
+  /** A reference-set case's image file name (set = 'reference'). */
+  name?: string;
   candidateDice: number;
   parentDice: number;
 }

@@ -76,6 +76,18 @@ export const modelManifestSchema = z.object({
    * request, after the user confirms). Absent in older folders: every series matches.
    */
   domain: modelDomainSchema.optional(),
+  /**
+   * Labelled images of the model's own domain shipped in its folder (`dir`/images + `dir`/masks,
+   * same file names), on which the registry gate compares a fine-tuned candidate with this
+   * model, so forgetting shows (issue 12). Absent: the nearest ancestor's set is used.
+   */
+  referenceSet: z
+    .object({
+      dir: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a plain folder name inside the model folder'),
+      description: z.string(),
+    })
+    .passthrough()
+    .optional(),
 }).superRefine((m, ctx) => {
   if (m.output.labels.length !== m.output.classes) ctx.addIssue({ code: 'custom', path: ['output', 'labels'], message: 'one label per class' });
   if (m.input.channels !== m.architecture.inChannels) ctx.addIssue({ code: 'custom', path: ['input', 'channels'], message: 'must equal architecture.inChannels' });

@@ -9,6 +9,7 @@ import { migration0070 } from './0070-review-queues';
 import { migration0080 } from './0080-training';
 import { migration0090 } from './0090-slice-thickness';
 import { migration0100 } from './0100-image-stacks';
+import { migration0120 } from './0120-reference-gate';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0080,
   migration0090,
   migration0100,
+  migration0120,
 ];

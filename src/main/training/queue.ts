@@ -4,17 +4,10 @@
 // its labels stay new. Excluded images are listed (so they can be included again) but not counted.
 import type { TrainingQueue, TrainingQueueItem } from '../../shared/contract/training';
 import type { Database } from '../db/database';
+import { CURRENT_LABELS_WITH_SPLIT } from './stage';
 
-const NEW_LABELS = `
-  FROM labels l
-  JOIN images i ON i.id = l.image_id
-  JOIN series se ON se.id = l.series_id
-  JOIN studies st ON st.id = se.study_id
-  JOIN patients p ON p.id = st.patient_id
-  LEFT JOIN splits sp ON sp.split_key = 'patient:' || p.patient_key
-  LEFT JOIN splits ss ON ss.split_key = 'study:' || st.study_uid
-  WHERE l.superseded_at IS NULL
-    AND coalesce(sp.split, ss.split) IS NOT NULL
+/** Current labels with a frozen split that no running or finished run has trained on. */
+const NEW_LABELS = `${CURRENT_LABELS_WITH_SPLIT}
     AND NOT EXISTS (
       SELECT 1 FROM training_run_labels u JOIN training_runs r ON r.id = u.run_id
       WHERE u.label_id = l.id AND r.status IN ('running', 'done'))`;

@@ -30,20 +30,28 @@ export function labelsForTraining(db: Database): LabelForTraining[] {
   return db
     .prepare(
       `SELECT l.id AS labelId, l.image_id AS imageId, i.rows, i.columns, coalesce(sp.split, ss.split) AS split
-       FROM labels l
-       JOIN images i ON i.id = l.image_id
-       JOIN series se ON se.id = l.series_id
-       JOIN studies st ON st.id = se.study_id
-       JOIN patients p ON p.id = st.patient_id
-       LEFT JOIN splits sp ON sp.split_key = 'patient:' || p.patient_key
-       LEFT JOIN splits ss ON ss.split_key = 'study:' || st.study_uid
-       WHERE l.superseded_at IS NULL
+       ${CURRENT_LABELS_WITH_SPLIT}
          AND NOT EXISTS (SELECT 1 FROM training_exclusions x WHERE x.image_id = l.image_id)
-         AND coalesce(sp.split, ss.split) IS NOT NULL
        ORDER BY l.id`,
     )
     .all() as LabelForTraining[];
 }
+
+/**
+ * FROM … WHERE of the current (not superseded) labels that have a frozen split, with the label
+ * `l`, its image `i`, series `se`, study `st`, patient `p` and the split as
+ * `coalesce(sp.split, ss.split)`: callers add conditions with AND.
+ */
+export const CURRENT_LABELS_WITH_SPLIT = `
+  FROM labels l
+  JOIN images i ON i.id = l.image_id
+  JOIN series se ON se.id = l.series_id
+  JOIN studies st ON st.id = se.study_id
+  JOIN patients p ON p.id = st.patient_id
+  LEFT JOIN splits sp ON sp.split_key = 'patient:' || p.patient_key
+  LEFT JOIN splits ss ON ss.split_key = 'study:' || st.study_uid
+  WHERE l.superseded_at IS NULL
+    AND coalesce(sp.split, ss.split) IS NOT NULL`;
 
 export function modelInputSpec(manifest: ModelManifest): ModelInputSpec {
   const i = manifest.input;

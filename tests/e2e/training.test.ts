@@ -149,6 +149,10 @@ describe.skipIf(!trainer.available || !MODEL)(
         .poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 })
         .toContain(`${candidate.name} ${candidate.version}`);
       expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(candidate.id);
+      // The fine-tuned version ships no learning curve: the recipe's, shipped with its parent, is drawn.
+      const shipped = JSON.parse(readFileSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'learning-curve.json'), 'utf8')) as { points: unknown[] };
+      await expect.poll(() => page.getByTestId('learning-curve').getAttribute('data-points')).toBe(String(shipped.points.length));
+      expect(Number(await page.getByTestId('learning-curve-chart').getAttribute('data-points'))).toBe(shipped.points.length);
       const back = page.locator(`[data-testid=model-row][data-version-id="${parent.id}"]`);
       await back.getByTestId('rollback').click();
       await back.getByTestId('rollback-confirm').click();

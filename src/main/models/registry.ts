@@ -1,8 +1,8 @@
 // The model registry: every version (the shipped starter and each fine-tuned candidate) is a
 // row pointing at its folder; exactly one is active. Earlier versions are kept for roll-back.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Events, ModelsService, ModelVersionInfo, ModelStatus } from '../../shared/contract';
+import { learningCurveSchema, type Events, type LearningCurve, type ModelsService, type ModelVersionInfo, type ModelStatus } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import type { ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
@@ -96,6 +96,26 @@ export class ModelRegistry implements ModelsService {
     const id = this.upsert(copyModelFolder(source.dir, path.join(this.dataDir, 'models', source.manifest.id)));
     this.events.emit('onDidChangeModels', { activeId: this.activeRow()?.id ?? null });
     return toInfo(this.row(id));
+  }
+
+  async learningCurve({ id }: { id: number }): Promise<LearningCurve | null> {
+    const byModelId = this.db.prepare('SELECT * FROM model_versions WHERE model_id = ?');
+    // A fine-tuned version ships none: the recipe's curve is its ancestor's (the starter's).
+    for (let row: Row | undefined = this.row(id), hops = 0; row && hops < 100; hops++) {
+      const file = path.join(this.resolved(row).dir, 'learning-curve.json');
+      if (existsSync(file)) {
+        let parsed: ReturnType<typeof learningCurveSchema.safeParse>;
+        try {
+          parsed = learningCurveSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+        } catch {
+          throw new ServiceError('corrupt', `the learning curve of ${row.model_id} is not valid JSON`);
+        }
+        if (!parsed.success) throw new ServiceError('corrupt', `the learning curve of ${row.model_id} does not have the expected fields`);
+        return parsed.data;
+      }
+      row = row.parent_id === null ? undefined : (byModelId.get(row.parent_id) as Row | undefined);
+    }
+    return null;
   }
 
   /** Called before a version becomes active; throwing refuses the switch. */

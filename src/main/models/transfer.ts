@@ -1,5 +1,6 @@
 // Export and import of a model version as a folder (how versions travel between workstations):
-// model.json, model.onnx, weights.pt, split.json and the replay/ and reference/ sets when present.
+// model.json, model.onnx, weights.pt, split.json, learning-curve.json and the replay/ and reference/
+// sets when present.
 // Both sides copy into a hidden temporary folder beside the destination and rename it in, so a
 // destination either holds the whole version or nothing.
 import { cpSync, existsSync, renameSync, rmSync } from 'node:fs';
@@ -7,7 +8,7 @@ import path from 'node:path';
 import { ServiceError } from '../../shared/result';
 import { readModelPackage, type ModelPackage } from './package';
 
-const PARTS = ['model.json', 'model.onnx', 'weights.pt', 'split.json', 'replay', 'reference'];
+const PARTS = ['model.json', 'model.onnx', 'weights.pt', 'split.json', 'learning-curve.json', 'replay', 'reference'];
 
 /** Copies the version in `sourceDir` to `destDir` (which must not exist); returns the copy. */
 export function copyModelFolder(sourceDir: string, destDir: string): ModelPackage {

@@ -29,11 +29,30 @@ export const modelsMethods = {
   exportVersion: z.object({ id: z.number().int().positive(), folder: z.string().min(1).max(4096) }).strict(),
   /** Registers a copy of a version folder from elsewhere as a candidate. */
   importVersion: z.object({ folder: z.string().min(1).max(4096) }).strict(),
+  /** The learning curve shipped with a version, or with its nearest ancestor that has one. */
+  learningCurve: id,
 } as const;
+
+/**
+ * A recipe's learning curve (`learning-curve.json` beside model.json, written by
+ * resources/trainer/scripts/learning_curve.py): mean held-out Dice on the shifted and the base
+ * domain after fine-tuning on n labelled images (n = 0: the version itself).
+ */
+export const learningCurveSchema = z.object({
+  format: z.literal('lgms-learning-curve/1'),
+  model: z.string(),
+  metric: z.string(),
+  recipe: z.string(),
+  data: z.string(),
+  points: z.array(z.object({ n: z.number().int().nonnegative(), shifted: z.number().min(0).max(1), base: z.number().min(0).max(1) })).min(1),
+});
+export type LearningCurve = z.infer<typeof learningCurveSchema>;
 
 export interface ModelsService {
   list(): Promise<ModelVersionInfo[]>;
   activate(input: z.input<typeof modelsMethods.activate>): Promise<ModelVersionInfo>;
   exportVersion(input: z.input<typeof modelsMethods.exportVersion>): Promise<{ folder: string }>;
   importVersion(input: z.input<typeof modelsMethods.importVersion>): Promise<ModelVersionInfo>;
+  /** Null when no version in the chain ships one; `corrupt` when the file does not match its schema. */
+  learningCurve(input: z.input<typeof modelsMethods.learningCurve>): Promise<LearningCurve | null>;
 }

@@ -99,23 +99,29 @@ export class ModelRegistry implements ModelsService {
   }
 
   async learningCurve({ id }: { id: number }): Promise<LearningCurve | null> {
-    const byModelId = this.db.prepare('SELECT * FROM model_versions WHERE model_id = ?');
     // A fine-tuned version ships none: the recipe's curve is its ancestor's (the starter's).
-    for (let row: Row | undefined = this.row(id), hops = 0; row && hops < 100; hops++) {
-      const file = path.join(this.resolved(row).dir, 'learning-curve.json');
-      if (existsSync(file)) {
-        let parsed: ReturnType<typeof learningCurveSchema.safeParse>;
-        try {
-          parsed = learningCurveSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-        } catch {
-          throw new ServiceError('corrupt', `the learning curve of ${row.model_id} is not valid JSON`);
-        }
-        if (!parsed.success) throw new ServiceError('corrupt', `the learning curve of ${row.model_id} does not have the expected fields`);
-        return parsed.data;
+    for (const v of this.lineage(id)) {
+      const file = path.join(v.dir, 'learning-curve.json');
+      if (!existsSync(file)) continue;
+      let parsed: ReturnType<typeof learningCurveSchema.safeParse>;
+      try {
+        parsed = learningCurveSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+      } catch {
+        throw new ServiceError('corrupt', `the learning curve of ${v.manifest.id} is not valid JSON`);
       }
-      row = row.parent_id === null ? undefined : (byModelId.get(row.parent_id) as Row | undefined);
+      if (!parsed.success) throw new ServiceError('corrupt', `the learning curve of ${v.manifest.id} does not have the expected fields`);
+      return parsed.data;
     }
     return null;
+  }
+
+  /** The version, then its parent, grandparent…: each manifest names its parent's model id. */
+  *lineage(id: number): Generator<{ id: number; dir: string; manifest: ModelManifest }> {
+    const byModelId = this.db.prepare('SELECT * FROM model_versions WHERE model_id = ?');
+    for (let row: Row | undefined = this.row(id), hops = 0; row && hops < 100; hops++) {
+      yield this.resolved(row);
+      row = row.parent_id === null ? undefined : (byModelId.get(row.parent_id) as Row | undefined);
+    }
   }
 
   /** Called before a version becomes active; throwing refuses the switch. */

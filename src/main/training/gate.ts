@@ -106,25 +106,20 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
  * version in the chain ships a set.
  */
 export function referenceSetOf(
-  o: Pick<GateOptions, 'db' | 'registry'>,
+  o: Pick<GateOptions, 'registry'>,
   versionId: number,
 ): { dir: string; images: string[]; masks: string[] } | null {
-  const parentOf = o.db.prepare('SELECT parent_version_id FROM model_version_training WHERE model_version_id = ?').pluck();
-  for (let id: number | undefined = versionId, hops = 0; id !== undefined && hops < 100; hops++) {
-    const v = o.registry.get(id);
+  for (const v of o.registry.lineage(versionId)) {
     const set = v.manifest.referenceSet;
-    if (set && existsSync(path.join(v.dir, set.dir, 'images'))) {
-      const dir = path.join(v.dir, set.dir);
-      const names = readdirSync(path.join(dir, 'images'))
-        .filter((f) => /\.(png|jpe?g)$/i.test(f))
-        .sort();
-      const masks = names.map((f) => path.join(dir, 'masks', f));
-      const missing = masks.find((m) => !existsSync(m));
-      if (missing)
-        throw new ServiceError('corrupt', `the reference set of ${v.manifest.id} has no mask ${path.basename(missing)}`);
-      return { dir, images: names.map((f) => path.join(dir, 'images', f)), masks };
-    }
-    id = parentOf.get(id) as number | undefined;
+    if (!set || !existsSync(path.join(v.dir, set.dir, 'images'))) continue;
+    const dir = path.join(v.dir, set.dir);
+    const names = readdirSync(path.join(dir, 'images'))
+      .filter((f) => /\.(png|jpe?g)$/i.test(f))
+      .sort();
+    const masks = names.map((f) => path.join(dir, 'masks', f));
+    const missing = masks.find((m) => !existsSync(m));
+    if (missing) throw new ServiceError('corrupt', `the reference set of ${v.manifest.id} has no mask ${path.basename(missing)}`);
+    return { dir, images: names.map((f) => path.join(dir, 'images', f)), masks };
   }
   return null;
 }

@@ -47,6 +47,13 @@ def build_parser():
     t.add_argument("--replay-fraction", type=float, default=0.0, help="share of each batch from --replay (0..0.9)")
     t.add_argument("--anchor", type=float, default=0.0, help="L2-SP strength toward the parent's weights")
     t.add_argument("--freeze-norm", action="store_true", help="keep the parent's batch-norm statistics")
+    t.add_argument("--appearance", type=float, default=0.0,
+                   help="probability per image of a random gamma/contrast/depth-gain change (0..1)")
+    t.add_argument("--ema", type=float, default=0.0,
+                   help="validate and save an exponential moving average of the weights with this decay, e.g. 0.95")
+    t.add_argument("--mirror-only", action="store_true",
+                   help="augment by left-right mirroring only (no up-down flips or 90° rotations: depth stays down)")
+    t.add_argument("--zoom", type=float, default=0.0, help="largest relative zoom of the scale augmentation, e.g. 0.2")
 
     e = sub.add_parser("evaluate", help="per-image metrics of a model package on a folder")
     e.add_argument("--model", required=True)

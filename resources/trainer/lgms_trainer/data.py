@@ -197,13 +197,18 @@ def load_staged(path, shape):
     return torch.from_numpy(arr)
 
 
-def augment(images, masks, rng):
-    """Random flips and 90° rotations per sample (the authors' augmentation)."""
+def augment(images, masks, rng, mirror_only=False):
+    """Random flips and 90° rotations per sample (the authors' augmentation); with mirror_only,
+    left-right mirroring alone (an ultrasound image keeps its probe at the top: rows are depth)."""
     out_i, out_m = [], []
     square = images.shape[-1] == images.shape[-2]
     for x, m in zip(images, masks):
         if rng.random() < 0.5:
             x, m = x.flip(-1), m.flip(-1)
+        if mirror_only:
+            out_i.append(x)
+            out_m.append(m)
+            continue
         if rng.random() < 0.5:
             x, m = x.flip(-2), m.flip(-2)
         k = int(rng.integers(4)) if square else 2 * int(rng.integers(2))

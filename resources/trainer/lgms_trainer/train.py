@@ -18,7 +18,8 @@ from .evaluate import expand_planes, validate
 from .metrics import seg_loss
 from .package import build_manifest, write_weights
 from .export import write_onnx
-from .finetune import Anchor, Recipe, ReplaySampler, freeze_norm_statistics
+from .finetune import (Anchor, Recipe, ReplaySampler, WeightAverage, appearance_augment, freeze_norm_statistics,
+                       scale_augment)
 from .runtime import (configure_threads, log, machine_description, pick_device, seed_everything,
                       temp_path, write_json_atomic)
 
@@ -76,7 +77,9 @@ def validation_interval(val_every, per_epoch):
 
 def recipe_from_args(args):
     return Recipe(replay_dir=getattr(args, "replay", None), replay_fraction=getattr(args, "replay_fraction", 0.0),
-                  anchor=getattr(args, "anchor", 0.0), freeze_norm=getattr(args, "freeze_norm", False))
+                  anchor=getattr(args, "anchor", 0.0), freeze_norm=getattr(args, "freeze_norm", False),
+                  appearance=getattr(args, "appearance", 0.0), zoom=getattr(args, "zoom", 0.0),
+                  ema=getattr(args, "ema", 0.0), mirror_only=getattr(args, "mirror_only", False))
 
 
 def lr_at(base, progress, schedule):
@@ -128,6 +131,7 @@ def _fit_and_package(ctx, args, events, stop):
     model = ctx.model.to(device)
     opt = make_optimizer(model, args)
     anchor = Anchor(model.parameters(), recipe.anchor)
+    average = WeightAverage(model, recipe.ema) if recipe.ema > 0 else None
     n = len(train_x)
     bs = min(args.batch_size, n) if replay_x is None else args.batch_size
     bs_new, bs_replay = recipe.split_batch(bs, replay_x is not None)
@@ -151,6 +155,7 @@ def _fit_and_package(ctx, args, events, stop):
     def do_validation():
         nonlocal best_state, best_epoch, last_val_step, val_time
         tv = time.monotonic()
+        live = average.swap(model) if average is not None else None
         m = validate(model, val_x, val_y, device, batch_size=bs, stop=stop.check)
         last_val_step, val_time = step, time.monotonic() - tv
         if m["dice"] > best["dice"]:
@@ -158,6 +163,8 @@ def _fit_and_package(ctx, args, events, stop):
             best.update(m)
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             best_epoch = epoch
+        if live is not None:
+            model.load_state_dict(live)
         events.emit("epoch", epoch=epoch, step=step, valDice=m["dice"], valIou=m["iou"],
                     valSensitivity=m["sensitivity"], valPrecision=m["precision"], valN=m["n"],
                     bestDice=best["dice"], bestEpoch=best_epoch, parentDistance=round(anchor.distance(), 4),
@@ -186,13 +193,19 @@ def _fit_and_package(ctx, args, events, stop):
             if replay is not None:
                 ridx = torch.from_numpy(replay.take(bs_replay))
                 xb, yb = torch.cat([xb, replay_x[ridx]]), torch.cat([yb, replay_y[ridx]])
-            xb, yb = augment(xb, yb, aug_rng)
+            if recipe.appearance > 0:
+                xb = appearance_augment(xb, aug_rng, recipe.appearance)
+            if recipe.zoom > 0:
+                xb, yb = scale_augment(xb, yb, aug_rng, 0.5, recipe.zoom)
+            xb, yb = augment(xb, yb, aug_rng, mirror_only=recipe.mirror_only)
             progress = step / max_steps if max_steps != math.inf else 0.0
             if args.time_limit:
                 progress = max(progress, (time.monotonic() - t0) / args.time_limit)
             lr = lr_at(args.lr, progress, args.schedule)
             loss = _train_step(model, opt, expand_planes(xb, model.in_channels).to(device),
                                yb.float().to(device), lr, anchor)
+            if average is not None:
+                average.update(model)
             step += 1
             dt = time.monotonic() - ts
             step_time = dt if step_time is None else 0.8 * step_time + 0.2 * dt

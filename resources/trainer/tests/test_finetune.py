@@ -11,7 +11,8 @@ import fixtures
 import numpy as np
 import torch
 
-from lgms_trainer.finetune import Anchor, Recipe, ReplaySampler, freeze_norm_statistics
+from lgms_trainer.finetune import (Anchor, Recipe, ReplaySampler, WeightAverage, appearance_augment,
+                                   freeze_norm_statistics, scale_augment)
 from lgms_trainer.metrics import seg_loss
 from lgms_trainer.model import build_model
 from lgms_trainer.train import validation_interval
@@ -59,6 +60,58 @@ class RecipeParts(unittest.TestCase):
         self.assertEqual(sorted(s.take(5).tolist()), [0, 1, 2, 3, 4])
         self.assertEqual(len(s.take(7)), 7)
 
+    def test_appearance_augment_keeps_range_and_changes_only_picked_images(self):
+        x = torch.rand(6, 1, 32, 32).half()
+        same = appearance_augment(x, np.random.default_rng(0), 0.0)
+        self.assertTrue(torch.equal(same, x.float()))
+        out = appearance_augment(x, np.random.default_rng(0), 1.0)
+        self.assertEqual((out.dtype, tuple(out.shape)), (torch.float32, (6, 1, 32, 32)))
+        self.assertGreaterEqual(float(out.min()), 0.0)
+        self.assertLessEqual(float(out.max()), 1.0)
+        self.assertTrue(all(not torch.equal(out[i], x[i].float()) for i in range(6)))
+        self.assertTrue(torch.equal(x, x.clone()))  # input untouched
+
+    def test_scale_augment_zooms_image_and_mask_together(self):
+        x = torch.zeros(1, 1, 64, 64)
+        x[0, 0, 24:40, 24:40] = 1.0
+        m = (x > 0.5).to(torch.uint8)
+        zx, zm = scale_augment(x, m, np.random.default_rng(3), 1.0, 0.5)
+        self.assertEqual(zm.dtype, torch.uint8)
+        area = int(zm.sum())
+        self.assertNotEqual(area, 256)  # zoomed in or out
+        self.assertLess(abs(int((zx > 0.5).sum()) - area), 0.1 * area)  # the mask follows the image
+        same_x, same_m = scale_augment(x, m, np.random.default_rng(3), 0.0, 0.5)
+        self.assertTrue(torch.equal(same_m, m))
+
+    def test_weight_average_starts_at_the_parent_and_moves_by_one_minus_decay(self):
+        model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 1), torch.nn.BatchNorm2d(2))
+        parent = {k: v.clone() for k, v in model.state_dict().items()}
+        avg = WeightAverage(model, 0.9)
+        with torch.no_grad():
+            model[0].weight.add_(1.0)
+        model[1].num_batches_tracked += 5
+        avg.update(model)
+        self.assertTrue(torch.allclose(avg.shadow["0.weight"], parent["0.weight"] + 0.1))
+        self.assertEqual(int(avg.shadow["1.num_batches_tracked"]), 5)  # integers are copied
+        live = avg.swap(model)
+        self.assertTrue(torch.allclose(model[0].weight, parent["0.weight"] + 0.1))
+        model.load_state_dict(live)
+        self.assertTrue(torch.allclose(model[0].weight, parent["0.weight"] + 1.0))
+        with self.assertRaises(ValueError):
+            WeightAverage(model, 1.0)
+
+    def test_mirror_only_keeps_depth_down(self):
+        from lgms_trainer.data import augment
+        x = torch.arange(16, dtype=torch.float32).view(1, 1, 4, 4).repeat(32, 1, 1, 1)
+        m = (x > 7).to(torch.uint8)
+        xa, ma = augment(x, m, np.random.default_rng(0), mirror_only=True)
+        rows = xa[:, 0].sort(dim=-1).values  # each row keeps its values: only left-right mirrored
+        self.assertTrue(torch.equal(rows, x[:, 0]))
+        self.assertTrue(any(not torch.equal(xa[i], x[i]) for i in range(32)))  # some were mirrored
+        self.assertTrue(torch.equal(ma, (xa > 7).to(torch.uint8)))
+        xr, _ = augment(x, m, np.random.default_rng(0))
+        self.assertFalse(torch.equal(xr[:, 0].sort(dim=-1).values, x[:, 0]))  # the authors' rotations move rows
+
     def test_validation_interval(self):
         self.assertEqual(validation_interval(3, 2), 3)
         self.assertEqual(validation_interval(None, 2), 10)  # 16 images, batch 8: every 20 steps
@@ -93,10 +146,13 @@ class FineTuneCli(unittest.TestCase):
         rc, events, err = fixtures.run_cli(
             "train", "--data", self.staged, "--val-data", self.staged, "--init", self.parent, "--out", out,
             "--max-steps", "3", "--batch-size", "4", "--optimizer", "adamw", "--lr", "1e-4",
-            "--replay", os.path.join(self.tmp, "base"), "--replay-fraction", "0.5", "--anchor", "0.01", "--freeze-norm")
+            "--replay", os.path.join(self.tmp, "base"), "--replay-fraction", "0.5", "--anchor", "0.01", "--freeze-norm",
+            "--appearance", "0.5", "--zoom", "0.2", "--ema", "0.9", "--mirror-only")
         self.assertEqual(rc, 0, err)
         start = events[0]
-        self.assertEqual(start["recipe"], "replay 0.5 of each batch, L2-SP anchor 0.01, batch-norm statistics frozen")
+        self.assertEqual(start["recipe"], "replay 0.5 of each batch, L2-SP anchor 0.01, batch-norm statistics frozen, "
+                                          "appearance augmentation p=0.5, zoom ±0.2, weight average decay 0.9, "
+                                          "left-right mirroring only")
         self.assertEqual((start["replayImages"], start["replayPerBatch"], start["stepsPerEpoch"]), (6, 2, 2))
         epoch = [e for e in events if e["event"] == "epoch"][-1]
         self.assertGreater(epoch["parentDistance"], 0)

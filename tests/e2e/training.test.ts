@@ -142,6 +142,14 @@ describe.skipIf(!trainer.available || !MODEL)(
       const versions = await call<ModelVersionInfo[]>('models', 'list');
       const candidate = versions.find((v) => v.id === run.candidateVersionId)!;
       const parent = versions.find((v) => v.id === run.parentVersionId)!;
+      // One series segmented by the parent waits for review: after the promote the view offers to
+      // segment it again with the candidate.
+      const study = (await call<{ rows: { studyId: number }[] }>('worklist', 'list', {})).rows[0]!;
+      const seriesId = (await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study.studyId }))[0]!.seriesId;
+      const first = await call<{ jobId: number }>('inference', 'segmentSeries', { seriesId });
+      await expect.poll(async () => (await call<{ status: string }>('jobs', 'get', { id: first.jobId })).status, { timeout: 60_000 }).toBe('done');
+      const waitingItem = async () => (await call<{ seriesId: number; modelVersionId: number }[]>('review', 'queue', { queue: 'review' })).find((i) => i.seriesId === seriesId)?.modelVersionId;
+      expect(await waitingItem()).toBe(parent.id);
       await page.getByTestId('promote').click();
       expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(parent.id); // asks first
       await page.getByTestId('promote-confirm').click();
@@ -149,6 +157,11 @@ describe.skipIf(!trainer.available || !MODEL)(
         .poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 })
         .toContain(`${candidate.name} ${candidate.version}`);
       expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(candidate.id);
+      await expect.poll(() => page.getByTestId('resegment-offer').textContent()).toContain('1 series waits for review');
+      expect(await audit('models-resegment-offer')).toEqual([]);
+      await page.getByTestId('resegment').click();
+      await expect.poll(() => page.getByTestId('resegment-done').textContent()).toContain(`1 series queued for segmentation with ${candidate.name} ${candidate.version}`);
+      await expect.poll(waitingItem, { timeout: 60_000 }).toBe(candidate.id);
       // The fine-tuned version ships no learning curve: the recipe's, shipped with its parent, is drawn.
       const shipped = JSON.parse(readFileSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'learning-curve.json'), 'utf8')) as { points: unknown[] };
       await expect.poll(() => page.getByTestId('learning-curve').getAttribute('data-points')).toBe(String(shipped.points.length));

@@ -1,7 +1,8 @@
 // The whole loop on this CPU (issue 12's acceptance): generated shifted-domain studies imported
 // and segmented by the starter → the ground truth stored as the radiologist's labels → a small
 // fine-tune → a candidate registered with parent and candidate Dice on the same frozen
-// validation set → promote → new predictions come from the new version → roll back →
+// validation set → promote → the series waiting for review are segmented again and their items
+// show the new version's predictions → roll back →
 // predictions from the old one again.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,9 +47,19 @@ describe.skipIf(!trainer.available)(`fine-tuning loop (${trainer.available ? tra
     await b.services.models.activate({ id: candidateId });
     expect((await b.services.inference.status()).model?.id).toBe(candidateId);
     const seriesId = b.db.prepare('SELECT series_id FROM images WHERE id = ?').pluck().get(imageIds[0]) as number;
-    const job = await b.services.inference.segmentSeries({ seriesId });
-    expect(await b.engine.waitForJob(job.jobId)).toBe('done');
-    expect((await b.services.inference.prediction({ imageId: imageIds[0]! }))?.modelVersionId).toBe(candidateId);
+    // The three series still wait for review with the starter's predictions; re-segmenting them
+    // (offered after a promote) gives each the candidate's prediction in the review queue.
+    const waiting = await b.services.review.queue({ queue: 'review' });
+    expect(waiting.map((i) => i.modelVersionId)).toEqual([starter.id, starter.id, starter.id]);
+    const listed = await b.services.inference.segmentReviewQueue({ dryRun: true });
+    expect({ series: listed.seriesIds.length, jobs: listed.jobIds.length }).toEqual({ series: 3, jobs: 0 });
+    const queued = await b.services.inference.segmentReviewQueue({});
+    expect(queued.seriesIds).toEqual(listed.seriesIds);
+    for (const jobId of queued.jobIds) expect(await b.engine.waitForJob(jobId)).toBe('done');
+    const after = await b.services.review.queue({ queue: 'review' });
+    expect(after.map((i) => i.modelVersionId)).toEqual([candidateId, candidateId, candidateId]);
+    expect((await b.services.inference.segmentReviewQueue({ dryRun: true })).seriesIds).toEqual([]);
+    for (const imageId of imageIds) expect((await b.services.inference.prediction({ imageId }))?.modelVersionId).toBe(candidateId);
     expect((await b.services.system.getInfo()).trainer.available).toBe(true);
 
     // Roll back: the starter is active again and its predictions are the ones shown.

@@ -116,6 +116,21 @@ export class InferenceEngine implements InferenceService {
     return { jobIds };
   }
 
+  async segmentReviewQueue({ dryRun }: { dryRun?: boolean | undefined }): Promise<{ seriesIds: number[]; jobIds: number[] }> {
+    const model = this.state.model;
+    if (!model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
+    const seriesIds = this.o.db
+      .prepare(
+        `SELECT series_id FROM review_items WHERE state = 'to-review' AND model_version_id IS NOT NULL AND model_version_id != ?
+         ORDER BY series_id`,
+      )
+      .pluck()
+      .all(model.id) as number[];
+    const jobIds: number[] = [];
+    if (!dryRun) for (const seriesId of seriesIds) jobIds.push((await this.segmentSeries({ seriesId })).jobId);
+    return { seriesIds, jobIds };
+  }
+
   /** Resolves with the job's final status (for the CLI and tests). */
   async waitForJob(jobId: number): Promise<string> {
     const job = await this.o.jobs.get({ id: jobId });

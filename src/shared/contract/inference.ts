@@ -38,6 +38,12 @@ export const inferenceMethods = {
     .strict(),
   /** Every series not yet segmented by the active model. */
   segmentPending: z.undefined(),
+  /**
+   * After a promote or a roll back: every series still waiting in the review queue with a
+   * prediction of another version is segmented again by the active one (its review item then
+   * shows the new prediction). `dryRun` only lists them.
+   */
+  segmentReviewQueue: z.object({ dryRun: z.boolean().optional() }).strict(),
   prediction: z.object({ imageId: z.number().int().positive(), modelVersionId: z.number().int().positive().optional() }).strict(),
 } as const;
 
@@ -45,5 +51,6 @@ export interface InferenceService {
   status(): Promise<InferenceStatus>;
   segmentSeries(input: z.input<typeof inferenceMethods.segmentSeries>): Promise<{ jobId: number }>;
   segmentPending(): Promise<{ jobIds: number[] }>;
+  segmentReviewQueue(input: z.input<typeof inferenceMethods.segmentReviewQueue>): Promise<{ seriesIds: number[]; jobIds: number[] }>;
   prediction(input: z.input<typeof inferenceMethods.prediction>): Promise<PredictionView | null>;
 }

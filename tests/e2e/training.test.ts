@@ -142,10 +142,15 @@ describe.skipIf(!trainer.available || !MODEL)(
       const versions = await call<ModelVersionInfo[]>('models', 'list');
       const candidate = versions.find((v) => v.id === run.candidateVersionId)!;
       const parent = versions.find((v) => v.id === run.parentVersionId)!;
-      // One series segmented by the parent waits for review: after the promote the view offers to
-      // segment it again with the candidate.
-      const study = (await call<{ rows: { studyId: number }[] }>('worklist', 'list', {})).rows[0]!;
-      const seriesId = (await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study.studyId }))[0]!.seriesId;
+      // One training series segmented by the parent waits for review: after the promote the view
+      // offers to segment it again with the candidate. (Not a validation series: the gate has
+      // already segmented those with the candidate, so their items switch on their own.)
+      let seriesId = 0;
+      for (const study of (await call<{ rows: { studyId: number }[] }>('worklist', 'list', {})).rows) {
+        for (const s of await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study.studyId }))
+          if (!seriesId && (await call<{ split: string | null }>('review', 'labels', { seriesId: s.seriesId })).split === 'training') seriesId = s.seriesId;
+      }
+      expect(seriesId).toBeGreaterThan(0);
       const first = await call<{ jobId: number }>('inference', 'segmentSeries', { seriesId });
       await expect.poll(async () => (await call<{ status: string }>('jobs', 'get', { id: first.jobId })).status, { timeout: 60_000 }).toBe('done');
       const waitingItem = async () => (await call<{ seriesId: number; modelVersionId: number }[]>('review', 'queue', { queue: 'review' })).find((i) => i.seriesId === seriesId)?.modelVersionId;
@@ -157,11 +162,16 @@ describe.skipIf(!trainer.available || !MODEL)(
         .poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 })
         .toContain(`${candidate.name} ${candidate.version}`);
       expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(candidate.id);
-      await expect.poll(() => page.getByTestId('resegment-offer').textContent()).toContain('1 series waits for review');
+      const listed = (await call<{ seriesIds: number[] }>('inference', 'segmentReviewQueue', { dryRun: true })).seriesIds;
+      expect(listed).toContain(seriesId);
+      const n = listed.length;
+      await expect.poll(() => page.getByTestId('resegment-offer').textContent()).toContain(`${n} series ${n === 1 ? 'waits' : 'wait'} for review`);
       expect(await audit('models-resegment-offer')).toEqual([]);
       await page.getByTestId('resegment').click();
-      await expect.poll(() => page.getByTestId('resegment-done').textContent()).toContain(`1 series queued for segmentation with ${candidate.name} ${candidate.version}`);
+      await expect.poll(() => page.getByTestId('resegment-done').textContent()).toContain(`${n} series queued for segmentation with ${candidate.name} ${candidate.version}`);
       await expect.poll(waitingItem, { timeout: 60_000 }).toBe(candidate.id);
+      const items = async () => (await call<{ modelVersionId: number }[]>('review', 'queue', { queue: 'review' })).map((i) => i.modelVersionId);
+      await expect.poll(async () => (await items()).every((v) => v === candidate.id), { timeout: 60_000 }).toBe(true);
       // The fine-tuned version ships no learning curve: the recipe's, shipped with its parent, is drawn.
       const shipped = JSON.parse(readFileSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'learning-curve.json'), 'utf8')) as { points: unknown[] };
       await expect.poll(() => page.getByTestId('learning-curve').getAttribute('data-points')).toBe(String(shipped.points.length));

@@ -47,12 +47,13 @@ describe.skipIf(!trainer.available)(`fine-tuning loop (${trainer.available ? tra
     await b.services.models.activate({ id: candidateId });
     expect((await b.services.inference.status()).model?.id).toBe(candidateId);
     const seriesId = b.db.prepare('SELECT series_id FROM images WHERE id = ?').pluck().get(imageIds[0]) as number;
-    // The three series still wait for review with the starter's predictions; re-segmenting them
-    // (offered after a promote) gives each the candidate's prediction in the review queue.
-    const waiting = await b.services.review.queue({ queue: 'review' });
-    expect(waiting.map((i) => i.modelVersionId)).toEqual([starter.id, starter.id, starter.id]);
+    // The validation series already shows the candidate's prediction (the gate segmented it with
+    // the candidate); the two training series still wait for review with the starter's.
+    // Re-segmenting them (offered after a promote) gives each the candidate's prediction.
+    const waiting = await b.services.review.queue({ queue: 'review', order: 'fifo' });
+    expect(waiting.map((i) => i.modelVersionId).sort()).toEqual([starter.id, starter.id, candidateId].sort());
     const listed = await b.services.inference.segmentReviewQueue({ dryRun: true });
-    expect({ series: listed.seriesIds.length, jobs: listed.jobIds.length }).toEqual({ series: 3, jobs: 0 });
+    expect({ series: listed.seriesIds.length, jobs: listed.jobIds.length }).toEqual({ series: 2, jobs: 0 });
     const queued = await b.services.inference.segmentReviewQueue({});
     expect(queued.seriesIds).toEqual(listed.seriesIds);
     for (const jobId of queued.jobIds) expect(await b.engine.waitForJob(jobId)).toBe('done');

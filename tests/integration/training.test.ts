@@ -127,7 +127,7 @@ describe.skipIf(!trainer.available)(
         string,
         string
       >;
-      expect(JSON.parse(record.hyperparameters!)).toMatchObject({ maxSteps: 2, replayFraction: 0.25, freezeNorm: false });
+      expect(JSON.parse(record.hyperparameters!)).toMatchObject({ maxSteps: 2, batchSize: 8, replayFraction: 0.25, anchor: 0.3, freezeNorm: false });
       expect(record.torch_version).toMatch(/^\d+\.\d+/);
       expect(record.trainer_version).toMatch(/^\d+\.\d+/);
       const labelIds = b.db

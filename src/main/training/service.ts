@@ -32,11 +32,13 @@ import { labelsForTraining, stageLabels } from './stage';
 import { trainingQueue } from './queue';
 
 /**
- * The recipe measured best in docs/benchmarks.md ("Fine-tuning without forgetting", second
- * session): a quarter of every batch replayed from the parent's own domain, batch-norm
- * statistics free, AdamW 1e-3 with poly decay, 120 steps — on 16 shifted images +0.131 held-out
- * shifted Dice for −0.006 base (the issue asks +0.15 for ≤ 0.02: the gain is not met yet).
- * valEvery 7 epochs = 21 steps at 16 labels (6 new images per batch), as in the measured runs.
+ * The recipe measured best in docs/benchmarks.md ("Fine-tuning without forgetting", third
+ * session): a quarter of every batch of 8 replayed from the parent's own domain, an L2-SP anchor
+ * of 0.3 toward the parent's weights, AdamW 1e-3 with poly decay, 120 steps, a validation every
+ * ≥ 20 steps. On 16 shifted images over three seeds: held-out shifted Dice +0.141, +0.136,
+ * +0.150 (mean +0.143) for −0.006, −0.003, −0.005 on the base domain. The issue asks +0.15 for
+ * ≤ 0.02: the gain is not met on average. (Batches of 10 with 2 replayed and a weight average
+ * gave the same mean, +0.144, for twice the base cost and 1.3× the time.)
  */
 export const DEFAULT_HYPERPARAMETERS = {
   maxSteps: 120,
@@ -45,9 +47,18 @@ export const DEFAULT_HYPERPARAMETERS = {
   lr: 1e-3,
   schedule: 'poly',
   replayFraction: 0.25,
-  anchor: 0,
+  anchor: 0.3,
   freezeNorm: false,
-  valEvery: 7,
+  /** Decay of the weight average that is validated and saved (0 = the live weights). */
+  ema: 0,
+  /** Probability per image of a random gamma/contrast/depth-gain change. */
+  appearance: 0,
+  /** Largest relative zoom of the scale augmentation (0 = none). */
+  zoom: 0,
+  /** Left-right mirroring only (ultrasound keeps depth down) instead of all flips and 90° turns. */
+  mirrorOnly: false,
+  /** Epochs between validations; 0 = the trainer's own interval (every ≥ 20 steps). */
+  valEvery: 0,
   seed: 1,
 } as const;
 
@@ -268,8 +279,8 @@ export class TrainingMainService implements TrainingService {
       String(hp.lr),
       '--schedule',
       hp.schedule,
-      '--val-every',
-      String(hp.valEvery),
+      // 0: the trainer's own interval (a validation every ≥ 20 steps), as in the measured runs.
+      ...(hp.valEvery > 0 ? ['--val-every', String(hp.valEvery)] : []),
       '--seed',
       String(hp.seed),
       '--id',
@@ -286,6 +297,11 @@ export class TrainingMainService implements TrainingService {
         : []),
       ...(hp.anchor > 0 ? ['--anchor', String(hp.anchor)] : []),
       ...(hp.freezeNorm ? ['--freeze-norm'] : []),
+      // Runs queued before these options existed have no such keys: off.
+      ...(hp.ema > 0 ? ['--ema', String(hp.ema)] : []),
+      ...(hp.appearance > 0 ? ['--appearance', String(hp.appearance)] : []),
+      ...(hp.zoom > 0 ? ['--zoom', String(hp.zoom)] : []),
+      ...(hp.mirrorOnly ? ['--mirror-only'] : []),
     ];
     const child = spawn(status.python, args, {
       cwd: this.o.trainerDir,

@@ -166,6 +166,12 @@ describe.skipIf(!trainer.available || !MODEL)(
       expect(listed).toContain(seriesId);
       const n = listed.length;
       await expect.poll(() => page.getByTestId('resegment-offer').textContent()).toContain(`${n} series ${n === 1 ? 'waits' : 'wait'} for review`);
+      // Promote was clicked in the comparison below: the offer is scrolled into view and its first button focused.
+      expect(await page.getByTestId('resegment-offer').isVisible()).toBe(true);
+      expect(await page.getByTestId('resegment').evaluate((el) => el === document.activeElement)).toBe(true);
+      const box = (await page.getByTestId('resegment-offer').boundingBox())!;
+      expect(box.y).toBeGreaterThanOrEqual(0);
+      expect(box.y + box.height).toBeLessThanOrEqual(900);
       expect(await audit('models-resegment-offer')).toEqual([]);
       await page.getByTestId('resegment').click();
       await expect.poll(() => page.getByTestId('resegment-done').textContent()).toContain(`${n} series queued for segmentation with ${candidate.name} ${candidate.version}`);

@@ -10,9 +10,9 @@ import { hasDicmPrefix, LONG_VR_CODES } from '../imaging/dicom/vr';
 const DIRECTORY_RECORD_SEQUENCE = 0x00041220;
 const REFERENCED_FILE_ID = 0x00041500;
 const TRANSFER_SYNTAX = 0x00020010;
-export const ITEM = 0xfffee000;
-export const ITEM_END = 0xfffee00d;
-export const SEQUENCE_END = 0xfffee0dd;
+const ITEM = 0xfffee000;
+const ITEM_END = 0xfffee00d;
+const SEQUENCE_END = 0xfffee0dd;
 export const UNDEFINED = 0xffffffff;
 
 export interface Mode {
@@ -64,27 +64,37 @@ function read(b: Uint8Array): string[] | null {
   while (offset + 8 <= b.length) {
     const e = element(view, offset, mode);
     if (e.tag === DIRECTORY_RECORD_SEQUENCE) {
-      const found = records(b, view, e.value, e.length, mode);
-      ids = found.ids;
-      offset = found.end;
+      const records = sequenceItems(view, e.value, e.length, mode);
+      ids = records.items.flatMap((record) => {
+        const id = record.get(REFERENCED_FILE_ID);
+        if (!id) return [];
+        if (id.length === UNDEFINED) throw new Unusual();
+        return [fileId(b, id.value, id.length)];
+      });
+      offset = records.end;
     } else offset = skip(view, e, mode);
   }
   return offset === b.length ? ids : null;
 }
 
-/** The file IDs of the records in a sequence whose value starts at `offset`, and where the sequence ends. */
-function records(b: Uint8Array, view: DataView, offset: number, length: number, mode: Mode): { ids: string[]; end: number } {
-  const end = length === UNDEFINED ? b.length : offset + length;
-  if (end > b.length) throw new Unusual();
-  const ids: string[] = [];
+/**
+ * A sequence whose value starts at `offset` (`length` bytes, or UNDEFINED up to its Sequence
+ * Delimitation Item; PS3.5 §7.5): each item as its top-level elements by tag (nested sequences
+ * skipped, the last of a repeated tag kept), and the offset just past the sequence. Throws
+ * Unusual on an item or length that does not fit.
+ */
+export function sequenceItems(view: DataView, offset: number, length: number, mode: Mode): { items: Map<number, Element>[]; end: number } {
+  const end = length === UNDEFINED ? view.byteLength : offset + length;
+  if (end > view.byteLength) throw new Unusual();
+  const items: Map<number, Element>[] = [];
   while (offset < end) {
     const item = element(view, offset, { explicit: false, little: mode.little });
-    if (item.tag === SEQUENCE_END && length === UNDEFINED) return { ids, end: item.value };
+    if (item.tag === SEQUENCE_END && length === UNDEFINED) return { items, end: item.value };
     if (item.tag !== ITEM) throw new Unusual();
     const itemEnd = item.length === UNDEFINED ? end : item.value + item.length;
     if (itemEnd > end) throw new Unusual();
+    const found = new Map<number, Element>();
     let at = item.value;
-    let id: string | null = null;
     for (;;) {
       if (at === itemEnd && item.length !== UNDEFINED) break;
       const e = element(view, at, mode);
@@ -93,18 +103,15 @@ function records(b: Uint8Array, view: DataView, offset: number, length: number, 
         at = e.value;
         break;
       }
-      if (e.tag === REFERENCED_FILE_ID) {
-        if (e.length === UNDEFINED || e.value + e.length > itemEnd) throw new Unusual();
-        id = fileId(b, e.value, e.length);
-      }
+      found.set(e.tag, e);
       at = skip(view, e, mode);
       if (at > itemEnd) throw new Unusual();
     }
-    if (id !== null) ids.push(id);
+    items.push(found);
     offset = at;
   }
   if (length === UNDEFINED || offset !== end) throw new Unusual();
-  return { ids, end };
+  return { items, end };
 }
 
 export interface Element {

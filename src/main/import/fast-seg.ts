@@ -6,7 +6,7 @@
 // a clean walk to the Pixel Data — and anything else returns null for the full reader
 // (read-dicom.ts), which gives the same outcome (tests/integration/fidelity-differential.test.ts).
 import { hasDicmPrefix } from '../imaging/dicom/vr';
-import { element, ITEM, ITEM_END, SEQUENCE_END, skip, UNDEFINED, Unusual, type Element, type Mode } from './dicomdir';
+import { element, sequenceItems, skip, UNDEFINED, Unusual, type Element, type Mode } from './dicomdir';
 import type { ReadOutcome } from './records';
 
 const SEGMENTATION = '1.2.840.10008.5.1.4.1.1.66.4';
@@ -66,9 +66,14 @@ function read(b: Uint8Array): ReadOutcome | null {
       pixels = e;
       break;
     }
-    if (e.tag === TAG.referencedSeries) referenced = items(view, e, mode);
-    else if (e.tag === TAG.segments) segments = items(view, e, mode);
-    else top.set(e.tag, e);
+    if (e.tag === TAG.referencedSeries || e.tag === TAG.segments) {
+      const seq = sequenceItems(view, e.value, e.length, mode);
+      if (e.tag === TAG.referencedSeries) referenced = seq.items;
+      else segments = seq.items;
+      offset = seq.end;
+      continue;
+    }
+    top.set(e.tag, e);
     offset = skip(view, e, mode);
   }
   if (!pixels || pixels.length === UNDEFINED) return null;
@@ -106,39 +111,6 @@ function read(b: Uint8Array): ReadOutcome | null {
       return { number: us(item, TAG.segmentNumber) ?? i + 1, label: firstValue(decode(item.get(TAG.segmentLabel))) };
     }),
   };
-}
-
-/** The top-level elements of each item of a sequence (nested sequences skipped). */
-function items(view: DataView, seq: Element, mode: Mode): Found[] {
-  const out: Found[] = [];
-  const end = seq.length === UNDEFINED ? view.byteLength : seq.value + seq.length;
-  if (end > view.byteLength) throw new Unusual();
-  let offset = seq.value;
-  while (offset < end) {
-    const item = element(view, offset, { explicit: false, little: mode.little });
-    if (item.tag === SEQUENCE_END && seq.length === UNDEFINED) return out;
-    if (item.tag !== ITEM) throw new Unusual();
-    const itemEnd = item.length === UNDEFINED ? end : item.value + item.length;
-    if (itemEnd > end) throw new Unusual();
-    const found: Found = new Map();
-    let at = item.value;
-    for (;;) {
-      if (at === itemEnd && item.length !== UNDEFINED) break;
-      const e = element(view, at, mode);
-      if (e.tag === ITEM_END) {
-        if (item.length !== UNDEFINED) throw new Unusual();
-        at = e.value;
-        break;
-      }
-      found.set(e.tag, e);
-      at = skip(view, e, mode);
-      if (at > itemEnd) throw new Unusual();
-    }
-    out.push(found);
-    offset = at;
-  }
-  if (seq.length === UNDEFINED || offset !== end) throw new Unusual();
-  return out;
 }
 
 const utf8 = new TextDecoder('utf-8');

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../tests/helpers/temp';
-import { openDatabase, schemaVersion } from '../database';
-import { MIGRATIONS } from './index';
+import { schemaVersion } from '../database';
+import { upgradedDatabase } from '../../../../tests/helpers/migrations';
 
 describe('migration 0050 store-packs', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -10,12 +10,7 @@ describe('migration 0050 store-packs', () => {
   afterEach(() => tmp.cleanup());
 
   it('upgrades a version-40 database: existing files stay whole files, new ones may name a pack offset', () => {
-    const file = path.join(tmp.dir, 'a.sqlite');
-    const old = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 40) });
-    old.exec(`INSERT INTO files (id, sha256, store_path, size, format) VALUES (1, 'h1', 'ab/h1', 10, 'dicom')`);
-    old.close();
-
-    const db = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 50) });
+    const db = upgradedDatabase(path.join(tmp.dir, 'a.sqlite'), 40, 50, `INSERT INTO files (id, sha256, store_path, size, format) VALUES (1, 'h1', 'ab/h1', 10, 'dicom')`);
     expect(schemaVersion(db)).toBe(50);
     expect(db.prepare('SELECT pack_offset FROM files WHERE id = 1').pluck().get()).toBeNull();
     const add = db.prepare("INSERT INTO files (sha256, store_path, size, format, pack_offset) VALUES (?, 'packs/p1.pack', 5, 'dicom', ?)");

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../tests/helpers/temp';
-import { openDatabase, schemaVersion } from '../database';
-import { MIGRATIONS } from './index';
+import { schemaVersion } from '../database';
+import { upgradedDatabase } from '../../../../tests/helpers/migrations';
 
 describe('migration 0060 labels-splits-audit', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -10,9 +10,7 @@ describe('migration 0060 labels-splits-audit', () => {
   afterEach(() => tmp.cleanup());
 
   it('upgrades a version-50 database; one current label per image, superseded rows kept, checks enforced', () => {
-    const file = path.join(tmp.dir, 'a.sqlite');
-    const old = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 50) });
-    old.exec(`
+    const db = upgradedDatabase(path.join(tmp.dir, 'a.sqlite'), 50, 60, `
       INSERT INTO patients (id, patient_key) VALUES (1, 'k');
       INSERT INTO studies (id, patient_id, study_uid) VALUES (1, 1, 's');
       INSERT INTO series (id, study_id, series_uid, source_format, rows, columns) VALUES (1, 1, 'se', 'png', 2, 2);
@@ -20,9 +18,6 @@ describe('migration 0060 labels-splits-audit', () => {
       INSERT INTO images (id, series_id, file_id, rows, columns) VALUES (1, 1, 1, 2, 2), (2, 1, 2, 2, 2);
       INSERT INTO model_versions (id, model_id, name, version, dir, manifest, status) VALUES (1, 'm', 'm', '1', 'd', '{}', 'active');
     `);
-    old.close();
-
-    const db = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 60) });
     expect(schemaVersion(db)).toBe(60);
     const add = db.prepare(
       'INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, model_version_id, edit_dice, pixels_changed) VALUES (?, 1, ?, ?, ?, ?, ?, ?)',

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../tests/helpers/temp';
-import { openDatabase, schemaVersion } from '../database';
-import { MIGRATIONS } from './index';
+import { schemaVersion } from '../database';
+import { upgradedDatabase } from '../../../../tests/helpers/migrations';
 
 describe('migration 0080 training-runs', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -10,9 +10,7 @@ describe('migration 0080 training-runs', () => {
   afterEach(() => tmp.cleanup());
 
   it('upgrades a version-60 database; one running run, done needs a candidate, exact label lists', () => {
-    const file = path.join(tmp.dir, 'a.sqlite');
-    const old = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 60) });
-    old.exec(`
+    const db = upgradedDatabase(path.join(tmp.dir, 'a.sqlite'), 60, 80, `
       INSERT INTO patients (id, patient_key) VALUES (1, 'k');
       INSERT INTO studies (id, patient_id, study_uid) VALUES (1, 1, 's');
       INSERT INTO series (id, study_id, series_uid, source_format, rows, columns) VALUES (1, 1, 'se', 'png', 2, 2);
@@ -21,9 +19,6 @@ describe('migration 0080 training-runs', () => {
       INSERT INTO model_versions (id, model_id, name, version, dir, manifest, status) VALUES (1, 'm', 'm', '1', 'd', '{}', 'active');
       INSERT INTO labels (id, image_id, series_id, mask, foreground_pixels, origin) VALUES (1, 1, 1, x'0004', 0, 'drawn');
     `);
-    old.close();
-
-    const db = openDatabase(file, { migrations: MIGRATIONS.filter((m) => m.version <= 80) });
     expect(schemaVersion(db)).toBe(80);
     const add = db.prepare("INSERT INTO training_runs (status, parent_version_id, hyperparameters, out_dir) VALUES (?, 1, '{}', 'training/x')");
     const first = add.run('running').lastInsertRowid;

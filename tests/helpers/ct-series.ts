@@ -2,18 +2,8 @@
 // signed 16-bit pixels with a rescale intercept, positions along z, files named in shuffled
 // order so the importer must sort by geometry.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-
-const requireCjs = createRequire(import.meta.url);
-
-interface Dcmjs {
-  data: {
-    DicomMetaDictionary: { denaturalizeDataset(ds: Record<string, unknown>): Record<string, unknown> };
-    DicomDict: new (meta: Record<string, unknown>) => { dict: Record<string, unknown>; write(): ArrayBuffer };
-  };
-}
-const dcmjs = requireCjs('dcmjs') as Dcmjs;
+import { writePart10 } from '../../src/main/export/part10';
 
 export interface CtSeriesOptions {
   count: number;
@@ -85,19 +75,8 @@ export function writeCtSeries(dir: string, o: CtSeriesOptions): WrittenSeries {
       PixelData: pixels.buffer,
       _vrMap: { PixelData: 'OW' },
     };
-    const { DicomMetaDictionary, DicomDict } = dcmjs.data;
-    const meta = DicomMetaDictionary.denaturalizeDataset({
-      FileMetaInformationVersion: Uint8Array.of(0, 1).buffer,
-      MediaStorageSOPClassUID: CT_IMAGE_STORAGE,
-      MediaStorageSOPInstanceUID: sop,
-      TransferSyntaxUID: '1.2.840.10008.1.2.1',
-      ImplementationClassUID: '2.25.1234567',
-      _vrMap: { FileMetaInformationVersion: 'OB' },
-    });
-    const dict = new DicomDict(meta);
-    dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
     const file = path.join(dir, `IM${String(order[z]).padStart(5, '0')}`);
-    writeFileSync(file, new Uint8Array(dict.write()));
+    writeFileSync(file, writePart10(dataset));
     files.push(file);
   }
   return { seriesUid, studyUid, files, probe };

@@ -2,18 +2,10 @@
 // Multi-frame Image Storage, 8-bit RGB (PS3.3 C.8.5.6), each frame a generated breast phantom
 // drifting sideways, with a coloured annotation strip so the three samples differ.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { writePart10 } from '../../src/main/export/part10';
 import { generatePhantom } from '../../src/main/demo';
 
-const requireCjs = createRequire(import.meta.url);
-interface Dcmjs {
-  data: {
-    DicomMetaDictionary: { denaturalizeDataset(ds: Record<string, unknown>): Record<string, unknown> };
-    DicomDict: new (meta: Record<string, unknown>) => { dict: Record<string, unknown>; write(): ArrayBuffer };
-  };
-}
-const dcmjs = requireCjs('dcmjs') as Dcmjs;
 const US_MULTIFRAME = '1.2.840.10008.5.1.4.1.1.3.1';
 
 export interface UsCineOptions {
@@ -72,19 +64,8 @@ export function writeUsCine(dir: string, o: UsCineOptions): string {
     PixelData: pixels.buffer,
     _vrMap: { PixelData: 'OB' },
   };
-  const { DicomMetaDictionary, DicomDict } = dcmjs.data;
-  const meta = DicomMetaDictionary.denaturalizeDataset({
-    FileMetaInformationVersion: Uint8Array.of(0, 1).buffer,
-    MediaStorageSOPClassUID: US_MULTIFRAME,
-    MediaStorageSOPInstanceUID: sop,
-    TransferSyntaxUID: '1.2.840.10008.1.2.1',
-    ImplementationClassUID: '2.25.1234567',
-    _vrMap: { FileMetaInformationVersion: 'OB' },
-  });
-  const dict = new DicomDict(meta);
-  dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'cine.dcm');
-  writeFileSync(file, new Uint8Array(dict.write()));
+  writeFileSync(file, writePart10(dataset));
   return file;
 }

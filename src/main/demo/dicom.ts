@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { writePart10 } from '../export/part10';
 import type { Phantom } from './phantom';
 
 export const US_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.6.1';
@@ -135,19 +136,7 @@ export function phantomToDicom(phantom: Phantom, ids: DicomIds): Uint8Array {
     PixelData: pixels.buffer,
     _vrMap: { PixelData: 'OB' },
   };
-  const { DicomMetaDictionary, DicomDict } = dcmjs().data;
-  const fileMeta = DicomMetaDictionary.denaturalizeDataset({
-    FileMetaInformationVersion: Uint8Array.of(0, 1).buffer,
-    MediaStorageSOPClassUID: US_IMAGE_STORAGE,
-    MediaStorageSOPInstanceUID: ids.sopInstanceUid,
-    TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
-    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
-    ImplementationVersionName: 'LGMS_DEMO_1',
-    _vrMap: { FileMetaInformationVersion: 'OB' },
-  });
-  const dict = new DicomDict(fileMeta);
-  dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
-  return new Uint8Array(dict.write());
+  return writePart10(dataset, { classUid: IMPLEMENTATION_CLASS_UID, versionName: 'LGMS_DEMO_1' });
 }
 
 /** Reads a Part-10 file into dcmjs' natural form (keyword → value), with its file meta under _meta. */

@@ -30,19 +30,29 @@ export function dicomDateTime(at: Date): { date: string; time: string } {
   return { date: iso.slice(0, 10).replaceAll('-', ''), time: iso.slice(11, 19).replaceAll(':', '') };
 }
 
+/** Who wrote a file: its meta header's Implementation Class UID and Version Name (PS3.10 7.1). */
+export interface Implementation {
+  classUid: string;
+  versionName?: string;
+}
+
 /**
- * Encodes a naturalized data set (dcmjs keywords) as a Part-10 file. `dataset` must hold
- * SOPClassUID and SOPInstanceUID; the meta header is derived from them.
+ * Encodes a naturalized data set (dcmjs keywords) as a Part-10 file, Explicit VR Little Endian.
+ * `dataset` must hold SOPClassUID and SOPInstanceUID; the meta header is derived from them
+ * (PS3.10 7.1), naming this workstation as the implementation unless `implementation` is given.
  */
-export function writePart10(dataset: Dataset): Uint8Array {
+export function writePart10(
+  dataset: Dataset,
+  implementation: Implementation = { classUid: IMPLEMENTATION_CLASS_UID, versionName: IMPLEMENTATION_VERSION_NAME },
+): Uint8Array {
   const { DicomMetaDictionary, DicomDict } = dcmjs.data;
   const meta = DicomMetaDictionary.denaturalizeDataset({
     FileMetaInformationVersion: Uint8Array.of(0, 1).buffer,
     MediaStorageSOPClassUID: dataset.SOPClassUID,
     MediaStorageSOPInstanceUID: dataset.SOPInstanceUID,
     TransferSyntaxUID: EXPLICIT_VR_LITTLE_ENDIAN,
-    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
-    ImplementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    ImplementationClassUID: implementation.classUid,
+    ...(implementation.versionName === undefined ? {} : { ImplementationVersionName: implementation.versionName }),
     _vrMap: { FileMetaInformationVersion: 'OB' },
   });
   const dict = new DicomDict(meta);

@@ -17,7 +17,7 @@ const intoRenderer = { group: ['**/renderer/**', '**/renderer'], message: 'The b
 // Imports from src/shared never count: shared/imaging and shared/contract/demo.ts share names.
 const intoFeatures = (names, message) => ({ group: [...names.flatMap((n) => [`**/${n}`, `**/${n}/**`]), '!**/shared/**'], message });
 const HOSTS = ['backend', 'rpc', 'server', 'cli', 'electron'];
-const FEATURES = ['import', 'demo', 'inference', 'viewer', 'worklist', 'jobs', 'models', 'settings', 'system'];
+const FEATURES = ['import', 'demo', 'inference', 'viewer', 'worklist', 'jobs', 'models', 'settings', 'system', 'tasks'];
 const featureRules = [
   ['src/main/db/**/*.ts', ['store', 'imaging', ...FEATURES, ...HOSTS], 'The database layer imports no backend feature.'],
   ['src/main/store/**/*.ts', ['imaging', ...FEATURES, ...HOSTS], 'The content store is storage: it imports only the database.'],

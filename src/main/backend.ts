@@ -23,6 +23,7 @@ import { createInProcessTransport } from './rpc/in-process';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
 import { TrainingMainService } from './training/service';
+import { TasksMainService } from './tasks/service';
 import { autoFineTune } from './training/auto';
 import { ViewerMainService } from './viewer/service';
 import { WorklistMainService } from './worklist/service';
@@ -98,7 +99,7 @@ export function createBackend(options: BackendOptions): Backend {
   const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId) => engine.segmentSeries({ seriesId }) });
   const exporter = new ExportMainService({ db, store, frames, jobs, softwareVersion: appVersion() });
   const dicomweb = new DicomwebMainService({ db, dataDir: options.dataDir, store, frames, jobs, importer, secrets: options.secrets ?? FILE_ONLY, softwareVersion: appVersion() });
-  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review, export: exporter, dicomweb, training };
+  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review, export: exporter, dicomweb, training, tasks: new TasksMainService(db, events) };
   const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidImportStudies', ({ studyIds }) => engine.autoSegment(studyIds));

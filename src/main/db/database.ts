@@ -50,10 +50,25 @@ export function migrate(db: Database, migrations: readonly Migration[]): void {
   }
   const pending = migrations.filter((m) => m.version > current);
   if (pending.length === 0) return;
-  db.transaction(() => {
-    for (const m of pending) {
-      m.up(db);
-      db.pragma(`user_version = ${m.version}`);
-    }
-  }).immediate();
+  // SQLite's table-rebuild procedure (https://sqlite.org/lang_altertable.html#otheralter):
+  // foreign keys off while the migrations run (a DROP TABLE would otherwise cascade into the
+  // rows that reference it), then every reference checked before the transaction commits.
+  // The pragma is a no-op inside a transaction, so it is set around it.
+  const enforced = db.pragma('foreign_keys', { simple: true }) === 1;
+  if (enforced) db.pragma('foreign_keys = OFF');
+  try {
+    db.transaction(() => {
+      for (const m of pending) {
+        m.up(db);
+        db.pragma(`user_version = ${m.version}`);
+      }
+      const broken = db.pragma('foreign_key_check') as { table: string; parent: string }[];
+      if (broken.length > 0) {
+        const first = broken[0]!;
+        throw new Error(`migration left ${broken.length} broken reference(s), e.g. ${first.table} → ${first.parent}`);
+      }
+    }).immediate();
+  } finally {
+    if (enforced) db.pragma('foreign_keys = ON');
+  }
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { dice } from '../../shared/imaging/postprocess';
 import { decodeRle } from '../../shared/imaging/rle';
-import type { ModelManifest } from '../../shared/model/manifest';
+import { outputThreshold, type ModelManifest } from '../../shared/model/manifest';
 import type { GateCase, GateResult } from '../../shared/contract/training';
 import { pairedBootstrap } from '../../shared/model/gate';
 import { readRaster } from '../imaging/raster/read';
@@ -222,7 +222,7 @@ class GateWorker {
         channelMode: m.input.channelMode,
         normalization: m.input.normalization,
       },
-      threshold: m.output.threshold,
+      threshold: outputThreshold(m),
       providers: candidates('auto'),
       threads: Math.max(1, os.availableParallelism()),
     });

@@ -30,6 +30,7 @@ import { viewerMethods, type ViewerService } from './viewer';
 import { reviewMethods, type ReviewService } from './review';
 import { exportMethods, type ExportService } from './export';
 import { dicomwebMethods, type DicomwebService } from './dicomweb';
+import { tasksMethods, type TasksService } from './tasks';
 import { trainingMethods, type TrainerEpochEvent, type TrainerStepEvent, type TrainingRun, type TrainingService } from './training';
 
 export * from './demo';
@@ -45,6 +46,7 @@ export * from './review';
 export * from './export';
 export * from './dicomweb';
 export * from './training';
+export * from './tasks';
 
 export const contract = {
   system: systemMethods,
@@ -60,6 +62,7 @@ export const contract = {
   export: exportMethods,
   dicomweb: dicomwebMethods,
   training: trainingMethods,
+  tasks: tasksMethods,
 } as const;
 
 /** Service interfaces, implemented in src/main. */
@@ -77,6 +80,7 @@ export interface Services {
   export: ExportService;
   dicomweb: DicomwebService;
   training: TrainingService;
+  tasks: TasksService;
 }
 
 // Fails to compile when `contract` and `Services` disagree on a service, a method or an input;
@@ -99,6 +103,8 @@ export interface Events {
   onDidImportStudies: { jobId: number; studyIds: number[] };
   onDidChangeInference: InferenceStatus;
   onDidChangeModels: { activeId: number | null };
+  /** A task was created or its name, applicability or labels changed. */
+  onDidChangeTasks: { taskIds: number[] };
   /** Review decisions changed these series' states (queues and the worklist column should refresh). */
   onDidChangeReview: { seriesIds: number[] };
   /** A fine-tuning run was queued, started or finished. */

@@ -55,12 +55,21 @@ export const modelManifestSchema = z.object({
     resize: z.literal('letterbox'),
     normalization: normalizationSchema,
   }),
+  /**
+   * What the network's output channels mean. `sigmoid`: one channel per label, foreground where
+   * the probability exceeds `threshold` (the starter's binary lesion). `softmax`: channel 0 is
+   * background and channel k (1…n) is `labels[k−1]`, painted as label value `values[k−1]`
+   * (default k) in the task's label maps; the mask is the argmax (issue 22).
+   */
   output: z.object({
     classes: z.number().int().positive(),
     labels: z.array(z.string().min(1)).min(1),
-    activation: z.literal('sigmoid'),
-    threshold: z.number().gt(0).lt(1),
+    activation: z.enum(['sigmoid', 'softmax']),
+    threshold: z.number().gt(0).lt(1).optional(),
+    values: z.array(z.number().int().min(1).max(254)).optional(),
   }),
+  /** The task the version was trained for, as the trainer received it (name, labels, codes). */
+  task: z.object({ name: z.string().min(1) }).passthrough().optional(),
   files: z.object({ onnx: z.string().min(1), weights: z.string().min(1).optional() }),
   training: z
     .object({
@@ -89,7 +98,15 @@ export const modelManifestSchema = z.object({
     .passthrough()
     .optional(),
 }).superRefine((m, ctx) => {
-  if (m.output.labels.length !== m.output.classes) ctx.addIssue({ code: 'custom', path: ['output', 'labels'], message: 'one label per class' });
+  const o = m.output;
+  if (o.activation === 'sigmoid') {
+    if (o.labels.length !== o.classes) ctx.addIssue({ code: 'custom', path: ['output', 'labels'], message: 'one label per class' });
+    if (o.threshold === undefined) ctx.addIssue({ code: 'custom', path: ['output', 'threshold'], message: 'a sigmoid output needs a threshold' });
+  } else if (o.labels.length + 1 !== o.classes) {
+    ctx.addIssue({ code: 'custom', path: ['output', 'labels'], message: 'a softmax output has one label per class after the background' });
+  }
+  if (o.values && (o.values.length !== o.labels.length || new Set(o.values).size !== o.values.length))
+    ctx.addIssue({ code: 'custom', path: ['output', 'values'], message: 'one distinct label value per label' });
   if (m.input.channels !== m.architecture.inChannels) ctx.addIssue({ code: 'custom', path: ['input', 'channels'], message: 'must equal architecture.inChannels' });
   if (m.output.classes !== m.architecture.classes) ctx.addIssue({ code: 'custom', path: ['output', 'classes'], message: 'must equal architecture.classes' });
   for (const [key, file] of Object.entries(m.files)) {
@@ -100,6 +117,16 @@ export const modelManifestSchema = z.object({
 });
 
 export type ModelManifest = z.infer<typeof modelManifestSchema>;
+
+/** The probability threshold of a sigmoid output (0.5 when a softmax model is asked). */
+export function outputThreshold(m: Pick<ModelManifest, 'output'>): number {
+  return m.output.threshold ?? 0.5;
+}
+
+/** The label value each foreground output class paints: `values`, else 1…n. */
+export function outputValues(m: Pick<ModelManifest, 'output'>): number[] {
+  return m.output.values ?? m.output.labels.map((_, i) => i + 1);
+}
 
 /** Parses untrusted JSON text into a manifest, or a list of readable problems. */
 export function parseModelManifest(text: string): { ok: true; manifest: ModelManifest } | { ok: false; problems: string[] } {

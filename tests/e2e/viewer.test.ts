@@ -269,15 +269,19 @@ describe('viewer in Chromium', () => {
     await click(160.5, 50.5);
     expect(pixelsWith(await stored(2), 1)).toEqual(withTriangle);
 
-    // Segment 2, flood on the rectangle: that one connected structure changes label, nothing else.
+    // A second label of the task (added while the series is open: the legend follows), then
+    // flood on the rectangle with it: that one connected structure changes label, nothing else.
+    const task = await call<{ id: number; labels: { value: number }[] }>('tasks', 'addLabel', { id: 1, label: { name: 'Cyst' } });
+    expect(task.labels.map((l) => l.value)).toEqual([1, 2]);
+    await page.getByTestId('legend-2').waitFor();
     await page.keyboard.press('s');
+    expect(await page.getByTestId('legend-2').getAttribute('aria-pressed')).toBe('true');
     await click(145.5, 35.5);
     const map = await stored(2);
     expect(pixelsWith(map, 2)).toEqual(rect);
     expect(pixelsWith(map, 1)).toEqual(new Set([...withTriangle].filter((i) => !rect.has(i))));
-    await page.keyboard.press('s');
-    await page.keyboard.press('s');
-    await page.keyboard.press('s'); // back to segment 1
+    await page.keyboard.press('1'); // the digit picks the legend's first label again
+    expect(await page.getByTestId('legend-1').getAttribute('aria-pressed')).toBe('true');
   });
 
   it('limits the brush to an intensity range', async () => {

@@ -9,6 +9,7 @@ export const VIEWS = [
   { id: 'review', label: 'Review', key: '2' },
   { id: 'training', label: 'Training', key: '3' },
   { id: 'models', label: 'Models', key: '4' },
+  { id: 'tasks', label: 'Tasks', key: '6' },
   { id: 'settings', label: 'Settings', key: '5' },
 ] as const;
 export type ViewId = (typeof VIEWS)[number]['id'];

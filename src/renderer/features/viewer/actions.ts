@@ -3,7 +3,7 @@
 import { exhaustive } from '../../../shared/result';
 import type { ActionId } from './keymap';
 import { interpolate } from './interpolate-client';
-import { BRUSH_SIZES, SEGMENTS, type ToolChoice } from './state/tools.svelte';
+import { BRUSH_SIZES, type ToolChoice } from './state/tools.svelte';
 import type { ViewerState } from './viewer.svelte';
 
 const STYLES = ['fill', 'outline', 'both'] as const;
@@ -61,8 +61,17 @@ export function runAction(v: ViewerState, id: ActionId): void {
       v.tools.threshold.enabled = !v.tools.threshold.enabled;
       return v.say(v.tools.threshold.enabled ? `Painting limited to ${v.tools.threshold.low} … ${v.tools.threshold.high}` : 'Painting not limited');
     case 'next-segment':
-      v.tools.segment = SEGMENTS[(SEGMENTS.indexOf(v.tools.segment as (typeof SEGMENTS)[number]) + 1) % SEGMENTS.length]!;
-      return;
+      return v.nextLabel();
+    case 'label-1':
+    case 'label-2':
+    case 'label-3':
+    case 'label-4':
+    case 'label-5':
+    case 'label-6':
+    case 'label-7':
+    case 'label-8':
+    case 'label-9':
+      return v.pickLabel(Number(id.slice(-1)));
     case 'undo':
       return report(v, v.editor?.undo() ?? null, 'Undid', 'Nothing to undo');
     case 'redo':

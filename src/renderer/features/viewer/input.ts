@@ -146,7 +146,7 @@ export class ViewerInput {
       v.help = false;
       return true;
     }
-    const action = findShortcut(e);
+    const action = findShortcut(e, v.tools.id !== 'window');
     if (!action) return false;
     runAction(v, action);
     return true;

@@ -4,6 +4,7 @@
 export type ActionId =
   | 'next-slice' | 'prev-slice' | 'next-10' | 'prev-10' | 'first-slice' | 'last-slice' | 'cine'
   | 'preset-1' | 'preset-2' | 'preset-3' | 'preset-4' | 'preset-5' | 'window-auto'
+  | 'label-1' | 'label-2' | 'label-3' | 'label-4' | 'label-5' | 'label-6' | 'label-7' | 'label-8' | 'label-9'
   | 'zoom-in' | 'zoom-out' | 'fit' | 'actual-size' | 'reset'
   | 'tool-window' | 'tool-brush' | 'tool-eraser' | 'tool-polygon' | 'tool-polygon-erase' | 'tool-flood'
   | 'brush-smaller' | 'brush-larger' | 'threshold' | 'next-segment'
@@ -13,6 +14,12 @@ export type ActionId =
 
 export interface Shortcut {
   id: ActionId;
+  /**
+   * Whether the key means this only while a drawing tool is chosen ('painting': the digits pick
+   * the task's labels) or only while left-drag sets the window ('reading': the digits are window
+   * presets, as in a PACS). Absent: always.
+   */
+  when?: 'painting' | 'reading';
   group: 'Navigate' | 'Window' | 'View' | 'Tools' | 'Edit' | 'Overlays' | 'Help';
   label: string;
   keys: string;
@@ -23,6 +30,14 @@ const plain = (key: string) => (e: KeyboardEvent) => !e.ctrlKey && !e.metaKey &&
 const shifted = (key: string) => (e: KeyboardEvent) => !e.ctrlKey && !e.metaKey && !e.altKey && e.shiftKey && e.key.toLowerCase() === key;
 const exact = (key: string) => (e: KeyboardEvent) => !e.ctrlKey && !e.metaKey && !e.altKey && e.key === key;
 const digit = (d: string) => (e: KeyboardEvent) => !e.ctrlKey && !e.metaKey && !e.altKey && !e.shiftKey && e.code === `Digit${d}`;
+const labelKey = (n: number): Shortcut => ({
+  id: `label-${n}` as ActionId,
+  group: 'Tools',
+  label: `Paint label ${n} of the task's legend (while a drawing tool is chosen)`,
+  keys: String(n),
+  when: 'painting',
+  match: digit(String(n)),
+});
 const ctrl = (key: string, shift: boolean) => (e: KeyboardEvent) => (e.ctrlKey || e.metaKey) && !e.altKey && e.shiftKey === shift && e.key.toLowerCase() === key;
 
 export const SHORTCUTS: readonly Shortcut[] = [
@@ -33,11 +48,11 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { id: 'first-slice', group: 'Navigate', label: 'First slice', keys: 'Home', match: exact('Home') },
   { id: 'last-slice', group: 'Navigate', label: 'Last slice', keys: 'End', match: exact('End') },
   { id: 'cine', group: 'Navigate', label: 'Cine play / pause', keys: 'K', match: plain('k') },
-  { id: 'preset-1', group: 'Window', label: 'Window preset 1: CT soft tissue 400/40; MR, US… full range', keys: '1', match: digit('1') },
-  { id: 'preset-2', group: 'Window', label: 'Window preset 2: CT lung 1500/−600; MR, US… 1–99 %', keys: '2', match: digit('2') },
-  { id: 'preset-3', group: 'Window', label: 'Window preset 3: CT bone 2500/480; MR, US… 5–95 %', keys: '3', match: digit('3') },
-  { id: 'preset-4', group: 'Window', label: 'Window preset 4: CT brain 80/40; MR, US… 15–85 %', keys: '4', match: digit('4') },
-  { id: 'preset-5', group: 'Window', label: 'Window preset 5: CT liver 150/90; MR, US… bright 50–99.5 %', keys: '5', match: digit('5') },
+  { id: 'preset-1', group: 'Window', label: 'Window preset 1: CT soft tissue 400/40; MR, US… full range (no drawing tool)', keys: '1', when: 'reading', match: digit('1') },
+  { id: 'preset-2', group: 'Window', label: 'Window preset 2: CT lung 1500/−600; MR, US… 1–99 % (no drawing tool)', keys: '2', when: 'reading', match: digit('2') },
+  { id: 'preset-3', group: 'Window', label: 'Window preset 3: CT bone 2500/480; MR, US… 5–95 % (no drawing tool)', keys: '3', when: 'reading', match: digit('3') },
+  { id: 'preset-4', group: 'Window', label: 'Window preset 4: CT brain 80/40; MR, US… 15–85 % (no drawing tool)', keys: '4', when: 'reading', match: digit('4') },
+  { id: 'preset-5', group: 'Window', label: 'Window preset 5: CT liver 150/90; MR, US… bright 50–99.5 % (no drawing tool)', keys: '5', when: 'reading', match: digit('5') },
   { id: 'window-auto', group: 'Window', label: 'File window, else auto (percentiles)', keys: '0', match: digit('0') },
   { id: 'zoom-in', group: 'View', label: 'Zoom in (or Ctrl + wheel, pinch)', keys: '+', match: (e) => exact('+')(e) || exact('=')(e) },
   { id: 'zoom-out', group: 'View', label: 'Zoom out', keys: '−', match: exact('-') },
@@ -53,7 +68,8 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { id: 'brush-smaller', group: 'Tools', label: 'Smaller brush', keys: '[', match: exact('[') },
   { id: 'brush-larger', group: 'Tools', label: 'Larger brush', keys: ']', match: exact(']') },
   { id: 'threshold', group: 'Tools', label: 'Limit painting to the intensity range', keys: 'T', match: plain('t') },
-  { id: 'next-segment', group: 'Tools', label: 'Next segment', keys: 'S', match: plain('s') },
+  { id: 'next-segment', group: 'Tools', label: 'Next label of the task', keys: 'S', match: plain('s') },
+  ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map(labelKey),
   { id: 'undo', group: 'Edit', label: 'Undo', keys: 'Ctrl+Z', match: ctrl('z', false) },
   { id: 'redo', group: 'Edit', label: 'Redo', keys: 'Ctrl+Shift+Z / Ctrl+Y', match: (e) => ctrl('z', true)(e) || ctrl('y', false)(e) },
   { id: 'copy-prev', group: 'Edit', label: 'Copy label from previous slice', keys: 'C', match: plain('c') },
@@ -81,8 +97,10 @@ export const GESTURES: readonly { keys: string; label: string }[] = [
   { keys: 'Esc', label: 'Cancel the polygon being drawn; close this help' },
 ];
 
-export function findShortcut(e: KeyboardEvent): ActionId | null {
-  return SHORTCUTS.find((s) => s.match(e))?.id ?? null;
+/** The action of a key; `painting` says whether a drawing tool is chosen (see Shortcut.when). */
+export function findShortcut(e: KeyboardEvent, painting: boolean): ActionId | null {
+  const mode = painting ? 'painting' : 'reading';
+  return SHORTCUTS.find((s) => (s.when === undefined || s.when === mode) && s.match(e))?.id ?? null;
 }
 
 /** "Brush (B)": for tooltips. */

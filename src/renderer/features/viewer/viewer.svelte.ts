@@ -1,18 +1,19 @@
 // The viewer's state for one open series: which slice, window, view, tool and overlays, plus
 // the non-reactive parts (frames, label maps, undo history, draft) that reactivity must never
 // deep-proxy. Components read the runes; the renderer pulls a Scene on each frame.
-import type { DraftView, ViewerImage, ViewerSeries } from '../../../shared/contract';
+import { activeLabels, type DraftView, type Task, type TaskLabel, type ViewerImage, type ViewerSeries } from '../../../shared/contract';
 import { labelCounts, type Rect } from '../../../shared/imaging/label-ops';
 import { initialWindow, presetWindow, presetsFor, type WindowSource } from '../../../shared/imaging/presets';
 import { percentileWindow } from '../../../shared/imaging/window';
 import type { ApiError } from '../../../shared/result';
 import { api } from '../../lib/api';
+import { tasks } from '../../lib/tasks.svelte';
 import { DraftSync, type DraftStatus } from './draft-sync';
 import { ViewerEditContext } from './edit-context';
 import { Editor } from './editing';
 import { FrameCache, type Frame } from './frames';
 import { PredictionCache } from './predictions';
-import type { Scene, ViewRenderer } from './render/renderer';
+import { labelPalette, type Scene, type ViewRenderer } from './render/renderer';
 import { ChangeSignal } from './state/change-signal.svelte';
 import { SliceNavigation } from './state/navigation.svelte';
 import { OverlayState } from './state/overlays.svelte';
@@ -20,7 +21,7 @@ import { ToolState } from './state/tools.svelte';
 import { WindowState } from './state/window.svelte';
 import { actualSizeView, fitView, zoomAbout, type SliceGeometry, type View } from './viewport';
 
-export { BRUSH_SIZES, SEGMENTS } from './state/tools.svelte';
+export { BRUSH_SIZES } from './state/tools.svelte';
 /** A slice counts as settled (not scrolled past) after this long. */
 const SETTLE_MS = 60;
 
@@ -52,6 +53,10 @@ export class ViewerState {
   counts = $state.raw<number[]>([]);
   undoLabel = $state<string | null>(null);
   redoLabel = $state<string | null>(null);
+  /** The task whose labels are painted (its legend, colours and the digits' labels). */
+  taskId = $state<number | null>(null);
+  /** Label values the reader hid from the overlay (still stored and painted over). */
+  hiddenLabels = $state.raw<readonly number[]>([]);
 
   readonly nav = new SliceNavigation(() => {
     const n = this.series?.images.length ?? 0;
@@ -95,16 +100,75 @@ export class ViewerState {
     return { columns: image?.columns ?? 1, rows: image?.rows ?? 1, aspect: ps && ps[0] > 0 && ps[1] > 0 ? ps[0] / ps[1] : 1 };
   }
 
-  /** Opens a series on slice `index` (default: the middle one); per-series state starts afresh. */
-  async open(seriesId: number, index?: number): Promise<void> {
+  /**
+   * Opens a series on slice `index` (default: the middle one); per-series state starts afresh.
+   * `taskId` chooses the task to paint; by default the chosen task when it applies to the
+   * series, else the first task that does.
+   */
+  async open(seriesId: number, index?: number, taskId?: number): Promise<void> {
     this.close();
     this.seriesId = seriesId;
     const token = ++this.openToken;
-    const [series, draft] = await Promise.all([api.viewer.series({ seriesId }), api.viewer.draft({ seriesId })]);
+    const [series, draft] = await Promise.all([api.viewer.series({ seriesId }), api.viewer.draft({ seriesId }), tasks.start()]);
     if (token !== this.openToken) return;
     if (!series.ok) return void (this.error = series.error);
     if (!draft.ok) return void (this.error = draft.error);
-    this.start(series.value, draft.value, index);
+    const s = series.value;
+    const chosen = (taskId !== undefined ? tasks.list.find((t) => t.id === taskId) : undefined) ?? tasks.forSeries({ modality: s.modality, photometric: s.images[0]?.photometric ?? '' });
+    this.taskId = chosen?.id ?? null;
+    this.tools.segment = this.paintable[0]?.value ?? 1;
+    this.start(s, draft.value, index);
+  }
+
+  // Task and labels ------------------------------------------------------------------------
+
+  /** The painted task as the backend has it now (a label added or renamed shows at once). */
+  get task(): Task | null {
+    return tasks.list.find((t) => t.id === this.taskId) ?? null;
+  }
+
+  /** The task's labels a reader may paint, in value order (the digits 1–9 pick them). */
+  get paintable(): TaskLabel[] {
+    return this.task ? activeLabels(this.task) : [];
+  }
+
+  /** The label painted now, or undefined when the task does not name the current value. */
+  get paintLabel(): TaskLabel | undefined {
+    return this.task?.labels.find((l) => l.value === this.tools.segment);
+  }
+
+  /** Paints the n-th (1-based) label of the task's legend from now on. */
+  pickLabel(n: number): void {
+    const label = this.paintable[n - 1];
+    if (!label) return this.say(this.task ? `Task “${this.task.name}” has no label ${n}` : 'No task to paint: create one in Tasks');
+    this.tools.segment = label.value;
+    this.say(`Painting ${label.name}`);
+  }
+
+  /** Paints the next label of the legend (after the last, the first again). */
+  nextLabel(): void {
+    const list = this.paintable;
+    if (list.length === 0) return;
+    const at = list.findIndex((l) => l.value === this.tools.segment);
+    this.tools.segment = list[(at + 1) % list.length]!.value;
+  }
+
+  toggleLabelVisible(value: number): void {
+    this.hiddenLabels = this.hiddenLabels.includes(value) ? this.hiddenLabels.filter((x) => x !== value) : [...this.hiddenLabels, value];
+  }
+
+  /** Switches the task painted on this series: the draft is saved, then the series reopens with it. */
+  async chooseTask(taskId: number): Promise<void> {
+    tasks.choose(taskId);
+    const seriesId = this.seriesId;
+    if (seriesId === null || taskId === this.task?.id) return;
+    await this.draft?.flush();
+    await this.open(seriesId, this.nav.index, taskId);
+  }
+
+  /** The label layer's colours: the task's, without the hidden labels. */
+  get labelColours(): Uint32Array {
+    return labelPalette(this.task?.labels ?? [], this.hiddenLabels);
   }
 
   private start(series: ViewerSeries, draft: DraftView | null, index: number | undefined): void {
@@ -179,6 +243,7 @@ export class ViewerState {
     this.pointer = null;
     this.counts = [];
     this.labelled = [];
+    this.hiddenLabels = [];
     this.win.reset();
     this.tools.resetForSeries();
   }

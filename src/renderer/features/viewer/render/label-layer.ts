@@ -13,7 +13,13 @@ export class LabelLayer {
   extent: Rect | null = null;
   private drawn: { imageId: number; style: OverlayStyle; map: Uint8Array | undefined } | null = null;
 
-  constructor(private readonly palette: Uint32Array) {}
+  constructor(private palette: Uint32Array) {}
+
+  /** New colours per label value (0: not drawn, e.g. a hidden label); the next render redraws all. */
+  setPalette(palette: Uint32Array): void {
+    this.palette = palette;
+    this.drawn = null;
+  }
 
   /** True when `render` must redraw everything (another slice, map or style than last time). */
   stale(imageId: number, map: Uint8Array | undefined, style: OverlayStyle): boolean {
@@ -86,7 +92,8 @@ function paint(map: Uint8Array, out: Uint32Array, w: number, h: number, r: Rect,
     for (let x = r.x0; x < r.x1; x++) {
       const i = row + x;
       const v = map[i]!;
-      if (v === 0) {
+      // 0: background, or a label whose palette entry is 0 (hidden by the reader).
+      if (v === 0 || palette[v] === 0) {
         out[i] = 0;
         continue;
       }

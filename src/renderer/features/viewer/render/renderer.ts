@@ -32,6 +32,19 @@ export interface Scene {
 /** Segment colours, index = label value (0 unused). Distinct under both fill and outline. */
 export const SEGMENT_COLOURS = ['#000000', '#ff5a5a', '#4fc3ff', '#7ee07e', '#ffb84d', '#c58cff', '#ff7fd0', '#5ee6d0', '#f0e05a'];
 
+/**
+ * The label layer's colours for a task: each label value's colour, white for a value the task
+ * does not name (a map from elsewhere), and nothing for the `hidden` values.
+ */
+export function labelPalette(labels: readonly { value: number; colour: string }[], hidden: readonly number[]): Uint32Array {
+  const list: string[] = [];
+  for (let v = 1; v < 256; v++) list[v] = labels.length ? '#ffffff' : (SEGMENT_COLOURS[v] ?? '#ffffff');
+  for (const l of labels) list[l.value] = l.colour;
+  const out = palette(list, '#ffffff');
+  for (const v of hidden) out[v] = 0;
+  return out;
+}
+
 function palette(colours: readonly string[], fallback: string): Uint32Array {
   const out = new Uint32Array(256);
   for (let v = 1; v < 256; v++) {
@@ -73,6 +86,12 @@ export class ViewRenderer {
   }
 
   /** The labels of the slice on screen changed inside `rect`. */
+  /** Colours (and hidden labels) of the task being painted. */
+  setLabelPalette(p: Uint32Array): void {
+    this.labels.setPalette(p);
+    this.drawNow();
+  }
+
   labelsChanged(rect: Rect | null): void {
     this.pendingLabels = unionRect(this.pendingLabels, rect);
   }

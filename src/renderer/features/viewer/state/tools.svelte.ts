@@ -11,11 +11,11 @@ import type { Tool, ToolHost, ToolId } from '../tools/types';
 export type ToolChoice = ToolId | 'window';
 
 export const BRUSH_SIZES = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100] as const;
-export const SEGMENTS = [1, 2, 3, 4] as const;
 
 export class ToolState {
   id = $state<ToolChoice>('window');
   brushSize = $state(10);
+  /** The label value painted (the task's label, chosen in the legend or with the digits). */
   segment = $state(1);
   threshold = $state({ enabled: false, low: 0, high: 0 });
   preview = $state.raw<{ x: number; y: number }[] | null>(null);

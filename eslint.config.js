@@ -1,4 +1,4 @@
-// Lint, and the layer rule of architecture.md: `src/shared` imports nothing from Electron, Node
+// Lint, and the layer rule of docs/architecture.md: `src/shared` imports nothing from Electron, Node
 // or the DOM; only `src/main/electron` and `src/preload` import `electron`; the renderer never
 // reaches into the backend and the backend never into the renderer.
 import js from '@eslint/js';
@@ -12,19 +12,28 @@ const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_')).map((name)
 const nodePrefixed = { group: ['node:*'], message: 'src/shared and src/renderer must not import Node modules.' };
 const intoMain = { group: ['**/main/**', '**/main'], message: 'Only the backend imports the backend; share code through src/shared.' };
 const intoRenderer = { group: ['**/renderer/**', '**/renderer'], message: 'The backend must not import the renderer.' };
-// Backend features, lowest first: db < store < imaging < the features (import, inference, viewer, …)
-// < the hosts (backend.ts, rpc, server, cli, electron). A folder imports only what lies below it.
-// Imports from src/shared never count: shared/imaging and shared/contract/demo.ts share names.
+// The backend's floors, lowest first; docs/architecture.md ("The backend's floors") has the same
+// table and tests/lint/layers.test.ts checks that the two agree and that every folder and file
+// directly under src/main is named here. A floor imports only what lies below it (features may
+// import one another; so may hosts). Imports from src/shared never count: shared/imaging and
+// shared/contract/demo.ts share names with backend folders.
+const GROUND = ['paths', 'workers']; // src/main/paths.ts, workers.ts: where the app's files are, how a worker starts
+const DB = ['db'];
+const STORE = ['store'];
+const IMAGING = ['imaging'];
+const FEATURES = [
+  'import', 'demo', 'inference', 'viewer', 'worklist', 'jobs', 'models', 'settings', 'system', 'review', 'training', 'export', 'dicomweb', 'tasks',
+];
+const HOSTS = ['backend', 'data-dir', 'rpc', 'server', 'cli', 'electron']; // backend.ts and data-dir.ts are files
 const intoFeatures = (names, message) => ({ group: [...names.flatMap((n) => [`**/${n}`, `**/${n}/**`]), '!**/shared/**'], message });
-const HOSTS = ['backend', 'rpc', 'server', 'cli', 'electron'];
-const FEATURES = ['import', 'demo', 'inference', 'viewer', 'worklist', 'jobs', 'models', 'settings', 'system', 'tasks'];
 const featureRules = [
-  ['src/main/db/**/*.ts', ['store', 'imaging', ...FEATURES, ...HOSTS], 'The database layer imports no backend feature.'],
-  ['src/main/store/**/*.ts', ['imaging', ...FEATURES, ...HOSTS], 'The content store is storage: it imports only the database.'],
+  [GROUND.map((f) => `src/main/${f}.ts`), [...DB, ...STORE, ...IMAGING, ...FEATURES, ...HOSTS], 'paths.ts and workers.ts are the ground floor: they import no backend folder.'],
+  ['src/main/db/**/*.ts', [...STORE, ...IMAGING, ...FEATURES, ...HOSTS], 'The database layer imports no backend feature.'],
+  ['src/main/store/**/*.ts', [...IMAGING, ...FEATURES, ...HOSTS], 'The content store is storage: it imports only the database.'],
   ['src/main/imaging/**/*.ts', [...FEATURES, ...HOSTS], 'Imaging reads and writes pixels: it must not import import/, demo/ or any other feature.'],
   ...FEATURES.map((f) => [`src/main/${f}/**/*.ts`, HOSTS, 'A feature must not import the backend or its hosts; they import it.']),
 ].map(([files, banned, message]) => ({
-  files: [files],
+  files: Array.isArray(files) ? files : [files],
   // Tests may build their inputs with any feature (a demo phantom, a backend).
   ignores: ['**/*.test.ts'],
   rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [intoRenderer, intoFeatures(banned, message)] }] },

@@ -17,8 +17,9 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures = [];
-/** Skipped tests and suites with the reason their name gives. */
+/** Skipped tests and suites with the reason their name gives (`— skipped: reason`, tests/helpers/skip.ts). */
 const skips = [];
+const SKIP_MARK = '— skipped:';
 
 function run(label, command, args, options = {}) {
   process.stdout.write(`\n=== ${label}: ${[path.basename(command), ...args].join(' ')}\n`);
@@ -59,6 +60,9 @@ if (!process.env.LGMS_SKIP_SETUP) {
 }
 
 stage('lint', bin('eslint'), ['.']);
+// Formatting as a gate (issue 24). Off until the one formatting commit has landed: then the
+// LGMS_FORMAT_CHECK guard goes and this stage always runs. `npm test -- format` runs it alone.
+if (process.env.LGMS_FORMAT_CHECK === '1' || only.includes('format')) stage('format', bin('prettier'), ['--check', '.']);
 stage('typecheck', bin('tsc'), ['-p', 'tsconfig.json']);
 stage('svelte-check', bin('svelte-check'), ['--tsconfig', 'tsconfig.web.json', '--threshold', 'error', '--fail-on-warnings']);
 stage('build', bin('electron-vite'), ['build']);
@@ -79,7 +83,7 @@ if (!only.length || only.includes('vitest')) {
     for (const f of r.testResults) {
       for (const a of f.assertionResults)
         if (a.status === 'pending' || a.status === 'skipped' || a.status === 'todo') {
-          const suite = [...(a.ancestorTitles ?? [])].reverse().find((t) => t.includes('— skipped:'));
+          const suite = [...(a.ancestorTitles ?? [])].reverse().find((t) => t.includes(SKIP_MARK));
           skips.push(`${path.relative(root, f.name)} › ${suite ?? a.fullName}`);
         }
       for (const a of f.assertionResults) if (a.status === 'failed') failures.push(`${path.relative(root, f.name)} › ${a.fullName}`);
@@ -120,6 +124,9 @@ if (!only.length || only.includes('trainer')) {
       failed += bad;
       skipped += attr('skipped');
       if (bad) failures.push(`trainer: ${bad} pytest failure(s)`);
+      // pytest writes each skip's reason as <skipped message="…">.
+      for (const m of text.matchAll(/<testcase\b[^>]*\bname="([^"]*)"[^>]*>\s*<skipped\b(?:[^>]*?\bmessage="([^"]*)")?/g))
+        skips.push(`trainer › ${m[1]}${m[2] ? ` ${SKIP_MARK} ${m[2]}` : ''}`);
     } else {
       failed++;
       failures.push('trainer (pytest wrote no report)');
@@ -128,11 +135,16 @@ if (!only.length || only.includes('trainer')) {
 }
 
 if (skips.length) {
-  // One line per skipped suite (its tests share the reason), each naming why.
+  // One line per skipped suite (its tests share the reason), each naming why. A skip that does
+  // not say why counts as a failure: a missing input must not pass unnoticed.
   const bySuite = new Map();
   for (const name of skips) {
-    const key = name.includes('— skipped:') ? name : `${name} — skipped (its name gives no reason)`;
+    const key = name.includes(SKIP_MARK) ? name : `${name} — skipped (its name gives no reason)`;
     bySuite.set(key, (bySuite.get(key) ?? 0) + 1);
+    if (!name.includes(SKIP_MARK)) {
+      failed++;
+      failures.push(`${name}: skipped without a reason in its name (use skipTitle from tests/helpers/skip.ts)`);
+    }
   }
   process.stdout.write(`\nSkipped:\n${[...bySuite].map(([k, n]) => `  - ${k}${n > 1 ? ` (${n} tests)` : ''}`).join('\n')}\n`);
 }

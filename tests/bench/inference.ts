@@ -9,7 +9,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createBackend } from '../../src/main/backend';
 import { writeDemoStudies } from '../../src/main/demo';
-import type { StepTimings } from '../../src/main/inference/protocol';
+import type { InferenceTimings } from '../../src/shared/contract';
 
 const args = process.argv.slice(2);
 const SLICES = Number(args.includes('--slices') ? args[args.indexOf('--slices') + 1] : 200);
@@ -27,7 +27,7 @@ try {
     `machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores; provider ${status.provider}; model ${status.model?.modelId}; ${SLICES} slices 256×256\n`,
   );
 
-  const perSlice: Record<number, StepTimings> = {};
+  const perSlice: Record<number, InferenceTimings> = {};
   for (const flips of [0, 2, 4] as const) {
     await b.services.settings.update({ ttaFlips: flips });
     const histogram = monitorEventLoopDelay({ resolution: 5 });
@@ -37,8 +37,8 @@ try {
     histogram.disable();
     if (final !== 'done') throw new Error(`inference ${final}`);
     const job = await b.services.jobs.get({ id: inferenceJob });
-    const t = (job.result as { timingsMs: StepTimings }).timingsMs;
-    const per = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v / SLICES])) as unknown as StepTimings;
+    const t = (job.result as { timingsMs: InferenceTimings }).timingsMs;
+    const per = Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v / SLICES])) as unknown as InferenceTimings;
     perSlice[flips] = per;
     process.stdout.write(
       `TTA ${flips || 'off'}: per slice ${per.total.toFixed(2)} ms = decode ${per.decode.toFixed(2)} + preprocess ${per.preprocess.toFixed(2)} + model ${per.model.toFixed(2)} + postprocess ${per.postprocess.toFixed(2)} + store ${per.store.toFixed(2)}; ` +

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { createBackend } from '../../src/main/backend';
-import type { StepTimings } from '../../src/main/inference/protocol';
+import type { InferenceTimings } from '../../src/shared/contract';
 import { writeCtSeries } from '../helpers/ct-series';
 import { ROOT } from '../helpers/serve';
 import { writeUsCine } from '../helpers/us-cine';
@@ -53,13 +53,13 @@ async function run(name: string, source: string): Promise<void> {
   };
   const beforeInference = process.memoryUsage().rss;
   const series = b.db.prepare('SELECT id FROM series').pluck().all() as number[];
-  const steps: StepTimings = { decode: 0, preprocess: 0, model: 0, postprocess: 0, store: 0, total: 0 };
+  const steps: InferenceTimings = { decode: 0, preprocess: 0, model: 0, postprocess: 0, store: 0, total: 0 };
   for (const seriesId of series) {
     const { jobId: inference } = await b.services.inference.segmentSeries({ seriesId, ttaFlips: FLIPS });
     const final = await b.engine.waitForJob(inference);
     if (final !== 'done') throw new Error(`inference ${final}`);
-    const t = ((await b.services.jobs.get({ id: inference })).result as { timingsMs: StepTimings }).timingsMs;
-    for (const k of Object.keys(steps) as (keyof StepTimings)[]) steps[k] += t[k];
+    const t = ((await b.services.jobs.get({ id: inference })).result as { timingsMs: InferenceTimings }).timingsMs;
+    for (const k of Object.keys(steps) as (keyof InferenceTimings)[]) steps[k] += t[k];
   }
   const ended = performance.now();
   clearInterval(sampler);

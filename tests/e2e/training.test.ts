@@ -19,6 +19,7 @@ import { launchChromium, pageApi } from '../helpers/browser';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 import { importLabelledStudies } from '../helpers/training-data';
+import { skipTitle } from '../helpers/skip';
 
 const trainer = await probeTrainer(pythonCandidates(''));
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -27,7 +28,10 @@ const SHOTS = process.env.LGMS_SCREENSHOTS;
 const MODEL = existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.onnx'));
 
 describe.skipIf(!trainer.available || !MODEL)(
-  `fine-tuning in Chromium (${trainer.available ? trainer.python : `no Python with torch: ${trainer.reason}`}${MODEL ? '' : '; no starter model'})`,
+  skipTitle(
+    `fine-tuning in Chromium${trainer.available ? ` (${trainer.python})` : ''}`,
+    !trainer.available ? `no Python with torch: ${trainer.reason}` : MODEL ? '' : 'the starter model.onnx is missing',
+  ),
   () => {
     const tmp = tempDir();
     const dataDir = path.join(tmp.dir, 'data');

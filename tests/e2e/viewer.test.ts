@@ -14,6 +14,7 @@ import { capsule } from '../helpers/capsule';
 import { writeCtSeries } from '../helpers/ct-series';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { skipTitle } from '../helpers/skip';
 
 const W = 256; // demo ultrasound slices are 256 × 256
 // The shipped model segments the demo series on import; without it the AI actions cannot be shown.
@@ -444,7 +445,9 @@ describe('viewer in Chromium', () => {
     expect(await page.locator('[data-tool=brush]').getAttribute('title')).toBe('Brush (B)');
   });
 
-  it.skipIf(!MODEL)('loads the prediction into one slice or all as one undo step, and shows the uncertainty', async () => {
+  it.skipIf(!MODEL)(
+    skipTitle('loads the prediction into one slice or all as one undo step, and shows the uncertainty', MODEL ? '' : 'the starter model.onnx is missing'),
+    async () => {
     const statuses = async () =>
       (await call<{ status: string }[]>('worklist', 'series', { studyId: other.studyId })).map((x) => x.status);
     await expect.poll(statuses, { timeout: 60_000 }).toEqual(['segmented']);

@@ -3,7 +3,7 @@
 // order so the importer must sort by geometry.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writePart10 } from '../../src/main/export/part10';
+import { writePart10 } from '../../src/main/export/write-part10';
 
 export interface CtSeriesOptions {
   count: number;

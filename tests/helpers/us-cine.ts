@@ -3,7 +3,7 @@
 // drifting sideways, with a coloured annotation strip so the three samples differ.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { writePart10 } from '../../src/main/export/part10';
+import { writePart10 } from '../../src/main/export/write-part10';
 import { generatePhantom } from '../../src/main/demo';
 
 const US_MULTIFRAME = '1.2.840.10008.5.1.4.1.1.3.1';

@@ -2,7 +2,7 @@
 // shipped model, and exported as a SEG (with its Secondary Capture images), saying that the
 // model's predictions were used; a second export by study UID writes NIfTI.
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
@@ -10,12 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePngPairs } from '../../src/main/demo';
 import { assertBuilt, ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { missingPath, skipTitle } from '../helpers/skip';
 
 const run = promisify(execFile);
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.json');
 const hasDciodvfy = spawnSync('dciodvfy', ['-'], { stdio: 'ignore' }).error === undefined;
 
-describe.skipIf(!existsSync(STARTER))('lgms export', () => {
+describe.skipIf(missingPath(STARTER))(skipTitle('lgms export', missingPath(STARTER)), () => {
   const tmp = tempDir();
   const dataDir = path.join(tmp.dir, 'data');
   const lgms = (...args: string[]) =>

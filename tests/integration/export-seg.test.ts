@@ -16,6 +16,7 @@ import { encodeRle } from '../../src/shared/imaging/rle';
 import { requireFixtures, sources } from '../fixtures';
 import { writeMrSeries } from '../helpers/mr-series';
 import { tempDir } from '../helpers/temp';
+import { skipTitle } from '../helpers/skip';
 
 const PYTHON = '/usr/bin/python3';
 const SEG_MAPS = path.join(import.meta.dirname, '..', 'fixtures', 'seg_label_maps.py');
@@ -113,7 +114,8 @@ describe('DICOM SEG export', () => {
   });
 
   describe.each(CASES)('$name', (c) => {
-    it.skipIf(!hasDciodvfy && 'dciodvfy (apt dicom3tools) is not installed')('passes dciodvfy with no errors', () => {
+    const noDciodvfy = hasDciodvfy ? '' : 'dciodvfy (apt dicom3tools) is not installed';
+    it.skipIf(noDciodvfy)(skipTitle('passes dciodvfy with no errors', noDciodvfy), () => {
       const { file, result } = exported.get(c.source)!;
       const files = [file, ...result.secondaryCaptures.map((_, i) => path.join(tmp.dir, 'out', `${c.source}-sc${i + 1}.dcm`))];
       for (const f of files) {
@@ -133,7 +135,8 @@ describe('DICOM SEG export', () => {
       expect(text.includes('FrameOfReferenceUID')).toBe(c.expectGeometry);
     });
 
-    it.skipIf(!hasPydicom && 'Debian python3-pydicom is not installed')("decodes in pydicom to the series' label maps", () => {
+    const noPydicom = hasPydicom ? '' : 'Debian python3-pydicom is not installed';
+    it.skipIf(noPydicom)(skipTitle("decodes in pydicom to the series' label maps", noPydicom), () => {
       const { file, maps } = exported.get(c.source)!;
       const out = JSON.parse(execFileSync(PYTHON, [SEG_MAPS, file], { encoding: 'utf8', maxBuffer: 1 << 28 })) as {
         maps: Record<string, string>;

@@ -12,6 +12,7 @@ import { makeCase } from '../helpers/cases';
 import { readPng8 } from '../helpers/png';
 import { assertBuilt, ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { missingPath, skipTitle } from '../helpers/skip';
 
 // Each test makes its case with Python and imports it with the real worker: slow on a loaded machine.
 vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
@@ -84,7 +85,8 @@ describe('damaged DICOM at import (case 20)', () => {
   });
 });
 
-describe.skipIf(!existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.json')))('lgms segment output (cases 15 and 20)', () => {
+const noStarter = missingPath(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.json'));
+describe.skipIf(noStarter)(skipTitle('lgms segment output (cases 15 and 20)', noStarter), () => {
   const tmp = tempDir();
   beforeAll(() => assertBuilt());
   afterAll(() => tmp.cleanup());
@@ -133,7 +135,7 @@ describe.skipIf(!existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-star
   }, 120_000);
 });
 
-describe.skipIf(!existsSync(PYDICOM))('honest series status', () => {
+describe.skipIf(missingPath(PYDICOM))(skipTitle('honest series status', missingPath(PYDICOM)), () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());
 

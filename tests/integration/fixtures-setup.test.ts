@@ -27,7 +27,7 @@ describe('tests/fixtures/setup.sh on a machine that lacks packages', () => {
     const before = existsSync(stamp);
     const r = spawnSync('bash', [setupScript], { env: { ...process.env, PATH: `${tmp.dir}:${process.env['PATH']}` }, encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(3);
-    expect(r.stderr).toMatch(/sudo apt-get install -y --no-install-recommends .*python3-pydicom.*chromium python3-torch/);
+    expect(r.stderr).toMatch(/sudo apt-get install -y --no-install-recommends .*python3-pydicom.*chromium python3-torch.*orthanc orthanc-dicomweb/);
     expect(r.stderr).not.toMatch(/apt-get must not run/);
     expect(existsSync(stamp)).toBe(before);
   });

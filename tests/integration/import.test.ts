@@ -11,6 +11,7 @@ import { writeCtSeries, type WrittenSeries } from '../helpers/ct-series';
 import { storeProblems } from '../helpers/store';
 import { tempDir } from '../helpers/temp';
 import { sources } from '../fixtures';
+import { missingPath, skipTitle } from '../helpers/skip';
 
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 
@@ -20,7 +21,7 @@ async function importPaths(b: Backend, paths: string[]) {
   return { job, report: await call(b).import.report({ jobId: started.jobId, limit: 10_000 }) };
 }
 
-describe.skipIf(!existsSync(PYDICOM))('import', () => {
+describe.skipIf(missingPath(PYDICOM))(skipTitle('import', missingPath(PYDICOM)), () => {
   const tmp = tempDir();
   let b: Backend;
   let ct: WrittenSeries;
@@ -247,7 +248,8 @@ describe.skipIf(!existsSync(PYDICOM))('import', () => {
   });
 });
 
-describe.skipIf(!existsSync(sources.mricron) || !existsSync(sources.itk))('import of volumes and photographs', () => {
+const noVolumes = missingPath(sources.mricron, sources.itk);
+describe.skipIf(noVolumes)(skipTitle('import of volumes and photographs', noVolumes), () => {
   const tmp = tempDir();
   let b: Backend;
   beforeAll(() => {

@@ -12,12 +12,14 @@ import { dice } from '../../src/shared/imaging/postprocess';
 import { decodeRle } from '../../src/shared/imaging/rle';
 import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { skipTitle } from '../helpers/skip';
+import { sources } from '../fixtures';
 
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter');
 const manifest = existsSync(path.join(STARTER, 'model.json')) ? (JSON.parse(readFileSync(path.join(STARTER, 'model.json'), 'utf8')) as ModelManifest) : null;
 const SEED = 303; // the model card's held-out base-domain seed
 
-describe.skipIf(!manifest)('inference with the starter model', () => {
+describe.skipIf(!manifest)(skipTitle('inference with the starter model', manifest ? '' : 'the starter model.json is missing'), () => {
   const tmp = tempDir();
   let b: Backend;
   beforeAll(async () => {
@@ -77,8 +79,8 @@ describe.skipIf(!manifest)('inference with the starter model', () => {
   });
 
   it('segments real DICOM test images of other modalities without failing', async () => {
-    const ct = '/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm';
-    if (!existsSync(ct)) return;
+    const ct = path.join(sources.pydicom, 'test_files', 'CT_small.dcm');
+    expect(existsSync(ct), `${ct} is missing: run bash tests/fixtures/setup.sh`).toBe(true);
     const started = await call(b).import.start({ paths: [ct] });
     await b.importer.wait(started.jobId);
     const seriesId = b.db.prepare("SELECT s.id FROM series s WHERE s.modality = 'CT'").pluck().get() as number;

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readModelPackage } from '../../src/main/models/package';
 import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { skipTitle } from '../helpers/skip';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter');
@@ -29,7 +30,7 @@ function readReference(file: string) {
   return { header, input: floats.slice(0, nIn), output: floats.slice(nIn, nIn + count(header.outputShape)) };
 }
 
-describe.skipIf(skip !== '')(`starter model ONNX parity${skip ? ` — skipped: ${skip}` : ''}`, () => {
+describe.skipIf(skip)(skipTitle('starter model ONNX parity', skip), () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());
   const pkg = existsSync(STARTER) ? readModelPackage(STARTER) : null;

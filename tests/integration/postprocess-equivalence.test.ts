@@ -2,7 +2,6 @@
 // can be foreground, clean-up and RLE on that box) against the reference path it replaced
 // (postprocess.ts: resample the whole slice, threshold, clean-up, RLE), on the starter model's
 // real predictions for generated phantoms of several sizes and aspect ratios, TTA off and 2 flips.
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
@@ -22,6 +21,7 @@ import { toModelInput, type Letterbox, type ModelInputSpec } from '../../src/sha
 import { encodeRle } from '../../src/shared/imaging/rle';
 import { encodeSliceMaskRle, SliceMasker, uncertaintyRle } from '../../src/shared/imaging/slice-mask';
 import { ROOT } from '../helpers/serve';
+import { missingPath, skipTitle } from '../helpers/skip';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter');
@@ -33,8 +33,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   );
 }
 
-describe.skipIf(!existsSync(path.join(STARTER, 'model.onnx')))(
-  'post-processing on real predictions — skipped without the starter model',
+describe.skipIf(missingPath(path.join(STARTER, 'model.onnx')))(
+  skipTitle('post-processing on real predictions', missingPath(path.join(STARTER, 'model.onnx'))),
   () => {
     let session: Ort.InferenceSession;
     let spec: ModelInputSpec;

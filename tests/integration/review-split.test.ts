@@ -1,7 +1,7 @@
 // The frozen split is patient-level and stable: the same labels submitted in any order, with the
 // backend restarted between decisions, give the same training/validation split; a split once
 // stored never moves; both studies of a patient land on the same side.
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
@@ -10,13 +10,14 @@ import { decodeRle, encodeRle } from '../../src/shared/imaging/rle';
 import { splitFor } from '../../src/shared/review/split';
 import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { missingPath, skipTitle } from '../helpers/skip';
 
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.json');
 const PATIENTS = 6;
 
 type SplitRow = { split_key: string; split: string };
 
-describe.skipIf(!existsSync(STARTER))('frozen patient-level split (real model predictions of demo studies)', () => {
+describe.skipIf(missingPath(STARTER))(skipTitle('frozen patient-level split (real model predictions of demo studies)', missingPath(STARTER)), () => {
   const tmp = tempDir();
   const seed = path.join(tmp.dir, 'seed');
   let series: { id: number; patientId: string }[] = [];

@@ -13,6 +13,7 @@ import { splitFor } from '../../src/shared/review/split';
 import { sources } from '../fixtures';
 import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { skipTitle } from '../helpers/skip';
 
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.json');
 const CT = path.join(sources.pydicom, 'test_files', 'CT_small.dcm');
@@ -47,7 +48,7 @@ async function saveDraft(b: Backend, seriesId: number, maps: { imageId: number; 
   });
 }
 
-describe.skipIf(missing !== '')(`review loop (${missing || 'real model, demo studies, CT and MR'})`, () => {
+describe.skipIf(missing)(skipTitle('review loop (real model, demo studies, CT and MR)', missing), () => {
   const tmp = tempDir();
   let b: Backend;
   let us: number[] = [];

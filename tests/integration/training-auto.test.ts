@@ -17,6 +17,7 @@ import { DEFAULT_SETTINGS } from '../../src/shared/contract';
 import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 import { importLabelledStudies } from '../helpers/training-data';
+import { skipTitle } from '../helpers/skip';
 
 describe('retraining queue and automatic fine-tuning', () => {
   const tmp = tempDir();
@@ -138,7 +139,7 @@ describe('retraining queue and automatic fine-tuning', () => {
 const MODEL = existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.onnx'));
 
 // The hook itself: real review decisions (accept) on the starter's real predictions.
-describe.skipIf(!MODEL)(`fine-tuning automatically after N accepted labels${MODEL ? '' : ' (no starter model.onnx)'}`, () => {
+describe.skipIf(!MODEL)(skipTitle('fine-tuning automatically after N accepted labels', MODEL ? '' : 'the starter model.onnx is missing'), () => {
   const tmp = tempDir();
   let b: Backend;
 

@@ -10,10 +10,11 @@ import { createBackend, type Backend } from '../../src/main/backend';
 import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
 import { tempDir } from '../helpers/temp';
 import { importLabelledStudies } from '../helpers/training-data';
+import { skipTitle } from '../helpers/skip';
 
 const trainer = await probeTrainer(pythonCandidates(''));
 
-describe.skipIf(!trainer.available)(`fine-tuning loop (${trainer.available ? trainer.python : `no Python with torch: ${trainer.reason}`})`, () => {
+describe.skipIf(!trainer.available)(skipTitle(`fine-tuning loop${trainer.available ? ` (${trainer.python})` : ''}`, trainer.available ? '' : `no Python with torch: ${trainer.reason}`), () => {
   const tmp = tempDir();
   let b: Backend;
   beforeAll(async () => {

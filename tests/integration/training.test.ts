@@ -16,6 +16,7 @@ import { trainerEventSchema, type TrainingRun } from '../../src/shared/contract/
 import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 import { importLabelledStudies } from '../helpers/training-data';
+import { skipTitle } from '../helpers/skip';
 
 const trainer = await probeTrainer(pythonCandidates(''));
 
@@ -46,7 +47,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe.skipIf(!trainer.available)(
-  `training service (${trainer.available ? trainer.python : `no Python with torch: ${trainer.reason}`})`,
+  skipTitle(`training service${trainer.available ? ` (${trainer.python})` : ''}`, trainer.available ? '' : `no Python with torch: ${trainer.reason}`),
   () => {
     const tmp = tempDir();
     const dataDir = path.join(tmp.dir, 'data');

@@ -13,13 +13,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axialLayout, axialSlices, readVolume, VolumeError, type Vec3, type Volume } from '../../src/main/imaging/volume/read';
+import { skipTitle } from '../helpers/skip';
 
 const PYTHON = '/usr/bin/python3';
 const hasNibabel = spawnSync(PYTHON, ['-c', 'import nibabel, numpy'], { stdio: 'ignore' }).status === 0;
+const noNibabel = hasNibabel ? '' : '/usr/bin/python3 has no nibabel and numpy (apt-get install python3-nibabel)';
 const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/data');
 
 /** A fixture from tests/fixtures/data, else from the Debian package it came from, else null. */
-function fixture(rel: string): string | null {
+function findFixture(rel: string): string | null {
   const [source, ...rest] = rel.split('/');
   const nibabelDir = '/usr/lib/python3/dist-packages/nibabel';
   const system: Record<string, string> = {
@@ -31,6 +33,13 @@ function fixture(rel: string): string | null {
   if (source && system[source])
     candidates.push(path.join(system[source], ...(source === 'nibabel' ? ['tests', 'data', ...rest.slice(1)] : rest)));
   return candidates.find((c) => existsSync(c)) ?? null;
+}
+
+/** A fixture that must be there (tests/fixtures/setup.sh gathers every one): a missing one fails the test. */
+function fixture(rel: string): string {
+  const found = findFixture(rel);
+  if (!found) throw new Error(`fixture ${rel} is missing: run bash tests/fixtures/setup.sh`);
+  return found;
 }
 
 // `ref FILE…`: what nibabel sees. `gen DIR`: synthetic files in every layout and type.
@@ -232,7 +241,7 @@ const REAL_NIFTI = [
 
 let tmp = '';
 let refs: Record<string, NibRef> = {};
-const present = REAL_NIFTI.map((rel) => [rel, fixture(rel)] as const).filter(
+const present = REAL_NIFTI.map((rel) => [rel, findFixture(rel)] as const).filter(
   (e): e is readonly [string, string] => e[1] !== null,
 );
 
@@ -266,10 +275,9 @@ const refOf = (file: string): NibRef => {
   return r;
 };
 
-describe.skipIf(!hasNibabel)('readVolume against nibabel', () => {
+describe.skipIf(noNibabel)(skipTitle('readVolume against nibabel', noNibabel), () => {
   it('reads the mricron T1 brain (ch2) and times it', async () => {
     const file = fixture('mricron/ch2.nii.gz');
-    if (!file) return;
     const times: number[] = [];
     let v: Volume | null = null;
     for (let n = 0; n < 3; n++) {
@@ -293,7 +301,6 @@ describe.skipIf(!hasNibabel)('readVolume against nibabel', () => {
 
   it.each(REAL_NIFTI)('%s matches nibabel', async (rel) => {
     const file = fixture(rel);
-    if (!file) return; // fixture absent on this machine
     const v = await readVolume(file);
     expectMatchesNibabel(v, refOf(file));
     expectSlicesMatchNibabel(v, refOf(file));
@@ -377,7 +384,6 @@ describe.skipIf(!hasNibabel)('readVolume against nibabel', () => {
   it('reads ITK example data and agrees across MetaImage and NRRD', async () => {
     const mhd = fixture('itk/BrainT1SliceBorder20DirectionPlus30.mhd');
     const nhdr = fixture('itk/BrainT1SliceBorder20DirectionPlus30.nhdr');
-    if (!mhd || !nhdr) return;
     const a = await readVolume(mhd); // zlib-compressed .zraw
     const b = await readVolume(nhdr); // raw
     expect(a.size).toEqual([221, 257, 1]);
@@ -385,13 +391,13 @@ describe.skipIf(!hasNibabel)('readVolume against nibabel', () => {
     a.direction.forEach((x, n) => expect(b.direction[n]).toBeCloseTo(x, 5));
     expect(a.direction.slice(0, 2).map((x) => +x.toFixed(4))).toEqual([0.866, -0.5]);
     const three = fixture('itk/BrainProtonDensity3Slices.mha');
-    if (three) expect((await readVolume(three)).size).toEqual([181, 217, 3]);
+    expect((await readVolume(three)).size).toEqual([181, 217, 3]);
     const complex = fixture('itk/itkBrainSliceComplex.mha');
-    if (complex) await expect(readVolume(complex)).rejects.toMatchObject({ failure: 'unsupported', message: /2-component/ });
+    await expect(readVolume(complex)).rejects.toMatchObject({ failure: 'unsupported', message: /2-component/ });
   });
 });
 
-describe.skipIf(!hasNibabel)('readVolume refuses damaged and unsupported files', () => {
+describe.skipIf(noNibabel)(skipTitle('readVolume refuses damaged and unsupported files', noNibabel), () => {
   const halve = (file: string, name: string): string => {
     const out = gen(name);
     const bytes = readFileSync(file);
@@ -401,14 +407,12 @@ describe.skipIf(!hasNibabel)('readVolume refuses damaged and unsupported files',
 
   it('truncated copies, each with its reason', async () => {
     const ch2 = fixture('mricron/ch2.nii.gz');
-    if (ch2)
-      await expect(readVolume(halve(ch2, 'half-ch2.nii.gz'))).rejects.toMatchObject({
+    await expect(readVolume(halve(ch2, 'half-ch2.nii.gz'))).rejects.toMatchObject({
         failure: 'truncated',
         message: /decompressed bytes/,
       });
     const anat = fixture('nibabel/tests/anatomical.nii');
-    if (anat)
-      await expect(readVolume(halve(anat, 'half-anatomical.nii'))).rejects.toMatchObject({
+    await expect(readVolume(halve(anat, 'half-anatomical.nii'))).rejects.toMatchObject({
         failure: 'truncated',
         message: /is truncated: the header needs \d+ bytes/,
       });
@@ -441,19 +445,18 @@ describe.skipIf(!hasNibabel)('readVolume refuses damaged and unsupported files',
     writeFileSync(gen('orphan.nhdr'), readFileSync(gen('detached.nhdr'), 'latin1').replace('detached.raw', 'gone.raw'));
     await expect(readVolume(gen('orphan.nhdr'))).rejects.toMatchObject({ failure: 'not-found', message: /gone\.raw/ });
     const hdrOnly = fixture('nibabel/tests/nifti1.hdr');
-    if (hdrOnly) await expect(readVolume(hdrOnly)).rejects.toMatchObject({ failure: 'not-found', message: /\.img is missing/ });
+    await expect(readVolume(hdrOnly)).rejects.toMatchObject({ failure: 'not-found', message: /\.img is missing/ });
     // A PNG is not a volume.
     const png = fixture('itk/BrainT1Slice.png');
-    if (png) await expect(readVolume(png)).rejects.toMatchObject({ failure: 'bad-magic', message: /PNG/ });
+    await expect(readVolume(png)).rejects.toMatchObject({ failure: 'bad-magic', message: /PNG/ });
     // NIfTI-2: recognised, refused by name (ITK in @itk-wasm/image-io 1.6.1 cannot read it).
     await expect(readVolume(gen('nifti2.nii'))).rejects.toMatchObject({ failure: 'unsupported', message: /NIfTI-2/ });
     const nifti2 = fixture('nibabel/tests/example_nifti2.nii.gz');
-    if (nifti2) await expect(readVolume(nifti2)).rejects.toMatchObject({ failure: 'unsupported' });
+    await expect(readVolume(nifti2)).rejects.toMatchObject({ failure: 'unsupported' });
   });
 
   it('checks the size against the limit before ITK allocates anything', async () => {
     const ch2 = fixture('mricron/ch2.nii.gz');
-    if (!ch2) return;
     await expect(readVolume(ch2, { maxBytes: 1 << 20 })).rejects.toMatchObject({ failure: 'too-large', message: /181×217×181/ });
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { demoUid, phantomToDicom, readDicom, US_IMAGE_STORAGE, type DicomIds } from './dicom';
 import { generatePhantom } from './phantom';
+import { skipTitle } from '../../../tests/helpers/skip';
 
 const ids: DicomIds = {
   patientName: 'DEMO^PHANTOM^0001',
@@ -86,7 +87,8 @@ describe('phantomToDicom', () => {
     expect(Buffer.from(phantomToDicom(p, ids)).equals(Buffer.from(phantomToDicom(p, ids)))).toBe(true);
   });
 
-  it.skipIf(!has('dcmdump') || !has('dcm2pnm'))('is read by dcmtk: same tags, same pixels', () => {
+  const noDcmtk = has('dcmdump') && has('dcm2pnm') ? '' : 'dcmtk is not installed (apt-get install dcmtk)';
+  it.skipIf(noDcmtk)(skipTitle('is read by dcmtk: same tags, same pixels', noDcmtk), () => {
     const p = generatePhantom({ seed: 12, index: 0, domain: 'shifted' });
     const file = path.join(tmp, 'dcmtk.dcm');
     writeFileSync(file, phantomToDicom(p, ids));
@@ -106,7 +108,8 @@ describe('phantomToDicom', () => {
     expect(bytes.subarray(header.length).equals(Buffer.from(p.image))).toBe(true);
   });
 
-  it.skipIf(!has('dciodvfy'))('passes dciodvfy without errors', () => {
+  const noDciodvfy = has('dciodvfy') ? '' : 'dciodvfy is not installed (apt-get install dicom3tools)';
+  it.skipIf(noDciodvfy)(skipTitle('passes dciodvfy without errors', noDciodvfy), () => {
     for (const [domain, anatomy] of [['base', 'breast'], ['shifted', 'breast'], ['base', 'thyroid']] as const) {
       const file = path.join(tmp, `${domain}-${anatomy}.dcm`);
       writeFileSync(file, phantomToDicom(generatePhantom({ seed: 13, index: 1, domain, anatomy }), ids));

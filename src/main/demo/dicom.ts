@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { writePart10 } from '../export/part10';
+import { writePart10 } from '../export/write-part10';
 import type { Phantom } from './phantom';
 
 export const US_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.6.1';

@@ -19,7 +19,8 @@ import type { FrameLoader } from '../imaging/frames';
 import type { ContentStore } from '../store/content-store';
 import type { ImportMainService } from '../import/service';
 import type { JobStore } from '../jobs/store';
-import { insertAudit, seriesById } from '../export/queries';
+import { seriesById } from '../export/queries';
+import { appendAudit } from '../db/audit';
 import { seriesToSeg } from '../export/series-seg';
 import { DicomwebClient } from './client';
 import { EndpointStore, type SecretBox } from './endpoints';
@@ -94,7 +95,7 @@ export class DicomwebMainService implements DicomwebService {
         const r = await seriesToSeg(this.o, series, { fallBackToPredictions: false });
         this.o.jobs.progress('export', job.id, { phase: `sending to ${name}`, done: 1, total: 2 }, true);
         await client.store([...r.secondaryCaptures.map((sc) => sc.bytes), r.seg.bytes], controller.signal);
-        insertAudit(this.o.db, {
+        appendAudit(this.o.db, {
           actor: this.o.actor ?? os.userInfo().username,
           action: 'send.seg',
           subject: series.seriesUid,

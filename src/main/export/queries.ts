@@ -172,18 +172,3 @@ export function splitOf(db: Database, series: SeriesRow): 'training' | 'validati
     { split: 'training' | 'validation' } | undefined;
   return row?.split ?? null;
 }
-
-/** Records that patient data left the machine (or was written outside the data folder). */
-export function insertAudit(
-  db: Database,
-  a: { actor: string; action: string; subject: string; detail: unknown; seriesId: number | null; modelVersionId: number | null },
-): void {
-  db.prepare('INSERT INTO audit_log (actor, action, subject, detail, series_id, model_version_id) VALUES (?, ?, ?, ?, ?, ?)').run(
-    a.actor,
-    a.action,
-    a.subject,
-    JSON.stringify(a.detail),
-    a.seriesId,
-    a.modelVersionId,
-  );
-}

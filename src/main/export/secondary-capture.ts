@@ -2,7 +2,7 @@
 // NIfTI slices), so a SEG has DICOM images to reference: one SC per 2D image, grey or RGB,
 // 8 or 16 bits, in a new series of the source's study.
 import type { FramePixels } from '../../shared/imaging/pixels';
-import { dicomDateTime, type Dataset, writePart10 } from './part10';
+import { dicomDateTime, type Dataset, writePart10 } from './write-part10';
 import { patientStudyAttributes } from './seg';
 
 export const SECONDARY_CAPTURE_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.7';

@@ -2,7 +2,7 @@
 // referenced source frame: the way a SEG found on import, or one we wrote, becomes labels.
 import { createRequire } from 'node:module';
 import { unpackFrames } from './bits';
-import type { Dataset } from './part10';
+import type { Dataset } from './write-part10';
 
 const dcmjs = createRequire(import.meta.url)('dcmjs') as {
   data: {

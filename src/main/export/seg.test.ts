@@ -2,7 +2,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { unpackFrames } from './bits';
-import { newUid } from './part10';
+import { newUid } from './write-part10';
 import { buildSeg, type SegSource } from './seg';
 import { readSeg } from './seg-read';
 

@@ -4,7 +4,7 @@
 // per-frame functional groups that reference the source SOP instances, and the source's frame
 // of reference and plane geometry when it has them (volumes); none for 2D images without them.
 import { packSegmentFrames } from './bits';
-import { dicomDateTime, type Dataset, writePart10 } from './part10';
+import { dicomDateTime, type Dataset, writePart10 } from './write-part10';
 
 export const SEGMENTATION_STORAGE = '1.2.840.10008.5.1.4.1.1.66.4';
 

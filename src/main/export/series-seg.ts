@@ -5,7 +5,7 @@ import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import type { ContentStore } from '../store/content-store';
 import { modelVersion, seriesImages, seriesLabels, type ImageLabel, type ImageRow, type SeriesRow } from './queries';
-import { newUid, type Dataset } from './part10';
+import { newUid, type Dataset } from './write-part10';
 import { buildSecondaryCapture } from './secondary-capture';
 import { buildSeg, type SegmentAlgorithmType, type SegSegment, type SegSource } from './seg';
 

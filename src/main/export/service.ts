@@ -25,7 +25,8 @@ import {
   type SeriesExport,
 } from './formats';
 import { NoLabelsError } from './series-seg';
-import { insertAudit, labelledSeries, modelVersion, seriesById, splitOf, type SeriesRow } from './queries';
+import { labelledSeries, modelVersion, seriesById, splitOf, type SeriesRow } from './queries';
+import { appendAudit } from '../db/audit';
 
 type ExportRequest = z.output<typeof exportMethods.start>;
 
@@ -123,7 +124,7 @@ export class ExportMainService implements ExportService {
           used: d.export.used,
           files,
         } satisfies ExportedSeries);
-        insertAudit(this.o.db, {
+        appendAudit(this.o.db, {
           actor: this.o.actor ?? os.userInfo().username,
           action: `export.${request.format}`,
           subject: d.series.seriesUid,

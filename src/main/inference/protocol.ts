@@ -1,5 +1,5 @@
 // Messages between the inference engine (main thread) and its worker.
-import type { ExecutionProviderName } from '../../shared/contract';
+import type { ExecutionProviderName, InferenceTimings } from '../../shared/contract';
 import type { ModelInputSpec } from '../../shared/imaging/preprocess';
 import type { ProviderFailure } from './providers';
 
@@ -42,20 +42,11 @@ export interface SegmentFilesRequest {
 
 export type EngineRequest = LoadRequest | SegmentRequest | SegmentFilesRequest | { type: 'close'; requestId: number };
 
-export interface StepTimings {
-  decode: number;
-  preprocess: number;
-  model: number;
-  postprocess: number;
-  store: number;
-  total: number;
-}
-
 export type EngineReply =
   | { type: 'loaded'; requestId: number; provider: ExecutionProviderName; failures: ProviderFailure[]; probeMs: number }
   | { type: 'load-failed'; requestId: number; failures: ProviderFailure[] }
-  | { type: 'progress'; jobId: number; done: number; total: number; timings: StepTimings }
-  | { type: 'segmented'; requestId: number; jobId: number; done: number; failed: { imageId: number; reason: string }[]; cancelled: boolean; timings: StepTimings }
+  | { type: 'progress'; jobId: number; done: number; total: number; timings: InferenceTimings }
+  | { type: 'segmented'; requestId: number; jobId: number; done: number; failed: { imageId: number; reason: string }[]; cancelled: boolean; timings: InferenceTimings }
   | {
       type: 'segmented-files';
       requestId: number;

@@ -14,7 +14,8 @@ import { FrameLoader, type LoadedFrame } from '../imaging/frames';
 import { readRaster } from '../imaging/raster/read';
 import type { FramePixels } from '../../shared/imaging/pixels';
 import { ContentStore } from '../store/content-store';
-import type { EngineReply, EngineRequest, LoadRequest, SegmentFilesRequest, SegmentRequest, StepTimings } from './protocol';
+import type { EngineReply, EngineRequest, LoadRequest, SegmentFilesRequest, SegmentRequest } from './protocol';
+import type { InferenceTimings } from '../../shared/contract';
 import { knownUnavailable, ORT_NAME, type ProviderFailure } from './providers';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
@@ -213,7 +214,7 @@ async function segment(req: SegmentRequest): Promise<void> {
   if (!model) return post({ type: 'error', requestId: req.requestId, message: 'no model is loaded' });
   Atomics.store(cancelFlag, 0, 0);
   const flips = TTA_FLIPS[req.ttaFlips];
-  const timings: StepTimings = { decode: 0, preprocess: 0, model: 0, postprocess: 0, store: 0, total: 0 };
+  const timings: InferenceTimings = { decode: 0, preprocess: 0, model: 0, postprocess: 0, store: 0, total: 0 };
   const failed: { imageId: number; reason: string }[] = [];
   let done = 0;
   const batchSlices = Math.max(1, Math.floor(req.batchSize / flips.length));

@@ -23,6 +23,7 @@ import type { Database } from '../db/database';
 import type { ModelRegistry } from '../models/registry';
 import { labelsFromDraft, labelsFromPrediction, seriesLabels, supersede, type WrittenLabels } from './labels';
 import { auditEntries, enqueuePredicted, itemOf, queueItems, seriesWithoutItem, statesOf, versionMetrics } from './queries';
+import { appendAudit } from '../db/audit';
 
 /** Longer than this between opening a series and deciding is not counted as review time. */
 const MAX_REVIEW_SECONDS = 30 * 60;
@@ -293,11 +294,7 @@ export class ReviewMainService implements ReviewService {
       seriesId === null
         ? null
         : `series:${this.d.db.prepare('SELECT series_uid FROM series WHERE id = ?').pluck().get(seriesId) as string}`;
-    this.d.db
-      .prepare(
-        'INSERT INTO audit_log (at, actor, action, subject, detail, series_id, model_version_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(at, actor, action, subject, JSON.stringify(detail), seriesId, modelVersionId);
+    appendAudit(this.d.db, { at, actor, action, subject, detail, seriesId, modelVersionId });
   }
 }
 

@@ -10,6 +10,7 @@ import { draftViewSchema, FRAMES_PER_CALL, viewerFrameBatchSchema, viewerFrameSc
 import { EditHistory, diffPatch } from '../../shared/imaging/history';
 import { decodeRle, encodeRle } from '../../shared/imaging/rle';
 import { createBackend, type Backend } from '../backend';
+import { missingPath, skipTitle } from '../../../tests/helpers/skip';
 
 const CT_SMALL = '/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm';
 
@@ -72,7 +73,7 @@ describe('viewer service', () => {
     await expect(b.dispatch('viewer', 'frames', { imageIds: tooMany })).resolves.toMatchObject({ ok: false, error: { code: 'invalid-input' } });
   });
 
-  it.skipIf(!existsSync(CT_SMALL))('decodes a real CT file (pydicom CT_small)', async () => {
+  it.skipIf(missingPath(CT_SMALL))(skipTitle('decodes a real CT file (pydicom CT_small)', missingPath(CT_SMALL)), async () => {
     const small = b.db.prepare("SELECT se.id FROM series se WHERE se.series_uid != '2.25.910000000000000000002'").pluck().get() as number;
     const s = await call(b).viewer.series({ seriesId: small });
     const f = await call(b).viewer.frame({ imageId: s.images[0]!.imageId });

@@ -21,7 +21,7 @@ export interface JobProgressBase {
   etaSeconds?: number;
 }
 
-/** Milliseconds per step of the inference pipeline, for one slice on average. */
+/** Milliseconds spent in each step of the inference pipeline, summed over the slices segmented so far (divide by `done` for one slice). */
 export interface InferenceTimings {
   decode: number;
   preprocess: number;

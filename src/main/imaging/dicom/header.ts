@@ -6,7 +6,7 @@ import { bytesFromLatin1, decodeIso2022, locateCharset, usesCodeExtensions } fro
 import { nativeByteLength } from './native';
 import { readPalette, type Palette } from './palette';
 import { geometryProblem, parseNumbers } from './numbers';
-import { toPart10 } from './part10';
+import { toPart10 } from './part10-repair';
 import { locatePixelData, type PixelDataElement } from './pixel-locator';
 import { describeNonImage, MEDIA_STORAGE_DIRECTORY, SEGMENTATION_STORAGE } from './sop-classes';
 import { transferSyntax } from './transfer-syntax';

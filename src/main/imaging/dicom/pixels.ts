@@ -10,7 +10,7 @@ import { decodeWithGdcm } from './gdcm';
 import type { DicomFile } from './header';
 import { checkNativeLength, layoutOf, readNativeFrame } from './native';
 import type { PixelDataElement } from './pixel-locator';
-import { decodeRleFrame } from './rle';
+import { decodeRleFrame } from './rle-lossless';
 import { allocate, checkAllocation, DEFAULT_MAX_OUTPUT_BYTES, extractBits, validateFormat, type SampleFormat } from './samples';
 import { describeSyntax, transferSyntax, type PixelEncoding } from './transfer-syntax';
 import type { DecodedFrame, DecodedImage, DicomImageHeader, PixelArray } from './types';

@@ -8,6 +8,7 @@ import { generatePhantom } from '../../demo/phantom';
 import { crc32 } from 'node:zlib';
 import { readPng8 } from '../../../../tests/helpers/png';
 import { encodeGrayPng, encodePng, type RasterImage } from './png-encoder';
+import { skipTitle } from '../../../../tests/helpers/skip';
 
 function randomImage(width: number, height: number, channels: RasterImage['channels'], seed: number): RasterImage {
   const data = new Uint8Array(width * height * channels);
@@ -72,7 +73,7 @@ describe('png', () => {
     expect(Buffer.from(readPng8(split).data).equals(Buffer.from(img.data))).toBe(true);
   });
 
-  it.skipIf(!python)('writes files that Pillow decodes to the same pixels', () => {
+  it.skipIf(!python)(skipTitle('writes files that Pillow decodes to the same pixels', python ? '' : 'no Python with PIL (apt-get install python3-pil)'), () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'lgms-png-'));
     try {
       const p = generatePhantom({ seed: 4, index: 0, domain: 'shifted' });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRaster, RasterError } from './read';
+import { skipTitle } from '../../../../tests/helpers/skip';
 
 const PYTHON = '/usr/bin/python3';
 const ITK_DATA = [
@@ -154,7 +155,9 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!hasPil)('readRaster against Pillow (/usr/bin/python3 with PIL and numpy)', () => {
+describe.skipIf(!hasPil)(
+  skipTitle('readRaster against Pillow (/usr/bin/python3 with PIL and numpy)', hasPil ? '' : '/usr/bin/python3 has no PIL and numpy (apt-get install python3-pil python3-numpy)'),
+  () => {
   it('decodes every generated PNG exactly and every JPEG within ±3', async () => {
     expect(cases.length).toBeGreaterThanOrEqual(18);
     for (const c of cases) {
@@ -180,7 +183,7 @@ describe.skipIf(!hasPil)('readRaster against Pillow (/usr/bin/python3 with PIL a
     }
   });
 
-  it.skipIf(!ITK_DATA)('decodes the ITK example PNGs exactly as Pillow does', async () => {
+  it.skipIf(!ITK_DATA)(skipTitle('decodes the ITK example PNGs exactly as Pillow does', ITK_DATA ? '' : 'no ITK example data (run bash tests/fixtures/setup.sh)'), async () => {
     const dirItk = ITK_DATA ?? '';
     const files = readdirSync(dirItk)
       .filter((f) => f.toLowerCase().endsWith('.png'))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DicomError } from './errors';
-import { decodeRleFrame, unpackBitsSegment } from './rle';
+import { decodeRleFrame, unpackBitsSegment } from './rle-lossless';
 import type { SampleFormat } from './samples';
 
 const u8: SampleFormat = { bitsAllocated: 8, bitsStored: 8, highBit: 7, signed: false, float: false };

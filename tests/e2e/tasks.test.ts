@@ -1,0 +1,148 @@
+// Tasks as a reader meets them (issue 22), in Debian's Chromium against the built headless
+// server: create a task with three labels in the Tasks view, paint two of them in the viewer with
+// the digit keys, retire one; axe-core finds no serious violation on the new views.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DraftView, Task, ViewerSeries } from '../../src/shared/contract';
+import { decodeRle } from '../../src/shared/imaging/rle';
+import { launchChromium, pageApi } from '../helpers/browser';
+import { serveApp, type ServedApp } from '../helpers/serve';
+import { tempDir } from '../helpers/temp';
+
+// Where to save the README's pictures of the Tasks view and the legend (unset: none are taken).
+const SHOTS = process.env.LGMS_SCREENSHOTS;
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+describe('tasks in Chromium', () => {
+  const tmp = tempDir();
+  let app: ServedApp;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+  const call = <T>(service: string, method: string, input?: unknown) => pageApi(page)<T>(service, method, input);
+
+  async function audit(): Promise<string[]> {
+    await page.evaluate(AXE);
+    const violations = (await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: unknown[] }> } }).axe;
+      return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })).violations;
+    })) as { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+  }
+
+  async function shot(name: string) {
+    if (!SHOTS) return;
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  }
+
+  beforeAll(async () => {
+    [app, browser] = await Promise.all([serveApp(path.join(tmp.dir, 'data')), launchChromium()]);
+    page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(app.url);
+    const { jobId } = await call<{ jobId: number }>('demo', 'load', { patients: 1, imagesPerSeries: 3, domain: 'base' });
+    for (let t = Date.now(); Date.now() - t < 60_000; await new Promise((r) => setTimeout(r, 250))) {
+      if ((await call<{ status: string }>('jobs', 'get', { id: jobId })).status === 'done') break;
+    }
+    await page.reload();
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    tmp.cleanup();
+  });
+
+  it('creates a three-label task in the Tasks view, with a catalogue code, a named label and a local code', async () => {
+    await page.keyboard.press('Alt+6');
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Tasks');
+    await expect.poll(() => page.getByTestId('task-1').textContent()).toContain('Breast lesion (demo)');
+    expect(await audit()).toEqual([]);
+
+    await page.getByTestId('new-task').click();
+    await page.getByTestId('task-name').fill('Neck structures');
+    await page.getByTestId('task-modalities').fill('US');
+    await page.getByTestId('task-modalities').blur();
+    await page.getByLabel('Code of label 1').selectOption('SCT:69748006'); // Thyroid: the name follows the code
+    await expect.poll(() => page.getByTestId('new-label-1').inputValue()).toBe('Thyroid');
+    await page.getByTestId('add-label-row').click();
+    await page.getByTestId('new-label-2').fill('Trachea');
+    await page.getByTestId('add-label-row').click();
+    await page.getByTestId('new-label-3').fill('Strap muscle');
+    expect(await audit()).toEqual([]);
+    await page.getByTestId('create-task').click();
+
+    await expect.poll(async () => (await call<Task[]>('tasks', 'list')).length).toBe(2);
+    const task = (await call<Task[]>('tasks', 'list')).find((t) => t.name === 'Neck structures')!;
+    expect(task.domain.modalities).toEqual(['US']);
+    expect(task.labels.map((l) => [l.value, l.name, l.type.scheme, l.type.value])).toEqual([
+      [1, 'Thyroid', 'SCT', '69748006'],
+      [2, 'Trachea', 'SCT', '44567001'], // a name the catalogue knows gets its code
+      [3, 'Strap muscle', '99LGMS', 'L3'],
+    ]);
+    // The new task is the one the viewer paints, and the editor says so.
+    await expect.poll(() => page.getByText('The viewer paints this task').count()).toBe(1);
+    expect(await audit()).toEqual([]);
+    await shot('tasks');
+  });
+
+  it('paints two of the labels with the digit keys in the viewer; the legend names them', async () => {
+    const task = (await call<Task[]>('tasks', 'list')).find((t) => t.name === 'Neck structures')!;
+    await page.keyboard.press('Alt+1');
+    await page.locator('tr.study').first().click();
+    await page.getByTestId('open-series').first().click();
+    await expect.poll(() => page.getByTestId('frames-loaded').getAttribute('data-loaded'), { timeout: 30_000 }).toBe('3');
+    await expect.poll(() => page.getByTestId('viewer-task').inputValue()).toBe(String(task.id));
+    expect(await page.getByTestId('legend').textContent()).toMatch(/Thyroid.*Trachea.*Strap muscle/s);
+    expect(await audit()).toEqual([]);
+
+    const canvas = (await page.getByTestId('viewer-canvas').boundingBox())!;
+    const stroke = async (dy: number) => {
+      const [x, y] = [canvas.x + canvas.width / 2 - 40, canvas.y + canvas.height / 2 + dy];
+      await page.mouse.move(x, y);
+      await page.mouse.down();
+      await page.mouse.move(x + 80, y, { steps: 8 });
+      await page.mouse.up();
+    };
+    await page.keyboard.press('b');
+    await page.keyboard.press('2');
+    expect(await page.getByTestId('legend-2').getAttribute('aria-pressed')).toBe('true');
+    await stroke(-40);
+    await page.keyboard.press('1');
+    expect(await page.getByTestId('legend-1').getAttribute('aria-pressed')).toBe('true');
+    await stroke(40);
+    await expect.poll(() => page.getByTestId('draft-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('saved');
+
+    const series = await call<ViewerSeries>('viewer', 'series', { seriesId: Number(new URL(page.url()).hash.split('/')[3]) });
+    const draft = (await call<DraftView | null>('viewer', 'draft', { seriesId: series.seriesId }))!;
+    const image = series.images.find((i) => draft.slices.some((s) => s.imageId === i.imageId))!;
+    const map = decodeRle(draft.slices.find((s) => s.imageId === image.imageId)!.labels, image.rows * image.columns);
+    expect(new Set(map)).toEqual(new Set([0, 1, 2]));
+    // The slice's label counts name the task's labels.
+    expect(await page.getByTestId('label-count').textContent()).toMatch(/Thyroid: \d+ px.*Trachea: \d+ px/s);
+    await shot('legend');
+  });
+
+  it('retires a label after asking: the value stays reserved and the legend drops it', async () => {
+    const task = (await call<Task[]>('tasks', 'list')).find((t) => t.name === 'Neck structures')!;
+    await page.keyboard.press('Alt+6');
+    await page.getByTestId(`task-${task.id}`).click();
+    await page.getByTestId('retire-3').click();
+    await page.getByRole('button', { name: 'Retire', exact: true }).click();
+    await expect.poll(async () => (await call<Task>('tasks', 'get', { id: task.id })).labels[2]!.retiredAt).not.toBeNull();
+    await page.getByTestId('add-label-name').fill('Carotid');
+    await page.getByTestId('add-label').click();
+    await expect.poll(async () => (await call<Task>('tasks', 'get', { id: task.id })).labels.map((l) => l.value)).toEqual([1, 2, 3, 4]);
+    expect(await audit()).toEqual([]);
+    await page.keyboard.press('Alt+2');
+    await expect.poll(() => page.getByTestId('legend').textContent()).toMatch(/Carotid/);
+    expect(await page.getByTestId('legend').textContent()).not.toMatch(/Strap muscle/);
+    expect(problems).toEqual([]);
+  });
+});

@@ -3,7 +3,9 @@
 // series: accept two, edit and submit two (brush strokes; exact label maps read back from the
 // SQLite file), reject one → correct it from the correction queue, skip one; the audit rows,
 // the labels' provenance and the worklist states; a reload mid-review returns to the same case;
-// a SIGKILL of the backend right after a submit loses no submitted label.
+// a SIGKILL of the backend right after a submit loses no submitted label; A on a series with a
+// drawn draft stores what the viewer shows (an edited label), and the viewer says when a draft is
+// not the stored label (issue 21, item 1).
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -250,5 +252,67 @@ describe.skipIf(!MODEL)(skipTitle('review loop in Chromium, keyboard only', MODE
     await page.goto(app.url);
     const states = await call<Record<number, string>>('review', 'states', { seriesIds: order });
     expect(order.map((id) => states[id])).toEqual(Array(6).fill('labelled'));
+  }, 60_000);
+
+  it('A on a series with a drawn draft stores what the viewer shows, not the bare prediction; a later draft is flagged', async () => {
+    const seriesId = order[5]!;
+    await call('review', 'reopen', { seriesId });
+    // The restarted backend answers predictions once its engine has loaded the model.
+    let predicted: { imageId: number; mask: Uint8Array }[] = [];
+    await expect
+      .poll(async () => (predicted = await predictionMaps(seriesId).catch(() => [])).length, { timeout: 30_000 })
+      .toBe(3);
+    const middle = predicted[1]!;
+    /** Worklist → study → Open, as a reader does (the viewer opens on the middle slice). */
+    async function openFromWorklist() {
+      await page.keyboard.press('Alt+1');
+      const { studyId } = await call<{ studyId: number }>('viewer', 'series', { seriesId });
+      const list = await call<{ rows: { studyId: number; patientId: string }[] }>('worklist', 'list', {});
+      const row = page.locator('tr.study', { hasText: list.rows.find((r) => r.studyId === studyId)!.patientId });
+      if (!(await row.getAttribute('class'))?.includes('open')) await row.click();
+      await page.getByTestId('open-series').first().click();
+      await expect.poll(() => page.getByTestId('frames-loaded').getAttribute('data-loaded'), { timeout: 20_000 }).toBe('3');
+      await page.mouse.move(5, 5);
+    }
+    async function stroke(from: readonly [number, number], to: readonly [number, number]): Promise<Set<number>> {
+      await page.keyboard.press('b');
+      const a = await screen(...from);
+      const b = await screen(...to);
+      await page.mouse.move(a.x, a.y);
+      await page.mouse.down();
+      await page.mouse.move(b.x, b.y, { steps: 10 });
+      await page.mouse.up();
+      await page.mouse.move(5, 5);
+      await expect.poll(() => page.getByTestId('draft-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('saved');
+      return capsule(...from, ...to, 5);
+    }
+
+    // Drawn in the viewer without the prediction: the draft is saved; nothing is stored yet.
+    await openFromWorklist();
+    const painted = await stroke([60, 120], [120, 120]);
+    expect(await page.getByTestId('draft-differs').count()).toBe(0);
+    // The Review view's queue holds this one case: A.
+    await page.keyboard.press('Alt+2');
+    await page.keyboard.press('Shift+1');
+    await showing(seriesId);
+    await page.keyboard.press('a');
+    await expect.poll(() => page.getByTestId('review').textContent()).toMatch(/Your draft is the label: 3 slice labels saved \(edit Dice/);
+    const expected = new Uint8Array(middle.mask.length);
+    for (const i of painted) expected[i] = 1;
+    const stored = storedLabels(seriesId);
+    expect(stored.get(middle.imageId)).toEqual(expected);
+    expect(stored.get(middle.imageId)).not.toEqual(middle.mask);
+    const labels = (await call<SeriesLabels>('review', 'labels', { seriesId })).labels;
+    expect(labels[1]).toMatchObject({ origin: 'edited', author: 'Dr Keys' });
+    expect(labels[1]!.editDice).toBeCloseTo(dice(middle.mask, expected), 12);
+    const [audit] = await call<AuditEntry[]>('review', 'audit', { seriesId });
+    expect(audit).toMatchObject({ action: 'review.submit', detail: { key: 'accept', fromDraft: true } });
+
+    // A stroke on the labelled series later: the viewer says its draft is not the stored label.
+    await openFromWorklist();
+    expect(await page.getByTestId('draft-differs').count()).toBe(0);
+    await stroke([150, 150], [190, 150]);
+    await expect.poll(() => page.getByTestId('draft-differs').isVisible()).toBe(true);
+    expect(await page.getByTestId('draft-differs').textContent()).toBe('Draft differs from the stored label');
   }, 60_000);
 });

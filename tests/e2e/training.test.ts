@@ -7,12 +7,17 @@
 // Promote (confirmed) switches inference and the status bar names the new version without a
 // reload; Roll back (confirmed) returns to the parent; the candidate is exported as a folder. axe-core checks both views (with a run
 // going, and with the comparison shown) for serious or critical violations, as tests/e2e/a11y does.
+// Issue 21: the gate says how many validation labels are independent of the parent and names their
+// real domain; the Models table shows the comparison's Dice; Promote names both verdicts (and asks
+// again when one says worse); a CT imported after the promote, and after the roll back, stays
+// outside the fine-tuned version's domain, unsegmented.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/main/backend';
+import { sources } from '../fixtures';
 import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
 import type { ModelVersionInfo, TrainingRun } from '../../src/shared/contract';
 import { launchChromium, pageApi } from '../helpers/browser';
@@ -26,6 +31,7 @@ const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.mi
 /** Where screenshots of the views go when set (for a look by eye; nothing checks them). */
 const SHOTS = process.env.LGMS_SCREENSHOTS;
 const MODEL = existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.onnx'));
+const CT = path.join(sources.pydicom, 'test_files', 'CT_small.dcm');
 
 describe.skipIf(!trainer.available || !MODEL)(
   skipTitle(
@@ -138,6 +144,20 @@ describe.skipIf(!trainer.available || !MODEL)(
       expect(await compare.getByTestId('gate-reference').count()).toBe(run.referenceGate ? 1 : 0);
       expect(Number(await compare.getByTestId('difference-validation').getAttribute('data-points'))).toBe(run.gate!.n);
       expect(Number(await compare.getByTestId('training-curve').getAttribute('data-points'))).toBeGreaterThanOrEqual(3);
+      // The 3 validation labels are drawn (ground truth): independent of the parent, too few for a
+      // verdict; the row names their series, not an assumed "new domain".
+      expect(run.gate!.independent).toBe(3);
+      expect(Number(await row.getByTestId('independent').getAttribute('data-value'))).toBe(3);
+      expect(await row.getByTestId('independent').textContent()).toContain('3 of 3 independent of the parent');
+      expect(await row.getByRole('rowheader').textContent()).toContain('Frozen validation labels: US Demo breast US (shifted domain) × 3');
+      expect(await compare.textContent()).not.toContain('new domain');
+      expect(await row.getByTestId('verdict').getAttribute('data-verdict')).toBe('too-few');
+      expect(await row.getByTestId('verdict').textContent()).toContain('No verdict: too few labels independent of the parent');
+      // The Models table shows the comparison's figure for the candidate, and says which set it is.
+      const listed = page.locator(`[data-testid=model-row][data-version-id="${run.candidateVersionId}"]`).getByTestId('validation-dice');
+      expect(Number(await listed.getAttribute('data-value'))).toBe(run.gate!.meanCandidate);
+      expect(await listed.textContent()).toContain(`${(run.gate!.meanCandidate * 100).toFixed(1)} %`);
+      expect(await listed.textContent()).toContain("the comparison's");
       expect(await audit('models-compare')).toEqual([]);
     });
 
@@ -161,7 +181,17 @@ describe.skipIf(!trainer.available || !MODEL)(
       expect(await waitingItem()).toBe(parent.id);
       await page.getByTestId('promote').click();
       expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(parent.id); // asks first
+      // The question names both verdicts; a "worse" asks a second, explicit confirmation.
+      const question = (await page.getByTestId('promote-confirm').locator('..').getAttribute('aria-label'))!;
+      expect(question).toContain('Validation labels: no verdict: too few labels independent of the parent (3 independent images).');
+      const words = { better: 'better than its parent', 'no-evidence': 'no evidence of a difference', worse: 'worse than its parent', 'too-few': 'no verdict' };
+      expect(question).toContain(run.referenceGate ? `Reference set: ${words[run.referenceGate.verdict]} (` : 'Reference set: not compared.');
       await page.getByTestId('promote-confirm').click();
+      if (run.referenceGate?.verdict === 'worse') {
+        await expect.poll(() => page.getByTestId('promote-again').locator('..').textContent()).toContain('On the reference set');
+        expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(parent.id);
+        await page.getByTestId('promote-again').click();
+      } else expect(await page.getByTestId('promote-again').count()).toBe(0);
       await expect
         .poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 })
         .toContain(`${candidate.name} ${candidate.version}`);
@@ -186,11 +216,27 @@ describe.skipIf(!trainer.available || !MODEL)(
       const shipped = JSON.parse(readFileSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'learning-curve.json'), 'utf8')) as { points: unknown[] };
       await expect.poll(() => page.getByTestId('learning-curve').getAttribute('data-points')).toBe(String(shipped.points.length));
       expect(Number(await page.getByTestId('learning-curve-chart').getAttribute('data-points'))).toBe(shipped.points.length);
+      // A head CT imported while the fine-tuned version is active stays outside its (inherited) domain.
+      const inferenceJobs = async () => (await call<unknown[]>('jobs', 'list', { kind: 'inference', limit: 500 })).length;
+      const jobsBefore = await inferenceJobs();
+      const { jobId } = await call<{ jobId: number }>('import', 'start', { paths: [CT] });
+      await expect.poll(async () => (await call<{ status: string }>('jobs', 'get', { id: jobId })).status, { timeout: 60_000 }).toBe('done');
+      let ct = 0;
+      for (const study of (await call<{ rows: { studyId: number; modalities: string }[] }>('worklist', 'list', {})).rows)
+        if (study.modalities === 'CT') ct = (await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study.studyId }))[0]!.seriesId;
+      expect(ct).toBeGreaterThan(0);
+      const outside = async () => {
+        await new Promise((r) => setTimeout(r, 1000)); // an auto-segmentation would have been queued by now
+        expect(await inferenceJobs()).toBe(jobsBefore);
+        expect((await call<Record<number, string>>('review', 'states', { seriesIds: [ct] }))[ct]).toBe('outside-domain');
+      };
+      await outside();
       const back = page.locator(`[data-testid=model-row][data-version-id="${parent.id}"]`);
       await back.getByTestId('rollback').click();
       await back.getByTestId('rollback-confirm').click();
       await expect.poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 }).toContain(`${parent.name} ${parent.version}`);
       expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(parent.id);
+      await outside();
     }, 120_000);
 
     it('exports the candidate as a folder, and refuses to import a version already registered, in words', async () => {
@@ -203,7 +249,9 @@ describe.skipIf(!trainer.available || !MODEL)(
       await transfer.getByRole('button', { name: 'Export version' }).click();
       await expect.poll(() => transfer.getByRole('status').textContent()).toContain(`was copied to ${folder}`);
       expect(readdirSync(folder).sort()).toEqual(['model.json', 'model.onnx', 'split.json', 'weights.pt']);
-      expect(JSON.parse(readFileSync(path.join(folder, 'model.json'), 'utf8')).id).toBe(candidate.modelId);
+      const manifest = JSON.parse(readFileSync(path.join(folder, 'model.json'), 'utf8')) as { id: string; domain?: { modalities: string[] } };
+      expect(manifest.id).toBe(candidate.modelId);
+      expect(manifest.domain?.modalities).toEqual(['US']); // the parent's, written when the candidate was registered
       await transfer.getByRole('button', { name: 'Import from folder' }).click();
       await expect.poll(() => transfer.getByRole('alert').textContent()).toContain('already registered');
       expect(await call<ModelVersionInfo[]>('models', 'list')).toHaveLength(2);

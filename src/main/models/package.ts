@@ -1,7 +1,7 @@
 // Reads and checks a model folder (model.json + model.onnx [+ weights.pt]) before the app uses it.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseModelManifest, type ModelManifest } from '../../shared/model/manifest';
+import { parseModelManifest, type ModelDomain, type ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 
 export interface ModelPackage {
@@ -24,4 +24,19 @@ export function readModelPackage(dir: string): ModelPackage {
   if (statSync(onnxPath).size < ONNX_MAGIC_MIN_BYTES) throw new ServiceError('corrupt', `${onnxPath} is truncated`);
   const weights = manifest.files.weights ? path.join(dir, manifest.files.weights) : undefined;
   return { dir, manifest, onnxPath, ...(weights && existsSync(weights) ? { weightsPath: weights } : {}) };
+}
+
+/**
+ * Writes `domain` into the model.json of `dir` when it names none (a fine-tuned version keeps its
+ * parent's applicability, issue 21): written to a temporary name and renamed in. Returns whether
+ * it wrote. A model.json that already names a domain is left as it is.
+ */
+export function inheritDomain(dir: string, domain: ModelDomain | undefined): boolean {
+  const file = path.join(dir, 'model.json');
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  if (!domain || raw.domain) return false;
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify({ ...raw, domain }, null, 2)}\n`);
+  renameSync(tmp, file);
+  return true;
 }

@@ -138,8 +138,27 @@ export class ModelRegistry implements ModelsService {
     return this.resolved(this.row(id));
   }
 
+  /**
+   * The applicability a version is for: its own model.json `domain`, else its nearest ancestor's
+   * (a version keeps its parent's domain, issue 21; versions stored before the training service
+   * wrote it have none). Undefined when no version in the chain names one (every series matches).
+   * With tasks (issue 22) this becomes the version's task's applicability.
+   */
+  domainOf(id: number): ModelManifest['domain'] {
+    const byModelId = this.db.prepare('SELECT * FROM model_versions WHERE model_id = ?');
+    for (let row: Row | undefined = this.row(id), hops = 0; row && hops < 100; hops++) {
+      const domain = (JSON.parse(row.manifest) as ModelManifest).domain;
+      if (domain) return domain;
+      row = row.parent_id === null ? undefined : (byModelId.get(row.parent_id) as Row | undefined);
+    }
+    return undefined;
+  }
+
   private resolved(row: Row) {
-    return { id: row.id, dir: path.resolve(this.dataDir, row.dir), manifest: JSON.parse(row.manifest) as ModelManifest };
+    const manifest = JSON.parse(row.manifest) as ModelManifest;
+    // Automatic segmentation and the review queue read `manifest.domain`: an inherited one counts.
+    const domain = manifest.domain ?? this.domainOf(row.id);
+    return { id: row.id, dir: path.resolve(this.dataDir, row.dir), manifest: domain ? { ...manifest, domain } : manifest };
   }
 
   private activeRow(): Row | undefined {

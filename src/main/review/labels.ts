@@ -1,7 +1,7 @@
 // Final labels from a decision: the prediction's maps (accept) or the saved draft (submit) become
 // rows of `labels` with their provenance. Runs inside the decision's transaction, so a decision
 // and its labels are written together or not at all.
-import type { LabelOrigin, LabelProvenance, SeriesLabels } from '../../shared/contract';
+import type { DraftState, LabelOrigin, LabelProvenance, SeriesLabels } from '../../shared/contract';
 import { dice } from '../../shared/imaging/postprocess';
 import { decodeRle, encodeRle } from '../../shared/imaging/rle';
 import { splitFor, splitKey, type Split } from '../../shared/review/split';
@@ -35,7 +35,20 @@ function images(db: Database, seriesId: number): ImageRow[] {
     .all(seriesId) as ImageRow[];
 }
 
-/** Accept: every image's prediction of the item's version, unchanged. */
+/**
+ * Accept (A) decides on what the reader sees: a series with a saved draft that has any labelled
+ * slice is decided from the draft, by the same rule as submit (edited labels keep their edit
+ * Dice), never replaced by the bare prediction behind the reader's back (issue 21). A draft with
+ * nothing drawn in it (every stroke erased) is discarded and the prediction accepted unchanged.
+ */
+export function labelsForAccept(db: Database, c: LabelContext): WrittenLabels & { fromDraft: boolean } {
+  if (db.prepare('SELECT 1 FROM draft_slices WHERE series_id = ? LIMIT 1').get(c.seriesId))
+    return { ...labelsFromDraft(db, c), fromDraft: true };
+  db.prepare('DELETE FROM drafts WHERE series_id = ?').run(c.seriesId);
+  return { ...labelsFromPrediction(db, c), fromDraft: false };
+}
+
+/** Every image's prediction of the item's version, unchanged. */
 export function labelsFromPrediction(db: Database, c: LabelContext): WrittenLabels {
   if (c.modelVersionId === null) throw new ServiceError('conflict', 'This series has no prediction to accept yet');
   const rows = db
@@ -190,7 +203,38 @@ export function seriesLabels(db: Database, seriesId: number): SeriesLabels {
        FROM labels l JOIN images i ON i.id = l.image_id WHERE l.series_id = ? AND l.superseded_at IS NULL ORDER BY i.position_index, i.id`,
     )
     .all(seriesId) as (Omit<LabelProvenance, 'excluded'> & { excluded: number })[];
-  return { seriesId, split, splitKey: key, labels: rows.map((r) => ({ ...r, excluded: r.excluded === 1 })) };
+  return {
+    seriesId,
+    split,
+    splitKey: key,
+    labels: rows.map((r) => ({ ...r, excluded: r.excluded === 1 })),
+    draft: draftState(db, seriesId),
+  };
+}
+
+/**
+ * The saved draft (what the viewer shows as the working label) against the current label, slice
+ * by slice (a slice without a draft row or without a label is empty): so the viewer can say when
+ * what it shows is not what is stored.
+ */
+export function draftState(db: Database, seriesId: number): DraftState {
+  if (!db.prepare('SELECT 1 FROM drafts WHERE series_id = ?').get(seriesId)) return 'none';
+  const rows = db
+    .prepare(
+      `SELECT i.rows * i.columns AS pixels, d.labels AS draft, l.mask AS label FROM images i
+       LEFT JOIN draft_slices d ON d.series_id = i.series_id AND d.image_id = i.id
+       LEFT JOIN labels l ON l.image_id = i.id AND l.superseded_at IS NULL
+       WHERE i.series_id = ?`,
+    )
+    .all(seriesId) as { pixels: number; draft: Buffer | null; label: Buffer | null }[];
+  if (rows.every((r) => r.label === null)) return 'unsubmitted';
+  for (const r of rows) {
+    if (r.draft === null && r.label === null) continue;
+    const a = r.draft ? decodeRle(r.draft, r.pixels) : new Uint8Array(r.pixels);
+    const b = r.label ? decodeRle(r.label, r.pixels) : new Uint8Array(r.pixels);
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return 'differs';
+  }
+  return 'matches';
 }
 
 /** The stored map of one current label (for tests and exports). */

@@ -21,7 +21,7 @@ import { exhaustive, ServiceError } from '../../shared/result';
 import type { z } from 'zod';
 import type { Database } from '../db/database';
 import type { ModelRegistry } from '../models/registry';
-import { labelsFromDraft, labelsFromPrediction, seriesLabels, supersede, type WrittenLabels } from './labels';
+import { labelsForAccept, labelsFromDraft, seriesLabels, supersede, type WrittenLabels } from './labels';
 import { auditEntries, enqueuePredicted, itemOf, queueItems, seriesWithoutItem, statesOf, versionMetrics } from './queries';
 import { appendAudit } from '../db/audit';
 
@@ -220,11 +220,12 @@ export class ReviewMainService implements ReviewService {
         const context = { seriesId, modelVersionId: item.modelVersionId, author: settings.userName, seconds, at };
         let written: WrittenLabels | null = null;
         let superseded = 0;
+        let fromDraft = false;
         switch (t.labels) {
           case 'none':
             break;
           case 'from-prediction':
-            written = labelsFromPrediction(db, context);
+            ({ fromDraft, ...written } = labelsForAccept(db, context));
             break;
           case 'from-draft':
             written = labelsFromDraft(db, context);
@@ -256,16 +257,18 @@ export class ReviewMainService implements ReviewService {
           note: extra.note ?? null,
           seriesId,
         });
-        this.writeAudit(at, auditAction(action), seriesId, item.modelVersionId, {
+        // An accept decided from the reader's draft is a submit: the audit says so, not "accepted".
+        this.writeAudit(at, auditAction(fromDraft ? 'submit' : action), seriesId, item.modelVersionId, {
           from: t.from,
           to: t.to,
+          ...(fromDraft ? { key: 'accept', fromDraft: true } : {}),
           ...extra,
           seconds: Math.round(seconds * 10) / 10,
           ...(written ? { labels: provenance(written) } : {}),
           ...(superseded ? { supersededLabels: superseded } : {}),
           ...auditExtra,
         });
-        return { item: this.existing(seriesId), next, labels: written?.labels ?? [] };
+        return { item: this.existing(seriesId), next, labels: written?.labels ?? [], fromDraft };
       })
       .immediate();
     this.d.events.emit('onDidChangeReview', { seriesIds: [seriesId] });

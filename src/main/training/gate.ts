@@ -15,7 +15,7 @@ import { dice } from '../../shared/imaging/postprocess';
 import { decodeRle } from '../../shared/imaging/rle';
 import { outputThreshold, type ModelManifest } from '../../shared/model/manifest';
 import type { GateCase, GateResult } from '../../shared/contract/training';
-import { pairedBootstrap } from '../../shared/model/gate';
+import { gateComparison, independentOfParent } from '../../shared/model/gate';
 import { readRaster } from '../imaging/raster/read';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
@@ -34,15 +34,40 @@ export interface GateOptions {
   ttaFlips: () => 0 | 2 | 4;
 }
 
-/** Validation labels a run used (frozen split), as (label, image). */
-function validationCases(db: Database, runId: number): { labelId: number; imageId: number; rows: number; columns: number }[] {
+interface ValidationCase {
+  labelId: number;
+  imageId: number;
+  rows: number;
+  columns: number;
+  origin: string;
+  modelVersionId: number | null;
+  /** The series' modality and description: what domain the image is really from. */
+  series: string;
+}
+
+/** Validation labels a run used (frozen split), as (label, image) with the label's provenance. */
+function validationCases(db: Database, runId: number): ValidationCase[] {
   return db
     .prepare(
-      `SELECT l.id AS labelId, l.image_id AS imageId, i.rows, i.columns FROM training_run_labels r
-       JOIN labels l ON l.id = r.label_id JOIN images i ON i.id = l.image_id
+      `SELECT l.id AS labelId, l.image_id AS imageId, i.rows, i.columns, l.origin, l.model_version_id AS modelVersionId,
+              trim(se.modality || ' ' || se.description) AS series
+       FROM training_run_labels r JOIN labels l ON l.id = r.label_id JOIN images i ON i.id = l.image_id JOIN series se ON se.id = i.series_id
        WHERE r.run_id = ? AND r.split = 'validation' ORDER BY l.id`,
     )
-    .all(runId) as { labelId: number; imageId: number; rows: number; columns: number }[];
+    .all(runId) as ValidationCase[];
+}
+
+/**
+ * The validation images' real domain in words, from their series (never assumed "new"):
+ * "US Demo breast US (shifted domain) × 3, US Demo breast US (base domain) × 2", most first.
+ */
+export function describeCases(series: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const s of series) counts.set(s || 'no description', (counts.get(s || 'no description') ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([s, n]) => `${s} × ${n}`)
+    .join(', ');
 }
 
 /** Runs the gate for the candidate a training run registered; returns and stores the result. */
@@ -76,15 +101,14 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
         imageId: c.imageId,
         candidateDice: score(candidateVersionId),
         parentDice: score(record.parent_version_id),
+        independent: independentOfParent(c, record.parent_version_id),
       };
     });
-    const stats = pairedBootstrap(
-      scored.map((s) => s.candidateDice),
-      scored.map((s) => s.parentDice),
-    );
+    // The parent's own predictions accepted unchanged would score it 100 %: only the others decide.
     const result: GateResult = {
       set: 'validation',
-      ...stats,
+      ...gateComparison(scored.map((c) => ({ ...c, independent: c.independent === true }))),
+      domain: describeCases(cases.map((c) => c.series)),
       cases: scored,
       provider,
       ttaFlips,
@@ -124,6 +148,12 @@ export function referenceSetOf(
   return null;
 }
 
+/** The reference set's own description (model.json `referenceSet.description`) of the nearest ancestor that ships one. */
+function referenceDescription(o: Pick<GateOptions, 'registry'>, versionId: number): string | undefined {
+  for (const v of o.registry.lineage(versionId)) if (v.manifest.referenceSet) return v.manifest.referenceSet.description || undefined;
+  return undefined;
+}
+
 /**
  * Candidate vs parent on the parent's reference set (forgetting): per-case Dice against the
  * shipped masks, paired bootstrap, verdict; stored in model_version_training.reference_gate.
@@ -161,14 +191,13 @@ export async function runReferenceGate(o: GateOptions, candidateVersionId: numbe
         name: path.basename(file),
         candidateDice: score(candidate[i]!),
         parentDice: score(parent[i]!),
+        independent: true, // shipped masks, not predictions
       });
     }
     const result: GateResult = {
       set: 'reference',
-      ...pairedBootstrap(
-        cases.map((c) => c.candidateDice),
-        cases.map((c) => c.parentDice),
-      ),
+      ...gateComparison(cases.map((c) => ({ ...c, independent: true }))),
+      domain: referenceDescription(o, record.parent_version_id),
       cases,
       provider,
       ttaFlips,

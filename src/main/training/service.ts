@@ -25,7 +25,7 @@ import { ServiceError } from '../../shared/result';
 import type { z } from 'zod';
 import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
-import { readModelPackage } from '../models/package';
+import { inheritDomain, readModelPackage } from '../models/package';
 import type { ModelRegistry } from '../models/registry';
 import { runGate, runReferenceGate, type GateOptions } from './gate';
 import { labelsForTraining, stageLabels } from './stage';
@@ -386,6 +386,8 @@ export class TrainingMainService implements TrainingService {
   }
 
   private register(id: number, parentId: number, out: string, hp: Hyperparameters, metrics: unknown): number {
+    // The candidate is for what its parent is for (the trainer writes no `domain`).
+    inheritDomain(out, this.o.registry.domainOf(parentId));
     const pkg = readModelPackage(out);
     const versionId = this.o.registry.upsert(pkg);
     const m = pkg.manifest as typeof pkg.manifest & { trainerVersion?: string };

@@ -41,6 +41,8 @@ export interface ReviewDecision {
   next: ReviewItem | null;
   /** Labels written by this decision (accept / submit). */
   labels: LabelProvenance[];
+  /** An accept decided from the reader's saved draft (what the viewer showed), not the bare prediction. */
+  fromDraft: boolean;
 }
 
 /** One image's final label, without its bytes. */
@@ -60,12 +62,20 @@ export interface LabelProvenance {
   excluded: boolean;
 }
 
+/**
+ * The series' saved draft (the viewer's working label) against its current label: `none` (no
+ * draft), `unsubmitted` (a draft, no current label), `matches`, or `differs` (what the viewer
+ * shows is not what is stored, exported and trained on until it is submitted).
+ */
+export type DraftState = 'none' | 'unsubmitted' | 'matches' | 'differs';
+
 export interface SeriesLabels {
   seriesId: number;
   /** The frozen split of the series' patient (or study); null before its first label. */
   split: Split | null;
   splitKey: string;
   labels: LabelProvenance[];
+  draft: DraftState;
 }
 
 export interface AuditEntry {
@@ -112,6 +122,7 @@ export const reviewMethods = {
   neighbor: z.object({ seriesId, direction: z.enum(['next', 'prev']), queue: z.enum(REVIEW_QUEUES) }).strict(),
   /** Review states of series (the worklist column); series not in the loop yet are left out. */
   states: z.object({ seriesIds: z.array(seriesId).max(2000) }).strict(),
+  /** The prediction becomes the label; a series with a drawn draft is decided from the draft, as submit. */
   accept: z.object({ seriesId }).strict(),
   /** The saved draft (viewer.saveDraft) becomes the label of every image of the series. */
   submit: z.object({ seriesId }).strict(),

@@ -100,20 +100,34 @@ export interface GateCase {
   name?: string;
   candidateDice: number;
   parentDice: number;
+  /**
+   * Whether the label can grade the parent (src/shared/model/gate.ts, independentOfParent): false
+   * for the parent's own prediction accepted unchanged. Absent in gates stored before issue 21.
+   */
+  independent?: boolean;
 }
 
 /** The registry gate (src/main/training/gate.ts): candidate vs parent on the same frozen cases. */
 export interface GateResult {
   /** validation: the run's frozen validation labels; reference: the parent's own-domain set shipped with the model (forgetting). */
   set: 'validation' | 'reference';
+  /** Every case compared. */
   n: number;
+  /**
+   * Cases independent of the parent; the means, interval and verdict are theirs (all cases' when
+   * none is). Absent in gates stored before issue 21 (every case counted).
+   */
+  independent?: number;
+  /** What the cases are, in words: the validation images' modality and series description with counts, or the reference set's description. */
+  domain?: string;
   meanCandidate: number;
   meanParent: number;
   /** Mean of candidate − parent Dice per case. */
   meanDifference: number;
   /** Paired percentile bootstrap 95 % interval of the mean difference. */
   ci95: [number, number];
-  verdict: 'better' | 'no-evidence' | 'worse';
+  /** too-few: fewer than MIN_INDEPENDENT_CASES independent cases (src/shared/model/gate.ts), no verdict. */
+  verdict: 'better' | 'no-evidence' | 'worse' | 'too-few';
   cases: GateCase[];
   provider: string;
   ttaFlips: 0 | 2 | 4;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pairedBootstrap } from './gate';
+import { gateComparison, independentOfParent, MIN_INDEPENDENT_CASES, pairedBootstrap } from './gate';
 
 describe('paired bootstrap gate', () => {
   it('calls a consistent gain better, a consistent loss worse, and noise around 0 no evidence', () => {
@@ -30,5 +30,24 @@ describe('paired bootstrap gate', () => {
   it('refuses unpaired or empty input', () => {
     expect(() => pairedBootstrap([1], [1, 2])).toThrow(RangeError);
     expect(() => pairedBootstrap([], [])).toThrow(RangeError);
+  });
+
+  it('does not grade a parent on its own accepted predictions: only independent labels decide', () => {
+    const parentId = 7;
+    expect(independentOfParent({ origin: 'accepted', modelVersionId: parentId }, parentId)).toBe(false);
+    expect(independentOfParent({ origin: 'accepted', modelVersionId: 3 }, parentId)).toBe(true); // another version's
+    for (const origin of ['edited', 'drawn', 'imported']) expect(independentOfParent({ origin, modelVersionId: parentId }, parentId)).toBe(true);
+    // 25 of the parent's predictions accepted unchanged (parent 1.0 by construction, candidate 0.98)
+    // and 6 edited labels on which the candidate gains: the verdict is the edited labels'.
+    const own = Array.from({ length: 25 }, () => ({ candidateDice: 0.98, parentDice: 1, independent: false }));
+    const edited = Array.from({ length: 6 }, (_, i) => ({ candidateDice: 0.85 + 0.01 * (i % 3), parentDice: 0.75, independent: true }));
+    const all = gateComparison([...own, ...edited]);
+    expect(all).toMatchObject({ n: 31, independent: 6, verdict: 'better' });
+    expect(all.meanParent).toBeCloseTo(0.75, 12);
+    // Every case accepted unchanged, or too few independent ones: no verdict, said as such.
+    expect(gateComparison(own)).toMatchObject({ n: 25, independent: 0, verdict: 'too-few', meanParent: 1 });
+    const few = gateComparison([...own, ...edited.slice(0, MIN_INDEPENDENT_CASES - 1)]);
+    expect(few).toMatchObject({ independent: MIN_INDEPENDENT_CASES - 1, verdict: 'too-few' });
+    expect(few.meanParent).toBeCloseTo(0.75, 12);
   });
 });

@@ -6,6 +6,52 @@
 import { mulberry32 } from '../random';
 
 export type GateVerdict = 'better' | 'no-evidence' | 'worse';
+/** The registry gate's verdict: a paired comparison's, or `too-few` independent cases to give one. */
+export type GateDecision = GateVerdict | 'too-few';
+
+/**
+ * Fewer independent cases than this give no verdict. With 4 or fewer the percentile bootstrap
+ * can only resample a handful of distinct means, and one case moves the interval across 0.
+ */
+export const MIN_INDEPENDENT_CASES = 5;
+
+/**
+ * Whether a validation label can grade the parent: every label but the parent's own prediction
+ * accepted unchanged (which scores the parent 100 % by construction, issue 21). Edited, drawn and
+ * imported labels are, and so is a prediction of another version accepted unchanged.
+ */
+export function independentOfParent(label: { origin: string; modelVersionId: number | null }, parentVersionId: number): boolean {
+  return !(label.origin === 'accepted' && label.modelVersionId === parentVersionId);
+}
+
+export interface GateComparison extends Omit<PairedComparison, 'verdict'> {
+  /** Every case compared (independent or not). */
+  n: number;
+  verdict: GateDecision;
+  /** Cases independent of the parent: the means, interval and verdict are theirs when there is one. */
+  independent: number;
+}
+
+/**
+ * The gate on one set: the paired comparison of the cases independent of the parent. With fewer
+ * than MIN_INDEPENDENT_CASES of them the verdict is `too-few`, and the figures are those of the
+ * independent cases when there is one, else of all cases (the parent grading itself, shown as such).
+ * Throws RangeError when there are no cases at all.
+ */
+export function gateComparison(cases: readonly { candidateDice: number; parentDice: number; independent: boolean }[]): GateComparison {
+  const independent = cases.filter((c) => c.independent);
+  const basis = independent.length > 0 ? independent : cases;
+  const stats = pairedBootstrap(
+    basis.map((c) => c.candidateDice),
+    basis.map((c) => c.parentDice),
+  );
+  return {
+    ...stats,
+    n: cases.length,
+    verdict: independent.length < MIN_INDEPENDENT_CASES ? 'too-few' : stats.verdict,
+    independent: independent.length,
+  };
+}
 
 export interface PairedComparison {
   n: number;

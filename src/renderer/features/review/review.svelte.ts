@@ -101,10 +101,13 @@ export class ReviewSession {
   async accept(): Promise<void> {
     const c = this.current;
     if (!c || !this.allowed('accept')) return;
+    // The reader's strokes are saved first: a series with a drawn draft is decided from it (what the
+    // viewer shows), never replaced by the bare prediction.
+    if (viewer.seriesId === c.seriesId) await viewer.draft?.flush();
     const d = this.take(await api.review.accept({ seriesId: c.seriesId }));
     if (d) {
       this.lastAccepted = c.seriesId;
-      await this.advance(d, 'Accepted: the prediction is the label (Ctrl+Z undoes)');
+      await this.advance(d, d.fromDraft ? `Your draft is the label: ${labelSummary(d)} (Ctrl+Z undoes)` : 'Accepted: the prediction is the label (Ctrl+Z undoes)');
     }
   }
 
@@ -122,13 +125,7 @@ export class ReviewSession {
     if (!c || !this.allowed('submit')) return;
     await viewer.draft?.flush();
     const d = this.take(await api.review.submit({ seriesId: c.seriesId }));
-    if (d) {
-      const edited = d.labels.filter((l) => l.origin === 'edited');
-      const dice = edited.length
-        ? ` (edit Dice ${(edited.reduce((a, l) => a + (l.editDice ?? 0), 0) / edited.length).toFixed(3)})`
-        : '';
-      await this.advance(d, `Submitted: ${d.labels.length} slice label${d.labels.length === 1 ? '' : 's'} saved${dice}`);
-    }
+    if (d) await this.advance(d, `Submitted: ${labelSummary(d)}`);
   }
 
   startReject(): void {
@@ -223,6 +220,13 @@ export class ReviewSession {
     this.error = r.error;
     return undefined;
   }
+}
+
+/** "2 slice labels saved (edit Dice 0.912)": what a submit (or an accept of a draft) stored. */
+function labelSummary(d: ReviewDecision): string {
+  const edited = d.labels.filter((l) => l.origin === 'edited');
+  const dice = edited.length ? ` (edit Dice ${(edited.reduce((a, l) => a + (l.editDice ?? 0), 0) / edited.length).toFixed(3)})` : '';
+  return `${d.labels.length} slice label${d.labels.length === 1 ? '' : 's'} saved${dice}`;
 }
 
 export const review = new ReviewSession();

@@ -50,7 +50,21 @@ export function describeVerdict(verdict: GateResult['verdict']): string {
       return 'No evidence of a difference';
     case 'worse':
       return 'Worse than its parent';
+    case 'too-few':
+      return 'No verdict: too few labels independent of the parent';
     default:
       return exhaustive(verdict, 'verdict');
   }
+}
+
+/**
+ * Which cases of a gate set decide, in words: "3 of 5 independent of the parent (edited, drawn,
+ * imported, or accepted from another version)"; gates stored before issue 21 counted every case.
+ */
+export function describeIndependence(g: GateResult): string | null {
+  if (g.set !== 'validation' || g.independent === undefined) return null;
+  const why = 'edited, drawn, imported or accepted from another version';
+  if (g.independent === 0)
+    return `none of the ${g.n} is independent of the parent: each is its own prediction accepted unchanged, which it scores 100 % on by construction`;
+  return `${g.independent} of ${g.n} independent of the parent (${why}); the figures are theirs${g.independent < g.n ? `, the ${g.n - g.independent} accepted unchanged from it are left out` : ''}`;
 }

@@ -1,7 +1,7 @@
 // The viewer's state for one open series: which slice, window, view, tool and overlays, plus
 // the non-reactive parts (frames, label maps, undo history, draft) that reactivity must never
 // deep-proxy. Components read the runes; the renderer pulls a Scene on each frame.
-import { activeLabels, type DraftView, type Task, type TaskLabel, type ViewerImage, type ViewerSeries } from '../../../shared/contract';
+import { activeLabels, type DraftState, type DraftView, type Task, type TaskLabel, type ViewerImage, type ViewerSeries } from '../../../shared/contract';
 import { labelCounts, type Rect } from '../../../shared/imaging/label-ops';
 import { initialWindow, presetWindow, presetsFor, type WindowSource } from '../../../shared/imaging/presets';
 import { percentileWindow } from '../../../shared/imaging/window';
@@ -46,6 +46,8 @@ export class ViewerState {
   pointer = $state.raw<{ sx: number; sy: number } | null>(null);
   help = $state(false);
   draftStatus = $state<DraftStatus>('clean');
+  /** The saved draft against the series' stored label (review.labels): `differs` is said on screen. */
+  draftVsLabel = $state<DraftState>('none');
   notice = $state<string | null>(null);
   error = $state.raw<ApiError | null>(null);
   loadedFrames = $state(0);
@@ -191,7 +193,9 @@ export class ViewerState {
     const offJob = api.on('onDidChangeJob', (job) => job.kind === 'inference' && job.status === 'done' && refresh());
     // The engine loaded or switched its model: the active model's predictions are others.
     const offEngine = api.on('onDidChangeInference', refresh);
-    this.unsubscribe = () => (offJob(), offEngine());
+    // A decision on this series changes what is stored: say again whether the draft matches it.
+    const offReview = api.on('onDidChangeReview', (e) => e.seriesIds.includes(series.seriesId) && void this.compareDraft());
+    this.unsubscribe = () => (offJob(), offEngine(), offReview());
     const editor = this.editor;
     const sync: DraftSync = new DraftSync(
       series.seriesId,
@@ -207,6 +211,7 @@ export class ViewerState {
       (status, error) => {
         if (this.draft !== sync) return; // a series closed since
         this.draftStatus = status;
+        if (status === 'saved') void this.compareDraft();
         if (error) this.error = error;
       },
     );
@@ -221,6 +226,15 @@ export class ViewerState {
     this.labelled = series.images.map((i) => editor.labels.hasLabels(i.imageId));
     this.refreshHistory();
     this.setIndex(index ?? Math.floor(series.images.length / 2));
+    void this.compareDraft();
+  }
+
+  /** Asks the backend whether the saved draft (the working label shown) is the stored label. */
+  async compareDraft(): Promise<void> {
+    const seriesId = this.seriesId;
+    if (seriesId === null) return;
+    const r = await api.review.labels({ seriesId });
+    if (r.ok && this.seriesId === seriesId) this.draftVsLabel = r.value.draft;
   }
 
   close(): void {
@@ -244,6 +258,7 @@ export class ViewerState {
     this.counts = [];
     this.labelled = [];
     this.hiddenLabels = [];
+    this.draftVsLabel = 'none';
     this.win.reset();
     this.tools.resetForSeries();
   }

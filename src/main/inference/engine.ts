@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Events, ExecutionProviderName, InferenceService, InferenceStatus, PredictionView, Settings } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import { applicability } from '../../shared/model/applicability';
+import type { InputStatistics } from '../../shared/model/input-statistics';
 import type { ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
@@ -189,6 +190,7 @@ export class InferenceEngine implements InferenceService {
       onnxPath: `${version.dir}/${m.files.onnx}`,
       spec: { size: m.input.size, channels: m.input.channels, channelMode: m.input.channelMode, normalization: m.input.normalization },
       threshold: m.output.threshold,
+      inputStatistics: this.inputStatisticsOf(version.id),
       providers: candidates(setting),
       threads: Math.max(1, os.availableParallelism()),
     });
@@ -202,6 +204,12 @@ export class InferenceEngine implements InferenceService {
     // A failed swap keeps the model that was running.
     if (this.state.state !== 'ready') this.setState({ state: 'unavailable', provider: null, failures, model: null, message });
     throw new ServiceError('unavailable', message, failures);
+  }
+
+  /** The version's input statistics, else its nearest ancestor's (a fine-tune keeps its parent's input pipeline). */
+  private inputStatisticsOf(id: number): InputStatistics | null {
+    for (const v of this.o.registry.lineage(id)) if (v.manifest.inputStatistics) return v.manifest.inputStatistics;
+    return null;
   }
 
   private enqueue(jobId: number): void {

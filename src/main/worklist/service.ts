@@ -4,6 +4,7 @@
 import type { SeriesStatus, SeriesSummary, WorklistPage, WorklistQuery, WorklistService, WorklistStudy } from '../../shared/contract';
 import { worklistQuerySchema, type WORKLIST_SORTS } from '../../shared/contract';
 import { searchWords } from '../../shared/dicom/person-name';
+import { SERIES_UNLIKE_SHARE } from '../../shared/model/input-statistics';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
@@ -11,6 +12,12 @@ import { thumbnailPng } from '../imaging/thumbnail';
 
 /** Uncertainty of each series: mean entropy of the active model's predictions on its images. */
 const SERIES_UNCERTAINTY = `(SELECT avg(p.entropy) FROM predictions p JOIN images i ON i.id = p.image_id
+   JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active' WHERE i.series_id = se.id)`;
+/**
+ * Share of each series' slices whose input is unlike the active model's training images
+ * (predictions.input_distance > 0; src/shared/model/input-statistics.ts); null without statistics.
+ */
+const SERIES_UNLIKE = `(SELECT avg(p.input_distance > 0) FROM predictions p JOIN images i ON i.id = p.image_id
    JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active' WHERE i.series_id = se.id)`;
 const SERIES_EDITED = `(EXISTS (SELECT 1 FROM draft_slices d WHERE d.series_id = se.id)
    OR EXISTS (SELECT 1 FROM labels l WHERE l.series_id = se.id))`;
@@ -82,7 +89,8 @@ export class WorklistMainService implements WorklistService {
                 (SELECT se.id FROM series se WHERE se.study_id = s.id ORDER BY se.series_number IS NULL, se.series_number, se.id LIMIT 1)
                   AS thumbnailSeriesId,
                 ${STUDY_UNCERTAINTY} AS uncertainty,
-                (SELECT count(*) FROM series se WHERE se.study_id = s.id AND ${SERIES_EDITED}) AS editedSeries
+                (SELECT count(*) FROM series se WHERE se.study_id = s.id AND ${SERIES_EDITED}) AS editedSeries,
+                (SELECT count(*) FROM series se WHERE se.study_id = s.id AND ${SERIES_UNLIKE} >= ${SERIES_UNLIKE_SHARE}) AS unlikeSeries
          FROM studies s JOIN patients p ON p.id = s.patient_id ${whereSql}
          ORDER BY ${order} LIMIT @limit OFFSET @offset`,
       )
@@ -103,7 +111,7 @@ export class WorklistMainService implements WorklistService {
         `SELECT se.id AS seriesId, se.series_uid AS seriesUid, se.modality, se.series_number AS seriesNumber, se.description,
                 se.source_format AS sourceFormat, se.rows, se.columns, se.image_count AS imageCount, se.status,
                 (SELECT count(*) FROM label_sets l WHERE l.referenced_series_uid = se.series_uid) AS labelSets,
-                ${SERIES_UNCERTAINTY} AS uncertainty, ${SERIES_EDITED} AS edited
+                ${SERIES_UNCERTAINTY} AS uncertainty, ${SERIES_EDITED} AS edited, ${SERIES_UNLIKE} AS unlikeShare
          FROM series se WHERE se.study_id = ? ORDER BY se.series_number IS NULL, se.series_number, se.id`,
       )
       .all(studyId) as (Omit<SeriesSummary, 'edited'> & { edited: number })[];

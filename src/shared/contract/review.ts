@@ -33,6 +33,12 @@ export interface ReviewItem {
   note: string;
   /** Why the active model is not meant for this series (outside-domain only). */
   domainReason: string;
+  /**
+   * Share of the series' slices whose input is unlike the images the model was trained on
+   * (src/shared/model/input-statistics.ts; the series is when ≥ SERIES_UNLIKE_SHARE); null when
+   * the model carries no input statistics or before a prediction.
+   */
+  unlikeShare: number | null;
 }
 
 export interface ReviewDecision {

@@ -51,6 +51,8 @@ export interface WorklistStudy {
   uncertainty: number | null;
   /** Series with a working draft or a stored label ("edited"). */
   editedSeries: number;
+  /** Series whose images are unlike the active model's training images (src/shared/model/input-statistics.ts). */
+  unlikeSeries: number;
 }
 
 export interface WorklistPage {
@@ -76,6 +78,8 @@ export interface SeriesSummary {
   uncertainty: number | null;
   /** A working draft or a stored label exists for the series. */
   edited: boolean;
+  /** Share of the slices whose input is unlike the active model's training images; null before inference or without statistics. */
+  unlikeShare: number | null;
 }
 
 export const worklistMethods = {

@@ -10,6 +10,7 @@ import { migration0080 } from './0080-training';
 import { migration0090 } from './0090-slice-thickness';
 import { migration0100 } from './0100-image-stacks';
 import { migration0120 } from './0120-reference-gate';
+import { migration0150 } from './0150-input-statistics';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0090,
   migration0100,
   migration0120,
+  migration0150,
 ];

@@ -112,14 +112,18 @@ export function auditEntries(
   },
 ): AuditEntry[] {
   const where: string[] = [];
-  if (q.action) where.push('(action = @action OR action LIKE @actionPrefix)');
-  if (q.seriesId !== undefined) where.push('series_id = @seriesId');
-  if (q.actor !== undefined) where.push('actor = @actor');
-  if (q.beforeId !== undefined) where.push('id < @beforeId');
+  if (q.action) where.push('(a.action = @action OR a.action LIKE @actionPrefix)');
+  if (q.seriesId !== undefined) where.push('a.series_id = @seriesId');
+  if (q.actor !== undefined) where.push('a.actor = @actor');
+  if (q.beforeId !== undefined) where.push('a.id < @beforeId');
   const rows = db
     .prepare(
-      `SELECT id, at, actor, action, subject, series_id AS seriesId, model_version_id AS modelVersionId, detail FROM audit_log
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`,
+      `SELECT a.id, a.at, a.actor, a.action, a.subject, a.series_id AS seriesId, a.model_version_id AS modelVersionId, a.detail,
+              p.name AS patientName, p.patient_id AS patientId, se.modality, se.series_number AS seriesNumber,
+              se.description AS seriesDescription, m.name AS modelName, m.version AS modelVersion
+       FROM audit_log a LEFT JOIN series se ON se.id = a.series_id LEFT JOIN studies st ON st.id = se.study_id
+         LEFT JOIN patients p ON p.id = st.patient_id LEFT JOIN model_versions m ON m.id = a.model_version_id
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.id DESC LIMIT @limit`,
     )
     .all({
       action: q.action ?? '',

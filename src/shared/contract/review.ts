@@ -83,6 +83,14 @@ export interface AuditEntry {
   seriesId: number | null;
   modelVersionId: number | null;
   detail: unknown;
+  /** What the audit view shows instead of internal ids: the series' patient, the series, the model version (null when none). */
+  patientName: string | null;
+  patientId: string | null;
+  modality: string | null;
+  seriesNumber: number | null;
+  seriesDescription: string | null;
+  modelName: string | null;
+  modelVersion: string | null;
 }
 
 export interface VersionReviewMetrics {

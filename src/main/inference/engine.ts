@@ -190,7 +190,7 @@ export class InferenceEngine implements InferenceService {
       onnxPath: `${version.dir}/${m.files.onnx}`,
       spec: { size: m.input.size, channels: m.input.channels, channelMode: m.input.channelMode, normalization: m.input.normalization },
       threshold: m.output.threshold,
-      inputStatistics: this.inputStatisticsOf(version.id),
+      inputStatistics: inputStatisticsOf(this.o.registry, version.id),
       providers: candidates(setting),
       threads: Math.max(1, os.availableParallelism()),
     });
@@ -204,12 +204,6 @@ export class InferenceEngine implements InferenceService {
     // A failed swap keeps the model that was running.
     if (this.state.state !== 'ready') this.setState({ state: 'unavailable', provider: null, failures, model: null, message });
     throw new ServiceError('unavailable', message, failures);
-  }
-
-  /** The version's input statistics, else its nearest ancestor's (a fine-tune keeps its parent's input pipeline). */
-  private inputStatisticsOf(id: number): InputStatistics | null {
-    for (const v of this.o.registry.lineage(id)) if (v.manifest.inputStatistics) return v.manifest.inputStatistics;
-    return null;
   }
 
   private enqueue(jobId: number): void {
@@ -288,6 +282,16 @@ export class InferenceEngine implements InferenceService {
     this.o.events.emit('onDidChangeInference', state);
     return state;
   }
+}
+
+/**
+ * A version's model.json `inputStatistics`, else its nearest ancestor's: a fine-tune changes the
+ * weights, not the input pipeline or what the model is for, and the trainer does not copy them.
+ * Null when no version of the line has any (no applicability signal).
+ */
+export function inputStatisticsOf(registry: Pick<ModelRegistry, 'lineage'>, id: number): InputStatistics | null {
+  for (const v of registry.lineage(id)) if (v.manifest.inputStatistics) return v.manifest.inputStatistics;
+  return null;
 }
 
 function round(t: StepTimings): StepTimings {

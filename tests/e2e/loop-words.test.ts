@@ -118,6 +118,9 @@ describe.skipIf(missing !== '')(`the loop's words and keys (${missing || 'demo s
     expect(await row('CompressedSamples').getByTestId('row-unlike').count()).toBe(1);
     expect(await page.getByTestId('row-unlike').count()).toBe(1); // the demo phantoms are not
     expect(await axeViolations(page)).toEqual([]);
+    // Opened from the worklist (no decision bar), the viewer says it too.
+    await card.getByTestId('open-series').click();
+    await expect.poll(() => page.getByTestId('viewer-unlike').textContent(), { timeout: 20_000 }).toMatch(/unlike the images this model was trained on/);
     await page.keyboard.press('Alt+2');
     const first = page.getByTestId('review-queue').locator('li').first();
     await expect.poll(() => first.getByTestId('queue-unlike').textContent(), { timeout: 20_000 }).toMatch(/unlike the images this model was trained on/);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the shipped starter model (resources/models/lgmsnet-starter) and its model-card
-# figures. Steps: data | train | sets | evaluate | all (default: evaluate, which needs only the model).
+# figures. Steps: data | train | sets | statistics | evaluate | all (default: evaluate, which needs only the model).
 #   bash scripts/starter-model.sh evaluate   # Dice on the held-out base and shifted sets (~2 min on 2 cores)
 #   bash scripts/starter-model.sh all        # regenerate the data, retrain (~35 min on 2 CPU cores), evaluate
 # Needs Node (npx tsx) and Python 3 with PyTorch (LGMS_PYTHON, else /usr/bin/python3).
@@ -36,6 +36,13 @@ sets() {
   npx tsx src/main/demo/cli.ts pairs --out "$MODEL/reference" --count 32 --seed 202 --domain base --size 256
 }
 
+statistics() {
+  # model.json `inputStatistics`: the input histogram's per-bin range on generated phantoms of both
+  # scanners (base: the training seed 101; shifted: calibration seed 404), so a series unlike them
+  # is shown as such whatever the model's uncertainty (issue 21; figures in docs/benchmarks.md, loop-b).
+  npx tsx src/main/models/input-statistics.ts "$MODEL"
+}
+
 evaluate() {
   [ -d "$WORK/test-base" ] || {
     npx tsx src/main/demo/cli.ts pairs --out "$WORK/test-base" --count 200 --seed 303 --domain base --size 256
@@ -57,6 +64,7 @@ case "$step" in
   train) train ;;
   evaluate) evaluate ;;
   sets) sets ;;
-  all) data; train; sets; evaluate ;;
-  *) echo "usage: $0 data|train|sets|evaluate|all" >&2; exit 2 ;;
+  statistics) statistics ;;
+  all) data; train; sets; statistics; evaluate ;;
+  *) echo "usage: $0 data|train|sets|statistics|evaluate|all" >&2; exit 2 ;;
 esac

@@ -20,6 +20,7 @@ import { appVersion, resourcesDir } from './paths';
 import { ReviewMainService } from './review/service';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
 import { createInProcessTransport } from './rpc/in-process';
+import { userIdentity } from './settings/identity';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
 import { TrainingMainService } from './training/service';
@@ -97,8 +98,9 @@ export function createBackend(options: BackendOptions): Backend {
   // A run whose backend died mid-training: marked interrupted, its files removed (migration 0080).
   training.recover();
   const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId) => engine.segmentSeries({ seriesId }) });
-  const exporter = new ExportMainService({ db, store, frames, jobs, softwareVersion: appVersion() });
-  const dicomweb = new DicomwebMainService({ db, dataDir: options.dataDir, store, frames, jobs, importer, secrets: options.secrets ?? FILE_ONLY, softwareVersion: appVersion() });
+  const identity = () => userIdentity(settings.read());
+  const exporter = new ExportMainService({ db, store, frames, jobs, softwareVersion: appVersion(), identity });
+  const dicomweb = new DicomwebMainService({ db, dataDir: options.dataDir, store, frames, jobs, importer, secrets: options.secrets ?? FILE_ONLY, softwareVersion: appVersion(), identity });
   const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review, export: exporter, dicomweb, training, tasks: new TasksMainService(db, events) };
   const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
   // New series from a finished import are segmented when the setting asks for it.

@@ -309,6 +309,20 @@ describe.skipIf(missing)(skipTitle('review loop (real model, demo studies, CT an
     });
   });
 
+  it('marks CT_small unlike the training images from its input, not the softmax, and puts it first; the phantoms of both scanners are not', async () => {
+    // The model is confident on CT_small (issue 21: uncertainty 0.004); the input's histogram is not like an ultrasound's.
+    const queue = await b.services.review.queue({ queue: 'review', order: 'uncertainty' });
+    expect(queue[0]).toMatchObject({ seriesId: ct, unlikeShare: 1 });
+    for (const seriesId of us) expect((await b.services.review.item({ seriesId })).unlikeShare).toBe(0);
+    const distances = b.db.prepare('SELECT input_distance FROM predictions').pluck().all() as (number | null)[];
+    expect(distances.every((d) => d !== null && d >= 0)).toBe(true);
+    // The worklist says it on the series and counts it on the study row.
+    const study = b.db.prepare('SELECT study_id FROM series WHERE id = ?').pluck().get(ct) as number;
+    expect((await b.services.worklist.series({ studyId: study }))[0]).toMatchObject({ seriesId: ct, unlikeShare: 1 });
+    const row = (await b.services.worklist.list({ modality: 'CT' })).rows[0];
+    expect(row).toMatchObject({ studyId: study, unlikeSeries: 1 });
+  });
+
   it('keeps every decision across a restart', async () => {
     const states = await b.services.review.states({ seriesIds: [...us, ct, mr] });
     const labels = b.db.prepare('SELECT count(*) FROM labels').pluck().get();

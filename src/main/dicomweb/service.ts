@@ -2,7 +2,6 @@
 // and only then hands the folder to the ordinary import, so a transfer cut off midway imports
 // nothing; send writes the series' SEG and stores it with STOW-RS, with an audit row.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
 import {
@@ -19,6 +18,7 @@ import type { FrameLoader } from '../imaging/frames';
 import type { ContentStore } from '../store/content-store';
 import type { ImportMainService } from '../import/service';
 import type { JobStore } from '../jobs/store';
+import { osUserName } from '../settings/identity';
 import { seriesById } from '../export/queries';
 import { appendAudit } from '../db/audit';
 import { seriesToSeg } from '../export/series-seg';
@@ -36,7 +36,8 @@ export interface DicomwebServiceOptions {
   importer: ImportMainService;
   secrets: SecretBox;
   softwareVersion: string;
-  actor?: string;
+  /** Who is sending, for the audit log (src/main/settings/identity.ts; default: the operating-system user). */
+  identity?: () => string;
 }
 
 export class DicomwebMainService implements DicomwebService {
@@ -96,7 +97,7 @@ export class DicomwebMainService implements DicomwebService {
         this.o.jobs.progress('export', job.id, { phase: `sending to ${name}`, done: 1, total: 2 }, true);
         await client.store([...r.secondaryCaptures.map((sc) => sc.bytes), r.seg.bytes], controller.signal);
         appendAudit(this.o.db, {
-          actor: this.o.actor ?? os.userInfo().username,
+          actor: this.o.identity?.() ?? osUserName(),
           action: 'send.seg',
           subject: series.seriesUid,
           detail: {

@@ -3,7 +3,6 @@
 // leaves no half-written file; each exported series gets an audit row.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   exportMethods,
@@ -25,6 +24,7 @@ import {
   type SeriesExport,
 } from './formats';
 import { NoLabelsError } from './series-seg';
+import { osUserName } from '../settings/identity';
 import { labelledSeries, modelVersion, seriesById, splitOf, type SeriesRow } from './queries';
 import { appendAudit } from '../db/audit';
 
@@ -32,8 +32,8 @@ type ExportRequest = z.output<typeof exportMethods.start>;
 
 export interface ExportServiceOptions extends FormatDeps {
   jobs: JobStore;
-  /** Who is exporting, for the audit log (default: the operating-system user). */
-  actor?: string;
+  /** Who is exporting, for the audit log (src/main/settings/identity.ts; default: the operating-system user). */
+  identity?: () => string;
 }
 
 export class ExportMainService implements ExportService {
@@ -125,7 +125,7 @@ export class ExportMainService implements ExportService {
           files,
         } satisfies ExportedSeries);
         appendAudit(this.o.db, {
-          actor: this.o.actor ?? os.userInfo().username,
+          actor: this.o.identity?.() ?? osUserName(),
           action: `export.${request.format}`,
           subject: d.series.seriesUid,
           detail: { jobId, outDir: request.outDir, files, used: d.export.used, modelVersionIds: d.export.modelVersionIds },

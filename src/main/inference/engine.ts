@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Events, ExecutionProviderName, InferenceService, InferenceStatus, InferenceTimings, PredictionView, Settings } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import { applicability } from '../../shared/model/applicability';
+import type { InputStatistics } from '../../shared/model/input-statistics';
 import { outputThreshold, type ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
@@ -189,6 +190,7 @@ export class InferenceEngine implements InferenceService {
       onnxPath: `${version.dir}/${m.files.onnx}`,
       spec: { size: m.input.size, channels: m.input.channels, channelMode: m.input.channelMode, normalization: m.input.normalization },
       threshold: outputThreshold(m),
+      inputStatistics: inputStatisticsOf(this.o.registry, version.id),
       providers: candidates(setting),
       threads: Math.max(1, os.availableParallelism()),
     });
@@ -280,6 +282,16 @@ export class InferenceEngine implements InferenceService {
     this.o.events.emit('onDidChangeInference', state);
     return state;
   }
+}
+
+/**
+ * A version's model.json `inputStatistics`, else its nearest ancestor's: a fine-tune changes the
+ * weights, not the input pipeline or what the model is for, and the trainer does not copy them.
+ * Null when no version of the line has any (no applicability signal).
+ */
+export function inputStatisticsOf(registry: Pick<ModelRegistry, 'lineage'>, id: number): InputStatistics | null {
+  for (const v of registry.lineage(id)) if (v.manifest.inputStatistics) return v.manifest.inputStatistics;
+  return null;
 }
 
 function round(t: InferenceTimings): InferenceTimings {

@@ -1,6 +1,7 @@
 // Messages between the inference engine (main thread) and its worker.
 import type { ExecutionProviderName, InferenceTimings } from '../../shared/contract';
 import type { ModelInputSpec } from '../../shared/imaging/preprocess';
+import type { InputStatistics } from '../../shared/model/input-statistics';
 import type { ProviderFailure } from './providers';
 
 export interface LoadRequest {
@@ -10,6 +11,8 @@ export interface LoadRequest {
   onnxPath: string;
   spec: ModelInputSpec;
   threshold: number;
+  /** The version's (or its nearest ancestor's) input statistics; absent or null: no applicability signal (the gate's runs). */
+  inputStatistics?: Pick<InputStatistics, 'low' | 'high'> | null;
   providers: ExecutionProviderName[];
   threads: number;
 }

@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
 import { toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
 import { flipPlanes, letterboxEntropy, sigmoidInPlace, TTA_FLIPS } from '../../shared/imaging/postprocess';
+import { inputDistance, inputHistogram, type InputStatistics } from '../../shared/model/input-statistics';
 import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle } from '../../shared/imaging/slice-mask';
 import { openDatabase } from '../db/database';
 import { FrameLoader, type LoadedFrame } from '../imaging/frames';
@@ -36,6 +37,7 @@ interface Loaded {
   modelVersionId: number;
   spec: ModelInputSpec;
   threshold: number;
+  inputStatistics: Pick<InputStatistics, 'low' | 'high'> | null;
   input: string;
   output: string;
 }
@@ -78,7 +80,7 @@ async function load(req: LoadRequest): Promise<void> {
         throw new Error(`probe output has shape [${logits.dims.join(', ')}], expected [1, 1, ${h}, ${w}]`);
       if (!(logits.data as Float32Array).every(Number.isFinite)) throw new Error('probe output is not finite');
       const previous = current;
-      current = { session, modelVersionId: req.modelVersionId, spec: req.spec, threshold: req.threshold, input, output };
+      current = { session, modelVersionId: req.modelVersionId, spec: req.spec, threshold: req.threshold, inputStatistics: req.inputStatistics ?? null, input, output };
       await previous?.session.release();
       post({ type: 'loaded', requestId: req.requestId, provider, failures, probeMs });
       return;
@@ -91,11 +93,11 @@ async function load(req: LoadRequest): Promise<void> {
 }
 
 const insert = db.prepare(`
-  INSERT INTO predictions (image_id, model_version_id, mask, uncertainty, foreground_pixels, entropy, tta_flips, tta_dice, timings)
-  VALUES (@imageId, @modelVersionId, @mask, @uncertainty, @foreground, @entropy, @flips, @ttaDice, @timings)
+  INSERT INTO predictions (image_id, model_version_id, mask, uncertainty, foreground_pixels, entropy, tta_flips, tta_dice, timings, input_distance)
+  VALUES (@imageId, @modelVersionId, @mask, @uncertainty, @foreground, @entropy, @flips, @ttaDice, @timings, @inputDistance)
   ON CONFLICT (image_id, model_version_id) DO UPDATE SET mask = excluded.mask, uncertainty = excluded.uncertainty,
     foreground_pixels = excluded.foreground_pixels, entropy = excluded.entropy, tta_flips = excluded.tta_flips,
-    tta_dice = excluded.tta_dice, timings = excluded.timings, created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
+    tta_dice = excluded.tta_dice, timings = excluded.timings, input_distance = excluded.input_distance, created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
 
 const masker = new SliceMasker();
 const heatScratch = { heat: new Uint8Array(0) };
@@ -132,6 +134,8 @@ interface BatchResult {
   foreground: number;
   entropy: number;
   ttaDice: number | null;
+  /** How far the slice's input lies outside the model's input statistics (0 = like its training images); null without them. */
+  inputDistance: number | null;
 }
 
 /**
@@ -152,10 +156,14 @@ async function runBatch(
   const n = loaded.length * flips.length;
   const tensor = batchInput(n * inputSize);
   const boxes: Letterbox[] = [];
+  const distances: (number | null)[] = [];
   loaded.forEach(({ frame }, i) => {
     const slice = { ...frame, invert: frame.photometric === 'MONOCHROME1' };
     const first = i * flips.length * inputSize;
-    boxes.push(toModelInput(slice, model.spec, tensor, first));
+    const box = toModelInput(slice, model.spec, tensor, first);
+    boxes.push(box);
+    // From the input itself, before the model sees it: no softmax in this signal.
+    distances.push(model.inputStatistics ? inputDistance(inputHistogram(tensor, first, box), model.inputStatistics) : null);
     // Each flip is a flipped copy of the one normalised input, not a second pass over the slice.
     for (let f = 1; f < flips.length; f++) {
       const offset = first + f * inputSize;
@@ -204,6 +212,7 @@ async function runBatch(
       foreground: mask.foreground,
       entropy,
       ttaDice: agreement,
+      inputDistance: distances[i]!,
     };
   });
   return { results, preprocessMs: t2 - t1, modelMs: t3 - t2, postprocessMs: performance.now() - t3 };

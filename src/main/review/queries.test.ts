@@ -68,6 +68,27 @@ describe('review queries', () => {
     expect(queueItems(db, 'review', 'uncertainty', 100, 2).map((i) => i.seriesId)).toEqual([2, 3, 1]);
   });
 
+  it('puts a series unlike the training images first when most uncertain goes first, however certain the model was', () => {
+    // Series 2 is the most certain (entropy 0.1), but its inputs lie outside the model's input statistics.
+    db.exec('UPDATE predictions SET input_distance = 0');
+    db.exec('UPDATE predictions SET input_distance = 0.3 WHERE image_id IN (20, 21)');
+    enqueuePredicted(db, 1);
+    const items = queueItems(db, 'review', 'uncertainty', 100);
+    expect(items.map((i) => [i.seriesId, i.unlikeShare])).toEqual([
+      [2, 1],
+      [1, 0],
+      [3, 0],
+    ]);
+    // Without statistics (NULL distances) the share is unknown and the order is the model's uncertainty.
+    db.exec('UPDATE predictions SET input_distance = NULL; DELETE FROM review_items');
+    enqueuePredicted(db, 1);
+    expect(queueItems(db, 'review', 'uncertainty', 100).map((i) => [i.seriesId, i.unlikeShare])).toEqual([
+      [1, null],
+      [3, null],
+      [2, null],
+    ]);
+  });
+
   it('finds queue items through the state index', () => {
     const plan = (
       db.prepare(`EXPLAIN QUERY PLAN ${queueSql('review', 'uncertainty')}`).all({ include: 1, limit: 10 }) as { detail: string }[]

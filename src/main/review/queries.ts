@@ -1,18 +1,23 @@
 // Review queries: the queues' order, items, states and the figures per model version, as named
 // functions so tests can run EXPLAIN QUERY PLAN on the real statements.
 import type { AuditEntry, ReviewItem, ReviewOrder, ReviewQueue, VersionReviewMetrics } from '../../shared/contract';
+import { SERIES_UNLIKE_SHARE } from '../../shared/model/input-statistics';
 import type { ReviewState } from '../../shared/review/state';
 import type { Database } from '../db/database';
 
 const ITEM_COLUMNS = `r.series_id AS seriesId, se.study_id AS studyId, r.state, r.model_version_id AS modelVersionId,
   r.uncertainty, se.modality, se.description, p.name AS patientName, p.patient_id AS patientId, st.study_date AS studyDate,
   se.image_count AS imageCount, r.entered_at AS enteredAt, r.skipped_at AS skippedAt, r.reject_reason AS rejectReason,
-  r.assignee, r.note, r.domain_reason AS domainReason`;
+  r.assignee, r.note, r.domain_reason AS domainReason, r.unlike_share AS unlikeShare`;
 const ITEM_FROM = `review_items r JOIN series se ON se.id = r.series_id JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id`;
 
-/** Skipped items go last (oldest skip first); then the chosen order; the series id breaks ties. */
+/**
+ * Skipped items go last (oldest skip first); then the chosen order; the series id breaks ties.
+ * Most uncertain first puts series unlike the model's training images before all others: the
+ * model's own uncertainty can be low on them (issue 21: 0.004 on CT_small).
+ */
 const ORDER_BY: Record<ReviewOrder, string> = {
-  uncertainty: 'r.skipped_at IS NOT NULL, r.skipped_at, r.uncertainty DESC, r.series_id',
+  uncertainty: `r.skipped_at IS NOT NULL, r.skipped_at, coalesce(r.unlike_share, 0) >= ${SERIES_UNLIKE_SHARE} DESC, r.uncertainty DESC, r.series_id`,
   fifo: 'r.skipped_at IS NOT NULL, r.skipped_at, r.entered_at, r.series_id',
   random: 'r.skipped_at IS NOT NULL, r.skipped_at, r.random_key, r.series_id',
 };
@@ -60,7 +65,9 @@ export function statesOf(db: Database, seriesIds: number[]): Record<number, Revi
  */
 export function enqueuePredicted(db: Database, activeVersionId: number): number {
   const complete = `SELECT se.id AS series_id,
-      (SELECT avg(pr.entropy) FROM predictions pr JOIN images i ON i.id = pr.image_id WHERE i.series_id = se.id AND pr.model_version_id = @v) AS score
+      (SELECT avg(pr.entropy) FROM predictions pr JOIN images i ON i.id = pr.image_id WHERE i.series_id = se.id AND pr.model_version_id = @v) AS score,
+      (SELECT avg(pr.input_distance > 0) FROM predictions pr JOIN images i ON i.id = pr.image_id WHERE i.series_id = se.id AND pr.model_version_id = @v)
+        AS unlike
     FROM series se
     WHERE se.image_count > 0 AND se.status = 'segmented'
       AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = se.id AND (r.state != 'to-review' OR r.model_version_id = @v))
@@ -68,14 +75,14 @@ export function enqueuePredicted(db: Database, activeVersionId: number): number 
         = (SELECT count(*) FROM images i WHERE i.series_id = se.id)`;
   const inserted = db
     .prepare(
-      `INSERT INTO review_items (series_id, state, model_version_id, uncertainty, random_key)
-       SELECT c.series_id, 'to-review', @v, c.score, abs(random() % 2147483647) FROM (${complete}) c
+      `INSERT INTO review_items (series_id, state, model_version_id, uncertainty, unlike_share, random_key)
+       SELECT c.series_id, 'to-review', @v, c.score, c.unlike, abs(random() % 2147483647) FROM (${complete}) c
        WHERE NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = c.series_id)`,
     )
     .run({ v: activeVersionId }).changes;
   const updated = db
     .prepare(
-      `UPDATE review_items SET model_version_id = @v, uncertainty = c.score, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+      `UPDATE review_items SET model_version_id = @v, uncertainty = c.score, unlike_share = c.unlike, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
        FROM (${complete}) c
        WHERE review_items.series_id = c.series_id AND review_items.state = 'to-review'
          AND (review_items.model_version_id IS NULL OR review_items.model_version_id != @v)`,
@@ -105,14 +112,18 @@ export function auditEntries(
   },
 ): AuditEntry[] {
   const where: string[] = [];
-  if (q.action) where.push('(action = @action OR action LIKE @actionPrefix)');
-  if (q.seriesId !== undefined) where.push('series_id = @seriesId');
-  if (q.actor !== undefined) where.push('actor = @actor');
-  if (q.beforeId !== undefined) where.push('id < @beforeId');
+  if (q.action) where.push('(a.action = @action OR a.action LIKE @actionPrefix)');
+  if (q.seriesId !== undefined) where.push('a.series_id = @seriesId');
+  if (q.actor !== undefined) where.push('a.actor = @actor');
+  if (q.beforeId !== undefined) where.push('a.id < @beforeId');
   const rows = db
     .prepare(
-      `SELECT id, at, actor, action, subject, series_id AS seriesId, model_version_id AS modelVersionId, detail FROM audit_log
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`,
+      `SELECT a.id, a.at, a.actor, a.action, a.subject, a.series_id AS seriesId, a.model_version_id AS modelVersionId, a.detail,
+              p.name AS patientName, p.patient_id AS patientId, se.modality, se.series_number AS seriesNumber,
+              se.description AS seriesDescription, m.name AS modelName, m.version AS modelVersion
+       FROM audit_log a LEFT JOIN series se ON se.id = a.series_id LEFT JOIN studies st ON st.id = se.study_id
+         LEFT JOIN patients p ON p.id = st.patient_id LEFT JOIN model_versions m ON m.id = a.model_version_id
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.id DESC LIMIT @limit`,
     )
     .all({
       action: q.action ?? '',

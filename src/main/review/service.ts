@@ -21,6 +21,7 @@ import { exhaustive, ServiceError } from '../../shared/result';
 import type { z } from 'zod';
 import type { Database } from '../db/database';
 import type { ModelRegistry } from '../models/registry';
+import { userIdentity } from '../settings/identity';
 import { labelsForAccept, labelsFromDraft, seriesLabels, supersede, type WrittenLabels } from './labels';
 import { auditEntries, enqueuePredicted, itemOf, queueItems, seriesWithoutItem, statesOf, versionMetrics } from './queries';
 import { appendAudit } from '../db/audit';
@@ -217,7 +218,7 @@ export class ReviewMainService implements ReviewService {
         const opened = db.prepare('SELECT opened_at FROM review_items WHERE series_id = ?').pluck().get(seriesId) as
           string | null;
         const seconds = opened ? Math.min(MAX_REVIEW_SECONDS, Math.max(0, (Date.parse(at) - Date.parse(opened)) / 1000)) : 0;
-        const context = { seriesId, modelVersionId: item.modelVersionId, author: settings.userName, seconds, at };
+        const context = { seriesId, modelVersionId: item.modelVersionId, author: userIdentity(settings), seconds, at };
         let written: WrittenLabels | null = null;
         let superseded = 0;
         let fromDraft = false;
@@ -292,7 +293,7 @@ export class ReviewMainService implements ReviewService {
     modelVersionId: number | null,
     detail: Record<string, unknown>,
   ): void {
-    const actor = this.d.settings().userName || '(no user name set)';
+    const actor = userIdentity(this.d.settings());
     const subject =
       seriesId === null
         ? null

@@ -1,5 +1,6 @@
 // The `system` service: versions, data folder, providers and trainer status.
 import os from 'node:os';
+import { osUserName } from '../settings/identity';
 import type { z } from 'zod';
 import type { Events, ExecutionProviderName, SystemInfo, SystemService, systemMethods, TrainerStatus } from '../../shared/contract';
 import { ServiceError } from '../../shared/result';
@@ -41,6 +42,7 @@ export class SystemMainService implements SystemService {
       node: process.versions.node,
       ...(process.versions.electron ? { electron: process.versions.electron } : {}),
       dataDir: this.options.dataDir,
+      osUser: osUserName(),
       cpus: os.availableParallelism(),
       executionProvider: this.options.activeProvider?.() ?? 'cpu',
       executionProviders: this.providers,

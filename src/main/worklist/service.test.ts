@@ -55,4 +55,31 @@ describe('worklist service', () => {
     expect((await b.services.worklist.list({ patient: 'CT-1' })).rows[0]!.editedSeries).toBe(1);
     expect((await b.services.worklist.series({ studyId: row.studyId }))[0]!.edited).toBe(true);
   });
+
+  it('calls a series edited only when the reader changed it: not for a prediction accepted unchanged', async () => {
+    const row = (await b.services.worklist.list({ patient: 'CT-2' })).rows[0]!;
+    const [series] = await b.services.worklist.series({ studyId: row.studyId });
+    const imageId = b.db.prepare('SELECT id FROM images WHERE series_id = ? LIMIT 1').pluck().get(series!.seriesId) as number;
+    const label = b.db.prepare(
+      "INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, model_version_id, seconds, created_at) VALUES (?, ?, x'0004', 0, ?, ?, 1, 't')",
+    );
+    const version = b.registry.active()!.id;
+    label.run(imageId, series!.seriesId, 'accepted', version);
+    expect((await b.services.worklist.list({ patient: 'CT-2' })).rows[0]!.editedSeries).toBe(0);
+    expect((await b.services.worklist.series({ studyId: row.studyId }))[0]!.edited).toBe(false);
+    b.db.prepare("UPDATE labels SET superseded_at = 't2' WHERE series_id = ?").run(series!.seriesId);
+    label.run(imageId, series!.seriesId, 'edited', version);
+    expect((await b.services.worklist.list({ patient: 'CT-2' })).rows[0]!.editedSeries).toBe(1);
+  });
+
+  it("gives each row one word per series: the review state where it has one (the filter's 'labelled'), else the status", async () => {
+    const row = (await b.services.worklist.list({ patient: 'CT-3' })).rows[0]!;
+    // A CT is outside the ultrasound starter's domain (the review loop took it in after the import).
+    expect(row.stateCounts).toEqual({ 'outside-domain': 1 });
+    const [series] = await b.services.worklist.series({ studyId: row.studyId });
+    b.db.prepare("UPDATE review_items SET state = 'labelled' WHERE series_id = ?").run(series!.seriesId);
+    expect((await b.services.worklist.series({ studyId: row.studyId }))[0]!.reviewState).toBe('labelled');
+    const filtered = await b.services.worklist.list({ reviewState: 'labelled' });
+    expect(filtered.rows.map((r) => [r.patientId, r.stateCounts])).toEqual([['CT-3', { labelled: 1 }]]);
+  });
 });

@@ -1,9 +1,10 @@
 // The `worklist` service: a paginated, sortable, filterable list of studies, their series and
 // thumbnails. Aggregates (series and image counts, modalities) are kept on the study row by the
 // importer, so a page is one indexed query plus one small status query.
-import type { SeriesStatus, SeriesSummary, WorklistPage, WorklistQuery, WorklistService, WorklistStudy } from '../../shared/contract';
+import type { ReviewState, SeriesStatus, SeriesSummary, WorklistPage, WorklistQuery, WorklistService, WorklistStudy } from '../../shared/contract';
 import { worklistQuerySchema, type WORKLIST_SORTS } from '../../shared/contract';
 import { searchWords } from '../../shared/dicom/person-name';
+import { SERIES_UNLIKE_SHARE } from '../../shared/model/input-statistics';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
@@ -12,8 +13,18 @@ import { thumbnailPng } from '../imaging/thumbnail';
 /** Uncertainty of each series: mean entropy of the active model's predictions on its images. */
 const SERIES_UNCERTAINTY = `(SELECT avg(p.entropy) FROM predictions p JOIN images i ON i.id = p.image_id
    JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active' WHERE i.series_id = se.id)`;
+/**
+ * Share of each series' slices whose input is unlike the active model's training images
+ * (predictions.input_distance > 0; src/shared/model/input-statistics.ts); null without statistics.
+ */
+const SERIES_UNLIKE = `(SELECT avg(p.input_distance > 0) FROM predictions p JOIN images i ON i.id = p.image_id
+   JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active' WHERE i.series_id = se.id)`;
+/**
+ * "Edited": the reader changed the outline — a working draft, or a current label they edited or
+ * drew. A prediction accepted unchanged is a label but not an edit (issue 21, item 8).
+ */
 const SERIES_EDITED = `(EXISTS (SELECT 1 FROM draft_slices d WHERE d.series_id = se.id)
-   OR EXISTS (SELECT 1 FROM labels l WHERE l.series_id = se.id))`;
+   OR EXISTS (SELECT 1 FROM labels l WHERE l.series_id = se.id AND l.superseded_at IS NULL AND l.origin IN ('edited', 'drawn')))`;
 /** A study's work still to do: its least advanced series' status, in workflow order. */
 const STATUS_RANK = `(SELECT min(CASE x.status WHEN 'new' THEN 0 WHEN 'segmenting' THEN 1 WHEN 'segmented' THEN 2
    WHEN 'in-review' THEN 3 ELSE 4 END) FROM series x WHERE x.study_id = s.id)`;
@@ -82,17 +93,19 @@ export class WorklistMainService implements WorklistService {
                 (SELECT se.id FROM series se WHERE se.study_id = s.id ORDER BY se.series_number IS NULL, se.series_number, se.id LIMIT 1)
                   AS thumbnailSeriesId,
                 ${STUDY_UNCERTAINTY} AS uncertainty,
-                (SELECT count(*) FROM series se WHERE se.study_id = s.id AND ${SERIES_EDITED}) AS editedSeries
+                (SELECT count(*) FROM series se WHERE se.study_id = s.id AND ${SERIES_EDITED}) AS editedSeries,
+                (SELECT count(*) FROM series se WHERE se.study_id = s.id AND ${SERIES_UNLIKE} >= ${SERIES_UNLIKE_SHARE}) AS unlikeSeries
          FROM studies s JOIN patients p ON p.id = s.patient_id ${whereSql}
          ORDER BY ${order} LIMIT @limit OFFSET @offset`,
       )
-      .all({ ...params, limit: q.pageSize, offset: q.page * q.pageSize }) as Omit<WorklistStudy, 'statusCounts'>[];
+      .all({ ...params, limit: q.pageSize, offset: q.page * q.pageSize }) as Omit<WorklistStudy, 'statusCounts' | 'stateCounts'>[];
     const statusCounts = this.statusCounts(rows.map((r) => r.studyId));
+    const stateCounts = this.stateCounts(rows.map((r) => r.studyId));
     return {
       total,
       page: q.page,
       pageSize: q.pageSize,
-      rows: rows.map((r) => ({ ...r, statusCounts: statusCounts.get(r.studyId) ?? {} })),
+      rows: rows.map((r) => ({ ...r, statusCounts: statusCounts.get(r.studyId) ?? {}, stateCounts: stateCounts.get(r.studyId) ?? {} })),
     };
   }
 
@@ -103,7 +116,8 @@ export class WorklistMainService implements WorklistService {
         `SELECT se.id AS seriesId, se.series_uid AS seriesUid, se.modality, se.series_number AS seriesNumber, se.description,
                 se.source_format AS sourceFormat, se.rows, se.columns, se.image_count AS imageCount, se.status,
                 (SELECT count(*) FROM label_sets l WHERE l.referenced_series_uid = se.series_uid) AS labelSets,
-                ${SERIES_UNCERTAINTY} AS uncertainty, ${SERIES_EDITED} AS edited
+                ${SERIES_UNCERTAINTY} AS uncertainty, ${SERIES_EDITED} AS edited, ${SERIES_UNLIKE} AS unlikeShare,
+                (SELECT r.state FROM review_items r WHERE r.series_id = se.id) AS reviewState
          FROM series se WHERE se.study_id = ? ORDER BY se.series_number IS NULL, se.series_number, se.id`,
       )
       .all(studyId) as (Omit<SeriesSummary, 'edited'> & { edited: number })[];
@@ -128,6 +142,20 @@ export class WorklistMainService implements WorklistService {
     } catch {
       return null; // a series whose pixels cannot be decoded still lists; the viewer says why
     }
+  }
+
+  /** Per study, its series by where each stands: the review state when it has one, else the series status. */
+  private stateCounts(studyIds: number[]): Map<number, Partial<Record<SeriesStatus | ReviewState, number>>> {
+    const out = new Map<number, Partial<Record<SeriesStatus | ReviewState, number>>>();
+    if (studyIds.length === 0) return out;
+    const rows = this.db
+      .prepare(
+        `SELECT se.study_id, coalesce(r.state, se.status) AS state, count(*) AS n FROM series se LEFT JOIN review_items r ON r.series_id = se.id
+         WHERE se.study_id IN (${studyIds.map(() => '?').join(',')}) GROUP BY se.study_id, state`,
+      )
+      .all(...studyIds) as { study_id: number; state: SeriesStatus | ReviewState; n: number }[];
+    for (const r of rows) out.set(r.study_id, { ...out.get(r.study_id), [r.state]: r.n });
+    return out;
   }
 
   private statusCounts(studyIds: number[]): Map<number, Partial<Record<SeriesStatus, number>>> {

@@ -33,6 +33,12 @@ export interface ReviewItem {
   note: string;
   /** Why the active model is not meant for this series (outside-domain only). */
   domainReason: string;
+  /**
+   * Share of the series' slices whose input is unlike the images the model was trained on
+   * (src/shared/model/input-statistics.ts; the series is when ≥ SERIES_UNLIKE_SHARE); null when
+   * the model carries no input statistics or before a prediction.
+   */
+  unlikeShare: number | null;
 }
 
 export interface ReviewDecision {
@@ -87,6 +93,14 @@ export interface AuditEntry {
   seriesId: number | null;
   modelVersionId: number | null;
   detail: unknown;
+  /** What the audit view shows instead of internal ids: the series' patient, the series, the model version (null when none). */
+  patientName: string | null;
+  patientId: string | null;
+  modality: string | null;
+  seriesNumber: number | null;
+  seriesDescription: string | null;
+  modelName: string | null;
+  modelVersion: string | null;
 }
 
 export interface VersionReviewMetrics {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { EXECUTION_PROVIDERS } from './system';
 
 export const settingsSchema = z.object({
-  /** Name recorded in the audit log for reviews and corrections. */
+  /** Author of every label and actor of every decision and export; empty: the operating-system account (src/main/settings/identity.ts). */
   userName: z.string().trim().max(128),
   /** `auto` tries CUDA → DirectML → CoreML → WebGPU → CPU; a name forces one. */
   executionProvider: z.enum(['auto', ...EXECUTION_PROVIDERS]),

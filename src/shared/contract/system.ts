@@ -33,6 +33,8 @@ export interface SystemInfo {
   node: string;
   electron?: string;
   dataDir: string;
+  /** The operating-system account: who labels, decisions and exports are recorded as while Settings names no one. */
+  osUser?: string;
   cpus: number;
   /** The provider inference uses (or will use) now. */
   executionProvider: ExecutionProviderName;

@@ -1,6 +1,6 @@
 // The `worklist` service: patients, studies and series the reader works through.
 import { z } from 'zod';
-import { REVIEW_STATES } from '../review/state';
+import { REVIEW_STATES, type ReviewState } from '../review/state';
 
 export const WORKLIST_SORTS = [
   'studyDate', 'patientName', 'importedAt', 'modality',
@@ -45,12 +45,19 @@ export interface WorklistStudy {
   importedAt: string;
   /** Series per status: what still needs segmenting or review. */
   statusCounts: Partial<Record<SeriesStatus, number>>;
+  /**
+   * Series by where each stands, one word per series: its review state (to review, in correction,
+   * labelled, outside domain) when it has one, else its status (new, segmenting…). What the row shows.
+   */
+  stateCounts: Partial<Record<SeriesStatus | ReviewState, number>>;
   /** The study's first series, whose thumbnail the row shows; null for a study with none. */
   thumbnailSeriesId: number | null;
   /** The highest series uncertainty (mean entropy of the active model's slices); null before inference. */
   uncertainty: number | null;
-  /** Series with a working draft or a stored label ("edited"). */
+  /** Series the reader edited: a working draft, or a current label edited or drawn (not one accepted unchanged). */
   editedSeries: number;
+  /** Series whose images are unlike the active model's training images (src/shared/model/input-statistics.ts). */
+  unlikeSeries: number;
 }
 
 export interface WorklistPage {
@@ -74,8 +81,12 @@ export interface SeriesSummary {
   labelSets: number;
   /** Series score: mean binary entropy of the active model's slices (0 = certain); null before inference. */
   uncertainty: number | null;
-  /** A working draft or a stored label exists for the series. */
+  /** The reader edited the series: a working draft, or a current label edited or drawn (not one accepted unchanged). */
   edited: boolean;
+  /** Share of the slices whose input is unlike the active model's training images; null before inference or without statistics. */
+  unlikeShare: number | null;
+  /** Where the series stands in the review loop (src/shared/review/state.ts); null before it enters it. */
+  reviewState: ReviewState | null;
 }
 
 export const worklistMethods = {

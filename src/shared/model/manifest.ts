@@ -2,6 +2,7 @@
 // model.onnx for inference, weights.pt for fine-tuning, model.json). Written by the trainer,
 // validated here before the app trusts a folder.
 import { z } from 'zod';
+import { inputStatisticsSchema } from './input-statistics';
 
 const metrics = z.object({
   dice: z.number().min(0).max(1),
@@ -97,6 +98,12 @@ export const modelManifestSchema = z.object({
     })
     .passthrough()
     .optional(),
+  /**
+   * The input histogram of the images the model is meant for (src/shared/model/input-statistics.ts):
+   * a series whose slices fall outside it is shown as unlike the training images, whatever the
+   * model's uncertainty (issue 21). Absent: the nearest ancestor's is used; none at all, no signal.
+   */
+  inputStatistics: inputStatisticsSchema.optional(),
 }).superRefine((m, ctx) => {
   const o = m.output;
   if (o.activation === 'sigmoid') {

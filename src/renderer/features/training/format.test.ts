@@ -18,6 +18,14 @@ describe('training words', () => {
     expect(describeStatus(run('interrupted'))).toBe('Interrupted');
   });
 
+  it('says a queued run waits only when an earlier run is queued or running; the first run is starting', () => {
+    const first = { id: 1, status: 'queued', candidateVersionId: null } as TrainingRun;
+    expect(describeStatus(first, [first])).toBe('Starting: preparing the labels');
+    const second = { ...first, id: 2 };
+    expect(describeStatus(second, [second, first])).toBe('Waiting for the run before it');
+    expect(describeStatus(second, [second, { ...first, status: 'done' }])).toBe('Starting: preparing the labels');
+  });
+
   it('writes Dice as percentages and differences as signed percentage points', () => {
     expect(pct(0.8794)).toBe('87.9 %');
     expect(pct(null)).toBe('—');

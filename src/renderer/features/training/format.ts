@@ -11,11 +11,17 @@ export function formatEta(seconds: number): string | null {
   return m < 60 ? `${m} min ${s % 60} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** A run's status in words a radiologist reads. */
-export function describeStatus(run: TrainingRun): string {
+/**
+ * A run's status in words a radiologist reads. A queued run waits for another only when an
+ * earlier one is queued or running (`runs`: every run known); otherwise it is starting (finding
+ * Python, staging the labels), as the first run of a fresh install is (issue 21, item 8).
+ */
+export function describeStatus(run: TrainingRun, runs: readonly Pick<TrainingRun, 'id' | 'status'>[] = []): string {
   switch (run.status) {
     case 'queued':
-      return 'Waiting for the run before it';
+      return runs.some((r) => r.id < run.id && (r.status === 'queued' || r.status === 'running'))
+        ? 'Waiting for the run before it'
+        : 'Starting: preparing the labels';
     case 'running':
       return run.candidateVersionId !== null ? 'Comparing the candidate with its parent' : 'Training';
     case 'done':

@@ -20,6 +20,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSyn
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Database } from '../db/database';
+import { isProcessAlive } from '../process-alive';
 
 /** Where a stored file's bytes are: `offset` null means the whole of `relative`. */
 export interface StoredLocation {
@@ -109,8 +110,8 @@ export class ContentStore {
   }
 
   /**
-   * Removes packs a crashed import left behind: written by a process that is gone, and with no
-   * file row pointing into them. A pack of a live process (an import running in another
+   * Removes packs a crashed import left behind: written by a process that is gone (a zombie
+   * counts as gone), and with no file row pointing into them. A pack of a live process (an import running in another
    * process on the same data folder) is never touched. Returns the packs removed.
    */
   sweepPacks(isReferenced: (relative: string) => boolean): string[] {
@@ -122,9 +123,11 @@ export class ContentStore {
       return removed; // no packs yet
     }
     for (const name of names) {
-      const pid = Number(/^[0-9a-z]+-(\d+)-\d+-\d+\.pack$/.exec(name)?.[1]);
+      const match = /^([0-9a-z]+)-(\d+)-\d+-\d+\.pack$/.exec(name);
+      const pid = Number(match?.[2]);
       const relative = path.join('packs', name);
-      if (!Number.isInteger(pid) || isAlive(pid) || isReferenced(relative)) continue;
+      // The pack's name starts with its creation time (base 36 ms): a process that started later reuses the id.
+      if (!match || !Number.isInteger(pid) || isProcessAlive(pid, parseInt(match[1]!, 36)) || isReferenced(relative)) continue;
       this.remove(relative);
       removed.push(relative);
     }
@@ -141,16 +144,6 @@ export class ContentStore {
     if (this.madeDirs.has(dir)) return;
     mkdirSync(dir, { recursive: true });
     this.madeDirs.add(dir);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
   }
 }
 

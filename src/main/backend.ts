@@ -8,6 +8,7 @@ import { Emitter } from '../shared/events';
 import { openDatabase, type Database } from './db/database';
 import { DemoMainService } from './demo/service';
 import { ExportMainService } from './export/service';
+import { sweepExportLeftovers } from './export/staging';
 import { DicomwebMainService } from './dicomweb/service';
 import { FILE_ONLY, type SecretBox } from './dicomweb/endpoints';
 import { FrameLoader } from './imaging/frames';
@@ -75,8 +76,9 @@ export function createBackend(options: BackendOptions): Backend {
   const events = new Emitter<Events>();
   const store = new ContentStore(path.join(options.dataDir, 'store'));
   const jobs = new JobStore(db, events);
-  // A previous process may have died mid-job: its rows say "running", and its packs may hold
-  // bytes nothing refers to.
+  // A previous process may have died mid-job: its rows say "running", its packs may hold bytes
+  // nothing refers to, and an export of it may have left its stage (before the rows are marked).
+  for (const removed of sweepExportLeftovers(options.dataDir, db)) console.error(`[export] removed what an interrupted export left: ${removed}`);
   jobs.recoverInterrupted();
   store.sweepPacks(referencedIn(db));
   const frames = new FrameLoader(db, store);

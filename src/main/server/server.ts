@@ -16,7 +16,16 @@ import type { Backend } from '../backend';
 
 export const TOKEN_COOKIE = 'lgms_token';
 // One staged chunk of a dropped file and its envelope: a file goes up in chunks, never whole.
-const MAX_BODY = STAGE_CHUNK_BYTES + 64 * 1024;
+export const MAX_BODY = STAGE_CHUNK_BYTES + 64 * 1024;
+// What one client (even with the token) can make the server hold: bodies are read at most
+// BODIES_AT_ONCE at a time (≤ 4 × 4.06 MiB), BODIES_WAITING more wait unread (their bytes stay in
+// the kernel's socket buffers) and the rest are answered 503; a body that stops arriving for
+// BODY_IDLE_MS is answered 408. Measured (docs/benchmarks.md, rel-a): 150 requests announcing
+// 2 GB and sending 4 MiB each took the server from 178 to 662 MiB before these bounds.
+export const BODIES_AT_ONCE = 4;
+export const BODIES_WAITING = 64;
+const BODY_IDLE_MS = 10_000;
+const BODY_WAIT_MS = 30_000;
 
 export interface ServerOptions {
   backend: Backend;
@@ -70,6 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const sameOrigin = (req: IncomingMessage): boolean =>
     allowedHosts.has(req.headers.host ?? '') && (req.headers.origin === undefined || req.headers.origin === origin);
 
+  const bodies = new BodyGate();
   const server = http.createServer((req, res) => {
     setSecurityHeaders(res);
     if (!sameOrigin(req)) return sendText(res, 403, 'Forbidden: wrong host or origin.');
@@ -101,9 +111,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const parts = url.pathname.split('/');
     if (parts.length !== 4) return sendText(res, 404, 'Not found.');
+    // Refused by what it announces, before a byte of it is read.
+    const announced = Number(req.headers['content-length'] ?? NaN);
+    if (announced > MAX_BODY) return refuseBody(res, 413, tooLarge(announced));
     let body: unknown;
+    let bytes: Buffer;
     try {
-      const bytes = await readBody(req, MAX_BODY);
+      bytes = await bodies.read(req);
+    } catch (e) {
+      if (e instanceof BodyRefused) return refuseBody(res, e.status, e.message);
+      return refuseBody(res, 400, `Bad request: the body could not be read (${(e as Error).message}).`);
+    }
+    try {
       body = bytes.length === 0 ? {} : decodeWire(bytes);
     } catch (e) {
       return sendWire(res, 400, { ok: false, error: { code: 'invalid-input', message: `bad request body: ${(e as Error).message}` } });
@@ -159,6 +178,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(message);
   });
 
+  // A request must arrive whole within a minute (Node's default is five): a chunk is 4 MiB.
+  server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
@@ -219,18 +240,106 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
+const MIB = 1024 * 1024;
+
+function tooLarge(bytes: number | null): string {
+  const size = bytes === null ? 'more than ' + (MAX_BODY / MIB).toFixed(1) : (bytes / MIB).toFixed(1);
+  return `Payload too large: this request carries ${size} MiB; an API call may carry at most ${(MAX_BODY / MIB).toFixed(1)} MiB (files are sent in chunks of ${STAGE_CHUNK_BYTES / MIB} MiB).`;
+}
+
+/** Answers without reading the rest of the body, and closes the connection so its bytes are not read either. */
+function refuseBody(res: ServerResponse, status: number, text: string): void {
+  res.setHeader('Connection', 'close');
+  if (status === 503) res.setHeader('Retry-After', '5');
+  sendText(res, status, text);
+}
+
+class BodyRefused extends Error {
+  constructor(
+    readonly status: 408 | 413 | 503,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads request bodies, at most BODIES_AT_ONCE at a time and each at most MAX_BODY bytes; the
+ * others wait unread, BODIES_WAITING of them at most, for BODY_WAIT_MS at most.
+ */
+class BodyGate {
+  private reading = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  async read(req: IncomingMessage): Promise<Buffer> {
+    if (this.reading >= BODIES_AT_ONCE) {
+      if (this.waiting.length >= BODIES_WAITING)
+        throw new BodyRefused(503, 'Service busy: too many uploads at once from this machine; try again in a few seconds.');
+      await new Promise<void>((resolve, reject) => {
+        const leave = (error: Error) => {
+          clearTimeout(timer);
+          req.off('close', gone);
+          const i = this.waiting.indexOf(turn);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(error);
+        };
+        const turn = () => {
+          clearTimeout(timer);
+          req.off('close', gone);
+          resolve();
+        };
+        // A client that gives up while waiting leaves the queue at once.
+        const gone = () => leave(new Error('the client closed the connection'));
+        const timer = setTimeout(() => leave(new BodyRefused(503, 'Service busy: this upload waited too long for its turn; try again.')), BODY_WAIT_MS);
+        req.once('close', gone);
+        this.waiting.push(turn);
+      });
+    } else this.reading++;
+    try {
+      return await readBody(req, MAX_BODY);
+    } finally {
+      // Hand the slot to the next waiting request, or free it.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.reading--;
+    }
+  }
+}
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    let idle: NodeJS.Timeout | undefined;
+    let settled = false;
+    const settle = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(idle);
+      req.off('data', onData);
+      if (error) {
+        chunks.length = 0;
+        req.pause(); // the rest is never read: the answer closes the connection
+        reject(error);
+      } else resolve(Buffer.concat(chunks));
+    };
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => settle(new BodyRefused(408, `Request timeout: no bytes of the body arrived for ${BODY_IDLE_MS / 1000} s.`)), BODY_IDLE_MS);
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        reject(new Error(`body larger than ${limit} bytes`));
-        req.destroy();
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+      if (size > limit) settle(new BodyRefused(413, tooLarge(null)));
+      else {
+        chunks.push(chunk);
+        arm();
+      }
+    };
+    if (req.destroyed) return settle(new Error('the client closed the connection'));
+    arm();
+    req.on('data', onData);
+    req.once('end', () => settle());
+    req.once('error', (e) => settle(e));
+    req.once('close', () => settle(new Error('the client closed the connection')));
   });
 }

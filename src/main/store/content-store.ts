@@ -55,7 +55,7 @@ export class ContentStore {
   private readonly madeDirs = new Set<string>();
 
   constructor(readonly root: string) {
-    mkdirSync(root, { recursive: true });
+    mkdirSync(root, { recursive: true, mode: 0o700 });
   }
 
   static hash(bytes: Uint8Array): string {
@@ -105,7 +105,7 @@ export class ContentStore {
     // A copy cut short by a crash is shorter than its content: only a whole one is kept.
     if (statSync(target, { throwIfNoEntry: false })?.size === bytes.length) return { sha256, relative, offset: null, written: false };
     this.ensureDir(path.dirname(target));
-    writeFileSync(target, bytes);
+    writeFileSync(target, bytes, { mode: 0o600 }); // patient data: the owner's only
     return { sha256, relative, offset: null, written: true };
   }
 
@@ -142,7 +142,7 @@ export class ContentStore {
 
   private ensureDir(dir: string): void {
     if (this.madeDirs.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.madeDirs.add(dir);
   }
 }
@@ -176,7 +176,7 @@ export class PackWriter {
     this.close();
     // Unique per process, thread and pack; the time keeps a reused process id apart.
     const relative = path.join('packs', `${Date.now().toString(36)}-${process.pid}-${threadId}-${packSerial++}.pack`);
-    this.fd = openSync(this.store.absolute(relative), 'wx');
+    this.fd = openSync(this.store.absolute(relative), 'wx', 0o600);
     this.offset = 0;
     this.packs.push(relative);
   }

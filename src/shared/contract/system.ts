@@ -33,6 +33,8 @@ export interface SystemInfo {
   node: string;
   electron?: string;
   dataDir: string;
+  /** Set when this start found the data folder readable by other users and made it private. */
+  dataDirNote?: string;
   cpus: number;
   /** The provider inference uses (or will use) now. */
   executionProvider: ExecutionProviderName;

@@ -2,10 +2,12 @@
 // announced larger than one API call may be is refused with 413 and a reason before it is read;
 // one that grows past the limit without announcing its size likewise; bodies are read a few at a
 // time and a client that opens more than the server will queue is told to come back (503).
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STAGE_CHUNK_BYTES } from '../../src/shared/contract';
-import { WIRE_CONTENT_TYPE } from '../../src/shared/contract/wire';
+import { decodeWire, STAGE_UPLOAD_PATH, WIRE_CONTENT_TYPE } from '../../src/shared/contract/wire';
 import { serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 
@@ -96,4 +98,35 @@ describe('headless server bounds', () => {
     });
     expect(ok.status).toBe(200);
   }, 30_000);
+
+  it('streams a dropped file to disk chunk by chunk (PUT, raw bytes) and refuses a chunk past the limit with 413', async () => {
+    const put = (q: Record<string, string>, body: Uint8Array, headers: Record<string, string> = {}) =>
+      fetch(`${app.origin}${STAGE_UPLOAD_PATH}?${new URLSearchParams(q)}`, {
+        method: 'PUT',
+        headers: { Authorization: `Bearer ${app.token}`, 'Content-Type': 'application/octet-stream', ...headers },
+        body: body as Uint8Array<ArrayBuffer>,
+      });
+    const file = Uint8Array.from({ length: STAGE_CHUNK_BYTES + 1000 }, (_, i) => (i * 31) % 251);
+    const first = await put({ batch: 'upload-0001', path: 'scan/IM1.dcm', offset: '0', last: '0' }, file.subarray(0, STAGE_CHUNK_BYTES));
+    expect(decodeWire(new Uint8Array(await first.arrayBuffer()))).toEqual({ ok: true, value: { bytes: STAGE_CHUNK_BYTES } });
+    const last = await put({ batch: 'upload-0001', path: 'scan/IM1.dcm', offset: String(STAGE_CHUNK_BYTES), last: '1' }, file.subarray(STAGE_CHUNK_BYTES));
+    expect(decodeWire(new Uint8Array(await last.arrayBuffer()))).toEqual({ ok: true, value: { bytes: file.length } });
+    expect(Buffer.compare(readFileSync(path.join(tmp.dir, 'staging', 'upload-0001', 'scan', 'IM1.dcm')), file)).toBe(0);
+    // A chunk larger than the contract's is refused by its announced size, with the reason.
+    const r = net.connect(port, '127.0.0.1');
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      r.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      r.on('close', () => resolve(text));
+      r.on('error', () => undefined);
+    });
+    r.write(
+      `PUT ${STAGE_UPLOAD_PATH}?batch=upload-0002&path=a&offset=0&last=1 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${app.token}\r\n` +
+        `Content-Type: application/octet-stream\r\nContent-Length: 2000000000\r\n\r\n`,
+    );
+    r.write(Buffer.alloc(64 * 1024));
+    const text = await answer;
+    expect(text).toMatch(/^HTTP\/1\.1 413/);
+    expect(text).toMatch(/an upload may carry at most 4\.0 MiB/);
+  });
 });

@@ -9,8 +9,9 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { STAGE_CHUNK_BYTES } from '../../shared/contract';
-import { WIRE_CONTENT_TYPE, decodeWire, encodeWire } from '../../shared/contract/wire';
+import { importMethods, STAGE_CHUNK_BYTES } from '../../shared/contract';
+import { STAGE_UPLOAD_PATH, WIRE_CONTENT_TYPE, decodeWire, encodeWire } from '../../shared/contract/wire';
+import { fail, ServiceError } from '../../shared/result';
 import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
 import type { Backend } from '../backend';
 
@@ -25,6 +26,8 @@ export const MAX_BODY = STAGE_CHUNK_BYTES + 64 * 1024;
 export const BODIES_AT_ONCE = 4;
 export const BODIES_WAITING = 64;
 const BODY_IDLE_MS = 10_000;
+/** `import.stage`'s fields but its bytes, which are the body of an upload. */
+const STAGE_FIELDS = importMethods.stage.omit({ data: true });
 const BODY_WAIT_MS = 30_000;
 
 export interface ServerOptions {
@@ -96,6 +99,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!authorised(req)) {
       return sendText(res, 401, 'Unauthorized: open the URL printed by `npm run serve` (it carries the access token).');
     }
+    if (url.pathname === STAGE_UPLOAD_PATH) return handleUpload(req, res, url);
     if (url.pathname.startsWith('/api/')) return handleApi(req, res, url);
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
     return serveStatic(res, url.pathname);
@@ -133,6 +137,36 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (service === null || method === null) return sendText(res, 400, 'Bad request: malformed URL.');
     const result = await backend.dispatch(service, method, input);
     sendWire(res, 200, result);
+  }
+
+  /**
+   * `import.stage` with its bytes as the body (application/octet-stream) and the other fields in
+   * the query: streamed into the staged file as it arrives, never held whole (src/renderer/lib/
+   * http-transport.ts sends it so). A non-simple method and type: a cross-site page cannot send it
+   * without a CORS preflight, which is never granted.
+   */
+  async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    res.setHeader('Cache-Control', 'no-store');
+    if (req.method !== 'PUT') return refuseBody(res, 405, 'Use PUT for uploads.');
+    if ((req.headers['content-type'] ?? '').split(';')[0]!.trim() !== 'application/octet-stream')
+      return refuseBody(res, 415, 'Uploads must be application/octet-stream.');
+    const length = Number(req.headers['content-length'] ?? NaN);
+    if (!Number.isSafeInteger(length) || length < 0) return refuseBody(res, 411, 'Length required: an upload must announce its size (Content-Length).');
+    if (length > STAGE_CHUNK_BYTES) return refuseBody(res, 413, tooLarge(length, STAGE_CHUNK_BYTES));
+    const q = url.searchParams;
+    const meta = STAGE_FIELDS.safeParse({ batch: q.get('batch'), path: q.get('path'), offset: Number(q.get('offset')), last: q.get('last') === '1' });
+    if (!meta.success) {
+      res.setHeader('Connection', 'close');
+      return sendWire(res, 200, fail('invalid-input', meta.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
+    }
+    try {
+      const value = await bodies.run(req, () => backend.importer.stageFrom(meta.data, arriving(req), length));
+      sendWire(res, 200, { ok: true, value });
+    } catch (e) {
+      if (e instanceof BodyRefused) return refuseBody(res, e.status, e.message);
+      res.setHeader('Connection', 'close'); // the rest of the body, if any, is not read
+      sendWire(res, 200, e instanceof ServiceError ? fail(e.code, e.message) : fail('io', `the upload could not be stored: ${(e as Error).message}`));
+    }
   }
 
   function serveStatic(res: ServerResponse, pathname: string): void {
@@ -242,9 +276,27 @@ export function readCookie(header: string | undefined, name: string): string | u
 
 const MIB = 1024 * 1024;
 
-function tooLarge(bytes: number | null): string {
-  const size = bytes === null ? 'more than ' + (MAX_BODY / MIB).toFixed(1) : (bytes / MIB).toFixed(1);
-  return `Payload too large: this request carries ${size} MiB; an API call may carry at most ${(MAX_BODY / MIB).toFixed(1)} MiB (files are sent in chunks of ${STAGE_CHUNK_BYTES / MIB} MiB).`;
+function tooLarge(bytes: number | null, limit = MAX_BODY): string {
+  const size = bytes === null ? 'more than ' + (limit / MIB).toFixed(1) : (bytes / MIB).toFixed(1);
+  return `Payload too large: this request carries ${size} MiB; ${limit === MAX_BODY ? 'an API call' : 'an upload'} may carry at most ${(limit / MIB).toFixed(1)} MiB (files are sent in chunks of ${STAGE_CHUNK_BYTES / MIB} MiB).`;
+}
+
+/** The request's body as it arrives; a body that stops arriving for BODY_IDLE_MS ends the request (408). */
+async function* arriving(req: IncomingMessage): AsyncGenerator<Uint8Array> {
+  let idle: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => req.destroy(new BodyRefused(408, `Request timeout: no bytes of the body arrived for ${BODY_IDLE_MS / 1000} s.`)), BODY_IDLE_MS);
+  };
+  arm();
+  try {
+    for await (const chunk of req) {
+      arm();
+      yield chunk as Buffer;
+    }
+  } finally {
+    clearTimeout(idle);
+  }
 }
 
 /** Answers without reading the rest of the body, and closes the connection so its bytes are not read either. */
@@ -271,7 +323,12 @@ class BodyGate {
   private reading = 0;
   private readonly waiting: (() => void)[] = [];
 
-  async read(req: IncomingMessage): Promise<Buffer> {
+  read(req: IncomingMessage): Promise<Buffer> {
+    return this.run(req, () => readBody(req, MAX_BODY));
+  }
+
+  /** Runs `use` (which reads the request's body) once a slot is free. */
+  async run<T>(req: IncomingMessage, use: () => Promise<T>): Promise<T> {
     if (this.reading >= BODIES_AT_ONCE) {
       if (this.waiting.length >= BODIES_WAITING)
         throw new BodyRefused(503, 'Service busy: too many uploads at once from this machine; try again in a few seconds.');
@@ -296,7 +353,7 @@ class BodyGate {
       });
     } else this.reading++;
     try {
-      return await readBody(req, MAX_BODY);
+      return await use();
     } finally {
       // Hand the slot to the next waiting request, or free it.
       const next = this.waiting.shift();

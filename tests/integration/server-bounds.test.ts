@@ -3,6 +3,7 @@
 // one that grows past the limit without announcing its size likewise; bodies are read a few at a
 // time and a client that opens more than the server will queue is told to come back (503).
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,33 @@ describe('headless server bounds', () => {
     r.socket.destroy();
     expect(status).toBe(413);
     expect(text).toMatch(/carries 1907\.3 MiB; an API call may carry at most 4\.1 MiB/);
+  });
+
+  it('lets a client that keeps writing its 2 GB body read the 413 (the connection is not reset under it)', async () => {
+    const attempt = () =>
+      new Promise<string>((resolve) => {
+        const req = http.request(`${app.origin}/api/import/stage`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${app.token}`, 'Content-Type': WIRE_CONTENT_TYPE, 'Content-Length': 2_000_000_000 },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          req.destroy();
+          resolve(String(res.statusCode));
+        });
+        req.on('error', (e) => resolve(`error ${(e as NodeJS.ErrnoException).code}`));
+        // Written as fast as the server takes it, up to 64 MiB (bounded: the test never sends 2 GB).
+        const block = Buffer.alloc(1 << 20);
+        let sent = 0;
+        const pump = () => {
+          while (sent < 64 && req.write(block)) sent++;
+          if (sent < 64) req.once('drain', pump);
+        };
+        pump();
+      });
+    const answers: string[] = [];
+    for (let i = 0; i < 5; i++) answers.push(await attempt());
+    expect(answers).toEqual(['413', '413', '413', '413', '413']);
   });
 
   it('refuses a chunked body that grows past the limit with 413', async () => {

@@ -29,6 +29,8 @@ const BODY_IDLE_MS = 10_000;
 /** `import.stage`'s fields but its bytes, which are the body of an upload. */
 const STAGE_FIELDS = importMethods.stage.omit({ data: true });
 const BODY_WAIT_MS = 30_000;
+const LINGER_MS = 2_000;
+const LINGERING_MAX = 8;
 
 export interface ServerOptions {
   backend: Backend;
@@ -156,7 +158,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const q = url.searchParams;
     const meta = STAGE_FIELDS.safeParse({ batch: q.get('batch'), path: q.get('path'), offset: Number(q.get('offset')), last: q.get('last') === '1' });
     if (!meta.success) {
-      res.setHeader('Connection', 'close');
+      res.shouldKeepAlive = false; // its body is not read
       return sendWire(res, 200, fail('invalid-input', meta.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
     }
     try {
@@ -164,7 +166,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sendWire(res, 200, { ok: true, value });
     } catch (e) {
       if (e instanceof BodyRefused) return refuseBody(res, e.status, e.message);
-      res.setHeader('Connection', 'close'); // the rest of the body, if any, is not read
+      res.shouldKeepAlive = false; // the rest of the body, if any, is not read
       sendWire(res, 200, e instanceof ServiceError ? fail(e.code, e.message) : fail('io', `the upload could not be stored: ${(e as Error).message}`));
     }
   }
@@ -299,12 +301,25 @@ async function* arriving(req: IncomingMessage): AsyncGenerator<Uint8Array> {
   }
 }
 
-/** Answers without reading the rest of the body, and closes the connection so its bytes are not read either. */
+/**
+ * Answers without keeping the rest of the body. A client still writing the body it announced reads
+ * the answer only if the connection is not reset under it (closing at once reset it: the client
+ * saw no 413), so the server lingers LINGER_MS, discarding what still arrives (nothing is kept),
+ * before it closes; at most LINGERING_MAX connections at once, since discarding costs the event
+ * loop time; past that the connection closes at once.
+ */
 function refuseBody(res: ServerResponse, status: number, text: string): void {
-  res.setHeader('Connection', 'close');
   if (status === 503) res.setHeader('Retry-After', '5');
+  const socket = res.socket;
+  if (socket && lingering < LINGERING_MAX) {
+    lingering++;
+    socket.once('close', () => lingering--);
+    res.once('finish', () => setTimeout(() => socket.destroy(), LINGER_MS).unref());
+  } else res.setHeader('Connection', 'close');
   sendText(res, status, text);
 }
+
+let lingering = 0;
 
 class BodyRefused extends Error {
   constructor(

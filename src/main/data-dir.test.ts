@@ -57,4 +57,15 @@ describe('data folder', () => {
     expect(mode(path.join(dir, 'lgms.sqlite'))).toBe(0o600);
     expect(ensurePrivateDataDir(dir)).toBeNull(); // nothing more to say the next time
   });
+
+  it.skipIf(process.platform === 'win32' && 'POSIX modes')('leaves a folder that holds other files as it is, and warns', () => {
+    const dir = path.join(tmp.dir, 'home-like');
+    mkdirSync(dir);
+    chmodSync(dir, 0o755);
+    writeFileSync(path.join(dir, 'notes.txt'), '');
+    chmodSync(path.join(dir, 'notes.txt'), 0o644);
+    expect(ensurePrivateDataDir(dir)).toMatch(/holds other files too, so it was left as it is/);
+    expect(mode(dir)).toBe(0o755);
+    expect(mode(path.join(dir, 'notes.txt'))).toBe(0o644);
+  });
 });

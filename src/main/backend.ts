@@ -1,6 +1,5 @@
 // Builds the whole backend for one data folder: database, services, events and the dispatcher.
 // Electron, the headless server, the CLI and the tests all start here.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Api, Events, Services, SystemInfo } from '../shared/contract';
 import { createApiClient } from '../shared/contract/client';
@@ -8,6 +7,7 @@ import { Emitter } from '../shared/events';
 import { openDatabase, type Database } from './db/database';
 import { DemoMainService } from './demo/service';
 import { ExportMainService } from './export/service';
+import { sweepExportLeftovers } from './export/staging';
 import { DicomwebMainService } from './dicomweb/service';
 import { FILE_ONLY, type SecretBox } from './dicomweb/endpoints';
 import { FrameLoader } from './imaging/frames';
@@ -16,6 +16,7 @@ import { ImportMainService } from './import/service';
 import { InferenceEngine } from './inference/engine';
 import { JobStore } from './jobs/store';
 import { ModelRegistry } from './models/registry';
+import { ensurePrivateDataDir, privateFiles } from './data-dir';
 import { appVersion, resourcesDir } from './paths';
 import { ReviewMainService } from './review/service';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
@@ -70,15 +71,19 @@ export interface Backend {
 }
 
 export function createBackend(options: BackendOptions): Backend {
-  mkdirSync(options.dataDir, { recursive: true });
+  // Patient data: the folder is the owner's only, and an older, looser one is tightened (and said so).
+  const dataDirNote = ensurePrivateDataDir(options.dataDir);
+  if (dataDirNote) console.error(`[security] ${dataDirNote}`);
   const dbPath = path.join(options.dataDir, 'lgms.sqlite');
   const binding = options.sqliteBinding ? { sqliteBinding: options.sqliteBinding } : {};
   const db = openDatabase(dbPath, options.sqliteBinding ? { nativeBinding: options.sqliteBinding } : {});
+  privateFiles([dbPath, `${dbPath}-wal`, `${dbPath}-shm`]);
   const events = new Emitter<Events>();
   const store = new ContentStore(path.join(options.dataDir, 'store'));
   const jobs = new JobStore(db, events);
-  // A previous process may have died mid-job: its rows say "running", and its packs may hold
-  // bytes nothing refers to.
+  // A previous process may have died mid-job: its rows say "running", its packs may hold bytes
+  // nothing refers to, and an export of it may have left its stage (before the rows are marked).
+  for (const removed of sweepExportLeftovers(options.dataDir, db)) console.error(`[export] removed what an interrupted export left: ${removed}`);
   jobs.recoverInterrupted();
   store.sweepPacks(referencedIn(db));
   const frames = new FrameLoader(db, store);
@@ -88,7 +93,7 @@ export function createBackend(options: BackendOptions): Backend {
   for (const problem of modelProblems) console.error(`[models] ${problem}`);
   const engine = new InferenceEngine({ db, dbPath, storeDir: store.root, jobs, events, registry, settings: () => settings.read(), ...binding });
   const system = new SystemMainService(
-    { dataDir: options.dataDir, transport: options.transport, activeProvider: () => engine.activeProvider(), ...(options.host?.pickPaths ? { pickPaths: options.host.pickPaths } : {}) },
+    { dataDir: options.dataDir, ...(dataDirNote ? { dataDirNote } : {}), transport: options.transport, activeProvider: () => engine.activeProvider(), ...(options.host?.pickPaths ? { pickPaths: options.host.pickPaths } : {}) },
     settings,
     events,
   );

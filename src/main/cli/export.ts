@@ -56,6 +56,7 @@ export async function exportCommand(
       `  ${s.description || s.seriesUid}: ${s.used === 'labels' ? 'final labels' : "the active model's predictions (no final labels)"} → ${s.files.length} file(s)`,
     );
   for (const s of result?.skipped ?? []) lines.push(`  skipped ${s.seriesUid}: ${s.reason}`);
+  for (const note of result?.notes ?? []) lines.push(`  note: ${note}`);
   if (result?.series.length) lines.push(`written to ${result.outDir}`);
   return { lines, code: job.status === 'done' ? 0 : 1 };
 }

@@ -45,7 +45,7 @@ export class DicomwebMainService implements DicomwebService {
   private readonly running = new Map<number, Promise<Job>>();
 
   constructor(private readonly o: DicomwebServiceOptions) {
-    this.endpoints = new EndpointStore(o.db, o.secrets);
+    this.endpoints = new EndpointStore(o.db, o.secrets, o.dataDir);
   }
 
   async listEndpoints(): Promise<PacsEndpoint[]> {

@@ -8,7 +8,7 @@ import { seriesImages, seriesLabels, type SeriesRow } from './queries';
 import type { Database } from '../db/database';
 import type { ContentStore } from '../store/content-store';
 import { seriesToSeg } from './series-seg';
-import { stack, stackGeometry, writeLabelPng, writeNifti } from './volume-files';
+import { stack, stackGeometry, volumeProblem, writeLabelPng, writeNifti } from './volume-files';
 
 export interface FormatDeps {
   db: Database;
@@ -22,8 +22,10 @@ export interface SeriesExport {
   /** Paths relative to the staging folder. */
   files: string[];
   modelVersionIds: number[];
-  /** The nnU-Net case: its identifier and its label values. */
-  nnunetCase?: { id: string; labelValues: number[]; labelNames: string[] };
+  /** The nnU-Net cases (one per series, or one per image when the images do not form a volume): identifier and label values. */
+  nnunetCases?: { id: string; labelValues: number[] }[];
+  /** What the reader must know about how the series was written (ExportResult.notes). */
+  note?: string;
 }
 
 export class NothingToExport extends Error {}
@@ -61,6 +63,15 @@ export async function exportSeries(
     files.forEach((f, i) => writeLabelPng(path.join(stagingDir, f), maps[i]!, s.rows, s.columns));
     return { used, files, modelVersionIds };
   }
+  // Images that are not slices of one volume (ultrasound frames of several spacings, photographs)
+  // are never stacked as if they were: one 2D file each, in its own spacing and position.
+  const problem = volumeProblem(images);
+  if (problem) {
+    const files = images.map((_, i) => path.join(`${stem}_labels`, `slice_${String(i + 1).padStart(4, '0')}.nii.gz`));
+    for (const [i, im] of images.entries())
+      await writeNifti(path.join(stagingDir, files[i]!), maps[i]!, [im.columns, im.rows, 1], stackGeometry([im]));
+    return { used, files, modelVersionIds, note: notAVolume(s, problem, images.length) };
+  }
   const file = `${stem}_labels.nii.gz`;
   await writeNifti(
     path.join(stagingDir, file),
@@ -71,9 +82,14 @@ export async function exportSeries(
   return { used, files: [file], modelVersionIds };
 }
 
+function notAVolume(s: SeriesRow, problem: string, count: number): string {
+  return `${s.description || s.seriesUid}: ${problem}; not stacked into one volume, written as ${count} separate 2D files`;
+}
+
 /**
- * One nnU-Net case: imagesTr/<case>_0000.nii.gz (modality values, float32; colour as luminance)
- * and labelsTr/<case>.nii.gz with the same geometry.
+ * A series as nnU-Net cases: imagesTr/<case>_0000.nii.gz (modality values, float32; colour as
+ * luminance) and labelsTr/<case>.nii.gz with the same geometry; one case for a volume, one 2D case
+ * per image (<case>_001 …) when its images do not form one (volumeProblem).
  */
 export async function exportNnunetCase(
   deps: FormatDeps,
@@ -83,8 +99,6 @@ export async function exportNnunetCase(
   fallBackToPredictions: boolean,
 ): Promise<SeriesExport> {
   const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions);
-  const geometry = stackGeometry(images);
-  const size: [number, number, number] = [s.columns, s.rows, images.length];
   const slices: Float32Array[] = [];
   for (const im of images) {
     const f = await deps.frames.load(im.id);
@@ -95,28 +109,28 @@ export async function exportNnunetCase(
     else for (let p = 0; p < n; p++) out[p] = f.pixels[p]! * f.slope + f.intercept;
     slices.push(out);
   }
-  const image = path.join('imagesTr', `${caseId}_0000.nii.gz`);
-  const label = path.join('labelsTr', `${caseId}.nii.gz`);
-  await writeNifti(
-    path.join(stagingDir, image),
-    stack(slices, (n) => new Float32Array(n)),
-    size,
-    geometry,
-  );
-  await writeNifti(
-    path.join(stagingDir, label),
-    stack(maps, (n) => new Uint8Array(n)),
-    size,
-    geometry,
-  );
-  const values = new Set<number>();
-  for (const m of maps) for (const v of new Set(m)) values.add(v);
-  return {
-    used,
-    files: [image, label],
-    modelVersionIds,
-    nnunetCase: { id: caseId, labelValues: [...values].sort((a, b) => a - b), labelNames: [] },
-  };
+  // Images that do not form a volume are 2D cases of their own (nnU-Net resamples each case by its
+  // spacing, so a stack at the first image's spacing would train on wrongly scaled images).
+  const problem = volumeProblem(images);
+  const groups = problem ? images.map((_, i) => [i]) : [images.map((_, i) => i)];
+  const files: string[] = [];
+  const nnunetCases: { id: string; labelValues: number[] }[] = [];
+  for (const [g, members] of groups.entries()) {
+    const id = problem ? `${caseId}_${String(g + 1).padStart(3, '0')}` : caseId;
+    const part = members.map((i) => images[i]!);
+    const size: [number, number, number] = [part[0]!.columns, part[0]!.rows, part.length];
+    const geometry = stackGeometry(part);
+    const image = path.join('imagesTr', `${id}_0000.nii.gz`);
+    const label = path.join('labelsTr', `${id}.nii.gz`);
+    await writeNifti(path.join(stagingDir, image), stack(members.map((i) => slices[i]!), (n) => new Float32Array(n)), size, geometry);
+    const labelMaps = members.map((i) => maps[i]!);
+    await writeNifti(path.join(stagingDir, label), stack(labelMaps, (n) => new Uint8Array(n)), size, geometry);
+    const values = new Set<number>();
+    for (const m of labelMaps) for (const v of new Set(m)) values.add(v);
+    files.push(image, label);
+    nnunetCases.push({ id, labelValues: [...values].sort((a, b) => a - b) });
+  }
+  return { used, files, modelVersionIds, nnunetCases, ...(problem ? { note: notAVolume(s, problem, images.length).replace('2D files', '2D cases') } : {}) };
 }
 
 /**

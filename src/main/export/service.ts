@@ -1,8 +1,8 @@
-// The `export` service: each export is a job that writes into a staging folder inside the
-// target folder and moves the finished files in at the end, so a failed or cancelled export
-// leaves no half-written file; each exported series gets an audit row.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// The `export` service: each export is a job that writes into a staging folder in the data
+// folder (staging.ts) and moves the finished files into the target folder at the end, under names
+// that are free, so a failed, cancelled or killed export leaves no half-written file there and
+// an earlier export is never overwritten; each exported series gets an audit row.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   exportMethods,
@@ -25,6 +25,7 @@ import {
 } from './formats';
 import { NoLabelsError } from './series-seg';
 import { osUserName } from '../settings/identity';
+import { createStage, exportStagingRoot, moveIntoPlace } from './staging';
 import { labelledSeries, modelVersion, seriesById, splitOf, type SeriesRow } from './queries';
 import { appendAudit } from '../db/audit';
 
@@ -34,6 +35,8 @@ export interface ExportServiceOptions extends FormatDeps {
   jobs: JobStore;
   /** Who is exporting, for the audit log (src/main/settings/identity.ts; default: the operating-system user). */
   identity?: () => string;
+  /** Where exports are staged (default: export-staging beside the store, in the data folder). */
+  stagingRoot?: string;
 }
 
 export class ExportMainService implements ExportService {
@@ -55,6 +58,9 @@ export class ExportMainService implements ExportService {
         'conflict',
         `${datasetName(request.datasetId)} already exists in ${request.outDir}; choose another dataset id or folder`,
       );
+    // Refused before any file is written when it is plain already (a case skipped later is checked again at the end).
+    if (request.format === 'nnunet' && series.every((s) => splitOf(this.o.db, s) === 'validation'))
+      throw new ServiceError('invalid-input', NO_TRAINING_CASE);
     const title = `Export ${series.length === 1 ? series[0]!.description || 'series' : `${series.length} series`} as ${FORMAT_NAMES[request.format]}`;
     const job = this.o.jobs.create('export', title, { ...request, seriesIds: series.map((s) => s.id) });
     const run = this.run(job.id, request, series);
@@ -80,11 +86,11 @@ export class ExportMainService implements ExportService {
   private async run(jobId: number, request: ExportRequest, series: SeriesRow[]): Promise<Job> {
     let cancelled = false;
     this.o.jobs.markRunning(jobId, () => (cancelled = true));
-    const staging = path.join(request.outDir, `.lgms-export-${jobId}-${randomBytes(4).toString('hex')}`);
-    const result: ExportResult = { outDir: request.outDir, format: request.format, series: [], skipped: [] };
+    const result: ExportResult = { outDir: request.outDir, format: request.format, series: [], skipped: [], notes: [] };
     const done: { series: SeriesRow; export: SeriesExport }[] = [];
+    let staging = '';
     try {
-      mkdirSync(staging, { recursive: true });
+      staging = createStage(this.o.stagingRoot ?? exportStagingRoot(path.dirname(this.o.store.root)), jobId);
       const root = request.format === 'nnunet' ? path.join(staging, datasetName(request.datasetId)) : staging;
       mkdirSync(root, { recursive: true });
       for (const [i, s] of series.entries()) {
@@ -108,16 +114,18 @@ export class ExportMainService implements ExportService {
       if (done.length === 0)
         throw new ServiceError('not-found', result.skipped.map((s) => s.reason).join('; ') || 'nothing to export');
       if (request.format === 'nnunet') this.finishNnunet(root, request, done);
-      // Everything is written: move it in. Names inside the staging folder are the final names.
-      for (const entry of readdirSync(staging)) {
-        const target = path.join(request.outDir, entry);
-        rmSync(target, { recursive: true, force: true });
-        renameSync(path.join(staging, entry), target);
-      }
-      rmSync(staging, { recursive: true, force: true });
+      for (const d of done) if (d.export.note) result.notes.push(d.export.note);
+      // Everything is written: move it in, under new names where the folder holds those names already.
+      const names = moveIntoPlace(staging, request.outDir);
+      for (const [entry, name] of names)
+        if (entry !== name) result.notes.push(`${entry} was already in ${request.outDir}: written as ${name} (nothing was overwritten)`);
       const base = request.format === 'nnunet' ? datasetName(request.datasetId) : '';
+      const finalPath = (relative: string) => {
+        const [top, ...rest] = path.join(base, relative).split(path.sep);
+        return path.join(request.outDir, names.get(top!) ?? top!, ...rest);
+      };
       for (const d of done) {
-        const files = d.export.files.map((f) => path.join(request.outDir, base, f));
+        const files = d.export.files.map(finalPath);
         result.series.push({
           seriesUid: d.series.seriesUid,
           description: d.series.description,
@@ -138,14 +146,14 @@ export class ExportMainService implements ExportService {
         progress: { phase: 'done', done: series.length, total: series.length },
       });
     } catch (err) {
-      rmSync(staging, { recursive: true, force: true });
+      if (staging) rmSync(staging, { recursive: true, force: true });
       const message = err instanceof Error ? err.message : String(err);
       return this.o.jobs.finish('export', jobId, 'failed', { error: `export failed: ${message}`, result });
     }
   }
 
   private finishNnunet(root: string, request: ExportRequest, done: { series: SeriesRow; export: SeriesExport }[]): void {
-    const maxLabel = Math.max(1, ...done.flatMap((d) => d.export.nnunetCase?.labelValues ?? [0]));
+    const maxLabel = Math.max(1, ...done.flatMap((d) => d.export.nnunetCases?.flatMap((c) => c.labelValues) ?? [0]));
     const names = labelNames(this.o, done, maxLabel);
     const modalities = [...new Set(done.map((d) => d.series.modality || 'image'))];
     writeFileSync(
@@ -156,7 +164,7 @@ export class ExportMainService implements ExportService {
           description: 'Final labels exported from LGMS Workstation',
           channel: modalities.join('/'),
           labelNames: names,
-          numTraining: done.length,
+          numTraining: done.reduce((n, d) => n + d.export.nnunetCases!.length, 0),
         }),
         null,
         2,
@@ -166,12 +174,13 @@ export class ExportMainService implements ExportService {
     // nnUNet_preprocessed/<dataset>/ to train on exactly that split). Cases whose patient has no
     // split yet train.
     const fold = { train: [] as string[], val: [] as string[] };
-    for (const d of done) (splitOf(this.o.db, d.series) === 'validation' ? fold.val : fold.train).push(d.export.nnunetCase!.id);
+    for (const d of done) (splitOf(this.o.db, d.series) === 'validation' ? fold.val : fold.train).push(...d.export.nnunetCases!.map((c) => c.id));
+    if (fold.train.length === 0) throw new ServiceError('invalid-input', NO_TRAINING_CASE);
     writeFileSync(path.join(root, 'splits_final.json'), JSON.stringify([fold], null, 2) + '\n');
     writeFileSync(
       path.join(root, 'cases.json'),
       JSON.stringify(
-        Object.fromEntries(done.map((d) => [d.export.nnunetCase!.id, { seriesUid: d.series.seriesUid, used: d.export.used }])),
+        Object.fromEntries(done.flatMap((d) => d.export.nnunetCases!.map((c) => [c.id, { seriesUid: d.series.seriesUid, used: d.export.used }]))),
         null,
         2,
       ) + '\n',
@@ -184,6 +193,12 @@ function labelNames(o: FormatDeps, done: { export: SeriesExport }[], maxLabel: n
   const named = modelId === undefined ? [] : (modelVersion(o.db, modelId)?.labels ?? []);
   return Array.from({ length: maxLabel }, (_, i) => named[i] ?? `label_${i + 1}`);
 }
+
+// nnU-Net would train on nothing with this split, and training on its own folds instead would put
+// the workstation's validation patients into training (the gate would then grade a model on
+// patients it learnt from).
+const NO_TRAINING_CASE =
+  "every labelled series belongs to a patient of the workstation's frozen validation split, so the dataset would have no training case: label series of other patients first";
 
 const datasetName = (id: number) => `Dataset${String(id).padStart(3, '0')}_LGMS`;
 

@@ -49,6 +49,40 @@ export function stackGeometry(images: readonly ImageRow[]): VolumeGeometry {
   };
 }
 
+/**
+ * Why a series' images, stacked in display order, do not form one volume — null when they do.
+ * A volume needs one size, one pixel spacing and one orientation, and positions evenly spaced
+ * along the slice normal (PS3.3 C.7.6.2.1.1; tolerances: 0.1 % of a spacing, 10⁻⁴ of a direction
+ * cosine, 1 % of the slice spacing). A single image is always a (one-slice) volume. The reason is
+ * in words for the reader; it names the values that differ (mm).
+ */
+export function volumeProblem(images: readonly ImageRow[]): string | null {
+  if (images.length < 2) return null;
+  const mm = (v: number) => `${Number(v.toFixed(3))}`;
+  const range = (values: number[]) => `${mm(Math.min(...values))}–${mm(Math.max(...values))} mm`;
+  const first = images[0]!;
+  if (images.some((im) => im.rows !== first.rows || im.columns !== first.columns)) {
+    const sizes = [...new Set(images.map((im) => `${im.columns}×${im.rows}`))];
+    return `its images differ in size (${sizes.join(', ')} pixels)`;
+  }
+  const spacings = images.map((im) => im.pixelSpacing);
+  if (spacings.some((sp) => sp === null) && spacings.some((sp) => sp !== null)) return 'some of its images have a pixel spacing and others none';
+  const s0 = spacings[0];
+  if (s0 && spacings.some((sp) => Math.abs(sp![0] - s0[0]) > 1e-3 * s0[0] || Math.abs(sp![1] - s0[1]) > 1e-3 * s0[1]))
+    return `its images have different pixel spacings (${range(spacings.flatMap((sp) => sp!))})`;
+  if (images.some((im) => !im.position || !im.orientation)) return 'its images carry no position in the patient (Image Position and Orientation (Patient)), so their order and spacing in space are unknown';
+  const o0 = first.orientation!;
+  if (images.some((im) => im.orientation!.some((v, i) => Math.abs(v - o0[i]!) > 1e-4))) return 'its images have different orientations (Image Orientation (Patient))';
+  const normal = [o0[1] * o0[5] - o0[2] * o0[4], o0[2] * o0[3] - o0[0] * o0[5], o0[0] * o0[4] - o0[1] * o0[3]];
+  const along = images.map((im) => im.position!.reduce((sum, v, i) => sum + v * normal[i]!, 0));
+  const gaps = along.slice(1).map((v, i) => v - along[i]!);
+  const mean = (along[along.length - 1]! - along[0]!) / gaps.length;
+  if (Math.abs(mean) < 1e-3) return 'its images lie at the same position (frames over time, not slices through the body)';
+  if (gaps.some((g) => Math.abs(g - mean) > 0.01 * Math.abs(mean) + 1e-3))
+    return `its slices are not evenly spaced (${range(gaps.map(Math.abs))} apart)`;
+  return null;
+}
+
 /** Slices (each rows × columns, row-major) stacked as x fastest, then y, then z. */
 export function stack<T extends Uint8Array | Int16Array | Float32Array>(slices: readonly T[], make: (n: number) => T): T {
   const n = slices[0]?.length ?? 0;

@@ -53,7 +53,20 @@ export class ImportMainService implements ImportService {
    * already staged: a chunk out of order is a `conflict`), and renames the file into place after
    * the last chunk, so a half-sent file is never imported. Returns the bytes staged so far.
    */
-  async stage({ batch, path: relative, offset, data, last }: z.input<typeof importMethods.stage>): Promise<{ bytes: number }> {
+  async stage({ data, ...chunk }: z.input<typeof importMethods.stage>): Promise<{ bytes: number }> {
+    return this.stageFrom(chunk, [data], data.byteLength);
+  }
+
+  /**
+   * The same as `stage` for a chunk that arrives as a stream (the headless server's upload, which
+   * never holds a chunk whole): its `length` bytes are written to the file as they come. A stream
+   * that ends short or runs long leaves the staged file as it was (a `conflict`: send it again).
+   */
+  async stageFrom(
+    { batch, path: relative, offset, last }: Omit<z.input<typeof importMethods.stage>, 'data'>,
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    length: number,
+  ): Promise<{ bytes: number }> {
     const root = path.join(this.stagingDir(), batch);
     const target = path.resolve(root, relative);
     if (!target.startsWith(root + path.sep)) throw new ServiceError('invalid-input', 'the path leaves the staging folder');
@@ -68,12 +81,23 @@ export class ImportMainService implements ImportService {
     try {
       const { size } = await file.stat();
       if (size !== offset) throw new ServiceError('conflict', `the upload of ${relative} has ${size} bytes, not ${offset}: send the file again`);
-      await file.write(data, 0, data.byteLength, offset);
+      let written = 0;
+      try {
+        for await (const bytes of source) {
+          if (written + bytes.byteLength > length) throw new ServiceError('conflict', `the chunk of ${relative} is longer than announced (${length} bytes)`);
+          await file.write(bytes, 0, bytes.byteLength, offset + written);
+          written += bytes.byteLength;
+        }
+        if (written !== length) throw new ServiceError('conflict', `the chunk of ${relative} was cut off after ${written} of ${length} bytes: send it again`);
+      } catch (e) {
+        await file.truncate(offset);
+        throw e;
+      }
     } finally {
       await file.close();
     }
     if (last) await rename(part, target);
-    return { bytes: offset + data.byteLength };
+    return { bytes: offset + length };
   }
 
   async startStaged({ batch }: { batch: string }): Promise<{ jobId: number }> {

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../tests/helpers/temp';
@@ -49,5 +50,34 @@ describe('content store', () => {
     expect(removed).toEqual([path.join('packs', 'abc-4194304-1-0.pack')]);
     expect(readdirSync(packs).sort()).toEqual([path.basename(mine), 'abc-4194304-1-1.pack'].sort());
     expect(existsSync(store.absolute(mine))).toBe(true); // this (live) process's own pack stays
+  });
+
+  it.skipIf(process.platform !== 'linux' && 'zombies are read from /proc')('sweeps a pack of a killed import its parent has not reaped yet (a zombie)', async () => {
+    // A parent that forks a child, lets it die and does not wait for it: the child stays a zombie,
+    // as a `kill -9` from a script that has not waited leaves it. kill(pid, 0) still succeeds on it.
+    const parent = spawn('python3', ['-c', 'import os, sys, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(() => process.kill(zombie, 0)).not.toThrow();
+      const packs = store.absolute('packs');
+      mkdirSync(packs, { recursive: true });
+      const name = `${Date.now().toString(36)}-${zombie}-1-0.pack`;
+      writeFileSync(path.join(packs, name), 'x');
+      expect(store.sweepPacks(() => false)).toEqual([path.join('packs', name)]);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
+
+  it('sweeps a pack whose process id now belongs to a process started after the pack was written', () => {
+    const packs = store.absolute('packs');
+    mkdirSync(packs, { recursive: true });
+    // This test's parent (vitest's runner) started before now, so use a pack "written" long before it started.
+    const name = `${(Date.now() - 10 * 365 * 86_400_000).toString(36)}-${process.ppid}-1-0.pack`;
+    writeFileSync(path.join(packs, name), 'x');
+    expect(store.sweepPacks(() => false)).toEqual(process.platform === 'linux' ? [path.join('packs', name)] : []);
   });
 });

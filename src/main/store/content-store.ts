@@ -20,6 +20,7 @@ import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSyn
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Database } from '../db/database';
+import { isProcessAlive } from '../process-alive';
 
 /** Where a stored file's bytes are: `offset` null means the whole of `relative`. */
 export interface StoredLocation {
@@ -54,7 +55,7 @@ export class ContentStore {
   private readonly madeDirs = new Set<string>();
 
   constructor(readonly root: string) {
-    mkdirSync(root, { recursive: true });
+    mkdirSync(root, { recursive: true, mode: 0o700 });
   }
 
   static hash(bytes: Uint8Array): string {
@@ -104,13 +105,13 @@ export class ContentStore {
     // A copy cut short by a crash is shorter than its content: only a whole one is kept.
     if (statSync(target, { throwIfNoEntry: false })?.size === bytes.length) return { sha256, relative, offset: null, written: false };
     this.ensureDir(path.dirname(target));
-    writeFileSync(target, bytes);
+    writeFileSync(target, bytes, { mode: 0o600 }); // patient data: the owner's only
     return { sha256, relative, offset: null, written: true };
   }
 
   /**
-   * Removes packs a crashed import left behind: written by a process that is gone, and with no
-   * file row pointing into them. A pack of a live process (an import running in another
+   * Removes packs a crashed import left behind: written by a process that is gone (a zombie
+   * counts as gone), and with no file row pointing into them. A pack of a live process (an import running in another
    * process on the same data folder) is never touched. Returns the packs removed.
    */
   sweepPacks(isReferenced: (relative: string) => boolean): string[] {
@@ -122,9 +123,11 @@ export class ContentStore {
       return removed; // no packs yet
     }
     for (const name of names) {
-      const pid = Number(/^[0-9a-z]+-(\d+)-\d+-\d+\.pack$/.exec(name)?.[1]);
+      const match = /^([0-9a-z]+)-(\d+)-\d+-\d+\.pack$/.exec(name);
+      const pid = Number(match?.[2]);
       const relative = path.join('packs', name);
-      if (!Number.isInteger(pid) || isAlive(pid) || isReferenced(relative)) continue;
+      // The pack's name starts with its creation time (base 36 ms): a process that started later reuses the id.
+      if (!match || !Number.isInteger(pid) || isProcessAlive(pid, parseInt(match[1]!, 36)) || isReferenced(relative)) continue;
       this.remove(relative);
       removed.push(relative);
     }
@@ -139,18 +142,8 @@ export class ContentStore {
 
   private ensureDir(dir: string): void {
     if (this.madeDirs.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.madeDirs.add(dir);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
   }
 }
 
@@ -183,7 +176,7 @@ export class PackWriter {
     this.close();
     // Unique per process, thread and pack; the time keeps a reused process id apart.
     const relative = path.join('packs', `${Date.now().toString(36)}-${process.pid}-${threadId}-${packSerial++}.pack`);
-    this.fd = openSync(this.store.absolute(relative), 'wx');
+    this.fd = openSync(this.store.absolute(relative), 'wx', 0o600);
     this.offset = 0;
     this.packs.push(relative);
   }

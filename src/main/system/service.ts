@@ -12,6 +12,8 @@ import { probeTrainer, pythonCandidates } from './trainer-probe';
 
 export interface SystemOptions {
   dataDir: string;
+  /** Said when this start made a data folder others could read private (data-dir.ts). */
+  dataDirNote?: string;
   transport: SystemInfo['transport'];
   /** Replaced by the inference engine once it has chosen a provider. */
   activeProvider?: () => ExecutionProviderName;
@@ -43,6 +45,7 @@ export class SystemMainService implements SystemService {
       ...(process.versions.electron ? { electron: process.versions.electron } : {}),
       dataDir: this.options.dataDir,
       osUser: osUserName(),
+      ...(this.options.dataDirNote ? { dataDirNote: this.options.dataDirNote } : {}),
       cpus: os.availableParallelism(),
       executionProvider: this.options.activeProvider?.() ?? 'cpu',
       executionProviders: this.providers,

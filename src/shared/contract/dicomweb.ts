@@ -49,6 +49,8 @@ export interface PacsEndpoint {
   hasSecret: boolean;
   /** How the secret is kept: by the operating system's keychain, or only by file permissions. */
   secretProtection: 'os' | 'file';
+  /** Why only file permissions, where the platform's keychain could not be used (e.g. Linux without a keyring). */
+  secretProtectionNote?: string;
 }
 
 export interface PacsStudy {

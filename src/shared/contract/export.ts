@@ -35,6 +35,12 @@ export interface ExportResult {
   format: ExportFormat;
   series: ExportedSeries[];
   skipped: { seriesUid: string; reason: string }[];
+  /**
+   * What the reader must know about files that were written: a series written as separate 2D
+   * files because its images do not form a volume, a name changed because the folder held one
+   * already (nothing is overwritten), an nnU-Net split with no training case.
+   */
+  notes: string[];
 }
 
 export interface ExportService {

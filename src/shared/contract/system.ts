@@ -35,6 +35,8 @@ export interface SystemInfo {
   dataDir: string;
   /** The operating-system account: who labels, decisions and exports are recorded as while Settings names no one. */
   osUser?: string;
+  /** Set when this start found the data folder readable by other users and made it private. */
+  dataDirNote?: string;
   cpus: number;
   /** The provider inference uses (or will use) now. */
   executionProvider: ExecutionProviderName;

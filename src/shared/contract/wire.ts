@@ -8,6 +8,13 @@ import { Encoder, decode } from '@msgpack/msgpack';
  * The API's content type. Not one of the CORS-safelisted types (text/plain, form, multipart), so
  * a cross-site page cannot send it without a preflight, which the server never grants.
  */
+/**
+ * Where the headless transport sends `import.stage`: PUT, the chunk's bytes as the body
+ * (application/octet-stream), batch, path, offset and last (1 or 0) in the query; the answer is
+ * the method's Result in the API's encoding. The server streams it to disk instead of holding it.
+ */
+export const STAGE_UPLOAD_PATH = '/upload/import/stage';
+
 export const WIRE_CONTENT_TYPE = 'application/msgpack';
 
 /**

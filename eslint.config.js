@@ -17,7 +17,7 @@ const intoRenderer = { group: ['**/renderer/**', '**/renderer'], message: 'The b
 // directly under src/main is named here. A floor imports only what lies below it (features may
 // import one another; so may hosts). Imports from src/shared never count: shared/imaging and
 // shared/contract/demo.ts share names with backend folders.
-const GROUND = ['paths', 'workers']; // src/main/paths.ts, workers.ts: where the app's files are, how a worker starts
+const GROUND = ['paths', 'workers', 'process-alive']; // src/main/paths.ts, workers.ts, process-alive.ts: where the app's files are, how a worker starts, whether a process lives
 const DB = ['db'];
 const STORE = ['store'];
 const IMAGING = ['imaging'];
@@ -27,7 +27,7 @@ const FEATURES = [
 const HOSTS = ['backend', 'data-dir', 'rpc', 'server', 'cli', 'electron']; // backend.ts and data-dir.ts are files
 const intoFeatures = (names, message) => ({ group: [...names.flatMap((n) => [`**/${n}`, `**/${n}/**`]), '!**/shared/**'], message });
 const featureRules = [
-  [GROUND.map((f) => `src/main/${f}.ts`), [...DB, ...STORE, ...IMAGING, ...FEATURES, ...HOSTS], 'paths.ts and workers.ts are the ground floor: they import no backend folder.'],
+  [GROUND.map((f) => `src/main/${f}.ts`), [...DB, ...STORE, ...IMAGING, ...FEATURES, ...HOSTS], 'paths.ts, workers.ts and process-alive.ts are the ground floor: they import no backend folder.'],
   ['src/main/db/**/*.ts', [...STORE, ...IMAGING, ...FEATURES, ...HOSTS], 'The database layer imports no backend feature.'],
   ['src/main/store/**/*.ts', [...IMAGING, ...FEATURES, ...HOSTS], 'The content store is storage: it imports only the database.'],
   ['src/main/imaging/**/*.ts', [...FEATURES, ...HOSTS], 'Imaging reads and writes pixels: it must not import import/, demo/ or any other feature.'],

@@ -9,10 +9,10 @@ import { isDicomError } from '../imaging/dicom';
 import { toPart10 } from '../imaging/dicom/part10';
 import { DEFLATED_EXPLICIT_VR_LE } from '../imaging/dicom/transfer-syntax';
 import { hasDicmPrefix } from '../imaging/dicom/vr';
-import { describeNonImage, isImageStorage, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
+import { describeNonImage, isImageStorage, isUid, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
 import { geometryProblem, parseNumbers } from '../imaging/dicom/numbers';
 import { readFastSegmentation } from './fast-seg';
-import { bytesOf, failureReason } from './reasons';
+import { bytesOf, failureReason, missingUids } from './reasons';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
 
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
@@ -99,7 +99,7 @@ function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = [
   if (pixels.tag !== T.pixelData) return null;
   // The full reader's first check of an image it has parsed (read-dicom.ts), so its answer too:
   // an anonymiser that dropped the UIDs left nothing to file the image under.
-  if (!studyUid || !seriesUid) return { status: 'failed', reason: failureReason('missing-attribute', 'Study or Series Instance UID') };
+  if (!studyUid || !seriesUid) return { status: 'failed', reason: failureReason('missing-attribute', missingUids(studyUid, seriesUid)) };
   if (!sopInstance) return null;
   if (native) {
     const expected = bits === 1 ? Math.ceil((rows * columns * samples * frames) / 8) : rows * columns * samples * frames * (bits / 8);
@@ -281,7 +281,8 @@ function intOrNull(n: number | null): number | null {
 function knownNonImage(values: FastHeader['values']): ReadOutcome | null {
   if (values.has(T.directoryRecords)) return null;
   const uid = values.text(T.sopClass) || values.text(T.mediaSopClass);
-  if (uid === MEDIA_STORAGE_DIRECTORY) return null;
+  // A damaged UID makes a damaged file, as the full reader says (header.ts); it is never echoed.
+  if (uid === MEDIA_STORAGE_DIRECTORY || (uid && !isUid(uid))) return null;
   // An image storage object without Pixel Data is damaged, as the full reader says (read-dicom.ts).
   if (isImageStorage(uid)) return { status: 'failed', reason: failureReason('pixels-missing') };
   const sop = describeNonImage(uid);

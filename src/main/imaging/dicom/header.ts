@@ -7,6 +7,7 @@ import { nativeByteLength } from './native';
 import { readPalette, type Palette } from './palette';
 import { geometryProblem, parseNumbers } from './numbers';
 import { toPart10 } from './part10';
+import { deriveFrameCount } from './frame-count';
 import { holdsTrailingPixelData, locatePixelData, type PixelDataElement } from './pixel-locator';
 import { describeNonImage, isUid, MEDIA_STORAGE_DIRECTORY, SEGMENTATION_STORAGE } from './sop-classes';
 import { transferSyntax } from './transfer-syntax';
@@ -106,14 +107,9 @@ function pixelModule(ds: Dataset, kind: ImagePixelModule['pixelDataKind'], repai
     photometric = samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2';
     repairs.push(`no Photometric Interpretation: assumed ${photometric}`);
   }
-  let frames = int(ds, 'NumberOfFrames') ?? 1;
-  if (ds.NumberOfFrames !== undefined && int(ds, 'NumberOfFrames') === null && str(ds, 'NumberOfFrames') !== '') {
-    repairs.push(`Number of Frames "${str(ds, 'NumberOfFrames')}" is not a number: read as 1`);
-  }
-  if (frames < 1) {
-    repairs.push(`Number of Frames ${frames} read as 1`);
-    frames = 1;
-  }
+  // Unusable (absent, empty, not a number, below 1): one frame until the Pixel Data says how
+  // many it holds (readDicom, frame-count.ts).
+  const frames = declaredFrames(ds) ?? 1;
   return {
     rows,
     columns,
@@ -127,6 +123,12 @@ function pixelModule(ds: Dataset, kind: ImagePixelModule['pixelDataKind'], repai
     planarConfiguration: int(ds, 'PlanarConfiguration') === 1 ? 1 : 0,
     pixelDataKind: kind,
   };
+}
+
+/** Number of Frames when it is a usable count (1 or more), else null. */
+function declaredFrames(ds: Dataset): number | null {
+  const v = int(ds, 'NumberOfFrames');
+  return v !== null && v >= 1 ? v : null;
 }
 
 function vec3(v: number[] | null): Vec3 | null {
@@ -368,6 +370,15 @@ export function readDicom(bytes: Uint8Array): DicomFile {
       'malformed',
       `cannot locate the Pixel Data element (${encapsulated ? 'encapsulated' : `expected ${expected} bytes`})`,
     );
+  }
+  // Number of Frames unusable: the Pixel Data says how many frames it holds, or the file is refused.
+  const framesValue = int(ds, 'NumberOfFrames');
+  if ((framesValue === null || framesValue < 1) && pixelData) {
+    const derived = deriveFrameCount(header, pixelData, syntax.encoding === 'rle');
+    header.numberOfFrames = derived.frames;
+    const what = framesValue === null ? 'no Number of Frames' : `Number of Frames ${framesValue} is not a frame count`;
+    if (derived.from) repairs.push(`${what}: ${derived.from}`);
+    else if (framesValue !== null) repairs.push(`${what}: read as 1`);
   }
   if (common.sopClassUid === SEGMENTATION_STORAGE) {
     const refs = segmentationRefs(ds);

@@ -37,6 +37,10 @@ describe.skipIf(skipReason)(skipTitle('desktop app (Electron)', skipReason), () 
     const page = await app.firstWindow();
     await expect.poll(() => page.getByTestId('status-version').textContent()).toMatch(/LGMS Workstation/);
     expect(await page.getByTestId('status-version').textContent()).toBeTruthy();
+    // Served from the privileged app:// scheme, not file:// (issue 23 item 9); its scripts ran
+    // under the CSP's script-src 'self', and a path out of the renderer folder is refused.
+    expect(page.url()).toBe('app://renderer/index.html');
+    expect(await page.evaluate(async () => (await fetch('app://renderer/..%2F..%2Fpackage.json')).status)).toBe(404);
     expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
     expect(await page.evaluate(() => Object.keys((globalThis as { lgms?: object }).lgms ?? {}).sort())).toEqual(['invoke', 'subscribe']);
     const prefs = await app.evaluate(({ BrowserWindow }) => {

@@ -1,19 +1,23 @@
-// The client's errors against a real HTTP server that misbehaves the ways a PACS can.
+// The client against a real HTTP server that misbehaves, or answers in forms, the ways a PACS can.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DicomwebClient } from './client';
 
-describe('DicomwebClient errors', () => {
+describe('DicomwebClient against a real HTTP server', () => {
   let server: http.Server;
   let base: string;
   const seen: (string | undefined)[] = [];
+  /** Canned QIDO-RS replies by the first path segment of the endpoint URL. */
+  const replies = new Map<string, { type: string; body: Buffer }>();
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       seen.push(req.headers.authorization);
       const status = Number(/\/status\/(\d+)/.exec(req.url ?? '')?.[1] ?? 0);
       if (req.url?.includes('/hang/')) return; // never answers
       if (status) return void res.writeHead(status).end('nope');
+      const reply = replies.get(new URL(req.url ?? '/', 'http://x').pathname.split('/')[1] ?? '');
+      if (reply) return void res.writeHead(200, { 'Content-Type': reply.type }).end(reply.body);
       res.writeHead(200, { 'Content-Type': 'application/dicom+json' }).end('[]');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -57,5 +61,37 @@ describe('DicomwebClient errors', () => {
     const pending = client('/hang').searchStudies({}, controller.signal);
     controller.abort();
     await expect(pending).rejects.toMatchObject({ code: 'cancelled' });
+  });
+
+  // Issue 23 item 3: every Person Name form of the DICOM JSON model (PS3.18 F.2.2), and the
+  // character set a reply declares.
+  it('reads every Person Name form: components object, a plain string, only ideographic or phonetic', async () => {
+    const study = (uid: string, name: unknown) => ({ '0020000D': { vr: 'UI', Value: [uid] }, '00100010': { vr: 'PN', Value: [name] } });
+    const body = JSON.stringify([
+      study('1.1', { Alphabetic: 'Doe^John' }),
+      study('1.2', 'Roe^Jane'),
+      study('1.3', { Ideographic: '山田^太郎' }),
+      study('1.4', { Phonetic: 'やまだ^たろう' }),
+      study('1.5', { Alphabetic: 'Yamada^Tarou', Ideographic: '山田^太郎', Phonetic: 'やまだ^たろう' }),
+      { '0020000D': { vr: 'UI', Value: ['1.6'] }, '00100010': { vr: 'PN' } },
+    ]);
+    replies.set('pn', { type: 'application/dicom+json', body: Buffer.from(body) });
+    const studies = await client('/pn').searchStudies({});
+    expect(studies.map((s) => s.patientName)).toEqual(['Doe^John', 'Roe^Jane', '=山田^太郎', '==やまだ^たろう', 'Yamada^Tarou=山田^太郎=やまだ^たろう', '']);
+  });
+
+  it('decodes a reply in the character set its Content-Type declares', async () => {
+    const body = JSON.stringify([{ '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Müller^Zoë' }] }, '00081030': { vr: 'LO', Value: ['Thorax ä'] } }]);
+    replies.set('latin1', { type: 'application/dicom+json; charset=ISO-8859-1', body: Buffer.from(body, 'latin1') });
+    replies.set('utf8', { type: 'application/dicom+json; charset="utf-8"', body: Buffer.from(body, 'utf8') });
+    replies.set('klingon', { type: 'application/dicom+json; charset=x-klingon', body: Buffer.from(body, 'utf8') });
+    for (const path of ['/latin1', '/utf8']) {
+      const [s] = await client(path).searchStudies({});
+      expect(s).toMatchObject({ patientName: 'Müller^Zoë', studyDescription: 'Thorax ä' });
+    }
+    await expect(client('/klingon').searchStudies({})).rejects.toMatchObject({
+      code: 'unsupported',
+      message: expect.stringMatching(/character set "x-klingon", which the workstation cannot decode/),
+    });
   });
 });

@@ -108,7 +108,7 @@ export class DicomwebClient {
   }
 
   private async parseJson(response: Response): Promise<unknown> {
-    const body = new TextDecoder().decode(await this.read(response));
+    const body = decoderFor(response.headers.get('content-type')).decode(await this.read(response));
     if (!body.trim()) return null;
     try {
       return JSON.parse(body);
@@ -206,7 +206,33 @@ function number(r: DicomJson, tag: string): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
+/**
+ * A Person Name as the import stores it: the alphabetic, ideographic and phonetic component
+ * groups joined with "=", empty trailing groups dropped (values.ts personName). The DICOM JSON
+ * model gives an object of the three groups, any of them absent (PS3.18 F.2.2); some servers
+ * send the PN string itself, which is already in that form.
+ */
 function personName(r: DicomJson, tag: string): string {
-  const v = r[tag]?.Value?.[0] as { Alphabetic?: string } | undefined;
-  return v?.Alphabetic ?? '';
+  const v = r[tag]?.Value?.[0];
+  if (typeof v === 'string') return v.trim();
+  if (!v || typeof v !== 'object') return '';
+  const { Alphabetic, Ideographic, Phonetic } = v as { Alphabetic?: unknown; Ideographic?: unknown; Phonetic?: unknown };
+  const group = (g: unknown) => (typeof g === 'string' ? g.trim() : '');
+  return [group(Alphabetic), group(Ideographic), group(Phonetic)].join('=').replace(/=+$/, '');
+}
+
+/**
+ * The decoder for a reply's body: the charset its Content-Type declares (a WHATWG label, as
+ * fetch reads it: ISO-8859-1 is read as windows-1252, its superset), else UTF-8, which DICOM
+ * JSON is by default (PS3.18 F.2). A label no decoder knows is refused rather than guessed.
+ */
+function decoderFor(contentType: string | null): TextDecoder {
+  const label = /;\s*charset=(?:"([^"]*)"|([^\s;]+))/i.exec(contentType ?? '');
+  const charset = (label?.[1] ?? label?.[2] ?? '').trim();
+  if (!charset) return new TextDecoder('utf-8');
+  try {
+    return new TextDecoder(charset);
+  } catch {
+    throw new ServiceError('unsupported', `the PACS answered in the character set "${charset}", which the workstation cannot decode`);
+  }
 }

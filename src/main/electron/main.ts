@@ -1,19 +1,39 @@
 // The Electron shell: one window on the shared backend, every contract method bound to IPC with
 // a sender check, every backend event forwarded. Kept thin: all logic lives in the backend.
-import { app, BrowserWindow, dialog, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, net, protocol, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CONTENT_SECURITY_POLICY } from '../../shared/csp';
 import { IPC_EVENT, IPC_INVOKE } from '../../shared/contract/bridge';
 import { fail } from '../../shared/result';
 import { createBackend, type Backend } from '../backend';
 import { resolveDataDir } from '../data-dir';
+import { APP_SCHEME, isRendererUrl, rendererEntry, resolveAppFile } from './renderer-url';
 import { hardenSessions } from './security';
 import { osSecretBox } from './secrets';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const rendererUrl = process.env.ELECTRON_RENDERER_URL
-  ? new URL(process.env.ELECTRON_RENDERER_URL)
-  : pathToFileURL(path.join(here, '../renderer/index.html'));
+const rendererRoot = path.join(here, '../renderer');
+const entry = rendererEntry({ isPackaged: app.isPackaged, devUrl: process.env.ELECTRON_RENDERER_URL });
+if (entry.ignored) console.warn(entry.ignored);
+const rendererUrl = entry.url;
+
+// The renderer is served from app://renderer/, a standard secure scheme (its own origin, so CSP
+// 'self', fetch and module workers behave as on https), never from file://. Must precede 'ready'.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+
+/** Answers app:// requests with the renderer's own files only, each with the CSP header. */
+function serveRenderer(): void {
+  protocol.handle(APP_SCHEME, async (request) => {
+    const file = resolveAppFile(request.url, rendererRoot);
+    if (!file) return new Response('not found', { status: 404 });
+    const response = await net.fetch(pathToFileURL(file).href).catch(() => null);
+    if (!response) return new Response('not found', { status: 404 });
+    const headers = new Headers(response.headers);
+    headers.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    return new Response(response.body, { status: response.status, headers });
+  });
+}
 
 let backend: Backend | undefined;
 let win: BrowserWindow | undefined;
@@ -22,8 +42,7 @@ let win: BrowserWindow | undefined;
 function fromOurFrame(event: IpcMainInvokeEvent): boolean {
   const frame = event.senderFrame;
   if (!frame || frame.parent !== null || !win || event.sender !== win.webContents) return false;
-  const url = new URL(frame.url);
-  return rendererUrl.protocol === 'file:' ? url.protocol === 'file:' && url.pathname === rendererUrl.pathname : url.origin === rendererUrl.origin;
+  return isRendererUrl(frame.url, rendererUrl);
 }
 
 function createWindow(): void {
@@ -54,6 +73,7 @@ if (app.isPackaged) process.env.LGMS_RESOURCES_DIR ??= process.resourcesPath;
 
 void app.whenReady().then(() => {
   hardenSessions();
+  serveRenderer();
   const dataDir = resolveDataDir(process.argv, process.env, app.getPath('userData'));
   const sqliteBinding = process.env.LGMS_SQLITE_BINDING;
   // The desktop's picker joins the contract as system.pickPaths, answered by this host.

@@ -9,10 +9,10 @@ import { isDicomError } from '../imaging/dicom';
 import { toPart10 } from '../imaging/dicom/part10-repair';
 import { DEFLATED_EXPLICIT_VR_LE } from '../imaging/dicom/transfer-syntax';
 import { hasDicmPrefix } from '../imaging/dicom/vr';
-import { describeNonImage, isImageStorage, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
+import { describeNonImage, isImageStorage, isUid, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
 import { geometryProblem, parseNumbers } from '../imaging/dicom/numbers';
 import { readFastSegmentation } from './fast-seg';
-import { bytesOf, failureReason } from './reasons';
+import { bytesOf, failureReason, missingUids } from './reasons';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
 
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
@@ -81,7 +81,9 @@ function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = [
   const samples = us(T.samples) ?? 1;
   const photometric = str(T.photometric) || (samples === 3 ? 'RGB' : 'MONOCHROME2');
   const framesValue = first(T.frames, 'IS');
-  const frames = framesValue && framesValue > 0 ? Math.round(framesValue) : 1;
+  // Number of Frames below 1: the full reader reads the count from the Pixel Data and notes it.
+  if (framesValue !== null && framesValue < 1) return null;
+  const frames = framesValue !== null ? Math.round(framesValue) : 1;
   // Sanity-check the pixel module before trusting it; oddities go to the full reader.
   const bits = us(T.bitsAllocated);
   if (bits === null || ![1, 8, 16, 32].includes(bits) || (samples !== 1 && samples !== 3)) return null;
@@ -97,9 +99,15 @@ function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = [
   // Bits Allocated × Frames bits); the full reader checks the same (read-dicom.ts).
   const pixels = elementAt(b, header.pixelOffset, mode);
   if (pixels.tag !== T.pixelData) return null;
+  // No Number of Frames: one frame only when the Pixel Data holds less than two frames' bytes, or
+  // one compressed frame; else the full reader counts the frames (frame-count.ts) or refuses.
+  if (framesValue === null) {
+    const perFrame = bits === 1 ? Math.ceil((rows * columns * samples) / 8) : rows * columns * samples * (bits / 8);
+    if (pixels.length === 0xffffffff ? !oneEncapsulatedFrame(b, pixels.value) : pixels.length >= 2 * perFrame) return null;
+  }
   // The full reader's first check of an image it has parsed (read-dicom.ts), so its answer too:
   // an anonymiser that dropped the UIDs left nothing to file the image under.
-  if (!studyUid || !seriesUid) return { status: 'failed', reason: failureReason('missing-attribute', 'Study or Series Instance UID') };
+  if (!studyUid || !seriesUid) return { status: 'failed', reason: failureReason('missing-attribute', missingUids(studyUid, seriesUid)) };
   if (!sopInstance) return null;
   if (native) {
     const expected = bits === 1 ? Math.ceil((rows * columns * samples * frames) / 8) : rows * columns * samples * frames * (bits / 8);
@@ -243,6 +251,22 @@ function extendedName(bytes: Uint8Array | null, charsets: readonly string[]): st
   return groups.join('=').replace(/=+$/, '');
 }
 
+/**
+ * Whether an encapsulated Pixel Data value (its items from `at`; always little endian, PS3.5
+ * A.4) is one frame by its own account: an offset table of one entry, or one fragment before the
+ * sequence delimiter. Anything else, a value cut short included, is for the full reader.
+ */
+function oneEncapsulatedFrame(b: Uint8Array, at: number): boolean {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const item = (p: number) => (p + 8 <= b.length && view.getUint16(p, true) === 0xfffe ? { element: view.getUint16(p + 2, true), length: view.getUint32(p + 4, true) } : null);
+  const table = item(at);
+  if (!table || table.element !== 0xe000) return false;
+  if (table.length === 4) return true;
+  const fragment = item(at + 8 + table.length);
+  if (!fragment || fragment.element !== 0xe000) return false;
+  return item(at + 8 + table.length + 8 + fragment.length)?.element === 0xe0dd;
+}
+
 /** Names of the numeric attributes for the parser's notes: their PS3.6 keywords in words, as the full reader names them. */
 const NAMES: Record<number, string> = {
   [T.spacing]: 'Pixel Spacing',
@@ -281,7 +305,8 @@ function intOrNull(n: number | null): number | null {
 function knownNonImage(values: FastHeader['values']): ReadOutcome | null {
   if (values.has(T.directoryRecords)) return null;
   const uid = values.text(T.sopClass) || values.text(T.mediaSopClass);
-  if (uid === MEDIA_STORAGE_DIRECTORY) return null;
+  // A damaged UID makes a damaged file, as the full reader says (header.ts); it is never echoed.
+  if (uid === MEDIA_STORAGE_DIRECTORY || (uid && !isUid(uid))) return null;
   // An image storage object without Pixel Data is damaged, as the full reader says (read-dicom.ts).
   if (isImageStorage(uid)) return { status: 'failed', reason: failureReason('pixels-missing') };
   const sop = describeNonImage(uid);

@@ -3,7 +3,7 @@ import { readDicom } from '../imaging/dicom';
 import { nativeByteLength } from '../imaging/dicom/native';
 import { isImageStorage } from '../imaging/dicom/sop-classes';
 import type { DicomImageHeader } from '../imaging/dicom/types';
-import { bytesOf, failureReason, reasonForThrown } from './reasons';
+import { bytesOf, failureReason, missingUids, reasonForThrown } from './reasons';
 import type { FrameRecord, ReadOutcome, SeriesRecord } from './records';
 
 export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
@@ -26,12 +26,20 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
     if (!referenced) return { status: 'skipped', reason: 'DICOM SEG without a Referenced Series Sequence: cannot tell which series it labels' };
     return { status: 'label-set', sopInstanceUid: h.sopInstanceUid, referencedSeriesUid: referenced, segments: parsed.segments };
   }
-  if (!h.studyInstanceUid || !h.seriesInstanceUid) return { status: 'failed', reason: failureReason('missing-attribute', 'Study or Series Instance UID') };
-  if (!file.pixelData) return { status: 'failed', reason: failureReason('pixels-missing') };
+  if (!h.studyInstanceUid || !h.seriesInstanceUid)
+    return { status: 'failed', reason: failureReason('missing-attribute', missingUids(h.studyInstanceUid, h.seriesInstanceUid)) };
+  // The header has Pixel Data, but it could not be located under a transfer syntax the
+  // workstation does not know (readDicom refuses every other case): not "no pixel data".
+  if (!file.pixelData) return { status: 'failed', reason: failureReason('unsupported-syntax') };
   // Every photometric interpretation is converted when shown (PALETTE COLOR through its tables)
   // or refused here: none is stored to be shown as raw samples.
   if (typeof h.palette === 'string') return { status: 'failed', reason: failureReason('unsupported-pixels', 'PALETTE COLOR lookup tables missing or damaged'), detail: h.palette };
-  if (!SHOWN.has(h.photometricInterpretation)) return { status: 'failed', reason: failureReason('unsupported-pixels', `Photometric Interpretation ${h.photometricInterpretation}`) };
+  if (!SHOWN.has(h.photometricInterpretation)) {
+    // A defined term (PS3.5 §6.2 CS: capitals, digits, space, underscore) not shown here is named; a damaged value is not echoed.
+    if (!/^[A-Z0-9 _]{1,16}$/.test(h.photometricInterpretation))
+      return { status: 'failed', reason: failureReason('missing-attribute', 'Photometric Interpretation'), detail: `Photometric Interpretation ${JSON.stringify(h.photometricInterpretation)}` };
+    return { status: 'failed', reason: failureReason('unsupported-pixels', `Photometric Interpretation ${h.photometricInterpretation}`) };
+  }
   if (h.rows <= 0 || h.columns <= 0) return { status: 'failed', reason: failureReason('bad-geometry', `image size ${h.rows}×${h.columns}`) };
   // Pixels cut short are refused here, not found out when the image is first shown (Part 5 §8.1.1:
   // native Pixel Data holds Rows × Columns × Samples × Bits Allocated × Frames bits).

@@ -48,7 +48,7 @@ const FROM_DICOM: Record<DicomFailure, ImportFailure> = {
  */
 export function reasonForThrown(e: unknown, source: 'dicom' | 'volume' | 'picture'): { reason: string; detail: string } {
   const detail = describeThrown(e);
-  if (isDicomError(e)) return { reason: failureReason(FROM_DICOM[e.failure]), detail };
+  if (isDicomError(e)) return { reason: failureReason(FROM_DICOM[e.failure], e.specifics), detail };
   if (e instanceof ReadError) {
     const failure = e.failure as string;
     if (failure === 'not-found' || failure === 'io') return { reason: failureReason('unreadable'), detail };
@@ -57,6 +57,11 @@ export function reasonForThrown(e: unknown, source: 'dicom' | 'volume' | 'pictur
       return { reason: failureReason(source === 'dicom' ? 'unsupported-pixels' : source === 'volume' ? 'damaged-volume' : 'damaged-picture', 'a variant the workstation does not read'), detail };
   }
   return { reason: failureReason(source === 'dicom' ? 'damaged-header' : source === 'volume' ? 'damaged-volume' : 'damaged-picture'), detail };
+}
+
+/** Which of Study and Series Instance UID an image lacks, named (PS3.3 C.7.2.1, C.7.3.1: both Type 1). */
+export function missingUids(study: string, series: string): string {
+  return !study && !series ? 'Study and Series Instance UID' : !study ? 'Study Instance UID' : 'Series Instance UID';
 }
 
 /** Byte counts as a radiologist reads them: 27,906 of 32,768 bytes. */

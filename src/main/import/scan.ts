@@ -1,7 +1,7 @@
 // Expands what the user picked — folders, files, DICOMDIRs — into the list of files to read.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { dcmjs } from '../imaging/dicom/dcmjs-api';
+import { dcmjs, readQuietly } from '../imaging/dicom/dcmjs-api';
 import { directoryFileIds } from './dicomdir';
 
 export interface ScanResult {
@@ -105,7 +105,7 @@ export function dicomdirFiles(dicomdir: string): { files: string[]; unresolved: 
 
 /** The Referenced File IDs as dcmjs parses them: for the DICOMDIRs the quick reader leaves (dicomdir.ts). */
 export function parsedFileIds(bytes: Buffer): string[] {
-  const data = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  const data = readQuietly(() => dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer));
   const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(data.dict) as { DirectoryRecordSequence?: { ReferencedFileID?: string | string[] }[] };
   const ids: string[] = [];
   for (const record of ds.DirectoryRecordSequence ?? []) {

@@ -25,8 +25,11 @@ interface Dcmjs {
   log: Logger & { getLogger(name: string): Logger };
 }
 
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
 interface Logger {
-  setLevel(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent'): void;
+  setLevel(level: Level | number, persist?: boolean): void;
+  getLevel(): number;
 }
 
 const requireCjs = createRequire(import.meta.url);
@@ -38,3 +41,19 @@ export const dcmjs = requireCjs('dcmjs') as Dcmjs;
 // raw console noise during a 2,000-file import helps no one. Errors still print.
 dcmjs.log.setLevel('error');
 dcmjs.log.getLogger('validation.dcmjs').setLevel('silent');
+
+/**
+ * Runs a dcmjs read with its log silenced. Reading a damaged file, dcmjs prints errors such as
+ * "Invalid length for fixed length tag, vr AS, length 4 != 2" to the process's stderr while it
+ * reads on (issue 23 item 7): the reader reports what matters as repairs or a reason of its own,
+ * and a raw library line on the console helps no one. dcmjs' writers (exports) keep their log.
+ */
+export function readQuietly<T>(read: () => T): T {
+  const level = dcmjs.log.getLevel();
+  dcmjs.log.setLevel('silent', false);
+  try {
+    return read();
+  } finally {
+    dcmjs.log.setLevel(level, false);
+  }
+}

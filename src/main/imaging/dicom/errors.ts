@@ -33,7 +33,16 @@ const API_CODE: Record<DicomFailure, ErrorCode> = {
 };
 
 export class DicomError extends ReadError<DicomFailure> {
-  constructor(failure: DicomFailure, message: string, cause?: unknown) {
+  /**
+   * `specifics`: our own words for the import report, naming what is wrong (the attribute, the
+   * counts), never a value read from the file; `message` (with such values) goes to the log.
+   */
+  constructor(
+    failure: DicomFailure,
+    message: string,
+    cause?: unknown,
+    readonly specifics?: string,
+  ) {
     super(failure, API_CODE, message, cause);
     this.name = 'DicomError';
   }

@@ -316,6 +316,8 @@ export function readNativeFrames(b: Uint8Array): NativeFrames | null {
     if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') return null;
     if (!(bitsAllocated === 8 && bitsStored === 8 && !signed) && !(bitsAllocated === 16 && bitsStored === 16)) return null;
     const frameBytes = rows * columns * (bitsAllocated / 8);
+    // No Number of Frames over several frames' bytes: the full decoder counts them (frame-count.ts).
+    if (!framesText && length !== 0xffffffff && length >= 2 * frameBytes) return null;
     if (length === 0xffffffff || length < frameBytes * frames || offset + frameBytes * frames > b.length) return null;
     const pixels: NativeFrames['pixels'] = [];
     for (let f = 0; f < frames; f++) {

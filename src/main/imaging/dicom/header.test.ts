@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { requireFixtures, sources } from '../../../../tests/fixtures/index';
 import { decodeDicom, DicomError, readDicom } from './index';
+import { toPart10 } from './part10-repair';
 
 requireFixtures();
 const file = (name: string) => readFileSync(path.join(sources.pydicom, 'test_files', name));
@@ -117,8 +118,10 @@ describe('readDicom: repairs', () => {
   });
 
   it('guesses the syntax when the meta group has none (meta_missing_tsyntax.dcm)', () => {
-    const { parsed } = readDicom(file('meta_missing_tsyntax.dcm'));
-    expect(parsed.repairs.join()).toMatch(/no Transfer Syntax UID/);
+    expect(toPart10(file('meta_missing_tsyntax.dcm')).repairs.join()).toMatch(/no Transfer Syntax UID/);
+    // The guess (explicit VR) misses this implicit VR data set, so its Pixel Data (2 bytes, last)
+    // is never reached: a file the reader cannot read, not an object without pixels (issue 23 item 7).
+    expect(() => readDicom(file('meta_missing_tsyntax.dcm'))).toThrow(expect.objectContaining({ failure: 'malformed', specifics: 'damaged before its pixel data' }));
   });
 
   it('reads a multi-character-set file (ISO 2022 code extensions) without losing the name groups', () => {

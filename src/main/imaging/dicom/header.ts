@@ -1,14 +1,15 @@
 // Parses a DICOM file's data set with dcmjs into typed records, and classifies objects that are
 // not images (SR, RT plans, waveforms, DICOMDIR …) with a reason instead of failing on them.
-import { dcmjs, type DcmjsDict } from './dcmjs-api';
+import { dcmjs, readQuietly, type DcmjsDict } from './dcmjs-api';
 import { DicomError, describe } from './errors';
 import { bytesFromLatin1, decodeIso2022, locateCharset, usesCodeExtensions } from './charset';
 import { nativeByteLength } from './native';
 import { readPalette, type Palette } from './palette';
 import { geometryProblem, parseNumbers } from './numbers';
 import { toPart10 } from './part10-repair';
-import { locatePixelData, type PixelDataElement } from './pixel-locator';
-import { describeNonImage, MEDIA_STORAGE_DIRECTORY, SEGMENTATION_STORAGE } from './sop-classes';
+import { deriveFrameCount } from './frame-count';
+import { holdsTrailingPixelData, locatePixelData, type PixelDataElement } from './pixel-locator';
+import { describeNonImage, isUid, MEDIA_STORAGE_DIRECTORY, SEGMENTATION_STORAGE } from './sop-classes';
 import { transferSyntax } from './transfer-syntax';
 import type { DicomCommonHeader, DicomImageHeader, ImagePixelModule, ParsedDicom, PerFrameValues, SegmentInfo, Vec3 } from './types';
 import { firstItem, int, items, num, nums, personName, str, type Dataset } from './values';
@@ -34,7 +35,7 @@ const UNTIL_PIXELS = { untilTag: '7FE00010', includeUntilTagValue: false };
 
 function readDataset(buffer: ArrayBuffer): { meta: DcmjsDict; dict: DcmjsDict; damage: string | null; charsetNote?: string } {
   try {
-    const d = dcmjs.data.DicomMessage.readFile(buffer, { ...UNTIL_PIXELS, ignoreErrors: false });
+    const d = readQuietly(() => dcmjs.data.DicomMessage.readFile(buffer, { ...UNTIL_PIXELS, ignoreErrors: false }));
     return { meta: d.meta, dict: d.dict, damage: null };
   } catch (strictError) {
     // dcmjs stops at the first element it cannot read. Keep what came before, so a file cut
@@ -43,7 +44,7 @@ function readDataset(buffer: ArrayBuffer): { meta: DcmjsDict; dict: DcmjsDict; d
     // reads them with the first character set only — names may be garbled, pixels are not.
     const message = describe(strictError);
     try {
-      const d = dcmjs.data.DicomMessage.readFile(buffer, { ...UNTIL_PIXELS, ignoreErrors: true });
+      const d = readQuietly(() => dcmjs.data.DicomMessage.readFile(buffer, { ...UNTIL_PIXELS, ignoreErrors: true }));
       if (/character set/i.test(message))
         return {
           meta: d.meta,
@@ -85,14 +86,19 @@ function commonHeader(ds: Dataset, meta: Dataset, transferSyntaxUid: string): Di
 
 function required(ds: Dataset, key: string): number {
   const v = int(ds, key);
-  if (v === null) throw new DicomError('missing-attribute', `image has pixel data but no valid ${key}`);
+  if (v === null) throw new DicomError('missing-attribute', `image has pixel data but no valid ${key}`, undefined, words(key));
   return v;
+}
+
+/** A PS3.6 keyword in words, as the report names attributes: "BitsAllocated" → "Bits Allocated". */
+function words(keyword: string): string {
+  return keyword.replace(/([a-z])([A-Z])/g, '$1 $2');
 }
 
 function pixelModule(ds: Dataset, kind: ImagePixelModule['pixelDataKind'], repairs: string[]): ImagePixelModule {
   const rows = required(ds, 'Rows');
   const columns = required(ds, 'Columns');
-  if (rows <= 0 || columns <= 0) throw new DicomError('missing-attribute', `image size ${rows}×${columns} is empty`);
+  if (rows <= 0 || columns <= 0) throw new DicomError('missing-attribute', `image size ${rows}×${columns} is empty`, undefined, 'Rows and Columns');
   const bitsAllocated = kind === 'float32' ? 32 : kind === 'float64' ? 64 : required(ds, 'BitsAllocated');
   const samplesPerPixel = int(ds, 'SamplesPerPixel') ?? 1;
   const bitsStored = int(ds, 'BitsStored') ?? bitsAllocated;
@@ -101,14 +107,9 @@ function pixelModule(ds: Dataset, kind: ImagePixelModule['pixelDataKind'], repai
     photometric = samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2';
     repairs.push(`no Photometric Interpretation: assumed ${photometric}`);
   }
-  let frames = int(ds, 'NumberOfFrames') ?? 1;
-  if (ds.NumberOfFrames !== undefined && int(ds, 'NumberOfFrames') === null && str(ds, 'NumberOfFrames') !== '') {
-    repairs.push(`Number of Frames "${str(ds, 'NumberOfFrames')}" is not a number: read as 1`);
-  }
-  if (frames < 1) {
-    repairs.push(`Number of Frames ${frames} read as 1`);
-    frames = 1;
-  }
+  // Unusable (absent, empty, not a number, below 1): one frame until the Pixel Data says how
+  // many it holds (readDicom, frame-count.ts).
+  const frames = declaredFrames(ds) ?? 1;
   return {
     rows,
     columns,
@@ -122,6 +123,12 @@ function pixelModule(ds: Dataset, kind: ImagePixelModule['pixelDataKind'], repai
     planarConfiguration: int(ds, 'PlanarConfiguration') === 1 ? 1 : 0,
     pixelDataKind: kind,
   };
+}
+
+/** Number of Frames when it is a usable count (1 or more), else null. */
+function declaredFrames(ds: Dataset): number | null {
+  const v = int(ds, 'NumberOfFrames');
+  return v !== null && v >= 1 ? v : null;
 }
 
 function vec3(v: number[] | null): Vec3 | null {
@@ -310,8 +317,8 @@ export function readDicom(bytes: Uint8Array): DicomFile {
   let ds: Dataset;
   let metaDs: Dataset;
   try {
-    ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict);
-    metaDs = dcmjs.data.DicomMetaDictionary.naturalizeDataset(meta);
+    ds = readQuietly(() => dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict));
+    metaDs = readQuietly(() => dcmjs.data.DicomMetaDictionary.naturalizeDataset(meta));
   } catch (e) {
     throw new DicomError('malformed', `cannot interpret data set: ${describe(e)}`, e);
   }
@@ -335,11 +342,22 @@ export function readDicom(bytes: Uint8Array): DicomFile {
     // A damaged file of an image class (or of no known class) lost its pixels to the damage:
     // that is a failure to report, not an object to skip.
     if (damage && (sop.category === 'other' || int(ds, 'Rows') !== null)) {
-      throw new DicomError('malformed', `data set damaged before Pixel Data: ${damage}`);
+      throw new DicomError('malformed', `data set damaged before Pixel Data: ${damage}`, undefined, 'damaged before its pixel data');
     }
+    // Damaged is not "no pixel data" (issue 23 item 7): a SOP Class UID that is no UID, or Pixel
+    // Data in the bytes that the parse never reached, is a damaged file, and a damaged value is
+    // never echoed.
+    const sopClass = rawUid(dict['00080016']) || rawUid(meta['00020002']);
+    if (sopClass && !isUid(sopClass)) throw new DicomError('malformed', 'the SOP Class UID is not a valid UID', undefined, 'its SOP Class UID is damaged');
+    if (holdsTrailingPixelData(bytes) || holdsTrailingPixelData(new Uint8Array(p10.buffer)))
+      throw new DicomError('malformed', 'the file holds Pixel Data that the data set, damaged before it, does not reach', undefined, 'damaged before its pixel data');
     return nonImage(common, repairs, damage);
   }
   const [, kind] = pixelTag;
+  // A damaged Transfer Syntax UID says nothing about how the pixels are encoded (guessed, they
+  // were stored unshowable); a valid one the workstation does not know is left to the decoder.
+  if (!isUid(p10.transferSyntaxUid))
+    throw new DicomError('malformed', 'the Transfer Syntax UID is not a valid UID', undefined, 'its Transfer Syntax UID is damaged');
   const header = imageHeader(ds, common, kind, repairs);
   const encoding = transferSyntax(p10.encodedAs);
   const syntax = transferSyntax(p10.transferSyntaxUid);
@@ -352,6 +370,15 @@ export function readDicom(bytes: Uint8Array): DicomFile {
       'malformed',
       `cannot locate the Pixel Data element (${encapsulated ? 'encapsulated' : `expected ${expected} bytes`})`,
     );
+  }
+  // Number of Frames unusable: the Pixel Data says how many frames it holds, or the file is refused.
+  const framesValue = int(ds, 'NumberOfFrames');
+  if ((framesValue === null || framesValue < 1) && pixelData) {
+    const derived = deriveFrameCount(header, pixelData, syntax.encoding === 'rle');
+    header.numberOfFrames = derived.frames;
+    const what = framesValue === null ? 'no Number of Frames' : `Number of Frames ${framesValue} is not a frame count`;
+    if (derived.from) repairs.push(`${what}: ${derived.from}`);
+    else if (framesValue !== null) repairs.push(`${what}: read as 1`);
   }
   if (common.sopClassUid === SEGMENTATION_STORAGE) {
     const refs = segmentationRefs(ds);
@@ -368,6 +395,16 @@ export function readDicom(bytes: Uint8Array): DicomFile {
     };
   }
   return { parsed: { kind: 'image', header, repairs }, pixelData };
+}
+
+/**
+ * A UI value as the file holds it: dcmjs drops the characters a UID cannot hold, so a damaged UID
+ * ("1.2.840.10008.5.1.4ÿÿÿ1.88.33") would read as another, valid-looking one.
+ */
+function rawUid(element: DcmjsDict[string] | undefined): string {
+  const value = (element as { _rawValue?: unknown } | undefined)?._rawValue;
+  const raw = Array.isArray(value) ? (value as unknown[])[0] : value;
+  return typeof raw === 'string' ? raw.replace(/[\0 ]+$/, '').trim() : '';
 }
 
 interface DictElement {

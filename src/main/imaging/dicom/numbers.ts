@@ -50,12 +50,21 @@ export function parseNumbers(text: string, vr: 'DS' | 'IS', name: string, vm?: n
       values.push(Number(part));
       continue;
     }
-    return { values: null, note: `${name} "${trimmed}" is not a valid ${vr === 'DS' ? 'decimal' : 'integer'} string: ignored` };
+    return { values: null, note: `${name}${shown(trimmed)} is not a valid ${vr === 'DS' ? 'decimal' : 'integer'} string: ignored` };
   }
-  if (!values.every(Number.isFinite)) return { values: null, note: `${name} "${trimmed}" is out of range: ignored` };
+  if (!values.every(Number.isFinite)) return { values: null, note: `${name}${shown(trimmed)} is out of range: ignored` };
   if (vm !== undefined && values.length !== vm)
-    return { values: null, note: `${name} "${trimmed}" has ${values.length} value${values.length === 1 ? '' : 's'}, not ${vm}: ignored` };
-  return repaired ? { values, note: `${name} "${trimmed}" has a decimal comma: read as ${values.join('\\')}` } : { values };
+    return { values: null, note: `${name}${shown(trimmed)} has ${values.length} value${values.length === 1 ? '' : 's'}, not ${vm}: ignored` };
+  return repaired ? { values, note: `${name}${shown(trimmed)} has a decimal comma: read as ${values.join('\\')}` } : { values };
+}
+
+/**
+ * The value quoted for a note when it reads as text (printable ASCII, 128 characters at most: a
+ * DS value is 16 bytes, six of them make Image Orientation); bytes of a damaged file are never
+ * echoed (issue 23 item 7): the note then names the attribute only.
+ */
+function shown(value: string): string {
+  return /^[\x20-\x7e]{1,128}$/.test(value) ? ` "${value}"` : '';
 }
 
 /**

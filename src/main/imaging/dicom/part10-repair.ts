@@ -6,6 +6,7 @@ import { inflateRawSync } from 'node:zlib';
 import { DicomError, describe } from './errors';
 import { ALL_VRS, hasDicmPrefix, LONG_VRS } from './vr';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, transferSyntax } from './transfer-syntax';
+import { isUid } from './sop-classes';
 
 export interface Part10 {
   /** Exactly the bytes dcmjs should read; the input's own buffer when nothing needed fixing. */
@@ -214,7 +215,7 @@ export function toPart10(bytes: Uint8Array): Part10 {
   const actual = guessDatasetSyntax(bytes, meta.end);
   let encodedAs = declaredEncoding;
   if (actual && actual !== declaredEncoding) {
-    repairs.push(`data set is encoded as ${actual} although the transfer syntax is ${syntax}`);
+    repairs.push(`data set is encoded as ${actual} although the transfer syntax is ${isUid(syntax) ? syntax : 'damaged'}`);
     encodedAs = actual;
   }
   if (repairs.length === 0) return { buffer: exactBuffer(bytes), transferSyntaxUid: syntax, encodedAs, repairs };

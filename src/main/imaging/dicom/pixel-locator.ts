@@ -178,3 +178,32 @@ export function locatePixelData(
     littleEndian,
   };
 }
+
+/**
+ * Whether `b` holds a Pixel Data element (any of the three kinds) that is the data set's last:
+ * an encapsulated one (undefined length, its first item right behind), or a native value that
+ * reaches the end of the file, runs past it, or is followed only by Data Set Trailing Padding
+ * (FFFC,FFFC). A reader that found no Pixel Data in such a file lost its way before it: the file
+ * is damaged, not an object without pixels. Both byte orders and both VR forms are tried, as a
+ * damaged file's transfer syntax may be what is wrong; an icon's pixel data nested in a sequence
+ * is followed by delimiters and does not count.
+ */
+export function holdsTrailingPixelData(b: Uint8Array): boolean {
+  const buffer = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  for (const littleEndian of [true, false]) {
+    const trailingPadding = (at: number) => at + 4 <= b.length && u16(b, at, littleEndian) === 0xfffc && u16(b, at + 2, littleEndian) === 0xfffc;
+    const itemFollows = (at: number) => u16(b, at, true) === 0xfffe && u16(b, at + 2, true) === 0xe000;
+    for (const element of Object.values(ELEMENTS)) {
+      const tag = Buffer.from(littleEndian ? [0xe0, 0x7f, element & 0xff, element >> 8] : [0x7f, 0xe0, element >> 8, element & 0xff]);
+      for (let i = buffer.indexOf(tag, 132); i >= 0; i = buffer.indexOf(tag, i + 1)) {
+        for (const explicitVr of [true, false]) {
+          const f = readHeader(b, i, element, littleEndian, explicitVr, 'OW');
+          if (!f) continue;
+          const value = f.offset + f.header;
+          if (f.length === 0xffffffff ? itemFollows(value) : value + f.length >= b.length || trailingPadding(value + f.length)) return true;
+        }
+      }
+    }
+  }
+  return false;
+}

@@ -67,3 +67,11 @@ export function describeNonImage(sopClassUid: string): SopClass {
 export function isImageStorage(sopClassUid: string): boolean {
   return IMAGE_NAMES[sopClassUid] !== undefined;
 }
+
+/**
+ * Whether `uid` is a UID as PS3.5 §9.1 writes one: 64 characters at most, components of digits
+ * separated by single dots, none with a leading zero. A damaged one is never echoed in a reason.
+ */
+export function isUid(uid: string): boolean {
+  return uid.length > 0 && uid.length <= 64 && /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/.test(uid);
+}

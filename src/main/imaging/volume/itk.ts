@@ -3,7 +3,8 @@
 // nibabel): RAS → LPS for NIfTI and for NRRD's declared space, NIfTI scl_slope/scl_inter applied
 // (result float32), NIfTI metres/microns converted to mm. What it does that we would not choose:
 // NaN voxels of a NIfTI come back as 0, and a failing read prints "Exception while running
-// pipeline" to the console (itk-wasm gives no way to silence it).
+// pipeline" (itk-wasm) and ITK's own std::cerr ("Uncompress failed") to the console: both are
+// collected while the reader runs and become part of the error's message (the import log).
 //
 // Each call instantiates the reader's WebAssembly module afresh (itk-wasm keeps none) and runs it
 // on the calling thread, blocking it: on the shared 2-core machine ~20–60 ms of set-up plus the
@@ -28,17 +29,51 @@ const FORMAT_NAME: Record<VolumeFormat, string> = { nifti: 'NIfTI', nrrd: 'NRRD'
 /** Runs ITK's reader for `format` on an absolute path. */
 export async function itkRead(format: VolumeFormat, file: string): Promise<ItkImage> {
   const name = path.basename(file);
+  const printed = collectConsole();
   let result: ItkResult;
   try {
     result = await READERS[format](file);
   } catch (e) {
-    throw new VolumeError('read-failed', `ITK's ${FORMAT_NAME[format]} reader failed on ${name} (${describe(e)})`, e);
+    throw new VolumeError('read-failed', `ITK's ${FORMAT_NAME[format]} reader failed on ${name} (${describe(e)})${printed.end(false)}`, e);
+  } finally {
+    printed.end(true);
   }
   // A refused file comes back as a return code with no message and no outputs.
   if (!result.couldRead || !result.image || !result.image.data) {
-    throw new VolumeError('read-failed', `ITK's ${FORMAT_NAME[format]} reader could not read ${name}`);
+    throw new VolumeError('read-failed', `ITK's ${FORMAT_NAME[format]} reader could not read ${name}${printed.output()}`);
   }
+  // ITK reports a compressed voxel block it cannot inflate on std::cerr and returns the image
+  // anyway (zeros where the voxels should be): a damaged file, not an image to store.
+  if (/uncompress failed/i.test(printed.output()))
+    throw new VolumeError('read-failed', `ITK's ${FORMAT_NAME[format]} reader could not decompress the voxels of ${name}${printed.output()}`);
+  printed.replay();
   return result.image;
+}
+
+/**
+ * Collects what is written with console.log / .warn / .error from now until `end`, instead of
+ * printing it (issue 23 item 7: no library's raw line on the app's stderr). Emscripten binds
+ * these when each reader's module is instantiated, that is inside the call. `output()` gives the
+ * lines for an error's message; `replay()` prints them after all, for a read that succeeded, so
+ * that nothing another part of the thread logged meanwhile is lost.
+ */
+function collectConsole(): { end(keep: boolean): string; output(): string; replay(): void } {
+  const lines: [keyof typeof saved, unknown[]][] = [];
+  const saved = { log: console.log, warn: console.warn, error: console.error };
+  for (const method of Object.keys(saved) as (keyof typeof saved)[]) console[method] = (...args: unknown[]) => void lines.push([method, args]);
+  let ended = false;
+  const output = () => (lines.length ? `: ${lines.map(([, args]) => args.map(String).join(' ').trim()).filter(Boolean).join(' | ')}` : '');
+  return {
+    end(keep) {
+      if (!ended) Object.assign(console, saved);
+      ended = true;
+      return keep ? '' : output();
+    },
+    output,
+    replay() {
+      for (const [method, args] of lines.splice(0)) saved[method](...args);
+    },
+  };
 }
 
 function componentType(t: string): ComponentType | 'int64' | 'uint64' | null {

@@ -96,7 +96,7 @@ export function createBackend(options: BackendOptions): Backend {
   const training = new TrainingMainService({ db, dataDir: options.dataDir, frames, registry, events, trainer: () => system.refreshTrainer(), trainerDir: path.join(resourcesDir(), 'trainer'), gate: { dbPath, storeDir: store.root, ttaFlips: () => settings.read().ttaFlips, ...binding } });
   // A run whose backend died mid-training: marked interrupted, its files removed (migration 0080).
   training.recover();
-  const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId) => engine.segmentSeries({ seriesId }) });
+  const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId, taskId) => engine.segmentSeries({ seriesId, taskId }) });
   const exporter = new ExportMainService({ db, store, frames, jobs, softwareVersion: appVersion() });
   const dicomweb = new DicomwebMainService({ db, dataDir: options.dataDir, store, frames, jobs, importer, secrets: options.secrets ?? FILE_ONLY, softwareVersion: appVersion() });
   const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review, export: exporter, dicomweb, training, tasks: new TasksMainService(db, events) };

@@ -114,10 +114,12 @@ export function createBackend(options: BackendOptions): Backend {
     }
   });
   // Settings → fine-tune automatically after N new training labels (issue 12): checked after each decision.
+  // Per task: each task with an active version counts its own new labels and queues its own run.
   events.on('onDidChangeReview', () => {
-    autoFineTune({ db, start: () => training.start() }, settings.read().autoFineTuneAfter).catch((e: unknown) =>
-      console.error(`[training] ${(e as Error).message}`),
-    );
+    for (const { taskId } of registry.actives())
+      autoFineTune({ db, taskId, start: () => training.start({ taskId }) }, settings.read().autoFineTuneAfter).catch((e: unknown) =>
+        console.error(`[training] ${(e as Error).message}`),
+      );
   });
   const dispatch = createDispatch(services);
   return {

@@ -216,6 +216,13 @@ export class ReviewMainService implements ReviewService {
     const settings = this.d.settings();
     const decision = db
       .transaction((): ReviewDecision => {
+        // Cold start (issue 22): a task without a model has no prediction to queue the series,
+        // so the reader's own drawing of it (a saved draft) opens its item, to be submitted.
+        if (action === 'submit' && !itemOf(db, seriesId, taskId) && db.prepare('SELECT 1 FROM drafts WHERE series_id = ? AND task_id = ?').get(seriesId, taskId))
+          db.prepare("INSERT INTO review_items (series_id, task_id, state, random_key) VALUES (?, ?, 'in-correction', abs(random() % 2147483647))").run(
+            seriesId,
+            taskId,
+          );
         const item = this.existing(seriesId, taskId);
         const t = transition(item.state, action);
         if (!t.ok) throw new ServiceError('conflict', t.reason);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { dice } from '../../shared/imaging/postprocess';
 import { decodeRle } from '../../shared/imaging/rle';
-import { outputThreshold, type ModelManifest } from '../../shared/model/manifest';
+import { outputThreshold, outputValues, type ModelManifest } from '../../shared/model/manifest';
 import type { FirstModelGate, GateCase, GateLabelComparison, GateResult } from '../../shared/contract/training';
 import { bootstrapMean, pairedBootstrap } from '../../shared/model/gate';
 import { diceByLabel } from '../../shared/imaging/label-dice';
@@ -298,6 +298,9 @@ class GateWorker {
         normalization: m.input.normalization,
       },
       threshold: outputThreshold(m),
+      // What the output channels mean (a task's softmax line paints label values); the worker of
+      // branch infer reads it. Spread, so this file compiles before that field exists.
+      ...{ output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) } },
       providers: candidates('auto'),
       threads: Math.max(1, os.availableParallelism()),
     });

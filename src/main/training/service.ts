@@ -35,6 +35,7 @@ import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import { readModelPackage } from '../models/package';
 import { applicability } from '../../shared/model/applicability';
+import type { ModelManifest } from '../../shared/model/manifest';
 import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../models/registry';
 import { readTask } from '../tasks/queries';
 import type { Task } from '../../shared/contract/tasks';
@@ -370,7 +371,8 @@ export class TrainingMainService implements TrainingService {
       path.join(staging, 'validation'),
       ...(parent ? ['--init', parent.dir] : hp.init === 'starter' ? ['--init-from', base.dir] : []),
       ...(multiClass ? ['--label-map', labelMap] : []),
-      ...(size ? ['--size', String(size[0])] : []),
+      // A first model reads the images as they were staged (the starter's input rule), also from scratch.
+      ...(parent ? [] : ['--size', String(size?.[0] ?? base.manifest.input.size[0]), '--channel-mode', base.manifest.input.channelMode, '--normalization', normalizationArg(base.manifest.input.normalization)]),
       '--out',
       out,
       '--max-steps',
@@ -400,7 +402,8 @@ export class TrainingMainService implements TrainingService {
       '--data-description',
       `${labels.training.length} training / ${labels.validation.length} validation labels from this workstation (run ${id})`,
       ...(hp.timeLimitSeconds !== undefined ? ['--time-limit', String(hp.timeLimitSeconds)] : []),
-      ...(parent && existsSync(replay) && hp.replayFraction > 0
+      // The replay set is the starter's binary lesion masks: never mixed into a task's label map.
+      ...(parent && !multiClass && existsSync(replay) && hp.replayFraction > 0
         ? ['--replay', replay, '--replay-fraction', String(hp.replayFraction)]
         : []),
       ...(parent && hp.anchor > 0 ? ['--anchor', String(hp.anchor)] : []),
@@ -578,6 +581,13 @@ export class TrainingMainService implements TrainingService {
       finishedAt: row.finished_at,
     };
   }
+}
+
+/** The trainer's --normalization text of a model.json normalisation (scale:MIN,MAX | window:C,W | percentile:L,H). */
+function normalizationArg(n: ModelManifest['input']['normalization']): string {
+  if (n.type === 'scale') return `scale:${n.min},${n.max}`;
+  if (n.type === 'window') return `window:${n.center},${n.width}`;
+  return `percentile:${n.low},${n.high}`;
 }
 
 function isFirstModelGate(g: GateResult | FirstModelGate): g is FirstModelGate {

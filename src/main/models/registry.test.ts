@@ -63,7 +63,7 @@ describe('model registry with tasks', () => {
     expect(registry.get(v).manifest.domain).toEqual({ modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'neck' });
     expect((await registry.list({ taskId: 2 }))[0]!.domain).toEqual({ modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'neck' });
     db.prepare(`UPDATE tasks SET domain = '{"modalities":["CT","MR"],"photometric":["MONOCHROME2"],"bodyPart":"neck"}' WHERE id = 2`).run();
-    expect(registry.get(v).manifest.domain.modalities).toEqual(['CT', 'MR']);
+    expect(registry.get(v).manifest.domain?.modalities).toEqual(['CT', 'MR']);
     expect(() => register('nowhere', 9)).toThrow(/no task 9/);
   });
 });

@@ -35,10 +35,10 @@ import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import { readModelPackage } from '../models/package';
 import { applicability } from '../../shared/model/applicability';
-import type { ModelManifest } from '../../shared/model/manifest';
+import { outputValues, type ModelManifest } from '../../shared/model/manifest';
 import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../models/registry';
 import { readTask } from '../tasks/queries';
-import type { Task } from '../../shared/contract/tasks';
+import { activeLabels, type Task } from '../../shared/contract/tasks';
 import { runGate, runReferenceGate, type GateOptions } from './gate';
 import { labelMapFile, labelsForTraining, stageLabels, type LabelForTraining } from './stage';
 import { trainingQueue } from './queue';
@@ -88,6 +88,8 @@ export type Hyperparameters = Omit<typeof DEFAULT_HYPERPARAMETERS, 'maxSteps' | 
   init?: 'starter' | 'scratch';
   /** Series outside the task's applicability the reader confirmed for this run. */
   confirmedSeriesIds?: number[];
+  /** A first model after the task's labels changed: initialised from this version (its head replaced) instead of the starter. */
+  initFromVersionId?: number;
 };
 
 /**
@@ -195,8 +197,13 @@ export class TrainingMainService implements TrainingService {
     const req = trainingMethods.start.parse(input) ?? {};
     const taskId = req.taskId ?? STARTER_TASK_ID;
     const task = this.task(taskId);
-    const parent = this.o.registry.active(taskId);
-    if (!parent && taskId === STARTER_TASK_ID) throw new ServiceError('unavailable', 'No model is active, so there is nothing to fine-tune.');
+    const active = this.o.registry.active(taskId);
+    if (!active && taskId === STARTER_TASK_ID) throw new ServiceError('unavailable', 'No model is active, so there is nothing to fine-tune.');
+    // A task whose labels changed since its active version (a label added or retired) cannot
+    // fine-tune it (other output classes; values are never renumbered): the run starts a new
+    // first model from the active version's weights with the head replaced.
+    const relabelled = active !== null && active.manifest.output.activation === 'softmax' && !sameValues(outputValues(active.manifest), activeLabels(task).map((l) => l.value));
+    const parent = relabelled ? null : active;
     const labels = this.confirmedLabels(task, req.confirmSeriesIds ?? []);
     const training = labels.filter((l) => l.split === 'training').length;
     const validation = labels.length - training;
@@ -211,7 +218,7 @@ export class TrainingMainService implements TrainingService {
       );
     const hp: Hyperparameters = {
       ...DEFAULT_HYPERPARAMETERS,
-      ...(parent ? {} : { ...FIRST_MODEL_HYPERPARAMETERS, init: req.init ?? 'starter' }),
+      ...(parent ? {} : { ...FIRST_MODEL_HYPERPARAMETERS, init: req.init ?? 'starter', ...(relabelled ? { initFromVersionId: active.id } : {}) }),
       ...(req.maxSteps !== undefined ? { maxSteps: req.maxSteps } : {}),
       ...(req.batchSize !== undefined ? { batchSize: req.batchSize } : {}),
       ...(req.timeLimitSeconds !== undefined ? { timeLimitSeconds: req.timeLimitSeconds } : {}),
@@ -342,7 +349,9 @@ export class TrainingMainService implements TrainingService {
     const task = this.task(row.task_id);
     const parent: ResolvedVersion | null = row.parent_version_id === null ? null : this.o.registry.get(row.parent_version_id);
     // A first model reads images as the starter does (input spec), at its own size when asked.
-    const base = parent ?? this.o.registry.active(STARTER_TASK_ID) ?? this.o.registry.actives()[0];
+    const base =
+      parent ??
+      (hp.initFromVersionId !== undefined ? this.o.registry.get(hp.initFromVersionId) : (this.o.registry.active(STARTER_TASK_ID) ?? this.o.registry.actives()[0]));
     if (!base) throw new ServiceError('unavailable', 'No starter model is installed to read the images as it does.');
     // The binary starter line keeps its staging (foreground 255); a task's softmax line stages label values with its label map.
     const multiClass = parent === null || parent.manifest.output.activation === 'softmax';
@@ -588,6 +597,10 @@ function normalizationArg(n: ModelManifest['input']['normalization']): string {
   if (n.type === 'scale') return `scale:${n.min},${n.max}`;
   if (n.type === 'window') return `window:${n.center},${n.width}`;
   return `percentile:${n.low},${n.high}`;
+}
+
+function sameValues(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function isFirstModelGate(g: GateResult | FirstModelGate): g is FirstModelGate {

@@ -187,6 +187,51 @@ describe('a task of the reader\'s own: labels keep their meaning', () => {
   }, 300_000);
 });
 
+describe('edit Dice per label', () => {
+  const tmp = tempDir();
+  let b: Backend;
+  afterAll(() => {
+    b?.close();
+    tmp.cleanup();
+  });
+
+  it("keeps each label's Dice between the task's prediction and the reader's correction, in the labels and the audit row", async () => {
+    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http', inference: false });
+    const task = await createThyroidTask(b);
+    const data = await importThyroid(b, path.join(tmp.dir, 'thyroid'), { patients: 1, imagesPerSeries: 2, seed: 2204, size: 64 });
+    const [seriesId, maps] = [...data.series][0]!;
+    // A version of the task whose stored prediction is the truth with the trachea (2) painted as lobe (1).
+    const version = Number(
+      b.db
+        .prepare("INSERT INTO model_versions (model_id, name, version, dir, manifest, status, task_id) VALUES ('thyroid-v1', 'v1', '1', 'x', ?, 'active', ?)")
+        .run(JSON.stringify({ id: 'thyroid-v1', output: { activation: 'softmax', classes: 5, labels: THYROID.map((l) => l.name) } }), task.id).lastInsertRowid,
+    );
+    const predicted = maps.map((m) => m.truth.map((v) => (v === 2 ? 1 : v)));
+    maps.forEach((m, i) =>
+      b.db
+        .prepare('INSERT INTO predictions (image_id, model_version_id, mask, foreground_pixels, entropy, tta_flips) VALUES (?, ?, ?, 1, 0, 0)')
+        .run(m.imageId, version, encodeRle(predicted[i]!)),
+    );
+    b.db.prepare("UPDATE series SET status = 'segmented' WHERE id = ?").run(seriesId);
+    expect(unwrap(await b.api.review.item({ seriesId, taskId: task.id }))).toMatchObject({ state: 'to-review', modelVersionId: version, taskId: task.id });
+    const decision = await drawAndSubmit(b, task.id, seriesId, maps);
+    for (const [i, l] of decision.labels.entries()) {
+      expect(l.origin).toBe('edited');
+      const truth = maps[i]!.truth;
+      const count = (m: Uint8Array, v: number) => m.filter((x) => x === v).length;
+      // Lobe: the prediction's lobe is lobe + trachea; trachea: never predicted; the vessels: exact.
+      expect(l.editDiceByLabel![1]).toBeCloseTo((2 * count(truth, 1)) / (count(predicted[i]!, 1) + count(truth, 1)), 12);
+      expect(l.editDiceByLabel![2]).toBe(0);
+      // A label in neither map is left out, not scored as agreement.
+      for (const v of [3, 4]) expect(l.editDiceByLabel![v]).toBe(truth.includes(v) ? 1 : undefined);
+    }
+    expect(unwrap(await b.api.review.labels({ seriesId, taskId: task.id })).labels[0]!.editDiceByLabel).toEqual(decision.labels[0]!.editDiceByLabel);
+    const [audit] = unwrap(await b.api.review.audit({ seriesId, taskId: task.id }));
+    expect(audit).toMatchObject({ action: 'review.submit', taskId: task.id, modelVersionId: version });
+    expect((audit!.detail as { labels: { meanEditDiceByLabel: Record<string, number> } }).labels.meanEditDiceByLabel['2']).toBe(0);
+  }, 120_000);
+});
+
 describe.skipIf(!trainer.available || !multiclassInference)(
   `cold start of a four-label task (${!trainer.available ? `no Python with torch: ${trainer.reason}` : !multiclassInference ? 'needs the multi-class inference of branch infer' : trainer.python})`,
   () => {
@@ -220,6 +265,7 @@ describe.skipIf(!trainer.available || !multiclassInference)(
       expect(done.status).toBe('done');
       expect(done.gateError).toBeNull();
       const gate = done.firstModelGate!;
+      console.log(`first model (40 steps, 64 px): ${gate.perLabel.map((l) => `${l.name} ${l.mean.toFixed(3)} [${l.ci95.map((x) => x.toFixed(3)).join(', ')}]`).join('; ')}; mean ${gate.meanCandidate.toFixed(3)}`);
       expect(gate.kind).toBe('first-model');
       expect(gate.perLabel.map((l) => l.name)).toEqual(THYROID.map((l) => l.name));
       for (const l of gate.perLabel) {

@@ -3,11 +3,12 @@
 // the review's submit, a label never silently changing meaning (rename, retire), labels from a
 // modality the task does not cover (refused with the series named, accepted once confirmed), and
 // the whole cold start: first model, per-label gate, promote, segment new series, accept.
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { generatePhantom, writeDemoStudies, type DemoDicomFile } from '../../src/main/demo';
+import { readModelPackage } from '../../src/main/models/package';
 import { labelMap } from '../../src/main/review/labels';
 import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
 import { labelMapFile } from '../../src/main/training/stage';
@@ -183,6 +184,53 @@ describe('a task of the reader\'s own: labels keep their meaning', () => {
       expect(staged).toHaveLength(10);
     } else {
       expect(done.status).toBe('failed');
+    }
+  }, 300_000);
+});
+
+describe('every task segments what it covers', () => {
+  const tmp = tempDir();
+  let b: Backend;
+  afterAll(() => {
+    b?.close();
+    tmp.cleanup();
+  });
+
+  it("segments an import with the active version of each task whose domain matches, each in its own review queue", async () => {
+    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http' });
+    await b.ready;
+    // A second task covering ultrasound, whose version is the starter's network under another id.
+    const task = await createThyroidTask(b, 'Second US task');
+    const pkg = readModelPackage(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter'));
+    const copy = path.join(tmp.dir, 'second');
+    cpSync(pkg.dir, copy, { recursive: true });
+    writeFileSync(path.join(copy, 'model.json'), JSON.stringify({ ...pkg.manifest, id: 'second-us-v1', name: 'Second US v1' }));
+    const second = b.registry.upsert(readModelPackage(copy), false, task.id);
+    unwrap(await b.api.models.activate({ id: second }));
+    const starter = b.registry.active(1)!.id;
+    expect(starter).not.toBe(second);
+
+    await writeDemoStudies(path.join(tmp.dir, 'us'), { patients: 1, imagesPerSeries: 2, seed: 2205, domain: 'base' });
+    const started = unwrap(await b.api.import.start({ paths: [path.join(tmp.dir, 'us'), CT] }));
+    await b.importer.wait(started.jobId);
+    for (let i = 0; i < 600; i++) {
+      const jobs = unwrap(await b.api.jobs.list({ kind: 'inference', limit: 50 }));
+      if (jobs.length >= 2 && jobs.every((j) => j.status !== 'queued' && j.status !== 'running')) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const us = b.db.prepare("SELECT id FROM series WHERE modality = 'US'").pluck().get() as number;
+    const ct = b.db.prepare("SELECT id FROM series WHERE modality = 'CT'").pluck().get() as number;
+    const jobs = unwrap(await b.api.jobs.list({ kind: 'inference', limit: 50 }));
+    // One job per task for the ultrasound series, none for the CT (neither task covers it).
+    expect(jobs.map((j) => [j.status, j.kind === 'inference' ? [j.params.seriesId, j.params.taskId ?? 1] : null]).sort()).toEqual([
+      ['done', [us, 1]],
+      ['done', [us, task.id]],
+    ]);
+    const versions = b.db.prepare('SELECT DISTINCT p.model_version_id FROM predictions p JOIN images i ON i.id = p.image_id WHERE i.series_id = ? ORDER BY 1').pluck().all(us);
+    expect(versions).toEqual([starter, second].sort((x, y) => x - y));
+    for (const [taskId, version] of [[1, starter], [task.id, second]] as const) {
+      expect(unwrap(await b.api.review.item({ seriesId: us, taskId }))).toMatchObject({ state: 'to-review', modelVersionId: version, taskId });
+      expect(unwrap(await b.api.review.item({ seriesId: ct, taskId }))).toMatchObject({ state: 'outside-domain', taskId });
     }
   }, 300_000);
 });

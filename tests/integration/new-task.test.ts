@@ -357,6 +357,20 @@ describe.skipIf(!trainer.available || !multiclassInference)(
       // The starter's queue holds its own item of the series, undecided.
       expect(unwrap(await b.api.review.item({ seriesId: first.seriesId })).taskId).toBe(1);
 
+      // A later version fine-tunes the task's own and is compared per label, the verdict on the mean over labels.
+      const next = unwrap(await b.api.training.start({ taskId: task.id, maxSteps: 10, batchSize: 4 }));
+      expect(next).toMatchObject({ taskId: task.id, parentVersionId: version.id, init: null });
+      const tuned = await b.training.waitFor(next.id);
+      expect(tuned.error).toBeNull();
+      expect(tuned.gateError).toBeNull();
+      expect(tuned.firstModelGate).toBeNull();
+      const perLabel = tuned.gate!.perLabel!;
+      expect(perLabel.map((l) => l.value)).toEqual([1, 2, 3, 4]);
+      for (const l of perLabel) expect(l.meanDifference).toBeCloseTo(l.meanCandidate - l.meanParent, 12);
+      const caseMeans = tuned.gate!.cases.map((c) => c.candidateDice);
+      expect(tuned.gate!.meanCandidate).toBeCloseTo(caseMeans.reduce((x, y) => x + y, 0) / caseMeans.length, 12);
+      expect(b.registry.get(tuned.candidateVersionId!).taskId).toBe(task.id);
+
       // TODO(seg branch, lead to connect): export this series as a DICOM SEG with the task's names and
       // codes (dciodvfy clean, pydicom reads four segments), re-import it into the task and compare
       // the label maps under the same labels.

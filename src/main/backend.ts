@@ -102,7 +102,7 @@ export function createBackend(options: BackendOptions): Backend {
   const training = new TrainingMainService({ db, dataDir: options.dataDir, frames, registry, events, trainer: () => system.refreshTrainer(), trainerDir: path.join(resourcesDir(), 'trainer'), gate: { dbPath, storeDir: store.root, ttaFlips: () => settings.read().ttaFlips, ...binding } });
   // A run whose backend died mid-training: marked interrupted, its files removed (migration 0080).
   training.recover();
-  const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId) => engine.segmentSeries({ seriesId }) });
+  const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId, taskId) => engine.segmentSeries({ seriesId, taskId }) });
   const identity = () => userIdentity(settings.read());
   const exporter = new ExportMainService({ db, store, frames, jobs, softwareVersion: appVersion(), identity });
   const dicomweb = new DicomwebMainService({ db, dataDir: options.dataDir, store, frames, jobs, importer, secrets: options.secrets ?? FILE_ONLY, softwareVersion: appVersion(), identity });
@@ -121,10 +121,12 @@ export function createBackend(options: BackendOptions): Backend {
     }
   });
   // Settings → fine-tune automatically after N new training labels (issue 12): checked after each decision.
+  // Per task: each task with an active version counts its own new labels and queues its own run.
   events.on('onDidChangeReview', () => {
-    autoFineTune({ db, start: () => training.start() }, settings.read().autoFineTuneAfter).catch((e: unknown) =>
-      console.error(`[training] ${(e as Error).message}`),
-    );
+    for (const { taskId } of registry.actives())
+      autoFineTune({ db, taskId, start: () => training.start({ taskId }) }, settings.read().autoFineTuneAfter).catch((e: unknown) =>
+        console.error(`[training] ${(e as Error).message}`),
+      );
   });
   const dispatch = createDispatch(services);
   return {

@@ -83,7 +83,7 @@ try {
   const seconds = (performance.now() - started) / 1000;
   if (done.status !== 'done') throw new Error(`run ${done.status}: ${done.error ?? ''}`);
   const candidate = b.registry.get(done.candidateVersionId!).dir;
-  const parent = b.registry.get(done.parentVersionId).dir;
+  const parent = b.registry.get(done.parentVersionId!).dir;
   const round = (v: number) => Math.round(v * 10000) / 10000;
   const compare = (after: number[], before: number[]) => {
     const c = pairedBootstrap(after, before);

@@ -13,6 +13,7 @@ import { createBackend, type Backend } from '../../src/main/backend';
 import { writeDemoStudies } from '../../src/main/demo';
 import { copyModelFolder } from '../../src/main/models/transfer';
 import { runGate, type GateOptions } from '../../src/main/training/gate';
+import type { GateResult } from '../../src/shared/contract';
 import { MIN_INDEPENDENT_CASES } from '../../src/shared/model/gate';
 import { decodeRle, encodeRle } from '../../src/shared/imaging/rle';
 import { ROOT } from '../helpers/serve';
@@ -75,7 +76,7 @@ describe.skipIf(!MODEL)('gate on labels independent of the parent (the starter m
   it("gives no verdict when every validation label is the parent's prediction accepted unchanged, and names the real domain", async () => {
     for (const seriesId of series) await b.services.review.accept({ seriesId });
     recordRun();
-    const result = await runGate(gate, candidateId);
+    const result = (await runGate(gate, candidateId)) as GateResult;
     expect(result.n).toBe(6);
     expect(result.independent).toBe(0);
     expect(result.cases.every((c) => c.independent === false)).toBe(true);
@@ -96,7 +97,7 @@ describe.skipIf(!MODEL)('gate on labels independent of the parent (the starter m
       await b.services.review.submit({ seriesId });
     }
     recordRun();
-    const result = await runGate(gate, candidateId);
+    const result = (await runGate(gate, candidateId)) as GateResult;
     expect(result).toMatchObject({ n: 6, independent: MIN_INDEPENDENT_CASES });
     expect(result.cases.filter((c) => c.independent).length).toBe(MIN_INDEPENDENT_CASES);
     expect(result.meanParent).toBeLessThan(1);

@@ -21,7 +21,11 @@ def build_parser():
     t.add_argument("--val-fraction", type=float, default=0.2, help="seeded split when no --val-data")
     t.add_argument("--out", required=True, help="model package folder to write")
     t.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
-    t.add_argument("--init", help="parent model folder (weights.pt) to fine-tune from")
+    t.add_argument("--init", help="parent model folder (weights.pt) to fine-tune from (same classes)")
+    t.add_argument("--init-from", help="model folder whose weights start a new task's first model; its head is replaced "
+                                       "for the new class count and no parent is recorded")
+    t.add_argument("--label-map", help="JSON {labels: [{value, name, ...}], ignoreValues: [..], task: {..}}: train "
+                                       "labels + background classes (softmax, Dice + cross-entropy); masks hold label values")
     t.add_argument("--size", type=int, help="square input size, multiple of 32 (default 256 or parent's)")
     t.add_argument("--epochs", type=int)
     t.add_argument("--max-steps", type=int)

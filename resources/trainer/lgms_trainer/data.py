@@ -1,7 +1,10 @@
 """Reading an images/ + masks/ folder and turning pictures into model input with exactly the
 rules model.json announces (channel mode, normalisation, letterbox), so the app can repeat them."""
 
+from __future__ import annotations
+
 import os
+from typing import Optional
 
 import numpy as np
 import torch
@@ -61,11 +64,24 @@ def load_image(path):
 
 
 def load_mask(path):
-    """Foreground = nonzero. JPEG masks carry compression noise, so there the cut is > 127."""
+    """Binary masks: foreground = nonzero. JPEG masks carry compression noise, so there the cut is > 127."""
     with Image.open(path) as im:
         arr = np.asarray(im.convert("L") if im.mode not in ("L", "I;16", "I", "1") else im)
     cut = 127 if os.path.splitext(path)[1].lower() in LOSSY_EXTS else 0
     return arr > cut
+
+
+def load_label_values(path: str, lut: np.ndarray) -> np.ndarray:
+    """A multi-class mask (8-bit, pixels hold label values) → class indices uint8 (H, W) through
+    lut (labels.LabelMap.lookup: 0 background, k+1 per label, 255 ignored). Lossy (JPEG) and
+    16-bit masks are refused: their values are not label values."""
+    if os.path.splitext(path)[1].lower() in LOSSY_EXTS:
+        raise DataError(f"{path}: a label map must be stored losslessly (PNG), not as JPEG")
+    with Image.open(path) as im:
+        if im.mode not in ("L", "P", "1"):
+            raise DataError(f"{path}: a label map must be an 8-bit single-channel image, got mode {im.mode}")
+        arr = np.asarray(im.convert("L") if im.mode == "1" else im).astype(np.uint8)
+    return lut[arr]
 
 
 def is_color(img):
@@ -165,16 +181,19 @@ def detect_channel_mode(paths):
     return "rgb" if any(is_color(load_image(p)) for p in paths) else "replicate"
 
 
-def load_set(pairs, spec, in_channels):
+def load_set(pairs: list, spec: dict, in_channels: int,
+             lut: Optional[np.ndarray] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Preprocess every pair once. Images are kept as float16 (half the memory; inputs lie in
-    [0, 1], where float16 error is below 5e-4) and single-plane when the mode is 'replicate'."""
+    [0, 1], where float16 error is below 5e-4) and single-plane when the mode is 'replicate'.
+    Masks (N, 1, H, W) uint8: 0/1 for binary masks; with lut (a label map's lookup) class
+    indices, 255 where the loss ignores the pixel. Letterbox padding is background (0)."""
     n = len(pairs)
     h, w = spec["size"]
     planes = 1 if spec["channelMode"] == "replicate" else 3
     images = torch.empty((n, planes, h, w), dtype=torch.float16)
     masks = torch.empty((n, 1, h, w), dtype=torch.uint8)
     for i, (_, ip, mp) in enumerate(pairs):
-        mask = load_mask(mp)
+        mask = load_mask(mp) if lut is None else load_label_values(mp, lut)
         if ip.lower().endswith(STAGED_EXT):
             images[i] = load_staged(ip, (planes, h, w)).to(torch.float16)
         else:

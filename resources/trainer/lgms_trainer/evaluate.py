@@ -4,37 +4,62 @@
 cropped out of the letterbox, resized back (bilinear) and thresholded. Probabilities, not
 logits: logits are lopsided (about +17 inside a lesion, -3 outside on a trained model), so
 interpolated logits cross 0 off-centre and dilated every mask (Dice 0.968 instead of 0.988). Validation during training
-measures at model resolution, on the letterboxed masks, which is cheaper."""
+measures at model resolution, on the letterboxed masks, which is cheaper.
+
+Multi-class models (softmax): the class probabilities are resized back the same way and the
+label of a pixel is their argmax; each label is scored on its own (metrics.label_metrics) and
+an image's Dice is the mean over the labels. Pixels that are not labelled (255, ignored or
+unlisted values) count for no label."""
+
+from __future__ import annotations
 
 import math
 import os
+from typing import Callable, Optional
 
 import numpy as np
 import torch
 
-from .data import list_pairs, load_image, load_mask, prepare_image, unletterbox
+from .data import list_pairs, load_image, load_label_values, load_mask, prepare_image, unletterbox
 from .export import onnx_session
-from .metrics import mean_metrics, overlap_metrics
+from .labels import label_map_from_manifest
+from .metrics import label_metrics, mean_label_metrics, mean_metrics, overlap_metrics, summarize_labels
 from .package import default_input_spec, load_model
 
 DEFAULT_SPEC = default_input_spec((256, 256), "replicate", {"type": "scale", "min": 0, "max": 255})
 
 
 @torch.no_grad()
-def validate(model, images, masks, device, batch_size=8, threshold=0.5, stop=None):
-    """Mean metrics over preprocessed tensors (images float16 (N,P,H,W), masks uint8);
-    stop() is called between batches so that a cancel need not wait for the whole set."""
+def validate(model: torch.nn.Module, images: torch.Tensor, masks: torch.Tensor, device: torch.device, batch_size: int = 8,
+             threshold: float = 0.5, stop: Optional[Callable[[], None]] = None,
+             label_names: Optional[list[str]] = None) -> dict:
+    """Mean metrics over preprocessed tensors (images float16 (N,P,H,W), masks uint8 (N,1,H,W));
+    stop() is called between batches so that a cancel need not wait for the whole set.
+    A multi-class model (classes > 1): masks hold class indices (255 ignored), the prediction is
+    the argmax, the returned dice/iou/... are means over labels and "labels" lists each label's
+    means (named by label_names)."""
     model.eval()
+    multi = model.classes > 1
     cut = _logit(threshold)
-    per_image = []
+    per_image, per_labels = [], []
     for i in range(0, len(images), batch_size):
         if stop is not None:
             stop()
         x = expand_planes(images[i:i + batch_size], model.in_channels).to(device)
-        pred = (model(x) > cut).cpu()
+        logits = model(x)
+        pred = (logits.argmax(1, keepdim=True) if multi else logits > cut).cpu()
         for p, m in zip(pred, masks[i:i + batch_size]):
-            per_image.append(overlap_metrics(p[0], m[0] > 0))
-    return mean_metrics(per_image)
+            if multi:
+                per_label = label_metrics(p[0], m[0], model.classes)
+                per_labels.append(per_label)
+                per_image.append(summarize_labels(per_label))
+            else:
+                per_image.append(overlap_metrics(p[0], m[0] > 0))
+    result = mean_metrics(per_image)
+    if multi:
+        names = label_names or [f"class {c}" for c in range(1, model.classes)]
+        result["labels"] = mean_label_metrics(per_labels, names)
+    return result
 
 
 def expand_planes(x, in_channels):
@@ -50,12 +75,16 @@ def _logit(p):
     return math.log(p / (1 - p))
 
 
-def evaluate_folder(model_dir, data_dir, use_onnx=False, threshold=None, device=None):
+def evaluate_folder(model_dir: str, data_dir: str, use_onnx: bool = False, threshold: Optional[float] = None,
+                    device: Optional[torch.device] = None) -> dict:
+    """Per-image metrics of a model package on data_dir (images/ + masks/) at each image's own
+    resolution; binary: thresholded sigmoid, multi-class: argmax of the softmax with per-label
+    metrics (module docstring). Raises ValueError for a multi-class model without model.json."""
     model, manifest = load_model(model_dir)
     spec = dict(manifest["input"]) if manifest else dict(DEFAULT_SPEC)
     spec["size"] = tuple(spec["size"])
     if threshold is None:
-        threshold = manifest["output"]["threshold"] if manifest else 0.5
+        threshold = manifest["output"].get("threshold", 0.5) if manifest else 0.5
     if use_onnx:
         onnx_name = manifest["files"]["onnx"] if manifest else "model.onnx"
         session = onnx_session(os.path.join(model_dir, onnx_name))
@@ -66,13 +95,30 @@ def evaluate_folder(model_dir, data_dir, use_onnx=False, threshold=None, device=
         device = device or torch.device("cpu")
         model.to(device)
         run = lambda x: model(x.to(device)).cpu()
-    results = []
+    label_map = label_map_from_manifest(manifest)
+    if model.classes > 1 and label_map is None:
+        raise ValueError(f"{model_dir}: a {model.classes}-class model needs a model.json naming its labels")
+    lut = label_map.lookup() if label_map else None
+    results, per_labels = [], []
     with torch.no_grad():
         for name, ip, mp in list_pairs(data_dir):
-            img, truth = load_image(ip), load_mask(mp)
+            img = load_image(ip)
             x = prepare_image(img, spec, model.in_channels)[None].contiguous()
-            prob = unletterbox(torch.sigmoid(run(x)[0, :1]), img.shape[0], img.shape[1], spec["size"])
-            m = overlap_metrics(prob[0] > threshold, torch.from_numpy(np.ascontiguousarray(truth)))
-            results.append({"name": name, **m})
-    return {"model": os.path.abspath(model_dir), "backend": "onnxruntime" if use_onnx else "torch",
-            "threshold": threshold, "images": results, "mean": mean_metrics(results)}
+            logits = run(x)[0]
+            if label_map is None:
+                truth = load_mask(mp)
+                prob = unletterbox(torch.sigmoid(logits[:1]), img.shape[0], img.shape[1], spec["size"])
+                m = overlap_metrics(prob[0] > threshold, torch.from_numpy(np.ascontiguousarray(truth)))
+                results.append({"name": name, **m})
+                continue
+            truth = torch.from_numpy(load_label_values(mp, lut))
+            prob = unletterbox(torch.softmax(logits, 0), img.shape[0], img.shape[1], spec["size"])
+            per_label = label_metrics(prob.argmax(0), truth, model.classes)
+            per_labels.append(per_label)
+            results.append({"name": name, **summarize_labels(per_label),
+                            "labels": [{"name": n, **m} for n, m in zip(label_map.names, per_label)]})
+    out = {"model": os.path.abspath(model_dir), "backend": "onnxruntime" if use_onnx else "torch",
+           "threshold": None if label_map else threshold, "images": results, "mean": mean_metrics(results)}
+    if label_map:
+        out["mean"]["labels"] = [{"value": v, **m} for v, m in zip(label_map.values, mean_label_metrics(per_labels, label_map.names))]
+    return out

@@ -3,7 +3,10 @@
 Empty masks: a ratio whose denominator is 0 counts 1.0 when prediction and ground truth are
 both empty (a correct "nothing here") and 0.0 otherwise (the case was got wrong). So an image
 without a lesion scores 1.0 on every metric if the model predicts nothing, and 0.0 on every
-metric if it predicts anything; an image with a lesion and an empty prediction scores 0.0."""
+metric if it predicts anything; an image with a lesion and an empty prediction scores 0.0.
+Several classes: each label is scored this way on its own, then the labels are averaged."""
+
+from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +21,32 @@ def seg_loss(logits, target):
     t = target.flatten(1)
     dice = (2 * (p * t).sum(1) + SMOOTH) / (p.sum(1) + t.sum(1) + SMOOTH)
     return 0.5 * bce + (1 - dice).mean()
+
+
+def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
+    """Multi-class loss "DiceCE": cross-entropy + (1 − mean soft Dice over the foreground classes).
+
+    logits (N, C, H, W) float, C = labels + 1 (channel 0 background); target (N, H, W) or
+    (N, 1, H, W) integer class indices, ignore_index where a pixel is not labelled: such pixels
+    count neither in the cross-entropy nor in the Dice. Soft Dice of class c over the whole batch,
+    (2·Σ p_c·t_c + s) / (Σ p_c + Σ t_c + s), s = 1e-5, p = softmax: batch Dice rather than per
+    image, so a structure missing from one image (a jugular vein not in view) does not make that
+    image's Dice a 0/1 gamble. As in the LGMSNet authors' 3D setting (Dice + CE, MONAI DiceCELoss
+    with equal weights); the batch Dice follows nnU-Net (Isensee et al. 2021)."""
+    if target.dim() == 4:
+        target = target[:, 0]
+    target = target.long()
+    ce = F.cross_entropy(logits, target, ignore_index=ignore_index)
+    valid = (target != ignore_index).unsqueeze(1).float()  # (N, 1, H, W)
+    p = torch.softmax(logits, dim=1) * valid
+    onehot = F.one_hot(target.clamp(max=logits.shape[1] - 1) * (target != ignore_index), logits.shape[1])
+    t = onehot.permute(0, 3, 1, 2).float() * valid
+    dims = (0, 2, 3)
+    inter, denom = (p * t).sum(dims), p.sum(dims) + t.sum(dims)
+    dice = (2 * inter + SMOOTH) / (denom + SMOOTH)
+    if torch.isnan(ce):  # every pixel of the batch ignored
+        ce = logits.sum() * 0
+    return ce + (1 - dice[1:]).mean()
 
 
 def _ratio(num, den, both_empty):
@@ -42,6 +71,28 @@ def overlap_metrics(pred, truth):
 
 
 METRIC_NAMES = ("dice", "iou", "sensitivity", "precision")
+
+
+def label_metrics(pred: torch.Tensor, truth: torch.Tensor, classes: int, ignore_index: int = 255) -> list[dict]:
+    """Per-label overlap metrics of one image: pred and truth (H, W) class indices (truth may hold
+    ignore_index, those pixels are left out); returns one dict per foreground class 1..classes−1."""
+    pred, truth = torch.as_tensor(pred), torch.as_tensor(truth)
+    valid = truth != ignore_index
+    return [overlap_metrics((pred == c) & valid, (truth == c) & valid) for c in range(1, classes)]
+
+
+def summarize_labels(per_label: list[dict]) -> dict:
+    """One image's label metrics → the image's metrics: each metric averaged over the labels."""
+    return {k: sum(m[k] for m in per_label) / len(per_label) for k in METRIC_NAMES}
+
+
+def mean_label_metrics(per_image_labels: list[list[dict]], names: list[str]) -> list[dict]:
+    """Per label over images: [{"name", "dice", "iou", "sensitivity", "precision", "n"}]."""
+    out = []
+    for k, name in enumerate(names):
+        m = mean_metrics([img[k] for img in per_image_labels])
+        out.append({"name": name, **m})
+    return out
 
 
 def mean_metrics(per_image):

@@ -1,14 +1,18 @@
 """The model package folder: weights.pt (state_dict + config), model.onnx and model.json
 (format "lgms-model/1", validated by the TypeScript side)."""
 
+from __future__ import annotations
+
 import datetime
 import inspect
 import json
 import os
+from typing import Optional
 
 import torch
 
 from . import __version__
+from .labels import LabelMap
 from .model import build_model, count_parameters
 from .runtime import write_atomic
 
@@ -61,9 +65,18 @@ def default_input_spec(size, channel_mode, normalization, in_channels=3):
             "resize": "letterbox", "normalization": normalization}
 
 
-def build_manifest(*, model, model_id, name, version, parent, input_spec, labels, threshold,
-                   training, validation):
-    return {
+def build_manifest(*, model: torch.nn.Module, model_id: str, name: str, version: str, parent: Optional[str],
+                   input_spec: dict, labels: list[str], threshold: float, training: dict, validation: dict,
+                   label_map: Optional[LabelMap] = None) -> dict:
+    """model.json. Binary (1 class): output {"classes": 1, "labels", "activation": "sigmoid",
+    "threshold"}. Multi-class (label_map: labels.LabelMap, classes = labels + 1, channel 0
+    background): output {"classes", "labels": names, "values": mask values, "activation":
+    "softmax"} and a top-level "task" copied from the label-map file's "task" (when it has one)."""
+    if label_map is not None:
+        output = {"classes": model.classes, "labels": label_map.names, "values": label_map.values, "activation": "softmax"}
+    else:
+        output = {"classes": model.classes, "labels": list(labels), "activation": "sigmoid", "threshold": threshold}
+    manifest = {
         "format": FORMAT,
         "id": model_id,
         "name": name,
@@ -73,10 +86,12 @@ def build_manifest(*, model, model_id, name, version, parent, input_spec, labels
         "architecture": {"name": "LGMSNet", "inChannels": model.in_channels, "classes": model.classes,
                          "parameters": count_parameters(model)},
         "input": input_spec,
-        "output": {"classes": model.classes, "labels": list(labels), "activation": "sigmoid",
-                   "threshold": threshold},
+        "output": output,
         "files": {"onnx": "model.onnx", "weights": "weights.pt"},
         "training": training,
         "metrics": {"validation": validation},
         "trainerVersion": __version__,
     }
+    if label_map is not None and label_map.task is not None:
+        manifest["task"] = label_map.task
+    return manifest

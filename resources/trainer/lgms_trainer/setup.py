@@ -1,7 +1,15 @@
 """Resolving `train` options into one context: data split, input spec, parent model, names.
 Explicit options win, then the parent model's settings (fine-tuning keeps its preprocessing),
-then defaults."""
+then defaults.
 
+Three starts: from scratch; `--init PARENT` fine-tunes a model with the same classes (the child
+records the parent); `--init-from MODEL` starts a new task's first model from another model's
+weights with the head (the last 1×1 conv) replaced for the new class count, and records no
+parent (the first version of a task has none; training.initializedFrom names the source)."""
+
+from __future__ import annotations
+
+import argparse
 import datetime
 import math
 import os
@@ -10,7 +18,10 @@ import shlex
 import sys
 import uuid
 
+import torch
+
 from .data import DataError, detect_channel_mode, list_pairs, parse_normalization, split_pairs
+from .labels import LabelMap, read_label_map
 from .model import SIZE_MULTIPLE, build_model
 from .package import default_input_spec, load_weights, read_manifest
 
@@ -43,7 +54,9 @@ class TrainContext:
             os.rmdir(self.out)
 
 
-def prepare(args, argv):
+def prepare(args: argparse.Namespace, argv: list[str]) -> TrainContext:
+    """Resolves `train`'s options into a TrainContext (split, input spec, model with its initial
+    weights, label map, names, output folder). Raises DataError with a reader's wording."""
     ctx = TrainContext()
     ctx.args = args
     ctx.command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "lgms_trainer", *argv])
@@ -51,17 +64,32 @@ def prepare(args, argv):
         args.epochs = DEFAULT_EPOCHS
     ctx.epochs = args.epochs
 
+    label_map_path = getattr(args, "label_map", None)
+    ctx.label_map = read_label_map(label_map_path) if label_map_path else None
+    classes = ctx.label_map.classes if ctx.label_map else 1
+    init_from = getattr(args, "init_from", None)
+    if args.init and init_from:
+        raise DataError("give either --init (fine-tune) or --init-from (new task), not both")
+    source = args.init or init_from
     parent_manifest, parent_payload = None, None
-    if args.init:
-        parent_payload = load_weights(os.path.join(args.init, "weights.pt"))
-        parent_manifest = read_manifest(args.init)
-    ctx.parent_id = parent_manifest["id"] if parent_manifest else None
-    cfg = parent_payload["config"] if parent_payload else {"in_channels": 3, "classes": 1}
-    if cfg["classes"] != 1:
-        raise DataError("training reads binary masks, so the model must have 1 class")
-    ctx.model = build_model(cfg["in_channels"], cfg["classes"])
-    if parent_payload:
+    if source:
+        parent_payload = load_weights(os.path.join(source, "weights.pt"))
+        parent_manifest = read_manifest(source)
+    ctx.parent_id = parent_manifest["id"] if parent_manifest and args.init else None
+    ctx.init_from_id = (parent_manifest or {}).get("id", os.path.basename(os.path.normpath(init_from))) if init_from else None
+    in_channels = parent_payload["config"]["in_channels"] if parent_payload else 3
+    if args.init and parent_payload["config"]["classes"] != classes:
+        raise DataError(f"the parent model has {parent_payload['config']['classes']} output classes but this training has "
+                        f"{classes}; a model for other labels starts with --init-from")
+    if args.init and ctx.label_map and parent_manifest and parent_manifest["output"].get("values") not in (None, ctx.label_map.values):
+        raise DataError("the parent model's label values differ from the label map's; labels are never renumbered")
+    if getattr(args, "replay", None) and ctx.label_map:
+        raise DataError("--replay mixes in the parent's binary lesion masks and cannot be used with --label-map")
+    ctx.model = build_model(in_channels, classes)
+    if parent_payload and args.init:
         ctx.model.load_state_dict(parent_payload["state_dict"])
+    elif parent_payload:
+        load_without_head(ctx.model, parent_payload["state_dict"])
 
     pairs = list_pairs(args.data)
     if args.val_data:
@@ -77,13 +105,28 @@ def prepare(args, argv):
     base = os.path.basename(os.path.normpath(args.data))
     ctx.name = args.name or f"LGMSNet {base}"
     ctx.model_id = args.id or _new_id(ctx.name)
-    ctx.labels = [s.strip() for s in args.labels.split(",")] if args.labels else ["lesion"]
+    if ctx.label_map:
+        ctx.labels = ctx.label_map.names
+    else:
+        ctx.labels = [s.strip() for s in args.labels.split(",")] if args.labels else ["lesion"]
     split_text = (f"validation folder {os.path.basename(os.path.normpath(args.val_data))}" if args.val_data
                   else f"seeded split {args.val_fraction} (seed {args.seed})")
     ctx.data_description = args.data_description or (
         f"{base}: {len(ctx.train_pairs)} training / {len(ctx.val_pairs)} validation images, {split_text}")
     ctx.out = _prepare_out(args, ctx)
     return ctx
+
+
+def load_without_head(model: torch.nn.Module, state_dict: dict) -> list[str]:
+    """Loads every tensor of state_dict except the head's (head.weight, head.bias: the 1×1 conv to
+    the classes), which keep their fresh initialisation. Returns the names left out. Raises
+    DataError when the body does not match (another architecture or input channel count)."""
+    body = {k: v for k, v in state_dict.items() if not k.startswith("head.")}
+    missing, unexpected = model.load_state_dict(body, strict=False)
+    wrong = [k for k in missing if not k.startswith("head.")] + list(unexpected)
+    if wrong:
+        raise DataError(f"the initial model does not match LGMSNet's layers ({len(wrong)} differ, e.g. {wrong[:3]})")
+    return sorted(k for k in missing)
 
 
 def _input_spec(args, parent, ctx):

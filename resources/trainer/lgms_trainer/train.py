@@ -13,9 +13,10 @@ import numpy as np
 import torch
 
 from . import setup
-from .data import augment, list_pairs, load_set
+from .data import DataError, augment, list_pairs, load_set
 from .evaluate import expand_planes, validate
-from .metrics import seg_loss
+from .labels import IGNORE_INDEX
+from .metrics import dice_ce_loss, seg_loss
 from .package import build_manifest, write_weights
 from .export import write_onnx
 from .finetune import (Anchor, Recipe, ReplaySampler, WeightAverage, appearance_augment, freeze_norm_statistics,
@@ -120,8 +121,11 @@ def _fit_and_package(ctx, args, events, stop):
     spec = ctx.input_spec
     t0 = time.monotonic()  # --time-limit counts image loading too
     log(f"loading {len(ctx.train_pairs)} training and {len(ctx.val_pairs)} validation images")
-    train_x, train_y = load_set(ctx.train_pairs, spec, ctx.model.in_channels)
-    val_x, val_y = load_set(ctx.val_pairs, spec, ctx.model.in_channels)
+    lut = ctx.label_map.lookup() if ctx.label_map else None
+    train_x, train_y = load_set(ctx.train_pairs, spec, ctx.model.in_channels, lut)
+    val_x, val_y = load_set(ctx.val_pairs, spec, ctx.model.in_channels, lut)
+    if lut is not None and not bool((train_y != IGNORE_INDEX).any()):
+        raise DataError("no training image has a labelled pixel")
     recipe = recipe_from_args(args)
     replay_x = replay_y = None
     if recipe.replay_dir and recipe.replay_fraction > 0:
@@ -156,7 +160,7 @@ def _fit_and_package(ctx, args, events, stop):
         nonlocal best_state, best_epoch, last_val_step, val_time
         tv = time.monotonic()
         live = average.swap(model) if average is not None else None
-        m = validate(model, val_x, val_y, device, batch_size=bs, stop=stop.check)
+        m = validate(model, val_x, val_y, device, batch_size=bs, stop=stop.check, label_names=ctx.labels)
         last_val_step, val_time = step, time.monotonic() - tv
         if m["dice"] > best["dice"]:
             best.clear()
@@ -168,7 +172,8 @@ def _fit_and_package(ctx, args, events, stop):
         events.emit("epoch", epoch=epoch, step=step, valDice=m["dice"], valIou=m["iou"],
                     valSensitivity=m["sensitivity"], valPrecision=m["precision"], valN=m["n"],
                     bestDice=best["dice"], bestEpoch=best_epoch, parentDistance=round(anchor.distance(), 4),
-                    elapsedSeconds=round(time.monotonic() - t0, 2))
+                    elapsedSeconds=round(time.monotonic() - t0, 2),
+                    **({"valLabels": [{"name": x["name"], "dice": x["dice"]} for x in m["labels"]]} if "labels" in m else {}))
         model.train()
 
     def out_of_time():
@@ -202,8 +207,8 @@ def _fit_and_package(ctx, args, events, stop):
             if args.time_limit:
                 progress = max(progress, (time.monotonic() - t0) / args.time_limit)
             lr = lr_at(args.lr, progress, args.schedule)
-            loss = _train_step(model, opt, expand_planes(xb, model.in_channels).to(device),
-                               yb.float().to(device), lr, anchor)
+            target = yb.long().to(device) if model.classes > 1 else yb.float().to(device)
+            loss = _train_step(model, opt, expand_planes(xb, model.in_channels).to(device), target, lr, anchor)
             if average is not None:
                 average.update(model)
             step += 1
@@ -226,23 +231,31 @@ def _fit_and_package(ctx, args, events, stop):
     model.load_state_dict(best_state)
     model.cpu().eval()
     duration = time.monotonic() - t0
-    validation = {k: best[k] for k in ("dice", "iou", "sensitivity", "precision", "n")}
+    validation = {k: best[k] for k in ("dice", "iou", "sensitivity", "precision", "n") + (("labels",) if "labels" in best else ())}
     log(f"best validation Dice {best['dice']:.4f} at epoch {best_epoch}; writing {ctx.out}")
     training = {"data": ctx.data_description, "command": ctx.command, "seed": args.seed,
                 "optimizer": ctx.optimizer_description(), "epochs": epoch, "steps": step,
                 "durationSeconds": round(duration, 1), "machine": machine_description(),
-                "torch": torch.__version__, "device": device.type}
+                "torch": torch.__version__, "device": device.type,
+                "loss": "dice+cross-entropy (softmax)" if model.classes > 1 else "0.5·bce+dice (sigmoid)"}
+    if ctx.init_from_id:
+        training["initializedFrom"] = ctx.init_from_id
     manifest = build_manifest(model=model, model_id=ctx.model_id, name=ctx.name, version=args.version,
                               parent=ctx.parent_id, input_spec=spec, labels=ctx.labels,
-                              threshold=args.threshold, training=training, validation=validation)
+                              threshold=args.threshold, training=training, validation=validation,
+                              label_map=ctx.label_map)
     _write_package(ctx, model, manifest, stop)
     return manifest["metrics"]
 
 
-def _train_step(model, opt, x, y, lr, anchor):
+def _train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, lr: float,
+                anchor: Anchor) -> float:
+    """One optimiser step; y is (N,1,H,W) float 0/1 for a binary model (BCE + Dice) or class
+    indices with 255 ignored for a multi-class one (DiceCE). Returns the loss."""
     for g in opt.param_groups:
         g["lr"] = lr
-    loss = seg_loss(model(x), y)
+    logits = model(x)
+    loss = dice_ce_loss(logits, y) if logits.shape[1] > 1 else seg_loss(logits, y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     anchor.apply()

@@ -54,3 +54,45 @@ def run_cli(*args, timeout=600):
 
 def leftover_temps(folder):
     return [f for f in os.listdir(folder) if ".tmp-" in f]
+
+
+# Label values of make_label_dataset: not contiguous (3 is a retired label, ignored by the loss).
+LABEL_MAP = {"labels": [{"value": 1, "name": "bright disc", "color": "#ff0000"},
+                        {"value": 2, "name": "dark square", "color": "#00ff00"},
+                        {"value": 4, "name": "mid bar", "color": "#0000ff"}],
+             "ignoreValues": [3],
+             "task": {"name": "Test shapes", "labels": [{"value": 1, "name": "bright disc"}]}}
+
+
+def make_label_dataset(folder, n=8, size=(64, 64), seed=0, unlabelled_every=0):
+    """Several structures per image, masks holding label values 1, 2, 4 (3: a retired label's
+    pixels). With unlabelled_every=k, every k-th mask is 255 (not labelled) in its right half."""
+    rng = np.random.default_rng(seed)
+    os.makedirs(os.path.join(folder, "images"), exist_ok=True)
+    os.makedirs(os.path.join(folder, "masks"), exist_ok=True)
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    for i in range(n):
+        mask = np.zeros(size, dtype=np.uint8)
+        img = np.full(size, 90.0)
+        cy, cx, r = rng.uniform(0.25, 0.45) * h, rng.uniform(0.25, 0.45) * w, rng.uniform(0.1, 0.16) * h
+        disc = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+        sy, sx = int(rng.uniform(0.55, 0.7) * h), int(rng.uniform(0.5, 0.7) * w)
+        square = (yy >= sy) & (yy < sy + h // 5) & (xx >= sx) & (xx < sx + w // 5)
+        by = int(rng.uniform(0.05, 0.15) * h)
+        bar = (yy >= by) & (yy < by + 4) & (xx >= w // 2) & (xx < w - 4)
+        blob = (yy - 0.8 * h) ** 2 + (xx - 0.15 * w) ** 2 <= (0.08 * h) ** 2
+        img[disc], img[square], img[bar], img[blob] = 220, 15, 160, 200
+        mask[disc], mask[square], mask[bar], mask[blob] = 1, 2, 4, 3
+        if unlabelled_every and i % unlabelled_every == 0:
+            mask[:, w // 2:] = 255
+        img = np.clip(img + rng.normal(0, 12, size), 0, 255).astype(np.uint8)
+        Image.fromarray(img).save(os.path.join(folder, "images", f"case{i:02d}.png"))
+        Image.fromarray(mask).save(os.path.join(folder, "masks", f"case{i:02d}.png"))
+    return folder
+
+
+def write_label_map(path, obj=None):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(LABEL_MAP if obj is None else obj, f)
+    return path

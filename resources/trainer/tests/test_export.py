@@ -24,9 +24,9 @@ except ImportError:  # the checker-based tests need the onnx package
 NODE_ORT = os.path.join(fixtures.TRAINER_DIR, "..", "..", "node_modules", "onnxruntime-node")
 
 
-def _model():
+def _model(classes=1):
     torch.manual_seed(0)
-    m = build_model()
+    m = build_model(3, classes)
     # Non-trivial BatchNorm statistics so that the comparison exercises every layer.
     with torch.no_grad():
         for mod in m.modules():
@@ -86,6 +86,23 @@ class Export(unittest.TestCase):
             self.assertEqual(out.returncode, 0, out.stderr)
             result = __import__("json").loads(out.stdout)
             self.assertEqual(result["shape"], list(shape[:1]) + [1] + list(shape[2:]))
+            self.assertLess(result["maxAbsDiff"], 1e-4)
+
+    @unittest.skipUnless(shutil.which("node") and os.path.isdir(NODE_ORT), "node + onnxruntime-node absent")
+    def test_node_runtime_parity_multiclass(self):
+        # A 5-class model (4 labels + background) keeps its class dimension through the export.
+        model = _model(classes=5)
+        path = os.path.join(self.tmp, "multi.onnx")
+        export_onnx(model, path, (64, 64))
+        script = os.path.join(os.path.dirname(__file__), "ort_parity.cjs")
+        for shape in [(1, 3, 64, 64), (2, 3, 96, 128)]:
+            ref = os.path.join(self.tmp, "ref-multi.bin")
+            write_reference(model, shape, ref)
+            out = subprocess.run(["node", script, os.path.abspath(NODE_ORT), path, ref],
+                                 capture_output=True, text=True, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            result = __import__("json").loads(out.stdout)
+            self.assertEqual(result["shape"], [shape[0], 5, shape[2], shape[3]])
             self.assertLess(result["maxAbsDiff"], 1e-4)
 
     def test_export_cli(self):

@@ -13,6 +13,8 @@ export interface ExportCommand {
   target: string;
   format: ExportFormat;
   outDir: string;
+  /** The task whose labels (or active version's predictions) are exported; default the starter task. */
+  taskId?: number;
 }
 
 export function isExportFormat(value: string): value is ExportFormat {
@@ -27,17 +29,18 @@ export async function exportCommand(
 ): Promise<{ lines: string[]; code: number }> {
   const seriesIds = existsSync(c.target) ? await importedSeries(b, c.target) : seriesByUid(b, c.target);
   if (seriesIds.length === 0) return { lines: [`nothing to export: ${c.target} names no imported series`], code: 1 };
-  const hasLabels = b.db.prepare('SELECT 1 FROM labels WHERE series_id = ? AND superseded_at IS NULL LIMIT 1').pluck();
+  const taskId = c.taskId ?? 1;
+  const hasLabels = b.db.prepare('SELECT 1 FROM labels WHERE series_id = ? AND task_id = ? AND superseded_at IS NULL LIMIT 1').pluck();
   const hasPredictions = b.db
     .prepare(
       `SELECT 1 FROM predictions p JOIN images i ON i.id = p.image_id JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active'
-     WHERE i.series_id = ? LIMIT 1`,
+     WHERE i.series_id = ? AND m.task_id = ? LIMIT 1`,
     )
     .pluck();
   for (const seriesId of seriesIds) {
-    if (hasLabels.get(seriesId) || hasPredictions.get(seriesId)) continue;
+    if (hasLabels.get(seriesId, taskId) || hasPredictions.get(seriesId, taskId)) continue;
     await b.ready;
-    const { jobId } = unwrap(await b.api.inference.segmentSeries({ seriesId }));
+    const { jobId } = unwrap(await b.api.inference.segmentSeries({ seriesId, ...(c.taskId !== undefined ? { taskId: c.taskId } : {}) }));
     log(`series ${seriesId} has no labels: segmenting it with the active model (${await b.engine.waitForJob(jobId)})`);
   }
   const { jobId } = unwrap(
@@ -46,6 +49,7 @@ export async function exportCommand(
       format: c.format,
       outDir: path.resolve(c.outDir),
       fallBackToPredictions: true,
+      // TODO(seg branch): pass `taskId: c.taskId` once export.start takes the task (src/main/export is the seg engineer's).
     }),
   );
   const job = await b.exporter.wait(jobId);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createBackend, type Backend } from '../backend';
 import { checkOutputFolder, segmentToFolder } from './segment';
 import { exportCommand, isExportFormat } from './export';
+import { createTask, formatTask, parseCreate, resolveTask } from './task';
 import { defaultUserDataDir, resolveDataDir, withoutDataDirArgs } from '../data-dir';
 import { appVersion } from '../paths';
 import { serve } from '../server';
@@ -62,19 +63,21 @@ const COMMANDS: Record<string, Command> = {
   },
   segment: {
     summary: 'segment files or folders with the active model and write PNG masks',
-    usage: 'lgms segment <file|folder> … --out <folder> [--tta 0|2|4] [--data-dir DIR]',
+    usage: 'lgms segment <file|folder> … --out <folder> [--task NAME] [--tta 0|2|4] [--data-dir DIR]',
     run: async (args, backend) => {
       const rest = withoutDataDirArgs(args);
       const take = (flag: string) => takeFlag(rest, flag);
       const out = take('--out');
       const tta = take('--tta');
+      const taskName = take('--task');
       if (!out) throw new UsageError('--out <folder> is required');
       if (rest.length === 0) throw new UsageError('name at least one file or folder');
       if (tta !== undefined && !['0', '2', '4'].includes(tta)) throw new UsageError('--tta must be 0, 2 or 4');
       checkOutputFolder(rest, out); // before the data folder is opened: a refused run changes nothing
       const b = backend();
       const flips = tta === undefined ? undefined : (Number(tta) as 0 | 2 | 4);
-      const summary = await segmentToFolder(b, rest, path.resolve(out), flips, (line) => process.stderr.write(line + '\n'));
+      const task = taskName === undefined ? undefined : await resolveTask(b, taskName);
+      const summary = await segmentToFolder(b, rest, path.resolve(out), flips, (line) => process.stderr.write(line + '\n'), task);
       process.stdout.write(
         `${summary.masks} masks from ${summary.series} series written to ${path.resolve(out)} (model ${summary.model} on ${summary.provider})\n` +
           summary.skipped.map((s) => `  not imported ${s.path}: ${s.reason}\n`).join('') +
@@ -86,20 +89,87 @@ const COMMANDS: Record<string, Command> = {
   },
   export: {
     summary: "export final labels (or the active model's predictions) as DICOM SEG, NIfTI, PNG or an nnU-Net dataset",
-    usage: 'lgms export <folder|file|study or series UID> --format seg|nifti|png|nnunet --out <folder> [--data-dir DIR]',
+    usage: 'lgms export <folder|file|study or series UID> --format seg|nifti|png|nnunet --out <folder> [--task NAME] [--data-dir DIR]',
     run: async (args, backend) => {
       const rest = withoutDataDirArgs(args);
       const take = (flag: string) => takeFlag(rest, flag);
       const format = take('--format') ?? 'seg';
       const out = take('--out');
+      const taskName = take('--task');
       if (!isExportFormat(format)) throw new UsageError('--format must be seg, nifti, png or nnunet');
       if (!out) throw new UsageError('--out <folder> is required');
       if (rest.length !== 1) throw new UsageError('name one folder, file, study UID or series UID');
-      const { lines, code } = await exportCommand(backend(), { target: rest[0]!, format, outDir: out }, (line) =>
+      const b = backend();
+      const task = taskName === undefined ? undefined : await resolveTask(b, taskName);
+      const { lines, code } = await exportCommand(b, { target: rest[0]!, format, outDir: out, ...(task ? { taskId: task.id } : {}) }, (line) =>
         process.stderr.write(line + '\n'),
       );
       process.stdout.write(lines.join('\n') + '\n');
       return code;
+    },
+  },
+  task: {
+    summary: 'list the tasks, show one, or create one with its labels',
+    usage:
+      'lgms task list | show NAME | create NAME --labels a,b,… --modalities US[,CT…] [--photometric MONOCHROME2,RGB] [--body-part TEXT] [--data-dir DIR]',
+    run: async (args, backend) => {
+      const rest = withoutDataDirArgs(args);
+      const [verb = 'list', ...more] = rest;
+      const take = (flag: string) => takeFlag(more, flag);
+      const json = more.includes('--json');
+      const words = more.filter((a) => a !== '--json');
+      const b = () => backend();
+      if (verb === 'list') {
+        const tasks = unwrap(await b().api.tasks.list());
+        process.stdout.write(json ? JSON.stringify(tasks, null, 2) + '\n' : tasks.map(formatTask).join('\n') + '\n');
+        return 0;
+      }
+      if (verb === 'show') {
+        if (words.length === 0) throw new UsageError('name the task');
+        const task = await resolveTask(b(), words.join(' '));
+        process.stdout.write(json ? JSON.stringify(task, null, 2) + '\n' : formatTask(task) + '\n');
+        return 0;
+      }
+      if (verb === 'create') {
+        const c = parseCreate(words, (flag) => takeFlag(words, flag));
+        if (!c.name) throw new UsageError('name the task');
+        if (c.labels.length === 0) throw new UsageError('--labels a,b,… is required (at least one label)');
+        if (c.modalities.length === 0) throw new UsageError('--modalities is required, e.g. US or CT,MR');
+        const task = await createTask(b(), c);
+        process.stdout.write(formatTask(task) + '\n');
+        return 0;
+      }
+      void take;
+      throw new UsageError(`unknown task verb "${verb}"`);
+    },
+  },
+  train: {
+    summary: "train a task's model on its labels: its first model, or a fine-tune of its active version",
+    usage:
+      'lgms train [--task NAME] [--init starter|scratch] [--max-steps N] [--size N] [--confirm-series ID,…] [--data-dir DIR]',
+    run: async (args, backend) => {
+      const rest = withoutDataDirArgs(args);
+      const take = (flag: string) => takeFlag(rest, flag);
+      const taskName = take('--task');
+      const init = take('--init');
+      const maxSteps = take('--max-steps');
+      const size = take('--size');
+      const confirm = take('--confirm-series');
+      if (init !== undefined && init !== 'starter' && init !== 'scratch') throw new UsageError('--init must be starter or scratch');
+      const b = backend();
+      const task = taskName === undefined ? undefined : await resolveTask(b, taskName);
+      const started = await b.api.training.start({
+        ...(task ? { taskId: task.id } : {}),
+        ...(init ? { init } : {}),
+        ...(maxSteps ? { maxSteps: Number(maxSteps) } : {}),
+        ...(size ? { size: Number(size) } : {}),
+        ...(confirm ? { confirmSeriesIds: confirm.split(',').map(Number) } : {}),
+      });
+      if (!started.ok) return print(started);
+      process.stderr.write(`run ${started.value.id} queued\n`);
+      const done = await b.training.waitFor(started.value.id);
+      print({ ok: true, value: done });
+      return done.status === 'done' ? 0 : 1;
     },
   },
   settings: {

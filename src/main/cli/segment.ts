@@ -2,6 +2,8 @@
 // any import), segment its series with the active model, and write one PNG mask (0/255) per
 // image, mirroring the input's folder layout: `a/b.dcm` → `a/b.dcm.png`, `a/c.png` → `a/c.png`
 // (so `x.dcm` and `x.png` never share a mask), a frame of a multi-frame file → `b.dcm_0003.png`.
+// With a task (`--task`) other than the binary starter, each pixel keeps its label value and
+// `labels.json` beside the masks names the values (issue 22).
 // An output folder that is, contains or lies inside an input is refused: masks would overwrite
 // inputs, or be imported as images by the next run.
 import { createHash } from 'node:crypto';
@@ -9,6 +11,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { unwrap } from '../../shared/contract/client';
 import { decodeRle } from '../../shared/imaging/rle';
+import type { Task } from '../../shared/contract/tasks';
 import type { Backend } from '../backend';
 import { encodePng } from '../imaging/raster/png-encoder';
 import { scanPaths } from '../import/scan';
@@ -30,12 +33,17 @@ export async function segmentToFolder(
   outDir: string,
   ttaFlips: 0 | 2 | 4 | undefined,
   log: (line: string) => void,
+  task?: Task,
 ): Promise<SegmentSummary> {
   checkOutputFolder(inputs, outDir);
   const roots = inputs.map((p) => path.resolve(p));
   await b.ready;
   const status = unwrap(await b.api.inference.status());
   if (!status.model) throw new Error(status.message ?? 'no model is available');
+  const taskId = task?.id;
+  const version = taskId === undefined ? status.model : b.registry.active(taskId);
+  if (!version) throw new Error(`task "${task!.name}" has no model yet: train and promote its first model`);
+  const keepValues = taskId !== undefined && b.registry.get(version.id).manifest.output.activation === 'softmax';
   const started = unwrap(await b.api.import.start({ paths: inputs.map((p) => path.resolve(p)) }));
   const imported = await b.importer.wait(started.jobId);
   if (imported.status !== 'done') throw new Error(`import ${imported.status}: ${imported.error ?? ''}`);
@@ -53,10 +61,12 @@ export async function segmentToFolder(
   }
   const hasPrediction = b.db.prepare('SELECT 1 FROM predictions WHERE image_id = ? AND model_version_id = ?').pluck();
   const reasons = new Map<number, string>();
-  const series = [...new Set(targets.filter((t) => !hasPrediction.get(t.imageId, status.model!.id)).map((t) => t.seriesId))];
+  const series = [...new Set(targets.filter((t) => !hasPrediction.get(t.imageId, version.id)).map((t) => t.seriesId))];
   for (const seriesId of series) {
     // Joins a job the import already queued for this series, if any.
-    const { jobId } = unwrap(await b.api.inference.segmentSeries({ seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}) }));
+    const { jobId } = unwrap(
+      await b.api.inference.segmentSeries({ seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}), ...(taskId !== undefined ? { taskId } : {}) }),
+    );
     const final = await b.engine.waitForJob(jobId);
     log(`series ${seriesId}: ${final}`);
     const job = unwrap(await b.api.jobs.get({ id: jobId }));
@@ -67,14 +77,14 @@ export async function segmentToFolder(
   const failed: SegmentSummary['failed'] = [];
   const used = new Set<string>();
   for (const t of targets) {
-    const p = unwrap(await b.api.inference.prediction({ imageId: t.imageId }));
+    const p = unwrap(await b.api.inference.prediction({ imageId: t.imageId, modelVersionId: version.id }));
     const label = t.frames > 1 ? `${t.source} (frame ${t.frame + 1})` : t.source;
     if (!p) {
       failed.push({ path: label, reason: reasons.get(t.imageId) ?? 'no mask was made (see the inference job)' });
       continue;
     }
     const mask = decodeRle(p.mask, p.rows * p.columns);
-    for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! > 0 ? 255 : 0;
+    if (!keepValues) for (let i = 0; i < mask.length; i++) mask[i] = mask[i]! > 0 ? 255 : 0;
     const root = roots.find((r) => t.source === r || t.source.startsWith(r + path.sep)) ?? path.dirname(t.source);
     const relative = t.source === root ? path.basename(t.source) : path.relative(root, t.source);
     const stem = /\.png$/i.test(relative) ? relative.slice(0, -4) : relative;
@@ -87,13 +97,18 @@ export async function segmentToFolder(
     renameSync(target + '.tmp', target);
     masks++;
   }
+  if (keepValues && task) {
+    mkdirSync(outDir, { recursive: true });
+    const names = { task: task.name, labels: task.labels.map((l) => ({ value: l.value, name: l.name, colour: l.colour, type: l.type, retired: l.retiredAt !== null })) };
+    writeFileSync(path.join(outDir, 'labels.json'), JSON.stringify(names, null, 2) + '\n');
+  }
   return {
     masks,
     series: new Set(targets.map((t) => t.seriesId)).size,
     skipped: report.problems.map((p) => ({ path: p.path, reason: p.reason })),
     failed,
     provider: status.provider,
-    model: status.model.modelId,
+    model: b.registry.get(version.id).manifest.id,
   };
 }
 

@@ -17,12 +17,14 @@ export interface AuditEntry {
   detail: unknown;
   seriesId: number | null;
   modelVersionId: number | null;
+  /** The task a review decision was about (migration 0180); null or left out for rows without one. */
+  taskId?: number | null;
 }
 
 /** Appends one row to `audit_log`; inside the caller's transaction when there is one. */
 export function appendAudit(db: Database, e: AuditEntry): void {
   db.prepare(
-    `INSERT INTO audit_log (at, actor, action, subject, detail, series_id, model_version_id)
-     VALUES (COALESCE(?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), ?, ?, ?, ?, ?, ?)`,
-  ).run(e.at ?? null, e.actor, e.action, e.subject, JSON.stringify(e.detail), e.seriesId, e.modelVersionId);
+    `INSERT INTO audit_log (at, actor, action, subject, detail, series_id, model_version_id, task_id)
+     VALUES (COALESCE(?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(e.at ?? null, e.actor, e.action, e.subject, JSON.stringify(e.detail), e.seriesId, e.modelVersionId, e.taskId ?? null);
 }

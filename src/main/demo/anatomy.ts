@@ -17,6 +17,11 @@ export interface Anatomy {
   readonly maxLesionRadius: number;
   /** Shallowest depth a lesion may reach (below skin and fat). */
   readonly minLesionDepth: number;
+  /**
+   * Which drawn structure tissue point (l, d) belongs to, as a label value (0 = none), with the
+   * same precedence as `echo`: only anatomies with named structures (the thyroid) have it.
+   */
+  structure?(l: number, d: number): number;
 }
 
 /** Thin bright line of the given width centred on depth c. */

@@ -9,6 +9,7 @@ import { generatePhantom, type Phantom } from './phantom';
 import { hashInts, hashLabel } from './prng';
 import { encodeGrayPng } from '../imaging/raster/png-encoder';
 import type { Domain } from './scanner';
+import { THYROID_LABELS } from './thyroid';
 
 export { generatePhantom } from './phantom';
 export type { Phantom, PhantomMeta, PhantomOptions } from './phantom';
@@ -18,6 +19,7 @@ export type { AnatomyKind } from './anatomy';
 export { encodeGrayPng, encodePng } from '../imaging/raster/png-encoder';
 export { demoUid, phantomToDicom, readDicom } from './dicom';
 export { renderPreview } from './preview';
+export { THYROID_LABELS } from './thyroid';
 
 export const GENERATOR = 'lgms-demo-phantom';
 export const GENERATOR_VERSION = 1;
@@ -49,6 +51,8 @@ export interface PngPairItem {
   name: string;
   image: string;
   mask: string;
+  /** Thyroid only: labels/<name>.png, the structures' label map (values of THYROID_LABELS). */
+  labelMap?: string;
   index: number;
   anatomy: AnatomyKind;
   lesionKind: string;
@@ -68,7 +72,11 @@ function checkCount(name: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${v}`);
 }
 
-/** outDir/images/<name>.png (8-bit grey), outDir/masks/<name>.png (0 / 255) and outDir/dataset.json. */
+/**
+ * outDir/images/<name>.png (8-bit grey), outDir/masks/<name>.png (0 / 255) and outDir/dataset.json;
+ * for thyroid phantoms also outDir/labels/<name>.png, the label map of the drawn structures
+ * (pixel = label value: 1 lobe, 2 trachea, 3 carotid artery, 4 jugular vein, 0 background).
+ */
 export async function writePngPairs(outDir: string, opts: PngPairsOptions): Promise<PngPairsResult> {
   const { count, seed } = opts;
   const domain = opts.domain ?? 'base';
@@ -86,9 +94,15 @@ export async function writePngPairs(outDir: string, opts: PngPairsOptions): Prom
     const mask255 = p.mask.map((v) => (v ? 255 : 0));
     await writeFileAtomic(path.join(outDir, image), encodeGrayPng(p.width, p.height, p.image));
     await writeFileAtomic(path.join(outDir, mask), encodeGrayPng(p.width, p.height, mask255));
+    let labelMap: string | undefined;
+    if (p.labelMap) {
+      labelMap = `labels/${name}.png`;
+      await mkdir(path.join(outDir, 'labels'), { recursive: true });
+      await writeFileAtomic(path.join(outDir, labelMap), encodeGrayPng(p.width, p.height, p.labelMap));
+    }
     const m = p.meta;
     items.push({
-      name, image, mask, index, anatomy: m.anatomy, lesionKind: m.lesion.kind, weakContrast: m.lesion.weakContrast,
+      name, image, mask, ...(labelMap ? { labelMap } : {}), index, anatomy: m.anatomy, lesionKind: m.lesion.kind, weakContrast: m.lesion.weakContrast,
       areaPx: m.lesion.areaPx, bbox: m.lesion.bbox, pixelSpacingMm: m.pixelSpacingMm,
     });
   }
@@ -105,6 +119,7 @@ export async function writePngPairs(outDir: string, opts: PngPairsOptions): Prom
     maskFormat: 'png-gray8',
     maskValues: { '0': 'background', '255': 'lesion' },
     labels: { background: 0, lesion: 1 },
+    ...(items.some((i) => i.labelMap) ? { labelMapFormat: 'png-gray8', labelMapValues: Object.fromEntries(THYROID_LABELS.map((l) => [String(l.value), l.name])) } : {}),
     items,
   };
   await writeFileAtomic(datasetJson, `${JSON.stringify(description, null, 2)}\n`);

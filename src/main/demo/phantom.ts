@@ -36,6 +36,12 @@ export interface PhantomMeta {
 export interface Phantom {
   image: Uint8Array;
   mask: Uint8Array;
+  /**
+   * Ground truth of every named structure the anatomy draws, one label value per pixel (row-major,
+   * width × height; 0 = background): for the thyroid 1 lobe (a nodule inside it included), 2 trachea,
+   * 3 carotid artery, 4 jugular vein (THYROID_LABELS). Absent for the breast, which has only `mask`.
+   */
+  labelMap?: Uint8Array;
   width: number;
   height: number;
   meta: PhantomMeta;
@@ -80,11 +86,12 @@ export function generatePhantom(opts: PhantomOptions): Phantom {
   }
   drawMarks(image, scanner);
   const { mask, areaPx, bbox } = rasterizeMask(fov, lesion);
+  const labelMap = anatomy.structure ? rasterizeStructures(fov, anatomy, mask) : undefined;
 
   const mm = scanner.depthMm / fov.depthPx;
   const { harmonics: _h, calcifications, ...lesionRest } = lesion.p;
   return {
-    image, mask, width, height,
+    image, mask, width, height, ...(labelMap ? { labelMap } : {}),
     meta: {
       seed, index, domain, anatomy: kind, probe: fov.kind, pixelSpacingMm: [mm, mm], fieldBox: fovBounds(fov),
       lesion: { ...lesionRest, calcifications: calcifications.length, areaPx, bbox },
@@ -279,6 +286,27 @@ function rasterizeMask(fov: FieldOfView, lesion: Lesion): { mask: Uint8Array; ar
   }
   return { mask, areaPx: area, bbox };
 }
+
+/**
+ * Label map of the anatomy's named structures at pixel centres inside the field of view; the
+ * lesion is drawn over the anatomy in the image, so its pixels take the lobe's value (the nodule
+ * lies in the gland and is part of it).
+ */
+function rasterizeStructures(fov: FieldOfView, anatomy: Anatomy, lesionMask: Uint8Array): Uint8Array {
+  const { width, height } = fov;
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      const t = imageToTissue(fov, x + 0.5, y + 0.5);
+      if (!t.inside) continue;
+      out[i] = lesionMask[i] ? LOBE_VALUE : (anatomy.structure?.(t.l, t.d) ?? 0);
+    }
+  }
+  return out;
+}
+
+const LOBE_VALUE = 1;
 
 /** Depth scale dots every centimetre, focal-zone marker and probe orientation mark, outside the field. */
 function drawMarks(image: Uint8Array, scanner: Scanner): void {

@@ -8,6 +8,9 @@ import type { FieldOfView } from './fov';
 import { Table1D, ValueNoise, randomWaves } from './noise';
 import type { Rng } from './prng';
 
+/** Cartilage ring drawn above the air interface of the trachea (pixels). */
+const TRACHEA_WALL = 4;
+
 interface Ellipse {
   l: number;
   d: number;
@@ -21,6 +24,14 @@ function er(e: Ellipse, l: number, d: number): number {
   const v = (d - e.d) / e.b;
   return Math.sqrt(u * u + v * v);
 }
+
+/** Label values of the thyroid phantom's structures in its ground-truth label map (0 = background). */
+export const THYROID_LABELS = [
+  { value: 1, name: 'Thyroid lobe' },
+  { value: 2, name: 'Trachea' },
+  { value: 3, name: 'Carotid artery' },
+  { value: 4, name: 'Jugular vein' },
+] as const;
 
 export function thyroidAnatomy(rng: Rng, fov: FieldOfView): Anatomy {
   const H = fov.depthPx;
@@ -77,6 +88,21 @@ export function thyroidAnatomy(rng: Rng, fov: FieldOfView): Anatomy {
 
   return {
     kind: 'thyroid',
+    // Mirrors echo()'s branches: skin over all; in the trachea's column, the cartilage wall and the
+    // air (down to the posterior arc of the lumen) are trachea and the shadow below is nothing;
+    // then carotid, jugular, and the lobe below the strap muscles.
+    structure(l, d) {
+      if (d < skin) return 0;
+      const tl = l - trachea.l;
+      if (Math.abs(tl) < tracheaR) {
+        const half = Math.sqrt(tracheaR * tracheaR - tl * tl);
+        if (d > trachea.d - half - TRACHEA_WALL) return d <= trachea.d + half ? 2 : 0;
+      }
+      if (Math.hypot(l - carotid.l, d - carotid.d) / carotidR < 1) return 3;
+      if (hasJugular && er(jugular, l, d) < 1) return 4;
+      if (d >= strapBot.at(l) && lobeR(l, d) < 1) return 1;
+      return 0;
+    },
     lesionLateral: { min: lobe.l - lobe.a * 0.55, max: lobe.l + lobe.a * 0.55 },
     maxLesionRadius: lobe.b * 0.85,
     minLesionDepth: fatBot + 2,
@@ -91,7 +117,7 @@ export function thyroidAnatomy(rng: Rng, fov: FieldOfView): Anatomy {
       const tl = l - trachea.l;
       if (Math.abs(tl) < tracheaR) {
         const arc = trachea.d - Math.sqrt(tracheaR * tracheaR - tl * tl);
-        if (d > arc - 4) {
+        if (d > arc - TRACHEA_WALL) {
           const below = d - arc;
           if (below > 1.5) {
             const k = Math.round(below / reverbStep);

@@ -1,6 +1,7 @@
 // The inference engine on the main thread: it owns the worker, picks the execution provider
 // (first that creates a session and passes a probe run), swaps models without a restart, and
-// runs segmentation jobs one at a time. All pixel work happens in the worker.
+// runs segmentation jobs one at a time. All pixel work happens in the worker. Each job names its
+// task (issue 22) and runs that task's active version, loaded first when another is loaded.
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Events, ExecutionProviderName, InferenceService, InferenceStatus, InferenceTimings, PredictionView, Settings } from '../../shared/contract';
@@ -11,7 +12,7 @@ import { outputThreshold, type ModelManifest } from '../../shared/model/manifest
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { JobStore } from '../jobs/store';
-import type { ModelRegistry } from '../models/registry';
+import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../models/registry';
 import { startWorker } from '../workers';
 import type { EngineReply, EngineRequest } from './protocol';
 import { candidates } from './providers';
@@ -54,7 +55,7 @@ export class InferenceEngine implements InferenceService {
     this.worker.on('message', (reply: EngineReply) => this.onReply(reply));
     this.worker.on('error', (e) => this.setState({ ...this.state, state: 'unavailable', message: `inference worker failed: ${e.message}` }));
     this.o.registry.onWillActivate((version) => this.load(version).then(() => undefined));
-    const active = this.o.registry.active();
+    const active = this.o.registry.active() ?? this.o.registry.actives()[0] ?? null;
     if (!active) return this.setState({ state: 'unavailable', provider: null, failures: [], model: null, message: 'no model is installed' });
     await this.load(active).catch(() => undefined);
     // Jobs queued before a restart run now.
@@ -74,7 +75,8 @@ export class InferenceEngine implements InferenceService {
 
   /** Reloads when the forced provider changed in settings. */
   async settingsChanged(): Promise<void> {
-    const active = this.o.registry.active();
+    const loaded = this.state.model;
+    const active = loaded ? this.o.registry.get(loaded.id) : this.o.registry.active();
     if (active && this.o.settings().executionProvider !== this.loadedProviderSetting) await this.load(active).catch(() => undefined);
   }
 
@@ -86,25 +88,35 @@ export class InferenceEngine implements InferenceService {
     return this.state.provider ?? 'cpu';
   }
 
-  async segmentSeries({ seriesId, ttaFlips }: { seriesId: number; ttaFlips?: 0 | 2 | 4 }): Promise<{ jobId: number }> {
+  /**
+   * Queues a segmentation of the series by the task's active version (default: the starter
+   * task). Throws ServiceError('unavailable') when the task has no active version or no model
+   * can run, 'not-found' for an unknown series.
+   */
+  async segmentSeries({ seriesId, ttaFlips, taskId = STARTER_TASK_ID }: { seriesId: number; ttaFlips?: 0 | 2 | 4; taskId?: number }): Promise<{ jobId: number }> {
     const existing = this.o.db
       .prepare(
-        "SELECT id FROM jobs WHERE kind = 'inference' AND status IN ('queued', 'running') AND json_extract(params, '$.seriesId') = ? AND coalesce(json_extract(params, '$.ttaFlips'), -1) = ?",
+        `SELECT id FROM jobs WHERE kind = 'inference' AND status IN ('queued', 'running') AND json_extract(params, '$.seriesId') = ?
+           AND coalesce(json_extract(params, '$.ttaFlips'), -1) = ? AND coalesce(json_extract(params, '$.taskId'), ${STARTER_TASK_ID}) = ?`,
       )
       .pluck()
-      .get(seriesId, ttaFlips ?? -1) as number | undefined;
+      .get(seriesId, ttaFlips ?? -1, taskId) as number | undefined;
     if (existing !== undefined) return { jobId: existing };
     const series = this.o.db.prepare('SELECT description, modality FROM series WHERE id = ?').get(seriesId) as { description: string; modality: string } | undefined;
     if (!series) throw new ServiceError('not-found', `no series ${seriesId}`);
     if (!this.state.model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
-    const job = this.o.jobs.create('inference', `Segment ${series.modality} ${series.description}`.trim(), { seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}) });
+    if (!this.o.registry.active(taskId)) throw new ServiceError('unavailable', `${this.taskName(taskId)} has no model yet: train and promote its first model`);
+    const params = { seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}), ...(taskId !== STARTER_TASK_ID ? { taskId } : {}) };
+    const job = this.o.jobs.create('inference', `Segment ${series.modality} ${series.description}`.trim(), params);
     this.enqueue(job.id);
     return { jobId: job.id };
   }
 
-  async segmentPending(): Promise<{ jobIds: number[] }> {
-    const model = this.state.model;
-    if (!model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
+  /** Every series not yet segmented by the task's active version (default: the starter task). */
+  async segmentPending(input?: { taskId?: number | undefined }): Promise<{ jobIds: number[] }> {
+    const taskId = input?.taskId ?? STARTER_TASK_ID;
+    const model = this.o.registry.active(taskId);
+    if (!this.state.model || !model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
     const ids = this.o.db
       .prepare(
         `SELECT s.id FROM series s WHERE EXISTS (SELECT 1 FROM images i WHERE i.series_id = s.id
@@ -113,22 +125,23 @@ export class InferenceEngine implements InferenceService {
       .pluck()
       .all(model.id) as number[];
     const jobIds: number[] = [];
-    for (const seriesId of ids) jobIds.push((await this.segmentSeries({ seriesId })).jobId);
+    for (const seriesId of ids) jobIds.push((await this.segmentSeries({ seriesId, taskId })).jobId);
     return { jobIds };
   }
 
-  async segmentReviewQueue({ dryRun }: { dryRun?: boolean | undefined }): Promise<{ seriesIds: number[]; jobIds: number[] }> {
-    const model = this.state.model;
-    if (!model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
+  /** The task's series waiting in its review queue with another version's prediction, segmented again by its active one. */
+  async segmentReviewQueue({ dryRun, taskId = STARTER_TASK_ID }: { dryRun?: boolean | undefined; taskId?: number | undefined }): Promise<{ seriesIds: number[]; jobIds: number[] }> {
+    const model = this.o.registry.active(taskId);
+    if (!this.state.model || !model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
     const seriesIds = this.o.db
       .prepare(
-        `SELECT series_id FROM review_items WHERE state = 'to-review' AND model_version_id IS NOT NULL AND model_version_id != ?
+        `SELECT series_id FROM review_items WHERE task_id = ? AND state = 'to-review' AND model_version_id IS NOT NULL AND model_version_id != ?
          ORDER BY series_id`,
       )
       .pluck()
-      .all(model.id) as number[];
+      .all(taskId, model.id) as number[];
     const jobIds: number[] = [];
-    if (!dryRun) for (const seriesId of seriesIds) jobIds.push((await this.segmentSeries({ seriesId })).jobId);
+    if (!dryRun) for (const seriesId of seriesIds) jobIds.push((await this.segmentSeries({ seriesId, taskId })).jobId);
     return { seriesIds, jobIds };
   }
 
@@ -139,8 +152,9 @@ export class InferenceEngine implements InferenceService {
     return new Promise((resolve) => this.jobWaiters.set(jobId, resolve));
   }
 
-  async prediction({ imageId, modelVersionId }: { imageId: number; modelVersionId?: number }): Promise<PredictionView | null> {
-    const version = modelVersionId ?? this.state.model?.id;
+  /** A stored prediction: of `modelVersionId`, else of the task's active version (default: the starter task's). */
+  async prediction({ imageId, modelVersionId, taskId }: { imageId: number; modelVersionId?: number; taskId?: number }): Promise<PredictionView | null> {
+    const version = modelVersionId ?? (taskId !== undefined ? this.o.registry.active(taskId)?.id : (this.o.registry.active()?.id ?? this.state.model?.id));
     if (version === undefined) return null;
     const row = this.o.db
       .prepare(
@@ -165,19 +179,27 @@ export class InferenceEngine implements InferenceService {
   }
 
   /**
-   * Queues inference for new series after an import, when the setting asks for it, and only for
-   * series the active model is meant for (model.json `domain`); the others wait for a request.
+   * Queues inference for new series after an import, when the setting asks for it: each series
+   * is segmented by the active version of every task whose applicability (the task's `domain`)
+   * matches it; the others wait for a request.
    */
   autoSegment(studyIds: number[]): void {
     if (!this.o.settings().autoSegmentOnImport || !this.state.model || studyIds.length === 0) return;
-    const domain = this.o.registry.active()?.manifest.domain;
+    const actives = this.o.registry.actives();
     const series = this.o.db
       .prepare(
         `SELECT se.id, se.modality, coalesce((SELECT photometric FROM images WHERE series_id = se.id LIMIT 1), '') AS photometric
          FROM series se WHERE se.status = 'new' AND se.study_id IN (${studyIds.map(() => '?').join(',')})`,
       )
       .all(...studyIds) as { id: number; modality: string; photometric: string }[];
-    for (const s of series) if (applicability(domain, s).inDomain) void this.segmentSeries({ seriesId: s.id }).catch(() => undefined);
+    for (const s of series)
+      for (const v of actives)
+        if (applicability(v.manifest.domain, s).inDomain) void this.segmentSeries({ seriesId: s.id, taskId: v.taskId }).catch(() => undefined);
+  }
+
+  private taskName(taskId: number): string {
+    const name = this.o.db.prepare('SELECT name FROM tasks WHERE id = ?').pluck().get(taskId) as string | undefined;
+    return name === undefined ? `Task ${taskId}` : `Task "${name}"`;
   }
 
   private async load(version: { id: number; dir: string; manifest: ModelManifest }): Promise<void> {
@@ -228,6 +250,17 @@ export class InferenceEngine implements InferenceService {
     const seriesId = params.seriesId;
     const imageIds = this.o.db.prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index').pluck().all(seriesId) as number[];
     const ttaFlips = params.ttaFlips ?? this.o.settings().ttaFlips;
+    // The job's task's active version segments; another task's model is swapped out first.
+    const version: ResolvedVersion | null = this.o.registry.active(params.taskId ?? STARTER_TASK_ID);
+    if (!version || this.state.model?.id !== version.id) {
+      const loaded = version ? await this.load(version).then(() => null, (e: unknown) => (e as Error).message) : `${this.taskName(params.taskId ?? STARTER_TASK_ID)} has no active model`;
+      if (loaded !== null) {
+        const final = this.o.jobs.finish('inference', jobId, 'failed', { error: loaded });
+        this.jobWaiters.get(jobId)?.(final.status);
+        this.jobWaiters.delete(jobId);
+        return;
+      }
+    }
     this.o.jobs.markRunning(jobId, () => Atomics.store(new Int32Array(this.cancel), 0, 1));
     this.o.db.prepare("UPDATE series SET status = 'segmenting' WHERE id = ?").run(seriesId);
     const reply = await this.request({ type: 'segment', requestId: 0, jobId, imageIds, ttaFlips, batchSize: this.o.batchSize ?? 8, minComponentPixels: 16, fillHoles: true });

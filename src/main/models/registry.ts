@@ -1,10 +1,14 @@
 // The model registry: every version (the shipped starter and each fine-tuned candidate) is a
-// row pointing at its folder; exactly one is active. Earlier versions are kept for roll-back.
+// row pointing at its folder. Versions belong to a task (migration 0130); at most one per task
+// is active. Earlier versions are kept for roll-back. A version's applicability is its task's
+// `domain`, never its own model.json's (issue 22): every `manifest` this registry hands out
+// carries the task's domain, so a promoted version never segments a modality its task does
+// not cover.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { learningCurveSchema, type Events, type LearningCurve, type ModelsService, type ModelVersionInfo, type ModelStatus } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
-import type { ModelManifest } from '../../shared/model/manifest';
+import type { ModelDomain, ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import { readModelPackage, type ModelPackage } from './package';
@@ -21,6 +25,18 @@ interface Row {
   status: ModelStatus;
   builtin: number;
   created_at: string;
+  task_id: number;
+}
+
+/** The task of the shipped starter and of every version older than tasks (migration 0130). */
+export const STARTER_TASK_ID = 1;
+
+/** A version as the backend uses it: its folder, its manifest (domain = its task's) and its task. */
+export interface ResolvedVersion {
+  id: number;
+  dir: string;
+  manifest: ModelManifest;
+  taskId: number;
 }
 
 export class ModelRegistry implements ModelsService {
@@ -45,43 +61,57 @@ export class ModelRegistry implements ModelsService {
         problems.push(`${dir}: ${(e as Error).message}`);
       }
     }
-    if (!this.activeRow()) {
-      const newest = this.db.prepare('SELECT id FROM model_versions ORDER BY builtin DESC, created_at DESC LIMIT 1').pluck().get() as number | undefined;
+    if (!this.activeRow(STARTER_TASK_ID)) {
+      const newest = this.db
+        .prepare('SELECT id FROM model_versions WHERE task_id = ? ORDER BY builtin DESC, created_at DESC LIMIT 1')
+        .pluck()
+        .get(STARTER_TASK_ID) as number | undefined;
       if (newest !== undefined) this.db.prepare("UPDATE model_versions SET status = 'active' WHERE id = ?").run(newest);
     }
     return problems;
   }
 
-  /** Adds (or refreshes) a version from its folder; new versions start as candidates. */
-  upsert(pkg: ModelPackage, builtin = false): number {
+  /**
+   * Adds (or refreshes) a version from its folder under a task (builtins: the starter task; a
+   * fine-tuned version: its run's task); new versions start as candidates. A refresh never moves
+   * a version to another task. Throws ServiceError('not-found') for an unknown task.
+   */
+  upsert(pkg: ModelPackage, builtin = false, taskId = STARTER_TASK_ID): number {
     const m = pkg.manifest;
     const dir = builtin ? pkg.dir : path.relative(this.dataDir, pkg.dir);
+    if (!this.db.prepare('SELECT 1 FROM tasks WHERE id = ?').get(taskId)) throw new ServiceError('not-found', `no task ${taskId}`);
     return (
       this.db
         .prepare(
-          `INSERT INTO model_versions (model_id, name, version, parent_id, dir, manifest, status, builtin)
-           VALUES (?, ?, ?, ?, ?, ?, 'candidate', ?)
+          `INSERT INTO model_versions (model_id, name, version, parent_id, dir, manifest, status, builtin, task_id)
+           VALUES (?, ?, ?, ?, ?, ?, 'candidate', ?, ?)
            ON CONFLICT (model_id) DO UPDATE SET dir = excluded.dir, manifest = excluded.manifest, name = excluded.name
            RETURNING id`,
         )
-        .get(m.id, m.name, m.version, m.parent, dir, JSON.stringify(m), builtin ? 1 : 0) as { id: number }
+        .get(m.id, m.name, m.version, m.parent, dir, JSON.stringify(m), builtin ? 1 : 0, taskId) as { id: number }
     ).id;
   }
 
-  async list(): Promise<ModelVersionInfo[]> {
-    return (this.db.prepare('SELECT * FROM model_versions ORDER BY created_at DESC, id DESC').all() as Row[]).map(toInfo);
+  /** Every version, newest first; `taskId` keeps one task's line. */
+  async list(input?: { taskId?: number | undefined }): Promise<ModelVersionInfo[]> {
+    const rows =
+      input?.taskId === undefined
+        ? (this.db.prepare('SELECT * FROM model_versions ORDER BY created_at DESC, id DESC').all() as Row[])
+        : (this.db.prepare('SELECT * FROM model_versions WHERE task_id = ? ORDER BY created_at DESC, id DESC').all(input.taskId) as Row[]);
+    return rows.map((r) => toInfo(r, this.domainOf(r.task_id)));
   }
 
+  /** Makes a version its task's active one; the task's previous active version is archived, other tasks' stay. */
   async activate({ id }: { id: number }): Promise<ModelVersionInfo> {
     const row = this.row(id);
     // The engine loads and probes the version first: a model that cannot run is never made active.
     for (const listener of this.listeners) await listener(row);
     this.db.transaction(() => {
-      this.db.prepare("UPDATE model_versions SET status = 'archived' WHERE status = 'active'").run();
+      this.db.prepare("UPDATE model_versions SET status = 'archived' WHERE status = 'active' AND task_id = ?").run(row.task_id);
       this.db.prepare("UPDATE model_versions SET status = 'active' WHERE id = ?").run(id);
     })();
     this.events.emit('onDidChangeModels', { activeId: id });
-    return toInfo(this.row(id));
+    return this.info(id);
   }
 
   async exportVersion({ id, folder }: { id: number; folder: string }): Promise<{ folder: string }> {
@@ -89,13 +119,15 @@ export class ModelRegistry implements ModelsService {
   }
 
   /** The folder is copied into the data folder's models/ first, so the source may go away. */
-  async importVersion({ folder }: { folder: string }): Promise<ModelVersionInfo> {
+  async importVersion({ folder, taskId }: { folder: string; taskId?: number | undefined }): Promise<ModelVersionInfo> {
     const source = readModelPackage(path.resolve(folder));
     const existing = this.db.prepare('SELECT id FROM model_versions WHERE model_id = ?').pluck().get(source.manifest.id) as number | undefined;
     if (existing !== undefined) throw new ServiceError('conflict', `model ${source.manifest.id} is already registered`);
-    const id = this.upsert(copyModelFolder(source.dir, path.join(this.dataDir, 'models', source.manifest.id)));
-    this.events.emit('onDidChangeModels', { activeId: this.activeRow()?.id ?? null });
-    return toInfo(this.row(id));
+    const task = taskId ?? STARTER_TASK_ID;
+    if (!this.db.prepare('SELECT 1 FROM tasks WHERE id = ?').get(task)) throw new ServiceError('not-found', `no task ${task}`);
+    const id = this.upsert(copyModelFolder(source.dir, path.join(this.dataDir, 'models', source.manifest.id)), false, task);
+    this.events.emit('onDidChangeModels', { activeId: this.activeRow(task)?.id ?? null });
+    return this.info(id);
   }
 
   async learningCurve({ id }: { id: number }): Promise<LearningCurve | null> {
@@ -116,7 +148,7 @@ export class ModelRegistry implements ModelsService {
   }
 
   /** The version, then its parent, grandparent…: each manifest names its parent's model id. */
-  *lineage(id: number): Generator<{ id: number; dir: string; manifest: ModelManifest }> {
+  *lineage(id: number): Generator<ResolvedVersion> {
     const byModelId = this.db.prepare('SELECT * FROM model_versions WHERE model_id = ?');
     for (let row: Row | undefined = this.row(id), hops = 0; row && hops < 100; hops++) {
       yield this.resolved(row);
@@ -125,44 +157,44 @@ export class ModelRegistry implements ModelsService {
   }
 
   /** Called before a version becomes active; throwing refuses the switch. */
-  onWillActivate(listener: (version: { id: number; dir: string; manifest: ModelManifest }) => Promise<void>): void {
+  onWillActivate(listener: (version: ResolvedVersion) => Promise<void>): void {
     this.listeners.add((row) => listener(this.resolved(row)));
   }
 
-  active(): { id: number; dir: string; manifest: ModelManifest } | null {
-    const row = this.activeRow();
+  /** The task's active version (default: the starter task), or null before its first promotion. */
+  active(taskId = STARTER_TASK_ID): ResolvedVersion | null {
+    const row = this.activeRow(taskId);
     return row ? this.resolved(row) : null;
   }
 
-  get(id: number): { id: number; dir: string; manifest: ModelManifest } {
+  /** The active version of every task that has one, by task id. */
+  actives(): ResolvedVersion[] {
+    return (this.db.prepare("SELECT * FROM model_versions WHERE status = 'active' ORDER BY task_id").all() as Row[]).map((r) => this.resolved(r));
+  }
+
+  get(id: number): ResolvedVersion {
     return this.resolved(this.row(id));
   }
 
-  /**
-   * The applicability a version is for: its own model.json `domain`, else its nearest ancestor's
-   * (a version keeps its parent's domain, issue 21; versions stored before the training service
-   * wrote it have none). Undefined when no version in the chain names one (every series matches).
-   * With tasks (issue 22) this becomes the version's task's applicability.
-   */
-  domainOf(id: number): ModelManifest['domain'] {
-    const byModelId = this.db.prepare('SELECT * FROM model_versions WHERE model_id = ?');
-    for (let row: Row | undefined = this.row(id), hops = 0; row && hops < 100; hops++) {
-      const domain = (JSON.parse(row.manifest) as ModelManifest).domain;
-      if (domain) return domain;
-      row = row.parent_id === null ? undefined : (byModelId.get(row.parent_id) as Row | undefined);
-    }
-    return undefined;
+  /** The task's applicability rule (its `domain`); undefined for a task without one. */
+  domainOf(taskId: number): ModelDomain | undefined {
+    const text = this.db.prepare('SELECT domain FROM tasks WHERE id = ?').pluck().get(taskId) as string | undefined;
+    return text === undefined ? undefined : (JSON.parse(text) as ModelDomain);
   }
 
-  private resolved(row: Row) {
+  private resolved(row: Row): ResolvedVersion {
     const manifest = JSON.parse(row.manifest) as ModelManifest;
-    // Automatic segmentation and the review queue read `manifest.domain`: an inherited one counts.
-    const domain = manifest.domain ?? this.domainOf(row.id);
-    return { id: row.id, dir: path.resolve(this.dataDir, row.dir), manifest: domain ? { ...manifest, domain } : manifest };
+    const domain = this.domainOf(row.task_id);
+    return { id: row.id, dir: path.resolve(this.dataDir, row.dir), manifest: domain ? { ...manifest, domain } : manifest, taskId: row.task_id };
   }
 
-  private activeRow(): Row | undefined {
-    return this.db.prepare("SELECT * FROM model_versions WHERE status = 'active'").get() as Row | undefined;
+  private info(id: number): ModelVersionInfo {
+    const row = this.row(id);
+    return toInfo(row, this.domainOf(row.task_id));
+  }
+
+  private activeRow(taskId: number): Row | undefined {
+    return this.db.prepare("SELECT * FROM model_versions WHERE status = 'active' AND task_id = ?").get(taskId) as Row | undefined;
   }
 
   private row(id: number): Row {
@@ -172,10 +204,12 @@ export class ModelRegistry implements ModelsService {
   }
 }
 
-function toInfo(row: Row): ModelVersionInfo {
+function toInfo(row: Row, domain: ModelDomain | undefined): ModelVersionInfo {
   const m = JSON.parse(row.manifest) as ModelManifest;
   return {
     id: row.id,
+    taskId: row.task_id,
+    ...(domain ? { domain } : {}),
     modelId: row.model_id,
     name: row.name,
     version: row.version,

@@ -3,6 +3,7 @@
 // and its labels are written together or not at all.
 import type { DraftState, LabelOrigin, LabelProvenance, SeriesLabels } from '../../shared/contract';
 import { dice } from '../../shared/imaging/postprocess';
+import { diceByLabel } from '../../shared/imaging/label-dice';
 import { decodeRle, encodeRle } from '../../shared/imaging/rle';
 import { splitFor, splitKey, type Split } from '../../shared/review/split';
 import { ServiceError } from '../../shared/result';
@@ -10,6 +11,8 @@ import type { Database } from '../db/database';
 
 export interface LabelContext {
   seriesId: number;
+  /** The task the labels belong to (their values mean its labels). */
+  taskId: number;
   modelVersionId: number | null;
   author: string;
   /** Reviewer's time on the series (seconds), shared out over its images. */
@@ -63,7 +66,7 @@ export function labelsFromPrediction(db: Database, c: LabelContext): WrittenLabe
       'conflict',
       `The prediction is missing for ${missing} of ${rows.length} images: segment the series again`,
     );
-  supersede(db, c.seriesId, c.at);
+  supersede(db, c.seriesId, c.at, c.taskId);
   const share = c.seconds / rows.length;
   const labels = rows.map((r) => insert(db, c, r.imageId, r.mask!, r.foreground!, 'accepted', share, null, null));
   return { labels, split: decideSplit(db, c.seriesId) };
@@ -76,12 +79,12 @@ export function labelsFromPrediction(db: Database, c: LabelContext): WrittenLabe
  * `drawn`. The draft is consumed.
  */
 export function labelsFromDraft(db: Database, c: LabelContext): WrittenLabels {
-  if (!db.prepare('SELECT 1 FROM drafts WHERE series_id = ?').get(c.seriesId)) {
+  if (!db.prepare('SELECT 1 FROM drafts WHERE series_id = ? AND task_id = ?').get(c.seriesId, c.taskId)) {
     throw new ServiceError('conflict', 'Nothing to submit: edit the label first (E), it is saved as a draft as you draw');
   }
   const drafts = new Map(
     (
-      db.prepare('SELECT image_id AS imageId, labels FROM draft_slices WHERE series_id = ?').all(c.seriesId) as {
+      db.prepare('SELECT image_id AS imageId, labels FROM draft_slices WHERE series_id = ? AND task_id = ?').all(c.seriesId, c.taskId) as {
         imageId: number;
         labels: Buffer;
       }[]
@@ -99,7 +102,7 @@ export function labelsFromDraft(db: Database, c: LabelContext): WrittenLabels {
         ).map((r) => [r.imageId, r.mask]),
   );
   const all = images(db, c.seriesId);
-  supersede(db, c.seriesId, c.at);
+  supersede(db, c.seriesId, c.at, c.taskId);
   const share = c.seconds / Math.max(1, all.length);
   const labels = all.map((image) => {
     const stored = drafts.get(image.id);
@@ -113,16 +116,17 @@ export function labelsFromDraft(db: Database, c: LabelContext): WrittenLabels {
     let changed = 0;
     for (let i = 0; i < map.length; i++) if (map[i] !== p[i]) changed++;
     if (changed === 0) return insert(db, c, image.id, rle, foreground, 'accepted', share, null, null);
-    return insert(db, c, image.id, rle, foreground, 'edited', share, dice(p, map), changed);
+    return insert(db, c, image.id, rle, foreground, 'edited', share, dice(p, map), changed, diceByLabel(p, map));
   });
-  db.prepare('DELETE FROM drafts WHERE series_id = ?').run(c.seriesId);
+  db.prepare('DELETE FROM drafts WHERE series_id = ? AND task_id = ?').run(c.seriesId, c.taskId);
   return { labels, split: decideSplit(db, c.seriesId) };
 }
 
-/** Marks the series' current labels superseded; returns how many. */
-export function supersede(db: Database, seriesId: number, at: string): number {
-  return db.prepare('UPDATE labels SET superseded_at = ? WHERE series_id = ? AND superseded_at IS NULL').run(at, seriesId)
-    .changes;
+/** Marks the series' current labels of one task superseded (other tasks' stay); returns how many. */
+export function supersede(db: Database, seriesId: number, at: string, taskId: number): number {
+  return db
+    .prepare('UPDATE labels SET superseded_at = ? WHERE series_id = ? AND task_id = ? AND superseded_at IS NULL')
+    .run(at, seriesId, taskId).changes;
 }
 
 function insert(
@@ -135,11 +139,13 @@ function insert(
   seconds: number,
   editDice: number | null,
   pixelsChanged: number | null,
+  editDiceByLabel: Record<number, number> | null = null,
 ): LabelProvenance {
   const id = db
     .prepare(
-      `INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, model_version_id, author, seconds, edit_dice, pixels_changed, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      `INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, model_version_id, author, seconds, edit_dice, pixels_changed, created_at,
+         task_id, edit_dice_by_label)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
     )
     .pluck()
     .get(
@@ -154,15 +160,19 @@ function insert(
       editDice,
       pixelsChanged,
       c.at,
+      c.taskId,
+      editDiceByLabel ? JSON.stringify(editDiceByLabel) : null,
     ) as number;
   return {
     labelId: id,
+    taskId: c.taskId,
     imageId,
     origin,
     modelVersionId: c.modelVersionId,
     author: c.author,
     seconds,
     editDice,
+    editDiceByLabel,
     pixelsChanged,
     foregroundPixels: foreground,
     createdAt: c.at,
@@ -192,41 +202,48 @@ function decideSplit(db: Database, seriesId: number): WrittenLabels['split'] {
   return { key, split, decidedNow };
 }
 
-export function seriesLabels(db: Database, seriesId: number): SeriesLabels {
+/** The series' current labels of one task (default: the starter task) with their provenance. */
+export function seriesLabels(db: Database, seriesId: number, taskId = 1): SeriesLabels {
   const key = splitKeyOf(db, seriesId);
   const split = (db.prepare('SELECT split FROM splits WHERE split_key = ?').pluck().get(key) as Split | undefined) ?? null;
   const rows = db
     .prepare(
-      `SELECT l.id AS labelId, l.image_id AS imageId, l.origin, l.model_version_id AS modelVersionId, l.author, l.seconds,
-              l.edit_dice AS editDice, l.pixels_changed AS pixelsChanged, l.foreground_pixels AS foregroundPixels, l.created_at AS createdAt,
+      `SELECT l.id AS labelId, l.task_id AS taskId, l.image_id AS imageId, l.origin, l.model_version_id AS modelVersionId, l.author, l.seconds,
+              l.edit_dice AS editDice, l.edit_dice_by_label AS editDiceByLabel, l.pixels_changed AS pixelsChanged, l.foreground_pixels AS foregroundPixels, l.created_at AS createdAt,
               EXISTS (SELECT 1 FROM training_exclusions x WHERE x.image_id = l.image_id) AS excluded
-       FROM labels l JOIN images i ON i.id = l.image_id WHERE l.series_id = ? AND l.superseded_at IS NULL ORDER BY i.position_index, i.id`,
+       FROM labels l JOIN images i ON i.id = l.image_id WHERE l.series_id = ? AND l.task_id = ? AND l.superseded_at IS NULL
+       ORDER BY i.position_index, i.id`,
     )
-    .all(seriesId) as (Omit<LabelProvenance, 'excluded'> & { excluded: number })[];
+    .all(seriesId, taskId) as (Omit<LabelProvenance, 'excluded' | 'editDiceByLabel'> & { excluded: number; editDiceByLabel: string | null })[];
   return {
     seriesId,
+    taskId,
     split,
     splitKey: key,
-    labels: rows.map((r) => ({ ...r, excluded: r.excluded === 1 })),
-    draft: draftState(db, seriesId),
+    labels: rows.map((r) => ({
+      ...r,
+      editDiceByLabel: r.editDiceByLabel === null ? null : (JSON.parse(r.editDiceByLabel) as Record<number, number>),
+      excluded: r.excluded === 1,
+    })),
+    draft: draftState(db, seriesId, taskId),
   };
 }
 
 /**
- * The saved draft (what the viewer shows as the working label) against the current label, slice
- * by slice (a slice without a draft row or without a label is empty): so the viewer can say when
- * what it shows is not what is stored.
+ * The saved draft of a task (what the viewer shows as the working label) against the task's
+ * current label, slice by slice (a slice without a draft row or without a label is empty): so the
+ * viewer can say when what it shows is not what is stored.
  */
-export function draftState(db: Database, seriesId: number): DraftState {
-  if (!db.prepare('SELECT 1 FROM drafts WHERE series_id = ?').get(seriesId)) return 'none';
+export function draftState(db: Database, seriesId: number, taskId: number): DraftState {
+  if (!db.prepare('SELECT 1 FROM drafts WHERE series_id = ? AND task_id = ?').get(seriesId, taskId)) return 'none';
   const rows = db
     .prepare(
       `SELECT i.rows * i.columns AS pixels, d.labels AS draft, l.mask AS label FROM images i
-       LEFT JOIN draft_slices d ON d.series_id = i.series_id AND d.image_id = i.id
-       LEFT JOIN labels l ON l.image_id = i.id AND l.superseded_at IS NULL
-       WHERE i.series_id = ?`,
+       LEFT JOIN draft_slices d ON d.series_id = i.series_id AND d.task_id = @task AND d.image_id = i.id
+       LEFT JOIN labels l ON l.image_id = i.id AND l.task_id = @task AND l.superseded_at IS NULL
+       WHERE i.series_id = @series`,
     )
-    .all(seriesId) as { pixels: number; draft: Buffer | null; label: Buffer | null }[];
+    .all({ series: seriesId, task: taskId }) as { pixels: number; draft: Buffer | null; label: Buffer | null }[];
   if (rows.every((r) => r.label === null)) return 'unsubmitted';
   for (const r of rows) {
     if (r.draft === null && r.label === null) continue;
@@ -237,12 +254,13 @@ export function draftState(db: Database, seriesId: number): DraftState {
   return 'matches';
 }
 
-/** The stored map of one current label (for tests and exports). */
-export function labelMap(db: Database, imageId: number): Uint8Array | null {
+/** The stored map of one image's current label of a task (default: the starter task), for tests and exports. */
+export function labelMap(db: Database, imageId: number, taskId = 1): Uint8Array | null {
   const row = db
     .prepare(
-      'SELECT l.mask, i.rows * i.columns AS pixels FROM labels l JOIN images i ON i.id = l.image_id WHERE l.image_id = ? AND l.superseded_at IS NULL',
+      `SELECT l.mask, i.rows * i.columns AS pixels FROM labels l JOIN images i ON i.id = l.image_id
+       WHERE l.image_id = ? AND l.task_id = ? AND l.superseded_at IS NULL`,
     )
-    .get(imageId) as { mask: Buffer; pixels: number } | undefined;
+    .get(imageId, taskId) as { mask: Buffer; pixels: number } | undefined;
   return row ? decodeRle(row.mask, row.pixels) : null;
 }

@@ -91,14 +91,14 @@ describe('review queries', () => {
 
   it('finds queue items through the state index', () => {
     const plan = (
-      db.prepare(`EXPLAIN QUERY PLAN ${queueSql('review', 'uncertainty')}`).all({ include: 1, limit: 10 }) as { detail: string }[]
+      db.prepare(`EXPLAIN QUERY PLAN ${queueSql('review', 'uncertainty')}`).all({ include: 1, limit: 10, task: 1 }) as { detail: string }[]
     )
       .map((p) => p.detail)
       .join('\n');
     // The state filter and the one included series are each an index search; no full scan.
-    expect(plan).toMatch(/SEARCH r USING INDEX review_items_\w+ \(state=\?/);
-    expect(plan).toMatch(/SEARCH r USING INTEGER PRIMARY KEY \(rowid=\?\)/);
-    expect(plan).not.toMatch(/SCAN r\b/);
+    expect(plan).toMatch(/SEARCH q USING INDEX review_items_\w+ \(task_id=\? AND state=\?/);
+    expect(plan).toMatch(/SEARCH q USING (COVERING )?INDEX sqlite_autoindex_review_items_1 \(series_id=\? AND task_id=\?\)/);
+    expect(plan).not.toMatch(/SCAN [rq]\b/);
   });
 
   it('gives per-version figures from the current labels and the audit log', () => {

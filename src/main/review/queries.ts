@@ -5,7 +5,7 @@ import { SERIES_UNLIKE_SHARE } from '../../shared/model/input-statistics';
 import type { ReviewState } from '../../shared/review/state';
 import type { Database } from '../db/database';
 
-const ITEM_COLUMNS = `r.series_id AS seriesId, se.study_id AS studyId, r.state, r.model_version_id AS modelVersionId,
+const ITEM_COLUMNS = `r.series_id AS seriesId, r.task_id AS taskId, se.study_id AS studyId, r.state, r.model_version_id AS modelVersionId,
   r.uncertainty, se.modality, se.description, p.name AS patientName, p.patient_id AS patientId, st.study_date AS studyDate,
   se.image_count AS imageCount, r.entered_at AS enteredAt, r.skipped_at AS skippedAt, r.reject_reason AS rejectReason,
   r.assignee, r.note, r.domain_reason AS domainReason, r.unlike_share AS unlikeShare`;
@@ -23,9 +23,10 @@ const ORDER_BY: Record<ReviewOrder, string> = {
 };
 
 /**
- * A queue in order. The review queue holds `to-review` items whose prediction exists; the
- * correction queue holds `in-correction` items, oldest first. `include` keeps one series in the
- * list whatever its state, so the neighbours of a series just decided can still be found.
+ * One task's queue in order (default: the starter task). The review queue holds `to-review`
+ * items whose prediction exists; the correction queue holds `in-correction` items, oldest
+ * first. `include` keeps one series in the list whatever its state, so the neighbours of a
+ * series just decided can still be found.
  */
 export function queueItems(
   db: Database,
@@ -33,72 +34,81 @@ export function queueItems(
   order: ReviewOrder,
   limit: number,
   include: number | null = null,
+  taskId = 1,
 ): ReviewItem[] {
-  return db.prepare(queueSql(queue, order)).all({ include: include ?? -1, limit }) as ReviewItem[];
+  return db.prepare(queueSql(queue, order)).all({ include: include ?? -1, limit, task: taskId }) as ReviewItem[];
 }
 
-/** The statement behind {@link queueItems} (parameters @include, @limit). */
+/** The statement behind {@link queueItems} (parameters @include, @limit, @task). */
 export function queueSql(queue: ReviewQueue, order: ReviewOrder): string {
-  const where = queue === 'review' ? "(r.state = 'to-review' AND r.model_version_id IS NOT NULL)" : "r.state = 'in-correction'";
+  const where = queue === 'review' ? "(q.state = 'to-review' AND q.model_version_id IS NOT NULL)" : "q.state = 'in-correction'";
   const orderBy = queue === 'review' ? ORDER_BY[order] : ORDER_BY.fifo;
-  return `SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE ${where} OR r.series_id = @include ORDER BY ${orderBy} LIMIT @limit`;
+  // Two index searches (the task's state; the one included series), not a scan of the task's items.
+  return `SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM}
+    WHERE r.rowid IN (SELECT q.rowid FROM review_items q WHERE q.task_id = @task AND ${where}
+                      UNION SELECT q.rowid FROM review_items q WHERE q.series_id = @include AND q.task_id = @task)
+    ORDER BY ${orderBy} LIMIT @limit`;
 }
 
-export function itemOf(db: Database, seriesId: number): ReviewItem | undefined {
-  return db.prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE r.series_id = ?`).get(seriesId) as ReviewItem | undefined;
+export function itemOf(db: Database, seriesId: number, taskId = 1): ReviewItem | undefined {
+  return db.prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE r.series_id = ? AND r.task_id = ?`).get(seriesId, taskId) as
+    | ReviewItem
+    | undefined;
 }
 
-export function statesOf(db: Database, seriesIds: number[]): Record<number, ReviewState> {
+/** Review states of series in one task's loop (default: the starter task). */
+export function statesOf(db: Database, seriesIds: number[], taskId = 1): Record<number, ReviewState> {
   const out: Record<number, ReviewState> = {};
   if (seriesIds.length === 0) return out;
   const rows = db
-    .prepare(`SELECT series_id AS id, state FROM review_items WHERE series_id IN (${seriesIds.map(() => '?').join(',')})`)
-    .all(...seriesIds) as { id: number; state: ReviewState }[];
+    .prepare(`SELECT series_id AS id, state FROM review_items WHERE task_id = ? AND series_id IN (${seriesIds.map(() => '?').join(',')})`)
+    .all(taskId, ...seriesIds) as { id: number; state: ReviewState }[];
   for (const r of rows) out[r.id] = r.state;
   return out;
 }
 
 /**
- * Puts series into the loop: every series whose images all have a prediction of the active
- * model enters the review queue (in-domain, or outside it once the user asked for it); an item
- * waiting for a requested segmentation, or reviewed on an older version, takes the new one.
+ * Puts series into a task's loop: every series whose images all have a prediction of the task's
+ * active version enters its review queue (in-domain, or outside it once the user asked for it);
+ * an item waiting for a requested segmentation, or reviewed on an older version, takes the new one.
  */
-export function enqueuePredicted(db: Database, activeVersionId: number): number {
+export function enqueuePredicted(db: Database, activeVersionId: number, taskId = 1): number {
   const complete = `SELECT se.id AS series_id,
       (SELECT avg(pr.entropy) FROM predictions pr JOIN images i ON i.id = pr.image_id WHERE i.series_id = se.id AND pr.model_version_id = @v) AS score,
       (SELECT avg(pr.input_distance > 0) FROM predictions pr JOIN images i ON i.id = pr.image_id WHERE i.series_id = se.id AND pr.model_version_id = @v)
         AS unlike
     FROM series se
     WHERE se.image_count > 0 AND se.status = 'segmented'
-      AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = se.id AND (r.state != 'to-review' OR r.model_version_id = @v))
+      AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = se.id AND r.task_id = @task AND (r.state != 'to-review' OR r.model_version_id = @v))
       AND (SELECT count(*) FROM predictions pr JOIN images i ON i.id = pr.image_id WHERE i.series_id = se.id AND pr.model_version_id = @v)
         = (SELECT count(*) FROM images i WHERE i.series_id = se.id)`;
   const inserted = db
     .prepare(
-      `INSERT INTO review_items (series_id, state, model_version_id, uncertainty, unlike_share, random_key)
-       SELECT c.series_id, 'to-review', @v, c.score, c.unlike, abs(random() % 2147483647) FROM (${complete}) c
-       WHERE NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = c.series_id)`,
+      `INSERT INTO review_items (series_id, task_id, state, model_version_id, uncertainty, unlike_share, random_key)
+       SELECT c.series_id, @task, 'to-review', @v, c.score, c.unlike, abs(random() % 2147483647) FROM (${complete}) c
+       WHERE NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = c.series_id AND r.task_id = @task)`,
     )
-    .run({ v: activeVersionId }).changes;
+    .run({ v: activeVersionId, task: taskId }).changes;
   const updated = db
     .prepare(
       `UPDATE review_items SET model_version_id = @v, uncertainty = c.score, unlike_share = c.unlike, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
        FROM (${complete}) c
-       WHERE review_items.series_id = c.series_id AND review_items.state = 'to-review'
+       WHERE review_items.series_id = c.series_id AND review_items.task_id = @task AND review_items.state = 'to-review'
          AND (review_items.model_version_id IS NULL OR review_items.model_version_id != @v)`,
     )
-    .run({ v: activeVersionId }).changes;
+    .run({ v: activeVersionId, task: taskId }).changes;
   return inserted + updated;
 }
 
-/** Series not in the loop and not segmented by the active model: candidates for `outside-domain`. */
-export function seriesWithoutItem(db: Database): { id: number; modality: string; photometric: string }[] {
+/** Series not in a task's loop: candidates for its `outside-domain`. */
+export function seriesWithoutItem(db: Database, taskId = 1): { id: number; modality: string; photometric: string }[] {
   return db
     .prepare(
       `SELECT se.id, se.modality, coalesce((SELECT photometric FROM images WHERE series_id = se.id LIMIT 1), '') AS photometric
-       FROM series se WHERE se.status IN ('new', 'segmented') AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = se.id)`,
+       FROM series se WHERE se.status IN ('new', 'segmented')
+         AND NOT EXISTS (SELECT 1 FROM review_items r WHERE r.series_id = se.id AND r.task_id = ?)`,
     )
-    .all() as { id: number; modality: string; photometric: string }[];
+    .all(taskId) as { id: number; modality: string; photometric: string }[];
 }
 
 export function auditEntries(
@@ -106,6 +116,7 @@ export function auditEntries(
   q: {
     action?: string | undefined;
     seriesId?: number | undefined;
+    taskId?: number | undefined;
     actor?: string | undefined;
     beforeId?: number | undefined;
     limit: number;
@@ -114,11 +125,12 @@ export function auditEntries(
   const where: string[] = [];
   if (q.action) where.push('(a.action = @action OR a.action LIKE @actionPrefix)');
   if (q.seriesId !== undefined) where.push('a.series_id = @seriesId');
+  if (q.taskId !== undefined) where.push('a.task_id = @taskId');
   if (q.actor !== undefined) where.push('a.actor = @actor');
   if (q.beforeId !== undefined) where.push('a.id < @beforeId');
   const rows = db
     .prepare(
-      `SELECT a.id, a.at, a.actor, a.action, a.subject, a.series_id AS seriesId, a.model_version_id AS modelVersionId, a.detail,
+      `SELECT a.id, a.at, a.actor, a.action, a.subject, a.series_id AS seriesId, a.model_version_id AS modelVersionId, a.task_id AS taskId, a.detail,
               p.name AS patientName, p.patient_id AS patientId, se.modality, se.series_number AS seriesNumber,
               se.description AS seriesDescription, m.name AS modelName, m.version AS modelVersion
        FROM audit_log a LEFT JOIN series se ON se.id = a.series_id LEFT JOIN studies st ON st.id = se.study_id
@@ -129,6 +141,7 @@ export function auditEntries(
       action: q.action ?? '',
       actionPrefix: `${q.action ?? ''}.%`,
       seriesId: q.seriesId ?? null,
+      taskId: q.taskId ?? null,
       actor: q.actor ?? '',
       beforeId: q.beforeId ?? 0,
       limit: q.limit,
@@ -141,7 +154,7 @@ export function auditEntries(
  * edit Dice over the current labels started from its predictions; median review time over
  * decisions (one accept or submit = the labels written at one instant for one series).
  */
-export function versionMetrics(db: Database): VersionReviewMetrics[] {
+export function versionMetrics(db: Database, taskId?: number): VersionReviewMetrics[] {
   const labels = db
     .prepare(
       `SELECT model_version_id AS v, count(*) AS n, sum(origin = 'accepted') AS accepted,
@@ -163,7 +176,10 @@ export function versionMetrics(db: Database): VersionReviewMetrics[] {
     )
     .all() as { v: number; s: number }[];
   const ids = new Set([...labels.map((r) => r.v), ...decisions.map((r) => r.v)]);
+  const ofTask =
+    taskId === undefined ? null : new Set(db.prepare('SELECT id FROM model_versions WHERE task_id = ?').pluck().all(taskId) as number[]);
   return [...ids]
+    .filter((v) => ofTask === null || ofTask.has(v))
     .sort((a, b) => a - b)
     .map((v) => {
       const l = labels.find((r) => r.v === v);

@@ -33,10 +33,10 @@ const WHOLE_QUEUE = 1_000_000;
 export interface ReviewDeps {
   db: Database;
   events: Emitter<Events>;
-  registry: Pick<ModelRegistry, 'active'>;
+  registry: Pick<ModelRegistry, 'actives'>;
   settings: () => Settings;
-  /** Queues a segmentation job (the inference engine's). */
-  segment: (seriesId: number) => Promise<{ jobId: number }>;
+  /** Queues a segmentation job of the task's active version (the inference engine's). */
+  segment: (seriesId: number, taskId: number) => Promise<{ jobId: number }>;
 }
 
 interface Extra {
@@ -49,49 +49,52 @@ export class ReviewMainService implements ReviewService {
   constructor(private readonly d: ReviewDeps) {}
 
   /**
-   * Brings review_items up to date with the database: series the active model is not meant for
-   * become `outside-domain`; series whose prediction is complete enter the review queue.
-   * Cheap when nothing changed, so every read calls it instead of listening for job events.
+   * Brings review_items up to date with the database, for every task with an active version:
+   * series the task does not cover (its domain) become `outside-domain` in its loop; series whose
+   * prediction by the task's active version is complete enter its review queue. Cheap when
+   * nothing changed, so every read calls it instead of listening for job events.
    */
   sync(): void {
-    const active = this.d.registry.active();
-    if (!active) return;
+    const actives = this.d.registry.actives();
+    if (actives.length === 0) return;
     const db = this.d.db;
     db.transaction(() => {
       const outside = db.prepare(
-        "INSERT INTO review_items (series_id, state, random_key, domain_reason) VALUES (?, 'outside-domain', abs(random() % 2147483647), ?)",
+        "INSERT INTO review_items (series_id, task_id, state, random_key, domain_reason) VALUES (?, ?, 'outside-domain', abs(random() % 2147483647), ?)",
       );
-      for (const s of seriesWithoutItem(db)) {
-        const a = applicability(active.manifest.domain, s);
-        if (!a.inDomain) outside.run(s.id, a.reason);
+      for (const active of actives) {
+        for (const s of seriesWithoutItem(db, active.taskId)) {
+          const a = applicability(active.manifest.domain, s);
+          if (!a.inDomain) outside.run(s.id, active.taskId, a.reason);
+        }
+        enqueuePredicted(db, active.id, active.taskId);
       }
-      enqueuePredicted(db, active.id);
     }).immediate();
   }
 
   async queue(input: z.input<typeof reviewMethods.queue>): Promise<ReviewItem[]> {
     const q = reviewMethods.queue.parse(input);
     this.sync();
-    return queueItems(this.d.db, q.queue, q.order ?? this.order(), q.limit);
+    return queueItems(this.d.db, q.queue, q.order ?? this.order(), q.limit, null, q.taskId);
   }
 
   async item(input: z.input<typeof reviewMethods.item>): Promise<ReviewItem> {
-    const { seriesId, open } = reviewMethods.item.parse(input);
+    const { seriesId, taskId, open } = reviewMethods.item.parse(input);
     this.sync();
-    const item = this.existing(seriesId);
+    const item = this.existing(seriesId, taskId);
     // The clock starts at the first opening and runs until a decision, across reloads.
     if (open && (item.state === 'to-review' || item.state === 'in-correction')) {
       this.d.db
-        .prepare('UPDATE review_items SET opened_at = ? WHERE series_id = ? AND opened_at IS NULL')
-        .run(new Date().toISOString(), seriesId);
+        .prepare('UPDATE review_items SET opened_at = ? WHERE series_id = ? AND task_id = ? AND opened_at IS NULL')
+        .run(new Date().toISOString(), seriesId, taskId);
     }
     return item;
   }
 
   async neighbor(input: z.input<typeof reviewMethods.neighbor>): Promise<ReviewItem | null> {
-    const { seriesId, direction, queue } = reviewMethods.neighbor.parse(input);
+    const { seriesId, taskId, direction, queue } = reviewMethods.neighbor.parse(input);
     this.sync();
-    const list = queueItems(this.d.db, queue, this.order(), WHOLE_QUEUE, seriesId);
+    const list = queueItems(this.d.db, queue, this.order(), WHOLE_QUEUE, seriesId, taskId);
     const at = list.findIndex((i) => i.seriesId === seriesId);
     if (at < 0) throw new ServiceError('not-found', `no series ${seriesId} in the review loop`);
     return list[direction === 'next' ? at + 1 : at - 1] ?? null;
@@ -99,56 +102,61 @@ export class ReviewMainService implements ReviewService {
 
   async states(input: z.input<typeof reviewMethods.states>): Promise<Record<number, ReviewState>> {
     this.sync();
-    return statesOf(this.d.db, reviewMethods.states.parse(input).seriesIds);
+    const { seriesIds, taskId } = reviewMethods.states.parse(input);
+    return statesOf(this.d.db, seriesIds, taskId);
   }
 
   async accept(input: z.input<typeof reviewMethods.accept>): Promise<ReviewDecision> {
-    return this.decide(reviewMethods.accept.parse(input).seriesId, 'accept', {});
+    const { seriesId, taskId } = reviewMethods.accept.parse(input);
+    return this.decide(seriesId, taskId, 'accept', {});
   }
 
   async submit(input: z.input<typeof reviewMethods.submit>): Promise<ReviewDecision> {
-    return this.decide(reviewMethods.submit.parse(input).seriesId, 'submit', {});
+    const { seriesId, taskId } = reviewMethods.submit.parse(input);
+    return this.decide(seriesId, taskId, 'submit', {});
   }
 
   async reject(input: z.input<typeof reviewMethods.reject>): Promise<ReviewDecision> {
-    const { seriesId, reason } = reviewMethods.reject.parse(input);
-    return this.decide(seriesId, 'reject', { reason });
+    const { seriesId, taskId, reason } = reviewMethods.reject.parse(input);
+    return this.decide(seriesId, taskId, 'reject', { reason });
   }
 
   async skip(input: z.input<typeof reviewMethods.skip>): Promise<ReviewDecision> {
-    return this.decide(reviewMethods.skip.parse(input).seriesId, 'skip', {});
+    const { seriesId, taskId } = reviewMethods.skip.parse(input);
+    return this.decide(seriesId, taskId, 'skip', {});
   }
 
   async flag(input: z.input<typeof reviewMethods.flag>): Promise<ReviewDecision> {
-    const { seriesId, note } = reviewMethods.flag.parse(input);
-    return this.decide(seriesId, 'flag', { note });
+    const { seriesId, taskId, note } = reviewMethods.flag.parse(input);
+    return this.decide(seriesId, taskId, 'flag', { note });
   }
 
   async assign(input: z.input<typeof reviewMethods.assign>): Promise<ReviewDecision> {
-    const { seriesId, assignee, note } = reviewMethods.assign.parse(input);
-    return this.decide(seriesId, 'assign', { assignee, note });
+    const { seriesId, taskId, assignee, note } = reviewMethods.assign.parse(input);
+    return this.decide(seriesId, taskId, 'assign', { assignee, note });
   }
 
   async reopen(input: z.input<typeof reviewMethods.reopen>): Promise<ReviewDecision> {
-    return this.decide(reviewMethods.reopen.parse(input).seriesId, 'reopen', {});
+    const { seriesId, taskId } = reviewMethods.reopen.parse(input);
+    return this.decide(seriesId, taskId, 'reopen', {});
   }
 
   async segmentOnRequest(input: z.input<typeof reviewMethods.segmentOnRequest>): Promise<{ item: ReviewItem; jobId: number }> {
-    const { seriesId } = reviewMethods.segmentOnRequest.parse(input);
+    const { seriesId, taskId } = reviewMethods.segmentOnRequest.parse(input);
     this.sync();
-    const t = transition(this.existing(seriesId).state, 'segment-on-request');
+    const t = transition(this.existing(seriesId, taskId).state, 'segment-on-request');
     if (!t.ok) throw new ServiceError('conflict', t.reason);
     // Queue the job first: if no model can run, the series stays outside the domain, unchanged.
-    const { jobId } = await this.d.segment(seriesId);
-    const { item } = this.decide(seriesId, 'segment-on-request', {}, { jobId });
+    const { jobId } = await this.d.segment(seriesId, taskId);
+    const { item } = this.decide(seriesId, taskId, 'segment-on-request', {}, { jobId });
     return { item, jobId };
   }
 
   async labels(input: z.input<typeof reviewMethods.labels>): Promise<SeriesLabels> {
-    const { seriesId } = reviewMethods.labels.parse(input);
+    const { seriesId, taskId } = reviewMethods.labels.parse(input);
     if (!this.d.db.prepare('SELECT 1 FROM series WHERE id = ?').get(seriesId))
       throw new ServiceError('not-found', `no series ${seriesId}`);
-    return seriesLabels(this.d.db, seriesId);
+    return seriesLabels(this.d.db, seriesId, taskId);
   }
 
   async setExcluded(input: z.input<typeof reviewMethods.setExcluded>): Promise<{ changed: number }> {
@@ -169,7 +177,7 @@ export class ReviewMainService implements ReviewService {
           : db.prepare('DELETE FROM training_exclusions WHERE image_id = ?');
         let changed = 0;
         for (const id of imageIds) changed += (excluded ? write.run(reason, at, id) : write.run(id)).changes;
-        this.writeAudit(at, excluded ? 'training.exclude' : 'training.include', series.length === 1 ? series[0]! : null, null, {
+        this.writeAudit(at, excluded ? 'training.exclude' : 'training.include', series.length === 1 ? series[0]! : null, null, null, {
           imageIds,
           reason,
           changed,
@@ -183,16 +191,16 @@ export class ReviewMainService implements ReviewService {
     return auditEntries(this.d.db, reviewMethods.audit.parse(input));
   }
 
-  async metrics(): Promise<VersionReviewMetrics[]> {
-    return versionMetrics(this.d.db);
+  async metrics(input?: z.input<typeof reviewMethods.metrics>): Promise<VersionReviewMetrics[]> {
+    return versionMetrics(this.d.db, reviewMethods.metrics.parse(input)?.taskId);
   }
 
   private order(): ReviewOrder {
     return this.d.settings().reviewOrder;
   }
 
-  private existing(seriesId: number): ReviewItem {
-    const item = itemOf(this.d.db, seriesId);
+  private existing(seriesId: number, taskId: number): ReviewItem {
+    const item = itemOf(this.d.db, seriesId, taskId);
     if (item) return item;
     if (!this.d.db.prepare('SELECT 1 FROM series WHERE id = ?').get(seriesId))
       throw new ServiceError('not-found', `no series ${seriesId}`);
@@ -203,22 +211,29 @@ export class ReviewMainService implements ReviewService {
   }
 
   /** Applies one action: state, labels, queue fields and the audit row in one transaction. */
-  private decide(seriesId: number, action: ReviewAction, extra: Extra, auditExtra: Record<string, unknown> = {}): ReviewDecision {
+  private decide(seriesId: number, taskId: number, action: ReviewAction, extra: Extra, auditExtra: Record<string, unknown> = {}): ReviewDecision {
     this.sync();
     const db = this.d.db;
     const at = new Date().toISOString();
     const settings = this.d.settings();
     const decision = db
       .transaction((): ReviewDecision => {
-        const item = this.existing(seriesId);
+        // Cold start (issue 22): a task without a model has no prediction to queue the series,
+        // so the reader's own drawing of it (a saved draft) opens its item, to be submitted.
+        if (action === 'submit' && !itemOf(db, seriesId, taskId) && db.prepare('SELECT 1 FROM drafts WHERE series_id = ? AND task_id = ?').get(seriesId, taskId))
+          db.prepare("INSERT INTO review_items (series_id, task_id, state, random_key) VALUES (?, ?, 'in-correction', abs(random() % 2147483647))").run(
+            seriesId,
+            taskId,
+          );
+        const item = this.existing(seriesId, taskId);
         const t = transition(item.state, action);
         if (!t.ok) throw new ServiceError('conflict', t.reason);
         const queue: ReviewQueue = item.state === 'in-correction' ? 'correction' : 'review';
-        const next = this.nextAfter(queue, seriesId, t.to === item.state);
-        const opened = db.prepare('SELECT opened_at FROM review_items WHERE series_id = ?').pluck().get(seriesId) as
+        const next = this.nextAfter(queue, seriesId, taskId, t.to === item.state);
+        const opened = db.prepare('SELECT opened_at FROM review_items WHERE series_id = ? AND task_id = ?').pluck().get(seriesId, taskId) as
           string | null;
         const seconds = opened ? Math.min(MAX_REVIEW_SECONDS, Math.max(0, (Date.parse(at) - Date.parse(opened)) / 1000)) : 0;
-        const context = { seriesId, modelVersionId: item.modelVersionId, author: userIdentity(settings), seconds, at };
+        const context = { seriesId, taskId, modelVersionId: item.modelVersionId, author: userIdentity(settings), seconds, at };
         let written: WrittenLabels | null = null;
         let superseded = 0;
         let fromDraft = false;
@@ -232,7 +247,7 @@ export class ReviewMainService implements ReviewService {
             written = labelsFromDraft(db, context);
             break;
           case 'supersede':
-            superseded = supersede(db, seriesId, at);
+            superseded = supersede(db, seriesId, at, taskId);
             break;
           default:
             exhaustive(t.labels, 'label effect');
@@ -246,7 +261,7 @@ export class ReviewMainService implements ReviewService {
              assignee = CASE WHEN @assignee IS NOT NULL THEN @assignee WHEN @to != 'in-correction' THEN '' ELSE assignee END,
              note = CASE WHEN @note IS NOT NULL THEN @note WHEN @to != 'in-correction' THEN '' ELSE note END,
              model_version_id = CASE WHEN @action = 'segment-on-request' THEN NULL ELSE model_version_id END
-           WHERE series_id = @seriesId`,
+           WHERE series_id = @seriesId AND task_id = @taskId`,
         ).run({
           to: t.to,
           at,
@@ -257,9 +272,10 @@ export class ReviewMainService implements ReviewService {
           assignee: extra.assignee ?? null,
           note: extra.note ?? null,
           seriesId,
+          taskId,
         });
         // An accept decided from the reader's draft is a submit: the audit says so, not "accepted".
-        this.writeAudit(at, auditAction(fromDraft ? 'submit' : action), seriesId, item.modelVersionId, {
+        this.writeAudit(at, auditAction(fromDraft ? 'submit' : action), seriesId, item.modelVersionId, taskId, {
           from: t.from,
           to: t.to,
           ...(fromDraft ? { key: 'accept', fromDraft: true } : {}),
@@ -269,7 +285,7 @@ export class ReviewMainService implements ReviewService {
           ...(superseded ? { supersededLabels: superseded } : {}),
           ...auditExtra,
         });
-        return { item: this.existing(seriesId), next, labels: written?.labels ?? [], fromDraft };
+        return { item: this.existing(seriesId, taskId), next, labels: written?.labels ?? [], fromDraft };
       })
       .immediate();
     this.d.events.emit('onDidChangeReview', { seriesIds: [seriesId] });
@@ -280,8 +296,8 @@ export class ReviewMainService implements ReviewService {
    * The case after `seriesId` in its queue's order, wrapping to the start (skipped ones last);
    * the case itself when it stays and is the only one left (a lone skipped case comes back).
    */
-  private nextAfter(queue: ReviewQueue, seriesId: number, stays: boolean): ReviewItem | null {
-    const list = queueItems(this.d.db, queue, this.order(), WHOLE_QUEUE, seriesId);
+  private nextAfter(queue: ReviewQueue, seriesId: number, taskId: number, stays: boolean): ReviewItem | null {
+    const list = queueItems(this.d.db, queue, this.order(), WHOLE_QUEUE, seriesId, taskId);
     const at = list.findIndex((i) => i.seriesId === seriesId);
     return list[at + 1] ?? list.find((i) => i.seriesId !== seriesId) ?? (stays ? (list[at] ?? null) : null);
   }
@@ -291,6 +307,7 @@ export class ReviewMainService implements ReviewService {
     action: string,
     seriesId: number | null,
     modelVersionId: number | null,
+    taskId: number | null,
     detail: Record<string, unknown>,
   ): void {
     const actor = userIdentity(this.d.settings());
@@ -298,7 +315,7 @@ export class ReviewMainService implements ReviewService {
       seriesId === null
         ? null
         : `series:${this.d.db.prepare('SELECT series_uid FROM series WHERE id = ?').pluck().get(seriesId) as string}`;
-    appendAudit(this.d.db, { at, actor, action, subject, detail, seriesId, modelVersionId });
+    appendAudit(this.d.db, { at, actor, action, subject, detail, seriesId, modelVersionId, taskId });
   }
 }
 
@@ -312,9 +329,27 @@ function provenance(w: WrittenLabels) {
     origins,
     firstLabelId: w.labels[0]?.labelId ?? null,
     lastLabelId: w.labels.at(-1)?.labelId ?? null,
-    edited: edited.map((l) => ({ imageId: l.imageId, editDice: l.editDice, pixelsChanged: l.pixelsChanged })),
+    taskId: w.labels[0]?.taskId ?? null,
+    edited: edited.map((l) => ({ imageId: l.imageId, editDice: l.editDice, editDiceByLabel: l.editDiceByLabel, pixelsChanged: l.pixelsChanged })),
     meanEditDice: edited.length ? edited.reduce((a, l) => a + (l.editDice ?? 0), 0) / edited.length : null,
+    meanEditDiceByLabel: meanByLabel(edited.map((l) => l.editDiceByLabel)),
     pixelsChanged: edited.reduce((a, l) => a + (l.pixelsChanged ?? 0), 0),
     split: w.split,
   };
+}
+
+/** Mean edit Dice of each label value over the edited images that scored it; null when none. */
+function meanByLabel(records: (Record<number, number> | null)[]): Record<number, number> | null {
+  const sums = new Map<number, { sum: number; n: number }>();
+  for (const r of records) {
+    if (!r) continue;
+    for (const [k, v] of Object.entries(r)) {
+      const s = sums.get(Number(k)) ?? { sum: 0, n: 0 };
+      s.sum += v;
+      s.n++;
+      sums.set(Number(k), s);
+    }
+  }
+  if (sums.size === 0) return null;
+  return Object.fromEntries([...sums].sort((a, b) => a[0] - b[0]).map(([k, s]) => [k, s.sum / s.n]));
 }

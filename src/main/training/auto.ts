@@ -10,6 +10,8 @@ import { hasQueuedRun, newLabelCounts } from './queue';
 
 export interface AutoFineTuneDeps {
   db: Database;
+  /** The task whose new labels count (default: the starter task); `start` queues a run of it. */
+  taskId?: number;
   /** The training service's start (queues behind a running run). */
   start: () => Promise<TrainingRun>;
 }
@@ -21,7 +23,7 @@ export interface AutoFineTuneDeps {
  */
 export async function autoFineTune(d: AutoFineTuneDeps, threshold: number): Promise<TrainingRun | null> {
   if (threshold <= 0) return null;
-  if (newLabelCounts(d.db).training < threshold || hasQueuedRun(d.db)) return null;
+  if (newLabelCounts(d.db, d.taskId).training < threshold || hasQueuedRun(d.db, d.taskId)) return null;
   try {
     return await d.start();
   } catch (e) {

@@ -7,15 +7,19 @@
 // reference set of the parent's own domain shipped with the model (model.json `referenceSet`),
 // read from its PNG files as the import reads them, and is stored in reference_gate: a candidate
 // that gains on the new domain but forgets the old one shows it there.
+// A task's multi-label (softmax) line is compared per label: each label's mean difference and
+// interval, and the verdict on the per-case mean over labels. A task's first model has no
+// parent: its gate reports each label's validation Dice with a bootstrap interval (issue 22).
 import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { dice } from '../../shared/imaging/postprocess';
 import { decodeRle } from '../../shared/imaging/rle';
-import { outputThreshold, type ModelManifest } from '../../shared/model/manifest';
-import type { GateCase, GateResult } from '../../shared/contract/training';
-import { gateComparison, independentOfParent } from '../../shared/model/gate';
+import { outputThreshold, outputValues, type ModelManifest } from '../../shared/model/manifest';
+import type { FirstModelGate, GateCase, GateLabelComparison, GateResult } from '../../shared/contract/training';
+import { bootstrapMean, gateComparison, independentOfParent, pairedBootstrap } from '../../shared/model/gate';
+import { diceByLabel } from '../../shared/imaging/label-dice';
 import { readRaster } from '../imaging/raster/read';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
@@ -70,45 +74,125 @@ export function describeCases(series: readonly string[]): string {
     .join(', ');
 }
 
-/** Runs the gate for the candidate a training run registered; returns and stores the result. */
-export async function runGate(o: GateOptions, candidateVersionId: number): Promise<GateResult> {
+/** The labels a multi-label gate scores: the run's task's labels in use, in value order. */
+function taskLabelsOfRun(db: Database, runId: number): { value: number; name: string }[] {
+  return db
+    .prepare(
+      `SELECT l.value, l.name FROM training_runs r JOIN task_labels l ON l.task_id = r.task_id
+       WHERE r.id = ? AND l.retired_at IS NULL ORDER BY l.value`,
+    )
+    .all(runId) as { value: number; name: string }[];
+}
+
+/** Dice of each label in `values` on one case, leaving out a label absent from the truth and every prediction. */
+function scoreByLabel(truth: Uint8Array, predictions: Uint8Array[], values: number[]): Record<number, number>[] {
+  const present = values.filter((v) => truth.includes(v) || predictions.some((p) => p.includes(v)));
+  return predictions.map((p) => diceByLabel(p, truth, present));
+}
+
+const meanOf = (r: Record<number, number>) => {
+  const xs = Object.values(r);
+  return xs.length === 0 ? 1 : xs.reduce((a, b) => a + b, 0) / xs.length;
+};
+
+/**
+ * Runs the gate for the candidate a training run registered; returns and stores the result.
+ * A binary (sigmoid) line compares foreground Dice as always; a task's softmax line compares
+ * each label and decides on the per-case mean over labels; a first model (no parent) gets a
+ * {@link FirstModelGate}, stored in the same column.
+ */
+export async function runGate(o: GateOptions, candidateVersionId: number): Promise<GateResult | FirstModelGate> {
   const record = o.db
     .prepare('SELECT run_id, parent_version_id FROM model_version_training WHERE model_version_id = ?')
-    .get(candidateVersionId) as { run_id: number; parent_version_id: number } | undefined;
+    .get(candidateVersionId) as { run_id: number; parent_version_id: number | null } | undefined;
   if (!record) throw new ServiceError('not-found', `model version ${candidateVersionId} was not made by a training run`);
   const cases = validationCases(o.db, record.run_id);
   if (cases.length === 0) throw new ServiceError('conflict', 'the run has no validation labels to compare on');
+  const candidate = o.registry.get(candidateVersionId);
+  const perLabel = candidate.manifest.output.activation === 'softmax' || record.parent_version_id === null;
+  const labels = perLabel ? taskLabelsOfRun(o.db, record.run_id) : [];
+  const values = labels.map((l) => l.value);
   const worker = new GateWorker(o);
   const ttaFlips = o.ttaFlips();
   try {
     const ids = cases.map((c) => c.imageId);
-    const provider = await worker.load(o.registry.get(candidateVersionId));
-    await worker.segment(ids, ttaFlips);
-    await worker.load(o.registry.get(record.parent_version_id));
+    const provider = await worker.load(candidate);
     await worker.segment(ids, ttaFlips);
     const mask = o.db.prepare('SELECT mask FROM predictions WHERE image_id = ? AND model_version_id = ?').pluck();
     const label = o.db.prepare('SELECT mask FROM labels WHERE id = ?').pluck();
+    const predicted = (versionId: number, imageId: number, n: number) => {
+      const p = mask.get(imageId, versionId) as Uint8Array | undefined;
+      if (!p) throw new ServiceError('internal', `no prediction of version ${versionId} for image ${imageId}`);
+      return decodeRle(p, n);
+    };
+    const truthOf = (c: { labelId: number; rows: number; columns: number }) => decodeRle(label.get(c.labelId) as Uint8Array, c.rows * c.columns);
+
+    if (record.parent_version_id === null) {
+      const scoredFirst = cases.map((c) => {
+        const [byLabel] = scoreByLabel(truthOf(c), [predicted(candidateVersionId, c.imageId, c.rows * c.columns)], values);
+        return { labelId: c.labelId, imageId: c.imageId, candidateDice: meanOf(byLabel!), candidateByLabel: byLabel! };
+      });
+      const overall = bootstrapMean(scoredFirst.map((c) => c.candidateDice));
+      const first: FirstModelGate = {
+        kind: 'first-model',
+        set: 'validation',
+        n: overall.n,
+        meanCandidate: overall.mean,
+        ci95: overall.ci95,
+        perLabel: labels.flatMap((l) => {
+          const xs = scoredFirst.flatMap((c) => (l.value in c.candidateByLabel ? [c.candidateByLabel[l.value]!] : []));
+          if (xs.length === 0) return [];
+          const m = bootstrapMean(xs);
+          return [{ value: l.value, name: l.name, n: m.n, mean: m.mean, ci95: m.ci95 }];
+        }),
+        cases: scoredFirst,
+        provider,
+        ttaFlips,
+        finishedAt: new Date().toISOString(),
+      };
+      o.db.prepare('UPDATE model_version_training SET gate = ? WHERE model_version_id = ?').run(JSON.stringify(first), candidateVersionId);
+      return first;
+    }
+
+    const parentId = record.parent_version_id;
+    await worker.load(o.registry.get(parentId));
+    await worker.segment(ids, ttaFlips);
     const scored: GateCase[] = cases.map((c) => {
       const n = c.rows * c.columns;
-      const truth = decodeRle(label.get(c.labelId) as Uint8Array, n);
-      const score = (versionId: number) => {
-        const p = mask.get(c.imageId, versionId) as Uint8Array | undefined;
-        if (!p) throw new ServiceError('internal', `no prediction of version ${versionId} for image ${c.imageId}`);
-        return dice(decodeRle(p, n), truth);
-      };
+      const truth = truthOf(c);
+      const cand = predicted(candidateVersionId, c.imageId, n);
+      const par = predicted(parentId, c.imageId, n);
+      const independent = independentOfParent(c, parentId);
+      if (!perLabel) return { labelId: c.labelId, imageId: c.imageId, candidateDice: dice(cand, truth), parentDice: dice(par, truth), independent };
+      const [cb, pb] = scoreByLabel(truth, [cand, par], values);
       return {
         labelId: c.labelId,
         imageId: c.imageId,
-        candidateDice: score(candidateVersionId),
-        parentDice: score(record.parent_version_id),
-        independent: independentOfParent(c, record.parent_version_id),
+        candidateDice: meanOf(cb!),
+        parentDice: meanOf(pb!),
+        candidateByLabel: cb!,
+        parentByLabel: pb!,
+        independent,
       };
     });
-    // The parent's own predictions accepted unchanged would score it 100 %: only the others decide.
+    // The parent's own predictions accepted unchanged would score it 100 %: only the others decide,
+    // overall and per label.
+    const deciding = scored.filter((c) => c.independent === true);
+    const basis = deciding.length > 0 ? deciding : scored;
+    const labelStats: GateLabelComparison[] = labels.flatMap((l) => {
+      const shown = basis.filter((c) => c.candidateByLabel && l.value in c.candidateByLabel);
+      if (shown.length === 0) return [];
+      const p = pairedBootstrap(
+        shown.map((c) => c.candidateByLabel![l.value]!),
+        shown.map((c) => c.parentByLabel![l.value]!),
+      );
+      return [{ value: l.value, name: l.name, ...p }];
+    });
     const result: GateResult = {
       set: 'validation',
       ...gateComparison(scored.map((c) => ({ ...c, independent: c.independent === true }))),
       domain: describeCases(cases.map((c) => c.series)),
+      ...(perLabel ? { perLabel: labelStats } : {}),
       cases: scored,
       provider,
       ttaFlips,
@@ -162,8 +246,10 @@ function referenceDescription(o: Pick<GateOptions, 'registry'>, versionId: numbe
 export async function runReferenceGate(o: GateOptions, candidateVersionId: number): Promise<GateResult | null> {
   const record = o.db
     .prepare('SELECT parent_version_id FROM model_version_training WHERE model_version_id = ?')
-    .get(candidateVersionId) as { parent_version_id: number } | undefined;
+    .get(candidateVersionId) as { parent_version_id: number | null } | undefined;
   if (!record) throw new ServiceError('not-found', `model version ${candidateVersionId} was not made by a training run`);
+  // A first model has no parent, hence no parent's domain to forget.
+  if (record.parent_version_id === null) return null;
   const set = referenceSetOf(o, record.parent_version_id);
   if (!set || set.images.length === 0) return null;
   const worker = new GateWorker(o);
@@ -252,6 +338,9 @@ class GateWorker {
         normalization: m.input.normalization,
       },
       threshold: outputThreshold(m),
+      // What the output channels mean (a task's softmax line paints label values); the worker of
+      // branch infer reads it. Spread, so this file compiles before that field exists.
+      ...{ output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) } },
       providers: candidates('auto'),
       threads: Math.max(1, os.availableParallelism()),
     });

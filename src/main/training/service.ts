@@ -1,16 +1,24 @@
 // The `training` service: one fine-tuning run at a time, from the active version's weights.pt,
 // on the current labels with their frozen splits. The trainer is a child process (resources/
 // trainer); its JSON lines are checked against the contract's schema and forwarded as events.
+// Runs belong to a task (issue 22): a task's labels train only its own line of versions; a task
+// without a model trains its first one (cold start) from the starter's weights with the head
+// replaced, or from scratch; labels from series outside the task's applicability enter only
+// when the request names those series.
 // A run never leaves a half-model: the trainer writes under temporary names and renames
 // model.json in last; anything short of a registered candidate has its folder removed, here
 // when the process ends, or at the next start when the backend itself died (recover()).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Events, TrainerStatus } from '../../shared/contract';
 import {
+  FIRST_MODEL_MIN_IMAGES,
+  FIRST_MODEL_MIN_SERIES,
   parseTrainerLine,
+  type FirstModelGate,
+  type FirstModelStatus,
   type GateResult,
   type TrainerEvent,
   type TrainingCurvePoint,
@@ -26,9 +34,13 @@ import type { z } from 'zod';
 import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import { inheritDomain, readModelPackage } from '../models/package';
-import type { ModelRegistry } from '../models/registry';
+import { applicability } from '../../shared/model/applicability';
+import { outputValues, type ModelManifest } from '../../shared/model/manifest';
+import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../models/registry';
+import { readTask } from '../tasks/queries';
+import { activeLabels, type Task } from '../../shared/contract/tasks';
 import { runGate, runReferenceGate, type GateOptions } from './gate';
-import { labelsForTraining, stageLabels } from './stage';
+import { labelMapFile, labelsForTraining, stageLabels, type LabelForTraining } from './stage';
 import { trainingQueue } from './queue';
 
 /**
@@ -64,7 +76,28 @@ export const DEFAULT_HYPERPARAMETERS = {
   seed: 1,
 } as const;
 
-export type Hyperparameters = Omit<typeof DEFAULT_HYPERPARAMETERS, 'maxSteps'> & { maxSteps: number; timeLimitSeconds?: number };
+export type Hyperparameters = Omit<typeof DEFAULT_HYPERPARAMETERS, 'maxSteps' | 'batchSize' | 'replayFraction' | 'anchor'> & {
+  maxSteps: number;
+  batchSize: number;
+  replayFraction: number;
+  anchor: number;
+  timeLimitSeconds?: number;
+  /** A first model: square input size (default the starter's). */
+  size?: number;
+  /** A first model: 'starter' (its weights, head replaced) or 'scratch'; absent for a fine-tune. */
+  init?: 'starter' | 'scratch';
+  /** Series outside the task's applicability the reader confirmed for this run. */
+  confirmedSeriesIds?: number[];
+  /** A first model after the task's labels changed: initialised from this version (its head replaced) instead of the starter. */
+  initFromVersionId?: number;
+};
+
+/**
+ * A first model's recipe: no parent to protect (no replay, no anchor), more steps than a
+ * fine-tune. Initialisation from the starter's weights is the default until the cold-start
+ * benchmark (tests/bench/new-task.ts) measures which is better.
+ */
+export const FIRST_MODEL_HYPERPARAMETERS = { maxSteps: 400, replayFraction: 0, anchor: 0 } as const;
 
 export interface TrainingOptions {
   db: Database;
@@ -85,7 +118,8 @@ export interface TrainingOptions {
 interface RunRow {
   id: number;
   status: TrainingRunStatus;
-  parent_version_id: number;
+  task_id: number;
+  parent_version_id: number | null;
   candidate_version_id: number | null;
   hyperparameters: string;
   out_dir: string;
@@ -153,27 +187,49 @@ export class TrainingMainService implements TrainingService {
     return rows.filter((r) => r.candidate_version_id === null).map((r) => r.id);
   }
 
+  /**
+   * Queues a run of a task (default: the starter task): a fine-tune of its active version, or
+   * its first model when it has none. Throws ServiceError: 'not-found' (no task), 'unavailable'
+   * (the starter task without a model), 'conflict' (too few labels; labels from series outside
+   * the task's applicability that `confirmSeriesIds` does not name — the message names them).
+   */
   async start(input?: z.input<typeof trainingMethods.start>): Promise<TrainingRun> {
-    const parent = this.o.registry.active();
-    if (!parent) throw new ServiceError('unavailable', 'No model is active, so there is nothing to fine-tune.');
-    const labels = labelsForTraining(this.o.db);
+    const req = trainingMethods.start.parse(input) ?? {};
+    const taskId = req.taskId ?? STARTER_TASK_ID;
+    const task = this.task(taskId);
+    const active = this.o.registry.active(taskId);
+    if (!active && taskId === STARTER_TASK_ID) throw new ServiceError('unavailable', 'No model is active, so there is nothing to fine-tune.');
+    // A task whose labels changed since its active version (a label added or retired) cannot
+    // fine-tune it (other output classes; values are never renumbered): the run starts a new
+    // first model from the active version's weights with the head replaced.
+    const relabelled = active !== null && active.manifest.output.activation === 'softmax' && !sameValues(outputValues(active.manifest), activeLabels(task).map((l) => l.value));
+    const parent = relabelled ? null : active;
+    const labels = this.confirmedLabels(task, req.confirmSeriesIds ?? []);
     const training = labels.filter((l) => l.split === 'training').length;
     const validation = labels.length - training;
+    if (!parent) {
+      const ready = firstModelReadiness(task, labels, false);
+      if (!ready.ready) throw new ServiceError('conflict', ready.reason!);
+    }
     if (training === 0 || validation === 0)
       throw new ServiceError(
         'conflict',
-        `Fine-tuning needs at least one training and one validation label; there are ${training} and ${validation}.`,
+        `${parent ? 'Fine-tuning' : 'The first model'} needs at least one training and one validation label; there are ${training} and ${validation}.`,
       );
     const hp: Hyperparameters = {
       ...DEFAULT_HYPERPARAMETERS,
-      ...(input?.maxSteps !== undefined ? { maxSteps: input.maxSteps } : {}),
-      ...(input?.timeLimitSeconds !== undefined ? { timeLimitSeconds: input.timeLimitSeconds } : {}),
+      ...(parent ? {} : { ...FIRST_MODEL_HYPERPARAMETERS, init: req.init ?? 'starter', ...(relabelled ? { initFromVersionId: active.id } : {}) }),
+      ...(req.maxSteps !== undefined ? { maxSteps: req.maxSteps } : {}),
+      ...(req.batchSize !== undefined ? { batchSize: req.batchSize } : {}),
+      ...(req.timeLimitSeconds !== undefined ? { timeLimitSeconds: req.timeLimitSeconds } : {}),
+      ...(!parent && req.size !== undefined ? { size: req.size } : {}),
+      ...(req.confirmSeriesIds?.length ? { confirmedSeriesIds: req.confirmSeriesIds } : {}),
     };
     const id = this.o.db.transaction(() => {
       const runId = Number(
         this.o.db
-          .prepare("INSERT INTO training_runs (status, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, ?, '')")
-          .run(parent.id, JSON.stringify(hp)).lastInsertRowid,
+          .prepare("INSERT INTO training_runs (status, task_id, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, ?, ?, '')")
+          .run(taskId, parent?.id ?? null, JSON.stringify(hp)).lastInsertRowid,
       );
       this.o.db.prepare('UPDATE training_runs SET out_dir = ? WHERE id = ?').run(path.join(RUNS_DIR, `run-${runId}`), runId);
       return runId;
@@ -207,7 +263,47 @@ export class TrainingMainService implements TrainingService {
   }
 
   async queue(input?: z.input<typeof trainingMethods.queue>): Promise<TrainingQueue> {
-    return trainingQueue(this.o.db, trainingMethods.queue.parse(input).limit);
+    const { limit, taskId } = trainingMethods.queue.parse(input);
+    this.task(taskId);
+    return trainingQueue(this.o.db, limit, taskId);
+  }
+
+  /** Whether the task can train its first model (≥ 8 labelled images from ≥ 2 series, inside its applicability). */
+  async firstModel(input: z.input<typeof trainingMethods.firstModel>): Promise<FirstModelStatus> {
+    const task = this.task(trainingMethods.firstModel.parse(input).taskId);
+    const inside = labelsForTraining(this.o.db, task.id).filter((l) => applicability(task.domain, l).inDomain);
+    return firstModelReadiness(task, inside, this.o.registry.active(task.id) !== null);
+  }
+
+  private task(taskId: number): Task {
+    const task = readTask(this.o.db, taskId);
+    if (!task) throw new ServiceError('not-found', `no task ${taskId}`);
+    return task;
+  }
+
+  /**
+   * The task's labels for a run: those of series inside its applicability, plus those of
+   * outside series the reader named. An outside series not named refuses the run, naming every
+   * such series (issue 22: they never enter its training without a confirmation naming them).
+   */
+  private confirmedLabels(task: Task, confirmed: number[]): LabelForTraining[] {
+    const labels = labelsForTraining(this.o.db, task.id);
+    const outside = new Map<number, { modality: string; description: string; reason: string }>();
+    for (const l of labels) {
+      const a = applicability(task.domain, l);
+      if (!a.inDomain && !outside.has(l.seriesId)) outside.set(l.seriesId, { modality: l.modality, description: l.seriesDescription, reason: a.reason });
+    }
+    const unconfirmed = [...outside].filter(([id]) => !confirmed.includes(id));
+    if (unconfirmed.length > 0) {
+      const names = unconfirmed.map(([id, s]) => `series ${id} (${[s.modality || 'unknown modality', s.description].filter(Boolean).join(' ')})`);
+      throw new ServiceError(
+        'conflict',
+        `Task "${task.name}" covers ${task.domain.modalities.join('/')} only, but labels come from ${names.join(', ')}: ` +
+          'confirm these series by name to train on them, or exclude their images.',
+        { outsideSeriesIds: unconfirmed.map(([id]) => id) },
+      );
+    }
+    return labels;
   }
 
   /** Resolves with the run once it has finished (for the CLI and tests). */
@@ -249,16 +345,31 @@ export class TrainingMainService implements TrainingService {
         'unavailable',
         `${status.reason ? `${status.reason}. ` : ''}${status.installHint ?? 'Python with PyTorch was not found.'}`,
       );
-    const parent = this.o.registry.get(row.parent_version_id);
     const hp = JSON.parse(row.hyperparameters) as Hyperparameters;
+    const task = this.task(row.task_id);
+    const parent: ResolvedVersion | null = row.parent_version_id === null ? null : this.o.registry.get(row.parent_version_id);
+    // A first model reads images as the starter does (input spec), at its own size when asked.
+    const base =
+      parent ??
+      (hp.initFromVersionId !== undefined ? this.o.registry.get(hp.initFromVersionId) : (this.o.registry.active(STARTER_TASK_ID) ?? this.o.registry.actives()[0]));
+    if (!base) throw new ServiceError('unavailable', 'No starter model is installed to read the images as it does.');
+    // The binary starter line keeps its staging (foreground 255); a task's softmax line stages label values with its label map.
+    const multiClass = parent === null || parent.manifest.output.activation === 'softmax';
+    const size = hp.size !== undefined ? ([hp.size, hp.size] as [number, number]) : undefined;
     const staging = path.join(this.o.dataDir, RUNS_DIR, 'staging', `run-${id}`);
-    const labels = await stageLabels(this.o.db, this.o.frames, parent.manifest, staging);
+    const inTask = this.confirmedLabels(task, hp.confirmedSeriesIds ?? []);
+    const labels = await stageLabels(this.o.db, this.o.frames, base.manifest, staging, inTask, { labelValues: multiClass, ...(size ? { size } : {}) });
+    const labelMap = path.join(staging, 'label-map.json');
+    if (multiClass) {
+      mkdirSync(staging, { recursive: true });
+      writeFileSync(labelMap, JSON.stringify(labelMapFile(task), null, 2));
+    }
     const insert = this.o.db.prepare('INSERT INTO training_run_labels (run_id, label_id, split) VALUES (?, ?, ?)');
     this.o.db.transaction(() => {
       for (const split of ['training', 'validation'] as const) for (const l of labels[split]) insert.run(id, l.labelId, split);
     })();
     const out = path.resolve(this.o.dataDir, row.out_dir);
-    const replay = path.join(parent.dir, 'replay');
+    const replay = parent ? path.join(parent.dir, 'replay') : '';
     const args = [
       '-m',
       'lgms_trainer',
@@ -267,8 +378,10 @@ export class TrainingMainService implements TrainingService {
       path.join(staging, 'training'),
       '--val-data',
       path.join(staging, 'validation'),
-      '--init',
-      parent.dir,
+      ...(parent ? ['--init', parent.dir] : hp.init === 'starter' ? ['--init-from', base.dir] : []),
+      ...(multiClass ? ['--label-map', labelMap] : []),
+      // A first model reads the images as they were staged (the starter's input rule), also from scratch.
+      ...(parent ? [] : ['--size', String(size?.[0] ?? base.manifest.input.size[0]), '--channel-mode', base.manifest.input.channelMode, '--normalization', normalizationArg(base.manifest.input.normalization)]),
       '--out',
       out,
       '--max-steps',
@@ -285,19 +398,24 @@ export class TrainingMainService implements TrainingService {
       ...(hp.valEvery > 0 ? ['--val-every', String(hp.valEvery)] : []),
       '--seed',
       String(hp.seed),
-      '--id',
-      `${parent.manifest.id.replace(/-ft\d+$/, '')}-ft${id}`,
-      '--name',
-      `${parent.manifest.name.replace(/ \(fine-tuned.*\)$/, '')} (fine-tuned, run ${id})`,
-      '--version',
-      `${parent.manifest.version}+ft${id}`,
+      ...(parent
+        ? [
+            '--id',
+            `${parent.manifest.id.replace(/-ft\d+$/, '')}-ft${id}`,
+            '--name',
+            `${parent.manifest.name.replace(/ \(fine-tuned.*\)$/, '')} (fine-tuned, run ${id})`,
+            '--version',
+            `${parent.manifest.version}+ft${id}`,
+          ]
+        : ['--id', `task${task.id}-run${id}`, '--name', `${task.name} (first model, run ${id})`, '--version', `1.0.0+run${id}`]),
       '--data-description',
       `${labels.training.length} training / ${labels.validation.length} validation labels from this workstation (run ${id})`,
       ...(hp.timeLimitSeconds !== undefined ? ['--time-limit', String(hp.timeLimitSeconds)] : []),
-      ...(existsSync(replay) && hp.replayFraction > 0
+      // The replay set is the starter's binary lesion masks: never mixed into a task's label map.
+      ...(parent && !multiClass && existsSync(replay) && hp.replayFraction > 0
         ? ['--replay', replay, '--replay-fraction', String(hp.replayFraction)]
         : []),
-      ...(hp.anchor > 0 ? ['--anchor', String(hp.anchor)] : []),
+      ...(parent && hp.anchor > 0 ? ['--anchor', String(hp.anchor)] : []),
       ...(hp.freezeNorm ? ['--freeze-norm'] : []),
       // Runs queued before these options existed have no such keys: off.
       ...(hp.ema > 0 ? ['--ema', String(hp.ema)] : []),
@@ -345,7 +463,7 @@ export class TrainingMainService implements TrainingService {
     rmSync(staging, { recursive: true, force: true });
     const final = last as TrainerEvent | null;
     if (code === 0 && final?.event === 'done') {
-      const versionId = this.register(id, parent.id, out, hp, final.metrics);
+      const versionId = this.register(id, task.id, parent?.id ?? null, out, hp, final.metrics);
       if (this.o.gate) {
         this.o.events.emit('onDidChangeTrainingRun', this.run(id));
         const gate = { ...this.o.gate, db: this.o.db, registry: this.o.registry };
@@ -357,7 +475,7 @@ export class TrainingMainService implements TrainingService {
         await runReferenceGate(gate, versionId).catch(failed);
       }
       this.finish(id, 'done', null);
-      this.o.events.emit('onDidChangeModels', { activeId: this.o.registry.active()?.id ?? null });
+      this.o.events.emit('onDidChangeModels', { activeId: this.o.registry.active(task.id)?.id ?? null });
       return;
     }
     this.cleanup(id);
@@ -385,11 +503,12 @@ export class TrainingMainService implements TrainingService {
     return runReferenceGate({ ...this.o.gate, db: this.o.db, registry: this.o.registry }, candidateVersionId);
   }
 
-  private register(id: number, parentId: number, out: string, hp: Hyperparameters, metrics: unknown): number {
-    // The candidate is for what its parent is for (the trainer writes no `domain`).
-    inheritDomain(out, this.o.registry.domainOf(parentId));
+  private register(id: number, taskId: number, parentId: number | null, out: string, hp: Hyperparameters, metrics: unknown): number {
+    // The candidate is for what its task is for (the trainer writes no `domain`): a copied
+    // version folder says so on its own.
+    inheritDomain(out, this.o.registry.domainOf(taskId));
     const pkg = readModelPackage(out);
-    const versionId = this.o.registry.upsert(pkg);
+    const versionId = this.o.registry.upsert(pkg, false, taskId);
     const m = pkg.manifest as typeof pkg.manifest & { trainerVersion?: string };
     this.o.db.transaction(() => {
       this.o.db
@@ -430,13 +549,13 @@ export class TrainingMainService implements TrainingService {
     return run;
   }
 
-  private gateOf(versionId: number | null, column: 'gate' | 'reference_gate'): GateResult | null {
+  private gateOf(versionId: number | null, column: 'gate' | 'reference_gate'): GateResult | FirstModelGate | null {
     if (versionId === null) return null;
     const gate = this.o.db
       .prepare(`SELECT ${column} FROM model_version_training WHERE model_version_id = ?`)
       .pluck()
       .get(versionId) as string | null | undefined;
-    return gate ? (JSON.parse(gate) as GateResult) : null;
+    return gate ? (JSON.parse(gate) as GateResult | FirstModelGate) : null;
   }
 
   private row(id: number): RunRow {
@@ -450,17 +569,23 @@ export class TrainingMainService implements TrainingService {
     const counts = this.o.db
       .prepare('SELECT split, count(*) AS n FROM training_run_labels WHERE run_id = ? GROUP BY split')
       .all(id) as { split: string; n: number }[];
+    const hp = JSON.parse(row.hyperparameters) as Record<string, unknown>;
+    const gate = this.gateOf(row.candidate_version_id, 'gate');
+    const referenceGate = this.gateOf(row.candidate_version_id, 'reference_gate');
     return {
       id: row.id,
       status: row.status,
+      taskId: row.task_id,
       parentVersionId: row.parent_version_id,
+      init: row.parent_version_id === null ? ((hp.init as 'starter' | 'scratch' | undefined) ?? 'starter') : null,
       candidateVersionId: row.candidate_version_id,
-      hyperparameters: JSON.parse(row.hyperparameters) as Record<string, unknown>,
+      hyperparameters: hp,
       trainingLabels: counts.find((c) => c.split === 'training')?.n ?? 0,
       validationLabels: counts.find((c) => c.split === 'validation')?.n ?? 0,
       curve: JSON.parse(row.curve) as TrainingCurvePoint[],
-      gate: this.gateOf(row.candidate_version_id, 'gate'),
-      referenceGate: this.gateOf(row.candidate_version_id, 'reference_gate'),
+      gate: gate && !isFirstModelGate(gate) ? gate : null,
+      firstModelGate: gate && isFirstModelGate(gate) ? gate : null,
+      referenceGate: referenceGate && !isFirstModelGate(referenceGate) ? referenceGate : null,
       gateError: this.gateErrors.get(row.id) ?? null,
       error: row.error,
       createdAt: row.created_at,
@@ -468,6 +593,38 @@ export class TrainingMainService implements TrainingService {
       finishedAt: row.finished_at,
     };
   }
+}
+
+/** The trainer's --normalization text of a model.json normalisation (scale:MIN,MAX | window:C,W | percentile:L,H). */
+function normalizationArg(n: ModelManifest['input']['normalization']): string {
+  if (n.type === 'scale') return `scale:${n.min},${n.max}`;
+  if (n.type === 'window') return `window:${n.center},${n.width}`;
+  return `percentile:${n.low},${n.high}`;
+}
+
+function sameValues(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function isFirstModelGate(g: GateResult | FirstModelGate): g is FirstModelGate {
+  return (g as FirstModelGate).kind === 'first-model';
+}
+
+/**
+ * Whether a task can train its first model: at least FIRST_MODEL_MIN_IMAGES labelled images
+ * from at least FIRST_MODEL_MIN_SERIES series (issue 22), with a training and a validation label.
+ */
+function firstModelReadiness(task: Task, labels: LabelForTraining[], hasModel: boolean): FirstModelStatus {
+  const series = new Set(labels.map((l) => l.seriesId)).size;
+  const training = labels.filter((l) => l.split === 'training').length;
+  const validation = labels.length - training;
+  let reason: string | null = null;
+  if (hasModel) reason = `Task "${task.name}" has a model already: its next run fine-tunes it`;
+  else if (labels.length < FIRST_MODEL_MIN_IMAGES || series < FIRST_MODEL_MIN_SERIES)
+    reason = `The first model of "${task.name}" needs at least ${FIRST_MODEL_MIN_IMAGES} labelled images from at least ${FIRST_MODEL_MIN_SERIES} series; there are ${labels.length} from ${series}.`;
+  else if (training === 0 || validation === 0)
+    reason = `The first model of "${task.name}" needs labelled images of at least one training and one validation patient; there are ${training} and ${validation} images.`;
+  return { taskId: task.id, hasModel, labelledImages: labels.length, series, training, validation, ready: reason === null, reason };
 }
 
 /** A trainer that outlived a killed backend is stopped, if that PID still runs our trainer. */

@@ -3,10 +3,13 @@
 // LUT, MONOCHROME1 inversion, the model's normalisation, letterbox, channel rule) and is written
 // as the float32 model input (.npy), which the trainer takes as is (resources/trainer README,
 // "staged input"). Masks keep the image's own size; the trainer letterboxes them (nearest).
+// A binary (sigmoid) line stages foreground as 255; a task's softmax line stages the label
+// values themselves, with the label-map file that says what each value means (issue 22).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { toModelInput, type ModelInputSpec } from '../../shared/imaging/preprocess';
 import { decodeRle } from '../../shared/imaging/rle';
+import type { Task } from '../../shared/contract/tasks';
 import type { ModelManifest } from '../../shared/model/manifest';
 import type { Database } from '../db/database';
 import { encodeGrayPng } from '../imaging/raster/png-encoder';
@@ -20,21 +23,29 @@ export interface LabelForTraining {
   rows: number;
   columns: number;
   split: Split;
+  seriesId: number;
+  /** The series' Modality (0008,0060) and first image's Photometric Interpretation, for the task's applicability. */
+  modality: string;
+  photometric: string;
+  seriesDescription: string;
 }
 
 /**
- * Current labels that training may use: not superseded, not excluded, with a frozen split
- * (decided per patient, or per study when the patient has no key; migration 0060).
+ * Current labels of one task (default: the starter task) that training may use: not
+ * superseded, not excluded, with a frozen split (decided per patient, or per study when the
+ * patient has no key; migration 0060).
  */
-export function labelsForTraining(db: Database): LabelForTraining[] {
+export function labelsForTraining(db: Database, taskId = 1): LabelForTraining[] {
   return db
     .prepare(
-      `SELECT l.id AS labelId, l.image_id AS imageId, i.rows, i.columns, coalesce(sp.split, ss.split) AS split
+      `SELECT l.id AS labelId, l.image_id AS imageId, i.rows, i.columns, coalesce(sp.split, ss.split) AS split,
+              l.series_id AS seriesId, se.modality, i.photometric, se.description AS seriesDescription
        ${CURRENT_LABELS_WITH_SPLIT}
+         AND l.task_id = ?
          AND NOT EXISTS (SELECT 1 FROM training_exclusions x WHERE x.image_id = l.image_id)
        ORDER BY l.id`,
     )
-    .all() as LabelForTraining[];
+    .all(taskId) as LabelForTraining[];
 }
 
 /**
@@ -74,8 +85,9 @@ export async function stagedInput(frames: FrameLoader, imageId: number, spec: Mo
 
 /**
  * Writes `<dir>/{training,validation}/{images,masks}`: `label-<id>.npy` (float32 model input)
- * and `label-<id>.png` (foreground 255). Returns the labels by split; throws nothing for an
- * empty split (the caller decides whether a run can start).
+ * and `label-<id>.png` (foreground 255; with `labelValues`, each pixel's label value as stored,
+ * for a task's multi-class line). Returns the labels by split; throws nothing for an empty split
+ * (the caller decides whether a run can start). `size` overrides the manifest's input size.
  */
 export async function stageLabels(
   db: Database,
@@ -83,8 +95,9 @@ export async function stageLabels(
   manifest: ModelManifest,
   dir: string,
   labels: LabelForTraining[] = labelsForTraining(db),
+  opts: { labelValues?: boolean; size?: [number, number] } = {},
 ): Promise<Record<Split, LabelForTraining[]>> {
-  const spec = modelInputSpec(manifest);
+  const spec = { ...modelInputSpec(manifest), ...(opts.size ? { size: opts.size } : {}) };
   const [h, w] = spec.size;
   const planes = stagedPlanes(spec);
   const mask = db.prepare('SELECT mask FROM labels WHERE id = ?').pluck();
@@ -99,7 +112,8 @@ export async function stageLabels(
     writeFileSync(path.join(dir, label.split, 'images', `${name}.npy`), npyFloat32(input, [planes, h, w]));
     const map = decodeRle(mask.get(label.labelId) as Uint8Array, label.rows * label.columns);
     const fg = new Uint8Array(map.length);
-    for (let i = 0; i < map.length; i++) fg[i] = map[i]! > 0 ? 255 : 0;
+    if (opts.labelValues) fg.set(map);
+    else for (let i = 0; i < map.length; i++) fg[i] = map[i]! > 0 ? 255 : 0;
     writeFileSync(path.join(dir, label.split, 'masks', `${name}.png`), encodeGrayPng(label.columns, label.rows, fg));
     bySplit[label.split].push(label);
   }
@@ -120,4 +134,23 @@ export function npyFloat32(data: Float32Array, shape: number[]): Uint8Array {
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) out.set(body, 10 + header.length);
   else for (let i = 0; i < data.length; i++) new DataView(out.buffer).setFloat32(10 + header.length + i * 4, data[i]!, true);
   return out;
+}
+
+/**
+ * The trainer's `--label-map` file of a task (resources/trainer README): the labels in use, in
+ * value order (output channel k+1 ↔ labels[k].value), the retired values the loss ignores, and
+ * the task as model.json will carry it (name, labels with colours and SEG codes, domain).
+ */
+export function labelMapFile(task: Task): { labels: { value: number; name: string }[]; ignoreValues: number[]; task: Record<string, unknown> } {
+  const active = task.labels.filter((l) => l.retiredAt === null);
+  return {
+    labels: active.map((l) => ({ value: l.value, name: l.name })),
+    ignoreValues: task.labels.filter((l) => l.retiredAt !== null).map((l) => l.value),
+    task: {
+      id: task.id,
+      name: task.name,
+      domain: task.domain,
+      labels: active.map((l) => ({ value: l.value, name: l.name, colour: l.colour, category: l.category, type: l.type })),
+    },
+  };
 }

@@ -1,4 +1,6 @@
-// Draft queries: one row per series in `drafts`, one per labelled slice in `draft_slices`.
+// Draft queries: one row per series and task in `drafts` (migration 0180), one per labelled slice
+// in `draft_slices`. Each task's draft is its own: painting the thyroid task never touches the
+// lesion draft of the same series.
 // A save writes the changed slices and the history in one transaction, so the stored labels
 // and the stored undo history always describe the same state.
 import type { DraftSlice, DraftView } from '../../shared/contract';
@@ -9,6 +11,7 @@ import type { Database } from '../db/database';
 
 export interface SaveInput {
   seriesId: number;
+  taskId: number;
   baseRevision: number;
   slices: DraftSlice[];
   history: SerializedHistory | null;
@@ -17,19 +20,20 @@ export interface SaveInput {
 export class DraftStore {
   constructor(private readonly db: Database) {}
 
-  read(seriesId: number): DraftView | null {
-    const draft = this.db.prepare('SELECT revision, history, updated_at FROM drafts WHERE series_id = ?').get(seriesId) as
+  read(seriesId: number, taskId = 1): DraftView | null {
+    const draft = this.db.prepare('SELECT revision, history, updated_at FROM drafts WHERE series_id = ? AND task_id = ?').get(seriesId, taskId) as
       | { revision: number; history: string | null; updated_at: string }
       | undefined;
     if (!draft) return null;
     const slices = this.db
       .prepare(
         `SELECT d.image_id AS imageId, d.labels FROM draft_slices d JOIN images i ON i.id = d.image_id
-         WHERE d.series_id = ? ORDER BY i.position_index, i.id`,
+         WHERE d.series_id = ? AND d.task_id = ? ORDER BY i.position_index, i.id`,
       )
-      .all(seriesId) as { imageId: number; labels: Buffer }[];
+      .all(seriesId, taskId) as { imageId: number; labels: Buffer }[];
     return {
       seriesId,
+      taskId,
       revision: draft.revision,
       slices: slices.map((s) => ({ imageId: s.imageId, labels: s.labels })),
       history: draft.history === null ? null : readHistory(draft.history),
@@ -46,6 +50,7 @@ export class DraftStore {
     if (sizes.size === 0 && !this.db.prepare('SELECT 1 FROM series WHERE id = ?').get(input.seriesId)) {
       throw new ServiceError('not-found', `no series ${input.seriesId}`);
     }
+    if (!this.db.prepare('SELECT 1 FROM tasks WHERE id = ?').get(input.taskId)) throw new ServiceError('not-found', `no task ${input.taskId}`);
     // Decode before the transaction: a corrupt map is refused before anything is written.
     const decoded = input.slices.map((s) => {
       const pixels = sizes.get(s.imageId);
@@ -63,34 +68,36 @@ export class DraftStore {
     const history = input.history ? writeHistory(input.history) : null;
     return this.db
       .transaction(() => {
-        const current = this.db.prepare('SELECT revision FROM drafts WHERE series_id = ?').pluck().get(input.seriesId) as number | undefined;
+        const current = this.db.prepare('SELECT revision FROM drafts WHERE series_id = ? AND task_id = ?').pluck().get(input.seriesId, input.taskId) as
+          | number
+          | undefined;
         if ((current ?? 0) !== input.baseRevision) {
           throw new ServiceError('conflict', `the draft was saved elsewhere (revision ${current ?? 0}, this window has ${input.baseRevision}): reopen the series`);
         }
         const row = this.db
           .prepare(
-            `INSERT INTO drafts (series_id, revision, history) VALUES (@seriesId, 1, @history)
-             ON CONFLICT (series_id) DO UPDATE SET revision = revision + 1, history = @history,
+            `INSERT INTO drafts (series_id, task_id, revision, history) VALUES (@seriesId, @taskId, 1, @history)
+             ON CONFLICT (series_id, task_id) DO UPDATE SET revision = revision + 1, history = @history,
                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
              RETURNING revision, updated_at`,
           )
-          .get({ seriesId: input.seriesId, history }) as { revision: number; updated_at: string };
+          .get({ seriesId: input.seriesId, taskId: input.taskId, history }) as { revision: number; updated_at: string };
         const put = this.db.prepare(
-          `INSERT INTO draft_slices (series_id, image_id, labels, foreground_pixels) VALUES (?, ?, ?, ?)
-           ON CONFLICT (series_id, image_id) DO UPDATE SET labels = excluded.labels, foreground_pixels = excluded.foreground_pixels`,
+          `INSERT INTO draft_slices (series_id, task_id, image_id, labels, foreground_pixels) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (series_id, task_id, image_id) DO UPDATE SET labels = excluded.labels, foreground_pixels = excluded.foreground_pixels`,
         );
-        const drop = this.db.prepare('DELETE FROM draft_slices WHERE series_id = ? AND image_id = ?');
+        const drop = this.db.prepare('DELETE FROM draft_slices WHERE series_id = ? AND task_id = ? AND image_id = ?');
         for (const s of decoded) {
-          if (s.foreground > 0) put.run(input.seriesId, s.imageId, s.rle, s.foreground);
-          else drop.run(input.seriesId, s.imageId);
+          if (s.foreground > 0) put.run(input.seriesId, input.taskId, s.imageId, s.rle, s.foreground);
+          else drop.run(input.seriesId, input.taskId, s.imageId);
         }
         return { revision: row.revision, updatedAt: row.updated_at };
       })
       .immediate();
   }
 
-  discard(seriesId: number): boolean {
-    return this.db.prepare('DELETE FROM drafts WHERE series_id = ?').run(seriesId).changes > 0;
+  discard(seriesId: number, taskId = 1): boolean {
+    return this.db.prepare('DELETE FROM drafts WHERE series_id = ? AND task_id = ?').run(seriesId, taskId).changes > 0;
   }
 }
 

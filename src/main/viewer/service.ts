@@ -102,15 +102,17 @@ export class ViewerMainService implements ViewerService {
     return batch;
   }
 
-  async draft({ seriesId }: { seriesId: number }): Promise<DraftView | null> {
-    return this.drafts.read(seriesId);
+  async draft(input: z.input<typeof viewerMethods.draft>): Promise<DraftView | null> {
+    const { seriesId, taskId } = viewerMethods.draft.parse(input);
+    return this.drafts.read(seriesId, taskId);
   }
 
   async saveDraft(input: z.input<typeof viewerMethods.saveDraft>): Promise<{ revision: number; updatedAt: string }> {
     return this.drafts.save(viewerMethods.saveDraft.parse(input));
   }
 
-  async discardDraft({ seriesId }: { seriesId: number }): Promise<{ discarded: boolean }> {
-    return { discarded: this.drafts.discard(seriesId) };
+  async discardDraft(input: z.input<typeof viewerMethods.discardDraft>): Promise<{ discarded: boolean }> {
+    const { seriesId, taskId } = viewerMethods.discardDraft.parse(input);
+    return { discarded: this.drafts.discard(seriesId, taskId) };
   }
 }

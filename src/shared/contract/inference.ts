@@ -34,23 +34,28 @@ export const inferenceMethods = {
       seriesId: z.number().int().positive(),
       /** Overrides the setting for this job. */
       ttaFlips: z.union([z.literal(0), z.literal(2), z.literal(4)]).optional(),
+      /** The task whose active version segments; left out: the starter task (1). */
+      taskId: z.number().int().positive().optional(),
     })
     .strict(),
-  /** Every series not yet segmented by the active model. */
-  segmentPending: z.undefined(),
+  /** Every series not yet segmented by the task's active version (default: the starter task). */
+  segmentPending: z.object({ taskId: z.number().int().positive().optional() }).strict().optional(),
   /**
    * After a promote or a roll back: every series still waiting in the review queue with a
    * prediction of another version is segmented again by the active one (its review item then
    * shows the new prediction). `dryRun` only lists them.
    */
-  segmentReviewQueue: z.object({ dryRun: z.boolean().optional() }).strict(),
-  prediction: z.object({ imageId: z.number().int().positive(), modelVersionId: z.number().int().positive().optional() }).strict(),
+  segmentReviewQueue: z.object({ dryRun: z.boolean().optional(), taskId: z.number().int().positive().optional() }).strict(),
+  /** A stored prediction: of `modelVersionId`, else of the task's active version (default: the starter task). */
+  prediction: z
+    .object({ imageId: z.number().int().positive(), modelVersionId: z.number().int().positive().optional(), taskId: z.number().int().positive().optional() })
+    .strict(),
 } as const;
 
 export interface InferenceService {
   status(): Promise<InferenceStatus>;
   segmentSeries(input: z.input<typeof inferenceMethods.segmentSeries>): Promise<{ jobId: number }>;
-  segmentPending(): Promise<{ jobIds: number[] }>;
+  segmentPending(input?: z.input<typeof inferenceMethods.segmentPending>): Promise<{ jobIds: number[] }>;
   segmentReviewQueue(input: z.input<typeof inferenceMethods.segmentReviewQueue>): Promise<{ seriesIds: number[]; jobIds: number[] }>;
   prediction(input: z.input<typeof inferenceMethods.prediction>): Promise<PredictionView | null>;
 }

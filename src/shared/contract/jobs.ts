@@ -55,7 +55,8 @@ export interface JobKinds {
     };
   };
   inference: {
-    params: { seriesId: number; ttaFlips?: 0 | 2 | 4 };
+    /** `taskId`: the task whose active version segments (absent: the starter task, 1). */
+    params: { seriesId: number; ttaFlips?: 0 | 2 | 4; taskId?: number };
     progress: JobProgressBase & { timingsMs?: InferenceTimings };
     result: {
       seriesId: number;

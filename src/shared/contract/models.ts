@@ -1,11 +1,15 @@
 // The `models` service: the registry of model versions (shipped and fine-tuned), one active.
 import { z } from 'zod';
-import type { SegmentationMetrics } from '../model/manifest';
+import type { ModelDomain, SegmentationMetrics } from '../model/manifest';
 
 export type ModelStatus = 'active' | 'candidate' | 'archived';
 
 export interface ModelVersionInfo {
   id: number;
+  /** The task whose line of versions this is (tasks service); at most one active per task. */
+  taskId: number;
+  /** What the version applies to: its task's domain (every version inherits its task's). */
+  domain?: ModelDomain;
   modelId: string;
   name: string;
   version: string;
@@ -22,13 +26,14 @@ export interface ModelVersionInfo {
 const id = z.object({ id: z.number().int().positive() }).strict();
 
 export const modelsMethods = {
-  list: z.undefined(),
-  /** Makes a version the one inference uses (promote, or roll back to an earlier one). */
+  /** Every version, newest first; `taskId` keeps one task's line. */
+  list: z.object({ taskId: z.number().int().positive().optional() }).strict().optional(),
+  /** Makes a version its task's active one (promote, or roll back); other tasks' active versions stay. */
   activate: id,
   /** Copies a version to a new folder (model.json, model.onnx, weights.pt, its sets). */
   exportVersion: z.object({ id: z.number().int().positive(), folder: z.string().min(1).max(4096) }).strict(),
   /** Registers a copy of a version folder from elsewhere as a candidate. */
-  importVersion: z.object({ folder: z.string().min(1).max(4096) }).strict(),
+  importVersion: z.object({ folder: z.string().min(1).max(4096), taskId: z.number().int().positive().optional() }).strict(),
   /** The learning curve shipped with a version, or with its nearest ancestor that has one. */
   learningCurve: id,
 } as const;
@@ -49,7 +54,7 @@ export const learningCurveSchema = z.object({
 export type LearningCurve = z.infer<typeof learningCurveSchema>;
 
 export interface ModelsService {
-  list(): Promise<ModelVersionInfo[]>;
+  list(input?: z.input<typeof modelsMethods.list>): Promise<ModelVersionInfo[]>;
   activate(input: z.input<typeof modelsMethods.activate>): Promise<ModelVersionInfo>;
   exportVersion(input: z.input<typeof modelsMethods.exportVersion>): Promise<{ folder: string }>;
   importVersion(input: z.input<typeof modelsMethods.importVersion>): Promise<ModelVersionInfo>;

@@ -14,6 +14,8 @@ export type LabelOrigin = 'accepted' | 'edited' | 'drawn' | 'imported';
 
 export interface ReviewItem {
   seriesId: number;
+  /** The task whose review this is: a series has one item per task that segments it. */
+  taskId: number;
   studyId: number;
   state: ReviewState;
   /** The model version whose prediction is reviewed; null before it exists. */
@@ -54,6 +56,8 @@ export interface ReviewDecision {
 /** One image's final label, without its bytes. */
 export interface LabelProvenance {
   labelId: number;
+  /** The task whose label values the map holds. */
+  taskId: number;
   imageId: number;
   origin: LabelOrigin;
   modelVersionId: number | null;
@@ -62,6 +66,8 @@ export interface LabelProvenance {
   seconds: number;
   /** Edited predictions: Dice(prediction, label) and pixels whose value changed; else null. */
   editDice: number | null;
+  /** Edited predictions: Dice(prediction, label) of each label value present in either; else null. */
+  editDiceByLabel: Record<number, number> | null;
   pixelsChanged: number | null;
   foregroundPixels: number;
   createdAt: string;
@@ -77,6 +83,7 @@ export type DraftState = 'none' | 'unsubmitted' | 'matches' | 'differs';
 
 export interface SeriesLabels {
   seriesId: number;
+  taskId: number;
   /** The frozen split of the series' patient (or study); null before its first label. */
   split: Split | null;
   splitKey: string;
@@ -92,6 +99,8 @@ export interface AuditEntry {
   subject: string | null;
   seriesId: number | null;
   modelVersionId: number | null;
+  /** The task a review decision was about; null for rows without one. */
+  taskId: number | null;
   detail: unknown;
   /** What the audit view shows instead of internal ids: the series' patient, the series, the model version (null when none). */
   patientName: string | null;
@@ -119,6 +128,8 @@ export interface VersionReviewMetrics {
 }
 
 const seriesId = z.number().int().positive();
+/** The task whose review it is; left out: the starter task (1), as every caller before tasks. */
+const taskId = z.number().int().positive().default(1);
 const text = (max: number) => z.string().trim().max(max);
 
 export const reviewMethods = {
@@ -126,29 +137,30 @@ export const reviewMethods = {
   queue: z
     .object({
       queue: z.enum(REVIEW_QUEUES),
+      taskId,
       order: z.enum(REVIEW_ORDERS).optional(),
       limit: z.number().int().min(1).max(1000).default(200),
     })
     .strict(),
   /** One series' item; `open` starts its review clock. */
-  item: z.object({ seriesId, open: z.boolean().default(false) }).strict(),
+  item: z.object({ seriesId, taskId, open: z.boolean().default(false) }).strict(),
   /** The item after (or before) a series in its queue's order; null at the end. */
-  neighbor: z.object({ seriesId, direction: z.enum(['next', 'prev']), queue: z.enum(REVIEW_QUEUES) }).strict(),
+  neighbor: z.object({ seriesId, taskId, direction: z.enum(['next', 'prev']), queue: z.enum(REVIEW_QUEUES) }).strict(),
   /** Review states of series (the worklist column); series not in the loop yet are left out. */
-  states: z.object({ seriesIds: z.array(seriesId).max(2000) }).strict(),
+  states: z.object({ seriesIds: z.array(seriesId).max(2000), taskId }).strict(),
   /** The prediction becomes the label; a series with a drawn draft is decided from the draft, as submit. */
-  accept: z.object({ seriesId }).strict(),
+  accept: z.object({ seriesId, taskId }).strict(),
   /** The saved draft (viewer.saveDraft) becomes the label of every image of the series. */
-  submit: z.object({ seriesId }).strict(),
-  reject: z.object({ seriesId, reason: text(500).default('') }).strict(),
-  skip: z.object({ seriesId }).strict(),
-  flag: z.object({ seriesId, note: text(1000).default('') }).strict(),
-  assign: z.object({ seriesId, assignee: text(128), note: text(1000) }).strict(),
+  submit: z.object({ seriesId, taskId }).strict(),
+  reject: z.object({ seriesId, taskId, reason: text(500).default('') }).strict(),
+  skip: z.object({ seriesId, taskId }).strict(),
+  flag: z.object({ seriesId, taskId, note: text(1000).default('') }).strict(),
+  assign: z.object({ seriesId, taskId, assignee: text(128), note: text(1000) }).strict(),
   /** Undoes a decision: the labels it wrote are superseded and the series waits again. */
-  reopen: z.object({ seriesId }).strict(),
+  reopen: z.object({ seriesId, taskId }).strict(),
   /** Segments an outside-domain series; `confirmed` records that the user agreed. */
-  segmentOnRequest: z.object({ seriesId, confirmed: z.literal(true) }).strict(),
-  labels: z.object({ seriesId }).strict(),
+  segmentOnRequest: z.object({ seriesId, taskId, confirmed: z.literal(true) }).strict(),
+  labels: z.object({ seriesId, taskId }).strict(),
   /** Excludes images from training (they stay labelled); `excluded: false` includes them again. */
   setExcluded: z
     .object({
@@ -161,6 +173,8 @@ export const reviewMethods = {
     .object({
       action: z.string().max(64).optional(),
       seriesId: seriesId.optional(),
+      /** Entries about one task's decisions. */
+      taskId: z.number().int().positive().optional(),
       actor: z.string().max(128).optional(),
       /** Entries with an id below this (paging back). */
       beforeId: z.number().int().positive().optional(),
@@ -168,7 +182,8 @@ export const reviewMethods = {
     })
     .strict()
     .prefault({}),
-  metrics: z.undefined(),
+  /** Per model version; `taskId` keeps one task's versions. */
+  metrics: z.object({ taskId: z.number().int().positive().optional() }).strict().optional(),
 } as const;
 
 export interface ReviewService {
@@ -187,7 +202,7 @@ export interface ReviewService {
   labels(input: z.input<typeof reviewMethods.labels>): Promise<SeriesLabels>;
   setExcluded(input: z.input<typeof reviewMethods.setExcluded>): Promise<{ changed: number }>;
   audit(input?: z.input<typeof reviewMethods.audit>): Promise<AuditEntry[]>;
-  metrics(): Promise<VersionReviewMetrics[]>;
+  metrics(input?: z.input<typeof reviewMethods.metrics>): Promise<VersionReviewMetrics[]>;
 }
 
 export { REVIEW_ACTIONS, REVIEW_STATES };

@@ -105,6 +105,39 @@ export interface GateCase {
    * for the parent's own prediction accepted unchanged. Absent in gates stored before issue 21.
    */
   independent?: boolean;
+  /** A task's multi-label line: Dice per label value of candidate and parent (cases where the label is in the truth or a prediction). */
+  candidateByLabel?: Record<number, number>;
+  parentByLabel?: Record<number, number>;
+}
+
+/** One label's comparison in a multi-label gate: candidate vs parent on the cases that show the label. */
+export interface GateLabelComparison {
+  value: number;
+  name: string;
+  n: number;
+  meanCandidate: number;
+  meanParent: number;
+  meanDifference: number;
+  ci95: [number, number];
+  verdict: 'better' | 'no-evidence' | 'worse';
+}
+
+/**
+ * The gate of a task's first model (no parent to compare with): each label's validation Dice
+ * with its bootstrap 95 % interval, and the mean over labels. Promotion still asks the reader.
+ */
+export interface FirstModelGate {
+  kind: 'first-model';
+  set: 'validation';
+  n: number;
+  /** Mean over cases of the per-case mean Dice over labels, with its bootstrap interval. */
+  meanCandidate: number;
+  ci95: [number, number];
+  perLabel: { value: number; name: string; n: number; mean: number; ci95: [number, number] }[];
+  cases: { labelId: number; imageId: number; candidateDice: number; candidateByLabel: Record<number, number> }[];
+  provider: string;
+  ttaFlips: 0 | 2 | 4;
+  finishedAt: string;
 }
 
 /** The registry gate (src/main/training/gate.ts): candidate vs parent on the same frozen cases. */
@@ -128,6 +161,11 @@ export interface GateResult {
   ci95: [number, number];
   /** too-few: fewer than MIN_INDEPENDENT_CASES independent cases (src/shared/model/gate.ts), no verdict. */
   verdict: 'better' | 'no-evidence' | 'worse' | 'too-few';
+  /**
+   * A task's multi-label line: each label's comparison; the fields above then compare the
+   * per-case mean over labels (the verdict is the mean over labels').
+   */
+  perLabel?: GateLabelComparison[];
   cases: GateCase[];
   provider: string;
   ttaFlips: 0 | 2 | 4;
@@ -137,7 +175,12 @@ export interface GateResult {
 export interface TrainingRun {
   id: number;
   status: TrainingRunStatus;
-  parentVersionId: number;
+  /** The task the run trains (its labels, its line of versions). */
+  taskId: number;
+  /** The version fine-tuned; null for a task's first model (cold start). */
+  parentVersionId: number | null;
+  /** A first model: initialised from the starter's weights (head replaced) or from scratch; null for a fine-tune. */
+  init: 'starter' | 'scratch' | null;
   candidateVersionId: number | null;
   hyperparameters: Record<string, unknown>;
   trainingLabels: number;
@@ -145,6 +188,8 @@ export interface TrainingRun {
   curve: TrainingCurvePoint[];
   /** The gate's comparison of the candidate with its parent, once it has run. */
   gate: GateResult | null;
+  /** A first model's gate (per-label validation Dice, no parent), once it has run. */
+  firstModelGate: FirstModelGate | null;
   /** The same comparison on the reference set of the parent's own domain, once it has run. */
   referenceGate: GateResult | null;
   /** Why the gate could not run (the candidate stays registered, unproven). */
@@ -156,9 +201,21 @@ export interface TrainingRun {
 }
 
 export const trainingMethods = {
-  /** Queues a fine-tuning run of the active model on every current, non-excluded label. */
+  /**
+   * Queues a run of a task (default: the starter task) on its current, non-excluded labels:
+   * a fine-tune of its active version, or its first model when it has none (`init`: the
+   * starter's weights with the head replaced, default, or scratch). Labels from series outside
+   * the task's applicability are refused (the error names the series) unless `confirmSeriesIds`
+   * names every one of them.
+   */
   start: z
     .object({
+      taskId: z.number().int().positive().optional(),
+      init: z.enum(['starter', 'scratch']).optional(),
+      confirmSeriesIds: z.array(z.number().int().positive()).max(10_000).optional(),
+      /** Square input size of a first model (multiple of 32); default the starter's. */
+      size: z.number().int().min(32).max(1024).multipleOf(32).optional(),
+      batchSize: z.number().int().min(1).max(256).optional(),
       maxSteps: z.number().int().min(1).max(100_000).optional(),
       timeLimitSeconds: z
         .number()
@@ -170,18 +227,40 @@ export const trainingMethods = {
     .optional(),
   cancel: z.object({ id: z.number().int().positive() }).strict(),
   list: z.undefined(),
-  /** The retraining queue: current labels no running or finished run has trained on yet. */
+  /** A task's retraining queue (default: the starter task): current labels no running or finished run of it has trained on yet. */
   queue: z
-    .object({ limit: z.number().int().min(1).max(5000).default(500) })
+    .object({ limit: z.number().int().min(1).max(5000).default(500), taskId: z.number().int().positive().default(1) })
     .strict()
     .prefault({}),
+  /** Whether a task without a model can train its first one (the Training view's "Train the first model"). */
+  firstModel: z.object({ taskId: z.number().int().positive() }).strict(),
 } as const;
+
+/** Labelled images a task needs, from at least FIRST_MODEL_MIN_SERIES series, before its first model (issue 22). */
+export const FIRST_MODEL_MIN_IMAGES = 8;
+export const FIRST_MODEL_MIN_SERIES = 2;
+
+export interface FirstModelStatus {
+  taskId: number;
+  /** The task already has a version (active or candidate): its next run fine-tunes instead. */
+  hasModel: boolean;
+  /** Current, non-excluded labelled images of the task with a frozen split, and their series. */
+  labelledImages: number;
+  series: number;
+  training: number;
+  validation: number;
+  /** "Train the first model" can be offered. */
+  ready: boolean;
+  /** Why not, in the reader's words; null when ready. */
+  reason: string | null;
+}
 
 export interface TrainingService {
   start(input?: z.input<typeof trainingMethods.start>): Promise<TrainingRun>;
   cancel(input: z.input<typeof trainingMethods.cancel>): Promise<TrainingRun>;
   list(): Promise<TrainingRun[]>;
   queue(input?: z.input<typeof trainingMethods.queue>): Promise<TrainingQueue>;
+  firstModel(input: z.input<typeof trainingMethods.firstModel>): Promise<FirstModelStatus>;
 }
 
 /** One image's current label waiting to be trained on, with its patient's frozen split. */
@@ -202,6 +281,7 @@ export interface TrainingQueueItem {
 }
 
 export interface TrainingQueue {
+  taskId: number;
   /** Newest first, at most `limit`. */
   items: TrainingQueueItem[];
   /** Not excluded, not yet used by a running or finished run ("new since the last run"). */

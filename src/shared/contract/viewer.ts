@@ -91,6 +91,8 @@ export const serializedHistorySchema = z
 
 export const draftViewSchema = z.object({
   seriesId: id,
+  /** The task whose labels the draft paints (one draft per series and task). */
+  taskId: id,
   /** Increases with every save; a save must name the revision it builds on. */
   revision: z.number().int().min(0),
   /** Only slices with at least one labelled pixel. */
@@ -110,7 +112,8 @@ export const viewerMethods = {
    * fraction of the calls (each HTTP request costs the headless page several milliseconds).
    */
   frames: z.object({ imageIds: z.array(id).min(1).max(FRAMES_PER_CALL) }).strict(),
-  draft: z.object({ seriesId: id }).strict(),
+  /** `taskId`: the task whose draft (one per series and task); left out, the starter task (1). */
+  draft: z.object({ seriesId: id, taskId: id.default(1) }).strict(),
   /**
    * Saves the slices that changed since the last save (an all-zero map removes the slice) and
    * the whole undo history, in one transaction. Refused with `conflict` when `baseRevision` is
@@ -119,12 +122,13 @@ export const viewerMethods = {
   saveDraft: z
     .object({
       seriesId: id,
+      taskId: id.default(1),
       baseRevision: z.number().int().min(0),
       slices: z.array(draftSliceSchema).max(10_000),
       history: serializedHistorySchema.nullable(),
     })
     .strict(),
-  discardDraft: z.object({ seriesId: id }).strict(),
+  discardDraft: z.object({ seriesId: id, taskId: id.default(1) }).strict(),
 } as const;
 
 export interface ViewerService {

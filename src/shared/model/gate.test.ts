@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gateComparison, independentOfParent, MIN_INDEPENDENT_CASES, pairedBootstrap } from './gate';
+import { bootstrapMean, gateComparison, independentOfParent, MIN_INDEPENDENT_CASES, pairedBootstrap } from './gate';
 
 describe('paired bootstrap gate', () => {
   it('calls a consistent gain better, a consistent loss worse, and noise around 0 no evidence', () => {
@@ -49,5 +49,20 @@ describe('paired bootstrap gate', () => {
     const few = gateComparison([...own, ...edited.slice(0, MIN_INDEPENDENT_CASES - 1)]);
     expect(few).toMatchObject({ independent: MIN_INDEPENDENT_CASES - 1, verdict: 'too-few' });
     expect(few.meanParent).toBeCloseTo(0.75, 12);
+  });
+});
+
+describe('bootstrapMean', () => {
+  it('gives the mean with a percentile interval around it, deterministically', () => {
+    const xs = [0.7, 0.8, 0.75, 0.9, 0.6, 0.85, 0.8, 0.65];
+    const a = bootstrapMean(xs);
+    expect(a.n).toBe(8);
+    expect(a.mean).toBeCloseTo(0.75625, 12);
+    expect(a.ci95[0]).toBeLessThan(a.mean);
+    expect(a.ci95[1]).toBeGreaterThan(a.mean);
+    expect(a.ci95[0]).toBeGreaterThan(0.6);
+    expect(bootstrapMean(xs)).toEqual(a);
+    expect(bootstrapMean([0.5]).ci95).toEqual([0.5, 0.5]);
+    expect(() => bootstrapMean([])).toThrow(RangeError);
   });
 });

@@ -96,3 +96,29 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
+
+export interface MeanInterval {
+  n: number;
+  mean: number;
+  /** Percentile bootstrap 95 % interval of the mean. */
+  ci95: [number, number];
+}
+
+/**
+ * The mean of per-case scores with its percentile bootstrap 95 % interval (Efron & Tibshirani
+ * 1993, ch. 13): a task's first model has no parent to compare with, so its gate reports each
+ * label's validation Dice this way. Throws RangeError for no cases. Deterministic (seeded).
+ */
+export function bootstrapMean(values: readonly number[], resamples = 10_000, seed = 1): MeanInterval {
+  const n = values.length;
+  if (n === 0) throw new RangeError('a mean needs at least one case');
+  const random = mulberry32(seed);
+  const means = new Float64Array(resamples);
+  for (let r = 0; r < resamples; r++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += values[Math.floor(random() * n)]!;
+    means[r] = sum / n;
+  }
+  means.sort();
+  return { n, mean: values.reduce((a, b) => a + b, 0) / n, ci95: [quantile(means, 0.025), quantile(means, 0.975)] };
+}

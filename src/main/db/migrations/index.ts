@@ -12,6 +12,7 @@ import { migration0100 } from './0100-image-stacks';
 import { migration0120 } from './0120-reference-gate';
 import { migration0130 } from './0130-tasks';
 import { migration0150 } from './0150-input-statistics';
+import { migration0180 } from './0180-task-drafts-review';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0120,
   migration0130,
   migration0150,
+  migration0180,
 ];

@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ROOT } from '../../../tests/helpers/serve';
+import { tempDir } from '../../../tests/helpers/temp';
+import type { Events } from '../../shared/contract';
+import { Emitter } from '../../shared/events';
+import { openDatabase, type Database } from '../db/database';
+import { readModelPackage } from './package';
+import { ModelRegistry } from './registry';
+
+const MODELS = path.join(ROOT, 'resources', 'models');
+
+describe('model registry with tasks', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let db: Database;
+  let registry: ModelRegistry;
+  beforeEach(() => {
+    tmp = tempDir();
+    db = openDatabase(path.join(tmp.dir, 'db.sqlite'));
+    registry = new ModelRegistry(db, tmp.dir, new Emitter<Events>());
+    expect(registry.registerBuiltins(MODELS)).toEqual([]);
+    db.prepare(`INSERT INTO tasks (id, name, domain) VALUES (2, 'Neck', '{"modalities":["CT"],"photometric":["MONOCHROME2"],"bodyPart":"neck"}')`).run();
+  });
+  afterEach(() => {
+    db.close();
+    tmp.cleanup();
+  });
+
+  /** The starter's folder registered again under another model id and task (a stand-in for a task's version). */
+  function register(id: string, taskId: number): number {
+    const pkg = readModelPackage(path.join(MODELS, 'lgmsnet-starter'));
+    return registry.upsert({ ...pkg, manifest: { ...pkg.manifest, id } }, true, taskId);
+  }
+
+  it('registers the builtin under the starter task and activates it there', async () => {
+    const [starter] = await registry.list();
+    expect(starter).toMatchObject({ taskId: 1, status: 'active', builtin: true });
+    expect(registry.active(1)!.id).toBe(starter!.id);
+    expect(registry.active(2)).toBeNull();
+  });
+
+  it("activating a version archives only its own task's active version", async () => {
+    const starter = registry.active(1)!.id;
+    const a = register('neck-a', 2);
+    const b = register('neck-b', 2);
+    await registry.activate({ id: a });
+    expect(registry.actives().map((v) => [v.taskId, v.id])).toEqual([
+      [1, starter],
+      [2, a],
+    ]);
+    await registry.activate({ id: b });
+    expect(registry.active(1)!.id).toBe(starter);
+    expect(registry.active(2)!.id).toBe(b);
+    expect((await registry.list({ taskId: 2 })).map((v) => [v.id, v.status])).toEqual([
+      [b, 'active'],
+      [a, 'archived'],
+    ]);
+  });
+
+  it("gives every version its task's domain, whatever its model.json says", async () => {
+    const v = register('neck-c', 2);
+    // The folder's model.json says US (breast); the task covers CT only.
+    expect(registry.get(v).manifest.domain).toEqual({ modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'neck' });
+    expect((await registry.list({ taskId: 2 }))[0]!.domain).toEqual({ modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'neck' });
+    db.prepare(`UPDATE tasks SET domain = '{"modalities":["CT","MR"],"photometric":["MONOCHROME2"],"bodyPart":"neck"}' WHERE id = 2`).run();
+    expect(registry.get(v).manifest.domain?.modalities).toEqual(['CT', 'MR']);
+    expect(() => register('nowhere', 9)).toThrow(/no task 9/);
+  });
+});

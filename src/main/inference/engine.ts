@@ -6,7 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Events, ExecutionProviderName, InferenceService, InferenceStatus, PredictionView, Settings } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import { applicability } from '../../shared/model/applicability';
-import { outputThreshold, type ModelManifest } from '../../shared/model/manifest';
+import { outputThreshold, outputValues, type ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { JobStore } from '../jobs/store';
@@ -189,6 +189,7 @@ export class InferenceEngine implements InferenceService {
       onnxPath: `${version.dir}/${m.files.onnx}`,
       spec: { size: m.input.size, channels: m.input.channels, channelMode: m.input.channelMode, normalization: m.input.normalization },
       threshold: outputThreshold(m),
+      output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) },
       providers: candidates(setting),
       threads: Math.max(1, os.availableParallelism()),
     });

@@ -10,8 +10,19 @@ export interface LoadRequest {
   onnxPath: string;
   spec: ModelInputSpec;
   threshold: number;
+  /**
+   * What the output channels mean (model.json `output`); absent: one sigmoid channel (the
+   * binary models). softmax: `classes` channels, 0 = background, class k painted as values[k−1].
+   */
+  output?: ModelOutputSpec;
   providers: ExecutionProviderName[];
   threads: number;
+}
+
+export interface ModelOutputSpec {
+  activation: 'sigmoid' | 'softmax';
+  classes: number;
+  values: number[];
 }
 
 export interface SegmentRequest {

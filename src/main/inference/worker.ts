@@ -1,6 +1,6 @@
 // The inference worker: owns the onnxruntime sessions (session.run blocks its thread for the
 // whole call, 232 ms on the main thread when measured) and the whole per-slice pipeline —
-// decode → normalise → letterbox → run → sigmoid → un-flip → resize back → threshold →
+// decode → normalise → letterbox → run → sigmoid (softmax for a multi-class model) → un-flip → resize back → threshold (argmax) →
 // clean-up → RLE → SQLite — so the main thread only relays progress.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,12 +9,13 @@ import type * as Ort from 'onnxruntime-node';
 import { toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
 import { flipPlanes, letterboxEntropy, sigmoidInPlace, TTA_FLIPS } from '../../shared/imaging/postprocess';
 import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle } from '../../shared/imaging/slice-mask';
+import { SoftmaxSlices } from '../../shared/imaging/multiclass';
 import { openDatabase } from '../db/database';
 import { FrameLoader, type LoadedFrame } from '../imaging/frames';
 import { readRaster } from '../imaging/raster/read';
 import type { FramePixels } from '../../shared/imaging/pixels';
 import { ContentStore } from '../store/content-store';
-import type { EngineReply, EngineRequest, LoadRequest, SegmentFilesRequest, SegmentRequest, StepTimings } from './protocol';
+import type { EngineReply, EngineRequest, LoadRequest, ModelOutputSpec, SegmentFilesRequest, SegmentRequest, StepTimings } from './protocol';
 import { knownUnavailable, ORT_NAME, type ProviderFailure } from './providers';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
@@ -35,6 +36,8 @@ interface Loaded {
   modelVersionId: number;
   spec: ModelInputSpec;
   threshold: number;
+  /** One sigmoid channel, or softmax classes painted as label values (issue 22). */
+  classes: ModelOutputSpec;
   input: string;
   output: string;
 }
@@ -73,11 +76,12 @@ async function load(req: LoadRequest): Promise<void> {
       });
       const probeMs = performance.now() - started;
       const logits = result[output]!;
-      if (logits.dims.join() !== [1, 1, h, w].join())
-        throw new Error(`probe output has shape [${logits.dims.join(', ')}], expected [1, 1, ${h}, ${w}]`);
+      const spec: ModelOutputSpec = req.output ?? { activation: 'sigmoid', classes: 1, values: [1] };
+      if (logits.dims.join() !== [1, spec.classes, h, w].join())
+        throw new Error(`probe output has shape [${logits.dims.join(', ')}], expected [1, ${spec.classes}, ${h}, ${w}]`);
       if (!(logits.data as Float32Array).every(Number.isFinite)) throw new Error('probe output is not finite');
       const previous = current;
-      current = { session, modelVersionId: req.modelVersionId, spec: req.spec, threshold: req.threshold, input, output };
+      current = { session, modelVersionId: req.modelVersionId, spec: req.spec, threshold: req.threshold, classes: spec, input, output };
       await previous?.session.release();
       post({ type: 'loaded', requestId: req.requestId, provider, failures, probeMs });
       return;
@@ -97,6 +101,7 @@ const insert = db.prepare(`
     tta_dice = excluded.tta_dice, timings = excluded.timings, created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
 
 const masker = new SliceMasker();
+const softmaxSlices = new SoftmaxSlices();
 const heatScratch = { heat: new Uint8Array(0) };
 // Buffers kept between batches and slices: fresh ones per slice were measurable (docs/benchmarks.md).
 const scratch = {
@@ -170,8 +175,15 @@ async function runBatch(
           model.output
         ]!.data as Float32Array);
   const t3 = performance.now();
+  const out = model.classes;
   const results: BatchResult[] = loaded.map(({ id, frame }, i) => {
     const box = boxes[i]!;
+    if (out.activation === 'softmax') {
+      // A multi-class model (issue 22): argmax of the TTA-averaged softmax, label values, per-label clean-up.
+      const first = i * flips.length * out.classes * planeSize;
+      const r = softmaxSlices.slice(logits, first, flips, out.classes, box, frame.columns, frame.rows, out.values, o.minComponentPixels, o.fillHoles);
+      return { imageId: id, ...r };
+    }
     const first = i * flips.length * planeSize;
     let prob: Float32Array;
     let agreement: number | null = null;

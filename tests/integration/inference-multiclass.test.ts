@@ -70,7 +70,7 @@ describe.skipIf(!existsSync(path.join(STARTER_DIR, 'weights.pt')))('inference wi
       truthDice.push(dice(labels, generatePhantom({ seed: SEED, index: f.index, domain: 'base' }).mask));
       expect(p.uncertainty).not.toBeNull();
       const heat = decodeRle(p.uncertainty!, p.rows * p.columns);
-      expect(Math.max(...heat)).toBeGreaterThan(0);
+      expect(heat.some((v) => v > 0)).toBe(true);
       expect(p.entropy).toBeGreaterThanOrEqual(0);
       expect(p.entropy).toBeLessThanOrEqual(1);
       expect(p.ttaDice).toBeGreaterThan(0.5);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { cleanMask } from './postprocess';
-import { letterbox, type Letterbox } from './preprocess';
+import { cleanMask, flipPlanes } from './postprocess';
+import { letterbox, resizeBilinear, type Letterbox } from './preprocess';
 import { encodeRle, decodeRle } from './rle';
 import {
+  addFlipped,
   cleanLabels,
   entropyPlane,
   entropyRle,
@@ -17,7 +18,7 @@ import { encodeSliceMaskRle } from './slice-mask';
 import { mulberry32 as rng } from '../random';
 
 /** Logits C×H×W on a model grid: class k ≥ 1 strong inside its own blobs (nested or apart), background elsewhere. */
-function logits(size: number, classes: number, seed: number): Float32Array {
+function logits(size: number, classes: number, seed: number, floor = -6): Float32Array {
   const r = rng(seed);
   const plane = size * size;
   const out = new Float32Array(classes * plane);
@@ -25,7 +26,7 @@ function logits(size: number, classes: number, seed: number): Float32Array {
     const blobs = Array.from({ length: 1 + Math.floor(r() * 3) }, () => ({ x: r() * size, y: r() * size, s: 2 + r() * size * 0.15 }));
     for (let y = 0; y < size; y++)
       for (let x = 0; x < size; x++) {
-        let v = -6;
+        let v = floor;
         for (const b of blobs) v = Math.max(v, 6 - (6 * Math.hypot(x - b.x, y - b.y)) / b.s);
         out[c * plane + y * size + x] = v + (r() - 0.5);
       }
@@ -217,6 +218,21 @@ describe('uncertainty from the TTA of the softmax', () => {
     expect(decodeRle(r.uncertainty!, 256).every((v) => v === 0)).toBe(true);
   });
 
+  it('un-flips while averaging as flipPlanes then adding does', () => {
+    for (const flip of ['none', 'h', 'v', 'hv'] as const) {
+      const l = logits(16, 3, 5).subarray(0, 3 * 16 * 12); // 3 planes of 16 × 12
+      const mean = new Float32Array(3 * 16 * 12).fill(0.25);
+      const ref = mean.slice();
+      addFlipped(mean, l, 0, 3, 16, 12, flip, 0.5, false);
+      const flipped = l.slice();
+      flipPlanes(flipped, 16, 12, 3, flip);
+      for (let k = 0; k < ref.length; k++) ref[k]! += flipped[k]! * 0.5;
+      expect([...mean]).toEqual([...ref]);
+      addFlipped(mean, l, 0, 3, 16, 12, flip, 0.5, true);
+      expect([...mean]).toEqual([...flipped].map((v) => Math.fround(v * 0.5)));
+    }
+  });
+
   it('entropy plane, heat RLE and letterbox softmax agree with a direct computation', () => {
     const box = letterbox(50, 30, 32, 32);
     const l = logits(32, 4, 7);
@@ -225,8 +241,28 @@ describe('uncertainty from the TTA of the softmax', () => {
     softmaxPlanes(copy, 0, 4, 32 * 32, 0, 32 * 32);
     const e = new Float32Array(32 * 32);
     expect(entropyPlane(copy, 0, 4, box, e)).toBeCloseTo(score, 5);
-    const heat = decodeRle(entropyRle(e, box, 50, 30, { heat: new Uint8Array(0) }), 50 * 30);
-    expect(Math.max(...heat)).toBeGreaterThan(0);
+    // With far-off classes (logit −30) most of the grid is cold: rows and columns outside its reach are skipped.
+    const cold = logits(32, 4, 9, -30);
+    softmaxPlanes(cold, 0, 4, 32 * 32, 0, 32 * 32);
+    for (const [columns, rows, p] of [
+      [50, 30, copy],
+      [512, 512, copy],
+      [97, 131, copy],
+      [512, 512, cold],
+      [300, 200, cold],
+      [97, 131, cold],
+    ] as const) {
+      const b2 = letterbox(columns, rows, 32, 32);
+      e.fill(0);
+      entropyPlane(p, 0, 4, b2, e);
+      const heat = decodeRle(entropyRle(e, b2, columns, rows, { heat: new Uint8Array(0) }), columns * rows);
+      const first = b2.offsetY * 32 + b2.offsetX;
+      const full = resizeBilinear(e, b2.scaledWidth, b2.scaledHeight, columns, rows, new Float32Array(columns * rows), columns, 0, undefined, 32, first);
+      const ref = Uint8Array.from(full, (v) => Math.min(255, Math.round(v * 255)));
+      expect(differing(heat, ref), `${columns}×${rows}`).toBe(0);
+      expect(heat.some((v) => v > 0)).toBe(true);
+      if (p === cold) expect(heat.filter((v) => v === 0).length).toBeGreaterThan(heat.length / 10);
+    }
     expect(labelAgreement(copy, 0, copy, 0, 4, 32 * 32)).toBe(1);
   });
 });

@@ -47,7 +47,7 @@ def main():
     export_onnx(model, os.path.join(a.out, "model.onnx"), tuple(m["input"]["size"]))
     values = [int(v) for v in a.values.split(",")]
     m.update({
-        "id": "test-multiclass",
+        "id": "test-multiclass" if a.channel_mode == "replicate" else f"test-multiclass-{a.channel_mode}",
         "name": "Test multi-class LGMSNet (starter layers, fixed five-class head)",
         "version": "0.0.1",
         "parent": None,

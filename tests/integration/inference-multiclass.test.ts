@@ -83,6 +83,27 @@ describe.skipIf(!existsSync(path.join(STARTER_DIR, 'weights.pt')))('inference wi
     expect(mean(truthDice)).toBeGreaterThan(0.85);
   }, 180_000);
 
+  it('2.5D: a model whose input.channelMode is adjacent gets slices z−1, z, z+1 of the series and segments every slice', async () => {
+    const folder = makeMulticlassModel(path.join(tmp.dir, 'adjacent'), { values: VALUES, channelMode: 'adjacent' });
+    const version = await call(b).models.importVersion({ folder });
+    await call(b).models.activate({ id: version.id });
+    const { jobId } = await call(b).inference.segmentSeries({ seriesId, ttaFlips: 2 });
+    expect(await b.engine.waitForJob(jobId)).toBe('done');
+    let differs = 0;
+    for (const f of files) {
+      const imageId = imageOf(f.sopInstanceUid);
+      const p = (await call(b).inference.prediction({ imageId }))!;
+      expect(p.modelVersionId).toBe(version.id);
+      const labels = decodeRle(p.mask, p.rows * p.columns);
+      expect([...new Set(labels)].every((v) => v === 0 || VALUES.includes(v))).toBe(true);
+      const single = (await call(b).inference.prediction({ imageId, modelVersionId: versionId }))!;
+      if (dice(labels, decodeRle(single.mask, p.rows * p.columns)) < 0.999) differs++;
+    }
+    // The generated series' slices are different phantoms: with its neighbours as channels the model sees other input.
+    expect(differs).toBeGreaterThan(0);
+    await call(b).models.activate({ id: versionId });
+  }, 180_000);
+
   it('without TTA: the same labels, no heat map, a score from the single softmax', async () => {
     const { jobId } = await call(b).inference.segmentSeries({ seriesId, ttaFlips: 0 });
     expect(await b.engine.waitForJob(jobId)).toBe('done');

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
+import { adjacentIndices, toAdjacentModelInput, toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
 import { flipPlanes, letterboxEntropy, sigmoidInPlace, TTA_FLIPS } from '../../shared/imaging/postprocess';
 import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle } from '../../shared/imaging/slice-mask';
 import { SoftmaxSlices } from '../../shared/imaging/multiclass';
@@ -145,7 +145,7 @@ interface BatchResult {
  */
 async function runBatch(
   model: Loaded,
-  loaded: { id: number; frame: FramePixels }[],
+  loaded: { id: number; frame: FramePixels; neighbours?: [FramePixels, FramePixels] }[],
   o: BatchOptions,
 ): Promise<{ results: BatchResult[]; preprocessMs: number; modelMs: number; postprocessMs: number }> {
   const flips = TTA_FLIPS[o.ttaFlips];
@@ -156,10 +156,14 @@ async function runBatch(
   const n = loaded.length * flips.length;
   const tensor = batchInput(n * inputSize);
   const boxes: Letterbox[] = [];
-  loaded.forEach(({ frame }, i) => {
+  loaded.forEach(({ frame, neighbours }, i) => {
     const slice = { ...frame, invert: frame.photometric === 'MONOCHROME1' };
     const first = i * flips.length * inputSize;
-    boxes.push(toModelInput(slice, model.spec, tensor, first));
+    if (model.spec.channelMode === 'adjacent') {
+      // 2.5D: slices z−1, z, z+1 as the three channels (a lone image, e.g. a gate file, repeats itself).
+      const [below, above] = (neighbours ?? [frame, frame]).map((f) => ({ ...f, invert: f.photometric === 'MONOCHROME1' }));
+      boxes.push(toAdjacentModelInput([below!, slice, above!], model.spec, tensor, first));
+    } else boxes.push(toModelInput(slice, model.spec, tensor, first));
     // Each flip is a flipped copy of the one normalised input, not a second pass over the slice.
     for (let f = 1; f < flips.length; f++) {
       const offset = first + f * inputSize;
@@ -229,18 +233,21 @@ async function segment(req: SegmentRequest): Promise<void> {
   const failed: { imageId: number; reason: string }[] = [];
   let done = 0;
   const batchSlices = Math.max(1, Math.floor(req.batchSize / flips.length));
+  // 2.5D: frames decoded as a neighbour, kept for the next batch.
+  let kept = new Map<number, LoadedFrame>();
   for (let start = 0; start < req.imageIds.length; start += batchSlices) {
     if (Atomics.load(cancelFlag, 0) === 1) break;
     const t0 = performance.now();
     const ids = req.imageIds.slice(start, start + batchSlices);
-    const loaded: { id: number; frame: LoadedFrame }[] = [];
+    const loaded: { id: number; frame: LoadedFrame; neighbours?: [LoadedFrame, LoadedFrame] }[] = [];
     for (const id of ids) {
       try {
-        loaded.push({ id, frame: await frames.load(id) });
+        loaded.push({ id, frame: kept.get(id) ?? (await frames.load(id)) });
       } catch (e) {
         failed.push({ imageId: id, reason: describe(e) });
       }
     }
+    if (model.spec.channelMode === 'adjacent') kept = await withNeighbours(req.imageIds, start, start + batchSlices, loaded, kept);
     const t1 = performance.now();
     const batch = await runBatch(model, loaded, req);
     const t4 = performance.now();
@@ -267,6 +274,46 @@ async function segment(req: SegmentRequest): Promise<void> {
     cancelled: Atomics.load(cancelFlag, 0) === 1,
     timings,
   });
+}
+
+/**
+ * Gives each loaded slice of a batch (positions start…end−1 of the series' `imageIds`, in
+ * position order) its neighbours z−1 and z+1 for a 2.5D model, the edge slice repeated; a
+ * neighbour that cannot be decoded is replaced by the slice itself. Returns the frames the next
+ * batch needs again (its z−1 and the first slice, decoded here as a z+1).
+ */
+async function withNeighbours(
+  imageIds: number[],
+  start: number,
+  end: number,
+  loaded: { id: number; frame: LoadedFrame; neighbours?: [LoadedFrame, LoadedFrame] }[],
+  kept: Map<number, LoadedFrame>,
+): Promise<Map<number, LoadedFrame>> {
+  const byId = new Map(kept);
+  for (const l of loaded) byId.set(l.id, l.frame);
+  const at = async (position: number): Promise<LoadedFrame | undefined> => {
+    const id = imageIds[position]!;
+    if (!byId.has(id)) {
+      try {
+        byId.set(id, await frames.load(id));
+      } catch {
+        return undefined;
+      }
+    }
+    return byId.get(id);
+  };
+  const positions = new Map(imageIds.slice(start, end).map((id, k) => [id, start + k]));
+  for (const l of loaded) {
+    const [below, , above] = adjacentIndices(positions.get(l.id)!, imageIds.length);
+    l.neighbours = [(await at(below)) ?? l.frame, (await at(above)) ?? l.frame];
+  }
+  const next = new Map<number, LoadedFrame>();
+  for (const position of [end - 1, end]) {
+    const id = imageIds[position];
+    const frame = id === undefined ? undefined : byId.get(id);
+    if (frame) next.set(id!, frame);
+  }
+  return next;
 }
 
 /** Files read as the import reads a PNG or JPEG (FrameLoader's raster path), segmented, masks answered. */

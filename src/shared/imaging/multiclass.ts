@@ -32,6 +32,24 @@ const PLOGP_TABLE = (() => {
   return t;
 })();
 
+// ln s for 1 ≤ s ≤ 64 (a softmax denominator after subtracting the top logit: 1 ≤ s ≤ C), table
+// with linear interpolation, errs by under 2e-7 (the TTA-off score only); Math.log above.
+const LOG_STEPS = 1 << 16;
+const LOG_MAX = 64;
+const LOG_SCALE = LOG_STEPS / (LOG_MAX - 1);
+const LOG_TABLE = (() => {
+  const t = new Float64Array(LOG_STEPS + 2);
+  for (let i = 0; i <= LOG_STEPS + 1; i++) t[i] = Math.log(1 + i / LOG_SCALE);
+  return t;
+})();
+
+function logSum(s: number): number {
+  if (s > LOG_MAX) return Math.log(s);
+  const x = (s - 1) * LOG_SCALE;
+  const k = x | 0;
+  return LOG_TABLE[k]! + (LOG_TABLE[k + 1]! - LOG_TABLE[k]!) * (x - k);
+}
+
 /** e^d for FAR ≤ d ≤ 0 (table, linear interpolation); 0 below FAR. */
 function expFar(d: number): number {
   if (d < FAR) return 0;
@@ -64,14 +82,14 @@ export function softmaxPlanes(values: Float32Array, offset: number, classes: num
     let weighted = 0;
     for (let c = 0; c < classes; c++) {
       const d = values[i + c * plane]! - max;
-      const e = expFar(d);
+      const e = d === 0 ? 1 : expFar(d);
       sum += e;
       weighted += e * d;
       values[i + c * plane] = e;
     }
     const inv = 1 / sum;
     for (let c = 0; c < classes; c++) values[i + c * plane]! *= inv;
-    total += (Math.log(sum) - weighted * inv) * norm;
+    total += (logSum(sum) - weighted * inv) * norm;
   }
   return total;
 }

@@ -316,13 +316,16 @@ class Fill {
     return tail;
   }
 
-  /** Marks in `seen` every pixel joined to the box's edge through pixels that are not `label`; returns how many. */
-  fromEdge(m: Uint8Array, w: number, h: number, label: number): number {
+  /**
+   * Marks in `seen` every pixel joined to the box's edge through pixels that are not `label`
+   * (`same`: through pixels that are `label`); returns how many.
+   */
+  fromEdge(m: Uint8Array, w: number, h: number, label: number, same = false): number {
     const n = w * h;
     this.seen.fill(0, 0, n);
     let reached = 0;
     const visit = (k: number) => {
-      if (!this.seen[k] && m[k] !== label) reached += this.region(m, w, n, k, label, false);
+      if (!this.seen[k] && (m[k] === label) === same) reached += this.region(m, w, n, k, label, same);
     };
     for (let x = 0; x < w; x++) {
       visit(x);
@@ -359,7 +362,11 @@ export function cleanLabels(m: Uint8Array, w: number, h: number, minPixels: numb
     if (count < minPixels) for (let q = 0; q < count; q++) m[fill.queue[q]!] = 0;
     else present.add(v);
   }
-  if (fillHoles && present.size > 0) {
+  // A hole of any label is background that cannot reach the edge through background: without
+  // such pockets (the common case) there is nothing to fill, found with one flood.
+  let background = 0;
+  if (fillHoles && present.size > 0) for (let k = 0; k < n; k++) if (m[k] === 0) background++;
+  if (fillHoles && present.size > 0 && fill.fromEdge(m, w, h, 0, true) < background) {
     const labels = [...present];
     // The filled area of each label (its pixels and its holes): nested labels have nested areas.
     const area = new Map<number, number>();

@@ -2,7 +2,9 @@
 // (worker thread, provider selection, SQLite): model-only time per slice against the whole
 // pipeline per slice (decode → stored mask) with TTA off, the cost of 2 and 4 flips, and the
 // main thread's event-loop delay (p99) while the series is segmented.
-// Run: npx tsx tests/bench/inference.ts [--slices 200]
+// With --model multiclass, the five-class softmax twin of the starter (tests/helpers/multiclass-model.py:
+// the starter's layers, a fixed five-class head) is made, registered and activated first.
+// Run: npx tsx tests/bench/inference.ts [--slices 200] [--model starter|multiclass]
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,21 +12,27 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createBackend } from '../../src/main/backend';
 import { writeDemoStudies } from '../../src/main/demo';
 import type { InferenceTimings } from '../../src/shared/contract';
+import { makeMulticlassModel } from '../helpers/multiclass-model';
 
 const args = process.argv.slice(2);
 const SLICES = Number(args.includes('--slices') ? args[args.indexOf('--slices') + 1] : 200);
+const MODEL = args.includes('--model') ? args[args.indexOf('--model') + 1]! : 'starter';
 const dir = mkdtempSync(path.join(os.tmpdir(), 'lgms-bench-inference-'));
 try {
   await writeDemoStudies(path.join(dir, 'demo'), { patients: 1, imagesPerSeries: SLICES, seed: 9090, domain: 'base' });
   const b = createBackend({ dataDir: path.join(dir, 'data'), transport: 'http' });
   await b.ready;
   await b.services.settings.update({ autoSegmentOnImport: false });
+  if (MODEL === 'multiclass') {
+    const version = await b.services.models.importVersion({ folder: makeMulticlassModel(path.join(dir, 'multiclass')) });
+    await b.services.models.activate({ id: version.id });
+  }
   const status = await b.services.inference.status();
   const { jobId } = await b.services.import.start({ paths: [path.join(dir, 'demo')] });
   await b.importer.wait(jobId);
   const seriesId = b.db.prepare('SELECT id FROM series').pluck().get() as number;
   process.stdout.write(
-    `machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores; provider ${status.provider}; model ${status.model?.modelId}; ${SLICES} slices 256×256\n`,
+    `machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}; provider ${status.provider}; model ${status.model?.modelId}; ${SLICES} slices 256×256\n`,
   );
 
   const perSlice: Record<number, InferenceTimings> = {};

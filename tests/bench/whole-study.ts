@@ -7,13 +7,17 @@
 // set (VmHWM) covers the backend and both workers together; the main thread's own V8 heap peak
 // is printed beside it, and the inference worker's share is the peak minus the resident set
 // sampled just before segmentation started.
-// Run: npx tsx tests/bench/whole-study.ts [--study ct|us|both] [--slices 300] [--flips 2]
+// --model starter,multiclass runs each study with each model in turn (the multi-class one is the
+// starter's five-class softmax twin, tests/helpers/multiclass-model.py), --rounds N alternates
+// them N times, so their ratios are measured under the same load.
+// Run: npx tsx tests/bench/whole-study.ts [--study ct|us|both] [--slices 300] [--flips 2] [--model starter] [--rounds 1]
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createBackend } from '../../src/main/backend';
 import type { InferenceTimings } from '../../src/shared/contract';
 import { writeCtSeries } from '../helpers/ct-series';
+import { makeMulticlassModel } from '../helpers/multiclass-model';
 import { ROOT } from '../helpers/serve';
 import { writeUsCine } from '../helpers/us-cine';
 
@@ -22,6 +26,8 @@ const opt = (name: string, fallback: string) => (args.includes(`--${name}`) ? ar
 const STUDY = opt('study', 'both');
 const SLICES = Number(opt('slices', '300'));
 const FLIPS = Number(opt('flips', '2')) as 0 | 2 | 4;
+const MODELS = opt('model', 'starter').split(',');
+const ROUNDS = Number(opt('rounds', '1'));
 const work = path.join(ROOT, '.tmp', 'bench');
 
 function status(field: string): number {
@@ -29,12 +35,19 @@ function status(field: string): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-async function run(name: string, source: string): Promise<void> {
-  const data = path.join(work, `whole-${name}-data`);
+let multiclass: string | undefined;
+async function run(study: string, source: string, model: string): Promise<void> {
+  const name = `${study}, ${model}`;
+  const data = path.join(work, `whole-${study}-data`);
   rmSync(data, { recursive: true, force: true });
   const b = createBackend({ dataDir: data, transport: 'http' });
   await b.ready;
   await b.services.settings.update({ autoSegmentOnImport: false, ttaFlips: FLIPS });
+  if (model === 'multiclass') {
+    multiclass ??= makeMulticlassModel(path.join(work, 'multiclass-model'));
+    const version = await b.services.models.importVersion({ folder: multiclass });
+    await b.services.models.activate({ id: version.id });
+  }
   let heapPeak = 0;
   let rssPeak = 0;
   const sampler = setInterval(() => {
@@ -72,11 +85,11 @@ async function run(name: string, source: string): Promise<void> {
   const share = (ms: number) => `${((100 * ms) / total).toFixed(0)}%`;
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   process.stdout.write(
-    `${name}: ${images} images, import to ${masks} stored masks (TTA ${FLIPS || 'off'}) in ${s(total)}\n` +
+    `${name}: ${images} images, import to ${masks} stored masks (TTA ${FLIPS || 'off'}) in ${s(total)}; load ${os.loadavg()[0]!.toFixed(1)}\n` +
       `  import ${s(importMs)} (${share(importMs)}): scan ${s(phases.scan)}, read + hash + parse + store ${s(phases.read)}, index ${s(phases.index)}; ` +
       `import worker start ${s(importMs - elapsedMs)} (${share(importMs - elapsedMs)}; compiled from TypeScript by tsx here, bundled in the app)\n` +
       `  inference ${s(inferenceMs)} (${share(inferenceMs)}): decode ${s(steps.decode)} (${share(steps.decode)}), preprocess ${s(steps.preprocess)} (${share(steps.preprocess)}), ` +
-      `model ${s(steps.model)} (${share(steps.model)}), postprocess ${s(steps.postprocess)} (${share(steps.postprocess)}), store ${s(steps.store)} (${share(steps.store)}), ` +
+      `model ${s(steps.model)} (${share(steps.model)}; inference / model ${(inferenceMs / steps.model).toFixed(3)}), postprocess ${s(steps.postprocess)} (${share(steps.postprocess)}), store ${s(steps.store)} (${share(steps.store)}), ` +
       `between batches ${s(inferenceMs - steps.total)}\n` +
       `  peak memory: process (backend + import and inference workers) ${Math.max(status('VmHWM'), rssPeak / 2 ** 20).toFixed(0)} MB resident; ` +
       `main-thread V8 heap ${(heapPeak / 2 ** 20).toFixed(0)} MB; resident before inference ${(beforeInference / 2 ** 20).toFixed(0)} MB, ` +
@@ -95,7 +108,7 @@ if (STUDY === 'ct' || STUDY === 'both') {
     rmSync(ct, { recursive: true, force: true });
     writeCtSeries(ct, { count: SLICES, size: 512, seriesIndex: 8 });
   }
-  await run(`CT ${SLICES} × 512×512`, ct);
+  for (let r = 0; r < ROUNDS; r++) for (const model of MODELS) await run(`CT ${SLICES} × 512×512`, ct, model);
 }
 if (STUDY === 'us' || STUDY === 'both') {
   const us = path.join(work, 'us-cine-40-800x600');
@@ -103,5 +116,5 @@ if (STUDY === 'us' || STUDY === 'both') {
     mkdirSync(us, { recursive: true });
     writeUsCine(us, { frames: 40, columns: 800, rows: 600 });
   }
-  await run('US cine 40 × 800×600 RGB', us);
+  for (let r = 0; r < ROUNDS; r++) for (const model of MODELS) await run('US cine 40 × 800×600 RGB', us, model);
 }

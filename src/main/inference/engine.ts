@@ -8,7 +8,7 @@ import type { Events, ExecutionProviderName, InferenceService, InferenceStatus, 
 import type { Emitter } from '../../shared/events';
 import { applicability } from '../../shared/model/applicability';
 import type { InputStatistics } from '../../shared/model/input-statistics';
-import { outputThreshold, type ModelManifest } from '../../shared/model/manifest';
+import { outputThreshold, outputValues, type ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { JobStore } from '../jobs/store';
@@ -213,6 +213,7 @@ export class InferenceEngine implements InferenceService {
       spec: { size: m.input.size, channels: m.input.channels, channelMode: m.input.channelMode, normalization: m.input.normalization },
       threshold: outputThreshold(m),
       inputStatistics: inputStatisticsOf(this.o.registry, version.id),
+      output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) },
       providers: candidates(setting),
       threads: Math.max(1, os.availableParallelism()),
     });

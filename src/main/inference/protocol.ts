@@ -13,8 +13,19 @@ export interface LoadRequest {
   threshold: number;
   /** The version's (or its nearest ancestor's) input statistics; absent or null: no applicability signal (the gate's runs). */
   inputStatistics?: Pick<InputStatistics, 'low' | 'high'> | null;
+  /**
+   * What the output channels mean (model.json `output`); absent: one sigmoid channel (the
+   * binary models). softmax: `classes` channels, 0 = background, class k painted as values[k−1].
+   */
+  output?: ModelOutputSpec;
   providers: ExecutionProviderName[];
   threads: number;
+}
+
+export interface ModelOutputSpec {
+  activation: 'sigmoid' | 'softmax';
+  classes: number;
+  values: number[];
 }
 
 export interface SegmentRequest {

@@ -1,21 +1,22 @@
 // The inference worker: owns the onnxruntime sessions (session.run blocks its thread for the
 // whole call, 232 ms on the main thread when measured) and the whole per-slice pipeline —
-// decode → normalise → letterbox → run → sigmoid → un-flip → resize back → threshold →
+// decode → normalise → letterbox → run → sigmoid (softmax for a multi-class model) → un-flip → resize back → threshold (argmax) →
 // clean-up → RLE → SQLite — so the main thread only relays progress.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
+import { adjacentIndices, toAdjacentModelInput, toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
 import { flipPlanes, letterboxEntropy, sigmoidInPlace, TTA_FLIPS } from '../../shared/imaging/postprocess';
 import { inputDistance, inputHistogram, type InputStatistics } from '../../shared/model/input-statistics';
 import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle } from '../../shared/imaging/slice-mask';
+import { SoftmaxSlices } from '../../shared/imaging/multiclass';
 import { openDatabase } from '../db/database';
 import { FrameLoader, type LoadedFrame } from '../imaging/frames';
 import { readRaster } from '../imaging/raster/read';
 import type { FramePixels } from '../../shared/imaging/pixels';
 import { ContentStore } from '../store/content-store';
-import type { EngineReply, EngineRequest, LoadRequest, SegmentFilesRequest, SegmentRequest } from './protocol';
+import type { EngineReply, EngineRequest, LoadRequest, ModelOutputSpec, SegmentFilesRequest, SegmentRequest } from './protocol';
 import type { InferenceTimings } from '../../shared/contract';
 import { knownUnavailable, ORT_NAME, type ProviderFailure } from './providers';
 
@@ -38,6 +39,8 @@ interface Loaded {
   spec: ModelInputSpec;
   threshold: number;
   inputStatistics: Pick<InputStatistics, 'low' | 'high'> | null;
+  /** One sigmoid channel, or softmax classes painted as label values (issue 22). */
+  classes: ModelOutputSpec;
   input: string;
   output: string;
 }
@@ -76,11 +79,21 @@ async function load(req: LoadRequest): Promise<void> {
       });
       const probeMs = performance.now() - started;
       const logits = result[output]!;
-      if (logits.dims.join() !== [1, 1, h, w].join())
-        throw new Error(`probe output has shape [${logits.dims.join(', ')}], expected [1, 1, ${h}, ${w}]`);
+      const spec: ModelOutputSpec = req.output ?? { activation: 'sigmoid', classes: 1, values: [1] };
+      if (logits.dims.join() !== [1, spec.classes, h, w].join())
+        throw new Error(`probe output has shape [${logits.dims.join(', ')}], expected [1, ${spec.classes}, ${h}, ${w}]`);
       if (!(logits.data as Float32Array).every(Number.isFinite)) throw new Error('probe output is not finite');
       const previous = current;
-      current = { session, modelVersionId: req.modelVersionId, spec: req.spec, threshold: req.threshold, inputStatistics: req.inputStatistics ?? null, input, output };
+      current = {
+        session,
+        modelVersionId: req.modelVersionId,
+        spec: req.spec,
+        threshold: req.threshold,
+        inputStatistics: req.inputStatistics ?? null,
+        classes: spec,
+        input,
+        output,
+      };
       await previous?.session.release();
       post({ type: 'loaded', requestId: req.requestId, provider, failures, probeMs });
       return;
@@ -100,6 +113,7 @@ const insert = db.prepare(`
     tta_dice = excluded.tta_dice, timings = excluded.timings, input_distance = excluded.input_distance, created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`);
 
 const masker = new SliceMasker();
+const softmaxSlices = new SoftmaxSlices();
 const heatScratch = { heat: new Uint8Array(0) };
 // Buffers kept between batches and slices: fresh ones per slice were measurable (docs/benchmarks.md).
 const scratch = {
@@ -145,7 +159,7 @@ interface BatchResult {
  */
 async function runBatch(
   model: Loaded,
-  loaded: { id: number; frame: FramePixels }[],
+  loaded: { id: number; frame: FramePixels; neighbours?: [FramePixels, FramePixels] }[],
   o: BatchOptions,
 ): Promise<{ results: BatchResult[]; preprocessMs: number; modelMs: number; postprocessMs: number }> {
   const flips = TTA_FLIPS[o.ttaFlips];
@@ -157,10 +171,15 @@ async function runBatch(
   const tensor = batchInput(n * inputSize);
   const boxes: Letterbox[] = [];
   const distances: (number | null)[] = [];
-  loaded.forEach(({ frame }, i) => {
+  loaded.forEach(({ frame, neighbours }, i) => {
     const slice = { ...frame, invert: frame.photometric === 'MONOCHROME1' };
     const first = i * flips.length * inputSize;
-    const box = toModelInput(slice, model.spec, tensor, first);
+    let box: ReturnType<typeof toModelInput>;
+    if (model.spec.channelMode === 'adjacent') {
+      // 2.5D: slices z−1, z, z+1 as the three channels (a lone image, e.g. a gate file, repeats itself).
+      const [below, above] = (neighbours ?? [frame, frame]).map((f) => ({ ...f, invert: f.photometric === 'MONOCHROME1' }));
+      box = toAdjacentModelInput([below!, slice, above!], model.spec, tensor, first);
+    } else box = toModelInput(slice, model.spec, tensor, first);
     boxes.push(box);
     // From the input itself, before the model sees it: no softmax in this signal.
     distances.push(model.inputStatistics ? inputDistance(inputHistogram(tensor, first, box), model.inputStatistics) : null);
@@ -179,8 +198,15 @@ async function runBatch(
           model.output
         ]!.data as Float32Array);
   const t3 = performance.now();
+  const out = model.classes;
   const results: BatchResult[] = loaded.map(({ id, frame }, i) => {
     const box = boxes[i]!;
+    if (out.activation === 'softmax') {
+      // A multi-class model (issue 22): argmax of the TTA-averaged softmax, label values, per-label clean-up.
+      const first = i * flips.length * out.classes * planeSize;
+      const r = softmaxSlices.slice(logits, first, flips, out.classes, box, frame.columns, frame.rows, out.values, o.minComponentPixels, o.fillHoles);
+      return { imageId: id, ...r, inputDistance: distances[i]! };
+    }
     const first = i * flips.length * planeSize;
     let prob: Float32Array;
     let agreement: number | null = null;
@@ -227,18 +253,21 @@ async function segment(req: SegmentRequest): Promise<void> {
   const failed: { imageId: number; reason: string }[] = [];
   let done = 0;
   const batchSlices = Math.max(1, Math.floor(req.batchSize / flips.length));
+  // 2.5D: frames decoded as a neighbour, kept for the next batch.
+  let kept = new Map<number, LoadedFrame>();
   for (let start = 0; start < req.imageIds.length; start += batchSlices) {
     if (Atomics.load(cancelFlag, 0) === 1) break;
     const t0 = performance.now();
     const ids = req.imageIds.slice(start, start + batchSlices);
-    const loaded: { id: number; frame: LoadedFrame }[] = [];
+    const loaded: { id: number; frame: LoadedFrame; neighbours?: [LoadedFrame, LoadedFrame] }[] = [];
     for (const id of ids) {
       try {
-        loaded.push({ id, frame: await frames.load(id) });
+        loaded.push({ id, frame: kept.get(id) ?? (await frames.load(id)) });
       } catch (e) {
         failed.push({ imageId: id, reason: describe(e) });
       }
     }
+    if (model.spec.channelMode === 'adjacent') kept = await withNeighbours(req.imageIds, start, start + batchSlices, loaded, kept);
     const t1 = performance.now();
     const batch = await runBatch(model, loaded, req);
     const t4 = performance.now();
@@ -265,6 +294,46 @@ async function segment(req: SegmentRequest): Promise<void> {
     cancelled: Atomics.load(cancelFlag, 0) === 1,
     timings,
   });
+}
+
+/**
+ * Gives each loaded slice of a batch (positions start…end−1 of the series' `imageIds`, in
+ * position order) its neighbours z−1 and z+1 for a 2.5D model, the edge slice repeated; a
+ * neighbour that cannot be decoded is replaced by the slice itself. Returns the frames the next
+ * batch needs again (its z−1 and the first slice, decoded here as a z+1).
+ */
+async function withNeighbours(
+  imageIds: number[],
+  start: number,
+  end: number,
+  loaded: { id: number; frame: LoadedFrame; neighbours?: [LoadedFrame, LoadedFrame] }[],
+  kept: Map<number, LoadedFrame>,
+): Promise<Map<number, LoadedFrame>> {
+  const byId = new Map(kept);
+  for (const l of loaded) byId.set(l.id, l.frame);
+  const at = async (position: number): Promise<LoadedFrame | undefined> => {
+    const id = imageIds[position]!;
+    if (!byId.has(id)) {
+      try {
+        byId.set(id, await frames.load(id));
+      } catch {
+        return undefined;
+      }
+    }
+    return byId.get(id);
+  };
+  const positions = new Map(imageIds.slice(start, end).map((id, k) => [id, start + k]));
+  for (const l of loaded) {
+    const [below, , above] = adjacentIndices(positions.get(l.id)!, imageIds.length);
+    l.neighbours = [(await at(below)) ?? l.frame, (await at(above)) ?? l.frame];
+  }
+  const next = new Map<number, LoadedFrame>();
+  for (const position of [end - 1, end]) {
+    const id = imageIds[position];
+    const frame = id === undefined ? undefined : byId.get(id);
+    if (frame) next.set(id!, frame);
+  }
+  return next;
 }
 
 /** Files read as the import reads a PNG or JPEG (FrameLoader's raster path), segmented, masks answered. */

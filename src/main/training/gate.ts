@@ -338,9 +338,8 @@ class GateWorker {
         normalization: m.input.normalization,
       },
       threshold: outputThreshold(m),
-      // What the output channels mean (a task's softmax line paints label values); the worker of
-      // branch infer reads it. Spread, so this file compiles before that field exists.
-      ...{ output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) } },
+      // What the output channels mean (a task's softmax line paints label values).
+      output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) },
       providers: candidates('auto'),
       threads: Math.max(1, os.availableParallelism()),
     });

@@ -129,7 +129,7 @@ export function resizeBilinear<T extends Float32Array | Uint8Array = Float32Arra
 export interface ModelInputSpec {
   size: [number, number]; // [height, width]
   channels: number;
-  channelMode: 'replicate' | 'rgb';
+  channelMode: 'replicate' | 'rgb' | 'adjacent';
   normalization: Normalization;
 }
 
@@ -211,6 +211,35 @@ export function toModelInput(slice: SliceSource, spec: ModelInputSpec, out: Floa
   // Grey input to a 3-channel model: the same plane in every channel.
   for (let c = sourceChannels; c < spec.channels; c++) out.copyWithin(offset + c * plane, offset, offset + plane);
   return box;
+}
+
+/**
+ * Positions of the slices that fill a 2.5D input (channelMode `adjacent`) for slice `index` of
+ * `count` slices in position order: [z−1, z, z+1], the edge slice repeated at either end.
+ */
+export function adjacentIndices(index: number, count: number): [number, number, number] {
+  return [Math.max(0, index - 1), index, Math.min(count - 1, index + 1)];
+}
+
+/**
+ * The 2.5D input (channelMode `adjacent`): channel c is slice c of [z−1, z, z+1], each
+ * normalised and letterboxed as a grey slice on its own (`toModelInput` with one channel). A
+ * neighbour of another size than the slice (not one volume) is replaced by the slice itself.
+ * Returns the slice's letterbox; `out` holds spec.channels (3) planes at `offset`.
+ */
+export function toAdjacentModelInput(slices: [SliceSource, SliceSource, SliceSource], spec: ModelInputSpec, out: Float32Array, offset = 0): Letterbox {
+  const [height, width] = spec.size;
+  const plane = width * height;
+  const centre = slices[1];
+  const one: ModelInputSpec = { ...spec, channels: 1, channelMode: 'replicate' };
+  let box: Letterbox | undefined;
+  for (let c = 0; c < spec.channels; c++) {
+    const s = slices[Math.min(c, 2)]!;
+    const source = s.rows === centre.rows && s.columns === centre.columns ? s : centre;
+    const b = toModelInput(source, one, out, offset + c * plane);
+    if (c === 1) box = b;
+  }
+  return box ?? letterbox(centre.columns, centre.rows, width, height);
 }
 
 /** The resample loop for integer pixels, each tap a table look-up (the common case, kept monomorphic). */

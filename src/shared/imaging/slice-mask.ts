@@ -26,7 +26,7 @@ export interface SliceMask {
 }
 
 /** The destination range whose taps touch source [from, to] (taps are monotonic); null if none. */
-function reach(axis: ResampleAxis, from: number, to: number): [number, number] | null {
+export function reach(axis: ResampleAxis, from: number, to: number): [number, number] | null {
   const dst = axis.lo.length;
   let a = 0;
   while (a < dst && axis.hi[a]! < from) a++;

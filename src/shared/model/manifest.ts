@@ -52,7 +52,12 @@ export const modelManifestSchema = z.object({
   input: z.object({
     channels: z.number().int().positive(),
     size: z.tuple([multipleOf32, multipleOf32]),
-    channelMode: z.enum(['replicate', 'rgb']),
+    /**
+     * How a slice fills the input channels: `replicate` the grey slice in each, `rgb` colour
+     * samples as channels, `adjacent` (2.5D, issue 22) slices z−1, z, z+1 of a volume series in
+     * position order (the edge slice repeated at either end; a lone image repeats itself).
+     */
+    channelMode: z.enum(['replicate', 'rgb', 'adjacent']),
     resize: z.literal('letterbox'),
     normalization: normalizationSchema,
   }),

@@ -13,6 +13,15 @@ export interface ExportCommand {
   target: string;
   format: ExportFormat;
   outDir: string;
+  /** The task by name (case-insensitive) or id; default the starter task. */
+  task?: string;
+}
+
+/** The id of the task a `--task` value names (its id, or its name in any case), or undefined. */
+export function resolveTask(b: Backend, task: string): number | undefined {
+  const byName = b.db.prepare('SELECT id FROM tasks WHERE name = ? COLLATE NOCASE').pluck().get(task.trim()) as number | undefined;
+  if (byName !== undefined) return byName;
+  return /^\d+$/.test(task.trim()) ? (b.db.prepare('SELECT id FROM tasks WHERE id = ?').pluck().get(Number(task)) as number | undefined) : undefined;
 }
 
 export function isExportFormat(value: string): value is ExportFormat {
@@ -25,9 +34,11 @@ export async function exportCommand(
   c: ExportCommand,
   log: (line: string) => void,
 ): Promise<{ lines: string[]; code: number }> {
+  const taskId = c.task === undefined ? 1 : resolveTask(b, c.task);
+  if (taskId === undefined) return { lines: [`no task named ${c.task}: see lgms task list`], code: 1 };
   const seriesIds = existsSync(c.target) ? await importedSeries(b, c.target) : seriesByUid(b, c.target);
   if (seriesIds.length === 0) return { lines: [`nothing to export: ${c.target} names no imported series`], code: 1 };
-  const hasLabels = b.db.prepare('SELECT 1 FROM labels WHERE series_id = ? AND superseded_at IS NULL LIMIT 1').pluck();
+  const hasLabels = b.db.prepare('SELECT 1 FROM labels WHERE series_id = ? AND task_id = ? AND superseded_at IS NULL LIMIT 1').pluck();
   const hasPredictions = b.db
     .prepare(
       `SELECT 1 FROM predictions p JOIN images i ON i.id = p.image_id JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active'
@@ -35,7 +46,7 @@ export async function exportCommand(
     )
     .pluck();
   for (const seriesId of seriesIds) {
-    if (hasLabels.get(seriesId) || hasPredictions.get(seriesId)) continue;
+    if (hasLabels.get(seriesId, taskId) || hasPredictions.get(seriesId)) continue;
     await b.ready;
     const { jobId } = unwrap(await b.api.inference.segmentSeries({ seriesId }));
     log(`series ${seriesId} has no labels: segmenting it with the active model (${await b.engine.waitForJob(jobId)})`);
@@ -46,6 +57,7 @@ export async function exportCommand(
       format: c.format,
       outDir: path.resolve(c.outDir),
       fallBackToPredictions: true,
+      taskId,
     }),
   );
   const job = await b.exporter.wait(jobId);

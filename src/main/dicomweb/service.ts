@@ -77,7 +77,7 @@ export class DicomwebMainService implements DicomwebService {
     return this.track(job.id, this.retrieve(job.id, client, studyUid, seriesUid));
   }
 
-  async sendSeg({ endpointId, seriesId }: In<'sendSeg'>): Promise<{ jobId: number }> {
+  async sendSeg({ endpointId, seriesId, taskId = 1 }: In<'sendSeg'>): Promise<{ jobId: number }> {
     const client = this.client(endpointId);
     const series = seriesById(this.o.db, seriesId);
     if (!series) throw new ServiceError('not-found', `no series ${seriesId}`);
@@ -85,13 +85,14 @@ export class DicomwebMainService implements DicomwebService {
     const job = this.o.jobs.create('export', `Send segmentation of ${series.description || 'series'} to ${name}`, {
       endpointId,
       seriesId,
+      taskId,
     });
     const run = async (): Promise<Job> => {
       const controller = new AbortController();
       this.o.jobs.markRunning(job.id, () => controller.abort());
       try {
         this.o.jobs.progress('export', job.id, { phase: 'writing the SEG', done: 0, total: 2 }, true);
-        const r = await seriesToSeg(this.o, series, { fallBackToPredictions: false });
+        const r = await seriesToSeg(this.o, series, { fallBackToPredictions: false, taskId });
         this.o.jobs.progress('export', job.id, { phase: `sending to ${name}`, done: 1, total: 2 }, true);
         await client.store([...r.secondaryCaptures.map((sc) => sc.bytes), r.seg.bytes], controller.signal);
         insertAudit(this.o.db, {

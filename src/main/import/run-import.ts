@@ -14,6 +14,7 @@ import { mayNeedReaders, PARALLEL_MIN_FILES, ReaderPool, readerCount, type Reade
 import type { FrameRecord, ReadOutcome } from './records';
 import { storedExtension } from './read-other';
 import { scanPaths } from './scan';
+import { resolvePendingLabelSets, type PendingOutcome } from './label-sets';
 
 export interface ImportContext {
   db: Database;
@@ -22,6 +23,8 @@ export interface ImportContext {
   paths: readonly string[];
   isCancelled(): boolean;
   onProgress(progress: ImportProgress): void;
+  /** The task a DICOM SEG found in this import becomes labels of (default the starter task, 1). */
+  taskId?: number;
   /** The database file, for reader threads' own connections; without it the import runs on one thread. */
   readers?: { dbPath: string; sqliteBinding?: string | undefined; count?: number };
 }
@@ -113,8 +116,8 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
   const isKnown = (sha256: string) => knownHash.get(sha256) !== undefined;
   const knownLabelSet = db.prepare('SELECT 1 FROM label_sets WHERE sop_instance_uid = ?').pluck();
   const insertLabelSet = db.prepare(
-    `INSERT OR IGNORE INTO label_sets (file_id, sop_instance_uid, referenced_series_uid, segments)
-     VALUES ((SELECT id FROM files WHERE sha256 = ?), ?, ?, ?)`,
+    `INSERT OR IGNORE INTO label_sets (file_id, sop_instance_uid, referenced_series_uid, segments, task_id, status, job_id)
+     VALUES ((SELECT id FROM files WHERE sha256 = ?), ?, ?, ?, ?, 'pending', ?)`,
   );
   const insertFile = db.prepare('INSERT OR IGNORE INTO files (sha256, store_path, size, format, original_path) VALUES (?, ?, ?, ?, ?)');
   const groups = new Map<string, SeriesGroup>();
@@ -179,7 +182,7 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
         const stored = store.put(bytes, sha256);
         db.transaction(() => {
           insertFile.run(sha256, stored.relative, bytes.length, 'dicom', file.path);
-          insertLabelSet.run(sha256, outcome.sopInstanceUid, outcome.referencedSeriesUid, JSON.stringify(outcome.segments));
+          insertLabelSet.run(sha256, outcome.sopInstanceUid, outcome.referencedSeriesUid, JSON.stringify(outcome.segments), ctx.taskId ?? 1, jobId);
         })();
         hashesThisRun.add(sha256);
         item(file.path, 'imported', `DICOM SEG kept as a label set for series ${outcome.referencedSeriesUid}`, outcome.referencedSeriesUid);
@@ -286,6 +289,9 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
     report();
   }
   flushItems();
+  // DICOM SEGs waiting for their series (this import's and earlier ones) become labels now
+  // where they can; the report says what became of each (label-sets.ts).
+  if (!ctx.isCancelled()) reportLabelSets(db, jobId, resolvePendingLabelSets(db, store));
   if (details.length) {
     try {
       const logs = path.join(path.dirname(store.root), 'logs');
@@ -321,3 +327,15 @@ export async function runImport(ctx: ImportContext): Promise<ImportSummary> {
 }
 
 type ImageOutcome = Extract<ReadOutcome, { status: 'image' }>;
+
+/** This import's SEG items say what became of them; an earlier import's SEG attached now gets an item of its own. */
+function reportLabelSets(db: Database, jobId: number, outcomes: PendingOutcome[]): void {
+  const update = db.prepare('UPDATE import_items SET reason = ? WHERE job_id = ? AND path = ?');
+  const insert = db.prepare("INSERT INTO import_items (job_id, path, status, reason, series_uid) VALUES (?, ?, 'imported', ?, ?)");
+  db.transaction(() => {
+    for (const o of outcomes) {
+      if (o.jobId === jobId) update.run(o.message, jobId, o.path);
+      else if (o.status !== 'pending') insert.run(jobId, o.path, `imported earlier: ${o.message}`, o.seriesUid);
+    }
+  })();
+}

@@ -67,14 +67,14 @@ export class DicomwebMainService implements DicomwebService {
     return this.client(endpointId).searchSeries(studyUid);
   }
 
-  async retrieveSeries({ endpointId, studyUid, seriesUid }: In<'retrieveSeries'>): Promise<{ jobId: number }> {
+  async retrieveSeries({ endpointId, studyUid, seriesUid, taskId }: In<'retrieveSeries'>): Promise<{ jobId: number }> {
     const client = this.client(endpointId);
     const job = this.o.jobs.create('import', `Retrieve series from ${this.endpoints.connection(endpointId).name}`, {
       endpointId,
       studyUid,
       seriesUid,
     });
-    return this.track(job.id, this.retrieve(job.id, client, studyUid, seriesUid));
+    return this.track(job.id, this.retrieve(job.id, client, studyUid, seriesUid, taskId));
   }
 
   async sendSeg({ endpointId, seriesId, taskId = 1 }: In<'sendSeg'>): Promise<{ jobId: number }> {
@@ -124,7 +124,7 @@ export class DicomwebMainService implements DicomwebService {
     return this.running.get(jobId) ?? this.o.jobs.get({ id: jobId });
   }
 
-  private async retrieve(jobId: number, client: DicomwebClient, studyUid: string, seriesUid: string): Promise<Job> {
+  private async retrieve(jobId: number, client: DicomwebClient, studyUid: string, seriesUid: string, taskId?: number): Promise<Job> {
     const controller = new AbortController();
     this.o.jobs.markRunning(jobId, () => controller.abort());
     const staging = path.join(this.o.dataDir, 'staging', `retrieve-${jobId}`);
@@ -138,7 +138,8 @@ export class DicomwebMainService implements DicomwebService {
         writeFileSync(path.join(staging, `${String(i + 1).padStart(5, '0')}.dcm`), bytes);
       }
       this.o.jobs.progress('import', jobId, { phase: 'importing', done: instances.length, total: instances.length }, true);
-      const { jobId: importJobId } = await this.o.importer.start({ paths: [staging] });
+      // A SEG among the instances becomes labels of the task through the same import (label-sets.ts).
+      const { jobId: importJobId } = await this.o.importer.start({ paths: [staging], ...(taskId ? { taskId } : {}) });
       const imported = await this.o.importer.wait(importJobId);
       if (imported.status !== 'done')
         throw new ServiceError('internal', `the import of the retrieved series ${imported.status}: ${imported.error ?? ''}`);

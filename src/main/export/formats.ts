@@ -202,11 +202,13 @@ export function labelSidecar(db: Database, taskId: number, maps: readonly Uint8A
 /**
  * nnU-Net's `labels` of a task: background 0, then every label of the task by name → value
  * (values are never skipped, so they run 1…N as nnU-Net requires; a retired label keeps its
- * value, named "<name> (retired)").
+ * value, named "<name> (retired)"); values up to `maxValue` that no label names are `label_<v>`.
  */
-export function nnunetTaskLabels(db: Database, taskId: number): { name: string; value: number }[] {
+export function nnunetTaskLabels(db: Database, taskId: number, maxValue = 0): { name: string; value: number }[] {
   const task = readTask(db, taskId);
-  return (task?.labels ?? []).map((l) => ({ name: l.retiredAt === null ? l.name : `${l.name} (retired)`, value: l.value }));
+  const labels = (task?.labels ?? []).map((l) => ({ name: l.retiredAt === null ? l.name : `${l.name} (retired)`, value: l.value }));
+  for (let v = 1; v <= maxValue; v++) if (!labels.some((l) => l.value === v)) labels.push({ name: `label_${v}`, value: v });
+  return labels.sort((a, b) => a.value - b.value);
 }
 
 function writeAt(root: string, relative: string, bytes: Uint8Array): void {

@@ -61,6 +61,7 @@ export interface SegFrame {
 export interface SegDocument {
   sopInstanceUid: string;
   referencedSeriesUid: string;
+  studyInstanceUid: string;
   frameOfReferenceUid: string;
   contentCreatorName: string;
   rows: number;
@@ -145,6 +146,7 @@ export function readSegDocument(bytes: Uint8Array): SegDocument {
   return {
     sopInstanceUid: String(ds.SOPInstanceUID),
     referencedSeriesUid: String(referenced?.SeriesInstanceUID ?? ''),
+    studyInstanceUid: String(ds.StudyInstanceUID ?? ''),
     frameOfReferenceUid: String(ds.FrameOfReferenceUID ?? ''),
     contentCreatorName: personName(creator),
     rows,

@@ -158,7 +158,7 @@ export class ExportMainService implements ExportService {
           description: 'Final labels exported from LGMS Workstation',
           channel: modalities.join('/'),
           labelNames: names,
-          ...(taskExists(this.o.db, request.taskId) ? { labels: nnunetTaskLabels(this.o.db, request.taskId) } : {}),
+          ...(taskExists(this.o.db, request.taskId) ? { labels: nnunetTaskLabels(this.o.db, request.taskId, maxLabel) } : {}),
           numTraining: done.length,
         }),
         null,

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Task } from '../../shared/contract';
 import type { CodedConcept } from '../../shared/model/codes';
 import type { Database } from '../db/database';
-import { seriesById, seriesByUid, seriesImages, type ImageRow, type SeriesRow } from '../export/queries';
+import { seriesById, seriesByUid, seriesImages, seriesOfStudy, type ImageRow, type SeriesRow } from '../export/queries';
 import type { Dataset } from '../export/part10';
 import { readSegDocument, SegReadError, type SegDocument, type SegFrame } from '../export/seg-read';
 import { axialSlices, readVolume } from '../imaging/volume/read';
@@ -112,10 +112,33 @@ function labelSetRow(db: Database, id: number): LabelSetRow {
 }
 
 function segSource(db: Database, store: ContentStore, row: LabelSetRow): Source {
-  return segSourceOf(db, store.read({ relative: row.storePath, offset: row.packOffset }, row.size));
+  return segSourceOf(db, store.read({ relative: row.storePath, offset: row.packOffset }, row.size), store);
 }
 
-function segSourceOf(db: Database, bytes: Uint8Array): Source {
+/**
+ * The series a SEG without a Referenced Series Sequence lies on: a series of its study (else of
+ * any study) whose Frame of Reference is the SEG's and on whose images every frame with pixels
+ * lies by Plane Position (Patient). Undefined when none is imported (yet).
+ */
+function seriesByFrameOfReference(db: Database, store: ContentStore | null, doc: SegDocument): SeriesRow | undefined {
+  if (!store || !doc.frameOfReferenceUid) return undefined;
+  const inStudy = doc.studyInstanceUid ? seriesOfStudy(db, doc.studyInstanceUid) : [];
+  const candidates = inStudy.length > 0 ? inStudy : (db.prepare('SELECT series_uid FROM series ORDER BY id').pluck().all() as string[]).map((uid) => seriesByUid(db, uid)!);
+  for (const s of candidates) {
+    if (s.rows !== doc.rows || s.columns !== doc.columns) continue;
+    const images = seriesImages(db, s.id);
+    if (!images.every((im) => im.position) || seriesFrameOfReference(store, images) !== doc.frameOfReferenceUid) continue;
+    try {
+      placeFrames(doc.frames, images, { segFrameOfReference: doc.frameOfReferenceUid, seriesFrameOfReference: doc.frameOfReferenceUid });
+      return s;
+    } catch (e) {
+      if (!(e instanceof MappingError)) throw e;
+    }
+  }
+  return undefined;
+}
+
+function segSourceOf(db: Database, bytes: Uint8Array, store: ContentStore | null): Source {
   let doc: SegDocument;
   try {
     doc = readSegDocument(bytes);
@@ -132,6 +155,7 @@ function segSourceOf(db: Database, bytes: Uint8Array): Source {
   const declared = new Set(doc.segments.map((s) => s.number));
   const undeclared = [...new Set(doc.frames.map((f) => f.segment))].filter((n) => !declared.has(n));
   if (undeclared.length) throw new LabelImportError(`frames refer to segments ${undeclared.join(', ')}, which the SEG does not describe`);
+  const series = doc.referencedSeriesUid ? seriesByUid(db, doc.referencedSeriesUid) : seriesByFrameOfReference(db, store, doc);
   const numbers = doc.segments.map((s) => s.number).sort((a, b) => a - b);
   if (numbers.some((n, i) => n !== i + 1)) notes.push(`segment numbers ${numbers.join(', ')} are not 1…${numbers.length}: read as they are`);
   return {
@@ -139,8 +163,8 @@ function segSourceOf(db: Database, bytes: Uint8Array): Source {
     frames: doc.frames,
     rows: doc.rows,
     columns: doc.columns,
-    series: doc.referencedSeriesUid ? seriesByUid(db, doc.referencedSeriesUid) : undefined,
-    seriesUid: doc.referencedSeriesUid,
+    series,
+    seriesUid: doc.referencedSeriesUid || series?.seriesUid || `in Frame of Reference ${doc.frameOfReferenceUid}`,
     frameOfReferenceUid: doc.frameOfReferenceUid,
     author: doc.contentCreatorName.replace(/\^+$/, ''),
     notes,
@@ -184,13 +208,13 @@ export function importSegBytes(
   choices: readonly MappingChoice[] = [],
   fallbackAuthor = '',
 ): LabelMapApplied {
-  const source = segSourceOf(db, bytes);
+  const source = segSourceOf(db, bytes, store);
   return apply(db, store, { ...source, author: source.author || fallbackAuthor }, taskOf(db, taskId), choices, 'a DICOM SEG');
 }
 
 /** The proposal for a SEG's bytes under a task (see proposeLabelSet). */
 export function proposeSegBytes(db: Database, store: ContentStore | null, bytes: Uint8Array, taskId: number): LabelMapProposal {
-  return propose(db, store, segSourceOf(db, bytes), taskOf(db, taskId));
+  return propose(db, store, segSourceOf(db, bytes, store), taskOf(db, taskId));
 }
 
 function setStatus(db: Database, id: number, status: LabelSetStatus, detail: unknown, seriesId: number | null, taskId?: number): void {
@@ -208,7 +232,7 @@ export interface PendingOutcome {
   labelSetId: number;
   path: string;
   jobId: number | null;
-  seriesUid: string;
+  seriesUid: string | null;
   status: LabelSetStatus;
   message: string;
 }
@@ -224,12 +248,12 @@ export function resolvePendingLabelSets(db: Database, store: ContentStore): Pend
   const out: PendingOutcome[] = [];
   for (const id of ids) {
     const row = labelSetRow(db, id);
-    const base = { labelSetId: id, path: row.originalPath, jobId: row.jobId, seriesUid: row.referencedSeriesUid };
+    const base = { labelSetId: id, path: row.originalPath, jobId: row.jobId, seriesUid: row.referencedSeriesUid || null };
     try {
       const task = taskOf(db, row.taskId);
       const source = segSource(db, store, row);
       if (!source.series) {
-        const message = `DICOM SEG waiting for its series ${row.referencedSeriesUid}, which is not imported yet: it becomes labels of task ${task.name} when that series is imported`;
+        const message = `DICOM SEG waiting for its series ${source.seriesUid}, which is not imported yet: it becomes labels of task ${task.name} when that series is imported`;
         setStatus(db, id, 'pending', { message }, null);
         out.push({ ...base, status: 'pending', message });
         continue;
@@ -244,7 +268,7 @@ export function resolvePendingLabelSets(db: Database, store: ContentStore): Pend
                 .map((s) => `segment ${s.number} "${s.label}": ${s.problem}`)
                 .join('; ')
             : `${proposal.wouldReplace} images already have labels of task ${task.name}: confirm to replace them`;
-        const message = `DICOM SEG for series ${row.referencedSeriesUid} needs the reader's choice before it becomes labels of task ${task.name}: ${why}`;
+        const message = `DICOM SEG for series ${source.series.seriesUid} needs the reader's choice before it becomes labels of task ${task.name}: ${why}`;
         setStatus(db, id, 'needs-mapping', { message, proposal }, source.series.id);
         out.push({ ...base, status: 'needs-mapping', message });
         continue;

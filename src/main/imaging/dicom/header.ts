@@ -361,6 +361,7 @@ export function readDicom(bytes: Uint8Array): DicomFile {
         header,
         referencedSeriesUids: refs.series,
         referencedInstanceUids: refs.instances,
+        frameOfReferenceUid: str(ds, 'FrameOfReferenceUID'),
         segments: refs.segments,
         repairs,
       },

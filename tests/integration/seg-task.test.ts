@@ -286,6 +286,10 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
       const { set } = await importSeg(backend, file, task.id);
       const applied = await backend.services.import.applyLabelSet({ labelSetId: set.id, taskId: task.id });
       expect(applied).toMatchObject({ placedBy: 'position', imagesLabelled: 5, replaced: 5 });
+      // Counted in the worklist with its series, though it names no series itself.
+      const studyId = backend.db.prepare('SELECT study_id FROM series WHERE id = ?').pluck().get(series.id) as number;
+      const before = (await backend.services.worklist.series({ studyId })).find((x) => x.seriesId === series.id)!.labelSets;
+      expect(before).toBe((await backend.services.import.labelSets({})).filter((x) => x.seriesId === series.id || x.referencedSeriesUid === series.seriesUid).length);
       expect(applied.message).toMatch(/1 images have no frame in it and keep their labels/);
       expectOriginal();
     });

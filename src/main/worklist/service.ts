@@ -102,7 +102,7 @@ export class WorklistMainService implements WorklistService {
       .prepare(
         `SELECT se.id AS seriesId, se.series_uid AS seriesUid, se.modality, se.series_number AS seriesNumber, se.description,
                 se.source_format AS sourceFormat, se.rows, se.columns, se.image_count AS imageCount, se.status,
-                (SELECT count(*) FROM label_sets l WHERE l.referenced_series_uid = se.series_uid) AS labelSets,
+                (SELECT count(*) FROM label_sets l WHERE l.referenced_series_uid = se.series_uid OR l.series_id = se.id) AS labelSets,
                 ${SERIES_UNCERTAINTY} AS uncertainty, ${SERIES_EDITED} AS edited
          FROM series se WHERE se.study_id = ? ORDER BY se.series_number IS NULL, se.series_number, se.id`,
       )

@@ -294,6 +294,17 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
       expectOriginal();
     });
 
+    it('fails a SEG whose frames lie on no image of its series, saying so, and writes nothing', async () => {
+      restore();
+      const file = variant('unplaceable');
+      const { set, report } = await importSeg(backend, file, task.id);
+      expect(set.status).toBe('failed');
+      expect(set.message).toMatch(/DICOM SEG not attached to series .*: 18 frames of the SEG lie on no image of the series: frame 1 \(segment 1\)/);
+      expect(report.notes.map((n) => n.reason).join('\n')).toContain(set.message);
+      expectOriginal();
+      expect(currentMaps(backend, series, task.id).every((l) => l?.origin === 'drawn')).toBe(true);
+    });
+
     it('keeps a SEG whose series is not imported yet pending, says so, and attaches it when the series arrives', async () => {
       const other = createBackend({ dataDir: path.join(tmp.dir, 'data-2'), transport: 'http', inference: false });
       try {

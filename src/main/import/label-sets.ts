@@ -259,10 +259,16 @@ export function resolvePendingLabelSets(db: Database, store: ContentStore): Pend
         continue;
       }
       const proposal = propose(db, store, source, task);
-      if (proposal.blocked || proposal.unresolved.length > 0 || proposal.wouldReplace > 0) {
-        const why = proposal.blocked
-          ? proposal.blocked
-          : proposal.unresolved.length > 0
+      if (proposal.blocked) {
+        // It lies on no image of its series (sizes, positions, frame of reference): nothing to choose.
+        const message = `DICOM SEG not attached to series ${source.series.seriesUid}: ${proposal.blocked}`;
+        setStatus(db, id, 'failed', { message, proposal }, source.series.id);
+        out.push({ ...base, status: 'failed', message });
+        continue;
+      }
+      if (proposal.unresolved.length > 0 || proposal.wouldReplace > 0) {
+        const why =
+          proposal.unresolved.length > 0
             ? proposal.segments
                 .filter((s) => s.value === null)
                 .map((s) => `segment ${s.number} "${s.label}": ${s.problem}`)

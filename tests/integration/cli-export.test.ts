@@ -2,7 +2,7 @@
 // shipped model, and exported as a SEG (with its Secondary Capture images), saying that the
 // model's predictions were used; a second export by study UID writes NIfTI.
 import { execFile, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
@@ -60,6 +60,24 @@ describe.skipIf(missingPath(STARTER))(skipTitle('lgms export', missingPath(START
     const { stdout } = await lgms('export', studyUid, '--format', 'nifti', '--out', out);
     expect(stdout).toMatch(/: done/);
     expect(readdirSync(out).filter((f) => f.endsWith('_labels.nii.gz'))).toHaveLength(seriesInStudy as number);
+  }, 120_000);
+
+  it('exports the label maps of the task --task names (by name, any case), with their names beside them; refuses an unknown task', async () => {
+    const db = new BetterSqlite3(path.join(dataDir, 'lgms.sqlite'), { readonly: true });
+    const studyUid = db.prepare('SELECT study_uid FROM studies ORDER BY id LIMIT 1').pluck().get() as string;
+    db.close();
+    const out = path.join(tmp.dir, 'task-out');
+    const { stdout } = await lgms('export', studyUid, '--format', 'nifti', '--out', out, '--task', 'breast LESION (demo)');
+    expect(stdout).toMatch(/: done/);
+    const sidecars = readdirSync(out).filter((f) => f.endsWith('_labels.json'));
+    expect(sidecars.length).toBeGreaterThan(0);
+    const sidecar = JSON.parse(readFileSync(path.join(out, sidecars[0]!), 'utf8')) as { task: { name: string }; labels: { value: number; name: string }[] };
+    expect(sidecar.task.name).toBe('Breast lesion (demo)');
+    expect(sidecar.labels.map((l) => [l.value, l.name])).toEqual([[1, 'lesion']]);
+    await expect(lgms('export', studyUid, '--format', 'nifti', '--out', out, '--task', 'Kidneys')).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/no task named Kidneys/),
+    });
   }, 120_000);
 
   it('refuses an unknown format with a usage message', async () => {

@@ -9,7 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { DicomwebClient } from '../../src/main/dicomweb/client';
-import { seriesImages, seriesOfStudy } from '../../src/main/export/queries';
+import { seriesImages, seriesLabels, seriesOfStudy } from '../../src/main/export/queries';
+import { writeTaskLabels } from '../../src/main/import/task-labels';
+import { CODE_CATALOGUE } from '../../src/shared/model/codes';
 import { encodeRle } from '../../src/shared/imaging/rle';
 import { requireFixtures, sources } from '../fixtures';
 import { orthancUnavailable, startOrthanc, type Orthanc } from '../helpers/orthanc';
@@ -88,6 +90,42 @@ describe.skipIf(unavailable)(skipTitle('DICOMweb with a real Orthanc', unavailab
     expect(seg?.seriesInstanceUid).toBe((sent.result as { seriesInstanceUid: string }).seriesInstanceUid);
     const audit = backend.db.prepare("SELECT subject, series_id AS seriesId FROM audit_log WHERE action = 'send.seg'").all();
     expect(audit).toEqual([{ subject: seriesUid, seriesId: series.id }]);
+  }, 60_000);
+
+  it("sends a two-label task's SEG with STOW-RS, and that SEG retrieved from the PACS becomes the task's labels through the import", async () => {
+    const studyUid = await uidOf(CT, 'StudyInstanceUID');
+    const series = seriesOfStudy(backend.db, studyUid).find((s) => s.modality === 'CT')!;
+    const code = (meaning: string) => CODE_CATALOGUE.find((e) => e.type.meaning === meaning)!;
+    const task = await backend.services.tasks.create({
+      name: 'Abdomen organs',
+      domain: { modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'abdomen' },
+      labels: [
+        { name: 'Liver', ...code('Liver') },
+        { name: 'Spleen', ...code('Spleen') },
+      ],
+    });
+    const images = seriesImages(backend.db, series.id);
+    const maps = images.map((im) => Uint8Array.from({ length: im.rows * im.columns }, (_, p) => (p % 5 === 0 ? 1 : p % 7 === 0 ? 2 : 0)));
+    writeTaskLabels(backend.db, task.id, series.id, images.map((im, i) => ({ imageId: im.id, map: maps[i]! })), 'drawn', 'T');
+    const sent = await backend.dicomweb.wait((await backend.services.dicomweb.sendSeg({ endpointId, seriesId: series.id, taskId: task.id })).jobId);
+    expect(sent.status, sent.error ?? '').toBe('done');
+    const segSeriesUid = (sent.result as { seriesInstanceUid: string }).seriesInstanceUid;
+    const retrieved = await backend.dicomweb.wait(
+      (await backend.services.dicomweb.retrieveSeries({ endpointId, studyUid, seriesUid: segSeriesUid, taskId: task.id })).jobId,
+    );
+    expect(retrieved.status, retrieved.error ?? '').toBe('done');
+    const set = (await backend.services.import.labelSets({ seriesUid: series.seriesUid }))[0]!;
+    // The images carry the task's labels already: the import asks before replacing them.
+    expect(set).toMatchObject({ taskId: task.id, status: 'needs-mapping' });
+    const proposal = await backend.services.import.proposeLabelSet({ labelSetId: set.id, taskId: task.id });
+    expect(proposal.segments.map((s) => [s.number, s.label, s.value, s.by])).toEqual([
+      [1, 'Liver', 1, 'code'],
+      [2, 'Spleen', 2, 'code'],
+    ]);
+    const applied = await backend.services.import.applyLabelSet({ labelSetId: set.id, taskId: task.id });
+    expect(applied).toMatchObject({ imagesLabelled: images.length, replaced: images.length, conflicts: [] });
+    const labels = seriesLabels(backend.db, series.id, false, task.id);
+    images.forEach((im, i) => expect(Buffer.from(labels.get(im.id)!.map).equals(Buffer.from(maps[i]!)), `image ${i + 1}`).toBe(true));
   }, 60_000);
 
   it('cancels a retrieve midway: a cancelled job and nothing imported', async () => {

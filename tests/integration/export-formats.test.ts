@@ -137,7 +137,10 @@ describe('NIfTI, PNG and nnU-Net exports', () => {
     const out = path.join(tmp.dir, 'png');
     const job = await exportTo('png', ['ct'], out);
     expect(job.status, job.error ?? '').toBe('done');
-    const files = (job.result as ExportResult).series[0]!.files;
+    const all = (job.result as ExportResult).series[0]!.files;
+    // Beside the slices, labels.json says what each value means (issue 22).
+    expect(all.filter((f) => !f.endsWith('.png')).map((f) => path.basename(f))).toEqual(['labels.json']);
+    const files = all.filter((f) => f.endsWith('.png'));
     const s = series.get('ct')!;
     const labels = seriesLabels(backend.db, s.id, false);
     const images = seriesImages(backend.db, s.id);

@@ -75,6 +75,9 @@ describe('DICOM SEG export', () => {
       path.join(inputs, 'odd', 'SC_rgb_small_odd.dcm'),
     );
     backend = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http', inference: false });
+    // Label maps mean what their task says (issue 22): the starter task gets a second label, so
+    // the two-segment cases' value 2 is a named label and every SEG has one segment per label.
+    await backend.services.tasks.addLabel({ id: 1, label: { name: 'bright part' } });
     const roots: Record<string, string> = {
       ct,
       mr,
@@ -140,9 +143,11 @@ describe('DICOM SEG export', () => {
       const { file, maps } = exported.get(c.source)!;
       const out = JSON.parse(execFileSync(PYTHON, [SEG_MAPS, file], { encoding: 'utf8', maxBuffer: 1 << 28 })) as {
         maps: Record<string, string>;
-        segments: { number: number }[];
+        segments: { number: number; label: string }[];
       };
-      expect(out.segments.map((s) => s.number)).toEqual(Array.from({ length: c.segments }, (_, i) => i + 1));
+      // One segment per label of the starter task (lesion, bright part), empty ones included.
+      expect(out.segments.map((s) => s.number)).toEqual([1, 2]);
+      expect(out.segments.map((s) => s.label)).toEqual(['lesion', 'bright part']);
       expect(Object.keys(out.maps).sort()).toEqual([...maps.keys()].sort());
       for (const [key, map] of maps) expect(out.maps[key], key).toBe(Buffer.from(map).toString('hex'));
     });

@@ -3,7 +3,7 @@
 // the review's submit, a label never silently changing meaning (rename, retire), labels from a
 // modality the task does not cover (refused with the series named, accepted once confirmed), and
 // the whole cold start: first model, per-label gate, promote, segment new series, accept.
-import { cpSync, existsSync, writeFileSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
@@ -22,7 +22,6 @@ import { tempDir } from '../helpers/temp';
 const trainer = await probeTrainer(pythonCandidates(''));
 const CT = path.join(sources.pydicom, 'test_files', 'CT_small.dcm');
 // The multi-class inference pipeline (softmax argmax, branch infer) segments with a task's model.
-const multiclassInference = existsSync(path.join(ROOT, 'src', 'shared', 'imaging', 'multiclass.ts'));
 
 const THYROID = [
   { name: 'Thyroid lobe' },
@@ -280,8 +279,8 @@ describe('edit Dice per label', () => {
   }, 120_000);
 });
 
-describe.skipIf(!trainer.available || !multiclassInference)(
-  `cold start of a four-label task (${!trainer.available ? `no Python with torch: ${trainer.reason}` : !multiclassInference ? 'needs the multi-class inference of branch infer' : trainer.python})`,
+describe.skipIf(!trainer.available)(
+  `cold start of a four-label task (${!trainer.available ? `no Python with torch: ${trainer.reason}` : trainer.python})`,
   () => {
     const tmp = tempDir();
     let b: Backend;

@@ -13,8 +13,15 @@ export interface ExportCommand {
   target: string;
   format: ExportFormat;
   outDir: string;
-  /** The task whose labels (or active version's predictions) are exported; default the starter task. */
-  taskId?: number;
+  /** The task by name (case-insensitive) or id; default the starter task. */
+  task?: string;
+}
+
+/** The id of the task a `--task` value names (its id, or its name in any case), or undefined. */
+export function resolveTask(b: Backend, task: string): number | undefined {
+  const byName = b.db.prepare('SELECT id FROM tasks WHERE name = ? COLLATE NOCASE').pluck().get(task.trim()) as number | undefined;
+  if (byName !== undefined) return byName;
+  return /^\d+$/.test(task.trim()) ? (b.db.prepare('SELECT id FROM tasks WHERE id = ?').pluck().get(Number(task)) as number | undefined) : undefined;
 }
 
 export function isExportFormat(value: string): value is ExportFormat {
@@ -27,9 +34,10 @@ export async function exportCommand(
   c: ExportCommand,
   log: (line: string) => void,
 ): Promise<{ lines: string[]; code: number }> {
+  const taskId = c.task === undefined ? 1 : resolveTask(b, c.task);
+  if (taskId === undefined) return { lines: [`no task named ${c.task}: see lgms task list`], code: 1 };
   const seriesIds = existsSync(c.target) ? await importedSeries(b, c.target) : seriesByUid(b, c.target);
   if (seriesIds.length === 0) return { lines: [`nothing to export: ${c.target} names no imported series`], code: 1 };
-  const taskId = c.taskId ?? 1;
   const hasLabels = b.db.prepare('SELECT 1 FROM labels WHERE series_id = ? AND task_id = ? AND superseded_at IS NULL LIMIT 1').pluck();
   const hasPredictions = b.db
     .prepare(
@@ -40,7 +48,7 @@ export async function exportCommand(
   for (const seriesId of seriesIds) {
     if (hasLabels.get(seriesId, taskId) || hasPredictions.get(seriesId, taskId)) continue;
     await b.ready;
-    const { jobId } = unwrap(await b.api.inference.segmentSeries({ seriesId, ...(c.taskId !== undefined ? { taskId: c.taskId } : {}) }));
+    const { jobId } = unwrap(await b.api.inference.segmentSeries({ seriesId, taskId }));
     log(`series ${seriesId} has no labels: segmenting it with the active model (${await b.engine.waitForJob(jobId)})`);
   }
   const { jobId } = unwrap(
@@ -49,7 +57,7 @@ export async function exportCommand(
       format: c.format,
       outDir: path.resolve(c.outDir),
       fallBackToPredictions: true,
-      // TODO(seg branch): pass `taskId: c.taskId` once export.start takes the task (src/main/export is the seg engineer's).
+      taskId,
     }),
   );
   const job = await b.exporter.wait(jobId);

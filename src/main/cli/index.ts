@@ -89,19 +89,17 @@ const COMMANDS: Record<string, Command> = {
   },
   export: {
     summary: "export final labels (or the active model's predictions) as DICOM SEG, NIfTI, PNG or an nnU-Net dataset",
-    usage: 'lgms export <folder|file|study or series UID> --format seg|nifti|png|nnunet --out <folder> [--task NAME] [--data-dir DIR]',
+    usage: 'lgms export <folder|file|study or series UID> --format seg|nifti|png|nnunet --out <folder> [--task NAME|ID] [--data-dir DIR]',
     run: async (args, backend) => {
       const rest = withoutDataDirArgs(args);
       const take = (flag: string) => takeFlag(rest, flag);
       const format = take('--format') ?? 'seg';
       const out = take('--out');
-      const taskName = take('--task');
+      const task = take('--task');
       if (!isExportFormat(format)) throw new UsageError('--format must be seg, nifti, png or nnunet');
       if (!out) throw new UsageError('--out <folder> is required');
       if (rest.length !== 1) throw new UsageError('name one folder, file, study UID or series UID');
-      const b = backend();
-      const task = taskName === undefined ? undefined : await resolveTask(b, taskName);
-      const { lines, code } = await exportCommand(b, { target: rest[0]!, format, outDir: out, ...(task ? { taskId: task.id } : {}) }, (line) =>
+      const { lines, code } = await exportCommand(backend(), { target: rest[0]!, format, outDir: out, ...(task ? { task } : {}) }, (line) =>
         process.stderr.write(line + '\n'),
       );
       process.stdout.write(lines.join('\n') + '\n');

@@ -69,17 +69,17 @@ export class DicomwebMainService implements DicomwebService {
     return this.client(endpointId).searchSeries(studyUid);
   }
 
-  async retrieveSeries({ endpointId, studyUid, seriesUid }: In<'retrieveSeries'>): Promise<{ jobId: number }> {
+  async retrieveSeries({ endpointId, studyUid, seriesUid, taskId }: In<'retrieveSeries'>): Promise<{ jobId: number }> {
     const client = this.client(endpointId);
     const job = this.o.jobs.create('import', `Retrieve series from ${this.endpoints.connection(endpointId).name}`, {
       endpointId,
       studyUid,
       seriesUid,
     });
-    return this.track(job.id, this.retrieve(job.id, client, studyUid, seriesUid));
+    return this.track(job.id, this.retrieve(job.id, client, studyUid, seriesUid, taskId));
   }
 
-  async sendSeg({ endpointId, seriesId }: In<'sendSeg'>): Promise<{ jobId: number }> {
+  async sendSeg({ endpointId, seriesId, taskId = 1 }: In<'sendSeg'>): Promise<{ jobId: number }> {
     const client = this.client(endpointId);
     const series = seriesById(this.o.db, seriesId);
     if (!series) throw new ServiceError('not-found', `no series ${seriesId}`);
@@ -87,13 +87,14 @@ export class DicomwebMainService implements DicomwebService {
     const job = this.o.jobs.create('export', `Send segmentation of ${series.description || 'series'} to ${name}`, {
       endpointId,
       seriesId,
+      taskId,
     });
     const run = async (): Promise<Job> => {
       const controller = new AbortController();
       this.o.jobs.markRunning(job.id, () => controller.abort());
       try {
         this.o.jobs.progress('export', job.id, { phase: 'writing the SEG', done: 0, total: 2 }, true);
-        const r = await seriesToSeg(this.o, series, { fallBackToPredictions: false });
+        const r = await seriesToSeg(this.o, series, { fallBackToPredictions: false, taskId });
         this.o.jobs.progress('export', job.id, { phase: `sending to ${name}`, done: 1, total: 2 }, true);
         await client.store([...r.secondaryCaptures.map((sc) => sc.bytes), r.seg.bytes], controller.signal);
         appendAudit(this.o.db, {
@@ -125,7 +126,7 @@ export class DicomwebMainService implements DicomwebService {
     return this.running.get(jobId) ?? this.o.jobs.get({ id: jobId });
   }
 
-  private async retrieve(jobId: number, client: DicomwebClient, studyUid: string, seriesUid: string): Promise<Job> {
+  private async retrieve(jobId: number, client: DicomwebClient, studyUid: string, seriesUid: string, taskId?: number): Promise<Job> {
     const controller = new AbortController();
     this.o.jobs.markRunning(jobId, () => controller.abort());
     const staging = path.join(this.o.dataDir, 'staging', `retrieve-${jobId}`);
@@ -139,7 +140,8 @@ export class DicomwebMainService implements DicomwebService {
         writeFileSync(path.join(staging, `${String(i + 1).padStart(5, '0')}.dcm`), bytes);
       }
       this.o.jobs.progress('import', jobId, { phase: 'importing', done: instances.length, total: instances.length }, true);
-      const { jobId: importJobId } = await this.o.importer.start({ paths: [staging] });
+      // A SEG among the instances becomes labels of the task through the same import (label-sets.ts).
+      const { jobId: importJobId } = await this.o.importer.start({ paths: [staging], ...(taskId ? { taskId } : {}) });
       const imported = await this.o.importer.wait(importJobId);
       if (imported.status !== 'done')
         throw new ServiceError('internal', `the import of the retrieved series ${imported.status}: ${imported.error ?? ''}`);

@@ -9,6 +9,9 @@ import type { Database } from '../db/database';
 import type { ContentStore } from '../store/content-store';
 import { seriesToSeg } from './series-seg';
 import { stack, stackGeometry, volumeProblem, writeLabelPng, writeNifti } from './volume-files';
+import type { CodedConcept } from '../../shared/model/codes';
+import { STARTER_TASK_ID } from '../db/migrations/0130-tasks';
+import { readTask } from '../tasks/queries';
 
 export interface FormatDeps {
   db: Database;
@@ -44,10 +47,11 @@ export async function exportSeries(
   format: Exclude<ExportFormat, 'nnunet'>,
   stagingDir: string,
   fallBackToPredictions: boolean,
+  taskId: number = STARTER_TASK_ID,
 ): Promise<SeriesExport> {
   const stem = seriesStem(s);
   if (format === 'seg') {
-    const r = await seriesToSeg(deps, s, { fallBackToPredictions });
+    const r = await seriesToSeg(deps, s, { fallBackToPredictions, taskId });
     const files = [`${stem}_SEG.dcm`];
     writeFileSync(path.join(stagingDir, files[0]!), r.seg.bytes);
     r.secondaryCaptures.forEach((sc, i) => {
@@ -57,10 +61,13 @@ export async function exportSeries(
     });
     return { used: r.used, files, modelVersionIds: r.modelVersionIds };
   }
-  const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions);
+  const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
+  const sidecar = JSON.stringify(labelSidecar(deps.db, taskId, maps), null, 2) + '\n';
   if (format === 'png') {
     const files = images.map((_, i) => path.join(stem, `slice_${String(i + 1).padStart(4, '0')}.png`));
     files.forEach((f, i) => writeLabelPng(path.join(stagingDir, f), maps[i]!, s.rows, s.columns));
+    files.push(path.join(stem, 'labels.json'));
+    writeAt(stagingDir, files[files.length - 1]!, Buffer.from(sidecar));
     return { used, files, modelVersionIds };
   }
   // Images that are not slices of one volume (ultrasound frames of several spacings, photographs)
@@ -73,13 +80,14 @@ export async function exportSeries(
     return { used, files, modelVersionIds, note: notAVolume(s, problem, images.length) };
   }
   const file = `${stem}_labels.nii.gz`;
+  writeFileSync(path.join(stagingDir, `${stem}_labels.json`), sidecar);
   await writeNifti(
     path.join(stagingDir, file),
     stack(maps, (n) => new Uint8Array(n)),
     [s.columns, s.rows, images.length],
     stackGeometry(images),
   );
-  return { used, files: [file], modelVersionIds };
+  return { used, files: [file, `${stem}_labels.json`], modelVersionIds };
 }
 
 function notAVolume(s: SeriesRow, problem: string, count: number): string {
@@ -97,8 +105,9 @@ export async function exportNnunetCase(
   caseId: string,
   stagingDir: string,
   fallBackToPredictions: boolean,
+  taskId: number = STARTER_TASK_ID,
 ): Promise<SeriesExport> {
-  const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions);
+  const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
   const slices: Float32Array[] = [];
   for (const im of images) {
     const f = await deps.frames.load(im.id);
@@ -141,6 +150,8 @@ export function nnunetDatasetJson(o: {
   name: string;
   channel: string;
   labelNames: string[];
+  /** The task's labels by name → value; when given, used instead of labelNames' 1…N. */
+  labels?: { name: string; value: number }[];
   numTraining: number;
   description: string;
 }): unknown {
@@ -148,15 +159,18 @@ export function nnunetDatasetJson(o: {
     name: o.name,
     description: o.description,
     channel_names: { '0': o.channel },
-    labels: Object.fromEntries([['background', 0], ...o.labelNames.map((n, i) => [n, i + 1])]),
+    labels: Object.fromEntries([
+      ['background', 0],
+      ...(o.labels ? o.labels.map((l) => [l.name, l.value]) : o.labelNames.map((n, i) => [n, i + 1])),
+    ]),
     numTraining: o.numTraining,
     file_ending: '.nii.gz',
   };
 }
 
-function labelMaps(db: Database, s: SeriesRow, fallBackToPredictions: boolean) {
+function labelMaps(db: Database, s: SeriesRow, fallBackToPredictions: boolean, taskId: number) {
   const images = seriesImages(db, s.id);
-  const labels = seriesLabels(db, s.id, fallBackToPredictions);
+  const labels = seriesLabels(db, s.id, fallBackToPredictions, taskId);
   if (labels.size === 0)
     throw new NothingToExport(
       `series ${s.description || s.seriesUid} has no labels${fallBackToPredictions ? ' and no predictions of the active model' : ''}`,
@@ -166,6 +180,49 @@ function labelMaps(db: Database, s: SeriesRow, fallBackToPredictions: boolean) {
   const used: 'labels' | 'predictions' = all.some((l) => l.origin === 'prediction') ? 'predictions' : 'labels';
   const modelVersionIds = [...new Set(all.map((l) => l.modelVersionId).filter((v): v is number => v !== null))];
   return { images, maps, used, modelVersionIds };
+}
+
+/** The JSON beside a NIfTI or PNG label export (format `lgms-labels/1`): what each pixel value means. */
+export interface LabelSidecar {
+  format: 'lgms-labels/1';
+  task: { id: number; name: string } | null;
+  /** Pixel value 0 is background; every other value a label map holds is listed. */
+  labels: { value: number; name: string; colour: string | null; category: CodedConcept | null; type: CodedConcept | null; retired: boolean }[];
+}
+
+/**
+ * The sidecar of a task's label maps: every label of the task in value order (retired ones
+ * marked), and any value the maps hold that no label names (name "value N", no codes).
+ */
+export function labelSidecar(db: Database, taskId: number, maps: readonly Uint8Array[]): LabelSidecar {
+  const task = readTask(db, taskId);
+  const labels: LabelSidecar['labels'] = (task?.labels ?? []).map((l) => ({
+    value: l.value,
+    name: l.name,
+    colour: l.colour,
+    category: l.category,
+    type: l.type,
+    retired: l.retiredAt !== null,
+  }));
+  const named = new Set(labels.map((l) => l.value));
+  const extra = new Set<number>();
+  for (const m of maps) for (const v of new Set(m)) if (v !== 0 && !named.has(v)) extra.add(v);
+  for (const v of [...extra].sort((a, b) => a - b))
+    labels.push({ value: v, name: `value ${v}`, colour: null, category: null, type: null, retired: false });
+  labels.sort((a, b) => a.value - b.value);
+  return { format: 'lgms-labels/1', task: task ? { id: task.id, name: task.name } : null, labels };
+}
+
+/**
+ * nnU-Net's `labels` of a task: background 0, then every label of the task by name → value
+ * (values are never skipped, so they run 1…N as nnU-Net requires; a retired label keeps its
+ * value, named "<name> (retired)"); values up to `maxValue` that no label names are `label_<v>`.
+ */
+export function nnunetTaskLabels(db: Database, taskId: number, maxValue = 0): { name: string; value: number }[] {
+  const task = readTask(db, taskId);
+  const labels = (task?.labels ?? []).map((l) => ({ name: l.retiredAt === null ? l.name : `${l.name} (retired)`, value: l.value }));
+  for (let v = 1; v <= maxValue; v++) if (!labels.some((l) => l.value === v)) labels.push({ name: `label_${v}`, value: v });
+  return labels.sort((a, b) => a.value - b.value);
 }
 
 function writeAt(root: string, relative: string, bytes: Uint8Array): void {

@@ -3,6 +3,7 @@
 // and study the series belongs to.
 import { decodeRle } from '../../shared/imaging/rle';
 import type { Database } from '../db/database';
+import { STARTER_TASK_ID } from '../db/migrations/0130-tasks';
 
 export interface SeriesRow {
   id: number;
@@ -72,13 +73,13 @@ export function seriesOfStudy(db: Database, studyUid: string): SeriesRow[] {
   return db.prepare(`${SERIES_SELECT} WHERE st.study_uid = ? ORDER BY se.series_number, se.id`).all(studyUid) as SeriesRow[];
 }
 
-/** Series with at least one current label (the nnU-Net dataset's cases). */
-export function labelledSeries(db: Database): SeriesRow[] {
+/** Series with at least one current label of the task (the nnU-Net dataset's cases). */
+export function labelledSeries(db: Database, taskId: number = STARTER_TASK_ID): SeriesRow[] {
   return db
     .prepare(
-      `${SERIES_SELECT} WHERE EXISTS (SELECT 1 FROM labels l WHERE l.series_id = se.id AND l.superseded_at IS NULL) ORDER BY se.id`,
+      `${SERIES_SELECT} WHERE EXISTS (SELECT 1 FROM labels l WHERE l.series_id = se.id AND l.task_id = ? AND l.superseded_at IS NULL) ORDER BY se.id`,
     )
-    .all() as SeriesRow[];
+    .all(taskId) as SeriesRow[];
 }
 
 const SERIES_SELECT = `
@@ -114,14 +115,19 @@ export function seriesImages(db: Database, seriesId: number): ImageRow[] {
  * The current label of every image of the series that has one; for images without, the active
  * model's prediction when `fallBackToPredictions`. Images with neither are absent.
  */
-export function seriesLabels(db: Database, seriesId: number, fallBackToPredictions: boolean): Map<number, ImageLabel> {
+export function seriesLabels(
+  db: Database,
+  seriesId: number,
+  fallBackToPredictions: boolean,
+  taskId: number = STARTER_TASK_ID,
+): Map<number, ImageLabel> {
   const out = new Map<number, ImageLabel>();
   const labels = db
     .prepare(
       `SELECT l.image_id AS imageId, l.mask, l.origin, l.model_version_id AS modelVersionId, l.author, i.rows * i.columns AS pixels
-       FROM labels l JOIN images i ON i.id = l.image_id WHERE l.series_id = ? AND l.superseded_at IS NULL`,
+       FROM labels l JOIN images i ON i.id = l.image_id WHERE l.series_id = ? AND l.task_id = ? AND l.superseded_at IS NULL`,
     )
-    .all(seriesId) as {
+    .all(seriesId, taskId) as {
     imageId: number;
     mask: Uint8Array;
     origin: LabelOrigin;
@@ -141,10 +147,10 @@ export function seriesLabels(db: Database, seriesId: number, fallBackToPredictio
   const predictions = db
     .prepare(
       `SELECT p.image_id AS imageId, p.mask, p.model_version_id AS modelVersionId, i.rows * i.columns AS pixels
-       FROM predictions p JOIN images i ON i.id = p.image_id JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active'
+       FROM predictions p JOIN images i ON i.id = p.image_id JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active' AND m.task_id = ?
        WHERE i.series_id = ?`,
     )
-    .all(seriesId) as { imageId: number; mask: Uint8Array; modelVersionId: number; pixels: number }[];
+    .all(taskId, seriesId) as { imageId: number; mask: Uint8Array; modelVersionId: number; pixels: number }[];
   for (const p of predictions)
     out.set(p.imageId, {
       imageId: p.imageId,

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { unpackFrames } from './bits';
 import { newUid } from './write-part10';
-import { buildSeg, type SegSource } from './seg';
+import { buildSeg, dicomLab, type SegSource } from './seg';
 import { readSeg } from './seg-read';
 
 const dcmjs = createRequire(import.meta.url)('dcmjs') as {
@@ -118,5 +118,18 @@ describe('buildSeg', () => {
 
   it('gives every export new UIDs', () => {
     expect(parse(buildSeg(source, maps, segments, options())).SOPInstanceUID).not.toBe(ds.SOPInstanceUID);
+  });
+});
+
+describe('dicomLab', () => {
+  it('scales CIELab of sRGB colours to DICOM 0…65535 (PS3.3 C.10.7.1.1)', () => {
+    // White: L* 100, a* = b* = 0 → 65535, 128/255 of the range; black: L* 0.
+    expect(dicomLab('#ffffff')).toEqual([65535, 32896, 32896]);
+    expect(dicomLab('#000000')).toEqual([0, 32896, 32896]);
+    // Pure sRGB red: L* 53.24, a* 80.09, b* 67.20 (CIE 15, D65).
+    const [l, a, b] = dicomLab('#ff0000');
+    expect(l / 655.35).toBeCloseTo(53.24, 1);
+    expect((a * 255) / 65535 - 128).toBeCloseTo(80.09, 0);
+    expect((b * 255) / 65535 - 128).toBeCloseTo(67.2, 0);
   });
 });

@@ -1,5 +1,6 @@
 // Builds a binary DICOM Segmentation (PS3.3 A.51, C.8.20) from a series' label maps: one segment
-// per label value, one frame per segment × source image (empty frames included, so every
+// per label (numbered 1…n, each written from its label value, with its codes: series-seg.ts says
+// the rule), one frame per segment × source image (empty frames included, so every
 // segment covers the whole series and a reader needs no geometry to rebuild the label map),
 // per-frame functional groups that reference the source SOP instances, and the source's frame
 // of reference and plane geometry when it has them (volumes); none for 2D images without them.
@@ -39,10 +40,26 @@ export interface SegSource {
 /** PS3.3 C.8.20.2 Segment Algorithm Type. */
 export type SegmentAlgorithmType = 'AUTOMATIC' | 'SEMIAUTOMATIC' | 'MANUAL';
 
+/** One Code Sequence item (Code Value, Coding Scheme Designator, Code Meaning). */
+export interface SegCode {
+  value: string;
+  scheme: string;
+  meaning: string;
+}
+
 export interface SegSegment {
-  /** The label value in the label maps; also the Segment Number. */
+  /** Segment Number (0062,0004): 1…n, consecutive in the order given (PS3.3 C.8.20.2.4). */
   number: number;
+  /** The label map pixel value this segment is written from (default: `number`). */
+  value?: number;
   label: string;
+  /** Segment Description (0062,0006), type 3; omitted when absent. */
+  description?: string;
+  /** Segmented Property Category / Type Code Sequences; default: the built-in codes for `label`. */
+  category?: SegCode;
+  type?: SegCode;
+  /** Display colour as #rrggbb (sRGB), written as Recommended Display CIELab Value. */
+  colour?: string;
   algorithmType: SegmentAlgorithmType;
   /** The model that produced or started the segment: required unless MANUAL. */
   algorithm: { name: string; version: string } | null;
@@ -122,7 +139,7 @@ const COPIED_PATIENT_STUDY = [
 
 /**
  * The SEG as Part-10 bytes. `labelMaps[i]` is the uint8 label map (Rows × Columns, row-major)
- * of `source.images[i]`; pixel value k belongs to the segment numbered k. Throws RangeError
+ * of `source.images[i]`; pixel value `segment.value` (default: its number) belongs to that segment. Throws RangeError
  * when shapes disagree or a label map holds a value that no segment names.
  */
 export function buildSeg(
@@ -135,7 +152,7 @@ export function buildSeg(
   if (labelMaps.length !== source.images.length)
     throw new RangeError(`${labelMaps.length} label maps for ${source.images.length} source images`);
   if (segments.length === 0) throw new RangeError('a SEG needs at least one segment');
-  const known = new Set(segments.map((s) => s.number));
+  const known = new Set(segments.map((s) => s.value ?? s.number));
   for (const [i, map] of labelMaps.entries()) {
     if (map.length !== pixels)
       throw new RangeError(`label map ${i} holds ${map.length} pixels, the source ${source.rows} × ${source.columns}`);
@@ -233,7 +250,7 @@ export function buildSeg(
     ],
     PixelData: packSegmentFrames(
       labelMaps,
-      segments.map((x) => x.number),
+      segments.map((x) => x.value ?? x.number),
       pixels,
     ).buffer,
     _vrMap: { PixelData: 'OB' },
@@ -278,11 +295,12 @@ function segmentItem(segment: SegSegment, index: number): Dataset {
   const property = PROPERTY[segment.label.toLowerCase()] ?? TISSUE;
   const item: Dataset = {
     SegmentNumber: segment.number,
-    SegmentLabel: segment.label,
-    SegmentedPropertyCategoryCodeSequence: [property.category],
-    SegmentedPropertyTypeCodeSequence: [property.type],
+    SegmentLabel: segment.label.slice(0, 64),
+    ...(segment.description ? { SegmentDescription: segment.description.slice(0, 64) } : {}),
+    SegmentedPropertyCategoryCodeSequence: [segment.category ? toCode(segment.category) : property.category],
+    SegmentedPropertyTypeCodeSequence: [segment.type ? toCode(segment.type) : property.type],
     SegmentAlgorithmType: segment.algorithmType,
-    RecommendedDisplayCIELabValue: CIELAB[index % CIELAB.length],
+    RecommendedDisplayCIELabValue: segment.colour ? dicomLab(segment.colour) : CIELAB[index % CIELAB.length],
   };
   if (segment.algorithmType !== 'MANUAL') {
     if (!segment.algorithm) throw new RangeError(`segment ${segment.number} (${segment.algorithmType}) names no algorithm`);
@@ -297,6 +315,29 @@ function segmentItem(segment: SegSegment, index: number): Dataset {
   }
   return item;
 }
+
+/**
+ * An sRGB colour (#rrggbb) as a DICOM CIELab value: L* 0…100 → 0…65535, a* and b* −128…127 →
+ * 0…65535 (PS3.3 C.10.7.1.1), through CIE XYZ under D65 (IEC 61966-2-1 sRGB).
+ */
+export function dicomLab(hex: string): [number, number, number] {
+  const lin = [1, 3, 5].map((i) => {
+    const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  }) as [number, number, number];
+  const [r, g, b] = lin;
+  const x = (0.4124564 * r + 0.3575761 * g + 0.1804375 * b) / 0.95047;
+  const y = 0.2126729 * r + 0.7151522 * g + 0.072175 * b;
+  const z = (0.0193339 * r + 0.119192 * g + 0.9503041 * b) / 1.08883;
+  const f = (t: number) => (t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116);
+  const L = 116 * f(y) - 16;
+  const A = 500 * (f(x) - f(y));
+  const B = 200 * (f(y) - f(z));
+  const clamp = (v: number) => Math.max(0, Math.min(65535, Math.round(v)));
+  return [clamp((L * 65535) / 100), clamp(((A + 128) * 65535) / 255), clamp(((B + 128) * 65535) / 255)];
+}
+
+const toCode = (c: SegCode): Code => code(c.value, c.scheme, c.meaning.slice(0, 64));
 
 function uniqueInstances(images: readonly SegSourceImage[]): SegSourceImage[] {
   const seen = new Map<string, SegSourceImage>();

@@ -4,7 +4,18 @@ import { createRequire } from 'node:module';
 import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import type { ContentStore } from '../store/content-store';
-import { modelVersion, seriesImages, seriesLabels, type ImageLabel, type ImageRow, type SeriesRow } from './queries';
+import { LOCAL_SCHEME } from '../../shared/model/codes';
+import { STARTER_TASK_ID } from '../db/migrations/0130-tasks';
+import { readTask } from '../tasks/queries';
+import {
+  modelVersion,
+  seriesImages,
+  seriesLabels,
+  type ImageLabel,
+  type ImageRow,
+  type ModelVersionRow,
+  type SeriesRow,
+} from './queries';
 import { newUid, type Dataset } from './write-part10';
 import { buildSecondaryCapture } from './secondary-capture';
 import { buildSeg, type SegmentAlgorithmType, type SegSegment, type SegSource } from './seg';
@@ -48,11 +59,12 @@ export interface SeriesSegDeps {
 export async function seriesToSeg(
   deps: SeriesSegDeps,
   series: SeriesRow,
-  options: { fallBackToPredictions: boolean; at?: Date },
+  options: { fallBackToPredictions: boolean; at?: Date; taskId?: number },
 ): Promise<SeriesSegResult> {
   const at = options.at ?? new Date();
+  const taskId = options.taskId ?? STARTER_TASK_ID;
   const images = seriesImages(deps.db, series.id);
-  const labels = seriesLabels(deps.db, series.id, options.fallBackToPredictions);
+  const labels = seriesLabels(deps.db, series.id, options.fallBackToPredictions, taskId);
   if (labels.size === 0) throw new NoLabelsError(series);
   const used = [...labels.values()].some((l) => l.origin === 'prediction') ? 'predictions' : 'labels';
   const pixels = series.rows * series.columns;
@@ -92,7 +104,7 @@ export async function seriesToSeg(
       images: scImages,
     };
   }
-  const { segments, modelVersionIds } = segmentsFor(deps.db, [...labels.values()], maps);
+  const { segments, modelVersionIds } = segmentsFor(deps.db, taskId, [...labels.values()]);
   const seg = { sopInstanceUid: newUid(), seriesInstanceUid: newUid() };
   const bytes = buildSeg(source, maps, segments, {
     ...seg,
@@ -119,46 +131,89 @@ export class NoLabelsError extends Error {
 }
 
 /**
- * One segment per label value present (or named by the model). The algorithm type follows the
- * labels' origin: every slice an accepted prediction → AUTOMATIC; some edited, or predictions
- * mixed with drawing → SEMIAUTOMATIC; only drawn or imported → MANUAL.
+ * The segments of a series' SEG under its task, and the rule that numbers them (issue 22):
+ * - one segment per label of the task in use (empty ones too), plus a retired label whose value a
+ *   label map still holds, plus a value no label of the task names (written "value N", a local
+ *   code) so that no pixel is dropped;
+ * - Segment Numbers 1…n in ascending label value; Segment Description "label value N" records the
+ *   value, and the Segmented Property Type code is the label's code (both read back on import);
+ * - Segment Algorithm Type per segment, from the provenance of the slices whose label map holds
+ *   that segment's value (all slices for an empty segment): only accepted predictions (or
+ *   predictions) → AUTOMATIC; any edited slice, or model-made slices mixed with drawn or
+ *   imported ones → SEMIAUTOMATIC; only drawn or imported → MANUAL. The model (Segmentation
+ *   Algorithm Identification) is named only for a segment a model made or started.
  */
-function segmentsFor(
+export function segmentsFor(
   db: Database,
+  taskId: number,
   labels: ImageLabel[],
-  maps: Uint8Array[],
 ): { segments: SegSegment[]; modelVersionIds: number[] } {
+  const task = readTask(db, taskId);
   const modelIds = [...new Set(labels.map((l) => l.modelVersionId).filter((id): id is number => id !== null))];
-  const models = modelIds.map((id) => modelVersion(db, id)).filter((m) => m !== undefined);
-  const fromModel = labels.filter((l) => l.origin === 'accepted' || l.origin === 'prediction');
-  const manual = labels.filter((l) => l.origin === 'drawn' || l.origin === 'imported');
-  const edited = labels.some((l) => l.origin === 'edited');
+  const models = new Map(modelIds.map((id) => [id, modelVersion(db, id)] as const));
+  const present = new Set<number>();
+  const slicesWith = new Map<number, ImageLabel[]>();
+  for (const l of labels)
+    for (const v of new Set(l.map))
+      if (v !== 0) {
+        present.add(v);
+        let list = slicesWith.get(v);
+        if (!list) slicesWith.set(v, (list = []));
+        list.push(l);
+      }
+  const byValue = new Map((task?.labels ?? []).map((l) => [l.value, l]));
+  const values = new Set<number>([...(task?.labels ?? []).filter((l) => l.retiredAt === null).map((l) => l.value), ...present]);
+  const segments = [...values]
+    .sort((a, b) => a - b)
+    .map((value, i): SegSegment => {
+      const label = byValue.get(value);
+      const slices = slicesWith.get(value) ?? labels;
+      const { type, algorithm } = provenance(slices, models);
+      return {
+        number: i + 1,
+        value,
+        label: label?.name ?? `value ${value}`,
+        description: `label value ${value}${task ? ` of task ${task.name}` : ''}`,
+        category: label?.category ?? { value: '85756007', scheme: 'SCT', meaning: 'Tissue' },
+        type: label?.type ?? { value: `V${value}`, scheme: LOCAL_SCHEME, meaning: `value ${value} (no label in the task)` },
+        ...(label ? { colour: label.colour } : {}),
+        algorithmType: type,
+        algorithm,
+      };
+    });
+  return { segments, modelVersionIds: modelIds };
+}
+
+/** Segment Algorithm Type and the model named, from the provenance of a segment's slices (see segmentsFor). */
+function provenance(
+  slices: ImageLabel[],
+  models: Map<number, ModelVersionRow | undefined>,
+): { type: SegmentAlgorithmType; algorithm: SegSegment['algorithm'] } {
+  const fromModel = slices.filter((l) => l.origin === 'accepted' || l.origin === 'prediction');
+  const manual = slices.filter((l) => l.origin === 'drawn' || l.origin === 'imported');
+  const edited = slices.filter((l) => l.origin === 'edited');
+  const named = [...new Set([...fromModel, ...edited].map((l) => l.modelVersionId))]
+    .map((id) => (id === null ? undefined : models.get(id)))
+    .filter((m): m is ModelVersionRow => m !== undefined);
   const type: SegmentAlgorithmType =
-    models.length === 0
+    named.length === 0
       ? 'MANUAL'
-      : edited || (fromModel.length > 0 && manual.length > 0)
+      : edited.length > 0 || (fromModel.length > 0 && manual.length > 0)
         ? 'SEMIAUTOMATIC'
         : fromModel.length > 0
           ? 'AUTOMATIC'
           : 'MANUAL';
-  const names = models[0]?.labels ?? [];
-  const values = new Set<number>();
-  for (const map of maps) for (const v of new Set(map)) if (v !== 0) values.add(v);
-  for (let v = 1; v <= names.length; v++) values.add(v);
   const algorithm =
-    type === 'MANUAL' || models.length === 0
+    type === 'MANUAL'
       ? null
       : {
-          name: [...new Set(models.map((m) => m.name))].join(' + ').slice(0, 64),
-          version: models
+          name: [...new Set(named.map((m) => m.name))].join(' + ').slice(0, 64),
+          version: named
             .map((m) => `${m.modelId} ${m.version}`)
             .join(', ')
             .slice(0, 64),
         };
-  const segments = [...values]
-    .sort((a, b) => a - b)
-    .map((v) => ({ number: v, label: names[v - 1] ?? `segment ${v}`, algorithmType: type, algorithm }));
-  return { segments, modelVersionIds: modelIds };
+  return { type, algorithm };
 }
 
 function patientStudyOf(series: SeriesRow): Dataset {

@@ -20,6 +20,7 @@ import {
   exportSeries,
   NothingToExport,
   nnunetDatasetJson,
+  nnunetTaskLabels,
   type FormatDeps,
   type SeriesExport,
 } from './formats';
@@ -28,6 +29,7 @@ import { osUserName } from '../settings/identity';
 import { createStage, exportStagingRoot, moveIntoPlace } from './staging';
 import { labelledSeries, modelVersion, seriesById, splitOf, type SeriesRow } from './queries';
 import { appendAudit } from '../db/audit';
+import { taskExists } from '../tasks/queries';
 
 type ExportRequest = z.output<typeof exportMethods.start>;
 
@@ -47,6 +49,7 @@ export class ExportMainService implements ExportService {
   async start(input: z.input<typeof exportMethods.start>): Promise<{ jobId: number }> {
     const request = exportMethods.start.parse(input);
     if (!path.isAbsolute(request.outDir)) throw new ServiceError('invalid-input', 'the export folder must be an absolute path');
+    if (!taskExists(this.o.db, request.taskId)) throw new ServiceError('not-found', `no task ${request.taskId}`);
     const series = this.resolveSeries(request);
     if (series.length === 0)
       throw new ServiceError(
@@ -75,7 +78,7 @@ export class ExportMainService implements ExportService {
   }
 
   private resolveSeries(request: ExportRequest): SeriesRow[] {
-    if (request.seriesIds.length === 0) return request.format === 'nnunet' ? labelledSeries(this.o.db) : [];
+    if (request.seriesIds.length === 0) return request.format === 'nnunet' ? labelledSeries(this.o.db, request.taskId) : [];
     return request.seriesIds.map((id) => {
       const s = seriesById(this.o.db, id);
       if (!s) throw new ServiceError('not-found', `no series ${id}`);
@@ -99,8 +102,8 @@ export class ExportMainService implements ExportService {
         try {
           const e =
             request.format === 'nnunet'
-              ? await exportNnunetCase(this.o, s, `LGMS_${String(i + 1).padStart(4, '0')}`, root, request.fallBackToPredictions)
-              : await exportSeries(this.o, s, request.format, root, request.fallBackToPredictions);
+              ? await exportNnunetCase(this.o, s, `LGMS_${String(i + 1).padStart(4, '0')}`, root, request.fallBackToPredictions, request.taskId)
+              : await exportSeries(this.o, s, request.format, root, request.fallBackToPredictions, request.taskId);
           done.push({ series: s, export: e });
         } catch (err) {
           if (!(err instanceof NothingToExport || err instanceof NoLabelsError)) throw err;
@@ -136,7 +139,7 @@ export class ExportMainService implements ExportService {
           actor: this.o.identity?.() ?? osUserName(),
           action: `export.${request.format}`,
           subject: d.series.seriesUid,
-          detail: { jobId, outDir: request.outDir, files, used: d.export.used, modelVersionIds: d.export.modelVersionIds },
+          detail: { jobId, taskId: request.taskId, outDir: request.outDir, files, used: d.export.used, modelVersionIds: d.export.modelVersionIds },
           seriesId: d.series.id,
           modelVersionId: d.export.modelVersionIds[0] ?? null,
         });
@@ -164,6 +167,7 @@ export class ExportMainService implements ExportService {
           description: 'Final labels exported from LGMS Workstation',
           channel: modalities.join('/'),
           labelNames: names,
+          ...(taskExists(this.o.db, request.taskId) ? { labels: nnunetTaskLabels(this.o.db, request.taskId, maxLabel) } : {}),
           numTraining: done.reduce((n, d) => n + d.export.nnunetCases!.length, 0),
         }),
         null,

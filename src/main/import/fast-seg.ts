@@ -18,6 +18,7 @@ const TAG = {
   sopInstance: 0x00080018,
   referencedSeries: 0x00081115,
   seriesUid: 0x0020000e,
+  frameOfReference: 0x00200052,
   samples: 0x00280002,
   frames: 0x00280008,
   rows: 0x00280010,
@@ -99,11 +100,12 @@ function read(b: Uint8Array): ReadOutcome | null {
   const decode = charset === 'ISO_IR 192' ? (e?: Element) => text(b, e, 'utf-8') : (e?: Element) => text(b, e);
   const sopInstanceUid = text(b, top.get(TAG.sopInstance)) || text(b, meta.get(TAG.mediaSopInstance));
   const series = [...new Set(referenced.map((item) => text(b, item.get(TAG.seriesUid))).filter((uid) => uid !== ''))];
-  if (!series[0]) return { status: 'skipped', reason: 'DICOM SEG without a Referenced Series Sequence: cannot tell which series it labels' };
+  if (!series[0] && !text(b, top.get(TAG.frameOfReference)))
+    return { status: 'skipped', reason: 'DICOM SEG without a Referenced Series Sequence or Frame of Reference: cannot tell which series it labels' };
   return {
     status: 'label-set',
     sopInstanceUid,
-    referencedSeriesUid: series[0],
+    referencedSeriesUid: series[0] ?? '',
     // As the full reader (header.ts segmentationRefs): a missing number is the item's place.
     segments: segments.map((item, i) => {
       const number = item.get(TAG.segmentNumber);

@@ -22,8 +22,11 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
   }
   const h = parsed.header;
   if (parsed.kind === 'segmentation') {
-    const referenced = parsed.referencedSeriesUids[0];
-    if (!referenced) return { status: 'skipped', reason: 'DICOM SEG without a Referenced Series Sequence: cannot tell which series it labels' };
+    // Without a Referenced Series Sequence, a SEG whose frames are placed by position in a Frame
+    // of Reference is kept too: its series is found by that frame of reference (label-sets.ts).
+    const referenced = parsed.referencedSeriesUids[0] ?? '';
+    if (!referenced && !parsed.frameOfReferenceUid)
+      return { status: 'skipped', reason: 'DICOM SEG without a Referenced Series Sequence or Frame of Reference: cannot tell which series it labels' };
     return { status: 'label-set', sopInstanceUid: h.sopInstanceUid, referencedSeriesUid: referenced, segments: parsed.segments };
   }
   if (!h.studyInstanceUid || !h.seriesInstanceUid)

@@ -14,6 +14,7 @@ import { mayNeedReaders, PARALLEL_MIN_FILES, ReaderPool, readerCount, type Reade
 import type { FrameRecord, ReadOutcome } from './records';
 import { storedExtension } from './read-other';
 import { scanPaths } from './scan';
+import { resolvePendingLabelSets, type PendingOutcome } from './label-sets';
 
 export interface ImportContext {
   db: Database;
@@ -22,6 +23,8 @@ export interface ImportContext {
   paths: readonly string[];
   isCancelled(): boolean;
   onProgress(progress: ImportProgress): void;
+  /** The task a DICOM SEG found in this import becomes labels of (default the starter task, 1). */
+  taskId?: number;
   /** The database file, for reader threads' own connections; without it the import runs on one thread. */
   readers?: { dbPath: string; sqliteBinding?: string | undefined; count?: number };
 }
@@ -92,8 +95,8 @@ class ImportRun {
       knownSop: db.prepare('SELECT 1 FROM images WHERE sop_instance_uid = ? AND frame_index = ?').pluck(),
       knownLabelSet: db.prepare('SELECT 1 FROM label_sets WHERE sop_instance_uid = ?').pluck(),
       insertLabelSet: db.prepare(
-        `INSERT OR IGNORE INTO label_sets (file_id, sop_instance_uid, referenced_series_uid, segments)
-         VALUES ((SELECT id FROM files WHERE sha256 = ?), ?, ?, ?)`,
+        `INSERT OR IGNORE INTO label_sets (file_id, sop_instance_uid, referenced_series_uid, segments, task_id, status, job_id)
+         VALUES ((SELECT id FROM files WHERE sha256 = ?), ?, ?, ?, ?, 'pending', ?)`,
       ),
       insertFile: db.prepare('INSERT OR IGNORE INTO files (sha256, store_path, size, format, original_path) VALUES (?, ?, ?, ?, ?)'),
     };
@@ -218,6 +221,9 @@ class ImportRun {
       this.report();
     }
     this.flushItems();
+    // DICOM SEGs waiting for their series (this import's and earlier ones) become labels now
+    // where they can; the report says what became of each (label-sets.ts).
+    if (!this.ctx.isCancelled()) reportLabelSets(this.ctx.db, this.ctx.jobId, resolvePendingLabelSets(this.ctx.db, this.ctx.store));
     return [...studyIds];
   }
 
@@ -270,7 +276,7 @@ class ImportRun {
         const stored = this.ctx.store.put(bytes, sha256);
         this.ctx.db.transaction(() => {
           this.sql.insertFile.run(sha256, stored.relative, bytes.length, 'dicom', file.path);
-          this.sql.insertLabelSet.run(sha256, outcome.sopInstanceUid, outcome.referencedSeriesUid, JSON.stringify(outcome.segments));
+          this.sql.insertLabelSet.run(sha256, outcome.sopInstanceUid, outcome.referencedSeriesUid, JSON.stringify(outcome.segments), this.ctx.taskId ?? 1, this.ctx.jobId);
         })();
         this.hashesThisRun.add(sha256);
         this.item(file.path, 'imported', `DICOM SEG kept as a label set for series ${outcome.referencedSeriesUid}`, outcome.referencedSeriesUid);
@@ -381,3 +387,15 @@ class ImportRun {
 
 type ImageOutcome = Extract<ReadOutcome, { status: 'image' }>;
 type PackWriter = ReturnType<ContentStore['openPack']>;
+
+/** This import's SEG items say what became of them; an earlier import's SEG attached now gets an item of its own. */
+function reportLabelSets(db: Database, jobId: number, outcomes: PendingOutcome[]): void {
+  const update = db.prepare('UPDATE import_items SET reason = ? WHERE job_id = ? AND path = ?');
+  const insert = db.prepare("INSERT INTO import_items (job_id, path, status, reason, series_uid) VALUES (?, ?, 'imported', ?, ?)");
+  db.transaction(() => {
+    for (const o of outcomes) {
+      if (o.jobId === jobId) update.run(o.message, jobId, o.path);
+      else if (o.status !== 'pending') insert.run(jobId, o.path, `imported earlier: ${o.message}`, o.seriesUid);
+    }
+  })();
+}

@@ -4,13 +4,29 @@ import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
-import type { Events, ImportItem, ImportItemStatus, ImportProgress, ImportReport, ImportService, ImportStart, Job } from '../../shared/contract';
+import type {
+  Events,
+  ImportItem,
+  ImportItemStatus,
+  ImportProgress,
+  ImportReport,
+  ImportService,
+  ImportStart,
+  Job,
+  LabelMappingApplied,
+  LabelMappingProposal,
+  LabelSetSummary,
+} from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
-import type { importMethods } from '../../shared/contract';
+import { importMethods } from '../../shared/contract';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { JobStore } from '../jobs/store';
 import { startWorker } from '../workers';
+import { ContentStore } from '../store/content-store';
+import { taskExists } from '../tasks/queries';
+import { applyLabelMap, applyLabelSet, LabelImportError, proposeLabelMap, proposeLabelSet } from './label-sets';
+import { MappingError } from './label-mapping';
 import type { ImportWorkerData, ImportWorkerMessage } from './worker';
 
 export interface ImportServiceOptions {
@@ -28,7 +44,8 @@ export class ImportMainService implements ImportService {
 
   constructor(private readonly o: ImportServiceOptions) {}
 
-  async start({ paths }: ImportStart): Promise<{ jobId: number }> {
+  async start({ paths, taskId }: ImportStart): Promise<{ jobId: number }> {
+    if (taskId !== undefined && !taskExists(this.o.db, taskId)) throw new ServiceError('not-found', `There is no task ${taskId}.`);
     const resolved = paths.map(fullPath);
     const missing = paths.filter((_, i) => !existsSync(resolved[i]!));
     // The message names the paths as the reader typed them: never the server's own folders.
@@ -39,7 +56,7 @@ export class ImportMainService implements ImportService {
     // copies it wrote and then did not keep (cancel), which another running import could share.
     const turn = this.queue.then(async () => {
       const current = await this.o.jobs.get({ id: job.id });
-      return current.status === 'queued' ? this.run(job.id, resolved) : current; // cancelled while queued
+      return current.status === 'queued' ? this.run(job.id, resolved, taskId) : current; // cancelled while queued
     });
     this.queue = turn.catch(() => undefined);
     this.running.set(job.id, turn);
@@ -121,6 +138,55 @@ export class ImportMainService implements ImportService {
     return this.running.get(jobId) ?? this.o.jobs.get({ id: jobId });
   }
 
+  async labelSets({ seriesUid }: z.input<typeof importMethods.labelSets>): Promise<LabelSetSummary[]> {
+    const rows = this.o.db
+      .prepare(
+        `SELECT l.id, l.sop_instance_uid AS sopInstanceUid, l.referenced_series_uid AS referencedSeriesUid, l.task_id AS taskId, l.status,
+                l.series_id AS seriesId, l.detail, f.original_path AS path
+         FROM label_sets l JOIN files f ON f.id = l.file_id WHERE (? IS NULL OR l.referenced_series_uid = ?) ORDER BY l.id DESC`,
+      )
+      .all(seriesUid ?? null, seriesUid ?? null) as (Omit<LabelSetSummary, 'message'> & { detail: string })[];
+    return rows.map(({ detail, ...r }) => ({
+      ...r,
+      message: String((JSON.parse(detail) as { message?: unknown }).message ?? (r.status === 'kept' ? 'kept as a label set' : '')),
+    }));
+  }
+
+  async proposeLabelSet({ labelSetId, taskId }: z.input<typeof importMethods.proposeLabelSet>): Promise<LabelMappingProposal> {
+    return this.labelImport(() => proposeLabelSet(this.o.db, this.store(), labelSetId, taskId));
+  }
+
+  async applyLabelSet(input: z.input<typeof importMethods.applyLabelSet>): Promise<LabelMappingApplied> {
+    const { labelSetId, taskId, choices } = importMethods.applyLabelSet.parse(input);
+    return this.labelImport(() => applyLabelSet(this.o.db, this.store(), labelSetId, taskId, choices));
+  }
+
+  async proposeLabelMap({ path: file, seriesId, taskId }: z.input<typeof importMethods.proposeLabelMap>): Promise<LabelMappingProposal> {
+    if (!existsSync(file)) throw new ServiceError('not-found', `There is no label map ${file} on this machine.`);
+    return this.labelImport(() => proposeLabelMap(this.o.db, this.store(), file, seriesId, taskId));
+  }
+
+  async applyLabelMap(input: z.input<typeof importMethods.applyLabelMap>): Promise<LabelMappingApplied> {
+    const { path: file, seriesId, taskId, choices, author } = importMethods.applyLabelMap.parse(input);
+    if (!existsSync(file)) throw new ServiceError('not-found', `There is no label map ${file} on this machine.`);
+    return this.labelImport(() => applyLabelMap(this.o.db, this.store(), file, seriesId, taskId, choices, author));
+  }
+
+  private store(): ContentStore {
+    return new ContentStore(this.o.storeDir);
+  }
+
+  /** Runs a label import step; its refusals are `invalid-input` (the reader must choose) in words. */
+  private async labelImport<T>(step: () => T | Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (e) {
+      if (e instanceof MappingError) throw new ServiceError('invalid-input', e.message);
+      if (e instanceof LabelImportError) throw new ServiceError(/there is no /.test(e.message) ? 'not-found' : 'invalid-input', e.message);
+      throw e;
+    }
+  }
+
   async report({ jobId, limit = 500 }: { jobId: number; limit?: number }): Promise<ImportReport> {
     const job = await this.o.jobs.get({ id: jobId });
     if (job.kind !== 'import') throw new ServiceError('invalid-input', `job ${jobId} is not an import`);
@@ -141,9 +207,9 @@ export class ImportMainService implements ImportService {
     return { job, progress, problems, notes, counts };
   }
 
-  private run(jobId: number, paths: string[]): Promise<Job> {
+  private run(jobId: number, paths: string[], taskId?: number): Promise<Job> {
     const cancel = new SharedArrayBuffer(4);
-    const data: ImportWorkerData = { dbPath: this.o.dbPath, storeDir: this.o.storeDir, jobId, paths, cancel, ...(this.o.sqliteBinding ? { sqliteBinding: this.o.sqliteBinding } : {}) };
+    const data: ImportWorkerData = { dbPath: this.o.dbPath, storeDir: this.o.storeDir, jobId, paths, cancel, ...(taskId ? { taskId } : {}), ...(this.o.sqliteBinding ? { sqliteBinding: this.o.sqliteBinding } : {}) };
     const worker = startWorker('import-worker', { workerData: data });
     this.o.jobs.markRunning(jobId, () => Atomics.store(new Int32Array(cancel), 0, 1));
     let last: ImportProgress | undefined;

@@ -11,6 +11,8 @@ export interface ImportWorkerData {
   storeDir: string;
   jobId: number;
   paths: string[];
+  /** The task a DICOM SEG in the import becomes labels of. */
+  taskId?: number;
   sqliteBinding?: string;
   /** Int32Array over it: [0] = 1 asks the import to stop after the current file or series. */
   cancel: SharedArrayBuffer;
@@ -31,6 +33,7 @@ runImport({
   store: new ContentStore(data.storeDir),
   jobId: data.jobId,
   paths: data.paths,
+  ...(data.taskId ? { taskId: data.taskId } : {}),
   readers: { dbPath: data.dbPath, sqliteBinding: data.sqliteBinding },
   isCancelled: () => Atomics.load(flag, 0) === 1,
   onProgress: (progress) => post({ type: 'progress', progress }),

@@ -115,9 +115,9 @@ export class WorklistMainService implements WorklistService {
       .prepare(
         `SELECT se.id AS seriesId, se.series_uid AS seriesUid, se.modality, se.series_number AS seriesNumber, se.description,
                 se.source_format AS sourceFormat, se.rows, se.columns, se.image_count AS imageCount, se.status,
-                (SELECT count(*) FROM label_sets l WHERE l.referenced_series_uid = se.series_uid) AS labelSets,
+                (SELECT count(*) FROM label_sets l WHERE l.referenced_series_uid = se.series_uid OR l.series_id = se.id) AS labelSets,
                 ${SERIES_UNCERTAINTY} AS uncertainty, ${SERIES_EDITED} AS edited, ${SERIES_UNLIKE} AS unlikeShare,
-                (SELECT r.state FROM review_items r WHERE r.series_id = se.id) AS reviewState
+                (SELECT r.state FROM review_items r WHERE r.series_id = se.id ORDER BY r.task_id LIMIT 1) AS reviewState
          FROM series se WHERE se.study_id = ? ORDER BY se.series_number IS NULL, se.series_number, se.id`,
       )
       .all(studyId) as (Omit<SeriesSummary, 'edited'> & { edited: number })[];

@@ -18,6 +18,8 @@ export const exportMethods = {
       fallBackToPredictions: z.boolean().default(false),
       /** nnU-Net dataset id (DatasetXXX_Name): 1…999. */
       datasetId: z.number().int().min(1).max(999).default(501),
+      /** The task whose label maps are exported (names, values and codes); default the starter task. */
+      taskId: z.number().int().positive().default(1),
     })
     .strict(),
 } as const;

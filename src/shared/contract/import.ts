@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { bytes } from './bytes';
 import type { Job } from './jobs';
+import type { CodedConcept } from '../model/codes';
 
 /** The most bytes one `import.stage` call carries: a dropped file goes up in chunks this size. */
 export const STAGE_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -10,6 +11,8 @@ export const importStartSchema = z
   .object({
     /** Absolute paths of folders (read recursively), files, or DICOMDIR files. */
     paths: z.array(z.string().min(1).max(4096)).min(1).max(10_000),
+    /** The task a DICOM SEG among the files becomes labels of (default the starter task, 1). */
+    taskId: z.number().int().positive().optional(),
   })
   .strict();
 export type ImportStart = z.infer<typeof importStartSchema>;
@@ -51,6 +54,11 @@ export interface ImportReport {
   counts: Record<ImportItemStatus, number>;
 }
 
+const id = z.number().int().positive();
+const choices = z
+  .array(z.object({ segment: z.number().int().min(0).max(65535), value: z.number().int().min(1).max(254).nullable() }).strict())
+  .max(65535);
+
 const batchId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/, 'a batch id of 8–64 letters, digits or dashes');
 
 export const importMethods = {
@@ -76,11 +84,84 @@ export const importMethods = {
     .strict(),
   startStaged: z.object({ batch: batchId }).strict(),
   report: z.object({ jobId: z.number().int().positive(), limit: z.number().int().min(1).max(10_000).default(500) }).strict(),
+  /** DICOM SEGs found on import, with what became of each (newest first). */
+  labelSets: z.object({ seriesUid: z.string().min(1).max(64).optional() }).strict(),
+  /** How an imported SEG's segments would map to a task's labels (by code, then name), and what the reader must choose. */
+  proposeLabelSet: z.object({ labelSetId: id, taskId: id }).strict(),
+  /** Makes an imported SEG's segments labels of the task, with the reader's choice for every unresolved segment. */
+  applyLabelSet: z.object({ labelSetId: id, taskId: id, choices: choices.default([]) }).strict(),
+  /** The same for a NIfTI label map (its values are the segments; names from a JSON sidecar when present). */
+  proposeLabelMap: z.object({ path: z.string().min(1).max(4096), seriesId: id, taskId: id }).strict(),
+  applyLabelMap: z
+    .object({ path: z.string().min(1).max(4096), seriesId: id, taskId: id, choices: choices.default([]), author: z.string().max(64).default('') })
+    .strict(),
 } as const;
+
+/** One segment as the mapping sees it: its codes and name, the label it becomes, and why the reader must decide. */
+export interface LabelMappingSegment {
+  number: number;
+  label: string;
+  category: CodedConcept | null;
+  type: CodedConcept | null;
+  value: number | null;
+  by: 'code' | 'name' | 'reader' | null;
+  problem: string | null;
+}
+
+export interface LabelMappingProposal {
+  taskId: number;
+  segments: LabelMappingSegment[];
+  /** Segment numbers that need the reader's choice (a label value, or null to leave one out). */
+  unresolved: number[];
+  seriesId: number | null;
+  seriesUid: string;
+  /** Images that already have a current label of the task, which applying would replace. */
+  wouldReplace: number;
+  /** Why it cannot be applied yet, in words; null when it can. */
+  blocked: string | null;
+}
+
+export interface LabelMappingApplied {
+  seriesId: number;
+  taskId: number;
+  imagesLabelled: number;
+  replaced: number;
+  mapping: { segment: number; label: string; value: number | null; name: string | null }[];
+  placedBy: 'reference' | 'position' | 'both';
+  /** Pixels two segments of different labels both claimed: where, and which segment's label they kept. */
+  conflicts: {
+    imageId: number;
+    segments: [number, number];
+    kept: number;
+    pixels: number;
+    box: { rowMin: number; rowMax: number; columnMin: number; columnMax: number };
+    sample: [number, number][];
+  }[];
+  leftOutPixels: number;
+  author: string;
+  message: string;
+}
+
+export interface LabelSetSummary {
+  id: number;
+  sopInstanceUid: string;
+  referencedSeriesUid: string;
+  taskId: number;
+  status: 'kept' | 'pending' | 'needs-mapping' | 'attached' | 'failed';
+  seriesId: number | null;
+  /** What became of it, in words. */
+  message: string;
+  path: string;
+}
 
 export interface ImportService {
   start(input: z.input<typeof importMethods.start>): Promise<{ jobId: number }>;
   stage(input: z.input<typeof importMethods.stage>): Promise<{ bytes: number }>;
   startStaged(input: z.input<typeof importMethods.startStaged>): Promise<{ jobId: number }>;
   report(input: z.input<typeof importMethods.report>): Promise<ImportReport>;
+  labelSets(input: z.input<typeof importMethods.labelSets>): Promise<LabelSetSummary[]>;
+  proposeLabelSet(input: z.input<typeof importMethods.proposeLabelSet>): Promise<LabelMappingProposal>;
+  applyLabelSet(input: z.input<typeof importMethods.applyLabelSet>): Promise<LabelMappingApplied>;
+  proposeLabelMap(input: z.input<typeof importMethods.proposeLabelMap>): Promise<LabelMappingProposal>;
+  applyLabelMap(input: z.input<typeof importMethods.applyLabelMap>): Promise<LabelMappingApplied>;
 }

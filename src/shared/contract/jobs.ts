@@ -74,7 +74,7 @@ export interface JobKinds {
   export: {
     params:
       | { seriesIds: number[]; format: ExportFormat; outDir: string; fallBackToPredictions: boolean; datasetId: number }
-      | { endpointId: number; seriesId: number };
+      | { endpointId: number; seriesId: number; taskId?: number };
     progress: JobProgressBase;
     result: ExportResult | { sopInstanceUid: string; seriesInstanceUid: string };
   };

@@ -13,6 +13,7 @@ import { migration0120 } from './0120-reference-gate';
 import { migration0130 } from './0130-tasks';
 import { migration0150 } from './0150-input-statistics';
 import { migration0180 } from './0180-task-drafts-review';
+import { migration0190 } from './0190-label-set-tasks';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0130,
   migration0150,
   migration0180,
+  migration0190,
 ];

@@ -388,6 +388,7 @@ export function readDicom(bytes: Uint8Array): DicomFile {
         header,
         referencedSeriesUids: refs.series,
         referencedInstanceUids: refs.instances,
+        frameOfReferenceUid: str(ds, 'FrameOfReferenceUID'),
         segments: refs.segments,
         repairs,
       },

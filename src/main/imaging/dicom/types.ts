@@ -115,6 +115,8 @@ export type ParsedDicom =
       referencedSeriesUids: string[];
       /** SOP instances named in Referenced Series / Source Image sequences. */
       referencedInstanceUids: string[];
+      /** Frame of Reference UID: what places frames that name no source image ('' when absent). */
+      frameOfReferenceUid: string;
       segments: SegmentInfo[];
       repairs: string[];
     }

@@ -11,6 +11,7 @@ import { migration0090 } from './0090-slice-thickness';
 import { migration0100 } from './0100-image-stacks';
 import { migration0120 } from './0120-reference-gate';
 import { migration0130 } from './0130-tasks';
+import { migration0200 } from './0200-cluster-training';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0100,
   migration0120,
   migration0130,
+  migration0200,
 ];

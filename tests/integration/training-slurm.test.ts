@@ -4,8 +4,9 @@
 // runs as a batch job whose event file streams into the Training view's events, its candidate
 // comes back through the same registration and gate as a local run; cancel is scancel (the run
 // ends cancelled), a job cancelled on the cluster by someone else ends the run failed with
-// Slurm's state, sbatch's refusal fails the run in words, and a job outlives a backend restart
-// and is followed to its candidate by the id stored with its run.
+// Slurm's state, sbatch's refusal and a cluster Python that cannot start fail the run in words,
+// and a job outlives a backend restart and is followed to its candidate by the id stored with
+// its run.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -131,6 +132,18 @@ describe.skipIf(reason !== '')(skipTitle('training on a Slurm cluster', reason),
       const final = await b.training.waitFor((await b.services.training.start({ maxSteps: 2 })).id);
       expect(final.status).toBe('failed');
       expect(final.error).toMatch(/^The cluster refused the fine-tuning job: .*partition/i);
+      expect(readdirSync(slurm.shared)).toEqual([]);
+    } finally {
+      await b.services.settings.update({ slurmCluster: cluster() });
+    }
+  }, 120_000);
+
+  it("the cluster's Python cannot start: the run fails saying so, with the shell's words", async () => {
+    await b.services.settings.update({ slurmCluster: { ...cluster(), python: '/no/such/python3' } });
+    try {
+      const final = await b.training.waitFor((await b.services.training.start({ maxSteps: 2 })).id);
+      expect(final.status).toBe('failed');
+      expect(final.error).toMatch(/^Fine-tuning failed: Slurm job \d+ failed before the trainer started on the cluster \(exit code 127; is "\/no\/such\/python3" a Python with PyTorch there\?\)\. Its last message: .*\/no\/such\/python3/);
       expect(readdirSync(slurm.shared)).toEqual([]);
     } finally {
       await b.services.settings.update({ slurmCluster: cluster() });

@@ -101,7 +101,9 @@ export class SlurmLauncher implements TrainerLauncher {
     let partial = '';
     let detached = false;
     const events = path.join(ref.dir, 'events.jsonl');
+    let printed = false;
     const emit = (line: string) => {
+      printed = true;
       if (listeners.length === 0) pending.push(line);
       else for (const l of listeners) l(line);
     };
@@ -144,7 +146,7 @@ export class SlurmLauncher implements TrainerLauncher {
         }
         readEvents(true);
         const stderr = tail(path.join(ref.dir, 'trainer.err'));
-        const exit = this.exitOf(ref, state, stderr, existsSync(path.join(ref.dir, 'out', 'model.json')));
+        const exit = this.exitOf(ref, state, stderr, existsSync(path.join(ref.dir, 'out', 'model.json')), printed);
         try {
           if (exit.code === 0 && exit.failure === undefined) bringBack(path.join(ref.dir, 'out'), out);
         } finally {
@@ -188,10 +190,10 @@ export class SlurmLauncher implements TrainerLauncher {
   }
 
   /** Slurm's end of a job in the terms of a child process; `failure` when the cluster, not the trainer, ended it. */
-  private exitOf(ref: ClusterJobRef, s: SlurmState | null, stderr: string, committed: boolean): TrainerExit {
+  private exitOf(ref: ClusterJobRef, s: SlurmState | null, stderr: string, committed: boolean, started: boolean): TrainerExit {
     const job = `Slurm job ${ref.jobId}`;
     const last = stderr.trim().split('\n').at(-1);
-    const said = last ? ` The trainer's last message: ${last}` : '';
+    const said = last ? ` Its last message: ${last}` : '';
     if (s === null) {
       // Ended while nobody watched and forgotten since: its files tell whether it finished.
       if (committed) return { code: 0, signal: null, stderr };
@@ -202,6 +204,8 @@ export class SlurmLauncher implements TrainerLauncher {
       case 'COMPLETED':
       case 'FAILED':
         // The trainer's own exit: the training service reads its events and stderr as for a local run.
+        if (s.state === 'FAILED' && !started)
+          return { code: s.exitCode, signal: null, stderr, failure: `${job} failed before the trainer started on the cluster (exit code ${s.exitCode}; is "${this.cluster.python}" a Python with PyTorch there?).${said}` };
         if (s.exitSignal) return { code: null, signal: null, stderr, failure: `${job} was stopped by signal ${s.exitSignal} on the cluster (${s.state}${reason}).${said}` };
         return { code: s.exitCode, signal: null, stderr };
       case 'CANCELLED':

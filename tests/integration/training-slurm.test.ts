@@ -143,7 +143,7 @@ describe.skipIf(reason !== '')(skipTitle('training on a Slurm cluster', reason),
     try {
       const final = await b.training.waitFor((await b.services.training.start({ maxSteps: 2 })).id);
       expect(final.status).toBe('failed');
-      expect(final.error).toMatch(/^Fine-tuning failed: Slurm job \d+ failed before the trainer started on the cluster \(exit code 127; is "\/no\/such\/python3" a Python with PyTorch there\?\)\. Its last message: .*\/no\/such\/python3/);
+      expect(final.error).toMatch(/^Fine-tuning failed: Slurm job \d+ failed before the trainer started on the cluster \(exit code 127\): do its nodes see the shared folder, and is "\/no\/such\/python3" a Python with PyTorch there\? Its last message: .*\/no\/such\/python3/);
       expect(readdirSync(slurm.shared)).toEqual([]);
     } finally {
       await b.services.settings.update({ slurmCluster: cluster() });

@@ -205,7 +205,7 @@ export class SlurmLauncher implements TrainerLauncher {
       case 'FAILED':
         // The trainer's own exit: the training service reads its events and stderr as for a local run.
         if (s.state === 'FAILED' && !started)
-          return { code: s.exitCode, signal: null, stderr, failure: `${job} failed before the trainer started on the cluster (exit code ${s.exitCode}; is "${this.cluster.python}" a Python with PyTorch there?).${said}` };
+          return { code: s.exitCode, signal: null, stderr, failure: `${job} failed before the trainer started on the cluster (exit code ${s.exitCode}): do its nodes see the shared folder, and is "${this.cluster.python}" a Python with PyTorch there?${said}` };
         if (s.exitSignal) return { code: null, signal: null, stderr, failure: `${job} was stopped by signal ${s.exitSignal} on the cluster (${s.state}${reason}).${said}` };
         return { code: s.exitCode, signal: null, stderr };
       case 'CANCELLED':

@@ -141,6 +141,7 @@ export class SlurmLauncher implements TrainerLauncher {
           readEvents(false);
           const now = await this.state(ref.jobId).catch(() => 'transient' as const);
           if (now === 'transient') continue; // the controller did not answer: ask again
+          if (detached) return new Promise<TrainerExit>(() => {}); // closed while asking: the next start concludes it
           state = now;
           if (state === null || !ALIVE.has(state.state)) break;
         }

@@ -25,6 +25,7 @@ import { userIdentity } from './settings/identity';
 import { SettingsMainService } from './settings/service';
 import { SystemMainService } from './system/service';
 import { TrainingMainService } from './training/service';
+import { trainerLauncher } from './training/slurm';
 import { TasksMainService } from './tasks/service';
 import { autoFineTune } from './training/auto';
 import { ViewerMainService } from './viewer/service';
@@ -99,7 +100,7 @@ export function createBackend(options: BackendOptions): Backend {
   );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
-  const training = new TrainingMainService({ db, dataDir: options.dataDir, frames, registry, events, trainer: () => system.refreshTrainer(), trainerDir: path.join(resourcesDir(), 'trainer'), gate: { dbPath, storeDir: store.root, ttaFlips: () => settings.read().ttaFlips, ...binding } });
+  const training = new TrainingMainService({ db, dataDir: options.dataDir, frames, registry, events, trainer: () => system.refreshTrainer(), trainerDir: path.join(resourcesDir(), 'trainer'), launcher: () => trainerLauncher(settings.read().slurmCluster), gate: { dbPath, storeDir: store.root, ttaFlips: () => settings.read().ttaFlips, ...binding } });
   // A run whose backend died mid-training: marked interrupted, its files removed (migration 0080).
   training.recover();
   const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId, taskId) => engine.segmentSeries({ seriesId, taskId }) });

@@ -1,6 +1,7 @@
 // The `training` service: one fine-tuning run at a time, from the active version's weights.pt,
 // on the current labels with their frozen splits. The trainer is a child process (resources/
-// trainer); its JSON lines are checked against the contract's schema and forwarded as events.
+// trainer) or a Slurm batch job (launcher.ts, slurm.ts: Settings → Slurm cluster); its JSON
+// lines are checked against the contract's schema and forwarded as events.
 // Runs belong to a task (issue 22): a task's labels train only its own line of versions; a task
 // without a model trains its first one (cold start) from the starter's weights with the head
 // replaced, or from scratch; labels from series outside the task's applicability enter only
@@ -8,10 +9,8 @@
 // A run never leaves a half-model: the trainer writes under temporary names and renames
 // model.json in last; anything short of a registered candidate has its folder removed, here
 // when the process ends, or at the next start when the backend itself died (recover()).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Events, TrainerStatus } from '../../shared/contract';
 import {
   FIRST_MODEL_MIN_IMAGES,
@@ -40,6 +39,7 @@ import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../mo
 import { readTask } from '../tasks/queries';
 import { activeLabels, type Task } from '../../shared/contract/tasks';
 import { runGate, runReferenceGate, type GateOptions } from './gate';
+import { localLauncher, type ClusterJobRef, type TrainerJob, type TrainerLauncher } from './launcher';
 import { labelMapFile, labelsForTraining, stageLabels, type LabelForTraining } from './stage';
 import { trainingQueue } from './queue';
 
@@ -113,6 +113,8 @@ export interface TrainingOptions {
   env?: NodeJS.ProcessEnv;
   /** Where the gate's inference worker finds the database and store; no gate when absent. */
   gate?: Omit<GateOptions, 'db' | 'registry'>;
+  /** Where the trainer runs, asked at each run (Settings → Slurm cluster); this workstation when absent. */
+  launcher?: () => TrainerLauncher;
 }
 
 interface RunRow {
@@ -129,12 +131,16 @@ interface RunRow {
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
+  /** A Slurm batch job (ClusterJobRef as JSON, migration 0200); null for a local trainer. */
+  cluster_job: string | null;
 }
 
 const RUNS_DIR = 'training';
 
 export class TrainingMainService implements TrainingService {
-  private child: ChildProcess | undefined;
+  private job: TrainerJob | undefined;
+  /** Runs whose batch job outlived the previous backend (recover()): followed before any queued run. */
+  private readonly resuming: number[] = [];
   private draining: Promise<void> | undefined;
   private readonly waiters = new Map<number, (run: TrainingRun) => void>();
   private readonly gateErrors = new Map<number, string>();
@@ -161,6 +167,11 @@ export class TrainingMainService implements TrainingService {
           .run(row.id);
         continue;
       }
+      // A batch job outlives the backend: drain() follows it to its end by its stored id (execute → attach).
+      if (row.cluster_job !== null && this.o.launcher?.().attach) {
+        this.resuming.push(row.id);
+        continue;
+      }
       this.o.db
         .prepare(
           "UPDATE training_runs SET status = 'interrupted', pid = NULL, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
@@ -184,7 +195,8 @@ export class TrainingMainService implements TrainingService {
       }
       rmSync(path.join(root, 'staging'), { recursive: true, force: true });
     }
-    return rows.filter((r) => r.candidate_version_id === null).map((r) => r.id);
+    if (this.resuming.length > 0) this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    return rows.filter((r) => r.candidate_version_id === null && !this.resuming.includes(r.id)).map((r) => r.id);
   }
 
   /**
@@ -246,7 +258,11 @@ export class TrainingMainService implements TrainingService {
     if (row.status !== 'running')
       throw new ServiceError('conflict', `Run ${id} is ${row.status}; only a queued or running run can be cancelled.`);
     // SIGTERM: the trainer stops at the next step and removes its temporary files (exit 130).
-    if (row.pid !== null) {
+    if (this.job?.cluster) {
+      // scancel; remembered with the run so that its CANCELLED end reads as cancelled, also after a restart.
+      this.job.cancel();
+      this.o.db.prepare('UPDATE training_runs SET cluster_job = ? WHERE id = ?').run(JSON.stringify(this.job.cluster), id);
+    } else if (row.pid !== null) {
       try {
         process.kill(row.pid, 'SIGTERM');
       } catch {
@@ -315,19 +331,21 @@ export class TrainingMainService implements TrainingService {
 
   /** The trainer's PID while a run is training (tests kill it). */
   trainerPid(): number | undefined {
-    return this.child?.pid;
+    return this.job?.pid ?? undefined;
   }
 
   close(): void {
     this.closed = true;
-    this.child?.kill('SIGTERM');
+    // A local trainer stops with the backend; a batch job goes on and the next start follows it.
+    if (this.job?.detach) this.job.detach();
+    else this.job?.cancel();
   }
 
   private async drain(): Promise<void> {
     for (;;) {
       // A waiter may close the backend as soon as its run finishes: the loop must not touch the closed database.
       if (this.closed) return;
-      const next = this.o.db.prepare("SELECT id FROM training_runs WHERE status = 'queued' ORDER BY id LIMIT 1").pluck().get() as
+      const next = this.resuming.shift() ?? this.o.db.prepare("SELECT id FROM training_runs WHERE status = 'queued' ORDER BY id LIMIT 1").pluck().get() as
         number | undefined;
       if (next === undefined) return;
       await this.execute(next).catch((e: unknown) => {
@@ -339,7 +357,12 @@ export class TrainingMainService implements TrainingService {
 
   private async execute(id: number): Promise<void> {
     const row = this.row(id);
-    const status = await this.o.trainer();
+    const launcher = this.o.launcher?.() ?? localLauncher;
+    const out = path.resolve(this.o.dataDir, row.out_dir);
+    // A batch job found running after a restart (recover()): followed, not staged and started again.
+    const resumed = row.cluster_job !== null ? launcher.attach?.(JSON.parse(row.cluster_job) as ClusterJobRef, out) : undefined;
+    const status: TrainerStatus =
+      launcher.python === undefined ? await this.o.trainer() : { available: true, checking: false, python: launcher.python };
     if (!status.available || !status.python)
       throw new ServiceError(
         'unavailable',
@@ -358,9 +381,12 @@ export class TrainingMainService implements TrainingService {
     const size = hp.size !== undefined ? ([hp.size, hp.size] as [number, number]) : undefined;
     const staging = path.join(this.o.dataDir, RUNS_DIR, 'staging', `run-${id}`);
     const inTask = this.confirmedLabels(task, hp.confirmedSeriesIds ?? []);
-    const labels = await stageLabels(this.o.db, this.o.frames, base.manifest, staging, inTask, { labelValues: multiClass, ...(size ? { size } : {}) });
+    // A batch job found running after a restart (recover()) was staged before it started.
+    const labels = resumed
+      ? { training: [], validation: [] }
+      : await stageLabels(this.o.db, this.o.frames, base.manifest, staging, inTask, { labelValues: multiClass, ...(size ? { size } : {}) });
     const labelMap = path.join(staging, 'label-map.json');
-    if (multiClass) {
+    if (multiClass && !resumed) {
       mkdirSync(staging, { recursive: true });
       writeFileSync(labelMap, JSON.stringify(labelMapFile(task), null, 2));
     }
@@ -368,7 +394,6 @@ export class TrainingMainService implements TrainingService {
     this.o.db.transaction(() => {
       for (const split of ['training', 'validation'] as const) for (const l of labels[split]) insert.run(id, l.labelId, split);
     })();
-    const out = path.resolve(this.o.dataDir, row.out_dir);
     const replay = parent ? path.join(parent.dir, 'replay') : '';
     const args = [
       '-m',
@@ -423,26 +448,18 @@ export class TrainingMainService implements TrainingService {
       ...(hp.zoom > 0 ? ['--zoom', String(hp.zoom)] : []),
       ...(hp.mirrorOnly ? ['--mirror-only'] : []),
     ];
-    const child = spawn(status.python, args, {
-      cwd: this.o.trainerDir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...this.o.env },
-      windowsHide: true,
-    });
-    this.child = child;
+    const job = resumed ?? (await launcher.start({ runId: id, python: status.python, args, cwd: this.o.trainerDir, env: this.o.env, out }));
+    this.job = job;
     this.o.db
       .prepare(
-        "UPDATE training_runs SET status = 'running', pid = ?, python = ?, started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+        "UPDATE training_runs SET status = 'running', pid = ?, python = ?, cluster_job = ?, started_at = coalesce(started_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) WHERE id = ?",
       )
-      .run(child.pid ?? null, status.python, id);
+      .run(job.pid, status.python, job.cluster && JSON.stringify(job.cluster), id);
     this.o.events.emit('onDidChangeTrainingRun', this.run(id));
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const curve: TrainingCurvePoint[] = [];
     let last: TrainerEvent | null = null;
     const saveCurve = this.o.db.prepare('UPDATE training_runs SET curve = ? WHERE id = ?');
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
+    job.onLine((line) => {
       const event = parseTrainerLine(line);
       if (!event) return;
       last = event;
@@ -456,10 +473,8 @@ export class TrainingMainService implements TrainingService {
         saveCurve.run(JSON.stringify(curve), id);
       }
     });
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-      child.on('close', (c, sig) => resolve([c, sig])),
-    );
-    this.child = undefined;
+    const { code, signal, stderr, failure } = await job.ended;
+    this.job = undefined;
     rmSync(staging, { recursive: true, force: true });
     const final = last as TrainerEvent | null;
     if (code === 0 && final?.event === 'done') {
@@ -479,6 +494,11 @@ export class TrainingMainService implements TrainingService {
       return;
     }
     this.cleanup(id);
+    if (failure !== undefined) {
+      // A batch job the cluster ended (cancelled there, time limit, node failure): Slurm's state and reason.
+      this.finish(id, 'failed', `Fine-tuning failed: ${failure}`);
+      return;
+    }
     if (code === 130 || final?.event === 'cancelled') {
       this.finish(id, 'cancelled', null);
       return;

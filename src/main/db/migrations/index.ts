@@ -14,6 +14,7 @@ import { migration0130 } from './0130-tasks';
 import { migration0150 } from './0150-input-statistics';
 import { migration0180 } from './0180-task-drafts-review';
 import { migration0190 } from './0190-label-set-tasks';
+import { migration0200 } from './0200-cluster-training';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0150,
   migration0180,
   migration0190,
+  migration0200,
 ];

@@ -61,7 +61,9 @@ describe('export and PACS settings in Chromium', () => {
       )
       .toMatch(/file\(s\) from the model's prediction/);
     const [folder] = readdirSync(out);
-    expect(readdirSync(path.join(out, folder!)).every((f) => /^slice_\d{4}\.png$/.test(f))).toBe(true);
+    // The slices, and the sidecar naming the task's label values (issue 22).
+    expect(readdirSync(path.join(out, folder!)).every((f) => /^slice_\d{4}\.png$/.test(f) || f === 'labels.json')).toBe(true);
+    expect(readdirSync(path.join(out, folder!))).toContain('labels.json');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('export-dialog').count()).toBe(0);
   }, 300_000);

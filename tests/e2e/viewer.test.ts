@@ -526,6 +526,6 @@ describe('viewer in Chromium', () => {
       await page.screenshot({ path: path.join(shots, 'viewer-uncertainty.png') });
       await page.keyboard.press('u');
     }
-    expect(problems).toEqual([]);
+    expect(problems, problems.join('\n')).toEqual([]);
   });
 });

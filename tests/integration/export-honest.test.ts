@@ -83,8 +83,11 @@ describe('honest exports', () => {
 
   it('still writes a CT series as one volume, with no note', async () => {
     const result = await exportTo('nifti', [ct], path.join(tmp.dir, 'nifti-ct'));
-    expect(result.series[0]!.files).toHaveLength(1);
-    expect(niftiHeader(result.series[0]!.files[0]!).dim).toEqual([32, 32, 6]);
+    // One volume, and the JSON sidecar that names its label values (issue 22).
+    const volumes = result.series[0]!.files.filter((f) => f.endsWith('.nii.gz'));
+    expect(volumes).toHaveLength(1);
+    expect(result.series[0]!.files.filter((f) => f.endsWith('.json'))).toHaveLength(1);
+    expect(niftiHeader(volumes[0]!).dim).toEqual([32, 32, 6]);
     expect(result.notes).toEqual([]);
   }, 60_000);
 

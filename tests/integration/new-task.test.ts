@@ -3,6 +3,7 @@
 // the review's submit, a label never silently changing meaning (rename, retire), labels from a
 // modality the task does not cover (refused with the series named, accepted once confirmed), and
 // the whole cold start: first model, per-label gate, promote, segment new series, accept.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { labelMap } from '../../src/main/review/labels';
 import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
 import { labelMapFile } from '../../src/main/training/stage';
 import { unwrap } from '../../src/shared/contract/client';
+import type { ExportResult, Job } from '../../src/shared/contract';
 import type { Task } from '../../src/shared/contract/tasks';
 import { decodeRle, encodeRle } from '../../src/shared/imaging/rle';
 import { sources } from '../fixtures';
@@ -35,6 +37,15 @@ interface Imported {
   /** Series id → its images (id, ground-truth label map) in instance order. */
   series: Map<number, { imageId: number; truth: Uint8Array }[]>;
 }
+
+/** Each segment of a SEG as pydicom reads it: label, type code, algorithm type and name. */
+const PYDICOM_SEGMENTS = `
+import json, sys, pydicom
+ds = pydicom.dcmread(sys.argv[1])
+print(json.dumps([{"label": str(s.SegmentLabel), "code": str(s.SegmentedPropertyTypeCodeSequence[0].CodeValue),
+  "type": str(s.SegmentAlgorithmType),
+  "algorithm": str(s.SegmentationAlgorithmIdentificationSequence[0].AlgorithmName) if "SegmentationAlgorithmIdentificationSequence" in s else None}
+  for s in ds.SegmentSequence]))`;
 
 /** Writes and imports thyroid phantom studies; each image's ground truth is kept for the reader's drawing. */
 async function importThyroid(b: Backend, dir: string, opts: { patients: number; imagesPerSeries: number; seed: number; size?: number }): Promise<Imported> {
@@ -370,9 +381,31 @@ describe.skipIf(!trainer.available)(
       expect(tuned.gate!.meanCandidate).toBeCloseTo(caseMeans.reduce((x, y) => x + y, 0) / caseMeans.length, 12);
       expect(b.registry.get(tuned.candidateVersionId!).taskId).toBe(task.id);
 
-      // TODO(seg branch, lead to connect): export this series as a DICOM SEG with the task's names and
-      // codes (dciodvfy clean, pydicom reads four segments), re-import it into the task and compare
-      // the label maps under the same labels.
+      // The accepted series as a DICOM SEG: one segment per label with the task's names and codes,
+      // AUTOMATIC with the model named (dciodvfy finds no error; pydicom reads the four segments);
+      // imported back into the task it gives the same label maps under the same labels.
+      const acceptedMaps = new Map(accepted.labels.map((l) => [l.imageId, labelMap(b.db, l.imageId, task.id)!]));
+      const { jobId: exportJob } = unwrap(await b.api.export.start({ seriesIds: [first.seriesId], format: 'seg', outDir: path.join(tmp.dir, 'seg'), taskId: task.id }));
+      const exported = (await b.exporter.wait(exportJob)) as Job & { result: ExportResult };
+      expect(exported.status).toBe('done');
+      const segFile = exported.result.series[0]!.files.map((f) => path.join(exported.result.outDir, f)).find((f) => f.endsWith('.dcm'))!;
+      const dciodvfy = spawnSync('dciodvfy', [segFile], { encoding: 'utf8' });
+      expect(dciodvfy.error, 'dciodvfy (apt dicom3tools) must be installed').toBeUndefined();
+      expect(`${dciodvfy.stdout}${dciodvfy.stderr}`.split('\n').filter((l) => l.startsWith('Error'))).toEqual([]);
+      const segments = JSON.parse(
+        execFileSync('/usr/bin/python3', ['-c', PYDICOM_SEGMENTS, segFile], { encoding: 'utf8' }),
+      ) as { label: string; code: string; type: string; algorithm: string | null }[];
+      expect(segments.map((x) => x.label)).toEqual(task.labels.map((l) => l.name));
+      expect(segments.map((x) => x.code)).toEqual(task.labels.map((l) => l.type.value));
+      expect(segments.every((x) => x.type === 'AUTOMATIC' && x.algorithm !== null)).toBe(true);
+      const { jobId: importJob } = unwrap(await b.api.import.start({ paths: [path.dirname(segFile)], taskId: task.id }));
+      expect((await b.importer.wait(importJob)).status).toBe('done');
+      const [set] = unwrap(await b.api.import.labelSets({}));
+      const proposal = unwrap(await b.api.import.proposeLabelSet({ labelSetId: set!.id, taskId: task.id }));
+      expect(proposal.unresolved).toEqual([]);
+      expect(proposal.segments.map((x) => [x.value, x.by])).toEqual(task.labels.map((l) => [l.value, 'code']));
+      unwrap(await b.api.import.applyLabelSet({ labelSetId: set!.id, taskId: task.id }));
+      for (const [imageId, map] of acceptedMaps) expect(labelMap(b.db, imageId, task.id)).toEqual(map);
     }, 900_000);
   },
 );

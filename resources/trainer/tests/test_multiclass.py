@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from lgms_trainer.labels import IGNORE_INDEX, LabelMapError, parse_label_map
-from lgms_trainer.metrics import dice_ce_loss, label_metrics
+from lgms_trainer.metrics import dice_ce_loss, label_metrics, mean_label_metrics
 from lgms_trainer.model import build_model
 from lgms_trainer.package import load_weights, save_weights
 from lgms_trainer.setup import load_without_head
@@ -81,6 +81,17 @@ class DiceCE(unittest.TestCase):
         m = label_metrics(pred, truth, 3)
         self.assertAlmostEqual(m[0]["dice"], 2 / 3)
         self.assertEqual(m[1]["dice"], 1.0)
+        self.assertEqual((m[0]["tp"], m[0]["fp"], m[0]["fn"]), (1, 0, 1))
+
+    def test_pooled_dice_over_images(self):
+        # Label 1 absent from the second image but predicted there on one pixel: that image scores
+        # 0 per image, while the pooled Dice counts the pixel once among all.
+        truth = [torch.tensor([[1, 1, 0, 0]]), torch.tensor([[0, 0, 0, 0]])]
+        pred = [torch.tensor([[1, 1, 0, 0]]), torch.tensor([[0, 0, 0, 1]])]
+        per = [label_metrics(p, t, 2) for p, t in zip(pred, truth)]
+        m = mean_label_metrics(per, ["a"])[0]
+        self.assertEqual(m["dice"], 0.5)
+        self.assertAlmostEqual(m["pooledDice"], 4 / 5)
 
 
 class InitFrom(unittest.TestCase):

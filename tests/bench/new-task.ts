@@ -130,10 +130,11 @@ try {
         n, init, trainImages: start?.trainImages, valImages: start?.valImages, steps, trainSeconds: Math.round(train.seconds),
         validationDice: done?.metrics.validation.dice, loadAverage: [loadBefore, loadAfter].map((v) => Math.round(v * 100) / 100),
       };
-      for (const d of DOMAINS) {
-        const ev = trainer(['evaluate', '--model', model, '--data', testDirs[d]!, '--threads', '2']).events.at(-1) as unknown as Evaluation;
+      // Raw argmax, and after the app's post-processing (components under 16 pixels dropped per label).
+      for (const [d, key, extra] of DOMAINS.flatMap((x) => [[x, x, []], [x, `${x}Cleaned`, ['--min-component', '16']]] as const)) {
+        const ev = trainer(['evaluate', '--model', model, '--data', testDirs[d]!, '--threads', '2', ...extra]).events.at(-1) as unknown as Evaluation;
         const pooled = ev.mean.labels.map((l) => l.pooledDice);
-        row[d] = {
+        row[key] = {
           mean: ev.mean.dice, labels: Object.fromEntries(ev.mean.labels.map((l) => [l.name, l.dice])), images: ev.mean.n,
           pooledMean: pooled.reduce((s, v) => s + v, 0) / pooled.length, pooled: Object.fromEntries(ev.mean.labels.map((l) => [l.name, l.pooledDice])),
         };
@@ -145,6 +146,7 @@ try {
       };
       console.log(`N=${String(n).padStart(2)} ${init.padEnd(7)} ${String(steps).padStart(4)} steps ${String(row.trainSeconds).padStart(4)} s  ` +
         `base ${fmt('base')}  shifted ${fmt('shifted')}  load ${loadBefore.toFixed(2)}→${loadAfter.toFixed(2)}`);
+      console.log(`     components ≥ 16 px: base ${fmt('baseCleaned')}  shifted ${fmt('shiftedCleaned')}`);
       mkdirSync(path.dirname(outFile), { recursive: true });
       writeFileSync(outFile, JSON.stringify({
         bench: 'new-task', created: new Date().toISOString(), timeLimit, heldOut, recipe: RECIPE,
@@ -153,12 +155,13 @@ try {
       }, null, 2));
     }
   }
-  console.log('\n| N | init | steps | train s | load | base mean | shifted mean | base lobe/trachea/carotid/jugular | shifted lobe/trachea/carotid/jugular | pooled base / shifted |');
+  console.log('\nAfter dropping components under 16 pixels per label (the app\'s post-processing):');
+  console.log('| N | init | steps | train s | load | base mean | shifted mean | base lobe/trachea/carotid/jugular | shifted lobe/trachea/carotid/jugular | pooled base / shifted |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   type Scores = { mean: number; labels: Record<string, number>; pooledMean: number };
   for (const r of rows) {
-    const b = r.base as Scores;
-    const s = r.shifted as Scores;
+    const b = r.baseCleaned as Scores;
+    const s = r.shiftedCleaned as Scores;
     const per = (x: Scores) => THYROID_LABELS.map((l) => (x.labels[l.name] ?? NaN).toFixed(2)).join(' / ');
     console.log(`| ${r.n} | ${r.init} | ${r.steps} | ${r.trainSeconds} | ${(r.loadAverage as number[]).join('→')} | ${b.mean.toFixed(3)} | ` +
       `${s.mean.toFixed(3)} | ${per(b)} | ${per(s)} | ${b.pooledMean.toFixed(3)} / ${s.pooledMean.toFixed(3)} |`);

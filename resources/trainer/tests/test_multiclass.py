@@ -94,6 +94,24 @@ class DiceCE(unittest.TestCase):
         self.assertAlmostEqual(m["pooledDice"], 4 / 5)
 
 
+class SmallComponents(unittest.TestCase):
+    def test_drops_components_under_the_size_per_label(self):
+        from lgms_trainer.evaluate import drop_small_components
+        m = torch.zeros(8, 8, dtype=torch.long)
+        m[0:3, 0:3] = 1   # 9 pixels: kept at 5
+        m[6, 6] = 1       # 1 pixel: dropped
+        m[5:7, 0:2] = 2   # 4 pixels: dropped at 5
+        m[4, 4] = m[4, 5] = m[5, 5] = 3  # 3 pixels, one 4-connected component: dropped at 5
+        out = drop_small_components(m, 5)
+        self.assertEqual(int((out == 1).sum()), 9)
+        self.assertEqual(int((out == 2).sum()), 0)
+        self.assertEqual(int((out == 3).sum()), 0)
+        d = torch.zeros(3, 3, dtype=torch.long)
+        d[0, 0] = d[1, 1] = d[2, 2] = 1  # diagonal only: three components of 1 under 4-connectivity
+        self.assertEqual(int((drop_small_components(d, 2) == 1).sum()), 0)
+        self.assertTrue(torch.equal(drop_small_components(m, 0), m))
+
+
 class InitFrom(unittest.TestCase):
     def test_body_loaded_head_replaced(self):
         torch.manual_seed(1)

@@ -64,6 +64,8 @@ def build_parser():
     e.add_argument("--data", required=True)
     e.add_argument("--onnx", action="store_true", help="run model.onnx with onnxruntime")
     e.add_argument("--threshold", type=float, help="default: model.json's threshold")
+    e.add_argument("--min-component", type=int, default=0,
+                   help="multi-class: drop 4-connected components under this many pixels per label (the app uses 16)")
     e.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
 
     x = sub.add_parser("export", help="export weights.pt of a model folder to ONNX")
@@ -131,7 +133,8 @@ def _dispatch(args, argv, events):
                     onnxruntime=_importable("onnxruntime"), threads=torch.get_num_threads())
     elif args.command == "evaluate":
         from .evaluate import evaluate_folder
-        result = evaluate_folder(args.model, args.data, use_onnx=args.onnx, threshold=args.threshold)
+        result = evaluate_folder(args.model, args.data, use_onnx=args.onnx, threshold=args.threshold,
+                                 min_component=args.min_component)
         events.emit("evaluation", **result)
     elif args.command == "export":
         from .export import export_onnx

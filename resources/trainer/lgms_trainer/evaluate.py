@@ -75,11 +75,33 @@ def _logit(p):
     return math.log(p / (1 - p))
 
 
+def drop_small_components(labels: torch.Tensor, min_pixels: int) -> torch.Tensor:
+    """Label map (H, W) of class indices → the same with every 4-connected component of a
+    foreground class smaller than min_pixels set to background (0), as the app's inference
+    post-processing does for each label (src/shared/imaging/slice-mask.ts, minComponentPixels)."""
+    if min_pixels <= 1:
+        return labels
+    from scipy import ndimage  # only for this option
+
+    out = labels.clone()
+    arr = labels.numpy()
+    for c in np.unique(arr):
+        if c == 0:
+            continue
+        comp, n = ndimage.label(arr == c)  # default structure: 4-connectivity
+        sizes = np.bincount(comp.ravel(), minlength=n + 1)
+        small = sizes < min_pixels
+        small[0] = False
+        out[torch.from_numpy(small[comp])] = 0
+    return out
+
+
 def evaluate_folder(model_dir: str, data_dir: str, use_onnx: bool = False, threshold: Optional[float] = None,
-                    device: Optional[torch.device] = None) -> dict:
+                    device: Optional[torch.device] = None, min_component: int = 0) -> dict:
     """Per-image metrics of a model package on data_dir (images/ + masks/) at each image's own
     resolution; binary: thresholded sigmoid, multi-class: argmax of the softmax with per-label
-    metrics (module docstring). Raises ValueError for a multi-class model without model.json."""
+    metrics (module docstring), after dropping components under min_component pixels per label
+    when given (multi-class only). Raises ValueError for a multi-class model without model.json."""
     model, manifest = load_model(model_dir)
     spec = dict(manifest["input"]) if manifest else dict(DEFAULT_SPEC)
     spec["size"] = tuple(spec["size"])
@@ -113,7 +135,7 @@ def evaluate_folder(model_dir: str, data_dir: str, use_onnx: bool = False, thres
                 continue
             truth = torch.from_numpy(load_label_values(mp, lut))
             prob = unletterbox(torch.softmax(logits, 0), img.shape[0], img.shape[1], spec["size"])
-            per_label = label_metrics(prob.argmax(0), truth, model.classes)
+            per_label = label_metrics(drop_small_components(prob.argmax(0), min_component), truth, model.classes)
             per_labels.append(per_label)
             results.append({"name": name, **summarize_labels(per_label),
                             "labels": [{"name": n, **m} for n, m in zip(label_map.names, per_label)]})

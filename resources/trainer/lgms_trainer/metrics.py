@@ -78,7 +78,14 @@ def label_metrics(pred: torch.Tensor, truth: torch.Tensor, classes: int, ignore_
     ignore_index, those pixels are left out); returns one dict per foreground class 1..classes−1."""
     pred, truth = torch.as_tensor(pred), torch.as_tensor(truth)
     valid = truth != ignore_index
-    return [overlap_metrics((pred == c) & valid, (truth == c) & valid) for c in range(1, classes)]
+    out = []
+    for c in range(1, classes):
+        p, t = (pred == c) & valid, (truth == c) & valid
+        m = overlap_metrics(p, t)
+        # Pixel counts, so that a caller can also pool a label's Dice over images.
+        m.update(tp=int((p & t).sum()), fp=int((p & ~t).sum()), fn=int((~p & t).sum()))
+        out.append(m)
+    return out
 
 
 def summarize_labels(per_label: list[dict]) -> dict:
@@ -87,10 +94,15 @@ def summarize_labels(per_label: list[dict]) -> dict:
 
 
 def mean_label_metrics(per_image_labels: list[list[dict]], names: list[str]) -> list[dict]:
-    """Per label over images: [{"name", "dice", "iou", "sensitivity", "precision", "n"}]."""
+    """Per label over images: [{"name", "dice", "iou", "sensitivity", "precision", "n", "pooledDice"}];
+    pooledDice = 2·ΣTP / (2·ΣTP + ΣFP + ΣFN) over all images' pixels (1.0 when the label is
+    neither present nor predicted anywhere), when the per-image metrics carry pixel counts."""
     out = []
     for k, name in enumerate(names):
         m = mean_metrics([img[k] for img in per_image_labels])
+        if per_image_labels and "tp" in per_image_labels[0][k]:
+            tp, fp, fn = (sum(img[k][c] for img in per_image_labels) for c in ("tp", "fp", "fn"))
+            m["pooledDice"] = _ratio(2 * tp, 2 * tp + fp + fn, tp + fp + fn == 0)
         out.append({"name": name, **m})
     return out
 

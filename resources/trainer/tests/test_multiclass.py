@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from lgms_trainer.labels import IGNORE_INDEX, LabelMapError, parse_label_map
-from lgms_trainer.metrics import dice_ce_loss, label_metrics
+from lgms_trainer.metrics import dice_ce_loss, label_metrics, mean_label_metrics
 from lgms_trainer.model import build_model
 from lgms_trainer.package import load_weights, save_weights
 from lgms_trainer.setup import load_without_head
@@ -81,6 +81,35 @@ class DiceCE(unittest.TestCase):
         m = label_metrics(pred, truth, 3)
         self.assertAlmostEqual(m[0]["dice"], 2 / 3)
         self.assertEqual(m[1]["dice"], 1.0)
+        self.assertEqual((m[0]["tp"], m[0]["fp"], m[0]["fn"]), (1, 0, 1))
+
+    def test_pooled_dice_over_images(self):
+        # Label 1 absent from the second image but predicted there on one pixel: that image scores
+        # 0 per image, while the pooled Dice counts the pixel once among all.
+        truth = [torch.tensor([[1, 1, 0, 0]]), torch.tensor([[0, 0, 0, 0]])]
+        pred = [torch.tensor([[1, 1, 0, 0]]), torch.tensor([[0, 0, 0, 1]])]
+        per = [label_metrics(p, t, 2) for p, t in zip(pred, truth)]
+        m = mean_label_metrics(per, ["a"])[0]
+        self.assertEqual(m["dice"], 0.5)
+        self.assertAlmostEqual(m["pooledDice"], 4 / 5)
+
+
+class SmallComponents(unittest.TestCase):
+    def test_drops_components_under_the_size_per_label(self):
+        from lgms_trainer.evaluate import drop_small_components
+        m = torch.zeros(8, 8, dtype=torch.long)
+        m[0:3, 0:3] = 1   # 9 pixels: kept at 5
+        m[6, 6] = 1       # 1 pixel: dropped
+        m[5:7, 0:2] = 2   # 4 pixels: dropped at 5
+        m[4, 4] = m[4, 5] = m[5, 5] = 3  # 3 pixels, one 4-connected component: dropped at 5
+        out = drop_small_components(m, 5)
+        self.assertEqual(int((out == 1).sum()), 9)
+        self.assertEqual(int((out == 2).sum()), 0)
+        self.assertEqual(int((out == 3).sum()), 0)
+        d = torch.zeros(3, 3, dtype=torch.long)
+        d[0, 0] = d[1, 1] = d[2, 2] = 1  # diagonal only: three components of 1 under 4-connectivity
+        self.assertEqual(int((drop_small_components(d, 2) == 1).sum()), 0)
+        self.assertTrue(torch.equal(drop_small_components(m, 0), m))
 
 
 class InitFrom(unittest.TestCase):

@@ -61,53 +61,84 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const token = options.token ?? randomBytes(24).toString('base64url');
-  const tokenBytes = Buffer.from(token);
-  const { backend } = options;
-  const rendererDir = path.resolve(options.rendererDir);
-  let origin = '';
-  let allowedHosts = new Set<string>();
+/**
+ * Who may talk to this server start: requests for our own host and origin (never another site's,
+ * against DNS rebinding) that carry the per-start token as a bearer header or as the cookie the
+ * printed URL's `?token=` becomes. Authentication only; what a request asks for is routed apart.
+ */
+class Gate {
+  readonly token: string;
+  private readonly tokenBytes: Buffer;
+  origin = '';
+  private allowedHosts = new Set<string>();
 
-  const tokenMatches = (candidate: string | undefined): boolean => {
-    if (!candidate) return false;
-    const bytes = Buffer.from(candidate);
-    return bytes.length === tokenBytes.length && timingSafeEqual(bytes, tokenBytes);
-  };
+  constructor(token: string | undefined) {
+    this.token = token ?? randomBytes(24).toString('base64url');
+    this.tokenBytes = Buffer.from(this.token);
+  }
 
-  const authorised = (req: IncomingMessage): boolean => {
+  /** Called once the port is known. */
+  listening(port: number): void {
+    this.origin = `http://127.0.0.1:${port}`;
+    this.allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  }
+
+  /** Refuses requests whose Host is not ours (DNS rebinding) or whose Origin is another site. */
+  sameOrigin(req: IncomingMessage): boolean {
+    return this.allowedHosts.has(req.headers.host ?? '') && (req.headers.origin === undefined || req.headers.origin === this.origin);
+  }
+
+  authorised(req: IncomingMessage): boolean {
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    return tokenMatches(bearer) || tokenMatches(readCookie(req.headers.cookie, TOKEN_COOKIE));
-  };
+    return this.matches(bearer) || this.matches(readCookie(req.headers.cookie, TOKEN_COOKIE));
+  }
 
-  // Refuses requests whose Host is not ours (DNS rebinding) or whose Origin is another site.
-  const sameOrigin = (req: IncomingMessage): boolean =>
-    allowedHosts.has(req.headers.host ?? '') && (req.headers.origin === undefined || req.headers.origin === origin);
-
-  const bodies = new BodyGate();
-  const server = http.createServer((req, res) => {
-    setSecurityHeaders(res);
-    if (!sameOrigin(req)) return sendText(res, 403, 'Forbidden: wrong host or origin.');
-    const url = new URL(req.url ?? '/', origin);
-    // The printed URL carries the token once; it becomes an HttpOnly cookie and leaves the address bar.
+  /**
+   * Lets a request through (true), or answers it (false): a wrong host or origin, the printed
+   * URL's token (which becomes an HttpOnly cookie and leaves the address bar), no token.
+   */
+  admit(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    if (!this.sameOrigin(req)) return (sendText(res, 403, 'Forbidden: wrong host or origin.'), false);
     const queryToken = url.searchParams.get('token');
     if (req.method === 'GET' && queryToken !== null) {
-      if (!tokenMatches(queryToken)) return sendText(res, 401, 'Unauthorized: this token is not valid for this server start.');
+      if (!this.matches(queryToken)) return (sendText(res, 401, 'Unauthorized: this token is not valid for this server start.'), false);
       url.searchParams.delete('token');
-      res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+      res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${this.token}; HttpOnly; SameSite=Strict; Path=/`);
       res.writeHead(303, { Location: url.pathname + url.search });
-      return res.end();
+      res.end();
+      return false;
     }
-    if (!authorised(req)) {
-      return sendText(res, 401, 'Unauthorized: open the URL printed by `npm run serve` (it carries the access token).');
+    if (!this.authorised(req)) {
+      sendText(res, 401, 'Unauthorized: open the URL printed by `npm run serve` (it carries the access token).');
+      return false;
     }
-    if (url.pathname === STAGE_UPLOAD_PATH) return handleUpload(req, res, url);
-    if (url.pathname.startsWith('/api/')) return handleApi(req, res, url);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
-    return serveStatic(res, url.pathname);
-  });
+    return true;
+  }
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  private matches(candidate: string | undefined): boolean {
+    if (!candidate) return false;
+    const bytes = Buffer.from(candidate);
+    return bytes.length === this.tokenBytes.length && timingSafeEqual(bytes, this.tokenBytes);
+  }
+}
+
+/** What an admitted request asks for: an API call, an upload, or a file of the built renderer. */
+class Routes {
+  private readonly bodies = new BodyGate();
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly rendererDir: string,
+  ) {}
+
+  route(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (url.pathname === STAGE_UPLOAD_PATH) return void this.upload(req, res, url);
+    if (url.pathname.startsWith('/api/')) return void this.api(req, res, url);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'Method not allowed.');
+    return this.file(res, url.pathname);
+  }
+
+  private async api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     res.setHeader('Cache-Control', 'no-store');
     if (req.method !== 'POST') return sendText(res, 405, 'Use POST for API calls.');
     // This content type cannot be sent cross-site without a CORS preflight, which we never grant
@@ -123,7 +154,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let body: unknown;
     let bytes: Buffer;
     try {
-      bytes = await bodies.read(req);
+      bytes = await this.bodies.read(req);
     } catch (e) {
       if (e instanceof BodyRefused) return refuseBody(res, e.status, e.message);
       return refuseBody(res, 400, `Bad request: the body could not be read (${(e as Error).message}).`);
@@ -137,7 +168,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const service = safeDecode(parts[2]!);
     const method = safeDecode(parts[3]!);
     if (service === null || method === null) return sendText(res, 400, 'Bad request: malformed URL.');
-    const result = await backend.dispatch(service, method, input);
+    const result = await this.backend.dispatch(service, method, input);
     sendWire(res, 200, result);
   }
 
@@ -147,7 +178,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
    * http-transport.ts sends it so). A non-simple method and type: a cross-site page cannot send it
    * without a CORS preflight, which is never granted.
    */
-  async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  private async upload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     res.setHeader('Cache-Control', 'no-store');
     if (req.method !== 'PUT') return refuseBody(res, 405, 'Use PUT for uploads.');
     if ((req.headers['content-type'] ?? '').split(';')[0]!.trim() !== 'application/octet-stream')
@@ -162,7 +193,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return sendWire(res, 200, fail('invalid-input', meta.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
     }
     try {
-      const value = await bodies.run(req, () => backend.importer.stageFrom(meta.data, arriving(req), length));
+      const value = await this.bodies.run(req, () => this.backend.importer.stageFrom(meta.data, arriving(req), length));
       sendWire(res, 200, { ok: true, value });
     } catch (e) {
       if (e instanceof BodyRefused) return refuseBody(res, e.status, e.message);
@@ -171,12 +202,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   }
 
-  function serveStatic(res: ServerResponse, pathname: string): void {
+  /** A file of the built renderer; nothing outside its folder. */
+  private file(res: ServerResponse, pathname: string): void {
     const decoded = safeDecode(pathname);
     if (decoded === null) return sendText(res, 400, 'Bad request: malformed URL.');
     const relative = pathname === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
-    const file = path.resolve(rendererDir, relative);
-    if (file !== rendererDir && !file.startsWith(rendererDir + path.sep)) return sendText(res, 404, 'Not found.');
+    const file = path.resolve(this.rendererDir, relative);
+    if (file !== this.rendererDir && !file.startsWith(this.rendererDir + path.sep)) return sendText(res, 404, 'Not found.');
     let size: number;
     try {
       const st = statSync(file);
@@ -192,28 +224,45 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
     createReadStream(file).pipe(res);
   }
+}
 
+/** The backend's events to every admitted WebSocket on /events; returns how to stop. */
+function eventSockets(server: http.Server, gate: Gate, backend: Backend): () => void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   const sockets = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (!sameOrigin(req)) return refuse(403, 'Forbidden');
-    if (!authorised(req)) return refuse(401, 'Unauthorized');
-    if (new URL(req.url ?? '/', origin).pathname !== '/events') return refuse(404, 'Not Found');
+    if (!gate.sameOrigin(req)) return refuse(403, 'Forbidden');
+    if (!gate.authorised(req)) return refuse(401, 'Unauthorized');
+    if (new URL(req.url ?? '/', gate.origin).pathname !== '/events') return refuse(404, 'Not Found');
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
       ws.on('error', () => sockets.delete(ws));
     });
   });
-
   const offEvents = backend.events.onAny((event, payload) => {
     const message = encodeWire({ event, payload });
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(message);
   });
+  return () => {
+    offEvents();
+    for (const ws of sockets) ws.terminate();
+    wss.close();
+  };
+}
 
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const gate = new Gate(options.token);
+  const routes = new Routes(options.backend, path.resolve(options.rendererDir));
+  const server = http.createServer((req, res) => {
+    setSecurityHeaders(res);
+    const url = new URL(req.url ?? '/', gate.origin);
+    if (gate.admit(req, res, url)) routes.route(req, res, url);
+  });
+  const stopEvents = eventSockets(server, gate, options.backend);
   // A request must arrive whole within a minute (Node's default is five): a chunk is 4 MiB.
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -221,18 +270,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  origin = `http://127.0.0.1:${port}`;
-  allowedHosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
-
+  gate.listening(port);
   return {
-    url: `${origin}/?token=${token}`,
-    origin,
+    url: `${gate.origin}/?token=${gate.token}`,
+    origin: gate.origin,
     port,
-    token,
+    token: gate.token,
     async close() {
-      offEvents();
-      for (const ws of sockets) ws.terminate();
-      wss.close();
+      stopEvents();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

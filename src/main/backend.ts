@@ -84,7 +84,8 @@ export function createBackend(options: BackendOptions): Backend {
   const jobs = new JobStore(db, events);
   // A previous process may have died mid-job: its rows say "running", its packs may hold bytes
   // nothing refers to, and an export of it may have left its stage (before the rows are marked).
-  for (const removed of sweepExportLeftovers(options.dataDir, db)) console.error(`[export] removed what an interrupted export left: ${removed}`);
+  for (const removed of sweepExportLeftovers(options.dataDir, db))
+    console.error(`[export] removed what an interrupted export left: ${removed}`);
   jobs.recoverInterrupted();
   store.sweepPacks(referencedIn(db));
   const frames = new FrameLoader(db, store);
@@ -92,43 +93,83 @@ export function createBackend(options: BackendOptions): Backend {
   const registry = new ModelRegistry(db, options.dataDir, events);
   const modelProblems = registry.registerBuiltins(options.modelsDir ?? path.join(resourcesDir(), 'models'));
   for (const problem of modelProblems) console.error(`[models] ${problem}`);
-  const engine = new InferenceEngine({ db, dbPath, storeDir: store.root, jobs, events, registry, settings: () => settings.read(), ...binding });
+  const engine = new InferenceEngine({
+    db,
+    dbPath,
+    storeDir: store.root,
+    jobs,
+    events,
+    registry,
+    settings: () => settings.read(),
+    ...binding,
+  });
   const system = new SystemMainService(
-    { dataDir: options.dataDir, ...(dataDirNote ? { dataDirNote } : {}), transport: options.transport, activeProvider: () => engine.activeProvider(), ...(options.host?.pickPaths ? { pickPaths: options.host.pickPaths } : {}) },
+    {
+      dataDir: options.dataDir,
+      ...(dataDirNote ? { dataDirNote } : {}),
+      transport: options.transport,
+      activeProvider: () => engine.activeProvider(),
+      ...(options.host?.pickPaths ? { pickPaths: options.host.pickPaths } : {}),
+    },
     settings,
     events,
   );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
-  const training = new TrainingMainService({ db, dataDir: options.dataDir, frames, registry, events, trainer: () => system.refreshTrainer(), trainerDir: path.join(resourcesDir(), 'trainer'), launcher: () => trainerLauncher(settings.read().slurmCluster), gate: { dbPath, storeDir: store.root, ttaFlips: () => settings.read().ttaFlips, ...binding } });
+  const training = new TrainingMainService({
+    db,
+    dataDir: options.dataDir,
+    frames,
+    registry,
+    events,
+    trainer: () => system.refreshTrainer(),
+    trainerDir: path.join(resourcesDir(), 'trainer'),
+    launcher: () => trainerLauncher(settings.read().slurmCluster),
+    gate: { dbPath, storeDir: store.root, ttaFlips: () => settings.read().ttaFlips, ...binding },
+  });
   // A run whose backend died mid-training: marked interrupted, its files removed (migration 0080).
   training.recover();
-  const review = new ReviewMainService({ db, events, registry, settings: () => settings.read(), segment: (seriesId, taskId) => engine.segmentSeries({ seriesId, taskId }) });
+  const review = new ReviewMainService({
+    db,
+    events,
+    registry,
+    settings: () => settings.read(),
+    segment: (seriesId, taskId) => engine.segmentSeries({ seriesId, taskId }),
+  });
   const identity = () => userIdentity(settings.read());
   const exporter = new ExportMainService({ db, store, frames, jobs, softwareVersion: appVersion(), identity });
-  const dicomweb = new DicomwebMainService({ db, dataDir: options.dataDir, store, frames, jobs, importer, secrets: options.secrets ?? FILE_ONLY, softwareVersion: appVersion(), identity });
-  const services: Services = { system, settings, jobs, import: importer, worklist, models: registry, inference: engine, demo: new DemoMainService(options.dataDir, importer), viewer: new ViewerMainService(db, frames), review, export: exporter, dicomweb, training, tasks: new TasksMainService(db, events) };
-  const ready = options.inference === false ? Promise.resolve() : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
-  // New series from a finished import are segmented when the setting asks for it.
-  events.on('onDidImportStudies', ({ studyIds }) => engine.autoSegment(studyIds));
-  events.on('onDidChangeSettings', () => void engine.settingsChanged());
-  // Imported series outside the model's domain, and finished segmentations, join the review loop.
-  events.on('onDidChangeJob', (job) => {
-    if ((job.kind !== 'import' && job.kind !== 'inference') || job.status !== 'done') return;
-    try {
-      review.sync();
-    } catch (e) {
-      console.error(`[review] ${(e as Error).message}`); // the next review read retries
-    }
+  const dicomweb = new DicomwebMainService({
+    db,
+    dataDir: options.dataDir,
+    store,
+    frames,
+    jobs,
+    importer,
+    secrets: options.secrets ?? FILE_ONLY,
+    softwareVersion: appVersion(),
+    identity,
   });
-  // Settings → fine-tune automatically after N new training labels (issue 12): checked after each decision.
-  // Per task: each task with an active version counts its own new labels and queues its own run.
-  events.on('onDidChangeReview', () => {
-    for (const { taskId } of registry.actives())
-      autoFineTune({ db, taskId, start: () => training.start({ taskId }) }, settings.read().autoFineTuneAfter).catch((e: unknown) =>
-        console.error(`[training] ${(e as Error).message}`),
-      );
-  });
+  const services: Services = {
+    system,
+    settings,
+    jobs,
+    import: importer,
+    worklist,
+    models: registry,
+    inference: engine,
+    demo: new DemoMainService(options.dataDir, importer),
+    viewer: new ViewerMainService(db, frames),
+    review,
+    export: exporter,
+    dicomweb,
+    training,
+    tasks: new TasksMainService(db, events),
+  };
+  const ready =
+    options.inference === false
+      ? Promise.resolve()
+      : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
+  followEvents({ db, events, engine, review, registry, training, settings });
   const dispatch = createDispatch(services);
   return {
     dataDir: options.dataDir,
@@ -153,4 +194,40 @@ export function createBackend(options: BackendOptions): Backend {
       db.close();
     },
   };
+}
+
+/**
+ * What one service does when another's event says so: new series segmented after an import (when
+ * the setting asks), finished jobs joining the review loop, a fine-tune queued after N new labels.
+ */
+function followEvents(o: {
+  db: Database;
+  events: Emitter<Events>;
+  engine: InferenceEngine;
+  review: ReviewMainService;
+  registry: ModelRegistry;
+  training: TrainingMainService;
+  settings: SettingsMainService;
+}): void {
+  const { db, events, engine, review, registry, training, settings } = o;
+  // New series from a finished import are segmented when the setting asks for it.
+  events.on('onDidImportStudies', ({ studyIds }) => engine.autoSegment(studyIds));
+  events.on('onDidChangeSettings', () => void engine.settingsChanged());
+  // Imported series outside the model's domain, and finished segmentations, join the review loop.
+  events.on('onDidChangeJob', (job) => {
+    if ((job.kind !== 'import' && job.kind !== 'inference') || job.status !== 'done') return;
+    try {
+      review.sync();
+    } catch (e) {
+      console.error(`[review] ${(e as Error).message}`); // the next review read retries
+    }
+  });
+  // Settings → fine-tune automatically after N new training labels (issue 12): checked after each decision.
+  // Per task: each task with an active version counts its own new labels and queues its own run.
+  events.on('onDidChangeReview', () => {
+    for (const { taskId } of registry.actives())
+      autoFineTune({ db, taskId, start: () => training.start({ taskId }) }, settings.read().autoFineTuneAfter).catch(
+        (e: unknown) => console.error(`[training] ${(e as Error).message}`),
+      );
+  });
 }

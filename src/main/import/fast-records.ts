@@ -45,6 +45,19 @@ function readRepaired(b: Uint8Array): ReadOutcome | null {
   return read(new Uint8Array(p10.buffer), p10.transferSyntaxUid, p10.repairs);
 }
 
+/** Photometric Interpretations this path reads as they are (palette colour and the rest: the full reader). */
+const FAST_PHOTOMETRIC = new Set([
+  'MONOCHROME1',
+  'MONOCHROME2',
+  'RGB',
+  'YBR_FULL',
+  'YBR_FULL_422',
+  'YBR_PARTIAL_422',
+  'YBR_PARTIAL_420',
+  'YBR_ICT',
+  'YBR_RCT',
+]);
+
 /** `fileSyntax`: the file's own transfer syntax where `b` holds it repaired (readRepaired), and `repairs` what was done. */
 function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = []): ReadOutcome | null {
   const header = readFastHeader(b);
@@ -52,7 +65,12 @@ function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = [
   const { values, mode, transferSyntax: ts } = header;
   if (header.pixelOffset === END_OF_DATA_SET) return knownNonImage(values);
   const charset = values.text(T.charset).toUpperCase();
-  const single = charset === 'ISO_IR 192' ? 'utf-8' : charset === '' || charset === 'ISO_IR 100' || charset === 'ISO_IR 6' ? 'latin1' : singleSetDecoder(charset);
+  const single =
+    charset === 'ISO_IR 192'
+      ? 'utf-8'
+      : charset === '' || charset === 'ISO_IR 100' || charset === 'ISO_IR 6'
+        ? 'latin1'
+        : singleSetDecoder(charset);
   // ISO 2022 code extensions: UIDs, dates, codes and numbers are ASCII; names and descriptions
   // are decoded below as the full reader decodes them.
   const extensions = single === null ? codeExtensions(b, values, header.pixelOffset) : null;
@@ -94,7 +112,7 @@ function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = [
   // nothing here depends on it.
   if (photometric.endsWith('_422') && native) return null;
   // Palette colour (its tables) and anything unusual: the full reader converts or refuses them.
-  if (!['MONOCHROME1', 'MONOCHROME2', 'RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_PARTIAL_422', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT'].includes(photometric)) return null;
+  if (!FAST_PHOTOMETRIC.has(photometric)) return null;
   // Native pixels cut short are refused here already (Part 5 §8.1.1: Rows × Columns × Samples ×
   // Bits Allocated × Frames bits); the full reader checks the same (read-dicom.ts).
   const pixels = elementAt(b, header.pixelOffset, mode);
@@ -107,10 +125,12 @@ function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = [
   }
   // The full reader's first check of an image it has parsed (read-dicom.ts), so its answer too:
   // an anonymiser that dropped the UIDs left nothing to file the image under.
-  if (!studyUid || !seriesUid) return { status: 'failed', reason: failureReason('missing-attribute', missingUids(studyUid, seriesUid)) };
+  if (!studyUid || !seriesUid)
+    return { status: 'failed', reason: failureReason('missing-attribute', missingUids(studyUid, seriesUid)) };
   if (!sopInstance) return null;
   if (native) {
-    const expected = bits === 1 ? Math.ceil((rows * columns * samples * frames) / 8) : rows * columns * samples * frames * (bits / 8);
+    const expected =
+      bits === 1 ? Math.ceil((rows * columns * samples * frames) / 8) : rows * columns * samples * frames * (bits / 8);
     const present = pixels.length === 0xffffffff ? 0 : Math.min(pixels.length, b.length - pixels.value);
     if (present < expected) return { status: 'failed', reason: failureReason('pixels-cut-short', bytesOf(present, expected)) };
   }
@@ -128,7 +148,12 @@ function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = [
         : `study:${studyUid}`,
     patient,
     studyUid,
-    study: { date: str(T.studyDate), time: str(T.studyTime), description: text(T.studyDescription), accession: text(T.accession) },
+    study: {
+      date: str(T.studyDate),
+      time: str(T.studyTime),
+      description: text(T.studyDescription),
+      accession: text(T.accession),
+    },
     seriesUid,
     series: { modality: str(T.modality), number: intOrNull(first(T.seriesNumber, 'IS')), description: text(T.seriesDescription) },
     format: 'dicom',
@@ -164,7 +189,11 @@ function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = [
       windowCenter: first(T.windowCenter),
       windowWidth: positiveOrNull(first(T.windowWidth)),
       transferSyntax: fileSyntax ?? ts,
-      stack: [intOrNull(first(T.temporalPosition, 'IS')), intOrNull(first(T.echoNumbers, 'IS')), intOrNull(first(T.acquisitionNumber, 'IS'))],
+      stack: [
+        intOrNull(first(T.temporalPosition, 'IS')),
+        intOrNull(first(T.echoNumbers, 'IS')),
+        intOrNull(first(T.acquisitionNumber, 'IS')),
+      ],
     });
   }
   return { status: 'image', series, frames: frameRecords, ...(notes.length ? { notes: [...new Set(notes)] } : {}) };
@@ -215,7 +244,13 @@ function codeExtensions(b: Uint8Array, values: FastHeader['values'], pixelOffset
   if (!usesCodeExtensions(charsets)) return null;
   const at = locateCharset(b, 132);
   if (!at || at.length < 10 || at.start + at.length > b.length) return null;
-  if (Buffer.from(b.buffer, b.byteOffset + at.start, at.length).toString('latin1').replace(/[\0 ]+$/, '').trim() !== value) return null;
+  if (
+    Buffer.from(b.buffer, b.byteOffset + at.start, at.length)
+      .toString('latin1')
+      .replace(/[\0 ]+$/, '')
+      .trim() !== value
+  )
+    return null;
   for (let i = b.indexOf(ESC, 132); i >= 0 && i < pixelOffset; i = b.indexOf(ESC, i + 1)) {
     // The escape and the few bytes a designation takes, up to the next escape.
     let end = i + 1;
@@ -233,7 +268,9 @@ const EQUALS = 0x3d;
 function extendedText(bytes: Uint8Array | null, charsets: readonly string[]): string {
   if (!bytes) return '';
   const end = bytes.indexOf(BACKSLASH);
-  return decodeIso2022(end < 0 ? bytes : bytes.subarray(0, end), charsets).text.replace(/\0+$/, '').trim();
+  return decodeIso2022(end < 0 ? bytes : bytes.subarray(0, end), charsets)
+    .text.replace(/\0+$/, '')
+    .trim();
 }
 
 /** The first value of a PN: its component groups decoded each, trimmed, joined with "=", empty trailing groups dropped (values.ts personName). */
@@ -242,7 +279,7 @@ function extendedName(bytes: Uint8Array | null, charsets: readonly string[]): st
   const end = bytes.indexOf(BACKSLASH);
   const value = end < 0 ? bytes : bytes.subarray(0, end);
   const groups: string[] = [];
-  for (let start = 0; groups.length < 3; ) {
+  for (let start = 0; groups.length < 3;) {
     const next = value.indexOf(EQUALS, start);
     groups.push(decodeIso2022(value.subarray(start, next < 0 ? value.length : next), charsets).text.trim());
     if (next < 0) break;
@@ -258,7 +295,10 @@ function extendedName(bytes: Uint8Array | null, charsets: readonly string[]): st
  */
 function oneEncapsulatedFrame(b: Uint8Array, at: number): boolean {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const item = (p: number) => (p + 8 <= b.length && view.getUint16(p, true) === 0xfffe ? { element: view.getUint16(p + 2, true), length: view.getUint32(p + 4, true) } : null);
+  const item = (p: number) =>
+    p + 8 <= b.length && view.getUint16(p, true) === 0xfffe
+      ? { element: view.getUint16(p + 2, true), length: view.getUint32(p + 4, true) }
+      : null;
   const table = item(at);
   if (!table || table.element !== 0xe000) return false;
   if (table.length === 4) return true;

@@ -8,9 +8,14 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const electron = { name: 'electron', message: 'Only src/main/electron and src/preload may import electron.' };
-const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_')).map((name) => ({ name, message: 'src/shared must not import Node modules.' }));
+const nodeBuiltins = builtinModules
+  .filter((m) => !m.startsWith('_'))
+  .map((name) => ({ name, message: 'src/shared must not import Node modules.' }));
 const nodePrefixed = { group: ['node:*'], message: 'src/shared and src/renderer must not import Node modules.' };
-const intoMain = { group: ['**/main/**', '**/main'], message: 'Only the backend imports the backend; share code through src/shared.' };
+const intoMain = {
+  group: ['**/main/**', '**/main'],
+  message: 'Only the backend imports the backend; share code through src/shared.',
+};
 const intoRenderer = { group: ['**/renderer/**', '**/renderer'], message: 'The backend must not import the renderer.' };
 // The backend's floors, lowest first; docs/architecture.md ("The backend's floors") has the same
 // table and tests/lint/layers.test.ts checks that the two agree and that every folder and file
@@ -22,15 +27,39 @@ const DB = ['db'];
 const STORE = ['store'];
 const IMAGING = ['imaging'];
 const FEATURES = [
-  'import', 'demo', 'inference', 'viewer', 'worklist', 'jobs', 'models', 'settings', 'system', 'review', 'training', 'export', 'dicomweb', 'tasks',
+  'import',
+  'demo',
+  'inference',
+  'viewer',
+  'worklist',
+  'jobs',
+  'models',
+  'settings',
+  'system',
+  'review',
+  'training',
+  'export',
+  'dicomweb',
+  'tasks',
 ];
 const HOSTS = ['backend', 'data-dir', 'rpc', 'server', 'cli', 'electron']; // backend.ts and data-dir.ts are files
-const intoFeatures = (names, message) => ({ group: [...names.flatMap((n) => [`**/${n}`, `**/${n}/**`]), '!**/shared/**'], message });
+const intoFeatures = (names, message) => ({
+  group: [...names.flatMap((n) => [`**/${n}`, `**/${n}/**`]), '!**/shared/**'],
+  message,
+});
 const featureRules = [
-  [GROUND.map((f) => `src/main/${f}.ts`), [...DB, ...STORE, ...IMAGING, ...FEATURES, ...HOSTS], 'paths.ts, workers.ts and process-alive.ts are the ground floor: they import no backend folder.'],
+  [
+    GROUND.map((f) => `src/main/${f}.ts`),
+    [...DB, ...STORE, ...IMAGING, ...FEATURES, ...HOSTS],
+    'paths.ts, workers.ts and process-alive.ts are the ground floor: they import no backend folder.',
+  ],
   ['src/main/db/**/*.ts', [...STORE, ...IMAGING, ...FEATURES, ...HOSTS], 'The database layer imports no backend feature.'],
   ['src/main/store/**/*.ts', [...IMAGING, ...FEATURES, ...HOSTS], 'The content store is storage: it imports only the database.'],
-  ['src/main/imaging/**/*.ts', [...FEATURES, ...HOSTS], 'Imaging reads and writes pixels: it must not import import/, demo/ or any other feature.'],
+  [
+    'src/main/imaging/**/*.ts',
+    [...FEATURES, ...HOSTS],
+    'Imaging reads and writes pixels: it must not import import/, demo/ or any other feature.',
+  ],
   ...FEATURES.map((f) => [`src/main/${f}/**/*.ts`, HOSTS, 'A feature must not import the backend or its hosts; they import it.']),
 ].map(([files, banned, message]) => ({
   files: Array.isArray(files) ? files : [files],
@@ -38,9 +67,19 @@ const featureRules = [
   ignores: ['**/*.test.ts'],
   rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [intoRenderer, intoFeatures(banned, message)] }] },
 }));
-const domGlobals = ['window', 'document', 'navigator', 'location', 'localStorage', 'sessionStorage', 'HTMLElement', 'HTMLCanvasElement', 'fetch', 'WebSocket', 'requestAnimationFrame'].map(
-  (name) => ({ name, message: 'src/shared must not use the DOM.' }),
-);
+const domGlobals = [
+  'window',
+  'document',
+  'navigator',
+  'location',
+  'localStorage',
+  'sessionStorage',
+  'HTMLElement',
+  'HTMLCanvasElement',
+  'fetch',
+  'WebSocket',
+  'requestAnimationFrame',
+].map((name) => ({ name, message: 'src/shared must not use the DOM.' }));
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', 'tests/fixtures/data/**', '.tmp/**', 'resources/**', 'coverage/**'] },
@@ -74,7 +113,13 @@ export default tseslint.config(
     // The bundler injects its own `require` shim into ESM chunks; a module-level `require` collides.
     files: ['src/main/**/*.ts'],
     rules: {
-      'no-restricted-syntax': ['error', { selector: "VariableDeclarator[id.name='require']", message: 'Name it requireCjs: the build injects a `require` of its own.' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "VariableDeclarator[id.name='require']",
+          message: 'Name it requireCjs: the build injects a `require` of its own.',
+        },
+      ],
     },
   },
   {
@@ -96,7 +141,10 @@ export default tseslint.config(
     files: ['src/shared/**/*.ts'],
     languageOptions: { globals: {} },
     rules: {
-      'no-restricted-imports': ['error', { paths: [electron, ...nodeBuiltins], patterns: [nodePrefixed, intoMain, intoRenderer] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [electron, ...nodeBuiltins], patterns: [nodePrefixed, intoMain, intoRenderer] },
+      ],
       'no-restricted-globals': ['error', ...domGlobals],
     },
   },

@@ -46,7 +46,8 @@ function electronBinary() {
 /** Env without npm's build settings: a global `nodedir` would silently build against Node's headers. */
 function cleanBuildEnv() {
   const env = { ...process.env };
-  for (const key of Object.keys(env)) if (/^npm_config_(nodedir|target|runtime|disturl|dist_url|arch|build_from_source)$/i.test(key)) delete env[key];
+  for (const key of Object.keys(env))
+    if (/^npm_config_(nodedir|target|runtime|disturl|dist_url|arch|build_from_source)$/i.test(key)) delete env[key];
   return env;
 }
 
@@ -65,14 +66,28 @@ function sqliteForElectron(electron) {
   const src = path.dirname(require.resolve('better-sqlite3/package.json'));
   const work = mkdtempSync(path.join(os.tmpdir(), 'lgms-sqlite-electron-'));
   try {
-    cpSync(src, work, { recursive: true, filter: (p) => !p.includes(`${path.sep}build${path.sep}`) && !p.endsWith(`${path.sep}build`) });
+    cpSync(src, work, {
+      recursive: true,
+      filter: (p) => !p.includes(`${path.sep}build${path.sep}`) && !p.endsWith(`${path.sep}build`),
+    });
     const env = cleanBuildEnv();
     // A prebuilt binary first (fast), then a compile against Electron's headers.
-    const prebuilt = spawnSync(bin('prebuild-install'), ['--runtime', 'electron', '--target', version, '--arch', process.arch], { cwd: work, env, stdio: 'inherit' });
+    const prebuilt = spawnSync(bin('prebuild-install'), ['--runtime', 'electron', '--target', version, '--arch', process.arch], {
+      cwd: work,
+      env,
+      stdio: 'inherit',
+    });
     if (prebuilt.status !== 0) {
       const gyp = spawnSync(
         bin('node-gyp'),
-        ['rebuild', '--release', '--runtime=electron', `--target=${version}`, `--arch=${process.arch}`, '--dist-url=https://electronjs.org/headers'],
+        [
+          'rebuild',
+          '--release',
+          '--runtime=electron',
+          `--target=${version}`,
+          `--arch=${process.arch}`,
+          '--dist-url=https://electronjs.org/headers',
+        ],
         { cwd: work, env, stdio: 'inherit' },
       );
       if (gyp.status !== 0) die('better-sqlite3 could not be built for Electron (see the compiler output above).');
@@ -80,7 +95,9 @@ function sqliteForElectron(electron) {
     const built = path.join(work, 'build', 'Release', 'better_sqlite3.node');
     const check = loadsInElectron(electron, built);
     if (!check.ok) {
-      die(`the better-sqlite3 built for Electron does not load in Electron — most often it was built against Node's headers (a global npm "nodedir" setting):\n${check.error}`);
+      die(
+        `the better-sqlite3 built for Electron does not load in Electron — most often it was built against Node's headers (a global npm "nodedir" setting):\n${check.error}`,
+      );
     }
     mkdirSync(path.dirname(target), { recursive: true });
     cpSync(built, target + '.tmp');

@@ -54,7 +54,9 @@ function findPythonWithTorch() {
 // command to run: nothing after it could pass without them.
 if (!process.env.LGMS_SKIP_SETUP) {
   if (!run('fixtures', 'bash', [path.join(root, 'tests', 'fixtures', 'setup.sh')])) {
-    process.stdout.write('\nThe test fixtures and tools could not be gathered (see above); nothing was tested.\n0 passed, 1 failed, 0 skipped\n');
+    process.stdout.write(
+      '\nThe test fixtures and tools could not be gathered (see above); nothing was tested.\n0 passed, 1 failed, 0 skipped\n',
+    );
     process.exit(1);
   }
 }
@@ -86,8 +88,10 @@ if (!only.length || only.includes('vitest')) {
           const suite = [...(a.ancestorTitles ?? [])].reverse().find((t) => t.includes(SKIP_MARK));
           skips.push(`${path.relative(root, f.name)} › ${suite ?? a.fullName}`);
         }
-      for (const a of f.assertionResults) if (a.status === 'failed') failures.push(`${path.relative(root, f.name)} › ${a.fullName}`);
-      if (f.status === 'failed' && f.assertionResults.length === 0) failures.push(`${path.relative(root, f.name)} (did not load: ${f.message})`);
+      for (const a of f.assertionResults)
+        if (a.status === 'failed') failures.push(`${path.relative(root, f.name)} › ${a.fullName}`);
+      if (f.status === 'failed' && f.assertionResults.length === 0)
+        failures.push(`${path.relative(root, f.name)} (did not load: ${f.message})`);
     }
   } else {
     failed++;
@@ -108,7 +112,9 @@ if (!only.length || only.includes('trainer')) {
   } else if (!python) {
     skipped++;
     skips.push('trainer (pytest) — skipped: no Python with torch, numpy and PIL');
-    process.stdout.write('\n=== trainer: skipped — no Python with torch, numpy and PIL (apt-get install python3-torch python3-numpy python3-pil)\n');
+    process.stdout.write(
+      '\n=== trainer: skipped — no Python with torch, numpy and PIL (apt-get install python3-torch python3-numpy python3-pil)\n',
+    );
   } else {
     const xml = path.join(tmp, 'pytest.xml');
     rmSync(xml, { force: true });

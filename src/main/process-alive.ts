@@ -46,5 +46,8 @@ function linuxStat(pid: number): { state: string; startedAtMs: number | null } |
       bootMs = null;
     }
   }
-  return { state: fields[0] ?? '', startedAtMs: bootMs !== null && Number.isFinite(ticks) ? bootMs + (ticks * 1000) / USER_HZ : null };
+  return {
+    state: fields[0] ?? '',
+    startedAtMs: bootMs !== null && Number.isFinite(ticks) ? bootMs + (ticks * 1000) / USER_HZ : null,
+  };
 }

@@ -75,7 +75,13 @@ try {
   });
   for (const domain of DOMAINS)
     for (const seed of HELD_OUT_SEEDS)
-      await writePngPairs(path.join(tmp.dir, `test-${domain}-${seed}`), { count: heldOutCount, seed, domain, size: 256, anatomy: 'breast' });
+      await writePngPairs(path.join(tmp.dir, `test-${domain}-${seed}`), {
+        count: heldOutCount,
+        seed,
+        domain,
+        size: 256,
+        anatomy: 'breast',
+      });
   const load = os.loadavg()[0]!;
   const started = performance.now();
   const run = await b.services.training.start({ maxSteps: steps });
@@ -87,7 +93,13 @@ try {
   const round = (v: number) => Math.round(v * 10000) / 10000;
   const compare = (after: number[], before: number[]) => {
     const c = pairedBootstrap(after, before);
-    return { n: c.n, parent: round(c.meanParent), candidate: round(c.meanCandidate), gain: round(c.meanDifference), ci95: c.ci95.map(round) };
+    return {
+      n: c.n,
+      parent: round(c.meanParent),
+      candidate: round(c.meanCandidate),
+      gain: round(c.meanDifference),
+      ci95: c.ci95.map(round),
+    };
   };
   const heldOut: Record<string, unknown> = {};
   for (const domain of DOMAINS) {

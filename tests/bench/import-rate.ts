@@ -65,10 +65,17 @@ function lgmsImport(dataDir: string, readers?: number): ImportRun {
   delete env['LGMS_IMPORT_READERS'];
   if (readers !== undefined) env['LGMS_IMPORT_READERS'] = String(readers);
   const t0 = performance.now();
-  const run = spawnSync(process.execPath, [lgms, 'import', source, '--data-dir', dataDir, '--json'], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const run = spawnSync(process.execPath, [lgms, 'import', source, '--data-dir', dataDir, '--json'], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   const wallSeconds = (performance.now() - t0) / 1000;
   if (run.status !== 0) throw new Error(`lgms import failed: ${run.stderr}`);
-  const report = JSON.parse(run.stdout) as { counts: { imported: number }; job: { result: { elapsedMs: number; phasesMs: ImportRun['phasesMs']; filesByReaders: number } } };
+  const report = JSON.parse(run.stdout) as {
+    counts: { imported: number };
+    job: { result: { elapsedMs: number; phasesMs: ImportRun['phasesMs']; filesByReaders: number } };
+  };
   if (report.counts.imported !== FILES) throw new Error(`expected ${FILES} imported, got ${report.counts.imported}`);
   if (!COLD) rmSync(dataDir, { recursive: true, force: true });
   const r = report.job.result;
@@ -93,7 +100,9 @@ for (let round = 0; round <= ROUNDS; round++) {
   byDefault.push(d);
   withReader.push(r);
 }
-if (COLD) for (let round = 0; round <= ROUNDS; round++) for (const kind of ['default', 'reader']) rmSync(path.join(work, `data-${round}-${kind}`), { recursive: true, force: true });
+if (COLD)
+  for (let round = 0; round <= ROUNDS; round++)
+    for (const kind of ['default', 'reader']) rmSync(path.join(work, `data-${round}-${kind}`), { recursive: true, force: true });
 
 const py = median(pydicomTimes);
 const summary = (name: string, runs: ImportRun[]) => {
@@ -123,11 +132,19 @@ mkdirSync(wlDir, { recursive: true });
 const backend = createBackend({ dataDir: wlDir, transport: 'http', inference: false });
 const db = backend.db;
 db.transaction(() => {
-  const patient = db.prepare("INSERT INTO patients (patient_key, patient_id, name, birth_date, sex) VALUES (?, ?, ?, '19700101', 'F') RETURNING id").pluck();
-  const study = db.prepare(
-    "INSERT INTO studies (patient_id, study_uid, study_date, description, modalities, series_count, image_count) VALUES (?, ?, ?, 'Bench', ?, 2, 200) RETURNING id",
-  ).pluck();
-  const series = db.prepare("INSERT INTO series (study_id, series_uid, modality, source_format, rows, columns, image_count, status) VALUES (?, ?, ?, 'dicom', 512, 512, 100, ?)");
+  const patient = db
+    .prepare(
+      "INSERT INTO patients (patient_key, patient_id, name, birth_date, sex) VALUES (?, ?, ?, '19700101', 'F') RETURNING id",
+    )
+    .pluck();
+  const study = db
+    .prepare(
+      "INSERT INTO studies (patient_id, study_uid, study_date, description, modalities, series_count, image_count) VALUES (?, ?, ?, 'Bench', ?, 2, 200) RETURNING id",
+    )
+    .pluck();
+  const series = db.prepare(
+    "INSERT INTO series (study_id, series_uid, modality, source_format, rows, columns, image_count, status) VALUES (?, ?, ?, 'dicom', 512, 512, 100, ?)",
+  );
   const modalities = ['CT', 'MR', 'US', 'CR'];
   const statuses = ['new', 'segmented', 'reviewed'];
   for (let i = 0; i < 10_000; i++) {
@@ -152,7 +169,9 @@ for (const [name, query] of Object.entries(queries)) {
     await backend.services.worklist.list(query);
     times.push(performance.now() - t);
   }
-  process.stdout.write(`worklist over 10,000 studies, ${name}: median ${median(times).toFixed(2)} ms, max ${Math.max(...times).toFixed(2)} ms\n`);
+  process.stdout.write(
+    `worklist over 10,000 studies, ${name}: median ${median(times).toFixed(2)} ms, max ${Math.max(...times).toFixed(2)} ms\n`,
+  );
 }
 backend.close();
 rmSync(wlDir, { recursive: true, force: true });

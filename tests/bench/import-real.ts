@@ -63,8 +63,7 @@ const nextLine = async () => {
   return line.value;
 };
 const files = JSON.parse(await nextLine()) as string[];
-if (files.length < 100)
-  throw new Error(`only ${files.length} DICOM files found under ${DATA}: run bash tests/fixtures/setup.sh`);
+if (files.length < 100) throw new Error(`only ${files.length} DICOM files found under ${DATA}: run bash tests/fixtures/setup.sh`);
 interface Round {
   wall: number;
   cpu: number;
@@ -85,10 +84,16 @@ let counts = '';
 const BUILT = args.includes('--built');
 const builtRound = (): Round => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lgms-import-real-'));
-  const run = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'lgms.js'), 'import', ...files, '--data-dir', dir, '--json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'lgms.js'), 'import', ...files, '--data-dir', dir, '--json'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   rmSync(dir, { recursive: true, force: true });
   if (run.status !== 0) throw new Error(`lgms import failed (run npm run build first): ${run.stderr}`);
-  const report = JSON.parse(run.stdout) as { counts: Record<string, number>; job: { result: { elapsedMs: number; cpuMs: number } } };
+  const report = JSON.parse(run.stdout) as {
+    counts: Record<string, number>;
+    job: { result: { elapsedMs: number; cpuMs: number } };
+  };
   counts = Object.entries(report.counts)
     .map(([k, v]) => `${v} ${k}`)
     .join(', ');
@@ -125,7 +130,10 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 python.stdin.end();
-const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = os
+  .loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ');
 const line = (what: keyof Round) => {
   const p = median(py.map((r) => r[what]));
   const l = median(lgms.map((r) => r[what]));
@@ -157,7 +165,13 @@ if (args.includes('--profile')) {
     const quick = format === 'dicom' ? readFastRecords(bytes) : null;
     const outcome = quick ?? (format === 'dicom' ? readDicomRecords(bytes) : null);
     const reader = format !== 'dicom' ? format : quick ? 'quick' : 'full';
-    return { f: path.relative(DATA, f), ms: performance.now() - t, kb: bytes.length / 1024, reader, status: outcome?.status ?? 'skipped' };
+    return {
+      f: path.relative(DATA, f),
+      ms: performance.now() - t,
+      kb: bytes.length / 1024,
+      reader,
+      status: outcome?.status ?? 'skipped',
+    };
   });
   const byReader = new Map<string, { n: number; ms: number }>();
   for (const x of per) {

@@ -55,7 +55,9 @@ try {
   }
   const off = perSlice[0]!;
   process.stdout.write(`pipeline / model-only (TTA off): ${(off.total / off.model).toFixed(3)}×\n`);
-  process.stdout.write(`TTA cost: 2 flips ${(perSlice[2]!.total / off.total).toFixed(2)}×, 4 flips ${(perSlice[4]!.total / off.total).toFixed(2)}× the TTA-off time\n`);
+  process.stdout.write(
+    `TTA cost: 2 flips ${(perSlice[2]!.total / off.total).toFixed(2)}×, 4 flips ${(perSlice[4]!.total / off.total).toFixed(2)}× the TTA-off time\n`,
+  );
   b.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -44,7 +44,20 @@ const PYTHON = [process.env.LGMS_PYTHON, '/usr/bin/python3', 'python3'].find(
 if (!PYTHON) throw new Error('no Python with torch, numpy and Pillow (apt-get install python3-torch python3-pil)');
 // The recipe under test: the starter's own optimiser (AdamW 1e-3, poly), batch 8, 128×128 (the
 // starter's size), left-right mirroring only (ultrasound keeps depth downwards).
-const RECIPE = ['--optimizer', 'adamw', '--lr', '0.001', '--batch-size', '8', '--size', '128', '--mirror-only', '--threads', '2', ...extraFlags];
+const RECIPE = [
+  '--optimizer',
+  'adamw',
+  '--lr',
+  '0.001',
+  '--batch-size',
+  '8',
+  '--size',
+  '128',
+  '--mirror-only',
+  '--threads',
+  '2',
+  ...extraFlags,
+];
 
 interface LabelScore {
   name: string;
@@ -75,7 +88,10 @@ function trainer(cmd: string[]): { events: Array<Record<string, unknown>>; secon
     env: { ...process.env, OMP_NUM_THREADS: '2' },
     maxBuffer: 256 * 1024 * 1024,
   });
-  const events = r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const events = r.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const last = events.at(-1);
   if (r.status !== 0) throw new Error(`trainer ${cmd[0]} failed: ${String(last?.message ?? r.stderr.slice(-2000))}`);
   return { events, seconds: (performance.now() - t0) / 1000 };
@@ -105,8 +121,10 @@ try {
   writeFileSync(labelMap, JSON.stringify({ labels, ignoreValues: [], task: { name: 'Thyroid (phantom)', labels } }));
 
   const load0 = os.loadavg();
-  console.log(`new-task bench: counts ${counts.join(',')}, inits ${inits.join(',')}, time limit ${timeLimit} s, ` +
-    `held-out ${heldOut} per domain; load ${load0.map((v) => v.toFixed(2)).join(' ')}`);
+  console.log(
+    `new-task bench: counts ${counts.join(',')}, inits ${inits.join(',')}, time limit ${timeLimit} s, ` +
+      `held-out ${heldOut} per domain; load ${load0.map((v) => v.toFixed(2)).join(' ')}`,
+  );
   for (const n of counts) {
     const data = path.join(tmp.dir, `train-${n}`);
     for (let i = 0; i < n; i++) {
@@ -119,24 +137,52 @@ try {
       const model = path.join(tmp.dir, `model-${n}-${init}`);
       const loadBefore = os.loadavg()[0]!;
       const train = trainer([
-        'train', '--data', data, '--out', model, '--label-map', labelMap, '--time-limit', String(timeLimit), '--seed', '1',
-        ...(init === 'starter' ? ['--init-from', STARTER] : []), ...RECIPE,
+        'train',
+        '--data',
+        data,
+        '--out',
+        model,
+        '--label-map',
+        labelMap,
+        '--time-limit',
+        String(timeLimit),
+        '--seed',
+        '1',
+        ...(init === 'starter' ? ['--init-from', STARTER] : []),
+        ...RECIPE,
       ]);
       const loadAfter = os.loadavg()[0]!;
       const start = train.events.find((e) => e.event === 'start');
       const done = train.events.find((e) => e.event === 'done') as { metrics: { validation: { dice: number } } } | undefined;
       const steps = train.events.filter((e) => e.event === 'step').length;
       const row: Record<string, unknown> = {
-        n, init, trainImages: start?.trainImages, valImages: start?.valImages, steps, trainSeconds: Math.round(train.seconds),
-        validationDice: done?.metrics.validation.dice, loadAverage: [loadBefore, loadAfter].map((v) => Math.round(v * 100) / 100),
+        n,
+        init,
+        trainImages: start?.trainImages,
+        valImages: start?.valImages,
+        steps,
+        trainSeconds: Math.round(train.seconds),
+        validationDice: done?.metrics.validation.dice,
+        loadAverage: [loadBefore, loadAfter].map((v) => Math.round(v * 100) / 100),
       };
       // Raw argmax, and after the app's post-processing (components under 16 pixels dropped per label).
-      for (const [d, key, extra] of DOMAINS.flatMap((x) => [[x, x, []], [x, `${x}Cleaned`, ['--min-component', '16']]] as const)) {
-        const ev = trainer(['evaluate', '--model', model, '--data', testDirs[d]!, '--threads', '2', ...extra]).events.at(-1) as unknown as Evaluation;
+      for (const [d, key, extra] of DOMAINS.flatMap(
+        (x) =>
+          [
+            [x, x, []],
+            [x, `${x}Cleaned`, ['--min-component', '16']],
+          ] as const,
+      )) {
+        const ev = trainer(['evaluate', '--model', model, '--data', testDirs[d]!, '--threads', '2', ...extra]).events.at(
+          -1,
+        ) as unknown as Evaluation;
         const pooled = ev.mean.labels.map((l) => l.pooledDice);
         row[key] = {
-          mean: ev.mean.dice, labels: Object.fromEntries(ev.mean.labels.map((l) => [l.name, l.dice])), images: ev.mean.n,
-          pooledMean: pooled.reduce((s, v) => s + v, 0) / pooled.length, pooled: Object.fromEntries(ev.mean.labels.map((l) => [l.name, l.pooledDice])),
+          mean: ev.mean.dice,
+          labels: Object.fromEntries(ev.mean.labels.map((l) => [l.name, l.dice])),
+          images: ev.mean.n,
+          pooledMean: pooled.reduce((s, v) => s + v, 0) / pooled.length,
+          pooled: Object.fromEntries(ev.mean.labels.map((l) => [l.name, l.pooledDice])),
         };
       }
       rows.push(row);
@@ -144,27 +190,46 @@ try {
         const r = row[d] as { mean: number; labels: Record<string, number>; pooledMean: number };
         return `${r.mean.toFixed(3)} (${THYROID_LABELS.map((l) => (r.labels[l.name] ?? NaN).toFixed(2)).join(' ')}; pooled ${r.pooledMean.toFixed(3)})`;
       };
-      console.log(`N=${String(n).padStart(2)} ${init.padEnd(7)} ${String(steps).padStart(4)} steps ${String(row.trainSeconds).padStart(4)} s  ` +
-        `base ${fmt('base')}  shifted ${fmt('shifted')}  load ${loadBefore.toFixed(2)}→${loadAfter.toFixed(2)}`);
+      console.log(
+        `N=${String(n).padStart(2)} ${init.padEnd(7)} ${String(steps).padStart(4)} steps ${String(row.trainSeconds).padStart(4)} s  ` +
+          `base ${fmt('base')}  shifted ${fmt('shifted')}  load ${loadBefore.toFixed(2)}→${loadAfter.toFixed(2)}`,
+      );
       console.log(`     components ≥ 16 px: base ${fmt('baseCleaned')}  shifted ${fmt('shiftedCleaned')}`);
       mkdirSync(path.dirname(outFile), { recursive: true });
-      writeFileSync(outFile, JSON.stringify({
-        bench: 'new-task', created: new Date().toISOString(), timeLimit, heldOut, recipe: RECIPE,
-        labels: THYROID_LABELS.map((l) => l.name), seeds: { train: TRAIN_SEED, heldOut: HELD_OUT_SEED },
-        machine: `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores`, rows,
-      }, null, 2));
+      writeFileSync(
+        outFile,
+        JSON.stringify(
+          {
+            bench: 'new-task',
+            created: new Date().toISOString(),
+            timeLimit,
+            heldOut,
+            recipe: RECIPE,
+            labels: THYROID_LABELS.map((l) => l.name),
+            seeds: { train: TRAIN_SEED, heldOut: HELD_OUT_SEED },
+            machine: `${os.cpus()[0]?.model ?? 'cpu'}, ${os.cpus().length} cores`,
+            rows,
+          },
+          null,
+          2,
+        ),
+      );
     }
   }
-  console.log('\nAfter dropping components under 16 pixels per label (the app\'s post-processing):');
-  console.log('| N | init | steps | train s | load | base mean | shifted mean | base lobe/trachea/carotid/jugular | shifted lobe/trachea/carotid/jugular | pooled base / shifted |');
+  console.log("\nAfter dropping components under 16 pixels per label (the app's post-processing):");
+  console.log(
+    '| N | init | steps | train s | load | base mean | shifted mean | base lobe/trachea/carotid/jugular | shifted lobe/trachea/carotid/jugular | pooled base / shifted |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   type Scores = { mean: number; labels: Record<string, number>; pooledMean: number };
   for (const r of rows) {
     const b = r.baseCleaned as Scores;
     const s = r.shiftedCleaned as Scores;
     const per = (x: Scores) => THYROID_LABELS.map((l) => (x.labels[l.name] ?? NaN).toFixed(2)).join(' / ');
-    console.log(`| ${r.n} | ${r.init} | ${r.steps} | ${r.trainSeconds} | ${(r.loadAverage as number[]).join('→')} | ${b.mean.toFixed(3)} | ` +
-      `${s.mean.toFixed(3)} | ${per(b)} | ${per(s)} | ${b.pooledMean.toFixed(3)} / ${s.pooledMean.toFixed(3)} |`);
+    console.log(
+      `| ${r.n} | ${r.init} | ${r.steps} | ${r.trainSeconds} | ${(r.loadAverage as number[]).join('→')} | ${b.mean.toFixed(3)} | ` +
+        `${s.mean.toFixed(3)} | ${per(b)} | ${per(s)} | ${b.pooledMean.toFixed(3)} / ${s.pooledMean.toFixed(3)} |`,
+    );
   }
   console.log(`results: ${outFile}`);
 } finally {

@@ -11,7 +11,16 @@ import type * as Ort from 'onnxruntime-node';
 import { createBackend } from '../../src/main/backend';
 import { FrameLoader } from '../../src/main/imaging/frames';
 import { ContentStore } from '../../src/main/store/content-store';
-import { addFlipped, argmaxAgreement, entropyPlane, entropyRle, flipLabels, SliceLabeler, SoftmaxSlices, softmaxArgmax } from '../../src/shared/imaging/multiclass';
+import {
+  addFlipped,
+  argmaxAgreement,
+  entropyPlane,
+  entropyRle,
+  flipLabels,
+  SliceLabeler,
+  SoftmaxSlices,
+  softmaxArgmax,
+} from '../../src/shared/imaging/multiclass';
 import { flipPlanes, letterboxEntropy, sigmoidInPlace, TTA_FLIPS } from '../../src/shared/imaging/postprocess';
 import { toModelInput, type Letterbox, type ModelInputSpec } from '../../src/shared/imaging/preprocess';
 import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle } from '../../src/shared/imaging/slice-mask';
@@ -39,7 +48,12 @@ const frames = new FrameLoader(b.db, new ContentStore(path.join(dir, 'data', 'st
 const ids = b.db.prepare('SELECT id FROM images ORDER BY position_index').pluck().all() as number[];
 const mc = makeMulticlassModel(path.join(dir, 'mc'));
 const flips = TTA_FLIPS[2];
-const spec: ModelInputSpec = { size: [128, 128], channels: 3, channelMode: 'replicate', normalization: { type: 'scale', min: 0, max: 255 } };
+const spec: ModelInputSpec = {
+  size: [128, 128],
+  channels: 3,
+  channelMode: 'replicate',
+  normalization: { type: 'scale', min: 0, max: 255 },
+};
 
 async function logitsOf(onnx: string): Promise<{ logits: Float32Array[]; boxes: Letterbox[]; columns: number; rows: number }> {
   const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: os.availableParallelism() });
@@ -76,7 +90,9 @@ function time(label: string, fn: (i: number) => void, n: number): number {
   return ms;
 }
 
-process.stdout.write(`machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}; ${SLICES} CT slices 512×512, model grid 128², TTA 2, ${REPS} repetitions\n`);
+process.stdout.write(
+  `machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}; ${SLICES} CT slices 512×512, model grid 128², TTA 2, ${REPS} repetitions\n`,
+);
 const plane = 128 * 128;
 {
   const { logits, boxes, columns, rows } = await logitsOf(path.join(STARTER_DIR, 'model.onnx'));
@@ -99,7 +115,11 @@ const plane = 128 * 128;
   const total = [
     time('sigmoid, un-flip, average, agreement', prep, ids.length),
     time('score (letterboxEntropy)', (i) => (prep(i), letterboxEntropy(mean, boxes[i]!)), ids.length) - 0,
-    time('mask + clean + RLE (with the above)', (i) => (prep(i), encodeSliceMaskRle(masker.mask(mean, 0, boxes[i]!, columns, rows, 0.5, 16, true))), ids.length),
+    time(
+      'mask + clean + RLE (with the above)',
+      (i) => (prep(i), encodeSliceMaskRle(masker.mask(mean, 0, boxes[i]!, columns, rows, 0.5, 16, true))),
+      ids.length,
+    ),
     time('heat map RLE (with the above)', (i) => (prep(i), uncertaintyRle(mean, boxes[i]!, columns, rows, heat)), ids.length),
   ];
   void total;
@@ -134,10 +154,22 @@ const plane = 128 * 128;
   time('softmax + argmax (2 flips)', softmax, ids.length);
   time('+ un-flip, average, agreement', prep, ids.length);
   time('+ entropy plane (score)', (i) => (prep(i), entropyPlane(mean, 0, C, boxes[i]!, ent)), ids.length);
-  time('+ labels + per-label clean + RLE', (i) => (prep(i), encodeSliceMaskRle(labeler.labels(mean, 0, C, boxes[i]!, columns, rows, [1, 2, 4, 5], 16, true))), ids.length);
-  time('+ heat map RLE (entropy plane included)', (i) => (prep(i), entropyPlane(mean, 0, C, boxes[i]!, ent), entropyRle(ent, boxes[i]!, columns, rows, heat)), ids.length);
+  time(
+    '+ labels + per-label clean + RLE',
+    (i) => (prep(i), encodeSliceMaskRle(labeler.labels(mean, 0, C, boxes[i]!, columns, rows, [1, 2, 4, 5], 16, true))),
+    ids.length,
+  );
+  time(
+    '+ heat map RLE (entropy plane included)',
+    (i) => (prep(i), entropyPlane(mean, 0, C, boxes[i]!, ent), entropyRle(ent, boxes[i]!, columns, rows, heat)),
+    ids.length,
+  );
   const slices = new SoftmaxSlices();
-  time('whole SoftmaxSlices.slice', (i) => (copy(i), slices.slice(work1[i]!, 0, flips, C, boxes[i]!, columns, rows, [1, 2, 4, 5], 16, true)), ids.length);
+  time(
+    'whole SoftmaxSlices.slice',
+    (i) => (copy(i), slices.slice(work1[i]!, 0, flips, C, boxes[i]!, columns, rows, [1, 2, 4, 5], 16, true)),
+    ids.length,
+  );
 }
 b.close();
 rmSync(dir, { recursive: true, force: true });

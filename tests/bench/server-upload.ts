@@ -18,7 +18,8 @@ import { serveApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 
 const args = process.argv.slice(2);
-const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
+const num = (name: string, fallback: number) =>
+  args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback;
 const REQUESTS = num('requests', 150);
 const HOLD_S = num('hold', 5);
 const MB = 1024 * 1024;
@@ -78,11 +79,21 @@ async function scenario(name: string, announced: number, send: number, raw = fal
   }
 }
 
-async function measure(name: string, pid: number, port: number, token: string, announced: number, send: number, raw: boolean): Promise<void> {
+async function measure(
+  name: string,
+  pid: number,
+  port: number,
+  token: string,
+  announced: number,
+  send: number,
+  raw: boolean,
+): Promise<void> {
   await new Promise((r) => setTimeout(r, 1000));
   const before = status(pid).rss;
   writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the current RSS
-  const answers = await Promise.all(Array.from({ length: REQUESTS }, () => upload(port, token, announced, send, HOLD_S * 1000, raw)));
+  const answers = await Promise.all(
+    Array.from({ length: REQUESTS }, () => upload(port, token, announced, send, HOLD_S * 1000, raw)),
+  );
   const peak = status(pid).hwm;
   await new Promise((r) => setTimeout(r, HOLD_S * 1000));
   const after = status(pid).rss;
@@ -96,5 +107,6 @@ async function measure(name: string, pid: number, port: number, token: string, a
 
 await scenario('A (2 GB announced)', 2_000_000_000, 4 * MB);
 await scenario('B (allowed size, last byte never sent)', STAGE_CHUNK_BYTES + 1024, STAGE_CHUNK_BYTES + 1023);
-if (!process.argv.includes('--no-raw')) await scenario('C (streamed upload PUT, allowed size, last byte never sent)', STAGE_CHUNK_BYTES, STAGE_CHUNK_BYTES - 1, true);
+if (!process.argv.includes('--no-raw'))
+  await scenario('C (streamed upload PUT, allowed size, last byte never sent)', STAGE_CHUNK_BYTES, STAGE_CHUNK_BYTES - 1, true);
 console.log(`load: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);

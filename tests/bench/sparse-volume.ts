@@ -28,7 +28,9 @@ const flag = (name: string, fallback: string): string => {
   return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
 };
 const steps = flag('steps', '8,16').split(',').map(Number);
-const modes = flag('modes', '2d,2.5d').split(',').filter((m) => m === '2d' || m === '2.5d');
+const modes = flag('modes', '2d,2.5d')
+  .split(',')
+  .filter((m) => m === '2d' || m === '2.5d');
 const timeLimit = Number(flag('time-limit', '300'));
 const init = flag('init', 'starter');
 const outFile = path.resolve(flag('out', path.join(ROOT, '.tmp', 'bench', 'sparse-volume.json')));
@@ -41,12 +43,21 @@ const LABELS = [1, 2, 3, 4, 5, 6];
 const PYTHON = [process.env.LGMS_PYTHON, '/usr/bin/python3', 'python3'].find(
   (p) => p && spawnSync(p, ['-c', 'import torch, numpy, PIL, nibabel'], { stdio: 'ignore' }).status === 0,
 );
-if (!PYTHON) throw new Error('no Python with torch, numpy, Pillow and nibabel (apt-get install python3-torch python3-pil python3-nibabel)');
+if (!PYTHON)
+  throw new Error('no Python with torch, numpy, Pillow and nibabel (apt-get install python3-torch python3-pil python3-nibabel)');
 
 function run(cmd: string[], cwd = TRAINER): Array<Record<string, unknown>> {
-  const r = spawnSync(PYTHON!, cmd, { cwd, encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '2' }, maxBuffer: 256 << 20 });
+  const r = spawnSync(PYTHON!, cmd, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '2' },
+    maxBuffer: 256 << 20,
+  });
   if (r.status !== 0) throw new Error(`${cmd.slice(0, 3).join(' ')} failed: ${r.stderr.slice(-2000)}`);
-  return r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** Per-label Dice of one slice (labels absent from both: 1). */
@@ -76,12 +87,21 @@ try {
   // The volume as raw bytes, slice-major (z, y, x).
   const raw = path.join(tmp.dir, 'raw');
   mkdirSync(raw);
-  run(['-c', `import nibabel as nib, numpy as np, json, sys
+  run(
+    [
+      '-c',
+      `import nibabel as nib, numpy as np, json, sys
 v = np.asarray(nib.load(sys.argv[1]).dataobj); s = np.asarray(nib.load(sys.argv[2]).dataobj)
 assert v.shape == s.shape
 np.ascontiguousarray(np.clip(v, 0, 255).astype(np.uint8).transpose(2, 1, 0)).tofile(sys.argv[3] + '/volume.u8')
 np.ascontiguousarray(s.astype(np.uint8).transpose(2, 1, 0)).tofile(sys.argv[3] + '/labels.u8')
-print(json.dumps({"shape": list(v.shape)}))`, VOLUME, SEGMENTATION, raw], tmp.dir);
+print(json.dumps({"shape": list(v.shape)}))`,
+      VOLUME,
+      SEGMENTATION,
+      raw,
+    ],
+    tmp.dir,
+  );
   const [W, H, Z] = [128, 128, 62];
   const vol = new Uint8Array(readFileSync(path.join(raw, 'volume.u8')));
   const seg = new Uint8Array(readFileSync(path.join(raw, 'labels.u8')));
@@ -99,7 +119,8 @@ print(json.dumps({"shape": list(v.shape)}))`, VOLUME, SEGMENTATION, raw], tmp.di
     mkdirSync(path.join(dir, 'masks'), { recursive: true });
     for (const z of zs) {
       const name = `z${String(z).padStart(3, '0')}.png`;
-      const image = mode === '2.5d' ? encodePng({ width: W, height: H, channels: 3, data: rgb(z) }) : encodeGrayPng(W, H, gray(z));
+      const image =
+        mode === '2.5d' ? encodePng({ width: W, height: H, channels: 3, data: rgb(z) }) : encodeGrayPng(W, H, gray(z));
       writeFileSync(path.join(dir, 'images', name), image);
       writeFileSync(path.join(dir, 'masks', name), encodeGrayPng(W, H, slice(seg, z)));
     }
@@ -108,7 +129,12 @@ print(json.dumps({"shape": list(v.shape)}))`, VOLUME, SEGMENTATION, raw], tmp.di
   writeFileSync(labelMap, JSON.stringify({ labels: LABELS.map((v) => ({ value: v, name: `k-means class ${v}` })) }));
 
   const results: Array<Record<string, unknown>> = [];
-  console.log(`sparse-volume bench: ${path.basename(VOLUME)} ${W}×${H}×${Z}; load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  console.log(
+    `sparse-volume bench: ${path.basename(VOLUME)} ${W}×${H}×${Z}; load ${os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
+  );
   for (const step of steps) {
     const labelled = Array.from({ length: Z }, (_, z) => z).filter((z) => z % step === 0);
     const last = labelled.at(-1)!;
@@ -122,11 +148,19 @@ print(json.dumps({"shape": list(v.shape)}))`, VOLUME, SEGMENTATION, raw], tmp.di
       const maps = interpolateLabels(slice(seg, lo), slice(seg, hi), W, H, step - 1);
       interpolated.push(sliceDice(maps[z - lo - 1]!, slice(seg, z)));
     }
-    const row: Record<string, unknown> = { step, labelledSlices: labelled.length, betweenSlices: between.length,
-      nearest: summarize(nearest), interpolation: summarize(interpolated) };
-    const fmt = (s: { mean: number; labels: number[] }): string => `${s.mean.toFixed(3)} (${s.labels.map((v) => v.toFixed(2)).join(' ')})`;
-    console.log(`every ${step}th: ${labelled.length} labelled, ${between.length} between; nearest ${fmt(row.nearest as never)}; ` +
-      `interpolation ${fmt(row.interpolation as never)}`);
+    const row: Record<string, unknown> = {
+      step,
+      labelledSlices: labelled.length,
+      betweenSlices: between.length,
+      nearest: summarize(nearest),
+      interpolation: summarize(interpolated),
+    };
+    const fmt = (s: { mean: number; labels: number[] }): string =>
+      `${s.mean.toFixed(3)} (${s.labels.map((v) => v.toFixed(2)).join(' ')})`;
+    console.log(
+      `every ${step}th: ${labelled.length} labelled, ${between.length} between; nearest ${fmt(row.nearest as never)}; ` +
+        `interpolation ${fmt(row.interpolation as never)}`,
+    );
     for (const mode of modes) {
       const train = path.join(tmp.dir, `train-${step}-${mode}`);
       const test = path.join(tmp.dir, `test-${step}-${mode}`);
@@ -135,21 +169,55 @@ print(json.dumps({"shape": list(v.shape)}))`, VOLUME, SEGMENTATION, raw], tmp.di
       const model = path.join(tmp.dir, `model-${step}-${mode}`);
       const load = os.loadavg()[0]!;
       const t0 = performance.now();
-      run(['-m', 'lgms_trainer', 'train', '--data', train, '--val-data', train, '--out', model, '--label-map', labelMap,
-        '--time-limit', String(timeLimit), '--size', '128', '--optimizer', 'adamw', '--lr', '0.001', '--batch-size', '8',
-        '--channel-mode', mode === '2.5d' ? 'rgb' : 'replicate', '--threads', '2', '--seed', '1',
-        ...(init === 'starter' ? ['--init-from', STARTER] : [])]);
+      run([
+        '-m',
+        'lgms_trainer',
+        'train',
+        '--data',
+        train,
+        '--val-data',
+        train,
+        '--out',
+        model,
+        '--label-map',
+        labelMap,
+        '--time-limit',
+        String(timeLimit),
+        '--size',
+        '128',
+        '--optimizer',
+        'adamw',
+        '--lr',
+        '0.001',
+        '--batch-size',
+        '8',
+        '--channel-mode',
+        mode === '2.5d' ? 'rgb' : 'replicate',
+        '--threads',
+        '2',
+        '--seed',
+        '1',
+        ...(init === 'starter' ? ['--init-from', STARTER] : []),
+      ]);
       const seconds = Math.round((performance.now() - t0) / 1000);
       const ev = run(['-m', 'lgms_trainer', 'evaluate', '--model', model, '--data', test, '--threads', '2']).at(-1) as {
         mean: { dice: number; labels: Array<{ dice: number }> };
       };
-      const m = { mean: ev.mean.dice, labels: ev.mean.labels.map((l) => l.dice), trainSeconds: seconds, load: [load, os.loadavg()[0]!] };
+      const m = {
+        mean: ev.mean.dice,
+        labels: ev.mean.labels.map((l) => l.dice),
+        trainSeconds: seconds,
+        load: [load, os.loadavg()[0]!],
+      };
       row[`model ${mode}`] = m;
       console.log(`  model ${mode} (${init}, ${seconds} s, load ${load.toFixed(1)}): ${fmt(m)}`);
     }
     results.push(row);
     mkdirSync(path.dirname(outFile), { recursive: true });
-    writeFileSync(outFile, JSON.stringify({ bench: 'sparse-volume', created: new Date().toISOString(), timeLimit, init, results }, null, 2));
+    writeFileSync(
+      outFile,
+      JSON.stringify({ bench: 'sparse-volume', created: new Date().toISOString(), timeLimit, init, results }, null, 2),
+    );
   }
   console.log(`results: ${outFile}`);
 } finally {

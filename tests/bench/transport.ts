@@ -22,7 +22,8 @@ import { writeCtSeries } from '../helpers/ct-series';
 import { ROOT, serveApp } from '../helpers/serve';
 
 const args = process.argv.slice(2);
-const num = (name: string, fallback: number) => (args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback);
+const num = (name: string, fallback: number) =>
+  args.includes(`--${name}`) ? Number(args[args.indexOf(`--${name}`) + 1]) : fallback;
 const SLICES = num('slices', 120);
 const DROP_MB = num('drop-mb', 50);
 const SIZE = 512;
@@ -57,7 +58,11 @@ const bundle = await build({
 const pageScript = bundle.outputFiles[0]!.text;
 
 const app = await serveApp(dataDir);
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'] });
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
+});
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.addInitScript('window.__name = (f) => f');
@@ -65,7 +70,8 @@ try {
   const call = pageApi(page);
   await call('settings', 'update', { autoSegmentOnImport: false });
   const { jobId } = await call<{ jobId: number }>('import', 'start', { paths: [work] });
-  while ((await call<{ status: string }>('jobs', 'get', { id: jobId })).status !== 'done') await new Promise((r) => setTimeout(r, 300));
+  while ((await call<{ status: string }>('jobs', 'get', { id: jobId })).status !== 'done')
+    await new Promise((r) => setTimeout(r, 300));
   const [study] = (await call<{ rows: { studyId: number }[] }>('worklist', 'list', {})).rows;
   const [first] = await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study!.studyId });
   const series = await call<ViewerSeries>('viewer', 'series', { seriesId: first!.seriesId });
@@ -107,12 +113,16 @@ try {
     }
     const transfer = new DataTransfer();
     for (const f of files) transfer.items.add(f);
-    document.querySelector('section.import')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    document
+      .querySelector('section.import')!
+      .dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
   }, DROP_MB);
   let dropJob: { id: number; status: string } | undefined;
   let uploadPeak = NaN;
   for (;;) {
-    dropJob = (await call<{ id: number; status: string }[]>('jobs', 'list', { kind: 'import' })).find((j) => !jobsBefore.includes(j.id));
+    dropJob = (await call<{ id: number; status: string }[]>('jobs', 'list', { kind: 'import' })).find(
+      (j) => !jobsBefore.includes(j.id),
+    );
     // The import job exists once the last chunk is staged: the peak so far is the upload's.
     if (dropJob && Number.isNaN(uploadPeak)) uploadPeak = procMiB(pid, 'VmHWM');
     if (dropJob && ['done', 'failed', 'cancelled'].includes(dropJob.status)) break;

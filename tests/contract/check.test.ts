@@ -66,10 +66,17 @@ function diagnostics(): Map<string, string[]> {
   mkdirSync(dir, { recursive: true });
   const files = Object.entries(fixtures).map(([name, f], i) => {
     const file = path.join(dir, `fixture-${i}.ts`);
-    writeFileSync(file, `${header}${f.body}\nexport const ok: ContractAgrees<{ things: typeof thingsMethods }, { things: Things }> = true;\n`);
+    writeFileSync(
+      file,
+      `${header}${f.body}\nexport const ok: ContractAgrees<{ things: typeof thingsMethods }, { things: Things }> = true;\n`,
+    );
     return [name, file] as const;
   });
-  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+  const parsed = ts.getParsedCommandLineOfConfigFile(
+    path.join(root, 'tsconfig.json'),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  );
   if (!parsed) throw new Error('tsconfig.json did not parse');
   const program = ts.createProgram(
     files.map(([, f]) => f),

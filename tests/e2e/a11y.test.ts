@@ -32,11 +32,21 @@ describe('accessibility (axe-core)', () => {
     await page.evaluate(AXE);
     const violations = (await page.evaluate(async () => {
       const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: unknown[] }> } }).axe;
-      return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })).violations;
+      return (
+        await axe.run(document, {
+          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+        })
+      ).violations;
     })) as Violation[];
     return violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+      .map(
+        (v) =>
+          `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+            .map((n) => n.target.join(' '))
+            .slice(0, 5)
+            .join(', ')}`,
+      );
   }
 
   beforeAll(async () => {
@@ -77,7 +87,13 @@ describe('accessibility (axe-core)', () => {
       await page.keyboard.press('Tab');
       const region = await page.evaluate(() => {
         const el = document.activeElement;
-        return el?.closest('.toolbar') ? 'toolbar' : el?.closest('.slicebar') ? 'slicebar' : el?.closest('.panel') ? 'panel' : 'other';
+        return el?.closest('.toolbar')
+          ? 'toolbar'
+          : el?.closest('.slicebar')
+            ? 'slicebar'
+            : el?.closest('.panel')
+              ? 'panel'
+              : 'other';
       });
       if (regions.at(-1) !== region) regions.push(region);
     }

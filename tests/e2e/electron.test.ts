@@ -42,7 +42,10 @@ describe.skipIf(skipReason)(skipTitle('desktop app (Electron)', skipReason), () 
     expect(page.url()).toBe('app://renderer/index.html');
     expect(await page.evaluate(async () => (await fetch('app://renderer/..%2F..%2Fpackage.json')).status)).toBe(404);
     expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
-    expect(await page.evaluate(() => Object.keys((globalThis as { lgms?: object }).lgms ?? {}).sort())).toEqual(['invoke', 'subscribe']);
+    expect(await page.evaluate(() => Object.keys((globalThis as { lgms?: object }).lgms ?? {}).sort())).toEqual([
+      'invoke',
+      'subscribe',
+    ]);
     const prefs = await app.evaluate(({ BrowserWindow }) => {
       const w = BrowserWindow.getAllWindows()[0]!;
       // Not in Electron's type definitions, but present at run time.

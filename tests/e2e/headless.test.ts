@@ -32,7 +32,9 @@ describe('headless app in Chromium', () => {
     await expect.poll(() => page.getByTestId('status-version').textContent()).toMatch(/LGMS Workstation \d+\.\d+\.\d+/);
     expect(await page.getByTestId('status-provider').textContent()).toMatch(/Inference: CPU/);
     // The trainer probe runs in the background and settles to a definite answer.
-    await expect.poll(() => page.getByTestId('status-trainer').textContent(), { timeout: 60_000 }).toMatch(/Trainer: (PyTorch|not available)/);
+    await expect
+      .poll(() => page.getByTestId('status-trainer').textContent(), { timeout: 60_000 })
+      .toMatch(/Trainer: (PyTorch|not available)/);
 
     await page.keyboard.press('Alt+5');
     await expect.poll(() => page.locator('h1').textContent()).toBe('Settings');

@@ -66,7 +66,10 @@ describe.skipIf(missing !== '')(`the loop's words and keys (${missing || 'demo s
       presses++;
     }
     expect(presses).toBeLessThanOrEqual(3);
-    const focusedRow = () => page.evaluate(() => Array.from(document.querySelectorAll('tr.study')).indexOf(document.activeElement!.closest('tr.study')!));
+    const focusedRow = () =>
+      page.evaluate(() =>
+        Array.from(document.querySelectorAll('tr.study')).indexOf(document.activeElement!.closest('tr.study')!),
+      );
     expect(await focusedRow()).toBe(0);
     await page.keyboard.press('ArrowDown');
     expect(await focusedRow()).toBe(1);
@@ -114,19 +117,27 @@ describe.skipIf(missing !== '')(`the loop's words and keys (${missing || 'demo s
 
   it('shows CT_small as unlike the images the model was trained on: its card, its row, first in the review queue', async () => {
     const card = page.getByTestId('series-card');
-    await expect.poll(() => card.getByTestId('series-unlike').textContent(), { timeout: 30_000 }).toMatch(/unlike the images this model was trained on/);
+    await expect
+      .poll(() => card.getByTestId('series-unlike').textContent(), { timeout: 30_000 })
+      .toMatch(/unlike the images this model was trained on/);
     expect(await row('CompressedSamples').getByTestId('row-unlike').count()).toBe(1);
     expect(await page.getByTestId('row-unlike').count()).toBe(1); // the demo phantoms are not
     expect(await axeViolations(page)).toEqual([]);
     // Opened from the worklist (no decision bar), the viewer says it too.
     await card.getByTestId('open-series').click();
-    await expect.poll(() => page.getByTestId('viewer-unlike').textContent(), { timeout: 20_000 }).toMatch(/unlike the images this model was trained on/);
+    await expect
+      .poll(() => page.getByTestId('viewer-unlike').textContent(), { timeout: 20_000 })
+      .toMatch(/unlike the images this model was trained on/);
     await page.keyboard.press('Alt+2');
     const first = page.getByTestId('review-queue').locator('li').first();
-    await expect.poll(() => first.getByTestId('queue-unlike').textContent(), { timeout: 20_000 }).toMatch(/unlike the images this model was trained on/);
+    await expect
+      .poll(() => first.getByTestId('queue-unlike').textContent(), { timeout: 20_000 })
+      .toMatch(/unlike the images this model was trained on/);
     expect(await page.getByTestId('queue-unlike').count()).toBe(1);
     await first.getByRole('button').click();
-    await expect.poll(() => page.getByTestId('review-unlike').textContent(), { timeout: 20_000 }).toMatch(/unlike the images this model was trained on/);
+    await expect
+      .poll(() => page.getByTestId('review-unlike').textContent(), { timeout: 20_000 })
+      .toMatch(/unlike the images this model was trained on/);
     expect(await axeViolations(page)).toEqual([]);
   });
 
@@ -146,13 +157,14 @@ describe.skipIf(missing !== '')(`the loop's words and keys (${missing || 'demo s
     // lasts seconds on a real machine, too short to catch here): written as the service writes it.
     const db = openDatabase(path.join(dataDir, 'lgms.sqlite'));
     const parent = db.prepare("SELECT id FROM model_versions WHERE status = 'active'").pluck().get() as number;
-    db.prepare("INSERT INTO training_runs (status, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, ?, 'training/run-1')").run(
-      parent,
-      JSON.stringify(DEFAULT_HYPERPARAMETERS),
-    );
+    db.prepare(
+      "INSERT INTO training_runs (status, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, ?, 'training/run-1')",
+    ).run(parent, JSON.stringify(DEFAULT_HYPERPARAMETERS));
     db.close();
     await page.keyboard.press('Alt+3');
-    await expect.poll(() => page.getByTestId('current-run-status').textContent(), { timeout: 20_000 }).toBe('Starting: preparing the labels');
+    await expect
+      .poll(() => page.getByTestId('current-run-status').textContent(), { timeout: 20_000 })
+      .toBe('Starting: preparing the labels');
     expect(await page.getByTestId('current-run').textContent()).not.toMatch(/Waiting for the run before it|run before it ends/);
     expect(await axeViolations(page)).toEqual([]);
   });

@@ -44,7 +44,9 @@ describe('reading in the headless app (issue 15)', () => {
     if (!(await row.getAttribute('class'))?.includes('open')) await row.click();
     await page.getByTestId('open-series').first().click();
     await page.getByTestId('viewer-canvas').waitFor();
-    await expect.poll(() => page.getByTestId('frames-loaded').getAttribute('data-loaded'), { timeout: 30_000 }).toBe(String(images));
+    await expect
+      .poll(() => page.getByTestId('frames-loaded').getAttribute('data-loaded'), { timeout: 30_000 })
+      .toBe(String(images));
   }
 
   const win = () => page.getByTestId('overlay-window');
@@ -84,7 +86,9 @@ describe('reading in the headless app (issue 15)', () => {
     expect(await report.textContent()).not.toMatch(/0 imported/);
     await page.locator('input[name=importPath]').fill(path.join(tmp.dir, 'empty'));
     await page.getByRole('button', { name: 'Import', exact: true }).click();
-    await expect.poll(() => report.textContent(), { timeout: 30_000 }).toMatch(/Import empty: done — The folder held nothing to import/);
+    await expect
+      .poll(() => report.textContent(), { timeout: 30_000 })
+      .toMatch(/Import empty: done — The folder held nothing to import/);
     // The CT series the later tests read, imported the same way.
     await page.locator('input[name=importPath]').fill(path.join(tmp.dir, 'ct'));
     await page.getByRole('button', { name: 'Import', exact: true }).click();
@@ -114,12 +118,16 @@ describe('reading in the headless app (issue 15)', () => {
       .toBeGreaterThan(0);
     // Every demo prediction in, so the queue holds still (and item 6's worklist reads final uncertainties).
     const running = async () =>
-      (await call<{ status: string }[]>('jobs', 'list', { kind: 'inference', limit: 500 })).filter((j) => j.status === 'queued' || j.status === 'running').length;
+      (await call<{ status: string }[]>('jobs', 'list', { kind: 'inference', limit: 500 })).filter(
+        (j) => j.status === 'queued' || j.status === 'running',
+      ).length;
     await expect.poll(running, { timeout: 150_000, interval: 500 }).toBe(0);
     await page.keyboard.press('Alt+2');
     const queueItems = page.getByTestId('review-queue').locator('li[data-series]');
     await expect.poll(() => queueItems.count(), { timeout: 20_000 }).toBeGreaterThan(0);
-    const listed = await queueItems.evaluateAll((items) => items.map((li) => [Number(li.getAttribute('data-series')), li.querySelector('b')!.textContent!.trim()] as const));
+    const listed = await queueItems.evaluateAll((items) =>
+      items.map((li) => [Number(li.getAttribute('data-series')), li.querySelector('b')!.textContent!.trim()] as const),
+    );
     // Read after the list, so every listed case is in it (predictions may still be arriving).
     const queue = new Map((await call<ReviewItem[]>('review', 'queue', { queue: 'review' })).map((i) => [i.seriesId, i]));
     for (const [seriesId, name] of listed) {
@@ -151,14 +159,21 @@ describe('reading in the headless app (issue 15)', () => {
     for (const study of (await studies()).slice(0, 3)) {
       const series = await call<SeriesSummary[]>('worklist', 'series', { studyId: study.studyId });
       const values = series.map((s) => s.uncertainty).filter((u): u is number => u !== null);
-      const cell = page.locator('tr.study', { hasText: study.patientId || study.description }).first().getByTestId('row-uncertainty');
+      const cell = page
+        .locator('tr.study', { hasText: study.patientId || study.description })
+        .first()
+        .getByTestId('row-uncertainty');
       expect(await cell.textContent()).toBe(values.length ? Math.max(...values).toFixed(3) : '—');
     }
     // Nothing pushed off screen at 1,400 px by the long description.
     const fits = await page.evaluate(() => {
       const main = document.querySelector('main')!;
       const table = document.querySelector('table[data-testid=worklist]')!;
-      return { table: table.getBoundingClientRect().right, main: main.getBoundingClientRect().right, scroll: main.scrollWidth - main.clientWidth };
+      return {
+        table: table.getBoundingClientRect().right,
+        main: main.getBoundingClientRect().right,
+        scroll: main.scrollWidth - main.clientWidth,
+      };
     });
     expect(fits.table).toBeLessThanOrEqual(fits.main);
     expect(fits.scroll).toBe(0);
@@ -173,17 +188,21 @@ describe('reading in the headless app (issue 15)', () => {
     const imagesTh = await clickHeaderEdge('imageCount');
     const imageCounts = async () => (await page.locator('tr.study td:nth-child(8)').allTextContents()).map(Number);
     const sortedBy = (values: number[], dir: string) => [...values].sort((a, b) => (dir === 'ascending' ? a - b : b - a));
-    await expect.poll(async () => {
-      const values = await imageCounts();
-      return JSON.stringify(values) === JSON.stringify(sortedBy(values, (await imagesTh.getAttribute('aria-sort'))!));
-    }).toBe(true);
+    await expect
+      .poll(async () => {
+        const values = await imageCounts();
+        return JSON.stringify(values) === JSON.stringify(sortedBy(values, (await imagesTh.getAttribute('aria-sort'))!));
+      })
+      .toBe(true);
     const idTh = await clickHeaderEdge('patientId');
     // aria-sort changes with the query at once; the rows follow when the backend answers, so poll
     // (CI once read the rows of the previous sort here).
-    const collator = (a: string, b: string) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0);
+    const collator = (a: string, b: string) =>
+      a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0;
     const idOrder = async () => {
       const ids = await page.locator('tr.study td:nth-child(3)').allTextContents();
-      const expected = (await idTh.getAttribute('aria-sort')) === 'ascending' ? [...ids].sort(collator) : [...ids].sort(collator).reverse();
+      const expected =
+        (await idTh.getAttribute('aria-sort')) === 'ascending' ? [...ids].sort(collator) : [...ids].sort(collator).reverse();
       return JSON.stringify(ids) === JSON.stringify(expected) ? 'sorted' : JSON.stringify(ids);
     };
     await expect.poll(idOrder).toBe('sorted');
@@ -234,7 +253,9 @@ describe('reading in the headless app (issue 15)', () => {
     const canvas = (await page.getByTestId('viewer-canvas').boundingBox())!;
     await page.mouse.move(canvas.x + canvas.width / 2, canvas.y + canvas.height / 2);
     await expect.poll(() => page.getByTestId('overlay-cursor').textContent()).toMatch(/\d HU/);
-    expect([await page.getByTestId('threshold-low').inputValue(), await page.getByTestId('threshold-high').inputValue()]).toEqual(['-160', '240']);
+    expect([await page.getByTestId('threshold-low').inputValue(), await page.getByTestId('threshold-high').inputValue()]).toEqual(
+      ['-160', '240'],
+    );
     // Back by keyboard and into a demo ultrasound series, the pointer never moving over it.
     await page.keyboard.press('Alt+1');
     await page.locator('tr.study', { hasText: 'DEMO' }).first().click();
@@ -243,7 +264,9 @@ describe('reading in the headless app (issue 15)', () => {
     await page.mouse.move(60, 400); // over the navigation, where the image will not be
     await page.getByTestId('open-series').first().focus();
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.getByTestId('frames-loaded').getAttribute('data-loaded'), { timeout: 30_000 }).toBe(String(us!.imageCount));
+    await expect
+      .poll(() => page.getByTestId('frames-loaded').getAttribute('data-loaded'), { timeout: 30_000 })
+      .toBe(String(us!.imageCount));
     expect(await page.getByTestId('overlay-cursor').count()).toBe(0);
     const [w, c] = [await width(), await center()];
     await expect.poll(() => page.getByTestId('threshold-low').inputValue()).toBe(String(Math.round((c - w / 2) * 100) / 100));
@@ -274,7 +297,9 @@ describe('reading in the headless app (issue 15)', () => {
     expect(await alert.textContent()).not.toContain(ROOT);
     await input.fill('~/scans');
     await importButton.click();
-    await expect.poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 }).toMatch(/Import scans: done — 1 imported/);
+    await expect
+      .poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 })
+      .toMatch(/Import scans: done — 1 imported/);
     expect((await studies('scans')).map((s) => s.patientName)).toEqual(['scans']);
     const png = [...gradientPng(32)];
     const dataTransfer = await page.evaluateHandle((data) => {
@@ -283,7 +308,9 @@ describe('reading in the headless app (issue 15)', () => {
       return dt;
     }, png);
     await page.dispatchEvent('section[aria-label=Import]', 'drop', { dataTransfer });
-    await expect.poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 }).toMatch(/Import thyroid-left: done — 1 imported/);
+    await expect
+      .poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 })
+      .toMatch(/Import thyroid-left: done — 1 imported/);
     expect((await studies('thyroid-left')).map((s) => s.patientName)).toEqual(['thyroid-left']);
     expect(JSON.stringify(await studies())).not.toMatch(/drop-[a-z0-9]+-/);
   }, 120_000);
@@ -337,7 +364,8 @@ describe('reading in the headless app (issue 15)', () => {
     expect((await page.getByTestId('overlay-spacing').textContent())?.trim()).toBe('· slices 2.5 mm apart');
     // A real CT (pydicom's CT_small.dcm): the thickness shown is its header's Slice Thickness (0018,0050), as dcmdump reads it.
     const ctSmall = path.join(sources.pydicom, 'test_files', 'CT_small.dcm');
-    const dump = (tag: string) => /\[([^\]]*)\]/.exec(execFileSync('dcmdump', ['+P', tag, ctSmall], { encoding: 'utf8' }))?.[1] ?? '';
+    const dump = (tag: string) =>
+      /\[([^\]]*)\]/.exec(execFileSync('dcmdump', ['+P', tag, ctSmall], { encoding: 'utf8' }))?.[1] ?? '';
     const thickness = Number(dump('0018,0050'));
     expect(thickness).toBeGreaterThan(0);
     mkdirSync(path.join(tmp.dir, 'ct-small'));
@@ -345,9 +373,13 @@ describe('reading in the headless app (issue 15)', () => {
     await page.keyboard.press('Alt+1');
     await page.locator('input[name=importPath]').fill(path.join(tmp.dir, 'ct-small'));
     await page.getByRole('button', { name: 'Import', exact: true }).click();
-    await expect.poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 }).toMatch(/Import ct-small: done — 1 imported/);
+    await expect
+      .poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 })
+      .toMatch(/Import ct-small: done — 1 imported/);
     await openFromWorklist(dump('0010,0020'), 1);
-    expect((await page.getByTestId('overlay-thickness').textContent())?.trim()).toBe(`· Thickness ${Number(thickness.toFixed(2))} mm`);
+    expect((await page.getByTestId('overlay-thickness').textContent())?.trim()).toBe(
+      `· Thickness ${Number(thickness.toFixed(2))} mm`,
+    );
     expect(problems).toEqual([]);
   }, 90_000);
 });

@@ -61,10 +61,20 @@ describe('Settings: fine-tuning on a Slurm cluster', () => {
     await expect.poll(async () => (await cluster())?.partition).toBe('gpu');
 
     await page.evaluate(AXE);
-    const serious = (await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: { id: string; impact: string | null }[] }> } }).axe;
-      return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })).violations;
-    })).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    const serious = (
+      await page.evaluate(async () => {
+        const axe = (
+          window as unknown as {
+            axe: { run(ctx: unknown, o: unknown): Promise<{ violations: { id: string; impact: string | null }[] }> };
+          }
+        ).axe;
+        return (
+          await axe.run(document, {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+          })
+        ).violations;
+      })
+    ).filter((v) => v.impact === 'serious' || v.impact === 'critical');
     expect(serious.map((v) => v.id)).toEqual([]);
 
     await enabled.uncheck();

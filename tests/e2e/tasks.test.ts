@@ -28,11 +28,21 @@ describe('tasks in Chromium', () => {
     await page.evaluate(AXE);
     const violations = (await page.evaluate(async () => {
       const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: unknown[] }> } }).axe;
-      return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })).violations;
+      return (
+        await axe.run(document, {
+          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+        })
+      ).violations;
     })) as { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
     return violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+      .map(
+        (v) =>
+          `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+            .map((n) => n.target.join(' '))
+            .slice(0, 5)
+            .join(', ')}`,
+      );
   }
 
   async function shot(name: string) {
@@ -138,7 +148,9 @@ describe('tasks in Chromium', () => {
     await expect.poll(async () => (await call<Task>('tasks', 'get', { id: task.id })).labels[2]!.retiredAt).not.toBeNull();
     await page.getByTestId('add-label-name').fill('Carotid');
     await page.getByTestId('add-label').click();
-    await expect.poll(async () => (await call<Task>('tasks', 'get', { id: task.id })).labels.map((l) => l.value)).toEqual([1, 2, 3, 4]);
+    await expect
+      .poll(async () => (await call<Task>('tasks', 'get', { id: task.id })).labels.map((l) => l.value))
+      .toEqual([1, 2, 3, 4]);
     expect(await audit()).toEqual([]);
     await page.keyboard.press('Alt+2');
     await expect.poll(() => page.getByTestId('legend').textContent()).toMatch(/Carotid/);

@@ -57,18 +57,34 @@ describe.skipIf(!trainer.available || !MODEL)(
       await page.evaluate(AXE); // through the debugging protocol, which the page's CSP does not govern
       const violations = (await page.evaluate(async () => {
         const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: unknown[] }> } }).axe;
-        return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })).violations;
+        return (
+          await axe.run(document, {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+          })
+        ).violations;
       })) as { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
       return violations
         .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 5).join(', ')}`);
+        .map(
+          (v) =>
+            `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+              .map((n) => n.target.join(' '))
+              .slice(0, 5)
+              .join(', ')}`,
+        );
     }
 
     beforeAll(async () => {
       // 3 patients × 3 shifted-domain images with their ground truth as labels: 6 training, 3 validation.
       const b = createBackend({ dataDir, transport: 'http', inference: false });
       try {
-        await importLabelledStudies(b, tmp.dir, { patients: 3, imagesPerSeries: 3, seed: 404, domain: 'shifted', validationPatients: 1 });
+        await importLabelledStudies(b, tmp.dir, {
+          patients: 3,
+          imagesPerSeries: 3,
+          seed: 404,
+          domain: 'shifted',
+          validationPatients: 1,
+        });
       } finally {
         b.close();
       }
@@ -133,7 +149,10 @@ describe.skipIf(!trainer.available || !MODEL)(
 
     it('compares the candidate with its parent in the Models view with the gate figures', async () => {
       const run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.id === 3)!;
-      await page.locator('[data-testid=training-run][data-run-id="3"]').getByRole('button', { name: 'Compare in Models' }).click();
+      await page
+        .locator('[data-testid=training-run][data-run-id="3"]')
+        .getByRole('button', { name: 'Compare in Models' })
+        .click();
       const compare = page.getByTestId('compare');
       await expect.poll(() => compare.getAttribute('data-version-id')).toBe(String(run.candidateVersionId));
       const row = compare.getByTestId('gate-validation');
@@ -149,12 +168,16 @@ describe.skipIf(!trainer.available || !MODEL)(
       expect(run.gate!.independent).toBe(3);
       expect(Number(await row.getByTestId('independent').getAttribute('data-value'))).toBe(3);
       expect(await row.getByTestId('independent').textContent()).toContain('3 of 3 independent of the parent');
-      expect(await row.getByRole('rowheader').textContent()).toContain('Frozen validation labels: US Demo breast US (shifted domain) × 3');
+      expect(await row.getByRole('rowheader').textContent()).toContain(
+        'Frozen validation labels: US Demo breast US (shifted domain) × 3',
+      );
       expect(await compare.textContent()).not.toContain('new domain');
       expect(await row.getByTestId('verdict').getAttribute('data-verdict')).toBe('too-few');
       expect(await row.getByTestId('verdict').textContent()).toContain('No verdict: too few labels independent of the parent');
       // The Models table shows the comparison's figure for the candidate, and says which set it is.
-      const listed = page.locator(`[data-testid=model-row][data-version-id="${run.candidateVersionId}"]`).getByTestId('validation-dice');
+      const listed = page
+        .locator(`[data-testid=model-row][data-version-id="${run.candidateVersionId}"]`)
+        .getByTestId('validation-dice');
       expect(Number(await listed.getAttribute('data-value'))).toBe(run.gate!.meanCandidate);
       expect(await listed.textContent()).toContain(`${(run.gate!.meanCandidate * 100).toFixed(1)} %`);
       expect(await listed.textContent()).toContain("the comparison's");
@@ -172,20 +195,38 @@ describe.skipIf(!trainer.available || !MODEL)(
       let seriesId = 0;
       for (const study of (await call<{ rows: { studyId: number }[] }>('worklist', 'list', {})).rows) {
         for (const s of await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study.studyId }))
-          if (!seriesId && (await call<{ split: string | null }>('review', 'labels', { seriesId: s.seriesId })).split === 'training') seriesId = s.seriesId;
+          if (
+            !seriesId &&
+            (await call<{ split: string | null }>('review', 'labels', { seriesId: s.seriesId })).split === 'training'
+          )
+            seriesId = s.seriesId;
       }
       expect(seriesId).toBeGreaterThan(0);
       const first = await call<{ jobId: number }>('inference', 'segmentSeries', { seriesId });
-      await expect.poll(async () => (await call<{ status: string }>('jobs', 'get', { id: first.jobId })).status, { timeout: 60_000 }).toBe('done');
-      const waitingItem = async () => (await call<{ seriesId: number; modelVersionId: number }[]>('review', 'queue', { queue: 'review' })).find((i) => i.seriesId === seriesId)?.modelVersionId;
+      await expect
+        .poll(async () => (await call<{ status: string }>('jobs', 'get', { id: first.jobId })).status, { timeout: 60_000 })
+        .toBe('done');
+      const waitingItem = async () =>
+        (await call<{ seriesId: number; modelVersionId: number }[]>('review', 'queue', { queue: 'review' })).find(
+          (i) => i.seriesId === seriesId,
+        )?.modelVersionId;
       expect(await waitingItem()).toBe(parent.id);
       await page.getByTestId('promote').click();
       expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(parent.id); // asks first
       // The question names both verdicts; a "worse" asks a second, explicit confirmation.
       const question = (await page.getByTestId('promote-confirm').locator('..').getAttribute('aria-label'))!;
-      expect(question).toContain('Validation labels: no verdict: too few labels independent of the parent (3 independent images).');
-      const words = { better: 'better than its parent', 'no-evidence': 'no evidence of a difference', worse: 'worse than its parent', 'too-few': 'no verdict' };
-      expect(question).toContain(run.referenceGate ? `Reference set: ${words[run.referenceGate.verdict]} (` : 'Reference set: not compared.');
+      expect(question).toContain(
+        'Validation labels: no verdict: too few labels independent of the parent (3 independent images).',
+      );
+      const words = {
+        better: 'better than its parent',
+        'no-evidence': 'no evidence of a difference',
+        worse: 'worse than its parent',
+        'too-few': 'no verdict',
+      };
+      expect(question).toContain(
+        run.referenceGate ? `Reference set: ${words[run.referenceGate.verdict]} (` : 'Reference set: not compared.',
+      );
       await page.getByTestId('promote-confirm').click();
       if (run.referenceGate?.verdict === 'worse') {
         await expect.poll(() => page.getByTestId('promote-again').locator('..').textContent()).toContain('On the reference set');
@@ -199,7 +240,9 @@ describe.skipIf(!trainer.available || !MODEL)(
       const listed = (await call<{ seriesIds: number[] }>('inference', 'segmentReviewQueue', { dryRun: true })).seriesIds;
       expect(listed).toContain(seriesId);
       const n = listed.length;
-      await expect.poll(() => page.getByTestId('resegment-offer').textContent()).toContain(`${n} series ${n === 1 ? 'waits' : 'wait'} for review`);
+      await expect
+        .poll(() => page.getByTestId('resegment-offer').textContent())
+        .toContain(`${n} series ${n === 1 ? 'waits' : 'wait'} for review`);
       // Promote was clicked in the comparison below: the offer is scrolled into view and its first button focused.
       expect(await page.getByTestId('resegment-offer').isVisible()).toBe(true);
       expect(await page.getByTestId('resegment').evaluate((el) => el === document.activeElement)).toBe(true);
@@ -208,22 +251,30 @@ describe.skipIf(!trainer.available || !MODEL)(
       expect(box.y + box.height).toBeLessThanOrEqual(900);
       expect(await audit('models-resegment-offer')).toEqual([]);
       await page.getByTestId('resegment').click();
-      await expect.poll(() => page.getByTestId('resegment-done').textContent()).toContain(`${n} series queued for segmentation with ${candidate.name} ${candidate.version}`);
+      await expect
+        .poll(() => page.getByTestId('resegment-done').textContent())
+        .toContain(`${n} series queued for segmentation with ${candidate.name} ${candidate.version}`);
       await expect.poll(waitingItem, { timeout: 60_000 }).toBe(candidate.id);
-      const items = async () => (await call<{ modelVersionId: number }[]>('review', 'queue', { queue: 'review' })).map((i) => i.modelVersionId);
+      const items = async () =>
+        (await call<{ modelVersionId: number }[]>('review', 'queue', { queue: 'review' })).map((i) => i.modelVersionId);
       await expect.poll(async () => (await items()).every((v) => v === candidate.id), { timeout: 60_000 }).toBe(true);
       // The fine-tuned version ships no learning curve: the recipe's, shipped with its parent, is drawn.
-      const shipped = JSON.parse(readFileSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'learning-curve.json'), 'utf8')) as { points: unknown[] };
+      const shipped = JSON.parse(
+        readFileSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'learning-curve.json'), 'utf8'),
+      ) as { points: unknown[] };
       await expect.poll(() => page.getByTestId('learning-curve').getAttribute('data-points')).toBe(String(shipped.points.length));
       expect(Number(await page.getByTestId('learning-curve-chart').getAttribute('data-points'))).toBe(shipped.points.length);
       // A head CT imported while the fine-tuned version is active stays outside its (inherited) domain.
       const inferenceJobs = async () => (await call<unknown[]>('jobs', 'list', { kind: 'inference', limit: 500 })).length;
       const jobsBefore = await inferenceJobs();
       const { jobId } = await call<{ jobId: number }>('import', 'start', { paths: [CT] });
-      await expect.poll(async () => (await call<{ status: string }>('jobs', 'get', { id: jobId })).status, { timeout: 60_000 }).toBe('done');
+      await expect
+        .poll(async () => (await call<{ status: string }>('jobs', 'get', { id: jobId })).status, { timeout: 60_000 })
+        .toBe('done');
       let ct = 0;
       for (const study of (await call<{ rows: { studyId: number; modalities: string }[] }>('worklist', 'list', {})).rows)
-        if (study.modalities === 'CT') ct = (await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study.studyId }))[0]!.seriesId;
+        if (study.modalities === 'CT')
+          ct = (await call<{ seriesId: number }[]>('worklist', 'series', { studyId: study.studyId }))[0]!.seriesId;
       expect(ct).toBeGreaterThan(0);
       const outside = async () => {
         await new Promise((r) => setTimeout(r, 1000)); // an auto-segmentation would have been queued by now
@@ -234,7 +285,9 @@ describe.skipIf(!trainer.available || !MODEL)(
       const back = page.locator(`[data-testid=model-row][data-version-id="${parent.id}"]`);
       await back.getByTestId('rollback').click();
       await back.getByTestId('rollback-confirm').click();
-      await expect.poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 }).toContain(`${parent.name} ${parent.version}`);
+      await expect
+        .poll(() => page.getByTestId('status-provider').textContent(), { timeout: 60_000 })
+        .toContain(`${parent.name} ${parent.version}`);
       expect((await call<ModelVersionInfo[]>('models', 'list')).find((v) => v.status === 'active')!.id).toBe(parent.id);
       await outside();
     }, 120_000);
@@ -249,7 +302,10 @@ describe.skipIf(!trainer.available || !MODEL)(
       await transfer.getByRole('button', { name: 'Export version' }).click();
       await expect.poll(() => transfer.getByRole('status').textContent()).toContain(`was copied to ${folder}`);
       expect(readdirSync(folder).sort()).toEqual(['model.json', 'model.onnx', 'split.json', 'weights.pt']);
-      const manifest = JSON.parse(readFileSync(path.join(folder, 'model.json'), 'utf8')) as { id: string; domain?: { modalities: string[] } };
+      const manifest = JSON.parse(readFileSync(path.join(folder, 'model.json'), 'utf8')) as {
+        id: string;
+        domain?: { modalities: string[] };
+      };
       expect(manifest.id).toBe(candidate.modelId);
       expect(manifest.domain?.modalities).toEqual(['US']); // the parent's, written when the candidate was registered
       await transfer.getByRole('button', { name: 'Import from folder' }).click();
@@ -303,10 +359,20 @@ describe('the Training view without a trainer', () => {
     await page.keyboard.press('f'); // the shortcut starts nothing either
     expect(await pageApi(page)<unknown[]>('training', 'list')).toEqual([]);
     await page.evaluate(AXE);
-    const serious = (await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: { id: string; impact: string | null }[] }> } }).axe;
-      return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })).violations;
-    })).filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    const serious = (
+      await page.evaluate(async () => {
+        const axe = (
+          window as unknown as {
+            axe: { run(ctx: unknown, o: unknown): Promise<{ violations: { id: string; impact: string | null }[] }> };
+          }
+        ).axe;
+        return (
+          await axe.run(document, {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+          })
+        ).violations;
+      })
+    ).filter((v) => v.impact === 'serious' || v.impact === 'critical');
     expect(serious.map((v) => v.id)).toEqual([]);
   }, 60_000);
 });

@@ -135,9 +135,7 @@ describe('viewer in Chromium', () => {
     const draft = await call<DraftView | null>('viewer', 'draft', { seriesId: of.seriesId });
     const image = of.images[index]!;
     const slice = draft?.slices.find((s) => s.imageId === image.imageId);
-    return slice
-      ? decodeRle(slice.labels, image.rows * image.columns)
-      : new Uint8Array(image.rows * image.columns);
+    return slice ? decodeRle(slice.labels, image.rows * image.columns) : new Uint8Array(image.rows * image.columns);
   }
 
   async function sliceIndex(): Promise<number> {
@@ -446,51 +444,55 @@ describe('viewer in Chromium', () => {
   });
 
   it.skipIf(!MODEL)(
-    skipTitle('loads the prediction into one slice or all as one undo step, and shows the uncertainty', MODEL ? '' : 'the starter model.onnx is missing'),
+    skipTitle(
+      'loads the prediction into one slice or all as one undo step, and shows the uncertainty',
+      MODEL ? '' : 'the starter model.onnx is missing',
+    ),
     async () => {
-    const statuses = async () =>
-      (await call<{ status: string }[]>('worklist', 'series', { studyId: other.studyId })).map((x) => x.status);
-    await expect.poll(statuses, { timeout: 60_000 }).toEqual(['segmented']);
-    // After the restart above, the engine loads the model in the background.
-    await expect
-      .poll(async () => (await call<{ state: string }>('inference', 'status')).state, { timeout: 30_000 })
-      .toBe('ready');
-    await openSeries(other);
-    await page.keyboard.press('Home');
-    const predicted = await Promise.all(
-      other.images.map(async (image) => {
-        const p = (await call<PredictionView | null>('inference', 'prediction', { imageId: image.imageId }))!;
-        return decodeRle(p.mask, image.rows * image.columns);
-      }),
-    );
-    // Loading is asynchronous: its notice comes once the label changed (and the draft is pending).
-    const notice = page.getByTestId('viewer-notice');
-    await page.keyboard.press('l');
-    await expect.poll(() => notice.textContent()).toBe('Loaded the prediction into 1 slice');
-    expect(await stored(0, other)).toEqual(predicted[0]);
-    await page.keyboard.press('Control+z');
-    expect(labelled(await stored(0, other))).toBe(0);
-    await page.keyboard.press('Shift+L');
-    await expect
-      .poll(() => notice.textContent())
-      .toBe(`Loaded the prediction into ${predicted.filter((m) => labelled(m) > 0).length} slices`);
-    for (let i = 0; i < other.images.length; i++) expect(await stored(i, other)).toEqual(predicted[i]);
-    expect(await page.getByRole('button', { name: 'Undo' }).getAttribute('title')).toMatch(/Load prediction \(all slices\)/);
-    await page.keyboard.press('Control+z');
-    for (let i = 0; i < other.images.length; i++) expect(labelled(await stored(i, other))).toBe(0);
-    const picture = () =>
-      page.evaluate(() => {
-        const c = document.querySelector('[data-testid=viewer-canvas]') as HTMLCanvasElement;
-        return Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data).reduce(
-          (h, v, i) => (h + v * ((i % 97) + 1)) % 1_000_000_007,
-          0,
-        );
-      });
-    const before = await picture();
-    await page.keyboard.press('u');
-    await expect.poll(picture).not.toBe(before);
-    await page.keyboard.press('u');
-  });
+      const statuses = async () =>
+        (await call<{ status: string }[]>('worklist', 'series', { studyId: other.studyId })).map((x) => x.status);
+      await expect.poll(statuses, { timeout: 60_000 }).toEqual(['segmented']);
+      // After the restart above, the engine loads the model in the background.
+      await expect
+        .poll(async () => (await call<{ state: string }>('inference', 'status')).state, { timeout: 30_000 })
+        .toBe('ready');
+      await openSeries(other);
+      await page.keyboard.press('Home');
+      const predicted = await Promise.all(
+        other.images.map(async (image) => {
+          const p = (await call<PredictionView | null>('inference', 'prediction', { imageId: image.imageId }))!;
+          return decodeRle(p.mask, image.rows * image.columns);
+        }),
+      );
+      // Loading is asynchronous: its notice comes once the label changed (and the draft is pending).
+      const notice = page.getByTestId('viewer-notice');
+      await page.keyboard.press('l');
+      await expect.poll(() => notice.textContent()).toBe('Loaded the prediction into 1 slice');
+      expect(await stored(0, other)).toEqual(predicted[0]);
+      await page.keyboard.press('Control+z');
+      expect(labelled(await stored(0, other))).toBe(0);
+      await page.keyboard.press('Shift+L');
+      await expect
+        .poll(() => notice.textContent())
+        .toBe(`Loaded the prediction into ${predicted.filter((m) => labelled(m) > 0).length} slices`);
+      for (let i = 0; i < other.images.length; i++) expect(await stored(i, other)).toEqual(predicted[i]);
+      expect(await page.getByRole('button', { name: 'Undo' }).getAttribute('title')).toMatch(/Load prediction \(all slices\)/);
+      await page.keyboard.press('Control+z');
+      for (let i = 0; i < other.images.length; i++) expect(labelled(await stored(i, other))).toBe(0);
+      const picture = () =>
+        page.evaluate(() => {
+          const c = document.querySelector('[data-testid=viewer-canvas]') as HTMLCanvasElement;
+          return Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data).reduce(
+            (h, v, i) => (h + v * ((i % 97) + 1)) % 1_000_000_007,
+            0,
+          );
+        });
+      const before = await picture();
+      await page.keyboard.press('u');
+      await expect.poll(picture).not.toBe(before);
+      await page.keyboard.press('u');
+    },
+  );
 
   it('saves a screenshot of a lesion segmented with a threshold-limited flood fill', async () => {
     await openSeries(other);

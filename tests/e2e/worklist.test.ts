@@ -51,7 +51,9 @@ describe('worklist in Chromium', () => {
       return dt;
     }, bytes);
     await page.dispatchEvent('section[aria-label=Import]', 'drop', { dataTransfer });
-    await expect.poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 }).toMatch(/Import CT_small: done — Already in the worklist: the file was imported before/);
+    await expect
+      .poll(() => page.getByTestId('import-report').textContent(), { timeout: 60_000 })
+      .toMatch(/Import CT_small: done — Already in the worklist: the file was imported before/);
   });
 
   it('filters by patient and opens a study to show its series with a thumbnail', async () => {

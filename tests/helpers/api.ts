@@ -15,7 +15,10 @@ export function call(backend: { api: Api }): CallApi {
         {},
         {
           get: (_s, method: string) => async (input?: unknown) => {
-            const methods = backend.api[service as ServiceName] as unknown as Record<string, (input?: unknown) => Promise<Result<unknown>>>;
+            const methods = backend.api[service as ServiceName] as unknown as Record<
+              string,
+              (input?: unknown) => Promise<Result<unknown>>
+            >;
             return unwrap(await methods[method]!(input));
           },
         },

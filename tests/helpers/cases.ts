@@ -13,11 +13,19 @@ export const CASES_DIR = path.join(fixturesDir, 'cases');
 export function makeCase(name: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `lgms-case-${name.slice(0, 2)}-`));
   copyFileSync(path.join(CASES_DIR, name, 'make.py'), path.join(dir, 'make.py'));
-  execFileSync('/usr/bin/python3', ['make.py'], { cwd: dir, stdio: 'pipe', timeout: 60_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  execFileSync('/usr/bin/python3', ['make.py'], {
+    cwd: dir,
+    stdio: 'pipe',
+    timeout: 60_000,
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+  });
   return dir;
 }
 
 /** The names of every case folder. */
 export function caseNames(): string[] {
-  return readdirSync(CASES_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return readdirSync(CASES_DIR, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }

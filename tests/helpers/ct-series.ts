@@ -33,7 +33,9 @@ export function writeCtSeries(dir: string, o: CtSeriesOptions): WrittenSeries {
   const files: string[] = [];
   const probe: number[] = [];
   // A fixed permutation so names do not follow z.
-  const order = Array.from({ length: o.count }, (_, i) => i).sort((a, b) => ((a * 7919) % o.count) - ((b * 7919) % o.count) || a - b);
+  const order = Array.from({ length: o.count }, (_, i) => i).sort(
+    (a, b) => ((a * 7919) % o.count) - ((b * 7919) % o.count) || a - b,
+  );
   for (let z = 0; z < o.count; z++) {
     const pixels = new Int16Array(size * size);
     for (let y = 0; y < size; y++)

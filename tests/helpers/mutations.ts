@@ -2,7 +2,14 @@
 // bit flips, truncation, absurd lengths and sizes, a wrong transfer syntax, zeroed runs.
 import { dataDir, fixtureFiles, type Manifest } from '../fixtures';
 
-const SYNTAXES = ['1.2.840.10008.1.2', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.1.99', '1.2.3.4'];
+const SYNTAXES = [
+  '1.2.840.10008.1.2',
+  '1.2.840.10008.1.2.2',
+  '1.2.840.10008.1.2.4.50',
+  '1.2.840.10008.1.2.5',
+  '1.2.840.10008.1.2.1.99',
+  '1.2.3.4',
+];
 
 /** One mutation of `source`, chosen by `random`; returns the bytes and what was done. */
 export function mutate(source: Uint8Array, random: () => number): { bytes: Uint8Array; how: string } {

@@ -23,7 +23,15 @@ export interface TestSlurm {
   stop(): Promise<void>;
 }
 
-const BINARIES = ['/usr/sbin/munged', '/usr/sbin/slurmctld', '/usr/sbin/slurmd', '/usr/bin/sbatch', '/usr/bin/scontrol', '/usr/bin/scancel', '/usr/bin/sinfo'];
+const BINARIES = [
+  '/usr/sbin/munged',
+  '/usr/sbin/slurmctld',
+  '/usr/sbin/slurmd',
+  '/usr/bin/sbatch',
+  '/usr/bin/scontrol',
+  '/usr/bin/scancel',
+  '/usr/bin/sinfo',
+];
 
 /** Starts munged, slurmctld and slurmd and waits until the node is idle (at most `timeoutMs`). */
 export async function startSlurm(timeoutMs = 60_000): Promise<TestSlurm> {
@@ -58,7 +66,19 @@ export async function startSlurm(timeoutMs = 60_000): Promise<TestSlurm> {
     writeFileSync(key, randomBytes(1024), { mode: 0o400 });
     const socket = path.join(dir, 'munge', 'munge.sock');
     children.push(
-      spawn('/usr/sbin/munged', ['-F', '-f', `--key-file=${key}`, `--socket=${socket}`, `--pid-file=${path.join(dir, 'munge', 'munged.pid')}`, `--log-file=${path.join(dir, 'log', 'munged.log')}`, `--seed-file=${path.join(dir, 'munge', 'seed')}`], { stdio: 'ignore' }),
+      spawn(
+        '/usr/sbin/munged',
+        [
+          '-F',
+          '-f',
+          `--key-file=${key}`,
+          `--socket=${socket}`,
+          `--pid-file=${path.join(dir, 'munge', 'munged.pid')}`,
+          `--log-file=${path.join(dir, 'log', 'munged.log')}`,
+          `--seed-file=${path.join(dir, 'munge', 'seed')}`,
+        ],
+        { stdio: 'ignore' },
+      ),
     );
     await waitFor(() => existsSync(socket), 10_000, 'munged did not create its socket');
     const [ctldPort, dPort] = [await freePort(), await freePort()];
@@ -121,7 +141,9 @@ export async function startSlurm(timeoutMs = 60_000): Promise<TestSlurm> {
 
 function run(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(file, args, { env, encoding: 'utf8', timeout: 10_000 }, (e, out, err) => (e ? reject(new Error(err || e.message)) : resolve(out))),
+    execFile(file, args, { env, encoding: 'utf8', timeout: 10_000 }, (e, out, err) =>
+      e ? reject(new Error(err || e.message)) : resolve(out),
+    ),
   );
 }
 

@@ -13,12 +13,19 @@ export function storeProblems(dataDir: string, options: { allowUnreferencedPacks
   const store = new ContentStore(path.join(dataDir, 'store'));
   const problems: string[] = [];
   try {
-    const rows = db.prepare('SELECT sha256, store_path, pack_offset, size FROM files').all() as { sha256: string; store_path: string; pack_offset: number | null; size: number }[];
+    const rows = db.prepare('SELECT sha256, store_path, pack_offset, size FROM files').all() as {
+      sha256: string;
+      store_path: string;
+      pack_offset: number | null;
+      size: number;
+    }[];
     for (const row of rows) {
       try {
         const bytes = store.read({ relative: row.store_path, offset: row.pack_offset }, row.size);
-        if (bytes.length !== row.size) problems.push(`${row.store_path}@${row.pack_offset}: ${bytes.length} bytes, the row says ${row.size}`);
-        else if (ContentStore.hash(bytes) !== row.sha256) problems.push(`${row.store_path}@${row.pack_offset}: content does not hash to ${row.sha256}`);
+        if (bytes.length !== row.size)
+          problems.push(`${row.store_path}@${row.pack_offset}: ${bytes.length} bytes, the row says ${row.size}`);
+        else if (ContentStore.hash(bytes) !== row.sha256)
+          problems.push(`${row.store_path}@${row.pack_offset}: content does not hash to ${row.sha256}`);
       } catch (e) {
         problems.push(`${row.store_path}: ${(e as Error).message}`);
       }

@@ -71,7 +71,10 @@ describe.skipIf(missingPath(STARTER))(skipTitle('lgms export', missingPath(START
     expect(stdout).toMatch(/: done/);
     const sidecars = readdirSync(out).filter((f) => f.endsWith('_labels.json'));
     expect(sidecars.length).toBeGreaterThan(0);
-    const sidecar = JSON.parse(readFileSync(path.join(out, sidecars[0]!), 'utf8')) as { task: { name: string }; labels: { value: number; name: string }[] };
+    const sidecar = JSON.parse(readFileSync(path.join(out, sidecars[0]!), 'utf8')) as {
+      task: { name: string };
+      labels: { value: number; name: string }[];
+    };
     expect(sidecar.task.name).toBe('Breast lesion (demo)');
     expect(sidecar.labels.map((l) => [l.value, l.name])).toEqual([[1, 'lesion']]);
     await expect(lgms('export', studyUid, '--format', 'nifti', '--out', out, '--task', 'Kidneys')).rejects.toMatchObject({

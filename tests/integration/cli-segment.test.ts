@@ -26,7 +26,17 @@ describe.skipIf(missingPath(STARTER))(skipTitle('lgms segment', missingPath(STAR
     const out = path.join(tmp.dir, 'masks-out');
     const { stdout } = await run(
       process.execPath,
-      [path.join(ROOT, 'bin', 'lgms.js'), 'segment', path.join(tmp.dir, 'pairs', 'images'), '--out', out, '--tta', '0', '--data-dir', path.join(tmp.dir, 'data')],
+      [
+        path.join(ROOT, 'bin', 'lgms.js'),
+        'segment',
+        path.join(tmp.dir, 'pairs', 'images'),
+        '--out',
+        out,
+        '--tta',
+        '0',
+        '--data-dir',
+        path.join(tmp.dir, 'data'),
+      ],
       { cwd: ROOT },
     );
     expect(stdout).toMatch(/6 masks from 6 series/);

@@ -36,7 +36,10 @@ describe('lgms CLI', () => {
 
   it('prints system info with the trainer probed', async () => {
     const { stdout } = await lgms(['info', '--data-dir', tmp.dir]);
-    const info = JSON.parse(stdout) as { dataDir: string; trainer: { checking: boolean; available: boolean; installHint?: string } };
+    const info = JSON.parse(stdout) as {
+      dataDir: string;
+      trainer: { checking: boolean; available: boolean; installHint?: string };
+    };
     expect(info.dataDir).toBe(tmp.dir);
     expect(info.trainer.checking).toBe(false);
     if (!info.trainer.available) expect(info.trainer.installHint).toMatch(/PyTorch/);

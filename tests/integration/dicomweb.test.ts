@@ -105,9 +105,20 @@ describe.skipIf(unavailable)(skipTitle('DICOMweb with a real Orthanc', unavailab
       ],
     });
     const images = seriesImages(backend.db, series.id);
-    const maps = images.map((im) => Uint8Array.from({ length: im.rows * im.columns }, (_, p) => (p % 5 === 0 ? 1 : p % 7 === 0 ? 2 : 0)));
-    writeTaskLabels(backend.db, task.id, series.id, images.map((im, i) => ({ imageId: im.id, map: maps[i]! })), 'drawn', 'T');
-    const sent = await backend.dicomweb.wait((await backend.services.dicomweb.sendSeg({ endpointId, seriesId: series.id, taskId: task.id })).jobId);
+    const maps = images.map((im) =>
+      Uint8Array.from({ length: im.rows * im.columns }, (_, p) => (p % 5 === 0 ? 1 : p % 7 === 0 ? 2 : 0)),
+    );
+    writeTaskLabels(
+      backend.db,
+      task.id,
+      series.id,
+      images.map((im, i) => ({ imageId: im.id, map: maps[i]! })),
+      'drawn',
+      'T',
+    );
+    const sent = await backend.dicomweb.wait(
+      (await backend.services.dicomweb.sendSeg({ endpointId, seriesId: series.id, taskId: task.id })).jobId,
+    );
     expect(sent.status, sent.error ?? '').toBe('done');
     const segSeriesUid = (sent.result as { seriesInstanceUid: string }).seriesInstanceUid;
     const retrieved = await backend.dicomweb.wait(
@@ -125,7 +136,9 @@ describe.skipIf(unavailable)(skipTitle('DICOMweb with a real Orthanc', unavailab
     const applied = await backend.services.import.applyLabelSet({ labelSetId: set.id, taskId: task.id });
     expect(applied).toMatchObject({ imagesLabelled: images.length, replaced: images.length, conflicts: [] });
     const labels = seriesLabels(backend.db, series.id, false, task.id);
-    images.forEach((im, i) => expect(Buffer.from(labels.get(im.id)!.map).equals(Buffer.from(maps[i]!)), `image ${i + 1}`).toBe(true));
+    images.forEach((im, i) =>
+      expect(Buffer.from(labels.get(im.id)!.map).equals(Buffer.from(maps[i]!)), `image ${i + 1}`).toBe(true),
+    );
   }, 60_000);
 
   it('cancels a retrieve midway: a cancelled job and nothing imported', async () => {

@@ -53,7 +53,9 @@ describe('honest exports', () => {
     us = await importOne(path.join(tmp.dir, 'us'));
     writeCtSeries(path.join(tmp.dir, 'ct'), { count: 6, size: 32, seriesIndex: 3 });
     ct = await importOne(path.join(tmp.dir, 'ct'));
-    const insert = backend.db.prepare(`INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, author) VALUES (?, ?, ?, ?, 'drawn', 'T')`);
+    const insert = backend.db.prepare(
+      `INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, author) VALUES (?, ?, ?, ?, 'drawn', 'T')`,
+    );
     for (const s of [us, ct])
       for (const im of seriesImages(backend.db, s.id)) {
         const map = Uint8Array.from({ length: im.rows * im.columns }, (_, p) => (p % 7 === 0 ? 1 : 0));
@@ -98,7 +100,7 @@ describe('honest exports', () => {
     const before = readFileSync(firstFile);
     const mtime = statSync(firstFile).mtimeMs;
     // Another SEG of the same series (a later review) must not replace the first one.
-    backend.db.prepare("UPDATE labels SET mask = ? WHERE series_id = ?").run(encodeRle(new Uint8Array(32 * 32).fill(1)), ct.id);
+    backend.db.prepare('UPDATE labels SET mask = ? WHERE series_id = ?').run(encodeRle(new Uint8Array(32 * 32).fill(1)), ct.id);
     const second = await exportTo('seg', [ct], out);
     const secondFile = second.series[0]!.files[0]!;
     expect(secondFile).not.toBe(firstFile);
@@ -112,7 +114,9 @@ describe('honest exports', () => {
   it('writes each ultrasound image as its own 2D nnU-Net case', async () => {
     const result = await exportTo('nnunet', [us], path.join(tmp.dir, 'nnunet-us'), 11);
     const root = path.join(tmp.dir, 'nnunet-us', 'Dataset011_LGMS');
-    expect(readdirSync(path.join(root, 'labelsTr')).sort()).toEqual(['LGMS_0001_001', 'LGMS_0001_002', 'LGMS_0001_003', 'LGMS_0001_004', 'LGMS_0001_005'].map((c) => `${c}.nii.gz`));
+    expect(readdirSync(path.join(root, 'labelsTr')).sort()).toEqual(
+      ['LGMS_0001_001', 'LGMS_0001_002', 'LGMS_0001_003', 'LGMS_0001_004', 'LGMS_0001_005'].map((c) => `${c}.nii.gz`),
+    );
     expect(JSON.parse(readFileSync(path.join(root, 'dataset.json'), 'utf8')).numTraining).toBe(5);
     expect(niftiHeader(path.join(root, 'imagesTr', 'LGMS_0001_003_0000.nii.gz')).dim).toEqual([128, 128, 1]);
     expect(result.notes.join('\n')).toMatch(/2D cases/);
@@ -120,12 +124,14 @@ describe('honest exports', () => {
 
   it('refuses an nnU-Net dataset whose every case is a validation patient: it would have nothing to train on', async () => {
     backend.db
-      .prepare("INSERT OR REPLACE INTO splits (split_key, split) SELECT 'patient:' || p.patient_key, 'validation' FROM patients p")
+      .prepare(
+        "INSERT OR REPLACE INTO splits (split_key, split) SELECT 'patient:' || p.patient_key, 'validation' FROM patients p",
+      )
       .run();
     const out = path.join(tmp.dir, 'nnunet-val');
-    await expect(backend.services.export.start({ seriesIds: [us.id, ct.id], format: 'nnunet', outDir: out, datasetId: 12 })).rejects.toThrow(
-      /no training case/,
-    );
+    await expect(
+      backend.services.export.start({ seriesIds: [us.id, ct.id], format: 'nnunet', outDir: out, datasetId: 12 }),
+    ).rejects.toThrow(/no training case/);
     expect(() => readdirSync(out)).toThrow();
   }, 60_000);
 });

@@ -125,7 +125,10 @@ describe('DICOM SEG export', () => {
         const out = spawnSync('dciodvfy', [f], { encoding: 'utf8' });
         const text = `${out.stdout}${out.stderr}`;
         expect(text, f).toMatch(/^(Segmentation|SCImage)$/m);
-        expect(text.split('\n').filter((l) => /^Error/.test(l)), f).toEqual([]);
+        expect(
+          text.split('\n').filter((l) => /^Error/.test(l)),
+          f,
+        ).toEqual([]);
       }
     });
 

@@ -26,7 +26,10 @@ function pydicomTexts(files: string[]): Record<string, { name: string; study: st
     "    out[f] = {'name': g('PatientName').rstrip('='), 'study': g('StudyDescription'), 'series': g('SeriesDescription')}",
     'print(json.dumps(out))',
   ].join('\n');
-  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, ...files], { encoding: 'utf8' })) as Record<string, { name: string; study: string; series: string }>;
+  return JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, ...files], { encoding: 'utf8' })) as Record<
+    string,
+    { name: string; study: string; series: string }
+  >;
 }
 
 describe('character sets', () => {
@@ -55,7 +58,9 @@ describe('character sets', () => {
   });
 
   it('decodes every pydicom character set file exactly as pydicom does', () => {
-    const files = readdirSync(CHARSETS).filter((f) => f.endsWith('.dcm')).map((f) => path.join(CHARSETS, f));
+    const files = readdirSync(CHARSETS)
+      .filter((f) => f.endsWith('.dcm'))
+      .map((f) => path.join(CHARSETS, f));
     expect(files.length).toBeGreaterThan(15);
     const reference = pydicomTexts(files);
     const mismatches: string[] = [];
@@ -63,7 +68,8 @@ describe('character sets', () => {
       const { header } = readDicom(readFileSync(file)).parsed;
       const ours = { name: header.patient.name, study: header.study.description, series: header.series.description };
       const theirs = reference[file]!;
-      if (JSON.stringify(ours) !== JSON.stringify(theirs)) mismatches.push(`${path.basename(file)}: ours ${JSON.stringify(ours)} pydicom ${JSON.stringify(theirs)}`);
+      if (JSON.stringify(ours) !== JSON.stringify(theirs))
+        mismatches.push(`${path.basename(file)}: ours ${JSON.stringify(ours)} pydicom ${JSON.stringify(theirs)}`);
       expect(JSON.stringify(ours)).not.toMatch(/\\u001b/);
     }
     expect(mismatches).toEqual([]);

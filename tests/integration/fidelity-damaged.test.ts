@@ -81,7 +81,9 @@ describe('damaged DICOM at import (case 20)', () => {
     const file = path.join(tmp.dir, 'mr_no_pixels.dcm');
     writeFileSync(file, raw.subarray(0, at));
     const report = await importPaths(b, [file]);
-    expect(report.problems).toEqual([{ path: file, status: 'failed', reason: 'damaged image: the image object has no pixel data' }]);
+    expect(report.problems).toEqual([
+      { path: file, status: 'failed', reason: 'damaged image: the image object has no pixel data' },
+    ]);
   });
 });
 
@@ -98,7 +100,11 @@ describe.skipIf(noStarter)(skipTitle('lgms segment output (cases 15 and 20)', no
     const r = await lgms(['segment', dir, '--out', out, '--tta', '0', '--data-dir', path.join(tmp.dir, 'data15')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^5 masks from 5 series/);
-    const sizes = Object.fromEntries(readdirSync(out).sort().map((n) => [n, ((m) => `${m.width}x${m.height}`)(readPng8(readFileSync(path.join(out, n))))]));
+    const sizes = Object.fromEntries(
+      readdirSync(out)
+        .sort()
+        .map((n) => [n, ((m) => `${m.width}x${m.height}`)(readPng8(readFileSync(path.join(out, n))))]),
+    );
     expect(sizes).toEqual({
       'all_zero.dcm.png': '64x64',
       'all_zero.png': '32x32',
@@ -129,7 +135,9 @@ describe.skipIf(noStarter)(skipTitle('lgms segment output (cases 15 and 20)', no
     const r = await lgms(['segment', dir, '--out', out, '--tta', '0', '--data-dir', path.join(tmp.dir, 'data20')]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^0 masks/);
-    expect(r.stdout).toContain(`not imported ${path.join(dir, 'ct_cut_in_pixels.dcm')}: damaged image: pixel data cut short (27,906 of 32,768 bytes)`);
+    expect(r.stdout).toContain(
+      `not imported ${path.join(dir, 'ct_cut_in_pixels.dcm')}: damaged image: pixel data cut short (27,906 of 32,768 bytes)`,
+    );
     expect(r.stdout).toContain(`not imported ${path.join(dir, 'ct_cut_in_header.dcm')}: `);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
@@ -151,7 +159,11 @@ describe.skipIf(missingPath(PYDICOM))(skipTitle('honest series status', missingP
       await importPaths(b, [src]);
       const seriesId = b.db.prepare('SELECT id FROM series').pluck().get() as number;
       // Cut the stored copy short after the import (a disk fault): the import checked a whole file.
-      const stored = b.db.prepare('SELECT store_path, pack_offset, size FROM files').get() as { store_path: string; pack_offset: number | null; size: number };
+      const stored = b.db.prepare('SELECT store_path, pack_offset, size FROM files').get() as {
+        store_path: string;
+        pack_offset: number | null;
+        size: number;
+      };
       const storePath = path.join(tmp.dir, 'data', 'store', stored.store_path);
       truncateSync(storePath, (stored.pack_offset ?? 0) + stored.size - 20_000);
       const { jobId } = await b.services.inference.segmentSeries({ seriesId, ttaFlips: 0 });

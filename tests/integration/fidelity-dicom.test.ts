@@ -60,13 +60,15 @@ describe('DICOM fidelity cases', () => {
     const dir = make('19-duplicate-positions-two-phases');
     const report = await importPaths([dir]);
     expect(report.counts).toMatchObject({ imported: 6, failed: 0 });
-    const uid = b.db.prepare("SELECT series_uid FROM series WHERE image_count = 6").pluck().get() as string;
+    const uid = b.db.prepare('SELECT series_uid FROM series WHERE image_count = 6').pluck().get() as string;
     const rows = imagesOf(uid);
     expect(rows.map((r) => r.instance_number)).toEqual([1, 2, 3, 4, 5, 6]);
     const values = [];
     for (const r of rows) values.push(await firstValue(r.id));
     expect(values).toEqual([100, 101, 102, 200, 201, 202]);
-    expect(report.notes.map((n) => n.reason)).toEqual(['6 images at 3 positions: shown temporal position after temporal position, each in position order']);
+    expect(report.notes.map((n) => n.reason)).toEqual([
+      '6 images at 3 positions: shown temporal position after temporal position, each in position order',
+    ]);
   });
 
   it('orders case 19 imported in two parts exactly as imported at once: an append keeps the phases apart', async () => {
@@ -75,14 +77,20 @@ describe('DICOM fidelity cases', () => {
     const split = createBackend({ dataDir: path.join(tmp.dir, 'split'), transport: 'http', inference: false });
     try {
       // Each part mixes both phases and positions, so neither part alone fixes the final order.
-      const parts = [['IM0001.dcm', 'IM0002.dcm', 'IM0004.dcm'], ['IM0003.dcm', 'IM0005.dcm', 'IM0006.dcm']];
+      const parts = [
+        ['IM0001.dcm', 'IM0002.dcm', 'IM0004.dcm'],
+        ['IM0003.dcm', 'IM0005.dcm', 'IM0006.dcm'],
+      ];
       for (const [i, files] of parts.entries()) {
         const part = path.join(tmp.dir, `part${i + 1}`);
         mkdirSync(part);
         for (const f of files) copyFileSync(path.join(dir, f), path.join(part, f));
         const started = await split.services.import.start({ paths: [part] });
         await split.importer.wait(started.jobId);
-        expect((await split.services.import.report({ jobId: started.jobId, limit: 100 })).counts).toMatchObject({ imported: 3, failed: 0 });
+        expect((await split.services.import.report({ jobId: started.jobId, limit: 100 })).counts).toMatchObject({
+          imported: 3,
+          failed: 0,
+        });
       }
       const order = (db: Backend['db']) =>
         db
@@ -103,7 +111,11 @@ describe('DICOM fidelity cases', () => {
       }
       // The stored stack attributes are the files' (Temporal Position Identifier, Echo Numbers, Acquisition Number).
       expect(
-        split.db.prepare('SELECT temporal_position_identifier AS t, echo_numbers AS e, acquisition_number AS a FROM images ORDER BY position_index').all(),
+        split.db
+          .prepare(
+            'SELECT temporal_position_identifier AS t, echo_numbers AS e, acquisition_number AS a FROM images ORDER BY position_index',
+          )
+          .all(),
       ).toEqual([1, 1, 1, 2, 2, 2].map((p) => ({ t: p, e: null, a: p })));
     } finally {
       split.close();
@@ -118,7 +130,13 @@ describe('DICOM fidelity cases', () => {
       b.db
         .prepare('SELECT i.* FROM images i JOIN files f ON f.id = i.file_id WHERE f.original_path = ?')
         .get(path.join(dir, file)) as ImageRow & { window_center: number; window_width: number };
-    expect(row('exp_forms.dcm')).toMatchObject({ rescale_slope: 1, rescale_intercept: -1024, pixel_spacing_row: 0.78125, window_center: 40, window_width: 400 });
+    expect(row('exp_forms.dcm')).toMatchObject({
+      rescale_slope: 1,
+      rescale_intercept: -1024,
+      pixel_spacing_row: 0.78125,
+      window_center: 40,
+      window_width: 400,
+    });
     expect(JSON.parse(row('exp_forms.dcm').image_position!)).toEqual([-120, -120, 35]);
     // Both readers (the plain file takes the fast path, the Latin-2 one the full reader) agree.
     for (const file of ['comma_decimal.dcm', 'comma_decimal_dcmjs_path.dcm']) {
@@ -156,44 +174,64 @@ describe('DICOM fidelity cases', () => {
       const report = await b2.services.import.report({ jobId: started.jobId });
       expect(report.counts).toMatchObject({ imported: 1, failed: 1 });
       expect(report.problems).toEqual([
-        { path: `${path.join(set, 'DICOMDIR')} → PT000000/ST000000/SE000000/IM000001`, status: 'failed', reason: 'DICOMDIR entry names a file that is not on the disc' },
+        {
+          path: `${path.join(set, 'DICOMDIR')} → PT000000/ST000000/SE000000/IM000001`,
+          status: 'failed',
+          reason: 'DICOMDIR entry names a file that is not on the disc',
+        },
       ]);
     } finally {
       b2.close();
     }
   });
 
-  it('reads each enhanced MR frame\'s own rescale and position, ordered by position (case 06)', async () => {
+  it("reads each enhanced MR frame's own rescale and position, ordered by position (case 06)", async () => {
     const dir = make('06-enhanced-mr-per-frame-rescale');
     const report = await importPaths([path.join(dir, 'enhanced_mr.dcm')]);
     expect(report.counts).toMatchObject({ imported: 1, failed: 0 });
-    const uid = b.db.prepare("SELECT s.series_uid FROM series s JOIN images i ON i.series_id = s.id JOIN files f ON f.id = i.file_id WHERE f.original_path LIKE '%enhanced_mr.dcm'").pluck().get() as string;
+    const uid = b.db
+      .prepare(
+        "SELECT s.series_uid FROM series s JOIN images i ON i.series_id = s.id JOIN files f ON f.id = i.file_id WHERE f.original_path LIKE '%enhanced_mr.dcm'",
+      )
+      .pluck()
+      .get() as string;
     const rows = imagesOf(uid);
     expect(rows.map((r) => JSON.parse(r.image_position!)[2])).toEqual([20, 25, 30]);
-    expect(rows.map((r) => [r.rescale_slope, r.rescale_intercept])).toEqual([[0.25, 50], [2.5, -100], [1, 0]]);
+    expect(rows.map((r) => [r.rescale_slope, r.rescale_intercept])).toEqual([
+      [0.25, 50],
+      [2.5, -100],
+      [1, 0],
+    ]);
     const modality = [];
     for (const r of rows) modality.push((await firstValue(r.id)) * r.rescale_slope + r.rescale_intercept);
     expect(modality).toEqual([150, 900, 400]);
     expect(rows.map((r) => r.pixel_spacing_row)).toEqual([0.8, 0.8, 0.8]);
   });
 
-  it('reads per-frame window and pixel spacing too, a frame\'s own item before the shared one', async () => {
+  it("reads per-frame window and pixel spacing too, a frame's own item before the shared one", async () => {
     const dir = make('06-enhanced-mr-per-frame-rescale');
     // The same object with a window per frame and its own Pixel Measures in frame 1 only (pydicom).
-    execFileSync('/usr/bin/python3', ['-c', [
-      'import pydicom, sys',
-      'from pydicom.dataset import Dataset',
-      'd = pydicom.dcmread(sys.argv[1])',
-      'for i, f in enumerate(d.PerFrameFunctionalGroupsSequence):',
-      '    v = Dataset(); v.WindowCenter = 100 + i; v.WindowWidth = 50 * (i + 1); f.FrameVOILUTSequence = [v]',
-      'm = Dataset(); m.PixelSpacing = [0.5, 0.5]; m.SliceThickness = 1',
-      'd.PerFrameFunctionalGroupsSequence[1].PixelMeasuresSequence = [m]',
-      'd.SOPInstanceUID = d.SOPInstanceUID + ".9"; d.SeriesInstanceUID = d.SeriesInstanceUID + ".9"',
-      'd.save_as(sys.argv[2])',
-    ].join('\n'), path.join(dir, 'enhanced_mr.dcm'), path.join(dir, 'windowed.dcm')]);
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      [
+        'import pydicom, sys',
+        'from pydicom.dataset import Dataset',
+        'd = pydicom.dcmread(sys.argv[1])',
+        'for i, f in enumerate(d.PerFrameFunctionalGroupsSequence):',
+        '    v = Dataset(); v.WindowCenter = 100 + i; v.WindowWidth = 50 * (i + 1); f.FrameVOILUTSequence = [v]',
+        'm = Dataset(); m.PixelSpacing = [0.5, 0.5]; m.SliceThickness = 1',
+        'd.PerFrameFunctionalGroupsSequence[1].PixelMeasuresSequence = [m]',
+        'd.SOPInstanceUID = d.SOPInstanceUID + ".9"; d.SeriesInstanceUID = d.SeriesInstanceUID + ".9"',
+        'd.save_as(sys.argv[2])',
+      ].join('\n'),
+      path.join(dir, 'enhanced_mr.dcm'),
+      path.join(dir, 'windowed.dcm'),
+    ]);
     await importPaths([path.join(dir, 'windowed.dcm')]);
     const rows = b.db
-      .prepare("SELECT i.frame_index, i.window_center, i.window_width, i.pixel_spacing_row FROM images i JOIN files f ON f.id = i.file_id WHERE f.original_path LIKE '%windowed.dcm' ORDER BY i.frame_index")
+      .prepare(
+        "SELECT i.frame_index, i.window_center, i.window_width, i.pixel_spacing_row FROM images i JOIN files f ON f.id = i.file_id WHERE f.original_path LIKE '%windowed.dcm' ORDER BY i.frame_index",
+      )
       .all();
     expect(rows).toEqual([
       { frame_index: 0, window_center: 100, window_width: 50, pixel_spacing_row: 0.8 },

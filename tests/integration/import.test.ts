@@ -44,7 +44,10 @@ describe.skipIf(missingPath(PYDICOM))(skipTitle('import', missingPath(PYDICOM)),
     expect(report.counts.imported).toBeGreaterThan(40);
     expect(report.counts.failed).toBeGreaterThan(0);
     const reasons = new Map(report.problems.map((p) => [path.basename(p.path), p]));
-    expect(reasons.get('rtplan.dcm')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/RT Plan.*no pixel data/) });
+    expect(reasons.get('rtplan.dcm')).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/RT Plan.*no pixel data/),
+    });
     expect(reasons.get('waveform_ecg.dcm')?.reason).toMatch(/Waveform/);
     expect(reasons.get('reportsi.dcm')?.reason).toMatch(/Structured Report/);
     expect(reasons.get('no_meta.dcm')?.status).toBe('failed');
@@ -77,7 +80,9 @@ describe.skipIf(missingPath(PYDICOM))(skipTitle('import', missingPath(PYDICOM)),
     writeFileSync(odd, bytes);
     expect((await importPaths(b, [odd])).report.counts).toMatchObject({ imported: 1 });
     const rows = b.db
-      .prepare("SELECT i.id, i.frame_index, f.original_path, f.pack_offset FROM images i JOIN files f ON f.id = i.file_id WHERE f.original_path LIKE ? OR f.original_path = ?")
+      .prepare(
+        'SELECT i.id, i.frame_index, f.original_path, f.pack_offset FROM images i JOIN files f ON f.id = i.file_id WHERE f.original_path LIKE ? OR f.original_path = ?',
+      )
       .all(`${PYDICOM}%`, odd) as { id: number; frame_index: number; original_path: string; pack_offset: number | null }[];
     expect(rows.length).toBeGreaterThan(40);
     // Both kinds of stored copy are read: pack ranges (fast path) and whole files (full reader).
@@ -92,12 +97,19 @@ describe.skipIf(missingPath(PYDICOM))(skipTitle('import', missingPath(PYDICOM)),
       const expected = source.image.frames[row.frame_index]!;
       const loaded = await b.frames.load(row.id);
       expect([loaded.rows, loaded.columns], row.original_path).toEqual([expected.rows, expected.columns]);
-      expect(Buffer.from(loaded.pixels.buffer, loaded.pixels.byteOffset, loaded.pixels.byteLength).equals(Buffer.from(expected.pixels.buffer, expected.pixels.byteOffset, expected.pixels.byteLength)), row.original_path).toBe(true);
+      expect(
+        Buffer.from(loaded.pixels.buffer, loaded.pixels.byteOffset, loaded.pixels.byteLength).equals(
+          Buffer.from(expected.pixels.buffer, expected.pixels.byteOffset, expected.pixels.byteLength),
+        ),
+        row.original_path,
+      ).toBe(true);
     }
   });
 
   it('keeps a DICOM SEG as a label set for the series it references, once per SOP Instance UID', async () => {
-    const sets = b.db.prepare('SELECT sop_instance_uid AS sop, referenced_series_uid AS series, segments, source FROM label_sets').all() as {
+    const sets = b.db
+      .prepare('SELECT sop_instance_uid AS sop, referenced_series_uid AS series, segments, source FROM label_sets')
+      .all() as {
       sop: string;
       series: string;
       segments: string;
@@ -105,16 +117,27 @@ describe.skipIf(missingPath(PYDICOM))(skipTitle('import', missingPath(PYDICOM)),
     }[];
     // pydicom's liver_1frame.dcm and its big-endian twin liver_expb_1frame.dcm: one SEG, two encodings.
     expect(sets).toEqual([
-      { sop: '1.2.276.0.7230010.3.1.4.0.42154.1458337731.665796', series: '1.2.392.200103.20080913.113635.1.2009.6.22.21.43.10.23430.1', segments: '[{"number":1,"label":"Liver"}]', source: 'imported' },
+      {
+        sop: '1.2.276.0.7230010.3.1.4.0.42154.1458337731.665796',
+        series: '1.2.392.200103.20080913.113635.1.2009.6.22.21.43.10.23430.1',
+        segments: '[{"number":1,"label":"Liver"}]',
+        source: 'imported',
+      },
     ]);
     const { report } = await importPaths(b, [path.join(PYDICOM, 'liver_1frame.dcm')]);
     expect(report.counts).toMatchObject({ imported: 0, duplicate: 1 });
   });
 
   it('sorts a series by position along the slice normal, not by file name or instance number', async () => {
-    const series = b.db.prepare('SELECT id, image_count FROM series WHERE series_uid = ?').get(ct.seriesUid) as { id: number; image_count: number };
+    const series = b.db.prepare('SELECT id, image_count FROM series WHERE series_uid = ?').get(ct.seriesUid) as {
+      id: number;
+      image_count: number;
+    };
     expect(series.image_count).toBe(24);
-    const ids = b.db.prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index').pluck().all(series.id) as number[];
+    const ids = b.db
+      .prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index')
+      .pluck()
+      .all(series.id) as number[];
     for (const [z, id] of ids.entries()) {
       const frame = await b.frames.load(id);
       expect(frame.rows).toBe(64);
@@ -139,7 +162,13 @@ describe.skipIf(missingPath(PYDICOM))(skipTitle('import', missingPath(PYDICOM)),
     const all = await call(b).worklist.list({ pageSize: 500 });
     expect(all.total).toBe(all.rows.length);
     const ctRow = all.rows.find((r) => r.studyUid === ct.studyUid)!;
-    expect(ctRow).toMatchObject({ modalities: 'CT', seriesCount: 1, imageCount: 24, patientName: 'TEST^CT^1', statusCounts: { new: 1 } });
+    expect(ctRow).toMatchObject({
+      modalities: 'CT',
+      seriesCount: 1,
+      imageCount: 24,
+      patientName: 'TEST^CT^1',
+      statusCounts: { new: 1 },
+    });
     const filtered = await call(b).worklist.list({ patient: 'test^ct' });
     expect(filtered.rows.map((r) => r.studyUid)).toEqual([ct.studyUid]);
     const mr = await call(b).worklist.list({ modality: 'MR' });
@@ -159,9 +188,15 @@ describe.skipIf(missingPath(PYDICOM))(skipTitle('import', missingPath(PYDICOM)),
     expect((await importPaths(b, [first])).job.status).toBe('done');
     expect((await importPaths(b, [second])).job.status).toBe('done');
     const seriesId = b.db.prepare('SELECT id FROM series WHERE series_uid = ?').pluck().get(series.seriesUid) as number;
-    const ids = b.db.prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index').pluck().all(seriesId) as number[];
+    const ids = b.db
+      .prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index')
+      .pluck()
+      .all(seriesId) as number[];
     expect(ids).toHaveLength(20);
-    const positions = b.db.prepare('SELECT position_index FROM images WHERE series_id = ? ORDER BY position_index').pluck().all(seriesId);
+    const positions = b.db
+      .prepare('SELECT position_index FROM images WHERE series_id = ? ORDER BY position_index')
+      .pluck()
+      .all(seriesId);
     expect(positions).toEqual([...Array(20).keys()]);
     for (const [z, id] of ids.entries()) expect((await b.frames.load(id)).pixels[10 * 32 + 20]).toBe(series.probe[z]);
   });
@@ -173,15 +208,24 @@ describe.skipIf(missingPath(PYDICOM))(skipTitle('import', missingPath(PYDICOM)),
     expect(job.status).toBe('done');
     rmSync(gone, { recursive: true });
     const seriesId = b.db.prepare('SELECT id FROM series WHERE series_uid = ?').pluck().get(series.seriesUid) as number;
-    const ids = b.db.prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index').pluck().all(seriesId) as number[];
+    const ids = b.db
+      .prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index')
+      .pluck()
+      .all(seriesId) as number[];
     expect(ids).toHaveLength(70);
     for (const [z, id] of ids.entries()) expect((await b.frames.load(id)).pixels[10 * 32 + 20]).toBe(series.probe[z]);
-    const small = b.db.prepare("SELECT store_path, pack_offset, size FROM files WHERE original_path LIKE '%CT_small.dcm'").get() as {
+    const small = b.db
+      .prepare("SELECT store_path, pack_offset, size FROM files WHERE original_path LIKE '%CT_small.dcm'")
+      .get() as {
       store_path: string;
       pack_offset: number | null;
       size: number;
     };
-    expect(Buffer.from(b.store.read({ relative: small.store_path, offset: small.pack_offset }, small.size)).equals(readFileSync(path.join(PYDICOM, 'CT_small.dcm')))).toBe(true);
+    expect(
+      Buffer.from(b.store.read({ relative: small.store_path, offset: small.pack_offset }, small.size)).equals(
+        readFileSync(path.join(PYDICOM, 'CT_small.dcm')),
+      ),
+    ).toBe(true);
   });
 
   it('stops a cancelled import and leaves nothing of it behind: no series, no stored bytes', async () => {
@@ -215,7 +259,13 @@ describe.skipIf(missingPath(PYDICOM))(skipTitle('import', missingPath(PYDICOM)),
     const chunk = 4000;
     for (let offset = 0; offset < data.length; offset += chunk) {
       const last = offset + chunk >= data.length;
-      const r = await b.dispatch('import', 'stage', { batch, path: 'a/MR_small.dcm', offset, data: data.subarray(offset, offset + chunk), last });
+      const r = await b.dispatch('import', 'stage', {
+        batch,
+        path: 'a/MR_small.dcm',
+        offset,
+        data: data.subarray(offset, offset + chunk),
+        last,
+      });
       expect(r).toEqual({ ok: true, value: { bytes: Math.min(offset + chunk, data.length) } });
       expect(existsSync(path.join(tmp.dir, 'data', 'staging', batch, 'a', 'MR_small.dcm'))).toBe(last);
     }
@@ -224,11 +274,23 @@ describe.skipIf(missingPath(PYDICOM))(skipTitle('import', missingPath(PYDICOM)),
     // A chunk that does not continue the file, a chunk over the limit, a path out of the batch.
     const head = { batch: 'drop-test-0002', path: 'b/partial.dcm', data: data.subarray(0, 10), last: false };
     expect(await b.dispatch('import', 'stage', { ...head, offset: 0 })).toMatchObject({ ok: true });
-    expect(await b.dispatch('import', 'stage', { ...head, offset: 20 })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await b.dispatch('import', 'stage', { ...head, offset: 20 })).toMatchObject({
+      ok: false,
+      error: { code: 'conflict' },
+    });
     const tooBig = new Uint8Array(STAGE_CHUNK_BYTES + 1);
-    expect(await b.dispatch('import', 'stage', { ...head, offset: 10, data: tooBig })).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
-    expect(await b.dispatch('import', 'stage', { ...head, offset: 0, data: 'AAAA' })).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
-    expect(await b.dispatch('import', 'stage', { batch, path: '../escape.dcm', offset: 0, data, last: true })).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    expect(await b.dispatch('import', 'stage', { ...head, offset: 10, data: tooBig })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-input' },
+    });
+    expect(await b.dispatch('import', 'stage', { ...head, offset: 0, data: 'AAAA' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-input' },
+    });
+    expect(await b.dispatch('import', 'stage', { batch, path: '../escape.dcm', offset: 0, data, last: true })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-input' },
+    });
     const announced: { jobId: number; studyIds: number[] }[] = [];
     const off = b.events.on('onDidImportStudies', (e) => announced.push(e));
     const started = await call(b).import.startStaged({ batch });
@@ -264,9 +326,14 @@ describe.skipIf(noVolumes)(skipTitle('import of volumes and photographs', noVolu
     const { job, report } = await importPaths(b, [path.join(sources.mricron, 'ch2.nii.gz')]);
     expect(job.status, job.error ?? '').toBe('done');
     expect(report.counts.imported).toBe(1);
-    const series = b.db.prepare("SELECT id, source_format, image_count, rows, columns FROM series").get() as Record<string, number | string>;
+    const series = b.db.prepare('SELECT id, source_format, image_count, rows, columns FROM series').get() as Record<
+      string,
+      number | string
+    >;
     expect(series).toMatchObject({ source_format: 'nifti', image_count: 181 });
-    const mid = b.db.prepare('SELECT id, pixel_spacing_row, pixel_spacing_col FROM images WHERE series_id = ? AND position_index = 90').get(series.id) as {
+    const mid = b.db
+      .prepare('SELECT id, pixel_spacing_row, pixel_spacing_col FROM images WHERE series_id = ? AND position_index = 90')
+      .get(series.id) as {
       id: number;
       pixel_spacing_row: number;
       pixel_spacing_col: number;
@@ -282,14 +349,21 @@ describe.skipIf(noVolumes)(skipTitle('import of volumes and photographs', noVolu
   it('imports each PNG as a single-frame series grouped into one study per folder', async () => {
     const folder = path.join(tmp.dir, 'photos');
     mkdirSync(folder);
-    const pngs = readdirSync(sources.itk).filter((f) => f.endsWith('.png')).slice(0, 4);
+    const pngs = readdirSync(sources.itk)
+      .filter((f) => f.endsWith('.png'))
+      .slice(0, 4);
     for (const f of pngs) copyFileSync(path.join(sources.itk, f), path.join(folder, f));
     const { job, report } = await importPaths(b, [folder]);
     expect(job.status).toBe('done');
     expect(report.counts.imported).toBe(pngs.length);
-    const study = b.db.prepare("SELECT id, series_count, image_count FROM studies WHERE description = 'Images in photos'").get() as { id: number; series_count: number; image_count: number };
+    const study = b.db
+      .prepare("SELECT id, series_count, image_count FROM studies WHERE description = 'Images in photos'")
+      .get() as { id: number; series_count: number; image_count: number };
     expect(study).toMatchObject({ series_count: pngs.length, image_count: pngs.length });
-    const image = b.db.prepare('SELECT i.id FROM images i JOIN series s ON s.id = i.series_id WHERE s.study_id = ? LIMIT 1').pluck().get(study.id) as number;
+    const image = b.db
+      .prepare('SELECT i.id FROM images i JOIN series s ON s.id = i.series_id WHERE s.study_id = ? LIMIT 1')
+      .pluck()
+      .get(study.id) as number;
     const frame = await b.frames.load(image);
     expect(frame.rows * frame.columns).toBeGreaterThan(0);
   });

@@ -15,7 +15,11 @@ import { tempDir } from '../helpers/temp';
 
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter');
 const CT = path.join(sources.pydicom, 'test_files', 'CT_small.dcm');
-const missing = !existsSync(path.join(STARTER, 'model.onnx')) ? 'the starter model is missing' : !existsSync(CT) ? 'run bash tests/fixtures/setup.sh' : '';
+const missing = !existsSync(path.join(STARTER, 'model.onnx'))
+  ? 'the starter model is missing'
+  : !existsSync(CT)
+    ? 'run bash tests/fixtures/setup.sh'
+    : '';
 
 /** A copy of the starter as a fine-tuned child of it with no `domain`, as the trainer writes one. */
 function domainlessChild(dir: string, id: string): string {
@@ -53,9 +57,13 @@ describe.skipIf(missing !== '')(`a version keeps its parent's domain (${missing 
   it('an out-of-domain CT stays unsegmented after promoting a domain-less child, and after rolling back', async () => {
     const starter = b.registry.active()!;
     expect(starter.manifest.domain?.modalities).toEqual(['US']);
-    const child = await b.services.models.importVersion({ folder: domainlessChild(path.join(tmp.dir, 'child'), 'lgmsnet-starter-ft1') });
+    const child = await b.services.models.importVersion({
+      folder: domainlessChild(path.join(tmp.dir, 'child'), 'lgmsnet-starter-ft1'),
+    });
     // Stored without a domain, read with its parent's.
-    expect(JSON.parse(b.db.prepare('SELECT manifest FROM model_versions WHERE id = ?').pluck().get(child.id) as string).domain).toBeUndefined();
+    expect(
+      JSON.parse(b.db.prepare('SELECT manifest FROM model_versions WHERE id = ?').pluck().get(child.id) as string).domain,
+    ).toBeUndefined();
     expect(b.registry.get(child.id).manifest.domain).toEqual(starter.manifest.domain);
     await b.services.models.activate({ id: child.id });
     expect((await b.services.inference.status()).model?.id).toBe(child.id);
@@ -65,7 +73,12 @@ describe.skipIf(missing !== '')(`a version keeps its parent's domain (${missing 
     const ct = b.db.prepare("SELECT id FROM series WHERE modality = 'CT'").pluck().get() as number;
     const unsegmented = async () => {
       expect((await b.services.jobs.list({ kind: 'inference' })).length).toBe(0);
-      expect(b.db.prepare('SELECT count(*) FROM predictions p JOIN images i ON i.id = p.image_id WHERE i.series_id = ?').pluck().get(ct)).toBe(0);
+      expect(
+        b.db
+          .prepare('SELECT count(*) FROM predictions p JOIN images i ON i.id = p.image_id WHERE i.series_id = ?')
+          .pluck()
+          .get(ct),
+      ).toBe(0);
       expect((await b.services.review.states({ seriesIds: [ct] }))[ct]).toBe('outside-domain');
       expect((await b.services.review.item({ seriesId: ct })).domainReason).toMatch(/CT images, and this model is for US/);
     };

@@ -25,12 +25,7 @@ const trainer = await probeTrainer(pythonCandidates(''));
 const CT = path.join(sources.pydicom, 'test_files', 'CT_small.dcm');
 // The multi-class inference pipeline (softmax argmax, branch infer) segments with a task's model.
 
-const THYROID = [
-  { name: 'Thyroid lobe' },
-  { name: 'Trachea' },
-  { name: 'Carotid artery' },
-  { name: 'Internal jugular vein' },
-];
+const THYROID = [{ name: 'Thyroid lobe' }, { name: 'Trachea' }, { name: 'Carotid artery' }, { name: 'Internal jugular vein' }];
 
 interface Imported {
   files: DemoDicomFile[];
@@ -48,15 +43,28 @@ print(json.dumps([{"label": str(s.SegmentLabel), "code": str(s.SegmentedProperty
   for s in ds.SegmentSequence]))`;
 
 /** Writes and imports thyroid phantom studies; each image's ground truth is kept for the reader's drawing. */
-async function importThyroid(b: Backend, dir: string, opts: { patients: number; imagesPerSeries: number; seed: number; size?: number }): Promise<Imported> {
+async function importThyroid(
+  b: Backend,
+  dir: string,
+  opts: { patients: number; imagesPerSeries: number; seed: number; size?: number },
+): Promise<Imported> {
   const files = await writeDemoStudies(dir, { ...opts, domain: 'base', anatomy: 'thyroid' });
   const started = unwrap(await b.api.import.start({ paths: [dir] }));
   const job = await b.importer.wait(started.jobId);
   if (job.status !== 'done') throw new Error(`import ${job.status}: ${job.error ?? ''}`);
   const series = new Map<number, { imageId: number; truth: Uint8Array }[]>();
   for (const f of files) {
-    const row = b.db.prepare('SELECT id, series_id FROM images WHERE sop_instance_uid = ?').get(f.sopInstanceUid) as { id: number; series_id: number };
-    const phantom = generatePhantom({ seed: opts.seed, index: f.index, domain: 'base', anatomy: 'thyroid', ...(opts.size ? { width: opts.size, height: opts.size } : {}) });
+    const row = b.db.prepare('SELECT id, series_id FROM images WHERE sop_instance_uid = ?').get(f.sopInstanceUid) as {
+      id: number;
+      series_id: number;
+    };
+    const phantom = generatePhantom({
+      seed: opts.seed,
+      index: f.index,
+      domain: 'base',
+      anatomy: 'thyroid',
+      ...(opts.size ? { width: opts.size, height: opts.size } : {}),
+    });
     if (!phantom.labelMap) throw new Error('the thyroid phantom has no ground-truth label map');
     const list = series.get(row.series_id) ?? [];
     list.push({ imageId: row.id, truth: phantom.labelMap });
@@ -83,17 +91,23 @@ async function drawAndSubmit(b: Backend, taskId: number, seriesId: number, maps:
 /** Freezes each patient's split before the first submit (the last patients are validation). */
 function presetSplits(b: Backend, files: DemoDicomFile[], validationPatients: number) {
   const patients = [...new Set(files.map((f) => f.patientId))];
-  const add = b.db.prepare("INSERT OR IGNORE INTO splits (split_key, split) SELECT 'patient:' || patient_key, ? FROM patients WHERE patient_id = ?");
+  const add = b.db.prepare(
+    "INSERT OR IGNORE INTO splits (split_key, split) SELECT 'patient:' || patient_key, ? FROM patients WHERE patient_id = ?",
+  );
   patients.forEach((p, i) => add.run(i >= patients.length - validationPatients ? 'validation' : 'training', p));
 }
 
 async function createThyroidTask(b: Backend, name = 'Thyroid (neck US)'): Promise<Task> {
   return unwrap(
-    await b.api.tasks.create({ name, domain: { modalities: ['US'], photometric: ['MONOCHROME2', 'RGB'], bodyPart: 'neck' }, labels: THYROID }),
+    await b.api.tasks.create({
+      name,
+      domain: { modalities: ['US'], photometric: ['MONOCHROME2', 'RGB'], bodyPart: 'neck' },
+      labels: THYROID,
+    }),
   );
 }
 
-describe('a task of the reader\'s own: labels keep their meaning', () => {
+describe("a task of the reader's own: labels keep their meaning", () => {
   const tmp = tempDir();
   let b: Backend;
   let data: Imported;
@@ -132,7 +146,9 @@ describe('a task of the reader\'s own: labels keep their meaning', () => {
   it('renames and retires a label: the stored maps are unchanged, the names follow, the value stays reserved', async () => {
     const [seriesId, maps] = [...data.series][0]!;
     const before = maps.map((m) => labelMap(b.db, m.imageId, task.id));
-    const rows = b.db.prepare('SELECT id, mask FROM labels WHERE series_id = ? AND task_id = ? ORDER BY id').all(seriesId, task.id);
+    const rows = b.db
+      .prepare('SELECT id, mask FROM labels WHERE series_id = ? AND task_id = ? ORDER BY id')
+      .all(seriesId, task.id);
     unwrap(await b.api.tasks.updateLabel({ id: task.id, value: 2, name: 'Windpipe' }));
     const retired = unwrap(await b.api.tasks.retireLabel({ id: task.id, value: 3 }));
     expect(retired.labels.map((l) => [l.value, l.name, l.retiredAt !== null])).toEqual([
@@ -142,7 +158,9 @@ describe('a task of the reader\'s own: labels keep their meaning', () => {
       [4, 'Internal jugular vein', false],
     ]);
     // Not one byte of a stored label map changed, nor a row.
-    expect(b.db.prepare('SELECT id, mask FROM labels WHERE series_id = ? AND task_id = ? ORDER BY id').all(seriesId, task.id)).toEqual(rows);
+    expect(
+      b.db.prepare('SELECT id, mask FROM labels WHERE series_id = ? AND task_id = ? ORDER BY id').all(seriesId, task.id),
+    ).toEqual(rows);
     expect(maps.map((m) => labelMap(b.db, m.imageId, task.id))).toEqual(before);
     // The trainer's label map names the values by their current names; the retired value is ignored, never renumbered.
     const file = labelMapFile(retired);
@@ -164,7 +182,11 @@ describe('a task of the reader\'s own: labels keep their meaning', () => {
     // A CT slice drawn in the same task (value 1, a rectangle).
     const started = unwrap(await b.api.import.start({ paths: [CT] }));
     await b.importer.wait(started.jobId);
-    const ct = b.db.prepare("SELECT i.id, i.series_id AS seriesId, i.rows * i.columns AS n FROM images i JOIN series s ON s.id = i.series_id WHERE s.modality = 'CT'").get() as {
+    const ct = b.db
+      .prepare(
+        "SELECT i.id, i.series_id AS seriesId, i.rows * i.columns AS n FROM images i JOIN series s ON s.id = i.series_id WHERE s.modality = 'CT'",
+      )
+      .get() as {
       id: number;
       seriesId: number;
       n: number;
@@ -183,13 +205,18 @@ describe('a task of the reader\'s own: labels keep their meaning', () => {
     // Readiness counts only the series inside the task's applicability.
     expect(unwrap(await b.api.training.firstModel({ taskId: task.id })).series).toBe(3);
 
-    const accepted = unwrap(await b.api.training.start({ taskId: task.id, maxSteps: 1, size: 64, batchSize: 2, confirmSeriesIds: [ct.seriesId] }));
+    const accepted = unwrap(
+      await b.api.training.start({ taskId: task.id, maxSteps: 1, size: 64, batchSize: 2, confirmSeriesIds: [ct.seriesId] }),
+    );
     expect(accepted).toMatchObject({ taskId: task.id, parentVersionId: null, init: 'starter' });
     expect(accepted.hyperparameters.confirmedSeriesIds).toEqual([ct.seriesId]);
     const done = await b.training.waitFor(accepted.id);
     if (trainer.available) {
       // The confirmed CT label was staged with the US ones.
-      const staged = b.db.prepare('SELECT l.series_id FROM training_run_labels r JOIN labels l ON l.id = r.label_id WHERE r.run_id = ?').pluck().all(accepted.id);
+      const staged = b.db
+        .prepare('SELECT l.series_id FROM training_run_labels r JOIN labels l ON l.id = r.label_id WHERE r.run_id = ?')
+        .pluck()
+        .all(accepted.id);
       expect(staged).toContain(ct.seriesId);
       expect(staged).toHaveLength(10);
     } else {
@@ -206,7 +233,7 @@ describe('every task segments what it covers', () => {
     tmp.cleanup();
   });
 
-  it("segments an import with the active version of each task whose domain matches, each in its own review queue", async () => {
+  it('segments an import with the active version of each task whose domain matches, each in its own review queue', async () => {
     b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http' });
     await b.ready;
     // A second task covering ultrasound, whose version is the starter's network under another id.
@@ -232,14 +259,28 @@ describe('every task segments what it covers', () => {
     const ct = b.db.prepare("SELECT id FROM series WHERE modality = 'CT'").pluck().get() as number;
     const jobs = unwrap(await b.api.jobs.list({ kind: 'inference', limit: 50 }));
     // One job per task for the ultrasound series, none for the CT (neither task covers it).
-    expect(jobs.map((j) => [j.status, j.kind === 'inference' ? [j.params.seriesId, j.params.taskId ?? 1] : null]).sort()).toEqual([
-      ['done', [us, 1]],
-      ['done', [us, task.id]],
-    ]);
-    const versions = b.db.prepare('SELECT DISTINCT p.model_version_id FROM predictions p JOIN images i ON i.id = p.image_id WHERE i.series_id = ? ORDER BY 1').pluck().all(us);
+    expect(jobs.map((j) => [j.status, j.kind === 'inference' ? [j.params.seriesId, j.params.taskId ?? 1] : null]).sort()).toEqual(
+      [
+        ['done', [us, 1]],
+        ['done', [us, task.id]],
+      ],
+    );
+    const versions = b.db
+      .prepare(
+        'SELECT DISTINCT p.model_version_id FROM predictions p JOIN images i ON i.id = p.image_id WHERE i.series_id = ? ORDER BY 1',
+      )
+      .pluck()
+      .all(us);
     expect(versions).toEqual([starter, second].sort((x, y) => x - y));
-    for (const [taskId, version] of [[1, starter], [task.id, second]] as const) {
-      expect(unwrap(await b.api.review.item({ seriesId: us, taskId }))).toMatchObject({ state: 'to-review', modelVersionId: version, taskId });
+    for (const [taskId, version] of [
+      [1, starter],
+      [task.id, second],
+    ] as const) {
+      expect(unwrap(await b.api.review.item({ seriesId: us, taskId }))).toMatchObject({
+        state: 'to-review',
+        modelVersionId: version,
+        taskId,
+      });
       expect(unwrap(await b.api.review.item({ seriesId: ct, taskId }))).toMatchObject({ state: 'outside-domain', taskId });
     }
   }, 300_000);
@@ -261,17 +302,28 @@ describe('edit Dice per label', () => {
     // A version of the task whose stored prediction is the truth with the trachea (2) painted as lobe (1).
     const version = Number(
       b.db
-        .prepare("INSERT INTO model_versions (model_id, name, version, dir, manifest, status, task_id) VALUES ('thyroid-v1', 'v1', '1', 'x', ?, 'active', ?)")
-        .run(JSON.stringify({ id: 'thyroid-v1', output: { activation: 'softmax', classes: 5, labels: THYROID.map((l) => l.name) } }), task.id).lastInsertRowid,
+        .prepare(
+          "INSERT INTO model_versions (model_id, name, version, dir, manifest, status, task_id) VALUES ('thyroid-v1', 'v1', '1', 'x', ?, 'active', ?)",
+        )
+        .run(
+          JSON.stringify({ id: 'thyroid-v1', output: { activation: 'softmax', classes: 5, labels: THYROID.map((l) => l.name) } }),
+          task.id,
+        ).lastInsertRowid,
     );
     const predicted = maps.map((m) => m.truth.map((v) => (v === 2 ? 1 : v)));
     maps.forEach((m, i) =>
       b.db
-        .prepare('INSERT INTO predictions (image_id, model_version_id, mask, foreground_pixels, entropy, tta_flips) VALUES (?, ?, ?, 1, 0, 0)')
+        .prepare(
+          'INSERT INTO predictions (image_id, model_version_id, mask, foreground_pixels, entropy, tta_flips) VALUES (?, ?, ?, 1, 0, 0)',
+        )
         .run(m.imageId, version, encodeRle(predicted[i]!)),
     );
     b.db.prepare("UPDATE series SET status = 'segmented' WHERE id = ?").run(seriesId);
-    expect(unwrap(await b.api.review.item({ seriesId, taskId: task.id }))).toMatchObject({ state: 'to-review', modelVersionId: version, taskId: task.id });
+    expect(unwrap(await b.api.review.item({ seriesId, taskId: task.id }))).toMatchObject({
+      state: 'to-review',
+      modelVersionId: version,
+      taskId: task.id,
+    });
     const decision = await drawAndSubmit(b, task.id, seriesId, maps);
     for (const [i, l] of decision.labels.entries()) {
       expect(l.origin).toBe('edited');
@@ -283,10 +335,14 @@ describe('edit Dice per label', () => {
       // A label in neither map is left out, not scored as agreement.
       for (const v of [3, 4]) expect(l.editDiceByLabel![v]).toBe(truth.includes(v) ? 1 : undefined);
     }
-    expect(unwrap(await b.api.review.labels({ seriesId, taskId: task.id })).labels[0]!.editDiceByLabel).toEqual(decision.labels[0]!.editDiceByLabel);
+    expect(unwrap(await b.api.review.labels({ seriesId, taskId: task.id })).labels[0]!.editDiceByLabel).toEqual(
+      decision.labels[0]!.editDiceByLabel,
+    );
     const [audit] = unwrap(await b.api.review.audit({ seriesId, taskId: task.id }));
     expect(audit).toMatchObject({ action: 'review.submit', taskId: task.id, modelVersionId: version });
-    expect((audit!.detail as { labels: { meanEditDiceByLabel: Record<string, number> } }).labels.meanEditDiceByLabel['2']).toBe(0);
+    expect((audit!.detail as { labels: { meanEditDiceByLabel: Record<string, number> } }).labels.meanEditDiceByLabel['2']).toBe(
+      0,
+    );
   }, 120_000);
 });
 
@@ -315,7 +371,11 @@ describe.skipIf(!trainer.available)(
 
     it('labels 16 images, trains the first model, reads per-label Dice from the gate, promotes it, segments new series with four labels and accepts one', async () => {
       for (const [seriesId, maps] of data.series) await drawAndSubmit(b, task.id, seriesId, maps);
-      expect(unwrap(await b.api.training.firstModel({ taskId: task.id }))).toMatchObject({ labelledImages: 16, series: 4, ready: true });
+      expect(unwrap(await b.api.training.firstModel({ taskId: task.id }))).toMatchObject({
+        labelledImages: 16,
+        series: 4,
+        ready: true,
+      });
 
       const run = unwrap(await b.api.training.start({ taskId: task.id, maxSteps: 40, size: 64, batchSize: 4 }));
       const done = await b.training.waitFor(run.id);
@@ -323,7 +383,9 @@ describe.skipIf(!trainer.available)(
       expect(done.status).toBe('done');
       expect(done.gateError).toBeNull();
       const gate = done.firstModelGate!;
-      console.log(`first model (40 steps, 64 px): ${gate.perLabel.map((l) => `${l.name} ${l.mean.toFixed(3)} [${l.ci95.map((x) => x.toFixed(3)).join(', ')}]`).join('; ')}; mean ${gate.meanCandidate.toFixed(3)}`);
+      console.log(
+        `first model (40 steps, 64 px): ${gate.perLabel.map((l) => `${l.name} ${l.mean.toFixed(3)} [${l.ci95.map((x) => x.toFixed(3)).join(', ')}]`).join('; ')}; mean ${gate.meanCandidate.toFixed(3)}`,
+      );
       expect(gate.kind).toBe('first-model');
       expect(gate.perLabel.map((l) => l.name)).toEqual(THYROID.map((l) => l.name));
       for (const l of gate.perLabel) {
@@ -332,7 +394,12 @@ describe.skipIf(!trainer.available)(
         expect(l.ci95[1]).toBeGreaterThanOrEqual(l.mean);
       }
       const version = unwrap(await b.api.models.list({ taskId: task.id })).find((v) => v.id === done.candidateVersionId)!;
-      expect(version).toMatchObject({ taskId: task.id, status: 'candidate', labels: THYROID.map((l) => l.name), domain: task.domain });
+      expect(version).toMatchObject({
+        taskId: task.id,
+        status: 'candidate',
+        labels: THYROID.map((l) => l.name),
+        domain: task.domain,
+      });
       const manifest = b.registry.get(version.id).manifest;
       expect(manifest.output).toMatchObject({ activation: 'softmax', classes: 5, values: [1, 2, 3, 4] });
 
@@ -363,7 +430,9 @@ describe.skipIf(!trainer.available)(
       const first = queue.find((i) => fresh.series.has(i.seriesId))!;
       expect(first.modelVersionId).toBe(version.id);
       const accepted = unwrap(await b.api.review.accept({ seriesId: first.seriesId, taskId: task.id }));
-      expect(accepted.labels.every((l) => l.origin === 'accepted' && l.taskId === task.id && l.modelVersionId === version.id)).toBe(true);
+      expect(
+        accepted.labels.every((l) => l.origin === 'accepted' && l.taskId === task.id && l.modelVersionId === version.id),
+      ).toBe(true);
       // The starter's queue holds its own item of the series, undecided.
       expect(unwrap(await b.api.review.item({ seriesId: first.seriesId })).taskId).toBe(1);
 
@@ -385,16 +454,28 @@ describe.skipIf(!trainer.available)(
       // AUTOMATIC with the model named (dciodvfy finds no error; pydicom reads the four segments);
       // imported back into the task it gives the same label maps under the same labels.
       const acceptedMaps = new Map(accepted.labels.map((l) => [l.imageId, labelMap(b.db, l.imageId, task.id)!]));
-      const { jobId: exportJob } = unwrap(await b.api.export.start({ seriesIds: [first.seriesId], format: 'seg', outDir: path.join(tmp.dir, 'seg'), taskId: task.id }));
+      const { jobId: exportJob } = unwrap(
+        await b.api.export.start({
+          seriesIds: [first.seriesId],
+          format: 'seg',
+          outDir: path.join(tmp.dir, 'seg'),
+          taskId: task.id,
+        }),
+      );
       const exported = (await b.exporter.wait(exportJob)) as Job & { result: ExportResult };
       expect(exported.status).toBe('done');
-      const segFile = exported.result.series[0]!.files.map((f) => path.join(exported.result.outDir, f)).find((f) => f.endsWith('.dcm'))!;
+      const segFile = exported.result.series[0]!.files.map((f) => path.join(exported.result.outDir, f)).find((f) =>
+        f.endsWith('.dcm'),
+      )!;
       const dciodvfy = spawnSync('dciodvfy', [segFile], { encoding: 'utf8' });
       expect(dciodvfy.error, 'dciodvfy (apt dicom3tools) must be installed').toBeUndefined();
       expect(`${dciodvfy.stdout}${dciodvfy.stderr}`.split('\n').filter((l) => l.startsWith('Error'))).toEqual([]);
-      const segments = JSON.parse(
-        execFileSync('/usr/bin/python3', ['-c', PYDICOM_SEGMENTS, segFile], { encoding: 'utf8' }),
-      ) as { label: string; code: string; type: string; algorithm: string | null }[];
+      const segments = JSON.parse(execFileSync('/usr/bin/python3', ['-c', PYDICOM_SEGMENTS, segFile], { encoding: 'utf8' })) as {
+        label: string;
+        code: string;
+        type: string;
+        algorithm: string | null;
+      }[];
       expect(segments.map((x) => x.label)).toEqual(task.labels.map((l) => l.name));
       expect(segments.map((x) => x.code)).toEqual(task.labels.map((l) => l.type.value));
       expect(segments.every((x) => x.type === 'AUTOMATIC' && x.algorithm !== null)).toBe(true);

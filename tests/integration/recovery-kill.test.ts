@@ -36,8 +36,14 @@ sys.stdin.read()
 `;
 
 /** Runs `lgms args…` under the harness; resolves once it is killed, with a function that lets the zombie go. */
-async function killWhen(watch: string, pattern: string, args: string[]): Promise<{ state: string; zombie: number; release(): void }> {
-  const parent = spawn('python3', ['-c', HARNESS, watch, pattern, process.execPath, LGMS, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+async function killWhen(
+  watch: string,
+  pattern: string,
+  args: string[],
+): Promise<{ state: string; zombie: number; release(): void }> {
+  const parent = spawn('python3', ['-c', HARNESS, watch, pattern, process.execPath, LGMS, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
   const [state, pid] = line.split(' ');
   return { state: state!, zombie: Number(pid), release: () => parent.stdin.end() };
@@ -51,7 +57,13 @@ describe('kill -9 from a script that has not waited yet', () => {
   it('import: the next run sweeps the killed run’s pack and completes, leaving no orphan pack', async () => {
     const source = path.join(tmp.dir, 'source');
     writeCtSeries(path.join(source, 'a'), { count: 300, size: 64, seriesIndex: 1 });
-    for (let i = 2; i <= 40; i++) writeCtSeries(path.join(source, `s${i}`), { count: 8, size: 32, seriesIndex: i, studyUid: `2.25.9${i % 5}0000000000000000001` });
+    for (let i = 2; i <= 40; i++)
+      writeCtSeries(path.join(source, `s${i}`), {
+        count: 8,
+        size: 32,
+        seriesIndex: i,
+        studyUid: `2.25.9${i % 5}0000000000000000001`,
+      });
     const dataDir = path.join(tmp.dir, 'import-data');
     // Killed while files are being appended to its pack, before any series is committed.
     const killed = await killWhen(path.join(dataDir, 'store', 'packs'), '*.pack', ['import', source, '--data-dir', dataDir]);
@@ -69,14 +81,23 @@ describe('kill -9 from a script that has not waited yet', () => {
     const dataDir = path.join(tmp.dir, 'export-data');
     const source = path.join(tmp.dir, 'ct');
     // Several series, so the export is still writing when it is killed.
-    for (let i = 1; i <= 6; i++) writeCtSeries(path.join(source, `s${i}`), { count: 40, size: 128, seriesIndex: 60 + i, studyUid: '2.25.960000000000000000077' });
+    for (let i = 1; i <= 6; i++)
+      writeCtSeries(path.join(source, `s${i}`), {
+        count: 40,
+        size: 128,
+        seriesIndex: 60 + i,
+        studyUid: '2.25.960000000000000000077',
+      });
     const backend = createBackend({ dataDir, transport: 'http', inference: false });
     try {
       const { jobId } = await backend.importer.start({ paths: [source] });
       expect((await backend.importer.wait(jobId)).status).toBe('done');
-      const insert = backend.db.prepare(`INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, author) VALUES (?, ?, ?, ?, 'drawn', 'T')`);
+      const insert = backend.db.prepare(
+        `INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, author) VALUES (?, ?, ?, ?, 'drawn', 'T')`,
+      );
       for (const s of seriesOfStudy(backend.db, '2.25.960000000000000000077'))
-        for (const im of seriesImages(backend.db, s.id)) insert.run(im.id, s.id, encodeRle(new Uint8Array(im.rows * im.columns).fill(1)), im.rows * im.columns);
+        for (const im of seriesImages(backend.db, s.id))
+          insert.run(im.id, s.id, encodeRle(new Uint8Array(im.rows * im.columns).fill(1)), im.rows * im.columns);
     } finally {
       backend.close();
     }

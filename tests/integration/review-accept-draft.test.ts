@@ -21,7 +21,10 @@ describe.skipIf(!MODEL)('accept on a series with a draft (the starter model is m
   let series: number[] = [];
 
   async function predictions(seriesId: number) {
-    const ids = b.db.prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index, id').pluck().all(seriesId) as number[];
+    const ids = b.db
+      .prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index, id')
+      .pluck()
+      .all(seriesId) as number[];
     return Promise.all(
       ids.map(async (imageId) => {
         const p = (await b.services.inference.prediction({ imageId }))!;
@@ -79,7 +82,10 @@ describe.skipIf(!MODEL)('accept on a series with a draft (the starter model is m
     expect(labelMap(b.db, c!.imageId)).toEqual(c!.mask);
     expect(await b.services.viewer.draft({ seriesId })).toBeNull();
     const [audit] = await b.services.review.audit({ seriesId });
-    expect(audit).toMatchObject({ action: 'review.submit', detail: { key: 'accept', fromDraft: true, labels: { origins: { edited: 1, accepted: 1 } } } });
+    expect(audit).toMatchObject({
+      action: 'review.submit',
+      detail: { key: 'accept', fromDraft: true, labels: { origins: { edited: 1, accepted: 1 } } },
+    });
     expect((await b.services.review.labels({ seriesId })).draft).toBe('none');
 
     // A later draft on the labelled series: the labels say whether it still matches what is stored.

@@ -43,7 +43,16 @@ function drawnMap(z: number): Uint8Array {
   return map;
 }
 
-function pydicomSegments(file: string): { number: number; label: string; type: string; code: string; scheme: string; category: string; algorithm: string | null; description: string }[] {
+function pydicomSegments(file: string): {
+  number: number;
+  label: string;
+  type: string;
+  code: string;
+  scheme: string;
+  category: string;
+  algorithm: string | null;
+  description: string;
+}[] {
   const script = `
 import json, sys, pydicom
 ds = pydicom.dcmread(sys.argv[1])
@@ -74,7 +83,13 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
     return seriesImages(b.db, s.id).map((im) => labels.get(im.id));
   };
   const exportTo = async (format: 'seg' | 'nifti' | 'png' | 'nnunet', outDir: string): Promise<Job> => {
-    const { jobId } = await backend.services.export.start({ seriesIds: [series.id], format, outDir, taskId: task.id, datasetId: 77 });
+    const { jobId } = await backend.services.export.start({
+      seriesIds: [series.id],
+      format,
+      outDir,
+      taskId: task.id,
+      datasetId: 77,
+    });
     return backend.exporter.wait(jobId);
   };
   const variant = (name: string): string => {
@@ -119,7 +134,10 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
     backend = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http', inference: false });
     const { jobId } = await backend.services.import.start({ paths: [mrDir] });
     const job = await backend.importer.wait(jobId);
-    const study = backend.db.prepare('SELECT study_uid FROM studies WHERE id = ?').pluck().get((job.result as { studyIds: number[] }).studyIds[0]) as string;
+    const study = backend.db
+      .prepare('SELECT study_uid FROM studies WHERE id = ?')
+      .pluck()
+      .get((job.result as { studyIds: number[] }).studyIds[0]) as string;
     series = seriesOfStudy(backend.db, study)[0]!;
     task = await backend.services.tasks.create({
       name: 'Neck structures',
@@ -136,7 +154,15 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
     seriesImages(backend.db, series.id).forEach((im, z) => {
       const map = drawnMap(z);
       original.set(im.id, map);
-      insert.run(im.id, series.id, task.id, encodeRle(map), map.filter((v) => v).length, z < 3 ? 'drawn' : 'accepted', z < 3 ? null : model);
+      insert.run(
+        im.id,
+        series.id,
+        task.id,
+        encodeRle(map),
+        map.filter((v) => v).length,
+        z < 3 ? 'drawn' : 'accepted',
+        z < 3 ? null : model,
+      );
     });
     const seg = await exportTo('seg', path.join(tmp.dir, 'out-seg'));
     expect(seg.status, seg.error ?? '').toBe('done');
@@ -147,12 +173,19 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
     tmp.cleanup();
   });
 
-  it.skipIf(!hasDciodvfy)(titled('exports a SEG of the four-label task that dciodvfy passes with no errors', !hasDciodvfy, NO_DCIODVFY), () => {
-    expect(dciodvfyErrors(segFile)).toEqual([]);
-  });
+  it.skipIf(!hasDciodvfy)(
+    titled('exports a SEG of the four-label task that dciodvfy passes with no errors', !hasDciodvfy, NO_DCIODVFY),
+    () => {
+      expect(dciodvfyErrors(segFile)).toEqual([]);
+    },
+  );
 
   it.skipIf(!hasPydicom)(
-    titled("exports four segments that pydicom reads with the task's names, codes, values and algorithm types", !hasPydicom, NO_PYDICOM),
+    titled(
+      "exports four segments that pydicom reads with the task's names, codes, values and algorithm types",
+      !hasPydicom,
+      NO_PYDICOM,
+    ),
     () => {
       const segments = pydicomSegments(segFile);
       expect(segments.map((s) => s.number)).toEqual([1, 2, 3, 4]);
@@ -191,7 +224,8 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
     it.skipIf(!hasDciodvfy)(
       titled('are real SEGs: dciodvfy finds no error in them but the segment number gap itself', !hasDciodvfy, NO_DCIODVFY),
       () => {
-        for (const name of ['unknown-code', 'same-code', 'fractional', 'overlap', 'position-only']) expect(dciodvfyErrors(variant(name)), name).toEqual([]);
+        for (const name of ['unknown-code', 'same-code', 'fractional', 'overlap', 'position-only'])
+          expect(dciodvfyErrors(variant(name)), name).toEqual([]);
         // The standard wants Segment Numbers 1…n (PS3.3 C.8.20.2.4); tools write gaps all the same.
         expect(dciodvfyErrors(variant('gap')).map((e) => e.replace(/ - have .*/, ''))).toEqual([
           'Error - SegmentNumber not monotonically increasing from one by one',
@@ -206,9 +240,17 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
       expect(set.status).toBe('needs-mapping');
       const proposal = await backend.services.import.proposeLabelSet({ labelSetId: set.id, taskId: task.id });
       expect(proposal.unresolved).toEqual([3]);
-      expect(proposal.segments[2]!.problem).toMatch(/Unknown thing \(SCT 999999\).*Mystery structure.*not labels of task Neck structures/);
-      await expect(backend.services.import.applyLabelSet({ labelSetId: set.id, taskId: task.id })).rejects.toThrow(/segment 3 "Mystery structure"/);
-      const applied = await backend.services.import.applyLabelSet({ labelSetId: set.id, taskId: task.id, choices: [{ segment: 3, value: null }] });
+      expect(proposal.segments[2]!.problem).toMatch(
+        /Unknown thing \(SCT 999999\).*Mystery structure.*not labels of task Neck structures/,
+      );
+      await expect(backend.services.import.applyLabelSet({ labelSetId: set.id, taskId: task.id })).rejects.toThrow(
+        /segment 3 "Mystery structure"/,
+      );
+      const applied = await backend.services.import.applyLabelSet({
+        labelSetId: set.id,
+        taskId: task.id,
+        choices: [{ segment: 3, value: null }],
+      });
       expect(applied.leftOutPixels).toBe(3 * 11 * 11);
       const maps = currentMaps(backend, series, task.id);
       expect(maps.every((l) => !l!.map.includes(3))).toBe(true);
@@ -270,7 +312,9 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
         expect(c).toMatchObject({ imageId: images[i]!.id, segments: [1, 2], kept: 2, pixels: 6 * 16 });
         expect(c.box).toEqual({ rowMin: 5, rowMax: 10, columnMin: 5 + i, columnMax: 20 + i });
       });
-      expect(applied.message).toMatch(/segments 1 and 2 overlap on 96 pixels of image 1 \(rows 5–10, columns 5–20\): they keep segment 2's label/);
+      expect(applied.message).toMatch(
+        /segments 1 and 2 overlap on 96 pixels of image 1 \(rows 5–10, columns 5–20\): they keep segment 2's label/,
+      );
       const maps = currentMaps(backend, series, task.id);
       expect(maps[0]!.map[5 * 64 + 5]).toBe(2);
       expect(maps[0]!.map[11 * 64 + 5]).toBe(1);
@@ -281,7 +325,14 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
       const empty = new Uint8Array(64 * 64);
       const images = seriesImages(backend.db, series.id);
       // Every slice but the first gets empty labels, so the import visibly writes them back.
-      writeTaskLabels(backend.db, task.id, series.id, images.slice(1).map((im) => ({ imageId: im.id, map: empty })), 'drawn', 'DR^ONE');
+      writeTaskLabels(
+        backend.db,
+        task.id,
+        series.id,
+        images.slice(1).map((im) => ({ imageId: im.id, map: empty })),
+        'drawn',
+        'DR^ONE',
+      );
       const file = variant('position-only');
       const { set } = await importSeg(backend, file, task.id);
       const applied = await backend.services.import.applyLabelSet({ labelSetId: set.id, taskId: task.id });
@@ -289,7 +340,11 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
       // Counted in the worklist with its series, though it names no series itself.
       const studyId = backend.db.prepare('SELECT study_id FROM series WHERE id = ?').pluck().get(series.id) as number;
       const before = (await backend.services.worklist.series({ studyId })).find((x) => x.seriesId === series.id)!.labelSets;
-      expect(before).toBe((await backend.services.import.labelSets({})).filter((x) => x.seriesId === series.id || x.referencedSeriesUid === series.seriesUid).length);
+      expect(before).toBe(
+        (await backend.services.import.labelSets({})).filter(
+          (x) => x.seriesId === series.id || x.referencedSeriesUid === series.seriesUid,
+        ).length,
+      );
       expect(applied.message).toMatch(/1 images have no frame in it and keep their labels/);
       expectOriginal();
     });
@@ -299,7 +354,9 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
       const file = variant('unplaceable');
       const { set, report } = await importSeg(backend, file, task.id);
       expect(set.status).toBe('failed');
-      expect(set.message).toMatch(/DICOM SEG not attached to series .*: 18 frames of the SEG lie on no image of the series: frame 1 \(segment 1\)/);
+      expect(set.message).toMatch(
+        /DICOM SEG not attached to series .*: 18 frames of the SEG lie on no image of the series: frame 1 \(segment 1\)/,
+      );
       expect(report.notes.map((n) => n.reason).join('\n')).toContain(set.message);
       expectOriginal();
       expect(currentMaps(backend, series, task.id).every((l) => l?.origin === 'drawn')).toBe(true);
@@ -322,7 +379,9 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
         const { jobId } = await other.services.import.start({ paths: [mrDir] });
         await other.importer.wait(jobId);
         const report = await other.services.import.report({ jobId, limit: 100 });
-        expect(report.notes.map((n) => n.reason).join('\n')).toMatch(/imported earlier: a DICOM SEG became labels of task Neck structures on 6 of 6 images/);
+        expect(report.notes.map((n) => n.reason).join('\n')).toMatch(
+          /imported earlier: a DICOM SEG became labels of task Neck structures on 6 of 6 images/,
+        );
         expect((await other.services.import.labelSets({})).find((s) => s.id === first.set.id)?.status).toBe('attached');
         const s = seriesOfStudy(other.db, series.studyUid)[0]!;
         const maps = currentMaps(other, s, neck.id);
@@ -344,17 +403,36 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
       expect(job.status, job.error ?? '').toBe('done');
       const files = (job.result as { series: { files: string[] }[] }).series[0]!.files;
       const nifti = files.find((f) => f.endsWith('.nii.gz'))!;
-      const sidecar = JSON.parse(readFileSync(files.find((f) => f.endsWith('.json'))!, 'utf8')) as {
+      const sidecar = JSON.parse(
+        readFileSync(
+          files.find((f) => f.endsWith('.json'))!,
+          'utf8',
+        ),
+      ) as {
         labels: { value: number; name: string; colour: string; type: { value: string } }[];
       };
-      expect(sidecar.labels.map((l) => [l.value, l.name, l.type.value])).toEqual(STRUCTURES.map((n, i) => [i + 1, n, entry(n).type.value]));
+      expect(sidecar.labels.map((l) => [l.value, l.name, l.type.value])).toEqual(
+        STRUCTURES.map((n, i) => [i + 1, n, entry(n).type.value]),
+      );
       expect(sidecar.labels.every((l) => /^#[0-9a-f]{6}$/.test(l.colour))).toBe(true);
       const proposal = await backend.services.import.proposeLabelMap({ path: nifti, seriesId: series.id, taskId: task.id });
       expect(proposal.unresolved).toEqual([]);
       expect(proposal.segments.map((s) => [s.number, s.value, s.by])).toEqual([1, 2, 3, 4].map((v) => [v, v, 'code']));
       const empty = new Uint8Array(64 * 64);
-      writeTaskLabels(backend.db, task.id, series.id, seriesImages(backend.db, series.id).map((im) => ({ imageId: im.id, map: empty })), 'drawn', '');
-      const applied = await backend.services.import.applyLabelMap({ path: nifti, seriesId: series.id, taskId: task.id, author: 'NIFTI^READER' });
+      writeTaskLabels(
+        backend.db,
+        task.id,
+        series.id,
+        seriesImages(backend.db, series.id).map((im) => ({ imageId: im.id, map: empty })),
+        'drawn',
+        '',
+      );
+      const applied = await backend.services.import.applyLabelMap({
+        path: nifti,
+        seriesId: series.id,
+        taskId: task.id,
+        author: 'NIFTI^READER',
+      });
       expect(applied).toMatchObject({ imagesLabelled: 6, placedBy: 'position', author: 'NIFTI^READER' });
       expectOriginal();
     });
@@ -363,13 +441,25 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
       const bare = path.join(tmp.dir, 'bare', 'labels.nii.gz');
       mkdirSync(path.dirname(bare), { recursive: true });
       const job = await exportTo('nifti', path.join(tmp.dir, 'out-nifti-2'));
-      copyFileSync((job.result as { series: { files: string[] }[] }).series[0]!.files.find((f) => f.endsWith('.nii.gz'))!, bare);
+      copyFileSync(
+        (job.result as { series: { files: string[] }[] }).series[0]!.files.find((f) => f.endsWith('.nii.gz'))!,
+        bare,
+      );
       expect(existsSync(bare.replace(/\.nii\.gz$/, '.json'))).toBe(false);
       const proposal = await backend.services.import.proposeLabelMap({ path: bare, seriesId: series.id, taskId: task.id });
       expect(proposal.unresolved).toEqual([1, 2, 3, 4]);
-      await expect(backend.services.import.applyLabelMap({ path: bare, seriesId: series.id, taskId: task.id })).rejects.toThrow(/choose a label/);
+      await expect(backend.services.import.applyLabelMap({ path: bare, seriesId: series.id, taskId: task.id })).rejects.toThrow(
+        /choose a label/,
+      );
       const empty = new Uint8Array(64 * 64);
-      writeTaskLabels(backend.db, task.id, series.id, seriesImages(backend.db, series.id).map((im) => ({ imageId: im.id, map: empty })), 'drawn', '');
+      writeTaskLabels(
+        backend.db,
+        task.id,
+        series.id,
+        seriesImages(backend.db, series.id).map((im) => ({ imageId: im.id, map: empty })),
+        'drawn',
+        '',
+      );
       await backend.services.import.applyLabelMap({
         path: bare,
         seriesId: series.id,
@@ -383,14 +473,25 @@ describe('a task with several named labels: SEG, NIfTI and PNG export and import
       restore();
       const png = await exportTo('png', path.join(tmp.dir, 'out-png'));
       const pngFiles = (png.result as { series: { files: string[] }[] }).series[0]!.files;
-      const sidecar = JSON.parse(readFileSync(pngFiles.find((f) => f.endsWith('labels.json'))!, 'utf8')) as { labels: { name: string }[] };
+      const sidecar = JSON.parse(
+        readFileSync(
+          pngFiles.find((f) => f.endsWith('labels.json'))!,
+          'utf8',
+        ),
+      ) as { labels: { name: string }[] };
       expect(sidecar.labels.map((l) => l.name)).toEqual(STRUCTURES);
       const nnunet = await exportTo('nnunet', path.join(tmp.dir, 'out-nnunet'));
       expect(nnunet.status, nnunet.error ?? '').toBe('done');
       const dataset = JSON.parse(readFileSync(path.join(tmp.dir, 'out-nnunet', 'Dataset077_LGMS', 'dataset.json'), 'utf8')) as {
         labels: Record<string, number>;
       };
-      expect(dataset.labels).toEqual({ background: 0, Thyroid: 1, Trachea: 2, 'Common carotid artery': 3, 'Internal jugular vein': 4 });
+      expect(dataset.labels).toEqual({
+        background: 0,
+        Thyroid: 1,
+        Trachea: 2,
+        'Common carotid artery': 3,
+        'Internal jugular vein': 4,
+      });
     });
   });
 

@@ -100,7 +100,10 @@ describe('headless server bounds', () => {
 
   it('refuses a chunked body that grows past the limit with 413', async () => {
     const size = STAGE_CHUNK_BYTES + 512 * 1024;
-    const r = post('Transfer-Encoding: chunked\r\n', Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), Buffer.alloc(size, 0x41), Buffer.from('\r\n0\r\n\r\n')]));
+    const r = post(
+      'Transfer-Encoding: chunked\r\n',
+      Buffer.concat([Buffer.from(`${size.toString(16)}\r\n`), Buffer.alloc(size, 0x41), Buffer.from('\r\n0\r\n\r\n')]),
+    );
     const { status, text } = await r.answer;
     r.socket.destroy();
     expect(status).toBe(413);
@@ -109,7 +112,9 @@ describe('headless server bounds', () => {
 
   it('reads a few bodies at a time, queues some and tells the rest to come back (503)', async () => {
     // Stalled uploads: each announces 100 bytes and sends 10.
-    const stalled = Array.from({ length: BODIES_AT_ONCE + BODIES_WAITING }, () => post('Content-Length: 100\r\n', Buffer.alloc(10)));
+    const stalled = Array.from({ length: BODIES_AT_ONCE + BODIES_WAITING }, () =>
+      post('Content-Length: 100\r\n', Buffer.alloc(10)),
+    );
     await new Promise((r) => setTimeout(r, 1500));
     const extra = post('Content-Length: 100\r\n', Buffer.alloc(10));
     const { status, text } = await extra.answer;
@@ -135,9 +140,15 @@ describe('headless server bounds', () => {
         body: body as Uint8Array<ArrayBuffer>,
       });
     const file = Uint8Array.from({ length: STAGE_CHUNK_BYTES + 1000 }, (_, i) => (i * 31) % 251);
-    const first = await put({ batch: 'upload-0001', path: 'scan/IM1.dcm', offset: '0', last: '0' }, file.subarray(0, STAGE_CHUNK_BYTES));
+    const first = await put(
+      { batch: 'upload-0001', path: 'scan/IM1.dcm', offset: '0', last: '0' },
+      file.subarray(0, STAGE_CHUNK_BYTES),
+    );
     expect(decodeWire(new Uint8Array(await first.arrayBuffer()))).toEqual({ ok: true, value: { bytes: STAGE_CHUNK_BYTES } });
-    const last = await put({ batch: 'upload-0001', path: 'scan/IM1.dcm', offset: String(STAGE_CHUNK_BYTES), last: '1' }, file.subarray(STAGE_CHUNK_BYTES));
+    const last = await put(
+      { batch: 'upload-0001', path: 'scan/IM1.dcm', offset: String(STAGE_CHUNK_BYTES), last: '1' },
+      file.subarray(STAGE_CHUNK_BYTES),
+    );
     expect(decodeWire(new Uint8Array(await last.arrayBuffer()))).toEqual({ ok: true, value: { bytes: file.length } });
     expect(Buffer.compare(readFileSync(path.join(tmp.dir, 'staging', 'upload-0001', 'scan', 'IM1.dcm')), file)).toBe(0);
     // A chunk larger than the contract's is refused by its announced size, with the reason.

@@ -95,20 +95,37 @@ describe('headless server', () => {
     // Only the non-simple MessagePack type: a cross-site form or simple fetch (text/plain, or
     // JSON, which this API no longer takes) is refused before anything runs.
     expect((await fetch(`${app.origin}/api/settings/get`, { method: 'POST', headers: auth(), body: '{}' })).status).toBe(415);
-    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json']) {
-      const res = await fetch(`${app.origin}/api/settings/get`, { method: 'POST', headers: { ...auth(), 'Content-Type': type }, body: encodeWire({}) });
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/json',
+    ]) {
+      const res = await fetch(`${app.origin}/api/settings/get`, {
+        method: 'POST',
+        headers: { ...auth(), 'Content-Type': type },
+        body: encodeWire({}),
+      });
       expect(res.status, type).toBe(415);
     }
-    const garbage = await fetch(`${app.origin}/api/settings/get`, { method: 'POST', headers: { ...auth(), 'Content-Type': WIRE_CONTENT_TYPE }, body: Uint8Array.of(0xc1) });
+    const garbage = await fetch(`${app.origin}/api/settings/get`, {
+      method: 'POST',
+      headers: { ...auth(), 'Content-Type': WIRE_CONTENT_TYPE },
+      body: Uint8Array.of(0xc1),
+    });
     expect(garbage.status).toBe(400);
     expect(await read<{ error: { code: string } }>(garbage)).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
   });
 
   it('serves live backend data and pushes events over an authorised WebSocket', async () => {
-    const info = await read<{ ok: true; value: { dataDir: string; transport: string } }>(await api('system', 'getInfo', undefined, auth()));
+    const info = await read<{ ok: true; value: { dataDir: string; transport: string } }>(
+      await api('system', 'getInfo', undefined, auth()),
+    );
     expect(info.value.dataDir).toBe(tmp.dir);
     expect(info.value.transport).toBe('http');
-    const ws = new WebSocket(`ws://127.0.0.1:${new URL(app.origin).port}/events`, { headers: { Authorization: `Bearer ${app.token}`, Origin: app.origin } });
+    const ws = new WebSocket(`ws://127.0.0.1:${new URL(app.origin).port}/events`, {
+      headers: { Authorization: `Bearer ${app.token}`, Origin: app.origin },
+    });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);

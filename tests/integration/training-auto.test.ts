@@ -28,7 +28,13 @@ describe('retraining queue and automatic fine-tuning', () => {
     b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http', inference: false });
     await b.services.settings.update({ pythonPath: path.join(tmp.dir, 'no-such-python') });
     // 3 patients × 2 images: 4 training labels (2 patients), 2 validation labels (1 patient).
-    ({ imageIds } = await importLabelledStudies(b, tmp.dir, { patients: 3, imagesPerSeries: 2, seed: 11, domain: 'shifted', validationPatients: 1 }));
+    ({ imageIds } = await importLabelledStudies(b, tmp.dir, {
+      patients: 3,
+      imagesPerSeries: 2,
+      seed: 11,
+      domain: 'shifted',
+      validationPatients: 1,
+    }));
   }, 120_000);
   afterAll(() => {
     b?.close();
@@ -93,9 +99,9 @@ describe('retraining queue and automatic fine-tuning', () => {
     const start = async () => {
       started++;
       // Queued exactly as the service queues, held until released.
-      b.db.prepare("INSERT INTO training_runs (status, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, '{}', '')").run(
-        b.registry.active()!.id,
-      );
+      b.db
+        .prepare("INSERT INTO training_runs (status, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, '{}', '')")
+        .run(b.registry.active()!.id);
       await gate;
       return (await b.services.training.list())[0]!;
     };
@@ -139,44 +145,47 @@ describe('retraining queue and automatic fine-tuning', () => {
 const MODEL = existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.onnx'));
 
 // The hook itself: real review decisions (accept) on the starter's real predictions.
-describe.skipIf(!MODEL)(skipTitle('fine-tuning automatically after N accepted labels', MODEL ? '' : 'the starter model.onnx is missing'), () => {
-  const tmp = tempDir();
-  let b: Backend;
+describe.skipIf(!MODEL)(
+  skipTitle('fine-tuning automatically after N accepted labels', MODEL ? '' : 'the starter model.onnx is missing'),
+  () => {
+    const tmp = tempDir();
+    let b: Backend;
 
-  beforeAll(async () => {
-    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http' });
-    await b.ready;
-    await b.services.settings.update({ pythonPath: path.join(tmp.dir, 'no-such-python'), ttaFlips: 0, autoFineTuneAfter: 4 });
-    await writeDemoStudies(path.join(tmp.dir, 'demo'), { patients: 3, imagesPerSeries: 2, seed: 4001, domain: 'base' });
-    const started = await b.services.import.start({ paths: [path.join(tmp.dir, 'demo')] });
-    expect((await b.importer.wait(started.jobId)).status).toBe('done');
-    for (const job of await b.services.jobs.list({ kind: 'inference' })) expect(await b.engine.waitForJob(job.id)).toBe('done');
-  }, 180_000);
-  afterAll(() => {
-    b?.close();
-    tmp.cleanup();
-  });
+    beforeAll(async () => {
+      b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http' });
+      await b.ready;
+      await b.services.settings.update({ pythonPath: path.join(tmp.dir, 'no-such-python'), ttaFlips: 0, autoFineTuneAfter: 4 });
+      await writeDemoStudies(path.join(tmp.dir, 'demo'), { patients: 3, imagesPerSeries: 2, seed: 4001, domain: 'base' });
+      const started = await b.services.import.start({ paths: [path.join(tmp.dir, 'demo')] });
+      expect((await b.importer.wait(started.jobId)).status).toBe('done');
+      for (const job of await b.services.jobs.list({ kind: 'inference' })) expect(await b.engine.waitForJob(job.id)).toBe('done');
+    }, 180_000);
+    afterAll(() => {
+      b?.close();
+      tmp.cleanup();
+    });
 
-  it('queues a run at the accept that brings the new training labels to 4, not before', async () => {
-    const items = await b.services.review.queue({ queue: 'review', order: 'fifo' });
-    expect(items).toHaveLength(3);
-    // Splits are decided at the first label by a hash of the patient; fixed here so the count is known.
-    const [validation, ...training] = items;
-    const freeze = b.db.prepare(
-      "INSERT INTO splits (split_key, split) SELECT 'patient:' || p.patient_key, ? FROM series se JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id WHERE se.id = ?",
-    );
-    freeze.run('validation', validation!.seriesId);
-    for (const t of training) freeze.run('training', t.seriesId);
-    const runs = async () => (await b.services.training.list()).length;
+    it('queues a run at the accept that brings the new training labels to 4, not before', async () => {
+      const items = await b.services.review.queue({ queue: 'review', order: 'fifo' });
+      expect(items).toHaveLength(3);
+      // Splits are decided at the first label by a hash of the patient; fixed here so the count is known.
+      const [validation, ...training] = items;
+      const freeze = b.db.prepare(
+        "INSERT INTO splits (split_key, split) SELECT 'patient:' || p.patient_key, ? FROM series se JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id WHERE se.id = ?",
+      );
+      freeze.run('validation', validation!.seriesId);
+      for (const t of training) freeze.run('training', t.seriesId);
+      const runs = async () => (await b.services.training.list()).length;
 
-    await b.services.review.accept({ seriesId: validation!.seriesId });
-    expect([(await b.services.training.queue()).newValidation, await runs()]).toEqual([2, 0]);
-    await b.services.review.accept({ seriesId: training[0]!.seriesId });
-    expect([(await b.services.training.queue()).newTraining, await runs()]).toEqual([2, 0]);
-    await b.services.review.accept({ seriesId: training[1]!.seriesId });
-    expect((await b.services.training.queue()).newTraining).toBe(4);
-    const [run] = await b.services.training.list();
-    expect(run).toBeDefined();
-    expect(await b.training.waitFor(run!.id)).toMatchObject({ status: 'failed' }); // no Python here, on purpose
-  }, 60_000);
-});
+      await b.services.review.accept({ seriesId: validation!.seriesId });
+      expect([(await b.services.training.queue()).newValidation, await runs()]).toEqual([2, 0]);
+      await b.services.review.accept({ seriesId: training[0]!.seriesId });
+      expect([(await b.services.training.queue()).newTraining, await runs()]).toEqual([2, 0]);
+      await b.services.review.accept({ seriesId: training[1]!.seriesId });
+      expect((await b.services.training.queue()).newTraining).toBe(4);
+      const [run] = await b.services.training.list();
+      expect(run).toBeDefined();
+      expect(await b.training.waitFor(run!.id)).toMatchObject({ status: 'failed' }); // no Python here, on purpose
+    }, 60_000);
+  },
+);

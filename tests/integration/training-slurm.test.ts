@@ -21,8 +21,14 @@ import { tempDir } from '../helpers/temp';
 import { importLabelledStudies } from '../helpers/training-data';
 
 const trainer = await probeTrainer(pythonCandidates(''));
-const slurm: TestSlurm = trainer.available ? await startSlurm() : { reason: '', conf: '', shared: '', logs: () => '', stop: async () => {} };
-const reason = !trainer.available ? `no Python with torch: ${trainer.reason}` : slurm.reason ? `Slurm cannot start here: ${slurm.reason}` : '';
+const slurm: TestSlurm = trainer.available
+  ? await startSlurm()
+  : { reason: '', conf: '', shared: '', logs: () => '', stop: async () => {} };
+const reason = !trainer.available
+  ? `no Python with torch: ${trainer.reason}`
+  : slurm.reason
+    ? `Slurm cannot start here: ${slurm.reason}`
+    : '';
 
 describe.skipIf(reason !== '')(skipTitle('training on a Slurm cluster', reason), () => {
   const tmp = tempDir();
@@ -39,7 +45,10 @@ describe.skipIf(reason !== '')(skipTitle('training on a Slurm cluster', reason),
   });
   const scontrol = (jobId: string) => execFileSync('scontrol', ['show', 'job', '-o', jobId], { encoding: 'utf8' });
   const clusterJob = (runId: number) =>
-    JSON.parse(b.db.prepare('SELECT cluster_job FROM training_runs WHERE id = ?').pluck().get(runId) as string) as { jobId: string; dir: string };
+    JSON.parse(b.db.prepare('SELECT cluster_job FROM training_runs WHERE id = ?').pluck().get(runId) as string) as {
+      jobId: string;
+      dir: string;
+    };
   const firstStep = () =>
     new Promise<void>((resolve) => {
       const off = b.events.on('onDidTrainStep', () => {
@@ -52,7 +61,13 @@ describe.skipIf(reason !== '')(skipTitle('training on a Slurm cluster', reason),
     process.env.OMP_NUM_THREADS = '2';
     process.env.SLURM_CONF = slurm.conf;
     b = createBackend({ dataDir, transport: 'http', inference: false });
-    await importLabelledStudies(b, tmp.dir, { patients: 2, imagesPerSeries: 2, seed: 404, domain: 'shifted', validationPatients: 1 });
+    await importLabelledStudies(b, tmp.dir, {
+      patients: 2,
+      imagesPerSeries: 2,
+      seed: 404,
+      domain: 'shifted',
+      validationPatients: 1,
+    });
     await b.services.settings.update({ slurmCluster: cluster() });
   }, 120_000);
   afterAll(async () => {
@@ -120,7 +135,11 @@ describe.skipIf(reason !== '')(skipTitle('training on a Slurm cluster', reason),
     execFileSync('scancel', [clusterJob(run.id).jobId]);
     const final = await b.training.waitFor(run.id);
     expect(final.status).toBe('failed');
-    expect(final.error).toMatch(new RegExp(`^Fine-tuning failed: Slurm job ${clusterJob(run.id).jobId} was cancelled on the cluster, not from this workstation \\(CANCELLED`));
+    expect(final.error).toMatch(
+      new RegExp(
+        `^Fine-tuning failed: Slurm job ${clusterJob(run.id).jobId} was cancelled on the cluster, not from this workstation \\(CANCELLED`,
+      ),
+    );
     expect(final.candidateVersionId).toBeNull();
     expect(existsSync(path.join(dataDir, 'training', `run-${run.id}`))).toBe(false);
     expect(readdirSync(slurm.shared)).toEqual([]);
@@ -143,7 +162,9 @@ describe.skipIf(reason !== '')(skipTitle('training on a Slurm cluster', reason),
     try {
       const final = await b.training.waitFor((await b.services.training.start({ maxSteps: 2 })).id);
       expect(final.status).toBe('failed');
-      expect(final.error).toMatch(/^Fine-tuning failed: Slurm job \d+ failed before the trainer started on the cluster \(exit code 127\): do its nodes see the shared folder, and is "\/no\/such\/python3" a Python with PyTorch there\? Its last message: .*\/no\/such\/python3/);
+      expect(final.error).toMatch(
+        /^Fine-tuning failed: Slurm job \d+ failed before the trainer started on the cluster \(exit code 127\): do its nodes see the shared folder, and is "\/no\/such\/python3" a Python with PyTorch there\? Its last message: .*\/no\/such\/python3/,
+      );
       expect(readdirSync(slurm.shared)).toEqual([]);
     } finally {
       await b.services.settings.update({ slurmCluster: cluster() });

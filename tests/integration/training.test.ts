@@ -47,7 +47,10 @@ function filesUnder(dir: string): string[] {
 }
 
 describe.skipIf(!trainer.available)(
-  skipTitle(`training service${trainer.available ? ` (${trainer.python})` : ''}`, trainer.available ? '' : `no Python with torch: ${trainer.reason}`),
+  skipTitle(
+    `training service${trainer.available ? ` (${trainer.python})` : ''}`,
+    trainer.available ? '' : `no Python with torch: ${trainer.reason}`,
+  ),
   () => {
     const tmp = tempDir();
     const dataDir = path.join(tmp.dir, 'data');
@@ -128,7 +131,13 @@ describe.skipIf(!trainer.available)(
         string,
         string
       >;
-      expect(JSON.parse(record.hyperparameters!)).toMatchObject({ maxSteps: 2, batchSize: 8, replayFraction: 0.25, anchor: 0.3, freezeNorm: false });
+      expect(JSON.parse(record.hyperparameters!)).toMatchObject({
+        maxSteps: 2,
+        batchSize: 8,
+        replayFraction: 0.25,
+        anchor: 0.3,
+        freezeNorm: false,
+      });
       expect(record.torch_version).toMatch(/^\d+\.\d+/);
       expect(record.trainer_version).toMatch(/^\d+\.\d+/);
       const labelIds = b.db

@@ -408,14 +408,14 @@ describe.skipIf(noNibabel)(skipTitle('readVolume refuses damaged and unsupported
   it('truncated copies, each with its reason', async () => {
     const ch2 = fixture('mricron/ch2.nii.gz');
     await expect(readVolume(halve(ch2, 'half-ch2.nii.gz'))).rejects.toMatchObject({
-        failure: 'truncated',
-        message: /decompressed bytes/,
-      });
+      failure: 'truncated',
+      message: /decompressed bytes/,
+    });
     const anat = fixture('nibabel/tests/anatomical.nii');
     await expect(readVolume(halve(anat, 'half-anatomical.nii'))).rejects.toMatchObject({
-        failure: 'truncated',
-        message: /is truncated: the header needs \d+ bytes/,
-      });
+      failure: 'truncated',
+      message: /is truncated: the header needs \d+ bytes/,
+    });
     await expect(readVolume(halve(gen('oblique.nii.gz'), 'half-oblique.nii.gz'))).rejects.toMatchObject({ failure: 'truncated' });
     await expect(readVolume(halve(gen('raw.nrrd'), 'half.nrrd'))).rejects.toMatchObject({ failure: 'truncated' });
     await expect(readVolume(halve(gen('gzip.nrrd'), 'half-gzip.nrrd'))).rejects.toMatchObject({ failure: 'truncated' });

@@ -23,7 +23,11 @@ describe('layer rule', () => {
     ["import { app } from 'electron';\nexport const a = app;", 'src/main/backend-x.ts', 'no-restricted-imports'],
     ["import { app } from 'electron';\nexport const a = app;", 'src/renderer/lib/x.ts', 'no-restricted-imports'],
     ["import fs from 'node:fs';\nexport const a = fs;", 'src/renderer/lib/x.ts', 'no-restricted-imports'],
-    ["import { createBackend } from '../../main/backend';\nexport const a = createBackend;", 'src/renderer/lib/x.ts', 'no-restricted-imports'],
+    [
+      "import { createBackend } from '../../main/backend';\nexport const a = createBackend;",
+      'src/renderer/lib/x.ts',
+      'no-restricted-imports',
+    ],
   ])('flags %j in %s', async (code, file, rule) => {
     expect(await ruleIds(code, file)).toContain(rule);
   });
@@ -56,7 +60,10 @@ describe('backend feature rule', () => {
     ["import { ContentStore } from '../store/content-store';\nexport const a = ContentStore;", 'src/main/imaging/x.ts'],
     ["import { clamp } from '../../shared/imaging/window';\nexport const a = clamp;", 'src/main/db/x.ts'],
     ["import { decodeDicom } from '../imaging/dicom';\nexport const a = decodeDicom;", 'src/main/import/x.ts'],
-    ["import { generatePhantom } from '../../demo/phantom';\nexport const a = generatePhantom;", 'src/main/imaging/raster/x.test.ts'],
+    [
+      "import { generatePhantom } from '../../demo/phantom';\nexport const a = generatePhantom;",
+      'src/main/imaging/raster/x.test.ts',
+    ],
   ])('allows %j in %s', async (code, file) => {
     expect(await ruleIds(code, file)).toEqual([]);
   });
@@ -67,7 +74,7 @@ describe('backend feature rule', () => {
 function floorsOfTheMap(): Map<string, number> {
   const doc = readFileSync(path.join(root, 'docs', 'architecture.md'), 'utf8');
   const section = doc.split(/^## /m).find((s) => s.startsWith("The backend's floors"));
-  if (!section) throw new Error("docs/architecture.md has no section \"The backend's floors\"");
+  if (!section) throw new Error('docs/architecture.md has no section "The backend\'s floors"');
   const rows = section.split('\n').filter((l) => /^\|\s*\d+ /.test(l));
   const floors = new Map<string, number>();
   rows.forEach((row, floor) => {
@@ -93,8 +100,14 @@ describe("the backend's floors (docs/architecture.md) and the rule", () => {
 
   it('names every folder and file under src/main, and nothing that is not there', () => {
     const entries = mainEntries();
-    expect(entries.filter((e) => !floors.has(e)), 'under src/main but on no floor of docs/architecture.md').toEqual([]);
-    expect([...floors.keys()].filter((n) => !entries.includes(n)), 'on a floor but not under src/main').toEqual([]);
+    expect(
+      entries.filter((e) => !floors.has(e)),
+      'under src/main but on no floor of docs/architecture.md',
+    ).toEqual([]);
+    expect(
+      [...floors.keys()].filter((n) => !entries.includes(n)),
+      'on a floor but not under src/main',
+    ).toEqual([]);
   });
 
   // One probe file per importer, one import of every floor's entry per line: the rule must flag
@@ -108,7 +121,9 @@ describe("the backend's floors (docs/architecture.md) and the rule", () => {
       `export const all = [${targets.map((_, i) => `a${i}`).join(', ')}];`,
     ].join('\n');
     const [result] = await eslint.lintText(code, { filePath: path.join(root, file) });
-    const flagged = new Set((result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => targets[m.line - 1]));
+    const flagged = new Set(
+      (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => targets[m.line - 1]),
+    );
     const above = targets.filter((t) => floors.get(t)! > floors.get(from)!);
     expect([...flagged].sort(), `imports ${from} may not make (floor ${floors.get(from)})`).toEqual(above.sort());
   });

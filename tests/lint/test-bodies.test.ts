@@ -28,7 +28,9 @@ export function earlyReturns(file: string, text: string): string[] {
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
     if (ts.isCallExpression(node) && TEST_CALLS.has(baseName(node.expression))) {
-      const body = node.arguments.find((a): a is ts.ArrowFunction | ts.FunctionExpression => ts.isArrowFunction(a) || ts.isFunctionExpression(a))?.body;
+      const body = node.arguments.find(
+        (a): a is ts.ArrowFunction | ts.FunctionExpression => ts.isArrowFunction(a) || ts.isFunctionExpression(a),
+      )?.body;
       if (body && ts.isBlock(body)) {
         const last = body.statements[body.statements.length - 1];
         let asserted = false;

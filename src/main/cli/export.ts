@@ -19,9 +19,12 @@ export interface ExportCommand {
 
 /** The id of the task a `--task` value names (its id, or its name in any case), or undefined. */
 export function resolveTask(b: Backend, task: string): number | undefined {
-  const byName = b.db.prepare('SELECT id FROM tasks WHERE name = ? COLLATE NOCASE').pluck().get(task.trim()) as number | undefined;
+  const byName = b.db.prepare('SELECT id FROM tasks WHERE name = ? COLLATE NOCASE').pluck().get(task.trim()) as
+    number | undefined;
   if (byName !== undefined) return byName;
-  return /^\d+$/.test(task.trim()) ? (b.db.prepare('SELECT id FROM tasks WHERE id = ?').pluck().get(Number(task)) as number | undefined) : undefined;
+  return /^\d+$/.test(task.trim())
+    ? (b.db.prepare('SELECT id FROM tasks WHERE id = ?').pluck().get(Number(task)) as number | undefined)
+    : undefined;
 }
 
 export function isExportFormat(value: string): value is ExportFormat {
@@ -38,7 +41,9 @@ export async function exportCommand(
   if (taskId === undefined) return { lines: [`no task named ${c.task}: see lgms task list`], code: 1 };
   const seriesIds = existsSync(c.target) ? await importedSeries(b, c.target) : seriesByUid(b, c.target);
   if (seriesIds.length === 0) return { lines: [`nothing to export: ${c.target} names no imported series`], code: 1 };
-  const hasLabels = b.db.prepare('SELECT 1 FROM labels WHERE series_id = ? AND task_id = ? AND superseded_at IS NULL LIMIT 1').pluck();
+  const hasLabels = b.db
+    .prepare('SELECT 1 FROM labels WHERE series_id = ? AND task_id = ? AND superseded_at IS NULL LIMIT 1')
+    .pluck();
   const hasPredictions = b.db
     .prepare(
       `SELECT 1 FROM predictions p JOIN images i ON i.id = p.image_id JOIN model_versions m ON m.id = p.model_version_id AND m.status = 'active'

@@ -50,7 +50,9 @@ const COMMANDS: Record<string, Command> = {
       const off = b.events.on('onDidImportProgress', (p) => {
         if (!process.stderr.isTTY) return;
         const eta = p.etaSeconds !== undefined ? `, ~${p.etaSeconds} s left` : '';
-        process.stderr.write(`\r${p.phase}: ${p.filesImported + p.filesDuplicate + p.filesSkipped + p.filesFailed}/${p.filesSeen} files${eta}   `);
+        process.stderr.write(
+          `\r${p.phase}: ${p.filesImported + p.filesDuplicate + p.filesSkipped + p.filesFailed}/${p.filesSeen} files${eta}   `,
+        );
       });
       const job = await b.importer.wait(jobId);
       off();
@@ -89,7 +91,8 @@ const COMMANDS: Record<string, Command> = {
   },
   export: {
     summary: "export final labels (or the active model's predictions) as DICOM SEG, NIfTI, PNG or an nnU-Net dataset",
-    usage: 'lgms export <folder|file|study or series UID> --format seg|nifti|png|nnunet --out <folder> [--task NAME|ID] [--data-dir DIR]',
+    usage:
+      'lgms export <folder|file|study or series UID> --format seg|nifti|png|nnunet --out <folder> [--task NAME|ID] [--data-dir DIR]',
     run: async (args, backend) => {
       const rest = withoutDataDirArgs(args);
       const take = (flag: string) => takeFlag(rest, flag);
@@ -99,8 +102,10 @@ const COMMANDS: Record<string, Command> = {
       if (!isExportFormat(format)) throw new UsageError('--format must be seg, nifti, png or nnunet');
       if (!out) throw new UsageError('--out <folder> is required');
       if (rest.length !== 1) throw new UsageError('name one folder, file, study UID or series UID');
-      const { lines, code } = await exportCommand(backend(), { target: rest[0]!, format, outDir: out, ...(task ? { task } : {}) }, (line) =>
-        process.stderr.write(line + '\n'),
+      const { lines, code } = await exportCommand(
+        backend(),
+        { target: rest[0]!, format, outDir: out, ...(task ? { task } : {}) },
+        (line) => process.stderr.write(line + '\n'),
       );
       process.stdout.write(lines.join('\n') + '\n');
       return code;
@@ -153,7 +158,8 @@ const COMMANDS: Record<string, Command> = {
       const maxSteps = take('--max-steps');
       const size = take('--size');
       const confirm = take('--confirm-series');
-      if (init !== undefined && init !== 'starter' && init !== 'scratch') throw new UsageError('--init must be starter or scratch');
+      if (init !== undefined && init !== 'starter' && init !== 'scratch')
+        throw new UsageError('--init must be starter or scratch');
       const b = backend();
       const task = taskName === undefined ? undefined : await resolveTask(b, taskName);
       const started = await b.api.training.start({

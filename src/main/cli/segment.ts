@@ -57,7 +57,14 @@ export async function segmentToFolder(
   for (const file of scanPaths(roots).files) {
     const sha = createHash('sha256').update(readFileSync(file.path)).digest('hex');
     const images = imagesOf.all(sha) as { id: number; series_id: number; frame_index: number }[];
-    for (const img of images) targets.push({ source: file.path, imageId: img.id, seriesId: img.series_id, frame: img.frame_index, frames: images.length });
+    for (const img of images)
+      targets.push({
+        source: file.path,
+        imageId: img.id,
+        seriesId: img.series_id,
+        frame: img.frame_index,
+        frames: images.length,
+      });
   }
   const hasPrediction = b.db.prepare('SELECT 1 FROM predictions WHERE image_id = ? AND model_version_id = ?').pluck();
   const reasons = new Map<number, string>();
@@ -65,7 +72,11 @@ export async function segmentToFolder(
   for (const seriesId of series) {
     // Joins a job the import already queued for this series, if any.
     const { jobId } = unwrap(
-      await b.api.inference.segmentSeries({ seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}), ...(taskId !== undefined ? { taskId } : {}) }),
+      await b.api.inference.segmentSeries({
+        seriesId,
+        ...(ttaFlips !== undefined ? { ttaFlips } : {}),
+        ...(taskId !== undefined ? { taskId } : {}),
+      }),
     );
     const final = await b.engine.waitForJob(jobId);
     log(`series ${seriesId}: ${final}`);
@@ -90,7 +101,8 @@ export async function segmentToFolder(
     const stem = /\.png$/i.test(relative) ? relative.slice(0, -4) : relative;
     let target = path.join(outDir, t.frames > 1 ? `${stem}_${String(t.frame).padStart(4, '0')}.png` : `${stem}.png`);
     // Two inputs that still map to one name (same relative path under two roots): number the later.
-    for (let n = 2; used.has(target); n++) target = path.join(outDir, `${stem}${t.frames > 1 ? `_${String(t.frame).padStart(4, '0')}` : ''}.${n}.png`);
+    for (let n = 2; used.has(target); n++)
+      target = path.join(outDir, `${stem}${t.frames > 1 ? `_${String(t.frame).padStart(4, '0')}` : ''}.${n}.png`);
     used.add(target);
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(target + '.tmp', encodePng({ width: p.columns, height: p.rows, channels: 1, data: mask }));
@@ -99,7 +111,16 @@ export async function segmentToFolder(
   }
   if (keepValues && task) {
     mkdirSync(outDir, { recursive: true });
-    const names = { task: task.name, labels: task.labels.map((l) => ({ value: l.value, name: l.name, colour: l.colour, type: l.type, retired: l.retiredAt !== null })) };
+    const names = {
+      task: task.name,
+      labels: task.labels.map((l) => ({
+        value: l.value,
+        name: l.name,
+        colour: l.colour,
+        type: l.type,
+        retired: l.retiredAt !== null,
+      })),
+    };
     writeFileSync(path.join(outDir, 'labels.json'), JSON.stringify(names, null, 2) + '\n');
   }
   return {
@@ -116,7 +137,10 @@ export async function segmentToFolder(
 export function checkOutputFolder(inputs: readonly string[], outDir: string): void {
   const out = path.resolve(outDir);
   const overlapping = inputs.map((p) => path.resolve(p)).find((r) => isWithin(r, out) || isWithin(out, r));
-  if (overlapping) throw new OutputOverlapsInput(`the output folder ${out} is, contains or lies inside the input ${overlapping}: choose a folder apart from the inputs`);
+  if (overlapping)
+    throw new OutputOverlapsInput(
+      `the output folder ${out} is, contains or lies inside the input ${overlapping}: choose a folder apart from the inputs`,
+    );
 }
 
 /** The output folder overlaps an input: nothing is imported or written. */

@@ -22,7 +22,19 @@ describe('lgms task', () => {
   afterEach(() => tmp.cleanup());
 
   it('creates a task with its labels and codes, lists and shows it by name in any case', async () => {
-    const created = await lgms('task', 'create', 'Thyroid', '--labels', 'Thyroid lobe,Trachea', '--modalities', 'US', '--body-part', 'neck', '--data-dir', tmp.dir);
+    const created = await lgms(
+      'task',
+      'create',
+      'Thyroid',
+      '--labels',
+      'Thyroid lobe,Trachea',
+      '--modalities',
+      'US',
+      '--body-part',
+      'neck',
+      '--data-dir',
+      tmp.dir,
+    );
     expect(created.err).toBe('');
     expect(created.code).toBe(0);
     expect(created.out).toMatch(/^2 {2}Thyroid$/m);
@@ -33,7 +45,12 @@ describe('lgms task', () => {
     expect(list.out).toContain('Breast lesion (demo)');
     expect(list.out).toContain('none yet (train the first model)');
     const shown = await lgms('task', 'show', 'thyroid', '--json', '--data-dir', tmp.dir);
-    expect(JSON.parse(shown.out)).toMatchObject({ id: 2, name: 'Thyroid', domain: { modalities: ['US'], bodyPart: 'neck' }, activeVersionId: null });
+    expect(JSON.parse(shown.out)).toMatchObject({
+      id: 2,
+      name: 'Thyroid',
+      domain: { modalities: ['US'], bodyPart: 'neck' },
+      activeVersionId: null,
+    });
     const unknown = await lgms('task', 'show', 'Liver', '--data-dir', tmp.dir);
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain('no task "Liver"; there are: "Breast lesion (demo)", "Thyroid"');
@@ -45,6 +62,8 @@ describe('lgms task', () => {
     await lgms('task', 'create', 'Liver', '--labels', 'Liver', '--modalities', 'CT', '--data-dir', tmp.dir);
     const train = await lgms('train', '--task', 'liver', '--data-dir', tmp.dir);
     expect(train.code).toBe(1);
-    expect(train.err).toContain('The first model of "Liver" needs at least 8 labelled images from at least 2 series; there are 0 from 0.');
+    expect(train.err).toContain(
+      'The first model of "Liver" needs at least 8 labelled images from at least 2 series; there are 0 from 0.',
+    );
   });
 });

@@ -8,7 +8,9 @@ import type { Backend } from '../backend';
 /** The task named `name` (case-insensitive) or numbered `name`; throws an Error naming the tasks there are. */
 export async function resolveTask(b: Backend, name: string): Promise<Task> {
   const tasks = unwrap(await b.api.tasks.list());
-  const found = tasks.find((t) => t.name.toLowerCase() === name.trim().toLowerCase()) ?? (/^\d+$/.test(name) ? tasks.find((t) => t.id === Number(name)) : undefined);
+  const found =
+    tasks.find((t) => t.name.toLowerCase() === name.trim().toLowerCase()) ??
+    (/^\d+$/.test(name) ? tasks.find((t) => t.id === Number(name)) : undefined);
   if (!found) throw new Error(`no task "${name}"; there are: ${tasks.map((t) => `"${t.name}"`).join(', ') || 'none'}`);
   return found;
 }
@@ -37,9 +39,18 @@ export interface CreateArgs {
 
 /** Parses `create NAME --labels a,b,c --modalities US[,CT] [--photometric MONOCHROME2,RGB] [--body-part TEXT]`. */
 export function parseCreate(args: string[], take: (flag: string) => string | undefined): CreateArgs {
-  const labels = (take('--labels') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const modalities = (take('--modalities') ?? '').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
-  const photometric = (take('--photometric') ?? 'MONOCHROME2,RGB').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const labels = (take('--labels') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const modalities = (take('--modalities') ?? '')
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
+  const photometric = (take('--photometric') ?? 'MONOCHROME2,RGB')
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
   const bodyPart = take('--body-part') ?? '';
   const name = args.join(' ').trim();
   return { name, labels, modalities, photometric, bodyPart };

@@ -29,7 +29,11 @@ export function openDatabase(file: string, options: OpenOptions = {}): Database 
 
 /** A read-only connection to an existing, migrated database (an import's reader threads). */
 export function openDatabaseReadOnly(file: string, options: Pick<OpenOptions, 'nativeBinding'> = {}): Database {
-  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true, ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}) });
+  const db = new BetterSqlite3(file, {
+    readonly: true,
+    fileMustExist: true,
+    ...(options.nativeBinding ? { nativeBinding: options.nativeBinding } : {}),
+  });
   db.pragma('busy_timeout = 5000');
   return db;
 }

@@ -24,7 +24,8 @@ function parseFlags(args: readonly string[]): Map<string, string> {
   for (let i = 0; i < args.length; i++) {
     const key = args[i] ?? '';
     const value = args[i + 1];
-    if (!key.startsWith('--') || value === undefined || value.startsWith('--')) throw new UsageError(`bad argument near '${key}'`);
+    if (!key.startsWith('--') || value === undefined || value.startsWith('--'))
+      throw new UsageError(`bad argument near '${key}'`);
     flags.set(key.slice(2), value);
     i++;
   }
@@ -51,7 +52,8 @@ function domainFlag(flags: Map<string, string>): Domain {
 
 function anatomyFlag(flags: Map<string, string>): AnatomyKind | 'mixed' {
   const raw = flags.get('anatomy') ?? 'breast';
-  if (raw !== 'breast' && raw !== 'thyroid' && raw !== 'mixed') throw new UsageError(`--anatomy must be breast, thyroid or mixed`);
+  if (raw !== 'breast' && raw !== 'thyroid' && raw !== 'mixed')
+    throw new UsageError(`--anatomy must be breast, thyroid or mixed`);
   return raw;
 }
 
@@ -81,8 +83,12 @@ export async function runCli(argv: readonly string[]): Promise<string> {
       const domain = domainFlag(flags);
       const patients = intFlag(flags, 'patients');
       const files = await writeDemoStudies(out, {
-        patients, imagesPerSeries: intFlag(flags, 'images'), seed: intFlag(flags, 'seed'), domain,
-        size: intFlag(flags, 'size', 256), anatomy: anatomyFlag(flags),
+        patients,
+        imagesPerSeries: intFlag(flags, 'images'),
+        seed: intFlag(flags, 'seed'),
+        domain,
+        size: intFlag(flags, 'size', 256),
+        anatomy: anatomyFlag(flags),
       });
       return `wrote ${files.length} ${domain} DICOM images in ${patients} studies to ${out} in ${seconds()} s`;
     }
@@ -90,7 +96,9 @@ export async function runCli(argv: readonly string[]): Promise<string> {
       const out = outFlag(flags);
       await mkdir(path.dirname(out), { recursive: true });
       const png = renderPreview({
-        seed: intFlag(flags, 'seed', 1), perDomain: intFlag(flags, 'count', 8), size: intFlag(flags, 'size', 256),
+        seed: intFlag(flags, 'seed', 1),
+        perDomain: intFlag(flags, 'count', 8),
+        size: intFlag(flags, 'size', 256),
         anatomy: anatomyFlag(flags),
       });
       await writeFileAtomic(out, png);

@@ -110,7 +110,11 @@ describe('phantomToDicom', () => {
 
   const noDciodvfy = has('dciodvfy') ? '' : 'dciodvfy is not installed (apt-get install dicom3tools)';
   it.skipIf(noDciodvfy)(skipTitle('passes dciodvfy without errors', noDciodvfy), () => {
-    for (const [domain, anatomy] of [['base', 'breast'], ['shifted', 'breast'], ['base', 'thyroid']] as const) {
+    for (const [domain, anatomy] of [
+      ['base', 'breast'],
+      ['shifted', 'breast'],
+      ['base', 'thyroid'],
+    ] as const) {
       const file = path.join(tmp, `${domain}-${anatomy}.dcm`);
       writeFileSync(file, phantomToDicom(generatePhantom({ seed: 13, index: 1, domain, anatomy }), ids));
       const r = spawnSync('dciodvfy', [file], { encoding: 'utf8' });

@@ -36,7 +36,9 @@ export function dcmjs(): Dcmjs {
 
 /** A UID of the form 2.25.<decimal of 128 bits of SHA-256(parts)>: valid characters, at most 44 long. */
 export function demoUid(...parts: ReadonlyArray<string | number>): string {
-  const digest = createHash('sha256').update(['lgms-demo-phantom', ...parts].join('\u0000')).digest();
+  const digest = createHash('sha256')
+    .update(['lgms-demo-phantom', ...parts].join('\u0000'))
+    .digest();
   let value = 0n;
   for (let i = 0; i < 16; i++) value = (value << 8n) | BigInt(digest[i] ?? 0);
   return `2.25.${value.toString()}`;

@@ -34,8 +34,19 @@ export function linearFov(width: number, height: number, rng: Rng): FieldOfView 
   const lateralPx = width - 2 * side;
   const depthPx = height - top - bottom;
   return {
-    kind: 'linear', width, height, depthPx, beams: lateralPx, samples: depthPx,
-    x0: side, y0: top, lateralPx, apexX: 0, apexY: 0, radius0: 0, halfAngle: 0,
+    kind: 'linear',
+    width,
+    height,
+    depthPx,
+    beams: lateralPx,
+    samples: depthPx,
+    x0: side,
+    y0: top,
+    lateralPx,
+    apexX: 0,
+    apexY: 0,
+    radius0: 0,
+    halfAngle: 0,
   };
 }
 
@@ -52,8 +63,19 @@ export function convexFov(width: number, height: number, rng: Rng): FieldOfView 
   const depthPx = Math.round(radius1 - radius0);
   const midArc = 2 * halfAngle * (radius0 + depthPx / 2);
   return {
-    kind: 'convex', width, height, depthPx, beams: Math.round(midArc), samples: depthPx,
-    x0: 0, y0: 0, lateralPx: 0, apexX: width / 2, apexY, radius0, halfAngle,
+    kind: 'convex',
+    width,
+    height,
+    depthPx,
+    beams: Math.round(midArc),
+    samples: depthPx,
+    x0: 0,
+    y0: 0,
+    lateralPx: 0,
+    apexX: width / 2,
+    apexY,
+    radius0,
+    halfAngle,
   };
 }
 

@@ -16,19 +16,25 @@ afterEach(async () => {
 
 async function listFiles(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name))).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(root, path.join(e.parentPath, e.name)))
+    .sort();
 }
 
 describe('writePngPairs', () => {
   it('writes images, 0/255 masks and dataset.json that match the generator', async () => {
     const r = await writePngPairs(dir, { count: 3, seed: 8, domain: 'shifted', size: 128 });
-    expect(await listFiles(dir)).toEqual([
-      'dataset.json',
-      ...r.items.map((i) => i.image),
-      ...r.items.map((i) => i.mask),
-    ].sort());
+    expect(await listFiles(dir)).toEqual(['dataset.json', ...r.items.map((i) => i.image), ...r.items.map((i) => i.mask)].sort());
     const json = JSON.parse(await readFile(path.join(dir, 'dataset.json'), 'utf8'));
-    expect(json).toMatchObject({ seed: 8, domain: 'shifted', width: 128, height: 128, count: 3, maskValues: { '255': 'lesion' } });
+    expect(json).toMatchObject({
+      seed: 8,
+      domain: 'shifted',
+      width: 128,
+      height: 128,
+      count: 3,
+      maskValues: { '255': 'lesion' },
+    });
     expect(json.items).toHaveLength(3);
     for (const item of r.items) {
       const p = generatePhantom({ seed: 8, index: item.index, domain: 'shifted', width: 128, height: 128 });
@@ -64,7 +70,14 @@ describe('writeDemoStudies', () => {
   });
 
   it('keeps one organ per patient when anatomy is mixed', async () => {
-    const files = await writeDemoStudies(dir, { patients: 6, imagesPerSeries: 2, seed: 1, domain: 'base', size: 64, anatomy: 'mixed' });
+    const files = await writeDemoStudies(dir, {
+      patients: 6,
+      imagesPerSeries: 2,
+      seed: 1,
+      domain: 'base',
+      size: 64,
+      anatomy: 'mixed',
+    });
     const parts = new Map<string, Set<unknown>>();
     for (const f of files) {
       const ds = readDicom(await readFile(f.path));
@@ -85,9 +98,33 @@ describe('writeDemoStudies', () => {
 
 describe('cli', () => {
   it('writes pairs and DICOM and prints one line', async () => {
-    const pairs = await runCli(['pairs', '--out', path.join(dir, 'p'), '--count', '2', '--seed', '1', '--domain', 'base', '--size', '64']);
+    const pairs = await runCli([
+      'pairs',
+      '--out',
+      path.join(dir, 'p'),
+      '--count',
+      '2',
+      '--seed',
+      '1',
+      '--domain',
+      'base',
+      '--size',
+      '64',
+    ]);
     expect(pairs).toMatch(/^wrote 2 base image\/mask pairs \(64×64, seed 1\)/);
-    const dicom = await runCli(['dicom', '--out', path.join(dir, 'd'), '--patients', '1', '--images', '2', '--seed', '1', '--domain', 'shifted']);
+    const dicom = await runCli([
+      'dicom',
+      '--out',
+      path.join(dir, 'd'),
+      '--patients',
+      '1',
+      '--images',
+      '2',
+      '--seed',
+      '1',
+      '--domain',
+      'shifted',
+    ]);
     expect(dicom).toMatch(/^wrote 2 shifted DICOM images in 1 studies/);
     expect(pairs.includes('\n') || dicom.includes('\n')).toBe(false);
   });

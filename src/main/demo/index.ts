@@ -102,8 +102,17 @@ export async function writePngPairs(outDir: string, opts: PngPairsOptions): Prom
     }
     const m = p.meta;
     items.push({
-      name, image, mask, ...(labelMap ? { labelMap } : {}), index, anatomy: m.anatomy, lesionKind: m.lesion.kind, weakContrast: m.lesion.weakContrast,
-      areaPx: m.lesion.areaPx, bbox: m.lesion.bbox, pixelSpacingMm: m.pixelSpacingMm,
+      name,
+      image,
+      mask,
+      ...(labelMap ? { labelMap } : {}),
+      index,
+      anatomy: m.anatomy,
+      lesionKind: m.lesion.kind,
+      weakContrast: m.lesion.weakContrast,
+      areaPx: m.lesion.areaPx,
+      bbox: m.lesion.bbox,
+      pixelSpacingMm: m.pixelSpacingMm,
     });
   }
   const datasetJson = path.join(outDir, 'dataset.json');
@@ -114,12 +123,20 @@ export async function writePngPairs(outDir: string, opts: PngPairsOptions): Prom
       'Not real patients; for demos, tests and smoke-training only.',
     generator: GENERATOR,
     generatorVersion: GENERATOR_VERSION,
-    seed, domain, anatomy: opts.anatomy ?? 'breast', width: size, height: size, channels: 1, count,
+    seed,
+    domain,
+    anatomy: opts.anatomy ?? 'breast',
+    width: size,
+    height: size,
+    channels: 1,
+    count,
     imageFormat: 'png-gray8',
     maskFormat: 'png-gray8',
     maskValues: { '0': 'background', '255': 'lesion' },
     labels: { background: 0, lesion: 1 },
-    ...(items.some((i) => i.labelMap) ? { labelMapFormat: 'png-gray8', labelMapValues: Object.fromEntries(THYROID_LABELS.map((l) => [String(l.value), l.name])) } : {}),
+    ...(items.some((i) => i.labelMap)
+      ? { labelMapFormat: 'png-gray8', labelMapValues: Object.fromEntries(THYROID_LABELS.map((l) => [String(l.value), l.name])) }
+      : {}),
     items,
   };
   await writeFileAtomic(datasetJson, `${JSON.stringify(description, null, 2)}\n`);
@@ -173,7 +190,11 @@ export async function writeDemoStudies(outDir: string, opts: DemoStudiesOptions)
     const seriesInstanceUid = demoUid(seed, domain, 'series', p);
     // One organ per patient, so a series never mixes breast and thyroid images.
     const anatomy: AnatomyKind =
-      opts.anatomy === 'mixed' ? (hashInts(seed, p, hashLabel('anatomy')) % 100 < 35 ? 'thyroid' : 'breast') : (opts.anatomy ?? 'breast');
+      opts.anatomy === 'mixed'
+        ? hashInts(seed, p, hashLabel('anatomy')) % 100 < 35
+          ? 'thyroid'
+          : 'breast'
+        : (opts.anatomy ?? 'breast');
     const seriesDir = path.join(outDir, patientId, domain === 'base' ? 'US1-base' : 'US1-shifted');
     await mkdir(seriesDir, { recursive: true });
     for (let i = 0; i < imagesPerSeries; i++) {
@@ -182,16 +203,34 @@ export async function writeDemoStudies(outDir: string, opts: DemoStudiesOptions)
       const sopInstanceUid = demoUid(seed, domain, 'image', p, i);
       const time = (s: number): string => `${pad(Math.floor(s / 3600), 2)}${pad(Math.floor(s / 60) % 60, 2)}${pad(s % 60, 2)}`;
       const bytes = phantomToDicom(phantom, {
-        patientName, patientId, studyInstanceUid, seriesInstanceUid, sopInstanceUid, studyDate,
-        studyTime: time(seconds), contentTime: time(seconds + 20 + 15 * i),
-        accessionNumber: `DEMO${pad(seed % 100000, 5)}${pad(p + 1, 4)}`, studyId: '1',
+        patientName,
+        patientId,
+        studyInstanceUid,
+        seriesInstanceUid,
+        sopInstanceUid,
+        studyDate,
+        studyTime: time(seconds),
+        contentTime: time(seconds + 20 + 15 * i),
+        accessionNumber: `DEMO${pad(seed % 100000, 5)}${pad(p + 1, 4)}`,
+        studyId: '1',
         studyDescription: `Demo ${phantom.meta.anatomy} US`,
         seriesDescription: `Demo ${phantom.meta.anatomy} US (${domain} domain)`,
-        seriesNumber: 1, instanceNumber: i + 1, laterality: h & 1 ? 'L' : 'R',
+        seriesNumber: 1,
+        instanceNumber: i + 1,
+        laterality: h & 1 ? 'L' : 'R',
       });
       const file = path.join(seriesDir, `IM${pad(i + 1, 4)}.dcm`);
       await writeFileAtomic(file, bytes);
-      files.push({ path: file, patientId, patientName, studyInstanceUid, seriesInstanceUid, sopInstanceUid, instanceNumber: i + 1, index });
+      files.push({
+        path: file,
+        patientId,
+        patientName,
+        studyInstanceUid,
+        seriesInstanceUid,
+        sopInstanceUid,
+        instanceNumber: i + 1,
+        index,
+      });
     }
   }
   return files;

@@ -152,8 +152,7 @@ export function drawLesion(rng: Rng, fov: FieldOfView, anatomy: Anatomy): Lesion
   const u = rng.next();
   const kind: LesionKind = u < 0.25 ? 'cyst' : u < 0.62 ? 'benign' : 'malignant';
   const sizeDraw = rng.next();
-  const aspect =
-    kind === 'malignant' ? rng.uniform(0.75, 1.4) : kind === 'benign' ? rng.uniform(1.15, 2) : rng.uniform(1, 1.6);
+  const aspect = kind === 'malignant' ? rng.uniform(0.75, 1.4) : kind === 'benign' ? rng.uniform(1.15, 2) : rng.uniform(1, 1.6);
   const angle = kind === 'malignant' ? rng.uniform(-0.7, 0.7) : rng.uniform(-0.3, 0.3);
   const harmonics = drawHarmonics(rng, kind);
   // Weak contrast only for lesions that are not small: a small, nearly isoechoic lesion is not
@@ -217,8 +216,21 @@ export function drawLesion(rng: Rng, fov: FieldOfView, anatomy: Anatomy): Lesion
     const rx = radius * Math.sqrt(aspect);
     const ry = radius / Math.sqrt(aspect);
     lesion = new Lesion({
-      kind, cx: centre.x, cy: centre.y, rx, ry, angle, harmonics, echo, heterogeneity, posterior, edgeShadow,
-      haloThickness, haloGain, calcifications: [], weakContrast,
+      kind,
+      cx: centre.x,
+      cy: centre.y,
+      rx,
+      ry,
+      angle,
+      harmonics,
+      echo,
+      heterogeneity,
+      posterior,
+      edgeShadow,
+      haloThickness,
+      haloGain,
+      calcifications: [],
+      weakContrast,
     });
     if (fits(lesion, fov, anatomy, 6)) break;
     lesion = undefined;
@@ -228,8 +240,21 @@ export function drawLesion(rng: Rng, fov: FieldOfView, anatomy: Anatomy): Lesion
     const c = tissueToImage(fov, 0, fov.depthPx * 0.45);
     const r = Math.max(8, fov.height * 0.035);
     lesion = new Lesion({
-      kind, cx: c.x, cy: c.y, rx: r, ry: r, angle: 0, harmonics: [], echo, heterogeneity, posterior, edgeShadow,
-      haloThickness, haloGain, calcifications: [], weakContrast,
+      kind,
+      cx: c.x,
+      cy: c.y,
+      rx: r,
+      ry: r,
+      angle: 0,
+      harmonics: [],
+      echo,
+      heterogeneity,
+      posterior,
+      edgeShadow,
+      haloThickness,
+      haloGain,
+      calcifications: [],
+      weakContrast,
     });
   }
   const p = lesion.p;

@@ -54,7 +54,11 @@ export class ValueNoise {
 export class Table1D {
   private readonly table: Float32Array;
 
-  constructor(private readonly minL: number, maxL: number, f: (l: number) => number) {
+  constructor(
+    private readonly minL: number,
+    maxL: number,
+    f: (l: number) => number,
+  ) {
     const n = Math.ceil(maxL - minL) + 2;
     this.table = new Float32Array(n);
     for (let i = 0; i < n; i++) this.table[i] = f(minL + i);
@@ -113,7 +117,12 @@ export function kernelEnergy(k: Float32Array): number {
  * edges clamped. `tmp` must hold cols × rows values.
  */
 export function convolveSeparable(
-  field: Float32Array, cols: number, rows: number, kx: Float32Array, ky: Float32Array, tmp: Float32Array,
+  field: Float32Array,
+  cols: number,
+  rows: number,
+  kx: Float32Array,
+  ky: Float32Array,
+  tmp: Float32Array,
 ): void {
   const rx = (kx.length - 1) >> 1;
   const ry = (ky.length - 1) >> 1;

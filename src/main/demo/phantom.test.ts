@@ -11,7 +11,11 @@ function lesionAndRing(p: Phantom): { lesion: number; ring: number } {
   // Chamfer-free distance: grow the mask one pixel at a time (4-neighbour), 10 steps.
   const dist = new Int16Array(w * h).fill(-1);
   let frontier: number[] = [];
-  for (let i = 0; i < mask.length; i++) if (mask[i]) { dist[i] = 0; frontier.push(i); }
+  for (let i = 0; i < mask.length; i++)
+    if (mask[i]) {
+      dist[i] = 0;
+      frontier.push(i);
+    }
   for (let step = 1; step <= 10; step++) {
     const next: number[] = [];
     for (const i of frontier) {
@@ -24,12 +28,20 @@ function lesionAndRing(p: Phantom): { lesion: number; ring: number } {
     }
     frontier = next;
   }
-  let ls = 0, ln = 0, rs = 0, rn = 0;
+  let ls = 0,
+    ln = 0,
+    rs = 0,
+    rn = 0;
   for (let i = 0; i < mask.length; i++) {
     const d = dist[i] ?? -1;
     const v = image[i] ?? 0;
-    if (d === 0) { ls += v; ln++; }
-    else if (d >= 3 && v > 0) { rs += v; rn++; }
+    if (d === 0) {
+      ls += v;
+      ln++;
+    } else if (d >= 3 && v > 0) {
+      rs += v;
+      rn++;
+    }
   }
   return { lesion: ls / ln, ring: rs / rn };
 }
@@ -49,7 +61,9 @@ function lagCorrelation(p: Phantom): number {
   }
   const ma = a.reduce((s, v) => s + v, 0) / a.length;
   const mb = b.reduce((s, v) => s + v, 0) / b.length;
-  let c = 0, va = 0, vb = 0;
+  let c = 0,
+    va = 0,
+    vb = 0;
   a.forEach((v, i) => {
     const u = (b[i] ?? 0) - mb;
     c += (v - ma) * u;
@@ -61,8 +75,15 @@ function lagCorrelation(p: Phantom): number {
 
 /** Mean and standard deviation of the pixels inside the imaged field. */
 function fieldStats(p: Phantom): { mean: number; std: number } {
-  let s = 0, s2 = 0, n = 0;
-  for (const v of p.image) if (v > 0) { s += v; s2 += v * v; n++; }
+  let s = 0,
+    s2 = 0,
+    n = 0;
+  for (const v of p.image)
+    if (v > 0) {
+      s += v;
+      s2 += v * v;
+      n++;
+    }
   const mean = s / n;
   return { mean, std: Math.sqrt(s2 / n - mean * mean) };
 }
@@ -106,7 +127,8 @@ describe('generatePhantom', () => {
   it('pins the output bytes (a change here changes every generated dataset)', () => {
     const p = generatePhantom({ seed: 1, index: 0, domain: 'base' });
     const q = generatePhantom({ seed: 1, index: 0, domain: 'shifted' });
-    expect({ base: sha(p.image).slice(0, 16), mask: sha(p.mask).slice(0, 16), shifted: sha(q.image).slice(0, 16) }).toMatchInlineSnapshot(`
+    expect({ base: sha(p.image).slice(0, 16), mask: sha(p.mask).slice(0, 16), shifted: sha(q.image).slice(0, 16) })
+      .toMatchInlineSnapshot(`
       {
         "base": "f82cf4d4146690df",
         "mask": "726244c792b9c4d2",
@@ -184,7 +206,9 @@ describe('generatePhantom', () => {
       if (lesion < ring) darker++;
     }
     expect(darker).toBeGreaterThanOrEqual(15);
-    const kinds = new Set(Array.from({ length: 20 }, (_, index) => generatePhantom({ seed: 2, index, anatomy: 'mixed' }).meta.anatomy));
+    const kinds = new Set(
+      Array.from({ length: 20 }, (_, index) => generatePhantom({ seed: 2, index, anatomy: 'mixed' }).meta.anatomy),
+    );
     expect(kinds).toEqual(new Set(['breast', 'thyroid']));
   });
 
@@ -197,7 +221,10 @@ describe('generatePhantom', () => {
   it('makes the shifted domain statistically different from the base domain', () => {
     const n = 12;
     const stats = (domain: 'base' | 'shifted') => {
-      let corr = 0, mean = 0, std = 0, black = 0;
+      let corr = 0,
+        mean = 0,
+        std = 0,
+        black = 0;
       for (let index = 0; index < n; index++) {
         const p = generatePhantom({ seed: 77, index, domain });
         corr += lagCorrelation(p) / n;

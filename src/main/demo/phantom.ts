@@ -29,7 +29,11 @@ export interface PhantomMeta {
   pixelSpacingMm: [number, number];
   /** Inclusive pixel bounding box [x0, y0, x1, y1] of the imaged field (black outside). */
   fieldBox: [number, number, number, number];
-  lesion: Omit<LesionParams, 'harmonics' | 'calcifications'> & { calcifications: number; areaPx: number; bbox: [number, number, number, number] };
+  lesion: Omit<LesionParams, 'harmonics' | 'calcifications'> & {
+    calcifications: number;
+    areaPx: number;
+    bbox: [number, number, number, number];
+  };
   scanner: { psfLateral: number; psfAxial: number; dynamicRangeDb: number; gamma: number; postBlur: number; depthMm: number };
 }
 
@@ -71,8 +75,12 @@ export function generatePhantom(opts: PhantomOptions): Phantom {
   const anatomy = kind === 'thyroid' ? thyroidAnatomy(patient, fov) : breastAnatomy(patient, fov);
   const lesion = drawLesion(streamFor(seed, index, 'lesion'), fov, anatomy);
   const lesionTexture = new ValueNoise(
-    streamFor(seed, index, 'lesion-texture'), Math.max(3, lesion.p.rx * 0.3), Math.max(3, lesion.p.ry * 0.3),
-    -width, 3 * width, 2 * height,
+    streamFor(seed, index, 'lesion-texture'),
+    Math.max(3, lesion.p.rx * 0.3),
+    Math.max(3, lesion.p.ry * 0.3),
+    -width,
+    3 * width,
+    2 * height,
   );
 
   const echo = echoGrid(fov, anatomy, lesion, lesionTexture);
@@ -91,13 +99,27 @@ export function generatePhantom(opts: PhantomOptions): Phantom {
   const mm = scanner.depthMm / fov.depthPx;
   const { harmonics: _h, calcifications, ...lesionRest } = lesion.p;
   return {
-    image, mask, width, height, ...(labelMap ? { labelMap } : {}),
+    image,
+    mask,
+    width,
+    height,
+    ...(labelMap ? { labelMap } : {}),
     meta: {
-      seed, index, domain, anatomy: kind, probe: fov.kind, pixelSpacingMm: [mm, mm], fieldBox: fovBounds(fov),
+      seed,
+      index,
+      domain,
+      anatomy: kind,
+      probe: fov.kind,
+      pixelSpacingMm: [mm, mm],
+      fieldBox: fovBounds(fov),
       lesion: { ...lesionRest, calcifications: calcifications.length, areaPx, bbox },
       scanner: {
-        psfLateral: scanner.psfLateral, psfAxial: scanner.psfAxial, dynamicRangeDb: scanner.dynamicRangeDb,
-        gamma: scanner.gamma, postBlur: scanner.postBlur, depthMm: scanner.depthMm,
+        psfLateral: scanner.psfLateral,
+        psfAxial: scanner.psfAxial,
+        dynamicRangeDb: scanner.dynamicRangeDb,
+        gamma: scanner.gamma,
+        postBlur: scanner.postBlur,
+        depthMm: scanner.depthMm,
       },
     },
   };
@@ -262,7 +284,10 @@ function displayCurve(gamma: number): Float32Array {
 }
 
 /** Ground truth: pixel centres inside the lesion margin and the field of view. */
-function rasterizeMask(fov: FieldOfView, lesion: Lesion): { mask: Uint8Array; areaPx: number; bbox: [number, number, number, number] } {
+function rasterizeMask(
+  fov: FieldOfView,
+  lesion: Lesion,
+): { mask: Uint8Array; areaPx: number; bbox: [number, number, number, number] } {
   const { width, height } = fov;
   const mask = new Uint8Array(width * height);
   const p = lesion.p;

@@ -23,7 +23,14 @@ export function renderPreview(opts: PreviewOptions): Uint8Array {
   const sheet = new Uint8Array(width * height).fill(40);
   DOMAINS.forEach((domain, d) => {
     for (let i = 0; i < count; i++) {
-      const p = generatePhantom({ seed: opts.seed, index: i, domain, width: size, height: size, anatomy: opts.anatomy ?? 'breast' });
+      const p = generatePhantom({
+        seed: opts.seed,
+        index: i,
+        domain,
+        width: size,
+        height: size,
+        anatomy: opts.anatomy ?? 'breast',
+      });
       const x0 = i * (size + gap);
       const yImage = 2 * d * (size + gap);
       const yMask = yImage + size + gap;

@@ -55,7 +55,15 @@ export function drawScanner(domain: Domain, width: number, height: number, rng: 
     depthGainDb[s] = slopeDb * f + nearDb * Math.exp(-f / 0.08) + focusDb * Math.exp(-fz * fz);
   }
   return {
-    domain, fov, psfLateral, psfAxial, dynamicRangeDb, gamma, gainDb, depthGainDb, focusDepthFraction,
+    domain,
+    fov,
+    psfLateral,
+    psfAxial,
+    dynamicRangeDb,
+    gamma,
+    gainDb,
+    depthGainDb,
+    focusDepthFraction,
     postBlur: shifted ? rng.uniform(0.9, 1.2) : rng.uniform(0.4, 0.6),
     looks: shifted ? 1 : 2,
     noiseFloor: shifted ? 0.02 : 0.01,

@@ -54,8 +54,8 @@ export function thyroidAnatomy(rng: Rng, fov: FieldOfView): Anatomy {
   };
   lobe.d = fatBot + strapThick + lobe.b + H * rng.uniform(0.01, 0.03);
   const lobeShape = randomWaves(rng, [
-    { amplitude: rng.uniform(0.02, 0.06), period: 2 * Math.PI / 2 },
-    { amplitude: rng.uniform(0.01, 0.04), period: 2 * Math.PI / 3 },
+    { amplitude: rng.uniform(0.02, 0.06), period: (2 * Math.PI) / 2 },
+    { amplitude: rng.uniform(0.01, 0.04), period: (2 * Math.PI) / 3 },
   ]);
   const lobeR = (l: number, d: number): number => {
     const r = er(lobe, l, d);

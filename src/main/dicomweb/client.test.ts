@@ -66,7 +66,10 @@ describe('DicomwebClient against a real HTTP server', () => {
   // Issue 23 item 3: every Person Name form of the DICOM JSON model (PS3.18 F.2.2), and the
   // character set a reply declares.
   it('reads every Person Name form: components object, a plain string, only ideographic or phonetic', async () => {
-    const study = (uid: string, name: unknown) => ({ '0020000D': { vr: 'UI', Value: [uid] }, '00100010': { vr: 'PN', Value: [name] } });
+    const study = (uid: string, name: unknown) => ({
+      '0020000D': { vr: 'UI', Value: [uid] },
+      '00100010': { vr: 'PN', Value: [name] },
+    });
     const body = JSON.stringify([
       study('1.1', { Alphabetic: 'Doe^John' }),
       study('1.2', 'Roe^Jane'),
@@ -77,11 +80,20 @@ describe('DicomwebClient against a real HTTP server', () => {
     ]);
     replies.set('pn', { type: 'application/dicom+json', body: Buffer.from(body) });
     const studies = await client('/pn').searchStudies({});
-    expect(studies.map((s) => s.patientName)).toEqual(['Doe^John', 'Roe^Jane', '=山田^太郎', '==やまだ^たろう', 'Yamada^Tarou=山田^太郎=やまだ^たろう', '']);
+    expect(studies.map((s) => s.patientName)).toEqual([
+      'Doe^John',
+      'Roe^Jane',
+      '=山田^太郎',
+      '==やまだ^たろう',
+      'Yamada^Tarou=山田^太郎=やまだ^たろう',
+      '',
+    ]);
   });
 
   it('decodes a reply in the character set its Content-Type declares', async () => {
-    const body = JSON.stringify([{ '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Müller^Zoë' }] }, '00081030': { vr: 'LO', Value: ['Thorax ä'] } }]);
+    const body = JSON.stringify([
+      { '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Müller^Zoë' }] }, '00081030': { vr: 'LO', Value: ['Thorax ä'] } },
+    ]);
     replies.set('latin1', { type: 'application/dicom+json; charset=ISO-8859-1', body: Buffer.from(body, 'latin1') });
     replies.set('utf8', { type: 'application/dicom+json; charset="utf-8"', body: Buffer.from(body, 'utf8') });
     replies.set('klingon', { type: 'application/dicom+json; charset=x-klingon', body: Buffer.from(body, 'utf8') });

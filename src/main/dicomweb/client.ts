@@ -233,6 +233,9 @@ function decoderFor(contentType: string | null): TextDecoder {
   try {
     return new TextDecoder(charset);
   } catch {
-    throw new ServiceError('unsupported', `the PACS answered in the character set "${charset}", which the workstation cannot decode`);
+    throw new ServiceError(
+      'unsupported',
+      `the PACS answered in the character set "${charset}", which the workstation cannot decode`,
+    );
   }
 }

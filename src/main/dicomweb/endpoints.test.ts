@@ -7,7 +7,15 @@ import { EndpointStore, FILE_ONLY, type SecretBox } from './endpoints';
 
 /** Every byte of the database as it lies on disk (main file and WAL), as latin1 text to search in. */
 function databaseBytes(file: string): string {
-  return [file, `${file}-wal`].map((f) => { try { return readFileSync(f).toString('latin1'); } catch { return ''; } }).join('');
+  return [file, `${file}-wal`]
+    .map((f) => {
+      try {
+        return readFileSync(f).toString('latin1');
+      } catch {
+        return '';
+      }
+    })
+    .join('');
 }
 
 describe('EndpointStore', () => {
@@ -76,7 +84,17 @@ describe('EndpointStore', () => {
     mkdirSync(dir);
     const odb = openDatabase(file);
     // How the previous version stored an endpoint: the secret, as the box sealed it, in the row.
-    const old = [{ id: 3, name: 'Old', url: 'http://old/', authKind: 'bearer', username: '', sealed: 'T0ken-From-Before-Upgrade', protection: 'file' }];
+    const old = [
+      {
+        id: 3,
+        name: 'Old',
+        url: 'http://old/',
+        authKind: 'bearer',
+        username: '',
+        sealed: 'T0ken-From-Before-Upgrade',
+        protection: 'file',
+      },
+    ];
     odb.prepare("INSERT INTO settings (key, value) VALUES ('dicomweb.endpoints', ?)").run(JSON.stringify(old));
     odb.pragma('wal_checkpoint(TRUNCATE)');
     expect(databaseBytes(file)).toContain('T0ken-From-Before-Upgrade');

@@ -120,7 +120,10 @@ export class EndpointStore {
     if (!e) throw new ServiceError('not-found', `no PACS endpoint ${id}`);
     const sealed = e.hasSecret ? this.file.get(secretKey(e.id)) : null;
     if (e.hasSecret && sealed === null)
-      throw new ServiceError('not-found', `the password or token of ${e.name} is missing from this computer's secrets file: enter it again in Settings → PACS`);
+      throw new ServiceError(
+        'not-found',
+        `the password or token of ${e.name} is missing from this computer's secrets file: enter it again in Settings → PACS`,
+      );
     const secret = sealed === null ? '' : this.secrets.open(sealed);
     const auth =
       e.authKind === 'basic'

@@ -30,7 +30,8 @@ export function parseMultipart(body: Uint8Array, contentType: string): Uint8Arra
     throw new ServiceError('corrupt', `the PACS sent ${contentType || 'no content type'}, not a multipart body`);
   const boundary = /;\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(contentType);
   const name = boundary?.[1] ?? boundary?.[2];
-  if (!name) throw new ServiceError('corrupt', `the PACS sent a multipart body whose Content-Type names no boundary (${contentType})`);
+  if (!name)
+    throw new ServiceError('corrupt', `the PACS sent a multipart body whose Content-Type names no boundary (${contentType})`);
   const buffer = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const dashBoundary = Buffer.from(`--${name}`, 'latin1');
   const first = nextDelimiter(buffer, dashBoundary, 0, null);
@@ -38,12 +39,16 @@ export function parseMultipart(body: Uint8Array, contentType: string): Uint8Arra
     throw new ServiceError('corrupt', `the PACS's multipart body does not contain the boundary "${name}" its Content-Type names`);
   const crlf = first.crlf;
   const parts: Uint8Array[] = [];
-  for (let delimiter = first; !delimiter.close; ) {
+  for (let delimiter = first; !delimiter.close;) {
     const start = afterHeaders(buffer, delimiter.end);
-    if (start < 0) throw new ServiceError('corrupt', "the PACS's multipart body ends inside a part's headers (the transfer was cut off)");
+    if (start < 0)
+      throw new ServiceError('corrupt', "the PACS's multipart body ends inside a part's headers (the transfer was cut off)");
     const next = nextDelimiter(buffer, dashBoundary, start, crlf);
     if (!next)
-      throw new ServiceError('corrupt', `the PACS's multipart body ends without its closing boundary (the transfer was cut off after ${parts.length} complete parts)`);
+      throw new ServiceError(
+        'corrupt',
+        `the PACS's multipart body ends without its closing boundary (the transfer was cut off after ${parts.length} complete parts)`,
+      );
     parts.push(new Uint8Array(buffer.subarray(start, next.start)));
     delimiter = next;
   }
@@ -93,7 +98,7 @@ function nextDelimiter(buffer: Buffer, dashBoundary: Buffer, from: number, crlf:
 
 /** Where a part's body starts: after the empty line that ends its headers (none is allowed); -1 if the buffer ends first. */
 function afterHeaders(buffer: Buffer, from: number): number {
-  for (let line = from; line < buffer.length; ) {
+  for (let line = from; line < buffer.length;) {
     const lf = buffer.indexOf(LF, line);
     if (lf < 0) return -1;
     if (lf === line || (lf === line + 1 && buffer[line] === CR)) return lf + 1;

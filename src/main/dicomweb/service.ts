@@ -126,7 +126,13 @@ export class DicomwebMainService implements DicomwebService {
     return this.running.get(jobId) ?? this.o.jobs.get({ id: jobId });
   }
 
-  private async retrieve(jobId: number, client: DicomwebClient, studyUid: string, seriesUid: string, taskId?: number): Promise<Job> {
+  private async retrieve(
+    jobId: number,
+    client: DicomwebClient,
+    studyUid: string,
+    seriesUid: string,
+    taskId?: number,
+  ): Promise<Job> {
     const controller = new AbortController();
     this.o.jobs.markRunning(jobId, () => controller.abort());
     const staging = path.join(this.o.dataDir, 'staging', `retrieve-${jobId}`);
@@ -145,7 +151,8 @@ export class DicomwebMainService implements DicomwebService {
       const imported = await this.o.importer.wait(importJobId);
       if (imported.status !== 'done')
         throw new ServiceError('internal', `the import of the retrieved series ${imported.status}: ${imported.error ?? ''}`);
-      if (imported.kind !== 'import' || !imported.result) throw new ServiceError('internal', 'the import of the retrieved series gave no result');
+      if (imported.kind !== 'import' || !imported.result)
+        throw new ServiceError('internal', 'the import of the retrieved series gave no result');
       return this.o.jobs.finish('import', jobId, 'done', {
         result: { ...imported.result, importJobId, instances: instances.length },
       });
@@ -159,7 +166,9 @@ export class DicomwebMainService implements DicomwebService {
   private fail(kind: 'import' | 'export', jobId: number, e: unknown): Job {
     const status = e instanceof ServiceError && e.code === 'cancelled' ? 'cancelled' : 'failed';
     const outcome = status === 'failed' ? { error: e instanceof Error ? e.message : String(e) } : {};
-    return kind === 'import' ? this.o.jobs.finish('import', jobId, status, outcome) : this.o.jobs.finish('export', jobId, status, outcome);
+    return kind === 'import'
+      ? this.o.jobs.finish('import', jobId, status, outcome)
+      : this.o.jobs.finish('export', jobId, status, outcome);
   }
 
   private track(jobId: number, run: Promise<Job>): { jobId: number } {

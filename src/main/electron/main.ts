@@ -20,7 +20,9 @@ const rendererUrl = entry.url;
 
 // The renderer is served from app://renderer/, a standard secure scheme (its own origin, so CSP
 // 'self', fetch and module workers behave as on https), never from file://. Must precede 'ready'.
-protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+protocol.registerSchemesAsPrivileged([
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
 
 /** Answers app:// requests with the renderer's own files only, each with the CSP header. */
 function serveRenderer(): void {
@@ -85,7 +87,13 @@ void app.whenReady().then(() => {
     });
     return result.canceled ? [] : result.filePaths;
   };
-  backend = createBackend({ dataDir, transport: 'electron', secrets: osSecretBox(), host: { pickPaths }, ...(sqliteBinding ? { sqliteBinding } : {}) });
+  backend = createBackend({
+    dataDir,
+    transport: 'electron',
+    secrets: osSecretBox(),
+    host: { pickPaths },
+    ...(sqliteBinding ? { sqliteBinding } : {}),
+  });
   const b = backend;
   ipcMain.handle(IPC_INVOKE, (event, service: unknown, method: unknown, input: unknown) =>
     fromOurFrame(event) ? b.dispatch(service, method, input) : fail('unauthorized', 'IPC from an unknown frame'),

@@ -16,7 +16,10 @@ describe('rendererEntry', () => {
     expect(rendererEntry({ isPackaged: false, devUrl: 'http://localhost:5173/' }).url.href).toBe('http://localhost:5173/');
     expect(rendererEntry({ isPackaged: false, devUrl: 'http://127.0.0.1:5173' }).ignored).toBeUndefined();
     for (const devUrl of ['https://evil.example/', 'file:///tmp/x.html', 'javascript:alert(1)', 'not a url'])
-      expect(rendererEntry({ isPackaged: false, devUrl })).toMatchObject({ url: APP_ENTRY, ignored: expect.stringContaining('ELECTRON_RENDERER_URL') });
+      expect(rendererEntry({ isPackaged: false, devUrl })).toMatchObject({
+        url: APP_ENTRY,
+        ignored: expect.stringContaining('ELECTRON_RENDERER_URL'),
+      });
     expect(rendererEntry({ isPackaged: false, devUrl: '' })).toEqual({ url: APP_ENTRY });
   });
 });
@@ -42,7 +45,9 @@ describe('resolveAppFile', () => {
     expect(resolveAppFile('app://renderer/index.html', root)).toBe(path.join(root, 'index.html'));
     expect(resolveAppFile('app://renderer/', root)).toBe(path.join(root, 'index.html'));
     expect(resolveAppFile('app://renderer/assets/index-a1b2.js?v=1#top', root)).toBe(path.join(root, 'assets', 'index-a1b2.js'));
-    expect(resolveAppFile('app://renderer/assets/name%20with%20space.wasm', root)).toBe(path.join(root, 'assets', 'name with space.wasm'));
+    expect(resolveAppFile('app://renderer/assets/name%20with%20space.wasm', root)).toBe(
+      path.join(root, 'assets', 'name with space.wasm'),
+    );
     // The URL parser resolves dot segments before we see them: this stays inside.
     expect(resolveAppFile('app://renderer/assets/../index.html', root)).toBe(path.join(root, 'index.html'));
     // An absolute path is read inside the folder, never from the disk's root.

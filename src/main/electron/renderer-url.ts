@@ -21,7 +21,8 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 export function rendererEntry(options: { isPackaged: boolean; devUrl?: string | undefined }): { url: URL; ignored?: string } {
   const devUrl = options.devUrl?.trim();
   if (!devUrl) return { url: APP_ENTRY };
-  if (options.isPackaged) return { url: APP_ENTRY, ignored: 'ELECTRON_RENDERER_URL is ignored: a packaged app loads only its own files' };
+  if (options.isPackaged)
+    return { url: APP_ENTRY, ignored: 'ELECTRON_RENDERER_URL is ignored: a packaged app loads only its own files' };
   let url: URL;
   try {
     url = new URL(devUrl);
@@ -29,7 +30,10 @@ export function rendererEntry(options: { isPackaged: boolean; devUrl?: string | 
     return { url: APP_ENTRY, ignored: `ELECTRON_RENDERER_URL "${devUrl}" is not a URL` };
   }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !LOOPBACK.has(url.hostname.toLowerCase()))
-    return { url: APP_ENTRY, ignored: `ELECTRON_RENDERER_URL "${devUrl}" is not a development server on this machine (http://localhost:…)` };
+    return {
+      url: APP_ENTRY,
+      ignored: `ELECTRON_RENDERER_URL "${devUrl}" is not a development server on this machine (http://localhost:…)`,
+    };
   return { url };
 }
 

@@ -131,15 +131,34 @@ export async function exportNnunetCase(
     const geometry = stackGeometry(part);
     const image = path.join('imagesTr', `${id}_0000.nii.gz`);
     const label = path.join('labelsTr', `${id}.nii.gz`);
-    await writeNifti(path.join(stagingDir, image), stack(members.map((i) => slices[i]!), (n) => new Float32Array(n)), size, geometry);
+    await writeNifti(
+      path.join(stagingDir, image),
+      stack(
+        members.map((i) => slices[i]!),
+        (n) => new Float32Array(n),
+      ),
+      size,
+      geometry,
+    );
     const labelMaps = members.map((i) => maps[i]!);
-    await writeNifti(path.join(stagingDir, label), stack(labelMaps, (n) => new Uint8Array(n)), size, geometry);
+    await writeNifti(
+      path.join(stagingDir, label),
+      stack(labelMaps, (n) => new Uint8Array(n)),
+      size,
+      geometry,
+    );
     const values = new Set<number>();
     for (const m of labelMaps) for (const v of new Set(m)) values.add(v);
     files.push(image, label);
     nnunetCases.push({ id, labelValues: [...values].sort((a, b) => a - b) });
   }
-  return { used, files, modelVersionIds, nnunetCases, ...(problem ? { note: notAVolume(s, problem, images.length).replace('2D files', '2D cases') } : {}) };
+  return {
+    used,
+    files,
+    modelVersionIds,
+    nnunetCases,
+    ...(problem ? { note: notAVolume(s, problem, images.length).replace('2D files', '2D cases') } : {}),
+  };
 }
 
 /**
@@ -187,7 +206,14 @@ export interface LabelSidecar {
   format: 'lgms-labels/1';
   task: { id: number; name: string } | null;
   /** Pixel value 0 is background; every other value a label map holds is listed. */
-  labels: { value: number; name: string; colour: string | null; category: CodedConcept | null; type: CodedConcept | null; retired: boolean }[];
+  labels: {
+    value: number;
+    name: string;
+    colour: string | null;
+    category: CodedConcept | null;
+    type: CodedConcept | null;
+    retired: boolean;
+  }[];
 }
 
 /**
@@ -220,7 +246,10 @@ export function labelSidecar(db: Database, taskId: number, maps: readonly Uint8A
  */
 export function nnunetTaskLabels(db: Database, taskId: number, maxValue = 0): { name: string; value: number }[] {
   const task = readTask(db, taskId);
-  const labels = (task?.labels ?? []).map((l) => ({ name: l.retiredAt === null ? l.name : `${l.name} (retired)`, value: l.value }));
+  const labels = (task?.labels ?? []).map((l) => ({
+    name: l.retiredAt === null ? l.name : `${l.name} (retired)`,
+    value: l.value,
+  }));
   for (let v = 1; v <= maxValue; v++) if (!labels.some((l) => l.value === v)) labels.push({ name: `label_${v}`, value: v });
   return labels.sort((a, b) => a.value - b.value);
 }

@@ -112,7 +112,9 @@ export function readSegDocument(bytes: Uint8Array): SegDocument {
   else if (type === 'FRACTIONAL') {
     const max = Number(one(ds.MaximumFractionalValue));
     if (!Number.isInteger(max) || max < 1 || max > 255)
-      throw new SegReadError(`a FRACTIONAL SEG needs a Maximum Fractional Value of 1…255 (it has ${String(one(ds.MaximumFractionalValue))})`);
+      throw new SegReadError(
+        `a FRACTIONAL SEG needs a Maximum Fractional Value of 1…255 (it has ${String(one(ds.MaximumFractionalValue))})`,
+      );
     maximumFractionalValue = max;
     if (data.length < count * pixels) throw new SegReadError('fractional SEG Pixel Data is shorter than its frames');
     frames = Array.from({ length: count }, (_, f) =>
@@ -125,8 +127,13 @@ export function readSegDocument(bytes: Uint8Array): SegDocument {
 
   const shared = seq(ds.SharedFunctionalGroupsSequence)[0] ?? {};
   const perFrame = seq(ds.PerFrameFunctionalGroupsSequence);
-  const orientationValues = seq(shared.PlaneOrientationSequence)[0]?.ImageOrientationPatient ?? seq(perFrame[0]?.PlaneOrientationSequence)[0]?.ImageOrientationPatient;
-  const orientation = Array.isArray(orientationValues) && orientationValues.length === 6 ? (orientationValues.map(Number) as SegDocument['orientation']) : null;
+  const orientationValues =
+    seq(shared.PlaneOrientationSequence)[0]?.ImageOrientationPatient ??
+    seq(perFrame[0]?.PlaneOrientationSequence)[0]?.ImageOrientationPatient;
+  const orientation =
+    Array.isArray(orientationValues) && orientationValues.length === 6
+      ? (orientationValues.map(Number) as SegDocument['orientation'])
+      : null;
   const segFrames: SegFrame[] = frames.map((mask, f) => {
     const groups = perFrame[f] ?? {};
     const source = seq(seq(groups.DerivationImageSequence ?? shared.DerivationImageSequence)[0]?.SourceImageSequence)[0];

@@ -98,11 +98,22 @@ export class ExportMainService implements ExportService {
       mkdirSync(root, { recursive: true });
       for (const [i, s] of series.entries()) {
         if (cancelled) break;
-        this.o.jobs.progress('export', jobId, { phase: `writing ${s.description || s.seriesUid}`, done: i, total: series.length });
+        this.o.jobs.progress('export', jobId, {
+          phase: `writing ${s.description || s.seriesUid}`,
+          done: i,
+          total: series.length,
+        });
         try {
           const e =
             request.format === 'nnunet'
-              ? await exportNnunetCase(this.o, s, `LGMS_${String(i + 1).padStart(4, '0')}`, root, request.fallBackToPredictions, request.taskId)
+              ? await exportNnunetCase(
+                  this.o,
+                  s,
+                  `LGMS_${String(i + 1).padStart(4, '0')}`,
+                  root,
+                  request.fallBackToPredictions,
+                  request.taskId,
+                )
               : await exportSeries(this.o, s, request.format, root, request.fallBackToPredictions, request.taskId);
           done.push({ series: s, export: e });
         } catch (err) {
@@ -121,7 +132,8 @@ export class ExportMainService implements ExportService {
       // Everything is written: move it in, under new names where the folder holds those names already.
       const names = moveIntoPlace(staging, request.outDir);
       for (const [entry, name] of names)
-        if (entry !== name) result.notes.push(`${entry} was already in ${request.outDir}: written as ${name} (nothing was overwritten)`);
+        if (entry !== name)
+          result.notes.push(`${entry} was already in ${request.outDir}: written as ${name} (nothing was overwritten)`);
       const base = request.format === 'nnunet' ? datasetName(request.datasetId) : '';
       const finalPath = (relative: string) => {
         const [top, ...rest] = path.join(base, relative).split(path.sep);
@@ -139,7 +151,14 @@ export class ExportMainService implements ExportService {
           actor: this.o.identity?.() ?? osUserName(),
           action: `export.${request.format}`,
           subject: d.series.seriesUid,
-          detail: { jobId, taskId: request.taskId, outDir: request.outDir, files, used: d.export.used, modelVersionIds: d.export.modelVersionIds },
+          detail: {
+            jobId,
+            taskId: request.taskId,
+            outDir: request.outDir,
+            files,
+            used: d.export.used,
+            modelVersionIds: d.export.modelVersionIds,
+          },
           seriesId: d.series.id,
           modelVersionId: d.export.modelVersionIds[0] ?? null,
         });
@@ -178,13 +197,16 @@ export class ExportMainService implements ExportService {
     // nnUNet_preprocessed/<dataset>/ to train on exactly that split). Cases whose patient has no
     // split yet train.
     const fold = { train: [] as string[], val: [] as string[] };
-    for (const d of done) (splitOf(this.o.db, d.series) === 'validation' ? fold.val : fold.train).push(...d.export.nnunetCases!.map((c) => c.id));
+    for (const d of done)
+      (splitOf(this.o.db, d.series) === 'validation' ? fold.val : fold.train).push(...d.export.nnunetCases!.map((c) => c.id));
     if (fold.train.length === 0) throw new ServiceError('invalid-input', NO_TRAINING_CASE);
     writeFileSync(path.join(root, 'splits_final.json'), JSON.stringify([fold], null, 2) + '\n');
     writeFileSync(
       path.join(root, 'cases.json'),
       JSON.stringify(
-        Object.fromEntries(done.flatMap((d) => d.export.nnunetCases!.map((c) => [c.id, { seriesUid: d.series.seriesUid, used: d.export.used }]))),
+        Object.fromEntries(
+          done.flatMap((d) => d.export.nnunetCases!.map((c) => [c.id, { seriesUid: d.series.seriesUid, used: d.export.used }])),
+        ),
         null,
         2,
       ) + '\n',

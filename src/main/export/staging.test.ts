@@ -45,7 +45,9 @@ describe('export staging', () => {
       mkdirSync(path.join(out, '.lgms-export-7-0a1b2c3d'), { recursive: true });
       mkdirSync(path.join(out, '.lgms-export-8-0a1b2c3d'), { recursive: true }); // another job's (not running): kept
       writeFileSync(path.join(out, 'kept.dcm'), 'x');
-      db.prepare("INSERT INTO jobs (id, kind, status, title, params) VALUES (7, 'export', 'running', 't', ?)").run(JSON.stringify({ outDir: out }));
+      db.prepare("INSERT INTO jobs (id, kind, status, title, params) VALUES (7, 'export', 'running', 't', ?)").run(
+        JSON.stringify({ outDir: out }),
+      );
       const stages = path.join(tmp.dir, 'export-staging');
       mkdirSync(path.join(stages, `${Date.now().toString(36)}-4194304-7`), { recursive: true }); // no such process
       mkdirSync(path.join(stages, `${Date.now().toString(36)}-${process.pid}-9`), { recursive: true }); // this live process

@@ -3,7 +3,18 @@
 // nothing in the folder a PACS send or a script may walk, and the next start of any command
 // removes the stages of processes that are gone. Finished files move in under names that are
 // free: an earlier export is never overwritten.
-import { copyFileSync, cpSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { Database } from '../db/database';
 import { isProcessAlive } from '../process-alive';
@@ -41,7 +52,10 @@ export function sweepExportLeftovers(dataDir: string, db: Database): string[] {
     rmSync(path.join(root, name), { recursive: true, force: true });
     removed.push(path.join(root, name));
   }
-  const running = db.prepare("SELECT id, params FROM jobs WHERE kind = 'export' AND status = 'running'").all() as { id: number; params: string }[];
+  const running = db.prepare("SELECT id, params FROM jobs WHERE kind = 'export' AND status = 'running'").all() as {
+    id: number;
+    params: string;
+  }[];
   for (const job of running) {
     let outDir: unknown;
     try {

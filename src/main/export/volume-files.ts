@@ -66,13 +66,16 @@ export function volumeProblem(images: readonly ImageRow[]): string | null {
     return `its images differ in size (${sizes.join(', ')} pixels)`;
   }
   const spacings = images.map((im) => im.pixelSpacing);
-  if (spacings.some((sp) => sp === null) && spacings.some((sp) => sp !== null)) return 'some of its images have a pixel spacing and others none';
+  if (spacings.some((sp) => sp === null) && spacings.some((sp) => sp !== null))
+    return 'some of its images have a pixel spacing and others none';
   const s0 = spacings[0];
   if (s0 && spacings.some((sp) => Math.abs(sp![0] - s0[0]) > 1e-3 * s0[0] || Math.abs(sp![1] - s0[1]) > 1e-3 * s0[1]))
     return `its images have different pixel spacings (${range(spacings.flatMap((sp) => sp!))})`;
-  if (images.some((im) => !im.position || !im.orientation)) return 'its images carry no position in the patient (Image Position and Orientation (Patient)), so their order and spacing in space are unknown';
+  if (images.some((im) => !im.position || !im.orientation))
+    return 'its images carry no position in the patient (Image Position and Orientation (Patient)), so their order and spacing in space are unknown';
   const o0 = first.orientation!;
-  if (images.some((im) => im.orientation!.some((v, i) => Math.abs(v - o0[i]!) > 1e-4))) return 'its images have different orientations (Image Orientation (Patient))';
+  if (images.some((im) => im.orientation!.some((v, i) => Math.abs(v - o0[i]!) > 1e-4)))
+    return 'its images have different orientations (Image Orientation (Patient))';
   const normal = [o0[1] * o0[5] - o0[2] * o0[4], o0[2] * o0[3] - o0[0] * o0[5], o0[0] * o0[4] - o0[1] * o0[3]];
   const along = images.map((im) => im.position!.reduce((sum, v, i) => sum + v * normal[i]!, 0));
   const gaps = along.slice(1).map((v, i) => v - along[i]!);

@@ -62,7 +62,6 @@ function isMetaImageHeader(bytes: Uint8Array): boolean {
   return /^\s*NDims\s*=\s*\d+\s*$/m.test(text.split('\n', 1)[0] ?? '');
 }
 
-
 /** Walks the first elements of a data set; true when they parse cleanly in ascending order. */
 function walksAsDataSet(bytes: Uint8Array, littleEndian: boolean, explicit: boolean): boolean {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -147,7 +146,8 @@ export function detectFormat(filePath: string, firstBytes: Uint8Array): FileForm
   if (b.length >= 132 && latin1(b, 128, 132) === 'DICM') {
     // The SOP class is in the file meta group: its length, when the first element gives it,
     // bounds the search (a whole 4 KB string per file was a measurable part of an import).
-    const groupLength = b.length >= 144 && b[132] === 0x02 && b[133] === 0 && b[134] === 0 && b[135] === 0 && latin1(b, 136, 138) === 'UL';
+    const groupLength =
+      b.length >= 144 && b[132] === 0x02 && b[133] === 0 && b[134] === 0 && b[135] === 0 && latin1(b, 136, 138) === 'UL';
     const metaEnd = groupLength ? 144 + new DataView(b.buffer, b.byteOffset + 140, 4).getUint32(0, true) : b.length;
     const meta = latin1(b, 132, metaEnd);
     const at = meta.indexOf(DICOMDIR_SOP_CLASS);

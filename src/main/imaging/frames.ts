@@ -93,11 +93,19 @@ export class FrameLoader {
       // The same axial slicing as at import, so frame i is the slice the index described.
       // A 4D file's frames run time point after time point, as the import numbered them.
       const slices = timePointSlices(await readVolume(file)).map((t) => t.slice);
-      return { frames: slices.map((s) => toFrame(s.rows, s.columns, s.samplesPerPixel, s.pixels)), decodeMs: performance.now() - started, decoder: 'itk-wasm' };
+      return {
+        frames: slices.map((s) => toFrame(s.rows, s.columns, s.samplesPerPixel, s.pixels)),
+        decodeMs: performance.now() - started,
+        decoder: 'itk-wasm',
+      };
     }
     if (row.format === 'png' || row.format === 'jpeg') {
       const r = await readRaster(file);
-      return { frames: [toFrame(r.rows, r.columns, r.samplesPerPixel, r.pixels, r.bitsStored)], decodeMs: performance.now() - started, decoder: row.format };
+      return {
+        frames: [toFrame(r.rows, r.columns, r.samplesPerPixel, r.pixels, r.bitsStored)],
+        decodeMs: performance.now() - started,
+        decoder: row.format,
+      };
     }
     const bytes = this.store.read({ relative: row.store_path, offset: row.pack_offset }, row.size);
     // Plain native grey images skip the full decoder (dcmjs parses the whole file): the common
@@ -105,14 +113,20 @@ export class FrameLoader {
     const native = readNativeFrames(bytes);
     if (native) {
       return {
-        frames: native.pixels.map((pixels) => ({ ...toFrame(native.rows, native.columns, 1, pixels), photometric: native.photometric })),
+        frames: native.pixels.map((pixels) => ({
+          ...toFrame(native.rows, native.columns, 1, pixels),
+          photometric: native.photometric,
+        })),
         decodeMs: performance.now() - started,
         decoder: 'native (direct)',
       };
     }
     const outcome = await decodeDicom(bytes);
     if (outcome.status === 'decoded') return outcome.image;
-    throw new ServiceError(outcome.status === 'skipped' ? 'unsupported' : 'corrupt', outcome.status === 'skipped' ? outcome.reason : outcome.message);
+    throw new ServiceError(
+      outcome.status === 'skipped' ? 'unsupported' : 'corrupt',
+      outcome.status === 'skipped' ? outcome.reason : outcome.message,
+    );
   }
 }
 
@@ -124,6 +138,11 @@ function toFrame(rows: number, columns: number, samplesPerPixel: number, pixels:
     samplesPerPixel,
     photometric: samplesPerPixel === 3 ? 'RGB' : 'MONOCHROME2',
     bitsStored: bitsStored ?? pixels.BYTES_PER_ELEMENT * 8,
-    signed: pixels instanceof Int8Array || pixels instanceof Int16Array || pixels instanceof Int32Array || pixels instanceof Float32Array || pixels instanceof Float64Array,
+    signed:
+      pixels instanceof Int8Array ||
+      pixels instanceof Int16Array ||
+      pixels instanceof Int32Array ||
+      pixels instanceof Float32Array ||
+      pixels instanceof Float64Array,
   };
 }

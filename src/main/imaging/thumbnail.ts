@@ -41,4 +41,3 @@ export function thumbnailPng(frame: LoadedFrame, size = 128): Uint8Array {
   }
   return encodePng({ width: w, height: h, channels: 1, data: out });
 }
-

@@ -27,7 +27,14 @@ function el(tag: number, vr: string, value: number[], m: Mode, length = value.le
 function item(content: number[], m: Mode, undefinedLength: boolean): number[] {
   const head = [...u16(0xfffe, m.little), ...u16(0xe000, m.little)];
   if (!undefinedLength) return [...head, ...u32(content.length, m.little), ...content];
-  return [...head, ...u32(UNDEFINED, m.little), ...content, ...u16(0xfffe, m.little), ...u16(0xe00d, m.little), ...u32(0, m.little)];
+  return [
+    ...head,
+    ...u32(UNDEFINED, m.little),
+    ...content,
+    ...u16(0xfffe, m.little),
+    ...u16(0xe00d, m.little),
+    ...u32(0, m.little),
+  ];
 }
 function sequence(tag: number, items: number[][], m: Mode, undefinedLength: boolean): number[] {
   const body = items.flat();
@@ -39,10 +46,18 @@ function dicomdir(ts: string, m: Mode, undefinedLength: boolean, ids: (string | 
   const meta = [...el(0x00020002, 'UI', text('1.2.840.10008.1.3.10'), le), ...el(0x00020010, 'UI', text(ts), le)];
   const records = ids.map((id) => {
     const nested = sequence(0x00400275, [item(el(0x00400007, 'LO', text('x'), m), m, undefinedLength)], m, undefinedLength);
-    const content = [...el(0x00041430, 'CS', text(id ? 'IMAGE' : 'PATIENT'), m), ...(id ? el(0x00041500, 'CS', text(id), m) : []), ...nested];
+    const content = [
+      ...el(0x00041430, 'CS', text(id ? 'IMAGE' : 'PATIENT'), m),
+      ...(id ? el(0x00041500, 'CS', text(id), m) : []),
+      ...nested,
+    ];
     return item(content, m, undefinedLength);
   });
-  const data = [...el(0x00041130, 'CS', text('SET'), m), ...sequence(0x00041220, records, m, undefinedLength), ...el(0x00080005, 'CS', text('ISO_IR 100'), m)];
+  const data = [
+    ...el(0x00041130, 'CS', text('SET'), m),
+    ...sequence(0x00041220, records, m, undefinedLength),
+    ...el(0x00080005, 'CS', text('ISO_IR 100'), m),
+  ];
   const bytes = new Uint8Array(132 + meta.length + data.length);
   bytes.set([0x44, 0x49, 0x43, 0x4d], 128);
   bytes.set(meta, 132);
@@ -70,7 +85,8 @@ describe('directoryFileIds', () => {
     expect(directoryFileIds(dicomdir('1.2.840.10008.1.2.1.99', m, false, ids))).toBeNull();
     const whole = dicomdir('1.2.840.10008.1.2.1', m, true, ids);
     // Cut anywhere but between two top-level elements (before the last, Specific Character Set: 18 bytes).
-    for (let end = 132; end < whole.length; end++) if (end !== whole.length - 18) expect(directoryFileIds(whole.subarray(0, end))).toBeNull();
+    for (let end = 132; end < whole.length; end++)
+      if (end !== whole.length - 18) expect(directoryFileIds(whole.subarray(0, end))).toBeNull();
     expect(directoryFileIds(whole.subarray(0, whole.length - 18))).toEqual(expected);
     expect(directoryFileIds(dicomdir('1.2.840.10008.1.2.1', m, false, ['IM\u00e9']))).toBeNull();
     expect(directoryFileIds(dicomdir('1.2.840.10008.1.2.1', m, false, ['  ']))).toBeNull();

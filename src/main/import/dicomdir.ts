@@ -83,7 +83,12 @@ function read(b: Uint8Array): string[] | null {
  * skipped, the last of a repeated tag kept), and the offset just past the sequence. Throws
  * Unusual on an item or length that does not fit.
  */
-export function sequenceItems(view: DataView, offset: number, length: number, mode: Mode): { items: Map<number, Element>[]; end: number } {
+export function sequenceItems(
+  view: DataView,
+  offset: number,
+  length: number,
+  mode: Mode,
+): { items: Map<number, Element>[]; end: number } {
   const end = length === UNDEFINED ? view.byteLength : offset + length;
   if (end > view.byteLength) throw new Unusual();
   const items: Map<number, Element>[] = [];
@@ -124,7 +129,8 @@ export interface Element {
 /** The element header at `offset` (PS3.5 §7.1); item and delimitation tags never carry a VR. */
 export function element(view: DataView, offset: number, mode: Mode): Element {
   const tag = ((view.getUint16(offset, mode.little) << 16) | view.getUint16(offset + 2, mode.little)) >>> 0;
-  if (!mode.explicit || tag >>> 16 === 0xfffe) return { tag, vr: 0, length: view.getUint32(offset + 4, mode.little), value: offset + 8 };
+  if (!mode.explicit || tag >>> 16 === 0xfffe)
+    return { tag, vr: 0, length: view.getUint32(offset + 4, mode.little), value: offset + 8 };
   const vr = view.getUint16(offset + 4, false);
   if (LONG_VR_CODES.has(vr)) return { tag, vr, length: view.getUint32(offset + 8, mode.little), value: offset + 12 };
   return { tag, vr, length: view.getUint16(offset + 6, mode.little), value: offset + 8 };
@@ -175,7 +181,10 @@ function fileId(b: Uint8Array, start: number, length: number): string {
     if (b[i]! > 0x7e || b[i]! < 0x20) throw new Unusual();
     text += String.fromCharCode(b[i]!);
   }
-  const id = text.split('\\').map((v) => v.trim()).join('\\');
+  const id = text
+    .split('\\')
+    .map((v) => v.trim())
+    .join('\\');
   if (id.replace(/\\/g, '') === '') throw new Unusual();
   return id;
 }

@@ -54,7 +54,13 @@ function read(b: Uint8Array): ReadOutcome | null {
   }
   const ts = text(b, meta.get(TAG.transferSyntax));
   const mode: Mode | null =
-    ts === '1.2.840.10008.1.2' ? { explicit: false, little: true } : ts === '1.2.840.10008.1.2.1' ? { explicit: true, little: true } : ts === '1.2.840.10008.1.2.2' ? { explicit: true, little: false } : null;
+    ts === '1.2.840.10008.1.2'
+      ? { explicit: false, little: true }
+      : ts === '1.2.840.10008.1.2.1'
+        ? { explicit: true, little: true }
+        : ts === '1.2.840.10008.1.2.2'
+          ? { explicit: true, little: false }
+          : null;
   if (!mode) return null;
 
   const top: Found = new Map();
@@ -101,7 +107,10 @@ function read(b: Uint8Array): ReadOutcome | null {
   const sopInstanceUid = text(b, top.get(TAG.sopInstance)) || text(b, meta.get(TAG.mediaSopInstance));
   const series = [...new Set(referenced.map((item) => text(b, item.get(TAG.seriesUid))).filter((uid) => uid !== ''))];
   if (!series[0] && !text(b, top.get(TAG.frameOfReference)))
-    return { status: 'skipped', reason: 'DICOM SEG without a Referenced Series Sequence or Frame of Reference: cannot tell which series it labels' };
+    return {
+      status: 'skipped',
+      reason: 'DICOM SEG without a Referenced Series Sequence or Frame of Reference: cannot tell which series it labels',
+    };
   return {
     status: 'label-set',
     sopInstanceUid,

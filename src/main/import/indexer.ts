@@ -71,7 +71,9 @@ export class Indexer {
         SELECT id, image_position, image_orientation, instance_number, frame_index, temporal_position_identifier, echo_numbers, acquisition_number
         FROM images WHERE series_id = ? ORDER BY id`),
       setPosition: db.prepare('UPDATE images SET position_index = ? WHERE id = ?'),
-      seriesCount: db.prepare('UPDATE series SET image_count = (SELECT count(*) FROM images WHERE series_id = @id) WHERE id = @id'),
+      seriesCount: db.prepare(
+        'UPDATE series SET image_count = (SELECT count(*) FROM images WHERE series_id = @id) WHERE id = @id',
+      ),
       studyAggregates: db.prepare(`
         UPDATE studies SET
           series_count = (SELECT count(*) FROM series WHERE study_id = @id),
@@ -91,7 +93,14 @@ export class Indexer {
     const patientId = (this.stmts.patient.get({ key: s.patientKey, ...s.patient }) as { id: number }).id;
     const studyId = (this.stmts.study.get({ patientId, uid: s.studyUid, ...s.study }) as { id: number }).id;
     const seriesId = (
-      this.stmts.series.get({ studyId, uid: s.seriesUid, ...s.series, format: s.format, rows: first.rows, columns: first.columns }) as { id: number }
+      this.stmts.series.get({
+        studyId,
+        uid: s.seriesUid,
+        ...s.series,
+        format: s.format,
+        rows: first.rows,
+        columns: first.columns,
+      }) as { id: number }
     ).id;
     // A new series is ordered in memory and its rows written with their positions; a series that
     // already has images is ordered again from the database, old and new images together.
@@ -109,7 +118,9 @@ export class Indexer {
     let flat = 0;
     const outcomes: CommitResult['outcomes'] = [];
     for (const f of files) {
-      const fileId = (this.stmts.file.get(f.sha256, f.stored.relative, f.stored.offset, f.size, f.format, f.path) as { id: number }).id;
+      const fileId = (
+        this.stmts.file.get(f.sha256, f.stored.relative, f.stored.offset, f.size, f.format, f.path) as { id: number }
+      ).id;
       let added = 0;
       for (const fr of f.frames) {
         added += this.stmts.image.run({
@@ -177,5 +188,11 @@ export class Indexer {
 }
 
 function orderable(fr: FrameRecord): Orderable {
-  return { position: fr.position, orientation: fr.orientation, instanceNumber: fr.instanceNumber, frameIndex: fr.frameIndex, stack: fr.stack };
+  return {
+    position: fr.position,
+    orientation: fr.orientation,
+    instanceNumber: fr.instanceNumber,
+    frameIndex: fr.frameIndex,
+    stack: fr.stack,
+  };
 }

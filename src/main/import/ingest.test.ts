@@ -16,7 +16,8 @@ describe('ingest', () => {
     const content = Uint8Array.from({ length: 5000 }, (_, i) => i % 251);
     writeFileSync(file, content);
     const scratch = new Scratch();
-    for (const expected of [undefined, 5000, 10, 0, 9000]) expect(Array.from(readInto(file, scratch.take, expected))).toEqual(Array.from(content));
+    for (const expected of [undefined, 5000, 10, 0, 9000])
+      expect(Array.from(readInto(file, scratch.take, expected))).toEqual(Array.from(content));
   });
 
   it('hands back a new DICOM image with its bytes, a known one without, a PNG for the full readers, a missing file as unreadable', () => {
@@ -29,8 +30,14 @@ describe('ingest', () => {
     expect(image.result).toMatchObject({ status: 'image', series: { format: 'dicom' }, frames: [{ rows: 16, columns: 16 }] });
     expect(image.bytes && ContentStore.hash(image.bytes)).toBe((image.result as { sha256: string }).sha256);
     const sha256 = (image.result as { sha256: string }).sha256;
-    expect(ingestFile(0, file(dicom!), scratch.take, (h) => h === sha256)).toEqual({ result: { index: 0, path: dicom, size: image.bytes!.length, status: 'known', sha256 }, bytes: null });
+    expect(ingestFile(0, file(dicom!), scratch.take, (h) => h === sha256)).toEqual({
+      result: { index: 0, path: dicom, size: image.bytes!.length, status: 'known', sha256 },
+      bytes: null,
+    });
     expect(ingestFile(1, file(png), scratch.take, () => false).result).toMatchObject({ status: 'deferred', index: 1 });
-    expect(ingestFile(2, file(path.join(tmp.dir, 'nope.dcm')), scratch.take, () => false).result).toMatchObject({ status: 'unreadable', reason: /ENOENT/ });
+    expect(ingestFile(2, file(path.join(tmp.dir, 'nope.dcm')), scratch.take, () => false).result).toMatchObject({
+      status: 'unreadable',
+      reason: /ENOENT/,
+    });
   });
 });

@@ -76,14 +76,32 @@ export function ingestFile(
     bytes = readInto(file.path, buffer, file.size);
   } catch (e) {
     if (e instanceof TooLarge) return { result: { ...base, status: 'deferred', sha256: '' }, bytes: null };
-    return { result: { ...base, status: 'unreadable', reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }, bytes: null };
+    return {
+      result: {
+        ...base,
+        status: 'unreadable',
+        reason: `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      },
+      bytes: null,
+    };
   }
   const sized = { ...base, size: bytes.length };
   const sha256 = ContentStore.hash(bytes);
   if (isKnown(sha256)) return { result: { ...sized, status: 'known', sha256 }, bytes: null };
   const outcome = detectFormat(file.path, bytes.subarray(0, 4096)) === 'dicom' ? readFastRecords(bytes) : null;
   // A non-image or a damaged image the fast path recognised is not read a second time.
-  if (outcome?.status === 'skipped' || outcome?.status === 'failed') return { result: { ...sized, status: 'refused', sha256, outcome }, bytes: null };
+  if (outcome?.status === 'skipped' || outcome?.status === 'failed')
+    return { result: { ...sized, status: 'refused', sha256, outcome }, bytes: null };
   if (outcome?.status !== 'image') return { result: { ...sized, status: 'deferred', sha256 }, bytes: null };
-  return { result: { ...sized, status: 'image', sha256, series: outcome.series, frames: outcome.frames, ...(outcome.notes ? { notes: outcome.notes } : {}) }, bytes };
+  return {
+    result: {
+      ...sized,
+      status: 'image',
+      sha256,
+      series: outcome.series,
+      frames: outcome.frames,
+      ...(outcome.notes ? { notes: outcome.notes } : {}),
+    },
+    bytes,
+  };
 }

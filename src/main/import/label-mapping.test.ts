@@ -13,12 +13,18 @@ const label = (value: number, name: string, retired = false): TaskLabel => ({
   }),
   retiredAt: retired ? '2026-01-01T00:00:00Z' : null,
 });
-const task = { id: 7, name: 'Neck', labels: [label(1, 'Thyroid'), label(2, 'Trachea'), label(3, 'old thing', true), label(4, 'Vein')] };
+const task = {
+  id: 7,
+  name: 'Neck',
+  labels: [label(1, 'Thyroid'), label(2, 'Trachea'), label(3, 'old thing', true), label(4, 'Vein')],
+};
 const seg = (number: number, name: string, code: string | null = name): ForeignSegment => ({
   number,
   label: name,
   category: code ? (CODE_CATALOGUE.find((e) => e.type.meaning === code)?.category ?? CATEGORIES.anatomy) : null,
-  type: code ? (CODE_CATALOGUE.find((e) => e.type.meaning === code)?.type ?? { value: '123', scheme: 'SCT', meaning: code }) : null,
+  type: code
+    ? (CODE_CATALOGUE.find((e) => e.type.meaning === code)?.type ?? { value: '123', scheme: 'SCT', meaning: code })
+    : null,
 });
 
 describe('proposeMapping', () => {
@@ -69,11 +75,30 @@ describe('composeLabelMaps', () => {
       { index: 3, segment: 3, sourceKey: 'a', position: null, mask: mask([0, 8]) },
     ];
     const placement = { frames: new Map([1, 2, 3].map((i) => [i, 10])), by: 'reference' as const, emptyUnplaced: [] };
-    const { maps, conflicts } = composeLabelMaps(frames, placement, new Map([[1, 1], [2, 2], [3, 1]]), 3, 3);
+    const { maps, conflicts } = composeLabelMaps(
+      frames,
+      placement,
+      new Map([
+        [1, 1],
+        [2, 2],
+        [3, 1],
+      ]),
+      3,
+      3,
+    );
     expect([...maps.get(10)!]).toEqual([1, 2, 2, 0, 2, 0, 0, 0, 1]);
     expect(conflicts).toEqual([
-      { imageId: 10, segments: [1, 2], kept: 2, pixels: 2, box: { rowMin: 0, rowMax: 1, columnMin: 1, columnMax: 1 }, sample: [[0, 1], [1, 1]] },
+      {
+        imageId: 10,
+        segments: [1, 2],
+        kept: 2,
+        pixels: 2,
+        box: { rowMin: 0, rowMax: 1, columnMin: 1, columnMax: 1 },
+        sample: [
+          [0, 1],
+          [1, 1],
+        ],
+      },
     ]);
   });
 });
-

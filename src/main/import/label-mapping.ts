@@ -59,10 +59,17 @@ export function proposeMapping(task: Pick<Task, 'id' | 'name' | 'labels'>, segme
     }
     if (byCode.length === 1) return { ...s, value: byCode[0]!.value, by: 'code', problem: null };
     if (byCode.length > 1)
-      return { ...s, value: null, by: null, problem: `labels ${byCode.map((l) => l.name).join(', ')} all have the code ${describe(s.type)}` };
+      return {
+        ...s,
+        value: null,
+        by: null,
+        problem: `labels ${byCode.map((l) => l.name).join(', ')} all have the code ${describe(s.type)}`,
+      };
     const byName = s.label ? active.filter((l) => norm(l.name) === norm(s.label)) : [];
     if (byName.length === 1) return { ...s, value: byName[0]!.value, by: 'name', problem: null };
-    const retired = task.labels.find((l) => l.retiredAt !== null && ((s.type && sameCode(l.type, s.type)) || norm(l.name) === norm(s.label)));
+    const retired = task.labels.find(
+      (l) => l.retiredAt !== null && ((s.type && sameCode(l.type, s.type)) || norm(l.name) === norm(s.label)),
+    );
     return {
       ...s,
       value: null,
@@ -183,13 +190,20 @@ export function placeFrames(
       }
     }
     if (!hasPixels) emptyUnplaced.push(f.index);
-    else bad.push(`frame ${f.index} (segment ${f.segment}${f.position ? `, at ${f.position.map((v) => v.toFixed(2)).join('\\')} mm` : ''})`);
+    else
+      bad.push(
+        `frame ${f.index} (segment ${f.segment}${f.position ? `, at ${f.position.map((v) => v.toFixed(2)).join('\\')} mm` : ''})`,
+      );
   }
   if (bad.length > 0)
     throw new MappingError(
       `${bad.length === 1 ? 'a frame' : `${bad.length} frames`} of the SEG lie on no image of the series: ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ', …' : ''}`,
     );
-  return { frames: out, by: byReference > 0 && byPosition > 0 ? 'both' : byPosition > 0 ? 'position' : 'reference', emptyUnplaced };
+  return {
+    frames: out,
+    by: byReference > 0 && byPosition > 0 ? 'both' : byPosition > 0 ? 'position' : 'reference',
+    emptyUnplaced,
+  };
 }
 
 function slicesSpacing(images: readonly ImageRow[]): number {

@@ -29,7 +29,12 @@ import { labelledImages, writeTaskLabels } from './task-labels';
 
 const dcmjs = createRequire(import.meta.url)('dcmjs') as {
   data: {
-    DicomMessage: { readFile(buffer: ArrayBuffer, options?: { untilTag?: string; includeUntilTagValue?: boolean; ignoreErrors?: boolean }): { dict: Dataset } };
+    DicomMessage: {
+      readFile(
+        buffer: ArrayBuffer,
+        options?: { untilTag?: string; includeUntilTagValue?: boolean; ignoreErrors?: boolean },
+      ): { dict: Dataset };
+    };
     DicomMetaDictionary: { naturalizeDataset(dict: Dataset): Dataset };
   };
 };
@@ -123,13 +128,19 @@ function segSource(db: Database, store: ContentStore, row: LabelSetRow): Source 
 function seriesByFrameOfReference(db: Database, store: ContentStore | null, doc: SegDocument): SeriesRow | undefined {
   if (!store || !doc.frameOfReferenceUid) return undefined;
   const inStudy = doc.studyInstanceUid ? seriesOfStudy(db, doc.studyInstanceUid) : [];
-  const candidates = inStudy.length > 0 ? inStudy : (db.prepare('SELECT series_uid FROM series ORDER BY id').pluck().all() as string[]).map((uid) => seriesByUid(db, uid)!);
+  const candidates =
+    inStudy.length > 0
+      ? inStudy
+      : (db.prepare('SELECT series_uid FROM series ORDER BY id').pluck().all() as string[]).map((uid) => seriesByUid(db, uid)!);
   for (const s of candidates) {
     if (s.rows !== doc.rows || s.columns !== doc.columns) continue;
     const images = seriesImages(db, s.id);
     if (!images.every((im) => im.position) || seriesFrameOfReference(store, images) !== doc.frameOfReferenceUid) continue;
     try {
-      placeFrames(doc.frames, images, { segFrameOfReference: doc.frameOfReferenceUid, seriesFrameOfReference: doc.frameOfReferenceUid });
+      placeFrames(doc.frames, images, {
+        segFrameOfReference: doc.frameOfReferenceUid,
+        seriesFrameOfReference: doc.frameOfReferenceUid,
+      });
       return s;
     } catch (e) {
       if (!(e instanceof MappingError)) throw e;
@@ -154,10 +165,12 @@ function segSourceOf(db: Database, bytes: Uint8Array, store: ContentStore | null
     );
   const declared = new Set(doc.segments.map((s) => s.number));
   const undeclared = [...new Set(doc.frames.map((f) => f.segment))].filter((n) => !declared.has(n));
-  if (undeclared.length) throw new LabelImportError(`frames refer to segments ${undeclared.join(', ')}, which the SEG does not describe`);
+  if (undeclared.length)
+    throw new LabelImportError(`frames refer to segments ${undeclared.join(', ')}, which the SEG does not describe`);
   const series = doc.referencedSeriesUid ? seriesByUid(db, doc.referencedSeriesUid) : seriesByFrameOfReference(db, store, doc);
   const numbers = doc.segments.map((s) => s.number).sort((a, b) => a - b);
-  if (numbers.some((n, i) => n !== i + 1)) notes.push(`segment numbers ${numbers.join(', ')} are not 1…${numbers.length}: read as they are`);
+  if (numbers.some((n, i) => n !== i + 1))
+    notes.push(`segment numbers ${numbers.join(', ')} are not 1…${numbers.length}: read as they are`);
   return {
     segments: doc.segments.map((s) => ({ number: s.number, label: s.label, category: s.category, type: s.type })),
     frames: doc.frames,
@@ -217,7 +230,14 @@ export function proposeSegBytes(db: Database, store: ContentStore | null, bytes:
   return propose(db, store, segSourceOf(db, bytes, store), taskOf(db, taskId));
 }
 
-function setStatus(db: Database, id: number, status: LabelSetStatus, detail: unknown, seriesId: number | null, taskId?: number): void {
+function setStatus(
+  db: Database,
+  id: number,
+  status: LabelSetStatus,
+  detail: unknown,
+  seriesId: number | null,
+  taskId?: number,
+): void {
   db.prepare('UPDATE label_sets SET status = ?, detail = ?, series_id = ?, task_id = coalesce(?, task_id) WHERE id = ?').run(
     status,
     JSON.stringify(detail),
@@ -354,8 +374,10 @@ function apply(
     `${what} became labels of task ${task.name} on ${maps.size} of ${images.length} images of series ${source.series.description || source.series.seriesUid}`,
     `segments ${mapped.map((m) => `${m.segment} "${m.label}" → ${m.name ?? 'left out'}`).join(', ')}`,
   ];
-  if (placement.by !== 'reference') parts.push(`frames placed by Plane Position (Patient)${placement.by === 'both' ? ' where they name no source image' : ''}`);
-  if (placement.emptyUnplaced.length) parts.push(`${placement.emptyUnplaced.length} empty frames lie on no image and were ignored`);
+  if (placement.by !== 'reference')
+    parts.push(`frames placed by Plane Position (Patient)${placement.by === 'both' ? ' where they name no source image' : ''}`);
+  if (placement.emptyUnplaced.length)
+    parts.push(`${placement.emptyUnplaced.length} empty frames lie on no image and were ignored`);
   if (maps.size < images.length) parts.push(`${images.length - maps.size} images have no frame in it and keep their labels`);
   if (replaced) parts.push(`replaced ${replaced} earlier labels`);
   if (leftOutPixels) parts.push(`${leftOutPixels} pixels of segments left out were not imported`);
@@ -402,7 +424,9 @@ export function sidecarPath(file: string): string | null {
   return candidates.find((c) => c !== file && existsSync(c)) ?? null;
 }
 
-function readSidecar(file: string | null): Map<number, { name: string; category: CodedConcept | null; type: CodedConcept | null }> {
+function readSidecar(
+  file: string | null,
+): Map<number, { name: string; category: CodedConcept | null; type: CodedConcept | null }> {
   const out = new Map<number, { name: string; category: CodedConcept | null; type: CodedConcept | null }>();
   if (!file) return out;
   let json: unknown;
@@ -433,7 +457,8 @@ async function niftiSource(db: Database, file: string, seriesId: number): Promis
   } catch (e) {
     throw new LabelImportError(`the label map ${file} cannot be read as a volume: ${(e as Error).message}`);
   }
-  if (slices.some((s) => s.samplesPerPixel !== 1)) throw new LabelImportError('a label map has one value per voxel, this file has colour');
+  if (slices.some((s) => s.samplesPerPixel !== 1))
+    throw new LabelImportError('a label map has one value per voxel, this file has colour');
   const named = readSidecar(sidecarPath(file));
   const values = new Set<number>();
   for (const s of slices)
@@ -447,7 +472,9 @@ async function niftiSource(db: Database, file: string, seriesId: number): Promis
     images.every((im) => im.position && im.orientation) &&
     slices.every((s) => images[0]!.orientation!.every((v, k) => Math.abs(v - s.orientation[k]!) < 1e-3));
   if (!oriented && slices.length !== images.length)
-    throw new LabelImportError(`the label map has ${slices.length} slices, the series ${images.length} images, and no shared geometry to place them`);
+    throw new LabelImportError(
+      `the label map has ${slices.length} slices, the series ${images.length} images, and no shared geometry to place them`,
+    );
   const frames: SegFrame[] = [];
   let index = 0;
   for (const v of [...values].sort((a, b) => a - b))
@@ -465,10 +492,12 @@ async function niftiSource(db: Database, file: string, seriesId: number): Promis
     }
   const first = slices[0];
   return {
-    segments: [...values].sort((a, b) => a - b).map((v) => {
-      const n = named.get(v);
-      return { number: v, label: n?.name ?? '', category: n?.category ?? null, type: n?.type ?? null };
-    }),
+    segments: [...values]
+      .sort((a, b) => a - b)
+      .map((v) => {
+        const n = named.get(v);
+        return { number: v, label: n?.name ?? '', category: n?.category ?? null, type: n?.type ?? null };
+      }),
     frames,
     rows: first?.rows ?? 0,
     columns: first?.columns ?? 0,
@@ -482,7 +511,13 @@ async function niftiSource(db: Database, file: string, seriesId: number): Promis
 }
 
 /** The proposal for a NIfTI label map on a series under a task (values are its "segments"). */
-export async function proposeLabelMap(db: Database, store: ContentStore, file: string, seriesId: number, taskId: number): Promise<LabelMapProposal> {
+export async function proposeLabelMap(
+  db: Database,
+  store: ContentStore,
+  file: string,
+  seriesId: number,
+  taskId: number,
+): Promise<LabelMapProposal> {
   const source = await niftiSource(db, file, seriesId);
   return propose(db, store, source, taskOf(db, taskId));
 }

@@ -26,7 +26,10 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
     // of Reference is kept too: its series is found by that frame of reference (label-sets.ts).
     const referenced = parsed.referencedSeriesUids[0] ?? '';
     if (!referenced && !parsed.frameOfReferenceUid)
-      return { status: 'skipped', reason: 'DICOM SEG without a Referenced Series Sequence or Frame of Reference: cannot tell which series it labels' };
+      return {
+        status: 'skipped',
+        reason: 'DICOM SEG without a Referenced Series Sequence or Frame of Reference: cannot tell which series it labels',
+      };
     return { status: 'label-set', sopInstanceUid: h.sopInstanceUid, referencedSeriesUid: referenced, segments: parsed.segments };
   }
   if (!h.studyInstanceUid || !h.seriesInstanceUid)
@@ -36,14 +39,27 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
   if (!file.pixelData) return { status: 'failed', reason: failureReason('unsupported-syntax') };
   // Every photometric interpretation is converted when shown (PALETTE COLOR through its tables)
   // or refused here: none is stored to be shown as raw samples.
-  if (typeof h.palette === 'string') return { status: 'failed', reason: failureReason('unsupported-pixels', 'PALETTE COLOR lookup tables missing or damaged'), detail: h.palette };
+  if (typeof h.palette === 'string')
+    return {
+      status: 'failed',
+      reason: failureReason('unsupported-pixels', 'PALETTE COLOR lookup tables missing or damaged'),
+      detail: h.palette,
+    };
   if (!SHOWN.has(h.photometricInterpretation)) {
     // A defined term (PS3.5 §6.2 CS: capitals, digits, space, underscore) not shown here is named; a damaged value is not echoed.
     if (!/^[A-Z0-9 _]{1,16}$/.test(h.photometricInterpretation))
-      return { status: 'failed', reason: failureReason('missing-attribute', 'Photometric Interpretation'), detail: `Photometric Interpretation ${JSON.stringify(h.photometricInterpretation)}` };
-    return { status: 'failed', reason: failureReason('unsupported-pixels', `Photometric Interpretation ${h.photometricInterpretation}`) };
+      return {
+        status: 'failed',
+        reason: failureReason('missing-attribute', 'Photometric Interpretation'),
+        detail: `Photometric Interpretation ${JSON.stringify(h.photometricInterpretation)}`,
+      };
+    return {
+      status: 'failed',
+      reason: failureReason('unsupported-pixels', `Photometric Interpretation ${h.photometricInterpretation}`),
+    };
   }
-  if (h.rows <= 0 || h.columns <= 0) return { status: 'failed', reason: failureReason('bad-geometry', `image size ${h.rows}×${h.columns}`) };
+  if (h.rows <= 0 || h.columns <= 0)
+    return { status: 'failed', reason: failureReason('bad-geometry', `image size ${h.rows}×${h.columns}`) };
   // Pixels cut short are refused here, not found out when the image is first shown (Part 5 §8.1.1:
   // native Pixel Data holds Rows × Columns × Samples × Bits Allocated × Frames bits).
   if (!file.pixelData.encapsulated) {
@@ -51,16 +67,40 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
     if (file.pixelData.data.length < expected)
       return { status: 'failed', reason: failureReason('pixels-cut-short', bytesOf(file.pixelData.data.length, expected)) };
   } else if (file.pixelData.truncation || file.pixelData.fragments.length === 0) {
-    return { status: 'failed', reason: failureReason('pixels-cut-short', 'the compressed frames end early'), detail: file.pixelData.truncation ?? 'no fragments' };
+    return {
+      status: 'failed',
+      reason: failureReason('pixels-cut-short', 'the compressed frames end early'),
+      detail: file.pixelData.truncation ?? 'no fragments',
+    };
   }
-  return { status: 'image', series: seriesRecord(h), frames: frameRecords(h), ...(parsed.repairs.length ? { notes: [...new Set(parsed.repairs)] } : {}) };
+  return {
+    status: 'image',
+    series: seriesRecord(h),
+    frames: frameRecords(h),
+    ...(parsed.repairs.length ? { notes: [...new Set(parsed.repairs)] } : {}),
+  };
 }
 
 /** Photometric interpretations the decoder converts to grey or RGB (PS3.3 C.7.6.3.1.2). */
-const SHOWN = new Set(['MONOCHROME1', 'MONOCHROME2', 'RGB', 'PALETTE COLOR', 'YBR_FULL', 'YBR_FULL_422', 'YBR_PARTIAL_422', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT']);
+const SHOWN = new Set([
+  'MONOCHROME1',
+  'MONOCHROME2',
+  'RGB',
+  'PALETTE COLOR',
+  'YBR_FULL',
+  'YBR_FULL_422',
+  'YBR_PARTIAL_422',
+  'YBR_PARTIAL_420',
+  'YBR_ICT',
+  'YBR_RCT',
+]);
 
 function seriesRecord(h: DicomImageHeader): SeriesRecord {
-  const patientKey = h.patient.id ? `id:${h.patient.id}` : h.patient.name ? `name:${h.patient.name}|${h.patient.birthDate}` : `study:${h.studyInstanceUid}`;
+  const patientKey = h.patient.id
+    ? `id:${h.patient.id}`
+    : h.patient.name
+      ? `name:${h.patient.name}|${h.patient.birthDate}`
+      : `study:${h.studyInstanceUid}`;
   return {
     patientKey,
     patient: { id: h.patient.id, name: h.patient.name, birthDate: h.patient.birthDate, sex: h.patient.sex },

@@ -20,6 +20,9 @@ export async function readRecords(filePath: string, bytes: Uint8Array, sha256: s
     case 'jpeg':
       return readRasterRecords(filePath, bytes, sha256, format);
     case 'unknown':
-      return { status: 'skipped', reason: 'not an image format the workstation reads (DICOM, NIfTI, NRRD, MetaImage, PNG, JPEG)' };
+      return {
+        status: 'skipped',
+        reason: 'not an image format the workstation reads (DICOM, NIfTI, NRRD, MetaImage, PNG, JPEG)',
+      };
   }
 }

@@ -11,14 +11,20 @@ import { uidFrom } from './uids';
 /** Formats whose pixels live in another file: the store keeps one file per image source. */
 const DETACHED = /\.(mhd|nhdr|hdr)$/i;
 
-
 function stem(file: string): string {
   return path.basename(file).replace(/\.(nii\.gz|nii|nrrd|mha|png|jpe?g)$/i, '');
 }
 
-export async function readVolumeRecords(file: string, sha256: string, format: 'nifti' | 'nrrd' | 'metaimage'): Promise<ReadOutcome> {
+export async function readVolumeRecords(
+  file: string,
+  sha256: string,
+  format: 'nifti' | 'nrrd' | 'metaimage',
+): Promise<ReadOutcome> {
   if (DETACHED.test(file)) {
-    return { status: 'skipped', reason: 'a header whose voxels are in a separate file: import the single-file form (.nii.gz, .nrrd, .mha)' };
+    return {
+      status: 'skipped',
+      reason: 'a header whose voxels are in a separate file: import the single-file form (.nii.gz, .nrrd, .mha)',
+    };
   }
   let volume;
   try {
@@ -39,7 +45,10 @@ export async function readVolumeRecords(file: string, sha256: string, format: 'n
     series: {
       modality: 'OT',
       number: t + 1,
-      description: timePoints > 1 ? `${path.basename(file)} (axial, time point ${t + 1} of ${timePoints})` : `${path.basename(file)} (axial)`,
+      description:
+        timePoints > 1
+          ? `${path.basename(file)} (axial, time point ${t + 1} of ${timePoints})`
+          : `${path.basename(file)} (axial)`,
     },
     format,
   });
@@ -75,7 +84,12 @@ export async function readVolumeRecords(file: string, sha256: string, format: 'n
   };
 }
 
-export async function readRasterRecords(file: string, bytes: Uint8Array, sha256: string, format: 'png' | 'jpeg'): Promise<ReadOutcome> {
+export async function readRasterRecords(
+  file: string,
+  bytes: Uint8Array,
+  sha256: string,
+  format: 'png' | 'jpeg',
+): Promise<ReadOutcome> {
   let raster;
   try {
     raster = await readRaster(bytes);

@@ -11,7 +11,17 @@ import os from 'node:os';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startWorker } from '../workers';
 import type { Ingested, ScannedFile } from './ingest';
-import { CONTROL_SLOTS, FREED, NEXT, POSTED, SLOTS, STOP, type ReaderData, type ReaderFiles, type ReaderMessage } from './reader-protocol';
+import {
+  CONTROL_SLOTS,
+  FREED,
+  NEXT,
+  POSTED,
+  SLOTS,
+  STOP,
+  type ReaderData,
+  type ReaderFiles,
+  type ReaderMessage,
+} from './reader-protocol';
 
 /** Below this many files a thread's start-up costs more than it saves. */
 export const PARALLEL_MIN_FILES = 64;
@@ -72,7 +82,12 @@ export class ReaderPool {
         slots: slots.buffer as SharedArrayBuffer,
         port: port2,
       };
-      const reader: Reader = { worker: startWorker('import-reader', { workerData: data, transferList: [port2] }), port: port1, slots, done: false };
+      const reader: Reader = {
+        worker: startWorker('import-reader', { workerData: data, transferList: [port2] }),
+        port: port1,
+        slots,
+        done: false,
+      };
       // Unreferenced: if the import ends without closing the pool (an exception), the threads do
       // not keep the import worker alive, and they end with it.
       reader.worker.unref();

@@ -54,9 +54,18 @@ export function reasonForThrown(e: unknown, source: 'dicom' | 'volume' | 'pictur
     if (failure === 'not-found' || failure === 'io') return { reason: failureReason('unreadable'), detail };
     if (failure === 'too-large') return { reason: failureReason('too-large'), detail };
     if (failure === 'unsupported')
-      return { reason: failureReason(source === 'dicom' ? 'unsupported-pixels' : source === 'volume' ? 'damaged-volume' : 'damaged-picture', 'a variant the workstation does not read'), detail };
+      return {
+        reason: failureReason(
+          source === 'dicom' ? 'unsupported-pixels' : source === 'volume' ? 'damaged-volume' : 'damaged-picture',
+          'a variant the workstation does not read',
+        ),
+        detail,
+      };
   }
-  return { reason: failureReason(source === 'dicom' ? 'damaged-header' : source === 'volume' ? 'damaged-volume' : 'damaged-picture'), detail };
+  return {
+    reason: failureReason(source === 'dicom' ? 'damaged-header' : source === 'volume' ? 'damaged-volume' : 'damaged-picture'),
+    detail,
+  };
 }
 
 /** Which of Study and Series Instance UID an image lacks, named (PS3.3 C.7.2.1, C.7.3.1: both Type 1). */

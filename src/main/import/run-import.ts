@@ -98,7 +98,9 @@ class ImportRun {
         `INSERT OR IGNORE INTO label_sets (file_id, sop_instance_uid, referenced_series_uid, segments, task_id, status, job_id)
          VALUES ((SELECT id FROM files WHERE sha256 = ?), ?, ?, ?, ?, 'pending', ?)`,
       ),
-      insertFile: db.prepare('INSERT OR IGNORE INTO files (sha256, store_path, size, format, original_path) VALUES (?, ?, ?, ?, ?)'),
+      insertFile: db.prepare(
+        'INSERT OR IGNORE INTO files (sha256, store_path, size, format, original_path) VALUES (?, ?, ?, ?, ?)',
+      ),
     };
   }
 
@@ -216,21 +218,33 @@ class ImportRun {
         // A file with several series (a 4D volume) is one item of the report, given with its first.
         if (reported.has(o.path)) continue;
         reported.add(o.path);
-        this.item(o.path, o.added ? 'imported' : 'duplicate', o.added ? o.notes.join('; ') : 'images already in the database', group.series.seriesUid);
+        this.item(
+          o.path,
+          o.added ? 'imported' : 'duplicate',
+          o.added ? o.notes.join('; ') : 'images already in the database',
+          group.series.seriesUid,
+        );
       }
       this.report();
     }
     this.flushItems();
     // DICOM SEGs waiting for their series (this import's and earlier ones) become labels now
     // where they can; the report says what became of each (label-sets.ts).
-    if (!this.ctx.isCancelled()) reportLabelSets(this.ctx.db, this.ctx.jobId, resolvePendingLabelSets(this.ctx.db, this.ctx.store));
+    if (!this.ctx.isCancelled())
+      reportLabelSets(this.ctx.db, this.ctx.jobId, resolvePendingLabelSets(this.ctx.db, this.ctx.store));
     return [...studyIds];
   }
 
   private readonly committed = new Set<SeriesGroup>();
 
   /** What one ingested file means for this import; `stored` is where a new image's bytes went. */
-  private async take(files: readonly ScannedFile[], done: Uint8Array, r: Ingested, stored: StoredLocation | null, byReader = false): Promise<void> {
+  private async take(
+    files: readonly ScannedFile[],
+    done: Uint8Array,
+    r: Ingested,
+    stored: StoredLocation | null,
+    byReader = false,
+  ): Promise<void> {
     done[r.index] = 1;
     if (byReader) this.filesByReaders++;
     this.progress.bytesRead += r.size;
@@ -239,9 +253,19 @@ class ImportRun {
     else if (r.status === 'refused') this.refuse(r.path, r.sha256, r.outcome);
     // (A reader checked the database before its bytes were stored; a file committed by another
     // process since then keeps its first copy: the indexer's upsert.)
-    else if (r.status === 'known' || this.hashesThisRun.has(r.sha256)) this.item(r.path, 'duplicate', 'same file already imported');
-    else if (this.isDuplicateSop(r.frames)) this.item(r.path, 'duplicate', 'same SOP Instance UID already imported'); // its pack bytes stay unreferenced
-    else this.stage(r.path, r.sha256, r.size, { status: 'image', series: r.series, frames: r.frames, ...(r.notes ? { notes: r.notes } : {}) }, stored!, true);
+    else if (r.status === 'known' || this.hashesThisRun.has(r.sha256))
+      this.item(r.path, 'duplicate', 'same file already imported');
+    else if (this.isDuplicateSop(r.frames))
+      this.item(r.path, 'duplicate', 'same SOP Instance UID already imported'); // its pack bytes stay unreferenced
+    else
+      this.stage(
+        r.path,
+        r.sha256,
+        r.size,
+        { status: 'image', series: r.series, frames: r.frames, ...(r.notes ? { notes: r.notes } : {}) },
+        stored!,
+        true,
+      );
     this.report();
   }
 
@@ -276,10 +300,22 @@ class ImportRun {
         const stored = this.ctx.store.put(bytes, sha256);
         this.ctx.db.transaction(() => {
           this.sql.insertFile.run(sha256, stored.relative, bytes.length, 'dicom', file.path);
-          this.sql.insertLabelSet.run(sha256, outcome.sopInstanceUid, outcome.referencedSeriesUid, JSON.stringify(outcome.segments), this.ctx.taskId ?? 1, this.ctx.jobId);
+          this.sql.insertLabelSet.run(
+            sha256,
+            outcome.sopInstanceUid,
+            outcome.referencedSeriesUid,
+            JSON.stringify(outcome.segments),
+            this.ctx.taskId ?? 1,
+            this.ctx.jobId,
+          );
         })();
         this.hashesThisRun.add(sha256);
-        this.item(file.path, 'imported', `DICOM SEG kept as a label set for series ${outcome.referencedSeriesUid}`, outcome.referencedSeriesUid);
+        this.item(
+          file.path,
+          'imported',
+          `DICOM SEG kept as a label set for series ${outcome.referencedSeriesUid}`,
+          outcome.referencedSeriesUid,
+        );
         return;
       }
       case 'image': {
@@ -295,17 +331,36 @@ class ImportRun {
   }
 
   /** Groups a new image's frames by series for the commit. */
-  private stage(path: string, sha256: string, size: number, outcome: ImageOutcome, stored: StoredLocation, written: boolean): void {
+  private stage(
+    path: string,
+    sha256: string,
+    size: number,
+    outcome: ImageOutcome,
+    stored: StoredLocation,
+    written: boolean,
+  ): void {
     for (const f of outcome.frames) if (f.sopInstanceUid) this.sopsThisRun.add(`${f.sopInstanceUid}#${f.frameIndex}`);
     this.hashesThisRun.add(sha256);
     // A 4D volume's later time points are series of their own over the same stored file; the
     // file's notes are reported once, with its first series.
-    const parts = [{ series: outcome.series, frames: outcome.frames, notes: outcome.notes ?? [] }, ...(outcome.more ?? []).map((m) => ({ ...m, notes: [] }))];
+    const parts = [
+      { series: outcome.series, frames: outcome.frames, notes: outcome.notes ?? [] },
+      ...(outcome.more ?? []).map((m) => ({ ...m, notes: [] })),
+    ];
     for (const part of parts) {
       const uid = part.series.seriesUid;
       let group = this.groups.get(uid);
       if (!group) this.groups.set(uid, (group = { series: part.series, files: [] }));
-      group.files.push({ path, sha256, stored, size, written, format: part.series.format, frames: part.frames, notes: part.notes });
+      group.files.push({
+        path,
+        sha256,
+        stored,
+        size,
+        written,
+        format: part.series.format,
+        frames: part.frames,
+        notes: part.notes,
+      });
     }
   }
 
@@ -314,7 +369,8 @@ class ImportRun {
     if (this.isKnown(sha256) || this.hashesThisRun.has(sha256)) this.item(p, 'duplicate', 'same file already imported');
     else if (outcome.status === 'skipped') this.item(p, 'skipped', outcome.reason);
     else {
-      if (outcome.detail) this.details.push(`${new Date().toISOString()} job ${this.ctx.jobId} ${p}: ${outcome.detail.replace(/\s+/g, ' ')}`);
+      if (outcome.detail)
+        this.details.push(`${new Date().toISOString()} job ${this.ctx.jobId} ${p}: ${outcome.detail.replace(/\s+/g, ' ')}`);
       this.item(p, 'failed', outcome.reason);
     }
   }
@@ -328,7 +384,10 @@ class ImportRun {
     const withSop = frames.filter((f) => f.sopInstanceUid);
     return (
       withSop.length > 0 &&
-      withSop.every((f) => this.sopsThisRun.has(`${f.sopInstanceUid}#${f.frameIndex}`) || this.sql.knownSop.get(f.sopInstanceUid, f.frameIndex))
+      withSop.every(
+        (f) =>
+          this.sopsThisRun.has(`${f.sopInstanceUid}#${f.frameIndex}`) || this.sql.knownSop.get(f.sopInstanceUid, f.frameIndex),
+      )
     );
   }
 
@@ -354,7 +413,8 @@ class ImportRun {
     this.lastSent = now;
     const p = this.progress;
     const elapsed = (now - this.started) / 1000;
-    if (p.phase === 'reading' && p.bytesRead > 0 && elapsed > 0.5) p.etaSeconds = Math.round(((p.bytesTotal - p.bytesRead) * elapsed) / p.bytesRead);
+    if (p.phase === 'reading' && p.bytesRead > 0 && elapsed > 0.5)
+      p.etaSeconds = Math.round(((p.bytesTotal - p.bytesRead) * elapsed) / p.bytesRead);
     this.ctx.onProgress({ ...p });
   }
 
@@ -379,7 +439,8 @@ class ImportRun {
     const referenced = referencedIn(this.ctx.db);
     for (const group of this.groups.values()) {
       if (this.committed.has(group)) continue;
-      for (const f of group.files) if (f.written && f.stored.offset === null && !this.isKnown(f.sha256)) store.remove(f.stored.relative);
+      for (const f of group.files)
+        if (f.written && f.stored.offset === null && !this.isKnown(f.sha256)) store.remove(f.stored.relative);
     }
     for (const written of pack.packs) if (!referenced(written)) store.remove(written);
   }
@@ -391,7 +452,9 @@ type PackWriter = ReturnType<ContentStore['openPack']>;
 /** This import's SEG items say what became of them; an earlier import's SEG attached now gets an item of its own. */
 function reportLabelSets(db: Database, jobId: number, outcomes: PendingOutcome[]): void {
   const update = db.prepare('UPDATE import_items SET reason = ? WHERE job_id = ? AND path = ?');
-  const insert = db.prepare("INSERT INTO import_items (job_id, path, status, reason, series_uid) VALUES (?, ?, 'imported', ?, ?)");
+  const insert = db.prepare(
+    "INSERT INTO import_items (job_id, path, status, reason, series_uid) VALUES (?, ?, 'imported', ?, ?)",
+  );
   db.transaction(() => {
     for (const o of outcomes) {
       if (o.jobId === jobId) update.run(o.message, jobId, o.path);

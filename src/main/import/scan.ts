@@ -46,7 +46,10 @@ export function scanPaths(inputs: readonly string[], isCancelled: () => boolean 
     try {
       st = statSync(full);
     } catch (e) {
-      result.problems.push({ path: full, reason: `not found or not readable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` });
+      result.problems.push({
+        path: full,
+        reason: `not found or not readable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      });
       continue;
     }
     if (st.isDirectory()) walk(full);
@@ -58,7 +61,8 @@ export function scanPaths(inputs: readonly string[], isCancelled: () => boolean 
       } else {
         for (const f of listed.files) add(f, statSafe(f));
         for (const u of listed.unresolved) result.problems.push(u);
-        if (listed.files.length === 0 && listed.unresolved.length === 0) result.problems.push({ path: full, reason: 'DICOMDIR lists no files' });
+        if (listed.files.length === 0 && listed.unresolved.length === 0)
+          result.problems.push({ path: full, reason: 'DICOMDIR lists no files' });
       }
     } else add(full, st.size);
   }
@@ -79,7 +83,9 @@ function statSafe(file: string): number {
  * taken as a separator too, as pydicom's FileSet and other readers do for non-conformant writers.
  * An entry that cannot be resolved is listed in `unresolved` with its reason, never dropped.
  */
-export function dicomdirFiles(dicomdir: string): { files: string[]; unresolved: { path: string; reason: string }[] } | { error: string } {
+export function dicomdirFiles(
+  dicomdir: string,
+): { files: string[]; unresolved: { path: string; reason: string }[] } | { error: string } {
   try {
     const bytes = readFileSync(dicomdir);
     const root = path.dirname(dicomdir);
@@ -105,8 +111,12 @@ export function dicomdirFiles(dicomdir: string): { files: string[]; unresolved: 
 
 /** The Referenced File IDs as dcmjs parses them: for the DICOMDIRs the quick reader leaves (dicomdir.ts). */
 export function parsedFileIds(bytes: Buffer): string[] {
-  const data = readQuietly(() => dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer));
-  const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(data.dict) as { DirectoryRecordSequence?: { ReferencedFileID?: string | string[] }[] };
+  const data = readQuietly(() =>
+    dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer),
+  );
+  const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(data.dict) as {
+    DirectoryRecordSequence?: { ReferencedFileID?: string | string[] }[];
+  };
   const ids: string[] = [];
   for (const record of ds.DirectoryRecordSequence ?? []) {
     const id = record.ReferencedFileID;

@@ -45,11 +45,16 @@ export class ImportMainService implements ImportService {
   constructor(private readonly o: ImportServiceOptions) {}
 
   async start({ paths, taskId }: ImportStart): Promise<{ jobId: number }> {
-    if (taskId !== undefined && !taskExists(this.o.db, taskId)) throw new ServiceError('not-found', `There is no task ${taskId}.`);
+    if (taskId !== undefined && !taskExists(this.o.db, taskId))
+      throw new ServiceError('not-found', `There is no task ${taskId}.`);
     const resolved = paths.map(fullPath);
     const missing = paths.filter((_, i) => !existsSync(resolved[i]!));
     // The message names the paths as the reader typed them: never the server's own folders.
-    if (missing.length === resolved.length) throw new ServiceError('not-found', `Nothing to import: ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist on this machine.`);
+    if (missing.length === resolved.length)
+      throw new ServiceError(
+        'not-found',
+        `Nothing to import: ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist on this machine.`,
+      );
     const title = resolved.length === 1 ? `Import ${path.basename(resolved[0]!)}` : `Import ${resolved.length} items`;
     const job = this.o.jobs.create('import', title, { paths: resolved });
     // One import at a time: they would compete for the same disk, and an import may remove store
@@ -97,15 +102,21 @@ export class ImportMainService implements ImportService {
     }
     try {
       const { size } = await file.stat();
-      if (size !== offset) throw new ServiceError('conflict', `the upload of ${relative} has ${size} bytes, not ${offset}: send the file again`);
+      if (size !== offset)
+        throw new ServiceError('conflict', `the upload of ${relative} has ${size} bytes, not ${offset}: send the file again`);
       let written = 0;
       try {
         for await (const bytes of source) {
-          if (written + bytes.byteLength > length) throw new ServiceError('conflict', `the chunk of ${relative} is longer than announced (${length} bytes)`);
+          if (written + bytes.byteLength > length)
+            throw new ServiceError('conflict', `the chunk of ${relative} is longer than announced (${length} bytes)`);
           await file.write(bytes, 0, bytes.byteLength, offset + written);
           written += bytes.byteLength;
         }
-        if (written !== length) throw new ServiceError('conflict', `the chunk of ${relative} was cut off after ${written} of ${length} bytes: send it again`);
+        if (written !== length)
+          throw new ServiceError(
+            'conflict',
+            `the chunk of ${relative} was cut off after ${written} of ${length} bytes: send it again`,
+          );
       } catch (e) {
         await file.truncate(offset);
         throw e;
@@ -148,7 +159,9 @@ export class ImportMainService implements ImportService {
       .all(seriesUid ?? null, seriesUid ?? null) as (Omit<LabelSetSummary, 'message'> & { detail: string })[];
     return rows.map(({ detail, ...r }) => ({
       ...r,
-      message: String((JSON.parse(detail) as { message?: unknown }).message ?? (r.status === 'kept' ? 'kept as a label set' : '')),
+      message: String(
+        (JSON.parse(detail) as { message?: unknown }).message ?? (r.status === 'kept' ? 'kept as a label set' : ''),
+      ),
     }));
   }
 
@@ -161,7 +174,11 @@ export class ImportMainService implements ImportService {
     return this.labelImport(() => applyLabelSet(this.o.db, this.store(), labelSetId, taskId, choices));
   }
 
-  async proposeLabelMap({ path: file, seriesId, taskId }: z.input<typeof importMethods.proposeLabelMap>): Promise<LabelMappingProposal> {
+  async proposeLabelMap({
+    path: file,
+    seriesId,
+    taskId,
+  }: z.input<typeof importMethods.proposeLabelMap>): Promise<LabelMappingProposal> {
     if (!existsSync(file)) throw new ServiceError('not-found', `There is no label map ${file} on this machine.`);
     return this.labelImport(() => proposeLabelMap(this.o.db, this.store(), file, seriesId, taskId));
   }
@@ -182,7 +199,8 @@ export class ImportMainService implements ImportService {
       return await step();
     } catch (e) {
       if (e instanceof MappingError) throw new ServiceError('invalid-input', e.message);
-      if (e instanceof LabelImportError) throw new ServiceError(/there is no /.test(e.message) ? 'not-found' : 'invalid-input', e.message);
+      if (e instanceof LabelImportError)
+        throw new ServiceError(/there is no /.test(e.message) ? 'not-found' : 'invalid-input', e.message);
       throw e;
     }
   }
@@ -191,16 +209,22 @@ export class ImportMainService implements ImportService {
     const job = await this.o.jobs.get({ id: jobId });
     if (job.kind !== 'import') throw new ServiceError('invalid-input', `job ${jobId} is not an import`);
     const counts: Record<ImportItemStatus, number> = { imported: 0, duplicate: 0, skipped: 0, failed: 0 };
-    for (const row of this.o.db.prepare('SELECT status, count(*) AS n FROM import_items WHERE job_id = ? GROUP BY status').all(jobId) as {
+    for (const row of this.o.db
+      .prepare('SELECT status, count(*) AS n FROM import_items WHERE job_id = ? GROUP BY status')
+      .all(jobId) as {
       status: ImportItemStatus;
       n: number;
     }[])
       counts[row.status] = row.n;
     const problems = this.o.db
-      .prepare(`SELECT path, status, reason FROM import_items WHERE job_id = ? AND status IN ('failed', 'skipped') ORDER BY status, path LIMIT ?`)
+      .prepare(
+        `SELECT path, status, reason FROM import_items WHERE job_id = ? AND status IN ('failed', 'skipped') ORDER BY status, path LIMIT ?`,
+      )
       .all(jobId, limit) as ImportItem[];
     const notes = this.o.db
-      .prepare(`SELECT path, status, reason FROM import_items WHERE job_id = ? AND status = 'imported' AND reason != '' ORDER BY path LIMIT ?`)
+      .prepare(
+        `SELECT path, status, reason FROM import_items WHERE job_id = ? AND status = 'imported' AND reason != '' ORDER BY path LIMIT ?`,
+      )
       .all(jobId, limit) as ImportItem[];
     // A PACS retrieval's job reports downloads, not an import's counts.
     const progress: ImportProgress | null = job.progress && 'filesSeen' in job.progress ? job.progress : null;
@@ -209,7 +233,15 @@ export class ImportMainService implements ImportService {
 
   private run(jobId: number, paths: string[], taskId?: number): Promise<Job> {
     const cancel = new SharedArrayBuffer(4);
-    const data: ImportWorkerData = { dbPath: this.o.dbPath, storeDir: this.o.storeDir, jobId, paths, cancel, ...(taskId ? { taskId } : {}), ...(this.o.sqliteBinding ? { sqliteBinding: this.o.sqliteBinding } : {}) };
+    const data: ImportWorkerData = {
+      dbPath: this.o.dbPath,
+      storeDir: this.o.storeDir,
+      jobId,
+      paths,
+      cancel,
+      ...(taskId ? { taskId } : {}),
+      ...(this.o.sqliteBinding ? { sqliteBinding: this.o.sqliteBinding } : {}),
+    };
     const worker = startWorker('import-worker', { workerData: data });
     this.o.jobs.markRunning(jobId, () => Atomics.store(new Int32Array(cancel), 0, 1));
     let last: ImportProgress | undefined;
@@ -230,7 +262,13 @@ export class ImportMainService implements ImportService {
           const p = m.summary.progress;
           const job = this.o.jobs.finish('import', jobId, m.summary.cancelled ? 'cancelled' : 'done', {
             progress: { ...p, done: p.bytesRead, total: p.bytesTotal },
-            result: { studyIds: m.summary.studyIds, elapsedMs: m.summary.elapsedMs, phasesMs: m.summary.phasesMs, filesByReaders: m.summary.filesByReaders, cpuMs: m.summary.cpuMs },
+            result: {
+              studyIds: m.summary.studyIds,
+              elapsedMs: m.summary.elapsedMs,
+              phasesMs: m.summary.phasesMs,
+              filesByReaders: m.summary.filesByReaders,
+              cpuMs: m.summary.cpuMs,
+            },
           });
           if (m.summary.studyIds.length) this.o.events.emit('onDidChangeStudies', { studyIds: m.summary.studyIds });
           if (job.status === 'done') this.o.events.emit('onDidImportStudies', { jobId, studyIds: m.summary.studyIds });
@@ -255,7 +293,10 @@ export function fullPath(typed: string): string {
   const p = typed.trim();
   if (p === '~' || p.startsWith('~/') || p.startsWith('~\\')) return path.join(os.homedir(), p.slice(1));
   if (!path.isAbsolute(p)) {
-    throw new ServiceError('invalid-input', `"${p}" is not a full path: give the whole path, starting with ${path.sep === '/' ? '/ or ~/' : 'a drive letter or ~\\'}.`);
+    throw new ServiceError(
+      'invalid-input',
+      `"${p}" is not a full path: give the whole path, starting with ${path.sep === '/' ? '/ or ~/' : 'a drive letter or ~\\'}.`,
+    );
   }
   return path.normalize(p);
 }

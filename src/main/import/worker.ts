@@ -19,9 +19,7 @@ export interface ImportWorkerData {
 }
 
 export type ImportWorkerMessage =
-  | { type: 'progress'; progress: ImportProgress }
-  | { type: 'done'; summary: ImportSummary }
-  | { type: 'error'; message: string };
+  { type: 'progress'; progress: ImportProgress } | { type: 'done'; summary: ImportSummary } | { type: 'error'; message: string };
 
 const data = workerData as ImportWorkerData;
 const flag = new Int32Array(data.cancel);

@@ -4,7 +4,15 @@
 // task (issue 22) and runs that task's active version, loaded first when another is loaded.
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import type { Events, ExecutionProviderName, InferenceService, InferenceStatus, InferenceTimings, PredictionView, Settings } from '../../shared/contract';
+import type {
+  Events,
+  ExecutionProviderName,
+  InferenceService,
+  InferenceStatus,
+  InferenceTimings,
+  PredictionView,
+  Settings,
+} from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import { applicability } from '../../shared/model/applicability';
 import type { InputStatistics } from '../../shared/model/input-statistics';
@@ -50,17 +58,26 @@ export class InferenceEngine implements InferenceService {
 
   /** Starts the worker and loads the active model. Resolves when ready or unavailable. */
   async start({ resumeJobs = true }: { resumeJobs?: boolean } = {}): Promise<InferenceStatus> {
-    const data: InferenceWorkerData = { dbPath: this.o.dbPath, storeDir: this.o.storeDir, cancel: this.cancel, ...(this.o.sqliteBinding ? { sqliteBinding: this.o.sqliteBinding } : {}) };
+    const data: InferenceWorkerData = {
+      dbPath: this.o.dbPath,
+      storeDir: this.o.storeDir,
+      cancel: this.cancel,
+      ...(this.o.sqliteBinding ? { sqliteBinding: this.o.sqliteBinding } : {}),
+    };
     this.worker = startWorker('inference-worker', { workerData: data });
     this.worker.on('message', (reply: EngineReply) => this.onReply(reply));
-    this.worker.on('error', (e) => this.setState({ ...this.state, state: 'unavailable', message: `inference worker failed: ${e.message}` }));
+    this.worker.on('error', (e) =>
+      this.setState({ ...this.state, state: 'unavailable', message: `inference worker failed: ${e.message}` }),
+    );
     this.o.registry.onWillActivate((version) => this.load(version).then(() => undefined));
     const active = this.o.registry.active() ?? this.o.registry.actives()[0] ?? null;
-    if (!active) return this.setState({ state: 'unavailable', provider: null, failures: [], model: null, message: 'no model is installed' });
+    if (!active)
+      return this.setState({ state: 'unavailable', provider: null, failures: [], model: null, message: 'no model is installed' });
     await this.load(active).catch(() => undefined);
     // Jobs queued before a restart run now.
     if (resumeJobs) {
-      for (const job of await this.o.jobs.list({ kind: 'inference', limit: 500 })) if (job.status === 'queued') this.enqueue(job.id);
+      for (const job of await this.o.jobs.list({ kind: 'inference', limit: 500 }))
+        if (job.status === 'queued') this.enqueue(job.id);
       // Series imported while no app ran (e.g. `lgms import`) are segmented now, as after an import.
       this.autoSegment(this.o.db.prepare("SELECT DISTINCT study_id FROM series WHERE status = 'new'").pluck().all() as number[]);
     }
@@ -77,7 +94,8 @@ export class InferenceEngine implements InferenceService {
   async settingsChanged(): Promise<void> {
     const loaded = this.state.model;
     const active = loaded ? this.o.registry.get(loaded.id) : this.o.registry.active();
-    if (active && this.o.settings().executionProvider !== this.loadedProviderSetting) await this.load(active).catch(() => undefined);
+    if (active && this.o.settings().executionProvider !== this.loadedProviderSetting)
+      await this.load(active).catch(() => undefined);
   }
 
   async status(): Promise<InferenceStatus> {
@@ -93,7 +111,15 @@ export class InferenceEngine implements InferenceService {
    * task). Throws ServiceError('unavailable') when the task has no active version or no model
    * can run, 'not-found' for an unknown series.
    */
-  async segmentSeries({ seriesId, ttaFlips, taskId = STARTER_TASK_ID }: { seriesId: number; ttaFlips?: 0 | 2 | 4; taskId?: number }): Promise<{ jobId: number }> {
+  async segmentSeries({
+    seriesId,
+    ttaFlips,
+    taskId = STARTER_TASK_ID,
+  }: {
+    seriesId: number;
+    ttaFlips?: 0 | 2 | 4;
+    taskId?: number;
+  }): Promise<{ jobId: number }> {
     const existing = this.o.db
       .prepare(
         `SELECT id FROM jobs WHERE kind = 'inference' AND status IN ('queued', 'running') AND json_extract(params, '$.seriesId') = ?
@@ -102,11 +128,17 @@ export class InferenceEngine implements InferenceService {
       .pluck()
       .get(seriesId, ttaFlips ?? -1, taskId) as number | undefined;
     if (existing !== undefined) return { jobId: existing };
-    const series = this.o.db.prepare('SELECT description, modality FROM series WHERE id = ?').get(seriesId) as { description: string; modality: string } | undefined;
+    const series = this.o.db.prepare('SELECT description, modality FROM series WHERE id = ?').get(seriesId) as
+      { description: string; modality: string } | undefined;
     if (!series) throw new ServiceError('not-found', `no series ${seriesId}`);
     if (!this.state.model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
-    if (!this.o.registry.active(taskId)) throw new ServiceError('unavailable', `${this.taskName(taskId)} has no model yet: train and promote its first model`);
-    const params = { seriesId, ...(ttaFlips !== undefined ? { ttaFlips } : {}), ...(taskId !== STARTER_TASK_ID ? { taskId } : {}) };
+    if (!this.o.registry.active(taskId))
+      throw new ServiceError('unavailable', `${this.taskName(taskId)} has no model yet: train and promote its first model`);
+    const params = {
+      seriesId,
+      ...(ttaFlips !== undefined ? { ttaFlips } : {}),
+      ...(taskId !== STARTER_TASK_ID ? { taskId } : {}),
+    };
     const job = this.o.jobs.create('inference', `Segment ${series.modality} ${series.description}`.trim(), params);
     this.enqueue(job.id);
     return { jobId: job.id };
@@ -130,7 +162,13 @@ export class InferenceEngine implements InferenceService {
   }
 
   /** The task's series waiting in its review queue with another version's prediction, segmented again by its active one. */
-  async segmentReviewQueue({ dryRun, taskId = STARTER_TASK_ID }: { dryRun?: boolean | undefined; taskId?: number | undefined }): Promise<{ seriesIds: number[]; jobIds: number[] }> {
+  async segmentReviewQueue({
+    dryRun,
+    taskId = STARTER_TASK_ID,
+  }: {
+    dryRun?: boolean | undefined;
+    taskId?: number | undefined;
+  }): Promise<{ seriesIds: number[]; jobIds: number[] }> {
     const model = this.o.registry.active(taskId);
     if (!this.state.model || !model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
     const seriesIds = this.o.db
@@ -153,8 +191,18 @@ export class InferenceEngine implements InferenceService {
   }
 
   /** A stored prediction: of `modelVersionId`, else of the task's active version (default: the starter task's). */
-  async prediction({ imageId, modelVersionId, taskId }: { imageId: number; modelVersionId?: number; taskId?: number }): Promise<PredictionView | null> {
-    const version = modelVersionId ?? (taskId !== undefined ? this.o.registry.active(taskId)?.id : (this.o.registry.active()?.id ?? this.state.model?.id));
+  async prediction({
+    imageId,
+    modelVersionId,
+    taskId,
+  }: {
+    imageId: number;
+    modelVersionId?: number;
+    taskId?: number;
+  }): Promise<PredictionView | null> {
+    const version =
+      modelVersionId ??
+      (taskId !== undefined ? this.o.registry.active(taskId)?.id : (this.o.registry.active()?.id ?? this.state.model?.id));
     if (version === undefined) return null;
     const row = this.o.db
       .prepare(
@@ -162,7 +210,15 @@ export class InferenceEngine implements InferenceService {
          FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.image_id = ? AND p.model_version_id = ?`,
       )
       .get(imageId, version) as
-      | { mask: Buffer; uncertainty: Buffer | null; foreground_pixels: number; entropy: number; tta_dice: number | null; rows: number; columns: number }
+      | {
+          mask: Buffer;
+          uncertainty: Buffer | null;
+          foreground_pixels: number;
+          entropy: number;
+          tta_dice: number | null;
+          rows: number;
+          columns: number;
+        }
       | undefined;
     if (!row) return null;
     return {
@@ -194,7 +250,8 @@ export class InferenceEngine implements InferenceService {
       .all(...studyIds) as { id: number; modality: string; photometric: string }[];
     for (const s of series)
       for (const v of actives)
-        if (applicability(v.manifest.domain, s).inDomain) void this.segmentSeries({ seriesId: s.id, taskId: v.taskId }).catch(() => undefined);
+        if (applicability(v.manifest.domain, s).inDomain)
+          void this.segmentSeries({ seriesId: s.id, taskId: v.taskId }).catch(() => undefined);
   }
 
   private taskName(taskId: number): string {
@@ -210,7 +267,12 @@ export class InferenceEngine implements InferenceService {
       requestId: 0,
       modelVersionId: version.id,
       onnxPath: `${version.dir}/${m.files.onnx}`,
-      spec: { size: m.input.size, channels: m.input.channels, channelMode: m.input.channelMode, normalization: m.input.normalization },
+      spec: {
+        size: m.input.size,
+        channels: m.input.channels,
+        channelMode: m.input.channelMode,
+        normalization: m.input.normalization,
+      },
       threshold: outputThreshold(m),
       inputStatistics: inputStatisticsOf(this.o.registry, version.id),
       output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) },
@@ -219,7 +281,12 @@ export class InferenceEngine implements InferenceService {
     });
     if (reply.type === 'loaded') {
       this.loadedProviderSetting = setting;
-      this.setState({ state: 'ready', provider: reply.provider, failures: reply.failures, model: { id: version.id, modelId: m.id, name: m.name, version: m.version } });
+      this.setState({
+        state: 'ready',
+        provider: reply.provider,
+        failures: reply.failures,
+        model: { id: version.id, modelId: m.id, name: m.name, version: m.version },
+      });
       return;
     }
     const failures = reply.type === 'load-failed' ? reply.failures : [];
@@ -249,12 +316,20 @@ export class InferenceEngine implements InferenceService {
     if (job.status !== 'queued') return;
     const params = job.params;
     const seriesId = params.seriesId;
-    const imageIds = this.o.db.prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index').pluck().all(seriesId) as number[];
+    const imageIds = this.o.db
+      .prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index')
+      .pluck()
+      .all(seriesId) as number[];
     const ttaFlips = params.ttaFlips ?? this.o.settings().ttaFlips;
     // The job's task's active version segments; another task's model is swapped out first.
     const version: ResolvedVersion | null = this.o.registry.active(params.taskId ?? STARTER_TASK_ID);
     if (!version || this.state.model?.id !== version.id) {
-      const loaded = version ? await this.load(version).then(() => null, (e: unknown) => (e as Error).message) : `${this.taskName(params.taskId ?? STARTER_TASK_ID)} has no active model`;
+      const loaded = version
+        ? await this.load(version).then(
+            () => null,
+            (e: unknown) => (e as Error).message,
+          )
+        : `${this.taskName(params.taskId ?? STARTER_TASK_ID)} has no active model`;
       if (loaded !== null) {
         const final = this.o.jobs.finish('inference', jobId, 'failed', { error: loaded });
         this.jobWaiters.get(jobId)?.(final.status);
@@ -264,23 +339,46 @@ export class InferenceEngine implements InferenceService {
     }
     this.o.jobs.markRunning(jobId, () => Atomics.store(new Int32Array(this.cancel), 0, 1));
     this.o.db.prepare("UPDATE series SET status = 'segmenting' WHERE id = ?").run(seriesId);
-    const reply = await this.request({ type: 'segment', requestId: 0, jobId, imageIds, ttaFlips, batchSize: this.o.batchSize ?? 8, minComponentPixels: 16, fillHoles: true });
+    const reply = await this.request({
+      type: 'segment',
+      requestId: 0,
+      jobId,
+      imageIds,
+      ttaFlips,
+      batchSize: this.o.batchSize ?? 8,
+      minComponentPixels: 16,
+      fillHoles: true,
+    });
     let final;
     if (reply.type === 'segmented') {
       // "Segmented" only when every image has its mask: otherwise the job fails, saying how many
       // images failed and the first reason, and the series stays to be segmented.
       const incomplete = !reply.cancelled && reply.failed.length > 0;
       const status = reply.cancelled ? 'cancelled' : incomplete ? 'failed' : 'done';
-      this.o.db.prepare('UPDATE series SET status = ? WHERE id = ?').run(reply.cancelled || incomplete ? 'new' : 'segmented', seriesId);
+      this.o.db
+        .prepare('UPDATE series SET status = ? WHERE id = ?')
+        .run(reply.cancelled || incomplete ? 'new' : 'segmented', seriesId);
       final = this.o.jobs.finish('inference', jobId, status, {
-        ...(incomplete ? { error: `${reply.failed.length} of ${imageIds.length} images could not be segmented: ${reply.failed[0]!.reason}` } : {}),
-        result: { seriesId, segmented: reply.done, failed: reply.failed, provider: this.state.provider, model: this.state.model, ttaFlips, timingsMs: round(reply.timings) },
+        ...(incomplete
+          ? { error: `${reply.failed.length} of ${imageIds.length} images could not be segmented: ${reply.failed[0]!.reason}` }
+          : {}),
+        result: {
+          seriesId,
+          segmented: reply.done,
+          failed: reply.failed,
+          provider: this.state.provider,
+          model: this.state.model,
+          ttaFlips,
+          timingsMs: round(reply.timings),
+        },
         progress: { phase: 'done', done: reply.done + reply.failed.length, total: imageIds.length },
       });
       this.o.events.emit('onDidChangeStudies', { studyIds: [this.studyOf(seriesId)] });
     } else {
       this.o.db.prepare("UPDATE series SET status = 'new' WHERE id = ?").run(seriesId);
-      final = this.o.jobs.finish('inference', jobId, 'failed', { error: reply.type === 'error' ? reply.message : 'inference failed' });
+      final = this.o.jobs.finish('inference', jobId, 'failed', {
+        error: reply.type === 'error' ? reply.message : 'inference failed',
+      });
     }
     this.jobWaiters.get(jobId)?.(final.status);
     this.jobWaiters.delete(jobId);
@@ -301,7 +399,12 @@ export class InferenceEngine implements InferenceService {
 
   private onReply(reply: EngineReply): void {
     if (reply.type === 'progress') {
-      this.o.jobs.progress('inference', reply.jobId, { phase: 'segmenting', done: reply.done, total: reply.total, timingsMs: round(reply.timings) });
+      this.o.jobs.progress('inference', reply.jobId, {
+        phase: 'segmenting',
+        done: reply.done,
+        total: reply.total,
+        timingsMs: round(reply.timings),
+      });
       return;
     }
     const pending = this.pending.get(reply.requestId);
@@ -330,5 +433,12 @@ export function inputStatisticsOf(registry: Pick<ModelRegistry, 'lineage'>, id: 
 
 function round(t: InferenceTimings): InferenceTimings {
   const r = (v: number) => Math.round(v * 10) / 10;
-  return { decode: r(t.decode), preprocess: r(t.preprocess), model: r(t.model), postprocess: r(t.postprocess), store: r(t.store), total: r(t.total) };
+  return {
+    decode: r(t.decode),
+    preprocess: r(t.preprocess),
+    model: r(t.model),
+    postprocess: r(t.postprocess),
+    store: r(t.store),
+    total: r(t.total),
+  };
 }

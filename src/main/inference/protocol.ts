@@ -60,7 +60,15 @@ export type EngineReply =
   | { type: 'loaded'; requestId: number; provider: ExecutionProviderName; failures: ProviderFailure[]; probeMs: number }
   | { type: 'load-failed'; requestId: number; failures: ProviderFailure[] }
   | { type: 'progress'; jobId: number; done: number; total: number; timings: InferenceTimings }
-  | { type: 'segmented'; requestId: number; jobId: number; done: number; failed: { imageId: number; reason: string }[]; cancelled: boolean; timings: InferenceTimings }
+  | {
+      type: 'segmented';
+      requestId: number;
+      jobId: number;
+      done: number;
+      failed: { imageId: number; reason: string }[];
+      cancelled: boolean;
+      timings: InferenceTimings;
+    }
   | {
       type: 'segmented-files';
       requestId: number;

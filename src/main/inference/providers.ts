@@ -5,7 +5,13 @@ import type { ExecutionProviderName } from '../../shared/contract';
 export const PROVIDER_ORDER: readonly ExecutionProviderName[] = ['cuda', 'directml', 'coreml', 'webgpu', 'cpu'];
 
 /** onnxruntime-node's name for each provider. */
-export const ORT_NAME: Record<ExecutionProviderName, string> = { cuda: 'cuda', directml: 'dml', coreml: 'coreml', webgpu: 'webgpu', cpu: 'cpu' };
+export const ORT_NAME: Record<ExecutionProviderName, string> = {
+  cuda: 'cuda',
+  directml: 'dml',
+  coreml: 'coreml',
+  webgpu: 'webgpu',
+  cpu: 'cpu',
+};
 
 export interface ProviderFailure {
   provider: ExecutionProviderName;
@@ -13,7 +19,10 @@ export interface ProviderFailure {
 }
 
 /** The providers to try, in order, for a setting ('auto' or one forced provider). */
-export function candidates(setting: 'auto' | ExecutionProviderName, platform: NodeJS.Platform = process.platform): ExecutionProviderName[] {
+export function candidates(
+  setting: 'auto' | ExecutionProviderName,
+  platform: NodeJS.Platform = process.platform,
+): ExecutionProviderName[] {
   if (setting !== 'auto') return setting === 'cpu' ? ['cpu'] : [setting, 'cpu'];
   return PROVIDER_ORDER.filter((p) => {
     if (p === 'cuda') return platform === 'linux' || platform === 'win32';
@@ -24,7 +33,16 @@ export function candidates(setting: 'auto' | ExecutionProviderName, platform: No
 }
 
 /** Folders the Linux dynamic loader searches by default, after LD_LIBRARY_PATH (ld.so(8)). */
-const LINUX_LIBRARY_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib'];
+const LINUX_LIBRARY_DIRS = [
+  '/lib/x86_64-linux-gnu',
+  '/usr/lib/x86_64-linux-gnu',
+  '/lib/aarch64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/lib64',
+  '/usr/lib64',
+  '/lib',
+  '/usr/lib',
+];
 
 /**
  * Why a provider cannot load here, known before trying it; undefined when it is worth a try.

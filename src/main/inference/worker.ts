@@ -6,7 +6,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type * as Ort from 'onnxruntime-node';
-import { adjacentIndices, toAdjacentModelInput, toModelInput, type Letterbox, type ModelInputSpec } from '../../shared/imaging/preprocess';
+import {
+  adjacentIndices,
+  toAdjacentModelInput,
+  toModelInput,
+  type Letterbox,
+  type ModelInputSpec,
+} from '../../shared/imaging/preprocess';
 import { flipPlanes, letterboxEntropy, sigmoidInPlace, TTA_FLIPS } from '../../shared/imaging/postprocess';
 import { inputDistance, inputHistogram, type InputStatistics } from '../../shared/model/input-statistics';
 import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle } from '../../shared/imaging/slice-mask';
@@ -204,7 +210,18 @@ async function runBatch(
     if (out.activation === 'softmax') {
       // A multi-class model (issue 22): argmax of the TTA-averaged softmax, label values, per-label clean-up.
       const first = i * flips.length * out.classes * planeSize;
-      const r = softmaxSlices.slice(logits, first, flips, out.classes, box, frame.columns, frame.rows, out.values, o.minComponentPixels, o.fillHoles);
+      const r = softmaxSlices.slice(
+        logits,
+        first,
+        flips,
+        out.classes,
+        box,
+        frame.columns,
+        frame.rows,
+        out.values,
+        o.minComponentPixels,
+        o.fillHoles,
+      );
       return { imageId: id, ...r, inputDistance: distances[i]! };
     }
     const first = i * flips.length * planeSize;
@@ -267,7 +284,8 @@ async function segment(req: SegmentRequest): Promise<void> {
         failed.push({ imageId: id, reason: describe(e) });
       }
     }
-    if (model.spec.channelMode === 'adjacent') kept = await withNeighbours(req.imageIds, start, start + batchSlices, loaded, kept);
+    if (model.spec.channelMode === 'adjacent')
+      kept = await withNeighbours(req.imageIds, start, start + batchSlices, loaded, kept);
     const t1 = performance.now();
     const batch = await runBatch(model, loaded, req);
     const t4 = performance.now();

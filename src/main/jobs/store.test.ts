@@ -27,11 +27,30 @@ describe('job store', () => {
 
   it('keeps an import job typed from creation to result', async () => {
     const created = jobs.create('import', 'Import ct', { paths: ['/data/ct'] });
-    expect(created).toMatchObject({ kind: 'import', status: 'queued', params: { paths: ['/data/ct'] }, progress: null, result: null });
+    expect(created).toMatchObject({
+      kind: 'import',
+      status: 'queued',
+      params: { paths: ['/data/ct'] },
+      progress: null,
+      result: null,
+    });
     jobs.markRunning(created.id, () => {});
-    const progress = { jobId: created.id, phase: 'reading' as const, filesSeen: 3, filesImported: 1, filesDuplicate: 0, filesSkipped: 0, filesFailed: 0, bytesRead: 10, bytesTotal: 30, seriesIndexed: 0 };
+    const progress = {
+      jobId: created.id,
+      phase: 'reading' as const,
+      filesSeen: 3,
+      filesImported: 1,
+      filesDuplicate: 0,
+      filesSkipped: 0,
+      filesFailed: 0,
+      bytesRead: 10,
+      bytesTotal: 30,
+      seriesIndexed: 0,
+    };
     jobs.progress('import', created.id, progress, true);
-    const done = jobs.finish('import', created.id, 'done', { result: { studyIds: [4], elapsedMs: 5, phasesMs: { scan: 1, read: 3, index: 1 }, filesByReaders: 0 } });
+    const done = jobs.finish('import', created.id, 'done', {
+      result: { studyIds: [4], elapsedMs: 5, phasesMs: { scan: 1, read: 3, index: 1 }, filesByReaders: 0 },
+    });
     expect(done.result?.studyIds).toEqual([4]);
     const job = await jobs.get({ id: created.id });
     // The union narrows on kind: an import's result has study IDs, an inference's does not.

@@ -1,7 +1,17 @@
 // Durable jobs in SQLite. A job's row is the truth: the UI reads it, a restart finds it, and a
 // job that was running when the process died is marked failed ("interrupted") on the next start
 // rather than left running forever.
-import type { Events, Job, JobKind, JobOf, JobParams, JobProgressOf, JobResult, JobsService, JobStatus } from '../../shared/contract';
+import type {
+  Events,
+  Job,
+  JobKind,
+  JobOf,
+  JobParams,
+  JobProgressOf,
+  JobResult,
+  JobsService,
+  JobStatus,
+} from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
@@ -54,7 +64,9 @@ export class JobStore implements JobsService {
   /** Marks jobs left running by a process that died. Call once at start. */
   recoverInterrupted(): number {
     return this.db
-      .prepare(`UPDATE jobs SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status = 'running'`)
+      .prepare(
+        `UPDATE jobs SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status = 'running'`,
+      )
       .run(INTERRUPTED).changes;
   }
 
@@ -74,7 +86,9 @@ export class JobStore implements JobsService {
 
   markRunning(id: number, onCancel: () => void): Job {
     this.cancelHandlers.set(id, onCancel);
-    this.db.prepare(`UPDATE jobs SET status = 'running', started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(id);
+    this.db
+      .prepare(`UPDATE jobs SET status = 'running', started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`)
+      .run(id);
     return this.publish(toJob(this.row(id)));
   }
 

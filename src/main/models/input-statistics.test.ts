@@ -19,7 +19,9 @@ import { readModelPackage } from './package';
 import { ModelRegistry } from './registry';
 
 const STARTER_DIR = path.resolve('resources/models/lgmsnet-starter');
-const starter = (parseModelManifest(readFileSync(path.join(STARTER_DIR, 'model.json'), 'utf8')) as { ok: true; manifest: ModelManifest }).manifest;
+const starter = (
+  parseModelManifest(readFileSync(path.join(STARTER_DIR, 'model.json'), 'utf8')) as { ok: true; manifest: ModelManifest }
+).manifest;
 const spec: ModelInputSpec = { ...starter.input, size: starter.input.size };
 
 function histogramOf(pixels: ArrayLike<number>, rows: number, columns: number, slope = 1, intercept = 0): Float64Array {
@@ -32,7 +34,8 @@ describe('input statistics', () => {
   it('counts only the letterboxed pixels, as fractions', () => {
     const box = letterbox(64, 32, 8, 8); // 8 × 4 inside, 2 padding rows above and below
     const input = new Float32Array(64).fill(0);
-    for (let y = box.offsetY; y < box.offsetY + box.scaledHeight; y++) for (let x = 0; x < 8; x++) input[y * 8 + x] = x < 4 ? 0.99 : 1;
+    for (let y = box.offsetY; y < box.offsetY + box.scaledHeight; y++)
+      for (let x = 0; x < 8; x++) input[y * 8 + x] = x < 4 ? 0.99 : 1;
     const h = inputHistogram(input, 0, box);
     expect(h.length).toBe(INPUT_HISTOGRAM_BINS);
     expect(h[15]).toBe(1); // the padding's zeros are not counted in bin 0
@@ -52,7 +55,8 @@ describe('input statistics', () => {
     }
     // A CT slice in HU (air around a soft-tissue body with bone): half the pixels at 0, some saturated.
     const ct = new Int16Array(128 * 128).fill(-1000);
-    for (let y = 24; y < 104; y++) for (let x = 24; x < 104; x++) ct[y * 128 + x] = (x - 64) ** 2 + (y - 64) ** 2 < 100 ? 700 : 40 + ((x * 7 + y * 13) % 30);
+    for (let y = 24; y < 104; y++)
+      for (let x = 24; x < 104; x++) ct[y * 128 + x] = (x - 64) ** 2 + (y - 64) ** 2 < 100 ? 700 : 40 + ((x * 7 + y * 13) % 30);
     expect(inputDistance(histogramOf(ct, 128, 128), stats)).toBeGreaterThan(0);
   });
 

@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { generatePhantom } from '../demo/phantom';
 import type { Domain } from '../demo/scanner';
 import { toModelInput, type ModelInputSpec } from '../../shared/imaging/preprocess';
-import { INPUT_HISTOGRAM_BINS, inputHistogram, inputStatisticsSchema, type InputStatistics } from '../../shared/model/input-statistics';
+import {
+  INPUT_HISTOGRAM_BINS,
+  inputHistogram,
+  inputStatisticsSchema,
+  type InputStatistics,
+} from '../../shared/model/input-statistics';
 import { parseModelManifest } from '../../shared/model/manifest';
 
 /**
@@ -76,7 +81,12 @@ export function writeInputStatistics(modelDir: string): InputStatistics {
   const parsed = parseModelManifest(text);
   if (!parsed.ok) throw new Error(`${file} is invalid: ${parsed.problems.join('; ')}`);
   const m = parsed.manifest;
-  const stats = computeInputStatistics({ size: m.input.size, channels: m.input.channels, channelMode: m.input.channelMode, normalization: m.input.normalization });
+  const stats = computeInputStatistics({
+    size: m.input.size,
+    channels: m.input.channels,
+    channelMode: m.input.channelMode,
+    normalization: m.input.normalization,
+  });
   const raw = JSON.parse(text) as Record<string, unknown>;
   writeFileSync(file, `${JSON.stringify({ ...raw, inputStatistics: stats }, null, 2)}\n`);
   return stats;

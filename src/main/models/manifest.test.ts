@@ -14,11 +14,19 @@ describe('model.json', () => {
     expect(parsed.manifest.input.normalization).toEqual({ type: 'scale', min: 0, max: 255 });
     expect(parsed.manifest.metrics['test-base']!.dice).toBeGreaterThanOrEqual(0.9);
     // What it is for: ultrasound only, so CT/MR/unknown series are not segmented automatically.
-    expect(parsed.manifest.domain).toEqual({ modalities: ['US'], photometric: ['MONOCHROME2', 'RGB'], bodyPart: 'breast (synthetic phantoms)' });
+    expect(parsed.manifest.domain).toEqual({
+      modalities: ['US'],
+      photometric: ['MONOCHROME2', 'RGB'],
+      bodyPart: 'breast (synthetic phantoms)',
+    });
   });
 
   it('lists every problem of a damaged manifest in words', () => {
-    const broken = JSON.parse(starter) as { input: { size: number[]; normalization: unknown }; output: { labels: string[] }; files: { onnx: string } };
+    const broken = JSON.parse(starter) as {
+      input: { size: number[]; normalization: unknown };
+      output: { labels: string[] };
+      files: { onnx: string };
+    };
     broken.input.size = [100, 128];
     broken.output.labels = [];
     broken.files.onnx = '../../etc/passwd';

@@ -17,7 +17,8 @@ export function readModelPackage(dir: string): ModelPackage {
   const manifestPath = path.join(dir, 'model.json');
   if (!existsSync(manifestPath)) throw new ServiceError('not-found', `${dir} is not a model folder: model.json is missing`);
   const parsed = parseModelManifest(readFileSync(manifestPath, 'utf8'));
-  if (!parsed.ok) throw new ServiceError('corrupt', `${manifestPath} is invalid:\n  ${parsed.problems.join('\n  ')}`, parsed.problems);
+  if (!parsed.ok)
+    throw new ServiceError('corrupt', `${manifestPath} is invalid:\n  ${parsed.problems.join('\n  ')}`, parsed.problems);
   const { manifest } = parsed;
   const onnxPath = path.join(dir, manifest.files.onnx);
   if (!existsSync(onnxPath)) throw new ServiceError('corrupt', `${dir}: ${manifest.files.onnx} named in model.json is missing`);

@@ -19,7 +19,9 @@ describe('model registry with tasks', () => {
     db = openDatabase(path.join(tmp.dir, 'db.sqlite'));
     registry = new ModelRegistry(db, tmp.dir, new Emitter<Events>());
     expect(registry.registerBuiltins(MODELS)).toEqual([]);
-    db.prepare(`INSERT INTO tasks (id, name, domain) VALUES (2, 'Neck', '{"modalities":["CT"],"photometric":["MONOCHROME2"],"bodyPart":"neck"}')`).run();
+    db.prepare(
+      `INSERT INTO tasks (id, name, domain) VALUES (2, 'Neck', '{"modalities":["CT"],"photometric":["MONOCHROME2"],"bodyPart":"neck"}')`,
+    ).run();
   });
   afterEach(() => {
     db.close();
@@ -61,8 +63,14 @@ describe('model registry with tasks', () => {
     const v = register('neck-c', 2);
     // The folder's model.json says US (breast); the task covers CT only.
     expect(registry.get(v).manifest.domain).toEqual({ modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'neck' });
-    expect((await registry.list({ taskId: 2 }))[0]!.domain).toEqual({ modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'neck' });
-    db.prepare(`UPDATE tasks SET domain = '{"modalities":["CT","MR"],"photometric":["MONOCHROME2"],"bodyPart":"neck"}' WHERE id = 2`).run();
+    expect((await registry.list({ taskId: 2 }))[0]!.domain).toEqual({
+      modalities: ['CT'],
+      photometric: ['MONOCHROME2'],
+      bodyPart: 'neck',
+    });
+    db.prepare(
+      `UPDATE tasks SET domain = '{"modalities":["CT","MR"],"photometric":["MONOCHROME2"],"bodyPart":"neck"}' WHERE id = 2`,
+    ).run();
     expect(registry.get(v).manifest.domain?.modalities).toEqual(['CT', 'MR']);
     expect(() => register('nowhere', 9)).toThrow(/no task 9/);
   });

@@ -6,7 +6,14 @@
 // not cover.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { learningCurveSchema, type Events, type LearningCurve, type ModelsService, type ModelVersionInfo, type ModelStatus } from '../../shared/contract';
+import {
+  learningCurveSchema,
+  type Events,
+  type LearningCurve,
+  type ModelsService,
+  type ModelVersionInfo,
+  type ModelStatus,
+} from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import type { ModelDomain, ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
@@ -79,7 +86,8 @@ export class ModelRegistry implements ModelsService {
   upsert(pkg: ModelPackage, builtin = false, taskId = STARTER_TASK_ID): number {
     const m = pkg.manifest;
     const dir = builtin ? pkg.dir : path.relative(this.dataDir, pkg.dir);
-    if (!this.db.prepare('SELECT 1 FROM tasks WHERE id = ?').get(taskId)) throw new ServiceError('not-found', `no task ${taskId}`);
+    if (!this.db.prepare('SELECT 1 FROM tasks WHERE id = ?').get(taskId))
+      throw new ServiceError('not-found', `no task ${taskId}`);
     return (
       this.db
         .prepare(
@@ -97,7 +105,9 @@ export class ModelRegistry implements ModelsService {
     const rows =
       input?.taskId === undefined
         ? (this.db.prepare('SELECT * FROM model_versions ORDER BY created_at DESC, id DESC').all() as Row[])
-        : (this.db.prepare('SELECT * FROM model_versions WHERE task_id = ? ORDER BY created_at DESC, id DESC').all(input.taskId) as Row[]);
+        : (this.db
+            .prepare('SELECT * FROM model_versions WHERE task_id = ? ORDER BY created_at DESC, id DESC')
+            .all(input.taskId) as Row[]);
     return rows.map((r) => toInfo(r, this.domainOf(r.task_id)));
   }
 
@@ -121,7 +131,8 @@ export class ModelRegistry implements ModelsService {
   /** The folder is copied into the data folder's models/ first, so the source may go away. */
   async importVersion({ folder, taskId }: { folder: string; taskId?: number | undefined }): Promise<ModelVersionInfo> {
     const source = readModelPackage(path.resolve(folder));
-    const existing = this.db.prepare('SELECT id FROM model_versions WHERE model_id = ?').pluck().get(source.manifest.id) as number | undefined;
+    const existing = this.db.prepare('SELECT id FROM model_versions WHERE model_id = ?').pluck().get(source.manifest.id) as
+      number | undefined;
     if (existing !== undefined) throw new ServiceError('conflict', `model ${source.manifest.id} is already registered`);
     const task = taskId ?? STARTER_TASK_ID;
     if (!this.db.prepare('SELECT 1 FROM tasks WHERE id = ?').get(task)) throw new ServiceError('not-found', `no task ${task}`);
@@ -141,7 +152,8 @@ export class ModelRegistry implements ModelsService {
       } catch {
         throw new ServiceError('corrupt', `the learning curve of ${v.manifest.id} is not valid JSON`);
       }
-      if (!parsed.success) throw new ServiceError('corrupt', `the learning curve of ${v.manifest.id} does not have the expected fields`);
+      if (!parsed.success)
+        throw new ServiceError('corrupt', `the learning curve of ${v.manifest.id} does not have the expected fields`);
       return parsed.data;
     }
     return null;
@@ -169,7 +181,9 @@ export class ModelRegistry implements ModelsService {
 
   /** The active version of every task that has one, by task id. */
   actives(): ResolvedVersion[] {
-    return (this.db.prepare("SELECT * FROM model_versions WHERE status = 'active' ORDER BY task_id").all() as Row[]).map((r) => this.resolved(r));
+    return (this.db.prepare("SELECT * FROM model_versions WHERE status = 'active' ORDER BY task_id").all() as Row[]).map((r) =>
+      this.resolved(r),
+    );
   }
 
   get(id: number): ResolvedVersion {
@@ -185,7 +199,12 @@ export class ModelRegistry implements ModelsService {
   private resolved(row: Row): ResolvedVersion {
     const manifest = JSON.parse(row.manifest) as ModelManifest;
     const domain = this.domainOf(row.task_id);
-    return { id: row.id, dir: path.resolve(this.dataDir, row.dir), manifest: domain ? { ...manifest, domain } : manifest, taskId: row.task_id };
+    return {
+      id: row.id,
+      dir: path.resolve(this.dataDir, row.dir),
+      manifest: domain ? { ...manifest, domain } : manifest,
+      taskId: row.task_id,
+    };
   }
 
   private info(id: number): ModelVersionInfo {

@@ -20,12 +20,25 @@ describe('model version export and import', () => {
     const starter = (await b.services.models.list())[0]!;
     const out = path.join(tmp.dir, 'usb', 'starter-copy');
     await b.services.models.exportVersion({ id: starter.id, folder: out });
-    expect(readdirSync(out).sort()).toEqual(['learning-curve.json', 'model.json', 'model.onnx', 'reference', 'replay', 'split.json', 'weights.pt']);
+    expect(readdirSync(out).sort()).toEqual([
+      'learning-curve.json',
+      'model.json',
+      'model.onnx',
+      'reference',
+      'replay',
+      'split.json',
+      'weights.pt',
+    ]);
     expect(readdirSync(path.dirname(out))).toEqual(['starter-copy']); // no temporary folder left
     await expect(b.services.models.exportVersion({ id: starter.id, folder: out })).rejects.toMatchObject({ code: 'conflict' });
 
     // Another workstation (no shipped models): the import registers a candidate from its own copy.
-    const other = createBackend({ dataDir: path.join(tmp.dir, 'other'), transport: 'http', inference: false, modelsDir: path.join(tmp.dir, 'none') });
+    const other = createBackend({
+      dataDir: path.join(tmp.dir, 'other'),
+      transport: 'http',
+      inference: false,
+      modelsDir: path.join(tmp.dir, 'none'),
+    });
     try {
       const imported = await other.services.models.importVersion({ folder: out });
       expect(imported.modelId).toBe('lgmsnet-starter');
@@ -37,18 +50,27 @@ describe('model version export and import', () => {
     }
   });
 
-  it("answers the learning curve shipped with a version, and refuses a damaged one in words", async () => {
+  it('answers the learning curve shipped with a version, and refuses a damaged one in words', async () => {
     const starter = (await b.services.models.list())[0]!;
-    const shipped = JSON.parse(readFileSync(path.join(b.registry.get(starter.id).dir, 'learning-curve.json'), 'utf8')) as { points: { n: number; shifted: number; base: number }[] };
+    const shipped = JSON.parse(readFileSync(path.join(b.registry.get(starter.id).dir, 'learning-curve.json'), 'utf8')) as {
+      points: { n: number; shifted: number; base: number }[];
+    };
     const curve = await b.services.models.learningCurve({ id: starter.id });
-    expect(curve?.points.map(({ n, shifted, base }) => ({ n, shifted, base }))).toEqual(shipped.points.map(({ n, shifted, base }) => ({ n, shifted, base })));
+    expect(curve?.points.map(({ n, shifted, base }) => ({ n, shifted, base }))).toEqual(
+      shipped.points.map(({ n, shifted, base }) => ({ n, shifted, base })),
+    );
     expect(curve?.points.map((p) => p.n)).toEqual([0, 4, 8, 16, 32]);
 
     // A copy whose curve was damaged on the way: `corrupt` with the version named, nothing raw.
     const out = path.join(tmp.dir, 'usb', 'starter-copy');
     await b.services.models.exportVersion({ id: starter.id, folder: out });
     writeFileSync(path.join(out, 'learning-curve.json'), '{"format": "lgms-learning-curve/1", "points": [{"n": "four"}]}');
-    const other = createBackend({ dataDir: path.join(tmp.dir, 'other'), transport: 'http', inference: false, modelsDir: path.join(tmp.dir, 'none') });
+    const other = createBackend({
+      dataDir: path.join(tmp.dir, 'other'),
+      transport: 'http',
+      inference: false,
+      modelsDir: path.join(tmp.dir, 'none'),
+    });
     try {
       const imported = await other.services.models.importVersion({ folder: out });
       await expect(other.services.models.learningCurve({ id: imported.id })).rejects.toMatchObject({

@@ -84,7 +84,9 @@ export function labelsFromDraft(db: Database, c: LabelContext): WrittenLabels {
   }
   const drafts = new Map(
     (
-      db.prepare('SELECT image_id AS imageId, labels FROM draft_slices WHERE series_id = ? AND task_id = ?').all(c.seriesId, c.taskId) as {
+      db
+        .prepare('SELECT image_id AS imageId, labels FROM draft_slices WHERE series_id = ? AND task_id = ?')
+        .all(c.seriesId, c.taskId) as {
         imageId: number;
         labels: Buffer;
       }[]
@@ -214,7 +216,10 @@ export function seriesLabels(db: Database, seriesId: number, taskId = 1): Series
        FROM labels l JOIN images i ON i.id = l.image_id WHERE l.series_id = ? AND l.task_id = ? AND l.superseded_at IS NULL
        ORDER BY i.position_index, i.id`,
     )
-    .all(seriesId, taskId) as (Omit<LabelProvenance, 'excluded' | 'editDiceByLabel'> & { excluded: number; editDiceByLabel: string | null })[];
+    .all(seriesId, taskId) as (Omit<LabelProvenance, 'excluded' | 'editDiceByLabel'> & {
+    excluded: number;
+    editDiceByLabel: string | null;
+  })[];
   return {
     seriesId,
     taskId,

@@ -91,7 +91,9 @@ describe('review queries', () => {
 
   it('finds queue items through the state index', () => {
     const plan = (
-      db.prepare(`EXPLAIN QUERY PLAN ${queueSql('review', 'uncertainty')}`).all({ include: 1, limit: 10, task: 1 }) as { detail: string }[]
+      db.prepare(`EXPLAIN QUERY PLAN ${queueSql('review', 'uncertainty')}`).all({ include: 1, limit: 10, task: 1 }) as {
+        detail: string;
+      }[]
     )
       .map((p) => p.detail)
       .join('\n');

@@ -52,8 +52,7 @@ export function queueSql(queue: ReviewQueue, order: ReviewOrder): string {
 
 export function itemOf(db: Database, seriesId: number, taskId = 1): ReviewItem | undefined {
   return db.prepare(`SELECT ${ITEM_COLUMNS} FROM ${ITEM_FROM} WHERE r.series_id = ? AND r.task_id = ?`).get(seriesId, taskId) as
-    | ReviewItem
-    | undefined;
+    ReviewItem | undefined;
 }
 
 /** Review states of series in one task's loop (default: the starter task). */
@@ -61,7 +60,9 @@ export function statesOf(db: Database, seriesIds: number[], taskId = 1): Record<
   const out: Record<number, ReviewState> = {};
   if (seriesIds.length === 0) return out;
   const rows = db
-    .prepare(`SELECT series_id AS id, state FROM review_items WHERE task_id = ? AND series_id IN (${seriesIds.map(() => '?').join(',')})`)
+    .prepare(
+      `SELECT series_id AS id, state FROM review_items WHERE task_id = ? AND series_id IN (${seriesIds.map(() => '?').join(',')})`,
+    )
     .all(taskId, ...seriesIds) as { id: number; state: ReviewState }[];
   for (const r of rows) out[r.id] = r.state;
   return out;
@@ -177,7 +178,9 @@ export function versionMetrics(db: Database, taskId?: number): VersionReviewMetr
     .all() as { v: number; s: number }[];
   const ids = new Set([...labels.map((r) => r.v), ...decisions.map((r) => r.v)]);
   const ofTask =
-    taskId === undefined ? null : new Set(db.prepare('SELECT id FROM model_versions WHERE task_id = ?').pluck().all(taskId) as number[]);
+    taskId === undefined
+      ? null
+      : new Set(db.prepare('SELECT id FROM model_versions WHERE task_id = ?').pluck().all(taskId) as number[]);
   return [...ids]
     .filter((v) => ofTask === null || ofTask.has(v))
     .sort((a, b) => a - b)

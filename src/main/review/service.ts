@@ -177,11 +177,18 @@ export class ReviewMainService implements ReviewService {
           : db.prepare('DELETE FROM training_exclusions WHERE image_id = ?');
         let changed = 0;
         for (const id of imageIds) changed += (excluded ? write.run(reason, at, id) : write.run(id)).changes;
-        this.writeAudit(at, excluded ? 'training.exclude' : 'training.include', series.length === 1 ? series[0]! : null, null, null, {
-          imageIds,
-          reason,
-          changed,
-        });
+        this.writeAudit(
+          at,
+          excluded ? 'training.exclude' : 'training.include',
+          series.length === 1 ? series[0]! : null,
+          null,
+          null,
+          {
+            imageIds,
+            reason,
+            changed,
+          },
+        );
         return { changed };
       })
       .immediate();
@@ -211,7 +218,13 @@ export class ReviewMainService implements ReviewService {
   }
 
   /** Applies one action: state, labels, queue fields and the audit row in one transaction. */
-  private decide(seriesId: number, taskId: number, action: ReviewAction, extra: Extra, auditExtra: Record<string, unknown> = {}): ReviewDecision {
+  private decide(
+    seriesId: number,
+    taskId: number,
+    action: ReviewAction,
+    extra: Extra,
+    auditExtra: Record<string, unknown> = {},
+  ): ReviewDecision {
     this.sync();
     const db = this.d.db;
     const at = new Date().toISOString();
@@ -220,18 +233,23 @@ export class ReviewMainService implements ReviewService {
       .transaction((): ReviewDecision => {
         // Cold start (issue 22): a task without a model has no prediction to queue the series,
         // so the reader's own drawing of it (a saved draft) opens its item, to be submitted.
-        if (action === 'submit' && !itemOf(db, seriesId, taskId) && db.prepare('SELECT 1 FROM drafts WHERE series_id = ? AND task_id = ?').get(seriesId, taskId))
-          db.prepare("INSERT INTO review_items (series_id, task_id, state, random_key) VALUES (?, ?, 'in-correction', abs(random() % 2147483647))").run(
-            seriesId,
-            taskId,
-          );
+        if (
+          action === 'submit' &&
+          !itemOf(db, seriesId, taskId) &&
+          db.prepare('SELECT 1 FROM drafts WHERE series_id = ? AND task_id = ?').get(seriesId, taskId)
+        )
+          db.prepare(
+            "INSERT INTO review_items (series_id, task_id, state, random_key) VALUES (?, ?, 'in-correction', abs(random() % 2147483647))",
+          ).run(seriesId, taskId);
         const item = this.existing(seriesId, taskId);
         const t = transition(item.state, action);
         if (!t.ok) throw new ServiceError('conflict', t.reason);
         const queue: ReviewQueue = item.state === 'in-correction' ? 'correction' : 'review';
         const next = this.nextAfter(queue, seriesId, taskId, t.to === item.state);
-        const opened = db.prepare('SELECT opened_at FROM review_items WHERE series_id = ? AND task_id = ?').pluck().get(seriesId, taskId) as
-          string | null;
+        const opened = db
+          .prepare('SELECT opened_at FROM review_items WHERE series_id = ? AND task_id = ?')
+          .pluck()
+          .get(seriesId, taskId) as string | null;
         const seconds = opened ? Math.min(MAX_REVIEW_SECONDS, Math.max(0, (Date.parse(at) - Date.parse(opened)) / 1000)) : 0;
         const context = { seriesId, taskId, modelVersionId: item.modelVersionId, author: userIdentity(settings), seconds, at };
         let written: WrittenLabels | null = null;
@@ -330,7 +348,12 @@ function provenance(w: WrittenLabels) {
     firstLabelId: w.labels[0]?.labelId ?? null,
     lastLabelId: w.labels.at(-1)?.labelId ?? null,
     taskId: w.labels[0]?.taskId ?? null,
-    edited: edited.map((l) => ({ imageId: l.imageId, editDice: l.editDice, editDiceByLabel: l.editDiceByLabel, pixelsChanged: l.pixelsChanged })),
+    edited: edited.map((l) => ({
+      imageId: l.imageId,
+      editDice: l.editDice,
+      editDiceByLabel: l.editDiceByLabel,
+      pixelsChanged: l.pixelsChanged,
+    })),
     meanEditDice: edited.length ? edited.reduce((a, l) => a + (l.editDice ?? 0), 0) / edited.length : null,
     meanEditDiceByLabel: meanByLabel(edited.map((l) => l.editDiceByLabel)),
     pixelsChanged: edited.reduce((a, l) => a + (l.pixelsChanged ?? 0), 0),

@@ -11,7 +11,13 @@ describe('dispatch', () => {
   afterEach(() => undefined);
 
   it('refuses unknown services and methods, including prototype names', async () => {
-    for (const [s, m] of [['nope', 'get'], ['settings', 'nope'], ['settings', 'constructor'], ['__proto__', 'get'], [42, 'get']]) {
+    for (const [s, m] of [
+      ['nope', 'get'],
+      ['settings', 'nope'],
+      ['settings', 'constructor'],
+      ['__proto__', 'get'],
+      [42, 'get'],
+    ]) {
       const r = await backend.dispatch(s, m, undefined);
       expect(r.ok).toBe(false);
       if (!r.ok) expect(r.error.code).toBe('not-found');
@@ -42,7 +48,10 @@ describe('dispatch', () => {
       },
     } satisfies Services;
     const dispatch = createDispatch(services, (m) => logs.push(m));
-    expect(await dispatch('settings', 'get', undefined)).toEqual({ ok: false, error: { code: 'unavailable', message: 'no disk' } });
+    expect(await dispatch('settings', 'get', undefined)).toEqual({
+      ok: false,
+      error: { code: 'unavailable', message: 'no disk' },
+    });
     expect(await dispatch('settings', 'update', {})).toEqual({ ok: false, error: { code: 'internal', message: 'bug' } });
     expect(logs.join()).toContain('TypeError: bug');
     backend.close();

@@ -10,7 +10,9 @@ export function createDispatch(services: Services, log: (message: string) => voi
   return async (service, method, input) => {
     if (!isServiceName(service)) return fail('not-found', `unknown service ${JSON.stringify(service)}`);
     if (!isMethodName(service, method)) return fail('not-found', `unknown method ${service}.${String(method)}`);
-    const schema = contract[service][method] as { safeParse(v: unknown): { success: true; data: unknown } | { success: false; error: { issues: unknown[] } } };
+    const schema = contract[service][method] as {
+      safeParse(v: unknown): { success: true; data: unknown } | { success: false; error: { issues: unknown[] } };
+    };
     const parsed = schema.safeParse(input ?? undefined);
     if (!parsed.success) {
       return fail('invalid-input', `invalid input for ${service}.${method}`, parsed.error.issues);

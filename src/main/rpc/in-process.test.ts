@@ -44,7 +44,10 @@ describe('in-process transport', () => {
     const asked: string[] = [];
     const b = start({ pickPaths: async (kind) => (asked.push(kind), ['/studies/ct']) });
     expect(await b.api.system.pickPaths({ kind: 'files' })).toEqual({ ok: true, value: ['/studies/ct'] });
-    expect(await b.api.system.pickPaths({ kind: 'disk' as 'files' })).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    expect(await b.api.system.pickPaths({ kind: 'disk' as 'files' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-input' },
+    });
     expect(asked).toEqual(['files']);
   });
 });

@@ -85,7 +85,9 @@ class Gate {
 
   /** Refuses requests whose Host is not ours (DNS rebinding) or whose Origin is another site. */
   sameOrigin(req: IncomingMessage): boolean {
-    return this.allowedHosts.has(req.headers.host ?? '') && (req.headers.origin === undefined || req.headers.origin === this.origin);
+    return (
+      this.allowedHosts.has(req.headers.host ?? '') && (req.headers.origin === undefined || req.headers.origin === this.origin)
+    );
   }
 
   authorised(req: IncomingMessage): boolean {
@@ -101,7 +103,8 @@ class Gate {
     if (!this.sameOrigin(req)) return (sendText(res, 403, 'Forbidden: wrong host or origin.'), false);
     const queryToken = url.searchParams.get('token');
     if (req.method === 'GET' && queryToken !== null) {
-      if (!this.matches(queryToken)) return (sendText(res, 401, 'Unauthorized: this token is not valid for this server start.'), false);
+      if (!this.matches(queryToken))
+        return (sendText(res, 401, 'Unauthorized: this token is not valid for this server start.'), false);
       url.searchParams.delete('token');
       res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${this.token}; HttpOnly; SameSite=Strict; Path=/`);
       res.writeHead(303, { Location: url.pathname + url.search });
@@ -162,7 +165,10 @@ class Routes {
     try {
       body = bytes.length === 0 ? {} : decodeWire(bytes);
     } catch (e) {
-      return sendWire(res, 400, { ok: false, error: { code: 'invalid-input', message: `bad request body: ${(e as Error).message}` } });
+      return sendWire(res, 400, {
+        ok: false,
+        error: { code: 'invalid-input', message: `bad request body: ${(e as Error).message}` },
+      });
     }
     const input = typeof body === 'object' && body !== null ? (body as { input?: unknown }).input : undefined;
     const service = safeDecode(parts[2]!);
@@ -184,13 +190,23 @@ class Routes {
     if ((req.headers['content-type'] ?? '').split(';')[0]!.trim() !== 'application/octet-stream')
       return refuseBody(res, 415, 'Uploads must be application/octet-stream.');
     const length = Number(req.headers['content-length'] ?? NaN);
-    if (!Number.isSafeInteger(length) || length < 0) return refuseBody(res, 411, 'Length required: an upload must announce its size (Content-Length).');
+    if (!Number.isSafeInteger(length) || length < 0)
+      return refuseBody(res, 411, 'Length required: an upload must announce its size (Content-Length).');
     if (length > STAGE_CHUNK_BYTES) return refuseBody(res, 413, tooLarge(length, STAGE_CHUNK_BYTES));
     const q = url.searchParams;
-    const meta = STAGE_FIELDS.safeParse({ batch: q.get('batch'), path: q.get('path'), offset: Number(q.get('offset')), last: q.get('last') === '1' });
+    const meta = STAGE_FIELDS.safeParse({
+      batch: q.get('batch'),
+      path: q.get('path'),
+      offset: Number(q.get('offset')),
+      last: q.get('last') === '1',
+    });
     if (!meta.success) {
       res.shouldKeepAlive = false; // its body is not read
-      return sendWire(res, 200, fail('invalid-input', meta.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')));
+      return sendWire(
+        res,
+        200,
+        fail('invalid-input', meta.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')),
+      );
     }
     try {
       const value = await this.bodies.run(req, () => this.backend.importer.stageFrom(meta.data, arriving(req), length));
@@ -198,7 +214,13 @@ class Routes {
     } catch (e) {
       if (e instanceof BodyRefused) return refuseBody(res, e.status, e.message);
       res.shouldKeepAlive = false; // the rest of the body, if any, is not read
-      sendWire(res, 200, e instanceof ServiceError ? fail(e.code, e.message) : fail('io', `the upload could not be stored: ${(e as Error).message}`));
+      sendWire(
+        res,
+        200,
+        e instanceof ServiceError
+          ? fail(e.code, e.message)
+          : fail('io', `the upload could not be stored: ${(e as Error).message}`),
+      );
     }
   }
 
@@ -333,7 +355,10 @@ async function* arriving(req: IncomingMessage): AsyncGenerator<Uint8Array> {
   let idle: NodeJS.Timeout | undefined;
   const arm = () => {
     clearTimeout(idle);
-    idle = setTimeout(() => req.destroy(new BodyRefused(408, `Request timeout: no bytes of the body arrived for ${BODY_IDLE_MS / 1000} s.`)), BODY_IDLE_MS);
+    idle = setTimeout(
+      () => req.destroy(new BodyRefused(408, `Request timeout: no bytes of the body arrived for ${BODY_IDLE_MS / 1000} s.`)),
+      BODY_IDLE_MS,
+    );
   };
   arm();
   try {
@@ -407,7 +432,10 @@ class BodyGate {
         };
         // A client that gives up while waiting leaves the queue at once.
         const gone = () => leave(new Error('the client closed the connection'));
-        const timer = setTimeout(() => leave(new BodyRefused(503, 'Service busy: this upload waited too long for its turn; try again.')), BODY_WAIT_MS);
+        const timer = setTimeout(
+          () => leave(new BodyRefused(503, 'Service busy: this upload waited too long for its turn; try again.')),
+          BODY_WAIT_MS,
+        );
         req.once('close', gone);
         this.waiting.push(turn);
       });
@@ -442,7 +470,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const arm = () => {
       clearTimeout(idle);
-      idle = setTimeout(() => settle(new BodyRefused(408, `Request timeout: no bytes of the body arrived for ${BODY_IDLE_MS / 1000} s.`)), BODY_IDLE_MS);
+      idle = setTimeout(
+        () => settle(new BodyRefused(408, `Request timeout: no bytes of the body arrived for ${BODY_IDLE_MS / 1000} s.`)),
+        BODY_IDLE_MS,
+      );
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;

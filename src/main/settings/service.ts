@@ -1,11 +1,5 @@
 // Settings persisted in SQLite, one row per key, so a newer version can add keys without a migration.
-import {
-  DEFAULT_SETTINGS,
-  settingsSchema,
-  type Settings,
-  type SettingsPatch,
-  type SettingsService,
-} from '../../shared/contract';
+import { DEFAULT_SETTINGS, settingsSchema, type Settings, type SettingsPatch, type SettingsService } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import type { Events } from '../../shared/contract';
 import type { Database } from '../db/database';

@@ -52,25 +52,34 @@ describe('content store', () => {
     expect(existsSync(store.absolute(mine))).toBe(true); // this (live) process's own pack stays
   });
 
-  it.skipIf(process.platform !== 'linux' && 'zombies are read from /proc')('sweeps a pack of a killed import its parent has not reaped yet (a zombie)', async () => {
-    // A parent that forks a child, lets it die and does not wait for it: the child stays a zombie,
-    // as a `kill -9` from a script that has not waited leaves it. kill(pid, 0) still succeeds on it.
-    const parent = spawn('python3', ['-c', 'import os, sys, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    try {
-      const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
-      await new Promise((r) => setTimeout(r, 100));
-      expect(() => process.kill(zombie, 0)).not.toThrow();
-      const packs = store.absolute('packs');
-      mkdirSync(packs, { recursive: true });
-      const name = `${Date.now().toString(36)}-${zombie}-1-0.pack`;
-      writeFileSync(path.join(packs, name), 'x');
-      expect(store.sweepPacks(() => false)).toEqual([path.join('packs', name)]);
-    } finally {
-      parent.kill('SIGKILL');
-    }
-  });
+  it.skipIf(process.platform !== 'linux' && 'zombies are read from /proc')(
+    'sweeps a pack of a killed import its parent has not reaped yet (a zombie)',
+    async () => {
+      // A parent that forks a child, lets it die and does not wait for it: the child stays a zombie,
+      // as a `kill -9` from a script that has not waited leaves it. kill(pid, 0) still succeeds on it.
+      const parent = spawn(
+        'python3',
+        ['-c', 'import os, sys, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      try {
+        const zombie = Number(
+          await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))),
+        );
+        await new Promise((r) => setTimeout(r, 100));
+        expect(() => process.kill(zombie, 0)).not.toThrow();
+        const packs = store.absolute('packs');
+        mkdirSync(packs, { recursive: true });
+        const name = `${Date.now().toString(36)}-${zombie}-1-0.pack`;
+        writeFileSync(path.join(packs, name), 'x');
+        expect(store.sweepPacks(() => false)).toEqual([path.join('packs', name)]);
+      } finally {
+        parent.kill('SIGKILL');
+      }
+    },
+  );
 
   it('sweeps a pack whose process id now belongs to a process started after the pack was written', () => {
     const packs = store.absolute('packs');

@@ -16,7 +16,18 @@
 // again: each import starts a new pack; a pack nothing refers to is swept at the next start) or
 // a short single file, which `put` writes again.
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { Database } from '../db/database';
@@ -82,7 +93,8 @@ export class ContentStore {
       const start = location.offset ?? 0;
       const length = location.offset === null ? fstatSync(fd).size : size;
       const bytes = new Uint8Array(length);
-      if (readFully(fd, bytes, length, start) < length) throw new Error(`${location.relative} ends before byte ${start + length} (store damaged)`);
+      if (readFully(fd, bytes, length, start) < length)
+        throw new Error(`${location.relative} ends before byte ${start + length} (store damaged)`);
       return bytes;
     } finally {
       closeSync(fd);
@@ -99,11 +111,16 @@ export class ContentStore {
    * several threads store the same content at once: each writes the same bytes from the start,
    * so the file ends whole whichever finishes last.
    */
-  put(bytes: Uint8Array, sha256 = ContentStore.hash(bytes), extension = ''): StoredLocation & { sha256: string; written: boolean } {
+  put(
+    bytes: Uint8Array,
+    sha256 = ContentStore.hash(bytes),
+    extension = '',
+  ): StoredLocation & { sha256: string; written: boolean } {
     const relative = ContentStore.relativePath(sha256, extension);
     const target = this.absolute(relative);
     // A copy cut short by a crash is shorter than its content: only a whole one is kept.
-    if (statSync(target, { throwIfNoEntry: false })?.size === bytes.length) return { sha256, relative, offset: null, written: false };
+    if (statSync(target, { throwIfNoEntry: false })?.size === bytes.length)
+      return { sha256, relative, offset: null, written: false };
     this.ensureDir(path.dirname(target));
     writeFileSync(target, bytes, { mode: 0o600 }); // patient data: the owner's only
     return { sha256, relative, offset: null, written: true };

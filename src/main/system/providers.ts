@@ -24,8 +24,7 @@ export function listExecutionProviders(): ExecutionProviderStatus[] {
     if (loadError) reason = loadError;
     else if (only && process.platform !== only) reason = `only on ${only}`;
     else if (!found) reason = 'not in this build of onnxruntime-node';
-    else if (!found.bundled)
-      reason = name === 'cuda' ? 'not installed: see README, "GPU inference (CUDA)"' : 'not installed';
+    else if (!found.bundled) reason = name === 'cuda' ? 'not installed: see README, "GPU inference (CUDA)"' : 'not installed';
     return reason ? { name, bundled: found?.bundled ?? false, reason } : { name, bundled: true };
   });
 }

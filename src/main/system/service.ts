@@ -2,7 +2,14 @@
 import os from 'node:os';
 import { osUserName } from '../settings/identity';
 import type { z } from 'zod';
-import type { Events, ExecutionProviderName, SystemInfo, SystemService, systemMethods, TrainerStatus } from '../../shared/contract';
+import type {
+  Events,
+  ExecutionProviderName,
+  SystemInfo,
+  SystemService,
+  systemMethods,
+  TrainerStatus,
+} from '../../shared/contract';
 import { ServiceError } from '../../shared/result';
 import type { Emitter } from '../../shared/events';
 import { appVersion } from '../paths';
@@ -55,7 +62,10 @@ export class SystemMainService implements SystemService {
 
   async pickPaths({ kind }: z.input<typeof systemMethods.pickPaths>): Promise<string[]> {
     if (!this.options.pickPaths) {
-      throw new ServiceError('unsupported', 'This window cannot open a folder picker: type the folder\'s path, or drop its files here.');
+      throw new ServiceError(
+        'unsupported',
+        "This window cannot open a folder picker: type the folder's path, or drop its files here.",
+      );
     }
     return this.options.pickPaths(kind);
   }

@@ -12,8 +12,14 @@ describe('trainer probe', () => {
   });
 
   it('uses the setting alone, else LGMS_PYTHON alone, else the usual names without repeats', () => {
-    expect(pythonCandidates('/opt/py/bin/python', { LGMS_PYTHON: '/env/python' })).toEqual({ candidates: ['/opt/py/bin/python'], chosenBy: 'setting' });
-    expect(pythonCandidates(' ', { LGMS_PYTHON: '/env/python' })).toEqual({ candidates: ['/env/python'], chosenBy: 'LGMS_PYTHON' });
+    expect(pythonCandidates('/opt/py/bin/python', { LGMS_PYTHON: '/env/python' })).toEqual({
+      candidates: ['/opt/py/bin/python'],
+      chosenBy: 'setting',
+    });
+    expect(pythonCandidates(' ', { LGMS_PYTHON: '/env/python' })).toEqual({
+      candidates: ['/env/python'],
+      chosenBy: 'LGMS_PYTHON',
+    });
     const { candidates, chosenBy } = pythonCandidates('', {});
     expect(chosenBy).toBeUndefined();
     expect(candidates).toContain('python3');
@@ -24,7 +30,9 @@ describe('trainer probe', () => {
     // A real python3 with torch is on this machine, yet the broken setting must be reported, not skipped.
     const status = await probeTrainer(pythonCandidates('/nonexistent/bin/python3', {}));
     expect(status.available).toBe(false);
-    expect(status.reason).toMatch(/^The Python set in Settings → Python does not work \(\/nonexistent\/bin\/python3: not found\)/);
+    expect(status.reason).toMatch(
+      /^The Python set in Settings → Python does not work \(\/nonexistent\/bin\/python3: not found\)/,
+    );
     expect(status.installHint).toMatch(/PyTorch/);
     const node = await probeTrainer(pythonCandidates('', { LGMS_PYTHON: process.execPath }));
     expect(node.available).toBe(false);

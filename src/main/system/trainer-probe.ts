@@ -15,10 +15,16 @@ const PROBE = [
  * choice (the setting, or else LGMS_PYTHON) is the only candidate: a path the user chose that
  * does not work is reported as not working, never silently replaced by another Python.
  */
-export function pythonCandidates(settingPath: string, env: NodeJS.ProcessEnv = process.env): { candidates: string[]; chosenBy?: 'setting' | 'LGMS_PYTHON' } {
+export function pythonCandidates(
+  settingPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { candidates: string[]; chosenBy?: 'setting' | 'LGMS_PYTHON' } {
   if (settingPath.trim() !== '') return { candidates: [settingPath.trim()], chosenBy: 'setting' };
   if ((env.LGMS_PYTHON ?? '').trim() !== '') return { candidates: [env.LGMS_PYTHON!.trim()], chosenBy: 'LGMS_PYTHON' };
-  const list = process.platform === 'win32' ? ['py', 'python'] : ['python3', '/usr/bin/python3', '/usr/local/bin/python3', '/opt/homebrew/bin/python3', 'python'];
+  const list =
+    process.platform === 'win32'
+      ? ['py', 'python']
+      : ['python3', '/usr/bin/python3', '/usr/local/bin/python3', '/opt/homebrew/bin/python3', 'python'];
   return { candidates: [...new Set(list)] };
 }
 
@@ -59,6 +65,11 @@ export async function probeTrainer(
     if (typeof result !== 'string') return result;
     failures.push(result);
   }
-  const where = chosenBy === 'setting' ? 'The Python set in Settings → Python does not work' : chosenBy === 'LGMS_PYTHON' ? 'The Python named by LGMS_PYTHON does not work' : 'No Python with PyTorch was found';
+  const where =
+    chosenBy === 'setting'
+      ? 'The Python set in Settings → Python does not work'
+      : chosenBy === 'LGMS_PYTHON'
+        ? 'The Python named by LGMS_PYTHON does not work'
+        : 'No Python with PyTorch was found';
   return { available: false, checking: false, reason: `${where} (${failures.join('; ')})`, installHint: installHint() };
 }

@@ -34,7 +34,11 @@ describe('tasks service', () => {
   });
 
   it('creates a task with values 1…n, catalogue codes found by name and local codes otherwise', async () => {
-    const t = await tasks.create({ name: 'Neck', domain: US, labels: [{ name: 'Thyroid' }, { name: 'Trachea' }, { name: 'Strap muscle' }] });
+    const t = await tasks.create({
+      name: 'Neck',
+      domain: US,
+      labels: [{ name: 'Thyroid' }, { name: 'Trachea' }, { name: 'Strap muscle' }],
+    });
     expect(t.labels.map((l) => [l.value, l.name, l.colour])).toEqual([
       [1, 'Thyroid', '#ff5a5a'],
       [2, 'Trachea', '#4fc3ff'],
@@ -62,7 +66,9 @@ describe('tasks service', () => {
   });
 
   it('refuses duplicate names, and retiring the last label', async () => {
-    await expect(tasks.create({ name: 'X', domain: US, labels: [{ name: 'a' }, { name: 'A' }] })).rejects.toThrow(/Two labels are named/);
+    await expect(tasks.create({ name: 'X', domain: US, labels: [{ name: 'a' }, { name: 'A' }] })).rejects.toThrow(
+      /Two labels are named/,
+    );
     const t = await tasks.create({ name: 'X', domain: US, labels: [{ name: 'a' }] });
     await expect(tasks.create({ name: 'x', domain: US, labels: [{ name: 'a' }] })).rejects.toThrow(/exists already/);
     await expect(tasks.addLabel({ id: t.id, label: { name: 'A' } })).rejects.toThrow(/already has a label/);

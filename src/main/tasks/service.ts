@@ -36,7 +36,8 @@ export class TasksMainService implements TasksService {
     const names = new Set<string>();
     for (const l of t.labels) {
       const key = l.name.toLowerCase();
-      if (names.has(key)) throw new ServiceError('invalid-input', `Two labels are named "${l.name}": give each label its own name`);
+      if (names.has(key))
+        throw new ServiceError('invalid-input', `Two labels are named "${l.name}": give each label its own name`);
       names.add(key);
     }
     const id = this.unique(t.name, () =>
@@ -66,7 +67,9 @@ export class TasksMainService implements TasksService {
   async setDomain(input: z.input<typeof tasksMethods.setDomain>): Promise<Task> {
     const { id, domain } = tasksMethods.setDomain.parse(input);
     this.task(id);
-    this.db.prepare("UPDATE tasks SET domain = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?").run(JSON.stringify(domain), id);
+    this.db
+      .prepare("UPDATE tasks SET domain = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
+      .run(JSON.stringify(domain), id);
     return this.changed(id);
   }
 
@@ -77,7 +80,8 @@ export class TasksMainService implements TasksService {
         const task = this.task(id);
         this.nameFree(task, label.name);
         const value = nextLabelValue(this.db, id);
-        if (value > MAX_LABEL_VALUE) throw new ServiceError('conflict', `Task "${task.name}" has used every label value (1–${MAX_LABEL_VALUE})`);
+        if (value > MAX_LABEL_VALUE)
+          throw new ServiceError('conflict', `Task "${task.name}" has used every label value (1–${MAX_LABEL_VALUE})`);
         insertLabel(this.db, id, value, withDefaults(label, value));
       })
       .immediate();
@@ -91,7 +95,8 @@ export class TasksMainService implements TasksService {
         const task = this.task(u.id);
         const label = task.labels.find((l) => l.value === u.value);
         if (!label) throw new ServiceError('not-found', `Task "${task.name}" has no label ${u.value}`);
-        if (label.retiredAt !== null) throw new ServiceError('conflict', `Label "${label.name}" is retired: add a new label instead`);
+        if (label.retiredAt !== null)
+          throw new ServiceError('conflict', `Label "${label.name}" is retired: add a new label instead`);
         if (u.name !== undefined && u.name.toLowerCase() !== label.name.toLowerCase()) this.nameFree(task, u.name);
         this.db
           .prepare('UPDATE task_labels SET name = ?, colour = ?, category = ?, type = ? WHERE task_id = ? AND value = ?')
@@ -117,7 +122,10 @@ export class TasksMainService implements TasksService {
         if (!label) throw new ServiceError('not-found', `Task "${task.name}" has no label ${value}`);
         if (label.retiredAt !== null) return;
         if (task.labels.filter((l) => l.retiredAt === null).length === 1)
-          throw new ServiceError('conflict', `"${label.name}" is the last label of task "${task.name}": a task needs at least one label`);
+          throw new ServiceError(
+            'conflict',
+            `"${label.name}" is the last label of task "${task.name}": a task needs at least one label`,
+          );
         this.db
           .prepare("UPDATE task_labels SET retired_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE task_id = ? AND value = ?")
           .run(id, value);
@@ -132,14 +140,16 @@ export class TasksMainService implements TasksService {
 
   private nameFree(task: Task, name: string): void {
     const taken = task.labels.find((l) => l.retiredAt === null && l.name.toLowerCase() === name.trim().toLowerCase());
-    if (taken) throw new ServiceError('conflict', `Task "${task.name}" already has a label named "${taken.name}" (value ${taken.value})`);
+    if (taken)
+      throw new ServiceError('conflict', `Task "${task.name}" already has a label named "${taken.name}" (value ${taken.value})`);
   }
 
   private unique<T>(name: string, write: () => T): T {
     try {
       return write();
     } catch (e) {
-      if (isUniqueViolation(e, 'tasks.name')) throw new ServiceError('conflict', `A task named "${name}" exists already: choose another name`);
+      if (isUniqueViolation(e, 'tasks.name'))
+        throw new ServiceError('conflict', `A task named "${name}" exists already: choose another name`);
       throw e;
     }
   }
@@ -152,9 +162,16 @@ export class TasksMainService implements TasksService {
 
 /** A new label's colour and codes: as given, else the value's default colour and codes found by name. */
 function withDefaults(
-  l: { name: string; colour?: string | undefined; category?: CatalogueEntry['category'] | undefined; type?: CatalogueEntry['type'] | undefined },
+  l: {
+    name: string;
+    colour?: string | undefined;
+    category?: CatalogueEntry['category'] | undefined;
+    type?: CatalogueEntry['type'] | undefined;
+  },
   value: number,
 ): { name: string; colour: string; category: CatalogueEntry['category']; type: CatalogueEntry['type'] } {
-  const codes = l.type ? { category: l.category ?? codesForName(l.name, value).category, type: l.type } : codesForName(l.name, value, l.category);
+  const codes = l.type
+    ? { category: l.category ?? codesForName(l.name, value).category, type: l.type }
+    : codesForName(l.name, value, l.category);
   return { name: l.name, colour: l.colour ?? defaultColour(value), ...codes };
 }

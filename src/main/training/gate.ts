@@ -125,7 +125,8 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
       if (!p) throw new ServiceError('internal', `no prediction of version ${versionId} for image ${imageId}`);
       return decodeRle(p, n);
     };
-    const truthOf = (c: { labelId: number; rows: number; columns: number }) => decodeRle(label.get(c.labelId) as Uint8Array, c.rows * c.columns);
+    const truthOf = (c: { labelId: number; rows: number; columns: number }) =>
+      decodeRle(label.get(c.labelId) as Uint8Array, c.rows * c.columns);
 
     if (record.parent_version_id === null) {
       const scoredFirst = cases.map((c) => {
@@ -150,7 +151,9 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
         ttaFlips,
         finishedAt: new Date().toISOString(),
       };
-      o.db.prepare('UPDATE model_version_training SET gate = ? WHERE model_version_id = ?').run(JSON.stringify(first), candidateVersionId);
+      o.db
+        .prepare('UPDATE model_version_training SET gate = ? WHERE model_version_id = ?')
+        .run(JSON.stringify(first), candidateVersionId);
       return first;
     }
 
@@ -163,7 +166,14 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
       const cand = predicted(candidateVersionId, c.imageId, n);
       const par = predicted(parentId, c.imageId, n);
       const independent = independentOfParent(c, parentId);
-      if (!perLabel) return { labelId: c.labelId, imageId: c.imageId, candidateDice: dice(cand, truth), parentDice: dice(par, truth), independent };
+      if (!perLabel)
+        return {
+          labelId: c.labelId,
+          imageId: c.imageId,
+          candidateDice: dice(cand, truth),
+          parentDice: dice(par, truth),
+          independent,
+        };
       const [cb, pb] = scoreByLabel(truth, [cand, par], values);
       return {
         labelId: c.labelId,
@@ -234,7 +244,8 @@ export function referenceSetOf(
 
 /** The reference set's own description (model.json `referenceSet.description`) of the nearest ancestor that ships one. */
 function referenceDescription(o: Pick<GateOptions, 'registry'>, versionId: number): string | undefined {
-  for (const v of o.registry.lineage(versionId)) if (v.manifest.referenceSet) return v.manifest.referenceSet.description || undefined;
+  for (const v of o.registry.lineage(versionId))
+    if (v.manifest.referenceSet) return v.manifest.referenceSet.description || undefined;
   return undefined;
 }
 

@@ -17,7 +17,9 @@ const EXCLUDED = 'EXISTS (SELECT 1 FROM training_exclusions x WHERE x.image_id =
 /** New labels of one task (default: the starter task) per split, excluded images left out (what the task's next run adds). */
 export function newLabelCounts(db: Database, taskId = 1): { training: number; validation: number; excluded: number } {
   const rows = db
-    .prepare(`SELECT coalesce(sp.split, ss.split) AS split, ${EXCLUDED} AS excluded, count(*) AS n ${NEW_LABELS} AND l.task_id = ? GROUP BY 1, 2`)
+    .prepare(
+      `SELECT coalesce(sp.split, ss.split) AS split, ${EXCLUDED} AS excluded, count(*) AS n ${NEW_LABELS} AND l.task_id = ? GROUP BY 1, 2`,
+    )
     .all(taskId) as { split: 'training' | 'validation'; excluded: number; n: number }[];
   const count = (split: string, excluded: number) =>
     rows.filter((r) => (split === '*' || r.split === split) && r.excluded === excluded).reduce((a, r) => a + r.n, 0);

@@ -210,11 +210,18 @@ export class TrainingMainService implements TrainingService {
     const taskId = req.taskId ?? STARTER_TASK_ID;
     const task = this.task(taskId);
     const active = this.o.registry.active(taskId);
-    if (!active && taskId === STARTER_TASK_ID) throw new ServiceError('unavailable', 'No model is active, so there is nothing to fine-tune.');
+    if (!active && taskId === STARTER_TASK_ID)
+      throw new ServiceError('unavailable', 'No model is active, so there is nothing to fine-tune.');
     // A task whose labels changed since its active version (a label added or retired) cannot
     // fine-tune it (other output classes; values are never renumbered): the run starts a new
     // first model from the active version's weights with the head replaced.
-    const relabelled = active !== null && active.manifest.output.activation === 'softmax' && !sameValues(outputValues(active.manifest), activeLabels(task).map((l) => l.value));
+    const relabelled =
+      active !== null &&
+      active.manifest.output.activation === 'softmax' &&
+      !sameValues(
+        outputValues(active.manifest),
+        activeLabels(task).map((l) => l.value),
+      );
     const parent = relabelled ? null : active;
     const labels = this.confirmedLabels(task, req.confirmSeriesIds ?? []);
     const training = labels.filter((l) => l.split === 'training').length;
@@ -230,7 +237,13 @@ export class TrainingMainService implements TrainingService {
       );
     const hp: Hyperparameters = {
       ...DEFAULT_HYPERPARAMETERS,
-      ...(parent ? {} : { ...FIRST_MODEL_HYPERPARAMETERS, init: req.init ?? 'starter', ...(relabelled ? { initFromVersionId: active.id } : {}) }),
+      ...(parent
+        ? {}
+        : {
+            ...FIRST_MODEL_HYPERPARAMETERS,
+            init: req.init ?? 'starter',
+            ...(relabelled ? { initFromVersionId: active.id } : {}),
+          }),
       ...(req.maxSteps !== undefined ? { maxSteps: req.maxSteps } : {}),
       ...(req.batchSize !== undefined ? { batchSize: req.batchSize } : {}),
       ...(req.timeLimitSeconds !== undefined ? { timeLimitSeconds: req.timeLimitSeconds } : {}),
@@ -240,7 +253,9 @@ export class TrainingMainService implements TrainingService {
     const id = this.o.db.transaction(() => {
       const runId = Number(
         this.o.db
-          .prepare("INSERT INTO training_runs (status, task_id, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, ?, ?, '')")
+          .prepare(
+            "INSERT INTO training_runs (status, task_id, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, ?, ?, '')",
+          )
           .run(taskId, parent?.id ?? null, JSON.stringify(hp)).lastInsertRowid,
       );
       this.o.db.prepare('UPDATE training_runs SET out_dir = ? WHERE id = ?').run(path.join(RUNS_DIR, `run-${runId}`), runId);
@@ -307,11 +322,14 @@ export class TrainingMainService implements TrainingService {
     const outside = new Map<number, { modality: string; description: string; reason: string }>();
     for (const l of labels) {
       const a = applicability(task.domain, l);
-      if (!a.inDomain && !outside.has(l.seriesId)) outside.set(l.seriesId, { modality: l.modality, description: l.seriesDescription, reason: a.reason });
+      if (!a.inDomain && !outside.has(l.seriesId))
+        outside.set(l.seriesId, { modality: l.modality, description: l.seriesDescription, reason: a.reason });
     }
     const unconfirmed = [...outside].filter(([id]) => !confirmed.includes(id));
     if (unconfirmed.length > 0) {
-      const names = unconfirmed.map(([id, s]) => `series ${id} (${[s.modality || 'unknown modality', s.description].filter(Boolean).join(' ')})`);
+      const names = unconfirmed.map(
+        ([id, s]) => `series ${id} (${[s.modality || 'unknown modality', s.description].filter(Boolean).join(' ')})`,
+      );
       throw new ServiceError(
         'conflict',
         `Task "${task.name}" covers ${task.domain.modalities.join('/')} only, but labels come from ${names.join(', ')}: ` +
@@ -345,8 +363,10 @@ export class TrainingMainService implements TrainingService {
     for (;;) {
       // A waiter may close the backend as soon as its run finishes: the loop must not touch the closed database.
       if (this.closed) return;
-      const next = this.resuming.shift() ?? this.o.db.prepare("SELECT id FROM training_runs WHERE status = 'queued' ORDER BY id LIMIT 1").pluck().get() as
-        number | undefined;
+      const next =
+        this.resuming.shift() ??
+        (this.o.db.prepare("SELECT id FROM training_runs WHERE status = 'queued' ORDER BY id LIMIT 1").pluck().get() as
+          number | undefined);
       if (next === undefined) return;
       await this.execute(next).catch((e: unknown) => {
         this.cleanup(next);
@@ -374,7 +394,9 @@ export class TrainingMainService implements TrainingService {
     // A first model reads images as the starter does (input spec), at its own size when asked.
     const base =
       parent ??
-      (hp.initFromVersionId !== undefined ? this.o.registry.get(hp.initFromVersionId) : (this.o.registry.active(STARTER_TASK_ID) ?? this.o.registry.actives()[0]));
+      (hp.initFromVersionId !== undefined
+        ? this.o.registry.get(hp.initFromVersionId)
+        : (this.o.registry.active(STARTER_TASK_ID) ?? this.o.registry.actives()[0]));
     if (!base) throw new ServiceError('unavailable', 'No starter model is installed to read the images as it does.');
     // The binary starter line keeps its staging (foreground 255); a task's softmax line stages label values with its label map.
     const multiClass = parent === null || parent.manifest.output.activation === 'softmax';
@@ -384,7 +406,10 @@ export class TrainingMainService implements TrainingService {
     // A batch job found running after a restart (recover()) was staged before it started.
     const labels = resumed
       ? { training: [], validation: [] }
-      : await stageLabels(this.o.db, this.o.frames, base.manifest, staging, inTask, { labelValues: multiClass, ...(size ? { size } : {}) });
+      : await stageLabels(this.o.db, this.o.frames, base.manifest, staging, inTask, {
+          labelValues: multiClass,
+          ...(size ? { size } : {}),
+        });
     const labelMap = path.join(staging, 'label-map.json');
     if (multiClass && !resumed) {
       mkdirSync(staging, { recursive: true });
@@ -394,8 +419,22 @@ export class TrainingMainService implements TrainingService {
     this.o.db.transaction(() => {
       for (const split of ['training', 'validation'] as const) for (const l of labels[split]) insert.run(id, l.labelId, split);
     })();
-    const args = trainerArgs({ id, hp, task, parent, base, staging, labelMap, multiClass, size, out, trained: labels.training.length, validated: labels.validation.length });
-    const job = resumed ?? (await launcher.start({ runId: id, python: status.python, args, cwd: this.o.trainerDir, env: this.o.env, out }));
+    const args = trainerArgs({
+      id,
+      hp,
+      task,
+      parent,
+      base,
+      staging,
+      labelMap,
+      multiClass,
+      size,
+      out,
+      trained: labels.training.length,
+      validated: labels.validation.length,
+    });
+    const job =
+      resumed ?? (await launcher.start({ runId: id, python: status.python, args, cwd: this.o.trainerDir, env: this.o.env, out }));
     this.job = job;
     this.o.db
       .prepare(
@@ -470,7 +509,14 @@ export class TrainingMainService implements TrainingService {
     return runReferenceGate({ ...this.o.gate, db: this.o.db, registry: this.o.registry }, candidateVersionId);
   }
 
-  private register(id: number, taskId: number, parentId: number | null, out: string, hp: Hyperparameters, metrics: unknown): number {
+  private register(
+    id: number,
+    taskId: number,
+    parentId: number | null,
+    out: string,
+    hp: Hyperparameters,
+    metrics: unknown,
+  ): number {
     // The candidate is for what its task is for (the trainer writes no `domain`): a copied
     // version folder says so on its own.
     inheritDomain(out, this.o.registry.domainOf(taskId));
@@ -591,7 +637,16 @@ function firstModelReadiness(task: Task, labels: LabelForTraining[], hasModel: b
     reason = `The first model of "${task.name}" needs at least ${FIRST_MODEL_MIN_IMAGES} labelled images from at least ${FIRST_MODEL_MIN_SERIES} series; there are ${labels.length} from ${series}.`;
   else if (training === 0 || validation === 0)
     reason = `The first model of "${task.name}" needs labelled images of at least one training and one validation patient; there are ${training} and ${validation} images.`;
-  return { taskId: task.id, hasModel, labelledImages: labels.length, series, training, validation, ready: reason === null, reason };
+  return {
+    taskId: task.id,
+    hasModel,
+    labelledImages: labels.length,
+    series,
+    training,
+    validation,
+    ready: reason === null,
+    reason,
+  };
 }
 
 /** A trainer that outlived a killed backend is stopped, if that PID still runs our trainer. */
@@ -642,56 +697,65 @@ function trainerArgs(a: TrainerArgsInput): string[] {
   const { id, hp, task, parent, base, staging, labelMap, multiClass, size, out } = a;
   const replay = parent ? path.join(parent.dir, 'replay') : '';
   return [
-      '-m',
-      'lgms_trainer',
-      'train',
-      '--data',
-      path.join(staging, 'training'),
-      '--val-data',
-      path.join(staging, 'validation'),
-      ...(parent ? ['--init', parent.dir] : hp.init === 'starter' ? ['--init-from', base.dir] : []),
-      ...(multiClass ? ['--label-map', labelMap] : []),
-      // A first model reads the images as they were staged (the starter's input rule), also from scratch.
-      ...(parent ? [] : ['--size', String(size?.[0] ?? base.manifest.input.size[0]), '--channel-mode', base.manifest.input.channelMode, '--normalization', normalizationArg(base.manifest.input.normalization)]),
-      '--out',
-      out,
-      '--max-steps',
-      String(hp.maxSteps),
-      '--batch-size',
-      String(hp.batchSize),
-      '--optimizer',
-      hp.optimizer,
-      '--lr',
-      String(hp.lr),
-      '--schedule',
-      hp.schedule,
-      // 0: the trainer's own interval (a validation every ≥ 20 steps), as in the measured runs.
-      ...(hp.valEvery > 0 ? ['--val-every', String(hp.valEvery)] : []),
-      '--seed',
-      String(hp.seed),
-      ...(parent
-        ? [
-            '--id',
-            `${parent.manifest.id.replace(/-ft\d+$/, '')}-ft${id}`,
-            '--name',
-            `${parent.manifest.name.replace(/ \(fine-tuned.*\)$/, '')} (fine-tuned, run ${id})`,
-            '--version',
-            `${parent.manifest.version}+ft${id}`,
-          ]
-        : ['--id', `task${task.id}-run${id}`, '--name', `${task.name} (first model, run ${id})`, '--version', `1.0.0+run${id}`]),
-      '--data-description',
-      `${a.trained} training / ${a.validated} validation labels from this workstation (run ${id})`,
-      ...(hp.timeLimitSeconds !== undefined ? ['--time-limit', String(hp.timeLimitSeconds)] : []),
-      // The replay set is the starter's binary lesion masks: never mixed into a task's label map.
-      ...(parent && !multiClass && existsSync(replay) && hp.replayFraction > 0
-        ? ['--replay', replay, '--replay-fraction', String(hp.replayFraction)]
-        : []),
-      ...(parent && hp.anchor > 0 ? ['--anchor', String(hp.anchor)] : []),
-      ...(hp.freezeNorm ? ['--freeze-norm'] : []),
-      // Runs queued before these options existed have no such keys: off.
-      ...(hp.ema > 0 ? ['--ema', String(hp.ema)] : []),
-      ...(hp.appearance > 0 ? ['--appearance', String(hp.appearance)] : []),
-      ...(hp.zoom > 0 ? ['--zoom', String(hp.zoom)] : []),
-      ...(hp.mirrorOnly ? ['--mirror-only'] : []),
-    ];
+    '-m',
+    'lgms_trainer',
+    'train',
+    '--data',
+    path.join(staging, 'training'),
+    '--val-data',
+    path.join(staging, 'validation'),
+    ...(parent ? ['--init', parent.dir] : hp.init === 'starter' ? ['--init-from', base.dir] : []),
+    ...(multiClass ? ['--label-map', labelMap] : []),
+    // A first model reads the images as they were staged (the starter's input rule), also from scratch.
+    ...(parent
+      ? []
+      : [
+          '--size',
+          String(size?.[0] ?? base.manifest.input.size[0]),
+          '--channel-mode',
+          base.manifest.input.channelMode,
+          '--normalization',
+          normalizationArg(base.manifest.input.normalization),
+        ]),
+    '--out',
+    out,
+    '--max-steps',
+    String(hp.maxSteps),
+    '--batch-size',
+    String(hp.batchSize),
+    '--optimizer',
+    hp.optimizer,
+    '--lr',
+    String(hp.lr),
+    '--schedule',
+    hp.schedule,
+    // 0: the trainer's own interval (a validation every ≥ 20 steps), as in the measured runs.
+    ...(hp.valEvery > 0 ? ['--val-every', String(hp.valEvery)] : []),
+    '--seed',
+    String(hp.seed),
+    ...(parent
+      ? [
+          '--id',
+          `${parent.manifest.id.replace(/-ft\d+$/, '')}-ft${id}`,
+          '--name',
+          `${parent.manifest.name.replace(/ \(fine-tuned.*\)$/, '')} (fine-tuned, run ${id})`,
+          '--version',
+          `${parent.manifest.version}+ft${id}`,
+        ]
+      : ['--id', `task${task.id}-run${id}`, '--name', `${task.name} (first model, run ${id})`, '--version', `1.0.0+run${id}`]),
+    '--data-description',
+    `${a.trained} training / ${a.validated} validation labels from this workstation (run ${id})`,
+    ...(hp.timeLimitSeconds !== undefined ? ['--time-limit', String(hp.timeLimitSeconds)] : []),
+    // The replay set is the starter's binary lesion masks: never mixed into a task's label map.
+    ...(parent && !multiClass && existsSync(replay) && hp.replayFraction > 0
+      ? ['--replay', replay, '--replay-fraction', String(hp.replayFraction)]
+      : []),
+    ...(parent && hp.anchor > 0 ? ['--anchor', String(hp.anchor)] : []),
+    ...(hp.freezeNorm ? ['--freeze-norm'] : []),
+    // Runs queued before these options existed have no such keys: off.
+    ...(hp.ema > 0 ? ['--ema', String(hp.ema)] : []),
+    ...(hp.appearance > 0 ? ['--appearance', String(hp.appearance)] : []),
+    ...(hp.zoom > 0 ? ['--zoom', String(hp.zoom)] : []),
+    ...(hp.mirrorOnly ? ['--mirror-only'] : []),
+  ];
 }

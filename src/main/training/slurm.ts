@@ -8,15 +8,48 @@
 // back to the run's own folder before the job folder is removed.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { SlurmCluster } from '../../shared/contract/settings';
 import { ServiceError } from '../../shared/result';
-import { localLauncher, type ClusterJobRef, type TrainerExit, type TrainerJob, type TrainerJobSpec, type TrainerLauncher } from './launcher';
+import {
+  localLauncher,
+  type ClusterJobRef,
+  type TrainerExit,
+  type TrainerJob,
+  type TrainerJobSpec,
+  type TrainerLauncher,
+} from './launcher';
 
 /** States in which a job has not ended yet (Slurm's squeue(1) "JOB STATE CODES"). */
-const ALIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED', 'RESV_DEL_HOLD']);
+const ALIVE = new Set([
+  'PENDING',
+  'CONFIGURING',
+  'RUNNING',
+  'COMPLETING',
+  'SUSPENDED',
+  'REQUEUED',
+  'REQUEUE_HOLD',
+  'REQUEUE_FED',
+  'RESIZING',
+  'SIGNALING',
+  'STAGE_OUT',
+  'STOPPED',
+  'RESV_DEL_HOLD',
+]);
 
 export interface SlurmOptions {
   /** How often the job's state and event file are read, in ms (default 2000). */
@@ -76,7 +109,10 @@ export class SlurmLauncher implements TrainerLauncher {
       writeFileSync(path.join(dir, 'job.sh'), this.script(spec, args, dir), { mode: 0o755 });
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
-      throw new ServiceError('unavailable', `The fine-tuning job could not be written to the shared folder ${shared}: ${(e as Error).message}`);
+      throw new ServiceError(
+        'unavailable',
+        `The fine-tuning job could not be written to the shared folder ${shared}: ${(e as Error).message}`,
+      );
     }
     let jobId: string;
     try {
@@ -176,7 +212,9 @@ export class SlurmLauncher implements TrainerLauncher {
     } catch (e) {
       if (!/invalid job id/i.test((e as Error).message)) throw e;
       try {
-        const line = (await this.command('sacct', ['-n', '-P', '-X', '-j', jobId, '-o', 'State,Reason,ExitCode'])).trim().split('\n')[0];
+        const line = (await this.command('sacct', ['-n', '-P', '-X', '-j', jobId, '-o', 'State,Reason,ExitCode']))
+          .trim()
+          .split('\n')[0];
         if (!line) return null;
         const [state = '', reason = '', exit = ''] = line.split('|');
         const [code, signal] = exit.split(':').map(Number);
@@ -198,7 +236,12 @@ export class SlurmLauncher implements TrainerLauncher {
     if (s === null) {
       // Ended while nobody watched and forgotten since: its files tell whether it finished.
       if (committed) return { code: 0, signal: null, stderr };
-      return { code: null, signal: null, stderr, failure: `The cluster no longer knows ${job}; it ended without a finished model.${said}` };
+      return {
+        code: null,
+        signal: null,
+        stderr,
+        failure: `The cluster no longer knows ${job}; it ended without a finished model.${said}`,
+      };
     }
     const reason = s.reason && s.reason !== 'None' ? `, reason ${s.reason}` : '';
     switch (s.state) {
@@ -206,22 +249,53 @@ export class SlurmLauncher implements TrainerLauncher {
       case 'FAILED':
         // The trainer's own exit: the training service reads its events and stderr as for a local run.
         if (s.state === 'FAILED' && !started)
-          return { code: s.exitCode, signal: null, stderr, failure: `${job} failed before the trainer started on the cluster (exit code ${s.exitCode}): do its nodes see the shared folder, and is "${this.cluster.python}" a Python with PyTorch there?${said}` };
-        if (s.exitSignal) return { code: null, signal: null, stderr, failure: `${job} was stopped by signal ${s.exitSignal} on the cluster (${s.state}${reason}).${said}` };
+          return {
+            code: s.exitCode,
+            signal: null,
+            stderr,
+            failure: `${job} failed before the trainer started on the cluster (exit code ${s.exitCode}): do its nodes see the shared folder, and is "${this.cluster.python}" a Python with PyTorch there?${said}`,
+          };
+        if (s.exitSignal)
+          return {
+            code: null,
+            signal: null,
+            stderr,
+            failure: `${job} was stopped by signal ${s.exitSignal} on the cluster (${s.state}${reason}).${said}`,
+          };
         return { code: s.exitCode, signal: null, stderr };
       case 'CANCELLED':
         if (ref.cancelRequested) return { code: 130, signal: null, stderr };
-        return { code: null, signal: null, stderr, failure: `${job} was cancelled on the cluster, not from this workstation (CANCELLED${reason}).` };
+        return {
+          code: null,
+          signal: null,
+          stderr,
+          failure: `${job} was cancelled on the cluster, not from this workstation (CANCELLED${reason}).`,
+        };
       case 'TIMEOUT':
-        return { code: null, signal: null, stderr, failure: `${job} reached its time limit on the cluster before it finished (TIMEOUT${reason}).` };
+        return {
+          code: null,
+          signal: null,
+          stderr,
+          failure: `${job} reached its time limit on the cluster before it finished (TIMEOUT${reason}).`,
+        };
       case 'OUT_OF_MEMORY':
         return { code: null, signal: null, stderr, failure: `${job} ran out of memory on the cluster (OUT_OF_MEMORY${reason}).` };
       case 'NODE_FAIL':
         return { code: null, signal: null, stderr, failure: `The cluster node running ${job} failed (NODE_FAIL${reason}).` };
       case 'PREEMPTED':
-        return { code: null, signal: null, stderr, failure: `${job} was preempted by another job on the cluster (PREEMPTED${reason}).` };
+        return {
+          code: null,
+          signal: null,
+          stderr,
+          failure: `${job} was preempted by another job on the cluster (PREEMPTED${reason}).`,
+        };
       default:
-        return { code: null, signal: null, stderr, failure: `${job} ended as ${s.state || 'unknown'} on the cluster${reason ? ` (${reason.slice(2)})` : ''}.${said}` };
+        return {
+          code: null,
+          signal: null,
+          stderr,
+          failure: `${job} ended as ${s.state || 'unknown'} on the cluster${reason ? ` (${reason.slice(2)})` : ''}.${said}`,
+        };
     }
   }
 

@@ -141,7 +141,11 @@ export function npyFloat32(data: Float32Array, shape: number[]): Uint8Array {
  * value order (output channel k+1 ↔ labels[k].value), the retired values the loss ignores, and
  * the task as model.json will carry it (name, labels with colours and SEG codes, domain).
  */
-export function labelMapFile(task: Task): { labels: { value: number; name: string }[]; ignoreValues: number[]; task: Record<string, unknown> } {
+export function labelMapFile(task: Task): {
+  labels: { value: number; name: string }[];
+  ignoreValues: number[];
+  task: Record<string, unknown>;
+} {
   const active = task.labels.filter((l) => l.retiredAt === null);
   return {
     labels: active.map((l) => ({ value: l.value, name: l.name })),

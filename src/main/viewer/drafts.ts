@@ -21,9 +21,9 @@ export class DraftStore {
   constructor(private readonly db: Database) {}
 
   read(seriesId: number, taskId = 1): DraftView | null {
-    const draft = this.db.prepare('SELECT revision, history, updated_at FROM drafts WHERE series_id = ? AND task_id = ?').get(seriesId, taskId) as
-      | { revision: number; history: string | null; updated_at: string }
-      | undefined;
+    const draft = this.db
+      .prepare('SELECT revision, history, updated_at FROM drafts WHERE series_id = ? AND task_id = ?')
+      .get(seriesId, taskId) as { revision: number; history: string | null; updated_at: string } | undefined;
     if (!draft) return null;
     const slices = this.db
       .prepare(
@@ -44,13 +44,17 @@ export class DraftStore {
   save(input: SaveInput): { revision: number; updatedAt: string } {
     const sizes = new Map(
       (
-        this.db.prepare('SELECT id, rows * columns AS pixels FROM images WHERE series_id = ?').all(input.seriesId) as { id: number; pixels: number }[]
+        this.db.prepare('SELECT id, rows * columns AS pixels FROM images WHERE series_id = ?').all(input.seriesId) as {
+          id: number;
+          pixels: number;
+        }[]
       ).map((r) => [r.id, r.pixels]),
     );
     if (sizes.size === 0 && !this.db.prepare('SELECT 1 FROM series WHERE id = ?').get(input.seriesId)) {
       throw new ServiceError('not-found', `no series ${input.seriesId}`);
     }
-    if (!this.db.prepare('SELECT 1 FROM tasks WHERE id = ?').get(input.taskId)) throw new ServiceError('not-found', `no task ${input.taskId}`);
+    if (!this.db.prepare('SELECT 1 FROM tasks WHERE id = ?').get(input.taskId))
+      throw new ServiceError('not-found', `no task ${input.taskId}`);
     // Decode before the transaction: a corrupt map is refused before anything is written.
     const decoded = input.slices.map((s) => {
       const pixels = sizes.get(s.imageId);
@@ -68,11 +72,15 @@ export class DraftStore {
     const history = input.history ? writeHistory(input.history) : null;
     return this.db
       .transaction(() => {
-        const current = this.db.prepare('SELECT revision FROM drafts WHERE series_id = ? AND task_id = ?').pluck().get(input.seriesId, input.taskId) as
-          | number
-          | undefined;
+        const current = this.db
+          .prepare('SELECT revision FROM drafts WHERE series_id = ? AND task_id = ?')
+          .pluck()
+          .get(input.seriesId, input.taskId) as number | undefined;
         if ((current ?? 0) !== input.baseRevision) {
-          throw new ServiceError('conflict', `the draft was saved elsewhere (revision ${current ?? 0}, this window has ${input.baseRevision}): reopen the series`);
+          throw new ServiceError(
+            'conflict',
+            `the draft was saved elsewhere (revision ${current ?? 0}, this window has ${input.baseRevision}): reopen the series`,
+          );
         }
         const row = this.db
           .prepare(
@@ -103,14 +111,19 @@ export class DraftStore {
 
 // The undo history is stored as the JSON text migration 0040 declared (a STRICT TEXT column),
 // its patches base64 in that text only: a storage encoding, never what the contract carries.
-type StoredHistory = Omit<SerializedHistory, 'entries'> & { entries: { label: string; patches: { imageId: number; xor: string }[] }[] };
+type StoredHistory = Omit<SerializedHistory, 'entries'> & {
+  entries: { label: string; patches: { imageId: number; xor: string }[] }[];
+};
 
 function writeHistory(history: SerializedHistory): string {
   const stored: StoredHistory = {
     ...history,
     entries: history.entries.map((e) => ({
       label: e.label,
-      patches: e.patches.map((p) => ({ imageId: p.imageId, xor: Buffer.from(p.xor.buffer, p.xor.byteOffset, p.xor.byteLength).toString('base64') })),
+      patches: e.patches.map((p) => ({
+        imageId: p.imageId,
+        xor: Buffer.from(p.xor.buffer, p.xor.byteOffset, p.xor.byteLength).toString('base64'),
+      })),
     })),
   };
   return JSON.stringify(stored);

@@ -41,10 +41,20 @@ describe('viewer service', () => {
     expect(s).toMatchObject({ modality: 'CT', patient: { name: 'TEST^CT^1', id: 'CT-1' }, study: { date: '20260102' } });
     expect(s.images).toHaveLength(5);
     expect(s.images.map((i) => i.position?.[2])).toEqual([0, 2.5, 5, 7.5, 10]);
-    expect(s.images[0]).toMatchObject({ rows: 32, columns: 32, pixelSpacing: [0.7, 0.7], orientation: [1, 0, 0, 0, 1, 0], windowCenter: 40, windowWidth: 400 });
+    expect(s.images[0]).toMatchObject({
+      rows: 32,
+      columns: 32,
+      pixelSpacing: [0.7, 0.7],
+      orientation: [1, 0, 0, 0, 1, 0],
+      windowCenter: 40,
+      windowWidth: 400,
+    });
     // Slice Thickness (0018,0050) as the files state it (2.5 mm, ct-series.ts), for the overlay.
     expect(s.images.map((i) => i.sliceThickness)).toEqual([2.5, 2.5, 2.5, 2.5, 2.5]);
-    await expect(b.dispatch('viewer', 'series', { seriesId: 999 })).resolves.toMatchObject({ ok: false, error: { code: 'not-found' } });
+    await expect(b.dispatch('viewer', 'series', { seriesId: 999 })).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'not-found' },
+    });
   });
 
   it('sends decoded frames as typed arrays with their range and modality LUT', async () => {
@@ -70,11 +80,17 @@ describe('viewer service', () => {
     for (const f of batch.frames) expect(f).toEqual(await call(b).viewer.frame({ imageId: f.imageId }));
     expect(batch.failed).toEqual([{ imageId: 999_999, message: 'no image 999999' }]);
     const tooMany = Array.from({ length: FRAMES_PER_CALL + 1 }, (_, i) => i + 1);
-    await expect(b.dispatch('viewer', 'frames', { imageIds: tooMany })).resolves.toMatchObject({ ok: false, error: { code: 'invalid-input' } });
+    await expect(b.dispatch('viewer', 'frames', { imageIds: tooMany })).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'invalid-input' },
+    });
   });
 
   it.skipIf(missingPath(CT_SMALL))(skipTitle('decodes a real CT file (pydicom CT_small)', missingPath(CT_SMALL)), async () => {
-    const small = b.db.prepare("SELECT se.id FROM series se WHERE se.series_uid != '2.25.910000000000000000002'").pluck().get() as number;
+    const small = b.db
+      .prepare("SELECT se.id FROM series se WHERE se.series_uid != '2.25.910000000000000000002'")
+      .pluck()
+      .get() as number;
     const s = await call(b).viewer.series({ seriesId: small });
     const f = await call(b).viewer.frame({ imageId: s.images[0]!.imageId });
     expect(f).toMatchObject({ rows: 128, columns: 128, dtype: 'int16' });
@@ -89,7 +105,12 @@ describe('viewer service', () => {
     map.fill(1, 100, 140);
     const history = new EditHistory();
     history.push({ label: 'Brush', patches: [{ imageId: a, xor: diffPatch(new Uint8Array(1024), map)! }] });
-    const first = await call(b).viewer.saveDraft({ seriesId, baseRevision: 0, slices: [{ imageId: a, labels: encodeRle(map) }], history: history.serialize() });
+    const first = await call(b).viewer.saveDraft({
+      seriesId,
+      baseRevision: 0,
+      slices: [{ imageId: a, labels: encodeRle(map) }],
+      history: history.serialize(),
+    });
     expect(first.revision).toBe(1);
 
     const draft = (await call(b).viewer.draft({ seriesId }))!;
@@ -102,12 +123,19 @@ describe('viewer service', () => {
     expect(restored.undo()!.patches[0]!.xor).toEqual(history.undo()!.patches[0]!.xor);
 
     // Another window still at revision 0 cannot overwrite it.
-    await expect(b.dispatch('viewer', 'saveDraft', { seriesId, baseRevision: 0, slices: [], history: null })).resolves.toMatchObject({
+    await expect(
+      b.dispatch('viewer', 'saveDraft', { seriesId, baseRevision: 0, slices: [], history: null }),
+    ).resolves.toMatchObject({
       ok: false,
       error: { code: 'conflict' },
     });
     // A map of the wrong size, or an image of another series, changes nothing.
-    const bad = await b.dispatch('viewer', 'saveDraft', { seriesId, baseRevision: 1, slices: [{ imageId: c, labels: encodeRle(new Uint8Array(10)) }], history: null });
+    const bad = await b.dispatch('viewer', 'saveDraft', {
+      seriesId,
+      baseRevision: 1,
+      slices: [{ imageId: c, labels: encodeRle(new Uint8Array(10)) }],
+      history: null,
+    });
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-input' } });
     expect((await call(b).viewer.draft({ seriesId }))!.revision).toBe(1);
 
@@ -131,7 +159,11 @@ describe('viewer service', () => {
     const s = await call(b).viewer.series({ seriesId });
     const a = s.images[2]!.imageId;
     const xor = encodeRle(Uint8Array.of(0, 1, 1, 0));
-    const legacy = JSON.stringify({ limit: 100, cursor: 1, entries: [{ label: 'Fill', patches: [{ imageId: a, xor: Buffer.from(xor).toString('base64') }] }] });
+    const legacy = JSON.stringify({
+      limit: 100,
+      cursor: 1,
+      entries: [{ label: 'Fill', patches: [{ imageId: a, xor: Buffer.from(xor).toString('base64') }] }],
+    });
     b.db.prepare('INSERT INTO drafts (series_id, revision, history) VALUES (?, 7, ?)').run(seriesId, legacy);
     const draft = (await call(b).viewer.draft({ seriesId }))!;
     expect(draft.history!.entries[0]!.patches[0]!.xor).toEqual(xor);

@@ -79,7 +79,12 @@ export class ViewerMainService implements ViewerService {
       description: text(s.description),
       sourceFormat: text(s.sourceFormat),
       patient: { name: text(s.patientName), id: text(s.patientId), birthDate: text(s.birthDate), sex: text(s.sex) },
-      study: { date: text(s.studyDate), time: text(s.studyTime), description: text(s.studyDescription), accession: text(s.accession) },
+      study: {
+        date: text(s.studyDate),
+        time: text(s.studyTime),
+        description: text(s.studyDescription),
+        accession: text(s.accession),
+      },
       images,
     };
   }
@@ -96,7 +101,10 @@ export class ViewerMainService implements ViewerService {
       } catch (e) {
         // The words `viewer.frame` would answer with; anything else is a bug, logged, not shown raw.
         if (!(e instanceof ServiceError)) console.error(`[viewer.frames] image ${imageId}:`, e);
-        batch.failed.push({ imageId, message: e instanceof ServiceError ? e.message : 'this image could not be read (details in the log)' });
+        batch.failed.push({
+          imageId,
+          message: e instanceof ServiceError ? e.message : 'this image could not be read (details in the log)',
+        });
       }
     }
     return batch;

@@ -27,7 +27,10 @@ describe('worklist service', () => {
 
   it('finds a study by the words of its shown name, whatever the carets, commas or case', async () => {
     for (const query of ['TEST, CT 2', 'test ct 2', 'TEST^CT^2', 'ct-2']) {
-      expect((await b.services.worklist.list({ patient: query })).rows.map((r) => r.patientName), query).toEqual(['TEST^CT^2']);
+      expect(
+        (await b.services.worklist.list({ patient: query })).rows.map((r) => r.patientName),
+        query,
+      ).toEqual(['TEST^CT^2']);
     }
     expect((await b.services.worklist.list({ patient: 'TEST CT' })).total).toBe(3);
     expect((await b.services.worklist.list({ patient: 'TEST 9' })).total).toBe(0);
@@ -51,7 +54,9 @@ describe('worklist service', () => {
     // A working draft with one labelled slice, as the viewer's draft save leaves it.
     const imageId = b.db.prepare('SELECT id FROM images WHERE series_id = ? LIMIT 1').pluck().get(series!.seriesId) as number;
     b.db.prepare('INSERT INTO drafts (series_id) VALUES (?)').run(series!.seriesId);
-    b.db.prepare('INSERT INTO draft_slices (series_id, image_id, labels, foreground_pixels) VALUES (?, ?, ?, 1)').run(series!.seriesId, imageId, Buffer.from([1]));
+    b.db
+      .prepare('INSERT INTO draft_slices (series_id, image_id, labels, foreground_pixels) VALUES (?, ?, ?, 1)')
+      .run(series!.seriesId, imageId, Buffer.from([1]));
     expect((await b.services.worklist.list({ patient: 'CT-1' })).rows[0]!.editedSeries).toBe(1);
     expect((await b.services.worklist.series({ studyId: row.studyId }))[0]!.edited).toBe(true);
   });

@@ -1,7 +1,15 @@
 // The `worklist` service: a paginated, sortable, filterable list of studies, their series and
 // thumbnails. Aggregates (series and image counts, modalities) are kept on the study row by the
 // importer, so a page is one indexed query plus one small status query.
-import type { ReviewState, SeriesStatus, SeriesSummary, WorklistPage, WorklistQuery, WorklistService, WorklistStudy } from '../../shared/contract';
+import type {
+  ReviewState,
+  SeriesStatus,
+  SeriesSummary,
+  WorklistPage,
+  WorklistQuery,
+  WorklistService,
+  WorklistStudy,
+} from '../../shared/contract';
 import { worklistQuerySchema, type WORKLIST_SORTS } from '../../shared/contract';
 import { searchWords } from '../../shared/dicom/person-name';
 import { SERIES_UNLIKE_SHARE } from '../../shared/model/input-statistics';
@@ -79,12 +87,18 @@ export class WorklistMainService implements WorklistService {
       params.status = q.status;
     }
     if (q.reviewState) {
-      where.push('EXISTS (SELECT 1 FROM series x JOIN review_items r ON r.series_id = x.id WHERE x.study_id = s.id AND r.state = @reviewState)');
+      where.push(
+        'EXISTS (SELECT 1 FROM series x JOIN review_items r ON r.series_id = x.id WHERE x.study_id = s.id AND r.state = @reviewState)',
+      );
       params.reviewState = q.reviewState;
     }
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const order = ORDER[q.sort]!.replaceAll('%DIR', q.direction === 'asc' ? 'ASC' : 'DESC');
-    const total = (this.db.prepare(`SELECT count(*) FROM studies s JOIN patients p ON p.id = s.patient_id ${whereSql}`).pluck().get(params) as number) ?? 0;
+    const total =
+      (this.db
+        .prepare(`SELECT count(*) FROM studies s JOIN patients p ON p.id = s.patient_id ${whereSql}`)
+        .pluck()
+        .get(params) as number) ?? 0;
     const rows = this.db
       .prepare(
         `SELECT s.id AS studyId, s.study_uid AS studyUid, p.name AS patientName, p.patient_id AS patientId, p.birth_date AS birthDate,
@@ -98,19 +112,27 @@ export class WorklistMainService implements WorklistService {
          FROM studies s JOIN patients p ON p.id = s.patient_id ${whereSql}
          ORDER BY ${order} LIMIT @limit OFFSET @offset`,
       )
-      .all({ ...params, limit: q.pageSize, offset: q.page * q.pageSize }) as Omit<WorklistStudy, 'statusCounts' | 'stateCounts'>[];
+      .all({ ...params, limit: q.pageSize, offset: q.page * q.pageSize }) as Omit<
+      WorklistStudy,
+      'statusCounts' | 'stateCounts'
+    >[];
     const statusCounts = this.statusCounts(rows.map((r) => r.studyId));
     const stateCounts = this.stateCounts(rows.map((r) => r.studyId));
     return {
       total,
       page: q.page,
       pageSize: q.pageSize,
-      rows: rows.map((r) => ({ ...r, statusCounts: statusCounts.get(r.studyId) ?? {}, stateCounts: stateCounts.get(r.studyId) ?? {} })),
+      rows: rows.map((r) => ({
+        ...r,
+        statusCounts: statusCounts.get(r.studyId) ?? {},
+        stateCounts: stateCounts.get(r.studyId) ?? {},
+      })),
     };
   }
 
   async series({ studyId }: { studyId: number }): Promise<SeriesSummary[]> {
-    if (!this.db.prepare('SELECT 1 FROM studies WHERE id = ?').get(studyId)) throw new ServiceError('not-found', `no study ${studyId}`);
+    if (!this.db.prepare('SELECT 1 FROM studies WHERE id = ?').get(studyId))
+      throw new ServiceError('not-found', `no study ${studyId}`);
     const rows = this.db
       .prepare(
         `SELECT se.id AS seriesId, se.series_uid AS seriesUid, se.modality, se.series_number AS seriesNumber, se.description,
@@ -126,8 +148,7 @@ export class WorklistMainService implements WorklistService {
 
   async thumbnail({ seriesId }: { seriesId: number }): Promise<string | null> {
     const row = this.db.prepare('SELECT thumbnail, image_count FROM series WHERE id = ?').get(seriesId) as
-      | { thumbnail: Buffer | null; image_count: number }
-      | undefined;
+      { thumbnail: Buffer | null; image_count: number } | undefined;
     if (!row) throw new ServiceError('not-found', `no series ${seriesId}`);
     if (row.thumbnail) return dataUrl(row.thumbnail);
     const middle = this.db
@@ -162,7 +183,9 @@ export class WorklistMainService implements WorklistService {
     const out = new Map<number, Partial<Record<SeriesStatus, number>>>();
     if (studyIds.length === 0) return out;
     const rows = this.db
-      .prepare(`SELECT study_id, status, count(*) AS n FROM series WHERE study_id IN (${studyIds.map(() => '?').join(',')}) GROUP BY study_id, status`)
+      .prepare(
+        `SELECT study_id, status, count(*) AS n FROM series WHERE study_id IN (${studyIds.map(() => '?').join(',')}) GROUP BY study_id, status`,
+      )
       .all(...studyIds) as { study_id: number; status: SeriesStatus; n: number }[];
     for (const r of rows) {
       const counts = out.get(r.study_id) ?? {};

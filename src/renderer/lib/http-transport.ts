@@ -33,7 +33,12 @@ export function createHttpTransport(base = location.origin): Transport {
   function upload({ data, batch, path, offset, last }: StageInput): Promise<Response> {
     const url = new URL(STAGE_UPLOAD_PATH, base);
     url.search = new URLSearchParams({ batch, path, offset: String(offset), last: last ? '1' : '0' }).toString();
-    return fetch(url, { method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, credentials: 'same-origin', body: data as Uint8Array<ArrayBuffer> });
+    return fetch(url, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      credentials: 'same-origin',
+      body: data as Uint8Array<ArrayBuffer>,
+    });
   }
 
   return {
@@ -49,7 +54,8 @@ export function createHttpTransport(base = location.origin): Transport {
               credentials: 'same-origin',
               body: encodeWire({ input }),
             });
-      if (response.status === 401) return fail('unauthorized', 'The server refused this page: open the URL printed by `npm run serve` again.');
+      if (response.status === 401)
+        return fail('unauthorized', 'The server refused this page: open the URL printed by `npm run serve` again.');
       if (!response.ok) return fail('io', `HTTP ${response.status}: ${await response.text()}`);
       return decodeWire(new Uint8Array(await response.arrayBuffer())) as Result<unknown>;
     },

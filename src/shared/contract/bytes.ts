@@ -6,5 +6,7 @@ import { z } from 'zod';
 /** A Uint8Array of at most `maxBytes` bytes. */
 export function bytes(maxBytes: number) {
   // Any Uint8Array, whatever its buffer: a Node Buffer, or a view on a received message.
-  return z.instanceof(Uint8Array as unknown as new () => Uint8Array).refine((b) => b.byteLength <= maxBytes, { message: `at most ${maxBytes} bytes` });
+  return z
+    .instanceof(Uint8Array as unknown as new () => Uint8Array)
+    .refine((b) => b.byteLength <= maxBytes, { message: `at most ${maxBytes} bytes` });
 }

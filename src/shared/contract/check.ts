@@ -17,8 +17,14 @@ type Keys<T> = Extract<keyof T, string>;
 
 /** What is wrong with one service, as readable keys; `never` when nothing is. */
 type ServiceProblems<Schemas, Service> =
-  | { [M in Exclude<Keys<Schemas>, Keys<Service>>]: `method ${M} has a schema but no implementation in the interface` }[Exclude<Keys<Schemas>, Keys<Service>>]
-  | { [M in Exclude<Keys<Service>, Keys<Schemas>>]: `method ${M} is in the interface but has no schema` }[Exclude<Keys<Service>, Keys<Schemas>>]
+  | { [M in Exclude<Keys<Schemas>, Keys<Service>>]: `method ${M} has a schema but no implementation in the interface` }[Exclude<
+      Keys<Schemas>,
+      Keys<Service>
+    >]
+  | { [M in Exclude<Keys<Service>, Keys<Schemas>>]: `method ${M} is in the interface but has no schema` }[Exclude<
+      Keys<Service>,
+      Keys<Schemas>
+    >]
   | {
       [M in Keys<Schemas> & Keys<Service>]: Schemas[M] extends z.ZodType
         ? Service[M] extends AnyFn
@@ -31,9 +37,16 @@ type ServiceProblems<Schemas, Service> =
 
 /** Every problem of a schema map against its service interfaces, prefixed by service; `never` when they agree. */
 export type ContractProblems<Contract, Services> =
-  | { [S in Exclude<Keys<Contract>, Keys<Services>>]: `service ${S} has schemas but no interface` }[Exclude<Keys<Contract>, Keys<Services>>]
-  | { [S in Exclude<Keys<Services>, Keys<Contract>>]: `service ${S} has an interface but no schemas` }[Exclude<Keys<Services>, Keys<Contract>>]
-  | { [S in Keys<Contract> & Keys<Services>]: `${S}: ${ServiceProblems<Contract[S], Services[S]>}` }[Keys<Contract> & Keys<Services>];
+  | { [S in Exclude<Keys<Contract>, Keys<Services>>]: `service ${S} has schemas but no interface` }[Exclude<
+      Keys<Contract>,
+      Keys<Services>
+    >]
+  | { [S in Exclude<Keys<Services>, Keys<Contract>>]: `service ${S} has an interface but no schemas` }[Exclude<
+      Keys<Services>,
+      Keys<Contract>
+    >]
+  | { [S in Keys<Contract> & Keys<Services>]: `${S}: ${ServiceProblems<Contract[S], Services[S]>}` }[Keys<Contract> &
+      Keys<Services>];
 
 /**
  * `true` when the schema map and the interfaces agree; otherwise a type that `true` is not

@@ -38,7 +38,11 @@ describe('createApiClient', () => {
   });
 
   it('turns a transport failure into an io error instead of throwing', async () => {
-    const api = createApiClient({ kind: 'http', invoke: () => Promise.reject(new Error('socket closed')), subscribe: () => () => {} });
+    const api = createApiClient({
+      kind: 'http',
+      invoke: () => Promise.reject(new Error('socket closed')),
+      subscribe: () => () => {},
+    });
     expect(await api.settings.get()).toEqual({ ok: false, error: { code: 'io', message: 'socket closed' } });
   });
 

@@ -38,8 +38,7 @@ export function createApiClient(transport: Transport): Api {
           {
             get(_t, method) {
               if (typeof method !== 'string' || !Object.hasOwn(methods, method)) return undefined;
-              return (input?: unknown) =>
-                transport.invoke(prop, method, input).catch((e: unknown) => fail('io', describe(e)));
+              return (input?: unknown) => transport.invoke(prop, method, input).catch((e: unknown) => fail('io', describe(e)));
             },
           },
         );

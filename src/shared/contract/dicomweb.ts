@@ -36,9 +36,13 @@ export const dicomwebMethods = {
     .strict(),
   searchSeries: z.object({ endpointId, studyUid: uid }).strict(),
   /** Retrieves a series through the import path; a SEG among it becomes labels of `taskId` (default the starter task). */
-  retrieveSeries: z.object({ endpointId, studyUid: uid, seriesUid: uid, taskId: z.number().int().positive().optional() }).strict(),
+  retrieveSeries: z
+    .object({ endpointId, studyUid: uid, seriesUid: uid, taskId: z.number().int().positive().optional() })
+    .strict(),
   /** Sends the series' label maps of a task (default the starter task) as one multi-segment SEG. */
-  sendSeg: z.object({ endpointId, seriesId: z.number().int().positive(), taskId: z.number().int().positive().optional() }).strict(),
+  sendSeg: z
+    .object({ endpointId, seriesId: z.number().int().positive(), taskId: z.number().int().positive().optional() })
+    .strict(),
 } as const;
 
 /** An endpoint as the renderer sees it: never its password or token. */

@@ -93,7 +93,13 @@ export const importMethods = {
   /** The same for a NIfTI label map (its values are the segments; names from a JSON sidecar when present). */
   proposeLabelMap: z.object({ path: z.string().min(1).max(4096), seriesId: id, taskId: id }).strict(),
   applyLabelMap: z
-    .object({ path: z.string().min(1).max(4096), seriesId: id, taskId: id, choices: choices.default([]), author: z.string().max(64).default('') })
+    .object({
+      path: z.string().min(1).max(4096),
+      seriesId: id,
+      taskId: id,
+      choices: choices.default([]),
+      author: z.string().max(64).default(''),
+    })
     .strict(),
 } as const;
 

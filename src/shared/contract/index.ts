@@ -31,7 +31,13 @@ import { reviewMethods, type ReviewService } from './review';
 import { exportMethods, type ExportService } from './export';
 import { dicomwebMethods, type DicomwebService } from './dicomweb';
 import { tasksMethods, type TasksService } from './tasks';
-import { trainingMethods, type TrainerEpochEvent, type TrainerStepEvent, type TrainingRun, type TrainingService } from './training';
+import {
+  trainingMethods,
+  type TrainerEpochEvent,
+  type TrainerStepEvent,
+  type TrainingRun,
+  type TrainingService,
+} from './training';
 
 export * from './demo';
 export * from './import';

@@ -48,7 +48,11 @@ export const inferenceMethods = {
   segmentReviewQueue: z.object({ dryRun: z.boolean().optional(), taskId: z.number().int().positive().optional() }).strict(),
   /** A stored prediction: of `modelVersionId`, else of the task's active version (default: the starter task). */
   prediction: z
-    .object({ imageId: z.number().int().positive(), modelVersionId: z.number().int().positive().optional(), taskId: z.number().int().positive().optional() })
+    .object({
+      imageId: z.number().int().positive(),
+      modelVersionId: z.number().int().positive().optional(),
+      taskId: z.number().int().positive().optional(),
+    })
     .strict(),
 } as const;
 
@@ -56,6 +60,8 @@ export interface InferenceService {
   status(): Promise<InferenceStatus>;
   segmentSeries(input: z.input<typeof inferenceMethods.segmentSeries>): Promise<{ jobId: number }>;
   segmentPending(input?: z.input<typeof inferenceMethods.segmentPending>): Promise<{ jobIds: number[] }>;
-  segmentReviewQueue(input: z.input<typeof inferenceMethods.segmentReviewQueue>): Promise<{ seriesIds: number[]; jobIds: number[] }>;
+  segmentReviewQueue(
+    input: z.input<typeof inferenceMethods.segmentReviewQueue>,
+  ): Promise<{ seriesIds: number[]; jobIds: number[] }>;
   prediction(input: z.input<typeof inferenceMethods.prediction>): Promise<PredictionView | null>;
 }

@@ -49,7 +49,9 @@ export const learningCurveSchema = z.object({
   metric: z.string(),
   recipe: z.string(),
   data: z.string(),
-  points: z.array(z.object({ n: z.number().int().nonnegative(), shifted: z.number().min(0).max(1), base: z.number().min(0).max(1) })).min(1),
+  points: z
+    .array(z.object({ n: z.number().int().nonnegative(), shifted: z.number().min(0).max(1), base: z.number().min(0).max(1) }))
+    .min(1),
 });
 export type LearningCurve = z.infer<typeof learningCurveSchema>;
 

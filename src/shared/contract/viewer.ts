@@ -84,7 +84,11 @@ export const serializedHistorySchema = z
     limit: z.number().int().min(1).max(1000),
     cursor: z.number().int().min(0),
     entries: z
-      .array(z.object({ label: z.string().max(100), patches: z.array(z.object({ imageId: id, xor: rle }).strict()).max(10_000) }).strict())
+      .array(
+        z
+          .object({ label: z.string().max(100), patches: z.array(z.object({ imageId: id, xor: rle }).strict()).max(10_000) })
+          .strict(),
+      )
       .max(1000),
   })
   .strict();

@@ -3,9 +3,17 @@ import { z } from 'zod';
 import { REVIEW_STATES, type ReviewState } from '../review/state';
 
 export const WORKLIST_SORTS = [
-  'studyDate', 'patientName', 'importedAt', 'modality',
+  'studyDate',
+  'patientName',
+  'importedAt',
+  'modality',
   // Every column of the worklist sorts (issue 15): ID, description, counts, status, uncertainty.
-  'patientId', 'description', 'seriesCount', 'imageCount', 'status', 'uncertainty',
+  'patientId',
+  'description',
+  'seriesCount',
+  'imageCount',
+  'status',
+  'uncertainty',
 ] as const;
 export const SERIES_STATUSES = ['new', 'segmenting', 'segmented', 'in-review', 'reviewed'] as const;
 export type SeriesStatus = (typeof SERIES_STATUSES)[number];
@@ -20,8 +28,14 @@ export const worklistQuerySchema = z
     patient: z.string().max(200).optional(),
     modality: z.string().max(16).optional(),
     /** DICOM dates YYYYMMDD, inclusive. */
-    dateFrom: z.string().regex(/^\d{8}$/).optional(),
-    dateTo: z.string().regex(/^\d{8}$/).optional(),
+    dateFrom: z
+      .string()
+      .regex(/^\d{8}$/)
+      .optional(),
+    dateTo: z
+      .string()
+      .regex(/^\d{8}$/)
+      .optional(),
     status: z.enum(SERIES_STATUSES).optional(),
     /** Studies with at least one series in this review state (src/shared/review/state.ts). */
     reviewState: z.enum(REVIEW_STATES).optional(),

@@ -14,7 +14,12 @@ const slice = (value: number, rows = 40, columns = 60): SliceSource => ({
 });
 
 describe('2.5D input: adjacent slices as channels', () => {
-  const spec: ModelInputSpec = { size: [32, 32], channels: 3, channelMode: 'adjacent', normalization: { type: 'window', center: 40, width: 400 } };
+  const spec: ModelInputSpec = {
+    size: [32, 32],
+    channels: 3,
+    channelMode: 'adjacent',
+    normalization: { type: 'window', center: 40, width: 400 },
+  };
   const plane = 32 * 32;
 
   it('takes z−1, z, z+1 and repeats the edge slice at either end', () => {
@@ -47,7 +52,13 @@ describe('2.5D input: adjacent slices as channels', () => {
   });
 
   it('is a channel mode model.json may name', () => {
-    const input = { channels: 3, size: [128, 128], channelMode: 'adjacent', resize: 'letterbox', normalization: { type: 'scale', min: 0, max: 255 } };
+    const input = {
+      channels: 3,
+      size: [128, 128],
+      channelMode: 'adjacent',
+      resize: 'letterbox',
+      normalization: { type: 'scale', min: 0, max: 255 },
+    };
     expect(modelManifestSchema.shape.input.safeParse(input).success).toBe(true);
     expect(modelManifestSchema.shape.input.safeParse({ ...input, channelMode: 'slices' }).success).toBe(false);
   });

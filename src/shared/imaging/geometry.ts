@@ -54,7 +54,9 @@ const STACK_NAMES = ['temporal position', 'echo', 'acquisition'] as const;
  * Whether some position holds more than one image and the images there differ in their stack:
  * returns which attribute tells them apart (the first that differs), else null.
  */
-function repeatedStacks(keyed: readonly { along: number; stack: readonly (number | null)[] }[]): (typeof STACK_NAMES)[number] | null {
+function repeatedStacks(
+  keyed: readonly { along: number; stack: readonly (number | null)[] }[],
+): (typeof STACK_NAMES)[number] | null {
   const byPosition = new Map<number, (readonly (number | null)[])[]>();
   for (const k of keyed) {
     const at = Math.round(k.along * 1000); // micrometres: positions written with rounding still match

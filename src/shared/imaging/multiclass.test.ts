@@ -23,7 +23,11 @@ function logits(size: number, classes: number, seed: number, floor = -6): Float3
   const plane = size * size;
   const out = new Float32Array(classes * plane);
   for (let c = 1; c < classes; c++) {
-    const blobs = Array.from({ length: 1 + Math.floor(r() * 3) }, () => ({ x: r() * size, y: r() * size, s: 2 + r() * size * 0.15 }));
+    const blobs = Array.from({ length: 1 + Math.floor(r() * 3) }, () => ({
+      x: r() * size,
+      y: r() * size,
+      s: 2 + r() * size * 0.15,
+    }));
     for (let y = 0; y < size; y++)
       for (let x = 0; x < size; x++) {
         let v = floor;
@@ -101,7 +105,8 @@ describe('softmax, argmax and label values', () => {
           const full = new Uint8Array(columns * rows);
           if (m.bounds) {
             const w = m.bounds.x1 - m.bounds.x0 + 1;
-            for (let y = m.bounds.y0; y <= m.bounds.y1; y++) full.set(m.box.subarray((y - m.bounds.y0) * w, (y - m.bounds.y0 + 1) * w), y * columns + m.bounds.x0);
+            for (let y = m.bounds.y0; y <= m.bounds.y1; y++)
+              full.set(m.box.subarray((y - m.bounds.y0) * w, (y - m.bounds.y0 + 1) * w), y * columns + m.bounds.x0);
           }
           expect(differing(full, ref), `${columns}×${rows} seed ${seed}`).toBe(0);
           expect(m.foreground).toBe(ref.filter((v) => v !== 0).length);
@@ -113,8 +118,13 @@ describe('softmax, argmax and label values', () => {
 });
 
 describe('per-label clean-up', () => {
-  const parse = (rows: string[]) => ({ w: rows[0]!.length, h: rows.length, m: Uint8Array.from(rows.join('').split('').map(Number)) });
-  const show = (m: Uint8Array, w: number) => Array.from({ length: m.length / w }, (_, y) => [...m.subarray(y * w, (y + 1) * w)].join(''));
+  const parse = (rows: string[]) => ({
+    w: rows[0]!.length,
+    h: rows.length,
+    m: Uint8Array.from(rows.join('').split('').map(Number)),
+  });
+  const show = (m: Uint8Array, w: number) =>
+    Array.from({ length: m.length / w }, (_, y) => [...m.subarray(y * w, (y + 1) * w)].join(''));
 
   it('drops small components of each label and fills each label’s holes with that label only', () => {
     const { w, h, m } = parse([
@@ -257,7 +267,19 @@ describe('uncertainty from the TTA of the softmax', () => {
       entropyPlane(p, 0, 4, b2, e);
       const heat = decodeRle(entropyRle(e, b2, columns, rows, { heat: new Uint8Array(0) }), columns * rows);
       const first = b2.offsetY * 32 + b2.offsetX;
-      const full = resizeBilinear(e, b2.scaledWidth, b2.scaledHeight, columns, rows, new Float32Array(columns * rows), columns, 0, undefined, 32, first);
+      const full = resizeBilinear(
+        e,
+        b2.scaledWidth,
+        b2.scaledHeight,
+        columns,
+        rows,
+        new Float32Array(columns * rows),
+        columns,
+        0,
+        undefined,
+        32,
+        first,
+      );
       const ref = Uint8Array.from(full, (v) => Math.min(255, Math.round(v * 255)));
       expect(differing(heat, ref), `${columns}×${rows}`).toBe(0);
       expect(heat.some((v) => v > 0)).toBe(true);

@@ -72,7 +72,14 @@ function pLogP(p: number): number {
  * log S − Σ p_k (l_k − max l) with one logarithm per pixel (S = Σ exp(l_k − max l)). Classes
  * more than 30 below the top logit get probability 0.
  */
-export function softmaxPlanes(values: Float32Array, offset: number, classes: number, plane: number, from: number, count: number): number {
+export function softmaxPlanes(
+  values: Float32Array,
+  offset: number,
+  classes: number,
+  plane: number,
+  from: number,
+  count: number,
+): number {
   const norm = 1 / Math.log(classes);
   let total = 0;
   for (let i = offset + from; i < offset + from + count; i++) {
@@ -234,7 +241,14 @@ function argmaxAt(prob: Float32Array, index: number, classes: number, plane: num
  * 2·|{a = b ≠ 0}| / (|{a ≠ 0}| + |{b ≠ 0}|); two empty maps agree perfectly. With one label
  * it is the binary pipeline's `thresholdDice`.
  */
-export function labelAgreement(a: Float32Array, aOffset: number, b: Float32Array, bOffset: number, classes: number, plane: number): number {
+export function labelAgreement(
+  a: Float32Array,
+  aOffset: number,
+  b: Float32Array,
+  bOffset: number,
+  classes: number,
+  plane: number,
+): number {
   let inter = 0;
   let sa = 0;
   let sb = 0;
@@ -253,12 +267,34 @@ export function labelAgreement(a: Float32Array, aOffset: number, b: Float32Array
  * (`resizeBilinear`, float32 as stored), then the argmax; class k paints `values[k−1]`.
  * `prob` is C×H×W at `offset` on the model grid; the result is columns × rows.
  */
-export function unletterboxLabels(prob: Float32Array, offset: number, classes: number, box: Letterbox, columns: number, rows: number, values: number[]): Uint8Array {
+export function unletterboxLabels(
+  prob: Float32Array,
+  offset: number,
+  classes: number,
+  box: Letterbox,
+  columns: number,
+  rows: number,
+  values: number[],
+): Uint8Array {
   const plane = box.width * box.height;
   const resized: Float32Array[] = [];
   for (let c = 0; c < classes; c++) {
     const first = offset + c * plane + box.offsetY * box.width + box.offsetX;
-    resized.push(resizeBilinear(prob, box.scaledWidth, box.scaledHeight, columns, rows, new Float32Array(columns * rows), columns, 0, undefined, box.width, first));
+    resized.push(
+      resizeBilinear(
+        prob,
+        box.scaledWidth,
+        box.scaledHeight,
+        columns,
+        rows,
+        new Float32Array(columns * rows),
+        columns,
+        0,
+        undefined,
+        box.width,
+        first,
+      ),
+    );
   }
   const out = new Uint8Array(columns * rows);
   for (let i = 0; i < out.length; i++) {
@@ -296,19 +332,19 @@ class Fill {
     while (head < tail) {
       const k = queue[head++]!;
       const x = k % w;
-      if (x > 0 && !seen[k - 1] && m[k - 1] === value === same) {
+      if (x > 0 && !seen[k - 1] && (m[k - 1] === value) === same) {
         seen[k - 1] = 1;
         queue[tail++] = k - 1;
       }
-      if (x < w - 1 && !seen[k + 1] && m[k + 1] === value === same) {
+      if (x < w - 1 && !seen[k + 1] && (m[k + 1] === value) === same) {
         seen[k + 1] = 1;
         queue[tail++] = k + 1;
       }
-      if (k >= w && !seen[k - w] && m[k - w] === value === same) {
+      if (k >= w && !seen[k - w] && (m[k - w] === value) === same) {
         seen[k - w] = 1;
         queue[tail++] = k - w;
       }
-      if (k + w < n && !seen[k + w] && m[k + w] === value === same) {
+      if (k + w < n && !seen[k + w] && (m[k + w] === value) === same) {
         seen[k + w] = 1;
         queue[tail++] = k + w;
       }
@@ -349,7 +385,14 @@ class Fill {
  * The map may be a box holding all foreground of a larger one (outside it is background).
  * Returns the foreground pixel count.
  */
-export function cleanLabels(m: Uint8Array, w: number, h: number, minPixels: number, fillHoles: boolean, fill: Fill = new Fill()): number {
+export function cleanLabels(
+  m: Uint8Array,
+  w: number,
+  h: number,
+  minPixels: number,
+  fillHoles: boolean,
+  fill: Fill = new Fill(),
+): number {
   const n = w * h;
   fill.size(n);
   const seen = fill.seen;
@@ -686,7 +729,8 @@ export class SoftmaxSlices {
       flipLabels(argmax, box.width, box.height, flip);
     }
     let agreement = 0;
-    for (let f = 1; f < n; f++) agreement += argmaxAgreement(this.argmax.subarray(0, plane), this.argmax.subarray(f * plane, (f + 1) * plane));
+    for (let f = 1; f < n; f++)
+      agreement += argmaxAgreement(this.argmax.subarray(0, plane), this.argmax.subarray(f * plane, (f + 1) * plane));
     const entropy = entropyPlane(mean, 0, classes, box, this.entropy);
     const m = this.labeler.labels(mean, 0, classes, box, columns, rows, values, minPixels, fillHoles);
     return {

@@ -227,7 +227,12 @@ export function adjacentIndices(index: number, count: number): [number, number, 
  * neighbour of another size than the slice (not one volume) is replaced by the slice itself.
  * Returns the slice's letterbox; `out` holds spec.channels (3) planes at `offset`.
  */
-export function toAdjacentModelInput(slices: [SliceSource, SliceSource, SliceSource], spec: ModelInputSpec, out: Float32Array, offset = 0): Letterbox {
+export function toAdjacentModelInput(
+  slices: [SliceSource, SliceSource, SliceSource],
+  spec: ModelInputSpec,
+  out: Float32Array,
+  offset = 0,
+): Letterbox {
   const [height, width] = spec.size;
   const plane = width * height;
   const centre = slices[1];

@@ -42,7 +42,9 @@ export function presetsFor(modality: string): readonly AnyPreset[] {
 
 /** The window a preset gives on a slice: fixed, or from the slice's own values. */
 export function presetWindow(preset: AnyPreset, values: ArrayLike<number>, slope = 1, intercept = 0): Window {
-  return 'low' in preset ? percentileWindow(values, slope, intercept, preset.low, preset.high) : { center: preset.center, width: preset.width };
+  return 'low' in preset
+    ? percentileWindow(values, slope, intercept, preset.low, preset.high)
+    : { center: preset.center, width: preset.width };
 }
 
 export type WindowSource = 'file' | 'preset' | 'auto' | 'manual';

@@ -5,7 +5,6 @@ import { encodeRle } from './rle';
 import { encodeSliceMaskRle, SliceMasker, thresholdDice, uncertaintyRle, type SliceMask } from './slice-mask';
 import { mulberry32 as rng } from '../random';
 
-
 /** The full label map a SliceMask stands for. */
 function expand(m: SliceMask): Uint8Array {
   const full = new Uint8Array(m.columns * m.rows);

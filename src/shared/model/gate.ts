@@ -38,7 +38,9 @@ export interface GateComparison extends Omit<PairedComparison, 'verdict'> {
  * independent cases when there is one, else of all cases (the parent grading itself, shown as such).
  * Throws RangeError when there are no cases at all.
  */
-export function gateComparison(cases: readonly { candidateDice: number; parentDice: number; independent: boolean }[]): GateComparison {
+export function gateComparison(
+  cases: readonly { candidateDice: number; parentDice: number; independent: boolean }[],
+): GateComparison {
   const independent = cases.filter((c) => c.independent);
   const basis = independent.length > 0 ? independent : cases;
   const stats = pairedBootstrap(
@@ -69,8 +71,14 @@ export interface PairedComparison {
  * Compares per-case Dice of candidate and parent on the same cases (same order).
  * Throws RangeError for unequal lengths or no cases. `resamples` defaults to 10,000.
  */
-export function pairedBootstrap(candidate: readonly number[], parent: readonly number[], resamples = 10_000, seed = 1): PairedComparison {
-  if (candidate.length !== parent.length) throw new RangeError(`paired comparison needs equal case counts, got ${candidate.length} and ${parent.length}`);
+export function pairedBootstrap(
+  candidate: readonly number[],
+  parent: readonly number[],
+  resamples = 10_000,
+  seed = 1,
+): PairedComparison {
+  if (candidate.length !== parent.length)
+    throw new RangeError(`paired comparison needs equal case counts, got ${candidate.length} and ${parent.length}`);
   const n = candidate.length;
   if (n === 0) throw new RangeError('paired comparison needs at least one case');
   const diff = candidate.map((c, i) => c - parent[i]!);
@@ -95,7 +103,6 @@ function quantile(sorted: Float64Array, q: number): number {
   const hi = Math.min(sorted.length - 1, lo + 1);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
-
 
 export interface MeanInterval {
   n: number;

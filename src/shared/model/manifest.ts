@@ -36,97 +36,110 @@ export type ModelDomain = z.infer<typeof modelDomainSchema>;
 
 const multipleOf32 = z.number().int().positive().multipleOf(32);
 
-export const modelManifestSchema = z.object({
-  format: z.literal('lgms-model/1'),
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'id: letters, digits, . _ - (a folder name)'),
-  name: z.string().min(1).max(200),
-  version: z.string().min(1).max(64),
-  parent: z.string().nullable(),
-  created: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'created: an ISO-8601 date'),
-  architecture: z.object({
-    name: z.literal('LGMSNet'),
-    inChannels: z.number().int().positive(),
-    classes: z.number().int().positive(),
-    parameters: z.number().int().positive(),
-  }),
-  input: z.object({
-    channels: z.number().int().positive(),
-    size: z.tuple([multipleOf32, multipleOf32]),
+export const modelManifestSchema = z
+  .object({
+    format: z.literal('lgms-model/1'),
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'id: letters, digits, . _ - (a folder name)'),
+    name: z.string().min(1).max(200),
+    version: z.string().min(1).max(64),
+    parent: z.string().nullable(),
+    created: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'created: an ISO-8601 date'),
+    architecture: z.object({
+      name: z.literal('LGMSNet'),
+      inChannels: z.number().int().positive(),
+      classes: z.number().int().positive(),
+      parameters: z.number().int().positive(),
+    }),
+    input: z.object({
+      channels: z.number().int().positive(),
+      size: z.tuple([multipleOf32, multipleOf32]),
+      /**
+       * How a slice fills the input channels: `replicate` the grey slice in each, `rgb` colour
+       * samples as channels, `adjacent` (2.5D, issue 22) slices z−1, z, z+1 of a volume series in
+       * position order (the edge slice repeated at either end; a lone image repeats itself).
+       */
+      channelMode: z.enum(['replicate', 'rgb', 'adjacent']),
+      resize: z.literal('letterbox'),
+      normalization: normalizationSchema,
+    }),
     /**
-     * How a slice fills the input channels: `replicate` the grey slice in each, `rgb` colour
-     * samples as channels, `adjacent` (2.5D, issue 22) slices z−1, z, z+1 of a volume series in
-     * position order (the edge slice repeated at either end; a lone image repeats itself).
+     * What the network's output channels mean. `sigmoid`: one channel per label, foreground where
+     * the probability exceeds `threshold` (the starter's binary lesion). `softmax`: channel 0 is
+     * background and channel k (1…n) is `labels[k−1]`, painted as label value `values[k−1]`
+     * (default k) in the task's label maps; the mask is the argmax (issue 22).
      */
-    channelMode: z.enum(['replicate', 'rgb', 'adjacent']),
-    resize: z.literal('letterbox'),
-    normalization: normalizationSchema,
-  }),
-  /**
-   * What the network's output channels mean. `sigmoid`: one channel per label, foreground where
-   * the probability exceeds `threshold` (the starter's binary lesion). `softmax`: channel 0 is
-   * background and channel k (1…n) is `labels[k−1]`, painted as label value `values[k−1]`
-   * (default k) in the task's label maps; the mask is the argmax (issue 22).
-   */
-  output: z.object({
-    classes: z.number().int().positive(),
-    labels: z.array(z.string().min(1)).min(1),
-    activation: z.enum(['sigmoid', 'softmax']),
-    threshold: z.number().gt(0).lt(1).optional(),
-    values: z.array(z.number().int().min(1).max(254)).optional(),
-  }),
-  /** The task the version was trained for, as the trainer received it (name, labels, codes). */
-  task: z.object({ name: z.string().min(1) }).passthrough().optional(),
-  files: z.object({ onnx: z.string().min(1), weights: z.string().min(1).optional() }),
-  training: z
-    .object({
-      data: z.string(),
-      command: z.string(),
-      seed: z.number().int(),
-    })
-    .passthrough(),
-  metrics: z.record(z.string(), metrics),
-  trainerVersion: z.string(),
-  /**
-   * What the model is for: only series that match are segmented automatically (others on
-   * request, after the user confirms). Absent in older folders: every series matches.
-   */
-  domain: modelDomainSchema.optional(),
-  /**
-   * Labelled images of the model's own domain shipped in its folder (`dir`/images + `dir`/masks,
-   * same file names), on which the registry gate compares a fine-tuned candidate with this
-   * model, so forgetting shows (issue 12). Absent: the nearest ancestor's set is used.
-   */
-  referenceSet: z
-    .object({
-      dir: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a plain folder name inside the model folder'),
-      description: z.string(),
-    })
-    .passthrough()
-    .optional(),
-  /**
-   * The input histogram of the images the model is meant for (src/shared/model/input-statistics.ts):
-   * a series whose slices fall outside it is shown as unlike the training images, whatever the
-   * model's uncertainty (issue 21). Absent: the nearest ancestor's is used; none at all, no signal.
-   */
-  inputStatistics: inputStatisticsSchema.optional(),
-}).superRefine((m, ctx) => {
-  const o = m.output;
-  if (o.activation === 'sigmoid') {
-    if (o.labels.length !== o.classes) ctx.addIssue({ code: 'custom', path: ['output', 'labels'], message: 'one label per class' });
-    if (o.threshold === undefined) ctx.addIssue({ code: 'custom', path: ['output', 'threshold'], message: 'a sigmoid output needs a threshold' });
-  } else if (o.labels.length + 1 !== o.classes) {
-    ctx.addIssue({ code: 'custom', path: ['output', 'labels'], message: 'a softmax output has one label per class after the background' });
-  }
-  if (o.values && (o.values.length !== o.labels.length || new Set(o.values).size !== o.values.length))
-    ctx.addIssue({ code: 'custom', path: ['output', 'values'], message: 'one distinct label value per label' });
-  if (m.input.channels !== m.architecture.inChannels) ctx.addIssue({ code: 'custom', path: ['input', 'channels'], message: 'must equal architecture.inChannels' });
-  if (m.output.classes !== m.architecture.classes) ctx.addIssue({ code: 'custom', path: ['output', 'classes'], message: 'must equal architecture.classes' });
-  for (const [key, file] of Object.entries(m.files)) {
-    if (file && (file.includes('/') || file.includes('\\') || file.startsWith('.'))) {
-      ctx.addIssue({ code: 'custom', path: ['files', key], message: 'a plain file name inside the model folder' });
+    output: z.object({
+      classes: z.number().int().positive(),
+      labels: z.array(z.string().min(1)).min(1),
+      activation: z.enum(['sigmoid', 'softmax']),
+      threshold: z.number().gt(0).lt(1).optional(),
+      values: z.array(z.number().int().min(1).max(254)).optional(),
+    }),
+    /** The task the version was trained for, as the trainer received it (name, labels, codes). */
+    task: z
+      .object({ name: z.string().min(1) })
+      .passthrough()
+      .optional(),
+    files: z.object({ onnx: z.string().min(1), weights: z.string().min(1).optional() }),
+    training: z
+      .object({
+        data: z.string(),
+        command: z.string(),
+        seed: z.number().int(),
+      })
+      .passthrough(),
+    metrics: z.record(z.string(), metrics),
+    trainerVersion: z.string(),
+    /**
+     * What the model is for: only series that match are segmented automatically (others on
+     * request, after the user confirms). Absent in older folders: every series matches.
+     */
+    domain: modelDomainSchema.optional(),
+    /**
+     * Labelled images of the model's own domain shipped in its folder (`dir`/images + `dir`/masks,
+     * same file names), on which the registry gate compares a fine-tuned candidate with this
+     * model, so forgetting shows (issue 12). Absent: the nearest ancestor's set is used.
+     */
+    referenceSet: z
+      .object({
+        dir: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a plain folder name inside the model folder'),
+        description: z.string(),
+      })
+      .passthrough()
+      .optional(),
+    /**
+     * The input histogram of the images the model is meant for (src/shared/model/input-statistics.ts):
+     * a series whose slices fall outside it is shown as unlike the training images, whatever the
+     * model's uncertainty (issue 21). Absent: the nearest ancestor's is used; none at all, no signal.
+     */
+    inputStatistics: inputStatisticsSchema.optional(),
+  })
+  .superRefine((m, ctx) => {
+    const o = m.output;
+    if (o.activation === 'sigmoid') {
+      if (o.labels.length !== o.classes)
+        ctx.addIssue({ code: 'custom', path: ['output', 'labels'], message: 'one label per class' });
+      if (o.threshold === undefined)
+        ctx.addIssue({ code: 'custom', path: ['output', 'threshold'], message: 'a sigmoid output needs a threshold' });
+    } else if (o.labels.length + 1 !== o.classes) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['output', 'labels'],
+        message: 'a softmax output has one label per class after the background',
+      });
     }
-  }
-});
+    if (o.values && (o.values.length !== o.labels.length || new Set(o.values).size !== o.values.length))
+      ctx.addIssue({ code: 'custom', path: ['output', 'values'], message: 'one distinct label value per label' });
+    if (m.input.channels !== m.architecture.inChannels)
+      ctx.addIssue({ code: 'custom', path: ['input', 'channels'], message: 'must equal architecture.inChannels' });
+    if (m.output.classes !== m.architecture.classes)
+      ctx.addIssue({ code: 'custom', path: ['output', 'classes'], message: 'must equal architecture.classes' });
+    for (const [key, file] of Object.entries(m.files)) {
+      if (file && (file.includes('/') || file.includes('\\') || file.startsWith('.'))) {
+        ctx.addIssue({ code: 'custom', path: ['files', key], message: 'a plain file name inside the model folder' });
+      }
+    }
+  });
 
 export type ModelManifest = z.infer<typeof modelManifestSchema>;
 

@@ -49,7 +49,13 @@ describe('openDatabase', () => {
 
   it('rolls back every pending migration when one fails', () => {
     const file = path.join(tmp.dir, 'c.sqlite');
-    const broken = { version: 20, name: 'broken', up: () => { throw new Error('boom'); } };
+    const broken = {
+      version: 20,
+      name: 'broken',
+      up: () => {
+        throw new Error('boom');
+      },
+    };
     expect(() => openDatabase(file, { migrations: [migration0010, broken] })).toThrow('boom');
     const raw = new BetterSqlite3(file);
     expect(raw.pragma('user_version', { simple: true })).toBe(0);

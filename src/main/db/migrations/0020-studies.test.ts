@@ -21,12 +21,28 @@ describe('migration 0020 studies-and-jobs', () => {
       INSERT INTO images (series_id, file_id, sop_instance_uid, rows, columns) VALUES (1, 1, '1.2.3.4', 4, 4);
     `);
     // The same SOP instance (same frame) cannot be indexed twice.
-    expect(() => db.prepare("INSERT INTO images (series_id, file_id, frame_index, sop_instance_uid, rows, columns) VALUES (1, 1, 1, '1.2.3.4', 4, 4)").run()).not.toThrow();
-    expect(() => db.prepare("INSERT INTO images (series_id, file_id, frame_index, sop_instance_uid, rows, columns) VALUES (1, 1, 0, '1.2.3.4', 4, 4)").run()).toThrow(/UNIQUE/);
-    expect(() => db.prepare("INSERT INTO series (study_id, series_uid, source_format, rows, columns) VALUES (1, 'x', 'gif', 1, 1)").run()).toThrow(/CHECK/);
+    expect(() =>
+      db
+        .prepare(
+          "INSERT INTO images (series_id, file_id, frame_index, sop_instance_uid, rows, columns) VALUES (1, 1, 1, '1.2.3.4', 4, 4)",
+        )
+        .run(),
+    ).not.toThrow();
+    expect(() =>
+      db
+        .prepare(
+          "INSERT INTO images (series_id, file_id, frame_index, sop_instance_uid, rows, columns) VALUES (1, 1, 0, '1.2.3.4', 4, 4)",
+        )
+        .run(),
+    ).toThrow(/UNIQUE/);
+    expect(() =>
+      db.prepare("INSERT INTO series (study_id, series_uid, source_format, rows, columns) VALUES (1, 'x', 'gif', 1, 1)").run(),
+    ).toThrow(/CHECK/);
     db.prepare('DELETE FROM patients WHERE id = 1').run();
     expect(db.prepare('SELECT count(*) FROM images').pluck().get()).toBe(0);
-    const plan = db.prepare("EXPLAIN QUERY PLAN SELECT * FROM studies ORDER BY imported_at DESC LIMIT 50").all() as { detail: string }[];
+    const plan = db.prepare('EXPLAIN QUERY PLAN SELECT * FROM studies ORDER BY imported_at DESC LIMIT 50').all() as {
+      detail: string;
+    }[];
     expect(plan.map((p) => p.detail).join()).toMatch(/studies_imported/);
     db.close();
   });

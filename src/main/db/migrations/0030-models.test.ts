@@ -12,7 +12,9 @@ describe('migration 0030 models-and-predictions', () => {
   it('allows one active model version and drops predictions with their image', () => {
     const db = openDatabase(path.join(tmp.dir, 'a.sqlite'), { migrations: MIGRATIONS.filter((m) => m.version <= 30) });
     expect(schemaVersion(db)).toBe(30);
-    const add = db.prepare("INSERT INTO model_versions (model_id, name, version, dir, manifest, status) VALUES (?, 'n', '1', '/m', '{}', ?)");
+    const add = db.prepare(
+      "INSERT INTO model_versions (model_id, name, version, dir, manifest, status) VALUES (?, 'n', '1', '/m', '{}', ?)",
+    );
     add.run('a', 'active');
     add.run('b', 'candidate');
     expect(() => add.run('c', 'active')).toThrow(/UNIQUE/);

@@ -10,13 +10,18 @@ describe('migration 0040 label-drafts', () => {
   afterEach(() => tmp.cleanup());
 
   it('upgrades a version-30 database, keeps one draft per series and drops slices with their image or series', () => {
-    const db = upgradedDatabase(path.join(tmp.dir, 'a.sqlite'), 30, 40, `
+    const db = upgradedDatabase(
+      path.join(tmp.dir, 'a.sqlite'),
+      30,
+      40,
+      `
       INSERT INTO patients (id, patient_key) VALUES (1, 'k');
       INSERT INTO studies (id, patient_id, study_uid) VALUES (1, 1, 's');
       INSERT INTO series (id, study_id, series_uid, source_format, rows, columns) VALUES (1, 1, 'se', 'png', 2, 2);
       INSERT INTO files (id, sha256, store_path, size, format) VALUES (1, 'h', 'p', 1, 'png'), (2, 'h2', 'p2', 1, 'png');
       INSERT INTO images (id, series_id, file_id, rows, columns) VALUES (1, 1, 1, 2, 2), (2, 1, 2, 2, 2);
-    `);
+    `,
+    );
     expect(schemaVersion(db)).toBe(40);
     db.exec(`INSERT INTO drafts (series_id, revision, history) VALUES (1, 3, '{"limit":100,"cursor":0,"entries":[]}')`);
     expect(() => db.exec('INSERT INTO drafts (series_id) VALUES (1)')).toThrow(/UNIQUE|PRIMARY/);

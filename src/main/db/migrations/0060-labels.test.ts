@@ -10,14 +10,19 @@ describe('migration 0060 labels-splits-audit', () => {
   afterEach(() => tmp.cleanup());
 
   it('upgrades a version-50 database; one current label per image, superseded rows kept, checks enforced', () => {
-    const db = upgradedDatabase(path.join(tmp.dir, 'a.sqlite'), 50, 60, `
+    const db = upgradedDatabase(
+      path.join(tmp.dir, 'a.sqlite'),
+      50,
+      60,
+      `
       INSERT INTO patients (id, patient_key) VALUES (1, 'k');
       INSERT INTO studies (id, patient_id, study_uid) VALUES (1, 1, 's');
       INSERT INTO series (id, study_id, series_uid, source_format, rows, columns) VALUES (1, 1, 'se', 'png', 2, 2);
       INSERT INTO files (id, sha256, store_path, size, format) VALUES (1, 'h', 'p', 1, 'png'), (2, 'h2', 'p2', 1, 'png');
       INSERT INTO images (id, series_id, file_id, rows, columns) VALUES (1, 1, 1, 2, 2), (2, 1, 2, 2, 2);
       INSERT INTO model_versions (id, model_id, name, version, dir, manifest, status) VALUES (1, 'm', 'm', '1', 'd', '{}', 'active');
-    `);
+    `,
+    );
     expect(schemaVersion(db)).toBe(60);
     const add = db.prepare(
       'INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, model_version_id, edit_dice, pixels_changed) VALUES (?, 1, ?, ?, ?, ?, ?, ?)',
@@ -35,12 +40,18 @@ describe('migration 0060 labels-splits-audit', () => {
     add.run(2, Buffer.from([0, 4]), 0, 'drawn', null, null, null);
 
     db.prepare("INSERT INTO splits (split_key, split) VALUES ('patient:k', 'validation')").run();
-    expect(() => db.prepare("INSERT INTO splits (split_key, split) VALUES ('patient:k', 'training')").run()).toThrow(/UNIQUE|PRIMARY/);
+    expect(() => db.prepare("INSERT INTO splits (split_key, split) VALUES ('patient:k', 'training')").run()).toThrow(
+      /UNIQUE|PRIMARY/,
+    );
     expect(() => db.prepare("INSERT INTO splits (split_key, split) VALUES ('study:s', 'test')").run()).toThrow(/CHECK/);
 
     db.prepare("INSERT INTO training_exclusions (image_id, reason) VALUES (2, 'motion')").run();
-    db.prepare("INSERT INTO audit_log (actor, action, series_id, model_version_id, detail) VALUES ('dr a', 'review.accept', 1, 1, '{}')").run();
-    expect(() => db.prepare("INSERT INTO audit_log (actor, action, detail) VALUES ('a', 'x', 'not json')").run()).toThrow(/CHECK/);
+    db.prepare(
+      "INSERT INTO audit_log (actor, action, series_id, model_version_id, detail) VALUES ('dr a', 'review.accept', 1, 1, '{}')",
+    ).run();
+    expect(() => db.prepare("INSERT INTO audit_log (actor, action, detail) VALUES ('a', 'x', 'not json')").run()).toThrow(
+      /CHECK/,
+    );
 
     // Removing the series removes its labels and exclusions; the audit row stays, unlinked.
     db.prepare('DELETE FROM series WHERE id = 1').run();

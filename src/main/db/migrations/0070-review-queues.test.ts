@@ -10,12 +10,17 @@ describe('migration 0070 review-queues', () => {
   afterEach(() => tmp.cleanup());
 
   it('upgrades a version-60 database; one item per series, states checked, removed with its series', () => {
-    const db = upgradedDatabase(path.join(tmp.dir, 'a.sqlite'), 60, 70, `
+    const db = upgradedDatabase(
+      path.join(tmp.dir, 'a.sqlite'),
+      60,
+      70,
+      `
       INSERT INTO patients (id, patient_key) VALUES (1, 'k');
       INSERT INTO studies (id, patient_id, study_uid) VALUES (1, 1, 's');
       INSERT INTO series (id, study_id, series_uid, source_format, rows, columns) VALUES (1, 1, 'se', 'png', 2, 2), (2, 1, 'se2', 'png', 2, 2);
       INSERT INTO model_versions (id, model_id, name, version, dir, manifest, status) VALUES (1, 'm', 'm', '1', 'd', '{}', 'active');
-    `);
+    `,
+    );
     expect(schemaVersion(db)).toBe(70);
     const add = db.prepare(
       'INSERT INTO review_items (series_id, state, model_version_id, uncertainty, random_key) VALUES (?, ?, ?, ?, ?)',

@@ -10,13 +10,18 @@ describe('migration 0120 reference-gate', () => {
   afterEach(() => tmp.cleanup());
 
   it('adds reference_gate to a version-80 database, keeping its rows; JSON only', () => {
-    const db = upgradedDatabase(path.join(tmp.dir, 'a.sqlite'), 80, 120, `
+    const db = upgradedDatabase(
+      path.join(tmp.dir, 'a.sqlite'),
+      80,
+      120,
+      `
       INSERT INTO model_versions (id, model_id, name, version, dir, manifest, status) VALUES (1, 'm', 'm', '1', 'd', '{}', 'active');
       INSERT INTO model_versions (id, model_id, name, version, parent_id, dir, manifest, status) VALUES (2, 'c', 'c', '1', 'm', 'e', '{}', 'candidate');
       INSERT INTO training_runs (id, status, parent_version_id, candidate_version_id, hyperparameters, out_dir) VALUES (1, 'done', 1, 2, '{}', 'training/x');
       INSERT INTO model_version_training (model_version_id, run_id, parent_version_id, hyperparameters, trainer_version, torch_version, metrics, gate)
         VALUES (2, 1, 1, '{}', '0.2.0', '1.13', '{}', '{"set":"validation"}');
-    `);
+    `,
+    );
     expect(schemaVersion(db)).toBe(120);
     expect(db.prepare('SELECT gate, reference_gate FROM model_version_training').get()).toEqual({
       gate: '{"set":"validation"}',

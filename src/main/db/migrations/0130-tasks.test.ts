@@ -28,7 +28,11 @@ describe('migration 0130 tasks', () => {
     );
     expect(schemaVersion(db)).toBe(130);
     expect(db.prepare('SELECT id, name FROM tasks').all()).toEqual([{ id: 1, name: 'Breast lesion (demo)' }]);
-    const label = db.prepare('SELECT value, name, type FROM task_labels WHERE task_id = 1').get() as { value: number; name: string; type: string };
+    const label = db.prepare('SELECT value, name, type FROM task_labels WHERE task_id = 1').get() as {
+      value: number;
+      name: string;
+      type: string;
+    };
     expect(label).toMatchObject({ value: 1, name: 'lesion' });
     expect(JSON.parse(label.type)).toEqual({ value: '52988006', scheme: 'SCT', meaning: 'Lesion' });
     expect(db.prepare('SELECT task_id FROM model_versions ORDER BY id').pluck().all()).toEqual([1, 1]);
@@ -53,21 +57,35 @@ describe('migration 0130 tasks', () => {
   it('allows one current label per image and task, one active version per task, and a run without a parent', () => {
     const db = upgradedDatabase(path.join(tmp.dir, 'b.sqlite'), 120, 130, ONE_DICOM_IMAGE);
     db.prepare("INSERT INTO tasks (id, name, domain) VALUES (2, 'Thyroid', '{}')").run();
-    const label = db.prepare("INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, task_id) VALUES (1, 1, x'00', 0, 'drawn', ?)");
+    const label = db.prepare(
+      "INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, task_id) VALUES (1, 1, x'00', 0, 'drawn', ?)",
+    );
     label.run(1);
     label.run(2);
     expect(() => label.run(2)).toThrow(/UNIQUE/);
-    const version = db.prepare("INSERT INTO model_versions (model_id, name, version, dir, manifest, status, task_id) VALUES (?, 'n', '1', 'd', '{}', 'active', ?)");
+    const version = db.prepare(
+      "INSERT INTO model_versions (model_id, name, version, dir, manifest, status, task_id) VALUES (?, 'n', '1', 'd', '{}', 'active', ?)",
+    );
     version.run('a', 1);
     version.run('b', 2);
     expect(() => version.run('c', 2)).toThrow(/UNIQUE/);
-    db.prepare("INSERT INTO training_runs (status, task_id, hyperparameters, out_dir) VALUES ('queued', 2, '{}', 'training/y')").run();
-    expect(() => db.prepare("INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, task_id) VALUES (1, 1, x'00', 0, 'drawn', 9)").run()).toThrow(
-      /FOREIGN KEY/,
-    );
-    expect(() => db.prepare("INSERT INTO task_labels (task_id, value, name, colour, category, type) VALUES (2, 255, 'x', '#000000', '{}', '{}')").run()).toThrow(
-      /CHECK/,
-    );
+    db.prepare(
+      "INSERT INTO training_runs (status, task_id, hyperparameters, out_dir) VALUES ('queued', 2, '{}', 'training/y')",
+    ).run();
+    expect(() =>
+      db
+        .prepare(
+          "INSERT INTO labels (image_id, series_id, mask, foreground_pixels, origin, task_id) VALUES (1, 1, x'00', 0, 'drawn', 9)",
+        )
+        .run(),
+    ).toThrow(/FOREIGN KEY/);
+    expect(() =>
+      db
+        .prepare(
+          "INSERT INTO task_labels (task_id, value, name, colour, category, type) VALUES (2, 255, 'x', '#000000', '{}', '{}')",
+        )
+        .run(),
+    ).toThrow(/CHECK/);
     db.close();
   });
 });

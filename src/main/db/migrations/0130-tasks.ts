@@ -11,7 +11,11 @@ import type { Migration } from './types';
 
 export const STARTER_TASK_ID = 1;
 
-const STARTER_DOMAIN = JSON.stringify({ modalities: ['US'], photometric: ['MONOCHROME2', 'RGB'], bodyPart: 'breast (synthetic phantoms)' });
+const STARTER_DOMAIN = JSON.stringify({
+  modalities: ['US'],
+  photometric: ['MONOCHROME2', 'RGB'],
+  bodyPart: 'breast (synthetic phantoms)',
+});
 
 export const migration0130: Migration = {
   version: 130,
@@ -44,7 +48,11 @@ export const migration0130: Migration = {
       -- Names are unique among a task's labels in use (a retired name may be reused).
       CREATE UNIQUE INDEX task_labels_name ON task_labels (task_id, name COLLATE NOCASE) WHERE retired_at IS NULL;
     `);
-    db.prepare('INSERT INTO tasks (id, name, domain) VALUES (?, ?, ?)').run(STARTER_TASK_ID, 'Breast lesion (demo)', STARTER_DOMAIN);
+    db.prepare('INSERT INTO tasks (id, name, domain) VALUES (?, ?, ?)').run(
+      STARTER_TASK_ID,
+      'Breast lesion (demo)',
+      STARTER_DOMAIN,
+    );
     db.prepare('INSERT INTO task_labels (task_id, value, name, colour, category, type) VALUES (?, 1, ?, ?, ?, ?)').run(
       STARTER_TASK_ID,
       'lesion',

@@ -22,7 +22,9 @@ describe('migration 0180 task-drafts-review', () => {
     `,
     );
     expect(schemaVersion(db)).toBe(180);
-    expect(db.prepare('SELECT series_id, task_id, revision FROM drafts').all()).toEqual([{ series_id: 1, task_id: 1, revision: 3 }]);
+    expect(db.prepare('SELECT series_id, task_id, revision FROM drafts').all()).toEqual([
+      { series_id: 1, task_id: 1, revision: 3 },
+    ]);
     expect(db.prepare('SELECT series_id, task_id, image_id, foreground_pixels FROM draft_slices').all()).toEqual([
       { series_id: 1, task_id: 1, image_id: 1, foreground_pixels: 4 },
     ]);
@@ -41,12 +43,18 @@ describe('migration 0180 task-drafts-review', () => {
     draft.run(1);
     draft.run(2);
     expect(() => draft.run(2)).toThrow(/UNIQUE|PRIMARY/);
-    const slice = db.prepare("INSERT INTO draft_slices (series_id, task_id, image_id, labels, foreground_pixels) VALUES (1, ?, 1, x'0204', 4)");
+    const slice = db.prepare(
+      "INSERT INTO draft_slices (series_id, task_id, image_id, labels, foreground_pixels) VALUES (1, ?, 1, x'0204', 4)",
+    );
     slice.run(1);
     slice.run(2);
-    expect(() => db.prepare("INSERT INTO draft_slices (series_id, task_id, image_id, labels, foreground_pixels) VALUES (1, 9, 1, x'0204', 4)").run()).toThrow(
-      /FOREIGN KEY/,
-    );
+    expect(() =>
+      db
+        .prepare(
+          "INSERT INTO draft_slices (series_id, task_id, image_id, labels, foreground_pixels) VALUES (1, 9, 1, x'0204', 4)",
+        )
+        .run(),
+    ).toThrow(/FOREIGN KEY/);
     db.prepare('DELETE FROM drafts WHERE task_id = 2').run();
     expect(db.prepare('SELECT task_id FROM draft_slices').pluck().all()).toEqual([1]);
     const item = db.prepare("INSERT INTO review_items (series_id, task_id, state, random_key) VALUES (1, ?, 'to-review', 1)");

@@ -10,10 +10,15 @@ describe('migration 0190 label-set-tasks', () => {
   afterEach(() => tmp.cleanup());
 
   it('gives every kept label set the starter task and status kept; statuses and detail are checked', () => {
-    const db = upgradedDatabase(path.join(tmp.dir, 'a.sqlite'), 130, 190, `
+    const db = upgradedDatabase(
+      path.join(tmp.dir, 'a.sqlite'),
+      130,
+      190,
+      `
       INSERT INTO files (id, sha256, store_path, size, format, original_path) VALUES (1, 'ab', 'x', 1, 'dicom', '/a/seg.dcm');
       INSERT INTO label_sets (id, file_id, sop_instance_uid, referenced_series_uid, segments) VALUES (1, 1, '1.2.3', '1.2.4', '[]');
-    `);
+    `,
+    );
     expect(schemaVersion(db)).toBe(190);
     expect(db.prepare('SELECT task_id, status, series_id, detail FROM label_sets').get()).toEqual({
       task_id: 1,

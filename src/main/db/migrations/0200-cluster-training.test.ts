@@ -10,12 +10,21 @@ describe('migration 0200 cluster-training', () => {
   afterEach(() => tmp.cleanup());
 
   it('adds cluster_job to a version-130 database, keeping its runs; JSON with a job id only', () => {
-    const db = upgradedDatabase(path.join(tmp.dir, 'a.sqlite'), 130, 200, `
+    const db = upgradedDatabase(
+      path.join(tmp.dir, 'a.sqlite'),
+      130,
+      200,
+      `
       INSERT INTO model_versions (id, model_id, name, version, dir, manifest, status) VALUES (1, 'm', 'm', '1', 'd', '{}', 'active');
       INSERT INTO training_runs (id, status, parent_version_id, hyperparameters, out_dir, pid) VALUES (1, 'running', 1, '{}', 'training/run-1', 42);
-    `);
+    `,
+    );
     expect(schemaVersion(db)).toBe(200);
-    expect(db.prepare('SELECT status, pid, cluster_job FROM training_runs').get()).toEqual({ status: 'running', pid: 42, cluster_job: null });
+    expect(db.prepare('SELECT status, pid, cluster_job FROM training_runs').get()).toEqual({
+      status: 'running',
+      pid: 42,
+      cluster_job: null,
+    });
     expect(() => db.prepare("UPDATE training_runs SET cluster_job = '{'").run()).toThrow(/CHECK/);
     expect(() => db.prepare(`UPDATE training_runs SET cluster_job = '{"scheduler":"slurm"}'`).run()).toThrow(/CHECK/);
     db.prepare(`UPDATE training_runs SET cluster_job = '{"scheduler":"slurm","jobId":"7","dir":"/shared/x"}'`).run();

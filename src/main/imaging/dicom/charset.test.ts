@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { bytesFromLatin1, decodeIso2022, usesCodeExtensions } from './charset';
 
-const bytes = (...parts: (string | number[])[]) => Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...p].map((c) => c.charCodeAt(0)) : p)));
+const bytes = (...parts: (string | number[])[]) =>
+  Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...p].map((c) => c.charCodeAt(0)) : p)));
 
 describe('decodeIso2022 (PS3.5 6.1.2.5)', () => {
   it('switches character set at each escape sequence: JIS X 0208, KS X 1001', () => {
-    expect(decodeIso2022(bytes('MR ', [0x1b], '$B', [0x46, 0x2c, 0x49, 0x74], [0x1b], '(B'), ['', 'ISO 2022 IR 87'])).toEqual({ text: 'MR 頭部' });
+    expect(decodeIso2022(bytes('MR ', [0x1b], '$B', [0x46, 0x2c, 0x49, 0x74], [0x1b], '(B'), ['', 'ISO 2022 IR 87'])).toEqual({
+      text: 'MR 頭部',
+    });
     // Korean: ESC $ ) C then EUC-KR bytes (pydicom's chrI2 "홍길동").
-    expect(decodeIso2022(bytes([0x1b], '$)C', [0xc8, 0xab, 0xb1, 0xe6, 0xb5, 0xbf]), ['', 'ISO 2022 IR 149']).text).toBe('홍길동');
+    expect(decodeIso2022(bytes([0x1b], '$)C', [0xc8, 0xab, 0xb1, 0xe6, 0xb5, 0xbf]), ['', 'ISO 2022 IR 149']).text).toBe(
+      '홍길동',
+    );
   });
 
   it('says which escape it cannot decode and never keeps the escape bytes', () => {

@@ -12,7 +12,7 @@ const DESIGNATIONS: Record<string, string> = {
   '(B': 'ascii', // ISO 646 (G0)
   '(J': 'ascii', // JIS X 0201 Romaji: ASCII but for ¥ and ‾, which pydicom also reads as ASCII
   ')I': 'shift_jis', // JIS X 0201 Katakana (G1): single bytes 0xA1–0xDF, as in Shift JIS
-  '$B': 'iso-2022-jp', // JIS X 0208 (G0): decoded with its escape, by the ISO-2022-JP decoder
+  $B: 'iso-2022-jp', // JIS X 0208 (G0): decoded with its escape, by the ISO-2022-JP decoder
   '$@': 'iso-2022-jp',
   '$)C': 'euc-kr', // KS X 1001 (G1)
   '$)A': 'gb18030', // GB 2312 (G1)

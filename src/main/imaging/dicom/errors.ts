@@ -51,4 +51,3 @@ export class DicomError extends ReadError<DicomFailure> {
 export function isDicomError(e: unknown): e is DicomError {
   return e instanceof DicomError;
 }
-

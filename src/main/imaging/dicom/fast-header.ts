@@ -133,7 +133,11 @@ export interface FastHeader {
 }
 
 /** The element at `offset` of a walked data set: its tag, length (0xffffffff: undefined) and where its value starts. */
-export function elementAt(b: Uint8Array, offset: number, mode: FastHeader['mode']): { tag: number; length: number; value: number } {
+export function elementAt(
+  b: Uint8Array,
+  offset: number,
+  mode: FastHeader['mode'],
+): { tag: number; length: number; value: number } {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const tag = ((view.getUint16(offset, mode.little) << 16) | view.getUint16(offset + 2, mode.little)) >>> 0;
   const { length, value } = elementHeader(view, offset, mode);
@@ -224,7 +228,11 @@ function walk(
 export const END_OF_DATA_SET = -1;
 
 /** An element's VR (as vrCode, 0 in implicit VR), value length and where its value starts. */
-function elementHeader(view: DataView, offset: number, mode: { explicit: boolean; little: boolean }): { vr: number; length: number; value: number } {
+function elementHeader(
+  view: DataView,
+  offset: number,
+  mode: { explicit: boolean; little: boolean },
+): { vr: number; length: number; value: number } {
   if (!mode.explicit) return { vr: 0, length: view.getUint32(offset + 4, mode.little), value: offset + 8 };
   const vr = view.getUint16(offset + 4, false);
   return LONG_VR_CODES.has(vr)

@@ -46,7 +46,8 @@ export function deriveFrameCount(h: ImagePixelModule, pixels: PixelDataElement, 
   }
   if (declared < 2 * perFrame) return { frames: 1 };
   const n = exactFrames(h, pixels.kind, declared, perFrame);
-  if (n !== null) return { frames: n, from: `${n} frames, from the Pixel Data length (${declared} bytes, ${perFrame} per frame)` };
+  if (n !== null)
+    return { frames: n, from: `${n} frames, from the Pixel Data length (${declared} bytes, ${perFrame} per frame)` };
   throw new DicomError(
     'missing-attribute',
     `no usable Number of Frames, and Pixel Data's ${declared} bytes are not a whole number of ${perFrame}-byte frames`,
@@ -56,7 +57,12 @@ export function deriveFrameCount(h: ImagePixelModule, pixels: PixelDataElement, 
 }
 
 /** n when `length` is exactly n frames (or n frames and one padding byte), else null. */
-function exactFrames(h: ImagePixelModule, kind: ImagePixelModule['pixelDataKind'], length: number, perFrame: number): number | null {
+function exactFrames(
+  h: ImagePixelModule,
+  kind: ImagePixelModule['pixelDataKind'],
+  length: number,
+  perFrame: number,
+): number | null {
   if (kind === 'integer' && h.bitsAllocated === 1) {
     const bitsPerFrame = nativeByteLength({ ...h, numberOfFrames: 1, bitsAllocated: 8 }, 'integer');
     const n = Math.floor((length * 8) / bitsPerFrame);
@@ -74,12 +80,15 @@ function exactFrames(h: ImagePixelModule, kind: ImagePixelModule['pixelDataKind'
 
 function encapsulatedFrames(pixels: Extract<PixelDataElement, { encapsulated: true }>, rle: boolean): DerivedFrames {
   const { offsetTable, fragments } = pixels;
-  if (offsetTable.length >= 2) return { frames: offsetTable.length, from: `${offsetTable.length} frames, from the Basic Offset Table` };
+  if (offsetTable.length >= 2)
+    return { frames: offsetTable.length, from: `${offsetTable.length} frames, from the Basic Offset Table` };
   if (offsetTable.length === 1 || fragments.length <= 1) return { frames: 1 };
   if (rle) return { frames: fragments.length, from: `${fragments.length} frames, one per RLE fragment` };
   if (fragments[0] && startsFrame(fragments[0])) {
     const starts = fragments.filter(startsFrame).length;
-    return starts === 1 ? { frames: 1 } : { frames: starts, from: `${starts} frames, counted by the start of each frame's compressed data` };
+    return starts === 1
+      ? { frames: 1 }
+      : { frames: starts, from: `${starts} frames, counted by the start of each frame's compressed data` };
   }
   throw new DicomError(
     'missing-attribute',

@@ -121,7 +121,9 @@ describe('readDicom: repairs', () => {
     expect(toPart10(file('meta_missing_tsyntax.dcm')).repairs.join()).toMatch(/no Transfer Syntax UID/);
     // The guess (explicit VR) misses this implicit VR data set, so its Pixel Data (2 bytes, last)
     // is never reached: a file the reader cannot read, not an object without pixels (issue 23 item 7).
-    expect(() => readDicom(file('meta_missing_tsyntax.dcm'))).toThrow(expect.objectContaining({ failure: 'malformed', specifics: 'damaged before its pixel data' }));
+    expect(() => readDicom(file('meta_missing_tsyntax.dcm'))).toThrow(
+      expect.objectContaining({ failure: 'malformed', specifics: 'damaged before its pixel data' }),
+    );
   });
 
   it('reads a multi-character-set file (ISO 2022 code extensions) without losing the name groups', () => {

@@ -11,7 +11,15 @@ import { deriveFrameCount } from './frame-count';
 import { holdsTrailingPixelData, locatePixelData, type PixelDataElement } from './pixel-locator';
 import { describeNonImage, isUid, MEDIA_STORAGE_DIRECTORY, SEGMENTATION_STORAGE } from './sop-classes';
 import { transferSyntax } from './transfer-syntax';
-import type { DicomCommonHeader, DicomImageHeader, ImagePixelModule, ParsedDicom, PerFrameValues, SegmentInfo, Vec3 } from './types';
+import type {
+  DicomCommonHeader,
+  DicomImageHeader,
+  ImagePixelModule,
+  ParsedDicom,
+  PerFrameValues,
+  SegmentInfo,
+  Vec3,
+} from './types';
 import { firstItem, int, items, num, nums, personName, str, type Dataset } from './values';
 
 export type { PixelDataElement } from './pixel-locator';
@@ -98,7 +106,8 @@ function words(keyword: string): string {
 function pixelModule(ds: Dataset, kind: ImagePixelModule['pixelDataKind'], repairs: string[]): ImagePixelModule {
   const rows = required(ds, 'Rows');
   const columns = required(ds, 'Columns');
-  if (rows <= 0 || columns <= 0) throw new DicomError('missing-attribute', `image size ${rows}×${columns} is empty`, undefined, 'Rows and Columns');
+  if (rows <= 0 || columns <= 0)
+    throw new DicomError('missing-attribute', `image size ${rows}×${columns} is empty`, undefined, 'Rows and Columns');
   const bitsAllocated = kind === 'float32' ? 32 : kind === 'float64' ? 64 : required(ds, 'BitsAllocated');
   const samplesPerPixel = int(ds, 'SamplesPerPixel') ?? 1;
   const bitsStored = int(ds, 'BitsStored') ?? bitsAllocated;
@@ -159,7 +168,10 @@ function imageHeader(
     if (problem) repairs.push(problem);
     return problem ? null : values;
   };
-  const spacing = checked(functional(ds, 'PixelMeasuresSequence', 'PixelSpacing', 2) ?? nums(ds, 'ImagerPixelSpacing', 2), 'spacing');
+  const spacing = checked(
+    functional(ds, 'PixelMeasuresSequence', 'PixelSpacing', 2) ?? nums(ds, 'ImagerPixelSpacing', 2),
+    'spacing',
+  );
   const orientation = checked(functional(ds, 'PlaneOrientationSequence', 'ImageOrientationPatient', 6), 'orientation');
   const thickness = checked(functional(ds, 'PixelMeasuresSequence', 'SliceThickness', 1), 'thickness');
   const perFrame = items(ds, 'PerFrameFunctionalGroupsSequence');
@@ -271,11 +283,17 @@ function withCodeExtensions(buffer: ArrayBuffer): { buffer: ArrayBuffer; charset
   const b = new Uint8Array(buffer);
   const at = locateCharset(b, 132);
   if (!at || at.length < 10 || at.start + at.length > b.length) return null;
-  const charsets = new TextDecoder('latin1').decode(b.subarray(at.start, at.start + at.length)).replace(/[\0 ]+$/, '').split('\\');
+  const charsets = new TextDecoder('latin1')
+    .decode(b.subarray(at.start, at.start + at.length))
+    .replace(/[\0 ]+$/, '')
+    .split('\\');
   if (!usesCodeExtensions(charsets)) return null;
   const copy = new Uint8Array(b);
   copy.fill(0x20, at.start, at.start + at.length);
-  copy.set([...'ISO_IR 100'].map((c) => c.charCodeAt(0)), at.start);
+  copy.set(
+    [...'ISO_IR 100'].map((c) => c.charCodeAt(0)),
+    at.start,
+  );
   return { buffer: copy.buffer, charsets: charsets.map((c) => c.trim()) };
 }
 
@@ -291,11 +309,14 @@ function decodeTexts(dict: DcmjsDict, charsets: readonly string[], notes: Set<st
   };
   for (const element of Object.values(dict as Record<string, { vr?: string; Value?: unknown[] }>)) {
     if (!element?.Value) continue;
-    if (element.vr === 'SQ') for (const item of element.Value) if (item && typeof item === 'object') decodeTexts(item as DcmjsDict, charsets, notes);
+    if (element.vr === 'SQ')
+      for (const item of element.Value) if (item && typeof item === 'object') decodeTexts(item as DcmjsDict, charsets, notes);
     if (element.vr && TEXT_VRS.has(element.vr)) element.Value = element.Value.map(decode);
     if (element.vr === 'PN')
       element.Value = element.Value.map((v) =>
-        v && typeof v === 'object' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, g]) => [k, decode(g)])) : decode(v),
+        v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, g]) => [k, decode(g)]))
+          : decode(v),
       );
   }
 }
@@ -342,22 +363,38 @@ export function readDicom(bytes: Uint8Array): DicomFile {
     // A damaged file of an image class (or of no known class) lost its pixels to the damage:
     // that is a failure to report, not an object to skip.
     if (damage && (sop.category === 'other' || int(ds, 'Rows') !== null)) {
-      throw new DicomError('malformed', `data set damaged before Pixel Data: ${damage}`, undefined, 'damaged before its pixel data');
+      throw new DicomError(
+        'malformed',
+        `data set damaged before Pixel Data: ${damage}`,
+        undefined,
+        'damaged before its pixel data',
+      );
     }
     // Damaged is not "no pixel data" (issue 23 item 7): a SOP Class UID that is no UID, or Pixel
     // Data in the bytes that the parse never reached, is a damaged file, and a damaged value is
     // never echoed.
     const sopClass = rawUid(dict['00080016']) || rawUid(meta['00020002']);
-    if (sopClass && !isUid(sopClass)) throw new DicomError('malformed', 'the SOP Class UID is not a valid UID', undefined, 'its SOP Class UID is damaged');
+    if (sopClass && !isUid(sopClass))
+      throw new DicomError('malformed', 'the SOP Class UID is not a valid UID', undefined, 'its SOP Class UID is damaged');
     if (holdsTrailingPixelData(bytes) || holdsTrailingPixelData(new Uint8Array(p10.buffer)))
-      throw new DicomError('malformed', 'the file holds Pixel Data that the data set, damaged before it, does not reach', undefined, 'damaged before its pixel data');
+      throw new DicomError(
+        'malformed',
+        'the file holds Pixel Data that the data set, damaged before it, does not reach',
+        undefined,
+        'damaged before its pixel data',
+      );
     return nonImage(common, repairs, damage);
   }
   const [, kind] = pixelTag;
   // A damaged Transfer Syntax UID says nothing about how the pixels are encoded (guessed, they
   // were stored unshowable); a valid one the workstation does not know is left to the decoder.
   if (!isUid(p10.transferSyntaxUid))
-    throw new DicomError('malformed', 'the Transfer Syntax UID is not a valid UID', undefined, 'its Transfer Syntax UID is damaged');
+    throw new DicomError(
+      'malformed',
+      'the Transfer Syntax UID is not a valid UID',
+      undefined,
+      'its Transfer Syntax UID is damaged',
+    );
   const header = imageHeader(ds, common, kind, repairs);
   const encoding = transferSyntax(p10.encodedAs);
   const syntax = transferSyntax(p10.transferSyntaxUid);
@@ -439,7 +476,9 @@ function attributeName(tag: string): string {
   const entry = (dcmjs.data.DicomMetaDictionary as unknown as { dictionary: Record<string, { name?: string }> }).dictionary[
     `(${tag.slice(0, 4)},${tag.slice(4)})`.toUpperCase()
   ];
-  return entry?.name ? entry.name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/ (Of|In|At|To) /g, (w) => w.toLowerCase()) : `(${tag.slice(0, 4)},${tag.slice(4)})`;
+  return entry?.name
+    ? entry.name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/ (Of|In|At|To) /g, (w) => w.toLowerCase())
+    : `(${tag.slice(0, 4)},${tag.slice(4)})`;
 }
 
 function paletteOf(ds: Dataset): Palette | string {

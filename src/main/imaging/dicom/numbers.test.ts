@@ -12,18 +12,27 @@ describe('parseNumbers (PS3.5 §6.2 DS and IS)', () => {
   });
 
   it('repairs an unambiguous decimal comma and says so', () => {
-    expect(parseNumbers('0,5', 'DS', 'Rescale Slope')).toEqual({ values: [0.5], note: 'Rescale Slope "0,5" has a decimal comma: read as 0.5' });
+    expect(parseNumbers('0,5', 'DS', 'Rescale Slope')).toEqual({
+      values: [0.5],
+      note: 'Rescale Slope "0,5" has a decimal comma: read as 0.5',
+    });
     expect(parseNumbers('0,5\\0,5', 'DS', 'Pixel Spacing', 2).values).toEqual([0.5, 0.5]);
     expect(parseNumbers('-1024,5', 'DS', 'x').values).toEqual([-1024.5]);
   });
 
   it('refuses what could mean two things, and what is no number at all, with a note', () => {
-    expect(parseNumbers('1,024', 'DS', 'Rescale Intercept')).toEqual({ values: null, note: 'Rescale Intercept "1,024" is not a valid decimal string: ignored' });
+    expect(parseNumbers('1,024', 'DS', 'Rescale Intercept')).toEqual({
+      values: null,
+      note: 'Rescale Intercept "1,024" is not a valid decimal string: ignored',
+    });
     expect(parseNumbers('0.7,0.7', 'DS', 'Pixel Spacing', 2).values).toBeNull();
     expect(parseNumbers('abc', 'DS', 'x').note).toMatch(/not a valid decimal string/);
     expect(parseNumbers('1.5', 'IS', 'Instance Number').note).toMatch(/not a valid integer string/);
     expect(parseNumbers('1e999', 'DS', 'x').note).toMatch(/out of range/);
-    expect(parseNumbers('0.5', 'DS', 'Pixel Spacing', 2)).toEqual({ values: null, note: 'Pixel Spacing "0.5" has 1 value, not 2: ignored' });
+    expect(parseNumbers('0.5', 'DS', 'Pixel Spacing', 2)).toEqual({
+      values: null,
+      note: 'Pixel Spacing "0.5" has 1 value, not 2: ignored',
+    });
     expect(parseNumbers('', 'DS', 'x')).toEqual({ values: null });
   });
 });

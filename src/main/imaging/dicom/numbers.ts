@@ -50,11 +50,17 @@ export function parseNumbers(text: string, vr: 'DS' | 'IS', name: string, vm?: n
       values.push(Number(part));
       continue;
     }
-    return { values: null, note: `${name}${shown(trimmed)} is not a valid ${vr === 'DS' ? 'decimal' : 'integer'} string: ignored` };
+    return {
+      values: null,
+      note: `${name}${shown(trimmed)} is not a valid ${vr === 'DS' ? 'decimal' : 'integer'} string: ignored`,
+    };
   }
   if (!values.every(Number.isFinite)) return { values: null, note: `${name}${shown(trimmed)} is out of range: ignored` };
   if (vm !== undefined && values.length !== vm)
-    return { values: null, note: `${name}${shown(trimmed)} has ${values.length} value${values.length === 1 ? '' : 's'}, not ${vm}: ignored` };
+    return {
+      values: null,
+      note: `${name}${shown(trimmed)} has ${values.length} value${values.length === 1 ? '' : 's'}, not ${vm}: ignored`,
+    };
   return repaired ? { values, note: `${name}${shown(trimmed)} has a decimal comma: read as ${values.join('\\')}` } : { values };
 }
 
@@ -73,8 +79,10 @@ function shown(value: string): string {
  * as dcm2niix and ITK tolerate rounding). Returns the note when a value must be ignored.
  */
 export function geometryProblem(what: 'spacing' | 'thickness' | 'orientation', values: readonly number[]): string | undefined {
-  if (what === 'spacing') return values.every((v) => v > 0) ? undefined : `Pixel Spacing ${values.join('\\')} is not positive: ignored`;
-  if (what === 'thickness') return values.every((v) => v > 0) ? undefined : `Slice Thickness ${values.join('\\')} is not positive: ignored`;
+  if (what === 'spacing')
+    return values.every((v) => v > 0) ? undefined : `Pixel Spacing ${values.join('\\')} is not positive: ignored`;
+  if (what === 'thickness')
+    return values.every((v) => v > 0) ? undefined : `Slice Thickness ${values.join('\\')} is not positive: ignored`;
   const [a, b, c, d, e, f] = values as [number, number, number, number, number, number];
   const unit = (x: number, y: number, z: number) => Math.abs(Math.hypot(x, y, z) - 1) < 1e-3;
   if (unit(a, b, c) && unit(d, e, f) && Math.abs(a * d + b * e + c * f) < 1e-3) return undefined;

@@ -40,7 +40,8 @@ export function expandSegmented(data: Uint16Array, entries: number): Uint16Array
         for (let k = 1; k <= length; k++) out.push(Math.round(y0 + ((y1 - y0) * k) / length));
         i += 3;
       } else if (opcode === 2) {
-        if (depth > 0) throw new DicomError('unsupported-pixel-format', 'segmented palette: an indirect segment points at another');
+        if (depth > 0)
+          throw new DicomError('unsupported-pixel-format', 'segmented palette: an indirect segment points at another');
         let at = (data[i + 2] ?? 0) | ((data[i + 3] ?? 0) << 16);
         for (let s = 0; s < length; s++) {
           const next = segmentEnd(data, at);
@@ -67,7 +68,8 @@ export function readPalette(ds: Dataset): Palette {
   let firstMapped = 0;
   for (const colour of COLOURS) {
     const descriptor = nums(ds, `${colour}PaletteColorLookupTableDescriptor`, 3);
-    if (!descriptor) throw new DicomError('missing-attribute', `PALETTE COLOR without a ${colour} Palette Color Lookup Table Descriptor`);
+    if (!descriptor)
+      throw new DicomError('missing-attribute', `PALETTE COLOR without a ${colour} Palette Color Lookup Table Descriptor`);
     const [count, first, bits] = descriptor as [number, number, number];
     const entries = count === 0 ? 65536 : count;
     firstMapped = first < 0 ? first + 65536 : first;
@@ -80,7 +82,8 @@ export function readPalette(ds: Dataset): Palette {
     } else if (whole && whole.length >= entries) table = whole.subarray(0, entries);
     else if (segmented) table = expandSegmented(segmented, entries);
     else throw new DicomError('missing-attribute', `PALETTE COLOR without a usable ${colour} lookup table`);
-    if (table.length < entries) throw new DicomError('missing-attribute', `PALETTE COLOR ${colour} table has ${table.length} of ${entries} entries`);
+    if (table.length < entries)
+      throw new DicomError('missing-attribute', `PALETTE COLOR ${colour} table has ${table.length} of ${entries} entries`);
     tables.push(Uint8Array.from(table, (v) => (bits === 16 ? v >> 8 : v & 0xff)));
   }
   return { tables: tables as Palette['tables'], firstMapped };

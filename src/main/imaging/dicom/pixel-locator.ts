@@ -191,16 +191,20 @@ export function locatePixelData(
 export function holdsTrailingPixelData(b: Uint8Array): boolean {
   const buffer = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   for (const littleEndian of [true, false]) {
-    const trailingPadding = (at: number) => at + 4 <= b.length && u16(b, at, littleEndian) === 0xfffc && u16(b, at + 2, littleEndian) === 0xfffc;
+    const trailingPadding = (at: number) =>
+      at + 4 <= b.length && u16(b, at, littleEndian) === 0xfffc && u16(b, at + 2, littleEndian) === 0xfffc;
     const itemFollows = (at: number) => u16(b, at, true) === 0xfffe && u16(b, at + 2, true) === 0xe000;
     for (const element of Object.values(ELEMENTS)) {
-      const tag = Buffer.from(littleEndian ? [0xe0, 0x7f, element & 0xff, element >> 8] : [0x7f, 0xe0, element >> 8, element & 0xff]);
+      const tag = Buffer.from(
+        littleEndian ? [0xe0, 0x7f, element & 0xff, element >> 8] : [0x7f, 0xe0, element >> 8, element & 0xff],
+      );
       for (let i = buffer.indexOf(tag, 132); i >= 0; i = buffer.indexOf(tag, i + 1)) {
         for (const explicitVr of [true, false]) {
           const f = readHeader(b, i, element, littleEndian, explicitVr, 'OW');
           if (!f) continue;
           const value = f.offset + f.header;
-          if (f.length === 0xffffffff ? itemFollows(value) : value + f.length >= b.length || trailingPadding(value + f.length)) return true;
+          if (f.length === 0xffffffff ? itemFollows(value) : value + f.length >= b.length || trailingPadding(value + f.length))
+            return true;
         }
       }
     }

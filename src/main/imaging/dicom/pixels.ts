@@ -84,7 +84,15 @@ function finishColour(px: PixelArray, h: DicomImageHeader, bits: number, decoder
 
 /** A frame decoded at the image's own size and sample format. */
 function decodedFrame(pixels: PixelArray, h: DicomImageHeader, f: SampleFormat, photometric: string): DecodedFrame {
-  return { pixels, rows: h.rows, columns: h.columns, samplesPerPixel: h.samplesPerPixel, photometric, bitsStored: f.bitsStored, signed: f.signed };
+  return {
+    pixels,
+    rows: h.rows,
+    columns: h.columns,
+    samplesPerPixel: h.samplesPerPixel,
+    photometric,
+    bitsStored: f.bitsStored,
+    signed: f.signed,
+  };
 }
 
 function decodeNative(
@@ -262,5 +270,12 @@ export async function decodePixelData(file: DicomFile, options: DecodeOptions = 
 function paletteToRgb(frames: DecodedFrame[], h: DicomImageHeader): DecodedFrame[] {
   const palette = h.palette;
   if (h.photometricInterpretation !== 'PALETTE COLOR' || !palette || typeof palette === 'string') return frames;
-  return frames.map((fr) => ({ ...fr, pixels: applyPalette(fr.pixels, palette), samplesPerPixel: 3, photometric: 'RGB', bitsStored: 8, signed: false }));
+  return frames.map((fr) => ({
+    ...fr,
+    pixels: applyPalette(fr.pixels, palette),
+    samplesPerPixel: 3,
+    photometric: 'RGB',
+    bitsStored: 8,
+    signed: false,
+  }));
 }

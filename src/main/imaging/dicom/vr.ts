@@ -4,12 +4,48 @@
 // path, the Part 10 repair, format detection and the pixel locator cannot disagree.
 
 /** VRs with a 2-byte reserved field and a 4-byte value length in explicit VR (PS3.5 Table 7.1-1). */
-export const LONG_VRS: ReadonlySet<string> = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+export const LONG_VRS: ReadonlySet<string> = new Set([
+  'OB',
+  'OD',
+  'OF',
+  'OL',
+  'OV',
+  'OW',
+  'SQ',
+  'SV',
+  'UC',
+  'UN',
+  'UR',
+  'UT',
+  'UV',
+]);
 
 /** Every VR of PS3.5 §6.2. */
 export const ALL_VRS: ReadonlySet<string> = new Set([
   ...LONG_VRS,
-  ...['AE', 'AS', 'AT', 'CS', 'DA', 'DS', 'DT', 'FD', 'FL', 'IS', 'LO', 'LT', 'PN', 'SH', 'SL', 'SS', 'ST', 'TM', 'UI', 'UL', 'US'],
+  ...[
+    'AE',
+    'AS',
+    'AT',
+    'CS',
+    'DA',
+    'DS',
+    'DT',
+    'FD',
+    'FL',
+    'IS',
+    'LO',
+    'LT',
+    'PN',
+    'SH',
+    'SL',
+    'SS',
+    'ST',
+    'TM',
+    'UI',
+    'UL',
+    'US',
+  ],
 ]);
 
 /** A VR's two ASCII bytes as one number ('OB' = 0x4f42), for readers that avoid a string per element. */

@@ -68,24 +68,36 @@ describe('png', () => {
       return c;
     };
     const half = len >> 1;
-    const parts = [png.subarray(0, idatStart), mk('IDAT', payload.subarray(0, half)), mk('IDAT', payload.subarray(half)), png.subarray(idatStart + 12 + len)];
+    const parts = [
+      png.subarray(0, idatStart),
+      mk('IDAT', payload.subarray(0, half)),
+      mk('IDAT', payload.subarray(half)),
+      png.subarray(idatStart + 12 + len),
+    ];
     const split = Buffer.concat(parts);
     expect(Buffer.from(readPng8(split).data).equals(Buffer.from(img.data))).toBe(true);
   });
 
-  it.skipIf(!python)(skipTitle('writes files that Pillow decodes to the same pixels', python ? '' : 'no Python with PIL (apt-get install python3-pil)'), () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'lgms-png-'));
-    try {
-      const p = generatePhantom({ seed: 4, index: 0, domain: 'shifted' });
-      const file = path.join(dir, 'a.png');
-      writeFileSync(file, encodeGrayPng(p.width, p.height, p.image));
-      const script = 'import sys,hashlib;from PIL import Image;im=Image.open(sys.argv[1]);print(im.mode,im.size[0],im.size[1],hashlib.sha256(im.tobytes()).hexdigest())';
-      const r = spawnSync(python ?? '', ['-c', script, file], { encoding: 'utf8' });
-      expect(r.stderr).toBe('');
-      const sha = (a: Uint8Array): string => createHash('sha256').update(a).digest('hex');
-      expect(r.stdout.trim()).toBe(`L ${p.width} ${p.height} ${sha(p.image)}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!python)(
+    skipTitle(
+      'writes files that Pillow decodes to the same pixels',
+      python ? '' : 'no Python with PIL (apt-get install python3-pil)',
+    ),
+    () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'lgms-png-'));
+      try {
+        const p = generatePhantom({ seed: 4, index: 0, domain: 'shifted' });
+        const file = path.join(dir, 'a.png');
+        writeFileSync(file, encodeGrayPng(p.width, p.height, p.image));
+        const script =
+          'import sys,hashlib;from PIL import Image;im=Image.open(sys.argv[1]);print(im.mode,im.size[0],im.size[1],hashlib.sha256(im.tobytes()).hexdigest())';
+        const r = spawnSync(python ?? '', ['-c', script, file], { encoding: 'utf8' });
+        expect(r.stderr).toBe('');
+        const sha = (a: Uint8Array): string => createHash('sha256').update(a).digest('hex');
+        expect(r.stdout.trim()).toBe(`L ${p.width} ${p.height} ${sha(p.image)}`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

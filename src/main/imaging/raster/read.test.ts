@@ -156,122 +156,136 @@ afterAll(() => {
 });
 
 describe.skipIf(!hasPil)(
-  skipTitle('readRaster against Pillow (/usr/bin/python3 with PIL and numpy)', hasPil ? '' : '/usr/bin/python3 has no PIL and numpy (apt-get install python3-pil python3-numpy)'),
+  skipTitle(
+    'readRaster against Pillow (/usr/bin/python3 with PIL and numpy)',
+    hasPil ? '' : '/usr/bin/python3 has no PIL and numpy (apt-get install python3-pil python3-numpy)',
+  ),
   () => {
-  it('decodes every generated PNG exactly and every JPEG within ±3', async () => {
-    expect(cases.length).toBeGreaterThanOrEqual(18);
-    for (const c of cases) {
-      const raster = await readRaster(path.join(dir, c.name));
-      const label = `${c.name} (Pillow mode ${c.mode})`;
-      expect({ label, rows: raster.rows, columns: raster.columns, spp: raster.samplesPerPixel, bits: raster.bitsStored }).toEqual(
-        {
+    it('decodes every generated PNG exactly and every JPEG within ±3', async () => {
+      expect(cases.length).toBeGreaterThanOrEqual(18);
+      for (const c of cases) {
+        const raster = await readRaster(path.join(dir, c.name));
+        const label = `${c.name} (Pillow mode ${c.mode})`;
+        expect({
+          label,
+          rows: raster.rows,
+          columns: raster.columns,
+          spp: raster.samplesPerPixel,
+          bits: raster.bitsStored,
+        }).toEqual({
           label,
           rows: c.rows,
           columns: c.columns,
           spp: c.spp,
           bits: c.bits,
-        },
-      );
-      const buf = readFileSync(path.join(dir, `${c.name}.ref`));
-      const ref = c.bits === 16 ? new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2) : new Uint8Array(buf);
-      expect(raster.pixels.length, label).toBe(ref.length);
-      expect(raster.pixels instanceof Uint16Array, label).toBe(c.bits === 16);
-      let worst = 0;
-      for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs((raster.pixels[i] ?? -1) - (ref[i] ?? 0)));
-      expect(worst, `${label}: largest difference from Pillow`).toBeLessThanOrEqual(c.tolerance);
-      for (const w of c.warnings) expect(raster.warnings.join('; '), label).toContain(w);
-    }
-  });
-
-  it.skipIf(!ITK_DATA)(skipTitle('decodes the ITK example PNGs exactly as Pillow does', ITK_DATA ? '' : 'no ITK example data (run bash tests/fixtures/setup.sh)'), async () => {
-    const dirItk = ITK_DATA ?? '';
-    const files = readdirSync(dirItk)
-      .filter((f) => f.toLowerCase().endsWith('.png'))
-      .map((f) => path.join(dirItk, f));
-    expect(files.length).toBeGreaterThan(10);
-    const refDir = mkdtempSync(path.join(os.tmpdir(), 'lgms-raster-ref-'));
-    try {
-      execFileSync(PYTHON, ['-c', GENERATE, refDir, ...files], { stdio: ['ignore', 'ignore', 'inherit'] });
-      const refs = JSON.parse(readFileSync(path.join(refDir, 'refs.json'), 'utf8')) as {
-        file: string;
-        mode: string;
-        rows: number;
-        columns: number;
-        bits: number;
-      }[];
-      const modes = new Set<string>();
-      for (const [n, r] of refs.entries()) {
-        const raster = await readRaster(r.file);
-        const label = `${path.basename(r.file)} (Pillow mode ${r.mode})`;
-        modes.add(r.mode);
-        expect([raster.rows, raster.columns], label).toEqual([r.rows, r.columns]);
-        const buf = readFileSync(path.join(refDir, `${n}.ref`));
-        const ref = r.bits === 16 ? new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2) : new Uint8Array(buf);
+        });
+        const buf = readFileSync(path.join(dir, `${c.name}.ref`));
+        const ref = c.bits === 16 ? new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2) : new Uint8Array(buf);
         expect(raster.pixels.length, label).toBe(ref.length);
-        // Pillow reads 16-bit colour PNG as 8-bit (the high byte): compare at its precision.
-        const shift = raster.bitsStored === 16 && r.bits === 8 ? 8 : 0;
-        let same = true;
-        for (let i = 0; i < ref.length && same; i++) same = (raster.pixels[i] ?? -1) >> shift === ref[i];
-        expect(same, label).toBe(true);
+        expect(raster.pixels instanceof Uint16Array, label).toBe(c.bits === 16);
+        let worst = 0;
+        for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs((raster.pixels[i] ?? -1) - (ref[i] ?? 0)));
+        expect(worst, `${label}: largest difference from Pillow`).toBeLessThanOrEqual(c.tolerance);
+        for (const w of c.warnings) expect(raster.warnings.join('; '), label).toContain(w);
       }
-      expect(modes.size).toBeGreaterThanOrEqual(1);
-    } finally {
-      rmSync(refDir, { recursive: true, force: true });
-    }
-  });
-
-  it('decodes from bytes as from a path', async () => {
-    const bytes = readFileSync(path.join(dir, 'rgb.png'));
-    const fromBytes = await readRaster(new Uint8Array(bytes));
-    const fromPath = await readRaster(path.join(dir, 'rgb.png'));
-    expect(fromBytes.pixels).toEqual(fromPath.pixels);
-    expect(fromBytes.format).toBe('png');
-  });
-
-  it('refuses CMYK JPEG as unsupported', async () => {
-    await expect(readRaster(path.join(dir, 'cmyk.jpg'))).rejects.toMatchObject({
-      failure: 'unsupported',
-      message: /4 components/,
     });
-  });
 
-  it('refuses damaged files with a reason', async () => {
-    const cut = (name: string) => {
-      const b = readFileSync(path.join(dir, name));
-      const p = path.join(dir, `cut-${name}`);
-      writeFileSync(p, b.subarray(0, b.length >> 1));
-      return p;
-    };
-    await expect(readRaster(cut('rgb.png'))).rejects.toMatchObject({ failure: 'truncated' });
-    await expect(readRaster(cut('rgb420.jpg'))).rejects.toMatchObject({ failure: 'truncated', message: /cut short/ });
-    await expect(readRaster(cut('progressive.jpg'))).rejects.toMatchObject({ failure: 'truncated' });
-
-    const flipped = readFileSync(path.join(dir, 'gray8.png'));
-    flipped[flipped.length - 30] = (flipped[flipped.length - 30] ?? 0) ^ 0xff; // inside IDAT
-    await expect(readRaster(new Uint8Array(flipped))).rejects.toMatchObject({ failure: 'malformed', message: /CRC/ });
-
-    const garbage = path.join(dir, 'garbage.png');
-    writeFileSync(garbage, Buffer.from('this is not an image at all, just text'));
-    await expect(readRaster(garbage)).rejects.toMatchObject({ failure: 'bad-magic' });
-    await expect(readRaster(new Uint8Array(0))).rejects.toMatchObject({ failure: 'truncated' });
-    await expect(readRaster(path.join(dir, 'missing.png'))).rejects.toMatchObject({ failure: 'not-found' });
-
-    // A JPEG whose entropy-coded data is noise: libjpeg-turbo may refuse it or paint garbage,
-    // but it must come back as a RasterError or a raster, never crash the process.
-    const jpeg = readFileSync(path.join(dir, 'rgb420.jpg'));
-    const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));
-    for (let i = sos + 20; i < jpeg.length - 2; i++) jpeg[i] = (i * 131) & 0xfe;
-    const outcome = await readRaster(new Uint8Array(jpeg)).then(
-      (r) => r.rows,
-      (e: unknown) => (e instanceof RasterError ? e.failure : 'crash'),
+    it.skipIf(!ITK_DATA)(
+      skipTitle(
+        'decodes the ITK example PNGs exactly as Pillow does',
+        ITK_DATA ? '' : 'no ITK example data (run bash tests/fixtures/setup.sh)',
+      ),
+      async () => {
+        const dirItk = ITK_DATA ?? '';
+        const files = readdirSync(dirItk)
+          .filter((f) => f.toLowerCase().endsWith('.png'))
+          .map((f) => path.join(dirItk, f));
+        expect(files.length).toBeGreaterThan(10);
+        const refDir = mkdtempSync(path.join(os.tmpdir(), 'lgms-raster-ref-'));
+        try {
+          execFileSync(PYTHON, ['-c', GENERATE, refDir, ...files], { stdio: ['ignore', 'ignore', 'inherit'] });
+          const refs = JSON.parse(readFileSync(path.join(refDir, 'refs.json'), 'utf8')) as {
+            file: string;
+            mode: string;
+            rows: number;
+            columns: number;
+            bits: number;
+          }[];
+          const modes = new Set<string>();
+          for (const [n, r] of refs.entries()) {
+            const raster = await readRaster(r.file);
+            const label = `${path.basename(r.file)} (Pillow mode ${r.mode})`;
+            modes.add(r.mode);
+            expect([raster.rows, raster.columns], label).toEqual([r.rows, r.columns]);
+            const buf = readFileSync(path.join(refDir, `${n}.ref`));
+            const ref = r.bits === 16 ? new Uint16Array(buf.buffer, buf.byteOffset, buf.byteLength / 2) : new Uint8Array(buf);
+            expect(raster.pixels.length, label).toBe(ref.length);
+            // Pillow reads 16-bit colour PNG as 8-bit (the high byte): compare at its precision.
+            const shift = raster.bitsStored === 16 && r.bits === 8 ? 8 : 0;
+            let same = true;
+            for (let i = 0; i < ref.length && same; i++) same = (raster.pixels[i] ?? -1) >> shift === ref[i];
+            expect(same, label).toBe(true);
+          }
+          expect(modes.size).toBeGreaterThanOrEqual(1);
+        } finally {
+          rmSync(refDir, { recursive: true, force: true });
+        }
+      },
     );
-    expect(outcome).not.toBe('crash');
-    // The decoder still works after a failure.
-    expect((await readRaster(path.join(dir, 'gray.jpg'))).rows).toBe(37);
-  });
 
-  it('checks the size before allocating', async () => {
-    await expect(readRaster(path.join(dir, 'rgb.png'), { maxPixels: 100 })).rejects.toMatchObject({ failure: 'too-large' });
-    await expect(readRaster(path.join(dir, 'rgb420.jpg'), { maxPixels: 100 })).rejects.toMatchObject({ failure: 'too-large' });
-  });
-});
+    it('decodes from bytes as from a path', async () => {
+      const bytes = readFileSync(path.join(dir, 'rgb.png'));
+      const fromBytes = await readRaster(new Uint8Array(bytes));
+      const fromPath = await readRaster(path.join(dir, 'rgb.png'));
+      expect(fromBytes.pixels).toEqual(fromPath.pixels);
+      expect(fromBytes.format).toBe('png');
+    });
+
+    it('refuses CMYK JPEG as unsupported', async () => {
+      await expect(readRaster(path.join(dir, 'cmyk.jpg'))).rejects.toMatchObject({
+        failure: 'unsupported',
+        message: /4 components/,
+      });
+    });
+
+    it('refuses damaged files with a reason', async () => {
+      const cut = (name: string) => {
+        const b = readFileSync(path.join(dir, name));
+        const p = path.join(dir, `cut-${name}`);
+        writeFileSync(p, b.subarray(0, b.length >> 1));
+        return p;
+      };
+      await expect(readRaster(cut('rgb.png'))).rejects.toMatchObject({ failure: 'truncated' });
+      await expect(readRaster(cut('rgb420.jpg'))).rejects.toMatchObject({ failure: 'truncated', message: /cut short/ });
+      await expect(readRaster(cut('progressive.jpg'))).rejects.toMatchObject({ failure: 'truncated' });
+
+      const flipped = readFileSync(path.join(dir, 'gray8.png'));
+      flipped[flipped.length - 30] = (flipped[flipped.length - 30] ?? 0) ^ 0xff; // inside IDAT
+      await expect(readRaster(new Uint8Array(flipped))).rejects.toMatchObject({ failure: 'malformed', message: /CRC/ });
+
+      const garbage = path.join(dir, 'garbage.png');
+      writeFileSync(garbage, Buffer.from('this is not an image at all, just text'));
+      await expect(readRaster(garbage)).rejects.toMatchObject({ failure: 'bad-magic' });
+      await expect(readRaster(new Uint8Array(0))).rejects.toMatchObject({ failure: 'truncated' });
+      await expect(readRaster(path.join(dir, 'missing.png'))).rejects.toMatchObject({ failure: 'not-found' });
+
+      // A JPEG whose entropy-coded data is noise: libjpeg-turbo may refuse it or paint garbage,
+      // but it must come back as a RasterError or a raster, never crash the process.
+      const jpeg = readFileSync(path.join(dir, 'rgb420.jpg'));
+      const sos = jpeg.indexOf(Buffer.from([0xff, 0xda]));
+      for (let i = sos + 20; i < jpeg.length - 2; i++) jpeg[i] = (i * 131) & 0xfe;
+      const outcome = await readRaster(new Uint8Array(jpeg)).then(
+        (r) => r.rows,
+        (e: unknown) => (e instanceof RasterError ? e.failure : 'crash'),
+      );
+      expect(outcome).not.toBe('crash');
+      // The decoder still works after a failure.
+      expect((await readRaster(path.join(dir, 'gray.jpg'))).rows).toBe(37);
+    });
+
+    it('checks the size before allocating', async () => {
+      await expect(readRaster(path.join(dir, 'rgb.png'), { maxPixels: 100 })).rejects.toMatchObject({ failure: 'too-large' });
+      await expect(readRaster(path.join(dir, 'rgb420.jpg'), { maxPixels: 100 })).rejects.toMatchObject({ failure: 'too-large' });
+    });
+  },
+);

@@ -34,7 +34,11 @@ export async function itkRead(format: VolumeFormat, file: string): Promise<ItkIm
   try {
     result = await READERS[format](file);
   } catch (e) {
-    throw new VolumeError('read-failed', `ITK's ${FORMAT_NAME[format]} reader failed on ${name} (${describe(e)})${printed.end(false)}`, e);
+    throw new VolumeError(
+      'read-failed',
+      `ITK's ${FORMAT_NAME[format]} reader failed on ${name} (${describe(e)})${printed.end(false)}`,
+      e,
+    );
   } finally {
     printed.end(true);
   }
@@ -45,7 +49,10 @@ export async function itkRead(format: VolumeFormat, file: string): Promise<ItkIm
   // ITK reports a compressed voxel block it cannot inflate on std::cerr and returns the image
   // anyway (zeros where the voxels should be): a damaged file, not an image to store.
   if (/uncompress failed/i.test(printed.output()))
-    throw new VolumeError('read-failed', `ITK's ${FORMAT_NAME[format]} reader could not decompress the voxels of ${name}${printed.output()}`);
+    throw new VolumeError(
+      'read-failed',
+      `ITK's ${FORMAT_NAME[format]} reader could not decompress the voxels of ${name}${printed.output()}`,
+    );
   printed.replay();
   return result.image;
 }
@@ -60,9 +67,16 @@ export async function itkRead(format: VolumeFormat, file: string): Promise<ItkIm
 function collectConsole(): { end(keep: boolean): string; output(): string; replay(): void } {
   const lines: [keyof typeof saved, unknown[]][] = [];
   const saved = { log: console.log, warn: console.warn, error: console.error };
-  for (const method of Object.keys(saved) as (keyof typeof saved)[]) console[method] = (...args: unknown[]) => void lines.push([method, args]);
+  for (const method of Object.keys(saved) as (keyof typeof saved)[])
+    console[method] = (...args: unknown[]) => void lines.push([method, args]);
   let ended = false;
-  const output = () => (lines.length ? `: ${lines.map(([, args]) => args.map(String).join(' ').trim()).filter(Boolean).join(' | ')}` : '');
+  const output = () =>
+    lines.length
+      ? `: ${lines
+          .map(([, args]) => args.map(String).join(' ').trim())
+          .filter(Boolean)
+          .join(' | ')}`
+      : '';
   return {
     end(keep) {
       if (!ended) Object.assign(console, saved);
@@ -170,7 +184,8 @@ export function toVolume(image: ItkImage, format: VolumeFormat, sourcePath: stri
   const convert = (t: number): VolumePixels => {
     const chunk = data.length === voxels * components ? data : data.slice(t * voxels * components, (t + 1) * voxels * components);
     let out: VolumePixels;
-    if (chunk instanceof BigInt64Array || chunk instanceof BigUint64Array) [out, outType] = narrow64(chunk, t === 0 ? warnings : [], type);
+    if (chunk instanceof BigInt64Array || chunk instanceof BigUint64Array)
+      [out, outType] = narrow64(chunk, t === 0 ? warnings : [], type);
     else out = chunk as VolumePixels;
     return components === 4 ? dropAlpha(out, 4) : out;
   };

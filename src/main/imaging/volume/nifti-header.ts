@@ -171,7 +171,9 @@ export async function parseNiftiHeader(file: string): Promise<HeaderInfo> {
     warnings,
     // Only when the two disagree: otherwise ITK's reading is nibabel's already (and ITK's unit
     // conversion is kept: xyzt_units, byte 123, metres and microns to millimetres).
-    ...(disagreement ? { sform: [0, 1, 2].map((i) => [0, 1, 2, 3].map((j) => f32(280 + 16 * i + 4 * j) * UNIT_MM[(b[123] ?? 0) & 7]!)) } : {}),
+    ...(disagreement
+      ? { sform: [0, 1, 2].map((i) => [0, 1, 2, 3].map((j) => f32(280 + 16 * i + 4 * j) * UNIT_MM[(b[123] ?? 0) & 7]!)) }
+      : {}),
   };
 }
 
@@ -202,7 +204,13 @@ export function formsDisagree(i16: (o: number) => number, f32: (o: number) => nu
   const sform = [0, 1, 2].map((i) => [0, 1, 2, 3].map((j) => f32(280 + 16 * i + 4 * j)));
   // The far corner of a 100-voxel cube and the origin, mapped by both.
   let worst = 0;
-  for (const [i, j, k] of [[0, 0, 0], [100, 100, 100], [100, 0, 0], [0, 100, 0], [0, 0, 100]] as const) {
+  for (const [i, j, k] of [
+    [0, 0, 0],
+    [100, 100, 100],
+    [100, 0, 0],
+    [0, 100, 0],
+    [0, 0, 100],
+  ] as const) {
     for (let row = 0; row < 3; row++) {
       const q = qform[row]!;
       const s = sform[row]!;

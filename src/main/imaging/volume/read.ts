@@ -89,7 +89,11 @@ function withSform<V extends Omit<Volume, 'readMs'>>(volume: V, sform: number[][
   if (spacing.some((s) => !(s > 0))) return volume;
   const unit = columns.map((c, j) => c.map((v) => v / spacing[j]!));
   const dot = (a: number[], b: number[]) => a[0]! * b[0]! + a[1]! * b[1]! + a[2]! * b[2]!;
-  if (Math.abs(dot(unit[0]!, unit[1]!)) > 1e-3 || Math.abs(dot(unit[0]!, unit[2]!)) > 1e-3 || Math.abs(dot(unit[1]!, unit[2]!)) > 1e-3) {
+  if (
+    Math.abs(dot(unit[0]!, unit[1]!)) > 1e-3 ||
+    Math.abs(dot(unit[0]!, unit[2]!)) > 1e-3 ||
+    Math.abs(dot(unit[1]!, unit[2]!)) > 1e-3
+  ) {
     return { ...volume, warnings: [...volume.warnings, 'the sform has shear: the qform geometry was used'] };
   }
   const direction = [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => unit[j]![i]!)) as Mat3;

@@ -3,7 +3,12 @@ import type { GateResult, ModelVersionInfo, TrainingRun } from '../../../shared/
 import { promoteQuestion } from './promote';
 
 const version = { name: 'LGMSNet starter (fine-tuned, run 3)', version: '1.0.0+ft3' } as ModelVersionInfo;
-const gate = (set: GateResult['set'], verdict: GateResult['verdict'], meanDifference: number, independent: number): GateResult => ({
+const gate = (
+  set: GateResult['set'],
+  verdict: GateResult['verdict'],
+  meanDifference: number,
+  independent: number,
+): GateResult => ({
   set,
   n: 8,
   independent,
@@ -21,16 +26,21 @@ const run = (g: GateResult | null, r: GateResult | null) => ({ gate: g, referenc
 
 describe('promote confirmation', () => {
   it('names both verdicts, and asks again only when one says worse', () => {
-    const fine = promoteQuestion(version, run(gate('validation', 'better', 0.021, 6), gate('reference', 'no-evidence', -0.002, 32)));
+    const fine = promoteQuestion(
+      version,
+      run(gate('validation', 'better', 0.021, 6), gate('reference', 'no-evidence', -0.002, 32)),
+    );
     expect(fine.question).toContain('Validation labels: better than its parent (+2.1 pp, 6 images).');
     expect(fine.question).toContain('Reference set: no evidence of a difference (−0.2 pp, 32 images).');
     expect(fine.again).toBeNull();
     const worse = promoteQuestion(version, run(gate('validation', 'better', 0.021, 6), gate('reference', 'worse', -0.031, 32)));
     expect(worse.question).toContain('Reference set: worse than its parent (−3.1 pp, 32 images).');
-    expect(worse.again).toBe('On the reference set LGMSNet starter (fine-tuned, run 3) 1.0.0+ft3 is worse than its parent. Promote it anyway?');
-    expect(promoteQuestion(version, run(gate('validation', 'worse', -0.02, 6), gate('reference', 'worse', -0.03, 32))).again).toMatch(
-      /^On the validation labels and on the reference set /,
+    expect(worse.again).toBe(
+      'On the reference set LGMSNet starter (fine-tuned, run 3) 1.0.0+ft3 is worse than its parent. Promote it anyway?',
     );
+    expect(
+      promoteQuestion(version, run(gate('validation', 'worse', -0.02, 6), gate('reference', 'worse', -0.03, 32))).again,
+    ).toMatch(/^On the validation labels and on the reference set /);
   });
 
   it('says when there is no verdict or no comparison', () => {

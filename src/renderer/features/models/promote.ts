@@ -12,7 +12,10 @@ export interface PromoteQuestion {
 
 function verdictLine(name: string, g: GateResult | null): string {
   if (!g) return `${name}: not compared.`;
-  const figures = g.verdict === 'too-few' ? `${g.independent ?? 0} independent images` : `${pp(g.meanDifference)}, ${g.independent ?? g.n} images`;
+  const figures =
+    g.verdict === 'too-few'
+      ? `${g.independent ?? 0} independent images`
+      : `${pp(g.meanDifference)}, ${g.independent ?? g.n} images`;
   return `${name}: ${describeVerdict(g.verdict).toLowerCase()} (${figures}).`;
 }
 
@@ -24,9 +27,10 @@ export function promoteQuestion(v: ModelVersionInfo, run: TrainingRun | undefine
   if (!run.gate && !run.referenceGate)
     return { question: `${ask} Its comparison with its parent has not run: it is unproven.`, again: null };
   const lines = [verdictLine('Validation labels', run.gate), verdictLine('Reference set', run.referenceGate)];
-  const worse = [run.gate?.verdict === 'worse' ? 'the validation labels' : null, run.referenceGate?.verdict === 'worse' ? 'the reference set' : null].filter(
-    (w): w is string => w !== null,
-  );
+  const worse = [
+    run.gate?.verdict === 'worse' ? 'the validation labels' : null,
+    run.referenceGate?.verdict === 'worse' ? 'the reference set' : null,
+  ].filter((w): w is string => w !== null);
   return {
     question: `${ask} ${lines.join(' ')}`,
     again: worse.length ? `On ${worse.join(' and on ')} ${name} is worse than its parent. Promote it anyway?` : null,

@@ -107,7 +107,12 @@ export class ReviewSession {
     const d = this.take(await api.review.accept({ seriesId: c.seriesId }));
     if (d) {
       this.lastAccepted = c.seriesId;
-      await this.advance(d, d.fromDraft ? `Your draft is the label: ${labelSummary(d)} (Ctrl+Z undoes)` : 'Accepted: the prediction is the label (Ctrl+Z undoes)');
+      await this.advance(
+        d,
+        d.fromDraft
+          ? `Your draft is the label: ${labelSummary(d)} (Ctrl+Z undoes)`
+          : 'Accepted: the prediction is the label (Ctrl+Z undoes)',
+      );
     }
   }
 
@@ -225,7 +230,9 @@ export class ReviewSession {
 /** "2 slice labels saved (edit Dice 0.912)": what a submit (or an accept of a draft) stored. */
 function labelSummary(d: ReviewDecision): string {
   const edited = d.labels.filter((l) => l.origin === 'edited');
-  const dice = edited.length ? ` (edit Dice ${(edited.reduce((a, l) => a + (l.editDice ?? 0), 0) / edited.length).toFixed(3)})` : '';
+  const dice = edited.length
+    ? ` (edit Dice ${(edited.reduce((a, l) => a + (l.editDice ?? 0), 0) / edited.length).toFixed(3)})`
+    : '';
   return `${d.labels.length} slice label${d.labels.length === 1 ? '' : 's'} saved${dice}`;
 }
 

@@ -17,7 +17,10 @@ export function entryFor(catalogue: readonly CatalogueEntry[], key: string): Cat
 export function groups(catalogue: readonly CatalogueEntry[]): { label: string; entries: CatalogueEntry[] }[] {
   const out = new Map<string, CatalogueEntry[]>();
   for (const e of catalogue) out.set(e.category.meaning, [...(out.get(e.category.meaning) ?? []), e]);
-  return [...out].map(([label, entries]) => ({ label, entries: entries.sort((a, b) => a.type.meaning.localeCompare(b.type.meaning)) }));
+  return [...out].map(([label, entries]) => ({
+    label,
+    entries: entries.sort((a, b) => a.type.meaning.localeCompare(b.type.meaning)),
+  }));
 }
 
 /** "Thyroid (SCT 69748006)" */

@@ -11,7 +11,8 @@ describe('training words', () => {
   });
 
   it('names each run status, a done run with a candidate as ready to compare', () => {
-    const run = (status: TrainingRun['status'], candidateVersionId: number | null = null) => ({ status, candidateVersionId }) as TrainingRun;
+    const run = (status: TrainingRun['status'], candidateVersionId: number | null = null) =>
+      ({ status, candidateVersionId }) as TrainingRun;
     expect(describeStatus(run('done', 4))).toBe('Candidate ready to compare');
     expect(describeStatus(run('running', 4))).toBe('Comparing the candidate with its parent');
     expect(describeStatus(run('running'))).toBe('Training');

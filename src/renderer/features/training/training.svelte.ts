@@ -73,7 +73,11 @@ export class TrainingState {
 
   async setExcluded(imageId: number, excluded: boolean): Promise<void> {
     this.error = '';
-    const r = await api.review.setExcluded({ imageIds: [imageId], excluded, reason: excluded ? 'excluded in the Training view' : '' });
+    const r = await api.review.setExcluded({
+      imageIds: [imageId],
+      excluded,
+      reason: excluded ? 'excluded in the Training view' : '',
+    });
     if (!r.ok) this.error = r.error.message;
     await this.refreshQueue();
   }

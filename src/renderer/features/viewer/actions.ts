@@ -53,13 +53,20 @@ export function runAction(v: ViewerState, id: ActionId): void {
     case 'brush-smaller':
     case 'brush-larger': {
       const i = BRUSH_SIZES.findIndex((s) => s >= v.tools.brushSize);
-      const next = BRUSH_SIZES[Math.max(0, Math.min(BRUSH_SIZES.length - 1, (i < 0 ? BRUSH_SIZES.length - 1 : i) + (id === 'brush-larger' ? 1 : -1)))]!;
+      const next =
+        BRUSH_SIZES[
+          Math.max(0, Math.min(BRUSH_SIZES.length - 1, (i < 0 ? BRUSH_SIZES.length - 1 : i) + (id === 'brush-larger' ? 1 : -1)))
+        ]!;
       v.tools.brushSize = next;
       return;
     }
     case 'threshold':
       v.tools.threshold.enabled = !v.tools.threshold.enabled;
-      return v.say(v.tools.threshold.enabled ? `Painting limited to ${v.tools.threshold.low} … ${v.tools.threshold.high}` : 'Painting not limited');
+      return v.say(
+        v.tools.threshold.enabled
+          ? `Painting limited to ${v.tools.threshold.low} … ${v.tools.threshold.high}`
+          : 'Painting not limited',
+      );
     case 'next-segment':
       return v.nextLabel();
     case 'label-1':
@@ -100,7 +107,8 @@ export function runAction(v: ViewerState, id: ActionId): void {
       return;
     case 'opacity-down':
     case 'opacity-up':
-      v.overlay.opacity = Math.round(Math.max(0.1, Math.min(1, v.overlay.opacity + (id === 'opacity-up' ? 0.1 : -0.1))) * 10) / 10;
+      v.overlay.opacity =
+        Math.round(Math.max(0.1, Math.min(1, v.overlay.opacity + (id === 'opacity-up' ? 0.1 : -0.1))) * 10) / 10;
       return;
     case 'help':
       v.help = !v.help;
@@ -127,7 +135,10 @@ function copyFrom(v: ViewerState, delta: number): void {
   if (!editor || !here || !there) return v.say(`No ${delta < 0 ? 'previous' : 'next'} slice`);
   if (there.rows !== here.rows || there.columns !== here.columns) return v.say('The slices differ in size');
   if (!editor.labels.hasLabels(there.imageId)) return v.say(`The ${delta < 0 ? 'previous' : 'next'} slice has no label`);
-  const changed = editor.replace(`Copy from ${delta < 0 ? 'previous' : 'next'} slice`, new Map([[here.imageId, editor.labels.get(there.imageId).slice()]]));
+  const changed = editor.replace(
+    `Copy from ${delta < 0 ? 'previous' : 'next'} slice`,
+    new Map([[here.imageId, editor.labels.get(there.imageId).slice()]]),
+  );
   if (!changed) v.say('Already the same label');
 }
 

@@ -35,7 +35,11 @@ describe('DraftSync', () => {
     }
     await vi.advanceTimersByTimeAsync(100);
     expect(save).toHaveBeenCalledTimes(1);
-    expect(save.mock.calls[0]![0]).toMatchObject({ seriesId: 7, baseRevision: 0, slices: [{ imageId: 0, labels: Uint8Array.of(0, 0) }, { imageId: 300 }, { imageId: 600 }] });
+    expect(save.mock.calls[0]![0]).toMatchObject({
+      seriesId: 7,
+      baseRevision: 0,
+      slices: [{ imageId: 0, labels: Uint8Array.of(0, 0) }, { imageId: 300 }, { imageId: 600 }],
+    });
     expect(statuses.at(-1)).toBe('saved');
     src.dirty.add(1);
     sync.touch();

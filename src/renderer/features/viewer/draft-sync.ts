@@ -16,9 +16,12 @@ export interface DraftSource {
   history(): SerializedHistory | null;
 }
 
-type Save = (input: { seriesId: number; baseRevision: number; slices: DraftSlice[]; history: SerializedHistory | null }) => Promise<
-  Result<{ revision: number; updatedAt: string }>
->;
+type Save = (input: {
+  seriesId: number;
+  baseRevision: number;
+  slices: DraftSlice[];
+  history: SerializedHistory | null;
+}) => Promise<Result<{ revision: number; updatedAt: string }>>;
 
 const QUIET_MS = 400;
 const MAX_WAIT_MS = 1000;
@@ -83,7 +86,12 @@ export class DraftSync {
     const slices = ids.map((imageId) => ({ imageId, labels: this.source.encode(imageId) }));
     this.onstatus('saving');
     this.touchedWhileSaving = false;
-    const result = await this.save({ seriesId: this.seriesId, baseRevision: this.revision, slices, history: this.source.history() });
+    const result = await this.save({
+      seriesId: this.seriesId,
+      baseRevision: this.revision,
+      slices,
+      history: this.source.history(),
+    });
     if (result.ok) {
       this.revision = result.value.revision;
       this.onstatus(this.touchedWhileSaving ? 'pending' : 'saved');

@@ -57,7 +57,11 @@ describe('Editor with the tools', () => {
   it('closes a polygon on Enter, and a lasso at the end of its drag', () => {
     const { editor } = setup();
     const polygon = new PolygonTool('polygon');
-    for (const [x, y] of [[2, 2], [10, 2], [10, 6]]) {
+    for (const [x, y] of [
+      [2, 2],
+      [10, 2],
+      [10, 6],
+    ]) {
       polygon.down(at(x!, y!), editor);
       polygon.up(at(x!, y!), editor);
     }
@@ -83,7 +87,16 @@ describe('Editor with the tools', () => {
     const a = new Uint8Array(1024).fill(1);
     const b = new Uint8Array(1024);
     b[5] = 2;
-    expect(editor.replace('Load prediction (all slices)', new Map([[1, a], [2, b], [3, new Uint8Array(1024)]]))).toBe(2);
+    expect(
+      editor.replace(
+        'Load prediction (all slices)',
+        new Map([
+          [1, a],
+          [2, b],
+          [3, new Uint8Array(1024)],
+        ]),
+      ),
+    ).toBe(2);
     expect(editor.history.size).toBe(1);
     editor.undo();
     expect(editor.labels.hasLabels(1) || editor.labels.hasLabels(2)).toBe(false);

@@ -34,13 +34,29 @@ export class ViewerInput {
     const { sx, sy } = this.local(e);
     if (e.button === 2) {
       const w = this.v.win.current;
-      this.gesture = { kind: 'window', pointerId: e.pointerId, x0: sx, y0: sy, center: w.center, width: w.width, step: this.v.windowStep() };
+      this.gesture = {
+        kind: 'window',
+        pointerId: e.pointerId,
+        x0: sx,
+        y0: sy,
+        center: w.center,
+        width: w.width,
+        step: this.v.windowStep(),
+      };
     } else if (e.button === 1 || (e.button === 0 && this.spaceHeld)) {
       this.gesture = { kind: 'pan', pointerId: e.pointerId, x: sx, y: sy };
     } else if (e.button === 0 && !this.v.tools.current) {
       // No drawing tool chosen: the left button sets the window, as in a PACS viewer.
       const w = this.v.win.current;
-      this.gesture = { kind: 'window', pointerId: e.pointerId, x0: sx, y0: sy, center: w.center, width: w.width, step: this.v.windowStep() };
+      this.gesture = {
+        kind: 'window',
+        pointerId: e.pointerId,
+        x0: sx,
+        y0: sy,
+        center: w.center,
+        width: w.width,
+        step: this.v.windowStep(),
+      };
     } else if (e.button === 0 && this.v.editor && this.v.frame) {
       const tool = this.v.tools.current!;
       this.gesture = { kind: 'tool', pointerId: e.pointerId };

@@ -14,5 +14,8 @@ export interface InterpolateRequest {
 self.onmessage = (event: MessageEvent<InterpolateRequest>) => {
   const { id, a, b, width, height, count } = event.data;
   const maps = interpolateLabels(a, b, width, height, count);
-  (self as unknown as Worker).postMessage({ id, maps }, maps.map((m) => m.buffer));
+  (self as unknown as Worker).postMessage(
+    { id, maps },
+    maps.map((m) => m.buffer),
+  );
 };

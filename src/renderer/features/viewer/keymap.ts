@@ -2,14 +2,56 @@
 // overlay (?) all read it, so a shortcut is never documented in one place and bound in another.
 
 export type ActionId =
-  | 'next-slice' | 'prev-slice' | 'next-10' | 'prev-10' | 'first-slice' | 'last-slice' | 'cine'
-  | 'preset-1' | 'preset-2' | 'preset-3' | 'preset-4' | 'preset-5' | 'window-auto'
-  | 'label-1' | 'label-2' | 'label-3' | 'label-4' | 'label-5' | 'label-6' | 'label-7' | 'label-8' | 'label-9'
-  | 'zoom-in' | 'zoom-out' | 'fit' | 'actual-size' | 'reset'
-  | 'tool-window' | 'tool-brush' | 'tool-eraser' | 'tool-polygon' | 'tool-polygon-erase' | 'tool-flood'
-  | 'brush-smaller' | 'brush-larger' | 'threshold' | 'next-segment'
-  | 'undo' | 'redo' | 'copy-prev' | 'copy-next' | 'interpolate' | 'load-prediction' | 'load-prediction-all'
-  | 'toggle-labels' | 'toggle-prediction' | 'toggle-heat' | 'overlay-style' | 'opacity-down' | 'opacity-up'
+  | 'next-slice'
+  | 'prev-slice'
+  | 'next-10'
+  | 'prev-10'
+  | 'first-slice'
+  | 'last-slice'
+  | 'cine'
+  | 'preset-1'
+  | 'preset-2'
+  | 'preset-3'
+  | 'preset-4'
+  | 'preset-5'
+  | 'window-auto'
+  | 'label-1'
+  | 'label-2'
+  | 'label-3'
+  | 'label-4'
+  | 'label-5'
+  | 'label-6'
+  | 'label-7'
+  | 'label-8'
+  | 'label-9'
+  | 'zoom-in'
+  | 'zoom-out'
+  | 'fit'
+  | 'actual-size'
+  | 'reset'
+  | 'tool-window'
+  | 'tool-brush'
+  | 'tool-eraser'
+  | 'tool-polygon'
+  | 'tool-polygon-erase'
+  | 'tool-flood'
+  | 'brush-smaller'
+  | 'brush-larger'
+  | 'threshold'
+  | 'next-segment'
+  | 'undo'
+  | 'redo'
+  | 'copy-prev'
+  | 'copy-next'
+  | 'interpolate'
+  | 'load-prediction'
+  | 'load-prediction-all'
+  | 'toggle-labels'
+  | 'toggle-prediction'
+  | 'toggle-heat'
+  | 'overlay-style'
+  | 'opacity-down'
+  | 'opacity-up'
   | 'help';
 
 export interface Shortcut {
@@ -26,8 +68,10 @@ export interface Shortcut {
   match(e: KeyboardEvent): boolean;
 }
 
-const plain = (key: string) => (e: KeyboardEvent) => !e.ctrlKey && !e.metaKey && !e.altKey && e.key.toLowerCase() === key && !e.shiftKey;
-const shifted = (key: string) => (e: KeyboardEvent) => !e.ctrlKey && !e.metaKey && !e.altKey && e.shiftKey && e.key.toLowerCase() === key;
+const plain = (key: string) => (e: KeyboardEvent) =>
+  !e.ctrlKey && !e.metaKey && !e.altKey && e.key.toLowerCase() === key && !e.shiftKey;
+const shifted = (key: string) => (e: KeyboardEvent) =>
+  !e.ctrlKey && !e.metaKey && !e.altKey && e.shiftKey && e.key.toLowerCase() === key;
 const exact = (key: string) => (e: KeyboardEvent) => !e.ctrlKey && !e.metaKey && !e.altKey && e.key === key;
 const digit = (d: string) => (e: KeyboardEvent) => !e.ctrlKey && !e.metaKey && !e.altKey && !e.shiftKey && e.code === `Digit${d}`;
 const labelKey = (n: number): Shortcut => ({
@@ -38,28 +82,88 @@ const labelKey = (n: number): Shortcut => ({
   when: 'painting',
   match: digit(String(n)),
 });
-const ctrl = (key: string, shift: boolean) => (e: KeyboardEvent) => (e.ctrlKey || e.metaKey) && !e.altKey && e.shiftKey === shift && e.key.toLowerCase() === key;
+const ctrl = (key: string, shift: boolean) => (e: KeyboardEvent) =>
+  (e.ctrlKey || e.metaKey) && !e.altKey && e.shiftKey === shift && e.key.toLowerCase() === key;
 
 export const SHORTCUTS: readonly Shortcut[] = [
-  { id: 'next-slice', group: 'Navigate', label: 'Next slice', keys: '↓ / → / wheel', match: (e) => exact('ArrowDown')(e) || exact('ArrowRight')(e) },
-  { id: 'prev-slice', group: 'Navigate', label: 'Previous slice', keys: '↑ / ← / wheel', match: (e) => exact('ArrowUp')(e) || exact('ArrowLeft')(e) },
+  {
+    id: 'next-slice',
+    group: 'Navigate',
+    label: 'Next slice',
+    keys: '↓ / → / wheel',
+    match: (e) => exact('ArrowDown')(e) || exact('ArrowRight')(e),
+  },
+  {
+    id: 'prev-slice',
+    group: 'Navigate',
+    label: 'Previous slice',
+    keys: '↑ / ← / wheel',
+    match: (e) => exact('ArrowUp')(e) || exact('ArrowLeft')(e),
+  },
   { id: 'next-10', group: 'Navigate', label: '10 slices on', keys: 'PageDown', match: exact('PageDown') },
   { id: 'prev-10', group: 'Navigate', label: '10 slices back', keys: 'PageUp', match: exact('PageUp') },
   { id: 'first-slice', group: 'Navigate', label: 'First slice', keys: 'Home', match: exact('Home') },
   { id: 'last-slice', group: 'Navigate', label: 'Last slice', keys: 'End', match: exact('End') },
   { id: 'cine', group: 'Navigate', label: 'Cine play / pause', keys: 'K', match: plain('k') },
-  { id: 'preset-1', group: 'Window', label: 'Window preset 1: CT soft tissue 400/40; MR, US… full range (no drawing tool)', keys: '1', when: 'reading', match: digit('1') },
-  { id: 'preset-2', group: 'Window', label: 'Window preset 2: CT lung 1500/−600; MR, US… 1–99 % (no drawing tool)', keys: '2', when: 'reading', match: digit('2') },
-  { id: 'preset-3', group: 'Window', label: 'Window preset 3: CT bone 2500/480; MR, US… 5–95 % (no drawing tool)', keys: '3', when: 'reading', match: digit('3') },
-  { id: 'preset-4', group: 'Window', label: 'Window preset 4: CT brain 80/40; MR, US… 15–85 % (no drawing tool)', keys: '4', when: 'reading', match: digit('4') },
-  { id: 'preset-5', group: 'Window', label: 'Window preset 5: CT liver 150/90; MR, US… bright 50–99.5 % (no drawing tool)', keys: '5', when: 'reading', match: digit('5') },
+  {
+    id: 'preset-1',
+    group: 'Window',
+    label: 'Window preset 1: CT soft tissue 400/40; MR, US… full range (no drawing tool)',
+    keys: '1',
+    when: 'reading',
+    match: digit('1'),
+  },
+  {
+    id: 'preset-2',
+    group: 'Window',
+    label: 'Window preset 2: CT lung 1500/−600; MR, US… 1–99 % (no drawing tool)',
+    keys: '2',
+    when: 'reading',
+    match: digit('2'),
+  },
+  {
+    id: 'preset-3',
+    group: 'Window',
+    label: 'Window preset 3: CT bone 2500/480; MR, US… 5–95 % (no drawing tool)',
+    keys: '3',
+    when: 'reading',
+    match: digit('3'),
+  },
+  {
+    id: 'preset-4',
+    group: 'Window',
+    label: 'Window preset 4: CT brain 80/40; MR, US… 15–85 % (no drawing tool)',
+    keys: '4',
+    when: 'reading',
+    match: digit('4'),
+  },
+  {
+    id: 'preset-5',
+    group: 'Window',
+    label: 'Window preset 5: CT liver 150/90; MR, US… bright 50–99.5 % (no drawing tool)',
+    keys: '5',
+    when: 'reading',
+    match: digit('5'),
+  },
   { id: 'window-auto', group: 'Window', label: 'File window, else auto (percentiles)', keys: '0', match: digit('0') },
-  { id: 'zoom-in', group: 'View', label: 'Zoom in (or Ctrl + wheel, pinch)', keys: '+', match: (e) => exact('+')(e) || exact('=')(e) },
+  {
+    id: 'zoom-in',
+    group: 'View',
+    label: 'Zoom in (or Ctrl + wheel, pinch)',
+    keys: '+',
+    match: (e) => exact('+')(e) || exact('=')(e),
+  },
   { id: 'zoom-out', group: 'View', label: 'Zoom out', keys: '−', match: exact('-') },
   { id: 'fit', group: 'View', label: 'Fit to window', keys: 'F', match: plain('f') },
   { id: 'actual-size', group: 'View', label: 'Actual size (1:1)', keys: 'A', match: plain('a') },
   { id: 'reset', group: 'View', label: 'Reset view and window', keys: 'R', match: plain('r') },
-  { id: 'tool-window', group: 'Tools', label: 'Window/level with the left button (no drawing tool)', keys: 'W', match: plain('w') },
+  {
+    id: 'tool-window',
+    group: 'Tools',
+    label: 'Window/level with the left button (no drawing tool)',
+    keys: 'W',
+    match: plain('w'),
+  },
   { id: 'tool-brush', group: 'Tools', label: 'Brush', keys: 'B', match: plain('b') },
   { id: 'tool-eraser', group: 'Tools', label: 'Eraser', keys: 'E', match: plain('e') },
   { id: 'tool-polygon', group: 'Tools', label: 'Polygon / lasso fill', keys: 'P', match: plain('p') },
@@ -71,7 +175,13 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { id: 'next-segment', group: 'Tools', label: 'Next label of the task', keys: 'S', match: plain('s') },
   ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map(labelKey),
   { id: 'undo', group: 'Edit', label: 'Undo', keys: 'Ctrl+Z', match: ctrl('z', false) },
-  { id: 'redo', group: 'Edit', label: 'Redo', keys: 'Ctrl+Shift+Z / Ctrl+Y', match: (e) => ctrl('z', true)(e) || ctrl('y', false)(e) },
+  {
+    id: 'redo',
+    group: 'Edit',
+    label: 'Redo',
+    keys: 'Ctrl+Shift+Z / Ctrl+Y',
+    match: (e) => ctrl('z', true)(e) || ctrl('y', false)(e),
+  },
   { id: 'copy-prev', group: 'Edit', label: 'Copy label from previous slice', keys: 'C', match: plain('c') },
   { id: 'copy-next', group: 'Edit', label: 'Copy label from next slice', keys: 'Shift+C', match: shifted('c') },
   { id: 'interpolate', group: 'Edit', label: 'Interpolate empty slices between labelled ones', keys: 'N', match: plain('n') },
@@ -88,7 +198,11 @@ export const SHORTCUTS: readonly Shortcut[] = [
 
 /** Mouse gestures, for the help overlay. */
 export const GESTURES: readonly { keys: string; label: string }[] = [
-  { keys: 'Left drag', label: 'Window/level until a drawing tool is chosen; then the tool (polygon: click vertices, drag for a lasso; double-click or Enter closes)' },
+  {
+    keys: 'Left drag',
+    label:
+      'Window/level until a drawing tool is chosen; then the tool (polygon: click vertices, drag for a lasso; double-click or Enter closes)',
+  },
   { keys: 'Right drag', label: 'Window: ← → width, ↑ ↓ level' },
   { keys: 'Middle drag / Space + drag', label: 'Pan' },
   { keys: 'Wheel', label: 'Scroll slices' },

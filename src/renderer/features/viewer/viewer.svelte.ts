@@ -1,7 +1,15 @@
 // The viewer's state for one open series: which slice, window, view, tool and overlays, plus
 // the non-reactive parts (frames, label maps, undo history, draft) that reactivity must never
 // deep-proxy. Components read the runes; the renderer pulls a Scene on each frame.
-import { activeLabels, type DraftState, type DraftView, type Task, type TaskLabel, type ViewerImage, type ViewerSeries } from '../../../shared/contract';
+import {
+  activeLabels,
+  type DraftState,
+  type DraftView,
+  type Task,
+  type TaskLabel,
+  type ViewerImage,
+  type ViewerSeries,
+} from '../../../shared/contract';
 import { labelCounts, type Rect } from '../../../shared/imaging/label-ops';
 import { initialWindow, presetWindow, presetsFor, type WindowSource } from '../../../shared/imaging/presets';
 import { percentileWindow } from '../../../shared/imaging/window';
@@ -116,7 +124,9 @@ export class ViewerState {
     if (!series.ok) return void (this.error = series.error);
     if (!draft.ok) return void (this.error = draft.error);
     const s = series.value;
-    const chosen = (taskId !== undefined ? tasks.list.find((t) => t.id === taskId) : undefined) ?? tasks.forSeries({ modality: s.modality, photometric: s.images[0]?.photometric ?? '' });
+    const chosen =
+      (taskId !== undefined ? tasks.list.find((t) => t.id === taskId) : undefined) ??
+      tasks.forSeries({ modality: s.modality, photometric: s.images[0]?.photometric ?? '' });
     this.taskId = chosen?.id ?? null;
     this.tools.segment = this.paintable[0]?.value ?? 1;
     this.start(s, draft.value, index);
@@ -142,7 +152,8 @@ export class ViewerState {
   /** Paints the n-th (1-based) label of the task's legend from now on. */
   pickLabel(n: number): void {
     const label = this.paintable[n - 1];
-    if (!label) return this.say(this.task ? `Task “${this.task.name}” has no label ${n}` : 'No task to paint: create one in Tasks');
+    if (!label)
+      return this.say(this.task ? `Task “${this.task.name}” has no label ${n}` : 'No task to paint: create one in Tasks');
     this.tools.segment = label.value;
     this.say(`Painting ${label.name}`);
   }
@@ -156,7 +167,9 @@ export class ViewerState {
   }
 
   toggleLabelVisible(value: number): void {
-    this.hiddenLabels = this.hiddenLabels.includes(value) ? this.hiddenLabels.filter((x) => x !== value) : [...this.hiddenLabels, value];
+    this.hiddenLabels = this.hiddenLabels.includes(value)
+      ? this.hiddenLabels.filter((x) => x !== value)
+      : [...this.hiddenLabels, value];
   }
 
   /** Switches the task painted on this series: the draft is saved, then the series reopens with it. */
@@ -178,10 +191,16 @@ export class ViewerState {
       const image = series.images.find((i) => i.imageId === imageId);
       return image ? image.rows * image.columns : 0;
     };
-    this.frames = new FrameCache((imageIds) => api.viewer.frames({ imageIds }), (imageId) => this.frameArrived(imageId));
-    this.predictions = new PredictionCache((imageId) => api.inference.prediction({ imageId }), (imageId) => {
-      if (imageId === this.image?.imageId) this.pictureChanged.notify();
-    });
+    this.frames = new FrameCache(
+      (imageIds) => api.viewer.frames({ imageIds }),
+      (imageId) => this.frameArrived(imageId),
+    );
+    this.predictions = new PredictionCache(
+      (imageId) => api.inference.prediction({ imageId }),
+      (imageId) => {
+        if (imageId === this.image?.imageId) this.pictureChanged.notify();
+      },
+    );
     this.editor = new Editor(new ViewerEditContext(this), pixelsOf);
     if (draft) this.editor.restore(draft, pixelsOf);
     // A segmentation finishing while the series is open: show its predictions.
@@ -218,7 +237,16 @@ export class ViewerState {
     this.draft = sync;
     this.draftStatus = draft ? 'saved' : 'clean';
     const first = series.images[0];
-    const w = first ? initialWindow({ modality: series.modality, fileCenter: first.windowCenter, fileWidth: first.windowWidth, values: [], slope: 1, intercept: 0 }) : null;
+    const w = first
+      ? initialWindow({
+          modality: series.modality,
+          fileCenter: first.windowCenter,
+          fileWidth: first.windowWidth,
+          values: [],
+          slope: 1,
+          intercept: 0,
+        })
+      : null;
     this.pendingAutoWindow = !w || w.source === 'auto';
     if (w && w.source !== 'auto') this.win.set(w.center, w.width, w.source);
     this.series = series;
@@ -318,7 +346,8 @@ export class ViewerState {
       intercept: frame.intercept,
     });
     // The 0 key means "from the file, else the data": never a CT preset here.
-    const auto = w.source === 'preset' ? { ...percentileWindow(frame.pixels, frame.slope, frame.intercept), source: 'auto' as const } : w;
+    const auto =
+      w.source === 'preset' ? { ...percentileWindow(frame.pixels, frame.slope, frame.intercept), source: 'auto' as const } : w;
     this.setWindow(auto.center, auto.width, auto.source);
   }
 

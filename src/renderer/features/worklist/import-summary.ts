@@ -11,7 +11,9 @@ export function importSummary(r: Pick<ImportReport, 'counts'> & { job: { status:
   if (imported + duplicate + skipped + failed === 0)
     return 'The folder held nothing to import: no DICOM, NIfTI, NRRD, MetaImage, PNG or JPEG files';
   if (imported === 0 && skipped === 0 && failed === 0)
-    return demo ? 'Demo studies already loaded' : `Already in the worklist: ${duplicate === 1 ? 'the file was' : `all ${duplicate} files were`} imported before`;
+    return demo
+      ? 'Demo studies already loaded'
+      : `Already in the worklist: ${duplicate === 1 ? 'the file was' : `all ${duplicate} files were`} imported before`;
   const parts = [`${imported} imported`];
   if (duplicate) parts.push(`${duplicate} already there`);
   if (skipped) parts.push(`${skipped} skipped`);

@@ -1,6 +1,14 @@
 // Worklist state: the current page of studies, the query, the open study's series, and the
 // running import with its report. Refreshes itself when the backend says studies changed.
-import { STAGE_CHUNK_BYTES, type ImportProgress, type ImportReport, type ReviewState, type SeriesSummary, type WorklistPage, type WorklistQuery } from '../../../shared/contract';
+import {
+  STAGE_CHUNK_BYTES,
+  type ImportProgress,
+  type ImportReport,
+  type ReviewState,
+  type SeriesSummary,
+  type WorklistPage,
+  type WorklistQuery,
+} from '../../../shared/contract';
 import type { ApiError } from '../../../shared/result';
 import { api } from '../../lib/api';
 
@@ -8,7 +16,15 @@ type Sort = NonNullable<WorklistQuery['sort']>;
 
 export class WorklistState {
   page = $state.raw<WorklistPage | null>(null);
-  query = $state<{ patient: string; modality: string; reviewState: ReviewState | ''; sort: Sort; direction: 'asc' | 'desc'; page: number; pageSize: number }>({
+  query = $state<{
+    patient: string;
+    modality: string;
+    reviewState: ReviewState | '';
+    sort: Sort;
+    direction: 'asc' | 'desc';
+    page: number;
+    pageSize: number;
+  }>({
     patient: '',
     modality: '',
     reviewState: '',
@@ -168,7 +184,10 @@ export class WorklistState {
     // (its card's "Segment on request…"), never by the plain button.
     const item = await api.review.item({ seriesId });
     if (item.ok && item.value?.state === 'outside-domain') {
-      this.error = { code: 'invalid-input', message: 'This series is outside the model’s domain: use “Segment on request…” on its card, which asks you to confirm.' };
+      this.error = {
+        code: 'invalid-input',
+        message: 'This series is outside the model’s domain: use “Segment on request…” on its card, which asks you to confirm.',
+      };
       return;
     }
     const result = await api.inference.segmentSeries({ seriesId });

@@ -25,7 +25,11 @@ export class ImageLayer {
     const px = frame.pixels;
     if (frame.samplesPerPixel >= 3) {
       renderColour(frame, out);
-    } else if (Number.isInteger(frame.min) && frame.max - frame.min < MAX_TABLE && !(px instanceof Float32Array || px instanceof Float64Array)) {
+    } else if (
+      Number.isInteger(frame.min) &&
+      frame.max - frame.min < MAX_TABLE &&
+      !(px instanceof Float32Array || px instanceof Float64Array)
+    ) {
       const table = this.tableFor(frame, window, invert);
       const min = frame.min;
       for (let i = 0; i < out.length; i++) out[i] = table[px[i]! - min]!;

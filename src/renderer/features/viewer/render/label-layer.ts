@@ -26,7 +26,14 @@ export class LabelLayer {
     return !this.drawn || this.drawn.imageId !== imageId || this.drawn.style !== style || this.drawn.map !== map;
   }
 
-  render(imageId: number, map: Uint8Array | undefined, width: number, height: number, style: OverlayStyle, rect?: Rect | null): void {
+  render(
+    imageId: number,
+    map: Uint8Array | undefined,
+    width: number,
+    height: number,
+    style: OverlayStyle,
+    rect?: Rect | null,
+  ): void {
     if (!this.surface?.fits(width, height)) {
       this.surface = new Surface(width, height);
       this.extent = null;
@@ -85,7 +92,15 @@ function boundsOf(map: Uint8Array, width: number, height: number): Rect | null {
   return y0 < 0 ? null : { x0, y0, x1, y1 };
 }
 
-function paint(map: Uint8Array, out: Uint32Array, w: number, h: number, r: Rect, style: OverlayStyle, palette: Uint32Array): void {
+function paint(
+  map: Uint8Array,
+  out: Uint32Array,
+  w: number,
+  h: number,
+  r: Rect,
+  style: OverlayStyle,
+  palette: Uint32Array,
+): void {
   const fillAlpha = style === 'fill' ? 0xff : style === 'both' ? 0x66 : 0;
   for (let y = r.y0; y < r.y1; y++) {
     const row = y * w;
@@ -102,7 +117,15 @@ function paint(map: Uint8Array, out: Uint32Array, w: number, h: number, r: Rect,
         out[i] = (colour | 0xff000000) >>> 0;
         continue;
       }
-      const edge = x === 0 || y === 0 || x === w - 1 || y === h - 1 || map[i - 1] !== v || map[i + 1] !== v || map[i - w] !== v || map[i + w] !== v;
+      const edge =
+        x === 0 ||
+        y === 0 ||
+        x === w - 1 ||
+        y === h - 1 ||
+        map[i - 1] !== v ||
+        map[i + 1] !== v ||
+        map[i - w] !== v ||
+        map[i + w] !== v;
       out[i] = edge ? (colour | 0xff000000) >>> 0 : fillAlpha ? (colour | (fillAlpha << 24)) >>> 0 : 0;
     }
   }

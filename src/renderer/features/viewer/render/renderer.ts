@@ -30,7 +30,17 @@ export interface Scene {
 }
 
 /** Segment colours, index = label value (0 unused). Distinct under both fill and outline. */
-export const SEGMENT_COLOURS = ['#000000', '#ff5a5a', '#4fc3ff', '#7ee07e', '#ffb84d', '#c58cff', '#ff7fd0', '#5ee6d0', '#f0e05a'];
+export const SEGMENT_COLOURS = [
+  '#000000',
+  '#ff5a5a',
+  '#4fc3ff',
+  '#7ee07e',
+  '#ffb84d',
+  '#c58cff',
+  '#ff7fd0',
+  '#5ee6d0',
+  '#f0e05a',
+];
 
 /**
  * The label layer's colours for a task: each label value's colour, white for a value the task
@@ -185,5 +195,24 @@ function drawExtent(ctx: CanvasRenderingContext2D, layer: LabelLayer): void {
 /** Everything but the labels' pixels that decides what is on screen. */
 function sceneKey(s: Scene, canvas: HTMLCanvasElement): string {
   const v = s.view;
-  return [s.imageId, s.frame ? 1 : 0, s.window.center, s.window.width, v.zoom, v.panX, v.panY, s.geometry.aspect, s.showLabels, s.style, s.opacity, s.showPrediction, s.predictionStyle, s.prediction ? 1 : 0, s.showHeat, s.heat ? 1 : 0, canvas.width, canvas.height].join('|');
+  return [
+    s.imageId,
+    s.frame ? 1 : 0,
+    s.window.center,
+    s.window.width,
+    v.zoom,
+    v.panX,
+    v.panY,
+    s.geometry.aspect,
+    s.showLabels,
+    s.style,
+    s.opacity,
+    s.showPrediction,
+    s.predictionStyle,
+    s.prediction ? 1 : 0,
+    s.showHeat,
+    s.heat ? 1 : 0,
+    canvas.width,
+    canvas.height,
+  ].join('|');
 }

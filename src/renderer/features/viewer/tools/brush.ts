@@ -55,6 +55,15 @@ export class BrushTool implements Tool {
 
   private dab(host: ToolHost, map: Uint8Array, a: { x: number; y: number }, b: { x: number; y: number }): Rect | null {
     const value = this.id === 'brush' ? host.segment : 0;
-    return paintCapsule({ data: map, width: host.width, height: host.height }, a.x, a.y, b.x, b.y, host.brushRadius, value, host.allowed());
+    return paintCapsule(
+      { data: map, width: host.width, height: host.height },
+      a.x,
+      a.y,
+      b.x,
+      b.y,
+      host.brushRadius,
+      value,
+      host.allowed(),
+    );
   }
 }

@@ -13,7 +13,13 @@ export class FloodTool implements Tool {
     const y = Math.floor(p.y);
     if (x < 0 || y < 0 || x >= host.width || y >= host.height) return;
     const map = host.begin();
-    const rect = floodFill({ data: map, width: host.width, height: host.height }, x, y, p.shift ? 0 : host.segment, host.allowed());
+    const rect = floodFill(
+      { data: map, width: host.width, height: host.height },
+      x,
+      y,
+      p.shift ? 0 : host.segment,
+      host.allowed(),
+    );
     host.changed(rect, true);
     host.commit(p.shift ? 'Flood erase' : 'Flood fill');
   }

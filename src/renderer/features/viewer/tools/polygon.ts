@@ -7,7 +7,13 @@ import type { Tool, ToolHost, ToolPointer } from './types';
 
 type State =
   | { kind: 'idle' }
-  | { kind: 'placing'; points: { x: number; y: number }[]; dragging: boolean; dragged: boolean; downAt: { sx: number; sy: number } };
+  | {
+      kind: 'placing';
+      points: { x: number; y: number }[];
+      dragging: boolean;
+      dragged: boolean;
+      downAt: { sx: number; sy: number };
+    };
 
 /** Screen pixels: a drag shorter than this is a click; a click this close to the start closes. */
 const CLICK_SLOP = 4;
@@ -93,7 +99,12 @@ export class PolygonTool implements Tool {
     if (points.length < 3) return;
     const erase = this.id === 'polygon-erase' || shift;
     const map = host.begin();
-    const rect = fillPolygon({ data: map, width: host.width, height: host.height }, points.flatMap((q) => [q.x, q.y]), erase ? 0 : host.segment, host.allowed());
+    const rect = fillPolygon(
+      { data: map, width: host.width, height: host.height },
+      points.flatMap((q) => [q.x, q.y]),
+      erase ? 0 : host.segment,
+      host.allowed(),
+    );
     host.changed(rect, true);
     host.commit(erase ? 'Polygon erase' : 'Polygon fill');
   }

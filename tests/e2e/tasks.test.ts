@@ -6,7 +6,16 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DraftView, Task, ViewerSeries } from '../../src/shared/contract';
+import type {
+  DraftView,
+  FirstModelStatus,
+  SeriesSummary,
+  Task,
+  TrainingRun,
+  ViewerSeries,
+  WorklistPage,
+} from '../../src/shared/contract';
+import { encodeRle } from '../../src/shared/imaging/rle';
 import { decodeRle } from '../../src/shared/imaging/rle';
 import { launchChromium, pageApi } from '../helpers/browser';
 import { serveApp, type ServedApp } from '../helpers/serve';
@@ -56,12 +65,12 @@ describe('tasks in Chromium', () => {
     page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
     page.on('pageerror', (e) => problems.push(e.message));
     await page.goto(app.url);
-    const { jobId } = await call<{ jobId: number }>('demo', 'load', { patients: 1, imagesPerSeries: 3, domain: 'base' });
+    const { jobId } = await call<{ jobId: number }>('demo', 'load', { patients: 6, imagesPerSeries: 3, domain: 'base' });
     for (let t = Date.now(); Date.now() - t < 60_000; await new Promise((r) => setTimeout(r, 250))) {
       if ((await call<{ status: string }>('jobs', 'get', { id: jobId })).status === 'done') break;
     }
     await page.reload();
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -130,10 +139,12 @@ describe('tasks in Chromium', () => {
     await expect.poll(() => page.getByTestId('draft-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('saved');
 
     const series = await call<ViewerSeries>('viewer', 'series', { seriesId: Number(new URL(page.url()).hash.split('/')[3]) });
-    const draft = (await call<DraftView | null>('viewer', 'draft', { seriesId: series.seriesId }))!;
+    const draft = (await call<DraftView | null>('viewer', 'draft', { seriesId: series.seriesId, taskId: task.id }))!;
     const image = series.images.find((i) => draft.slices.some((s) => s.imageId === i.imageId))!;
     const map = decodeRle(draft.slices.find((s) => s.imageId === image.imageId)!.labels, image.rows * image.columns);
     expect(new Set(map)).toEqual(new Set([0, 1, 2]));
+    // The draft is the task's own: the starter task's draft of the series stays empty.
+    expect(await call<DraftView | null>('viewer', 'draft', { seriesId: series.seriesId })).toBeNull();
     // The slice's label counts name the task's labels.
     expect(await page.getByTestId('label-count').textContent()).toMatch(/Thyroid: \d+ px.*Trachea: \d+ px/s);
     await shot('legend');
@@ -157,4 +168,100 @@ describe('tasks in Chromium', () => {
     expect(await page.getByTestId('legend').textContent()).not.toMatch(/Strap muscle/);
     expect(problems).toEqual([]);
   });
+  it('trains the first model of the task from the Training view; Models shows each label’s Dice; promote asks; the SEG names the labels', async () => {
+    const task = (await call<Task[]>('tasks', 'list')).find((t) => t.name === 'Neck structures')!;
+    // The reader's drawings of every demo series (two labels each), submitted as the review bar does.
+    const rows = (await call<WorklistPage>('worklist', 'list', { pageSize: 100 })).rows;
+    for (const row of rows) {
+      for (const s of await call<SeriesSummary[]>('worklist', 'series', { studyId: row.studyId })) {
+        const view = await call<ViewerSeries>('viewer', 'series', { seriesId: s.seriesId });
+        const draft = await call<DraftView | null>('viewer', 'draft', { seriesId: s.seriesId, taskId: task.id });
+        const slices = view.images.map((im) => {
+          const map = new Uint8Array(im.rows * im.columns);
+          for (let y = 60; y < 120; y++) map.fill(1, y * im.columns + 60, y * im.columns + 140);
+          for (let y = 150; y < 180; y++) map.fill(2, y * im.columns + 90, y * im.columns + 120);
+          return { imageId: im.imageId, labels: encodeRle(map) };
+        });
+        await call('viewer', 'saveDraft', {
+          seriesId: s.seriesId,
+          taskId: task.id,
+          baseRevision: draft?.revision ?? 0,
+          slices,
+          history: null,
+        });
+        await call('review', 'submit', { seriesId: s.seriesId, taskId: task.id });
+      }
+    }
+    const status = await call<FirstModelStatus>('training', 'firstModel', { taskId: task.id });
+    expect(status).toMatchObject({ hasModel: false, ready: true });
+    expect(status.validation).toBeGreaterThan(0);
+
+    await page.keyboard.press('Alt+3');
+    await expect.poll(() => page.getByTestId('training-task').inputValue()).toBe(String(task.id));
+    await expect.poll(() => page.getByTestId('first-model').textContent()).toMatch(/no model yet/);
+    expect(await audit()).toEqual([]);
+    await page.locator('input[name=maxSteps]').fill('6');
+    await page.getByTestId('fine-tune').click();
+    let run: TrainingRun | undefined;
+    await expect
+      .poll(
+        async () => {
+          run = (await call<TrainingRun[]>('training', 'list')).find((r) => r.taskId === task.id);
+          return run?.status;
+        },
+        { timeout: 300_000, interval: 1000 },
+      )
+      .toMatch(/done|failed/);
+    expect(run!.error).toBeNull();
+    expect(run!).toMatchObject({ parentVersionId: null, init: 'starter' });
+    expect(run!.firstModelGate!.perLabel.map((l) => l.name)).toEqual(expect.arrayContaining(['Thyroid', 'Trachea']));
+
+    await page.keyboard.press('Alt+4');
+    await expect.poll(() => page.getByTestId('models-task').inputValue()).toBe(String(task.id));
+    await expect.poll(() => page.getByTestId('first-model-gate').count(), { timeout: 20_000 }).toBe(1);
+    expect(await page.getByTestId('first-model-gate').textContent()).toMatch(/Thyroid.*Trachea/s);
+    expect(await audit()).toEqual([]);
+    await page.getByTestId('first-model-gate').scrollIntoViewIfNeeded();
+    await shot('first-model');
+    await page
+      .getByRole('button', { name: /^Promote/ })
+      .first()
+      .click();
+    await page
+      .getByRole('button', { name: /^Promote$|^Promote anyway$/ })
+      .last()
+      .click();
+    await expect
+      .poll(async () => (await call<Task>('tasks', 'get', { id: task.id })).activeVersionId, { timeout: 30_000 })
+      .toBe(run!.candidateVersionId);
+
+    // A SEG of one series names its segments after the task's labels.
+    const seriesId = (await call<SeriesSummary[]>('worklist', 'series', { studyId: rows[0]!.studyId }))[0]!.seriesId;
+    const out = path.join(tmp.dir, 'seg-out');
+    const { jobId } = await call<{ jobId: number }>('export', 'start', {
+      seriesIds: [seriesId],
+      format: 'seg',
+      outDir: out,
+      taskId: task.id,
+    });
+    let files: string[] = [];
+    await expect
+      .poll(
+        async () => {
+          const job = await call<{ status: string; result: { outDir: string; series: { files: string[] }[] } | null }>(
+            'jobs',
+            'get',
+            { id: jobId },
+          );
+          if (job.status === 'done') files = job.result!.series[0]!.files;
+          return job.status;
+        },
+        { timeout: 60_000 },
+      )
+      .toBe('done');
+    const seg = files.find((f) => f.endsWith('.dcm'))!;
+    const text = readFileSync(path.isAbsolute(seg) ? seg : path.join(out, seg)).toString('latin1');
+    for (const name of ['Thyroid', 'Trachea', 'Carotid']) expect(text).toContain(name);
+    expect(problems).toEqual([]);
+  }, 600_000);
 });

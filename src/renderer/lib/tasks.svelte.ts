@@ -65,3 +65,8 @@ export class TaskStore {
 }
 
 export const tasks = new TaskStore();
+
+/** The task the Review, Training and Models views work on (the starter's before any is loaded). */
+export function currentTaskId(): number {
+  return tasks.currentId ?? 1;
+}

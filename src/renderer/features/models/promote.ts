@@ -24,6 +24,14 @@ export function promoteQuestion(v: ModelVersionInfo, run: TrainingRun | undefine
   const name = `${v.name} ${v.version}`;
   const ask = `Make ${name} the model every new segmentation uses? The current one stays available to roll back to.`;
   if (!run) return { question: `${ask} It has no comparison with a parent on this workstation.`, again: null };
+  if (run.firstModelGate) {
+    const g = run.firstModelGate;
+    const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+    return {
+      question: `${ask} It is the first model of its task (no parent to compare with): mean validation Dice over its labels ${pct(g.meanCandidate)} [${pct(g.ci95[0])}, ${pct(g.ci95[1])}] on ${g.n} images.`,
+      again: null,
+    };
+  }
   if (!run.gate && !run.referenceGate)
     return { question: `${ask} Its comparison with its parent has not run: it is unproven.`, again: null };
   const lines = [verdictLine('Validation labels', run.gate), verdictLine('Reference set', run.referenceGate)];

@@ -5,6 +5,7 @@ import type { AuditEntry, ReviewDecision, ReviewItem, ReviewQueue } from '../../
 import type { ApiError, Result } from '../../../shared/result';
 import { transition, type ReviewAction } from '../../../shared/review/state';
 import { api } from '../../lib/api';
+import { currentTaskId } from '../../lib/tasks.svelte';
 import { loadPrediction } from '../viewer/actions';
 import { viewer } from '../viewer/viewer.svelte';
 
@@ -78,14 +79,14 @@ export class ReviewSession {
 
   async refresh(): Promise<void> {
     if (this.tab === 'audit') return this.loadAudit();
-    const items = this.take(await api.review.queue({ queue: this.tab }));
+    const items = this.take(await api.review.queue({ queue: this.tab, taskId: currentTaskId() }));
     if (!items) return;
     this.items = items;
     for (const i of items) if (!(i.seriesId in this.thumbnails)) void this.thumbnail(i.seriesId);
   }
 
   async open(seriesId: number): Promise<void> {
-    const item = this.take(await api.review.item({ seriesId, open: true }));
+    const item = this.take(await api.review.item({ seriesId, open: true, taskId: currentTaskId() }));
     if (!item) return;
     this.current = item;
     this.mode = 'decide';
@@ -104,7 +105,7 @@ export class ReviewSession {
     // The reader's strokes are saved first: a series with a drawn draft is decided from it (what the
     // viewer shows), never replaced by the bare prediction.
     if (viewer.seriesId === c.seriesId) await viewer.draft?.flush();
-    const d = this.take(await api.review.accept({ seriesId: c.seriesId }));
+    const d = this.take(await api.review.accept({ seriesId: c.seriesId, taskId: currentTaskId() }));
     if (d) {
       this.lastAccepted = c.seriesId;
       await this.advance(
@@ -129,7 +130,7 @@ export class ReviewSession {
     const c = this.current;
     if (!c || !this.allowed('submit')) return;
     await viewer.draft?.flush();
-    const d = this.take(await api.review.submit({ seriesId: c.seriesId }));
+    const d = this.take(await api.review.submit({ seriesId: c.seriesId, taskId: currentTaskId() }));
     if (d) await this.advance(d, `Submitted: ${labelSummary(d)}`);
   }
 
@@ -142,21 +143,21 @@ export class ReviewSession {
   async confirmReject(): Promise<void> {
     const c = this.current;
     if (!c) return;
-    const d = this.take(await api.review.reject({ seriesId: c.seriesId, reason: this.rejectReason }));
+    const d = this.take(await api.review.reject({ seriesId: c.seriesId, taskId: currentTaskId(), reason: this.rejectReason }));
     if (d) await this.advance(d, 'Rejected: sent to the correction queue');
   }
 
   async skip(): Promise<void> {
     const c = this.current;
     if (!c || !this.allowed('skip')) return;
-    const d = this.take(await api.review.skip({ seriesId: c.seriesId }));
+    const d = this.take(await api.review.skip({ seriesId: c.seriesId, taskId: currentTaskId() }));
     if (d) await this.advance(d, 'Skipped: it comes back after the others');
   }
 
   async step(direction: 'next' | 'prev'): Promise<void> {
     const c = this.current;
     if (!c || this.tab === 'audit') return;
-    const n = this.take(await api.review.neighbor({ seriesId: c.seriesId, direction, queue: this.tab }));
+    const n = this.take(await api.review.neighbor({ seriesId: c.seriesId, taskId: currentTaskId(), direction, queue: this.tab }));
     if (n) await this.open(n.seriesId);
     else if (n === null)
       this.message = direction === 'next' ? 'This is the last case in the queue' : 'This is the first case in the queue';
@@ -165,7 +166,7 @@ export class ReviewSession {
   async assign(assignee: string, note: string): Promise<void> {
     const c = this.current;
     if (!c) return;
-    const d = this.take(await api.review.assign({ seriesId: c.seriesId, assignee, note }));
+    const d = this.take(await api.review.assign({ seriesId: c.seriesId, taskId: currentTaskId(), assignee, note }));
     if (d) {
       this.current = d.item;
       await this.refresh();
@@ -177,7 +178,7 @@ export class ReviewSession {
     const id = this.lastAccepted;
     if (id === null) return false;
     this.lastAccepted = null;
-    const d = this.take(await api.review.reopen({ seriesId: id }));
+    const d = this.take(await api.review.reopen({ seriesId: id, taskId: currentTaskId() }));
     if (!d) return true;
     this.message = 'Accept undone: the case waits for a decision again';
     await this.refresh();

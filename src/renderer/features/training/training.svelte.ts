@@ -1,8 +1,9 @@
 // The Training view's state: the retraining queue, the runs, and the running run's live progress,
 // kept current by the backend's events (onDidChangeTrainingRun, onDidTrainStep,
 // onDidTrainValidate) so a run's curve grows without polling.
-import type { TrainerStepEvent, TrainingQueue, TrainingRun } from '../../../shared/contract';
+import type { FirstModelStatus, TrainerStepEvent, TrainingQueue, TrainingRun } from '../../../shared/contract';
 import { api } from '../../lib/api';
+import { currentTaskId } from '../../lib/tasks.svelte';
 
 /** The steps a run takes when the user does not choose (DEFAULT_HYPERPARAMETERS.maxSteps). */
 export const DEFAULT_STEPS = 60;
@@ -10,6 +11,10 @@ export const DEFAULT_STEPS = 60;
 export class TrainingState {
   runs = $state.raw<TrainingRun[]>([]);
   queue = $state.raw<TrainingQueue | null>(null);
+  /** The current task's first-model status: null until read; `hasModel` when its runs fine-tune. */
+  firstModel = $state.raw<FirstModelStatus | null>(null);
+  /** A first model starts from the starter's weights with a new head (the measured default), or from scratch. */
+  init = $state<'starter' | 'scratch'>('starter');
   /** The latest step of the running run (progress and ETA). */
   lastStep = $state.raw<(TrainerStepEvent & { runId: number }) | null>(null);
   error = $state('');
@@ -49,16 +54,21 @@ export class TrainingState {
     else this.error = runs.error.message;
   }
 
+  /** The current task's queue and whether its next run is its first model. */
   async refreshQueue(): Promise<void> {
-    const q = await api.training.queue({});
+    const taskId = currentTaskId();
+    const [q, first] = await Promise.all([api.training.queue({ taskId }), api.training.firstModel({ taskId })]);
     if (q.ok) this.queue = q.value;
     else this.error = q.error.message;
+    if (first.ok) this.firstModel = first.value;
   }
 
+  /** Fine-tunes the current task's active version, or trains its first model (cold start). */
   async start(): Promise<void> {
     this.busy = true;
     this.error = '';
-    const r = await api.training.start({ maxSteps: this.steps });
+    const first = this.firstModel !== null && !this.firstModel.hasModel;
+    const r = await api.training.start({ taskId: currentTaskId(), maxSteps: this.steps, ...(first ? { init: this.init } : {}) });
     this.busy = false;
     if (r.ok) this.put(r.value);
     else this.error = r.error.message;

@@ -119,20 +119,30 @@ export class ViewerState {
     this.close();
     this.seriesId = seriesId;
     const token = ++this.openToken;
-    const [series, draft] = await Promise.all([api.viewer.series({ seriesId }), api.viewer.draft({ seriesId }), tasks.start()]);
+    const [series] = await Promise.all([api.viewer.series({ seriesId }), tasks.start()]);
     if (token !== this.openToken) return;
     if (!series.ok) return void (this.error = series.error);
-    if (!draft.ok) return void (this.error = draft.error);
     const s = series.value;
     const chosen =
       (taskId !== undefined ? tasks.list.find((t) => t.id === taskId) : undefined) ??
       tasks.forSeries({ modality: s.modality, photometric: s.images[0]?.photometric ?? '' });
+    // The task painted here is the one the Review, Training and Models views work on: a submit
+    // from the review bar stores this task's draft, never another's.
+    if (chosen) tasks.choose(chosen.id);
     this.taskId = chosen?.id ?? null;
+    const draft = await api.viewer.draft({ seriesId, taskId: this.drawTaskId });
+    if (token !== this.openToken) return;
+    if (!draft.ok) return void (this.error = draft.error);
     this.tools.segment = this.paintable[0]?.value ?? 1;
     this.start(s, draft.value, index);
   }
 
   // Task and labels ------------------------------------------------------------------------
+
+  /** The task the draft, the predictions shown and the review of this series belong to (the starter's without one). */
+  get drawTaskId(): number {
+    return this.taskId ?? 1;
+  }
 
   /** The painted task as the backend has it now (a label added or renamed shows at once). */
   get task(): Task | null {
@@ -196,7 +206,7 @@ export class ViewerState {
       (imageId) => this.frameArrived(imageId),
     );
     this.predictions = new PredictionCache(
-      (imageId) => api.inference.prediction({ imageId }),
+      (imageId) => api.inference.prediction({ imageId, taskId: this.drawTaskId }),
       (imageId) => {
         if (imageId === this.image?.imageId) this.pictureChanged.notify();
       },
@@ -226,7 +236,7 @@ export class ViewerState {
         encode: (imageId) => editor.encode(imageId),
         history: () => editor.history.serialize(),
       },
-      (input) => api.viewer.saveDraft(input),
+      (input) => api.viewer.saveDraft({ ...input, taskId: this.drawTaskId }),
       (status, error) => {
         if (this.draft !== sync) return; // a series closed since
         this.draftStatus = status;
@@ -261,7 +271,7 @@ export class ViewerState {
   async compareDraft(): Promise<void> {
     const seriesId = this.seriesId;
     if (seriesId === null) return;
-    const r = await api.review.labels({ seriesId });
+    const r = await api.review.labels({ seriesId, taskId: this.drawTaskId });
     if (r.ok && this.seriesId === seriesId) this.draftVsLabel = r.value.draft;
   }
 

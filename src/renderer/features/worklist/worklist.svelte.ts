@@ -11,6 +11,7 @@ import {
 } from '../../../shared/contract';
 import type { ApiError } from '../../../shared/result';
 import { api } from '../../lib/api';
+import { currentTaskId } from '../../lib/tasks.svelte';
 
 type Sort = NonNullable<WorklistQuery['sort']>;
 
@@ -182,7 +183,7 @@ export class WorklistState {
   async segment(seriesId: number): Promise<void> {
     // A series outside the active model's domain is segmented only after the reader confirms it
     // (its card's "Segment on request…"), never by the plain button.
-    const item = await api.review.item({ seriesId });
+    const item = await api.review.item({ seriesId, taskId: currentTaskId() });
     if (item.ok && item.value?.state === 'outside-domain') {
       this.error = {
         code: 'invalid-input',
@@ -190,7 +191,7 @@ export class WorklistState {
       };
       return;
     }
-    const result = await api.inference.segmentSeries({ seriesId });
+    const result = await api.inference.segmentSeries({ seriesId, taskId: currentTaskId() });
     if (!result.ok) this.error = result.error;
   }
 

@@ -292,6 +292,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`lgms ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   } finally {
-    if (name !== 'serve') backend?.close();
+    if (name !== 'serve' && backend) {
+      // The inference worker may still be creating its onnxruntime session (a command that never
+      // needed it, such as an export of labels): terminating the thread in the middle of that
+      // aborts the process ("terminate called after throwing an instance of 'Napi::Error'", seen
+      // in tests/integration/recovery-kill.test.ts). Close once the load has settled.
+      await backend.ready.catch(() => undefined);
+      backend.close();
+    }
   }
 }

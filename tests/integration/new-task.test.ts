@@ -466,9 +466,9 @@ describe.skipIf(!trainer.available)(
       );
       const exported = (await b.exporter.wait(exportJob)) as Job & { result: ExportResult };
       expect(exported.status).toBe('done');
-      const segFile = exported.result.series[0]!.files.map((f) => path.join(exported.result.outDir, f)).find((f) =>
-        f.endsWith('.dcm'),
-      )!;
+      const segFile = exported.result.series[0]!.files.map((f) =>
+        path.isAbsolute(f) ? f : path.join(exported.result.outDir, f),
+      ).find((f) => f.endsWith('.dcm'))!;
       const dciodvfy = spawnSync('dciodvfy', [segFile], { encoding: 'utf8' });
       expect(dciodvfy.error, 'dciodvfy (apt dicom3tools) must be installed').toBeUndefined();
       expect(`${dciodvfy.stdout}${dciodvfy.stderr}`.split('\n').filter((l) => l.startsWith('Error'))).toEqual([]);

@@ -112,4 +112,32 @@ describe.skipIf(!MODEL)('accept on a series with a draft (the starter model is m
     expect(await b.services.viewer.draft({ seriesId })).toBeNull();
     expect((await b.services.review.audit({ seriesId }))[0]).toMatchObject({ action: 'review.accept' });
   });
+
+  it("accepts one task's prediction without using or discarding another task's draft of the series", async () => {
+    const seriesId = series[1]!;
+    await b.services.review.reopen({ seriesId });
+    const other = await b.services.tasks.create({
+      name: 'Breast structures',
+      domain: { modalities: ['US'], photometric: ['MONOCHROME2', 'RGB'], bodyPart: 'breast' },
+      labels: [{ name: 'Cyst' }],
+    });
+    const [a] = await predictions(seriesId);
+    const drawn = new Uint8Array(a!.mask.length);
+    drawn.fill(1, 0, 64);
+    const before = await b.services.viewer.draft({ seriesId, taskId: other.id });
+    await b.services.viewer.saveDraft({
+      seriesId,
+      taskId: other.id,
+      baseRevision: before?.revision ?? 0,
+      slices: [{ imageId: a!.imageId, labels: encodeRle(drawn) }],
+      history: null,
+    });
+    const decision = await b.services.review.accept({ seriesId });
+    expect(decision.fromDraft).toBe(false);
+    expect(decision.labels.every((l) => l.origin === 'accepted' && l.taskId === 1)).toBe(true);
+    expect(labelMap(b.db, a!.imageId)).toEqual(a!.mask);
+    // The other task's drawing is still there, untouched.
+    const kept = (await b.services.viewer.draft({ seriesId, taskId: other.id }))!;
+    expect(decodeRle(kept.slices[0]!.labels, drawn.length)).toEqual(drawn);
+  });
 });

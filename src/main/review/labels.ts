@@ -45,9 +45,10 @@ function images(db: Database, seriesId: number): ImageRow[] {
  * nothing drawn in it (every stroke erased) is discarded and the prediction accepted unchanged.
  */
 export function labelsForAccept(db: Database, c: LabelContext): WrittenLabels & { fromDraft: boolean } {
-  if (db.prepare('SELECT 1 FROM draft_slices WHERE series_id = ? LIMIT 1').get(c.seriesId))
+  // The task's own draft only: another task's drawing of the series is neither used nor discarded.
+  if (db.prepare('SELECT 1 FROM draft_slices WHERE series_id = ? AND task_id = ? LIMIT 1').get(c.seriesId, c.taskId))
     return { ...labelsFromDraft(db, c), fromDraft: true };
-  db.prepare('DELETE FROM drafts WHERE series_id = ?').run(c.seriesId);
+  db.prepare('DELETE FROM drafts WHERE series_id = ? AND task_id = ?').run(c.seriesId, c.taskId);
   return { ...labelsFromPrediction(db, c), fromDraft: false };
 }
 

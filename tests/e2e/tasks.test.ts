@@ -2,7 +2,6 @@
 // server: create a task with three labels in the Tasks view, paint two of them in the viewer with
 // the digit keys, retire one; axe-core finds no serious violation on the new views.
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,13 +16,13 @@ import type {
 } from '../../src/shared/contract';
 import { encodeRle } from '../../src/shared/imaging/rle';
 import { decodeRle } from '../../src/shared/imaging/rle';
+import { axeViolations } from '../helpers/axe';
 import { launchChromium, pageApi } from '../helpers/browser';
 import { serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 
 // Where to save the README's pictures of the Tasks view and the legend (unset: none are taken).
 const SHOTS = process.env.LGMS_SCREENSHOTS;
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe('tasks in Chromium', () => {
   const tmp = tempDir();
@@ -33,26 +32,7 @@ describe('tasks in Chromium', () => {
   const problems: string[] = [];
   const call = <T>(service: string, method: string, input?: unknown) => pageApi(page)<T>(service, method, input);
 
-  async function audit(): Promise<string[]> {
-    await page.evaluate(AXE);
-    const violations = (await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: unknown[] }> } }).axe;
-      return (
-        await axe.run(document, {
-          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-        })
-      ).violations;
-    })) as { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-    return violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map(
-        (v) =>
-          `${v.id} (${v.impact}): ${v.help} — ${v.nodes
-            .map((n) => n.target.join(' '))
-            .slice(0, 5)
-            .join(', ')}`,
-      );
-  }
+  const audit = () => axeViolations(page);
 
   async function shot(name: string) {
     if (!SHOTS) return;

@@ -5,6 +5,7 @@
 // tests/integration/fidelity-differential.test.ts).
 import { elementAt, END_OF_DATA_SET, readFastHeader, T, type FastHeader } from '../imaging/dicom/fast-header';
 import { decodeIso2022, locateCharset, usesCodeExtensions } from '../imaging/dicom/charset';
+import { DECODED_PHOTOMETRIC } from '../imaging/dicom/color';
 import { isDicomError } from '../imaging/dicom';
 import { toPart10 } from '../imaging/dicom/part10-repair';
 import { DEFLATED_EXPLICIT_VR_LE } from '../imaging/dicom/transfer-syntax';
@@ -45,18 +46,8 @@ function readRepaired(b: Uint8Array): ReadOutcome | null {
   return read(new Uint8Array(p10.buffer), p10.transferSyntaxUid, p10.repairs);
 }
 
-/** Photometric Interpretations this path reads as they are (palette colour and the rest: the full reader). */
-const FAST_PHOTOMETRIC = new Set([
-  'MONOCHROME1',
-  'MONOCHROME2',
-  'RGB',
-  'YBR_FULL',
-  'YBR_FULL_422',
-  'YBR_PARTIAL_422',
-  'YBR_PARTIAL_420',
-  'YBR_ICT',
-  'YBR_RCT',
-]);
+/** What this path reads as it is: what the decoder shows, but palette colour (its tables: the full reader). */
+const FAST_PHOTOMETRIC: ReadonlySet<string> = new Set([...DECODED_PHOTOMETRIC].filter((p) => p !== 'PALETTE COLOR'));
 
 /** `fileSyntax`: the file's own transfer syntax where `b` holds it repaired (readRepaired), and `repairs` what was done. */
 function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = []): ReadOutcome | null {

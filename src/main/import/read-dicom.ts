@@ -1,6 +1,7 @@
 // DICOM file → records for the indexer (headers only: the pixels stay in the store).
 import { readDicom } from '../imaging/dicom';
 import { nativeByteLength } from '../imaging/dicom/native';
+import { DECODED_PHOTOMETRIC } from '../imaging/dicom/color';
 import { isImageStorage } from '../imaging/dicom/sop-classes';
 import type { DicomImageHeader } from '../imaging/dicom/types';
 import { bytesOf, failureReason, missingUids, reasonForThrown } from './reasons';
@@ -45,7 +46,7 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
       reason: failureReason('unsupported-pixels', 'PALETTE COLOR lookup tables missing or damaged'),
       detail: h.palette,
     };
-  if (!SHOWN.has(h.photometricInterpretation)) {
+  if (!DECODED_PHOTOMETRIC.has(h.photometricInterpretation)) {
     // A defined term (PS3.5 §6.2 CS: capitals, digits, space, underscore) not shown here is named; a damaged value is not echoed.
     if (!/^[A-Z0-9 _]{1,16}$/.test(h.photometricInterpretation))
       return {
@@ -80,20 +81,6 @@ export function readDicomRecords(bytes: Uint8Array): ReadOutcome {
     ...(parsed.repairs.length ? { notes: [...new Set(parsed.repairs)] } : {}),
   };
 }
-
-/** Photometric interpretations the decoder converts to grey or RGB (PS3.3 C.7.6.3.1.2). */
-const SHOWN = new Set([
-  'MONOCHROME1',
-  'MONOCHROME2',
-  'RGB',
-  'PALETTE COLOR',
-  'YBR_FULL',
-  'YBR_FULL_422',
-  'YBR_PARTIAL_422',
-  'YBR_PARTIAL_420',
-  'YBR_ICT',
-  'YBR_RCT',
-]);
 
 function seriesRecord(h: DicomImageHeader): SeriesRecord {
   const patientKey = h.patient.id

@@ -2,6 +2,20 @@
 // Coefficients are those of PS3.3 C.7.6.3.1.2 (ITU-R BT.601).
 import type { PixelArray } from './types';
 
+/** Photometric Interpretations the decoder converts to grey or RGB (PS3.3 C.7.6.3.1.2). */
+export const DECODED_PHOTOMETRIC: ReadonlySet<string> = new Set([
+  'MONOCHROME1',
+  'MONOCHROME2',
+  'RGB',
+  'PALETTE COLOR',
+  'YBR_FULL',
+  'YBR_FULL_422',
+  'YBR_PARTIAL_422',
+  'YBR_PARTIAL_420',
+  'YBR_ICT',
+  'YBR_RCT',
+]);
+
 /** RRR…GGG…BBB… → RGBRGB…, into a new array of the same type. */
 export function planarToInterleaved<T extends PixelArray>(planar: T, pixels: number, samples: number): T {
   const out = new (planar.constructor as new (n: number) => T)(pixels * samples);

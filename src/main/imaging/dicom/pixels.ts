@@ -3,7 +3,7 @@
 import { applyPalette } from './palette';
 import { codestreamInfo, jpegHoldsRgb, withAdobeRgbMarker, type CodestreamInfo } from './codestream';
 import { codecName, decodeJpegLossless, decodeWasm, type CodecFrame, type WasmCodec } from './codecs';
-import { expandYbr422, isYbr, planarToInterleaved, ybrToRgb } from './color';
+import { DECODED_PHOTOMETRIC, expandYbr422, isYbr, planarToInterleaved, ybrToRgb } from './color';
 import { splitFrames } from './encapsulated';
 import { DicomError } from './errors';
 import { decodeWithGdcm } from './gdcm';
@@ -24,19 +24,6 @@ export interface DecodeOptions {
   ybrToRgb?: boolean;
 }
 
-const PHOTOMETRIC = new Set([
-  'MONOCHROME1',
-  'MONOCHROME2',
-  'RGB',
-  'PALETTE COLOR',
-  'YBR_FULL',
-  'YBR_FULL_422',
-  'YBR_PARTIAL_422',
-  'YBR_PARTIAL_420',
-  'YBR_ICT',
-  'YBR_RCT',
-]);
-
 function formatOf(h: DicomImageHeader): SampleFormat {
   const float = h.pixelDataKind !== 'integer';
   return {
@@ -52,7 +39,7 @@ function checkImage(h: DicomImageHeader): void {
   if (h.samplesPerPixel !== 1 && h.samplesPerPixel !== 3) {
     throw new DicomError('unsupported-pixel-format', `${h.samplesPerPixel} samples per pixel is not supported (only 1 or 3)`);
   }
-  if (!PHOTOMETRIC.has(h.photometricInterpretation)) {
+  if (!DECODED_PHOTOMETRIC.has(h.photometricInterpretation)) {
     throw new DicomError(
       'unsupported-pixel-format',
       `photometric interpretation ${h.photometricInterpretation} is not supported`,

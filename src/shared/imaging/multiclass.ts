@@ -9,7 +9,7 @@
 // (the classes' interpolated probabilities sum to 1, so no other class can exceed it).
 import type { Flip } from './postprocess';
 import { resizeBilinear, resampleAxis, type Letterbox, type ResampleAxis } from './preprocess';
-import { encodeSliceMaskRle, reach, type SliceMask } from './slice-mask';
+import { encodeSliceMaskRle, heatBounds, reach, type SliceMask } from './slice-mask';
 
 // A class whose logit is this far below the top one gets probability 0 instead of e^−30 < 1e-13
 // of it (float32 keeps 1e-7 of the top class's): no exponential for it.
@@ -592,13 +592,9 @@ export function entropyRle(
       sy1 = y;
     }
   }
-  const ax = resampleAxis(box.scaledWidth, columns);
-  const ay = resampleAxis(box.scaledHeight, rows);
-  const rx = sx1 < 0 ? null : reach(ax, sx0, sx1);
-  const ry = sx1 < 0 ? null : reach(ay, sy0, sy1);
-  if (!rx || !ry) return encodeSliceMaskRle({ box: new Uint8Array(0), bounds: null, columns, rows, foreground: 0 });
-  const [X0, X1] = rx;
-  const [Y0, Y1] = ry;
+  const reached = heatBounds(box, columns, rows, sx0, sx1, sy0, sy1);
+  if (!reached) return encodeSliceMaskRle({ box: new Uint8Array(0), bounds: null, columns, rows, foreground: 0 });
+  const { ax, ay, X0, X1, Y0, Y1 } = reached;
   const w = X1 - X0 + 1;
   const n = w * (Y1 - Y0 + 1);
   if (scratch.heat.length < n) scratch.heat = new Uint8Array(n);

@@ -286,6 +286,29 @@ const COLD = 1e-4;
 if (Math.round(binaryEntropy(COLD + MARGIN) * 255) !== 0) throw new Error('COLD must round to zero heat');
 
 /**
+ * The slice pixels (inclusive X0…X1 × Y0…Y1, columns × rows) whose bilinear taps reach the
+ * model-grid rectangle sx0…sx1 × sy0…sy1 inside the letterbox, with both axes' resampling tables;
+ * null when the rectangle is empty (sx1 < 0) or reaches no slice pixel. A heat map is resampled
+ * only there (uncertaintyRle here, the softmax heat map in multiclass.ts).
+ */
+export function heatBounds(
+  box: Letterbox,
+  columns: number,
+  rows: number,
+  sx0: number,
+  sx1: number,
+  sy0: number,
+  sy1: number,
+): { ax: ResampleAxis; ay: ResampleAxis; X0: number; X1: number; Y0: number; Y1: number } | null {
+  const ax = resampleAxis(box.scaledWidth, columns);
+  const ay = resampleAxis(box.scaledHeight, rows);
+  const rx = sx1 < 0 ? null : reach(ax, sx0, sx1);
+  const ry = sx1 < 0 ? null : reach(ay, sy0, sy1);
+  if (!rx || !ry) return null;
+  return { ax, ay, X0: rx[0], X1: rx[1], Y0: ry[0], Y1: ry[1] };
+}
+
+/**
  * The heat map's RLE: per-pixel binary entropy (bits × 255, rounded) of the model-grid
  * probabilities resampled to columns × rows. Byte for byte
  * `encodeRle(entropyMap(unletterbox(prob, box, columns, rows)))`, but only the box of slice
@@ -315,13 +338,9 @@ export function uncertaintyRle(
       }
     }
   }
-  const ax = resampleAxis(box.scaledWidth, columns);
-  const ay = resampleAxis(box.scaledHeight, rows);
-  const rx = sx1 < 0 ? null : reach(ax, sx0, sx1);
-  const ry = sx1 < 0 ? null : reach(ay, sy0, sy1);
-  if (!rx || !ry) return encodeSliceMaskRle({ box: new Uint8Array(0), bounds: null, columns, rows, foreground: 0 });
-  const [X0, X1] = rx;
-  const [Y0, Y1] = ry;
+  const reached = heatBounds(box, columns, rows, sx0, sx1, sy0, sy1);
+  if (!reached) return encodeSliceMaskRle({ box: new Uint8Array(0), bounds: null, columns, rows, foreground: 0 });
+  const { ax, ay, X0, X1, Y0, Y1 } = reached;
   const w = X1 - X0 + 1;
   const n = w * (Y1 - Y0 + 1);
   let heat = scratch?.heat;

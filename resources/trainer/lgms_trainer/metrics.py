@@ -94,15 +94,17 @@ def summarize_labels(per_label: list[dict]) -> dict:
 
 
 def mean_label_metrics(per_image_labels: list[list[dict]], names: list[str]) -> list[dict]:
-    """Per label over images: [{"name", "dice", "iou", "sensitivity", "precision", "n", "pooledDice"}];
-    pooledDice = 2·ΣTP / (2·ΣTP + ΣFP + ΣFN) over all images' pixels (1.0 when the label is
-    neither present nor predicted anywhere), when the per-image metrics carry pixel counts."""
+    """Per label over images: [{"name", "dice", "iou", "sensitivity", "precision", "n", "pooledDice",
+    "truthPixels"}]; pooledDice = 2·ΣTP / (2·ΣTP + ΣFP + ΣFN) over all images' pixels (1.0 when
+    the label is neither present nor predicted anywhere) and truthPixels = ΣTP + ΣFN (pixels the
+    label has in the truth), when the per-image metrics carry pixel counts."""
     out = []
     for k, name in enumerate(names):
         m = mean_metrics([img[k] for img in per_image_labels])
         if per_image_labels and "tp" in per_image_labels[0][k]:
             tp, fp, fn = (sum(img[k][c] for img in per_image_labels) for c in ("tp", "fp", "fn"))
             m["pooledDice"] = _ratio(2 * tp, 2 * tp + fp + fn, tp + fp + fn == 0)
+            m["truthPixels"] = tp + fn
         out.append({"name": name, **m})
     return out
 

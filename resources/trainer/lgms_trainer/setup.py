@@ -24,6 +24,7 @@ from .data import DataError, detect_channel_mode, list_pairs, parse_normalizatio
 from .labels import LabelMap, read_label_map
 from .model import SIZE_MULTIPLE, build_model
 from .package import default_input_spec, load_weights, read_manifest
+from .runtime import seed_everything
 
 DEFAULT_EPOCHS = 100
 
@@ -85,6 +86,9 @@ def prepare(args: argparse.Namespace, argv: list[str]) -> TrainContext:
         raise DataError("the parent model's label values differ from the label map's; labels are never renumbered")
     if getattr(args, "replay", None) and ctx.label_map:
         raise DataError("--replay mixes in the parent's binary lesion masks and cannot be used with --label-map")
+    # The initial weights (all of them from scratch, the new head with --init-from) come from --seed:
+    # the same command trains the same model.
+    seed_everything(args.seed)
     ctx.model = build_model(in_channels, classes)
     if parent_payload and args.init:
         ctx.model.load_state_dict(parent_payload["state_dict"])

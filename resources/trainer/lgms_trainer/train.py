@@ -14,7 +14,7 @@ import torch
 
 from . import setup
 from .data import DataError, augment, list_pairs, load_set
-from .evaluate import expand_planes, validate
+from .evaluate import expand_planes, selection_score, validate
 from .labels import IGNORE_INDEX
 from .metrics import dice_ce_loss, seg_loss
 from .package import build_manifest, write_weights
@@ -153,16 +153,18 @@ def _fit_and_package(ctx, args, events, stop):
                 replayImages=0 if replay_x is None else len(replay_x), replayPerBatch=bs_replay)
 
     step, epoch, step_time, last_val_step, val_time = 0, 0, None, -1, 0.0
-    best = {"dice": -1.0}
+    best, best_score = {"dice": -1.0}, -1.0
     best_state, best_epoch = None, 0
 
     def do_validation():
-        nonlocal best_state, best_epoch, last_val_step, val_time
+        nonlocal best_state, best_epoch, best_score, last_val_step, val_time
         tv = time.monotonic()
         live = average.swap(model) if average is not None else None
         m = validate(model, val_x, val_y, device, batch_size=bs, stop=stop.check, label_names=ctx.labels)
         last_val_step, val_time = step, time.monotonic() - tv
-        if m["dice"] > best["dice"]:
+        score = selection_score(m)
+        if score > best_score:
+            best_score = score
             best.clear()
             best.update(m)
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}

@@ -94,6 +94,28 @@ class DiceCE(unittest.TestCase):
         self.assertAlmostEqual(m["pooledDice"], 4 / 5)
 
 
+class CheckpointSelection(unittest.TestCase):
+    def test_all_background_does_not_outrank_a_found_label(self):
+        # The validation image of a short run: label 1 present, labels 2 and 3 not labelled there.
+        # Per-image Dice gave the empty prediction 0.67 and the one that found label 1 but put one
+        # stray pixel of label 3 0.63, so the run kept the empty one (CI, 2026-12-06).
+        from lgms_trainer.evaluate import selection_score
+        truth = torch.zeros(16, 16, dtype=torch.long)
+        truth[2:8, 2:8] = 1
+        empty = torch.zeros_like(truth)
+        found = truth.clone()
+        found[2, 2:8] = 0
+        found[12, 12] = 3
+        scores = []
+        for pred in (empty, found):
+            per = [label_metrics(pred, truth, 4)]
+            m = {"dice": sum(x["dice"] for x in per[0]) / 3, "labels": mean_label_metrics(per, ["a", "b", "c"])}
+            scores.append((m["dice"], selection_score(m)))
+        self.assertGreater(scores[0][0], scores[1][0])  # the per-image mean prefers the empty one
+        self.assertGreater(scores[1][1], scores[0][1])  # the selection score does not
+        self.assertEqual(selection_score({"dice": 0.8}), 0.8)  # one label: the Dice itself
+
+
 class SmallComponents(unittest.TestCase):
     def test_drops_components_under_the_size_per_label(self):
         from lgms_trainer.evaluate import drop_small_components
@@ -176,6 +198,19 @@ class MultiClassTraining(unittest.TestCase):
         self.assertEqual(len(ev["images"][0]["labels"]), 3)
         # After 60 steps the largest shape is found (the others need longer on 10 images).
         self.assertGreater(labels[0]["dice"], 0.5, labels)
+
+    def test_same_seed_same_losses(self):
+        # --seed covers the initial weights: they were drawn before the seed was set, so the same
+        # command trained another model each time (CI kept an all-background one, 2026-12-06).
+        runs = []
+        for r in range(2):
+            rc, events, err = fixtures.run_cli(
+                "train", "--data", self.data, "--out", os.path.join(self.tmp, f"same-seed-{r}"), "--size", "64",
+                "--max-steps", "3", "--batch-size", "4", "--seed", "5", "--label-map", self.label_map)
+            self.assertEqual(rc, 0, err)
+            runs.append([e["loss"] for e in events if e["event"] == "step"])
+        self.assertEqual(len(runs[0]), 3)
+        self.assertEqual(runs[0], runs[1])
 
     def test_fine_tune_keeps_classes_and_records_parent(self):
         out = os.path.join(self.tmp, "child")

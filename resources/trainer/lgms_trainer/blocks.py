@@ -1,5 +1,10 @@
 """Building blocks of LGMSNet (see shared/docs/lgmsnet.md): small conv units, the local
-multiscale (LMS) block and the global multiscale (GMS) block with its sparse transformer."""
+multiscale (LMS) block and the global multiscale (GMS) block with its sparse transformer.
+
+Every block takes `dims` = 2 (images, the default: the 2D network of the paper) or 3 (volumes:
+the authors' 3D variant, which replaces each 2D operation by its 3D counterpart — Conv3d,
+BatchNorm3d, trilinear upsampling, 2×2×2 patches in the transformer). dims=2 builds exactly the
+modules, parameter names and computations it built before the 3D variant existed."""
 
 import math
 
@@ -10,36 +15,51 @@ import torch.nn.functional as F
 EPS = 1e-5
 
 
-def conv_bn_relu(cin, cout):
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=True),
-                         nn.BatchNorm2d(cout, eps=EPS), nn.ReLU(inplace=True))
+def conv(dims):
+    """nn.Conv2d for dims=2, nn.Conv3d for dims=3 (kernel sizes are given as one int: k×k or k×k×k)."""
+    if dims not in (2, 3):
+        raise ValueError("dims must be 2 or 3")
+    return nn.Conv2d if dims == 2 else nn.Conv3d
 
 
-def pw(cin, cout):
-    return nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False),
-                         nn.BatchNorm2d(cout, eps=EPS), nn.SiLU(inplace=True))
+def bn(channels, dims):
+    return (nn.BatchNorm2d if dims == 2 else nn.BatchNorm3d)(channels, eps=EPS)
 
 
-def c3(cin, cout):
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(cout, eps=EPS), nn.SiLU(inplace=True))
+def conv_bn_relu(cin, cout, dims=2):
+    return nn.Sequential(conv(dims)(cin, cout, 3, padding=1, bias=True),
+                         bn(cout, dims), nn.ReLU(inplace=True))
+
+
+def pw(cin, cout, dims=2):
+    return nn.Sequential(conv(dims)(cin, cout, 1, bias=False),
+                         bn(cout, dims), nn.SiLU(inplace=True))
+
+
+def c3(cin, cout, dims=2):
+    return nn.Sequential(conv(dims)(cin, cout, 3, padding=1, bias=False),
+                         bn(cout, dims), nn.SiLU(inplace=True))
 
 
 class Up(nn.Sequential):
-    def __init__(self, cin, cout):
-        super().__init__(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                         nn.Conv2d(cin, cout, 3, padding=1, bias=True),
-                         nn.BatchNorm2d(cout, eps=EPS), nn.ReLU(inplace=True))
+    """×2 upsampling (bilinear in 2D, trilinear in 3D; align_corners false) → 3×3(×3) conv → BN → ReLU."""
+
+    def __init__(self, cin, cout, dims=2):
+        mode = "bilinear" if dims == 2 else "trilinear"
+        super().__init__(nn.Upsample(scale_factor=2, mode=mode, align_corners=False),
+                         conv(dims)(cin, cout, 3, padding=1, bias=True),
+                         bn(cout, dims), nn.ReLU(inplace=True))
 
 
 class Fuse(nn.Sequential):
     """Decoder fusion; the activation precedes the norm, as the paper's layer order has it."""
 
-    def __init__(self, cin, cout):
+    def __init__(self, cin, cout, dims=2):
+        c = conv(dims)
         super().__init__(
-            nn.Conv2d(cin, cin, 3, padding=1, groups=2, bias=True), nn.GELU(), nn.BatchNorm2d(cin, eps=EPS),
-            nn.Conv2d(cin, 4 * cout, 1, bias=True), nn.GELU(), nn.BatchNorm2d(4 * cout, eps=EPS),
-            nn.Conv2d(4 * cout, cout, 1, bias=True), nn.GELU(), nn.BatchNorm2d(cout, eps=EPS))
+            c(cin, cin, 3, padding=1, groups=2, bias=True), nn.GELU(), bn(cin, dims),
+            c(cin, 4 * cout, 1, bias=True), nn.GELU(), bn(4 * cout, dims),
+            c(4 * cout, cout, 1, bias=True), nn.GELU(), bn(cout, dims))
 
 
 class StableGroupNorm(nn.GroupNorm):
@@ -62,6 +82,8 @@ class StableGroupNorm(nn.GroupNorm):
     def forward(self, x):
         if self.training and self.fused_in_training and not torch.onnx.is_in_onnx_export():
             return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+        if x.dim() == 5:
+            return self._staged_3d(x)
         n, c, h, w = x.shape
         v = x.reshape(n, self.num_groups, c // self.num_groups, h, w)
         mean = v.mean(dim=4, keepdim=True).mean(dim=3, keepdim=True).mean(dim=2, keepdim=True)
@@ -70,23 +92,36 @@ class StableGroupNorm(nn.GroupNorm):
         y = (d / torch.sqrt(var + self.eps)).reshape(n, c, h, w)
         return y * self.weight.reshape(1, -1, 1, 1) + self.bias.reshape(1, -1, 1, 1)
 
+    def _staged_3d(self, x):
+        """The staged form for volumes (N, C, D, H, W): means over W, H, D, then channels."""
+        n, c, d, h, w = x.shape
+        v = x.reshape(n, self.num_groups, c // self.num_groups, d, h, w)
+
+        def mean(t):
+            return t.mean(dim=5, keepdim=True).mean(dim=4, keepdim=True).mean(dim=3, keepdim=True).mean(
+                dim=2, keepdim=True)
+
+        centred = v - mean(v)
+        y = (centred / torch.sqrt(mean(centred * centred) + self.eps)).reshape(n, c, d, h, w)
+        return y * self.weight.reshape(1, -1, 1, 1, 1) + self.bias.reshape(1, -1, 1, 1, 1)
+
 
 class LMS(nn.Module):
     """Local multiscale block: four channel groups, each with its own depthwise kernel size."""
 
     KERNELS = (3, 5, 7, 9)
 
-    def __init__(self, channels):
+    def __init__(self, channels, dims=2):
         super().__init__()
         if channels % 4:
             raise ValueError("LMS channels must be divisible by 4")
         g = channels // 4
         self.group = g
-        self.dw = nn.ModuleList(nn.Conv2d(g, g, k, padding=k // 2, groups=g, bias=True) for k in self.KERNELS)
+        self.dw = nn.ModuleList(conv(dims)(g, g, k, padding=k // 2, groups=g, bias=True) for k in self.KERNELS)
         self.norm = StableGroupNorm(4, channels, eps=EPS)
         self.act = nn.GELU()
-        self.squeeze = pw(channels, g)
-        self.expand = c3(g, channels)
+        self.squeeze = pw(channels, g, dims)
+        self.expand = c3(g, channels, dims)
 
     def forward(self, r):
         parts = torch.split(r, self.group, dim=1)
@@ -104,7 +139,8 @@ class Attention(nn.Module):
         self.out = nn.Linear(inner, dim, bias=True)
 
     def forward(self, x):
-        # x: (B, P, N, D) — P independent token sequences (one per position inside a 2×2 patch).
+        # x: (B, P, N, D) — P independent token sequences (one per position inside a 2×2 patch,
+        # P = 4; or inside a 2×2×2 patch in 3D, P = 8).
         b, p, n, _ = x.shape
         qkv = self.qkv(x).reshape(b, p, n, 3, self.heads, self.head_dim).permute(3, 0, 1, 4, 2, 5)
         q, k, v = qkv[0], qkv[1], qkv[2]  # each (B, P, heads, N, head_dim)
@@ -146,29 +182,52 @@ def fold_patches(t, h, w):
     return t.reshape(b, c, h, w)
 
 
+def unfold_patches_3d(x):
+    """(B, C, D, H, W) → (B, 8, D/2·H/2·W/2, C): each of the 8 positions inside a 2×2×2 patch
+    forms its own token sequence (sequence p = 4·i + 2·j + k holds voxel (2a+i, 2b+j, 2c+k) of
+    token (a·H/2 + b)·W/2 + c). Sizes come from x.shape at run time, as in unfold_patches, so
+    the ONNX graph keeps batch, D, H and W dynamic."""
+    b, c, d, h, w = x.shape
+    x = x.reshape(b, c, d // 2, 2, h // 2, 2, w // 2, 2).permute(0, 3, 5, 7, 2, 4, 6, 1)
+    return x.reshape(b, 8, -1, c)
+
+
+def fold_patches_3d(t, d, h, w):
+    """Inverse of unfold_patches_3d; d, h, w are the (possibly traced) spatial sizes."""
+    b, _, _, c = t.shape
+    t = t.reshape(b, 2, 2, 2, d // 2, h // 2, w // 2, c).permute(0, 7, 4, 1, 5, 2, 6, 3)
+    return t.reshape(b, c, d, h, w)
+
+
 class GMS(nn.Module):
     """Global multiscale block: transformer over a stride-2 token grid on s0 channels,
     a cheap depthwise branch on the other s1 channels."""
 
-    def __init__(self, dim, channel, split, mlp):
+    def __init__(self, dim, channel, split, mlp, dims=2):
         super().__init__()
         s0, s1 = split
         if s0 + s1 != channel:
             raise ValueError("GMS split must sum to channel")
         self.split = (s0, s1)
-        self.inp = nn.Sequential(c3(dim, channel), pw(channel, channel))
+        self.dims = dims
+        c = conv(dims)
+        self.inp = nn.Sequential(c3(dim, channel, dims), pw(channel, channel, dims))
         self.local = nn.Sequential(
-            nn.Conv2d(s1, s1, 3, padding=1, groups=s1, bias=False), nn.BatchNorm2d(s1, eps=EPS), nn.ReLU(inplace=True),
-            nn.Conv2d(s1, s1, 1, groups=s1, bias=False), nn.BatchNorm2d(s1, eps=EPS))
+            c(s1, s1, 3, padding=1, groups=s1, bias=False), bn(s1, dims), nn.ReLU(inplace=True),
+            c(s1, s1, 1, groups=s1, bias=False), bn(s1, dims))
         self.transformer = TransformerLayer(s0, mlp)
-        self.mix = pw(channel, channel)
-        self.fuse = c3(dim + channel, channel)
+        self.mix = pw(channel, channel, dims)
+        self.fuse = c3(dim + channel, channel, dims)
 
     def forward(self, y):
         x = self.inp(y)
         x1, x2 = torch.split(x, self.split, dim=1)
         x2 = x2 + self.local(x2)
-        h, w = x1.shape[2], x1.shape[3]
-        x1 = fold_patches(self.transformer(unfold_patches(x1)), h, w)
+        if self.dims == 3:
+            d, h, w = x1.shape[2], x1.shape[3], x1.shape[4]
+            x1 = fold_patches_3d(self.transformer(unfold_patches_3d(x1)), d, h, w)
+        else:
+            h, w = x1.shape[2], x1.shape[3]
+            x1 = fold_patches(self.transformer(unfold_patches(x1)), h, w)
         x = self.mix(torch.cat([x1, x2], dim=1))
         return self.fuse(torch.cat([x, y], dim=1))

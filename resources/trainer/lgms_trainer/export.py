@@ -1,4 +1,4 @@
-"""ONNX export (opset 17) with dynamic batch, height and width."""
+"""ONNX export (opset 17) with dynamic batch, height and width (and depth for the 3D network)."""
 
 import copy
 import inspect
@@ -21,15 +21,19 @@ def export_onnx(model, path, sample_size=(256, 256)):
 
 def write_onnx(model, path, sample_size=(256, 256)):
     """Export a copy of model (CPU, eval) to path and check it with onnx when present.
-    Input "input" (N, C, H, W) float32, output "logits" (N, classes, H, W); H, W multiples of 32."""
-    if sample_size[0] % SIZE_MULTIPLE or sample_size[1] % SIZE_MULTIPLE:
+    2D model: input "input" (N, C, H, W) float32, output "logits" (N, classes, H, W), sample_size
+    (H, W). 3D model (dims 3): input (N, C, D, H, W), output (N, classes, D, H, W), sample_size
+    (D, H, W); every axis but C dynamic. Spatial sizes must be multiples of 32 (ValueError)."""
+    dims = getattr(model, "dims", 2)
+    if len(sample_size) != dims:
+        raise ValueError(f"export size needs {dims} spatial sizes for a {dims}D model")
+    if any(s % SIZE_MULTIPLE for s in sample_size):
         raise ValueError(f"export size must be a multiple of {SIZE_MULTIPLE}")
     m = copy.deepcopy(model).cpu().eval()
     x = torch.zeros(1, m.in_channels, *sample_size)
+    axes = {0: "batch", 2: "height", 3: "width"} if dims == 2 else {0: "batch", 2: "depth", 3: "height", 4: "width"}
     kwargs = dict(input_names=["input"], output_names=["logits"], opset_version=OPSET,
-                  do_constant_folding=True,
-                  dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"},
-                                "logits": {0: "batch", 2: "height", 3: "width"}})
+                  do_constant_folding=True, dynamic_axes={"input": axes, "logits": dict(axes)})
     # torch >= 2.5 may default to the dynamo exporter; the TorchScript one gives the graph we test.
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kwargs["dynamo"] = False

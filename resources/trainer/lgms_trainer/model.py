@@ -1,32 +1,61 @@
 """LGMSNet: U-shaped encoder/decoder built from LMS and GMS blocks (shared/docs/lgmsnet.md).
-At (in_channels=3, classes=1) it has exactly 2,321,393 parameters."""
+At (in_channels=3, classes=1) it has exactly 2,321,393 parameters.
+
+The 3D variant (build_model_3d) is the same network with every 2D operation replaced by its 3D
+counterpart, in the authors' small 3D configuration: widths [16, 32, 64, 128, 128] (the 2D
+network's), depths [1, 1, 3, 1, 1], one input channel (docs/model-card.md, "3D LGMSNet")."""
 
 import torch
 import torch.nn as nn
 
-from .blocks import GMS, LMS, Fuse, Up, conv_bn_relu, pw
+from .blocks import GMS, LMS, Fuse, Up, conv, conv_bn_relu, pw
 
 EXPECTED_PARAMETERS = 2_321_393
 # H and W must be divisible by 2^4 (pools) × 2 (GMS patch at enc5) = 32.
 SIZE_MULTIPLE = 32
+# Blocks per encoder stage (enc1..enc5) in the authors' small 3D configuration; the 2D network
+# has one block per stage. Our reading of a depth d: an LMS stage repeats its LMS block d times
+# at the stage's input width before the PW transition; a GMS stage chains d GMS blocks, the
+# first dim→channel, the others channel→channel. The decoder has no depth setting.
+DEPTHS_2D = (1, 1, 1, 1, 1)
+DEPTHS_3D = (1, 1, 3, 1, 1)
+# Parameters of build_model_3d(1, 14) (the authors' 3D setting: one channel, 14 classes).
+EXPECTED_PARAMETERS_3D = 6_234_062
+
+
+def _lms_stage(cin, cout, depth, dims):
+    return nn.Sequential(*[LMS(cin, dims) for _ in range(depth)], pw(cin, cout, dims))
+
+
+def _gms_stage(dim, channel, split, mlp, depth, dims):
+    if depth == 1:  # a bare block, as the 2D network's parameter names have it (enc4.inp...)
+        return GMS(dim, channel, split, mlp, dims)
+    return nn.Sequential(GMS(dim, channel, split, mlp, dims),
+                         *[GMS(channel, channel, split, mlp, dims) for _ in range(depth - 1)])
 
 
 class LGMSNet(nn.Module):
-    def __init__(self, in_channels=3, classes=1):
+    """Input (N, in_channels, H, W) for dims=2 or (N, in_channels, D, H, W) for dims=3, every
+    spatial size a multiple of SIZE_MULTIPLE; output raw logits (N, classes, same spatial size)."""
+
+    def __init__(self, in_channels=3, classes=1, dims=2, depths=DEPTHS_2D):
         super().__init__()
-        self.in_channels, self.classes = in_channels, classes
-        self.pool = nn.MaxPool2d(2)
-        self.stem = conv_bn_relu(in_channels, 16)
-        self.enc1 = nn.Sequential(LMS(16), pw(16, 16))
-        self.enc2 = nn.Sequential(LMS(16), pw(16, 32))
-        self.enc3 = nn.Sequential(LMS(32), pw(32, 64))
-        self.enc4 = GMS(64, 128, (96, 32), 256)
-        self.enc5 = GMS(128, 128, (96, 32), 256)
-        self.up5, self.dec5 = Up(128, 128), GMS(256, 128, (96, 32), 256)
-        self.up4, self.fuse4, self.dec4 = Up(128, 64), Fuse(128, 64), GMS(64, 64, (48, 16), 128)
-        self.up3, self.fuse3 = Up(64, 32), Fuse(64, 32)
-        self.up2, self.fuse2 = Up(32, 16), Fuse(32, 16)
-        self.head = nn.Conv2d(16, classes, 1, bias=True)
+        if len(depths) != 5 or min(depths) < 1:
+            raise ValueError("depths: five stage depths of at least 1")
+        self.in_channels, self.classes, self.dims, self.depths = in_channels, classes, dims, tuple(depths)
+        self.pool = (nn.MaxPool2d if dims == 2 else nn.MaxPool3d)(2)
+        self.stem = conv_bn_relu(in_channels, 16, dims)
+        self.enc1 = _lms_stage(16, 16, depths[0], dims)
+        self.enc2 = _lms_stage(16, 32, depths[1], dims)
+        self.enc3 = _lms_stage(32, 64, depths[2], dims)
+        self.enc4 = _gms_stage(64, 128, (96, 32), 256, depths[3], dims)
+        self.enc5 = _gms_stage(128, 128, (96, 32), 256, depths[4], dims)
+        self.up5, self.dec5 = Up(128, 128, dims), GMS(256, 128, (96, 32), 256, dims)
+        self.up4, self.fuse4 = Up(128, 64, dims), Fuse(128, 64, dims)
+        self.dec4 = GMS(64, 64, (48, 16), 128, dims)
+        self.up3, self.fuse3 = Up(64, 32, dims), Fuse(64, 32, dims)
+        self.up2, self.fuse2 = Up(32, 16, dims), Fuse(32, 16, dims)
+        self.head = conv(dims)(16, classes, 1, bias=True)
 
     def forward(self, x):
         e1 = self.enc1(self.stem(x))
@@ -54,4 +83,11 @@ def part_parameters(model):
 
 
 def build_model(in_channels=3, classes=1):
+    """The 2D network of the paper (input N×in_channels×H×W)."""
     return LGMSNet(in_channels=in_channels, classes=classes)
+
+
+def build_model_3d(in_channels=1, classes=14):
+    """The authors' small 3D configuration (input N×in_channels×D×H×W, D, H, W multiples of 32;
+    14 classes = 13 organs + background in their BTCV setting)."""
+    return LGMSNet(in_channels=in_channels, classes=classes, dims=3, depths=DEPTHS_3D)

@@ -14,12 +14,21 @@ from .runtime import write_atomic
 
 
 def reference_input(shape):
-    """x[n,c,h,w] = sin(0.05·(h+1)·(c+1) + 0.07·(w+1)·(n+1)) · cos(0.031·(h−w)), float64 → float32."""
+    """x[n,c,h,w] = sin(0.05·(h+1)·(c+1) + 0.07·(w+1)·(n+1)) · cos(0.031·(h−w)), float64 → float32.
+    A 5-D shape (n, c, d, h, w) (the 3D network) adds 0.09·(d+1) inside the sine."""
+    if len(shape) == 5:
+        return _reference_input_3d(shape)
     n, c, h, w = shape
     ni, ci, hi, wi = np.meshgrid(np.arange(n, dtype=np.float64), np.arange(c, dtype=np.float64),
                                  np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64),
                                  indexing="ij")
     x = np.sin(0.05 * (hi + 1) * (ci + 1) + 0.07 * (wi + 1) * (ni + 1)) * np.cos(0.031 * (hi - wi))
+    return x.astype(np.float32)
+
+
+def _reference_input_3d(shape):
+    ni, ci, di, hi, wi = np.meshgrid(*(np.arange(s, dtype=np.float64) for s in shape), indexing="ij")
+    x = np.sin(0.05 * (hi + 1) * (ci + 1) + 0.07 * (wi + 1) * (ni + 1) + 0.09 * (di + 1)) * np.cos(0.031 * (hi - wi))
     return x.astype(np.float32)
 
 

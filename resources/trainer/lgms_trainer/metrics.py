@@ -27,26 +27,51 @@ def dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int =
     """Multi-class loss "DiceCE": cross-entropy + (1 − mean soft Dice over the foreground classes).
 
     logits (N, C, H, W) float, C = labels + 1 (channel 0 background); target (N, H, W) or
-    (N, 1, H, W) integer class indices, ignore_index where a pixel is not labelled: such pixels
+    (N, 1, H, W) integer class indices. Volumes work the same way: logits (N, C, D, H, W), target
+    (N, D, H, W) or (N, 1, D, H, W), sums over voxels. ignore_index where a pixel is not labelled: such pixels
     count neither in the cross-entropy nor in the Dice. Soft Dice of class c over the whole batch,
     (2·Σ p_c·t_c + s) / (Σ p_c + Σ t_c + s), s = 1e-5, p = softmax: batch Dice rather than per
     image, so a structure missing from one image (a jugular vein not in view) does not make that
     image's Dice a 0/1 gamble. As in the LGMSNet authors' 3D setting (Dice + CE, MONAI DiceCELoss
     with equal weights); the batch Dice follows nnU-Net (Isensee et al. 2021)."""
-    if target.dim() == 4:
+    if target.dim() == logits.dim():
         target = target[:, 0]
     target = target.long()
     ce = F.cross_entropy(logits, target, ignore_index=ignore_index)
-    valid = (target != ignore_index).unsqueeze(1).float()  # (N, 1, H, W)
+    valid = (target != ignore_index).unsqueeze(1).float()  # (N, 1, H, W) or (N, 1, D, H, W)
     p = torch.softmax(logits, dim=1) * valid
     onehot = F.one_hot(target.clamp(max=logits.shape[1] - 1) * (target != ignore_index), logits.shape[1])
-    t = onehot.permute(0, 3, 1, 2).float() * valid
-    dims = (0, 2, 3)
+    t = torch.movedim(onehot, -1, 1).float() * valid
+    dims = (0, *range(2, logits.dim()))
     inter, denom = (p * t).sum(dims), p.sum(dims) + t.sum(dims)
     dice = (2 * inter + SMOOTH) / (denom + SMOOTH)
     if torch.isnan(ce):  # every pixel of the batch ignored
         ce = logits.sum() * 0
     return ce + (1 - dice[1:]).mean()
+
+
+def sparse_slice_dice_ce_loss(logits: torch.Tensor, target: torch.Tensor, labelled: torch.Tensor,
+                              ignore_index: int = 255) -> torch.Tensor:
+    """DiceCE of a volume batch whose reader labelled only some slices (every k-th, or any).
+
+    logits (N, C, D, H, W) float; target (N, D, H, W) or (N, 1, D, H, W) class indices, its
+    values on unlabelled slices are disregarded; labelled (N, D) bool, True where slice d of
+    volume n was labelled (slices run along D, the series' slice axis). Unlabelled slices are
+    not background: their voxels are set to ignore_index, so they count neither in the
+    cross-entropy nor in the Dice, and their logits get no gradient — the 3D U-Net's weighted
+    loss with weight 0 on unlabelled voxels (Çiçek et al., MICCAI 2016). Pixels of a labelled
+    slice that already hold ignore_index stay ignored. A batch with no labelled slice gives a
+    zero loss that still depends on the logits (see dice_ce_loss). ValueError on mismatched shapes."""
+    if logits.dim() != 5:
+        raise ValueError("sparse-slice loss: logits must be (N, C, D, H, W)")
+    if target.dim() == 5:
+        target = target[:, 0]
+    n, _, d, h, w = logits.shape
+    if tuple(target.shape) != (n, d, h, w) or tuple(labelled.shape) != (n, d):
+        raise ValueError("sparse-slice loss: target must be (N, D, H, W) and labelled (N, D) for logits (N, C, D, H, W)")
+    unlabelled = ~labelled.to(device=target.device, dtype=torch.bool)
+    target = target.long().masked_fill(unlabelled[:, :, None, None], ignore_index)
+    return dice_ce_loss(logits, target, ignore_index)
 
 
 def _ratio(num, den, both_empty):

@@ -2,6 +2,7 @@
 // outcome, followed through onDidChangeJob.
 import type { ExportFormat, ExportResult, Job } from '../../../shared/contract';
 import { api } from '../../lib/api';
+import { currentTaskId } from '../../lib/tasks.svelte';
 
 export const FORMAT_LABELS: Record<ExportFormat, string> = {
   seg: 'DICOM SEG (for the PACS and viewers)',
@@ -16,6 +17,8 @@ export class ExportState {
   format = $state<ExportFormat>('seg');
   outDir = $state('');
   fallBackToPredictions = $state(false);
+  /** The task whose labels are written (their names, values and codes): the chosen task when the dialog opens. */
+  taskId = $state(1);
   job = $state<Job | null>(null);
   error = $state<string | null>(null);
 
@@ -28,6 +31,7 @@ export class ExportState {
   open(seriesId: number, name: string): void {
     this.seriesId = seriesId;
     this.seriesName = name;
+    this.taskId = currentTaskId();
     this.job = null;
     this.error = null;
   }
@@ -52,6 +56,7 @@ export class ExportState {
       format: this.format,
       outDir: this.outDir.trim(),
       fallBackToPredictions: this.fallBackToPredictions,
+      taskId: this.taskId,
     });
     if (!r.ok) {
       this.error = r.error.message;

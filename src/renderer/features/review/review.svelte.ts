@@ -50,7 +50,10 @@ export class ReviewSession {
     if (opened !== null) {
       // Opened from the worklist: plain viewing and editing, with every viewer key; a case is
       // decided from the queue (click it, or Shift+1 / Shift+2).
-      if (this.current?.seriesId !== opened) this.current = null;
+      if (this.current?.seriesId !== opened) {
+        this.current = null;
+        this.message = null; // a message about the last case is not about this series
+      }
       return this.refresh();
     }
     const address = parseAddress(location.hash);
@@ -132,6 +135,25 @@ export class ReviewSession {
     await viewer.draft?.flush();
     const d = this.take(await api.review.submit({ seriesId: c.seriesId, taskId: currentTaskId() }));
     if (d) await this.advance(d, `Submitted: ${labelSummary(d)}`);
+  }
+
+  /**
+   * Ctrl/Cmd+Enter (or the bar's Submit) on a series opened from the worklist, which is no case of
+   * a queue: the reader's saved drawing becomes the painted task's label. This is how a task
+   * without a model gets the labels of its first model (issue 22): it has no prediction to review.
+   * The backend drops the draft it stored, so the series reopens on the same slice with none.
+   */
+  async submitDrawing(): Promise<void> {
+    const seriesId = viewer.seriesId;
+    if (seriesId === null || this.current || !viewer.labelled.some(Boolean)) return;
+    const taskId = viewer.drawTaskId;
+    const task = viewer.task?.name;
+    await viewer.draft?.flush();
+    const d = this.take(await api.review.submit({ seriesId, taskId }));
+    if (!d) return;
+    this.message = `Submitted: ${labelSummary(d)}${task ? ` as labels of “${task}”` : ''}`;
+    if (viewer.seriesId === seriesId) await viewer.open(seriesId, viewer.nav.index, taskId);
+    void this.refresh();
   }
 
   startReject(): void {

@@ -169,7 +169,7 @@ export function createBackend(options: BackendOptions): Backend {
     options.inference === false
       ? Promise.resolve()
       : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
-  followEvents({ db, events, engine, review, registry, training, settings, dicomweb });
+  followEvents({ db, events, engine, review, registry, training, settings, dicomweb, resume: options.resumeJobs ?? true });
   const dispatch = createDispatch(services);
   return {
     dataDir: options.dataDir,
@@ -210,10 +210,12 @@ function followEvents(o: {
   training: TrainingMainService;
   settings: SettingsMainService;
   dicomweb: DicomwebMainService;
+  /** Resume what an earlier process left waiting (not in one-shot CLI commands). */
+  resume: boolean;
 }): void {
   const { db, events, engine, review, registry, training, settings, dicomweb } = o;
   // Label pushes to the PACS (issue 26) left waiting by an earlier process go out now; each decision sends its own.
-  dicomweb.pushQueue.start();
+  if (o.resume) dicomweb.pushQueue.start();
   events.on('onDidChangeReview', () => void dicomweb.pushQueue.drain());
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidImportStudies', ({ studyIds }) => engine.autoSegment(studyIds));

@@ -95,6 +95,9 @@ describe('a task sending its labels to the PACS, in Chromium', () => {
     expect(await page.locator('.failed li').textContent()).toMatch(/cannot reach the PACS at 127\.0\.0\.1:\d+ .*\(tried 1×\)/);
     expect(await page.getByTestId('task-pacs-push').isChecked()).toBe(true);
     expect(await axeViolations(page)).toEqual([]);
+    // "Send now" tries at once instead of waiting for the next retry.
+    await page.getByRole('button', { name: 'Send now' }).click();
+    await expect.poll(() => page.locator('.failed li').textContent()).toMatch(/\(tried 2×\)/);
 
     await page.getByTestId('task-pacs-pull').click();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/cannot reach the PACS/);

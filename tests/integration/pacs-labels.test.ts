@@ -15,7 +15,7 @@ import { labelMap } from '../../src/main/review/labels';
 import { CODE_CATALOGUE } from '../../src/shared/model/codes';
 import { encodeRle } from '../../src/shared/imaging/rle';
 import { splitFor } from '../../src/shared/review/split';
-import type { Task } from '../../src/shared/contract';
+import type { PacsPullReport, Task } from '../../src/shared/contract';
 import { requireFixtures, sources } from '../fixtures';
 import { orthancUnavailable, startOrthanc, type Orthanc } from '../helpers/orthanc';
 import { tempDir } from '../helpers/temp';
@@ -194,8 +194,18 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
       expect.stringMatching(/^Spleen — Spleen \(SCT \d+\)$/),
     ]);
     // A task with one of the two codes: the other segment needs the reader, so nothing is taken.
+    // A second pull of the task while one runs is refused, not run twice.
     const liver = await sameTask(b, ['Liver']);
-    const partly = await b.services.dicomweb.pullTaskLabels({ taskId: liver.id, endpointId: endpoint.b });
+    const [first, second] = await Promise.allSettled([
+      b.services.dicomweb.pullTaskLabels({ taskId: liver.id, endpointId: endpoint.b }),
+      b.services.dicomweb.pullTaskLabels({ taskId: liver.id, endpointId: endpoint.b }),
+    ]);
+    expect(second).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'conflict', message: expect.stringMatching(/being pulled already/) },
+    });
+    expect(first.status).toBe('fulfilled');
+    const partly = (first as PromiseFulfilledResult<PacsPullReport>).value;
     expect(partly).toMatchObject({ found: 2, imported: [], notOfTask: [] });
     expect(partly.refused).toHaveLength(2);
     expect(partly.refused[0]!.message).toMatch(

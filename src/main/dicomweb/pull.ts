@@ -6,6 +6,7 @@
 // retrieved where it is not here, and the import goes through the same mapping as any SEG
 // (label-sets.ts, label-mapping.ts). The patient's frozen split is decided by the same rule
 // (a hash of the patient, src/shared/review/split.ts) as on the workstation that labelled it.
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { PacsPullReport, Task, TaskLabel } from '../../shared/contract';
@@ -99,8 +100,10 @@ export async function pullTaskLabels(d: PullDeps, client: DicomwebClient, task: 
       bytes = await client.retrieveInstance(i.studyInstanceUid, i.seriesInstanceUid, i.sopInstanceUid);
       doc = readSegDocument(bytes);
     } catch (e) {
-      if (!(e instanceof ServiceError || e instanceof SegReadError)) throw e;
-      report.refused.push({ ...base, message: `the SEG could not be retrieved or read: ${e.message}` });
+      // One unreadable SEG on the PACS does not stop the others.
+      const why =
+        e instanceof ServiceError || e instanceof SegReadError ? e.message : 'it is not a SEG this workstation can read';
+      report.refused.push({ ...base, message: `the SEG could not be retrieved or read: ${why}` });
       continue;
     }
     const author = doc.contentCreatorName.replace(/\^+$/, '');
@@ -135,14 +138,14 @@ async function takeOne(d: PullDeps, client: DicomwebClient, task: Task, c: Candi
   if (!seriesByUid(d.db, c.doc.referencedSeriesUid)) {
     try {
       await retrieveAndImport(
-        { client, importer: d.importer, staging: path.join(d.dataDir, 'staging', `pull-${task.id}-${process.pid}`) },
+        { client, importer: d.importer, staging: path.join(d.dataDir, 'staging', `pull-${task.id}-${randomUUID()}`) },
         c.doc.studyInstanceUid || c.studyInstanceUid,
         c.doc.referencedSeriesUid,
       );
       report.seriesRetrieved++;
     } catch (e) {
-      if (!(e instanceof ServiceError)) throw e;
-      return void refuse(`its images could not be retrieved from the PACS: ${e.message}`);
+      const why = e instanceof ServiceError ? e.message : 'they could not be imported';
+      return void refuse(`its images could not be retrieved from the PACS: ${why}`);
     }
   }
   const series = seriesByUid(d.db, c.doc.referencedSeriesUid);
@@ -180,8 +183,10 @@ async function takeOne(d: PullDeps, client: DicomwebClient, task: Task, c: Candi
       message: applied.message,
     });
   } catch (e) {
-    if (!(e instanceof LabelImportError || e instanceof MappingError)) throw e;
-    refuse(e.message);
+    // Nothing of this SEG was written (one transaction); the others go on.
+    if (e instanceof LabelImportError || e instanceof MappingError) return void refuse(e.message);
+    console.error(`[pacs] pulling SEG ${c.sopInstanceUid}: ${(e as Error).stack ?? String(e)}`);
+    refuse('it could not be imported because of an error in the workstation (details in its log)');
   }
 }
 

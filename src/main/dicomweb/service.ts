@@ -50,6 +50,8 @@ export class DicomwebMainService implements DicomwebService {
   /** Label pushes of tasks set to send to a PACS (push.ts); started by the backend. */
   readonly pushQueue: PushQueue;
   private readonly running = new Map<number, Promise<Job>>();
+  /** Tasks whose pull is running: a second pull of one task waits for none and is refused. */
+  private readonly pulling = new Set<number>();
 
   constructor(private readonly o: DicomwebServiceOptions) {
     this.endpoints = new EndpointStore(o.db, o.secrets, o.dataDir);
@@ -86,7 +88,18 @@ export class DicomwebMainService implements DicomwebService {
     const { taskId, endpointId } = dicomwebMethods.pullTaskLabels.parse(input);
     const task = readTask(this.o.db, taskId);
     if (!task) throw new ServiceError('not-found', `There is no task ${taskId}`);
-    return pullTaskLabels(this.o, this.client(endpointId), task);
+    if (this.pulling.has(taskId))
+      throw new ServiceError(
+        'conflict',
+        `The team's labels of task ${task.name} are being pulled already: wait for that pull to finish`,
+      );
+    const client = this.client(endpointId);
+    this.pulling.add(taskId);
+    try {
+      return await pullTaskLabels(this.o, client, task);
+    } finally {
+      this.pulling.delete(taskId);
+    }
   }
 
   async listEndpoints(): Promise<PacsEndpoint[]> {

@@ -193,6 +193,17 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
       expect.stringMatching(/^Liver — Liver \(SCT \d+\)$/),
       expect.stringMatching(/^Spleen — Spleen \(SCT \d+\)$/),
     ]);
+    // Pulled again: those two are not downloaded again, until the task's codes change.
+    expect(await b.services.dicomweb.pullTaskLabels({ taskId: heart.id, endpointId: endpoint.b })).toMatchObject({
+      found: 2,
+      notOfTask: [],
+      otherTasksSeenBefore: 2,
+    });
+    await b.services.tasks.addLabel({ id: heart.id, label: { name: 'Kidney', ...code('Kidney') } });
+    expect(await b.services.dicomweb.pullTaskLabels({ taskId: heart.id, endpointId: endpoint.b })).toMatchObject({
+      notOfTask: [{}, {}],
+      otherTasksSeenBefore: 0,
+    });
     // A task with one of the two codes: the other segment needs the reader, so nothing is taken.
     // A second pull of the task while one runs is refused, not run twice.
     const liver = await sameTask(b, ['Liver']);

@@ -67,9 +67,19 @@ export function isTaskCode(labels: readonly TaskLabel[], type: CodedConcept | nu
   );
 }
 
+/** The task's codes in use as one string: a SEG found of another task is looked at again only when it changes. */
+function codeSignature(task: Task): string {
+  return task.labels
+    .filter((l) => l.retiredAt === null)
+    .map((l) => `${l.type.scheme.toUpperCase()}:${l.type.value}:${l.type.meaning.trim().toLowerCase()}`)
+    .sort()
+    .join('|');
+}
+
 /**
  * Pulls the task's SEGs from the PACS into this workstation (see the file's comment). SEGs taken
- * before, or sent from here, are skipped. Per SEG all or nothing; throws only when the PACS
+ * before, sent from here, or found of another task while the task's codes were the same, are
+ * skipped without being retrieved. Per SEG all or nothing; throws only when the PACS
  * cannot be searched (ServiceError in words); each SEG's own trouble is in the report.
  */
 export async function pullTaskLabels(d: PullDeps, client: DicomwebClient, task: Task): Promise<PacsPullReport> {
@@ -79,18 +89,27 @@ export async function pullTaskLabels(d: PullDeps, client: DicomwebClient, task: 
     imported: [],
     alreadyHere: 0,
     notOfTask: [],
+    otherTasksSeenBefore: 0,
     refused: [],
     seriesRetrieved: 0,
   };
   const instances = await client.searchInstancesOfModality('SEG');
   report.found = instances.length;
-  const known = d.db.prepare(
-    'SELECT 1 FROM pacs_pulls WHERE task_id = ? AND sop_instance_uid = ? UNION ALL SELECT 1 FROM pacs_pushes WHERE sop_instance_uid = ?',
+  const codes = codeSignature(task);
+  const seenBefore = d.db.prepare(
+    `SELECT outcome FROM pacs_pulls WHERE task_id = ? AND sop_instance_uid = ? AND (outcome = 'imported' OR codes = ?)
+     UNION ALL SELECT 'imported' FROM pacs_pushes WHERE sop_instance_uid = ?`,
+  );
+  const otherTask = d.db.prepare(
+    `INSERT INTO pacs_pulls (task_id, sop_instance_uid, author, outcome, codes) VALUES (?, ?, ?, 'other-task', ?)
+     ON CONFLICT (task_id, sop_instance_uid) DO UPDATE SET codes = excluded.codes, pulled_at = excluded.pulled_at`,
   );
   const candidates: Candidate[] = [];
   for (const i of instances) {
-    if (known.get(task.id, i.sopInstanceUid, i.sopInstanceUid)) {
-      report.alreadyHere++;
+    const before = seenBefore.pluck().get(task.id, i.sopInstanceUid, codes, i.sopInstanceUid) as string | undefined;
+    if (before !== undefined) {
+      if (before === 'imported') report.alreadyHere++;
+      else report.otherTasksSeenBefore++;
       continue;
     }
     const base = { sopInstanceUid: i.sopInstanceUid, seriesInstanceUid: '', author: '' };
@@ -109,6 +128,7 @@ export async function pullTaskLabels(d: PullDeps, client: DicomwebClient, task: 
     const author = doc.contentCreatorName.replace(/\^+$/, '');
     const seen = { ...base, seriesInstanceUid: doc.referencedSeriesUid, author };
     if (!doc.segments.some((s) => isTaskCode(task.labels, s.type))) {
+      otherTask.run(task.id, i.sopInstanceUid, author, codes);
       report.notOfTask.push({
         ...seen,
         segments: doc.segments.map((s) => `${s.label} — ${describe(s.type)}`),
@@ -172,7 +192,11 @@ async function takeOne(d: PullDeps, client: DicomwebClient, task: Task, c: Candi
       const r = importSegBytes(d.db, d.store, c.bytes, task.id, [], '');
       decideSplit(d.db, r.seriesId);
       d.db
-        .prepare('INSERT INTO pacs_pulls (task_id, sop_instance_uid, series_id, author) VALUES (?, ?, ?, ?)')
+        .prepare(
+          `INSERT INTO pacs_pulls (task_id, sop_instance_uid, series_id, author, outcome) VALUES (?, ?, ?, ?, 'imported')
+           ON CONFLICT (task_id, sop_instance_uid) DO UPDATE SET
+             series_id = excluded.series_id, author = excluded.author, outcome = 'imported', pulled_at = excluded.pulled_at`,
+        )
         .run(task.id, c.sopInstanceUid, r.seriesId, c.author);
       return r;
     })();

@@ -105,6 +105,8 @@ export interface PacsPullReport {
   alreadyHere: number;
   /** No segment's code is a label of the task: left on the PACS. */
   notOfTask: (PacsPulledSeg & { segments: string[] })[];
+  /** Found of another task by an earlier pull, while the task's codes were the same: not retrieved again. */
+  otherTasksSeenBefore: number;
   /** Of the task but not taken (a segment needs the reader's choice, own labels would be replaced, the series could not be retrieved). */
   refused: PacsPulledSeg[];
   /** Source series retrieved from the PACS because they were not here. */

@@ -37,6 +37,12 @@ describe('migration 0210 pacs-labels', () => {
     expect(db.prepare('SELECT state FROM pacs_pushes ORDER BY id').pluck().all()).toEqual(['sent', 'pending']);
     // Removing a task removes its pushes and pulls.
     db.prepare("INSERT INTO pacs_pulls (task_id, sop_instance_uid, series_id) VALUES (2, '9.9', 1)").run();
+    db.prepare(
+      "INSERT INTO pacs_pulls (task_id, sop_instance_uid, outcome, codes) VALUES (2, '9.8', 'other-task', 'SCT:1')",
+    ).run();
+    expect(() =>
+      db.prepare("INSERT INTO pacs_pulls (task_id, sop_instance_uid, outcome) VALUES (2, '9.7', 'maybe')").run(),
+    ).toThrow(/CHECK/);
     db.prepare('DELETE FROM tasks WHERE id = 2').run();
     expect(db.prepare('SELECT (SELECT count(*) FROM pacs_pushes) + (SELECT count(*) FROM pacs_pulls)').pluck().get()).toBe(0);
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');

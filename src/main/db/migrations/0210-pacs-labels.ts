@@ -7,8 +7,10 @@
 //   UIDs are fixed when the row is written, so an attempt repeated after a crash stores the same
 //   SOP instance again rather than a second copy. At most one unsent row per series and task: a
 //   new decision on a series that is still waiting refreshes that row.
-// - `pacs_pulls`: SEGs (SOP Instance UID) a task took from the PACS as its labels, so a later
-//   pull does not take them again.
+// - `pacs_pulls`: SEGs (SOP Instance UID) a task's pulls looked at: `imported` (taken as its
+//   labels: not taken again) or `other-task` (none of its codes were the task's, `codes` being the
+//   task's codes then: not retrieved again while they stay the same), so a pull on a PACS full of
+//   other tasks' SEGs downloads each of them once, not at every pull.
 import type { Migration } from './types';
 
 export const migration0210: Migration = {
@@ -43,6 +45,8 @@ export const migration0210: Migration = {
         sop_instance_uid TEXT NOT NULL,
         series_id        INTEGER REFERENCES series (id) ON DELETE SET NULL,
         author           TEXT NOT NULL DEFAULT '',
+        outcome          TEXT NOT NULL DEFAULT 'imported' CHECK (outcome IN ('imported', 'other-task')),
+        codes            TEXT NOT NULL DEFAULT '',
         pulled_at        TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
         PRIMARY KEY (task_id, sop_instance_uid)
       ) STRICT;

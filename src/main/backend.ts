@@ -169,7 +169,7 @@ export function createBackend(options: BackendOptions): Backend {
     options.inference === false
       ? Promise.resolve()
       : engine.start({ resumeJobs: options.resumeJobs ?? true }).then(() => undefined);
-  followEvents({ db, events, engine, review, registry, training, settings });
+  followEvents({ db, events, engine, review, registry, training, settings, dicomweb, resume: options.resumeJobs ?? true });
   const dispatch = createDispatch(services);
   return {
     dataDir: options.dataDir,
@@ -189,7 +189,7 @@ export function createBackend(options: BackendOptions): Backend {
     dispatch,
     api: createApiClient(createInProcessTransport(dispatch, events)),
     close() {
-      training.close();
+      for (const part of [dicomweb.pushQueue, training]) part.close();
       void engine.close();
       db.close();
     },
@@ -198,7 +198,8 @@ export function createBackend(options: BackendOptions): Backend {
 
 /**
  * What one service does when another's event says so: new series segmented after an import (when
- * the setting asks), finished jobs joining the review loop, a fine-tune queued after N new labels.
+ * the setting asks), finished jobs joining the review loop, a fine-tune queued after N new labels,
+ * submitted labels sent to the task's PACS.
  */
 function followEvents(o: {
   db: Database;
@@ -208,8 +209,14 @@ function followEvents(o: {
   registry: ModelRegistry;
   training: TrainingMainService;
   settings: SettingsMainService;
+  dicomweb: DicomwebMainService;
+  /** Resume what an earlier process left waiting (not in one-shot CLI commands). */
+  resume: boolean;
 }): void {
-  const { db, events, engine, review, registry, training, settings } = o;
+  const { db, events, engine, review, registry, training, settings, dicomweb } = o;
+  // Label pushes to the PACS (issue 26) left waiting by an earlier process go out now; each decision sends its own.
+  if (o.resume) dicomweb.pushQueue.start();
+  events.on('onDidChangeReview', () => void dicomweb.pushQueue.drain());
   // New series from a finished import are segmented when the setting asks for it.
   events.on('onDidImportStudies', ({ studyIds }) => engine.autoSegment(studyIds));
   events.on('onDidChangeSettings', () => void engine.settingsChanged());

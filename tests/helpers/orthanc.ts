@@ -29,6 +29,8 @@ export interface Orthanc {
   root: string;
   /** Kills Orthanc only (the bridges stay): requests in flight break off. */
   killServer(): void;
+  /** Starts Orthanc again after killServer, in the same namespace and on the same storage; resolves once it answers. */
+  restartServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,19 +70,22 @@ export async function startOrthanc(dir: string, options: { users?: Record<string
   const authorization = options.users
     ? { Authorization: `Basic ${Buffer.from(Object.entries(options.users)[0]!.join(':')).toString('base64')}` }
     : undefined;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const r = await fetch(`${root}/system`, { headers: authorization, signal: AbortSignal.timeout(2000) });
-      if (r.ok) break;
-    } catch {
-      // not up yet
+  const waitUp = async () => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const r = await fetch(`${root}/system`, { headers: authorization, signal: AbortSignal.timeout(2000) });
+        if (r.ok) return;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline)
+        throw new Error(`Orthanc did not start: ${readFileSync(path.join(dir, 'orthanc.log'), 'utf8').slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 200));
     }
-    if (Date.now() > deadline)
-      throw new Error(`Orthanc did not start: ${readFileSync(path.join(dir, 'orthanc.log'), 'utf8').slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  const orthancPid = Number(readFileSync(pidFile, 'utf8'));
+  };
+  await waitUp();
+  let orthancPid = Number(readFileSync(pidFile, 'utf8'));
   return {
     dicomweb: `${root}/dicom-web`,
     root,
@@ -90,6 +95,20 @@ export async function startOrthanc(dir: string, options: { users?: Record<string
       } catch {
         // already gone
       }
+    },
+    restartServer: async () => {
+      // The bridge process (ns.pid) lives in the namespace: Orthanc joins it there.
+      const started = spawnSync('nsenter', [
+        '-t',
+        String(ns.pid),
+        '-n',
+        'sh',
+        '-c',
+        `{ ${ORTHANC_BINARY} ${config} >>${path.join(dir, 'orthanc.log')} 2>&1 & echo $! >${pidFile}; }`,
+      ]);
+      if (started.status !== 0) throw new Error(`Orthanc did not restart: ${String(started.stderr)}`);
+      orthancPid = Number(readFileSync(pidFile, 'utf8'));
+      await waitUp();
     },
     stop: async () => {
       try {

@@ -107,3 +107,46 @@ describe('DicomwebClient against a real HTTP server', () => {
     });
   });
 });
+
+describe('QIDO-RS of every instance of a modality, page by page', () => {
+  let server: http.Server;
+  let base: string;
+  const asked: string[] = [];
+  const row = (n: number) => ({
+    '0020000D': { vr: 'UI', Value: ['1.2.1'] },
+    '0020000E': { vr: 'UI', Value: ['1.2.2'] },
+    '00080018': { vr: 'UI', Value: [`1.2.3.${n}`] },
+  });
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      asked.push(`${url.pathname}?${url.searchParams}`);
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? 100);
+      // 230 SEGs; the "stuck" server ignores offset and sends the first page every time.
+      const from = url.pathname.startsWith('/stuck') ? 0 : offset;
+      const rows = Array.from({ length: Math.max(0, Math.min(limit, 230 - from)) }, (_, i) => row(from + i));
+      res.writeHead(200, { 'Content-Type': 'application/dicom+json' }).end(JSON.stringify(rows));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('reads every page until a short one, asking for Modality and the UIDs', async () => {
+    const found = await new DicomwebClient({ url: `${base}/paged`, auth: { kind: 'none' } }).searchInstancesOfModality('SEG');
+    expect(found).toHaveLength(230);
+    expect(found[229]).toEqual({ studyInstanceUid: '1.2.1', seriesInstanceUid: '1.2.2', sopInstanceUid: '1.2.3.229' });
+    expect(asked.filter((a) => a.startsWith('/paged/instances'))).toHaveLength(3);
+    expect(asked[0]).toMatch(/Modality=SEG&limit=100&offset=0&includefield=0020000D&includefield=0020000E/);
+  });
+
+  it('stops on a server that ignores offset instead of asking for ever', async () => {
+    const found = await new DicomwebClient({ url: `${base}/stuck`, auth: { kind: 'none' } }).searchInstancesOfModality('SEG');
+    expect(found).toHaveLength(100);
+    expect(asked.filter((a) => a.startsWith('/stuck/instances'))).toHaveLength(2);
+  });
+});

@@ -68,6 +68,33 @@ export class DicomwebClient {
     return rows.map((r) => text(r, '00080018'));
   }
 
+  /**
+   * QIDO-RS: every instance of a modality on the PACS (PS3.18 10.6, all-instances level), read
+   * page by page (`limit`/`offset`, 100 a page) so a server's own result limit drops none.
+   */
+  async searchInstancesOfModality(
+    modality: string,
+    signal?: AbortSignal,
+  ): Promise<{ studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string }[]> {
+    const out: { studyInstanceUid: string; seriesInstanceUid: string; sopInstanceUid: string }[] = [];
+    const seen = new Set<string>();
+    const page = 100;
+    for (let offset = 0; ; offset += page) {
+      const params = new URLSearchParams({ Modality: modality, limit: String(page), offset: String(offset) });
+      for (const field of ['0020000D', '0020000E']) params.append('includefield', field);
+      const rows = await this.json(`instances?${params}`, signal);
+      const before = out.length;
+      for (const r of rows) {
+        const sopInstanceUid = text(r, '00080018');
+        if (seen.has(sopInstanceUid)) continue;
+        seen.add(sopInstanceUid);
+        out.push({ studyInstanceUid: text(r, '0020000D'), seriesInstanceUid: text(r, '0020000E'), sopInstanceUid });
+      }
+      // A server that ignores `offset` sends the first page again: stop rather than loop.
+      if (rows.length < page || out.length === before) return out;
+    }
+  }
+
   /** WADO-RS: one instance as Part-10 bytes (PS3.18 10.4). */
   async retrieveInstance(studyUid: string, seriesUid: string, sopUid: string, signal?: AbortSignal): Promise<Uint8Array> {
     const response = await this.request(`studies/${uid(studyUid)}/series/${uid(seriesUid)}/instances/${uid(sopUid)}`, {

@@ -1,13 +1,14 @@
 // The `dicomweb` service. Retrieve downloads every instance of a series into a staging folder
 // and only then hands the folder to the ordinary import, so a transfer cut off midway imports
 // nothing; send writes the series' SEG and stores it with STOW-RS, with an audit row.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import {
   dicomwebMethods,
   type DicomwebService,
   type PacsEndpoint,
+  type PacsPullReport,
+  type PacsPush,
   type PacsSeries,
   type PacsStudy,
 } from '../../shared/contract/dicomweb';
@@ -24,6 +25,10 @@ import { appendAudit } from '../db/audit';
 import { seriesToSeg } from '../export/series-seg';
 import { DicomwebClient } from './client';
 import { EndpointStore, type SecretBox } from './endpoints';
+import { retrieveAndImport } from './retrieve';
+import { PushQueue } from './push';
+import { pullTaskLabels } from './pull';
+import { readTask } from '../tasks/queries';
 
 type In<M extends keyof typeof dicomwebMethods> = z.input<(typeof dicomwebMethods)[M]>;
 
@@ -42,10 +47,59 @@ export interface DicomwebServiceOptions {
 
 export class DicomwebMainService implements DicomwebService {
   readonly endpoints: EndpointStore;
+  /** Label pushes of tasks set to send to a PACS (push.ts); started by the backend. */
+  readonly pushQueue: PushQueue;
   private readonly running = new Map<number, Promise<Job>>();
+  /** Tasks whose pull is running: a second pull of one task waits for none and is refused. */
+  private readonly pulling = new Set<number>();
 
   constructor(private readonly o: DicomwebServiceOptions) {
     this.endpoints = new EndpointStore(o.db, o.secrets, o.dataDir);
+    this.pushQueue = new PushQueue({
+      db: o.db,
+      store: o.store,
+      frames: o.frames,
+      softwareVersion: o.softwareVersion,
+      endpoints: this.endpoints,
+      identity: () => o.identity?.() ?? osUserName(),
+    });
+  }
+
+  async setTaskPush(input: In<'setTaskPush'>): Promise<{ taskId: number; endpointId: number | null }> {
+    const { taskId, endpointId } = dicomwebMethods.setTaskPush.parse(input);
+    if (!readTask(this.o.db, taskId)) throw new ServiceError('not-found', `There is no task ${taskId}`);
+    if (endpointId !== null && !this.endpoints.list().some((e) => e.id === endpointId))
+      throw new ServiceError('not-found', 'That PACS is not among the ones in Settings → PACS: add it there first');
+    this.o.db.prepare('UPDATE tasks SET pacs_push_endpoint = ? WHERE id = ?').run(endpointId, taskId);
+    return { taskId, endpointId };
+  }
+
+  async pushes(input?: In<'pushes'>): Promise<PacsPush[]> {
+    const { taskId, limit } = dicomwebMethods.pushes.parse(input);
+    return this.pushQueue.list(taskId, limit);
+  }
+
+  async retryPushes(input?: In<'retryPushes'>): Promise<{ tried: number }> {
+    const { taskId } = dicomwebMethods.retryPushes.parse(input);
+    return { tried: await this.pushQueue.retry(taskId) };
+  }
+
+  async pullTaskLabels(input: In<'pullTaskLabels'>): Promise<PacsPullReport> {
+    const { taskId, endpointId } = dicomwebMethods.pullTaskLabels.parse(input);
+    const task = readTask(this.o.db, taskId);
+    if (!task) throw new ServiceError('not-found', `There is no task ${taskId}`);
+    if (this.pulling.has(taskId))
+      throw new ServiceError(
+        'conflict',
+        `The team's labels of task ${task.name} are being pulled already: wait for that pull to finish`,
+      );
+    const client = this.client(endpointId);
+    this.pulling.add(taskId);
+    try {
+      return await pullTaskLabels(this.o, client, task);
+    } finally {
+      this.pulling.delete(taskId);
+    }
   }
 
   async listEndpoints(): Promise<PacsEndpoint[]> {
@@ -137,29 +191,18 @@ export class DicomwebMainService implements DicomwebService {
     this.o.jobs.markRunning(jobId, () => controller.abort());
     const staging = path.join(this.o.dataDir, 'staging', `retrieve-${jobId}`);
     try {
-      const instances = await client.searchInstances(studyUid, seriesUid, controller.signal);
-      if (instances.length === 0) throw new ServiceError('not-found', 'the PACS has no instances in that series');
-      mkdirSync(staging, { recursive: true });
-      for (const [i, sop] of instances.entries()) {
-        this.o.jobs.progress('import', jobId, { phase: 'downloading', done: i, total: instances.length }, true);
-        const bytes = await client.retrieveInstance(studyUid, seriesUid, sop, controller.signal);
-        writeFileSync(path.join(staging, `${String(i + 1).padStart(5, '0')}.dcm`), bytes);
-      }
-      this.o.jobs.progress('import', jobId, { phase: 'importing', done: instances.length, total: instances.length }, true);
       // A SEG among the instances becomes labels of the task through the same import (label-sets.ts).
-      const { jobId: importJobId } = await this.o.importer.start({ paths: [staging], ...(taskId ? { taskId } : {}) });
-      const imported = await this.o.importer.wait(importJobId);
-      if (imported.status !== 'done')
-        throw new ServiceError('internal', `the import of the retrieved series ${imported.status}: ${imported.error ?? ''}`);
-      if (imported.kind !== 'import' || !imported.result)
-        throw new ServiceError('internal', 'the import of the retrieved series gave no result');
+      const r = await retrieveAndImport({ client, importer: this.o.importer, staging }, studyUid, seriesUid, {
+        signal: controller.signal,
+        ...(taskId ? { taskId } : {}),
+        onProgress: (done, total) =>
+          this.o.jobs.progress('import', jobId, { phase: done < total ? 'downloading' : 'importing', done, total }, true),
+      });
       return this.o.jobs.finish('import', jobId, 'done', {
-        result: { ...imported.result, importJobId, instances: instances.length },
+        result: { ...r.imported.result!, importJobId: r.importJobId, instances: r.instances },
       });
     } catch (e) {
       return this.fail('import', jobId, e);
-    } finally {
-      rmSync(staging, { recursive: true, force: true });
     }
   }
 

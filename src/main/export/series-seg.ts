@@ -59,7 +59,13 @@ export interface SeriesSegDeps {
 export async function seriesToSeg(
   deps: SeriesSegDeps,
   series: SeriesRow,
-  options: { fallBackToPredictions: boolean; at?: Date; taskId?: number },
+  options: {
+    fallBackToPredictions: boolean;
+    at?: Date;
+    taskId?: number;
+    /** The SEG's UIDs, where the caller fixed them beforehand (a push repeated after a crash stores the same instance); default new ones. */
+    uids?: { sopInstanceUid: string; seriesInstanceUid: string };
+  },
 ): Promise<SeriesSegResult> {
   const at = options.at ?? new Date();
   const taskId = options.taskId ?? STARTER_TASK_ID;
@@ -105,7 +111,7 @@ export async function seriesToSeg(
     };
   }
   const { segments, modelVersionIds } = segmentsFor(deps.db, taskId, [...labels.values()]);
-  const seg = { sopInstanceUid: newUid(), seriesInstanceUid: newUid() };
+  const seg = options.uids ?? { sopInstanceUid: newUid(), seriesInstanceUid: newUid() };
   const bytes = buildSeg(source, maps, segments, {
     ...seg,
     seriesNumber: 9900 + (series.seriesNumber ?? 0),

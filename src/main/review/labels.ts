@@ -194,10 +194,11 @@ function splitKeyOf(db: Database, seriesId: number): string {
 }
 
 /**
- * The series' patient gets its split when its first label is submitted, by the rule in
- * src/shared/review/split.ts, and keeps it: an existing row is never rewritten.
+ * The series' patient gets its split when its first label is submitted (or pulled from the PACS,
+ * dicomweb/pull.ts), by the rule in src/shared/review/split.ts, and keeps it: an existing row is
+ * never rewritten.
  */
-function decideSplit(db: Database, seriesId: number): WrittenLabels['split'] {
+export function decideSplit(db: Database, seriesId: number): WrittenLabels['split'] {
   const key = splitKeyOf(db, seriesId);
   const decidedNow =
     db.prepare('INSERT INTO splits (split_key, split) VALUES (?, ?) ON CONFLICT DO NOTHING').run(key, splitFor(key)).changes > 0;

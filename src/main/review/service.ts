@@ -25,6 +25,7 @@ import { userIdentity } from '../settings/identity';
 import { labelsForAccept, labelsFromDraft, seriesLabels, supersede, type WrittenLabels } from './labels';
 import { auditEntries, enqueuePredicted, itemOf, queueItems, seriesWithoutItem, statesOf, versionMetrics } from './queries';
 import { appendAudit } from '../db/audit';
+import { enqueuePush } from '../dicomweb/push';
 
 /** Longer than this between opening a series and deciding is not counted as review time. */
 const MAX_REVIEW_SECONDS = 30 * 60;
@@ -270,6 +271,8 @@ export class ReviewMainService implements ReviewService {
           default:
             exhaustive(t.labels, 'label effect');
         }
+        // A task set to push sends the submitted labels to its PACS: queued with the decision (issue 26).
+        if (written && written.labels.length > 0) enqueuePush(db, taskId, seriesId);
         db.prepare(
           `UPDATE review_items SET state = @to, updated_at = @at,
              entered_at = CASE WHEN @to != state THEN @at ELSE entered_at END,

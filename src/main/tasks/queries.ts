@@ -12,6 +12,7 @@ interface TaskRow {
   created_at: string;
   active_version_id: number | null;
   version_count: number;
+  pacs_push_endpoint: number | null;
 }
 
 interface LabelRow {
@@ -25,7 +26,7 @@ interface LabelRow {
 }
 
 const TASKS = `
-  SELECT t.id, t.name, t.domain, t.model_kind, t.created_at,
+  SELECT t.id, t.name, t.domain, t.model_kind, t.created_at, t.pacs_push_endpoint,
          (SELECT v.id FROM model_versions v WHERE v.task_id = t.id AND v.status = 'active') AS active_version_id,
          (SELECT count(*) FROM model_versions v WHERE v.task_id = t.id) AS version_count
   FROM tasks t`;
@@ -59,6 +60,7 @@ function toTask(r: TaskRow, labels: TaskLabel[]): Task {
     activeVersionId: r.active_version_id,
     versionCount: r.version_count,
     createdAt: r.created_at,
+    pacsPushEndpointId: r.pacs_push_endpoint,
   };
 }
 

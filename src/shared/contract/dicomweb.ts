@@ -4,8 +4,11 @@
 import { z } from 'zod';
 
 export const PACS_AUTH_KINDS = ['none', 'basic', 'bearer'] as const;
+/** A label push: waiting for its first attempt, failed (retried later, the reason in words), or stored on the PACS. */
+export const PACS_PUSH_STATES = ['pending', 'failed', 'sent'] as const;
 
 const endpointId = z.number().int().positive();
+const taskId = z.number().int().positive();
 const uid = z.string().regex(/^[0-9.]{1,64}$/, 'a DICOM UID');
 
 export const dicomwebMethods = {
@@ -43,7 +46,72 @@ export const dicomwebMethods = {
   sendSeg: z
     .object({ endpointId, seriesId: z.number().int().positive(), taskId: z.number().int().positive().optional() })
     .strict(),
+  /** Sends every label of the task submitted from now on (accepted, edited, drawn) to the endpoint as a SEG; null: stop. */
+  setTaskPush: z.object({ taskId, endpointId: endpointId.nullable() }).strict(),
+  /** The label pushes (newest first), of one task or all. */
+  pushes: z
+    .object({ taskId: taskId.optional(), limit: z.number().int().min(1).max(1000).default(200) })
+    .strict()
+    .default({ limit: 200 }),
+  /** Tries every unsent push (of one task or all) now instead of at its next retry. */
+  retryPushes: z.object({ taskId: taskId.optional() }).strict().default({}),
+  /**
+   * Pull the team's labels: finds the SEGs on the PACS whose segments are the task's labels (by
+   * Segmented Property Type code), retrieves them and, where missing here, their source series,
+   * and makes them labels of the task (provenance imported, author the SEG's Content Creator).
+   */
+  pullTaskLabels: z.object({ taskId, endpointId }).strict(),
 } as const;
+
+export type PacsPushState = (typeof PACS_PUSH_STATES)[number];
+
+/** One series' labels of a task on their way to the PACS as a SEG. */
+export interface PacsPush {
+  id: number;
+  taskId: number;
+  seriesId: number;
+  /** Series Description (or modality) of the labelled series, for the list. */
+  seriesDescription: string;
+  endpointId: number;
+  state: PacsPushState;
+  attempts: number;
+  /** Why the last attempt failed, in words; null unless failed. */
+  lastError: string | null;
+  queuedAt: string;
+  /** When it is tried next; null once sent. */
+  nextAttemptAt: string | null;
+  sentAt: string | null;
+  sopInstanceUid: string;
+}
+
+/** One SEG a pull looked at. */
+export interface PacsPulledSeg {
+  sopInstanceUid: string;
+  /** The labelled (source) series. */
+  seriesInstanceUid: string;
+  /** Content Creator's Name of the SEG (the reader who labelled), as written. */
+  author: string;
+  /** What became of it, in words. */
+  message: string;
+}
+
+/** What a pull did: SEGs taken as labels, SEGs of other tasks and SEGs refused, each with its reason. */
+export interface PacsPullReport {
+  taskId: number;
+  /** SEG instances found on the PACS. */
+  found: number;
+  imported: (PacsPulledSeg & { seriesId: number; imagesLabelled: number })[];
+  /** Taken earlier, or sent from this workstation: not taken again. */
+  alreadyHere: number;
+  /** No segment's code is a label of the task: left on the PACS. */
+  notOfTask: (PacsPulledSeg & { segments: string[] })[];
+  /** Found of another task by an earlier pull, while the task's codes were the same: not retrieved again. */
+  otherTasksSeenBefore: number;
+  /** Of the task but not taken (a segment needs the reader's choice, own labels would be replaced, the series could not be retrieved). */
+  refused: PacsPulledSeg[];
+  /** Source series retrieved from the PACS because they were not here. */
+  seriesRetrieved: number;
+}
 
 /** An endpoint as the renderer sees it: never its password or token. */
 export interface PacsEndpoint {
@@ -88,4 +156,8 @@ export interface DicomwebService {
   retrieveSeries(input: z.input<typeof dicomwebMethods.retrieveSeries>): Promise<{ jobId: number }>;
   /** Starts a job that writes the series' SEG (and Secondary Captures for non-DICOM sources) and stores it on the PACS. */
   sendSeg(input: z.input<typeof dicomwebMethods.sendSeg>): Promise<{ jobId: number }>;
+  setTaskPush(input: z.input<typeof dicomwebMethods.setTaskPush>): Promise<{ taskId: number; endpointId: number | null }>;
+  pushes(input?: z.input<typeof dicomwebMethods.pushes>): Promise<PacsPush[]>;
+  retryPushes(input?: z.input<typeof dicomwebMethods.retryPushes>): Promise<{ tried: number }>;
+  pullTaskLabels(input: z.input<typeof dicomwebMethods.pullTaskLabels>): Promise<PacsPullReport>;
 }

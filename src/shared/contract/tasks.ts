@@ -41,6 +41,8 @@ export interface Task {
   activeVersionId: number | null;
   versionCount: number;
   createdAt: string;
+  /** The PACS endpoint (dicomweb.listEndpoints) every submitted label of the task is sent to as a SEG; null: none. */
+  pacsPushEndpointId: number | null;
 }
 
 /** A label as the reader defines it: codes picked from the catalogue, or left out for local ones. */

@@ -15,6 +15,7 @@ import { migration0150 } from './0150-input-statistics';
 import { migration0180 } from './0180-task-drafts-review';
 import { migration0190 } from './0190-label-set-tasks';
 import { migration0200 } from './0200-cluster-training';
+import { migration0220 } from './0220-model-sharing';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0180,
   migration0190,
   migration0200,
+  migration0220,
 ];

@@ -147,6 +147,19 @@ describe.skipIf(!MODEL)(
       expect(readdirSync(path.join(b.dataDir, 'models'))).toEqual([]); // no half copy, no staging folder
     }, 60_000);
 
+    it("refuses a version made for other labels than the task's labels here", async () => {
+      await b.services.tasks.addLabel({ id: 1, label: { name: 'cyst' } });
+      try {
+        await expect(b.services.modelShare.adopt({ contentHash: published.contentHash })).rejects.toMatchObject({
+          code: 'conflict',
+          message: expect.stringContaining('was made for the labels 1 lesion of "Breast lesion (demo)"'),
+        });
+      } finally {
+        await b.services.tasks.retireLabel({ id: 1, value: 2 });
+      }
+      expect(readdirSync(path.join(b.dataDir, 'models'))).toEqual([]);
+    }, 60_000);
+
     it("adopts it as a candidate gated on B's own validation labels; promotion waits for the gate", async () => {
       const adopted = await b.services.modelShare.adopt({ contentHash: published.contentHash });
       expect(adopted.here).toMatchObject({ status: 'candidate', gatePending: true });

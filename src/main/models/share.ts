@@ -142,7 +142,7 @@ export class ModelShareMainService implements ModelShareService {
    * Adopts the shared version with this content hash into the local task with the same UID: copied
    * in and verified file by file (size and SHA-256) and as a whole (the content hash), registered as
    * a candidate, its gate started. Throws ServiceError: 'not-found' (not on the share), 'conflict'
-   * (no such task here, or already here), 'corrupt' (a damaged or partial copy: the message says
+   * (no such task here, already here, or the task's labels differ here), 'corrupt' (a damaged or partial copy: the message says
    * which file and how), 'io'.
    */
   async adopt({ contentHash: hash }: { contentHash: string }): Promise<SharedVersion> {
@@ -156,6 +156,7 @@ export class ModelShareMainService implements ModelShareService {
         `${p.name} ${p.version} is for the task "${p.task.name}", which this workstation does not have.`,
       );
     if (seen.here) throw new ServiceError('conflict', `${p.name} ${p.version} is already on this workstation.`);
+    this.assertSameLabels(p, seen.localTaskId);
     const modelsDir = path.join(this.o.dataDir, 'models');
     mkdirSync(modelsDir, { recursive: true });
     const staging = path.join(modelsDir, `.adopt-${randomBytes(6).toString('hex')}`);
@@ -203,6 +204,25 @@ export class ModelShareMainService implements ModelShareService {
       publishedAt: p.publishedAt,
     });
     return this.describe(entry);
+  }
+
+  /**
+   * The version paints its task's label values as the publisher's task had them: this workstation's
+   * task must use the same values (a label added or retired on one side only would give pixels a
+   * meaning here they did not have there). Throws ServiceError('conflict') naming both lists.
+   */
+  private assertSameLabels(p: Publication, taskId: number): void {
+    const local = this.o.db
+      .prepare('SELECT value, name FROM task_labels WHERE task_id = ? AND retired_at IS NULL ORDER BY value')
+      .all(taskId) as { value: number; name: string }[];
+    const theirs = [...p.task.labels].sort((x, y) => x.value - y.value);
+    if (local.length === theirs.length && local.every((l, i) => l.value === theirs[i]!.value)) return;
+    const words = (ls: readonly { value: number; name: string }[]) => ls.map((l) => `${l.value} ${l.name}`).join(', ');
+    throw new ServiceError(
+      'conflict',
+      `${p.name} ${p.version} was made for the labels ${words(theirs)} of "${p.task.name}" on ${p.workstation}; ` +
+        `this workstation's task has ${words(local)}. Make the task's labels agree before adopting it.`,
+    );
   }
 
   /** Resolves when the gate of an adopted version has finished (at once when none is running). */

@@ -202,3 +202,50 @@ describe.skipIf(!MODEL)(
     }, 240_000);
   },
 );
+
+describe.skipIf(!MODEL)('an adoption whose gate the app left unfinished (the starter model is missing otherwise)', () => {
+  const tmp = tempDir();
+  const share = path.join(tmp.dir, 'share');
+  afterAll(() => tmp.cleanup());
+
+  it('is gated again at the next start, and cannot be promoted until then', async () => {
+    mkdirSync(share);
+    const a = createBackend({ dataDir: path.join(tmp.dir, 'a'), transport: 'http', inference: false });
+    let hash = '';
+    try {
+      await a.services.settings.update({ modelShareFolder: share });
+      const dir = copyModelFolder(STARTER, path.join(tmp.dir, 'a-candidate')).dir;
+      const m = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...m, id: 'lgmsnet-starter-ft7', parent: 'lgmsnet-starter' }));
+      hash = (await a.services.modelShare.publish({ id: (await a.services.models.importVersion({ folder: dir })).id }))
+        .contentHash;
+    } finally {
+      a.close();
+    }
+    const dataDir = path.join(tmp.dir, 'b');
+    let b = createBackend({ dataDir, transport: 'http', inference: false });
+    let id = 0;
+    try {
+      await b.services.settings.update({ modelShareFolder: share });
+      id = (await b.services.modelShare.adopt({ contentHash: hash })).here!.versionId;
+      await b.modelShare.waitForGate(id);
+      // As if the app had stopped during the comparison: the flag still set, no result kept.
+      b.db.prepare('UPDATE model_version_shares SET gate_pending = 1 WHERE model_version_id = ?').run(id);
+      b.db.prepare('UPDATE model_version_training SET reference_gate = NULL WHERE model_version_id = ?').run(id);
+    } finally {
+      b.close();
+    }
+    b = createBackend({ dataDir, transport: 'http', inference: false });
+    try {
+      await expect(b.services.models.activate({ id })).rejects.toMatchObject({ code: 'conflict' });
+      await b.modelShare.waitForGate(id);
+      expect(b.db.prepare('SELECT gate_pending FROM model_version_shares WHERE model_version_id = ?').pluck().get(id)).toBe(0);
+      const run = (await b.services.training.list()).find((r) => r.candidateVersionId === id)!;
+      expect(run.referenceGate?.n).toBe(32);
+      expect((await b.services.training.list()).filter((r) => r.adoptedFrom !== null)).toHaveLength(1); // the same record
+      expect((await b.services.models.activate({ id })).status).toBe('active');
+    } finally {
+      b.close();
+    }
+  }, 300_000);
+});

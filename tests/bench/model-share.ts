@@ -69,10 +69,10 @@ async function round(r: number): Promise<{ hash: number; publish: number; list: 
   }
 }
 
-const results = [];
+const results: Awaited<ReturnType<typeof round>>[] = [];
 for (let r = 0; r < ROUNDS; r++) results.push(await round(r));
 rmSync(work, { recursive: true, force: true });
-const col = (k: keyof (typeof results)[number]) => median(results.map((x) => x[k])).toFixed(0);
+const col = (k: keyof Awaited<ReturnType<typeof round>>) => median(results.map((x) => x[k])).toFixed(0);
 console.log(
   `versions ${VERSIONS}, rounds ${ROUNDS}: hash one version ${col('hash')} ms, publish one ${col('publish')} ms, ` +
     `list ${VERSIONS} ${col('list')} ms, adopt one (copy + hash + register) ${col('adopt')} ms`,

@@ -16,6 +16,7 @@ import { ImportMainService } from './import/service';
 import { InferenceEngine } from './inference/engine';
 import { JobStore } from './jobs/store';
 import { ModelRegistry } from './models/registry';
+import { ModelShareMainService } from './models/share';
 import { ensurePrivateDataDir, privateFiles } from './data-dir';
 import { appVersion, resourcesDir } from './paths';
 import { ReviewMainService } from './review/service';
@@ -62,6 +63,7 @@ export interface Backend {
   readonly engine: InferenceEngine;
   readonly registry: ModelRegistry;
   readonly training: TrainingMainService;
+  readonly modelShare: ModelShareMainService;
   /** Resolves once the inference engine has loaded the active model (or found it cannot). */
   readonly ready: Promise<void>;
   readonly events: Emitter<Events>;
@@ -116,19 +118,16 @@ export function createBackend(options: BackendOptions): Backend {
   );
   const importer = new ImportMainService({ db, dbPath, storeDir: store.root, jobs, events, ...binding });
   const worklist = new WorklistMainService(db, frames);
-  const training = new TrainingMainService({
+  const { training, modelShare } = fineTuning({
     db,
     dataDir: options.dataDir,
     frames,
     registry,
     events,
-    trainer: () => system.refreshTrainer(),
-    trainerDir: path.join(resourcesDir(), 'trainer'),
-    launcher: () => trainerLauncher(settings.read().slurmCluster),
-    gate: { dbPath, storeDir: store.root, ttaFlips: () => settings.read().ttaFlips, ...binding },
+    settings,
+    system,
+    gate: { dbPath, storeDir: store.root, ...binding },
   });
-  // A run whose backend died mid-training: marked interrupted, its files removed (migration 0080).
-  training.recover();
   const review = new ReviewMainService({
     db,
     events,
@@ -156,6 +155,7 @@ export function createBackend(options: BackendOptions): Backend {
     import: importer,
     worklist,
     models: registry,
+    modelShare,
     inference: engine,
     demo: new DemoMainService(options.dataDir, importer),
     viewer: new ViewerMainService(db, frames),
@@ -184,6 +184,7 @@ export function createBackend(options: BackendOptions): Backend {
     engine,
     registry,
     training,
+    modelShare,
     ready,
     events,
     dispatch,
@@ -237,4 +238,47 @@ function followEvents(o: {
         (e: unknown) => console.error(`[training] ${(e as Error).message}`),
       );
   });
+}
+
+/**
+ * Fine-tuning and the model share (issue 26). The share is wired before the inference engine
+ * starts: its guard must refuse an adopted version whose gate has not finished before the engine's
+ * own listener loads it. A run whose backend died mid-training is marked interrupted and its files
+ * removed (migration 0080); adoptions whose gate a previous process left unfinished are gated again.
+ */
+function fineTuning(o: {
+  db: Database;
+  dataDir: string;
+  frames: FrameLoader;
+  registry: ModelRegistry;
+  events: Emitter<Events>;
+  settings: SettingsMainService;
+  system: SystemMainService;
+  gate: { dbPath: string; storeDir: string; sqliteBinding?: string };
+}): { training: TrainingMainService; modelShare: ModelShareMainService } {
+  const { db, dataDir, registry, events, settings } = o;
+  const training = new TrainingMainService({
+    db,
+    dataDir,
+    frames: o.frames,
+    registry,
+    events,
+    trainer: () => o.system.refreshTrainer(),
+    trainerDir: path.join(resourcesDir(), 'trainer'),
+    launcher: () => trainerLauncher(settings.read().slurmCluster),
+    gate: { ...o.gate, ttaFlips: () => settings.read().ttaFlips },
+  });
+  training.recover();
+  const modelShare = new ModelShareMainService({
+    db,
+    dataDir,
+    registry,
+    events,
+    folder: () => settings.read().modelShareFolder,
+    identity: () => userIdentity(settings.read()),
+    gate: (versionId, taskId, from) => training.gateAdopted(versionId, taskId, from),
+  });
+  registry.onWillActivate(async (version) => modelShare.assertGated(version.id));
+  modelShare.recover();
+  return { training, modelShare };
 }

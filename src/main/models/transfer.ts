@@ -8,7 +8,8 @@ import path from 'node:path';
 import { ServiceError } from '../../shared/result';
 import { readModelPackage, type ModelPackage } from './package';
 
-const PARTS = ['model.json', 'model.onnx', 'weights.pt', 'split.json', 'learning-curve.json', 'replay', 'reference'];
+/** What a version folder holds, as far as it travels (files or folders; absent ones are skipped). */
+export const PARTS = ['model.json', 'model.onnx', 'weights.pt', 'split.json', 'learning-curve.json', 'replay', 'reference'];
 
 /** Copies the version in `sourceDir` to `destDir` (which must not exist); returns the copy. */
 export function copyModelFolder(sourceDir: string, destDir: string): ModelPackage {

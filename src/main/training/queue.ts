@@ -1,7 +1,8 @@
 // The retraining queue: current labels (not superseded, with a frozen split) that no run which
 // trained on them — running, or done with a candidate — has used yet. A cancelled, failed or
 // interrupted run staged its labels too (training_run_labels), but trained nothing that lasts, so
-// its labels stay new. Excluded images are listed (so they can be included again) but not counted.
+// its labels stay new. Nor does the gate of a version adopted from the shared folder (adopted_from
+// set): it compared on the validation labels, it trained on none. Excluded images are listed (so they can be included again) but not counted.
 import type { TrainingQueue, TrainingQueueItem } from '../../shared/contract/training';
 import type { Database } from '../db/database';
 import { CURRENT_LABELS_WITH_SPLIT } from './stage';
@@ -10,7 +11,7 @@ import { CURRENT_LABELS_WITH_SPLIT } from './stage';
 const NEW_LABELS = `${CURRENT_LABELS_WITH_SPLIT}
     AND NOT EXISTS (
       SELECT 1 FROM training_run_labels u JOIN training_runs r ON r.id = u.run_id
-      WHERE u.label_id = l.id AND r.status IN ('running', 'done'))`;
+      WHERE u.label_id = l.id AND r.status IN ('running', 'done') AND r.adopted_from IS NULL)`;
 
 const EXCLUDED = 'EXISTS (SELECT 1 FROM training_exclusions x WHERE x.image_id = l.image_id)';
 
@@ -42,7 +43,9 @@ export function trainingQueue(db: Database, limit: number, taskId = 1): Training
   const counts = newLabelCounts(db, taskId);
   const lastRunAt =
     (db
-      .prepare("SELECT max(created_at) FROM training_runs WHERE status IN ('running', 'done') AND task_id = ?")
+      .prepare(
+        "SELECT max(created_at) FROM training_runs WHERE status IN ('running', 'done') AND adopted_from IS NULL AND task_id = ?",
+      )
       .pluck()
       .get(taskId) as string | null) ?? null;
   return { taskId, items, newTraining: counts.training, newValidation: counts.validation, excluded: counts.excluded, lastRunAt };

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import type { Events, TrainerStatus } from '../../shared/contract';
 import {
+  type AdoptedFrom,
   FIRST_MODEL_MIN_IMAGES,
   FIRST_MODEL_MIN_SERIES,
   parseTrainerLine,
@@ -133,6 +134,8 @@ interface RunRow {
   finished_at: string | null;
   /** A Slurm batch job (ClusterJobRef as JSON, migration 0200); null for a local trainer. */
   cluster_job: string | null;
+  /** The gate record of a version adopted from the shared folder (AdoptedFrom as JSON, migration 0220); null for a run. */
+  adopted_from: string | null;
 }
 
 const RUNS_DIR = 'training';
@@ -500,6 +503,81 @@ export class TrainingMainService implements TrainingService {
   }
 
   /**
+   * The gate of a version adopted from the shared folder (modelShare.adopt), exactly as after a
+   * local fine-tune: the candidate against this workstation's active version of the task (none: a
+   * first model's per-label Dice) on this workstation's frozen validation labels of the task
+   * (inside its applicability), then on the reference set of the active version's domain. A row in
+   * training_runs (status done, `adopted_from` set, no training) records the labels compared on,
+   * so the Models view shows the result as for a local candidate. Why a gate could not run is kept
+   * as the run's gate error; the candidate stays registered, unproven. Never throws for a gate
+   * failure; throws ServiceError('not-found') for an unknown task or version.
+   */
+  async gateAdopted(versionId: number, taskId: number, adoptedFrom: AdoptedFrom): Promise<TrainingRun> {
+    const task = this.task(taskId);
+    const version = this.o.registry.get(versionId);
+    const existing = this.o.db
+      .prepare('SELECT run_id FROM model_version_training WHERE model_version_id = ?')
+      .pluck()
+      .get(versionId) as number | undefined;
+    const runId = existing ?? this.recordAdoption(version, task, adoptedFrom);
+    this.o.events.emit('onDidChangeTrainingRun', this.run(runId));
+    const failed = (e: unknown) => {
+      const message = e instanceof Error ? e.message : String(e);
+      this.gateErrors.set(runId, [this.gateErrors.get(runId), message].filter(Boolean).join('; '));
+    };
+    this.gateErrors.delete(runId);
+    if (!this.o.gate) failed(new Error('the registry gate is not configured'));
+    else {
+      const gate = { ...this.o.gate, db: this.o.db, registry: this.o.registry };
+      const validation = this.run(runId).validationLabels;
+      if (validation === 0)
+        failed(new Error(`this workstation has no validation labels of "${task.name}" yet to compare the version on`));
+      else await runGate(gate, versionId).catch(failed);
+      await runReferenceGate(gate, versionId).catch(failed);
+    }
+    const run = this.run(runId);
+    this.o.events.emit('onDidChangeTrainingRun', run);
+    return run;
+  }
+
+  /** The run row of an adopted version: its frozen validation labels and the local active version as parent. */
+  private recordAdoption(version: ResolvedVersion, task: Task, adoptedFrom: AdoptedFrom): number {
+    const parent = this.o.registry.active(task.id);
+    const validation = labelsForTraining(this.o.db, task.id).filter(
+      (l) => l.split === 'validation' && applicability(task.domain, l).inDomain,
+    );
+    const m = version.manifest as ModelManifest & { trainerVersion?: string };
+    const outDir = path.relative(this.o.dataDir, version.dir);
+    return this.o.db.transaction(() => {
+      const runId = Number(
+        this.o.db
+          .prepare(
+            `INSERT INTO training_runs (status, task_id, parent_version_id, candidate_version_id, hyperparameters, out_dir, adopted_from,
+                                        started_at, finished_at)
+             VALUES ('done', ?, ?, ?, '{}', ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+          )
+          .run(task.id, parent?.id ?? null, version.id, outDir, JSON.stringify(adoptedFrom)).lastInsertRowid,
+      );
+      const insert = this.o.db.prepare("INSERT INTO training_run_labels (run_id, label_id, split) VALUES (?, ?, 'validation')");
+      for (const l of validation) insert.run(runId, l.labelId);
+      this.o.db
+        .prepare(
+          `INSERT INTO model_version_training (model_version_id, run_id, parent_version_id, hyperparameters, trainer_version, torch_version, metrics)
+           VALUES (?, ?, ?, '{}', ?, ?, ?)`,
+        )
+        .run(
+          version.id,
+          runId,
+          parent?.id ?? null,
+          m.trainerVersion ?? 'unknown',
+          String(m.training.torch ?? 'unknown'),
+          JSON.stringify(m.metrics),
+        );
+      return runId;
+    })();
+  }
+
+  /**
    * Runs (again) the reference-set comparison of a registered candidate with its parent
    * (gate.ts, runReferenceGate) and stores it; null when the parent's chain ships no reference
    * set. Throws ServiceError('unavailable') when this service was made without a gate.
@@ -590,7 +668,10 @@ export class TrainingMainService implements TrainingService {
       status: row.status,
       taskId: row.task_id,
       parentVersionId: row.parent_version_id,
-      init: row.parent_version_id === null ? ((hp.init as 'starter' | 'scratch' | undefined) ?? 'starter') : null,
+      init:
+        row.parent_version_id === null && row.adopted_from === null
+          ? ((hp.init as 'starter' | 'scratch' | undefined) ?? 'starter')
+          : null,
       candidateVersionId: row.candidate_version_id,
       hyperparameters: hp,
       trainingLabels: counts.find((c) => c.split === 'training')?.n ?? 0,
@@ -600,6 +681,7 @@ export class TrainingMainService implements TrainingService {
       firstModelGate: gate && isFirstModelGate(gate) ? gate : null,
       referenceGate: referenceGate && !isFirstModelGate(referenceGate) ? referenceGate : null,
       gateError: this.gateErrors.get(row.id) ?? null,
+      adoptedFrom: row.adopted_from === null ? null : (JSON.parse(row.adopted_from) as AdoptedFrom),
       error: row.error,
       createdAt: row.created_at,
       startedAt: row.started_at,

@@ -22,6 +22,7 @@ import { demoMethods, type DemoService } from './demo';
 import { importMethods, type ImportProgress, type ImportService } from './import';
 import { inferenceMethods, type InferenceService, type InferenceStatus } from './inference';
 import { modelsMethods, type ModelsService } from './models';
+import { modelShareMethods, type ModelShareService } from './model-share';
 import { jobsMethods, type Job, type JobsService } from './jobs';
 import { settingsMethods, type Settings, type SettingsService } from './settings';
 import { systemMethods, type SystemService, type TrainerStatus } from './system';
@@ -43,6 +44,7 @@ export * from './demo';
 export * from './import';
 export * from './inference';
 export * from './models';
+export * from './model-share';
 export * from './jobs';
 export * from './settings';
 export * from './system';
@@ -61,6 +63,7 @@ export const contract = {
   import: importMethods,
   worklist: worklistMethods,
   models: modelsMethods,
+  modelShare: modelShareMethods,
   inference: inferenceMethods,
   demo: demoMethods,
   viewer: viewerMethods,
@@ -79,6 +82,7 @@ export interface Services {
   import: ImportService;
   worklist: WorklistService;
   models: ModelsService;
+  modelShare: ModelShareService;
   inference: InferenceService;
   demo: DemoService;
   viewer: ViewerService;

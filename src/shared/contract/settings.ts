@@ -42,6 +42,8 @@ export const settingsSchema = z.object({
   autoFineTuneAfter: z.union([z.literal(0), z.number().int().min(4).max(100_000)]),
   /** Fine-tune as a batch job on this Slurm cluster; null = on this workstation. */
   slurmCluster: slurmClusterSchema.nullable(),
+  /** The shared folder (a network share) where model versions are published and adopted from; '' = none. */
+  modelShareFolder: z.string().trim().max(4096),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -56,6 +58,7 @@ export const DEFAULT_SETTINGS: Settings = {
   overlayOpacity: 0.45,
   autoFineTuneAfter: 0,
   slurmCluster: null,
+  modelShareFolder: '',
 };
 
 export const settingsPatchSchema = settingsSchema.partial().strict();

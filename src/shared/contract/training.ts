@@ -172,6 +172,15 @@ export interface GateResult {
   finishedAt: string;
 }
 
+/** Where an adopted version came from (modelShare.adopt): the row records its local gate, nothing was trained here. */
+export interface AdoptedFrom {
+  /** The version's content hash on the shared folder (src/main/models/content-hash.ts). */
+  contentHash: string;
+  publishedBy: string;
+  workstation: string;
+  publishedAt: string;
+}
+
 export interface TrainingRun {
   id: number;
   status: TrainingRunStatus;
@@ -194,6 +203,8 @@ export interface TrainingRun {
   referenceGate: GateResult | null;
   /** Why the gate could not run (the candidate stays registered, unproven). */
   gateError: string | null;
+  /** Set when the row records the gate of a version adopted from the shared folder (no training ran). */
+  adoptedFrom: AdoptedFrom | null;
   error: string | null;
   createdAt: string;
   startedAt: string | null;

@@ -16,6 +16,7 @@ import { migration0180 } from './0180-task-drafts-review';
 import { migration0190 } from './0190-label-set-tasks';
 import { migration0200 } from './0200-cluster-training';
 import { migration0210 } from './0210-pacs-labels';
+import { migration0220 } from './0220-model-sharing';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -38,4 +39,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0190,
   migration0200,
   migration0210,
+  migration0220,
 ];

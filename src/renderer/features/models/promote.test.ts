@@ -50,4 +50,14 @@ describe('promote confirmation', () => {
     expect(promoteQuestion(version, run(null, null)).question).toMatch(/has not run: it is unproven\.$/);
     expect(promoteQuestion(version, undefined).again).toBeNull();
   });
+
+  it('says where an adopted version came from, before its verdicts', () => {
+    const adopted = {
+      ...run(gate('validation', 'no-evidence', 0, 6), null),
+      adoptedFrom: { contentHash: 'a'.repeat(64), publishedBy: 'Dr A', workstation: 'ws-a', publishedAt: '' },
+    } as TrainingRun;
+    expect(promoteQuestion(version, adopted).question).toContain(
+      'roll back to. It was adopted from the shared folder (published by Dr A). Validation labels:',
+    );
+  });
 });

@@ -22,7 +22,8 @@ function verdictLine(name: string, g: GateResult | null): string {
 /** The questions before making `v` active; `run` is the training run that made it, if any. */
 export function promoteQuestion(v: ModelVersionInfo, run: TrainingRun | undefined): PromoteQuestion {
   const name = `${v.name} ${v.version}`;
-  const ask = `Make ${name} the model every new segmentation uses? The current one stays available to roll back to.`;
+  const from = run?.adoptedFrom ? ` It was adopted from the shared folder (published by ${run.adoptedFrom.publishedBy}).` : '';
+  const ask = `Make ${name} the model every new segmentation uses? The current one stays available to roll back to.${from}`;
   if (!run) return { question: `${ask} It has no comparison with a parent on this workstation.`, again: null };
   if (run.firstModelGate) {
     const g = run.firstModelGate;

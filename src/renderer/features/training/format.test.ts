@@ -17,6 +17,12 @@ describe('training words', () => {
     expect(describeStatus(run('running', 4))).toBe('Comparing the candidate with its parent');
     expect(describeStatus(run('running'))).toBe('Training');
     expect(describeStatus(run('interrupted'))).toBe('Interrupted');
+    // The gate record of a version adopted from the shared folder: nothing was trained here.
+    const adopted = {
+      ...run('done', 5),
+      adoptedFrom: { contentHash: 'a'.repeat(64), publishedBy: 'Dr A', workstation: 'ws-a', publishedAt: '' },
+    };
+    expect(describeStatus(adopted)).toBe('Adopted from the shared folder (published by Dr A)');
   });
 
   it('says a queued run waits only when an earlier run is queued or running; the first run is starting', () => {

@@ -25,6 +25,8 @@ export function describeStatus(run: TrainingRun, runs: readonly Pick<TrainingRun
     case 'running':
       return run.candidateVersionId !== null ? 'Comparing the candidate with its parent' : 'Training';
     case 'done':
+      // A version adopted from the shared folder: the row records its local gate, nothing trained here.
+      if (run.adoptedFrom) return `Adopted from the shared folder (published by ${run.adoptedFrom.publishedBy})`;
       return run.candidateVersionId !== null ? 'Candidate ready to compare' : 'Finished';
     case 'failed':
       return 'Failed';

@@ -2,18 +2,21 @@
 //   npx tsx src/main/demo/cli.ts pairs   --out DIR --count N --seed S --domain base|shifted [--size 256] [--anatomy breast|thyroid|mixed]
 //   npx tsx src/main/demo/cli.ts dicom   --out DIR --patients N --images M --seed S --domain base|shifted [--size 256]
 //   npx tsx src/main/demo/cli.ts preview --out FILE.png [--seed S] [--count 8] [--size 256]
+//   npx tsx src/main/demo/cli.ts ct      --out DIR --seed S --domain base|shifted [--size 128] [--slices 48] [--index 0]
 
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AnatomyKind } from './anatomy';
-import { renderPreview, writeDemoStudies, writeFileAtomic, writePngPairs } from './index';
+import { renderPreview, writeCtPhantomSeries, writeDemoStudies, writeFileAtomic, writePngPairs } from './index';
 import { DOMAINS, type Domain } from './scanner';
 
 const USAGE = `usage:
   cli.ts pairs   --out DIR --count N --seed S --domain base|shifted [--size 256] [--anatomy breast|thyroid|mixed]
   cli.ts dicom   --out DIR --patients N --images M --seed S --domain base|shifted [--size 256] [--anatomy ...]
-  cli.ts preview --out FILE.png [--seed S] [--count 8] [--size 256] [--anatomy ...]`;
+  cli.ts preview --out FILE.png [--seed S] [--count 8] [--size 256] [--anatomy ...]
+  cli.ts ct      --out DIR --seed S --domain base|shifted [--size 128] [--slices 48] [--index 0]
+                 (a CT phantom volume: DIR/dicom/… and its label maps in DIR/ground-truth/…)`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -103,6 +106,28 @@ export async function runCli(argv: readonly string[]): Promise<string> {
       });
       await writeFileAtomic(out, png);
       return `wrote preview (base and shifted images with masks) to ${out} in ${seconds()} s`;
+    }
+    case 'ct': {
+      const out = outFlag(flags);
+      const domain = domainFlag(flags);
+      const seed = intFlag(flags, 'seed');
+      const size = intFlag(flags, 'size', 128);
+      const slices = intFlag(flags, 'slices', 48);
+      try {
+        await writeCtPhantomSeries({
+          dicomDir: path.join(out, 'dicom'),
+          groundTruthDir: path.join(out, 'ground-truth'),
+          seed,
+          index: intFlag(flags, 'index', 0),
+          domain,
+          size,
+          slices,
+        });
+      } catch (err) {
+        if (err instanceof RangeError) throw new UsageError(err.message);
+        throw err;
+      }
+      return `wrote a ${size}×${size}×${slices} ${domain} CT phantom (seed ${seed}) with its label maps to ${out} in ${seconds()} s`;
     }
     default:
       throw new UsageError(command ? `unknown command '${command}'` : 'no command');

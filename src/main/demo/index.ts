@@ -1,7 +1,7 @@
 // Demo data for the workstation: phantom breast ultrasound images with exact lesion masks, as
 // PNG image/mask pairs (a training set) or as DICOM studies (something to import and segment).
 
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AnatomyKind } from './anatomy';
 import { demoUid, phantomToDicom } from './dicom';
@@ -10,6 +10,7 @@ import { hashInts, hashLabel } from './prng';
 import { encodeGrayPng } from '../imaging/raster/png-encoder';
 import type { Domain } from './scanner';
 import { THYROID_LABELS } from './thyroid';
+import { writeFileAtomic } from './write-atomic';
 
 export { generatePhantom } from './phantom';
 export type { Phantom, PhantomMeta, PhantomOptions } from './phantom';
@@ -20,21 +21,14 @@ export { encodeGrayPng, encodePng } from '../imaging/raster/png-encoder';
 export { demoUid, phantomToDicom, readDicom } from './dicom';
 export { renderPreview } from './preview';
 export { THYROID_LABELS } from './thyroid';
+export { writeFileAtomic } from './write-atomic';
+export { CT_LABELS, HU_RANGES, createCtPhantom } from './ct';
+export type { CtPhantom, CtPhantomMeta, CtPhantomOptions, CtSlice } from './ct';
+export { ctSliceToDicom, writeCtPhantomSeries } from './ct-series';
+export type { CtSeriesOptions, CtSeriesResult } from './ct-series';
 
 export const GENERATOR = 'lgms-demo-phantom';
 export const GENERATOR_VERSION = 1;
-
-/** Writes a file under a temporary name and renames it in, so readers never see half a file. */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${hashInts(Date.now() % 1e9, hashLabel(file)).toString(36)}.tmp`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 export interface PngPairsOptions {
   count: number;

@@ -4,10 +4,12 @@ import path from 'node:path';
 import type { DemoService } from '../../shared/contract';
 import { demoMethods } from '../../shared/contract';
 import type { ImportMainService } from '../import/service';
-import { writeDemoStudies } from './index';
+import { writeCtPhantomSeries, writeDemoStudies } from './index';
 
 /** Fixed seeds: the same demo studies on every machine, none from the starter model's training seeds. */
 const SEEDS = { base: 4001, shifted: 4002 } as const;
+/** The CT phantom's seed: one patient, scanned in both domains. */
+const CT_SEED = 4101;
 
 export class DemoMainService implements DemoService {
   constructor(
@@ -28,6 +30,18 @@ export class DemoMainService implements DemoService {
         domain,
       });
       files += written.length;
+      if (o.ctVolume) {
+        // The label maps go outside the imported folder: they are the answer, not images to read.
+        const ct = await writeCtPhantomSeries({
+          dicomDir: path.join(root, `ct-${domain}`),
+          groundTruthDir: path.join(this.dataDir, 'demo-ground-truth'),
+          seed: CT_SEED,
+          domain,
+          size: 256,
+          slices: 48,
+        });
+        files += ct.files.length;
+      }
     }
     const { jobId } = await this.importer.start({ paths: [root] });
     return { jobId, files };

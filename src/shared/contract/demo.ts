@@ -8,6 +8,8 @@ export const demoMethods = {
       imagesPerSeries: z.number().int().min(1).max(50).default(5),
       /** Both adds studies from a second, "shifted" scanner: where fine-tuning helps. */
       domain: z.enum(['base', 'shifted', 'both']).default('both'),
+      /** Also one synthetic abdomen CT volume per domain (256 × 256 × 48), its label maps kept aside as ground truth. */
+      ctVolume: z.boolean().default(false),
     })
     .strict()
     .prefault({}),

@@ -49,6 +49,7 @@ describe('the stored label as the viewer starting state', () => {
   it('answers null without a stored label, and the stored maps with no draft, per task, writing nothing', async () => {
     expect(await call(b).viewer.draft({ seriesId, taskId: T, storedLabel: true })).toBeNull();
     // The reader draws slices 1 and 2 of the task and submits.
+    await call(b).settings.update({ userName: 'Dr First' });
     const drawn = images.map(() => new Uint8Array(SIZE * SIZE));
     drawn[1]!.fill(1, 40, 90);
     drawn[2]!.fill(1, 200, 260);
@@ -67,7 +68,7 @@ describe('the stored label as the viewer starting state', () => {
     const view = (await call(b).viewer.draft({ seriesId, taskId: T, storedLabel: true }))!;
     expect(draftViewSchema.safeParse(view).success).toBe(true);
     expect(view).toMatchObject({ revision: 0, history: null, taskId: T });
-    expect(view.storedLabel).toMatchObject({ origins: ['drawn'], authors: [expect.any(String)] });
+    expect(view.storedLabel).toMatchObject({ origins: ['drawn'], authors: ['Dr First'] });
     expect(view.slices.map((s) => s.imageId)).toEqual([images[1], images[2]]);
     for (const s of view.slices) expect(decodeRle(s.labels, SIZE * SIZE)).toEqual(labelMap(b.db, s.imageId, T));
     for (const i of [1, 2, 3]) expect(labelMap(b.db, images[i]!, T)).toEqual(drawn[i]);
@@ -84,6 +85,7 @@ describe('the stored label as the viewer starting state', () => {
   it('an edit of the stored label is saved as a draft from revision 0 and submitted over it', async () => {
     const view = (await call(b).viewer.draft({ seriesId, taskId: T, storedLabel: true }))!;
     const before = (await call(b).review.labels({ seriesId, taskId: T })).labels;
+    await call(b).settings.update({ userName: 'Dr Second' });
     // The viewer's first save: the stored slices plus the edited one (slice 3 painted).
     const edit = new Uint8Array(SIZE * SIZE).fill(1, 500, 520);
     await call(b).viewer.saveDraft({
@@ -103,6 +105,14 @@ describe('the stored label as the viewer starting state', () => {
     expect(after.slices.map((s) => s.imageId)).toEqual([images[1], images[2], images[3]]);
     expect(decodeRle(after.slices[0]!.labels, SIZE * SIZE)).toEqual(decodeRle(view.slices[0]!.labels, SIZE * SIZE));
     expect(labelMap(b.db, images[3]!, T)).toEqual(edit);
+    // The slices left as stored keep their provenance (no one edited them now); the edited one is the second reader's.
+    const labels = (await call(b).review.labels({ seriesId, taskId: T })).labels;
+    expect(labels.map((l) => [l.imageId, l.origin, l.author])).toEqual([
+      [images[0], 'drawn', 'Dr First'],
+      [images[1], 'drawn', 'Dr First'],
+      [images[2], 'drawn', 'Dr First'],
+      [images[3], 'drawn', 'Dr Second'],
+    ]);
     // The first label's rows stay, superseded, with their provenance.
     const old = b.db
       .prepare(

@@ -75,9 +75,11 @@ export function labelsFromPrediction(db: Database, c: LabelContext): WrittenLabe
 
 /**
  * Submit: the saved draft becomes the label of every image (a slice without a draft row is
- * empty). Per image, against the item's prediction when there is one: identical → `accepted`,
- * else `edited` with Dice(prediction, label) and the pixels whose value changed; no prediction →
- * `drawn`. The draft is consumed.
+ * empty). Per image: a map equal to the image's current stored label keeps that label's
+ * provenance (origin, author, model version, edit Dice: the viewer starts a draft from the stored
+ * label, and a slice left as it was is no one's edit now); else, against the item's prediction
+ * when there is one: identical → `accepted`, else `edited` with Dice(prediction, label) and the
+ * pixels whose value changed; no prediction → `drawn`. The draft is consumed.
  */
 export function labelsFromDraft(db: Database, c: LabelContext): WrittenLabels {
   if (!db.prepare('SELECT 1 FROM drafts WHERE series_id = ? AND task_id = ?').get(c.seriesId, c.taskId)) {
@@ -105,6 +107,7 @@ export function labelsFromDraft(db: Database, c: LabelContext): WrittenLabels {
         ).map((r) => [r.imageId, r.mask]),
   );
   const all = images(db, c.seriesId);
+  const current = currentLabels(db, c.seriesId, c.taskId);
   supersede(db, c.seriesId, c.at, c.taskId);
   const share = c.seconds / Math.max(1, all.length);
   const labels = all.map((image) => {
@@ -113,6 +116,14 @@ export function labelsFromDraft(db: Database, c: LabelContext): WrittenLabels {
     const rle = stored ?? Buffer.from(encodeRle(map));
     let foreground = 0;
     for (let i = 0; i < map.length; i++) if (map[i] !== 0) foreground++;
+    // A slice the draft left as its stored label was (the viewer starts from it) keeps that
+    // label's provenance: nobody edited it now.
+    const kept = current.get(image.id);
+    if (kept && sameMap(decodeRle(kept.mask, image.pixels), map)) {
+      const byLabel = kept.editDiceByLabel === null ? null : (JSON.parse(kept.editDiceByLabel) as Record<number, number>);
+      const from = { ...c, modelVersionId: kept.modelVersionId, author: kept.author };
+      return insert(db, from, image.id, rle, foreground, kept.origin, share, kept.editDice, kept.pixelsChanged, byLabel);
+    }
     const predicted = predictions.get(image.id);
     if (!predicted) return insert(db, { ...c, modelVersionId: null }, image.id, rle, foreground, 'drawn', share, null, null);
     const p = decodeRle(predicted, image.pixels);
@@ -123,6 +134,34 @@ export function labelsFromDraft(db: Database, c: LabelContext): WrittenLabels {
   });
   db.prepare('DELETE FROM drafts WHERE series_id = ? AND task_id = ?').run(c.seriesId, c.taskId);
   return { labels, split: decideSplit(db, c.seriesId) };
+}
+
+interface CurrentLabel {
+  mask: Buffer;
+  origin: LabelOrigin;
+  modelVersionId: number | null;
+  author: string;
+  editDice: number | null;
+  pixelsChanged: number | null;
+  editDiceByLabel: string | null;
+}
+
+/** The series' current labels of one task by image id, with their provenance. */
+function currentLabels(db: Database, seriesId: number, taskId: number): Map<number, CurrentLabel> {
+  const rows = db
+    .prepare(
+      `SELECT image_id AS imageId, mask, origin, model_version_id AS modelVersionId, author, edit_dice AS editDice,
+              pixels_changed AS pixelsChanged, edit_dice_by_label AS editDiceByLabel
+       FROM labels WHERE series_id = ? AND task_id = ? AND superseded_at IS NULL`,
+    )
+    .all(seriesId, taskId) as (CurrentLabel & { imageId: number })[];
+  return new Map(rows.map((r) => [r.imageId, r]));
+}
+
+function sameMap(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Marks the series' current labels of one task superseded (other tasks' stay); returns how many. */

@@ -3,7 +3,7 @@
 // lesion draft of the same series.
 // A save writes the changed slices and the history in one transaction, so the stored labels
 // and the stored undo history always describe the same state.
-import type { DraftSlice, DraftView } from '../../shared/contract';
+import type { DraftSlice, DraftView, LabelOrigin } from '../../shared/contract';
 import type { SerializedHistory } from '../../shared/imaging/history';
 import { decodeRle } from '../../shared/imaging/rle';
 import { ServiceError } from '../../shared/result';
@@ -38,6 +38,45 @@ export class DraftStore {
       slices: slices.map((s) => ({ imageId: s.imageId, labels: s.labels })),
       history: draft.history === null ? null : readHistory(draft.history),
       updatedAt: draft.updated_at,
+    };
+  }
+
+  /**
+   * The task's current stored label (rows of `labels` not superseded) as the viewer's starting
+   * state when the series has no draft: revision 0 (a first save creates the draft), no undo
+   * history, only slices with labelled pixels, each map the stored RLE unchanged (pixel-equal).
+   * `storedLabel` names its authors, origins and latest time. Null when the task has no stored
+   * label on the series. Reads only: opening a series writes nothing.
+   */
+  readStoredLabel(seriesId: number, taskId = 1): DraftView | null {
+    const rows = this.db
+      .prepare(
+        `SELECT l.image_id AS imageId, l.mask, l.foreground_pixels AS foreground, l.author, l.origin, l.created_at AS createdAt
+         FROM labels l JOIN images i ON i.id = l.image_id
+         WHERE l.series_id = ? AND l.task_id = ? AND l.superseded_at IS NULL ORDER BY i.position_index, i.id`,
+      )
+      .all(seriesId, taskId) as {
+      imageId: number;
+      mask: Buffer;
+      foreground: number;
+      author: string;
+      origin: LabelOrigin;
+      createdAt: string;
+    }[];
+    if (rows.length === 0) return null;
+    const createdAt = rows.reduce((at, r) => (r.createdAt > at ? r.createdAt : at), rows[0]!.createdAt);
+    return {
+      seriesId,
+      taskId,
+      revision: 0,
+      slices: rows.filter((r) => r.foreground > 0).map((r) => ({ imageId: r.imageId, labels: r.mask })),
+      history: null,
+      updatedAt: createdAt,
+      storedLabel: {
+        authors: [...new Set(rows.map((r) => r.author))],
+        origins: [...new Set(rows.map((r) => r.origin))],
+        createdAt,
+      },
     };
   }
 

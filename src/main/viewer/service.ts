@@ -111,8 +111,8 @@ export class ViewerMainService implements ViewerService {
   }
 
   async draft(input: z.input<typeof viewerMethods.draft>): Promise<DraftView | null> {
-    const { seriesId, taskId } = viewerMethods.draft.parse(input);
-    return this.drafts.read(seriesId, taskId);
+    const { seriesId, taskId, storedLabel } = viewerMethods.draft.parse(input);
+    return this.drafts.read(seriesId, taskId) ?? (storedLabel ? this.drafts.readStoredLabel(seriesId, taskId) : null);
   }
 
   async saveDraft(input: z.input<typeof viewerMethods.saveDraft>): Promise<{ revision: number; updatedAt: string }> {

@@ -103,6 +103,20 @@ export const draftViewSchema = z.object({
   slices: z.array(draftSliceSchema),
   history: serializedHistorySchema.nullable(),
   updatedAt: z.string(),
+  /**
+   * Set when there is no draft and the view is the task's stored label (`viewer.draft` with
+   * `storedLabel`): who stored it, how, and when (the latest of its slice labels). Absent or null
+   * on a saved draft.
+   */
+  storedLabel: z
+    .object({
+      authors: z.array(z.string()),
+      origins: z.array(z.enum(['accepted', 'edited', 'drawn', 'imported'])),
+      createdAt: z.string(),
+    })
+    .strict()
+    .nullable()
+    .optional(),
 });
 export interface DraftView extends z.infer<typeof draftViewSchema> {
   history: SerializedHistory | null;
@@ -116,8 +130,12 @@ export const viewerMethods = {
    * fraction of the calls (each HTTP request costs the headless page several milliseconds).
    */
   frames: z.object({ imageIds: z.array(id).min(1).max(FRAMES_PER_CALL) }).strict(),
-  /** `taskId`: the task whose draft (one per series and task); left out, the starter task (1). */
-  draft: z.object({ seriesId: id, taskId: id.default(1) }).strict(),
+  /**
+   * `taskId`: the task whose draft (one per series and task); left out, the starter task (1).
+   * `storedLabel`: with no draft, answer the task's current stored label instead (revision 0, no
+   * history, `storedLabel` set), so the viewer shows what is stored; nothing is written.
+   */
+  draft: z.object({ seriesId: id, taskId: id.default(1), storedLabel: z.boolean().default(false) }).strict(),
   /**
    * Saves the slices that changed since the last save (an all-zero map removes the slice) and
    * the whole undo history, in one transaction. Refused with `conflict` when `baseRevision` is
@@ -139,7 +157,7 @@ export interface ViewerService {
   series(input: z.input<typeof viewerMethods.series>): Promise<ViewerSeries>;
   frame(input: z.input<typeof viewerMethods.frame>): Promise<ViewerFrame>;
   frames(input: z.input<typeof viewerMethods.frames>): Promise<ViewerFrameBatch>;
-  /** The saved draft, or null when the series has none. */
+  /** The saved draft; else, asked for, the stored label; else null. */
   draft(input: z.input<typeof viewerMethods.draft>): Promise<DraftView | null>;
   saveDraft(input: z.input<typeof viewerMethods.saveDraft>): Promise<{ revision: number; updatedAt: string }>;
   discardDraft(input: z.input<typeof viewerMethods.discardDraft>): Promise<{ discarded: boolean }>;

@@ -145,7 +145,8 @@ export class ReviewSession {
    */
   async submitDrawing(): Promise<void> {
     const seriesId = viewer.seriesId;
-    if (seriesId === null || this.current || !viewer.labelled.some(Boolean)) return;
+    // The stored label shown without a draft: nothing of the reader's to submit.
+    if (seriesId === null || this.current || !viewer.labelled.some(Boolean) || viewer.storedLabel) return;
     const taskId = viewer.drawTaskId;
     const task = viewer.task?.name;
     await viewer.draft?.flush();

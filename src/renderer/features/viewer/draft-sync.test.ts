@@ -77,4 +77,31 @@ describe('DraftSync', () => {
     expect(save).toHaveBeenCalledTimes(4);
     expect(save.mock.calls[3]![0]).toMatchObject({ seriesId: 2 });
   });
+
+  it('started from the stored label: saves nothing until an edit, then the stored slices with the edit', async () => {
+    const src = source();
+    const save = vi.fn(async ({ baseRevision }: { baseRevision: number; slices: { imageId: number }[] }) =>
+      ok({ revision: baseRevision + 1, updatedAt: '' }),
+    );
+    const sync = new DraftSync(3, 0, src, save, () => {});
+    sync.seedFrom([10, 11]);
+    // A flush (a submit, a task switch) with nothing edited writes no draft.
+    await sync.flush();
+    expect(save).not.toHaveBeenCalled();
+    src.dirty.add(11);
+    src.dirty.add(12);
+    await sync.flush();
+    expect(save).toHaveBeenCalledTimes(1);
+    expect(save.mock.calls[0]![0]).toMatchObject({ baseRevision: 0 });
+    expect(save.mock.calls[0]![0].slices.map((s) => s.imageId).sort()).toEqual([10, 11, 12]);
+    // Only the first save carries them; later ones carry the edited slices only.
+    src.dirty.add(12);
+    await sync.flush();
+    expect(save.mock.calls[1]![0].slices.map((s) => s.imageId)).toEqual([12]);
+    // Closing with nothing edited writes nothing either.
+    const other = new DraftSync(4, 0, src, save, () => {});
+    other.seedFrom([10]);
+    await other.close();
+    expect(save).toHaveBeenCalledTimes(2);
+  });
 });

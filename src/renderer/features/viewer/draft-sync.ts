@@ -34,6 +34,8 @@ export class DraftSync {
   private again = false;
   private stopped = false;
   private touchedWhileSaving = false;
+  /** Slices of the stored label the viewer started from, sent with the first save (seedFrom). */
+  private seeded: number[] = [];
 
   constructor(
     private readonly seriesId: number,
@@ -42,6 +44,15 @@ export class DraftSync {
     private readonly save: Save,
     private readonly onstatus: (status: DraftStatus, error?: ApiError) => void,
   ) {}
+
+  /**
+   * The viewer starts from the task's stored label (no draft yet): the first save that carries
+   * an edit also carries these slices, so the draft it creates is the stored label plus the
+   * edit, never the edit alone. Nothing is saved for them until the reader edits.
+   */
+  seedFrom(imageIds: readonly number[]): void {
+    this.seeded = [...imageIds];
+  }
 
   /** Something changed: save soon. */
   touch(): void {
@@ -82,7 +93,11 @@ export class DraftSync {
   }
 
   private async saveOnce(): Promise<void> {
-    const ids = this.source.takeDirty();
+    const edited = this.source.takeDirty();
+    // No draft and nothing edited: nothing to save (an empty draft would submit as an empty label).
+    if (edited.length === 0 && this.revision === 0) return;
+    const ids = edited.length > 0 ? [...new Set([...edited, ...this.seeded])] : edited;
+    if (edited.length > 0) this.seeded = [];
     const slices = ids.map((imageId) => ({ imageId, labels: this.source.encode(imageId) }));
     this.onstatus('saving');
     this.touchedWhileSaving = false;

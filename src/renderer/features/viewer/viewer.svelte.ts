@@ -30,6 +30,9 @@ import { WindowState } from './state/window.svelte';
 import { actualSizeView, fitView, zoomAbout, type SliceGeometry, type View } from './viewport';
 
 export { BRUSH_SIZES } from './state/tools.svelte';
+type StoredLabelInfo = NonNullable<DraftView['storedLabel']>;
+/** The stored label's time, in the reader's locale (e.g. “6 Dec 2026, 16:50”). */
+const STORED_AT = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 /** A slice counts as settled (not scrolled past) after this long. */
 const SETTLE_MS = 60;
 
@@ -56,6 +59,11 @@ export class ViewerState {
   draftStatus = $state<DraftStatus>('clean');
   /** The saved draft against the series' stored label (review.labels): `differs` is said on screen. */
   draftVsLabel = $state<DraftState>('none');
+  /**
+   * Set while the labels shown are the task's stored label (the series has no draft): who stored
+   * it, how and when, said on screen. Cleared by the first edit (a draft starts from it).
+   */
+  storedLabel = $state.raw<StoredLabelInfo | null>(null);
   notice = $state<string | null>(null);
   error = $state.raw<ApiError | null>(null);
   loadedFrames = $state(0);
@@ -130,7 +138,8 @@ export class ViewerState {
     // from the review bar stores this task's draft, never another's.
     if (chosen) tasks.choose(chosen.id);
     this.taskId = chosen?.id ?? null;
-    const draft = await api.viewer.draft({ seriesId, taskId: this.drawTaskId });
+    // No draft: the task's stored label is what the reader sees (and edits from).
+    const draft = await api.viewer.draft({ seriesId, taskId: this.drawTaskId, storedLabel: true });
     if (token !== this.openToken) return;
     if (!draft.ok) return void (this.error = draft.error);
     this.tools.segment = this.paintable[0]?.value ?? 1;
@@ -245,7 +254,9 @@ export class ViewerState {
       },
     );
     this.draft = sync;
-    this.draftStatus = draft ? 'saved' : 'clean';
+    this.storedLabel = draft?.storedLabel ?? null;
+    if (this.storedLabel) sync.seedFrom(draft!.slices.map((x) => x.imageId));
+    this.draftStatus = draft && !this.storedLabel ? 'saved' : 'clean';
     const first = series.images[0];
     const w = first
       ? initialWindow({
@@ -265,6 +276,15 @@ export class ViewerState {
     this.refreshHistory();
     this.setIndex(index ?? Math.floor(series.images.length / 2));
     void this.compareDraft();
+  }
+
+  /** The line said while the stored label is shown, e.g. “Showing the stored label (drawn by Dr A, <date>)”. */
+  get storedLabelText(): string | null {
+    const s = this.storedLabel;
+    if (!s) return null;
+    const authors = s.authors.filter((a) => a.trim() !== '');
+    const by = authors.length > 0 ? ` by ${authors.join(', ')}` : '';
+    return `Showing the stored label (${s.origins.join(' and ')}${by}, ${STORED_AT.format(Date.parse(s.createdAt))})`;
   }
 
   /** Asks the backend whether the saved draft (the working label shown) is the stored label. */
@@ -297,6 +317,7 @@ export class ViewerState {
     this.labelled = [];
     this.hiddenLabels = [];
     this.draftVsLabel = 'none';
+    this.storedLabel = null;
     this.win.reset();
     this.tools.resetForSeries();
   }
@@ -487,6 +508,7 @@ export class ViewerState {
     for (const id of ids) this.countCache.delete(id);
     this.refreshCounts();
     this.refreshHistory();
+    this.storedLabel = null;
     this.draft?.touch();
   }
 

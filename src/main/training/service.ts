@@ -34,7 +34,7 @@ import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import { inheritDomain, readModelPackage } from '../models/package';
 import { applicability } from '../../shared/model/applicability';
-import { outputValues, type ModelManifest } from '../../shared/model/manifest';
+import { outputValues } from '../../shared/model/manifest';
 import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../models/registry';
 import { readTask } from '../tasks/queries';
 import { activeLabels, type Task } from '../../shared/contract/tasks';
@@ -42,6 +42,7 @@ import { runGate, runReferenceGate, type GateOptions } from './gate';
 import { localLauncher, type ClusterJobRef, type TrainerJob, type TrainerLauncher } from './launcher';
 import { labelMapFile, labelsForTraining, stageLabels, type LabelForTraining } from './stage';
 import { trainingQueue } from './queue';
+import { trainRecipe, trainerArgv } from './recipe';
 
 /**
  * The recipe measured best in docs/benchmarks.md ("Fine-tuning without forgetting", third
@@ -76,11 +77,11 @@ export const DEFAULT_HYPERPARAMETERS = {
   seed: 1,
 } as const;
 
-export type Hyperparameters = Omit<typeof DEFAULT_HYPERPARAMETERS, 'maxSteps' | 'batchSize' | 'replayFraction' | 'anchor'> & {
-  maxSteps: number;
-  batchSize: number;
-  replayFraction: number;
-  anchor: number;
+type Defaults = typeof DEFAULT_HYPERPARAMETERS;
+/** A run's recipe: the defaults' keys, each number or switch free to take another value. */
+export type Hyperparameters = {
+  -readonly [K in keyof Defaults]: Defaults[K] extends number ? number : Defaults[K] extends boolean ? boolean : Defaults[K];
+} & {
   timeLimitSeconds?: number;
   /** A first model: square input size (default the starter's). */
   size?: number;
@@ -419,20 +420,23 @@ export class TrainingMainService implements TrainingService {
     this.o.db.transaction(() => {
       for (const split of ['training', 'validation'] as const) for (const l of labels[split]) insert.run(id, l.labelId, split);
     })();
-    const args = trainerArgs({
-      id,
-      hp,
-      task,
-      parent,
-      base,
-      staging,
-      labelMap,
-      multiClass,
-      size,
-      out,
-      trained: labels.training.length,
-      validated: labels.validation.length,
-    });
+    const args = trainerArgv(
+      'train',
+      trainRecipe({
+        id,
+        hp,
+        task,
+        parent,
+        base,
+        staging,
+        labelMap,
+        multiClass,
+        size,
+        out,
+        trained: labels.training.length,
+        validated: labels.validation.length,
+      }),
+    );
     const job =
       resumed ?? (await launcher.start({ runId: id, python: status.python, args, cwd: this.o.trainerDir, env: this.o.env, out }));
     this.job = job;
@@ -608,13 +612,6 @@ export class TrainingMainService implements TrainingService {
   }
 }
 
-/** The trainer's --normalization text of a model.json normalisation (scale:MIN,MAX | window:C,W | percentile:L,H). */
-function normalizationArg(n: ModelManifest['input']['normalization']): string {
-  if (n.type === 'scale') return `scale:${n.min},${n.max}`;
-  if (n.type === 'window') return `window:${n.center},${n.width}`;
-  return `percentile:${n.low},${n.high}`;
-}
-
 function sameValues(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -668,94 +665,4 @@ function killOrphanTrainer(pid: number): void {
 function describe(e: unknown): string {
   if (e instanceof ServiceError) return e.message;
   return `Fine-tuning could not start: ${e instanceof Error ? e.message : String(e)}`;
-}
-
-/** What `trainerArgs` needs of a run. */
-interface TrainerArgsInput {
-  id: number;
-  hp: Hyperparameters;
-  task: Task;
-  /** The version fine-tuned; null for a task's first model. */
-  parent: ResolvedVersion | null;
-  /** The version whose input rule the images were staged with (the parent, else the starter). */
-  base: ResolvedVersion;
-  staging: string;
-  labelMap: string;
-  multiClass: boolean;
-  size: [number, number] | undefined;
-  out: string;
-  trained: number;
-  validated: number;
-}
-
-/**
- * The trainer's command line (`python3 -m lgms_trainer train …`, resources/trainer/__main__.py)
- * for one run: its staged data, where it starts from (a parent to fine-tune, the starter with a new
- * head, or scratch), the task's label map, the recipe's hyper-parameters and the new version's name.
- */
-function trainerArgs(a: TrainerArgsInput): string[] {
-  const { id, hp, task, parent, base, staging, labelMap, multiClass, size, out } = a;
-  const replay = parent ? path.join(parent.dir, 'replay') : '';
-  return [
-    '-m',
-    'lgms_trainer',
-    'train',
-    '--data',
-    path.join(staging, 'training'),
-    '--val-data',
-    path.join(staging, 'validation'),
-    ...(parent ? ['--init', parent.dir] : hp.init === 'starter' ? ['--init-from', base.dir] : []),
-    ...(multiClass ? ['--label-map', labelMap] : []),
-    // A first model reads the images as they were staged (the starter's input rule), also from scratch.
-    ...(parent
-      ? []
-      : [
-          '--size',
-          String(size?.[0] ?? base.manifest.input.size[0]),
-          '--channel-mode',
-          base.manifest.input.channelMode,
-          '--normalization',
-          normalizationArg(base.manifest.input.normalization),
-        ]),
-    '--out',
-    out,
-    '--max-steps',
-    String(hp.maxSteps),
-    '--batch-size',
-    String(hp.batchSize),
-    '--optimizer',
-    hp.optimizer,
-    '--lr',
-    String(hp.lr),
-    '--schedule',
-    hp.schedule,
-    // 0: the trainer's own interval (a validation every ≥ 20 steps), as in the measured runs.
-    ...(hp.valEvery > 0 ? ['--val-every', String(hp.valEvery)] : []),
-    '--seed',
-    String(hp.seed),
-    ...(parent
-      ? [
-          '--id',
-          `${parent.manifest.id.replace(/-ft\d+$/, '')}-ft${id}`,
-          '--name',
-          `${parent.manifest.name.replace(/ \(fine-tuned.*\)$/, '')} (fine-tuned, run ${id})`,
-          '--version',
-          `${parent.manifest.version}+ft${id}`,
-        ]
-      : ['--id', `task${task.id}-run${id}`, '--name', `${task.name} (first model, run ${id})`, '--version', `1.0.0+run${id}`]),
-    '--data-description',
-    `${a.trained} training / ${a.validated} validation labels from this workstation (run ${id})`,
-    ...(hp.timeLimitSeconds !== undefined ? ['--time-limit', String(hp.timeLimitSeconds)] : []),
-    // The replay set is the starter's binary lesion masks: never mixed into a task's label map.
-    ...(parent && !multiClass && existsSync(replay) && hp.replayFraction > 0
-      ? ['--replay', replay, '--replay-fraction', String(hp.replayFraction)]
-      : []),
-    ...(parent && hp.anchor > 0 ? ['--anchor', String(hp.anchor)] : []),
-    ...(hp.freezeNorm ? ['--freeze-norm'] : []),
-    // Runs queued before these options existed have no such keys: off.
-    ...(hp.ema > 0 ? ['--ema', String(hp.ema)] : []),
-    ...(hp.appearance > 0 ? ['--appearance', String(hp.appearance)] : []),
-    ...(hp.zoom > 0 ? ['--zoom', String(hp.zoom)] : []),
-    ...(hp.mirrorOnly ? ['--mirror-only'] : []),
-  ];
 }

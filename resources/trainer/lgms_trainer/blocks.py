@@ -1,6 +1,8 @@
 """Building blocks of LGMSNet (see shared/docs/lgmsnet.md): small conv units, the local
 multiscale (LMS) block and the global multiscale (GMS) block with its sparse transformer."""
 
+from __future__ import annotations
+
 import math
 
 import torch
@@ -10,23 +12,23 @@ import torch.nn.functional as F
 EPS = 1e-5
 
 
-def conv_bn_relu(cin, cout):
+def conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=True),
                          nn.BatchNorm2d(cout, eps=EPS), nn.ReLU(inplace=True))
 
 
-def pw(cin, cout):
+def pw(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False),
                          nn.BatchNorm2d(cout, eps=EPS), nn.SiLU(inplace=True))
 
 
-def c3(cin, cout):
+def c3(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False),
                          nn.BatchNorm2d(cout, eps=EPS), nn.SiLU(inplace=True))
 
 
 class Up(nn.Sequential):
-    def __init__(self, cin, cout):
+    def __init__(self, cin: int, cout: int) -> None:
         super().__init__(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
                          nn.Conv2d(cin, cout, 3, padding=1, bias=True),
                          nn.BatchNorm2d(cout, eps=EPS), nn.ReLU(inplace=True))
@@ -35,7 +37,7 @@ class Up(nn.Sequential):
 class Fuse(nn.Sequential):
     """Decoder fusion; the activation precedes the norm, as the paper's layer order has it."""
 
-    def __init__(self, cin, cout):
+    def __init__(self, cin: int, cout: int) -> None:
         super().__init__(
             nn.Conv2d(cin, cin, 3, padding=1, groups=2, bias=True), nn.GELU(), nn.BatchNorm2d(cin, eps=EPS),
             nn.Conv2d(cin, 4 * cout, 1, bias=True), nn.GELU(), nn.BatchNorm2d(4 * cout, eps=EPS),
@@ -59,7 +61,7 @@ class StableGroupNorm(nn.GroupNorm):
     # Switched off only by `bench --compare-norm`, to time the staged form in training.
     fused_in_training = True
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training and self.fused_in_training and not torch.onnx.is_in_onnx_export():
             return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
         n, c, h, w = x.shape
@@ -76,7 +78,7 @@ class LMS(nn.Module):
 
     KERNELS = (3, 5, 7, 9)
 
-    def __init__(self, channels):
+    def __init__(self, channels: int) -> None:
         super().__init__()
         if channels % 4:
             raise ValueError("LMS channels must be divisible by 4")
@@ -88,7 +90,7 @@ class LMS(nn.Module):
         self.squeeze = pw(channels, g)
         self.expand = c3(g, channels)
 
-    def forward(self, r):
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
         parts = torch.split(r, self.group, dim=1)
         y = torch.cat([conv(p) for conv, p in zip(self.dw, parts)], dim=1)
         y = self.act(self.norm(y + r))
@@ -96,14 +98,14 @@ class LMS(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, dim, heads=4, head_dim=8):
+    def __init__(self, dim: int, heads: int = 4, head_dim: int = 8) -> None:
         super().__init__()
         self.heads, self.head_dim = heads, head_dim
         inner = heads * head_dim
         self.qkv = nn.Linear(dim, 3 * inner, bias=False)
         self.out = nn.Linear(inner, dim, bias=True)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (B, P, N, D) — P independent token sequences (one per position inside a 2×2 patch).
         b, p, n, _ = x.shape
         qkv = self.qkv(x).reshape(b, p, n, 3, self.heads, self.head_dim).permute(3, 0, 1, 4, 2, 5)
@@ -119,19 +121,19 @@ class Attention(nn.Module):
 
 
 class TransformerLayer(nn.Module):
-    def __init__(self, dim, mlp):
+    def __init__(self, dim: int, mlp: int) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=EPS)
         self.attn = Attention(dim)
         self.norm2 = nn.LayerNorm(dim, eps=EPS)
         self.ffn = nn.Sequential(nn.Linear(dim, mlp), nn.SiLU(), nn.Linear(mlp, dim))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.attn(self.norm1(x)) + x
         return self.ffn(self.norm2(x)) + x
 
 
-def unfold_patches(x):
+def unfold_patches(x: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) → (B, 4, H/2·W/2, C). Sizes come from x.shape at run time so that
     tracing records Shape ops and the ONNX graph keeps batch, H and W dynamic."""
     b, c, h, w = x.shape
@@ -139,7 +141,7 @@ def unfold_patches(x):
     return x.reshape(b, 4, -1, c)
 
 
-def fold_patches(t, h, w):
+def fold_patches(t: torch.Tensor, h: int, w: int) -> torch.Tensor:
     """Inverse of unfold_patches; h, w are the (possibly traced) spatial sizes."""
     b, _, _, c = t.shape
     t = t.reshape(b, 2, 2, h // 2, w // 2, c).permute(0, 5, 3, 1, 4, 2)
@@ -150,7 +152,7 @@ class GMS(nn.Module):
     """Global multiscale block: transformer over a stride-2 token grid on s0 channels,
     a cheap depthwise branch on the other s1 channels."""
 
-    def __init__(self, dim, channel, split, mlp):
+    def __init__(self, dim: int, channel: int, split: tuple[int, int], mlp: int) -> None:
         super().__init__()
         s0, s1 = split
         if s0 + s1 != channel:
@@ -164,7 +166,7 @@ class GMS(nn.Module):
         self.mix = pw(channel, channel)
         self.fuse = c3(dim + channel, channel)
 
-    def forward(self, y):
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
         x = self.inp(y)
         x1, x2 = torch.split(x, self.split, dim=1)
         x2 = x2 + self.local(x2)

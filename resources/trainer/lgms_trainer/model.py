@@ -1,6 +1,8 @@
 """LGMSNet: U-shaped encoder/decoder built from LMS and GMS blocks (shared/docs/lgmsnet.md).
 At (in_channels=3, classes=1) it has exactly 2,321,393 parameters."""
 
+from __future__ import annotations
+
 import torch
 import torch.nn as nn
 
@@ -12,7 +14,7 @@ SIZE_MULTIPLE = 32
 
 
 class LGMSNet(nn.Module):
-    def __init__(self, in_channels=3, classes=1):
+    def __init__(self, in_channels: int = 3, classes: int = 1) -> None:
         super().__init__()
         self.in_channels, self.classes = in_channels, classes
         self.pool = nn.MaxPool2d(2)
@@ -28,7 +30,7 @@ class LGMSNet(nn.Module):
         self.up2, self.fuse2 = Up(32, 16), Fuse(32, 16)
         self.head = nn.Conv2d(16, classes, 1, bias=True)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         e1 = self.enc1(self.stem(x))
         e2 = self.enc2(self.pool(e1))
         e3 = self.enc3(self.pool(e2))
@@ -42,16 +44,16 @@ class LGMSNet(nn.Module):
         return self.head(d)
 
 
-def count_parameters(module):
+def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def part_parameters(model):
+def part_parameters(model: LGMSNet) -> dict[str, int]:
     """Per-part counts, named as in the table of lgmsnet.md."""
     names = ["stem", "enc1", "enc2", "enc3", "enc4", "enc5", "up5", "dec5", "up4", "fuse4", "dec4",
              "up3", "fuse3", "up2", "fuse2", "head"]
     return {n: count_parameters(getattr(model, n)) for n in names}
 
 
-def build_model(in_channels=3, classes=1):
+def build_model(in_channels: int = 3, classes: int = 1) -> LGMSNet:
     return LGMSNet(in_channels=in_channels, classes=classes)

@@ -1,96 +1,58 @@
 """Command line: python -m lgms_trainer {info,train,evaluate,export,reference,bench} ...
 Stdout carries JSON only (one object per line); human-readable logs go to stderr."""
 
+from __future__ import annotations
+
 import argparse
+import json
 import os
 import platform
 import sys
+from typing import Any, Sequence
 
 from . import __version__
 
+#: The trainer's options, stated once (options.json beside this file): this parser is built from
+#: it and the backend (src/main/training/recipe.ts) validates and builds the argv it sends from it.
+OPTIONS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "options.json")
+_TYPES = {"str": str, "int": int, "float": float}
 
-def build_parser():
+
+def load_options() -> dict[str, Any]:
+    """The commands of options.json: {command: {help, options: {name: {type, help, default?,
+    required?, choices?}}}}. Raises ValueError naming the option when an entry is malformed."""
+    with open(OPTIONS_FILE, encoding="utf-8") as f:
+        commands = json.load(f)["commands"]
+    for command, spec in commands.items():
+        for name, option in spec["options"].items():
+            if option.get("type") not in (*_TYPES, "flag"):
+                raise ValueError(f"options.json: {command} --{name} has type {option.get('type')!r}, "
+                                 "not one of str, int, float, flag")
+            if option["type"] == "flag" and ("default" in option or "choices" in option):
+                raise ValueError(f"options.json: the flag {command} --{name} takes no default or choices")
+    return commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser, one sub-command per entry of options.json."""
     p = argparse.ArgumentParser(prog="lgms_trainer", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-
-    sub.add_parser("info", help="torch version, devices, trainer version, parameter count")
-
-    t = sub.add_parser("train", help="train or fine-tune; writes a model package folder")
-    t.add_argument("--data", required=True, help="folder with images/ and masks/")
-    t.add_argument("--val-data", help="separate frozen validation folder (images/ + masks/)")
-    t.add_argument("--val-fraction", type=float, default=0.2, help="seeded split when no --val-data")
-    t.add_argument("--out", required=True, help="model package folder to write")
-    t.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
-    t.add_argument("--init", help="parent model folder (weights.pt) to fine-tune from (same classes)")
-    t.add_argument("--init-from", help="model folder whose weights start a new task's first model; its head is replaced "
-                                       "for the new class count and no parent is recorded")
-    t.add_argument("--label-map", help="JSON {labels: [{value, name, ...}], ignoreValues: [..], task: {..}}: train "
-                                       "labels + background classes (softmax, Dice + cross-entropy); masks hold label values")
-    t.add_argument("--size", type=int, help="square input size, multiple of 32 (default 256 or parent's)")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--max-steps", type=int)
-    t.add_argument("--time-limit", type=float, help="seconds for loading, training and validation (export not included)")
-    t.add_argument("--batch-size", type=int, default=8)
-    t.add_argument("--lr", type=float, help="default 0.01 (sgd) / 0.001 (adamw)")
-    t.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd")
-    t.add_argument("--schedule", choices=["poly", "cosine"], default="poly")
-    t.add_argument("--weight-decay", type=float, default=1e-4, help="adamw only; sgd uses 1e-4")
-    t.add_argument("--seed", type=int, default=1)
-    t.add_argument("--val-every", type=int, help="validate every N epochs (default: every >= 20 steps)")
-    t.add_argument("--normalization", help="scale:MIN,MAX | window:CENTER,WIDTH | percentile:LOW,HIGH")
-    t.add_argument("--channel-mode", choices=["auto", "replicate", "rgb"], default="auto")
-    t.add_argument("--threshold", type=float, default=0.5)
-    t.add_argument("--device", default="auto", help="auto (cuda > mps > cpu) or a torch device name")
-    t.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
-    t.add_argument("--name")
-    t.add_argument("--id")
-    t.add_argument("--version", default="1.0.0")
-    t.add_argument("--labels", help="comma-separated output labels (default: lesion)")
-    t.add_argument("--data-description")
-    t.add_argument("--replay", help="images/ + masks/ of the parent's domain, mixed into every batch")
-    t.add_argument("--replay-fraction", type=float, default=0.0, help="share of each batch from --replay (0..0.9)")
-    t.add_argument("--anchor", type=float, default=0.0, help="L2-SP strength toward the parent's weights")
-    t.add_argument("--freeze-norm", action="store_true", help="keep the parent's batch-norm statistics")
-    t.add_argument("--appearance", type=float, default=0.0,
-                   help="probability per image of a random gamma/contrast/depth-gain change (0..1)")
-    t.add_argument("--ema", type=float, default=0.0,
-                   help="validate and save an exponential moving average of the weights with this decay, e.g. 0.95")
-    t.add_argument("--mirror-only", action="store_true",
-                   help="augment by left-right mirroring only (no up-down flips or 90° rotations: depth stays down)")
-    t.add_argument("--zoom", type=float, default=0.0, help="largest relative zoom of the scale augmentation, e.g. 0.2")
-
-    e = sub.add_parser("evaluate", help="per-image metrics of a model package on a folder")
-    e.add_argument("--model", required=True)
-    e.add_argument("--data", required=True)
-    e.add_argument("--onnx", action="store_true", help="run model.onnx with onnxruntime")
-    e.add_argument("--threshold", type=float, help="default: model.json's threshold")
-    e.add_argument("--min-component", type=int, default=0,
-                   help="multi-class: drop 4-connected components under this many pixels per label (the app uses 16)")
-    e.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
-
-    x = sub.add_parser("export", help="export weights.pt of a model folder to ONNX")
-    x.add_argument("--model", required=True, help="folder with weights.pt")
-    x.add_argument("--out", help="ONNX file (default MODEL/model.onnx)")
-    x.add_argument("--size", type=int, default=256, help="trace size; H and W stay dynamic")
-
-    b = sub.add_parser("bench", help="time training steps and a forward pass on this machine")
-    b.add_argument("--size", type=int, default=256)
-    b.add_argument("--batch-size", type=int, default=8)
-    b.add_argument("--steps", type=int, default=3)
-    b.add_argument("--compare-norm", action="store_true",
-                   help="alternate training steps with the staged and the fused group norm (docs/benchmarks.md)")
-    b.add_argument("--rounds", type=int, default=4, help="with --compare-norm: alternating rounds")
-    b.add_argument("--device", default="auto")
-    b.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
-
-    r = sub.add_parser("reference", help="deterministic input + PyTorch output for parity tests")
-    r.add_argument("--model", required=True)
-    r.add_argument("--shape", required=True, help="N,C,H,W")
-    r.add_argument("--out", required=True)
+    for command, spec in load_options().items():
+        c = sub.add_parser(command, help=spec["help"], description=spec["help"])
+        for name, option in spec["options"].items():
+            kwargs: dict[str, Any] = {"help": option["help"]}
+            if option["type"] == "flag":
+                kwargs["action"] = "store_true"
+            else:
+                kwargs["type"] = _TYPES[option["type"]]
+                for key in ("default", "choices", "required"):
+                    if key in option:
+                        kwargs[key] = option[key]
+            c.add_argument(f"--{name}", **kwargs)
     return p
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     # Measured on the shared 2-core machine: with other processes busy, OpenMP threads that
     # spin while waiting made a training step 4-7x slower than threads that sleep. It must be
     # set before torch loads its OpenMP runtime; an explicit setting in the environment wins.
@@ -107,7 +69,7 @@ def main(argv=None):
         return 1
 
 
-def _dispatch(args, argv, events):
+def _dispatch(args: argparse.Namespace, argv: list[str], events: Any) -> int:
     import torch
     from .runtime import configure_threads, pick_device
     if args.command == "train":
@@ -154,7 +116,7 @@ def _dispatch(args, argv, events):
     return 0
 
 
-def _importable(name):
+def _importable(name: str) -> bool:
     import importlib.util
     return importlib.util.find_spec(name) is not None
 

@@ -1,7 +1,10 @@
 """`bench`: time training steps and forward passes on this machine, to plan training runs."""
 
+from __future__ import annotations
+
 import statistics
 import time
+from typing import Any
 
 import torch
 
@@ -10,7 +13,8 @@ from .blocks import StableGroupNorm
 from .model import build_model
 
 
-def bench(device, size, batch, steps=3, forward_batch=1, forward_reps=5):
+def bench(device: torch.device, size: int, batch: int, steps: int = 3, forward_batch: int = 1,
+          forward_reps: int = 5) -> dict[str, Any]:
     torch.manual_seed(0)
     model = build_model().to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
@@ -40,12 +44,13 @@ def bench(device, size, batch, steps=3, forward_batch=1, forward_reps=5):
             "forwardBatch": forward_batch, "forwardSeconds": round(statistics.median(fwd[1:]), 4)}
 
 
-def _sync(device):
+def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
 
 
-def compare_norm(device, size, batch, rounds=4, steps=3):
+def compare_norm(device: torch.device, size: int, batch: int, rounds: int = 4,
+                 steps: int = 3) -> dict[str, Any]:
     """Training steps with the staged group norm (the export form, used in training before) and
     with the fused one (now), alternating round by round so both see the same machine load.
     Steps per second from the median step of each; forward and backward timed apart."""

@@ -6,6 +6,8 @@ the authors' 3D variant, which replaces each 2D operation by its 3D counterpart 
 BatchNorm3d, trilinear upsampling, 2×2×2 patches in the transformer). dims=2 builds exactly the
 modules, parameter names and computations it built before the 3D variant existed."""
 
+from __future__ import annotations
+
 import math
 
 import torch
@@ -15,28 +17,28 @@ import torch.nn.functional as F
 EPS = 1e-5
 
 
-def conv(dims):
+def conv(dims: int) -> type[nn.Module]:
     """nn.Conv2d for dims=2, nn.Conv3d for dims=3 (kernel sizes are given as one int: k×k or k×k×k)."""
     if dims not in (2, 3):
         raise ValueError("dims must be 2 or 3")
     return nn.Conv2d if dims == 2 else nn.Conv3d
 
 
-def bn(channels, dims):
+def bn(channels: int, dims: int) -> nn.Module:
     return (nn.BatchNorm2d if dims == 2 else nn.BatchNorm3d)(channels, eps=EPS)
 
 
-def conv_bn_relu(cin, cout, dims=2):
+def conv_bn_relu(cin: int, cout: int, dims: int = 2) -> nn.Sequential:
     return nn.Sequential(conv(dims)(cin, cout, 3, padding=1, bias=True),
                          bn(cout, dims), nn.ReLU(inplace=True))
 
 
-def pw(cin, cout, dims=2):
+def pw(cin: int, cout: int, dims: int = 2) -> nn.Sequential:
     return nn.Sequential(conv(dims)(cin, cout, 1, bias=False),
                          bn(cout, dims), nn.SiLU(inplace=True))
 
 
-def c3(cin, cout, dims=2):
+def c3(cin: int, cout: int, dims: int = 2) -> nn.Sequential:
     return nn.Sequential(conv(dims)(cin, cout, 3, padding=1, bias=False),
                          bn(cout, dims), nn.SiLU(inplace=True))
 
@@ -44,7 +46,7 @@ def c3(cin, cout, dims=2):
 class Up(nn.Sequential):
     """×2 upsampling (bilinear in 2D, trilinear in 3D; align_corners false) → 3×3(×3) conv → BN → ReLU."""
 
-    def __init__(self, cin, cout, dims=2):
+    def __init__(self, cin: int, cout: int, dims: int = 2) -> None:
         mode = "bilinear" if dims == 2 else "trilinear"
         super().__init__(nn.Upsample(scale_factor=2, mode=mode, align_corners=False),
                          conv(dims)(cin, cout, 3, padding=1, bias=True),
@@ -54,7 +56,7 @@ class Up(nn.Sequential):
 class Fuse(nn.Sequential):
     """Decoder fusion; the activation precedes the norm, as the paper's layer order has it."""
 
-    def __init__(self, cin, cout, dims=2):
+    def __init__(self, cin: int, cout: int, dims: int = 2) -> None:
         c = conv(dims)
         super().__init__(
             c(cin, cin, 3, padding=1, groups=2, bias=True), nn.GELU(), bn(cin, dims),
@@ -79,7 +81,7 @@ class StableGroupNorm(nn.GroupNorm):
     # Switched off only by `bench --compare-norm`, to time the staged form in training.
     fused_in_training = True
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training and self.fused_in_training and not torch.onnx.is_in_onnx_export():
             return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
         if x.dim() == 5:
@@ -111,7 +113,7 @@ class LMS(nn.Module):
 
     KERNELS = (3, 5, 7, 9)
 
-    def __init__(self, channels, dims=2):
+    def __init__(self, channels: int, dims: int = 2) -> None:
         super().__init__()
         if channels % 4:
             raise ValueError("LMS channels must be divisible by 4")
@@ -123,7 +125,7 @@ class LMS(nn.Module):
         self.squeeze = pw(channels, g, dims)
         self.expand = c3(g, channels, dims)
 
-    def forward(self, r):
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
         parts = torch.split(r, self.group, dim=1)
         y = torch.cat([conv(p) for conv, p in zip(self.dw, parts)], dim=1)
         y = self.act(self.norm(y + r))
@@ -131,14 +133,14 @@ class LMS(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, dim, heads=4, head_dim=8):
+    def __init__(self, dim: int, heads: int = 4, head_dim: int = 8) -> None:
         super().__init__()
         self.heads, self.head_dim = heads, head_dim
         inner = heads * head_dim
         self.qkv = nn.Linear(dim, 3 * inner, bias=False)
         self.out = nn.Linear(inner, dim, bias=True)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (B, P, N, D) — P independent token sequences (one per position inside a 2×2 patch,
         # P = 4; or inside a 2×2×2 patch in 3D, P = 8).
         b, p, n, _ = x.shape
@@ -155,19 +157,19 @@ class Attention(nn.Module):
 
 
 class TransformerLayer(nn.Module):
-    def __init__(self, dim, mlp):
+    def __init__(self, dim: int, mlp: int) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=EPS)
         self.attn = Attention(dim)
         self.norm2 = nn.LayerNorm(dim, eps=EPS)
         self.ffn = nn.Sequential(nn.Linear(dim, mlp), nn.SiLU(), nn.Linear(mlp, dim))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.attn(self.norm1(x)) + x
         return self.ffn(self.norm2(x)) + x
 
 
-def unfold_patches(x):
+def unfold_patches(x: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) → (B, 4, H/2·W/2, C). Sizes come from x.shape at run time so that
     tracing records Shape ops and the ONNX graph keeps batch, H and W dynamic."""
     b, c, h, w = x.shape
@@ -175,14 +177,14 @@ def unfold_patches(x):
     return x.reshape(b, 4, -1, c)
 
 
-def fold_patches(t, h, w):
+def fold_patches(t: torch.Tensor, h: int, w: int) -> torch.Tensor:
     """Inverse of unfold_patches; h, w are the (possibly traced) spatial sizes."""
     b, _, _, c = t.shape
     t = t.reshape(b, 2, 2, h // 2, w // 2, c).permute(0, 5, 3, 1, 4, 2)
     return t.reshape(b, c, h, w)
 
 
-def unfold_patches_3d(x):
+def unfold_patches_3d(x: torch.Tensor) -> torch.Tensor:
     """(B, C, D, H, W) → (B, 8, D/2·H/2·W/2, C): each of the 8 positions inside a 2×2×2 patch
     forms its own token sequence (sequence p = 4·i + 2·j + k holds voxel (2a+i, 2b+j, 2c+k) of
     token (a·H/2 + b)·W/2 + c). Sizes come from x.shape at run time, as in unfold_patches, so
@@ -192,7 +194,7 @@ def unfold_patches_3d(x):
     return x.reshape(b, 8, -1, c)
 
 
-def fold_patches_3d(t, d, h, w):
+def fold_patches_3d(t: torch.Tensor, d: int, h: int, w: int) -> torch.Tensor:
     """Inverse of unfold_patches_3d; d, h, w are the (possibly traced) spatial sizes."""
     b, _, _, c = t.shape
     t = t.reshape(b, 2, 2, 2, d // 2, h // 2, w // 2, c).permute(0, 7, 4, 1, 5, 2, 6, 3)
@@ -203,7 +205,7 @@ class GMS(nn.Module):
     """Global multiscale block: transformer over a stride-2 token grid on s0 channels,
     a cheap depthwise branch on the other s1 channels."""
 
-    def __init__(self, dim, channel, split, mlp, dims=2):
+    def __init__(self, dim: int, channel: int, split: tuple[int, int], mlp: int, dims: int = 2) -> None:
         super().__init__()
         s0, s1 = split
         if s0 + s1 != channel:
@@ -219,7 +221,7 @@ class GMS(nn.Module):
         self.mix = pw(channel, channel, dims)
         self.fuse = c3(dim + channel, channel, dims)
 
-    def forward(self, y):
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
         x = self.inp(y)
         x1, x2 = torch.split(x, self.split, dim=1)
         x2 = x2 + self.local(x2)

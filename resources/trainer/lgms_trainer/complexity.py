@@ -8,6 +8,8 @@ What is counted, the convention of shared/docs/lgmsnet.md's figures:
 Biases, norms, activations, pooling, upsampling and softmax are not counted (element-wise work,
 a few percent at most)."""
 
+from __future__ import annotations
+
 import math
 
 import torch
@@ -16,7 +18,7 @@ import torch.nn as nn
 from .blocks import Attention
 
 
-def count_macs(model: nn.Module, input_shape) -> dict:
+def count_macs(model: nn.Module, input_shape: tuple[int, ...]) -> dict:
     """MACs of model on one zero input of input_shape, e.g. (1, 3, 256, 256) or (1, 1, 96, 96, 96).
 
     Returns {"conv": int, "linear": int, "attention": int, "total": int}. The model runs once in

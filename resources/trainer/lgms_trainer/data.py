@@ -4,7 +4,7 @@ rules model.json announces (channel mode, normalisation, letterbox), so the app 
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -25,7 +25,11 @@ class DataError(ValueError):
     pass
 
 
-def list_pairs(folder):
+#: One image of a folder: (name, image path, mask path).
+Pair = tuple[str, str, str]
+
+
+def list_pairs(folder: str) -> list[Pair]:
     """Sorted [(name, image_path, mask_path)] for folder/images/* with a mask in folder/masks/."""
     img_dir, mask_dir = os.path.join(folder, "images"), os.path.join(folder, "masks")
     if not os.path.isdir(img_dir) or not os.path.isdir(mask_dir):
@@ -52,7 +56,7 @@ def list_pairs(folder):
     return pairs
 
 
-def load_image(path):
+def load_image(path: str) -> np.ndarray:
     """Raw pixel values as float32 (H, W, C), C = 1 or 3; alpha and palettes are resolved."""
     with Image.open(path) as im:
         if im.mode in ("P", "RGBA", "LA", "CMYK", "YCbCr", "RGBX", "PA"):
@@ -63,7 +67,7 @@ def load_image(path):
     return arr[:, :, :3]
 
 
-def load_mask(path):
+def load_mask(path: str) -> np.ndarray:
     """Binary masks: foreground = nonzero. JPEG masks carry compression noise, so there the cut is > 127."""
     with Image.open(path) as im:
         arr = np.asarray(im.convert("L") if im.mode not in ("L", "I;16", "I", "1") else im)
@@ -84,12 +88,12 @@ def load_label_values(path: str, lut: np.ndarray) -> np.ndarray:
     return lut[arr]
 
 
-def is_color(img):
+def is_color(img: np.ndarray) -> bool:
     return img.shape[2] == 3 and not (np.array_equal(img[:, :, 0], img[:, :, 1])
                                       and np.array_equal(img[:, :, 0], img[:, :, 2]))
 
 
-def parse_normalization(text):
+def parse_normalization(text: str) -> dict[str, Any]:
     """'scale:MIN,MAX' | 'window:CENTER,WIDTH' | 'percentile:LOW,HIGH' → model.json dict."""
     kind, _, args = text.partition(":")
     vals = [float(v) for v in args.split(",")] if args else []
@@ -104,11 +108,11 @@ def parse_normalization(text):
     raise DataError(f"bad normalization {text!r}; use scale:0,255 | window:C,W | percentile:0.5,99.5")
 
 
-def _num(v):
+def _num(v: str) -> int | str:
     return int(v) if float(v).is_integer() else v
 
 
-def normalize(img, spec):
+def normalize(img: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
     """Map raw values to [0, 1] (clipped) by the model.json rule."""
     t = spec["type"]
     if t == "scale":
@@ -124,7 +128,7 @@ def normalize(img, spec):
     return np.clip((img - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
 
 
-def to_channels(img, channel_mode):
+def to_channels(img: np.ndarray, channel_mode: str) -> np.ndarray:
     """(H, W, C) → (C', H, W): 'replicate' keeps one gray plane (colour → ITU-R 601 luma),
     'rgb' keeps three planes (a gray image is repeated)."""
     if channel_mode == "replicate":
@@ -137,14 +141,14 @@ def to_channels(img, channel_mode):
     return np.ascontiguousarray(img.transpose(2, 0, 1))
 
 
-def letterbox_geometry(h, w, size):
+def letterbox_geometry(h: int, w: int, size: Sequence[int]) -> tuple[int, int, int, int]:
     """Scale to fit inside size=(H, W) keeping aspect, centred; returns (new_h, new_w, top, left)."""
     s = min(size[0] / h, size[1] / w)
     nh, nw = max(1, int(round(h * s))), max(1, int(round(w * s)))
     return nh, nw, (size[0] - nh) // 2, (size[1] - nw) // 2
 
 
-def letterbox(t, size, mode):
+def letterbox(t: torch.Tensor, size: Sequence[int], mode: str) -> torch.Tensor:
     """t: (C, h, w) float tensor → (C, H, W); bilinear (half-pixel, no antialias) for images,
     nearest (half-pixel centres) for masks; padding is 0 in the normalised space."""
     nh, nw, top, left = letterbox_geometry(t.shape[1], t.shape[2], size)
@@ -155,14 +159,14 @@ def letterbox(t, size, mode):
     return out
 
 
-def unletterbox(t, orig_h, orig_w, size):
+def unletterbox(t: torch.Tensor, orig_h: int, orig_w: int, size: Sequence[int]) -> torch.Tensor:
     """Inverse for predictions: crop the content area and resize bilinear to the original size."""
     nh, nw, top, left = letterbox_geometry(orig_h, orig_w, size)
     crop = t[:, top:top + nh, left:left + nw]
     return F.interpolate(crop[None], size=(orig_h, orig_w), mode="bilinear", align_corners=False)[0]
 
 
-def prepare_image(img, spec, in_channels):
+def prepare_image(img: np.ndarray, spec: dict[str, Any], in_channels: int) -> torch.Tensor:
     """Raw (H, W, C) image → model input (in_channels, H', W') per model.json's input spec."""
     x = to_channels(img, spec["channelMode"])
     x = torch.from_numpy(normalize(x, spec["normalization"]))
@@ -172,16 +176,16 @@ def prepare_image(img, spec, in_channels):
     return x
 
 
-def prepare_mask(mask, size):
+def prepare_mask(mask: np.ndarray, size: Sequence[int]) -> torch.Tensor:
     m = torch.from_numpy(mask.astype(np.float32))[None]
     return letterbox(m, size, "nearest")
 
 
-def detect_channel_mode(paths):
+def detect_channel_mode(paths: Sequence[str]) -> str:
     return "rgb" if any(is_color(load_image(p)) for p in paths) else "replicate"
 
 
-def load_set(pairs: list, spec: dict, in_channels: int,
+def load_set(pairs: list[Pair], spec: dict, in_channels: int,
              lut: Optional[np.ndarray] = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Preprocess every pair once. Images are kept as float16 (half the memory; inputs lie in
     [0, 1], where float16 error is below 5e-4) and single-plane when the mode is 'replicate'.
@@ -205,7 +209,7 @@ def load_set(pairs: list, spec: dict, in_channels: int,
     return images, masks
 
 
-def load_staged(path, shape):
+def load_staged(path: str, shape: Sequence[int]) -> torch.Tensor:
     """A staged model input: float32 (planes, H, W), values in [0, 1]; the mask beside it keeps
     the original image size and is letterboxed here like any other mask."""
     arr = np.load(path, allow_pickle=False)
@@ -216,7 +220,8 @@ def load_staged(path, shape):
     return torch.from_numpy(arr)
 
 
-def augment(images, masks, rng, mirror_only=False):
+def augment(images: torch.Tensor, masks: torch.Tensor, rng: np.random.Generator,
+            mirror_only: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Random flips and 90° rotations per sample (the authors' augmentation); with mirror_only,
     left-right mirroring alone (an ultrasound image keeps its probe at the top: rows are depth)."""
     out_i, out_m = [], []
@@ -238,7 +243,7 @@ def augment(images, masks, rng, mirror_only=False):
     return torch.stack(out_i), torch.stack(out_m)
 
 
-def split_pairs(pairs, fraction, seed):
+def split_pairs(pairs: list[Pair], fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
     """Seeded split of sorted pairs into (train, val); at least one of each."""
     if len(pairs) < 2:
         raise DataError("need at least 2 images to split off a validation set")

@@ -78,12 +78,12 @@ def selection_score(metrics: dict) -> float:
     return sum(float(x["pooledDice"]) for x in labels) / len(labels)
 
 
-def expand_planes(x, in_channels):
+def expand_planes(x: torch.Tensor, in_channels: int) -> torch.Tensor:
     x = x.float()
     return x.expand(-1, in_channels, -1, -1) if x.shape[1] == 1 and in_channels > 1 else x
 
 
-def _logit(p):
+def _logit(p: float) -> float:
     if p <= 0:
         return -math.inf
     if p >= 1:

@@ -1,11 +1,15 @@
 """ONNX export (opset 17) with dynamic batch, height and width (and depth for the 3D network)."""
 
+from __future__ import annotations
+
 import copy
 import inspect
 import os
 import warnings
+from typing import Any
 
 import torch
+import torch.nn as nn
 
 from .model import SIZE_MULTIPLE
 from .runtime import write_atomic
@@ -13,13 +17,13 @@ from .runtime import write_atomic
 OPSET = 17
 
 
-def export_onnx(model, path, sample_size=(256, 256)):
+def export_onnx(model: nn.Module, path: str, sample_size: tuple[int, int] = (256, 256)) -> str:
     """Export to path atomically (temporary name in the same folder, then os.replace)."""
     write_atomic(path, lambda tmp: write_onnx(model, tmp, sample_size))
     return path
 
 
-def write_onnx(model, path, sample_size=(256, 256)):
+def write_onnx(model: nn.Module, path: str, sample_size: tuple[int, int] = (256, 256)) -> None:
     """Export a copy of model (CPU, eval) to path and check it with onnx when present.
     2D model: input "input" (N, C, H, W) float32, output "logits" (N, classes, H, W), sample_size
     (H, W). 3D model (dims 3): input (N, C, D, H, W), output (N, classes, D, H, W), sample_size
@@ -48,7 +52,7 @@ def write_onnx(model, path, sample_size=(256, 256)):
     check_onnx(path)
 
 
-def check_onnx(path):
+def check_onnx(path: str) -> bool:
     """Run onnx.checker when the onnx package exists; returns True if it ran."""
     try:
         import onnx
@@ -58,7 +62,7 @@ def check_onnx(path):
     return True
 
 
-def onnx_session(path):
+def onnx_session(path: str | os.PathLike[str]) -> Any:
     """An onnxruntime session, or None when onnxruntime for Python is not installed."""
     try:
         import onnxruntime as ort

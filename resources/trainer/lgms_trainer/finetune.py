@@ -83,7 +83,7 @@ def freeze_norm_statistics(model: nn.Module) -> None:
 class Anchor:
     """Adds α·(w − w_parent) to each gradient: the gradient of α/2·‖w − w_parent‖²."""
 
-    def __init__(self, params: Iterable[nn.Parameter], alpha: float):
+    def __init__(self, params: Iterable[nn.Parameter], alpha: float) -> None:
         self.alpha = alpha
         self.pairs = [(p, p.detach().clone()) for p in params if p.requires_grad]
 
@@ -104,7 +104,7 @@ class Anchor:
 class ReplaySampler:
     """Draws replay indices without replacement until the set is used up, then reshuffles."""
 
-    def __init__(self, n: int, rng: np.random.Generator):
+    def __init__(self, n: int, rng: np.random.Generator) -> None:
         self.n, self.rng = n, rng
         self.order: list[int] = []
 
@@ -176,7 +176,7 @@ class WeightAverage:
     way weight-space interpolation does (Wortsman et al. 2022, "Robust fine-tuning of zero-shot
     models"). Validation and the saved checkpoint use the average."""
 
-    def __init__(self, model: nn.Module, decay: float):
+    def __init__(self, model: nn.Module, decay: float) -> None:
         if not 0.0 < decay < 1.0:
             raise ValueError("--ema must be between 0 and 1")
         self.decay = decay

@@ -8,13 +8,14 @@ Several classes: each label is scored this way on its own, then the labels are a
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 SMOOTH = 1e-5
 
 
-def seg_loss(logits, target):
+def seg_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """0.5·BCE-with-logits + (1 − soft Dice), Dice computed per sample then averaged."""
     bce = F.binary_cross_entropy_with_logits(logits, target)
     p = torch.sigmoid(logits).flatten(1)
@@ -80,7 +81,7 @@ def _ratio(num, den, both_empty):
     return 1.0 if both_empty else 0.0
 
 
-def overlap_metrics(pred, truth):
+def overlap_metrics(pred: torch.Tensor | np.ndarray, truth: torch.Tensor | np.ndarray) -> dict[str, float]:
     """pred, truth: boolean arrays/tensors of one image (any shape). Returns a dict of floats."""
     pred, truth = torch.as_tensor(pred).bool(), torch.as_tensor(truth).bool()
     tp = int((pred & truth).sum())
@@ -134,7 +135,7 @@ def mean_label_metrics(per_image_labels: list[list[dict]], names: list[str]) -> 
     return out
 
 
-def mean_metrics(per_image):
+def mean_metrics(per_image: list[dict[str, float]]) -> dict[str, float]:
     n = len(per_image)
     out = {k: (sum(m[k] for m in per_image) / n if n else 0.0) for k in METRIC_NAMES}
     out["n"] = n

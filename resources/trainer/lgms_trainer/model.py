@@ -5,6 +5,8 @@ The 3D variant (build_model_3d) is the same network with every 2D operation repl
 counterpart, in the authors' small 3D configuration: widths [16, 32, 64, 128, 128] (the 2D
 network's), depths [1, 1, 3, 1, 1], one input channel (docs/model-card.md, "3D LGMSNet")."""
 
+from __future__ import annotations
+
 import torch
 import torch.nn as nn
 
@@ -38,7 +40,7 @@ class LGMSNet(nn.Module):
     """Input (N, in_channels, H, W) for dims=2 or (N, in_channels, D, H, W) for dims=3, every
     spatial size a multiple of SIZE_MULTIPLE; output raw logits (N, classes, same spatial size)."""
 
-    def __init__(self, in_channels=3, classes=1, dims=2, depths=DEPTHS_2D):
+    def __init__(self, in_channels: int = 3, classes: int = 1, dims: int = 2, depths: tuple[int, ...] = DEPTHS_2D) -> None:
         super().__init__()
         if len(depths) != 5 or min(depths) < 1:
             raise ValueError("depths: five stage depths of at least 1")
@@ -57,7 +59,7 @@ class LGMSNet(nn.Module):
         self.up2, self.fuse2 = Up(32, 16, dims), Fuse(32, 16, dims)
         self.head = conv(dims)(16, classes, 1, bias=True)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         e1 = self.enc1(self.stem(x))
         e2 = self.enc2(self.pool(e1))
         e3 = self.enc3(self.pool(e2))
@@ -71,23 +73,23 @@ class LGMSNet(nn.Module):
         return self.head(d)
 
 
-def count_parameters(module):
+def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def part_parameters(model):
+def part_parameters(model: LGMSNet) -> dict[str, int]:
     """Per-part counts, named as in the table of lgmsnet.md."""
     names = ["stem", "enc1", "enc2", "enc3", "enc4", "enc5", "up5", "dec5", "up4", "fuse4", "dec4",
              "up3", "fuse3", "up2", "fuse2", "head"]
     return {n: count_parameters(getattr(model, n)) for n in names}
 
 
-def build_model(in_channels=3, classes=1):
+def build_model(in_channels: int = 3, classes: int = 1) -> LGMSNet:
     """The 2D network of the paper (input N×in_channels×H×W)."""
     return LGMSNet(in_channels=in_channels, classes=classes)
 
 
-def build_model_3d(in_channels=1, classes=14):
+def build_model_3d(in_channels: int = 1, classes: int = 14) -> LGMSNet:
     """The authors' small 3D configuration (input N×in_channels×D×H×W, D, H, W multiples of 32;
     14 classes = 13 organs + background in their BTCV setting)."""
     return LGMSNet(in_channels=in_channels, classes=classes, dims=3, depths=DEPTHS_3D)

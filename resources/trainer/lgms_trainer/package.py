@@ -7,25 +7,25 @@ import datetime
 import inspect
 import json
 import os
-from typing import Optional
+from typing import Any, Sequence
 
 import torch
 
 from . import __version__
 from .labels import LabelMap
-from .model import build_model, count_parameters
+from .model import LGMSNet, build_model, count_parameters
 from .runtime import write_atomic
 
 FORMAT = "lgms-model/1"
 WEIGHTS_FORMAT = "lgms-weights/1"
 
 
-def save_weights(path, model, state_dict=None):
+def save_weights(path: str, model: LGMSNet, state_dict: dict[str, torch.Tensor] | None = None) -> None:
     """Atomic save of {"format", "trainerVersion", "config", "state_dict"} (CPU tensors)."""
     write_atomic(path, lambda tmp: write_weights(tmp, model, state_dict))
 
 
-def write_weights(path, model, state_dict=None):
+def write_weights(path: str, model: LGMSNet, state_dict: dict[str, torch.Tensor] | None = None) -> None:
     state = {k: v.detach().cpu() for k, v in (state_dict or model.state_dict()).items()}
     payload = {"format": WEIGHTS_FORMAT, "trainerVersion": __version__,
                "config": {"in_channels": model.in_channels, "classes": model.classes},
@@ -33,7 +33,7 @@ def write_weights(path, model, state_dict=None):
     torch.save(payload, path)
 
 
-def load_weights(path):
+def load_weights(path: str) -> dict[str, Any]:
     # weights_only refuses pickled code in a model file someone handed over (torch >= 1.13).
     kwargs = {"weights_only": True} if "weights_only" in inspect.signature(torch.load).parameters else {}
     payload = torch.load(path, map_location="cpu", **kwargs)
@@ -42,7 +42,7 @@ def load_weights(path):
     return payload
 
 
-def load_model(folder):
+def load_model(folder: str) -> tuple[LGMSNet, dict[str, Any] | None]:
     """(model in eval mode on CPU, model.json dict or None) from a package folder."""
     payload = load_weights(os.path.join(folder, "weights.pt"))
     cfg = payload["config"]
@@ -52,7 +52,7 @@ def load_model(folder):
     return model, read_manifest(folder)
 
 
-def read_manifest(folder):
+def read_manifest(folder: str) -> dict[str, Any] | None:
     path = os.path.join(folder, "model.json")
     if not os.path.exists(path):
         return None
@@ -60,14 +60,15 @@ def read_manifest(folder):
         return json.load(f)
 
 
-def default_input_spec(size, channel_mode, normalization, in_channels=3):
+def default_input_spec(size: Sequence[int], channel_mode: str, normalization: dict[str, Any],
+                       in_channels: int = 3) -> dict[str, Any]:
     return {"channels": in_channels, "size": list(size), "channelMode": channel_mode,
             "resize": "letterbox", "normalization": normalization}
 
 
-def build_manifest(*, model: torch.nn.Module, model_id: str, name: str, version: str, parent: Optional[str],
+def build_manifest(*, model: torch.nn.Module, model_id: str, name: str, version: str, parent: str | None,
                    input_spec: dict, labels: list[str], threshold: float, training: dict, validation: dict,
-                   label_map: Optional[LabelMap] = None) -> dict:
+                   label_map: LabelMap | None = None) -> dict:
     """model.json. Binary (1 class): output {"classes": 1, "labels", "activation": "sigmoid",
     "threshold"}. Multi-class (label_map: labels.LabelMap, classes = labels + 1, channel 0
     background): output {"classes", "labels": names, "values": mask values, "activation":

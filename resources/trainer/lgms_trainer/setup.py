@@ -17,6 +17,7 @@ import re
 import shlex
 import sys
 import uuid
+from typing import Any
 
 import torch
 
@@ -30,24 +31,24 @@ DEFAULT_EPOCHS = 100
 
 
 class TrainContext:
-    def __init__(self):
+    def __init__(self) -> None:
         self.temp_files = []
         self.created_out = False
         self.committed = False
 
-    def max_steps(self, per_epoch):
+    def max_steps(self, per_epoch: int) -> float:
         limits = [self.epochs * per_epoch] if self.epochs else []
         if self.args.max_steps:
             limits.append(self.args.max_steps)
         return min(limits) if limits else math.inf
 
-    def optimizer_description(self):
+    def optimizer_description(self) -> str:
         a = self.args
         if a.optimizer == "sgd":
             return f"sgd(lr={a.lr}, momentum=0.9, weight_decay=1e-4), {a.schedule}, batch {a.batch_size}"
         return f"adamw(lr={a.lr}, weight_decay={a.weight_decay}), {a.schedule}, batch {a.batch_size}"
 
-    def cleanup(self):
+    def cleanup(self) -> None:
         for p in self.temp_files:
             if os.path.exists(p):
                 os.remove(p)
@@ -133,7 +134,7 @@ def load_without_head(model: torch.nn.Module, state_dict: dict) -> list[str]:
     return sorted(k for k in missing)
 
 
-def _input_spec(args, parent, ctx):
+def _input_spec(args: argparse.Namespace, parent: dict[str, Any] | None, ctx: TrainContext) -> dict[str, Any]:
     pin = parent["input"] if parent else None
     size = args.size or (pin["size"][0] if pin else 256)
     if size % SIZE_MULTIPLE:
@@ -151,13 +152,13 @@ def _input_spec(args, parent, ctx):
     return default_input_spec((size, size), mode, norm, ctx.model.in_channels)
 
 
-def _new_id(name):
+def _new_id(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
     return f"{slug}-{stamp}-{uuid.uuid4().hex[:6]}"
 
 
-def _prepare_out(args, ctx):
+def _prepare_out(args: argparse.Namespace, ctx: TrainContext) -> str:
     out = os.path.abspath(args.out)
     if os.path.exists(os.path.join(out, "model.json")) and not args.overwrite:
         raise DataError(f"{out} already holds a model; pass --overwrite or choose another --out")

@@ -4,10 +4,15 @@ Nothing reaches --out until training has finished: weights, ONNX and split are w
 temporary names, renamed in one after another, model.json last. A cancel (SIGTERM/SIGINT)
 before that point removes every temporary file."""
 
+from __future__ import annotations
+
+import argparse
 import math
 import os
 import signal
 import time
+from types import FrameType
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,7 +26,7 @@ from .package import build_manifest, write_weights
 from .export import write_onnx
 from .finetune import (Anchor, Recipe, ReplaySampler, WeightAverage, appearance_augment, freeze_norm_statistics,
                        scale_augment)
-from .runtime import (configure_threads, log, machine_description, pick_device, seed_everything,
+from .runtime import (Events, configure_threads, log, machine_description, pick_device, seed_everything,
                       temp_path, write_json_atomic)
 
 
@@ -33,30 +38,30 @@ class StopFlag:
     """First SIGTERM/SIGINT asks the loop to stop at the next step boundary; a second one
     interrupts at once (temporary files are still removed by the caller)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.requested = False
         self.committing = False
         self._old = {}
 
-    def install(self):
+    def install(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             self._old[sig] = signal.signal(sig, self._handle)
 
-    def restore(self):
+    def restore(self) -> None:
         for sig, old in self._old.items():
             signal.signal(sig, old)
 
-    def _handle(self, signum, frame):
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested and not self.committing:
             raise Cancelled()
         self.requested = True
 
-    def check(self):
+    def check(self) -> None:
         if self.requested and not self.committing:
             raise Cancelled()
 
 
-def make_optimizer(model, args):
+def make_optimizer(model: torch.nn.Module, args: argparse.Namespace) -> torch.optim.Optimizer:
     if args.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, weight_decay=1e-4)
     return torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -68,7 +73,7 @@ def make_optimizer(model, args):
 MIN_STEPS_BETWEEN_VALIDATIONS = 20
 
 
-def validation_interval(val_every, per_epoch):
+def validation_interval(val_every: int | None, per_epoch: int) -> int:
     """Epochs between validations: --val-every when given, else enough epochs for
     MIN_STEPS_BETWEEN_VALIDATIONS steps (1 when an epoch is already that long)."""
     if val_every:
@@ -76,21 +81,21 @@ def validation_interval(val_every, per_epoch):
     return max(1, math.ceil(MIN_STEPS_BETWEEN_VALIDATIONS / per_epoch))
 
 
-def recipe_from_args(args):
+def recipe_from_args(args: argparse.Namespace) -> Recipe:
     return Recipe(replay_dir=getattr(args, "replay", None), replay_fraction=getattr(args, "replay_fraction", 0.0),
                   anchor=getattr(args, "anchor", 0.0), freeze_norm=getattr(args, "freeze_norm", False),
                   appearance=getattr(args, "appearance", 0.0), zoom=getattr(args, "zoom", 0.0),
                   ema=getattr(args, "ema", 0.0), mirror_only=getattr(args, "mirror_only", False))
 
 
-def lr_at(base, progress, schedule):
+def lr_at(base: float, progress: float, schedule: str) -> float:
     progress = min(max(progress, 0.0), 1.0)
     if schedule == "cosine":
         return base * 0.5 * (1 + math.cos(math.pi * progress))
     return base * (1 - progress) ** 0.9  # poly, per iteration (the authors' recipe)
 
 
-def run_train(args, argv, events):
+def run_train(args: argparse.Namespace, argv: list[str], events: Events) -> int:
     """Returns the exit status: 0 done, 1 error, 130 cancelled."""
     stop = StopFlag()
     stop.install()
@@ -114,7 +119,8 @@ def run_train(args, argv, events):
             ctx.cleanup()
 
 
-def _fit_and_package(ctx, args, events, stop):
+def _fit_and_package(ctx: setup.TrainContext, args: argparse.Namespace, events: Events,
+                     stop: StopFlag) -> dict[str, Any]:
     device = pick_device(args.device)
     configure_threads(device, args.threads)
     seed_everything(args.seed)
@@ -156,7 +162,7 @@ def _fit_and_package(ctx, args, events, stop):
     best, best_score = {"dice": -1.0}, -1.0
     best_state, best_epoch = None, 0
 
-    def do_validation():
+    def do_validation() -> None:
         nonlocal best_state, best_epoch, best_score, last_val_step, val_time
         tv = time.monotonic()
         live = average.swap(model) if average is not None else None
@@ -178,7 +184,7 @@ def _fit_and_package(ctx, args, events, stop):
                     **({"valLabels": [{"name": x["name"], "dice": x["dice"]} for x in m["labels"]]} if "labels" in m else {}))
         model.train()
 
-    def out_of_time():
+    def out_of_time() -> bool:
         if args.time_limit is None:
             return False
         # Stop when the next step would cross the limit, not after it.
@@ -265,7 +271,8 @@ def _train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Ten
     return float(loss.item())
 
 
-def _eta(steps_left, steps_per_validation, step_time, val_time, elapsed, time_limit):
+def _eta(steps_left: float, steps_per_validation: int, step_time: float, val_time: float, elapsed: float,
+         time_limit: float | None) -> float:
     """Seconds left: remaining steps and validations, capped by the time limit; -1 if unbounded."""
     left = math.inf
     if steps_left != math.inf:
@@ -275,7 +282,7 @@ def _eta(steps_left, steps_per_validation, step_time, val_time, elapsed, time_li
     return left if left != math.inf else -1.0
 
 
-def _write_package(ctx, model, manifest, stop):
+def _write_package(ctx: setup.TrainContext, model: torch.nn.Module, manifest: dict[str, Any], stop: StopFlag) -> None:
     out = ctx.out
     final = {name: os.path.join(out, name) for name in ("weights.pt", "model.onnx", "split.json")}
     tmps = {name: temp_path(path) for name, path in final.items()}

@@ -4,14 +4,15 @@
 // operating system's keychain (safeStorage); without one (headless server, CLI, or a Linux
 // desktop without a keyring) the secret is only as safe as the file's permissions, and the UI
 // says so, with the reason.
-import type { PacsEndpoint } from '../../shared/contract/dicomweb';
+import type { z } from 'zod';
+import type { PacsEndpoint, dicomwebMethods } from '../../shared/contract/dicomweb';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { DicomwebEndpoint } from './client';
 import { SecretFile } from './secret-file';
 
 export interface SecretBox {
-  readonly protection: 'os' | 'file';
+  readonly protection: PacsEndpoint['secretProtection'];
   /** Why the protection is only the file's permissions, where the platform could do better (shown in Settings). */
   readonly note?: string;
   seal(secret: string): string;
@@ -22,14 +23,8 @@ export interface SecretBox {
 export const FILE_ONLY: SecretBox = { protection: 'file', seal: (s) => s, open: (s) => s };
 
 /** An endpoint as the database keeps it: no secret, only whether it has one. */
-interface StoredEndpoint {
-  id: number;
-  name: string;
-  url: string;
-  authKind: PacsEndpoint['authKind'];
-  username: string;
-  hasSecret: boolean;
-  protection: 'os' | 'file';
+interface StoredEndpoint extends Pick<PacsEndpoint, 'id' | 'name' | 'url' | 'authKind' | 'username' | 'hasSecret'> {
+  protection: PacsEndpoint['secretProtection'];
   /** Earlier versions kept the sealed secret here; moved out at the next start (moveSecretsOut). */
   sealed?: string | null;
 }
@@ -74,14 +69,8 @@ export class EndpointStore {
     return this.read().map((e) => this.toPublic(e));
   }
 
-  save(e: {
-    id?: number;
-    name: string;
-    url: string;
-    authKind: PacsEndpoint['authKind'];
-    username: string;
-    secret?: string;
-  }): PacsEndpoint {
+  /** Adds or updates an endpoint: the service's saveEndpoint input, once its schema has parsed it. */
+  save(e: z.output<typeof dicomwebMethods.saveEndpoint>): PacsEndpoint {
     const all = this.read();
     const existing = e.id === undefined ? undefined : all.find((x) => x.id === e.id);
     if (e.id !== undefined && !existing) throw new ServiceError('not-found', `no PACS endpoint ${e.id}`);

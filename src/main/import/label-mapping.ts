@@ -2,34 +2,20 @@
 // labels (issue 22): matched by code, then by name; anything ambiguous is the reader's choice,
 // never a silent merge or renumbering. Then the segments' frames are placed on the series'
 // images and composed into one label map per image, every overlap reported.
-import type { Task, TaskLabel } from '../../shared/contract';
+import type { LabelMappingProposal, LabelMappingSegment, LabelOverlapConflict, Task, TaskLabel } from '../../shared/contract';
 import { sameCode, type CodedConcept } from '../../shared/model/codes';
 import type { ImageRow } from '../export/queries';
 import { sourceKey, type SegFrame } from '../export/seg-read';
 
 /** A segment as the other tool named it. For a NIfTI label map, `number` is the pixel value. */
-export interface ForeignSegment {
-  number: number;
-  label: string;
-  category: CodedConcept | null;
-  type: CodedConcept | null;
-}
+/** A segment of a foreign label map (DICOM SEG Segment Sequence): number, label and codes. */
+export type ForeignSegment = Pick<LabelMappingSegment, 'number' | 'label' | 'category' | 'type'>;
 
-export interface SegmentMapping extends ForeignSegment {
-  /** The task label value it becomes; null while unresolved (or left out by the reader). */
-  value: number | null;
-  /** How it was matched: the Segmented Property Type code, the label's name, or the reader's choice. */
-  by: 'code' | 'name' | 'reader' | null;
-  /** Why it needs the reader: an unknown code, two segments of one code, several labels … */
-  problem: string | null;
-}
+/** A segment with the task label it becomes (the contract's record). */
+export type SegmentMapping = LabelMappingSegment;
 
-export interface MappingProposal {
-  taskId: number;
-  segments: SegmentMapping[];
-  /** Segment numbers the reader must map (or leave out) before the import can be applied. */
-  unresolved: number[];
-}
+/** The mapping part of a proposal: every segment, and those the reader must map (or leave out). */
+export type MappingProposal = Pick<LabelMappingProposal, 'taskId' | 'segments' | 'unresolved'>;
 
 /** The reader's choice for one segment: a label value of the task, or null to leave it out. */
 export interface MappingChoice {
@@ -217,19 +203,6 @@ function slicesSpacing(images: readonly ImageRow[]): number {
   return Number.isFinite(min) ? min : 0;
 }
 
-/** Pixels of one image where two segments that become different labels both claim the pixel. */
-export interface OverlapConflict {
-  imageId: number;
-  /** The two segments, lower number first, and the one whose label the pixels kept. */
-  segments: [number, number];
-  kept: number;
-  pixels: number;
-  /** Bounding box of the conflicting pixels (0-based row / column, inclusive). */
-  box: { rowMin: number; rowMax: number; columnMin: number; columnMax: number };
-  /** Up to 8 conflicting pixels as [row, column]. */
-  sample: [number, number][];
-}
-
 /**
  * One label map per placed image: each segment's pixels get its label value (segments left out
  * or unmapped write nothing). Where two segments mapped to different labels claim one pixel,
@@ -242,11 +215,11 @@ export function composeLabelMaps(
   mapping: ReadonlyMap<number, number | null>,
   rows: number,
   columns: number,
-): { maps: Map<number, Uint8Array>; conflicts: OverlapConflict[]; leftOutPixels: number } {
+): { maps: Map<number, Uint8Array>; conflicts: LabelOverlapConflict[]; leftOutPixels: number } {
   const pixels = rows * columns;
   const maps = new Map<number, Uint8Array>();
   const owners = new Map<number, Uint16Array>();
-  const conflicts = new Map<string, OverlapConflict>();
+  const conflicts = new Map<string, LabelOverlapConflict>();
   let leftOutPixels = 0;
   for (const f of [...frames].sort((a, b) => a.segment - b.segment || a.index - b.index)) {
     const imageId = placement.frames.get(f.index);

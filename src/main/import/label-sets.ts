@@ -5,7 +5,7 @@
 // A SEG whose series is not imported yet stays pending and is tried again after every import.
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
-import type { Task } from '../../shared/contract';
+import type { LabelMappingApplied, LabelMappingProposal, LabelSetSummary, Task } from '../../shared/contract';
 import type { CodedConcept } from '../../shared/model/codes';
 import type { Database } from '../db/database';
 import { seriesById, seriesByUid, seriesImages, seriesOfStudy, type ImageRow, type SeriesRow } from '../export/queries';
@@ -22,8 +22,6 @@ import {
   resolveMapping,
   type ForeignSegment,
   type MappingChoice,
-  type MappingProposal,
-  type OverlapConflict,
 } from './label-mapping';
 import { labelledImages, writeTaskLabels } from './task-labels';
 
@@ -39,35 +37,7 @@ const dcmjs = createRequire(import.meta.url)('dcmjs') as {
   };
 };
 
-export type LabelSetStatus = 'kept' | 'pending' | 'needs-mapping' | 'attached' | 'failed';
-
-/** What a proposal says before anything is written. */
-export interface LabelMapProposal extends MappingProposal {
-  /** The series the label map lands on, or null when it is not imported yet. */
-  seriesId: number | null;
-  seriesUid: string;
-  /** Images that already have a current label of the task and would be replaced. */
-  wouldReplace: number;
-  /** Why it cannot be applied yet (series missing, frames that lie on no image), or null. */
-  blocked: string | null;
-}
-
-/** What an apply wrote and how it decided. */
-export interface LabelMapApplied {
-  seriesId: number;
-  taskId: number;
-  imagesLabelled: number;
-  replaced: number;
-  /** Segment number → label value (null: left out by the reader). */
-  mapping: { segment: number; label: string; value: number | null; name: string | null }[];
-  placedBy: 'reference' | 'position' | 'both';
-  conflicts: OverlapConflict[];
-  /** Pixels of segments the reader left out. */
-  leftOutPixels: number;
-  author: string;
-  /** The whole outcome in words, for the import report. */
-  message: string;
-}
+export type LabelSetStatus = LabelSetSummary['status'];
 
 export class LabelImportError extends Error {}
 
@@ -185,7 +155,7 @@ function segSourceOf(db: Database, bytes: Uint8Array, store: ContentStore | null
 }
 
 /** The proposal for an imported SEG under a task: nothing is written. */
-export function proposeLabelSet(db: Database, store: ContentStore, labelSetId: number, taskId: number): LabelMapProposal {
+export function proposeLabelSet(db: Database, store: ContentStore, labelSetId: number, taskId: number): LabelMappingProposal {
   const row = labelSetRow(db, labelSetId);
   return propose(db, store, segSource(db, store, row), taskOf(db, taskId));
 }
@@ -200,7 +170,7 @@ export function applyLabelSet(
   labelSetId: number,
   taskId: number,
   choices: readonly MappingChoice[],
-): LabelMapApplied {
+): LabelMappingApplied {
   const row = labelSetRow(db, labelSetId);
   const task = taskOf(db, taskId);
   const source = segSource(db, store, row);
@@ -220,13 +190,18 @@ export function importSegBytes(
   taskId: number,
   choices: readonly MappingChoice[] = [],
   fallbackAuthor = '',
-): LabelMapApplied {
+): LabelMappingApplied {
   const source = segSourceOf(db, bytes, store);
   return apply(db, store, { ...source, author: source.author || fallbackAuthor }, taskOf(db, taskId), choices, 'a DICOM SEG');
 }
 
 /** The proposal for a SEG's bytes under a task (see proposeLabelSet). */
-export function proposeSegBytes(db: Database, store: ContentStore | null, bytes: Uint8Array, taskId: number): LabelMapProposal {
+export function proposeSegBytes(
+  db: Database,
+  store: ContentStore | null,
+  bytes: Uint8Array,
+  taskId: number,
+): LabelMappingProposal {
   return propose(db, store, segSourceOf(db, bytes, store), taskOf(db, taskId));
 }
 
@@ -314,7 +289,7 @@ export function resolvePendingLabelSets(db: Database, store: ContentStore): Pend
 
 // --- shared steps ----------------------------------------------------------------------------
 
-function propose(db: Database, store: ContentStore | null, source: Source, task: Task): LabelMapProposal {
+function propose(db: Database, store: ContentStore | null, source: Source, task: Task): LabelMappingProposal {
   const mapping = proposeMapping(task, source.segments);
   const base = { ...mapping, seriesId: source.series?.id ?? null, seriesUid: source.seriesUid, wouldReplace: 0 };
   if (!source.series) return { ...base, blocked: `its series ${source.seriesUid} is not imported yet` };
@@ -348,7 +323,7 @@ function apply(
   task: Task,
   choices: readonly MappingChoice[],
   what: string,
-): LabelMapApplied {
+): LabelMappingApplied {
   if (!source.series) throw new LabelImportError(`its series ${source.seriesUid} is not imported yet`);
   const proposal = proposeMapping(task, source.segments);
   const mapping = resolveMapping(task, proposal, choices);
@@ -517,7 +492,7 @@ export async function proposeLabelMap(
   file: string,
   seriesId: number,
   taskId: number,
-): Promise<LabelMapProposal> {
+): Promise<LabelMappingProposal> {
   const source = await niftiSource(db, file, seriesId);
   return propose(db, store, source, taskOf(db, taskId));
 }
@@ -531,7 +506,7 @@ export async function applyLabelMap(
   taskId: number,
   choices: readonly MappingChoice[],
   author: string,
-): Promise<LabelMapApplied> {
+): Promise<LabelMappingApplied> {
   const source = await niftiSource(db, file, seriesId);
   return apply(db, store, { ...source, author }, taskOf(db, taskId), choices, 'a NIfTI label map');
 }

@@ -24,6 +24,19 @@ import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../mo
 import { startWorker } from '../workers';
 import type { EngineReply, EngineRequest } from './protocol';
 import { candidates } from './providers';
+import {
+  newSeriesOfStudies,
+  pendingInferenceJob,
+  predictionRow,
+  reviewSeriesOfOtherVersions,
+  seriesImageIds,
+  seriesMissingPredictions,
+  seriesTitle,
+  setSeriesStatus,
+  studiesWithNewSeries,
+  studyOfSeries,
+  taskName,
+} from './queries';
 import type { InferenceWorkerData } from './worker';
 
 export interface EngineOptions {
@@ -79,7 +92,7 @@ export class InferenceEngine implements InferenceService {
       for (const job of await this.o.jobs.list({ kind: 'inference', limit: 500 }))
         if (job.status === 'queued') this.enqueue(job.id);
       // Series imported while no app ran (e.g. `lgms import`) are segmented now, as after an import.
-      this.autoSegment(this.o.db.prepare("SELECT DISTINCT study_id FROM series WHERE status = 'new'").pluck().all() as number[]);
+      this.autoSegment(studiesWithNewSeries(this.o.db));
     }
     return this.state;
   }
@@ -120,16 +133,9 @@ export class InferenceEngine implements InferenceService {
     ttaFlips?: 0 | 2 | 4;
     taskId?: number;
   }): Promise<{ jobId: number }> {
-    const existing = this.o.db
-      .prepare(
-        `SELECT id FROM jobs WHERE kind = 'inference' AND status IN ('queued', 'running') AND json_extract(params, '$.seriesId') = ?
-           AND coalesce(json_extract(params, '$.ttaFlips'), -1) = ? AND coalesce(json_extract(params, '$.taskId'), ${STARTER_TASK_ID}) = ?`,
-      )
-      .pluck()
-      .get(seriesId, ttaFlips ?? -1, taskId) as number | undefined;
+    const existing = pendingInferenceJob(this.o.db, seriesId, ttaFlips, taskId);
     if (existing !== undefined) return { jobId: existing };
-    const series = this.o.db.prepare('SELECT description, modality FROM series WHERE id = ?').get(seriesId) as
-      { description: string; modality: string } | undefined;
+    const series = seriesTitle(this.o.db, seriesId);
     if (!series) throw new ServiceError('not-found', `no series ${seriesId}`);
     if (!this.state.model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
     if (!this.o.registry.active(taskId))
@@ -149,13 +155,7 @@ export class InferenceEngine implements InferenceService {
     const taskId = input?.taskId ?? STARTER_TASK_ID;
     const model = this.o.registry.active(taskId);
     if (!this.state.model || !model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
-    const ids = this.o.db
-      .prepare(
-        `SELECT s.id FROM series s WHERE EXISTS (SELECT 1 FROM images i WHERE i.series_id = s.id
-           AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.image_id = i.id AND p.model_version_id = ?)) ORDER BY s.id`,
-      )
-      .pluck()
-      .all(model.id) as number[];
+    const ids = seriesMissingPredictions(this.o.db, model.id);
     const jobIds: number[] = [];
     for (const seriesId of ids) jobIds.push((await this.segmentSeries({ seriesId, taskId })).jobId);
     return { jobIds };
@@ -171,13 +171,7 @@ export class InferenceEngine implements InferenceService {
   }): Promise<{ seriesIds: number[]; jobIds: number[] }> {
     const model = this.o.registry.active(taskId);
     if (!this.state.model || !model) throw new ServiceError('unavailable', this.state.message ?? 'no model is loaded');
-    const seriesIds = this.o.db
-      .prepare(
-        `SELECT series_id FROM review_items WHERE task_id = ? AND state = 'to-review' AND model_version_id IS NOT NULL AND model_version_id != ?
-         ORDER BY series_id`,
-      )
-      .pluck()
-      .all(taskId, model.id) as number[];
+    const seriesIds = reviewSeriesOfOtherVersions(this.o.db, taskId, model.id);
     const jobIds: number[] = [];
     if (!dryRun) for (const seriesId of seriesIds) jobIds.push((await this.segmentSeries({ seriesId, taskId })).jobId);
     return { seriesIds, jobIds };
@@ -204,22 +198,7 @@ export class InferenceEngine implements InferenceService {
       modelVersionId ??
       (taskId !== undefined ? this.o.registry.active(taskId)?.id : (this.o.registry.active()?.id ?? this.state.model?.id));
     if (version === undefined) return null;
-    const row = this.o.db
-      .prepare(
-        `SELECT p.mask, p.uncertainty, p.foreground_pixels, p.entropy, p.tta_dice, i.rows, i.columns
-         FROM predictions p JOIN images i ON i.id = p.image_id WHERE p.image_id = ? AND p.model_version_id = ?`,
-      )
-      .get(imageId, version) as
-      | {
-          mask: Buffer;
-          uncertainty: Buffer | null;
-          foreground_pixels: number;
-          entropy: number;
-          tta_dice: number | null;
-          rows: number;
-          columns: number;
-        }
-      | undefined;
+    const row = predictionRow(this.o.db, imageId, version);
     if (!row) return null;
     return {
       imageId,
@@ -242,12 +221,7 @@ export class InferenceEngine implements InferenceService {
   autoSegment(studyIds: number[]): void {
     if (!this.o.settings().autoSegmentOnImport || !this.state.model || studyIds.length === 0) return;
     const actives = this.o.registry.actives();
-    const series = this.o.db
-      .prepare(
-        `SELECT se.id, se.modality, coalesce((SELECT photometric FROM images WHERE series_id = se.id LIMIT 1), '') AS photometric
-         FROM series se WHERE se.status = 'new' AND se.study_id IN (${studyIds.map(() => '?').join(',')})`,
-      )
-      .all(...studyIds) as { id: number; modality: string; photometric: string }[];
+    const series = newSeriesOfStudies(this.o.db, studyIds);
     for (const s of series)
       for (const v of actives)
         if (applicability(v.manifest.domain, s).inDomain)
@@ -255,7 +229,7 @@ export class InferenceEngine implements InferenceService {
   }
 
   private taskName(taskId: number): string {
-    const name = this.o.db.prepare('SELECT name FROM tasks WHERE id = ?').pluck().get(taskId) as string | undefined;
+    const name = taskName(this.o.db, taskId);
     return name === undefined ? `Task ${taskId}` : `Task "${name}"`;
   }
 
@@ -316,10 +290,7 @@ export class InferenceEngine implements InferenceService {
     if (job.status !== 'queued') return;
     const params = job.params;
     const seriesId = params.seriesId;
-    const imageIds = this.o.db
-      .prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index')
-      .pluck()
-      .all(seriesId) as number[];
+    const imageIds = seriesImageIds(this.o.db, seriesId);
     const ttaFlips = params.ttaFlips ?? this.o.settings().ttaFlips;
     // The job's task's active version segments; another task's model is swapped out first.
     const version: ResolvedVersion | null = this.o.registry.active(params.taskId ?? STARTER_TASK_ID);
@@ -338,7 +309,7 @@ export class InferenceEngine implements InferenceService {
       }
     }
     this.o.jobs.markRunning(jobId, () => Atomics.store(new Int32Array(this.cancel), 0, 1));
-    this.o.db.prepare("UPDATE series SET status = 'segmenting' WHERE id = ?").run(seriesId);
+    setSeriesStatus(this.o.db, seriesId, 'segmenting');
     const reply = await this.request({
       type: 'segment',
       requestId: 0,
@@ -355,9 +326,7 @@ export class InferenceEngine implements InferenceService {
       // images failed and the first reason, and the series stays to be segmented.
       const incomplete = !reply.cancelled && reply.failed.length > 0;
       const status = reply.cancelled ? 'cancelled' : incomplete ? 'failed' : 'done';
-      this.o.db
-        .prepare('UPDATE series SET status = ? WHERE id = ?')
-        .run(reply.cancelled || incomplete ? 'new' : 'segmented', seriesId);
+      setSeriesStatus(this.o.db, seriesId, reply.cancelled || incomplete ? 'new' : 'segmented');
       final = this.o.jobs.finish('inference', jobId, status, {
         ...(incomplete
           ? { error: `${reply.failed.length} of ${imageIds.length} images could not be segmented: ${reply.failed[0]!.reason}` }
@@ -375,7 +344,7 @@ export class InferenceEngine implements InferenceService {
       });
       this.o.events.emit('onDidChangeStudies', { studyIds: [this.studyOf(seriesId)] });
     } else {
-      this.o.db.prepare("UPDATE series SET status = 'new' WHERE id = ?").run(seriesId);
+      setSeriesStatus(this.o.db, seriesId, 'new');
       final = this.o.jobs.finish('inference', jobId, 'failed', {
         error: reply.type === 'error' ? reply.message : 'inference failed',
       });
@@ -385,7 +354,7 @@ export class InferenceEngine implements InferenceService {
   }
 
   private studyOf(seriesId: number): number {
-    return this.o.db.prepare('SELECT study_id FROM series WHERE id = ?').pluck().get(seriesId) as number;
+    return studyOfSeries(this.o.db, seriesId);
   }
 
   private request(req: EngineRequest): Promise<EngineReply> {

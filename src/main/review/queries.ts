@@ -205,3 +205,105 @@ function median(values: number[]): number | null {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
+
+/** Whether the series exists (a not-found error names it otherwise). */
+export function seriesExists(db: Database, seriesId: number): boolean {
+  return db.prepare('SELECT 1 FROM series WHERE id = ?').get(seriesId) !== undefined;
+}
+
+/** The series' Series Instance UID; undefined when there is no such series. */
+export function seriesUid(db: Database, seriesId: number): string | undefined {
+  return db.prepare('SELECT series_uid FROM series WHERE id = ?').pluck().get(seriesId) as string | undefined;
+}
+
+/** An inserter of `outside-domain` items (the statement prepared once, run per series). */
+export function outsideDomainInserter(db: Database): (seriesId: number, taskId: number, reason: string) => void {
+  const insert = db.prepare(
+    "INSERT INTO review_items (series_id, task_id, state, random_key, domain_reason) VALUES (?, ?, 'outside-domain', abs(random() % 2147483647), ?)",
+  );
+  return (seriesId, taskId, reason) => insert.run(seriesId, taskId, reason);
+}
+
+/** A cold-start item (issue 22): the series enters the task's correction queue. */
+export function insertCorrectionItem(db: Database, seriesId: number, taskId: number): void {
+  db.prepare(
+    "INSERT INTO review_items (series_id, task_id, state, random_key) VALUES (?, ?, 'in-correction', abs(random() % 2147483647))",
+  ).run(seriesId, taskId);
+}
+
+/** Whether the task has a saved draft of the series. */
+export function hasDraft(db: Database, seriesId: number, taskId: number): boolean {
+  return db.prepare('SELECT 1 FROM drafts WHERE series_id = ? AND task_id = ?').get(seriesId, taskId) !== undefined;
+}
+
+/** Starts the item's review clock at `at` unless it already runs. */
+export function markOpened(db: Database, seriesId: number, taskId: number, at: string): void {
+  db.prepare('UPDATE review_items SET opened_at = ? WHERE series_id = ? AND task_id = ? AND opened_at IS NULL').run(
+    at,
+    seriesId,
+    taskId,
+  );
+}
+
+/** When the item's review clock started (ISO 8601); null when it does not run. */
+export function openedAt(db: Database, seriesId: number, taskId: number): string | null {
+  return (
+    (db.prepare('SELECT opened_at FROM review_items WHERE series_id = ? AND task_id = ?').pluck().get(seriesId, taskId) as
+      string | null | undefined) ?? null
+  );
+}
+
+/** One decision's effect on its item: the new state and the queue fields that follow from the action. */
+export interface ItemDecision {
+  seriesId: number;
+  taskId: number;
+  to: ReviewState;
+  action: string;
+  at: string;
+  reason: string;
+  assignee: string | null;
+  note: string | null;
+}
+
+/**
+ * Writes a decision to its item: the state; when it entered it; a skip's time (cleared on a
+ * state change); the review clock (kept by an assignment only); the reject reason, assignee and
+ * note (cleared when the item leaves the states they belong to); a segment-on-request clears the
+ * item's version until the new prediction is done.
+ */
+export function updateItem(db: Database, d: ItemDecision): void {
+  db.prepare(
+    `UPDATE review_items SET state = @to, updated_at = @at,
+       entered_at = CASE WHEN @to != state THEN @at ELSE entered_at END,
+       skipped_at = CASE WHEN @skip THEN @at WHEN @to != state THEN NULL ELSE skipped_at END,
+       opened_at = CASE WHEN @keepClock THEN opened_at ELSE NULL END,
+       reject_reason = CASE WHEN @action = 'reject' THEN @reason WHEN @to = 'to-review' THEN '' ELSE reject_reason END,
+       assignee = CASE WHEN @assignee IS NOT NULL THEN @assignee WHEN @to != 'in-correction' THEN '' ELSE assignee END,
+       note = CASE WHEN @note IS NOT NULL THEN @note WHEN @to != 'in-correction' THEN '' ELSE note END,
+       model_version_id = CASE WHEN @action = 'segment-on-request' THEN NULL ELSE model_version_id END
+     WHERE series_id = @seriesId AND task_id = @taskId`,
+  ).run({ ...d, skip: d.action === 'skip' ? 1 : 0, keepClock: d.action === 'assign' ? 1 : 0 });
+}
+
+/** The distinct series of some images (none for ids that do not exist). */
+export function seriesOfImages(db: Database, imageIds: number[]): number[] {
+  return db
+    .prepare(`SELECT DISTINCT series_id FROM images WHERE id IN (${imageIds.map(() => '?').join(',')})`)
+    .pluck()
+    .all(...imageIds) as number[];
+}
+
+/**
+ * Leaves images out of training (with the reader's reason, at `at`) or takes them back; returns
+ * how many changed (an image already in that state, or that does not exist, does not count).
+ */
+export function setTrainingExclusion(db: Database, imageIds: number[], excluded: boolean, reason: string, at: string): number {
+  const write = excluded
+    ? db.prepare(
+        'INSERT INTO training_exclusions (image_id, reason, excluded_at) SELECT id, ?, ? FROM images WHERE id = ? ON CONFLICT DO NOTHING',
+      )
+    : db.prepare('DELETE FROM training_exclusions WHERE image_id = ?');
+  let changed = 0;
+  for (const id of imageIds) changed += (excluded ? write.run(reason, at, id) : write.run(id)).changes;
+  return changed;
+}

@@ -23,7 +23,25 @@ import type { Database } from '../db/database';
 import type { ModelRegistry } from '../models/registry';
 import { userIdentity } from '../settings/identity';
 import { labelsForAccept, labelsFromDraft, seriesLabels, supersede, type WrittenLabels } from './labels';
-import { auditEntries, enqueuePredicted, itemOf, queueItems, seriesWithoutItem, statesOf, versionMetrics } from './queries';
+import {
+  auditEntries,
+  enqueuePredicted,
+  hasDraft,
+  insertCorrectionItem,
+  itemOf,
+  markOpened,
+  openedAt,
+  outsideDomainInserter,
+  queueItems,
+  seriesExists,
+  seriesOfImages,
+  seriesUid,
+  seriesWithoutItem,
+  setTrainingExclusion,
+  statesOf,
+  updateItem,
+  versionMetrics,
+} from './queries';
 import { appendAudit } from '../db/audit';
 import { enqueuePush } from '../dicomweb/push';
 
@@ -60,13 +78,11 @@ export class ReviewMainService implements ReviewService {
     if (actives.length === 0) return;
     const db = this.d.db;
     db.transaction(() => {
-      const outside = db.prepare(
-        "INSERT INTO review_items (series_id, task_id, state, random_key, domain_reason) VALUES (?, ?, 'outside-domain', abs(random() % 2147483647), ?)",
-      );
+      const outside = outsideDomainInserter(db);
       for (const active of actives) {
         for (const s of seriesWithoutItem(db, active.taskId)) {
           const a = applicability(active.manifest.domain, s);
-          if (!a.inDomain) outside.run(s.id, active.taskId, a.reason);
+          if (!a.inDomain) outside(s.id, active.taskId, a.reason);
         }
         enqueuePredicted(db, active.id, active.taskId);
       }
@@ -85,9 +101,7 @@ export class ReviewMainService implements ReviewService {
     const item = this.existing(seriesId, taskId);
     // The clock starts at the first opening and runs until a decision, across reloads.
     if (open && (item.state === 'to-review' || item.state === 'in-correction')) {
-      this.d.db
-        .prepare('UPDATE review_items SET opened_at = ? WHERE series_id = ? AND task_id = ? AND opened_at IS NULL')
-        .run(new Date().toISOString(), seriesId, taskId);
+      markOpened(this.d.db, seriesId, taskId, new Date().toISOString());
     }
     return item;
   }
@@ -155,8 +169,7 @@ export class ReviewMainService implements ReviewService {
 
   async labels(input: z.input<typeof reviewMethods.labels>): Promise<SeriesLabels> {
     const { seriesId, taskId } = reviewMethods.labels.parse(input);
-    if (!this.d.db.prepare('SELECT 1 FROM series WHERE id = ?').get(seriesId))
-      throw new ServiceError('not-found', `no series ${seriesId}`);
+    if (!seriesExists(this.d.db, seriesId)) throw new ServiceError('not-found', `no series ${seriesId}`);
     return seriesLabels(this.d.db, seriesId, taskId);
   }
 
@@ -166,18 +179,9 @@ export class ReviewMainService implements ReviewService {
     const at = new Date().toISOString();
     return db
       .transaction(() => {
-        const series = db
-          .prepare(`SELECT DISTINCT series_id FROM images WHERE id IN (${imageIds.map(() => '?').join(',')})`)
-          .pluck()
-          .all(...imageIds) as number[];
+        const series = seriesOfImages(db, imageIds);
         if (series.length === 0) throw new ServiceError('not-found', 'none of these images exists');
-        const write = excluded
-          ? db.prepare(
-              'INSERT INTO training_exclusions (image_id, reason, excluded_at) SELECT id, ?, ? FROM images WHERE id = ? ON CONFLICT DO NOTHING',
-            )
-          : db.prepare('DELETE FROM training_exclusions WHERE image_id = ?');
-        let changed = 0;
-        for (const id of imageIds) changed += (excluded ? write.run(reason, at, id) : write.run(id)).changes;
+        const changed = setTrainingExclusion(db, imageIds, excluded, reason, at);
         this.writeAudit(
           at,
           excluded ? 'training.exclude' : 'training.include',
@@ -210,8 +214,7 @@ export class ReviewMainService implements ReviewService {
   private existing(seriesId: number, taskId: number): ReviewItem {
     const item = itemOf(this.d.db, seriesId, taskId);
     if (item) return item;
-    if (!this.d.db.prepare('SELECT 1 FROM series WHERE id = ?').get(seriesId))
-      throw new ServiceError('not-found', `no series ${seriesId}`);
+    if (!seriesExists(this.d.db, seriesId)) throw new ServiceError('not-found', `no series ${seriesId}`);
     throw new ServiceError(
       'not-found',
       'This series has no prediction yet: it enters the review queue when its segmentation is done',
@@ -234,23 +237,14 @@ export class ReviewMainService implements ReviewService {
       .transaction((): ReviewDecision => {
         // Cold start (issue 22): a task without a model has no prediction to queue the series,
         // so the reader's own drawing of it (a saved draft) opens its item, to be submitted.
-        if (
-          action === 'submit' &&
-          !itemOf(db, seriesId, taskId) &&
-          db.prepare('SELECT 1 FROM drafts WHERE series_id = ? AND task_id = ?').get(seriesId, taskId)
-        )
-          db.prepare(
-            "INSERT INTO review_items (series_id, task_id, state, random_key) VALUES (?, ?, 'in-correction', abs(random() % 2147483647))",
-          ).run(seriesId, taskId);
+        if (action === 'submit' && !itemOf(db, seriesId, taskId) && hasDraft(db, seriesId, taskId))
+          insertCorrectionItem(db, seriesId, taskId);
         const item = this.existing(seriesId, taskId);
         const t = transition(item.state, action);
         if (!t.ok) throw new ServiceError('conflict', t.reason);
         const queue: ReviewQueue = item.state === 'in-correction' ? 'correction' : 'review';
         const next = this.nextAfter(queue, seriesId, taskId, t.to === item.state);
-        const opened = db
-          .prepare('SELECT opened_at FROM review_items WHERE series_id = ? AND task_id = ?')
-          .pluck()
-          .get(seriesId, taskId) as string | null;
+        const opened = openedAt(db, seriesId, taskId);
         const seconds = opened ? Math.min(MAX_REVIEW_SECONDS, Math.max(0, (Date.parse(at) - Date.parse(opened)) / 1000)) : 0;
         const context = { seriesId, taskId, modelVersionId: item.modelVersionId, author: userIdentity(settings), seconds, at };
         let written: WrittenLabels | null = null;
@@ -273,27 +267,15 @@ export class ReviewMainService implements ReviewService {
         }
         // A task set to push sends the submitted labels to its PACS: queued with the decision (issue 26).
         if (written && written.labels.length > 0) enqueuePush(db, taskId, seriesId);
-        db.prepare(
-          `UPDATE review_items SET state = @to, updated_at = @at,
-             entered_at = CASE WHEN @to != state THEN @at ELSE entered_at END,
-             skipped_at = CASE WHEN @skip THEN @at WHEN @to != state THEN NULL ELSE skipped_at END,
-             opened_at = CASE WHEN @keepClock THEN opened_at ELSE NULL END,
-             reject_reason = CASE WHEN @action = 'reject' THEN @reason WHEN @to = 'to-review' THEN '' ELSE reject_reason END,
-             assignee = CASE WHEN @assignee IS NOT NULL THEN @assignee WHEN @to != 'in-correction' THEN '' ELSE assignee END,
-             note = CASE WHEN @note IS NOT NULL THEN @note WHEN @to != 'in-correction' THEN '' ELSE note END,
-             model_version_id = CASE WHEN @action = 'segment-on-request' THEN NULL ELSE model_version_id END
-           WHERE series_id = @seriesId AND task_id = @taskId`,
-        ).run({
+        updateItem(db, {
+          seriesId,
+          taskId,
           to: t.to,
-          at,
-          skip: action === 'skip' ? 1 : 0,
-          keepClock: action === 'assign' ? 1 : 0,
           action,
+          at,
           reason: extra.reason ?? '',
           assignee: extra.assignee ?? null,
           note: extra.note ?? null,
-          seriesId,
-          taskId,
         });
         // An accept decided from the reader's draft is a submit: the audit says so, not "accepted".
         this.writeAudit(at, auditAction(fromDraft ? 'submit' : action), seriesId, item.modelVersionId, taskId, {
@@ -332,10 +314,7 @@ export class ReviewMainService implements ReviewService {
     detail: Record<string, unknown>,
   ): void {
     const actor = userIdentity(this.d.settings());
-    const subject =
-      seriesId === null
-        ? null
-        : `series:${this.d.db.prepare('SELECT series_uid FROM series WHERE id = ?').pluck().get(seriesId) as string}`;
+    const subject = seriesId === null ? null : `series:${seriesUid(this.d.db, seriesId)}`;
     appendAudit(this.d.db, { at, actor, action, subject, detail, seriesId, modelVersionId, taskId });
   }
 }

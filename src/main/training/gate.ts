@@ -23,6 +23,7 @@ import { diceByLabel } from '../../shared/imaging/label-dice';
 import { readRaster } from '../imaging/raster/read';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
+import { maskReaders, storeGate, taskLabelsOfRun, trainingRecord, validationCases } from './queries';
 import type { EngineReply, EngineRequest } from '../inference/protocol';
 import { candidates } from '../inference/providers';
 import type { InferenceWorkerData } from '../inference/worker';
@@ -38,29 +39,6 @@ export interface GateOptions {
   ttaFlips: () => 0 | 2 | 4;
 }
 
-interface ValidationCase {
-  labelId: number;
-  imageId: number;
-  rows: number;
-  columns: number;
-  origin: string;
-  modelVersionId: number | null;
-  /** The series' modality and description: what domain the image is really from. */
-  series: string;
-}
-
-/** Validation labels a run used (frozen split), as (label, image) with the label's provenance. */
-function validationCases(db: Database, runId: number): ValidationCase[] {
-  return db
-    .prepare(
-      `SELECT l.id AS labelId, l.image_id AS imageId, i.rows, i.columns, l.origin, l.model_version_id AS modelVersionId,
-              trim(se.modality || ' ' || se.description) AS series
-       FROM training_run_labels r JOIN labels l ON l.id = r.label_id JOIN images i ON i.id = l.image_id JOIN series se ON se.id = i.series_id
-       WHERE r.run_id = ? AND r.split = 'validation' ORDER BY l.id`,
-    )
-    .all(runId) as ValidationCase[];
-}
-
 /**
  * The validation images' real domain in words, from their series (never assumed "new"):
  * "US Demo breast US (shifted domain) × 3, US Demo breast US (base domain) × 2", most first.
@@ -72,16 +50,6 @@ export function describeCases(series: readonly string[]): string {
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([s, n]) => `${s} × ${n}`)
     .join(', ');
-}
-
-/** The labels a multi-label gate scores: the run's task's labels in use, in value order. */
-function taskLabelsOfRun(db: Database, runId: number): { value: number; name: string }[] {
-  return db
-    .prepare(
-      `SELECT l.value, l.name FROM training_runs r JOIN task_labels l ON l.task_id = r.task_id
-       WHERE r.id = ? AND l.retired_at IS NULL ORDER BY l.value`,
-    )
-    .all(runId) as { value: number; name: string }[];
 }
 
 /** Dice of each label in `values` on one case, leaving out a label absent from the truth and every prediction. */
@@ -102,15 +70,13 @@ const meanOf = (r: Record<number, number>) => {
  * {@link FirstModelGate}, stored in the same column.
  */
 export async function runGate(o: GateOptions, candidateVersionId: number): Promise<GateResult | FirstModelGate> {
-  const record = o.db
-    .prepare('SELECT run_id, parent_version_id FROM model_version_training WHERE model_version_id = ?')
-    .get(candidateVersionId) as { run_id: number; parent_version_id: number | null } | undefined;
+  const record = trainingRecord(o.db, candidateVersionId);
   if (!record) throw new ServiceError('not-found', `model version ${candidateVersionId} was not made by a training run`);
-  const cases = validationCases(o.db, record.run_id);
+  const cases = validationCases(o.db, record.runId);
   if (cases.length === 0) throw new ServiceError('conflict', 'the run has no validation labels to compare on');
   const candidate = o.registry.get(candidateVersionId);
-  const perLabel = candidate.manifest.output.activation === 'softmax' || record.parent_version_id === null;
-  const labels = perLabel ? taskLabelsOfRun(o.db, record.run_id) : [];
+  const perLabel = candidate.manifest.output.activation === 'softmax' || record.parentVersionId === null;
+  const labels = perLabel ? taskLabelsOfRun(o.db, record.runId) : [];
   const values = labels.map((l) => l.value);
   const worker = new GateWorker(o);
   const ttaFlips = o.ttaFlips();
@@ -118,17 +84,16 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
     const ids = cases.map((c) => c.imageId);
     const provider = await worker.load(candidate);
     await worker.segment(ids, ttaFlips);
-    const mask = o.db.prepare('SELECT mask FROM predictions WHERE image_id = ? AND model_version_id = ?').pluck();
-    const label = o.db.prepare('SELECT mask FROM labels WHERE id = ?').pluck();
+    const masks = maskReaders(o.db);
     const predicted = (versionId: number, imageId: number, n: number) => {
-      const p = mask.get(imageId, versionId) as Uint8Array | undefined;
+      const p = masks.prediction(imageId, versionId);
       if (!p) throw new ServiceError('internal', `no prediction of version ${versionId} for image ${imageId}`);
       return decodeRle(p, n);
     };
     const truthOf = (c: { labelId: number; rows: number; columns: number }) =>
-      decodeRle(label.get(c.labelId) as Uint8Array, c.rows * c.columns);
+      decodeRle(masks.label(c.labelId)!, c.rows * c.columns);
 
-    if (record.parent_version_id === null) {
+    if (record.parentVersionId === null) {
       const scoredFirst = cases.map((c) => {
         const [byLabel] = scoreByLabel(truthOf(c), [predicted(candidateVersionId, c.imageId, c.rows * c.columns)], values);
         return { labelId: c.labelId, imageId: c.imageId, candidateDice: meanOf(byLabel!), candidateByLabel: byLabel! };
@@ -151,13 +116,11 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
         ttaFlips,
         finishedAt: new Date().toISOString(),
       };
-      o.db
-        .prepare('UPDATE model_version_training SET gate = ? WHERE model_version_id = ?')
-        .run(JSON.stringify(first), candidateVersionId);
+      storeGate(o.db, candidateVersionId, 'gate', first);
       return first;
     }
 
-    const parentId = record.parent_version_id;
+    const parentId = record.parentVersionId;
     await worker.load(o.registry.get(parentId));
     await worker.segment(ids, ttaFlips);
     const scored: GateCase[] = cases.map((c) => {
@@ -208,9 +171,7 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
       ttaFlips,
       finishedAt: new Date().toISOString(),
     };
-    o.db
-      .prepare('UPDATE model_version_training SET gate = ? WHERE model_version_id = ?')
-      .run(JSON.stringify(result), candidateVersionId);
+    storeGate(o.db, candidateVersionId, 'gate', result);
     return result;
   } finally {
     await worker.close();
@@ -255,20 +216,18 @@ function referenceDescription(o: Pick<GateOptions, 'registry'>, versionId: numbe
  * Returns null (and stores nothing) when no reference set is shipped in the parent's chain.
  */
 export async function runReferenceGate(o: GateOptions, candidateVersionId: number): Promise<GateResult | null> {
-  const record = o.db
-    .prepare('SELECT parent_version_id FROM model_version_training WHERE model_version_id = ?')
-    .get(candidateVersionId) as { parent_version_id: number | null } | undefined;
+  const record = trainingRecord(o.db, candidateVersionId);
   if (!record) throw new ServiceError('not-found', `model version ${candidateVersionId} was not made by a training run`);
   // A first model has no parent, hence no parent's domain to forget.
-  if (record.parent_version_id === null) return null;
-  const set = referenceSetOf(o, record.parent_version_id);
+  if (record.parentVersionId === null) return null;
+  const set = referenceSetOf(o, record.parentVersionId);
   if (!set || set.images.length === 0) return null;
   const worker = new GateWorker(o);
   const ttaFlips = o.ttaFlips();
   try {
     const provider = await worker.load(o.registry.get(candidateVersionId));
     const candidate = await worker.segmentFiles(set.images, ttaFlips);
-    await worker.load(o.registry.get(record.parent_version_id));
+    await worker.load(o.registry.get(record.parentVersionId));
     const parent = await worker.segmentFiles(set.images, ttaFlips);
     const cases: GateCase[] = [];
     for (const [i, file] of set.images.entries()) {
@@ -294,15 +253,13 @@ export async function runReferenceGate(o: GateOptions, candidateVersionId: numbe
     const result: GateResult = {
       set: 'reference',
       ...gateComparison(cases.map((c) => ({ ...c, independent: true }))),
-      domain: referenceDescription(o, record.parent_version_id),
+      domain: referenceDescription(o, record.parentVersionId),
       cases,
       provider,
       ttaFlips,
       finishedAt: new Date().toISOString(),
     };
-    o.db
-      .prepare('UPDATE model_version_training SET reference_gate = ? WHERE model_version_id = ?')
-      .run(JSON.stringify(result), candidateVersionId);
+    storeGate(o.db, candidateVersionId, 'reference_gate', result);
     return result;
   } finally {
     await worker.close();

@@ -43,6 +43,25 @@ import { runGate, runReferenceGate, type GateOptions } from './gate';
 import { localLauncher, type ClusterJobRef, type TrainerJob, type TrainerLauncher } from './launcher';
 import { labelMapFile, labelsForTraining, stageLabels, type LabelForTraining } from './stage';
 import { trainingQueue } from './queue';
+import {
+  curveSaver,
+  endedRunFolders,
+  finishRun,
+  insertQueuedRun,
+  insertRunLabels,
+  markRunning,
+  nextQueuedRun,
+  recordCandidate,
+  runIds,
+  runLabelCounts,
+  runningRuns,
+  runRow,
+  setClusterJob,
+  storedGate,
+  type GateColumn,
+  type RunRow,
+} from './queries';
+import { trainRecipe, trainerArgv } from './recipe';
 
 /**
  * The recipe measured best in docs/benchmarks.md ("Fine-tuning without forgetting", third
@@ -77,11 +96,11 @@ export const DEFAULT_HYPERPARAMETERS = {
   seed: 1,
 } as const;
 
-export type Hyperparameters = Omit<typeof DEFAULT_HYPERPARAMETERS, 'maxSteps' | 'batchSize' | 'replayFraction' | 'anchor'> & {
-  maxSteps: number;
-  batchSize: number;
-  replayFraction: number;
-  anchor: number;
+type Defaults = typeof DEFAULT_HYPERPARAMETERS;
+/** A run's recipe: the defaults' keys, each number or switch free to take another value. */
+export type Hyperparameters = {
+  -readonly [K in keyof Defaults]: Defaults[K] extends number ? number : Defaults[K] extends boolean ? boolean : Defaults[K];
+} & {
   timeLimitSeconds?: number;
   /** A first model: square input size (default the starter's). */
   size?: number;
@@ -118,26 +137,6 @@ export interface TrainingOptions {
   launcher?: () => TrainerLauncher;
 }
 
-interface RunRow {
-  id: number;
-  status: TrainingRunStatus;
-  task_id: number;
-  parent_version_id: number | null;
-  candidate_version_id: number | null;
-  hyperparameters: string;
-  out_dir: string;
-  pid: number | null;
-  curve: string;
-  error: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  /** A Slurm batch job (ClusterJobRef as JSON, migration 0200); null for a local trainer. */
-  cluster_job: string | null;
-  /** The gate record of a version adopted from the shared folder (AdoptedFrom as JSON, migration 0220); null for a run. */
-  adopted_from: string | null;
-}
-
 const RUNS_DIR = 'training';
 
 export class TrainingMainService implements TrainingService {
@@ -158,16 +157,12 @@ export class TrainingMainService implements TrainingService {
    * trainer committed it. Returns the ids marked interrupted.
    */
   recover(): number[] {
-    const rows = this.o.db.prepare("SELECT * FROM training_runs WHERE status = 'running'").all() as RunRow[];
+    const rows = runningRuns(this.o.db);
     for (const row of rows) {
       if (row.pid !== null) killOrphanTrainer(row.pid);
       if (row.candidate_version_id !== null) {
         // Died after registering its candidate (during the gate): the version is whole; only its gate is missing.
-        this.o.db
-          .prepare(
-            "UPDATE training_runs SET status = 'done', pid = NULL, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-          )
-          .run(row.id);
+        finishRun(this.o.db, row.id, 'done', null);
         continue;
       }
       // A batch job outlives the backend: drain() follows it to its end by its stored id (execute → attach).
@@ -175,24 +170,13 @@ export class TrainingMainService implements TrainingService {
         this.resuming.push(row.id);
         continue;
       }
-      this.o.db
-        .prepare(
-          "UPDATE training_runs SET status = 'interrupted', pid = NULL, error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-        )
-        .run('The app stopped while this run was training.', row.id);
+      finishRun(this.o.db, row.id, 'interrupted', 'The app stopped while this run was training.');
     }
     // Folders of runs that are not running now and never produced a candidate.
-    const keep = new Set(
-      (this.o.db.prepare("SELECT out_dir FROM training_runs WHERE status = 'done'").pluck().all() as string[]).map((d) =>
-        path.resolve(this.o.dataDir, d),
-      ),
-    );
+    const keep = new Set(endedRunFolders(this.o.db, 'done').map((d) => path.resolve(this.o.dataDir, d)));
     const root = path.join(this.o.dataDir, RUNS_DIR);
     if (existsSync(root)) {
-      for (const row of this.o.db
-        .prepare("SELECT out_dir FROM training_runs WHERE status NOT IN ('queued', 'running')")
-        .pluck()
-        .all() as string[]) {
+      for (const row of endedRunFolders(this.o.db, 'ended')) {
         const dir = path.resolve(this.o.dataDir, row);
         if (!keep.has(dir)) rmSync(dir, { recursive: true, force: true });
       }
@@ -253,17 +237,12 @@ export class TrainingMainService implements TrainingService {
       ...(!parent && req.size !== undefined ? { size: req.size } : {}),
       ...(req.confirmSeriesIds?.length ? { confirmedSeriesIds: req.confirmSeriesIds } : {}),
     };
-    const id = this.o.db.transaction(() => {
-      const runId = Number(
-        this.o.db
-          .prepare(
-            "INSERT INTO training_runs (status, task_id, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, ?, ?, '')",
-          )
-          .run(taskId, parent?.id ?? null, JSON.stringify(hp)).lastInsertRowid,
-      );
-      this.o.db.prepare('UPDATE training_runs SET out_dir = ? WHERE id = ?').run(path.join(RUNS_DIR, `run-${runId}`), runId);
-      return runId;
-    })();
+    const id = insertQueuedRun(this.o.db, {
+      taskId,
+      parentVersionId: parent?.id ?? null,
+      hyperparameters: hp,
+      folderOf: (runId) => path.join(RUNS_DIR, `run-${runId}`),
+    });
     const run = this.run(id);
     this.o.events.emit('onDidChangeTrainingRun', run);
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
@@ -279,7 +258,7 @@ export class TrainingMainService implements TrainingService {
     if (this.job?.cluster) {
       // scancel; remembered with the run so that its CANCELLED end reads as cancelled, also after a restart.
       this.job.cancel();
-      this.o.db.prepare('UPDATE training_runs SET cluster_job = ? WHERE id = ?').run(JSON.stringify(this.job.cluster), id);
+      setClusterJob(this.o.db, id, JSON.stringify(this.job.cluster));
     } else if (row.pid !== null) {
       try {
         process.kill(row.pid, 'SIGTERM');
@@ -291,9 +270,7 @@ export class TrainingMainService implements TrainingService {
   }
 
   async list(): Promise<TrainingRun[]> {
-    return (this.o.db.prepare('SELECT id FROM training_runs ORDER BY id DESC').pluck().all() as number[]).map((id) =>
-      this.run(id),
-    );
+    return runIds(this.o.db).map((id) => this.run(id));
   }
 
   async queue(input?: z.input<typeof trainingMethods.queue>): Promise<TrainingQueue> {
@@ -366,10 +343,7 @@ export class TrainingMainService implements TrainingService {
     for (;;) {
       // A waiter may close the backend as soon as its run finishes: the loop must not touch the closed database.
       if (this.closed) return;
-      const next =
-        this.resuming.shift() ??
-        (this.o.db.prepare("SELECT id FROM training_runs WHERE status = 'queued' ORDER BY id LIMIT 1").pluck().get() as
-          number | undefined);
+      const next = this.resuming.shift() ?? nextQueuedRun(this.o.db);
       if (next === undefined) return;
       await this.execute(next).catch((e: unknown) => {
         this.cleanup(next);
@@ -418,36 +392,32 @@ export class TrainingMainService implements TrainingService {
       mkdirSync(staging, { recursive: true });
       writeFileSync(labelMap, JSON.stringify(labelMapFile(task), null, 2));
     }
-    const insert = this.o.db.prepare('INSERT INTO training_run_labels (run_id, label_id, split) VALUES (?, ?, ?)');
-    this.o.db.transaction(() => {
-      for (const split of ['training', 'validation'] as const) for (const l of labels[split]) insert.run(id, l.labelId, split);
-    })();
-    const args = trainerArgs({
-      id,
-      hp,
-      task,
-      parent,
-      base,
-      staging,
-      labelMap,
-      multiClass,
-      size,
-      out,
-      trained: labels.training.length,
-      validated: labels.validation.length,
-    });
+    insertRunLabels(this.o.db, id, labels);
+    const args = trainerArgv(
+      'train',
+      trainRecipe({
+        id,
+        hp,
+        task,
+        parent,
+        base,
+        staging,
+        labelMap,
+        multiClass,
+        size,
+        out,
+        trained: labels.training.length,
+        validated: labels.validation.length,
+      }),
+    );
     const job =
       resumed ?? (await launcher.start({ runId: id, python: status.python, args, cwd: this.o.trainerDir, env: this.o.env, out }));
     this.job = job;
-    this.o.db
-      .prepare(
-        "UPDATE training_runs SET status = 'running', pid = ?, python = ?, cluster_job = ?, started_at = coalesce(started_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) WHERE id = ?",
-      )
-      .run(job.pid, status.python, job.cluster && JSON.stringify(job.cluster), id);
+    markRunning(this.o.db, id, job.pid, status.python, job.cluster ? JSON.stringify(job.cluster) : null);
     this.o.events.emit('onDidChangeTrainingRun', this.run(id));
     const curve: TrainingCurvePoint[] = [];
     let last: TrainerEvent | null = null;
-    const saveCurve = this.o.db.prepare('UPDATE training_runs SET curve = ? WHERE id = ?');
+    const saveCurve = curveSaver(this.o.db, id);
     job.onLine((line) => {
       const event = parseTrainerLine(line);
       if (!event) return;
@@ -455,11 +425,11 @@ export class TrainingMainService implements TrainingService {
       if (event.event === 'step') {
         curve.push({ kind: 'step', step: event.step, loss: event.loss });
         this.o.events.emit('onDidTrainStep', { runId: id, ...event });
-        saveCurve.run(JSON.stringify(curve), id);
+        saveCurve(curve);
       } else if (event.event === 'epoch') {
         curve.push({ kind: 'validation', step: event.step, dice: event.valDice });
         this.o.events.emit('onDidTrainValidate', { runId: id, ...event });
-        saveCurve.run(JSON.stringify(curve), id);
+        saveCurve(curve);
       }
     });
     const { code, signal, stderr, failure } = await job.ended;
@@ -601,23 +571,15 @@ export class TrainingMainService implements TrainingService {
     const pkg = readModelPackage(out);
     const versionId = this.o.registry.upsert(pkg, false, taskId);
     const m = pkg.manifest as typeof pkg.manifest & { trainerVersion?: string };
-    this.o.db.transaction(() => {
-      this.o.db
-        .prepare(
-          `INSERT INTO model_version_training (model_version_id, run_id, parent_version_id, hyperparameters, trainer_version, torch_version, metrics)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          versionId,
-          id,
-          parentId,
-          JSON.stringify(hp),
-          m.trainerVersion ?? 'unknown',
-          m.training.torch,
-          JSON.stringify(metrics),
-        );
-      this.o.db.prepare('UPDATE training_runs SET candidate_version_id = ? WHERE id = ?').run(versionId, id);
-    })();
+    recordCandidate(this.o.db, {
+      versionId,
+      runId: id,
+      parentVersionId: parentId,
+      hyperparameters: hp,
+      trainerVersion: m.trainerVersion ?? 'unknown',
+      torchVersion: typeof m.training.torch === 'string' ? m.training.torch : 'unknown',
+      metrics,
+    });
     return versionId;
   }
 
@@ -628,11 +590,7 @@ export class TrainingMainService implements TrainingService {
   }
 
   private finish(id: number, status: TrainingRunStatus, error: string | null): TrainingRun {
-    this.o.db
-      .prepare(
-        "UPDATE training_runs SET status = ?, error = ?, pid = NULL, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-      )
-      .run(status, error, id);
+    finishRun(this.o.db, id, status, error);
     const run = this.run(id);
     this.o.events.emit('onDidChangeTrainingRun', run);
     this.waiters.get(id)?.(run);
@@ -640,26 +598,19 @@ export class TrainingMainService implements TrainingService {
     return run;
   }
 
-  private gateOf(versionId: number | null, column: 'gate' | 'reference_gate'): GateResult | FirstModelGate | null {
-    if (versionId === null) return null;
-    const gate = this.o.db
-      .prepare(`SELECT ${column} FROM model_version_training WHERE model_version_id = ?`)
-      .pluck()
-      .get(versionId) as string | null | undefined;
-    return gate ? (JSON.parse(gate) as GateResult | FirstModelGate) : null;
+  private gateOf(versionId: number | null, column: GateColumn): GateResult | FirstModelGate | null {
+    return versionId === null ? null : storedGate(this.o.db, versionId, column);
   }
 
   private row(id: number): RunRow {
-    const row = this.o.db.prepare('SELECT * FROM training_runs WHERE id = ?').get(id) as RunRow | undefined;
+    const row = runRow(this.o.db, id);
     if (!row) throw new ServiceError('not-found', `no training run ${id}`);
     return row;
   }
 
   private run(id: number): TrainingRun {
     const row = this.row(id);
-    const counts = this.o.db
-      .prepare('SELECT split, count(*) AS n FROM training_run_labels WHERE run_id = ? GROUP BY split')
-      .all(id) as { split: string; n: number }[];
+    const counts = runLabelCounts(this.o.db, id);
     const hp = JSON.parse(row.hyperparameters) as Record<string, unknown>;
     const gate = this.gateOf(row.candidate_version_id, 'gate');
     const referenceGate = this.gateOf(row.candidate_version_id, 'reference_gate');
@@ -674,8 +625,8 @@ export class TrainingMainService implements TrainingService {
           : null,
       candidateVersionId: row.candidate_version_id,
       hyperparameters: hp,
-      trainingLabels: counts.find((c) => c.split === 'training')?.n ?? 0,
-      validationLabels: counts.find((c) => c.split === 'validation')?.n ?? 0,
+      trainingLabels: counts.training,
+      validationLabels: counts.validation,
       curve: JSON.parse(row.curve) as TrainingCurvePoint[],
       gate: gate && !isFirstModelGate(gate) ? gate : null,
       firstModelGate: gate && isFirstModelGate(gate) ? gate : null,
@@ -688,13 +639,6 @@ export class TrainingMainService implements TrainingService {
       finishedAt: row.finished_at,
     };
   }
-}
-
-/** The trainer's --normalization text of a model.json normalisation (scale:MIN,MAX | window:C,W | percentile:L,H). */
-function normalizationArg(n: ModelManifest['input']['normalization']): string {
-  if (n.type === 'scale') return `scale:${n.min},${n.max}`;
-  if (n.type === 'window') return `window:${n.center},${n.width}`;
-  return `percentile:${n.low},${n.high}`;
 }
 
 function sameValues(a: readonly number[], b: readonly number[]): boolean {
@@ -750,94 +694,4 @@ function killOrphanTrainer(pid: number): void {
 function describe(e: unknown): string {
   if (e instanceof ServiceError) return e.message;
   return `Fine-tuning could not start: ${e instanceof Error ? e.message : String(e)}`;
-}
-
-/** What `trainerArgs` needs of a run. */
-interface TrainerArgsInput {
-  id: number;
-  hp: Hyperparameters;
-  task: Task;
-  /** The version fine-tuned; null for a task's first model. */
-  parent: ResolvedVersion | null;
-  /** The version whose input rule the images were staged with (the parent, else the starter). */
-  base: ResolvedVersion;
-  staging: string;
-  labelMap: string;
-  multiClass: boolean;
-  size: [number, number] | undefined;
-  out: string;
-  trained: number;
-  validated: number;
-}
-
-/**
- * The trainer's command line (`python3 -m lgms_trainer train …`, resources/trainer/__main__.py)
- * for one run: its staged data, where it starts from (a parent to fine-tune, the starter with a new
- * head, or scratch), the task's label map, the recipe's hyper-parameters and the new version's name.
- */
-function trainerArgs(a: TrainerArgsInput): string[] {
-  const { id, hp, task, parent, base, staging, labelMap, multiClass, size, out } = a;
-  const replay = parent ? path.join(parent.dir, 'replay') : '';
-  return [
-    '-m',
-    'lgms_trainer',
-    'train',
-    '--data',
-    path.join(staging, 'training'),
-    '--val-data',
-    path.join(staging, 'validation'),
-    ...(parent ? ['--init', parent.dir] : hp.init === 'starter' ? ['--init-from', base.dir] : []),
-    ...(multiClass ? ['--label-map', labelMap] : []),
-    // A first model reads the images as they were staged (the starter's input rule), also from scratch.
-    ...(parent
-      ? []
-      : [
-          '--size',
-          String(size?.[0] ?? base.manifest.input.size[0]),
-          '--channel-mode',
-          base.manifest.input.channelMode,
-          '--normalization',
-          normalizationArg(base.manifest.input.normalization),
-        ]),
-    '--out',
-    out,
-    '--max-steps',
-    String(hp.maxSteps),
-    '--batch-size',
-    String(hp.batchSize),
-    '--optimizer',
-    hp.optimizer,
-    '--lr',
-    String(hp.lr),
-    '--schedule',
-    hp.schedule,
-    // 0: the trainer's own interval (a validation every ≥ 20 steps), as in the measured runs.
-    ...(hp.valEvery > 0 ? ['--val-every', String(hp.valEvery)] : []),
-    '--seed',
-    String(hp.seed),
-    ...(parent
-      ? [
-          '--id',
-          `${parent.manifest.id.replace(/-ft\d+$/, '')}-ft${id}`,
-          '--name',
-          `${parent.manifest.name.replace(/ \(fine-tuned.*\)$/, '')} (fine-tuned, run ${id})`,
-          '--version',
-          `${parent.manifest.version}+ft${id}`,
-        ]
-      : ['--id', `task${task.id}-run${id}`, '--name', `${task.name} (first model, run ${id})`, '--version', `1.0.0+run${id}`]),
-    '--data-description',
-    `${a.trained} training / ${a.validated} validation labels from this workstation (run ${id})`,
-    ...(hp.timeLimitSeconds !== undefined ? ['--time-limit', String(hp.timeLimitSeconds)] : []),
-    // The replay set is the starter's binary lesion masks: never mixed into a task's label map.
-    ...(parent && !multiClass && existsSync(replay) && hp.replayFraction > 0
-      ? ['--replay', replay, '--replay-fraction', String(hp.replayFraction)]
-      : []),
-    ...(parent && hp.anchor > 0 ? ['--anchor', String(hp.anchor)] : []),
-    ...(hp.freezeNorm ? ['--freeze-norm'] : []),
-    // Runs queued before these options existed have no such keys: off.
-    ...(hp.ema > 0 ? ['--ema', String(hp.ema)] : []),
-    ...(hp.appearance > 0 ? ['--appearance', String(hp.appearance)] : []),
-    ...(hp.zoom > 0 ? ['--zoom', String(hp.zoom)] : []),
-    ...(hp.mirrorOnly ? ['--mirror-only'] : []),
-  ];
 }

@@ -104,47 +104,63 @@ export const importMethods = {
 } as const;
 
 /** One segment as the mapping sees it: its codes and name, the label it becomes, and why the reader must decide. */
+/** One segment of a foreign label map (Segment Number, Segment Label, codes) and the task label it becomes. */
 export interface LabelMappingSegment {
   number: number;
   label: string;
+  /** Segmented Property Category and Type codes, where the file has them. */
   category: CodedConcept | null;
   type: CodedConcept | null;
+  /** The task label value it becomes; null while unresolved (or left out by the reader). */
   value: number | null;
+  /** How it was matched: the Segmented Property Type code, the label's name, or the reader's choice. */
   by: 'code' | 'name' | 'reader' | null;
+  /** Why it needs the reader: an unknown code, two segments of one code, several labels … */
   problem: string | null;
 }
 
+/** What a proposal says before anything is written. */
 export interface LabelMappingProposal {
   taskId: number;
   segments: LabelMappingSegment[];
   /** Segment numbers that need the reader's choice (a label value, or null to leave one out). */
   unresolved: number[];
+  /** The series the label map lands on, or null when it is not imported yet. */
   seriesId: number | null;
   seriesUid: string;
   /** Images that already have a current label of the task, which applying would replace. */
   wouldReplace: number;
-  /** Why it cannot be applied yet, in words; null when it can. */
+  /** Why it cannot be applied yet, in words (series missing, frames that lie on no image); null when it can. */
   blocked: string | null;
 }
 
+/** Pixels two segments of different labels both claimed: where, and which segment's label they kept. */
+export interface LabelOverlapConflict {
+  imageId: number;
+  /** The two segments, lower number first, and the one whose label the pixels kept. */
+  segments: [number, number];
+  kept: number;
+  pixels: number;
+  /** Bounding box of the conflicting pixels (0-based row / column, inclusive). */
+  box: { rowMin: number; rowMax: number; columnMin: number; columnMax: number };
+  /** Up to 8 conflicting pixels as [row, column]. */
+  sample: [number, number][];
+}
+
+/** What an apply wrote and how it decided. */
 export interface LabelMappingApplied {
   seriesId: number;
   taskId: number;
   imagesLabelled: number;
   replaced: number;
+  /** Segment number → label value (null: left out by the reader). */
   mapping: { segment: number; label: string; value: number | null; name: string | null }[];
   placedBy: 'reference' | 'position' | 'both';
-  /** Pixels two segments of different labels both claimed: where, and which segment's label they kept. */
-  conflicts: {
-    imageId: number;
-    segments: [number, number];
-    kept: number;
-    pixels: number;
-    box: { rowMin: number; rowMax: number; columnMin: number; columnMax: number };
-    sample: [number, number][];
-  }[];
+  conflicts: LabelOverlapConflict[];
+  /** Pixels of segments the reader left out. */
   leftOutPixels: number;
   author: string;
+  /** The whole outcome in words, for the import report. */
   message: string;
 }
 

@@ -1,0 +1,147 @@
+// The backend's half of "the trainer's options stated once": every option it sends is one
+// options.json lists, and a recipe with an option the file does not list never becomes argv.
+// (The trainer's half, that argparse offers every option of the file, is
+// resources/trainer/tests/test_options.py.)
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readModelPackage } from '../models/package';
+import type { ResolvedVersion } from '../models/registry';
+import { trainRecipe, trainerArgv, trainerOptions, type TrainRunInput } from './recipe';
+import { DEFAULT_HYPERPARAMETERS, FIRST_MODEL_HYPERPARAMETERS } from './service';
+
+const STARTER_DIR = path.resolve('resources/models/lgmsnet-starter');
+const starter: ResolvedVersion = { id: 1, dir: STARTER_DIR, manifest: readModelPackage(STARTER_DIR).manifest, taskId: 1 };
+
+function run(over: Partial<TrainRunInput>): TrainRunInput {
+  return {
+    id: 7,
+    hp: { ...DEFAULT_HYPERPARAMETERS },
+    task: { id: 3, name: 'Liver' },
+    parent: starter,
+    base: starter,
+    staging: '/tmp/staging/run-7',
+    labelMap: '/tmp/staging/run-7/label-map.json',
+    multiClass: false,
+    size: undefined,
+    out: '/tmp/out',
+    trained: 12,
+    validated: 4,
+    ...over,
+  };
+}
+
+/** The --names of an argv, without the values between them. */
+function flags(argv: string[]): string[] {
+  return argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2));
+}
+
+describe('the trainer recipe (resources/trainer/lgms_trainer/options.json)', () => {
+  // Every option switched on that a recipe can send: replay (the starter ships replay/), anchor,
+  // the augmentations, a time limit, an explicit validation interval.
+  const everything = {
+    ...DEFAULT_HYPERPARAMETERS,
+    freezeNorm: true,
+    ema: 0.95,
+    appearance: 0.5,
+    zoom: 0.2,
+    mirrorOnly: true,
+    valEvery: 2,
+    timeLimitSeconds: 60,
+  };
+  const recipes: [string, TrainRunInput][] = [
+    ['a fine-tune with every option on', run({ hp: everything })],
+    ['a multi-class fine-tune', run({ hp: everything, multiClass: true })],
+    [
+      "a task's first model from the starter",
+      run({ parent: null, multiClass: true, hp: { ...everything, ...FIRST_MODEL_HYPERPARAMETERS, init: 'starter' } }),
+    ],
+    [
+      "a task's first model from scratch at its own size",
+      run({ parent: null, multiClass: true, size: [320, 320], hp: { ...everything, init: 'scratch' } }),
+    ],
+  ];
+
+  it.each(recipes)('sends only options the trainer lists: %s', (_, input) => {
+    const argv = trainerArgv('train', trainRecipe(input));
+    expect(argv.slice(0, 3)).toEqual(['-m', 'lgms_trainer', 'train']);
+    const listed = Object.keys(trainerOptions('train'));
+    expect(flags(argv).filter((f) => !listed.includes(f))).toEqual([]);
+  });
+
+  it('builds the fine-tune command line the trainer was given before the schema', () => {
+    const argv = trainerArgv('train', trainRecipe(run({ hp: everything })));
+    const value = (name: string) => argv[argv.indexOf(`--${name}`) + 1];
+    expect(flags(argv)).toEqual([
+      'data',
+      'val-data',
+      'out',
+      'init',
+      'max-steps',
+      'time-limit',
+      'batch-size',
+      'lr',
+      'optimizer',
+      'schedule',
+      'seed',
+      'val-every',
+      'name',
+      'id',
+      'version',
+      'data-description',
+      'replay',
+      'replay-fraction',
+      'anchor',
+      'freeze-norm',
+      'appearance',
+      'ema',
+      'mirror-only',
+      'zoom',
+    ]);
+    expect(value('init')).toBe(STARTER_DIR);
+    expect(value('replay')).toBe(path.join(STARTER_DIR, 'replay'));
+    expect(value('lr')).toBe('0.001');
+    expect(value('max-steps')).toBe('120');
+    expect(value('id')).toBe(`${starter.manifest.id}-ft7`);
+    expect(value('version')).toBe(`${starter.manifest.version}+ft7`);
+  });
+
+  it("gives a first model the starter's input rule and no parent's replay or anchor", () => {
+    const hp = { ...DEFAULT_HYPERPARAMETERS, ...FIRST_MODEL_HYPERPARAMETERS, init: 'starter' as const };
+    const argv = trainerArgv('train', trainRecipe(run({ parent: null, multiClass: true, hp })));
+    const value = (name: string) => argv[argv.indexOf(`--${name}`) + 1];
+    expect(value('init-from')).toBe(STARTER_DIR);
+    expect(value('size')).toBe(String(starter.manifest.input.size[0]));
+    expect(value('channel-mode')).toBe(starter.manifest.input.channelMode);
+    expect(value('label-map')).toBe('/tmp/staging/run-7/label-map.json');
+    expect(flags(argv)).not.toContain('init');
+    expect(flags(argv)).not.toContain('replay');
+    expect(flags(argv)).not.toContain('anchor');
+  });
+
+  it('refuses an option the trainer does not list, naming it', () => {
+    const recipe = { ...trainRecipe(run({})), 'learning-rate': 0.01 };
+    expect(() => trainerArgv('train', recipe)).toThrow(
+      /train command refuses this recipe \(resources\/trainer\/lgms_trainer\/options\.json\): it has no option --learning-rate/,
+    );
+  });
+
+  it('refuses a value of the wrong type, outside its choices, or a missing required option', () => {
+    const recipe = trainRecipe(run({}));
+    expect(() => trainerArgv('train', { ...recipe, 'max-steps': 1.5 })).toThrow(/--max-steps:/);
+    expect(() => trainerArgv('train', { ...recipe, optimizer: 'adam' })).toThrow(/--optimizer:/);
+    expect(() => trainerArgv('train', { ...recipe, 'freeze-norm': 'yes' })).toThrow(/--freeze-norm:/);
+    expect(() => trainerArgv('train', { ...recipe, out: undefined })).toThrow(/--out:/);
+  });
+
+  it('leaves out unset options and flags set false, so the trainer applies its own default', () => {
+    expect(trainerArgv('evaluate', { model: '/m', data: '/d', onnx: false, threshold: undefined })).toEqual([
+      '-m',
+      'lgms_trainer',
+      'evaluate',
+      '--model',
+      '/m',
+      '--data',
+      '/d',
+    ]);
+  });
+});

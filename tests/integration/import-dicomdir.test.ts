@@ -1,4 +1,4 @@
-// The scan's quick DICOMDIR reader (src/main/import/dicomdir.ts) against dcmjs' parse, on every
+// The scan's quick DICOMDIR reader (src/main/imaging/dicom/dicomdir.ts) against dcmjs' parse, on every
 // public DICOMDIR (pydicom's explicit, implicit, big-endian, reordered, empty and damaged
 // ones), case 10's two file sets, and every DICOMDIR cut short at many points: wherever the
 // quick reader answers, it lists exactly dcmjs' Referenced File IDs, and it answers for the
@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { directoryFileIds } from '../../src/main/import/dicomdir';
+import { directoryFileIds } from '../../src/main/imaging/dicom/dicomdir';
 import { parsedFileIds } from '../../src/main/import/scan';
 import { makeCase } from '../helpers/cases';
 import { dataDir, requireFixtures } from '../fixtures';

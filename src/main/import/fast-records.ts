@@ -3,12 +3,14 @@
 // character set or escape sequence, an odd pixel module — returns null and the import falls
 // back to the full dcmjs-based reader (read-dicom.ts), which gives the same records (tested:
 // tests/integration/fidelity-differential.test.ts).
-import { elementAt, END_OF_DATA_SET, readFastHeader, T, type FastHeader } from '../imaging/dicom/fast-header';
+import { END_OF_DATA_SET, fastElementAt, readFastHeader, T, type FastHeader } from '../imaging/dicom/fast-header';
+import { encapsulatedFrames } from '../imaging/dicom/frame-count';
+import { encapsulatedItems, NotWalkable, UNDEFINED_LENGTH } from '../imaging/dicom/walker';
 import { decodeIso2022, locateCharset, usesCodeExtensions } from '../imaging/dicom/charset';
 import { DECODED_PHOTOMETRIC } from '../imaging/dicom/color';
 import { isDicomError } from '../imaging/dicom';
 import { toPart10 } from '../imaging/dicom/part10-repair';
-import { DEFLATED_EXPLICIT_VR_LE } from '../imaging/dicom/transfer-syntax';
+import { DEFLATED_EXPLICIT_VR_LE, transferSyntax } from '../imaging/dicom/transfer-syntax';
 import { hasDicmPrefix } from '../imaging/dicom/vr';
 import { describeNonImage, isImageStorage, isUid, MEDIA_STORAGE_DIRECTORY } from '../imaging/dicom/sop-classes';
 import { geometryProblem, parseNumbers } from '../imaging/dicom/numbers';
@@ -106,14 +108,16 @@ function read(b: Uint8Array, fileSyntax?: string, repairs: readonly string[] = [
   if (!FAST_PHOTOMETRIC.has(photometric)) return null;
   // Native pixels cut short are refused here already (Part 5 §8.1.1: Rows × Columns × Samples ×
   // Bits Allocated × Frames bits); the full reader checks the same (read-dicom.ts).
-  const pixels = elementAt(b, header.pixelOffset, mode);
+  const pixels = fastElementAt(b, header.pixelOffset, mode);
   if (pixels.tag !== T.pixelData) return null;
   // No Number of Frames: one frame only when the Pixel Data holds less than two frames' bytes, or
-  // one compressed frame; else the full reader counts the frames (frame-count.ts) or refuses.
-  if (framesValue === null) {
-    const perFrame = bits === 1 ? Math.ceil((rows * columns * samples) / 8) : rows * columns * samples * (bits / 8);
-    if (pixels.length === 0xffffffff ? !oneEncapsulatedFrame(b, pixels.value) : pixels.length >= 2 * perFrame) return null;
-  }
+  // its items count one compressed frame as the full reader counts them (frame-count.ts); else the
+  // full reader counts the frames, with its note, or refuses.
+  if (
+    framesValue === null &&
+    !oneFrame(b, pixels, bits === 1 ? Math.ceil((rows * columns * samples) / 8) : rows * columns * samples * (bits / 8), syntax)
+  )
+    return null;
   // The full reader's first check of an image it has parsed (read-dicom.ts), so its answer too:
   // an anonymiser that dropped the UIDs left nothing to file the image under.
   if (!studyUid || !seriesUid)
@@ -279,23 +283,28 @@ function extendedName(bytes: Uint8Array | null, charsets: readonly string[]): st
   return groups.join('=').replace(/=+$/, '');
 }
 
+/** Whether Pixel Data (`pixels`, frames of `perFrame` bytes when native) holds one frame without Number of Frames. */
+function oneFrame(b: Uint8Array, pixels: { length: number; value: number }, perFrame: number, syntax: string): boolean {
+  if (pixels.length !== UNDEFINED_LENGTH) return pixels.length < 2 * perFrame;
+  return oneEncapsulatedFrame(b, pixels.value, transferSyntax(syntax).encoding === 'rle');
+}
+
 /**
- * Whether an encapsulated Pixel Data value (its items from `at`; always little endian, PS3.5
- * A.4) is one frame by its own account: an offset table of one entry, or one fragment before the
- * sequence delimiter. Anything else, a value cut short included, is for the full reader.
+ * Whether an encapsulated Pixel Data value (its items from `at`) is one frame by the count the full
+ * reader derives without Number of Frames (frame-count.ts encapsulatedFrames: the Basic Offset
+ * Table, else one fragment per RLE frame, else the fragments that open a codestream), with no note
+ * to add. Anything else, a value cut short or without fragments included, is for the full reader.
  */
-function oneEncapsulatedFrame(b: Uint8Array, at: number): boolean {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const item = (p: number) =>
-    p + 8 <= b.length && view.getUint16(p, true) === 0xfffe
-      ? { element: view.getUint16(p + 2, true), length: view.getUint32(p + 4, true) }
-      : null;
-  const table = item(at);
-  if (!table || table.element !== 0xe000) return false;
-  if (table.length === 4) return true;
-  const fragment = item(at + 8 + table.length);
-  if (!fragment || fragment.element !== 0xe000) return false;
-  return item(at + 8 + table.length + 8 + fragment.length)?.element === 0xe0dd;
+function oneEncapsulatedFrame(b: Uint8Array, at: number, rle: boolean): boolean {
+  try {
+    const items = encapsulatedItems(b, at);
+    if (items.truncation || items.fragments.length === 0) return false;
+    const derived = encapsulatedFrames(items, rle);
+    return derived.frames === 1 && derived.from === undefined;
+  } catch (e) {
+    if (e instanceof NotWalkable || isDicomError(e)) return false;
+    throw e;
+  }
 }
 
 /** Names of the numeric attributes for the parser's notes: their PS3.6 keywords in words, as the full reader names them. */

@@ -10,7 +10,7 @@ import type { CodedConcept } from '../../shared/model/codes';
 import type { Database } from '../db/database';
 import { seriesById, seriesByUid, seriesImages, seriesOfStudy, type ImageRow, type SeriesRow } from '../export/queries';
 import type { Dataset } from '../export/write-part10';
-import { readSegDocument, SegReadError, type SegDocument, type SegFrame } from '../export/seg-read';
+import { readSegDocument, refusedSegSyntax, SegReadError, type SegDocument, type SegFrame } from '../export/seg-read';
 import { axialSlices, readVolume } from '../imaging/volume/read';
 import type { ContentStore } from '../store/content-store';
 import { readTask } from '../tasks/queries';
@@ -84,6 +84,19 @@ function labelSetRow(db: Database, id: number): LabelSetRow {
     .get(id) as LabelSetRow | undefined;
   if (!row) throw new LabelImportError(`there is no imported DICOM SEG ${id}`);
   return row;
+}
+
+/**
+ * The series a SEG waits for without being read: the one it names (Referenced Series Sequence)
+ * when that series is not imported. Such a SEG is read whole (dcmjs, every functional group: 4-15
+ * ms a SEG, cold) when its series comes, not at every import in between (issue 24's import
+ * regression). Null for any other SEG, and for one in an encoding read nowhere, which the
+ * caller's read refuses now, as before.
+ */
+function waitsUnread(db: Database, store: ContentStore, row: LabelSetRow): string | null {
+  if (!row.referencedSeriesUid || seriesByUid(db, row.referencedSeriesUid)) return null;
+  if (refusedSegSyntax(store.read({ relative: row.storePath, offset: row.packOffset }, row.size))) return null;
+  return row.referencedSeriesUid;
 }
 
 function segSource(db: Database, store: ContentStore, row: LabelSetRow): Source {
@@ -246,9 +259,10 @@ export function resolvePendingLabelSets(db: Database, store: ContentStore): Pend
     const base = { labelSetId: id, path: row.originalPath, jobId: row.jobId, seriesUid: row.referencedSeriesUid || null };
     try {
       const task = taskOf(db, row.taskId);
-      const source = segSource(db, store, row);
-      if (!source.series) {
-        const message = `DICOM SEG waiting for its series ${source.seriesUid}, which is not imported yet: it becomes labels of task ${task.name} when that series is imported`;
+      const waitingFor = waitsUnread(db, store, row);
+      const source = waitingFor === null ? segSource(db, store, row) : null;
+      if (!source?.series) {
+        const message = `DICOM SEG waiting for its series ${waitingFor ?? source?.seriesUid}, which is not imported yet: it becomes labels of task ${task.name} when that series is imported`;
         setStatus(db, id, 'pending', { message }, null);
         out.push({ ...base, status: 'pending', message });
         continue;

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { dcmjs, readQuietly } from '../imaging/dicom/dcmjs-api';
-import { directoryFileIds } from './dicomdir';
+import { directoryFileIds } from '../imaging/dicom/dicomdir';
 
 export interface ScanResult {
   files: { path: string; size: number }[];

@@ -4,6 +4,7 @@
 // name component group and each value starts again in the first character set. dcmjs reads these
 // files with its default decoder only (escape bytes and all), so its strings are turned back into
 // their bytes (the default decoder is WHATWG's "latin1", one character per byte) and decoded here.
+import { elementAt } from './walker';
 
 const ESC = 0x1b;
 
@@ -136,11 +137,13 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * 4-byte length.
  */
 export function locateCharset(b: Uint8Array, from: number): { start: number; length: number } | null {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   for (let i = from; i + 8 <= b.length && i < from + 4096; i++) {
     if (b[i] !== 0x08 || b[i + 1] !== 0x00 || b[i + 2] !== 0x05 || b[i + 3] !== 0x00) continue;
-    if (b[i + 4] === 0x43 && b[i + 5] === 0x53) return { start: i + 8, length: b[i + 6]! | (b[i + 7]! << 8) };
-    const length = b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24);
-    if (length > 0 && length < 256) return { start: i + 8, length };
+    // Explicit VR when the header says CS; else implicit, trusted for a plausible length.
+    const explicit = b[i + 4] === 0x43 && b[i + 5] === 0x53;
+    const e = elementAt(view, i, { explicit, little: true });
+    if (explicit || (e.length > 0 && e.length < 256)) return { start: e.value, length: e.length };
   }
   return null;
 }

@@ -4,7 +4,9 @@
 // the native pixel path below (scrolling, inference). Anything unusual returns null and the
 // caller falls back to the full dcmjs-based reader (this folder's index.ts).
 // Measured: this is what lets the import outrun pydicom's header-only read (docs/benchmarks.md).
-import { hasDicmPrefix, LONG_VR_CODES, vrCode } from './vr';
+// Element headers and sequences are read by the one element walker (walker.ts).
+import { hasDicmPrefix, vrCode } from './vr';
+import { elementAt, EXPLICIT_LITTLE, NotWalkable, skipElement, tagAt, UNDEFINED_LENGTH, type Element, type Mode } from './walker';
 
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const IMPLICIT_LE = '1.2.840.10008.1.2';
@@ -66,8 +68,6 @@ const VR_OW = vrCode('OW');
 const VR_SQ = vrCode('SQ');
 const VR_UN = vrCode('UN');
 
-class Stop extends Error {}
-
 /** Where the wanted elements' values are in the file: positions only, no copies or views. */
 export class Values {
   private readonly at = new Int32Array(SLOTS.size * 2).fill(-1);
@@ -127,21 +127,14 @@ export class Values {
 export interface FastHeader {
   values: Values;
   transferSyntax: string;
-  mode: { explicit: boolean; little: boolean };
+  mode: Mode;
   /** Offset of the pixel data element's tag in the buffer; END_OF_DATA_SET: a whole data set without pixel data. */
   pixelOffset: number;
 }
 
-/** The element at `offset` of a walked data set: its tag, length (0xffffffff: undefined) and where its value starts. */
-export function elementAt(
-  b: Uint8Array,
-  offset: number,
-  mode: FastHeader['mode'],
-): { tag: number; length: number; value: number } {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const tag = ((view.getUint16(offset, mode.little) << 16) | view.getUint16(offset + 2, mode.little)) >>> 0;
-  const { length, value } = elementHeader(view, offset, mode);
-  return { tag, length, value };
+/** The element at `offset` of a walked data set (the walker's header; 0xffffffff: undefined length). */
+export function fastElementAt(b: Uint8Array, offset: number, mode: Mode): Element {
+  return elementAt(new DataView(b.buffer, b.byteOffset, b.byteLength), offset, mode);
 }
 
 /**
@@ -154,7 +147,7 @@ export function readFastHeader(b: Uint8Array): FastHeader | null {
   try {
     return walkToPixels(b);
   } catch (e) {
-    if (e instanceof Stop || e instanceof RangeError) return null;
+    if (e instanceof NotWalkable || e instanceof RangeError) return null;
     throw e;
   }
 }
@@ -164,9 +157,9 @@ function walkToPixels(b: Uint8Array): FastHeader | null {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const values = new Values(b);
   // File meta: always explicit VR little endian.
-  let offset = walk(b, view, 132, { explicit: true, little: true }, values, (tag) => tag >>> 16 !== 0x0002);
+  let offset = walk(b, view, 132, EXPLICIT_LITTLE, values, (tag) => tag >>> 16 !== 0x0002);
   const ts = values.text(T.transferSyntax);
-  let mode: { explicit: boolean; little: boolean };
+  let mode: Mode;
   if (ts === IMPLICIT_LE) mode = { explicit: false, little: true };
   else if (ts === EXPLICIT_BE) mode = { explicit: true, little: false };
   else if (ts === EXPLICIT_LE || ts.startsWith('1.2.840.10008.1.2.4.') || ts === '1.2.840.10008.1.2.5')
@@ -192,81 +185,28 @@ function walkToPixels(b: Uint8Array): FastHeader | null {
  * buffer ends (returns the end offset for the meta group, -1 for the data set). Wanted values
  * are copied into `values`; everything else, sequences included, is skipped.
  */
-function walk(
-  b: Uint8Array,
-  view: DataView,
-  offset: number,
-  mode: { explicit: boolean; little: boolean },
-  values: Values,
-  stop: (tag: number) => boolean,
-): number {
+function walk(b: Uint8Array, view: DataView, offset: number, mode: Mode, values: Values, stop: (tag: number) => boolean): number {
   const isMeta = offset === 132;
   while (offset + 8 <= b.length) {
-    const group = view.getUint16(offset, mode.little);
-    const element = view.getUint16(offset + 2, mode.little);
-    const tag = ((group << 16) | element) >>> 0;
-    if (stop(tag)) return offset;
-    const { vr, length, value } = elementHeader(view, offset, mode);
-    offset = value;
-    if (length === 0xffffffff) {
-      // Undefined length: a sequence (or UN holding one); find its end by walking its items.
-      if (vr !== 0 && vr !== VR_SQ && vr !== VR_UN) throw new Stop();
-      const slot = SLOTS.get(tag);
-      if (slot !== undefined) values.set(slot, offset, 0);
-      offset = skipUndefinedSequence(view, offset, mode);
+    if (stop(tagAt(view, offset, mode.little))) return offset;
+    const e = elementAt(view, offset, mode);
+    const slot = SLOTS.get(e.tag);
+    if (e.length === UNDEFINED_LENGTH) {
+      // Undefined length: a sequence (or UN holding one); its end is found by walking its items.
+      if (e.vr !== 0 && e.vr !== VR_SQ && e.vr !== VR_UN) throw new NotWalkable();
+      if (slot !== undefined) values.set(slot, e.value, 0);
+      offset = skipElement(view, e, mode);
       continue;
     }
-    if (offset + length > b.length) throw new Stop();
-    const slot = SLOTS.get(tag);
-    if (slot !== undefined) values.set(slot, offset, length);
-    offset += length;
+    if (e.value + e.length > b.length) throw new NotWalkable();
+    if (slot !== undefined) values.set(slot, e.value, e.length);
+    offset = e.value + e.length;
   }
   return isMeta ? offset : offset === b.length ? END_OF_DATA_SET : -2;
 }
 
 /** walk() reached the file's last byte exactly, on an element boundary, without the stop tag. */
 export const END_OF_DATA_SET = -1;
-
-/** An element's VR (as vrCode, 0 in implicit VR), value length and where its value starts. */
-function elementHeader(
-  view: DataView,
-  offset: number,
-  mode: { explicit: boolean; little: boolean },
-): { vr: number; length: number; value: number } {
-  if (!mode.explicit) return { vr: 0, length: view.getUint32(offset + 4, mode.little), value: offset + 8 };
-  const vr = view.getUint16(offset + 4, false);
-  return LONG_VR_CODES.has(vr)
-    ? { vr, length: view.getUint32(offset + 8, mode.little), value: offset + 12 }
-    : { vr, length: view.getUint16(offset + 6, mode.little), value: offset + 8 };
-}
-
-/** Skips a sequence of undefined length: items until the Sequence Delimitation Item. */
-function skipUndefinedSequence(view: DataView, offset: number, mode: { explicit: boolean; little: boolean }): number {
-  while (offset + 8 <= view.byteLength) {
-    const group = view.getUint16(offset, mode.little);
-    const element = view.getUint16(offset + 2, mode.little);
-    const length = view.getUint32(offset + 4, mode.little);
-    offset += 8;
-    if (group !== 0xfffe) throw new Stop();
-    if (element === 0xe0dd) return offset;
-    if (element !== 0xe000) throw new Stop();
-    offset = length === 0xffffffff ? skipUndefinedItem(view, offset, mode) : offset + length;
-  }
-  throw new Stop();
-}
-
-/** Skips an item of undefined length, element by element, until the Item Delimitation Item. */
-function skipUndefinedItem(view: DataView, offset: number, mode: { explicit: boolean; little: boolean }): number {
-  while (offset + 8 <= view.byteLength) {
-    const group = view.getUint16(offset, mode.little);
-    const element = view.getUint16(offset + 2, mode.little);
-    if (group === 0xfffe && element === 0xe00d) return offset + 8;
-    // In implicit VR too only a sequence has an undefined length.
-    const { length, value } = elementHeader(view, offset, mode);
-    offset = length === 0xffffffff ? skipUndefinedSequence(view, value, mode) : value + length;
-  }
-  throw new Stop();
-}
 
 const utf8 = new TextDecoder('utf-8');
 
@@ -291,7 +231,7 @@ export function readNativeFrames(b: Uint8Array): NativeFrames | null {
     if (!hasDicmPrefix(b)) return null;
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const values = new Values(b);
-    let offset = walk(b, view, 132, { explicit: true, little: true }, values, (tag) => tag >>> 16 !== 0x0002);
+    let offset = walk(b, view, 132, EXPLICIT_LITTLE, values, (tag) => tag >>> 16 !== 0x0002);
     const ts = values.text(T.transferSyntax);
     if (ts !== EXPLICIT_LE && ts !== IMPLICIT_LE) return null;
     const explicit = ts === EXPLICIT_LE;
@@ -303,11 +243,10 @@ export function readNativeFrames(b: Uint8Array): NativeFrames | null {
       values,
       (tag) => tag === T.pixelData || tag === T.floatPixelData || tag === T.doublePixelData,
     );
-    if (offset < 0 || ((view.getUint16(offset, true) << 16) | view.getUint16(offset + 2, true)) >>> 0 !== T.pixelData)
-      return null;
+    if (offset < 0 || tagAt(view, offset, true) !== T.pixelData) return null;
     if (values.has(T.sharedGroups) || values.has(T.perFrameGroups)) return null;
     const u16 = (tag: number) => values.u16(tag, true);
-    const header = elementHeader(view, offset, { explicit, little: true });
+    const header = elementAt(view, offset, { explicit, little: true });
     if (explicit && header.vr !== VR_OB && header.vr !== VR_OW) return null;
     const length = header.length;
     offset = header.value;
@@ -340,7 +279,7 @@ export function readNativeFrames(b: Uint8Array): NativeFrames | null {
     }
     return { rows, columns, frames, photometric, pixels };
   } catch (e) {
-    if (e instanceof Stop || e instanceof RangeError) return null;
+    if (e instanceof NotWalkable || e instanceof RangeError) return null;
     throw e;
   }
 }

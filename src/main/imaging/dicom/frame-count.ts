@@ -78,7 +78,15 @@ function exactFrames(
   return null;
 }
 
-function encapsulatedFrames(pixels: Extract<PixelDataElement, { encapsulated: true }>, rle: boolean): DerivedFrames {
+/**
+ * The frame count of an encapsulated Pixel Data value's items (PS3.5 A.4) without a usable Number
+ * of Frames, as deriveFrameCount gives it: also the fast import path's test for one frame.
+ * Throws DicomError ('missing-attribute') when the items do not say.
+ */
+export function encapsulatedFrames(
+  pixels: Pick<Extract<PixelDataElement, { encapsulated: true }>, 'offsetTable' | 'fragments'>,
+  rle: boolean,
+): DerivedFrames {
   const { offsetTable, fragments } = pixels;
   if (offsetTable.length >= 2)
     return { frames: offsetTable.length, from: `${offsetTable.length} frames, from the Basic Offset Table` };

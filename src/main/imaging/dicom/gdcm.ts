@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CodecFrame } from './codecs';
 import { DicomError, describe } from './errors';
+import { LONG_VRS } from './vr';
 
 export interface MinimalPixelModule {
   rows: number;
@@ -35,7 +36,7 @@ class Writer {
       const padded = value.length % 2 ? value + (vr === 'UI' ? '\0' : ' ') : value;
       v = Uint8Array.from(padded, (c) => c.charCodeAt(0));
     } else v = value;
-    const long = vr === 'OB' || vr === 'OW' || vr === 'UN' || vr === 'SQ';
+    const long = LONG_VRS.has(vr);
     const h = new Uint8Array(long ? 12 : 8);
     const dv = new DataView(h.buffer);
     dv.setUint16(0, group, true);

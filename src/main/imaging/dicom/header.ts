@@ -7,6 +7,7 @@ import { nativeByteLength } from './native';
 import { readPalette, type Palette } from './palette';
 import { geometryProblem, parseNumbers } from './numbers';
 import { toPart10 } from './part10-repair';
+import { TEXT_VRS } from './vr';
 import { deriveFrameCount } from './frame-count';
 import { holdsTrailingPixelData, locatePixelData, type PixelDataElement } from './pixel-locator';
 import { describeNonImage, isUid, MEDIA_STORAGE_DIRECTORY, SEGMENTATION_STORAGE } from './sop-classes';
@@ -296,8 +297,6 @@ function withCodeExtensions(buffer: ArrayBuffer): { buffer: ArrayBuffer; charset
   );
   return { buffer: copy.buffer, charsets: charsets.map((c) => c.trim()) };
 }
-
-const TEXT_VRS = new Set(['SH', 'LO', 'ST', 'LT', 'UT', 'UC']);
 
 /** Decodes every text value (nested sequences too) read one byte per character; notes what it could not. */
 function decodeTexts(dict: DcmjsDict, charsets: readonly string[], notes: Set<string>): void {

@@ -4,7 +4,8 @@
 // enough on CDs that we repair them here rather than refuse them, and say so in `repairs`.
 import { inflateRawSync } from 'node:zlib';
 import { DicomError, describe } from './errors';
-import { ALL_VRS, hasDicmPrefix, LONG_VRS } from './vr';
+import { ALL_VR_CODES, ALL_VRS, hasDicmPrefix, LONG_VR_CODES, LONG_VRS, vrName } from './vr';
+import { elementAt, EXPLICIT_LITTLE } from './walker';
 import { DEFLATED_EXPLICIT_VR_LE, EXPLICIT_VR_BE, EXPLICIT_VR_LE, IMPLICIT_VR_LE, transferSyntax } from './transfer-syntax';
 import { isUid } from './sop-classes';
 
@@ -48,32 +49,40 @@ function ascii(bytes: Uint8Array, start: number, length: number): string {
   return s;
 }
 
-/** Walks group 0002 (always Explicit VR Little Endian) element by element. */
+/** Walks group 0002 (always Explicit VR Little Endian) element by element, with the element walker. */
 function scanMeta(bytes: Uint8Array, start: number): MetaScan {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const elements: MetaElement[] = [];
   let pos = start;
   while (pos + 8 <= bytes.length && view.getUint16(pos, true) === 0x0002) {
     const element = view.getUint16(pos + 2, true);
-    const vr = ascii(bytes, pos + 4, 2);
-    if (!ALL_VRS.has(vr)) throw new DicomError('malformed', `file meta element (0002,${hex4(element)}) has invalid VR "${vr}"`);
-    let length: number;
-    let header: number;
-    if (LONG_VRS.has(vr)) {
-      if (pos + 12 > bytes.length) break;
-      length = view.getUint32(pos + 8, true);
-      header = 12;
-    } else {
-      length = view.getUint16(pos + 6, true);
-      header = 8;
-    }
-    if (length === 0xffffffff || pos + header + length > bytes.length) {
+    const vr = view.getUint16(pos + 4, false);
+    if (!ALL_VR_CODES.has(vr))
+      throw new DicomError('malformed', `file meta element (0002,${hex4(element)}) has invalid VR "${ascii(bytes, pos + 4, 2)}"`);
+    if (LONG_VR_CODES.has(vr) && pos + 12 > bytes.length) break;
+    const e = elementAt(view, pos, EXPLICIT_LITTLE);
+    if (e.length === 0xffffffff || e.value + e.length > bytes.length) {
       throw new DicomError('malformed', `file meta element (0002,${hex4(element)}) runs past the end of the file`);
     }
-    elements.push({ element, vr, value: bytes.subarray(pos + header, pos + header + length) });
-    pos += header + length;
+    elements.push({ element, vr: vrName(vr), value: bytes.subarray(e.value, e.value + e.length) });
+    pos = e.value + e.length;
   }
   return { elements, end: pos };
+}
+
+/**
+ * The Transfer Syntax UID (0002,0010) a Part 10 file's meta group declares, read by the element
+ * walker without parsing the data set; null when the file has no preamble, no such element or a
+ * meta group that does not walk. For callers that refuse a syntax before a full parse.
+ */
+export function declaredTransferSyntax(bytes: Uint8Array): string | null {
+  if (!hasDicmPrefix(bytes)) return null;
+  try {
+    return uidValue(scanMeta(bytes, 132).elements.find((e) => e.element === 0x0010)) ?? null;
+  } catch (e) {
+    if (e instanceof DicomError || e instanceof RangeError) return null;
+    throw e;
+  }
 }
 
 function hex4(n: number): string {

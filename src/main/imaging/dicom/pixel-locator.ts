@@ -6,6 +6,8 @@
 // plausible accident inside compressed or image data.
 import { DicomError } from './errors';
 import type { ImagePixelModule } from './types';
+import { PIXEL_DATA_VRS, vrName } from './vr';
+import { elementAt, encapsulatedItems, ITEM, NotWalkable, tagAt } from './walker';
 
 export type PixelDataElement =
   | {
@@ -30,7 +32,6 @@ export type PixelDataElement =
     };
 
 const ELEMENTS: Record<ImagePixelModule['pixelDataKind'], number> = { integer: 0x0010, float32: 0x0008, float64: 0x0009 };
-const LONG_VRS = new Set(['OB', 'OW', 'OF', 'OD', 'OL', 'OV', 'UN']);
 
 interface Found {
   offset: number;
@@ -39,30 +40,25 @@ interface Found {
   header: number;
 }
 
-function u16(b: Uint8Array, i: number, le: boolean): number {
-  return le ? (b[i] ?? 0) | ((b[i + 1] ?? 0) << 8) : ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
-}
-
-function u32(b: Uint8Array, i: number, le: boolean): number {
-  return le ? u16(b, i, true) + u16(b, i + 2, true) * 65536 : u16(b, i, false) * 65536 + u16(b, i + 2, false);
-}
-
+/** The Pixel Data header (group 7FE0, `element`) at `i` as the walker reads it, or null when none is there. */
 function readHeader(
-  b: Uint8Array,
+  view: DataView,
   i: number,
   element: number,
   littleEndian: boolean,
   explicitVr: boolean,
   defaultVr: string,
 ): Found | null {
-  if (i < 0 || i + 8 > b.length) return null;
-  if (u16(b, i, littleEndian) !== 0x7fe0 || u16(b, i + 2, littleEndian) !== element) return null;
+  if (i < 0 || i + 8 > view.byteLength) return null;
+  if (tagAt(view, i, littleEndian) !== (0x7fe00000 | element) >>> 0) return null;
+  let vr = defaultVr;
   if (explicitVr) {
-    const vr = String.fromCharCode(b[i + 4] ?? 0, b[i + 5] ?? 0);
-    if (!LONG_VRS.has(vr) || b[i + 6] !== 0 || b[i + 7] !== 0 || i + 12 > b.length) return null;
-    return { offset: i, vr, length: u32(b, i + 8, littleEndian), header: 12 };
+    vr = vrName(view.getUint16(i + 4, false));
+    // Every Pixel Data VR has the 12-byte header, its two reserved bytes zero.
+    if (!PIXEL_DATA_VRS.has(vr) || view.getUint16(i + 6) !== 0 || i + 12 > view.byteLength) return null;
   }
-  return { offset: i, vr: defaultVr, length: u32(b, i + 4, littleEndian), header: 8 };
+  const e = elementAt(view, i, { explicit: explicitVr, little: littleEndian });
+  return { offset: i, vr, length: e.length, header: e.value - i };
 }
 
 /**
@@ -73,6 +69,7 @@ function readHeader(
  */
 function findElement(
   b: Uint8Array,
+  view: DataView,
   element: number,
   littleEndian: boolean,
   explicitVr: boolean,
@@ -87,7 +84,7 @@ function findElement(
   };
   if (expected !== null) {
     for (const size of [expected, expected + 1]) {
-      const f = readHeader(b, b.length - size - (explicitVr ? 12 : 8), element, littleEndian, explicitVr, defaultVr);
+      const f = readHeader(view, b.length - size - (explicitVr ? 12 : 8), element, littleEndian, explicitVr, defaultVr);
       if (matches(f)) return f;
     }
   }
@@ -95,7 +92,7 @@ function findElement(
   let fits: Found | null = null;
   for (let i = b.length - 8; i >= 132; i--) {
     if (b[i] !== (littleEndian ? 0xe0 : 0x7f)) continue;
-    const f = readHeader(b, i, element, littleEndian, explicitVr, defaultVr);
+    const f = readHeader(view, i, element, littleEndian, explicitVr, defaultVr);
     if (!f) continue;
     if (matches(f)) return f;
     const end = f.offset + f.header + f.length;
@@ -108,41 +105,13 @@ function findElement(
 }
 
 /** Walks the items of an encapsulated value: Basic Offset Table, fragments, delimiter. */
-function walkItems(b: Uint8Array, start: number): { offsetTable: number[]; fragments: Uint8Array[]; truncation: string | null } {
-  const fragments: Uint8Array[] = [];
-  let offsetTable: number[] = [];
-  let pos = start;
-  let first = true;
-  while (pos + 8 <= b.length) {
-    const group = u16(b, pos, true);
-    const element = u16(b, pos + 2, true);
-    const length = u32(b, pos + 4, true);
-    if (group === 0xfffe && element === 0xe0dd) return { offsetTable, fragments, truncation: null };
-    if (group !== 0xfffe || element !== 0xe000) {
-      throw new DicomError(
-        'malformed',
-        `unexpected element (${group.toString(16)},${element.toString(16)}) inside encapsulated Pixel Data`,
-      );
-    }
-    if (length === 0xffffffff) throw new DicomError('malformed', 'a pixel data fragment has undefined length');
-    const end = pos + 8 + length;
-    if (end > b.length) {
-      const what = first ? 'the Basic Offset Table' : `fragment ${fragments.length + 1}`;
-      return {
-        offsetTable,
-        fragments,
-        truncation: `truncated pixel data: ${what} declares ${length} bytes, ${b.length - pos - 8} remain in the file`,
-      };
-    }
-    const value = b.subarray(pos + 8, end);
-    if (first) {
-      const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
-      offsetTable = Array.from({ length: value.length >>> 2 }, (_, k) => view.getUint32(4 * k, true));
-      first = false;
-    } else fragments.push(value);
-    pos = end;
+function walkItems(b: Uint8Array, start: number): ReturnType<typeof encapsulatedItems> {
+  try {
+    return encapsulatedItems(b, start);
+  } catch (e) {
+    if (e instanceof NotWalkable) throw new DicomError('malformed', e.message);
+    throw e;
   }
-  return { offsetTable, fragments, truncation: 'truncated pixel data: the fragment sequence has no end (no sequence delimiter)' };
 }
 
 /**
@@ -159,6 +128,7 @@ export function locatePixelData(
 ): PixelDataElement | null {
   const found = findElement(
     b,
+    new DataView(b.buffer, b.byteOffset, b.byteLength),
     ELEMENTS[kind],
     littleEndian,
     explicitVr,
@@ -190,17 +160,17 @@ export function locatePixelData(
  */
 export function holdsTrailingPixelData(b: Uint8Array): boolean {
   const buffer = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   for (const littleEndian of [true, false]) {
-    const trailingPadding = (at: number) =>
-      at + 4 <= b.length && u16(b, at, littleEndian) === 0xfffc && u16(b, at + 2, littleEndian) === 0xfffc;
-    const itemFollows = (at: number) => u16(b, at, true) === 0xfffe && u16(b, at + 2, true) === 0xe000;
+    const trailingPadding = (at: number) => at + 4 <= b.length && tagAt(view, at, littleEndian) === 0xfffcfffc;
+    const itemFollows = (at: number) => at + 4 <= b.length && tagAt(view, at, true) === ITEM;
     for (const element of Object.values(ELEMENTS)) {
       const tag = Buffer.from(
         littleEndian ? [0xe0, 0x7f, element & 0xff, element >> 8] : [0x7f, 0xe0, element >> 8, element & 0xff],
       );
       for (let i = buffer.indexOf(tag, 132); i >= 0; i = buffer.indexOf(tag, i + 1)) {
         for (const explicitVr of [true, false]) {
-          const f = readHeader(b, i, element, littleEndian, explicitVr, 'OW');
+          const f = readHeader(view, i, element, littleEndian, explicitVr, 'OW');
           if (!f) continue;
           const value = f.offset + f.header;
           if (f.length === 0xffffffff ? itemFollows(value) : value + f.length >= b.length || trailingPadding(value + f.length))

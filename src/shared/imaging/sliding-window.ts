@@ -18,7 +18,8 @@ export type Axis = 0 | 1 | 2;
 /**
  * Runs the network on one patch: `patch` is 1×d×h×w (one channel, `shape` = [d, h, w], always
  * the window's patch size); resolves to the logits C×d×h×w. The caller owns batching and the
- * session; it may keep `patch` only until its promise settles (the buffer is reused).
+ * session; it may keep `patch` only until its promise settles (the buffer is reused). The
+ * returned logits are overwritten in place (softmax), so return a buffer nobody else reads.
  */
 export type RunPatch = (patch: Float32Array, shape: Shape3) => Promise<Float32Array>;
 

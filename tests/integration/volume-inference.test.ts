@@ -10,6 +10,7 @@ import type * as Ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCtPhantom, CT_LABELS } from '../../src/main/demo/ct';
 import { entropyVolume, slidingWindow, VolumeLabeler, type RunPatch } from '../../src/shared/imaging/sliding-window';
+import { segmentVolume } from '../../src/shared/imaging/volume-pipeline';
 import {
   normalizeVolume,
   resampleTrilinear,
@@ -158,4 +159,28 @@ describe.skipIf(skip)(skipTitle('3D volume inference with a seeded LGMSNet throu
     const labeler = new VolumeLabeler(prob, null, CLASSES, shape, shape);
     expect(labeler.slice(31).labels.length).toBe(64 * 64);
   }, 300_000);
+  it('segmentVolume with flip TTA: one label map and heat map per series slice', async () => {
+    const { hu, shape, spacing } = phantomVolume();
+    const progress: [number, number][] = [];
+    let runs = 0;
+    const r = await segmentVolume(
+      { values: hu, shape, spacing, modality: 'CT' },
+      { spacing: [spacing[0], spacing[1] * 2, spacing[2] * 2], values: CT_LABELS.map((l) => l.value) },
+      (p, s) => {
+        runs++;
+        return run(p, s);
+      },
+      { patch: PATCH, mirrorAxes: [2], onProgress: (d, t) => progress.push([d, t]) },
+    );
+    expect(r.modelShape).toEqual(PATCH);
+    expect(runs).toBe(2);
+    expect(progress.at(-1)).toEqual([1, 1]);
+    expect(r.entropy).toBeGreaterThanOrEqual(0);
+    expect(r.entropy).toBeLessThanOrEqual(1);
+    for (let k = 0; k < shape[0]; k++) {
+      const s = r.labeler.slice(k);
+      expect(s.labels.length).toBe(shape[1] * shape[2]);
+      expect(s.heat!.length).toBe(shape[1] * shape[2]);
+    }
+  }, 120_000);
 });

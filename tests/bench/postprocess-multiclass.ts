@@ -17,6 +17,7 @@ import {
   entropyPlane,
   entropyRle,
   flipLabels,
+  gridHeatMap,
   SliceLabeler,
   SoftmaxSlices,
   softmaxArgmax,
@@ -160,8 +161,14 @@ const plane = 128 * 128;
     ids.length,
   );
   time(
-    '+ heat map RLE (entropy plane included)',
+    '+ heat map at the slice size (before 2026-12-06)',
     (i) => (prep(i), entropyPlane(mean, 0, C, boxes[i]!, ent), entropyRle(ent, boxes[i]!, columns, rows, heat)),
+    ids.length,
+  );
+  const grid = {};
+  time(
+    '+ heat map on the model grid (as stored)',
+    (i) => (prep(i), entropyPlane(mean, 0, C, boxes[i]!, ent), gridHeatMap(ent, boxes[i]!, grid)),
     ids.length,
   );
   const slices = new SoftmaxSlices();

@@ -10,6 +10,7 @@ import { call } from '../helpers/api';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { generatePhantom, writeDemoStudies } from '../../src/main/demo';
 import { dice } from '../../src/shared/imaging/postprocess';
+import { decodeHeatMap, gridHeatMapSize, isGridHeatMap } from '../../src/shared/imaging/heat-map';
 import { decodeRle } from '../../src/shared/imaging/rle';
 import { makeMulticlassModel, STARTER_DIR } from '../helpers/multiclass-model';
 import { tempDir } from '../helpers/temp';
@@ -69,7 +70,10 @@ describe.skipIf(!existsSync(path.join(STARTER_DIR, 'weights.pt')))('inference wi
       agreement.push(dice(labels, starter.get(imageId)!));
       truthDice.push(dice(labels, generatePhantom({ seed: SEED, index: f.index, domain: 'base' }).mask));
       expect(p.uncertainty).not.toBeNull();
-      const heat = decodeRle(p.uncertainty!, p.rows * p.columns);
+      // Stored on the model's grid (the letterboxed part of 128²), shown at the slice's size.
+      expect(isGridHeatMap(p.uncertainty!)).toBe(true);
+      expect(Math.max(gridHeatMapSize(p.uncertainty!).width, gridHeatMapSize(p.uncertainty!).height)).toBe(128);
+      const heat = decodeHeatMap(p.uncertainty!, p.columns, p.rows);
       expect(heat.some((v) => v > 0)).toBe(true);
       expect(p.entropy).toBeGreaterThanOrEqual(0);
       expect(p.entropy).toBeLessThanOrEqual(1);

@@ -18,7 +18,9 @@ import {
   unletterboxMask,
 } from '../../src/shared/imaging/postprocess';
 import { toModelInput, type Letterbox, type ModelInputSpec } from '../../src/shared/imaging/preprocess';
-import { encodeRle } from '../../src/shared/imaging/rle';
+import { decodeHeatMap } from '../../src/shared/imaging/heat-map';
+import { entropyPlane, entropyRle, gridHeatMap } from '../../src/shared/imaging/multiclass';
+import { decodeRle, encodeRle } from '../../src/shared/imaging/rle';
 import { encodeSliceMaskRle, SliceMasker, uncertaintyRle } from '../../src/shared/imaging/slice-mask';
 import { ROOT } from '../helpers/serve';
 import { missingPath, skipTitle } from '../helpers/skip';
@@ -115,5 +117,41 @@ describe.skipIf(missingPath(path.join(STARTER, 'model.onnx')))(
         expect(withForeground).toBeGreaterThan(sizes.length * 4);
       }, 300_000);
     }
+
+    it('shows a softmax heat map stored on the model grid within one level of the slice-size map it replaced', async () => {
+      // The starter's TTA-averaged probabilities as a two-class softmax (background 1 − p, lesion p).
+      let compared = 0;
+      let off = 0;
+      let worst = 0;
+      for (const [columns, rows] of sizes) {
+        const phantoms = Array.from({ length: 2 }, (_, index) =>
+          generatePhantom({ seed: 404, index, width: columns, height: rows, domain: index % 2 ? 'shifted' : 'base' }),
+        );
+        for (const { mean, box } of await predict(
+          phantoms.map((p) => ({ pixels: p.image, columns, rows })),
+          ['none', 'h'],
+        )) {
+          const plane = mean.length;
+          const prob = new Float32Array(2 * plane);
+          for (let k = 0; k < plane; k++) {
+            prob[k] = 1 - mean[k]!;
+            prob[plane + k] = mean[k]!;
+          }
+          const e = new Float32Array(plane);
+          entropyPlane(prob, 0, 2, box, e);
+          const before = decodeRle(entropyRle(e, box, columns, rows, { heat: new Uint8Array(0) }), columns * rows);
+          const shown = decodeHeatMap(gridHeatMap(e, box, {}), columns, rows);
+          for (let k = 0; k < shown.length; k++) {
+            const d = Math.abs(shown[k]! - before[k]!);
+            if (d > worst) worst = d;
+            if (d > 0) off++;
+          }
+          compared += shown.length;
+          expect(before.some((v) => v > 0)).toBe(true);
+        }
+      }
+      expect(worst).toBeLessThanOrEqual(1);
+      expect(off / compared).toBeLessThan(0.5);
+    }, 300_000);
   },
 );

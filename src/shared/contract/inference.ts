@@ -19,7 +19,10 @@ export const predictionViewSchema = z.object({
   columns: z.number().int().positive(),
   /** uint8 label map, run-length encoded (src/shared/imaging/rle.ts). */
   mask: bytes(16 * 1024 * 1024),
-  /** Per-pixel entropy 0..255, RLE; null without test-time augmentation. */
+  /**
+   * Per-pixel entropy 0..255, null without test-time augmentation: an RLE at the slice's size, or
+   * (softmax models) on the model's grid; `decodeHeatMap` (imaging/heat-map.ts) reads both.
+   */
   uncertainty: bytes(16 * 1024 * 1024).nullable(),
   foregroundPixels: z.number().int().min(0),
   entropy: z.number(),

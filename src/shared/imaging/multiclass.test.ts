@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { cleanMask, flipPlanes } from './postprocess';
 import { letterbox, resizeBilinear, type Letterbox } from './preprocess';
 import { encodeRle, decodeRle } from './rle';
+import { decodeHeatMap, isGridHeatMap } from './heat-map';
 import {
   addFlipped,
   cleanLabels,
   entropyPlane,
   entropyRle,
+  gridHeatMap,
   labelAgreement,
   SliceLabeler,
   SoftmaxSlices,
@@ -204,7 +206,7 @@ describe('uncertainty from the TTA of the softmax', () => {
     expect(r.entropy).toBeCloseTo(1, 3);
     expect(r.ttaDice).toBe(0);
     expect(r.foreground).toBe(0);
-    expect([...decodeRle(r.uncertainty!, plane)]).toEqual(new Array(plane).fill(255));
+    expect([...decodeHeatMap(r.uncertainty!, size, size)]).toEqual(new Array(plane).fill(255));
   });
 
   it('is certain (heat 0) where the flips agree, and paints the label value', () => {
@@ -225,7 +227,7 @@ describe('uncertainty from the TTA of the softmax', () => {
     const mask = decodeRle(r.mask, 256);
     expect(new Set(mask)).toEqual(new Set([0, 2]));
     expect(r.foreground).toBe(64);
-    expect(decodeRle(r.uncertainty!, 256).every((v) => v === 0)).toBe(true);
+    expect(decodeHeatMap(r.uncertainty!, 16, 16).every((v) => v === 0)).toBe(true);
   });
 
   it('un-flips while averaging as flipPlanes then adding does', () => {
@@ -286,5 +288,46 @@ describe('uncertainty from the TTA of the softmax', () => {
       if (p === cold) expect(heat.filter((v) => v === 0).length).toBeGreaterThan(heat.length / 10);
     }
     expect(labelAgreement(copy, 0, copy, 0, 4, 32 * 32)).toBe(1);
+  });
+
+  it('stores the heat map on the model grid, and the viewer shows it within one level of the slice-size map it replaced', () => {
+    const cold = logits(32, 4, 9, -30);
+    softmaxPlanes(cold, 0, 4, 32 * 32, 0, 32 * 32);
+    const warm = logits(32, 5, 11);
+    softmaxPlanes(warm, 0, 5, 32 * 32, 0, 32 * 32);
+    let compared = 0;
+    let off = 0;
+    for (const [columns, rows, p, classes] of [
+      [32, 32, warm, 5],
+      [50, 30, warm, 5],
+      [512, 512, warm, 5],
+      [97, 131, warm, 5],
+      [800, 576, cold, 4],
+      [300, 200, cold, 4],
+      [20, 13, cold, 4],
+    ] as const) {
+      const box = letterbox(columns, rows, 32, 32);
+      const e = new Float32Array(32 * 32);
+      entropyPlane(p, 0, classes, box, e);
+      const stored = gridHeatMap(e, box, {});
+      expect(isGridHeatMap(stored)).toBe(true);
+      // far smaller than the slice-size map it replaced, whose runs are about a pixel long
+      const old = entropyRle(e, box, columns, rows, { heat: new Uint8Array(0) });
+      if (columns * rows >= 512 * 512) expect(stored.length).toBeLessThan(old.length / 8);
+      const shown = decodeHeatMap(stored, columns, rows);
+      const before = decodeRle(old, columns * rows);
+      expect(shown.length).toBe(columns * rows);
+      let worst = 0;
+      for (let k = 0; k < shown.length; k++) {
+        const d = Math.abs(shown[k]! - before[k]!);
+        if (d > worst) worst = d;
+        if (d > 0) off++;
+      }
+      compared += shown.length;
+      expect(worst, `${columns}×${rows}`).toBeLessThanOrEqual(1);
+      expect(shown.some((v) => v > 0)).toBe(true);
+    }
+    // most pixels show exactly the old level
+    expect(off / compared).toBeLessThan(0.5);
   });
 });

@@ -9,6 +9,7 @@
 // (the classes' interpolated probabilities sum to 1, so no other class can exceed it).
 import type { Flip } from './postprocess';
 import { resizeBilinear, resampleAxis, type Letterbox, type ResampleAxis } from './preprocess';
+import { encodeGridHeatMap } from './heat-map';
 import { encodeSliceMaskRle, heatBounds, reach, type SliceMask } from './slice-mask';
 
 // A class whose logit is this far below the top one gets probability 0 instead of e^−30 < 1e-13
@@ -555,7 +556,31 @@ export class SliceLabeler {
 const COLD = 1 / 512;
 
 /**
- * The heat map's RLE for a softmax model: the normalised entropy plane (H×W on the model grid,
+ * The heat map as a softmax prediction stores it (heat-map.ts, on the model's grid): the
+ * letterboxed part of the normalised entropy plane (H×W on the model grid, `entropyPlane`),
+ * quantised to round(e × 255), scaledWidth × scaledHeight values. The viewer resamples it to the
+ * slice (`decodeHeatMap`), within one level of `entropyRle`'s slice-size map (tested).
+ */
+export function gridHeatMap(entropy: Float32Array, box: Letterbox, scratch: { grid?: Uint8Array }): Uint8Array {
+  const w = box.scaledWidth;
+  const h = box.scaledHeight;
+  if (!scratch.grid || scratch.grid.length < w * h) scratch.grid = new Uint8Array(w * h);
+  const grid = scratch.grid;
+  for (let y = 0; y < h; y++) {
+    const src = (y + box.offsetY) * box.width + box.offsetX;
+    const o = y * w;
+    for (let x = 0; x < w; x++) {
+      // Math.round for a value ≥ 0
+      const v = (entropy[src + x]! * 255 + 0.5) | 0;
+      grid[o + x] = v > 255 ? 255 : v;
+    }
+  }
+  return encodeGridHeatMap(grid, w, h);
+}
+
+/**
+ * The heat map at the slice's size, as softmax predictions stored it before 2026-12-06 (the
+ * reference `gridHeatMap` is tested against): the normalised entropy plane (H×W on the model grid,
  * `entropyPlane`) resampled bilinearly to columns × rows and quantised to 0..255 (round(e × 255)),
  * the same 0..255 scale as the binary model's map; only the box of slice pixels that some tap
  * above 1/512 reaches is resampled, elsewhere the heat is 0.
@@ -668,7 +693,7 @@ function reachTable(axis: ResampleAxis, sources: number): { first: Int32Array; l
 export interface SoftmaxSliceResult {
   /** RLE of the label map (label values, 0 = background), columns × rows. */
   mask: Uint8Array;
-  /** RLE of the heat map (normalised entropy × 255); null without TTA. */
+  /** The heat map (normalised entropy × 255) on the model's grid (heat-map.ts); null without TTA. */
   uncertainty: Uint8Array | null;
   foreground: number;
   /** Mean normalised entropy inside the letterbox (0…1), the series' uncertainty score. */
@@ -679,7 +704,8 @@ export interface SoftmaxSliceResult {
 
 /**
  * The softmax model's per-slice pipeline after the run: softmax → un-flip and average over the
- * TTA flips → entropy → argmax resampled to the slice → per-label clean-up → RLE. Buffers are
+ * TTA flips → entropy (the heat map kept on the model's grid) → argmax resampled to the slice →
+ * per-label clean-up → RLE. Buffers are
  * kept between slices. The logits of one slice are `flips.length` blocks of C×H×W at `first`
  * (flip f's block at first + f·C·H·W, as the worker batches them); they are overwritten.
  */
@@ -688,7 +714,7 @@ export class SoftmaxSlices {
   private mean = new Float32Array(0);
   private entropy = new Float32Array(0);
   private argmax = new Uint8Array(0);
-  private readonly heat: { heat: Uint8Array; rows?: Float64Array } = { heat: new Uint8Array(0) };
+  private readonly heat: { grid?: Uint8Array } = {};
 
   slice(
     logits: Float32Array,
@@ -731,7 +757,7 @@ export class SoftmaxSlices {
     const m = this.labeler.labels(mean, 0, classes, box, columns, rows, values, minPixels, fillHoles);
     return {
       mask: encodeSliceMaskRle(m),
-      uncertainty: entropyRle(this.entropy, box, columns, rows, this.heat),
+      uncertainty: gridHeatMap(this.entropy, box, this.heat),
       foreground: m.foreground,
       entropy,
       ttaDice: agreement / (flips.length - 1),

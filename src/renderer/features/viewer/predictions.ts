@@ -1,6 +1,7 @@
 // The active model's prediction and uncertainty per slice, fetched when a slice is shown and
-// decoded from RLE once.
+// decoded from RLE once (the heat map resampled to the slice when it was stored on the model's grid).
 import type { PredictionView } from '../../../shared/contract';
+import { decodeHeatMap } from '../../../shared/imaging/heat-map';
 import { decodeRle } from '../../../shared/imaging/rle';
 import type { Result } from '../../../shared/result';
 
@@ -33,7 +34,7 @@ export class PredictionCache {
         const prediction = v
           ? {
               mask: decodeRle(v.mask, v.rows * v.columns),
-              uncertainty: v.uncertainty ? decodeRle(v.uncertainty, v.rows * v.columns) : null,
+              uncertainty: v.uncertainty ? decodeHeatMap(v.uncertainty, v.columns, v.rows) : null,
             }
           : null;
         // A failed request is not remembered, so the next look asks again.

@@ -14,6 +14,7 @@ import type {
   ViewerSeries,
   WorklistPage,
 } from '../../src/shared/contract';
+import { FIRST_MODEL_MAX_STEPS } from '../../src/shared/contract/training';
 import { encodeRle } from '../../src/shared/imaging/rle';
 import { decodeRle } from '../../src/shared/imaging/rle';
 import { axeViolations } from '../helpers/axe';
@@ -180,6 +181,8 @@ describe('tasks in Chromium', () => {
     await expect.poll(() => page.getByTestId('training-task').inputValue()).toBe(String(task.id));
     await expect.poll(() => page.getByTestId('first-model').textContent()).toMatch(/no model yet/);
     expect(await audit()).toEqual([]);
+    // A first model offers its own steps (bounded by ten minutes), not a fine-tune's 60.
+    expect(await page.locator('input[name=maxSteps]').inputValue()).toBe(String(FIRST_MODEL_MAX_STEPS));
     await page.locator('input[name=maxSteps]').fill('6');
     await page.getByTestId('fine-tune').click();
     let run: TrainingRun | undefined;

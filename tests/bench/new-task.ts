@@ -42,8 +42,10 @@ const PYTHON = [process.env.LGMS_PYTHON, '/usr/bin/python3', 'python3'].find(
   (p) => p && spawnSync(p, ['-c', 'import torch, numpy, PIL'], { stdio: 'ignore' }).status === 0,
 );
 if (!PYTHON) throw new Error('no Python with torch, numpy and Pillow (apt-get install python3-torch python3-pil)');
-// The recipe under test: the starter's own optimiser (AdamW 1e-3, poly), batch 8, 128×128 (the
-// starter's size), left-right mirroring only (ultrasound keeps depth downwards).
+// The recipe under test is the app's first-model default (FIRST_MODEL_HYPERPARAMETERS in
+// src/main/training/service.ts): the starter's own optimiser (AdamW 1e-3, poly), batch 8, 128×128
+// (the starter's size), left-right mirroring only (ultrasound keeps depth downwards) and a random
+// scanner appearance on half the images (--appearance 0.5); bounded by --time-limit.
 const RECIPE = [
   '--optimizer',
   'adamw',
@@ -54,6 +56,8 @@ const RECIPE = [
   '--size',
   '128',
   '--mirror-only',
+  '--appearance',
+  '0.5',
   '--threads',
   '2',
   ...extraFlags,

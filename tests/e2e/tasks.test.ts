@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatePhantom, writeDemoStudies, type DemoDicomFile } from '../../src/main/demo';
 import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
 import type { DraftView, Task, TrainingRun, ViewerSeries, WorklistPage, SeriesSummary } from '../../src/shared/contract';
+import { FIRST_MODEL_MAX_STEPS } from '../../src/shared/contract/training';
 import { decodeRle, encodeRle } from '../../src/shared/imaging/rle';
 import { splitFor } from '../../src/shared/review/split';
 import { axeViolations } from '../helpers/axe';
@@ -261,7 +262,9 @@ describe('tasks in Chromium, through the UI', () => {
       const button = page.getByRole('button', { name: /^Train the first model/ });
       await expect.poll(() => button.isEnabled(), { timeout: 30_000 }).toBe(true);
       expect(await audit()).toEqual([]);
-      // 4 steps: the run is short (the Steps field is the reader's own; the recipe's default is 400).
+      // A first model offers its own steps (bounded by ten minutes), not a fine-tune's 60.
+      expect(await page.locator('input[name=maxSteps]').inputValue()).toBe(String(FIRST_MODEL_MAX_STEPS));
+      // 4 steps: the run is short (the Steps field is the reader's own).
       await page.locator('input[name=maxSteps]').fill('4');
       await button.click();
       let run: TrainingRun | undefined;

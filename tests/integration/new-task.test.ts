@@ -15,6 +15,7 @@ import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-pr
 import { labelMapFile } from '../../src/main/training/stage';
 import { unwrap } from '../../src/shared/contract/client';
 import type { ExportResult, Job } from '../../src/shared/contract';
+import { FIRST_MODEL_TIME_LIMIT_SECONDS } from '../../src/shared/contract/training';
 import type { Task } from '../../src/shared/contract/tasks';
 import { decodeRle, encodeRle } from '../../src/shared/imaging/rle';
 import { sources } from '../fixtures';
@@ -210,6 +211,16 @@ describe("a task of the reader's own: labels keep their meaning", () => {
     );
     expect(accepted).toMatchObject({ taskId: task.id, parentVersionId: null, init: 'starter' });
     expect(accepted.hyperparameters.confirmedSeriesIds).toEqual([ct.seriesId]);
+    // The first model's own recipe (docs/benchmarks.md, firstmodel): ten minutes at most, left-right
+    // mirroring only and a random scanner appearance on half the images.
+    expect(accepted.hyperparameters).toMatchObject({
+      maxSteps: 1,
+      timeLimitSeconds: FIRST_MODEL_TIME_LIMIT_SECONDS,
+      mirrorOnly: true,
+      appearance: 0.5,
+      replayFraction: 0,
+      anchor: 0,
+    });
     const done = await b.training.waitFor(accepted.id);
     if (trainer.available) {
       // The confirmed CT label was staged with the US ones.
@@ -402,6 +413,10 @@ describe.skipIf(!trainer.available)(
       });
       const manifest = b.registry.get(version.id).manifest;
       expect(manifest.output).toMatchObject({ activation: 'softmax', classes: 5, values: [1, 2, 3, 4] });
+      // The trainer got the first model's recipe: its time bound, mirroring only, the appearance change.
+      expect(manifest.training.command).toMatch(/--time-limit 600\b/);
+      expect(manifest.training.command).toContain('--mirror-only');
+      expect(manifest.training.command).toMatch(/--appearance 0\.5\b/);
 
       // Promote: the task's version becomes active; the starter stays active for its own task.
       const starter = b.registry.active(1)!.id;

@@ -14,8 +14,10 @@ import path from 'node:path';
 import type { Events, TrainerStatus } from '../../shared/contract';
 import {
   type AdoptedFrom,
+  FIRST_MODEL_MAX_STEPS,
   FIRST_MODEL_MIN_IMAGES,
   FIRST_MODEL_MIN_SERIES,
+  FIRST_MODEL_TIME_LIMIT_SECONDS,
   parseTrainerLine,
   type FirstModelGate,
   type FirstModelStatus,
@@ -113,11 +115,24 @@ export type Hyperparameters = {
 };
 
 /**
- * A first model's recipe: no parent to protect (no replay, no anchor), more steps than a
- * fine-tune. Initialisation from the starter's weights is the default until the cold-start
- * benchmark (tests/bench/new-task.ts) measures which is better.
+ * A first model's recipe: no parent to protect (no replay, no anchor); ten minutes of training
+ * (FIRST_MODEL_TIME_LIMIT_SECONDS) or FIRST_MODEL_MAX_STEPS steps, whichever comes first; left-right
+ * mirroring only and a random scanner appearance (gamma, contrast, brightness, depth gain) on half
+ * the images. Medical images are shown in a fixed orientation (an ultrasound's depth runs down, an
+ * axial CT or MR has the patient's front up), so up-down flips and quarter turns only show the model
+ * views it will never segment, out of the few hundred steps a first model gets; the appearance
+ * change covers what differs between scanners and presets, which a task's first dozen labelled
+ * images rarely span (tests/bench/new-task.ts, docs/benchmarks.md "firstmodel"). Initialisation
+ * from the starter's weights (head replaced) is the default; scratch is the other choice.
  */
-export const FIRST_MODEL_HYPERPARAMETERS = { maxSteps: 400, replayFraction: 0, anchor: 0 } as const;
+export const FIRST_MODEL_HYPERPARAMETERS = {
+  maxSteps: FIRST_MODEL_MAX_STEPS,
+  timeLimitSeconds: FIRST_MODEL_TIME_LIMIT_SECONDS,
+  replayFraction: 0,
+  anchor: 0,
+  mirrorOnly: true,
+  appearance: 0.5,
+} as const;
 
 export interface TrainingOptions {
   db: Database;

@@ -250,6 +250,13 @@ export const trainingMethods = {
 /** Labelled images a task needs, from at least FIRST_MODEL_MIN_SERIES series, before its first model (issue 22). */
 export const FIRST_MODEL_MIN_IMAGES = 8;
 export const FIRST_MODEL_MIN_SERIES = 2;
+/**
+ * A first model trains for this many seconds (loading, training and validation; the export
+ * adds a few) or FIRST_MODEL_MAX_STEPS steps, whichever comes first: on a 2-core CPU ten minutes
+ * give ~370 steps of batch 8 at 128×128 when idle (docs/benchmarks.md, tests/bench/new-task.ts).
+ */
+export const FIRST_MODEL_TIME_LIMIT_SECONDS = 600;
+export const FIRST_MODEL_MAX_STEPS = 2000;
 
 export interface FirstModelStatus {
   taskId: number;

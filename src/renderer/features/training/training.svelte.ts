@@ -2,6 +2,7 @@
 // kept current by the backend's events (onDidChangeTrainingRun, onDidTrainStep,
 // onDidTrainValidate) so a run's curve grows without polling.
 import type { FirstModelStatus, TrainerStepEvent, TrainingQueue, TrainingRun } from '../../../shared/contract';
+import { FIRST_MODEL_MAX_STEPS } from '../../../shared/contract/training';
 import { api } from '../../lib/api';
 import { currentTaskId } from '../../lib/tasks.svelte';
 
@@ -20,6 +21,8 @@ export class TrainingState {
   error = $state('');
   busy = $state(false);
   steps = $state(DEFAULT_STEPS);
+  /** A first model's steps: its own default (bounded by ten minutes in the backend), not a fine-tune's. */
+  firstSteps = $state(FIRST_MODEL_MAX_STEPS);
   /** The candidate the Models view opens on when a past run's Compare sends the reader there. */
   compareVersionId = $state<number | null>(null);
 
@@ -68,7 +71,10 @@ export class TrainingState {
     this.busy = true;
     this.error = '';
     const first = this.firstModel !== null && !this.firstModel.hasModel;
-    const r = await api.training.start({ taskId: currentTaskId(), maxSteps: this.steps, ...(first ? { init: this.init } : {}) });
+    const r = await api.training.start({
+      taskId: currentTaskId(),
+      ...(first ? { maxSteps: this.firstSteps, init: this.init } : { maxSteps: this.steps }),
+    });
     this.busy = false;
     if (r.ok) this.put(r.value);
     else this.error = r.error.message;

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry, PredictionView, ReviewItem, SeriesLabels } from '../../src/shared/contract';
 import { dice } from '../../src/shared/imaging/postprocess';
 import { decodeRle } from '../../src/shared/imaging/rle';
-import { launchChromium, pageApi } from '../helpers/browser';
+import { imageToScreen, launchChromium, pageApi } from '../helpers/browser';
 import { capsule } from '../helpers/capsule';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
@@ -71,17 +71,7 @@ describe.skipIf(!MODEL)(
       await expect.poll(() => page.getByTestId('review-actions').getAttribute('data-mode'), { timeout: 10_000 }).toBe(m);
     }
 
-    async function screen(x: number, y: number): Promise<{ x: number; y: number }> {
-      const canvas = page.getByTestId('viewer-canvas');
-      const [zoom, panX, panY, aspect] = (await canvas.getAttribute('data-transform'))!.split(' ').map(Number) as [
-        number,
-        number,
-        number,
-        number,
-      ];
-      const box = (await canvas.boundingBox())!;
-      return { x: box.x + panX + x * zoom, y: box.y + panY + y * zoom * aspect };
-    }
+    const screen = (x: number, y: number) => imageToScreen(page, x, y);
 
     /** E, 1:1, brush, one stroke on the middle slice, Ctrl+Enter; returns the stroke's pixels. */
     async function editAndSubmit(from: readonly [number, number], to: readonly [number, number]): Promise<Set<number>> {

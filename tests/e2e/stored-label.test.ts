@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DraftView, ReviewItem, SeriesLabels } from '../../src/shared/contract';
 import { decodeRle } from '../../src/shared/imaging/rle';
-import { launchChromium, pageApi } from '../helpers/browser';
+import { imageToScreen, launchChromium, pageApi } from '../helpers/browser';
 import { capsule } from '../helpers/capsule';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { skipTitle } from '../helpers/skip';
@@ -69,17 +69,7 @@ describe.skipIf(!MODEL)(
       await page.mouse.move(5, 5);
     }
 
-    async function screen(x: number, y: number): Promise<{ x: number; y: number }> {
-      const canvas = page.getByTestId('viewer-canvas');
-      const [zoom, panX, panY, aspect] = (await canvas.getAttribute('data-transform'))!.split(' ').map(Number) as [
-        number,
-        number,
-        number,
-        number,
-      ];
-      const box = (await canvas.boundingBox())!;
-      return { x: box.x + panX + x * zoom, y: box.y + panY + y * zoom * aspect };
-    }
+    const screen = (x: number, y: number) => imageToScreen(page, x, y);
 
     /** One brush stroke on the slice on screen, waited until the draft is saved; returns its pixels. */
     async function stroke(from: readonly [number, number], to: readonly [number, number]): Promise<Set<number>> {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DraftView, PredictionView, ViewerFrame, ViewerSeries } from '../../src/shared/contract';
 import { interpolateLabels } from '../../src/shared/imaging/interpolate';
 import { decodeRle } from '../../src/shared/imaging/rle';
-import { launchChromium, pageApi } from '../helpers/browser';
+import { imageToScreen, launchChromium, pageApi } from '../helpers/browser';
 import { capsule } from '../helpers/capsule';
 import { writeCtSeries } from '../helpers/ct-series';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
@@ -80,18 +80,7 @@ describe('viewer in Chromium', () => {
     await page.mouse.move(5, 5); // park the pointer outside the image
   }
 
-  /** Screen position (page CSS pixels) of an image point, from the transform the canvas reports. */
-  async function screen(x: number, y: number): Promise<{ x: number; y: number }> {
-    const canvas = page.getByTestId('viewer-canvas');
-    const [zoom, panX, panY, aspect] = (await canvas.getAttribute('data-transform'))!.split(' ').map(Number) as [
-      number,
-      number,
-      number,
-      number,
-    ];
-    const box = (await canvas.boundingBox())!;
-    return { x: box.x + panX + x * zoom, y: box.y + panY + y * zoom * aspect };
-  }
+  const screen = (x: number, y: number) => imageToScreen(page, x, y);
 
   async function click(x: number, y: number, options: { shift?: boolean } = {}) {
     const p = await screen(x, y);

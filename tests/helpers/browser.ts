@@ -44,3 +44,19 @@ export function pageApi(page: Page) {
     return r.value;
   };
 }
+
+/**
+ * Screen position (page CSS pixels) of image point (x, y) of the viewer's canvas, from the
+ * transform it reports in `data-transform` (zoom, pan x, pan y, pixel aspect).
+ */
+export async function imageToScreen(page: Page, x: number, y: number): Promise<{ x: number; y: number }> {
+  const canvas = page.getByTestId('viewer-canvas');
+  const [zoom, panX, panY, aspect] = (await canvas.getAttribute('data-transform'))!.split(' ').map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const box = (await canvas.boundingBox())!;
+  return { x: box.x + panX + x * zoom, y: box.y + panY + y * zoom * aspect };
+}

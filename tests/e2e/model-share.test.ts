@@ -5,18 +5,17 @@
 // its comparison panel naming where it came from. B has no labels, so its gate says why it could
 // not compare on validation labels, and the reference set is compared. axe-core finds nothing serious.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/main/backend';
 import { copyModelFolder } from '../../src/main/models/transfer';
 import type { ModelVersionInfo, SharedVersion, TrainingRun } from '../../src/shared/contract';
+import { axeViolations } from '../helpers/axe';
 import { launchChromium, pageApi } from '../helpers/browser';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter');
 
 describe('Models view: a version shared by another workstation, adopted and gated here', () => {
@@ -91,21 +90,6 @@ describe('Models view: a version shared by another workstation, adopted and gate
     expect(run.referenceGate?.n).toBe(32);
     await page.getByTestId('adopted-from').getByText('published by Dr A').waitFor();
 
-    await page.evaluate(AXE);
-    const serious = (
-      await page.evaluate(async () => {
-        const axe = (
-          window as unknown as {
-            axe: { run(ctx: unknown, o: unknown): Promise<{ violations: { id: string; impact: string | null }[] }> };
-          }
-        ).axe;
-        return (
-          await axe.run(document, {
-            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-          })
-        ).violations;
-      })
-    ).filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(serious.map((v) => v.id)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
   }, 240_000);
 });

@@ -2,17 +2,14 @@
 // headless server: off by default (the switch waits for a shared folder), the fields typed while
 // off are kept and saved when it is switched on, a change while on is saved at once, and off
 // returns fine-tuning to this workstation (slurmCluster null). axe-core finds nothing serious.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/shared/contract';
+import { axeViolations } from '../helpers/axe';
 import { launchChromium, pageApi } from '../helpers/browser';
 import { serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 describe('Settings: fine-tuning on a Slurm cluster', () => {
   const tmp = tempDir();
@@ -60,22 +57,7 @@ describe('Settings: fine-tuning on a Slurm cluster', () => {
     await page.locator('input[name=slurmPartition]').press('Tab');
     await expect.poll(async () => (await cluster())?.partition).toBe('gpu');
 
-    await page.evaluate(AXE);
-    const serious = (
-      await page.evaluate(async () => {
-        const axe = (
-          window as unknown as {
-            axe: { run(ctx: unknown, o: unknown): Promise<{ violations: { id: string; impact: string | null }[] }> };
-          }
-        ).axe;
-        return (
-          await axe.run(document, {
-            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-          })
-        ).violations;
-      })
-    ).filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(serious.map((v) => v.id)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
 
     await enabled.uncheck();
     await expect.poll(cluster).toBeNull();

@@ -12,7 +12,6 @@
 // again when one says worse); a CT imported after the promote, and after the roll back, stays
 // outside the fine-tuned version's domain, unsegmented.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import { createBackend } from '../../src/main/backend';
 import { sources } from '../fixtures';
 import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
 import type { ModelVersionInfo, TrainingRun } from '../../src/shared/contract';
+import { axeViolations } from '../helpers/axe';
 import { launchChromium, pageApi } from '../helpers/browser';
 import { ROOT, serveApp, type ServedApp } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
@@ -27,7 +27,6 @@ import { importLabelledStudies } from '../helpers/training-data';
 import { skipTitle } from '../helpers/skip';
 
 const trainer = await probeTrainer(pythonCandidates(''));
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 /** Where screenshots of the views go when set (for a look by eye; nothing checks them). */
 const SHOTS = process.env.LGMS_SCREENSHOTS;
 const MODEL = existsSync(path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.onnx'));
@@ -54,24 +53,7 @@ describe.skipIf(!trainer.available || !MODEL)(
         mkdirSync(SHOTS, { recursive: true });
         await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
       }
-      await page.evaluate(AXE); // through the debugging protocol, which the page's CSP does not govern
-      const violations = (await page.evaluate(async () => {
-        const axe = (window as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: unknown[] }> } }).axe;
-        return (
-          await axe.run(document, {
-            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-          })
-        ).violations;
-      })) as { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-      return violations
-        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-        .map(
-          (v) =>
-            `${v.id} (${v.impact}): ${v.help} — ${v.nodes
-              .map((n) => n.target.join(' '))
-              .slice(0, 5)
-              .join(', ')}`,
-        );
+      return axeViolations(page);
     }
 
     beforeAll(async () => {
@@ -358,21 +340,6 @@ describe('the Training view without a trainer', () => {
     expect(await page.getByTestId('fine-tune').isDisabled()).toBe(true);
     await page.keyboard.press('f'); // the shortcut starts nothing either
     expect(await pageApi(page)<unknown[]>('training', 'list')).toEqual([]);
-    await page.evaluate(AXE);
-    const serious = (
-      await page.evaluate(async () => {
-        const axe = (
-          window as unknown as {
-            axe: { run(ctx: unknown, o: unknown): Promise<{ violations: { id: string; impact: string | null }[] }> };
-          }
-        ).axe;
-        return (
-          await axe.run(document, {
-            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-          })
-        ).violations;
-      })
-    ).filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(serious.map((v) => v.id)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
   }, 60_000);
 });

@@ -2,13 +2,14 @@
 // softmax twin of the starter (tests/helpers/multiclass-model.py) runs once, with 2 TTA flips, on
 // a generated 512×512 CT; its logits are kept, then each post-processing step is timed over
 // many repetitions on them (CPU time), next to the binary starter's steps on its own logits.
-// Run: npx tsx tests/bench/postprocess-multiclass.ts [--slices 12] [--reps 20]
+// Run: npx tsx tests/bench/postprocess-multiclass.ts [--slices 12] [--reps 20] [--us]
 import { createRequire } from 'node:module';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import { createBackend } from '../../src/main/backend';
+import { writeDemoStudies } from '../../src/main/demo';
 import { FrameLoader } from '../../src/main/imaging/frames';
 import { ContentStore } from '../../src/main/store/content-store';
 import {
@@ -21,6 +22,7 @@ import {
   SliceLabeler,
   SoftmaxSlices,
   softmaxArgmax,
+  softmaxLetterbox,
 } from '../../src/shared/imaging/multiclass';
 import { flipPlanes, letterboxEntropy, sigmoidInPlace, TTA_FLIPS } from '../../src/shared/imaging/postprocess';
 import { toModelInput, type Letterbox, type ModelInputSpec } from '../../src/shared/imaging/preprocess';
@@ -35,10 +37,14 @@ const opt = (name: string, fallback: string) => (args.includes(`--${name}`) ? ar
 const SLICES = Number(opt('slices', '12'));
 const REPS = Number(opt('reps', '20'));
 const work = path.join(ROOT, '.tmp', 'bench');
-const ct = path.join(work, `ct-${SLICES}-512`);
-if (!existsSync(ct) || readdirSync(ct).length !== SLICES) {
+// --us: the inference benchmark's 256² ultrasound slices (the demo's base domain, seed 9090)
+// instead of the 512² CT, which this model has never seen (its label maps are speckled there).
+const US = args.includes('--us');
+const ct = path.join(work, US ? `us-${SLICES}-9090` : `ct-${SLICES}-512`);
+if (!existsSync(ct) || readdirSync(ct).length === 0) {
   rmSync(ct, { recursive: true, force: true });
-  writeCtSeries(ct, { count: SLICES, size: 512, seriesIndex: 8 });
+  if (US) await writeDemoStudies(ct, { patients: 1, imagesPerSeries: SLICES, seed: 9090, domain: 'base' });
+  else writeCtSeries(ct, { count: SLICES, size: 512, seriesIndex: 8 });
 }
 const dir = mkdtempSync(path.join(os.tmpdir(), 'lgms-bench-post-'));
 const b = createBackend({ dataDir: path.join(dir, 'data'), transport: 'http' });
@@ -92,7 +98,7 @@ function time(label: string, fn: (i: number) => void, n: number): number {
 }
 
 process.stdout.write(
-  `machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}; ${SLICES} CT slices 512×512, model grid 128², TTA 2, ${REPS} repetitions\n`,
+  `machine: ${os.cpus()[0]?.model ?? '?'}, ${os.availableParallelism()} cores, load ${os.loadavg()[0]!.toFixed(1)}; ${SLICES} ${US ? 'US slices 256×256' : 'CT slices 512×512'}, model grid 128², TTA 2, ${REPS} repetitions\n`,
 );
 const plane = 128 * 128;
 {
@@ -124,6 +130,19 @@ const plane = 128 * 128;
     time('heat map RLE (with the above)', (i) => (prep(i), uncertaintyRle(mean, boxes[i]!, columns, rows, heat)), ids.length),
   ];
   void total;
+  // TTA off, as the worker does it: sigmoid of the letterboxed rows, score, mask, RLE.
+  const one = logits.map((l) => l.slice(0, plane));
+  time(
+    'TTA off: sigmoid + score + mask + clean + RLE',
+    (i) => {
+      const l = one[i]!;
+      l.set(logits[i]!.subarray(0, plane));
+      sigmoidInPlace(l, 0, plane);
+      letterboxEntropy(l, boxes[i]!);
+      encodeSliceMaskRle(masker.mask(l, 0, boxes[i]!, columns, rows, 0.5, 16, true));
+    },
+    ids.length,
+  );
 }
 {
   const { logits, boxes, columns, rows } = await logitsOf(path.join(mc, 'model.onnx'));
@@ -172,6 +191,45 @@ const plane = 128 * 128;
     ids.length,
   );
   const slices = new SoftmaxSlices();
+  // TTA off (one block per slice), as the worker does it.
+  const one = logits.map((l) => l.slice(0, block));
+  const copyOne = (i: number) => one[i]!.set(logits[i]!.subarray(0, block));
+  time(
+    'TTA off: softmax + score (softmaxLetterbox)',
+    (i) => (copyOne(i), softmaxLetterbox(one[i]!, 0, C, boxes[i]!)),
+    ids.length,
+  );
+  {
+    const margins = [8, 12, 16, 20, 30].map((t) => {
+      let over = 0;
+      let all = 0;
+      for (const l of logits)
+        for (let k = 0; k < plane; k++) {
+          let top = -Infinity;
+          let second = -Infinity;
+          for (let c = 0; c < C; c++) {
+            const v = l[k + c * plane]!;
+            if (v > top) [second, top] = [top, v];
+            else if (v > second) second = v;
+          }
+          all++;
+          if (top - second > t) over++;
+        }
+      return `>${t}: ${((100 * over) / all).toFixed(1)} %`;
+    });
+    process.stdout.write(`  top-class margin over the next (logits): ${margins.join(', ')}\n`);
+  }
+  const probOne = one.map((l, i) => (copyOne(i), softmaxLetterbox(l, 0, C, boxes[i]!), l.slice()));
+  time(
+    'TTA off: labels + per-label clean + RLE (alone)',
+    (i) => encodeSliceMaskRle(labeler.labels(probOne[i]!, 0, C, boxes[i]!, columns, rows, [1, 2, 4, 5], 16, true)),
+    ids.length,
+  );
+  time(
+    'TTA off: whole SoftmaxSlices.slice',
+    (i) => (copyOne(i), slices.slice(one[i]!, 0, [flips[0]!], C, boxes[i]!, columns, rows, [1, 2, 4, 5], 16, true)),
+    ids.length,
+  );
   time(
     'whole SoftmaxSlices.slice',
     (i) => (copy(i), slices.slice(work1[i]!, 0, flips, C, boxes[i]!, columns, rows, [1, 2, 4, 5], 16, true)),

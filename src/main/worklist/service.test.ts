@@ -87,4 +87,25 @@ describe('worklist service', () => {
     const filtered = await b.services.worklist.list({ reviewState: 'labelled' });
     expect(filtered.rows.map((r) => [r.patientId, r.stateCounts])).toEqual([['CT-3', { labelled: 1 }]]);
   });
+
+  it('counts a series reviewed for two tasks once, by its least advanced state, and gives it that state', async () => {
+    const row = (await b.services.worklist.list({ patient: 'CT-1' })).rows[0]!;
+    const [series] = await b.services.worklist.series({ studyId: row.studyId });
+    const task = await b.services.tasks.create({
+      name: 'Second task',
+      domain: { modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: '' },
+      labels: [{ name: 'Liver' }],
+    });
+    b.db.prepare("UPDATE review_items SET state = 'labelled' WHERE series_id = ?").run(series!.seriesId);
+    b.db
+      .prepare("INSERT INTO review_items (series_id, task_id, state, random_key) VALUES (?, ?, 'to-review', 7)")
+      .run(series!.seriesId, task.id);
+    const counted = (await b.services.worklist.list({ patient: 'CT-1' })).rows[0]!;
+    expect(counted.stateCounts).toEqual({ 'to-review': 1 });
+    expect((await b.services.worklist.series({ studyId: row.studyId }))[0]!.reviewState).toBe('to-review');
+    // The filter agrees with the word shown: labelled for one task is not labelled yet.
+    expect((await b.services.worklist.list({ reviewState: 'labelled' })).rows.map((r) => r.patientId)).not.toContain('CT-1');
+    expect((await b.services.worklist.list({ reviewState: 'to-review' })).rows.map((r) => r.patientId)).toContain('CT-1');
+    b.db.prepare('DELETE FROM review_items WHERE task_id = ?').run(task.id);
+  });
 });

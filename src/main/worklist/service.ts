@@ -33,6 +33,13 @@ const SERIES_UNLIKE = `(SELECT avg(p.input_distance > 0) FROM predictions p JOIN
  */
 const SERIES_EDITED = `(EXISTS (SELECT 1 FROM draft_slices d WHERE d.series_id = se.id)
    OR EXISTS (SELECT 1 FROM labels l WHERE l.series_id = se.id AND l.superseded_at IS NULL AND l.origin IN ('edited', 'drawn')))`;
+/**
+ * Where series `alias` stands in the review loop when several tasks review it (one review item
+ * per task): its least advanced state — to review, then in correction, then outside the domain,
+ * then labelled — so the worklist shows the work still to do, once per series.
+ */
+const seriesReviewState = (alias: string) => `(SELECT r.state FROM review_items r WHERE r.series_id = ${alias}.id
+   ORDER BY CASE r.state WHEN 'to-review' THEN 0 WHEN 'in-correction' THEN 1 WHEN 'outside-domain' THEN 2 ELSE 3 END, r.task_id LIMIT 1)`;
 /** A study's work still to do: its least advanced series' status, in workflow order. */
 const STATUS_RANK = `(SELECT min(CASE x.status WHEN 'new' THEN 0 WHEN 'segmenting' THEN 1 WHEN 'segmented' THEN 2
    WHEN 'in-review' THEN 3 ELSE 4 END) FROM series x WHERE x.study_id = s.id)`;
@@ -87,9 +94,7 @@ export class WorklistMainService implements WorklistService {
       params.status = q.status;
     }
     if (q.reviewState) {
-      where.push(
-        'EXISTS (SELECT 1 FROM series x JOIN review_items r ON r.series_id = x.id WHERE x.study_id = s.id AND r.state = @reviewState)',
-      );
+      where.push(`EXISTS (SELECT 1 FROM series x WHERE x.study_id = s.id AND ${seriesReviewState('x')} = @reviewState)`);
       params.reviewState = q.reviewState;
     }
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
@@ -139,7 +144,7 @@ export class WorklistMainService implements WorklistService {
                 se.source_format AS sourceFormat, se.rows, se.columns, se.image_count AS imageCount, se.status,
                 (SELECT count(*) FROM label_sets l WHERE l.referenced_series_uid = se.series_uid OR l.series_id = se.id) AS labelSets,
                 ${SERIES_UNCERTAINTY} AS uncertainty, ${SERIES_EDITED} AS edited, ${SERIES_UNLIKE} AS unlikeShare,
-                (SELECT r.state FROM review_items r WHERE r.series_id = se.id ORDER BY r.task_id LIMIT 1) AS reviewState
+                ${seriesReviewState('se')} AS reviewState
          FROM series se WHERE se.study_id = ? ORDER BY se.series_number IS NULL, se.series_number, se.id`,
       )
       .all(studyId) as (Omit<SeriesSummary, 'edited'> & { edited: number })[];
@@ -165,13 +170,13 @@ export class WorklistMainService implements WorklistService {
     }
   }
 
-  /** Per study, its series by where each stands: the review state when it has one, else the series status. */
+  /** Per study, its series by where each stands: the (least advanced) review state when it has one, else the series status. */
   private stateCounts(studyIds: number[]): Map<number, Partial<Record<SeriesStatus | ReviewState, number>>> {
     const out = new Map<number, Partial<Record<SeriesStatus | ReviewState, number>>>();
     if (studyIds.length === 0) return out;
     const rows = this.db
       .prepare(
-        `SELECT se.study_id, coalesce(r.state, se.status) AS state, count(*) AS n FROM series se LEFT JOIN review_items r ON r.series_id = se.id
+        `SELECT se.study_id, coalesce(${seriesReviewState('se')}, se.status) AS state, count(*) AS n FROM series se
          WHERE se.study_id IN (${studyIds.map(() => '?').join(',')}) GROUP BY se.study_id, state`,
       )
       .all(...studyIds) as { study_id: number; state: SeriesStatus | ReviewState; n: number }[];

@@ -99,7 +99,7 @@ export interface SeriesSummary {
   edited: boolean;
   /** Share of the slices whose input is unlike the active model's training images; null before inference or without statistics. */
   unlikeShare: number | null;
-  /** Where the series stands in the review loop (src/shared/review/state.ts); null before it enters it. */
+  /** Where the series stands in the review loop (src/shared/review/state.ts), the least advanced over the tasks reviewing it; null before it enters it. */
   reviewState: ReviewState | null;
 }
 

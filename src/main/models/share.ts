@@ -35,11 +35,15 @@ import {
 } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import { ServiceError } from '../../shared/result';
+import { isProcessAlive } from '../process-alive';
 import type { Database } from '../db/database';
 import { contentHash, hashFile, hashVersion } from './content-hash';
 import { readModelPackage } from './package';
 import type { ModelRegistry } from './registry';
 import { publicationOf } from './publication';
+
+/** Another workstation's staging folder on the share is removed after a day untouched. */
+const STALE_STAGING_MS = 24 * 3600 * 1000;
 
 /** The folder under the share that holds published versions. */
 export const SHARE_SUBFOLDER = 'lgms-models';
@@ -67,8 +71,12 @@ export class ModelShareMainService implements ModelShareService {
 
   constructor(private readonly o: ModelShareOptions) {}
 
-  /** At start: adoptions whose gate had not finished when the app stopped are gated again. */
+  /**
+   * At start: adoptions whose gate had not finished when the app stopped are gated again, and
+   * staging folders a killed publish or adoption left behind are removed (`sweepStaging`).
+   */
   recover(): void {
+    this.sweepStaging();
     const pending = this.o.db
       .prepare(
         `SELECT s.model_version_id AS id, v.task_id AS taskId FROM model_version_shares s
@@ -89,6 +97,48 @@ export class ModelShareMainService implements ModelShareService {
         : { contentHash: hash as string, publishedBy: 'unknown', workstation: 'unknown', publishedAt: '' };
       this.startGate(p.id, p.taskId, adopted);
     }
+  }
+
+  /**
+   * Removes the hidden staging folders of publishes and adoptions whose process died (kill -9,
+   * power loss): in the data folder's models/ (`.adopt-<pid>-…`) and on the share
+   * (`.<version>.staging-<host>-<pid>-…`) when that process is not running; another
+   * workstation's staging folder on the share only when untouched for a day (its process cannot
+   * be asked; a copy takes seconds to minutes). An unreachable share is left for the next start.
+   */
+  sweepStaging(now = Date.now()): string[] {
+    const removed: string[] = [];
+    const sweep = (dir: string, dead: (name: string, mtimeMs: number) => boolean) => {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return; // no such folder, or the share is not mounted
+      }
+      for (const name of names) {
+        const full = path.join(dir, name);
+        try {
+          if (!dead(name, statSync(full).mtimeMs)) continue;
+          rmSync(full, { recursive: true, force: true });
+          removed.push(full);
+        } catch {
+          // gone meanwhile, or not ours to remove: the next start tries again
+        }
+      }
+    };
+    sweep(path.join(this.o.dataDir, 'models'), (name) => {
+      const m = /^\.adopt-(\d+)-[0-9a-f]+$/.exec(name);
+      return m !== null && !isProcessAlive(Number(m[1]));
+    });
+    const folder = this.o.folder();
+    if (folder)
+      sweep(path.join(folder, SHARE_SUBFOLDER), (name, mtimeMs) => {
+        const m = /^\..+\.staging-(.+)-(\d+)-[0-9a-f]{8}$/.exec(name);
+        if (!m) return false;
+        if (m[1] === os.hostname()) return !isProcessAlive(Number(m[2]));
+        return now - mtimeMs > STALE_STAGING_MS;
+      });
+    return removed;
   }
 
   async list(input?: { taskId?: number | undefined }): Promise<SharedVersion[]> {
@@ -159,7 +209,7 @@ export class ModelShareMainService implements ModelShareService {
     this.assertSameLabels(p, seen.localTaskId);
     const modelsDir = path.join(this.o.dataDir, 'models');
     mkdirSync(modelsDir, { recursive: true });
-    const staging = path.join(modelsDir, `.adopt-${randomBytes(6).toString('hex')}`);
+    const staging = path.join(modelsDir, `.adopt-${process.pid}-${randomBytes(6).toString('hex')}`);
     let versionId: number;
     try {
       try {

@@ -1,3 +1,4 @@
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../../../tests/helpers/serve';
@@ -73,5 +74,76 @@ describe('model registry with tasks', () => {
     ).run();
     expect(registry.get(v).manifest.domain?.modalities).toEqual(['CT', 'MR']);
     expect(() => register('nowhere', 9)).toThrow(/no task 9/);
+  });
+
+  it('registers a shipped model that names its own task under that task, created once with its labels, and activates it there', async () => {
+    // The starter's files under another id, as a model shipped for a two-label CT task.
+    const shipped = path.join(tmp.dir, 'shipped');
+    const dir = path.join(shipped, 'ct-demo');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(MODELS, 'lgmsnet-starter', 'model.onnx'), path.join(dir, 'model.onnx'));
+    const starter = JSON.parse(readFileSync(path.join(MODELS, 'lgmsnet-starter', 'model.json'), 'utf8'));
+    const uid = 'c7'.repeat(16);
+    const manifest = {
+      ...starter,
+      id: 'ct-demo',
+      files: { onnx: 'model.onnx' },
+      referenceSet: undefined,
+      domain: { modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'abdomen' },
+      output: { ...starter.output, labels: ['Liver'], values: [1] },
+      task: {
+        uid,
+        name: 'Neck',
+        modelKind: '3d',
+        labels: [
+          { value: 1, name: 'Liver' },
+          { value: 3, name: 'Spleen' },
+        ],
+      },
+    };
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify(manifest));
+    expect(registry.registerBuiltins(shipped)).toEqual([]);
+    const task = db.prepare('SELECT id, name, model_kind AS kind FROM tasks WHERE uid = ?').get(uid) as {
+      id: number;
+      name: string;
+      kind: string;
+    };
+    // "Neck" is the reader's task (id 2): the shipped one is told apart, never merged into it.
+    expect(task).toMatchObject({ name: `Neck (${uid.slice(0, 6)})`, kind: '3d' });
+    expect(db.prepare('SELECT value, name FROM task_labels WHERE task_id = ? ORDER BY value').all(task.id)).toEqual([
+      { value: 1, name: 'Liver' },
+      { value: 3, name: 'Spleen' },
+    ]);
+    expect((await registry.list({ taskId: task.id })).map((v) => [v.modelId, v.status, v.builtin])).toEqual([
+      ['ct-demo', 'active', true],
+    ]);
+    expect((await registry.list({ taskId: 1 })).map((v) => [v.modelId, v.status])).toEqual([['lgmsnet-starter', 'active']]);
+    // A second start finds the task by its UID: no second task, the reader's renaming kept.
+    db.prepare("UPDATE tasks SET name = 'Abdomen demo' WHERE id = ?").run(task.id);
+    expect(registry.registerBuiltins(shipped)).toEqual([]);
+    expect(db.prepare('SELECT count(*) FROM tasks WHERE uid = ?').pluck().get(uid)).toBe(1);
+    expect(db.prepare('SELECT name FROM tasks WHERE id = ?').pluck().get(task.id)).toBe('Abdomen demo');
+  });
+
+  it('refuses a shipped model whose task lacks a value it paints', () => {
+    const shipped = path.join(tmp.dir, 'bad');
+    const dir = path.join(shipped, 'bad');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(MODELS, 'lgmsnet-starter', 'model.onnx'), path.join(dir, 'model.onnx'));
+    const starter = JSON.parse(readFileSync(path.join(MODELS, 'lgmsnet-starter', 'model.json'), 'utf8'));
+    writeFileSync(
+      path.join(dir, 'model.json'),
+      JSON.stringify({
+        ...starter,
+        id: 'bad',
+        files: { onnx: 'model.onnx' },
+        referenceSet: undefined,
+        task: { uid: 'd8'.repeat(16), name: 'Bad', modelKind: '2d', labels: [{ value: 2, name: 'Other' }] },
+      }),
+    );
+    const problems = registry.registerBuiltins(shipped);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/task/);
+    expect(db.prepare('SELECT count(*) FROM tasks WHERE uid = ?').pluck().get('d8'.repeat(16))).toBe(0);
   });
 });

@@ -18,6 +18,7 @@ import type { Emitter } from '../../shared/events';
 import type { ModelDomain, ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
+import { insertLabel, labelWithDefaults } from '../tasks/queries';
 import { readModelPackage, type ModelPackage } from './package';
 import { copyModelFolder } from './transfer';
 
@@ -59,23 +60,66 @@ export class ModelRegistry implements ModelsService {
   registerBuiltins(modelsDir: string): string[] {
     const problems: string[] = [];
     if (!existsSync(modelsDir)) return problems;
+    const tasks = new Set([STARTER_TASK_ID]);
     for (const name of readdirSync(modelsDir).sort()) {
       const dir = path.join(modelsDir, name);
       if (!existsSync(path.join(dir, 'model.json'))) continue;
       try {
-        this.upsert(readModelPackage(dir), true);
+        const pkg = readModelPackage(dir);
+        const taskId = pkg.manifest.task?.uid ? this.builtinTask(pkg.manifest) : STARTER_TASK_ID;
+        this.upsert(pkg, true, taskId);
+        tasks.add(taskId);
       } catch (e) {
         problems.push(`${dir}: ${(e as Error).message}`);
       }
     }
-    if (!this.activeRow(STARTER_TASK_ID)) {
+    for (const taskId of tasks) {
+      if (this.activeRow(taskId)) continue;
       const newest = this.db
         .prepare('SELECT id FROM model_versions WHERE task_id = ? ORDER BY builtin DESC, created_at DESC LIMIT 1')
         .pluck()
-        .get(STARTER_TASK_ID) as number | undefined;
+        .get(taskId) as number | undefined;
       if (newest !== undefined) this.db.prepare("UPDATE model_versions SET status = 'active' WHERE id = ?").run(newest);
     }
     return problems;
+  }
+
+  /**
+   * The task a shipped model names by UID (model.json `task`), found by it or created from it
+   * with its labels at their values; a reader's task of the same name keeps it, the shipped one
+   * is told apart by its UID's first digits. Returns the task's id. Throws when the model.json
+   * cannot make a task: no labels, a value the model paints missing from them, no domain.
+   */
+  private builtinTask(m: ModelManifest): number {
+    const task = m.task!;
+    const uid = task.uid!;
+    const existing = this.db.prepare('SELECT id FROM tasks WHERE uid = ?').pluck().get(uid) as number | undefined;
+    if (existing !== undefined) return existing;
+    const labels = task.labels ?? [];
+    const values = new Set(labels.map((l) => l.value));
+    if (labels.length === 0 || values.size !== labels.length)
+      throw new Error("model.json's task needs its labels, one per value, to create the task");
+    const painted = m.output.values ?? m.output.labels.map((_, k) => k + 1);
+    if (!painted.every((v) => values.has(v)))
+      throw new Error(`model.json's task has no label for some of the values the model paints (${painted.join(', ')})`);
+    if (!m.domain) throw new Error("a model with its own task says what it applies to (model.json's domain)");
+    const domain = m.domain;
+    return this.db
+      .transaction(() => {
+        const taken = this.db.prepare('SELECT 1 FROM tasks WHERE name = ? COLLATE NOCASE').get(task.name) !== undefined;
+        const id = this.db
+          .prepare('INSERT INTO tasks (name, domain, model_kind, uid) VALUES (?, ?, ?, ?) RETURNING id')
+          .pluck()
+          .get(
+            taken ? `${task.name} (${uid.slice(0, 6)})` : task.name,
+            JSON.stringify(domain),
+            task.modelKind ?? '2d',
+            uid,
+          ) as number;
+        for (const l of labels) insertLabel(this.db, id, l.value, labelWithDefaults(l, l.value));
+        return id;
+      })
+      .immediate();
   }
 
   /**

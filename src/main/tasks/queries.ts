@@ -1,6 +1,6 @@
 // The tasks feature's queries (tables of migration 0130).
-import type { ModelKind, Task, TaskLabel } from '../../shared/contract';
-import type { CodedConcept } from '../../shared/model/codes';
+import { defaultColour, type ModelKind, type Task, type TaskLabel } from '../../shared/contract';
+import { codesForName, type CatalogueEntry, type CodedConcept } from '../../shared/model/codes';
 import type { ModelDomain } from '../../shared/model/manifest';
 import type { Database } from '../db/database';
 
@@ -104,6 +104,22 @@ export function insertLabel(
     JSON.stringify(l.category),
     JSON.stringify(l.type),
   );
+}
+
+/** A new label's colour and codes: as given, else the value's default colour and codes found by name. */
+export function labelWithDefaults(
+  l: {
+    name: string;
+    colour?: string | undefined;
+    category?: CatalogueEntry['category'] | undefined;
+    type?: CatalogueEntry['type'] | undefined;
+  },
+  value: number,
+): { name: string; colour: string; category: CatalogueEntry['category']; type: CatalogueEntry['type'] } {
+  const codes = l.type
+    ? { category: l.category ?? codesForName(l.name, value).category, type: l.type }
+    : codesForName(l.name, value, l.category);
+  return { name: l.name, colour: l.colour ?? defaultColour(value), ...codes };
 }
 
 /** Whether `e` is SQLite's UNIQUE constraint failure on `what` (e.g. "tasks.name"). */

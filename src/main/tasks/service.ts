@@ -3,12 +3,12 @@
 // label map, and a retired value stays reserved so old maps keep their meaning.
 import type { z } from 'zod';
 import type { Events, Task, TasksService } from '../../shared/contract';
-import { defaultColour, MAX_LABEL_VALUE, tasksMethods } from '../../shared/contract';
+import { MAX_LABEL_VALUE, tasksMethods } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
-import { CODE_CATALOGUE, codesForName, type CatalogueEntry } from '../../shared/model/codes';
+import { CODE_CATALOGUE, type CatalogueEntry } from '../../shared/model/codes';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
-import { insertLabel, isUniqueViolation, nextLabelValue, readTask, readTasks } from './queries';
+import { insertLabel, isUniqueViolation, labelWithDefaults, nextLabelValue, readTask, readTasks } from './queries';
 
 export class TasksMainService implements TasksService {
   constructor(
@@ -47,7 +47,7 @@ export class TasksMainService implements TasksService {
             .prepare('INSERT INTO tasks (name, domain, model_kind) VALUES (?, ?, ?) RETURNING id')
             .pluck()
             .get(t.name, JSON.stringify(t.domain), t.modelKind ?? '2d') as number;
-          t.labels.forEach((l, i) => insertLabel(this.db, taskId, i + 1, withDefaults(l, i + 1)));
+          t.labels.forEach((l, i) => insertLabel(this.db, taskId, i + 1, labelWithDefaults(l, i + 1)));
           return taskId;
         })
         .immediate(),
@@ -82,7 +82,7 @@ export class TasksMainService implements TasksService {
         const value = nextLabelValue(this.db, id);
         if (value > MAX_LABEL_VALUE)
           throw new ServiceError('conflict', `Task "${task.name}" has used every label value (1–${MAX_LABEL_VALUE})`);
-        insertLabel(this.db, id, value, withDefaults(label, value));
+        insertLabel(this.db, id, value, labelWithDefaults(label, value));
       })
       .immediate();
     return this.changed(id);
@@ -158,20 +158,4 @@ export class TasksMainService implements TasksService {
     this.events.emit('onDidChangeTasks', { taskIds: [id] });
     return this.task(id);
   }
-}
-
-/** A new label's colour and codes: as given, else the value's default colour and codes found by name. */
-function withDefaults(
-  l: {
-    name: string;
-    colour?: string | undefined;
-    category?: CatalogueEntry['category'] | undefined;
-    type?: CatalogueEntry['type'] | undefined;
-  },
-  value: number,
-): { name: string; colour: string; category: CatalogueEntry['category']; type: CatalogueEntry['type'] } {
-  const codes = l.type
-    ? { category: l.category ?? codesForName(l.name, value).category, type: l.type }
-    : codesForName(l.name, value, l.category);
-  return { name: l.name, colour: l.colour ?? defaultColour(value), ...codes };
 }

@@ -4,11 +4,10 @@
 // retired label keeps its value reserved, so every stored label map keeps its meaning.
 import { z } from 'zod';
 import { codedConceptSchema, type CatalogueEntry } from '../model/codes';
-import { modelDomainSchema } from '../model/manifest';
+import { MODEL_KINDS, modelDomainSchema } from '../model/manifest';
 
-/** How the task's model reads a series: one slice, three adjacent slices as channels, or the volume. */
-export const MODEL_KINDS = ['2d', '2.5d', '3d'] as const;
-export type ModelKind = (typeof MODEL_KINDS)[number];
+export { MODEL_KINDS, type ModelKind } from '../model/manifest';
+import type { ModelKind } from '../model/manifest';
 
 /** Largest label value a task may use (255 marks "not labelled" in staged training masks). */
 export const MAX_LABEL_VALUE = 254;

@@ -2,6 +2,7 @@
 // model.onnx for inference, weights.pt for fine-tuning, model.json). Written by the trainer,
 // validated here before the app trusts a folder.
 import { z } from 'zod';
+import { codedConceptSchema } from './codes';
 import { inputStatisticsSchema } from './input-statistics';
 
 const metrics = z.object({
@@ -33,6 +34,24 @@ export const modelDomainSchema = z.object({
   bodyPart: z.string().max(200),
 });
 export type ModelDomain = z.infer<typeof modelDomainSchema>;
+
+/** How a task's model reads a series: one slice, three adjacent slices as channels, or the volume. */
+export const MODEL_KINDS = ['2d', '2.5d', '3d'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** One label of the task a model.json names (`task.labels`): its value, name and, optionally, colour and SEG codes. */
+const manifestTaskLabelSchema = z
+  .object({
+    value: z.number().int().min(1).max(254),
+    name: z.string().trim().min(1).max(64),
+    colour: z
+      .string()
+      .regex(/^#[0-9a-f]{6}$/i)
+      .optional(),
+    category: codedConceptSchema.optional(),
+    type: codedConceptSchema.optional(),
+  })
+  .passthrough();
 
 const multipleOf32 = z.number().int().positive().multipleOf(32);
 
@@ -75,9 +94,23 @@ export const modelManifestSchema = z
       threshold: z.number().gt(0).lt(1).optional(),
       values: z.array(z.number().int().min(1).max(254)).optional(),
     }),
-    /** The task the version was trained for, as the trainer received it (name, labels, codes). */
+    /**
+     * The task the version was trained for, as the trainer received it (name, domain, labels with
+     * colours and codes). A model shipped in resources/models that is not the breast-lesion
+     * starter's also gives the task's `uid` (32 lower-case hex digits, the same on every
+     * workstation) and `modelKind`: at the first start the registry creates that task from this
+     * and registers the model under it (registry.ts `builtinTask`).
+     */
     task: z
-      .object({ name: z.string().min(1) })
+      .object({
+        name: z.string().trim().min(1).max(200),
+        uid: z
+          .string()
+          .regex(/^[0-9a-f]{32}$/, 'uid: 32 lower-case hexadecimal digits')
+          .optional(),
+        modelKind: z.enum(MODEL_KINDS).optional(),
+        labels: z.array(manifestTaskLabelSchema).optional(),
+      })
       .passthrough()
       .optional(),
     files: z.object({ onnx: z.string().min(1), weights: z.string().min(1).optional() }),

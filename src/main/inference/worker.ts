@@ -75,6 +75,10 @@ async function load(req: LoadRequest): Promise<void> {
         intraOpNumThreads: req.threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
+        // onnxruntime's pool threads busy-wait after each run for the next one; on a workstation
+        // whose other programs (and this worker's own post-processing) need the cores, that
+        // spinning cost the model step 2–3× under load (docs/benchmarks.md, "spinning").
+        extra: { 'session.intra_op.allow_spinning': '0' },
       });
       // A provider that creates a session can still fail on the first run: probe before switching.
       const input = session.inputNames[0]!;

@@ -11,6 +11,7 @@ import type { Flip } from './postprocess';
 import { resizeBilinear, resampleAxis, type Letterbox, type ResampleAxis } from './preprocess';
 import { encodeGridHeatMap } from './heat-map';
 import { encodeSliceMaskRle, heatBounds, reach, type SliceMask } from './slice-mask';
+import { withSoftmaxKernel } from './wasm/softmax';
 
 // A class whose logit is this far below the top one gets probability 0 instead of e^−30 < 1e-13
 // of it (float32 keeps 1e-7 of the top class's): no exponential for it.
@@ -191,12 +192,30 @@ export function argmaxAgreement(a: Uint8Array, b: Uint8Array): number {
   return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
 }
 
-/** `softmaxPlanes` over the letterboxed rows only (the padding is never read); returns the mean normalised entropy inside the letterbox. */
-export function softmaxLetterbox(values: Float32Array, offset: number, classes: number, box: Letterbox): number {
+/**
+ * `softmaxPlanes` over the letterboxed rows only (the padding is never read); returns the mean
+ * normalised entropy inside the letterbox. With WebAssembly SIMD (wasm/softmax.ts) each row's
+ * pixels go four at a time through its float32 kernel, the last (width mod 4) through
+ * `softmaxPlanes`; `simd: false` keeps the JavaScript path throughout (the reference).
+ */
+export function softmaxLetterbox(values: Float32Array, offset: number, classes: number, box: Letterbox, simd = true): number {
   const plane = box.width * box.height;
-  let total = 0;
+  const width = box.scaledWidth;
+  const fast = width - (width % 4);
+  const rowStart = (y: number) => (y + box.offsetY) * box.width + box.offsetX;
+  const kernel = simd
+    ? withSoftmaxKernel(values, offset, classes, plane, (softmax) => {
+        let sum = 0;
+        for (let y = 0; y < box.scaledHeight; y++) sum += softmax(rowStart(y), fast);
+        return sum;
+      })
+    : null;
+  let total = kernel ?? 0;
   for (let y = 0; y < box.scaledHeight; y++)
-    total += softmaxPlanes(values, offset, classes, plane, (y + box.offsetY) * box.width + box.offsetX, box.scaledWidth);
+    total +=
+      kernel === null
+        ? softmaxPlanes(values, offset, classes, plane, rowStart(y), width)
+        : softmaxPlanes(values, offset, classes, plane, rowStart(y) + fast, width - fast);
   return total / (box.scaledWidth * box.scaledHeight);
 }
 

@@ -1,7 +1,9 @@
-// Issue 25 acceptance: the phantom CT volumes export as DICOM SEG and NIfTI. For each scanner
-// domain (base: 2.5 mm slices, unsigned pixels; shifted: 5 mm, signed) the generated series is
-// imported through the real import, its slices get the phantom's own label maps (the PNG ground
-// truth) as labels of a four-organ task, and the real export service writes SEG and NIfTI. The
+// Issue 25 acceptance: the phantom CT volumes export as DICOM SEG and NIfTI. The demo's two
+// volumes (demo.load with ctVolume: 256 × 256 × 48; base scanner: 2.5 mm slices, unsigned pixels;
+// shifted: 5 mm, signed) and a small generated one re-placed obliquely with rectangular pixels
+// (the case that catches a row/column spacing swap) are imported through the real import, their
+// slices get the phantom's own label maps (the PNG ground
+// truth) as labels of a four-organ 3D task, and the real export service writes SEG and NIfTI. The
 // files are then read by tools that share no code with ours: dciodvfy, pydicom and nibabel.
 // The expected geometry comes from the source DICOM files themselves (pydicom), the expected
 // voxels from the generator's label maps, matched by SOP Instance UID and by position in space —
@@ -11,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
-import { CT_LABELS, writeCtPhantomSeries, type CtSeriesResult } from '../../src/main/demo';
+import { CT_LABELS, writeCtPhantomSeries } from '../../src/main/demo';
 import { seriesByUid, seriesImages, seriesLabels } from '../../src/main/export/queries';
 import { writeTaskLabels } from '../../src/main/import/task-labels';
 import type { ExportResult, Job, Task } from '../../src/shared/contract';
@@ -27,9 +29,6 @@ const noPython =
   spawnSync(PYTHON, ['-c', 'import pydicom, nibabel, numpy'], { stdio: 'ignore' }).status === 0
     ? ''
     : 'Debian python3-pydicom and python3-nibabel are not installed';
-
-const SIZE = 64;
-const SLICES = 20;
 
 interface SegView {
   frames: number;
@@ -143,19 +142,37 @@ function dciodvfyErrors(file: string): string[] {
   return `${out.stdout}${out.stderr}`.split('\n').filter((l) => /^Error/.test(l));
 }
 
+/** The fields of the phantom's ground-truth.json (src/main/demo/ct-series.ts) this test reads. */
 interface GroundTruth {
-  slices: { sopInstanceUid: string; imagePositionPatient: number[]; labelMap: string }[];
+  seriesInstanceUid: string;
+  frameOfReferenceUid: string;
+  rows: number;
+  columns: number;
+  /** Row spacing, column spacing (mm). */
+  pixelSpacingMm: [number, number];
+  sliceSpacingMm: number;
+  /** `file`: the DICOM file, relative to the ground truth's folder. */
+  slices: { sopInstanceUid: string; imagePositionPatient: number[]; labelMap: string; file: string }[];
 }
 
-describe.each([
-  ['base', false],
-  ['shifted', false],
-  ['base', true],
-] as const)('the %s-domain CT phantom (oblique, rectangular pixels: %s) exports as SEG and NIfTI', (domain, oblique) => {
-  const tmp = tempDir(`lgms-ct-export-${domain}-`);
+/**
+ * The CT volumes tested: the demo's two (demo.load with ctVolume: 256 × 256 × 48, base and
+ * shifted scanner), and a small generated one placed obliquely with rectangular pixels.
+ */
+const CASES = [
+  { title: "the demo's base-domain CT volume", source: 'demo', domain: 'base' },
+  { title: "the demo's shifted-domain CT volume", source: 'demo', domain: 'shifted' },
+  { title: 'a CT phantom placed obliquely with rectangular pixels', source: 'oblique', domain: 'base' },
+] as const;
+
+describe.each(CASES)('$title exports as SEG and NIfTI', ({ source, domain }) => {
+  const oblique = source === 'oblique';
+  const tmp = tempDir(`lgms-ct-export-${source}-${domain}-`);
   let b: Backend;
   let task: Task;
-  let phantom: CtSeriesResult;
+  /** The phantom's ground-truth.json, and the folder of its DICOM files. */
+  let gt: GroundTruth;
+  let dicomDir = '';
   /** The phantom's label map of each source slice, by SOP Instance UID, with its position (LPS, mm). */
   const truth = new Map<string, { position: number[]; map: Uint8Array }>();
   let segFile = '';
@@ -173,38 +190,49 @@ describe.each([
     return job.result as ExportResult;
   };
 
-  beforeAll(async () => {
-    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http', inference: false });
-    phantom = await writeCtPhantomSeries({
+  /** Writes the case's series; returns its ground-truth.json. */
+  async function generate(): Promise<string> {
+    if (source === 'demo') {
+      const { jobId } = await call(b).demo.load({ patients: 1, imagesPerSeries: 1, domain, ctVolume: true });
+      expect((await b.importer.wait(jobId)).status).toBe('done');
+      return path.join(tmp.dir, 'data', 'demo-ground-truth', 'DEMO-CT-4101-0001', `CT-${domain}`, 'ground-truth.json');
+    }
+    const phantom = await writeCtPhantomSeries({
       seed: 25,
       domain,
-      size: SIZE,
-      slices: SLICES,
+      size: 64,
+      slices: 20,
       dicomDir: path.join(tmp.dir, 'ct', 'dicom'),
       groundTruthDir: path.join(tmp.dir, 'ct', 'truth'),
     });
-    const gt = JSON.parse(readFileSync(phantom.groundTruthJson, 'utf8')) as GroundTruth;
+    return phantom.groundTruthJson;
+  }
+
+  beforeAll(async () => {
+    b = createBackend({ dataDir: path.join(tmp.dir, 'data'), transport: 'http', inference: false });
+    const gtFile = await generate();
+    gt = JSON.parse(readFileSync(gtFile, 'utf8')) as GroundTruth;
+    dicomDir = path.dirname(path.resolve(path.dirname(gtFile), gt.slices[0]!.file));
     for (const s of gt.slices)
       truth.set(s.sopInstanceUid, {
         position: s.imagePositionPatient,
-        map: readPng8(readFileSync(path.join(path.dirname(phantom.groundTruthJson), s.labelMap))).data,
+        map: readPng8(readFileSync(path.join(path.dirname(gtFile), s.labelMap))).data,
       });
     if (oblique) {
       expect(noPython, 'the oblique case rewrites the headers with pydicom').toBe('');
-      for (const [sop, position] of placeOblique(path.dirname(phantom.files[0]!), phantom.meta.sliceSpacingMm))
-        truth.get(sop)!.position = position;
+      for (const [sop, position] of placeOblique(dicomDir, gt.sliceSpacingMm)) truth.get(sop)!.position = position;
+      const { jobId } = await call(b).import.start({ paths: [dicomDir] });
+      expect((await b.importer.wait(jobId)).status).toBe('done');
     }
-    const { jobId } = await call(b).import.start({ paths: [path.dirname(phantom.files[0]!)] });
-    expect((await b.importer.wait(jobId)).status).toBe('done');
     task = await call(b).tasks.create({
       name: 'Abdominal organs (phantom)',
       domain: { modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'abdomen' },
       modelKind: '3d',
       labels: CT_LABELS.map((l) => ({ name: l.name, type: l.code })),
     });
-    const series = seriesByUid(b.db, phantom.seriesInstanceUid)!;
+    const series = seriesByUid(b.db, gt.seriesInstanceUid)!;
     const images = seriesImages(b.db, series.id);
-    expect(images).toHaveLength(SLICES);
+    expect(images).toHaveLength(gt.slices.length);
     writeTaskLabels(
       b.db,
       task.id,
@@ -225,7 +253,7 @@ describe.each([
   });
 
   it('stored the label maps it was given (the reference the exports are compared with)', () => {
-    const series = seriesByUid(b.db, phantom.seriesInstanceUid)!;
+    const series = seriesByUid(b.db, gt.seriesInstanceUid)!;
     const labels = seriesLabels(b.db, series.id, false, task.id);
     for (const im of seriesImages(b.db, series.id))
       expect(Buffer.from(labels.get(im.id)!.map).equals(Buffer.from(truth.get(im.sopInstanceUid!)!.map))).toBe(true);
@@ -252,10 +280,10 @@ describe.each([
         })),
       );
       expect(task.labels.map((l) => l.type.value)).toEqual(CT_LABELS.map((l) => l.code.value));
-      expect(seg.frameOfReference).toBe(phantom.frameOfReferenceUid);
-      expect([seg.rows, seg.columns]).toEqual([SIZE, SIZE]);
+      expect(seg.frameOfReference).toBe(gt.frameOfReferenceUid);
+      expect([seg.rows, seg.columns]).toEqual([gt.rows, gt.columns]);
       // Every (segment, slice) pair exactly once.
-      expect(seg.frames).toBe(CT_LABELS.length * SLICES);
+      expect(seg.frames).toBe(CT_LABELS.length * gt.slices.length);
       const pairs = new Set(seg.perFrame.map((f) => `${f.segment}/${f.sop}`));
       expect(pairs.size).toBe(seg.frames);
       for (const [i, f] of seg.perFrame.entries()) {
@@ -273,16 +301,16 @@ describe.each([
   it.skipIf(noPython)(
     skipTitle("writes a NIfTI that nibabel reads as the same label map in the source's patient geometry", noPython),
     () => {
-      const nii = nibabelVolume(niftiFile, path.dirname(phantom.files[0]!));
-      expect(nii.shape).toEqual([SIZE, SIZE, SLICES]);
+      const nii = nibabelVolume(niftiFile, dicomDir);
+      expect(nii.shape).toEqual([gt.columns, gt.rows, gt.slices.length]);
       // The affine agrees with the one derived from the source files, within 1e-3 mm.
       nii.affine.forEach((row, i) =>
         row.forEach((v, j) => expect(Math.abs(v - nii.derived[i]![j]!), `affine[${i}][${j}]`).toBeLessThan(1e-3)),
       );
       const column = Math.hypot(...nii.affine.slice(0, 3).map((row) => row[0]!));
       const slice = Math.hypot(...nii.affine.slice(0, 3).map((row) => row[2]!));
-      expect(column).toBeCloseTo(oblique ? 1.3 : phantom.meta.pixelSpacingMm[1], 3);
-      expect(slice).toBeCloseTo(phantom.meta.sliceSpacingMm, 3);
+      expect(column).toBeCloseTo(oblique ? 1.3 : gt.pixelSpacingMm[1], 3);
+      expect(slice).toBeCloseTo(gt.sliceSpacingMm, 3);
       // Each NIfTI slice lies where a source slice lies, and holds that slice's label map.
       const bySlice = [...truth.values()];
       const seen = new Set<number>();
@@ -292,7 +320,7 @@ describe.each([
         seen.add(at);
         expect(plane.map === Buffer.from(bySlice[at]!.map).toString('hex'), `NIfTI slice ${k} holds its label map`).toBe(true);
       });
-      expect(seen.size).toBe(SLICES);
+      expect(seen.size).toBe(gt.slices.length);
     },
     60_000,
   );

@@ -76,8 +76,8 @@ export class TasksMainService implements TasksService {
   /**
    * Changes the kind of model the task trains ('2d' | '2.5d' | '3d'). Refused (ServiceError
    * 'conflict') once the task has a model version, or while one of its training runs is queued or
-   * running: a fine-tune continues from the active version's weights, so a task's line of versions
-   * is all of one kind; a model of another kind needs a new task with the same labels.
+   * running: a fine-tune continues from the active version's weights, so every version trained
+   * here continues the task's kind; a model of another kind needs a new task with the same labels.
    */
   async setModelKind(input: z.input<typeof tasksMethods.setModelKind>): Promise<Task> {
     const { id, modelKind } = tasksMethods.setModelKind.parse(input);

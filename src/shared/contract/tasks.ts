@@ -73,8 +73,8 @@ export const tasksMethods = {
   /**
    * Changes the kind of model the task trains. Only before the task's first model version and
    * while none of its training runs is queued or running: a fine-tune continues from the active
-   * version's weights, so every version of a task is of its kind (ServiceError 'conflict'
-   * otherwise; a model of another kind needs a new task with the same labels).
+   * version's weights, so every version trained here continues the task's kind (ServiceError
+   * 'conflict' otherwise; a model of another kind needs a new task with the same labels).
    */
   setModelKind: z.object({ id, modelKind: z.enum(MODEL_KINDS) }).strict(),
   /** Adds a label with the next unused value (after every label ever added, retired ones too). */

@@ -160,12 +160,13 @@ interface GroundTruth {
  * shifted scanner), and a small generated one placed obliquely with rectangular pixels.
  */
 const CASES = [
-  { title: "the demo's base-domain CT volume", source: 'demo', domain: 'base' },
-  { title: "the demo's shifted-domain CT volume", source: 'demo', domain: 'shifted' },
-  { title: 'a CT phantom placed obliquely with rectangular pixels', source: 'oblique', domain: 'base' },
+  { title: "the demo's base-domain CT volume", source: 'demo', domain: 'base', every: 1 },
+  { title: "the demo's shifted-domain CT volume", source: 'demo', domain: 'shifted', every: 1 },
+  { title: "the demo's shifted-domain CT volume labelled on every 4th slice", source: 'demo', domain: 'shifted', every: 4 },
+  { title: 'a CT phantom placed obliquely with rectangular pixels', source: 'oblique', domain: 'base', every: 1 },
 ] as const;
 
-describe.each(CASES)('$title exports as SEG and NIfTI', ({ source, domain }) => {
+describe.each(CASES)('$title exports as SEG and NIfTI', ({ source, domain, every }) => {
   const oblique = source === 'oblique';
   const tmp = tempDir(`lgms-ct-export-${source}-${domain}-`);
   let b: Backend;
@@ -175,7 +176,10 @@ describe.each(CASES)('$title exports as SEG and NIfTI', ({ source, domain }) => 
   let dicomDir = '';
   /** The phantom's label map of each source slice, by SOP Instance UID, with its position (LPS, mm). */
   const truth = new Map<string, { position: number[]; map: Uint8Array }>();
+  /** SOP Instance UIDs of the slices given a label (every `every`-th in display order). */
+  const labelled = new Set<string>();
   let segFile = '';
+  let nifti: ExportResult;
   let niftiFile = '';
 
   const exportTo = async (format: 'seg' | 'nifti', seriesId: number): Promise<ExportResult> => {
@@ -233,19 +237,22 @@ describe.each(CASES)('$title exports as SEG and NIfTI', ({ source, domain }) => 
     const series = seriesByUid(b.db, gt.seriesInstanceUid)!;
     const images = seriesImages(b.db, series.id);
     expect(images).toHaveLength(gt.slices.length);
+    const given = images.filter((_, z) => z % every === 0);
+    for (const im of given) labelled.add(im.sopInstanceUid!);
     writeTaskLabels(
       b.db,
       task.id,
       series.id,
-      images.map((im) => ({ imageId: im.id, map: truth.get(im.sopInstanceUid!)!.map })),
+      given.map((im) => ({ imageId: im.id, map: truth.get(im.sopInstanceUid!)!.map })),
       'drawn',
       'DR^PHANTOM',
     );
     // Every organ is on some slice, and some slices hold several organs: a multi-label volume.
-    const values = new Set(images.flatMap((im) => [...new Set(truth.get(im.sopInstanceUid!)!.map)]));
+    const values = new Set(given.flatMap((im) => [...new Set(truth.get(im.sopInstanceUid!)!.map)]));
     expect([...values].sort()).toEqual([0, 1, 2, 3, 4]);
     segFile = (await exportTo('seg', series.id)).series[0]!.files[0]!;
-    niftiFile = (await exportTo('nifti', series.id)).series[0]!.files[0]!;
+    nifti = await exportTo('nifti', series.id);
+    niftiFile = nifti.series[0]!.files[0]!;
   }, 120_000);
   afterAll(() => {
     b?.close();
@@ -256,7 +263,28 @@ describe.each(CASES)('$title exports as SEG and NIfTI', ({ source, domain }) => 
     const series = seriesByUid(b.db, gt.seriesInstanceUid)!;
     const labels = seriesLabels(b.db, series.id, false, task.id);
     for (const im of seriesImages(b.db, series.id))
-      expect(Buffer.from(labels.get(im.id)!.map).equals(Buffer.from(truth.get(im.sopInstanceUid!)!.map))).toBe(true);
+      if (labelled.has(im.sopInstanceUid!))
+        expect(Buffer.from(labels.get(im.id)!.map).equals(Buffer.from(truth.get(im.sopInstanceUid!)!.map))).toBe(true);
+      else expect(labels.get(im.id)).toBeUndefined();
+    expect(labels.size).toBe(Math.ceil(gt.slices.length / every));
+  });
+
+  it('imports its SEG back as the same labels on the same slices, and none on a slice nobody labelled', async () => {
+    const again = await call(b).tasks.create({
+      name: 'Abdominal organs (from the SEG)',
+      domain: { modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'abdomen' },
+      labels: CT_LABELS.map((l) => ({ name: l.name, type: l.code })),
+    });
+    const { jobId } = await call(b).import.start({ paths: [path.dirname(segFile)], taskId: again.id });
+    expect((await b.importer.wait(jobId)).status).toBe('done');
+    const series = seriesByUid(b.db, gt.seriesInstanceUid)!;
+    const back = seriesLabels(b.db, series.id, false, again.id);
+    const images = seriesImages(b.db, series.id);
+    expect(images.filter((im) => back.has(im.id)).map((im) => im.sopInstanceUid)).toEqual(
+      images.filter((im) => labelled.has(im.sopInstanceUid!)).map((im) => im.sopInstanceUid),
+    );
+    for (const im of images.filter((i) => back.has(i.id)))
+      expect(Buffer.from(back.get(im.id)!.map).equals(Buffer.from(truth.get(im.sopInstanceUid!)!.map))).toBe(true);
   });
 
   it.skipIf(noDciodvfy)(skipTitle('writes a SEG that dciodvfy passes with no errors', noDciodvfy), () => {
@@ -282,8 +310,9 @@ describe.each(CASES)('$title exports as SEG and NIfTI', ({ source, domain }) => 
       expect(task.labels.map((l) => l.type.value)).toEqual(CT_LABELS.map((l) => l.code.value));
       expect(seg.frameOfReference).toBe(gt.frameOfReferenceUid);
       expect([seg.rows, seg.columns]).toEqual([gt.rows, gt.columns]);
-      // Every (segment, slice) pair exactly once.
-      expect(seg.frames).toBe(CT_LABELS.length * gt.slices.length);
+      // Every (segment, labelled slice) pair exactly once; a slice nobody labelled has no frame.
+      expect(seg.frames).toBe(CT_LABELS.length * labelled.size);
+      expect(seg.perFrame.every((f) => labelled.has(f.sop))).toBe(true);
       const pairs = new Set(seg.perFrame.map((f) => `${f.segment}/${f.sop}`));
       expect(pairs.size).toBe(seg.frames);
       for (const [i, f] of seg.perFrame.entries()) {
@@ -313,14 +342,31 @@ describe.each(CASES)('$title exports as SEG and NIfTI', ({ source, domain }) => 
       expect(slice).toBeCloseTo(gt.sliceSpacingMm, 3);
       // Each NIfTI slice lies where a source slice lies, and holds that slice's label map.
       const bySlice = [...truth.values()];
+      const bySop = [...truth.keys()];
+      const labelledPlanes: number[] = [];
       const seen = new Set<number>();
       nii.planes.forEach((plane, k) => {
         const at = bySlice.findIndex((s) => s.position.every((v, j) => Math.abs(v - plane.lps[j]!) < 1e-3));
         expect(at, `NIfTI slice ${k} lies on a source slice`).toBeGreaterThanOrEqual(0);
         seen.add(at);
-        expect(plane.map === Buffer.from(bySlice[at]!.map).toString('hex'), `NIfTI slice ${k} holds its label map`).toBe(true);
+        // A slice nobody labelled holds 0, and the sidecar says it is not a label.
+        const expected = labelled.has(bySop[at]!) ? bySlice[at]!.map : new Uint8Array(bySlice[at]!.map.length);
+        expect(plane.map === Buffer.from(expected).toString('hex'), `NIfTI slice ${k} holds its label map`).toBe(true);
+        if (labelled.has(bySop[at]!)) labelledPlanes.push(k);
       });
       expect(seen.size).toBe(gt.slices.length);
+      const sidecar = JSON.parse(readFileSync(nifti.series[0]!.files[1]!, 'utf8')) as { labelledSlices?: number[] };
+      if (every === 1) {
+        expect(sidecar.labelledSlices).toBeUndefined();
+        expect(nifti.notes).toEqual([]);
+      } else {
+        expect(sidecar.labelledSlices).toEqual(labelledPlanes);
+        expect(nifti.notes).toEqual([
+          expect.stringMatching(
+            new RegExp(`${gt.slices.length - labelled.size} of ${gt.slices.length} slices have no label and are written as 0`),
+          ),
+        ]);
+      }
     },
     60_000,
   );

@@ -61,14 +61,15 @@ export async function exportSeries(
     });
     return { used: r.used, files, modelVersionIds: r.modelVersionIds };
   }
-  const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
-  const sidecar = JSON.stringify(labelSidecar(deps.db, taskId, maps), null, 2) + '\n';
+  const { images, maps, labelled, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
+  const sidecar = JSON.stringify(labelSidecar(deps.db, taskId, maps, labelled), null, 2) + '\n';
+  const unlabelled = unlabelledNote(s, labelled, images.length, format);
   if (format === 'png') {
     const files = images.map((_, i) => path.join(stem, `slice_${String(i + 1).padStart(4, '0')}.png`));
     files.forEach((f, i) => writeLabelPng(path.join(stagingDir, f), maps[i]!, s.rows, s.columns));
     files.push(path.join(stem, 'labels.json'));
     writeAt(stagingDir, files[files.length - 1]!, Buffer.from(sidecar));
-    return { used, files, modelVersionIds };
+    return { used, files, modelVersionIds, ...(unlabelled ? { note: unlabelled } : {}) };
   }
   // Images that are not slices of one volume (ultrasound frames of several spacings, photographs)
   // are never stacked as if they were: one 2D file each, in its own spacing and position.
@@ -77,7 +78,7 @@ export async function exportSeries(
     const files = images.map((_, i) => path.join(`${stem}_labels`, `slice_${String(i + 1).padStart(4, '0')}.nii.gz`));
     for (const [i, im] of images.entries())
       await writeNifti(path.join(stagingDir, files[i]!), maps[i]!, [im.columns, im.rows, 1], stackGeometry([im]));
-    return { used, files, modelVersionIds, note: notAVolume(s, problem, images.length) };
+    return { used, files, modelVersionIds, note: [notAVolume(s, problem, images.length), unlabelled].filter(Boolean).join('; ') };
   }
   const file = `${stem}_labels.nii.gz`;
   writeFileSync(path.join(stagingDir, `${stem}_labels.json`), sidecar);
@@ -87,7 +88,7 @@ export async function exportSeries(
     [s.columns, s.rows, images.length],
     stackGeometry(images),
   );
-  return { used, files: [file, `${stem}_labels.json`], modelVersionIds };
+  return { used, files: [file, `${stem}_labels.json`], modelVersionIds, ...(unlabelled ? { note: unlabelled } : {}) };
 }
 
 function notAVolume(s: SeriesRow, problem: string, count: number): string {
@@ -107,7 +108,8 @@ export async function exportNnunetCase(
   fallBackToPredictions: boolean,
   taskId: number = STARTER_TASK_ID,
 ): Promise<SeriesExport> {
-  const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
+  const { images, maps, labelled, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
+  const unlabelled = unlabelledNote(s, labelled, images.length, 'nnunet');
   const slices: Float32Array[] = [];
   for (const im of images) {
     const f = await deps.frames.load(im.id);
@@ -157,7 +159,13 @@ export async function exportNnunetCase(
     files,
     modelVersionIds,
     nnunetCases,
-    ...(problem ? { note: notAVolume(s, problem, images.length).replace('2D files', '2D cases') } : {}),
+    ...(problem || unlabelled
+      ? {
+          note: [problem ? notAVolume(s, problem, images.length).replace('2D files', '2D cases') : null, unlabelled]
+            .filter(Boolean)
+            .join('; '),
+        }
+      : {}),
   };
 }
 
@@ -195,10 +203,27 @@ function labelMaps(db: Database, s: SeriesRow, fallBackToPredictions: boolean, t
       `series ${s.description || s.seriesUid} has no labels${fallBackToPredictions ? ' and no predictions of the active model' : ''}`,
     );
   const maps = images.map((im) => labels.get(im.id)?.map ?? new Uint8Array(im.rows * im.columns));
+  /** Indices (in `images`' order) of the images that have a label map; the others are written as 0. */
+  const labelled = images.flatMap((im, i) => (labels.has(im.id) ? [i] : []));
   const all = [...labels.values()];
   const used: 'labels' | 'predictions' = all.some((l) => l.origin === 'prediction') ? 'predictions' : 'labels';
   const modelVersionIds = [...new Set(all.map((l) => l.modelVersionId).filter((v): v is number => v !== null))];
-  return { images, maps, used, modelVersionIds };
+  return { images, maps, labelled, used, modelVersionIds };
+}
+
+/**
+ * What the reader must know when some slices of a series have no label map (a volume labelled
+ * every k-th slice, issue 25): a NIfTI volume, PNG set or nnU-Net case has a value for every
+ * voxel, so those slices hold 0 — which reads as background, though nobody labelled them.
+ * Null when every slice is labelled.
+ */
+function unlabelledNote(s: SeriesRow, labelled: readonly number[], total: number, format: ExportFormat): string | null {
+  if (labelled.length === total) return null;
+  const where =
+    format === 'nnunet'
+      ? 'nnU-Net will train on them as background'
+      : `${format === 'png' ? 'labels.json' : 'the .json beside it'} lists the labelled ones (labelledSlices)`;
+  return `${s.description || s.seriesUid}: ${total - labelled.length} of ${total} slices have no label and are written as 0 (background); ${where}`;
 }
 
 /** The JSON beside a NIfTI or PNG label export (format `lgms-labels/1`): what each pixel value means. */
@@ -214,13 +239,25 @@ export interface LabelSidecar {
     type: CodedConcept | null;
     retired: boolean;
   }[];
+  /**
+   * Present only when some slices have no label map: the 0-based indices (the NIfTI's third axis;
+   * the PNG's slice number − 1) of those that have one. The others hold 0 though nobody labelled
+   * them: not background (issue 25, sparsely labelled volumes).
+   */
+  labelledSlices?: number[];
 }
 
 /**
  * The sidecar of a task's label maps: every label of the task in value order (retired ones
- * marked), and any value the maps hold that no label names (name "value N", no codes).
+ * marked), and any value the maps hold that no label names (name "value N", no codes);
+ * `labelled`: indices of the maps that are a label (default all), listed when not all are.
  */
-export function labelSidecar(db: Database, taskId: number, maps: readonly Uint8Array[]): LabelSidecar {
+export function labelSidecar(
+  db: Database,
+  taskId: number,
+  maps: readonly Uint8Array[],
+  labelled: readonly number[] = maps.map((_, i) => i),
+): LabelSidecar {
   const task = readTask(db, taskId);
   const labels: LabelSidecar['labels'] = (task?.labels ?? []).map((l) => ({
     value: l.value,
@@ -236,7 +273,12 @@ export function labelSidecar(db: Database, taskId: number, maps: readonly Uint8A
   for (const v of [...extra].sort((a, b) => a - b))
     labels.push({ value: v, name: `value ${v}`, colour: null, category: null, type: null, retired: false });
   labels.sort((a, b) => a.value - b.value);
-  return { format: 'lgms-labels/1', task: task ? { id: task.id, name: task.name } : null, labels };
+  return {
+    format: 'lgms-labels/1',
+    task: task ? { id: task.id, name: task.name } : null,
+    labels,
+    ...(labelled.length < maps.length ? { labelledSlices: [...labelled] } : {}),
+  };
 }
 
 /**

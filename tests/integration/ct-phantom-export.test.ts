@@ -287,6 +287,25 @@ describe.each(CASES)('$title exports as SEG and NIfTI', ({ source, domain, every
       expect(Buffer.from(back.get(im.id)!.map).equals(Buffer.from(truth.get(im.sopInstanceUid!)!.map))).toBe(true);
   });
 
+  it('imports its NIfTI back (with the sidecar) as the same labels on the same slices, none on a slice nobody labelled', async () => {
+    const again = await call(b).tasks.create({
+      name: 'Abdominal organs (from the NIfTI)',
+      domain: { modalities: ['CT'], photometric: ['MONOCHROME2'], bodyPart: 'abdomen' },
+      labels: CT_LABELS.map((l) => ({ name: l.name, type: l.code })),
+    });
+    const series = seriesByUid(b.db, gt.seriesInstanceUid)!;
+    const proposal = await call(b).import.proposeLabelMap({ path: niftiFile, seriesId: series.id, taskId: again.id });
+    expect(proposal.unresolved).toEqual([]);
+    const applied = await call(b).import.applyLabelMap({ path: niftiFile, seriesId: series.id, taskId: again.id });
+    expect(applied.imagesLabelled).toBe(labelled.size);
+    if (every > 1) expect(applied.message).toMatch(/slices are marked as not labelled and were left out/);
+    const back = seriesLabels(b.db, series.id, false, again.id);
+    for (const im of seriesImages(b.db, series.id))
+      if (labelled.has(im.sopInstanceUid!))
+        expect(Buffer.from(back.get(im.id)!.map).equals(Buffer.from(truth.get(im.sopInstanceUid!)!.map))).toBe(true);
+      else expect(back.get(im.id), `slice ${im.sopInstanceUid} was not labelled`).toBeUndefined();
+  });
+
   it.skipIf(noDciodvfy)(skipTitle('writes a SEG that dciodvfy passes with no errors', noDciodvfy), () => {
     expect(dciodvfyErrors(segFile)).toEqual([]);
   });

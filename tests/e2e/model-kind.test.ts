@@ -2,9 +2,10 @@
 // through the UI and the keyboard only: a new task is created as 3D (the kind's radio buttons
 // reached with Tab and moved with the arrow keys), the Tasks and Training views say what 3D means
 // (sparse slices, volumes of at least 32 slices, slower on a CPU), the kind changes to 2.5D in the
-// Training view while the task has no model, and the starter task — which has a model — shows its
-// kind locked with the reason. The Models view names each version's kind. axe-core finds no
-// serious violation on the new-task form, the task editor, the Training view and the Models view.
+// Training view while the task has no model (a 3D first model starts from scratch: the starter is
+// 2D), and the starter task — which has a model — shows its kind locked with the reason. The
+// Models view names each version's kind. axe-core finds no serious violation on the new-task
+// form, the task editor, the Training view and the Models view.
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,11 +80,17 @@ describe("a task's model kind, in Chromium through the UI", () => {
     await page.getByTestId('training-task').selectOption(String(abdomen.id));
     await expect.poll(() => page.getByTestId('training-kind-3d').isChecked()).toBe(true);
     expect(await page.getByTestId('training-kind-means').textContent()).toMatch(/sparsely labelled slices/);
+    // Its first model: the 2D starter's weights cannot start a 3D model, so scratch is chosen.
+    await expect.poll(() => page.getByTestId('first-model-3d').count()).toBe(1);
+    expect(await page.locator('input[name=init][value=starter]').isDisabled()).toBe(true);
+    expect(await page.locator('input[name=init][value=scratch]').isChecked()).toBe(true);
     expect(await axeViolations(page)).toEqual([]);
     await page.getByTestId('training-kind-3d').focus();
     await page.keyboard.press('ArrowLeft');
     await expect.poll(async () => (await task('Abdominal organs'))?.modelKind).toBe('2.5d');
     await expect.poll(() => page.getByTestId('training-kind-means').textContent()).toMatch(/^\s*2\.5D:/);
+    await expect.poll(() => page.locator('input[name=init][value=starter]').isChecked()).toBe(true);
+    expect(await page.getByTestId('first-model-3d').count()).toBe(0);
 
     // The starter task has a model: its kind is shown, locked, with the reason.
     await page.getByTestId('training-task').selectOption('1');

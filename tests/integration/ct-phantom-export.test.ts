@@ -306,6 +306,42 @@ describe.each(CASES)('$title exports as SEG and NIfTI', ({ source, domain, every
       else expect(back.get(im.id), `slice ${im.sopInstanceUid} was not labelled`).toBeUndefined();
   });
 
+  it.skipIf(noPython)(
+    skipTitle("writes an nnU-Net case whose slices nobody labelled hold nnU-Net's ignore label, not background", noPython),
+    async () => {
+      const series = seriesByUid(b.db, gt.seriesInstanceUid)!;
+      const { jobId } = await call(b).export.start({
+        seriesIds: [series.id],
+        format: 'nnunet',
+        outDir: path.join(tmp.dir, 'nnunet'),
+        taskId: task.id,
+        datasetId: 25,
+      });
+      const job: Job = await b.exporter.wait(jobId);
+      expect(job.status, job.error ?? '').toBe('done');
+      const result = job.result as ExportResult;
+      const dataset = path.join(tmp.dir, 'nnunet', 'Dataset025_LGMS');
+      const labels = (JSON.parse(readFileSync(path.join(dataset, 'dataset.json'), 'utf8')) as { labels: Record<string, number> })
+        .labels;
+      // The ignore label is the highest value, after the task's four consecutive labels (nnU-Net v2's rule).
+      const ignore = CT_LABELS.length + 1;
+      expect(labels).toEqual({
+        background: 0,
+        ...Object.fromEntries(CT_LABELS.map((l) => [l.name, l.value])),
+        ...(every > 1 ? { ignore } : {}),
+      });
+      const nii = nibabelVolume(path.join(dataset, 'labelsTr', 'LGMS_0001.nii.gz'), dicomDir);
+      const bySlice = [...truth.entries()];
+      for (const [k, plane] of nii.planes.entries()) {
+        const [sop, slice] = bySlice.find(([, t]) => t.position.every((v, j) => Math.abs(v - plane.lps[j]!) < 1e-3))!;
+        const expected = labelled.has(sop) ? slice.map : new Uint8Array(slice.map.length).fill(ignore);
+        expect(plane.map === Buffer.from(expected).toString('hex'), `nnU-Net label slice ${k}`).toBe(true);
+      }
+      if (every > 1) expect(result.notes.join('\n')).toMatch(/written as nnU-Net's ignore label \(value 5\)/);
+    },
+    60_000,
+  );
+
   it.skipIf(noDciodvfy)(skipTitle('writes a SEG that dciodvfy passes with no errors', noDciodvfy), () => {
     expect(dciodvfyErrors(segFile)).toEqual([]);
   });

@@ -98,7 +98,8 @@ function notAVolume(s: SeriesRow, problem: string, count: number): string {
 /**
  * A series as nnU-Net cases: imagesTr/<case>_0000.nii.gz (modality values, float32; colour as
  * luminance) and labelsTr/<case>.nii.gz with the same geometry; one case for a volume, one 2D case
- * per image (<case>_001 …) when its images do not form one (volumeProblem).
+ * per image (<case>_001 …) when its images do not form one (volumeProblem). With `ignoreValue`
+ * (nnunetIgnoreValue), a slice nobody labelled is written as that value, nnU-Net's ignore label.
  */
 export async function exportNnunetCase(
   deps: FormatDeps,
@@ -107,9 +108,16 @@ export async function exportNnunetCase(
   stagingDir: string,
   fallBackToPredictions: boolean,
   taskId: number = STARTER_TASK_ID,
+  ignoreValue: number | null = null,
 ): Promise<SeriesExport> {
   const { images, maps, labelled, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
-  const unlabelled = unlabelledNote(s, labelled, images.length, 'nnunet');
+  const isLabelled = new Set(labelled);
+  const unlabelled =
+    ignoreValue === null
+      ? unlabelledNote(s, labelled, images.length, 'nnunet')
+      : labelled.length < images.length
+        ? `${s.description || s.seriesUid}: ${images.length - labelled.length} of ${images.length} slices have no label and are written as nnU-Net's ignore label (value ${ignoreValue}), left out of its training and evaluation`
+        : null;
   const slices: Float32Array[] = [];
   for (const im of images) {
     const f = await deps.frames.load(im.id);
@@ -143,9 +151,12 @@ export async function exportNnunetCase(
       geometry,
     );
     const labelMaps = members.map((i) => maps[i]!);
+    const written = members.map((i) =>
+      ignoreValue === null || isLabelled.has(i) ? maps[i]! : new Uint8Array(maps[i]!.length).fill(ignoreValue),
+    );
     await writeNifti(
       path.join(stagingDir, label),
-      stack(labelMaps, (n) => new Uint8Array(n)),
+      stack(written, (n) => new Uint8Array(n)),
       size,
       geometry,
     );
@@ -170,8 +181,36 @@ export async function exportNnunetCase(
 }
 
 /**
+ * nnU-Net's ignore label for an export where some image has no label map (a volume labelled every
+ * k-th slice): one more than the highest label value of the dataset (every label of the task, and
+ * every value the maps hold), as nnU-Net v2 requires ("ignore" the highest, labels consecutive;
+ * nnU-Net documentation, ignore_label.md). Voxels of that value are left out of its loss and
+ * evaluation, so an unlabelled slice is not taught as background. Null when every image of every
+ * series has a label map, or when no uint8 value is left (then the note says they are 0).
+ */
+export function nnunetIgnoreValue(
+  db: Database,
+  series: readonly SeriesRow[],
+  fallBackToPredictions: boolean,
+  taskId: number,
+): number | null {
+  let sparse = false;
+  let highest = 1; // the dataset lists label 1 at least (service.ts finishNnunet)
+  for (const s of series) {
+    const labels = seriesLabels(db, s.id, fallBackToPredictions, taskId);
+    if (labels.size === 0) continue; // skipped by the export (nothing to export)
+    if (labels.size < seriesImages(db, s.id).length) sparse = true;
+    for (const l of labels.values()) for (const v of new Set(l.map)) highest = Math.max(highest, v);
+  }
+  if (!sparse) return null;
+  for (const l of readTask(db, taskId)?.labels ?? []) highest = Math.max(highest, l.value);
+  return highest < 255 ? highest + 1 : null;
+}
+
+/**
  * dataset.json of an nnU-Net v2 raw dataset: channel_names, labels (background 0, then 1…N
- * consecutive), numTraining and file_ending are the keys nnU-Net requires.
+ * consecutive, then `ignore` = N + 1 when given), numTraining and file_ending are the keys
+ * nnU-Net requires.
  */
 export function nnunetDatasetJson(o: {
   name: string;
@@ -179,6 +218,8 @@ export function nnunetDatasetJson(o: {
   labelNames: string[];
   /** The task's labels by name → value; when given, used instead of labelNames' 1…N. */
   labels?: { name: string; value: number }[];
+  /** nnU-Net's ignore label (nnunetIgnoreValue), listed last. */
+  ignore?: number | null;
   numTraining: number;
   description: string;
 }): unknown {
@@ -189,6 +230,7 @@ export function nnunetDatasetJson(o: {
     labels: Object.fromEntries([
       ['background', 0],
       ...(o.labels ? o.labels.map((l) => [l.name, l.value]) : o.labelNames.map((n, i) => [n, i + 1])),
+      ...(o.ignore ? [['ignore', o.ignore]] : []),
     ]),
     numTraining: o.numTraining,
     file_ending: '.nii.gz',

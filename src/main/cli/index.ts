@@ -114,7 +114,7 @@ const COMMANDS: Record<string, Command> = {
   task: {
     summary: 'list the tasks, show one, or create one with its labels',
     usage:
-      'lgms task list | show NAME | create NAME --labels a,b,… --modalities US[,CT…] [--photometric MONOCHROME2,RGB] [--body-part TEXT] [--data-dir DIR]',
+      'lgms task list | show NAME | create NAME --labels a,b,… --modalities US[,CT…] [--photometric MONOCHROME2,RGB] [--body-part TEXT] [--kind 2d|2.5d|3d] [--data-dir DIR]',
     run: async (args, backend) => {
       const rest = withoutDataDirArgs(args);
       const [verb = 'list', ...more] = rest;
@@ -138,6 +138,7 @@ const COMMANDS: Record<string, Command> = {
         if (!c.name) throw new UsageError('name the task');
         if (c.labels.length === 0) throw new UsageError('--labels a,b,… is required (at least one label)');
         if (c.modalities.length === 0) throw new UsageError('--modalities is required, e.g. US or CT,MR');
+        if (!c.modelKind) throw new UsageError('--kind is 2d, 2.5d or 3d (the kind of model the task trains)');
         const task = await createTask(b(), c);
         process.stdout.write(formatTask(task) + '\n');
         return 0;

@@ -56,6 +56,29 @@ describe('lgms task', () => {
     expect(unknown.err).toContain('no task "Liver"; there are: "Breast lesion (demo)", "Thyroid"');
   });
 
+  it('creates a 3D task with --kind, and refuses a kind it does not know', async () => {
+    const created = await lgms(
+      'task',
+      'create',
+      'Abdomen',
+      '--labels',
+      'Liver,Spleen',
+      '--modalities',
+      'CT',
+      '--kind',
+      '3D',
+      '--data-dir',
+      tmp.dir,
+    );
+    expect(created.code).toBe(0);
+    expect(created.out).toMatch(/applies to CT \(MONOCHROME2, RGB\); 3d$/m);
+    const shown = await lgms('task', 'show', 'abdomen', '--json', '--data-dir', tmp.dir);
+    expect(JSON.parse(shown.out)).toMatchObject({ name: 'Abdomen', modelKind: '3d' });
+    const wrong = await lgms('task', 'create', 'X', '--labels', 'a', '--modalities', 'CT', '--kind', '4d', '--data-dir', tmp.dir);
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toContain('--kind is 2d, 2.5d or 3d');
+  });
+
   it('refuses a create without labels or modalities, and train --task with too few labels, in words', async () => {
     expect((await lgms('task', 'create', 'X', '--modalities', 'US', '--data-dir', tmp.dir)).code).toBe(2);
     expect((await lgms('task', 'create', 'X', '--labels', 'a', '--data-dir', tmp.dir)).code).toBe(2);

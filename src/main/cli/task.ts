@@ -1,7 +1,7 @@
 // `lgms task list|create|show` and the `--task NAME` option of train, segment and export: a task
 // is named by its name (any case) or its id. `create` takes the labels in order, each picking
 // its SNOMED CT codes from the shipped catalogue by name or getting a local code (issue 22).
-import type { Task } from '../../shared/contract/tasks';
+import { MODEL_KINDS, type ModelKind, type Task } from '../../shared/contract/tasks';
 import { unwrap } from '../../shared/contract/client';
 import type { Backend } from '../backend';
 
@@ -35,9 +35,11 @@ export interface CreateArgs {
   modalities: string[];
   photometric: string[];
   bodyPart: string;
+  /** The kind of model the task trains (default 2d); undefined when `--kind` names none of MODEL_KINDS. */
+  modelKind: ModelKind | undefined;
 }
 
-/** Parses `create NAME --labels a,b,c --modalities US[,CT] [--photometric MONOCHROME2,RGB] [--body-part TEXT]`. */
+/** Parses `create NAME --labels a,b,c --modalities US[,CT] [--photometric MONOCHROME2,RGB] [--body-part TEXT] [--kind 2d|2.5d|3d]`. */
 export function parseCreate(args: string[], take: (flag: string) => string | undefined): CreateArgs {
   const labels = (take('--labels') ?? '')
     .split(',')
@@ -52,8 +54,10 @@ export function parseCreate(args: string[], take: (flag: string) => string | und
     .map((s) => s.trim().toUpperCase())
     .filter(Boolean);
   const bodyPart = take('--body-part') ?? '';
+  const kind = (take('--kind') ?? '2d').trim().toLowerCase();
+  const modelKind = (MODEL_KINDS as readonly string[]).includes(kind) ? (kind as ModelKind) : undefined;
   const name = args.join(' ').trim();
-  return { name, labels, modalities, photometric, bodyPart };
+  return { name, labels, modalities, photometric, bodyPart, modelKind };
 }
 
 export async function createTask(b: Backend, c: CreateArgs): Promise<Task> {
@@ -61,6 +65,7 @@ export async function createTask(b: Backend, c: CreateArgs): Promise<Task> {
     await b.api.tasks.create({
       name: c.name,
       domain: { modalities: c.modalities, photometric: c.photometric as never, bodyPart: c.bodyPart },
+      ...(c.modelKind ? { modelKind: c.modelKind } : {}),
       labels: c.labels.map((name) => ({ name })),
     }),
   );

@@ -61,14 +61,15 @@ export async function exportSeries(
     });
     return { used: r.used, files, modelVersionIds: r.modelVersionIds };
   }
-  const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
-  const sidecar = JSON.stringify(labelSidecar(deps.db, taskId, maps), null, 2) + '\n';
+  const { images, maps, labelled, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
+  const sidecar = JSON.stringify(labelSidecar(deps.db, taskId, maps, labelled), null, 2) + '\n';
+  const unlabelled = unlabelledNote(s, labelled, images.length, format);
   if (format === 'png') {
     const files = images.map((_, i) => path.join(stem, `slice_${String(i + 1).padStart(4, '0')}.png`));
     files.forEach((f, i) => writeLabelPng(path.join(stagingDir, f), maps[i]!, s.rows, s.columns));
     files.push(path.join(stem, 'labels.json'));
     writeAt(stagingDir, files[files.length - 1]!, Buffer.from(sidecar));
-    return { used, files, modelVersionIds };
+    return { used, files, modelVersionIds, ...(unlabelled ? { note: unlabelled } : {}) };
   }
   // Images that are not slices of one volume (ultrasound frames of several spacings, photographs)
   // are never stacked as if they were: one 2D file each, in its own spacing and position.
@@ -77,7 +78,7 @@ export async function exportSeries(
     const files = images.map((_, i) => path.join(`${stem}_labels`, `slice_${String(i + 1).padStart(4, '0')}.nii.gz`));
     for (const [i, im] of images.entries())
       await writeNifti(path.join(stagingDir, files[i]!), maps[i]!, [im.columns, im.rows, 1], stackGeometry([im]));
-    return { used, files, modelVersionIds, note: notAVolume(s, problem, images.length) };
+    return { used, files, modelVersionIds, note: [notAVolume(s, problem, images.length), unlabelled].filter(Boolean).join('; ') };
   }
   const file = `${stem}_labels.nii.gz`;
   writeFileSync(path.join(stagingDir, `${stem}_labels.json`), sidecar);
@@ -87,7 +88,7 @@ export async function exportSeries(
     [s.columns, s.rows, images.length],
     stackGeometry(images),
   );
-  return { used, files: [file, `${stem}_labels.json`], modelVersionIds };
+  return { used, files: [file, `${stem}_labels.json`], modelVersionIds, ...(unlabelled ? { note: unlabelled } : {}) };
 }
 
 function notAVolume(s: SeriesRow, problem: string, count: number): string {
@@ -97,7 +98,8 @@ function notAVolume(s: SeriesRow, problem: string, count: number): string {
 /**
  * A series as nnU-Net cases: imagesTr/<case>_0000.nii.gz (modality values, float32; colour as
  * luminance) and labelsTr/<case>.nii.gz with the same geometry; one case for a volume, one 2D case
- * per image (<case>_001 …) when its images do not form one (volumeProblem).
+ * per image (<case>_001 …) when its images do not form one (volumeProblem). With `ignoreValue`
+ * (nnunetIgnoreValue), a slice nobody labelled is written as that value, nnU-Net's ignore label.
  */
 export async function exportNnunetCase(
   deps: FormatDeps,
@@ -106,8 +108,16 @@ export async function exportNnunetCase(
   stagingDir: string,
   fallBackToPredictions: boolean,
   taskId: number = STARTER_TASK_ID,
+  ignoreValue: number | null = null,
 ): Promise<SeriesExport> {
-  const { images, maps, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
+  const { images, maps, labelled, used, modelVersionIds } = labelMaps(deps.db, s, fallBackToPredictions, taskId);
+  const isLabelled = new Set(labelled);
+  const unlabelled =
+    ignoreValue === null
+      ? unlabelledNote(s, labelled, images.length, 'nnunet')
+      : labelled.length < images.length
+        ? `${s.description || s.seriesUid}: ${images.length - labelled.length} of ${images.length} slices have no label and are written as nnU-Net's ignore label (value ${ignoreValue}), left out of its training and evaluation`
+        : null;
   const slices: Float32Array[] = [];
   for (const im of images) {
     const f = await deps.frames.load(im.id);
@@ -141,9 +151,12 @@ export async function exportNnunetCase(
       geometry,
     );
     const labelMaps = members.map((i) => maps[i]!);
+    const written = members.map((i) =>
+      ignoreValue === null || isLabelled.has(i) ? maps[i]! : new Uint8Array(maps[i]!.length).fill(ignoreValue),
+    );
     await writeNifti(
       path.join(stagingDir, label),
-      stack(labelMaps, (n) => new Uint8Array(n)),
+      stack(written, (n) => new Uint8Array(n)),
       size,
       geometry,
     );
@@ -157,13 +170,47 @@ export async function exportNnunetCase(
     files,
     modelVersionIds,
     nnunetCases,
-    ...(problem ? { note: notAVolume(s, problem, images.length).replace('2D files', '2D cases') } : {}),
+    ...(problem || unlabelled
+      ? {
+          note: [problem ? notAVolume(s, problem, images.length).replace('2D files', '2D cases') : null, unlabelled]
+            .filter(Boolean)
+            .join('; '),
+        }
+      : {}),
   };
 }
 
 /**
+ * nnU-Net's ignore label for an export where some image has no label map (a volume labelled every
+ * k-th slice): one more than the highest label value of the dataset (every label of the task, and
+ * every value the maps hold), as nnU-Net v2 requires ("ignore" the highest, labels consecutive;
+ * nnU-Net documentation, ignore_label.md). Voxels of that value are left out of its loss and
+ * evaluation, so an unlabelled slice is not taught as background. Null when every image of every
+ * series has a label map, or when no uint8 value is left (then the note says they are 0).
+ */
+export function nnunetIgnoreValue(
+  db: Database,
+  series: readonly SeriesRow[],
+  fallBackToPredictions: boolean,
+  taskId: number,
+): number | null {
+  let sparse = false;
+  let highest = 1; // the dataset lists label 1 at least (service.ts finishNnunet)
+  for (const s of series) {
+    const labels = seriesLabels(db, s.id, fallBackToPredictions, taskId);
+    if (labels.size === 0) continue; // skipped by the export (nothing to export)
+    if (labels.size < seriesImages(db, s.id).length) sparse = true;
+    for (const l of labels.values()) for (const v of new Set(l.map)) highest = Math.max(highest, v);
+  }
+  if (!sparse) return null;
+  for (const l of readTask(db, taskId)?.labels ?? []) highest = Math.max(highest, l.value);
+  return highest < 255 ? highest + 1 : null;
+}
+
+/**
  * dataset.json of an nnU-Net v2 raw dataset: channel_names, labels (background 0, then 1…N
- * consecutive), numTraining and file_ending are the keys nnU-Net requires.
+ * consecutive, then `ignore` = N + 1 when given), numTraining and file_ending are the keys
+ * nnU-Net requires.
  */
 export function nnunetDatasetJson(o: {
   name: string;
@@ -171,6 +218,8 @@ export function nnunetDatasetJson(o: {
   labelNames: string[];
   /** The task's labels by name → value; when given, used instead of labelNames' 1…N. */
   labels?: { name: string; value: number }[];
+  /** nnU-Net's ignore label (nnunetIgnoreValue), listed last. */
+  ignore?: number | null;
   numTraining: number;
   description: string;
 }): unknown {
@@ -181,6 +230,7 @@ export function nnunetDatasetJson(o: {
     labels: Object.fromEntries([
       ['background', 0],
       ...(o.labels ? o.labels.map((l) => [l.name, l.value]) : o.labelNames.map((n, i) => [n, i + 1])),
+      ...(o.ignore ? [['ignore', o.ignore]] : []),
     ]),
     numTraining: o.numTraining,
     file_ending: '.nii.gz',
@@ -195,10 +245,27 @@ function labelMaps(db: Database, s: SeriesRow, fallBackToPredictions: boolean, t
       `series ${s.description || s.seriesUid} has no labels${fallBackToPredictions ? ' and no predictions of the active model' : ''}`,
     );
   const maps = images.map((im) => labels.get(im.id)?.map ?? new Uint8Array(im.rows * im.columns));
+  /** Indices (in `images`' order) of the images that have a label map; the others are written as 0. */
+  const labelled = images.flatMap((im, i) => (labels.has(im.id) ? [i] : []));
   const all = [...labels.values()];
   const used: 'labels' | 'predictions' = all.some((l) => l.origin === 'prediction') ? 'predictions' : 'labels';
   const modelVersionIds = [...new Set(all.map((l) => l.modelVersionId).filter((v): v is number => v !== null))];
-  return { images, maps, used, modelVersionIds };
+  return { images, maps, labelled, used, modelVersionIds };
+}
+
+/**
+ * What the reader must know when some slices of a series have no label map (a volume labelled
+ * every k-th slice, issue 25): a NIfTI volume, PNG set or nnU-Net case has a value for every
+ * voxel, so those slices hold 0 — which reads as background, though nobody labelled them.
+ * Null when every slice is labelled.
+ */
+function unlabelledNote(s: SeriesRow, labelled: readonly number[], total: number, format: ExportFormat): string | null {
+  if (labelled.length === total) return null;
+  const where =
+    format === 'nnunet'
+      ? 'nnU-Net will train on them as background'
+      : `${format === 'png' ? 'labels.json' : 'the .json beside it'} lists the labelled ones (labelledSlices)`;
+  return `${s.description || s.seriesUid}: ${total - labelled.length} of ${total} slices have no label and are written as 0 (background); ${where}`;
 }
 
 /** The JSON beside a NIfTI or PNG label export (format `lgms-labels/1`): what each pixel value means. */
@@ -214,13 +281,25 @@ export interface LabelSidecar {
     type: CodedConcept | null;
     retired: boolean;
   }[];
+  /**
+   * Present only when some slices have no label map: the 0-based indices (the NIfTI's third axis;
+   * the PNG's slice number − 1) of those that have one. The others hold 0 though nobody labelled
+   * them: not background (issue 25, sparsely labelled volumes).
+   */
+  labelledSlices?: number[];
 }
 
 /**
  * The sidecar of a task's label maps: every label of the task in value order (retired ones
- * marked), and any value the maps hold that no label names (name "value N", no codes).
+ * marked), and any value the maps hold that no label names (name "value N", no codes);
+ * `labelled`: indices of the maps that are a label (default all), listed when not all are.
  */
-export function labelSidecar(db: Database, taskId: number, maps: readonly Uint8Array[]): LabelSidecar {
+export function labelSidecar(
+  db: Database,
+  taskId: number,
+  maps: readonly Uint8Array[],
+  labelled: readonly number[] = maps.map((_, i) => i),
+): LabelSidecar {
   const task = readTask(db, taskId);
   const labels: LabelSidecar['labels'] = (task?.labels ?? []).map((l) => ({
     value: l.value,
@@ -236,7 +315,12 @@ export function labelSidecar(db: Database, taskId: number, maps: readonly Uint8A
   for (const v of [...extra].sort((a, b) => a - b))
     labels.push({ value: v, name: `value ${v}`, colour: null, category: null, type: null, retired: false });
   labels.sort((a, b) => a.value - b.value);
-  return { format: 'lgms-labels/1', task: task ? { id: task.id, name: task.name } : null, labels };
+  return {
+    format: 'lgms-labels/1',
+    task: task ? { id: task.id, name: task.name } : null,
+    labels,
+    ...(labelled.length < maps.length ? { labelledSlices: [...labelled] } : {}),
+  };
 }
 
 /**

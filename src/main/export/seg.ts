@@ -1,7 +1,8 @@
 // Builds a binary DICOM Segmentation (PS3.3 A.51, C.8.20) from a series' label maps: one segment
 // per label (numbered 1…n, each written from its label value, with its codes: series-seg.ts says
-// the rule), one frame per segment × source image (empty frames included, so every
-// segment covers the whole series and a reader needs no geometry to rebuild the label map),
+// the rule), one frame per segment × source image given (empty frames included, so every
+// segment covers every labelled image and a reader needs no geometry to rebuild the label map;
+// series-seg.ts gives only the images that have a label map),
 // per-frame functional groups that reference the source SOP instances, and the source's frame
 // of reference and plane geometry when it has them (volumes); none for 2D images without them.
 import { packSegmentFrames } from './bits';

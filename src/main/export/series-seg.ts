@@ -41,6 +41,7 @@ export interface SeriesSegResult {
   used: 'labels' | 'predictions';
   /** Model versions whose predictions the segments came from (never lost, PS3.3 C.8.20.2). */
   modelVersionIds: number[];
+  /** Images of the series with no label map, so no frame in the SEG. */
   imagesWithoutLabel: number;
 }
 
@@ -54,7 +55,9 @@ export interface SeriesSegDeps {
 /**
  * Exports a series' current labels as a SEG; with `fallBackToPredictions`, a series without
  * labels uses the active model's predictions instead. Throws Error('…no labels…') when there is
- * nothing to export. Images without a label are written as empty frames.
+ * nothing to export. Only images with a label map are in it (one frame per segment × labelled
+ * image, empty frames of those included): an image without a label has no frame, so the SEG says
+ * nothing about it rather than "background" (a sparsely labelled volume stays sparse on import).
  */
 export async function seriesToSeg(
   deps: SeriesSegDeps,
@@ -69,9 +72,13 @@ export async function seriesToSeg(
 ): Promise<SeriesSegResult> {
   const at = options.at ?? new Date();
   const taskId = options.taskId ?? STARTER_TASK_ID;
-  const images = seriesImages(deps.db, series.id);
   const labels = seriesLabels(deps.db, series.id, options.fallBackToPredictions, taskId);
   if (labels.size === 0) throw new NoLabelsError(series);
+  // Only the images that have a label map: a slice nobody labelled is unknown, not background (a
+  // volume labelled every k-th slice, issue 25), and an empty frame would say "nothing here" to
+  // every reader of the SEG — a viewer, another workstation pulling it from the PACS, a trainer.
+  const all = seriesImages(deps.db, series.id);
+  const images = all.filter((im) => labels.has(im.id));
   const used = [...labels.values()].some((l) => l.origin === 'prediction') ? 'predictions' : 'labels';
   const pixels = series.rows * series.columns;
   const maps = images.map((im) => labels.get(im.id)?.map ?? new Uint8Array(im.rows * im.columns));
@@ -88,15 +95,17 @@ export async function seriesToSeg(
       seriesNumber: 9000 + (series.seriesNumber ?? 0),
       description: `${series.description || 'Images'} (DICOM copy)`,
     };
+    // The DICOM copy holds every image of the series; the SEG references the labelled ones.
     const scImages = [];
-    for (const [i, im] of images.entries()) {
+    for (const [i, im] of all.entries()) {
       const sopInstanceUid = newUid();
       const frame = await deps.frames.load(im.id);
       secondaryCaptures.push({
         sopInstanceUid,
         bytes: buildSecondaryCapture(patientStudy, scSeries, { sopInstanceUid, instanceNumber: i + 1, pixels: frame }, at),
       });
-      scImages.push({ sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid, frameNumber: null, position: null });
+      if (labels.has(im.id))
+        scImages.push({ sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid, frameNumber: null, position: null });
     }
     source = {
       patientStudy,
@@ -121,7 +130,7 @@ export async function seriesToSeg(
     softwareVersion: deps.softwareVersion,
     at,
   });
-  return { seg: { ...seg, bytes }, secondaryCaptures, used, modelVersionIds, imagesWithoutLabel: images.length - labels.size };
+  return { seg: { ...seg, bytes }, secondaryCaptures, used, modelVersionIds, imagesWithoutLabel: all.length - images.length };
 }
 
 function mostFrequent(values: string[]): string | undefined {

@@ -20,6 +20,7 @@ import {
   exportSeries,
   NothingToExport,
   nnunetDatasetJson,
+  nnunetIgnoreValue,
   nnunetTaskLabels,
   type FormatDeps,
   type SeriesExport,
@@ -96,6 +97,9 @@ export class ExportMainService implements ExportService {
       staging = createStage(this.o.stagingRoot ?? exportStagingRoot(path.dirname(this.o.store.root)), jobId);
       const root = request.format === 'nnunet' ? path.join(staging, datasetName(request.datasetId)) : staging;
       mkdirSync(root, { recursive: true });
+      // Slices nobody labelled become nnU-Net's ignore label, not background (issue 25).
+      const ignore =
+        request.format === 'nnunet' ? nnunetIgnoreValue(this.o.db, series, request.fallBackToPredictions, request.taskId) : null;
       for (const [i, s] of series.entries()) {
         if (cancelled) break;
         this.o.jobs.progress('export', jobId, {
@@ -113,6 +117,7 @@ export class ExportMainService implements ExportService {
                   root,
                   request.fallBackToPredictions,
                   request.taskId,
+                  ignore,
                 )
               : await exportSeries(this.o, s, request.format, root, request.fallBackToPredictions, request.taskId);
           done.push({ series: s, export: e });
@@ -127,7 +132,7 @@ export class ExportMainService implements ExportService {
       }
       if (done.length === 0)
         throw new ServiceError('not-found', result.skipped.map((s) => s.reason).join('; ') || 'nothing to export');
-      if (request.format === 'nnunet') this.finishNnunet(root, request, done);
+      if (request.format === 'nnunet') this.finishNnunet(root, request, done, ignore);
       for (const d of done) if (d.export.note) result.notes.push(d.export.note);
       // Everything is written: move it in, under new names where the folder holds those names already.
       const names = moveIntoPlace(staging, request.outDir);
@@ -174,7 +179,12 @@ export class ExportMainService implements ExportService {
     }
   }
 
-  private finishNnunet(root: string, request: ExportRequest, done: { series: SeriesRow; export: SeriesExport }[]): void {
+  private finishNnunet(
+    root: string,
+    request: ExportRequest,
+    done: { series: SeriesRow; export: SeriesExport }[],
+    ignore: number | null,
+  ): void {
     const maxLabel = Math.max(1, ...done.flatMap((d) => d.export.nnunetCases?.flatMap((c) => c.labelValues) ?? [0]));
     const names = labelNames(this.o, done, maxLabel);
     const modalities = [...new Set(done.map((d) => d.series.modality || 'image'))];
@@ -187,6 +197,7 @@ export class ExportMainService implements ExportService {
           channel: modalities.join('/'),
           labelNames: names,
           ...(taskExists(this.o.db, request.taskId) ? { labels: nnunetTaskLabels(this.o.db, request.taskId, maxLabel) } : {}),
+          ignore,
           numTraining: done.reduce((n, d) => n + d.export.nnunetCases!.length, 0),
         }),
         null,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { detectFile, detectFormat } from './detect';
+import { detectFile, detectFormat, gunzipPrefix } from './detect';
 import { missingPath, skipTitle } from '../../../tests/helpers/skip';
 
 const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../tests/fixtures/data');
@@ -36,6 +36,11 @@ describe('detectFormat on synthetic headers', () => {
     expect(detectFormat('x', niftiHeader(348, false))).toBe('nifti');
     expect(detectFormat('x', niftiHeader(540))).toBe('nifti');
     expect(detectFormat('x', gzipSync(niftiHeader(348)).subarray(0, 200))).toBe('nifti');
+    // A label volume of mostly zeros: its first 4 KiB of gzip inflate to far more than 1 MiB.
+    const sparse = gzipSync(Buffer.concat([niftiHeader(348), Buffer.alloc(8 << 20)])).subarray(0, 4096);
+    expect(detectFormat('x', sparse)).toBe('nifti');
+    expect(gunzipPrefix(sparse)!.length).toBeGreaterThanOrEqual(348);
+    expect(gunzipPrefix(Uint8Array.from([0x1f, 0x8b, 1, 2, 3, 4]))).toBeNull();
     expect(detectFormat('x', Buffer.from('NRRD0004\ntype: uchar\n'))).toBe('nrrd');
     expect(detectFormat('x', Buffer.from('ObjectType = Image\nNDims = 3\n'))).toBe('metaimage');
     expect(detectFormat('x', Buffer.from('NDims = 3\nDimSize = 1 2 3\n'))).toBe('metaimage');

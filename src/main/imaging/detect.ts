@@ -44,13 +44,21 @@ export function niftiVersion(bytes: Uint8Array): 0 | 1 | 2 {
   return 0;
 }
 
-/** Decompresses what it can of a gzip stream's first bytes (a prefix of a .nii.gz). */
+/**
+ * Decompresses what it can of a gzip stream's first bytes (a prefix of a .nii.gz), at most 1 MiB
+ * of output. When `bytes` inflate to more (a label volume of mostly zeros: 4 KiB of gzip can hold
+ * megabytes), a shorter prefix of them is inflated instead, so the header still comes back.
+ * Null when the stream is not gzip or is damaged.
+ */
 export function gunzipPrefix(bytes: Uint8Array): Uint8Array | null {
-  try {
-    return gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 });
-  } catch {
-    return null;
+  for (let n = bytes.length; n > 0; n = Math.floor(n / 4)) {
+    try {
+      return gunzipSync(bytes.subarray(0, n), { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 20 });
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_BUFFER_TOO_LARGE') return null;
+    }
   }
+  return null;
 }
 
 function isMetaImageHeader(bytes: Uint8Array): boolean {

@@ -11,7 +11,7 @@ import type { Database } from '../db/database';
 import { seriesById, seriesByUid, seriesImages, seriesOfStudy, type ImageRow, type SeriesRow } from '../export/queries';
 import type { Dataset } from '../export/write-part10';
 import { readSegDocument, refusedSegSyntax, SegReadError, type SegDocument, type SegFrame } from '../export/seg-read';
-import { axialSlices, readVolume } from '../imaging/volume/read';
+import { axialLayout, axialSlices, readVolume } from '../imaging/volume/read';
 import type { ContentStore } from '../store/content-store';
 import { readTask } from '../tasks/queries';
 import {
@@ -436,19 +436,45 @@ function readSidecar(
   return out;
 }
 
+/**
+ * The `labelledSlices` of our sidecar (src/main/export/formats.ts labelSidecar): 0-based indices
+ * along the file's third axis of the slices that are labels; null when it lists none (every
+ * slice is a label). Issue 25: a sparsely labelled volume's other slices hold 0, not background.
+ */
+function readLabelledSlices(file: string | null): number[] | null {
+  if (!file) return null;
+  const listed = (JSON.parse(readFileSync(file, 'utf8')) as { labelledSlices?: unknown }).labelledSlices;
+  if (listed === undefined) return null;
+  if (!Array.isArray(listed) || !listed.every((k) => Number.isInteger(k) && (k as number) >= 0))
+    throw new LabelImportError(`the labelled slices listed beside the label map (${file}) are not slice numbers`);
+  return listed as number[];
+}
+
 async function niftiSource(db: Database, file: string, seriesId: number): Promise<Source & { images: ImageRow[] }> {
   const series = seriesById(db, seriesId);
   if (!series) throw new LabelImportError(`there is no series ${seriesId}`);
   const images = seriesImages(db, seriesId);
   let slices;
+  let layout;
   try {
-    slices = axialSlices(await readVolume(file));
+    const volume = await readVolume(file);
+    layout = axialLayout(volume);
+    slices = axialSlices(volume);
   } catch (e) {
     throw new LabelImportError(`the label map ${file} cannot be read as a volume: ${(e as Error).message}`);
   }
   if (slices.some((s) => s.samplesPerPixel !== 1))
     throw new LabelImportError('a label map has one value per voxel, this file has colour');
-  const named = readSidecar(sidecarPath(file));
+  const sidecar = sidecarPath(file);
+  const named = readSidecar(sidecar);
+  // Only the slices the sidecar lists as labelled become labels; the others hold 0 without being background.
+  const listed = readLabelledSlices(sidecar);
+  if (listed && layout.sliceAxis !== 2)
+    throw new LabelImportError(
+      'the label map is labelled on some of its slices only, and those slices cut across the series’ slices: import it as a SEG instead',
+    );
+  const labelled = listed ? new Set(listed) : null;
+  const isLabelled = (k: number) => labelled === null || labelled.has(layout.flip.slice ? layout.slices - 1 - k : k);
   const values = new Set<number>();
   for (const s of slices)
     for (const v of Array.from(s.pixels as ArrayLike<number>)) {
@@ -468,6 +494,7 @@ async function niftiSource(db: Database, file: string, seriesId: number): Promis
   let index = 0;
   for (const v of [...values].sort((a, b) => a - b))
     for (const [k, s] of slices.entries()) {
+      if (!isLabelled(k)) continue;
       const mask = Uint8Array.from(s.pixels as ArrayLike<number>, (p) => (p === v ? 1 : 0));
       const image = images[k];
       frames.push({
@@ -494,7 +521,12 @@ async function niftiSource(db: Database, file: string, seriesId: number): Promis
     seriesUid: series.seriesUid,
     frameOfReferenceUid: '',
     author: '',
-    notes: named.size === 0 ? ['no label names beside the file: every value was mapped by the reader'] : [],
+    notes: [
+      ...(named.size === 0 ? ['no label names beside the file: every value was mapped by the reader'] : []),
+      ...(labelled && labelled.size < slices.length
+        ? [`${slices.length - labelled.size} of its ${slices.length} slices are marked as not labelled and were left out`]
+        : []),
+    ],
     images,
   };
 }

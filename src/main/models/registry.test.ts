@@ -146,4 +146,33 @@ describe('model registry with tasks', () => {
     expect(problems[0]).toMatch(/task/);
     expect(db.prepare('SELECT count(*) FROM tasks WHERE uid = ?').pluck().get('d8'.repeat(16))).toBe(0);
   });
+
+  it("lists each version's kind, and a 3D version's patch and spacing from its model.json (SPEC3D)", async () => {
+    const pkg = readModelPackage(path.join(MODELS, 'lgmsnet-starter'));
+    const { manifest } = pkg;
+    const threeD = registry.upsert(
+      {
+        ...pkg,
+        manifest: {
+          ...manifest,
+          id: 'abdomen-3d',
+          architecture: { ...manifest.architecture, dims: 3 },
+          input: { ...manifest.input, size: [128, 128], patch: [32, 128, 128], spacing: [2.5, 1.5, 1.5] },
+        } as typeof manifest,
+      },
+      false,
+      2,
+    );
+    const adjacent = registry.upsert(
+      { ...pkg, manifest: { ...manifest, id: 'neck-25d', input: { ...manifest.input, channelMode: 'adjacent' } } },
+      false,
+      2,
+    );
+    const byId = new Map((await registry.list()).map((v) => [v.id, v]));
+    expect(byId.get(threeD)).toMatchObject({ kind: '3d', patch: [32, 128, 128], spacing: [2.5, 1.5, 1.5] });
+    expect(byId.get(adjacent)).toMatchObject({ kind: '2.5d' });
+    expect(byId.get(adjacent)!.patch).toBeUndefined();
+    expect(byId.get(registry.active(1)!.id)).toMatchObject({ kind: '2d' });
+    expect(byId.get(registry.active(1)!.id)!.spacing).toBeUndefined();
+  });
 });

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   learningCurveSchema,
+  manifestGeometry,
   type Events,
   type LearningCurve,
   type ModelsService,
@@ -281,6 +282,7 @@ function toInfo(row: Row, domain: ModelDomain | undefined): ModelVersionInfo {
     builtin: row.builtin === 1,
     createdAt: row.created_at,
     inputSize: m.input.size,
+    ...manifestGeometry(m),
     labels: m.output.labels,
     trainingData: m.training.data,
     metrics: m.metrics,

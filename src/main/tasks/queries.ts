@@ -85,6 +85,14 @@ export function taskExists(db: Database, id: number): boolean {
   return db.prepare('SELECT 1 FROM tasks WHERE id = ?').get(id) !== undefined;
 }
 
+/** Whether a training run of the task is queued or running (training_runs, migration 0130's task_id). */
+export function runInFlight(db: Database, taskId: number): boolean {
+  return (
+    db.prepare("SELECT 1 FROM training_runs WHERE task_id = ? AND status IN ('queued', 'running') LIMIT 1").get(taskId) !==
+    undefined
+  );
+}
+
 /** The value after every label the task ever had (retired values stay reserved). */
 export function nextLabelValue(db: Database, taskId: number): number {
   return ((db.prepare('SELECT max(value) FROM task_labels WHERE task_id = ?').pluck().get(taskId) as number | null) ?? 0) + 1;

@@ -76,4 +76,37 @@ describe('tasks service', () => {
     await expect(tasks.rename({ id: t.id, name: 'Breast lesion (demo)' })).rejects.toThrow(/exists already/);
     expect((await tasks.rename({ id: t.id, name: 'Y' })).name).toBe('Y');
   });
+
+  it('takes the model kind at creation and changes it only before the first model version and run', async () => {
+    const CT = { modalities: ['CT'], photometric: ['MONOCHROME2' as const], bodyPart: 'abdomen' };
+    const t = await tasks.create({ name: 'Abdomen', domain: CT, modelKind: '3d', labels: [{ name: 'Liver' }] });
+    expect(t.modelKind).toBe('3d');
+    expect((await tasks.create({ name: 'Plain', domain: CT, labels: [{ name: 'Liver' }] })).modelKind).toBe('2d');
+    changed = [];
+    expect((await tasks.setModelKind({ id: t.id, modelKind: '2.5d' })).modelKind).toBe('2.5d');
+    expect((await tasks.get({ id: t.id })).modelKind).toBe('2.5d');
+    expect(changed).toEqual([[t.id]]);
+    await expect(tasks.setModelKind({ id: t.id, modelKind: '4d' as '3d' })).rejects.toThrow();
+    await expect(tasks.setModelKind({ id: 99, modelKind: '3d' })).rejects.toThrow(/no task 99/);
+
+    const run = db
+      .prepare(
+        "INSERT INTO training_runs (status, task_id, hyperparameters, out_dir) VALUES ('queued', ?, '{}', 'training/x') RETURNING id",
+      )
+      .pluck()
+      .get(t.id) as number;
+    await expect(tasks.setModelKind({ id: t.id, modelKind: '3d' })).rejects.toThrow(/queued or running as 2\.5D/);
+    db.prepare("UPDATE training_runs SET status = 'failed', error = 'x' WHERE id = ?").run(run);
+    expect((await tasks.setModelKind({ id: t.id, modelKind: '3d' })).modelKind).toBe('3d');
+
+    db.prepare(
+      `INSERT INTO model_versions (model_id, name, version, parent_id, dir, manifest, status, builtin, task_id)
+       VALUES ('abdomen-1', 'Abdomen', '1', NULL, 'models/abdomen-1', '{}', 'candidate', 0, ?)`,
+    ).run(t.id);
+    const refused = tasks.setModelKind({ id: t.id, modelKind: '2d' });
+    await expect(refused).rejects.toMatchObject({ code: 'conflict' });
+    await expect(refused).rejects.toThrow(/already has a 3D model version.*create a new task with the same labels and choose 2D/);
+    expect((await tasks.setModelKind({ id: t.id, modelKind: '3d' })).modelKind).toBe('3d');
+    expect((await tasks.get({ id: t.id })).modelKind).toBe('3d');
+  });
 });

@@ -3,12 +3,12 @@
 // label map, and a retired value stays reserved so old maps keep their meaning.
 import type { z } from 'zod';
 import type { Events, Task, TasksService } from '../../shared/contract';
-import { MAX_LABEL_VALUE, tasksMethods } from '../../shared/contract';
+import { MAX_LABEL_VALUE, MODEL_KIND_TEXT, tasksMethods } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
 import { CODE_CATALOGUE, type CatalogueEntry } from '../../shared/model/codes';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
-import { insertLabel, isUniqueViolation, labelWithDefaults, nextLabelValue, readTask, readTasks } from './queries';
+import { insertLabel, isUniqueViolation, labelWithDefaults, nextLabelValue, readTask, readTasks, runInFlight } from './queries';
 
 export class TasksMainService implements TasksService {
   constructor(
@@ -71,6 +71,41 @@ export class TasksMainService implements TasksService {
       .prepare("UPDATE tasks SET domain = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
       .run(JSON.stringify(domain), id);
     return this.changed(id);
+  }
+
+  /**
+   * Changes the kind of model the task trains ('2d' | '2.5d' | '3d'). Refused (ServiceError
+   * 'conflict') once the task has a model version, or while one of its training runs is queued or
+   * running: a fine-tune continues from the active version's weights, so every version trained
+   * here continues the task's kind; a model of another kind needs a new task with the same labels.
+   */
+  async setModelKind(input: z.input<typeof tasksMethods.setModelKind>): Promise<Task> {
+    const { id, modelKind } = tasksMethods.setModelKind.parse(input);
+    const unchanged = this.db
+      .transaction(() => {
+        const task = this.task(id);
+        if (task.modelKind === modelKind) return true;
+        const was = MODEL_KIND_TEXT[task.modelKind].name;
+        const to = MODEL_KIND_TEXT[modelKind].name;
+        if (task.versionCount > 0)
+          throw new ServiceError(
+            'conflict',
+            `Task "${task.name}" already has ${task.versionCount === 1 ? 'a' : task.versionCount} ${was} model version${task.versionCount === 1 ? '' : 's'}: ` +
+              `a fine-tune continues from the active model, so the task stays ${was}. ` +
+              `To train a ${to} model, create a new task with the same labels and choose ${to} there.`,
+          );
+        if (runInFlight(this.db, id))
+          throw new ServiceError(
+            'conflict',
+            `A training run of task "${task.name}" is queued or running as ${was}: wait for it or cancel it before choosing ${to}`,
+          );
+        this.db
+          .prepare("UPDATE tasks SET model_kind = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
+          .run(modelKind, id);
+        return false;
+      })
+      .immediate();
+    return unchanged ? this.task(id) : this.changed(id);
   }
 
   async addLabel(input: z.input<typeof tasksMethods.addLabel>): Promise<Task> {

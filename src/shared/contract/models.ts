@@ -1,6 +1,7 @@
 // The `models` service: the registry of model versions (shipped and fine-tuned), one active.
 import { z } from 'zod';
-import type { ModelDomain, SegmentationMetrics } from '../model/manifest';
+import type { ModelDomain, ModelManifest, SegmentationMetrics } from '../model/manifest';
+import type { ModelKind } from './tasks';
 
 export type ModelStatus = 'active' | 'candidate' | 'archived';
 
@@ -18,6 +19,12 @@ export interface ModelVersionInfo {
   builtin: boolean;
   createdAt: string;
   inputSize: [number, number];
+  /** How the version reads a series (model.json: architecture.dims 3 → '3d', input.channelMode 'adjacent' → '2.5d'). */
+  kind: ModelKind;
+  /** A 3D version's patch in voxels [slice, row, column] (model.json input.patch); absent for 2D. */
+  patch?: [number, number, number];
+  /** A 3D version's voxel spacing in mm [slice, row, column] it resamples every series to (input.spacing). */
+  spacing?: [number, number, number];
   labels: string[];
   trainingData: string;
   metrics: Record<string, SegmentationMetrics>;
@@ -54,6 +61,28 @@ export const learningCurveSchema = z.object({
     .min(1),
 });
 export type LearningCurve = z.infer<typeof learningCurveSchema>;
+
+/**
+ * The kind, patch and spacing a model.json declares (SPEC3D, issue 25): `architecture.dims` 3 is
+ * a 3D version with `input.patch` [D, H, W] voxels at `input.spacing` [slice, row, column] mm;
+ * `input.channelMode` 'adjacent' is 2.5D; anything else 2D. Fields a manifest lacks are left out.
+ */
+export function manifestGeometry(
+  m: Pick<ModelManifest, 'architecture' | 'input'>,
+): Pick<ModelVersionInfo, 'kind' | 'patch' | 'spacing'> {
+  const arch = m.architecture as { dims?: unknown };
+  const input = m.input as { patch?: unknown; spacing?: unknown };
+  const triple = (v: unknown): [number, number, number] | undefined =>
+    Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
+      ? [v[0] as number, v[1] as number, v[2] as number]
+      : undefined;
+  if (arch.dims === 3) {
+    const patch = triple(input.patch);
+    const spacing = triple(input.spacing);
+    return { kind: '3d', ...(patch ? { patch } : {}), ...(spacing ? { spacing } : {}) };
+  }
+  return { kind: m.input.channelMode === 'adjacent' ? '2.5d' : '2d' };
+}
 
 export interface ModelsService {
   list(input?: z.input<typeof modelsMethods.list>): Promise<ModelVersionInfo[]>;

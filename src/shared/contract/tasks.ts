@@ -69,6 +69,13 @@ export const tasksMethods = {
     .strict(),
   rename: z.object({ id, name: taskName }).strict(),
   setDomain: z.object({ id, domain: modelDomainSchema }).strict(),
+  /**
+   * Changes the kind of model the task trains. Only before the task's first model version and
+   * while none of its training runs is queued or running: a fine-tune continues from the active
+   * version's weights, so every version trained here continues the task's kind (ServiceError
+   * 'conflict' otherwise; a model of another kind needs a new task with the same labels).
+   */
+  setModelKind: z.object({ id, modelKind: z.enum(MODEL_KINDS) }).strict(),
   /** Adds a label with the next unused value (after every label ever added, retired ones too). */
   addLabel: z.object({ id, label: newLabel }).strict(),
   /** Changes a label's name, colour or codes; its value never changes. */
@@ -94,6 +101,7 @@ export interface TasksService {
   create(input: z.input<typeof tasksMethods.create>): Promise<Task>;
   rename(input: z.input<typeof tasksMethods.rename>): Promise<Task>;
   setDomain(input: z.input<typeof tasksMethods.setDomain>): Promise<Task>;
+  setModelKind(input: z.input<typeof tasksMethods.setModelKind>): Promise<Task>;
   addLabel(input: z.input<typeof tasksMethods.addLabel>): Promise<Task>;
   updateLabel(input: z.input<typeof tasksMethods.updateLabel>): Promise<Task>;
   retireLabel(input: z.input<typeof tasksMethods.retireLabel>): Promise<Task>;
@@ -106,6 +114,29 @@ export const LABEL_COLOURS = ['#ff5a5a', '#4fc3ff', '#7ee07e', '#ffb84d', '#c58c
 export function defaultColour(value: number): string {
   return LABEL_COLOURS[(value - 1) % LABEL_COLOURS.length]!;
 }
+
+/** How the reader sees each kind: its short name and what it means for labelling and training. */
+export const MODEL_KIND_TEXT: Record<ModelKind, { name: string; means: string }> = {
+  '2d': {
+    name: '2D',
+    means: 'Segments each image or slice on its own. Works for every modality; learns from every labelled image.',
+  },
+  '2.5d': {
+    name: '2.5D',
+    means:
+      'Segments each slice of a volume with its two neighbours as context. Needs CT or MR series; learns from every labelled slice.',
+  },
+  '3d': {
+    name: '3D',
+    means:
+      'Segments a whole volume at once and learns from sparsely labelled slices: label every k-th slice (say every 8th), ' +
+      'the slices in between are not taken as background. Needs volumes — CT or MR series with at least 32 slices — ' +
+      'and trains more slowly on a computer without a GPU.',
+  },
+};
+
+/** Fewest slices a series needs for a 3D model to learn from it or segment it (the smallest patch depth). */
+export const MIN_VOLUME_SLICES = 32;
 
 /** The labels a reader may paint and a model is trained on (not retired). */
 export function activeLabels(task: Pick<Task, 'labels'>): TaskLabel[] {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { dice } from '../../shared/imaging/postprocess';
 import { decodeRle } from '../../shared/imaging/rle';
-import { outputThreshold, outputValues, type ModelManifest } from '../../shared/model/manifest';
+import type { ModelManifest } from '../../shared/model/manifest';
 import type { FirstModelGate, GateCase, GateLabelComparison, GateResult } from '../../shared/contract/training';
 import { bootstrapMean, gateComparison, independentOfParent, pairedBootstrap } from '../../shared/model/gate';
 import { diceByLabel } from '../../shared/imaging/label-dice';
@@ -24,7 +24,7 @@ import { readRaster } from '../imaging/raster/read';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import { maskReaders, storeGate, taskLabelsOfRun, trainingRecord, validationCases } from './queries';
-import type { EngineReply, EngineRequest } from '../inference/protocol';
+import { loadRequestOf, type EngineReply, type EngineRequest } from '../inference/protocol';
 import { candidates } from '../inference/providers';
 import type { InferenceWorkerData } from '../inference/worker';
 import type { ModelRegistry } from '../models/registry';
@@ -294,23 +294,10 @@ class GateWorker {
   /** Loads (and probes) a version; returns the execution provider used. */
   async load(version: { id: number; dir: string; manifest: ModelManifest }): Promise<string> {
     const m = version.manifest;
-    const loaded = await this.request({
-      type: 'load',
-      requestId: 0,
-      modelVersionId: version.id,
-      onnxPath: `${version.dir}/${m.files.onnx}`,
-      spec: {
-        size: m.input.size,
-        channels: m.input.channels,
-        channelMode: m.input.channelMode,
-        normalization: m.input.normalization,
-      },
-      threshold: outputThreshold(m),
-      // What the output channels mean (a task's softmax line paints label values).
-      output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) },
-      providers: candidates('auto'),
-      threads: Math.max(1, os.availableParallelism()),
-    });
+    // The same load as the inference engine's: a 3D version (issue 25) segments each validation series whole.
+    const loaded = await this.request(
+      loadRequestOf(version, { providers: candidates('auto'), threads: Math.max(1, os.availableParallelism()) }),
+    );
     if (loaded.type !== 'loaded') {
       const why =
         loaded.type === 'load-failed' ? loaded.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') : 'no reply';

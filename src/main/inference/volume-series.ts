@@ -200,12 +200,16 @@ export async function segmentSeriesVolume(
   return { slices, timings: { decode: t1 - t0, preprocess: t2 - t1 - modelMs, model: modelMs, postprocess: t3 - t2 } };
 }
 
-/** The series' intensities after the modality LUT, D×H×W Float32 in slice order. */
-async function readVolume(
+/**
+ * The series' intensities after the modality LUT (stored value × Rescale Slope + Rescale
+ * Intercept: HU for CT), D×H×W Float32 in slice order. `stop` is called before each slice (it
+ * throws to stop). `VolumeRefused` for a slice whose pixels do not match its row.
+ */
+export async function readVolume(
   frames: FrameLoader,
   v: SeriesVolume,
-  stop: () => void,
-  onProgress: VolumeRunOptions['onProgress'],
+  stop: () => void = () => undefined,
+  onProgress?: VolumeRunOptions['onProgress'],
 ): Promise<Float32Array> {
   const [d, h, w] = v.shape;
   const plane = h * w;

@@ -7,6 +7,9 @@
 // reference set of the parent's own domain shipped with the model (model.json `referenceSet`),
 // read from its PNG files as the import reads them, and is stored in reference_gate: a candidate
 // that gains on the new domain but forgets the old one shows it there.
+// Whatever the versions' kinds (issue 25): a 3D version segments each validation series whole
+// (the inference worker's volume path) and its validation slices are scored; a 2D one slice by
+// slice; the per-case and per-label comparison is the same.
 // A task's multi-label (softmax) line is compared per label: each label's mean difference and
 // interval, and the verdict on the per-case mean over labels. A task's first model has no
 // parent: its gate reports each label's validation Dice with a bootstrap interval (issue 22).
@@ -16,7 +19,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { dice } from '../../shared/imaging/postprocess';
 import { decodeRle } from '../../shared/imaging/rle';
-import type { ModelManifest } from '../../shared/model/manifest';
+import { modelDims, type ModelManifest } from '../../shared/model/manifest';
 import type { FirstModelGate, GateCase, GateLabelComparison, GateResult } from '../../shared/contract/training';
 import { bootstrapMean, gateComparison, independentOfParent, pairedBootstrap } from '../../shared/model/gate';
 import { diceByLabel } from '../../shared/imaging/label-dice';
@@ -220,6 +223,12 @@ export async function runReferenceGate(o: GateOptions, candidateVersionId: numbe
   if (!record) throw new ServiceError('not-found', `model version ${candidateVersionId} was not made by a training run`);
   // A first model has no parent, hence no parent's domain to forget.
   if (record.parentVersionId === null) return null;
+  // The reference set is single 2D images: a 3D model (issue 25) segments volumes only.
+  if (
+    modelDims(o.registry.get(candidateVersionId).manifest) === 3 ||
+    modelDims(o.registry.get(record.parentVersionId).manifest) === 3
+  )
+    return null;
   const set = referenceSetOf(o, record.parentVersionId);
   if (!set || set.images.length === 0) return null;
   const worker = new GateWorker(o);

@@ -227,4 +227,33 @@ describe.skipIf(skip)(skipTitle('a 3D model segments a CT series as one volume t
     expect(job.kind === 'inference' && job.progress?.unit).toBeFalsy();
     expect(predictions()).toHaveLength(0);
   }, 120_000);
+
+  it('auto-segmentation after an import queues a 3D version for a CT volume, not for a single CT image', async () => {
+    await b.services.settings.update({ autoSegmentOnImport: true });
+    const imported: number[] = [];
+    for (const [index, slices] of [
+      [1, 1],
+      [2, 2],
+    ] as const) {
+      const r = await writeCtPhantomSeries({
+        seed: 26,
+        index,
+        size: 32,
+        slices,
+        dicomDir: path.join(tmp.dir, `auto${index}`, 'dicom'),
+        groundTruthDir: path.join(tmp.dir, `auto${index}`, 'truth'),
+      });
+      const started = await b.services.import.start({ paths: [path.join(tmp.dir, `auto${index}`, 'dicom')] });
+      expect((await b.importer.wait(started.jobId)).status).toBe('done');
+      imported.push(seriesByUid(b.db, r.seriesInstanceUid)!.id);
+    }
+    const jobsOf = async (id: number) =>
+      (await b.services.jobs.list({ kind: 'inference', limit: 500 })).filter(
+        (j) => j.kind === 'inference' && j.params.seriesId === id,
+      );
+    await expect.poll(async () => (await jobsOf(imported[1]!)).length, { timeout: 10_000 }).toBe(1);
+    expect(await jobsOf(imported[0]!)).toEqual([]);
+    // Waited for (refused by the reopened backend's 1 MB budget), so that closing finds no job running.
+    expect(['done', 'failed']).toContain(await b.engine.waitForJob((await jobsOf(imported[1]!))[0]!.id));
+  }, 120_000);
 });

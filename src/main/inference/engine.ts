@@ -16,7 +16,7 @@ import type {
 import type { Emitter } from '../../shared/events';
 import { applicability } from '../../shared/model/applicability';
 import type { InputStatistics } from '../../shared/model/input-statistics';
-import type { ModelManifest } from '../../shared/model/manifest';
+import { modelDims, type ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { JobStore } from '../jobs/store';
@@ -226,7 +226,8 @@ export class InferenceEngine implements InferenceService {
     const series = newSeriesOfStudies(this.o.db, studyIds);
     for (const s of series)
       for (const v of actives)
-        if (applicability(v.manifest.domain, s).inDomain)
+        // A 3D version segments volumes: a single image (a scout, a key image) waits for a request.
+        if (applicability(v.manifest.domain, s).inDomain && (modelDims(v.manifest) !== 3 || s.images > 1))
           void this.segmentSeries({ seriesId: s.id, taskId: v.taskId }).catch(() => undefined);
   }
 

@@ -446,6 +446,8 @@ async function withNeighbours(
 async function segmentFiles(req: SegmentFilesRequest): Promise<void> {
   const model = current;
   if (!model) return post({ type: 'error', requestId: req.requestId, message: 'no model is loaded' });
+  if (model.volume)
+    return post({ type: 'error', requestId: req.requestId, message: 'a 3D model segments volumes, not single image files' });
   const flips = TTA_FLIPS[req.ttaFlips];
   const batchSlices = Math.max(1, Math.floor(req.batchSize / flips.length));
   const masks: { file: string; rows: number; columns: number; mask: Uint8Array }[] = [];

@@ -146,6 +146,9 @@ describe.skipIf(skip)(skipTitle('a 3D model segments a CT series as one volume t
     // Read back through the service as any 2D prediction is.
     const shown = await b.services.inference.prediction({ imageId: stored[5]!.imageId, taskId });
     expect(shown).toMatchObject({ modelVersionId: versionId, rows: PHANTOM.size, columns: PHANTOM.size });
+    // The Models view can tell a 3D version by its patch and spacing.
+    const info = (await b.services.models.list({ taskId })).find((v) => v.id === versionId)!;
+    expect(info.volume).toEqual({ patch: PATCH, spacing });
   }, 300_000);
 
   it('cancel mid-volume: the job is cancelled and none of the series’ slices is stored', async () => {

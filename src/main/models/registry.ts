@@ -15,7 +15,7 @@ import {
   type ModelStatus,
 } from '../../shared/contract';
 import type { Emitter } from '../../shared/events';
-import type { ModelDomain, ModelManifest } from '../../shared/model/manifest';
+import { volumeModelInput, type ModelDomain, type ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import { readModelPackage, type ModelPackage } from './package';
@@ -225,6 +225,7 @@ export class ModelRegistry implements ModelsService {
 
 function toInfo(row: Row, domain: ModelDomain | undefined): ModelVersionInfo {
   const m = JSON.parse(row.manifest) as ModelManifest;
+  const volume = volumeModelInput(m);
   return {
     id: row.id,
     taskId: row.task_id,
@@ -237,6 +238,7 @@ function toInfo(row: Row, domain: ModelDomain | undefined): ModelVersionInfo {
     builtin: row.builtin === 1,
     createdAt: row.created_at,
     inputSize: m.input.size,
+    ...(volume ? { volume } : {}),
     labels: m.output.labels,
     trainingData: m.training.data,
     metrics: m.metrics,

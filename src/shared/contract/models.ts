@@ -18,6 +18,8 @@ export interface ModelVersionInfo {
   builtin: boolean;
   createdAt: string;
   inputSize: [number, number];
+  /** A 3D version (model.json dims 3, issue 25): its sliding-window patch [D, H, W] (voxels) and spacing [slice, row, column] (mm). Absent for 2D. */
+  volume?: { patch: [number, number, number]; spacing: [number, number, number] };
   labels: string[];
   trainingData: string;
   metrics: Record<string, SegmentationMetrics>;

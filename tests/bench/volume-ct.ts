@@ -19,9 +19,10 @@ import type * as Ort from 'onnxruntime-node';
 import { createBackend } from '../../src/main/backend';
 import { CT_LABELS, writeCtPhantomSeries } from '../../src/main/demo';
 import { seriesByUid } from '../../src/main/export/queries';
-import { mirrorAxesOf, seriesVolume, volumeMemory } from '../../src/main/inference/volume-series';
+import { mirrorAxesOf, readVolume, seriesVolume, volumeMemory } from '../../src/main/inference/volume-series';
 import type { InferenceTimings } from '../../src/shared/contract';
-import { mirrorCombinations, windowStarts } from '../../src/shared/imaging/sliding-window';
+import { flipVolume, mirrorCombinations, windowStarts } from '../../src/shared/imaging/sliding-window';
+import { normalizeVolume, resampleTrilinear, type Shape3 } from '../../src/shared/imaging/volume';
 import { codesForName } from '../../src/shared/model/codes';
 import { makeVolumeModel } from '../helpers/volume-model';
 
@@ -82,6 +83,30 @@ try {
       `volumeInferenceBytes ${mb(bytes)}\n`,
   );
 
+  // The model alone: the same windows' inputs (the series read, resampled and normalised here as
+  // the pipeline does, each window cut out with the same centred padding and flipped as TTA
+  // flips it), run one after the other by onnxruntime with the worker's session options
+  // (worker.ts load), before and after the pipeline so that a change of the machine's load shows.
+  // (The series' HU are dropped at once; the model-grid copy, 4 B a model voxel, stays in this process during the pipeline.)
+  const input = normalizeVolume(resampleTrilinear(await readVolume(b.frames, v), v.shape, modelShape), v.modality);
+  const patches = windowPatches(input, modelShape, PATCH, TTA);
+  const session = await ort.InferenceSession.create(path.join(modelDir, 'model.onnx'), {
+    executionProviders: [status.provider === 'cuda' ? 'cuda' : 'cpu'],
+    intraOpNumThreads: Math.max(1, os.availableParallelism()),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const timed = Math.min(runs, MODEL_RUNS);
+  const modelOnly = async (): Promise<number> => {
+    await session.run({ input: new ort.Tensor('float32', patches(0), [1, 1, ...PATCH]) }); // warm-up, as the worker's probe
+    const m0 = performance.now();
+    // A sample spread over the volume when not every run is timed.
+    for (let i = 0; i < timed; i++)
+      await session.run({ input: new ort.Tensor('float32', patches(Math.floor((i * runs) / timed)), [1, 1, ...PATCH]) });
+    return ((performance.now() - m0) / timed) * runs;
+  };
+  const modelBefore = await modelOnly();
+  process.stdout.write(`model only (before): ${(modelBefore / 1000).toFixed(1)} s; load ${load()}\n`);
   // The pipeline through the job path, RSS sampled while it runs.
   let peak = process.memoryUsage().rss;
   const before = peak;
@@ -98,28 +123,57 @@ try {
   process.stdout.write(
     `pipeline: ${(pipelineMs / 1000).toFixed(1)} s wall (job: decode ${(t.decode / 1000).toFixed(1)} + preprocess/blend ${(t.preprocess / 1000).toFixed(1)} + ` +
       `model ${(t.model / 1000).toFixed(1)} + postprocess ${(t.postprocess / 1000).toFixed(1)} + store ${(t.store / 1000).toFixed(1)} s); ${stored} label maps stored; ` +
-      `RSS ${mb(before)} before, peak ${mb(peak)} (+${mb(peak - before)}), process maxRSS ${mb(process.resourceUsage().maxRSS * 1024)}; load ${load()}\n`,
+      `RSS ${mb(before)} before (the bench's model-grid copy ${mb(input.byteLength)} included), peak ${mb(peak)} (+${mb(peak - before)}), process maxRSS ${mb(process.resourceUsage().maxRSS * 1024)}; load ${load()}\n`,
   );
-  b.close();
 
-  // The model alone: the same number of window runs, same session options as the worker (worker.ts load).
-  const session = await ort.InferenceSession.create(path.join(modelDir, 'model.onnx'), {
-    executionProviders: [status.provider === 'cuda' ? 'cuda' : 'cpu'],
-    intraOpNumThreads: Math.max(1, os.availableParallelism()),
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  });
-  const patch = new Float32Array(PATCH[0] * PATCH[1] * PATCH[2]).fill(0.5);
-  await session.run({ input: new ort.Tensor('float32', patch, [1, 1, ...PATCH]) }); // warm-up, as the worker's probe
-  const timed = Math.min(runs, MODEL_RUNS);
-  const m0 = performance.now();
-  for (let i = 0; i < timed; i++) await session.run({ input: new ort.Tensor('float32', patch, [1, 1, ...PATCH]) });
-  const modelMs = ((performance.now() - m0) / timed) * runs;
+  const modelAfter = await modelOnly();
   await session.release();
+  b.close();
+  const modelMs = (modelBefore + modelAfter) / 2;
   process.stdout.write(
-    `model only: ${(modelMs / 1000).toFixed(1)} s for ${runs} runs (${(modelMs / runs).toFixed(0)} ms each${timed < runs ? `, ${timed} of them timed` : ''}); ` +
-      `pipeline / model-only ${(pipelineMs / modelMs).toFixed(3)}×; load ${load()} at end\n`,
+    `model only: ${(modelBefore / 1000).toFixed(1)} s before, ${(modelAfter / 1000).toFixed(1)} s after, for ${runs} runs (${(modelMs / runs).toFixed(0)} ms each${timed < runs ? `, ${timed} of them timed` : ''}); ` +
+      `pipeline / model-only ${(pipelineMs / modelMs).toFixed(3)}× (the job's own model time ${(t.model / 1000).toFixed(1)} s: non-model steps ${((pipelineMs - t.model) / 1000).toFixed(1)} s, ` +
+      `${(pipelineMs / t.model).toFixed(3)}× it); load ${load()} at end\n`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * The input of run k (window-major, then mirror combination) as the sliding window builds it:
+ * each axis padded to the patch, centred (sliding-window.ts planAxis), pad value 0, flipped.
+ */
+function windowPatches(volume: Float32Array, shape: Shape3, patch: Shape3, tta: 0 | 2 | 4): (k: number) => Float32Array {
+  const plans = shape.map((size, a) => {
+    const padded = Math.max(size, patch[a]!);
+    return { before: Math.floor((padded - size) / 2), starts: windowStarts(padded, patch[a]!) };
+  });
+  const flips = mirrorCombinations(mirrorAxesOf(tta));
+  const [D, H, W] = shape;
+  const [pd, ph, pw] = patch;
+  const out = new Float32Array(pd * ph * pw);
+  const flipped = new Float32Array(out.length);
+  return (k) => {
+    const f = k % flips.length;
+    let w = Math.floor(k / flips.length);
+    const ix = w % plans[2]!.starts.length;
+    w = Math.floor(w / plans[2]!.starts.length);
+    const iy = w % plans[1]!.starts.length;
+    const iz = Math.floor(w / plans[1]!.starts.length);
+    const oz = plans[0]!.starts[iz]! - plans[0]!.before;
+    const oy = plans[1]!.starts[iy]! - plans[1]!.before;
+    const ox = plans[2]!.starts[ix]! - plans[2]!.before;
+    for (let z = 0; z < pd; z++)
+      for (let y = 0; y < ph; y++)
+        for (let x = 0; x < pw; x++) {
+          const vz = oz + z;
+          const vy = oy + y;
+          const vx = ox + x;
+          out[(z * ph + y) * pw + x] =
+            vz < 0 || vz >= D || vy < 0 || vy >= H || vx < 0 || vx >= W ? 0 : volume[(vz * H + vy) * W + vx]!;
+        }
+    if (flips[f]!.length === 0) return out;
+    flipVolume(out, flipped, 1, patch, flips[f]!);
+    return flipped;
+  };
 }

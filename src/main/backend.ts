@@ -41,6 +41,8 @@ export interface BackendOptions {
   inference?: boolean;
   /** Where shipped models are (default resources/models). */
   modelsDir?: string;
+  /** A 3D model: the most bytes one series' inference may hold (default 2 GiB; tests lower it to see the refusal). */
+  volumeMemoryBytes?: number;
   /** Run inference jobs left queued by an earlier process (the app and server do; one-shot CLI commands do not). */
   resumeJobs?: boolean;
   /** Keeps PACS passwords and tokens (Electron: the OS keychain); default: file permissions only. */
@@ -103,7 +105,7 @@ export function createBackend(options: BackendOptions): Backend {
     events,
     registry,
     settings: () => settings.read(),
-    ...binding,
+    ...{ ...binding, ...pick(options, 'volumeMemoryBytes') },
   });
   const system = new SystemMainService(
     {
@@ -281,4 +283,9 @@ function fineTuning(o: {
   registry.onWillActivate(async (version) => modelShare.assertGated(version.id));
   modelShare.recover();
   return { training, modelShare };
+}
+
+/** `{ key: value }` when the option is set, else nothing (exactOptionalPropertyTypes). */
+function pick<K extends keyof BackendOptions>(o: BackendOptions, key: K): Partial<Pick<BackendOptions, K>> {
+  return o[key] === undefined ? {} : ({ [key]: o[key] } as Pick<BackendOptions, K>);
 }

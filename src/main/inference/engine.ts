@@ -16,13 +16,13 @@ import type {
 import type { Emitter } from '../../shared/events';
 import { applicability } from '../../shared/model/applicability';
 import type { InputStatistics } from '../../shared/model/input-statistics';
-import { outputThreshold, outputValues, type ModelManifest } from '../../shared/model/manifest';
+import { modelDims, type ModelManifest } from '../../shared/model/manifest';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { JobStore } from '../jobs/store';
 import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../models/registry';
 import { startWorker } from '../workers';
-import type { EngineReply, EngineRequest } from './protocol';
+import { loadRequestOf, type EngineReply, type EngineRequest } from './protocol';
 import { candidates } from './providers';
 import {
   newSeriesOfStudies,
@@ -50,6 +50,8 @@ export interface EngineOptions {
   settings: () => Settings;
   /** Slices × flips per run. */
   batchSize?: number;
+  /** A 3D model: the most bytes one series' inference may hold (default 2 GiB, volume-series.ts VOLUME_MEMORY_BUDGET). */
+  volumeMemoryBytes?: number;
 }
 
 interface Pending {
@@ -224,7 +226,8 @@ export class InferenceEngine implements InferenceService {
     const series = newSeriesOfStudies(this.o.db, studyIds);
     for (const s of series)
       for (const v of actives)
-        if (applicability(v.manifest.domain, s).inDomain)
+        // A 3D version segments volumes: a single image (a scout, a key image) waits for a request.
+        if (applicability(v.manifest.domain, s).inDomain && (modelDims(v.manifest) !== 3 || s.images > 1))
           void this.segmentSeries({ seriesId: s.id, taskId: v.taskId }).catch(() => undefined);
   }
 
@@ -236,23 +239,13 @@ export class InferenceEngine implements InferenceService {
   private async load(version: { id: number; dir: string; manifest: ModelManifest }): Promise<void> {
     const m = version.manifest;
     const setting = this.o.settings().executionProvider;
-    const reply = await this.request({
-      type: 'load',
-      requestId: 0,
-      modelVersionId: version.id,
-      onnxPath: `${version.dir}/${m.files.onnx}`,
-      spec: {
-        size: m.input.size,
-        channels: m.input.channels,
-        channelMode: m.input.channelMode,
-        normalization: m.input.normalization,
-      },
-      threshold: outputThreshold(m),
-      inputStatistics: inputStatisticsOf(this.o.registry, version.id),
-      output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) },
-      providers: candidates(setting),
-      threads: Math.max(1, os.availableParallelism()),
-    });
+    const reply = await this.request(
+      loadRequestOf(version, {
+        providers: candidates(setting),
+        threads: Math.max(1, os.availableParallelism()),
+        inputStatistics: inputStatisticsOf(this.o.registry, version.id),
+      }),
+    );
     if (reply.type === 'loaded') {
       this.loadedProviderSetting = setting;
       this.setState({
@@ -319,6 +312,7 @@ export class InferenceEngine implements InferenceService {
       batchSize: this.o.batchSize ?? 8,
       minComponentPixels: 16,
       fillHoles: true,
+      ...(this.o.volumeMemoryBytes !== undefined ? { volumeMemoryBytes: this.o.volumeMemoryBytes } : {}),
     });
     let final;
     if (reply.type === 'segmented') {
@@ -328,9 +322,7 @@ export class InferenceEngine implements InferenceService {
       const status = reply.cancelled ? 'cancelled' : incomplete ? 'failed' : 'done';
       setSeriesStatus(this.o.db, seriesId, reply.cancelled || incomplete ? 'new' : 'segmented');
       final = this.o.jobs.finish('inference', jobId, status, {
-        ...(incomplete
-          ? { error: `${reply.failed.length} of ${imageIds.length} images could not be segmented: ${reply.failed[0]!.reason}` }
-          : {}),
+        ...(incomplete ? { error: failureMessage(reply.failed, imageIds.length) } : {}),
         result: {
           seriesId,
           segmented: reply.done,
@@ -369,9 +361,10 @@ export class InferenceEngine implements InferenceService {
   private onReply(reply: EngineReply): void {
     if (reply.type === 'progress') {
       this.o.jobs.progress('inference', reply.jobId, {
-        phase: 'segmenting',
+        phase: reply.phase ?? 'segmenting',
         done: reply.done,
         total: reply.total,
+        ...(reply.unit ? { unit: reply.unit } : {}),
         timingsMs: round(reply.timings),
       });
       return;
@@ -398,6 +391,16 @@ export class InferenceEngine implements InferenceService {
 export function inputStatisticsOf(registry: Pick<ModelRegistry, 'lineage'>, id: number): InputStatistics | null {
   for (const v of registry.lineage(id)) if (v.manifest.inputStatistics) return v.manifest.inputStatistics;
   return null;
+}
+
+/**
+ * A failed job's error: how many images failed and the first reason; a series refused whole
+ * (a 3D model's volume: not a regular stack, over the memory budget) by its one reason alone.
+ */
+function failureMessage(failed: { reason: string }[], total: number): string {
+  const first = failed[0]!.reason;
+  if (failed.length === total && failed.every((f) => f.reason === first)) return first;
+  return `${failed.length} of ${total} images could not be segmented: ${first}`;
 }
 
 function round(t: InferenceTimings): InferenceTimings {

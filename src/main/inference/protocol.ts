@@ -2,6 +2,13 @@
 import type { ExecutionProviderName, InferenceTimings } from '../../shared/contract';
 import type { ModelInputSpec } from '../../shared/imaging/preprocess';
 import type { InputStatistics } from '../../shared/model/input-statistics';
+import {
+  outputThreshold,
+  outputValues,
+  volumeModelInput,
+  type ModelManifest,
+  type VolumeModelInput,
+} from '../../shared/model/manifest';
 import type { ProviderFailure } from './providers';
 
 export interface LoadRequest {
@@ -18,8 +25,45 @@ export interface LoadRequest {
    * binary models). softmax: `classes` channels, 0 = background, class k painted as values[k−1].
    */
   output?: ModelOutputSpec;
+  /**
+   * A 3D model (model.json `architecture.dims` 3, issue 25): its sliding-window patch and
+   * spacing. Absent for a 2D model. With it, a `segment` request segments each series of its
+   * images whole, as one volume, and stores a prediction for every slice of those series.
+   */
+  volume?: VolumeModelInput;
   providers: ExecutionProviderName[];
   threads: number;
+}
+
+/**
+ * The load request of a model version, the same for the inference engine and the registry
+ * gate (so both run a version through the same pipeline).
+ */
+export function loadRequestOf(
+  version: { id: number; dir: string; manifest: ModelManifest },
+  o: { providers: ExecutionProviderName[]; threads: number; inputStatistics?: Pick<InputStatistics, 'low' | 'high'> | null },
+): LoadRequest {
+  const m = version.manifest;
+  const volume = volumeModelInput(m);
+  return {
+    type: 'load',
+    requestId: 0,
+    modelVersionId: version.id,
+    onnxPath: `${version.dir}/${m.files.onnx}`,
+    spec: {
+      size: m.input.size,
+      channels: m.input.channels,
+      channelMode: m.input.channelMode,
+      normalization: m.input.normalization,
+    },
+    threshold: outputThreshold(m),
+    ...(o.inputStatistics !== undefined ? { inputStatistics: o.inputStatistics } : {}),
+    // What the output channels mean (a task's softmax line paints label values).
+    output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) },
+    ...(volume ? { volume } : {}),
+    providers: o.providers,
+    threads: o.threads,
+  };
 }
 
 export interface ModelOutputSpec {
@@ -37,6 +81,8 @@ export interface SegmentRequest {
   batchSize: number;
   minComponentPixels: number;
   fillHoles: boolean;
+  /** A 3D model: the most bytes one series' inference may hold (`volumeInferenceBytes`); default VOLUME_MEMORY_BUDGET (2 GiB). */
+  volumeMemoryBytes?: number;
 }
 
 /**
@@ -59,7 +105,19 @@ export type EngineRequest = LoadRequest | SegmentRequest | SegmentFilesRequest |
 export type EngineReply =
   | { type: 'loaded'; requestId: number; provider: ExecutionProviderName; failures: ProviderFailure[]; probeMs: number }
   | { type: 'load-failed'; requestId: number; failures: ProviderFailure[] }
-  | { type: 'progress'; jobId: number; done: number; total: number; timings: InferenceTimings }
+  | {
+      type: 'progress';
+      jobId: number;
+      done: number;
+      total: number;
+      timings: InferenceTimings;
+      /**
+       * A 3D model's phases (absent for 2D: images segmented): 'reading' counts the series'
+       * slices read (unit 'images'), 'segmenting' the sliding windows run (unit 'windows').
+       */
+      phase?: 'reading' | 'segmenting';
+      unit?: 'images' | 'windows';
+    }
   | {
       type: 'segmented';
       requestId: number;

@@ -75,14 +75,18 @@ export function predictionRow(db: Database, imageId: number, versionId: number):
     .get(imageId, versionId) as PredictionRow | undefined;
 }
 
-/** The series of some studies not segmented yet, with what applicability reads (modality, photometric). */
-export function newSeriesOfStudies(db: Database, studyIds: number[]): { id: number; modality: string; photometric: string }[] {
+/** The series of some studies not segmented yet, with what applicability reads (modality, photometric) and their image count. */
+export function newSeriesOfStudies(
+  db: Database,
+  studyIds: number[],
+): { id: number; modality: string; photometric: string; images: number }[] {
   return db
     .prepare(
-      `SELECT se.id, se.modality, coalesce((SELECT photometric FROM images WHERE series_id = se.id LIMIT 1), '') AS photometric
+      `SELECT se.id, se.modality, coalesce((SELECT photometric FROM images WHERE series_id = se.id LIMIT 1), '') AS photometric,
+              se.image_count AS images
        FROM series se WHERE se.status = 'new' AND se.study_id IN (${studyIds.map(() => '?').join(',')})`,
     )
-    .all(...studyIds) as { id: number; modality: string; photometric: string }[];
+    .all(...studyIds) as { id: number; modality: string; photometric: string; images: number }[];
 }
 
 /** The task's name; undefined when there is no such task. */

@@ -25,6 +25,9 @@ import { ContentStore } from '../store/content-store';
 import type { EngineReply, EngineRequest, LoadRequest, ModelOutputSpec, SegmentFilesRequest, SegmentRequest } from './protocol';
 import type { InferenceTimings } from '../../shared/contract';
 import { knownUnavailable, ORT_NAME, type ProviderFailure } from './providers';
+import { VolumeInferenceCancelled, type RunPatch } from '../../shared/imaging/sliding-window';
+import type { VolumeModelInput } from '../../shared/model/manifest';
+import { checkVolumeMemory, segmentSeriesVolume, seriesVolume, VOLUME_MEMORY_BUDGET, VolumeRefused } from './volume-series';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 // A provider that cannot load (no CUDA, no GPU) is expected: its error is recorded and shown
@@ -49,6 +52,8 @@ interface Loaded {
   classes: ModelOutputSpec;
   input: string;
   output: string;
+  /** A 3D model's patch and spacing (issue 25): series are segmented whole (volume-series.ts). */
+  volume?: VolumeModelInput;
 }
 
 const data = workerData as InferenceWorkerData;
@@ -83,15 +88,20 @@ async function load(req: LoadRequest): Promise<void> {
       // A provider that creates a session can still fail on the first run: probe before switching.
       const input = session.inputNames[0]!;
       const output = session.outputNames[0]!;
+      // A 3D model is probed on the smallest patch its axes take (32³): a full patch can take seconds on a CPU.
+      const spatial = req.volume ? [32, 32, 32] : [h, w];
+      const channels = req.volume ? 1 : req.spec.channels;
+      const size = spatial.reduce((a, b) => a * b, channels);
       const started = performance.now();
       const result = await session.run({
-        [input]: new ort.Tensor('float32', new Float32Array(req.spec.channels * h * w).fill(0.5), [1, req.spec.channels, h, w]),
+        [input]: new ort.Tensor('float32', new Float32Array(size).fill(0.5), [1, channels, ...spatial]),
       });
       const probeMs = performance.now() - started;
       const logits = result[output]!;
       const spec: ModelOutputSpec = req.output ?? { activation: 'sigmoid', classes: 1, values: [1] };
-      if (logits.dims.join() !== [1, spec.classes, h, w].join())
-        throw new Error(`probe output has shape [${logits.dims.join(', ')}], expected [1, ${spec.classes}, ${h}, ${w}]`);
+      const expected = [1, spec.classes, ...spatial];
+      if (logits.dims.join() !== expected.join())
+        throw new Error(`probe output has shape [${logits.dims.join(', ')}], expected [${expected.join(', ')}]`);
       if (!(logits.data as Float32Array).every(Number.isFinite)) throw new Error('probe output is not finite');
       const previous = current;
       current = {
@@ -103,6 +113,7 @@ async function load(req: LoadRequest): Promise<void> {
         classes: spec,
         input,
         output,
+        ...(req.volume ? { volume: req.volume } : {}),
       };
       await previous?.session.release();
       post({ type: 'loaded', requestId: req.requestId, provider, failures, probeMs });
@@ -269,6 +280,7 @@ async function segment(req: SegmentRequest): Promise<void> {
   const model = current;
   if (!model) return post({ type: 'error', requestId: req.requestId, message: 'no model is loaded' });
   Atomics.store(cancelFlag, 0, 0);
+  if (model.volume) return segmentVolumes(req, model, model.volume);
   const flips = TTA_FLIPS[req.ttaFlips];
   const timings: InferenceTimings = { decode: 0, preprocess: 0, model: 0, postprocess: 0, store: 0, total: 0 };
   const failed: { imageId: number; reason: string }[] = [];
@@ -318,6 +330,82 @@ async function segment(req: SegmentRequest): Promise<void> {
   });
 }
 
+const cancelSignal = {
+  get aborted(): boolean {
+    return Atomics.load(cancelFlag, 0) === 1;
+  },
+};
+
+/**
+ * A 3D model (issue 25): each series of the request's images is segmented whole, as one volume
+ * (volume-series.ts), and a prediction of every slice of it is stored in one transaction, so a
+ * cancel, a refusal or a crash leaves none of the series' slices written. A refused series
+ * (not a regular stack, over the memory budget) fails its images with the reason; a cancel stops
+ * between windows and stores nothing of the series in progress.
+ */
+async function segmentVolumes(req: SegmentRequest, model: Loaded, volume: VolumeModelInput): Promise<void> {
+  const timings: InferenceTimings = { decode: 0, preprocess: 0, model: 0, postprocess: 0, store: 0, total: 0 };
+  const failed: { imageId: number; reason: string }[] = [];
+  let done = 0;
+  let cancelled = false;
+  const bySeries = new Map<number, number[]>();
+  const seriesOf = db.prepare('SELECT series_id FROM images WHERE id = ?').pluck();
+  for (const id of req.imageIds) {
+    const seriesId = seriesOf.get(id) as number | undefined;
+    if (seriesId === undefined) failed.push({ imageId: id, reason: `no image ${id}` });
+    else bySeries.set(seriesId, [...(bySeries.get(seriesId) ?? []), id]);
+  }
+  // The onnxruntime session of the loaded provider (CUDA, DirectML, CoreML where they loaded), one patch at a time.
+  const runPatch: RunPatch = async (patch, shape) =>
+    (await model.session.run({ [model.input]: new ort.Tensor('float32', patch, [1, 1, ...shape]) }))[model.output]!
+      .data as Float32Array;
+  for (const [seriesId, ids] of bySeries) {
+    if (cancelSignal.aborted) {
+      cancelled = true;
+      break;
+    }
+    const t0 = performance.now();
+    try {
+      const v = seriesVolume(db, seriesId);
+      checkVolumeMemory(v, volume, model.classes.classes, req.volumeMemoryBytes ?? VOLUME_MEMORY_BUDGET);
+      const r = await segmentSeriesVolume(frames, v, { ...volume, values: model.classes.values }, runPatch, {
+        ...req,
+        signal: cancelSignal,
+        onProgress: (phase, d, total) =>
+          post({
+            type: 'progress',
+            jobId: req.jobId,
+            done: d,
+            total,
+            timings: { ...timings },
+            phase,
+            unit: phase === 'reading' ? 'images' : 'windows',
+          }),
+      });
+      const t1 = performance.now();
+      db.transaction(() => {
+        for (const p of r.slices) insert.run({ ...p, modelVersionId: model.modelVersionId, flips: req.ttaFlips, timings: null });
+      })();
+      const t2 = performance.now();
+      timings.decode += r.timings.decode;
+      timings.preprocess += r.timings.preprocess;
+      timings.model += r.timings.model;
+      timings.postprocess += r.timings.postprocess;
+      timings.store += t2 - t1;
+      timings.total += t2 - t0;
+      done += ids.length;
+    } catch (e) {
+      if (e instanceof VolumeInferenceCancelled) {
+        cancelled = true;
+        break;
+      }
+      const reason = e instanceof VolumeRefused ? e.message : `the 3D segmentation failed: ${describe(e)}`;
+      for (const imageId of ids) failed.push({ imageId, reason });
+    }
+  }
+  post({ type: 'segmented', requestId: req.requestId, jobId: req.jobId, done, failed, cancelled, timings });
+}
+
 /**
  * Gives each loaded slice of a batch (positions start…end−1 of the series' `imageIds`, in
  * position order) its neighbours z−1 and z+1 for a 2.5D model, the edge slice repeated; a
@@ -362,6 +450,8 @@ async function withNeighbours(
 async function segmentFiles(req: SegmentFilesRequest): Promise<void> {
   const model = current;
   if (!model) return post({ type: 'error', requestId: req.requestId, message: 'no model is loaded' });
+  if (model.volume)
+    return post({ type: 'error', requestId: req.requestId, message: 'a 3D model segments volumes, not single image files' });
   const flips = TTA_FLIPS[req.ttaFlips];
   const batchSlices = Math.max(1, Math.floor(req.batchSize / flips.length));
   const masks: { file: string; rows: number; columns: number; mask: Uint8Array }[] = [];

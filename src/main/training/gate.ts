@@ -7,6 +7,9 @@
 // reference set of the parent's own domain shipped with the model (model.json `referenceSet`),
 // read from its PNG files as the import reads them, and is stored in reference_gate: a candidate
 // that gains on the new domain but forgets the old one shows it there.
+// Whatever the versions' kinds (issue 25): a 3D version segments each validation series whole
+// (the inference worker's volume path) and its validation slices are scored; a 2D one slice by
+// slice; the per-case and per-label comparison is the same.
 // A task's multi-label (softmax) line is compared per label: each label's mean difference and
 // interval, and the verdict on the per-case mean over labels. A task's first model has no
 // parent: its gate reports each label's validation Dice with a bootstrap interval (issue 22).
@@ -16,7 +19,7 @@ import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { dice } from '../../shared/imaging/postprocess';
 import { decodeRle } from '../../shared/imaging/rle';
-import { outputThreshold, outputValues, type ModelManifest } from '../../shared/model/manifest';
+import { modelDims, type ModelManifest } from '../../shared/model/manifest';
 import type { FirstModelGate, GateCase, GateLabelComparison, GateResult } from '../../shared/contract/training';
 import { bootstrapMean, gateComparison, independentOfParent, pairedBootstrap } from '../../shared/model/gate';
 import { diceByLabel } from '../../shared/imaging/label-dice';
@@ -24,7 +27,7 @@ import { readRaster } from '../imaging/raster/read';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import { maskReaders, storeGate, taskLabelsOfRun, trainingRecord, validationCases } from './queries';
-import type { EngineReply, EngineRequest } from '../inference/protocol';
+import { loadRequestOf, type EngineReply, type EngineRequest } from '../inference/protocol';
 import { candidates } from '../inference/providers';
 import type { InferenceWorkerData } from '../inference/worker';
 import type { ModelRegistry } from '../models/registry';
@@ -220,6 +223,12 @@ export async function runReferenceGate(o: GateOptions, candidateVersionId: numbe
   if (!record) throw new ServiceError('not-found', `model version ${candidateVersionId} was not made by a training run`);
   // A first model has no parent, hence no parent's domain to forget.
   if (record.parentVersionId === null) return null;
+  // The reference set is single 2D images: a 3D model (issue 25) segments volumes only.
+  if (
+    modelDims(o.registry.get(candidateVersionId).manifest) === 3 ||
+    modelDims(o.registry.get(record.parentVersionId).manifest) === 3
+  )
+    return null;
   const set = referenceSetOf(o, record.parentVersionId);
   if (!set || set.images.length === 0) return null;
   const worker = new GateWorker(o);
@@ -294,23 +303,10 @@ class GateWorker {
   /** Loads (and probes) a version; returns the execution provider used. */
   async load(version: { id: number; dir: string; manifest: ModelManifest }): Promise<string> {
     const m = version.manifest;
-    const loaded = await this.request({
-      type: 'load',
-      requestId: 0,
-      modelVersionId: version.id,
-      onnxPath: `${version.dir}/${m.files.onnx}`,
-      spec: {
-        size: m.input.size,
-        channels: m.input.channels,
-        channelMode: m.input.channelMode,
-        normalization: m.input.normalization,
-      },
-      threshold: outputThreshold(m),
-      // What the output channels mean (a task's softmax line paints label values).
-      output: { activation: m.output.activation, classes: m.output.classes, values: outputValues(m) },
-      providers: candidates('auto'),
-      threads: Math.max(1, os.availableParallelism()),
-    });
+    // The same load as the inference engine's: a 3D version (issue 25) segments each validation series whole.
+    const loaded = await this.request(
+      loadRequestOf(version, { providers: candidates('auto'), threads: Math.max(1, os.availableParallelism()) }),
+    );
     if (loaded.type !== 'loaded') {
       const why =
         loaded.type === 'load-failed' ? loaded.failures.map((f) => `${f.provider}: ${f.reason}`).join('; ') : 'no reply';

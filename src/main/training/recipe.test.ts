@@ -118,6 +118,30 @@ describe('the trainer recipe (resources/trainer/lgms_trainer/options.json)', () 
     expect(flags(argv)).not.toContain('anchor');
   });
 
+  it("a 3D task: --dims 3 with the patch and spacing, the modality's normalisation, no 2D input rule and no 2D starter to start from", () => {
+    const volume = {
+      patch: [32, 64, 64],
+      spacing: [2.5, 1.5, 1.5],
+      normalization: { type: 'window', center: 40, width: 400 } as const,
+    };
+    const hp = { ...DEFAULT_HYPERPARAMETERS, ...FIRST_MODEL_HYPERPARAMETERS, init: 'scratch' as const };
+    const argv = trainerArgv('train', trainRecipe(run({ parent: null, base: null, multiClass: true, hp, volume })));
+    const value = (name: string) => argv[argv.indexOf(`--${name}`) + 1];
+    expect([value('dims'), value('patch'), value('spacing'), value('normalization')]).toEqual([
+      '3',
+      '32,64,64',
+      '2.5,1.5,1.5',
+      'window:40,400',
+    ]);
+    expect(flags(argv)).not.toContain('size');
+    expect(flags(argv)).not.toContain('channel-mode');
+    expect(flags(argv)).not.toContain('init-from');
+    // A fine-tune of a 3D parent keeps the parent's patch and spacing (passed as they are).
+    const ft = trainerArgv('train', trainRecipe(run({ multiClass: true, volume })));
+    expect(ft[ft.indexOf('--spacing') + 1]).toBe('2.5,1.5,1.5');
+    expect(flags(ft)).not.toContain('normalization');
+  });
+
   it('refuses an option the trainer does not list, naming it', () => {
     const recipe = { ...trainRecipe(run({})), 'learning-rate': 0.01 };
     expect(() => trainerArgv('train', recipe)).toThrow(

@@ -100,8 +100,8 @@ export interface TrainRunInput {
   task: Pick<Task, 'id' | 'name'>;
   /** The version fine-tuned; null for a task's first model. */
   parent: ResolvedVersion | null;
-  /** The version whose input rule the images were staged with (the parent, else the starter). */
-  base: ResolvedVersion;
+  /** The version whose input rule the images were staged with (the parent, else the starter); null for a 3D first model from scratch. */
+  base: ResolvedVersion | null;
   staging: string;
   labelMap: string;
   multiClass: boolean;
@@ -109,6 +109,11 @@ export interface TrainRunInput {
   out: string;
   trained: number;
   validated: number;
+  /**
+   * A 3D task's run (issue 25): volumes staged at `spacing` (SPEC3D), trained in patches of
+   * `patch`; `normalization` is the modality's (CT window, MR percentiles). Absent: 2D images.
+   */
+  volume?: { patch: readonly number[]; spacing: readonly number[]; normalization: ModelManifest['input']['normalization'] };
 }
 
 /**
@@ -117,7 +122,7 @@ export interface TrainRunInput {
  * new version's name. `trainerArgv('train', trainRecipe(run))` is the command line.
  */
 export function trainRecipe(a: TrainRunInput): TrainerRecipe<'train'> {
-  const { id, hp, task, parent, base, staging, multiClass, size } = a;
+  const { id, hp, task, parent, base, staging, multiClass, size, volume } = a;
   const replay = parent ? path.join(parent.dir, 'replay') : '';
   // The replay set is the starter's binary lesion masks: never mixed into a task's label map.
   const replays = parent !== null && !multiClass && existsSync(replay) && hp.replayFraction > 0;
@@ -132,16 +137,20 @@ export function trainRecipe(a: TrainRunInput): TrainerRecipe<'train'> {
     data: path.join(staging, 'training'),
     'val-data': path.join(staging, 'validation'),
     init: parent?.dir,
-    'init-from': !parent && hp.init === 'starter' ? base.dir : undefined,
+    'init-from': !parent && hp.init === 'starter' && base ? base.dir : undefined,
     'label-map': multiClass ? a.labelMap : undefined,
+    // A 3D run: the trainer reads volumes/<case>/ and writes the patch and spacing into model.json.
+    ...(volume ? { dims: '3', patch: volume.patch.join(','), spacing: volume.spacing.join(',') } : {}),
     // A first model reads the images as they were staged (the starter's input rule), also from scratch.
     ...(parent
       ? {}
-      : {
-          size: size?.[0] ?? base.manifest.input.size[0],
-          'channel-mode': base.manifest.input.channelMode,
-          normalization: normalizationArg(base.manifest.input.normalization),
-        }),
+      : volume
+        ? { normalization: normalizationArg(volume.normalization) }
+        : {
+            size: size?.[0] ?? base!.manifest.input.size[0],
+            'channel-mode': base!.manifest.input.channelMode,
+            normalization: normalizationArg(base!.manifest.input.normalization),
+          }),
     out: a.out,
     'max-steps': hp.maxSteps,
     'batch-size': hp.batchSize,

@@ -37,7 +37,7 @@ import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import { inheritDomain, readModelPackage } from '../models/package';
 import { applicability } from '../../shared/model/applicability';
-import { outputValues, type ModelManifest } from '../../shared/model/manifest';
+import { modelDims, outputValues, volumeModelInput, type ModelManifest } from '../../shared/model/manifest';
 import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../models/registry';
 import { readTask } from '../tasks/queries';
 import { activeLabels, type Task } from '../../shared/contract/tasks';
@@ -63,7 +63,9 @@ import {
   type GateColumn,
   type RunRow,
 } from './queries';
-import { trainRecipe, trainerArgv } from './recipe';
+import { trainRecipe, trainerArgv, type TrainRunInput } from './recipe';
+import { DEFAULT_VOLUME_PATCH, labelledVolumes, medianSpacing, stageVolumes, volumeNormalization } from './stage-volume';
+import type { SeriesVolume } from '../inference/volume-series';
 
 /**
  * The recipe measured best in docs/benchmarks.md ("Fine-tuning without forgetting", third
@@ -112,6 +114,8 @@ export type Hyperparameters = {
   confirmedSeriesIds?: number[];
   /** A first model after the task's labels changed: initialised from this version (its head replaced) instead of the starter. */
   initFromVersionId?: number;
+  /** A first model after the task's model kind changed (2D ↔ 3D): the active version the gate compares it with. */
+  gateParentVersionId?: number;
 };
 
 /**
@@ -224,7 +228,11 @@ export class TrainingMainService implements TrainingService {
         outputValues(active.manifest),
         activeLabels(task).map((l) => l.value),
       );
-    const parent = relabelled ? null : active;
+    // A task whose model kind changed (a 3D task whose active version is 2D, or back, issue 25):
+    // weights of the other kind do not fit, so the run trains the task's first model of its kind
+    // from scratch, and the gate compares it with that active version on the same labels.
+    const kindChanged = active !== null && (modelDims(active.manifest) === 3) !== (task.modelKind === '3d');
+    const parent = relabelled || kindChanged ? null : active;
     const labels = this.confirmedLabels(task, req.confirmSeriesIds ?? []);
     const training = labels.filter((l) => l.split === 'training').length;
     const validation = labels.length - training;
@@ -243,8 +251,10 @@ export class TrainingMainService implements TrainingService {
         ? {}
         : {
             ...FIRST_MODEL_HYPERPARAMETERS,
-            init: req.init ?? 'starter',
-            ...(relabelled ? { initFromVersionId: active.id } : {}),
+            // No 3D starter ships: a 3D task's first model starts from scratch.
+            init: kindChanged || task.modelKind === '3d' ? 'scratch' : (req.init ?? 'starter'),
+            ...(relabelled && !kindChanged ? { initFromVersionId: active.id } : {}),
+            ...(kindChanged ? { gateParentVersionId: active.id } : {}),
           }),
       ...(req.maxSteps !== undefined ? { maxSteps: req.maxSteps } : {}),
       ...(req.batchSize !== undefined ? { batchSize: req.batchSize } : {}),
@@ -383,25 +393,31 @@ export class TrainingMainService implements TrainingService {
     const hp = JSON.parse(row.hyperparameters) as Hyperparameters;
     const task = this.task(row.task_id);
     const parent: ResolvedVersion | null = row.parent_version_id === null ? null : this.o.registry.get(row.parent_version_id);
+    const threeD = task.modelKind === '3d';
     // A first model reads images as the starter does (input spec), at its own size when asked.
     const base =
       parent ??
       (hp.initFromVersionId !== undefined
         ? this.o.registry.get(hp.initFromVersionId)
-        : (this.o.registry.active(STARTER_TASK_ID) ?? this.o.registry.actives()[0]));
-    if (!base) throw new ServiceError('unavailable', 'No starter model is installed to read the images as it does.');
+        : threeD
+          ? null
+          : (this.o.registry.active(STARTER_TASK_ID) ?? this.o.registry.actives()[0] ?? null));
+    if (!base && !threeD) throw new ServiceError('unavailable', 'No starter model is installed to read the images as it does.');
     // The binary starter line keeps its staging (foreground 255); a task's softmax line stages label values with its label map.
-    const multiClass = parent === null || parent.manifest.output.activation === 'softmax';
+    const multiClass = threeD || parent === null || parent.manifest.output.activation === 'softmax';
     const size = hp.size !== undefined ? ([hp.size, hp.size] as [number, number]) : undefined;
     const staging = path.join(this.o.dataDir, RUNS_DIR, 'staging', `run-${id}`);
     const inTask = this.confirmedLabels(task, hp.confirmedSeriesIds ?? []);
+    const plan = threeD ? volumePlan(this.o.db, parent, inTask) : null;
     // A batch job found running after a restart (recover()) was staged before it started.
     const labels = resumed
       ? { training: [], validation: [] }
-      : await stageLabels(this.o.db, this.o.frames, base.manifest, staging, inTask, {
-          labelValues: multiClass,
-          ...(size ? { size } : {}),
-        });
+      : plan
+        ? await stageVolumes(this.o.db, this.o.frames, staging, inTask, plan.volume.spacing, plan.volumes)
+        : await stageLabels(this.o.db, this.o.frames, base!.manifest, staging, inTask, {
+            labelValues: multiClass,
+            ...(size ? { size } : {}),
+          });
     const labelMap = path.join(staging, 'label-map.json');
     if (multiClass && !resumed) {
       mkdirSync(staging, { recursive: true });
@@ -423,6 +439,7 @@ export class TrainingMainService implements TrainingService {
         out,
         trained: labels.training.length,
         validated: labels.validation.length,
+        ...(plan ? { volume: plan.volume } : {}),
       }),
     );
     const job =
@@ -452,7 +469,7 @@ export class TrainingMainService implements TrainingService {
     rmSync(staging, { recursive: true, force: true });
     const final = last as TrainerEvent | null;
     if (code === 0 && final?.event === 'done') {
-      const versionId = this.register(id, task.id, parent?.id ?? null, out, hp, final.metrics);
+      const versionId = this.register(id, task.id, parent?.id ?? hp.gateParentVersionId ?? null, out, hp, final.metrics);
       if (this.o.gate) {
         this.o.events.emit('onDidChangeTrainingRun', this.run(id));
         const gate = { ...this.o.gate, db: this.o.db, registry: this.o.registry };
@@ -654,6 +671,30 @@ export class TrainingMainService implements TrainingService {
       finishedAt: row.finished_at,
     };
   }
+}
+
+/**
+ * A 3D run's volumes and model grid (SPEC3D): a fine-tune keeps its parent's patch and spacing;
+ * a first model takes the median spacing of its training series per axis and the default patch.
+ * The normalisation is the series' modality's (CT window, MR percentiles).
+ */
+function volumePlan(
+  db: Database,
+  parent: ResolvedVersion | null,
+  labels: LabelForTraining[],
+): { volumes: SeriesVolume[]; volume: NonNullable<TrainRunInput['volume']> & { spacing: [number, number, number] } } {
+  const volumes = labelledVolumes(db, labels);
+  const own = parent ? volumeModelInput(parent.manifest) : null;
+  const training = new Set(labels.filter((l) => l.split === 'training').map((l) => l.seriesId));
+  const spacing = own?.spacing ?? medianSpacing(volumes.filter((v) => training.has(v.seriesId)));
+  return {
+    volumes,
+    volume: {
+      patch: own?.patch ?? DEFAULT_VOLUME_PATCH,
+      spacing,
+      normalization: volumeNormalization(volumes[0]?.modality ?? 'CT'),
+    },
+  };
 }
 
 function sameValues(a: readonly number[], b: readonly number[]): boolean {

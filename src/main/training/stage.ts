@@ -122,17 +122,31 @@ export async function stageLabels(
 
 /** NumPy's .npy format, version 1.0 (little-endian float32, C order). */
 export function npyFloat32(data: Float32Array, shape: number[]): Uint8Array {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const out = npyHeader('<f4', shape, data.byteLength);
+  const at = out.length - data.byteLength;
+  const body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) out.set(body, at);
+  else for (let i = 0; i < data.length; i++) new DataView(out.buffer).setFloat32(at + i * 4, data[i]!, true);
+  return out;
+}
+
+/** NumPy's .npy format, version 1.0, of uint8 values (C order): a 3D training volume's labels. */
+export function npyUint8(data: Uint8Array, shape: number[]): Uint8Array {
+  const out = npyHeader('|u1', shape, data.byteLength);
+  out.set(data, out.length - data.byteLength);
+  return out;
+}
+
+/** An .npy file's bytes with its header written and room for `bodyBytes` after it. */
+function npyHeader(descr: string, shape: number[], bodyBytes: number): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   // Magic (6) + version (2) + length (2) + header + '\n' is padded to a multiple of 64.
   const pad = 64 - ((10 + header.length + 1) % 64);
   header += ' '.repeat(pad % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + data.byteLength);
+  const out = new Uint8Array(10 + header.length + bodyBytes);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
   new DataView(out.buffer).setUint16(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
-  const body = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) out.set(body, 10 + header.length);
-  else for (let i = 0; i < data.length; i++) new DataView(out.buffer).setFloat32(10 + header.length + i * 4, data[i]!, true);
   return out;
 }
 

@@ -57,7 +57,11 @@ export interface JobKinds {
   inference: {
     /** `taskId`: the task whose active version segments (absent: the starter task, 1). */
     params: { seriesId: number; ttaFlips?: 0 | 2 | 4; taskId?: number };
-    progress: JobProgressBase & { timingsMs?: InferenceTimings };
+    /**
+     * `done`/`total` count images, except for a 3D model (issue 25): phase 'reading' counts the
+     * series' slices read, then phase 'segmenting' with unit 'windows' counts its sliding windows.
+     */
+    progress: JobProgressBase & { timingsMs?: InferenceTimings; unit?: 'images' | 'windows' };
     result: {
       seriesId: number;
       segmented: number;

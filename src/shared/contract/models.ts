@@ -1,6 +1,6 @@
 // The `models` service: the registry of model versions (shipped and fine-tuned), one active.
 import { z } from 'zod';
-import type { ModelDomain, ModelManifest, SegmentationMetrics } from '../model/manifest';
+import { modelDims, volumeModelInput, type ModelDomain, type ModelManifest, type SegmentationMetrics } from '../model/manifest';
 import type { ModelKind } from './tasks';
 
 export type ModelStatus = 'active' | 'candidate' | 'archived';
@@ -70,18 +70,9 @@ export type LearningCurve = z.infer<typeof learningCurveSchema>;
 export function manifestGeometry(
   m: Pick<ModelManifest, 'architecture' | 'input'>,
 ): Pick<ModelVersionInfo, 'kind' | 'patch' | 'spacing'> {
-  const arch = m.architecture as { dims?: unknown };
-  const input = m.input as { patch?: unknown; spacing?: unknown };
-  const triple = (v: unknown): [number, number, number] | undefined =>
-    Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
-      ? [v[0] as number, v[1] as number, v[2] as number]
-      : undefined;
-  if (arch.dims === 3) {
-    const patch = triple(input.patch);
-    const spacing = triple(input.spacing);
-    return { kind: '3d', ...(patch ? { patch } : {}), ...(spacing ? { spacing } : {}) };
-  }
-  return { kind: m.input.channelMode === 'adjacent' ? '2.5d' : '2d' };
+  const volume = volumeModelInput(m);
+  if (volume) return { kind: '3d', patch: volume.patch, spacing: volume.spacing };
+  return { kind: modelDims(m) === 3 ? '3d' : m.input.channelMode === 'adjacent' ? '2.5d' : '2d' };
 }
 
 export interface ModelsService {

@@ -360,26 +360,16 @@ export class VolumeLabeler {
     this.z = { lo, hi, weight };
   }
 
-  /** Slice k (0-based, along the series' slices) of the label map and heat map. RangeError outside 0…D−1. */
-  slice(k: number): VolumeLabelSlice {
+  /**
+   * Slice k (0-based, along the series' slices) of the label map and heat map; `withHeat` false
+   * leaves the heat map out (null) for a caller that takes it on the model's grid
+   * (`entropyPlane`). RangeError outside 0…D−1.
+   */
+  slice(k: number, withHeat = true): VolumeLabelSlice {
     const [, mh, mw] = this.model;
-    const [sd, sh, sw] = this.series;
-    if (!Number.isInteger(k) || k < 0 || k >= sd) throw new RangeError(`slice ${k} is outside 0–${sd - 1}`);
-    const plane = mh * mw;
-    const N = voxelCount(this.model);
-    const planeAt = (src: Float32Array, channels: number, stride: number): Float32Array => {
-      const out = new Float32Array(channels * plane);
-      const a = this.z.lo[k]! * plane;
-      const b = this.z.hi[k]! * plane;
-      const w = this.z.weight[k]!;
-      for (let c = 0; c < channels; c++)
-        for (let i = 0; i < plane; i++) {
-          const v = src[c * stride + a + i]!;
-          out[c * plane + i] = v + (src[c * stride + b + i]! - v) * w;
-        }
-      return resampleTrilinear(out, [1, mh, mw], [1, sh, sw], channels);
-    };
-    const prob = planeAt(this.probabilities, this.classes, N);
+    const [, sh, sw] = this.series;
+    this.check(k);
+    const prob = resampleTrilinear(this.planeAt(k, this.probabilities, this.classes), [1, mh, mw], [1, sh, sw], this.classes);
     const n = sh * sw;
     const labels = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
@@ -393,11 +383,44 @@ export class VolumeLabeler {
       labels[i] = best === 0 ? 0 : this.values[best - 1]!;
     }
     let heat: Uint8Array | null = null;
-    if (this.entropy) {
-      const e = planeAt(this.entropy, 1, 0);
+    if (this.entropy && withHeat) {
+      const e = resampleTrilinear(this.planeAt(k, this.entropy, 1), [1, mh, mw], [1, sh, sw]);
       heat = new Uint8Array(n);
       for (let i = 0; i < n; i++) heat[i] = Math.min(255, Math.max(0, Math.round(e[i]! * 255)));
     }
     return { labels, heat };
+  }
+
+  /**
+   * The normalised entropy (0…1) at series slice k on the model's in-plane grid (H'×W' of the
+   * model shape, linear between the two nearest model slices, as `slice`): what a stored
+   * model-grid heat map holds (heat-map.ts), resampled to the slice only when shown. Null
+   * without uncertainty. RangeError outside 0…D−1.
+   */
+  entropyPlane(k: number): Float32Array | null {
+    this.check(k);
+    return this.entropy ? this.planeAt(k, this.entropy, 1) : null;
+  }
+
+  private check(k: number): void {
+    const sd = this.series[0];
+    if (!Number.isInteger(k) || k < 0 || k >= sd) throw new RangeError(`slice ${k} is outside 0–${sd - 1}`);
+  }
+
+  /** `channels` planes of the model grid at series slice k, linear between the two nearest model slices. */
+  private planeAt(k: number, src: Float32Array, channels: number): Float32Array {
+    const [, mh, mw] = this.model;
+    const plane = mh * mw;
+    const stride = voxelCount(this.model);
+    const out = new Float32Array(channels * plane);
+    const a = this.z.lo[k]! * plane;
+    const b = this.z.hi[k]! * plane;
+    const w = this.z.weight[k]!;
+    for (let c = 0; c < channels; c++)
+      for (let i = 0; i < plane; i++) {
+        const v = src[c * stride + a + i]!;
+        out[c * plane + i] = v + (src[c * stride + b + i]! - v) * w;
+      }
+    return out;
   }
 }

@@ -68,6 +68,10 @@ export const modelManifestSchema = z
       inChannels: z.number().int().positive(),
       classes: z.number().int().positive(),
       parameters: z.number().int().positive(),
+      /** 2 (absent) or 3: a 3D network takes N×1×D×H×W patches and segments a series as one volume (issue 25). */
+      dims: z.union([z.literal(2), z.literal(3)]).optional(),
+      /** Blocks per stage, as the trainer built the network (informative: the ONNX graph is what runs). */
+      depths: z.array(z.number().int().nonnegative()).optional(),
     }),
     input: z.object({
       channels: z.number().int().positive(),
@@ -80,6 +84,10 @@ export const modelManifestSchema = z
       channelMode: z.enum(['replicate', 'rgb', 'adjacent']),
       resize: z.literal('letterbox'),
       normalization: normalizationSchema,
+      /** A 3D model's training patch [D, H, W] in voxels (multiples of 32): the sliding window's size. */
+      patch: z.tuple([multipleOf32, multipleOf32, multipleOf32]).optional(),
+      /** A 3D model's voxel spacing [slice, row, column] in mm: a series is resampled to it before the windows. */
+      spacing: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]).optional(),
     }),
     /**
      * What the network's output channels mean. `sigmoid`: one channel per label, foreground where
@@ -167,6 +175,21 @@ export const modelManifestSchema = z
       ctx.addIssue({ code: 'custom', path: ['input', 'channels'], message: 'must equal architecture.inChannels' });
     if (m.output.classes !== m.architecture.classes)
       ctx.addIssue({ code: 'custom', path: ['output', 'classes'], message: 'must equal architecture.classes' });
+    if (m.architecture.dims === 3) {
+      // A 3D model (issue 25, docs SPEC3D): one grey channel, softmax classes, and the window and grid it was trained on.
+      if (!m.input.patch)
+        ctx.addIssue({ code: 'custom', path: ['input', 'patch'], message: 'a 3D model needs its patch [D, H, W]' });
+      if (!m.input.spacing)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['input', 'spacing'],
+          message: 'a 3D model needs its spacing [slice, row, column] in mm',
+        });
+      if (m.input.channels !== 1)
+        ctx.addIssue({ code: 'custom', path: ['input', 'channels'], message: 'a 3D model takes one channel' });
+      if (m.output.activation !== 'softmax')
+        ctx.addIssue({ code: 'custom', path: ['output', 'activation'], message: 'a 3D model has a softmax output' });
+    }
     for (const [key, file] of Object.entries(m.files)) {
       if (file && (file.includes('/') || file.includes('\\') || file.startsWith('.'))) {
         ctx.addIssue({ code: 'custom', path: ['files', key], message: 'a plain file name inside the model folder' });
@@ -184,6 +207,28 @@ export function outputThreshold(m: Pick<ModelManifest, 'output'>): number {
 /** The label value each foreground output class paints: `values`, else 1…n. */
 export function outputValues(m: Pick<ModelManifest, 'output'>): number[] {
   return m.output.values ?? m.output.labels.map((_, i) => i + 1);
+}
+
+/** The network's spatial dimensions: 3 for a volume model, else 2. */
+export function modelDims(m: Pick<ModelManifest, 'architecture'>): 2 | 3 {
+  return m.architecture.dims === 3 ? 3 : 2;
+}
+
+/** What a 3D model needs to segment a volume. */
+export interface VolumeModelInput {
+  /** Sliding-window patch [D, H, W], voxels. */
+  patch: [number, number, number];
+  /** The model's voxel spacing [slice, row, column], mm. */
+  spacing: [number, number, number];
+}
+
+/**
+ * A 3D model's patch and spacing (model.json `input.patch`, `input.spacing`); null for a 2D
+ * model. A parsed 3D manifest always has both (the schema's refine).
+ */
+export function volumeModelInput(m: Pick<ModelManifest, 'architecture' | 'input'>): VolumeModelInput | null {
+  if (modelDims(m) !== 3 || !m.input.patch || !m.input.spacing) return null;
+  return { patch: [...m.input.patch], spacing: [...m.input.spacing] };
 }
 
 /** Parses untrusted JSON text into a manifest, or a list of readable problems. */

@@ -193,6 +193,19 @@ export function argmaxAgreement(a: Uint8Array, b: Uint8Array): number {
 }
 
 /**
+ * `softmaxPlanes` over the whole planes (C×`plane` at `offset`), through the WebAssembly SIMD
+ * kernel where it loads (the last plane mod 4 pixels, and everything without it, in JavaScript);
+ * returns the sum of the normalised entropy over the plane. For the 3D sliding window's patches.
+ */
+export function softmaxWhole(values: Float32Array, offset: number, classes: number, plane: number): number {
+  const fast = plane - (plane % 4);
+  const kernel = withSoftmaxKernel(values, offset, classes, plane, (softmax) => softmax(0, fast));
+  return kernel === null
+    ? softmaxPlanes(values, offset, classes, plane, 0, plane)
+    : kernel + softmaxPlanes(values, offset, classes, plane, fast, plane - fast);
+}
+
+/**
  * `softmaxPlanes` over the letterboxed rows only (the padding is never read); returns the mean
  * normalised entropy inside the letterbox. With WebAssembly SIMD (wasm/softmax.ts) each row's
  * pixels go four at a time through its float32 kernel, the last (width mod 4) through

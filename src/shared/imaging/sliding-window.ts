@@ -8,7 +8,7 @@
 // windows, as the 2D pipeline averages probabilities over its flips (multiclass.ts).
 //
 // Layout: volumes D×H×W Float32 (index (z·H + y)·W + x), class scores C×D×H×W (volume.ts).
-import { entropyPlane, softmaxPlanes } from './multiclass';
+import { entropyPlane, softmaxWhole } from './multiclass';
 import type { Letterbox } from './preprocess';
 import { resampleTrilinear, voxelCount, type Shape3 } from './volume';
 
@@ -212,7 +212,7 @@ export async function slidingWindow(
             throw new RangeError(
               `the model returned ${logits.length} values for a ${pd}×${ph}×${pw} patch, expected ${classes}× that`,
             );
-          softmaxPlanes(logits, 0, classes, pn, 0, pn);
+          softmaxWhole(logits, 0, classes, pn);
           let probs = logits;
           if (axes.length > 0) {
             flipVolume(logits, unflipped, classes, patch, axes);

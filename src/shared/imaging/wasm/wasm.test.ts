@@ -1,7 +1,7 @@
 // The WebAssembly softmax kernel agrees with the JavaScript path it speeds up (multiclass.ts
 // softmaxPlanes); tests/lint/wasm-build.test.ts checks its bytes are what softmax.wat compiles to.
 import { describe, expect, it } from 'vitest';
-import { softmaxLetterbox } from '../multiclass';
+import { softmaxLetterbox, softmaxPlanes, softmaxWhole } from '../multiclass';
 import type { Letterbox } from '../preprocess';
 import { softmaxKernelAvailable } from './softmax';
 
@@ -74,5 +74,19 @@ describe('WebAssembly kernels', () => {
     expect(l[64]).toBe(0);
     expect(l[128]).toBeGreaterThan(0);
     expect(l[128]).toBeCloseTo(Math.exp(-29.5), 18);
+  });
+
+  it('softmaxWhole (the 3D patches): whole planes, a plane size not a multiple of 4, as the JavaScript path', () => {
+    for (const plane of [32 * 32 * 32, 1001]) {
+      const source = logits(5, plane, 1, 12, plane);
+      const js = source.slice();
+      const simd = source.slice();
+      const hJs = softmaxPlanes(js, 0, 5, plane, 0, plane);
+      const hSimd = softmaxWhole(simd, 0, 5, plane);
+      expect(Math.abs(hJs - hSimd) / plane).toBeLessThan(1e-6);
+      let maxDiff = 0;
+      for (let i = 0; i < js.length; i++) maxDiff = Math.max(maxDiff, Math.abs(js[i]! - simd[i]!));
+      expect(maxDiff).toBeLessThan(1e-6);
+    }
   });
 });

@@ -100,6 +100,25 @@ export function curveSaver(db: Database, id: number): (curve: TrainingCurvePoint
   return (curve) => save.run(JSON.stringify(curve), id);
 }
 
+/**
+ * The run row of a version adopted from the shared folder (issue 26): done at once, no training,
+ * `adopted_from` the publication it came from; returns its id.
+ */
+export function insertAdoptedRun(
+  db: Database,
+  r: { taskId: number; parentVersionId: number | null; candidateVersionId: number; outDir: string; adoptedFrom: unknown },
+): number {
+  return Number(
+    db
+      .prepare(
+        `INSERT INTO training_runs (status, task_id, parent_version_id, candidate_version_id, hyperparameters, out_dir, adopted_from,
+                                    started_at, finished_at)
+         VALUES ('done', ?, ?, ?, '{}', ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+      )
+      .run(r.taskId, r.parentVersionId, r.candidateVersionId, r.outDir, JSON.stringify(r.adoptedFrom)).lastInsertRowid,
+  );
+}
+
 /** Records the labels a run trains and validates on. One transaction. */
 export function insertRunLabels(db: Database, id: number, labels: Record<Split, { labelId: number }[]>): void {
   const insert = db.prepare('INSERT INTO training_run_labels (run_id, label_id, split) VALUES (?, ?, ?)');

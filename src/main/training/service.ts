@@ -49,6 +49,7 @@ import {
   curveSaver,
   endedRunFolders,
   finishRun,
+  insertAdoptedRun,
   insertQueuedRun,
   insertRunLabels,
   markRunning,
@@ -60,6 +61,7 @@ import {
   runRow,
   setClusterJob,
   storedGate,
+  trainingRecord,
   type GateColumn,
   type RunRow,
 } from './queries';
@@ -517,11 +519,7 @@ export class TrainingMainService implements TrainingService {
   async gateAdopted(versionId: number, taskId: number, adoptedFrom: AdoptedFrom): Promise<TrainingRun> {
     const task = this.task(taskId);
     const version = this.o.registry.get(versionId);
-    const existing = this.o.db
-      .prepare('SELECT run_id FROM model_version_training WHERE model_version_id = ?')
-      .pluck()
-      .get(versionId) as number | undefined;
-    const runId = existing ?? this.recordAdoption(version, task, adoptedFrom);
+    const runId = trainingRecord(this.o.db, versionId)?.runId ?? this.recordAdoption(version, task, adoptedFrom);
     this.o.events.emit('onDidChangeTrainingRun', this.run(runId));
     const failed = (e: unknown) => {
       const message = e instanceof Error ? e.message : String(e);
@@ -551,30 +549,23 @@ export class TrainingMainService implements TrainingService {
     const m = version.manifest as ModelManifest & { trainerVersion?: string };
     const outDir = path.relative(this.o.dataDir, version.dir);
     return this.o.db.transaction(() => {
-      const runId = Number(
-        this.o.db
-          .prepare(
-            `INSERT INTO training_runs (status, task_id, parent_version_id, candidate_version_id, hyperparameters, out_dir, adopted_from,
-                                        started_at, finished_at)
-             VALUES ('done', ?, ?, ?, '{}', ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
-          )
-          .run(task.id, parent?.id ?? null, version.id, outDir, JSON.stringify(adoptedFrom)).lastInsertRowid,
-      );
-      const insert = this.o.db.prepare("INSERT INTO training_run_labels (run_id, label_id, split) VALUES (?, ?, 'validation')");
-      for (const l of validation) insert.run(runId, l.labelId);
-      this.o.db
-        .prepare(
-          `INSERT INTO model_version_training (model_version_id, run_id, parent_version_id, hyperparameters, trainer_version, torch_version, metrics)
-           VALUES (?, ?, ?, '{}', ?, ?, ?)`,
-        )
-        .run(
-          version.id,
-          runId,
-          parent?.id ?? null,
-          m.trainerVersion ?? 'unknown',
-          String(m.training.torch ?? 'unknown'),
-          JSON.stringify(m.metrics),
-        );
+      const runId = insertAdoptedRun(this.o.db, {
+        taskId: task.id,
+        parentVersionId: parent?.id ?? null,
+        candidateVersionId: version.id,
+        outDir,
+        adoptedFrom,
+      });
+      insertRunLabels(this.o.db, runId, { training: [], validation });
+      recordCandidate(this.o.db, {
+        versionId: version.id,
+        runId,
+        parentVersionId: parent?.id ?? null,
+        hyperparameters: {},
+        trainerVersion: m.trainerVersion ?? 'unknown',
+        torchVersion: String(m.training.torch ?? 'unknown'),
+        metrics: m.metrics,
+      });
       return runId;
     })();
   }

@@ -66,7 +66,7 @@ def _parent(args: argparse.Namespace) -> tuple[Optional[dict], Optional[dict]]:
     return payload, manifest
 
 
-def _patch_and_spacing(args: argparse.Namespace, argv: list[str], parent: Optional[dict]) -> tuple[list[int], Optional[list[float]]]:
+def _patch_and_spacing(args: argparse.Namespace, parent: Optional[dict]) -> tuple[list[int], Optional[list[float]]]:
     """--patch / --spacing, or the parent's (a fine-tune keeps them: another value is refused)."""
     patch = parse_triple(args.patch, "--patch") if args.patch else None
     spacing = parse_triple(args.spacing, "--spacing", float) if args.spacing else None
@@ -118,7 +118,7 @@ def prepare(args: argparse.Namespace, argv: list[str]) -> setup.TrainContext:
     ctx.parent_manifest = parent
     ctx.parent_id = parent["id"] if parent and args.init else None
     ctx.init_from_id = (parent or {}).get("id", os.path.basename(os.path.normpath(args.init_from))) if args.init_from else None
-    ctx.patch, ctx.spacing = _patch_and_spacing(args, argv, parent)
+    ctx.patch, ctx.spacing = _patch_and_spacing(args, parent)
     ctx.batch_size = args.batch_size = args.batch_size if _given(argv, "batch-size") else DEFAULT_BATCH_SIZE
     ctx.ignored = [o for o in IGNORED_2D_OPTIONS if _given(argv, o.replace("_", "-"))]
     seed_everything(args.seed)  # the initial weights (and a new head) come from --seed

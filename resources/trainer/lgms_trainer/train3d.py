@@ -122,6 +122,8 @@ def prepare(args: argparse.Namespace, argv: list[str]) -> setup.TrainContext:
     ctx.batch_size = args.batch_size = args.batch_size if _given(argv, "batch-size") else DEFAULT_BATCH_SIZE
     ctx.ignored = [o for o in IGNORED_2D_OPTIONS if _given(argv, o.replace("_", "-"))]
     seed_everything(args.seed)  # the initial weights (and a new head) come from --seed
+    if args.width is not None and (args.width < 8 or args.width % 8):
+        raise DataError(f"--width must be a multiple of 8 channels (16 is the authors' network), not {args.width}")
     width = int(payload["config"].get("width", BASE_WIDTH)) if payload else (args.width or BASE_WIDTH)
     if payload and args.width and args.width != width:
         raise DataError(f"the initial model has width {width}; --width {args.width} differs")

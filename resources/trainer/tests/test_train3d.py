@@ -82,8 +82,20 @@ class Refusals(Staged):
         self.assertIn("is a 2D model", self.refused("--init-from", folder))
         self.assertIn("is a 2D model", self.refused("--init", folder))
 
+    def test_width_not_a_multiple_of_8(self):
+        self.assertIn("--width must be a multiple of 8", self.refused("--width", "12"))
+
     def test_volumes_at_another_spacing(self):
         self.assertIn("staged at [3.0, 2.0, 2.0] mm", self.refused("--spacing", "1,1,1"))
+
+
+class NarrowWidth(unittest.TestCase):
+    def test_the_width_travels_in_the_weights(self):
+        from lgms_trainer.model import build_model_3d, count_parameters
+        with tempfile.TemporaryDirectory() as folder:
+            save_weights(os.path.join(folder, "weights.pt"), build_model_3d(1, 14, 8))
+            model, _ = load_model(folder)
+        self.assertEqual((model.dims, model.width, count_parameters(model)), (3, 8, 1_582_766))
 
 
 class Patches(Staged):

@@ -32,6 +32,8 @@ LUT = parse_label_map(fixtures.VOLUME_LABEL_MAP).lookup()
 def _train_in_process(*argv):
     """run_train in this process (no torch start-up per call); returns (status, events)."""
     args = build_parser().parse_args(["train", *argv])
+    if args.lr is None:  # as __main__ does before run_train
+        args.lr = 0.01 if args.optimizer == "sgd" else 1e-3
     stream = io.StringIO()
     status = run_train(args, ["train", *argv], Events(stream))
     return status, [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -166,6 +168,20 @@ class Validation(Staged):
         # Blending windows of the same prediction gives that prediction on every slice.
         prob = predict_volume(OneHot(), vol.image, (32, 32, 32), torch.device("cpu"))
         self.assertTrue(np.array_equal(prob.argmax(0), np.clip(np.round(vol.image), 0, 2)))
+
+
+class TimeLimit(Staged):
+    def test_the_time_limit_stops_the_run(self):
+        # Without it, the default 20 epochs of 50 steps would run; with 8 s, a few steps and a
+        # validation, then the package.
+        out = os.path.join(self.tmp, "timed")
+        status, events = _train_in_process("--dims", "3", "--data", self.data, "--val-data", self.data,
+                                           "--label-map", self.label_map, "--patch", "32,32,32",
+                                           "--time-limit", "8", "--out", out)
+        self.assertEqual(status, 0, events[-1])
+        steps = [e for e in events if e["event"] == "step"]
+        self.assertLess(len(steps), 20)
+        self.assertTrue(os.path.exists(os.path.join(out, "model.json")))
 
 
 class TrainAndPackage(Staged):

@@ -21,6 +21,8 @@ SIZE_MULTIPLE = 32
 # first dim→channel, the others channel→channel. The decoder has no depth setting.
 DEPTHS_2D = (1, 1, 1, 1, 1)
 DEPTHS_3D = (1, 1, 3, 1, 1)
+# Channels of the first stage; the stages have 1, 2, 4, 8, 8 times as many (16: the authors').
+BASE_WIDTH = 16
 # Parameters of build_model_3d(1, 14) (the authors' 3D setting: one channel, 14 classes).
 EXPECTED_PARAMETERS_3D = 6_234_062
 
@@ -40,24 +42,29 @@ class LGMSNet(nn.Module):
     """Input (N, in_channels, H, W) for dims=2 or (N, in_channels, D, H, W) for dims=3, every
     spatial size a multiple of SIZE_MULTIPLE; output raw logits (N, classes, same spatial size)."""
 
-    def __init__(self, in_channels: int = 3, classes: int = 1, dims: int = 2, depths: tuple[int, ...] = DEPTHS_2D) -> None:
+    def __init__(self, in_channels: int = 3, classes: int = 1, dims: int = 2, depths: tuple[int, ...] = DEPTHS_2D,
+                 width: int = BASE_WIDTH) -> None:
         super().__init__()
         if len(depths) != 5 or min(depths) < 1:
             raise ValueError("depths: five stage depths of at least 1")
+        if width % 8 or width < 8:
+            raise ValueError("width: the first stage's channels, a multiple of 8")
         self.in_channels, self.classes, self.dims, self.depths = in_channels, classes, dims, tuple(depths)
+        self.width = width
+        b = width  # the authors' widths are b, 2b, 4b, 8b, 8b with b = 16; GMS splits 3/4 + 1/4, MLP 2×
         self.pool = (nn.MaxPool2d if dims == 2 else nn.MaxPool3d)(2)
-        self.stem = conv_bn_relu(in_channels, 16, dims)
-        self.enc1 = _lms_stage(16, 16, depths[0], dims)
-        self.enc2 = _lms_stage(16, 32, depths[1], dims)
-        self.enc3 = _lms_stage(32, 64, depths[2], dims)
-        self.enc4 = _gms_stage(64, 128, (96, 32), 256, depths[3], dims)
-        self.enc5 = _gms_stage(128, 128, (96, 32), 256, depths[4], dims)
-        self.up5, self.dec5 = Up(128, 128, dims), GMS(256, 128, (96, 32), 256, dims)
-        self.up4, self.fuse4 = Up(128, 64, dims), Fuse(128, 64, dims)
-        self.dec4 = GMS(64, 64, (48, 16), 128, dims)
-        self.up3, self.fuse3 = Up(64, 32, dims), Fuse(64, 32, dims)
-        self.up2, self.fuse2 = Up(32, 16, dims), Fuse(32, 16, dims)
-        self.head = conv(dims)(16, classes, 1, bias=True)
+        self.stem = conv_bn_relu(in_channels, b, dims)
+        self.enc1 = _lms_stage(b, b, depths[0], dims)
+        self.enc2 = _lms_stage(b, 2 * b, depths[1], dims)
+        self.enc3 = _lms_stage(2 * b, 4 * b, depths[2], dims)
+        self.enc4 = _gms_stage(4 * b, 8 * b, (6 * b, 2 * b), 16 * b, depths[3], dims)
+        self.enc5 = _gms_stage(8 * b, 8 * b, (6 * b, 2 * b), 16 * b, depths[4], dims)
+        self.up5, self.dec5 = Up(8 * b, 8 * b, dims), GMS(16 * b, 8 * b, (6 * b, 2 * b), 16 * b, dims)
+        self.up4, self.fuse4 = Up(8 * b, 4 * b, dims), Fuse(8 * b, 4 * b, dims)
+        self.dec4 = GMS(4 * b, 4 * b, (3 * b, b), 8 * b, dims)
+        self.up3, self.fuse3 = Up(4 * b, 2 * b, dims), Fuse(4 * b, 2 * b, dims)
+        self.up2, self.fuse2 = Up(2 * b, b, dims), Fuse(2 * b, b, dims)
+        self.head = conv(dims)(b, classes, 1, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         e1 = self.enc1(self.stem(x))
@@ -89,7 +96,8 @@ def build_model(in_channels: int = 3, classes: int = 1) -> LGMSNet:
     return LGMSNet(in_channels=in_channels, classes=classes)
 
 
-def build_model_3d(in_channels: int = 1, classes: int = 14) -> LGMSNet:
+def build_model_3d(in_channels: int = 1, classes: int = 14, width: int = BASE_WIDTH) -> LGMSNet:
     """The authors' small 3D configuration (input N×in_channels×D×H×W, D, H, W multiples of 32;
-    14 classes = 13 organs + background in their BTCV setting)."""
-    return LGMSNet(in_channels=in_channels, classes=classes, dims=3, depths=DEPTHS_3D)
+    14 classes = 13 organs + background in their BTCV setting). width < 16 (a multiple of 8) is
+    our narrower variant for CPU training (`train --width`, docs/model-card.md); 16 is theirs."""
+    return LGMSNet(in_channels=in_channels, classes=classes, dims=3, depths=DEPTHS_3D, width=width)

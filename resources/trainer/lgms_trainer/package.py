@@ -13,7 +13,7 @@ import torch
 
 from . import __version__
 from .labels import LabelMap
-from .model import LGMSNet, build_model, count_parameters
+from .model import BASE_WIDTH, DEPTHS_2D, LGMSNet, count_parameters
 from .runtime import write_atomic
 
 FORMAT = "lgms-model/1"
@@ -27,9 +27,10 @@ def save_weights(path: str, model: LGMSNet, state_dict: dict[str, torch.Tensor] 
 
 def write_weights(path: str, model: LGMSNet, state_dict: dict[str, torch.Tensor] | None = None) -> None:
     state = {k: v.detach().cpu() for k, v in (state_dict or model.state_dict()).items()}
-    payload = {"format": WEIGHTS_FORMAT, "trainerVersion": __version__,
-               "config": {"in_channels": model.in_channels, "classes": model.classes},
-               "state_dict": state}
+    config: dict[str, Any] = {"in_channels": model.in_channels, "classes": model.classes}
+    if getattr(model, "dims", 2) == 3:  # 2D files stay as they were
+        config.update(dims=3, depths=list(model.depths), width=model.width)
+    payload = {"format": WEIGHTS_FORMAT, "trainerVersion": __version__, "config": config, "state_dict": state}
     torch.save(payload, path)
 
 
@@ -43,13 +44,20 @@ def load_weights(path: str) -> dict[str, Any]:
 
 
 def load_model(folder: str) -> tuple[LGMSNet, dict[str, Any] | None]:
-    """(model in eval mode on CPU, model.json dict or None) from a package folder."""
+    """(model in eval mode on CPU, model.json dict or None) from a package folder; a 3D model
+    (config dims 3) comes back as the 3D network with its stage depths."""
     payload = load_weights(os.path.join(folder, "weights.pt"))
-    cfg = payload["config"]
-    model = build_model(cfg["in_channels"], cfg["classes"])
+    model = model_for_config(payload["config"])
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return model, read_manifest(folder)
+
+
+def model_for_config(cfg: dict[str, Any]) -> LGMSNet:
+    """A fresh LGMSNet for a weights file's config: {in_channels, classes[, dims, depths]}."""
+    dims = int(cfg.get("dims", 2))
+    return LGMSNet(cfg["in_channels"], cfg["classes"], dims=dims, depths=tuple(cfg.get("depths", DEPTHS_2D)),
+                   width=int(cfg.get("width", BASE_WIDTH)))
 
 
 def read_manifest(folder: str) -> dict[str, Any] | None:

@@ -1,4 +1,5 @@
-"""`train`: fit LGMSNet on an images/ + masks/ folder and write a model package.
+"""`train`: fit LGMSNet on an images/ + masks/ folder and write a model package (`--dims 3`:
+on staged volumes, train3d.py).
 
 Nothing reaches --out until training has finished: weights, ONNX and split are written under
 temporary names, renamed in one after another, model.json last. A cancel (SIGTERM/SIGINT)
@@ -12,7 +13,7 @@ import os
 import signal
 import time
 from types import FrameType
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -101,8 +102,13 @@ def run_train(args: argparse.Namespace, argv: list[str], events: Events) -> int:
     stop.install()
     ctx = None
     try:
-        ctx = setup.prepare(args, argv)
-        metrics = _fit_and_package(ctx, args, events, stop)
+        if getattr(args, "dims", "2") == "3":
+            from . import train3d
+            ctx = train3d.prepare(args, argv)
+            metrics = train3d.fit_and_package(ctx, args, events, stop)
+        else:
+            ctx = setup.prepare(args, argv)
+            metrics = _fit_and_package(ctx, args, events, stop)
         events.emit("done", metrics=metrics, out=ctx.out)
         return 0
     except Cancelled:
@@ -271,6 +277,19 @@ def _train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Ten
     return float(loss.item())
 
 
+def _train_step_loss(model: torch.nn.Module, opt: torch.optim.Optimizer, lr: float, anchor: Anchor,
+                     loss_fn: Callable[[], torch.Tensor]) -> float:
+    """One optimiser step on loss_fn()'s loss (the 3D loop's sparse-slice DiceCE); returns it."""
+    for g in opt.param_groups:
+        g["lr"] = lr
+    loss = loss_fn()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    anchor.apply()
+    opt.step()
+    return float(loss.item())
+
+
 def _eta(steps_left: float, steps_per_validation: int, step_time: float, val_time: float, elapsed: float,
          time_limit: float | None) -> float:
     """Seconds left: remaining steps and validations, capped by the time limit; -1 if unbounded."""
@@ -289,7 +308,8 @@ def _write_package(ctx: setup.TrainContext, model: torch.nn.Module, manifest: di
     ctx.temp_files.extend(tmps.values())
     write_weights(tmps["weights.pt"], model)
     stop.check()
-    write_onnx(model, tmps["model.onnx"], tuple(manifest["input"]["size"]))
+    # A 3D model is traced at its patch (D, H, W); every spatial axis stays dynamic.
+    write_onnx(model, tmps["model.onnx"], tuple(manifest["input"].get("patch") or manifest["input"]["size"]))
     stop.check()
     write_json_atomic(tmps["split.json"], ctx.split_record)
     # Commit: from here on a signal only sets the flag; the renames take milliseconds.

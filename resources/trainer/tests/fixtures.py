@@ -96,3 +96,37 @@ def write_label_map(path, obj=None):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(LABEL_MAP if obj is None else obj, f)
     return path
+
+
+# A label map for make_volume_dataset: value 1 the sphere, value 2 a slab (3D training tests).
+VOLUME_LABEL_MAP = {"labels": [{"value": 1, "name": "sphere"}, {"value": 2, "name": "slab"}]}
+
+
+def make_volume_dataset(folder, n=2, shape=(32, 64, 64), every=4, seed=0, spacing=(3.0, 2.0, 2.0)):
+    """Staged 3D training data (SPEC3D): folder/volumes/caseNN/{image.npy, labels.npy, meta.json}.
+    Each volume: a bright noisy sphere (label 1) and a darker slab (label 2) on a noisy background,
+    intensities in [0, 1]; every `every`-th slice labelled, every voxel of the others 255."""
+    rng = np.random.default_rng(seed)
+    d, h, w = shape
+    zz, yy, xx = np.mgrid[0:d, 0:h, 0:w]
+    for i in range(n):
+        cz, cy, cx = rng.uniform(0.35, 0.65) * d, rng.uniform(0.3, 0.5) * h, rng.uniform(0.3, 0.7) * w
+        r = rng.uniform(0.25, 0.35) * min(d * 1.5, h, w)
+        sphere = ((zz - cz) * 1.5) ** 2 + (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+        slab = (yy >= int(0.75 * h)) & (yy < int(0.75 * h) + 6) & ~sphere
+        labels = np.zeros(shape, dtype=np.uint8)
+        labels[sphere], labels[slab] = 1, 2
+        image = (0.3 + 0.5 * sphere - 0.2 * slab + rng.normal(0, 0.05, shape)).astype(np.float32)
+        labelled = list(range(0, d, every))
+        unl = np.ones(d, dtype=bool)
+        unl[labelled] = False
+        labels[unl] = 255
+        case = os.path.join(folder, "volumes", f"case{i:02d}")
+        os.makedirs(case, exist_ok=True)
+        np.save(os.path.join(case, "image.npy"), image)
+        np.save(os.path.join(case, "labels.npy"), labels)
+        meta = {"spacing": list(spacing), "modality": "MR", "normalization": {"type": "percentile", "low": 0.5, "high": 99.5},
+                "labelledSlices": labelled, "series": f"Synthetic T1 {i}", "seriesInstanceUid": f"1.2.826.0.1.3680043.2.1125.{i}"}
+        with open(os.path.join(case, "meta.json"), "w", encoding="utf-8") as f:
+            json.dump(meta, f)
+    return folder

@@ -1,0 +1,243 @@
+// Shared by tests/bench/sparse-volume.ts (issue 22: 2D, 2.5D, interpolation, nearest slice) and
+// tests/bench/volume.ts (issue 25: the same plus the 3D model): a public T1 MR (Debian's
+// insighttoolkit5-examples, KmeansTest_T1UCharRaw.nii.gz, 128×128×62, 2×2×3 mm, with its
+// six-class KmeansTest_T1KmeansPrelimSegmentation.nii.gz as ground truth), every k-th axial slice
+// labelled. On the slices between the first and the last labelled one, per-slice Dice of
+// (a) copying the nearest labelled slice, (b) the product's shape-based interpolation
+// (src/shared/imaging/interpolate.ts) and (c) models trained on the labelled slices alone: 2D
+// (the slice replicated to 3 channels), 2.5D (slices z−1, z, z+1 as the 3 channels), and any
+// further model a caller adds (`ModelRunner`, e.g. the 3D model of volume.ts).
+// Dice per slice and label (a label absent from a slice and not predicted scores 1, as the
+// trainer's metrics), then averaged over the six labels and the slices.
+//
+// The 2D models validate on their own labelled slices (none is left over to hold out: a reader
+// who labels every 16th slice has four); the time limit covers loading, training and validation.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { encodeGrayPng, encodePng } from '../../src/main/demo';
+import { interpolateLabels } from '../../src/shared/imaging/interpolate';
+import { ROOT } from '../helpers/serve';
+import { tempDir } from '../helpers/temp';
+
+const FIXTURES = path.join(ROOT, 'tests', 'fixtures', 'data', 'itk');
+const DEBIAN = '/usr/share/doc/insighttoolkit5-examples/examples/Data';
+const DATA = existsSync(path.join(FIXTURES, 'KmeansTest_T1UCharRaw.nii.gz')) ? FIXTURES : DEBIAN;
+export const VOLUME = path.join(DATA, 'KmeansTest_T1UCharRaw.nii.gz');
+export const SEGMENTATION = path.join(DATA, 'KmeansTest_T1KmeansPrelimSegmentation.nii.gz');
+const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter');
+export const TRAINER = path.join(ROOT, 'resources', 'trainer');
+export const LABELS = [1, 2, 3, 4, 5, 6];
+export const PYTHON = [process.env.LGMS_PYTHON, '/usr/bin/python3', 'python3'].find(
+  (p) => p && spawnSync(p, ['-c', 'import torch, numpy, PIL, nibabel'], { stdio: 'ignore' }).status === 0,
+);
+
+/** Runs the trainer's Python (stdout: JSON lines) and returns its events; throws with stderr's tail. */
+export function runPython(cmd: string[], cwd = TRAINER): Array<Record<string, unknown>> {
+  if (!PYTHON)
+    throw new Error(
+      'no Python with torch, numpy, Pillow and nibabel (apt-get install python3-torch python3-pil python3-nibabel)',
+    );
+  const r = spawnSync(PYTHON, cmd, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: '2' },
+    maxBuffer: 256 << 20,
+  });
+  if (r.status !== 0) throw new Error(`${cmd.slice(0, 3).join(' ')} failed: ${r.stderr.slice(-2000)}`);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Per-label Dice of one slice (labels absent from both: 1). */
+export function sliceDice(pred: Uint8Array, truth: Uint8Array): number[] {
+  return LABELS.map((label) => {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (let i = 0; i < truth.length; i++) {
+      const p = pred[i] === label;
+      const t = truth[i] === label;
+      if (p && t) tp++;
+      else if (p) fp++;
+      else if (t) fn++;
+    }
+    return tp + fp + fn === 0 ? 1 : (2 * tp) / (2 * tp + fp + fn);
+  });
+}
+
+export interface Score {
+  mean: number;
+  labels: number[];
+  slices?: number;
+}
+
+export function summarize(perSlice: number[][]): Score {
+  const labels = LABELS.map((_, k) => perSlice.reduce((s, d) => s + d[k]!, 0) / perSlice.length);
+  return { mean: labels.reduce((s, v) => s + v, 0) / labels.length, labels, slices: perSlice.length };
+}
+
+/** The MR and its label map as slice-major bytes (z, y, x), with the voxel spacing [slice, row, column] mm. */
+export interface MrVolume {
+  W: number;
+  H: number;
+  Z: number;
+  spacing: [number, number, number];
+  vol: Uint8Array;
+  seg: Uint8Array;
+  slice(a: Uint8Array, z: number): Uint8Array;
+}
+
+export function loadMr(dir: string): MrVolume {
+  const raw = path.join(dir, 'raw');
+  mkdirSync(raw);
+  const ev = runPython(
+    [
+      '-c',
+      `import nibabel as nib, numpy as np, json, sys
+n = nib.load(sys.argv[1]); v = np.asarray(n.dataobj); s = np.asarray(nib.load(sys.argv[2]).dataobj)
+assert v.shape == s.shape
+np.ascontiguousarray(np.clip(v, 0, 255).astype(np.uint8).transpose(2, 1, 0)).tofile(sys.argv[3] + '/volume.u8')
+np.ascontiguousarray(s.astype(np.uint8).transpose(2, 1, 0)).tofile(sys.argv[3] + '/labels.u8')
+print(json.dumps({"shape": list(v.shape), "zooms": [float(z) for z in n.header.get_zooms()[:3]]}))`,
+      VOLUME,
+      SEGMENTATION,
+      raw,
+    ],
+    dir,
+  );
+  const { shape, zooms } = ev[0] as { shape: number[]; zooms: number[] };
+  const [W, H, Z] = shape as [number, number, number];
+  const vol = new Uint8Array(readFileSync(path.join(raw, 'volume.u8')));
+  const seg = new Uint8Array(readFileSync(path.join(raw, 'labels.u8')));
+  if (vol.length !== W * H * Z) throw new Error(`unexpected volume size ${vol.length}`);
+  const slice = (a: Uint8Array, z: number): Uint8Array => a.subarray(z * W * H, (z + 1) * W * H);
+  return { W, H, Z, spacing: [zooms[2]!, zooms[1]!, zooms[0]!], vol, seg, slice };
+}
+
+/** What a model runner gets: the volume, which slices are labelled and which are scored. */
+export interface SparseCase {
+  mr: MrVolume;
+  step: number;
+  labelled: number[];
+  between: number[];
+  dir: string;
+  labelMap: string;
+  timeLimit: number;
+}
+
+/** A model trained on the labelled slices and scored on `between`: its score and training wall time. */
+export type ModelRunner = (c: SparseCase) => Promise<Score & { trainSeconds: number; [k: string]: unknown }>;
+
+function writeSlices(mr: MrVolume, dir: string, zs: number[], mode: string): void {
+  const { W, H, Z } = mr;
+  const gray = (z: number): Uint8Array => mr.slice(mr.vol, Math.min(Z - 1, Math.max(0, z)));
+  const rgb = (z: number): Uint8Array => {
+    const out = new Uint8Array(W * H * 3);
+    const planes = [gray(z - 1), gray(z), gray(z + 1)];
+    for (let i = 0; i < W * H; i++) for (let c = 0; c < 3; c++) out[i * 3 + c] = planes[c]![i]!;
+    return out;
+  };
+  mkdirSync(path.join(dir, 'images'), { recursive: true });
+  mkdirSync(path.join(dir, 'masks'), { recursive: true });
+  for (const z of zs) {
+    const name = `z${String(z).padStart(3, '0')}.png`;
+    const image = mode === '2.5d' ? encodePng({ width: W, height: H, channels: 3, data: rgb(z) }) : encodeGrayPng(W, H, gray(z));
+    writeFileSync(path.join(dir, 'images', name), image);
+    writeFileSync(path.join(dir, 'masks', name), encodeGrayPng(W, H, mr.slice(mr.seg, z)));
+  }
+}
+
+/** The 2D / 2.5D model of issue 22: trainer `train` on the labelled slices (PNG), `evaluate` on the others. */
+export function slicesModel(mode: '2d' | '2.5d', init: string): ModelRunner {
+  return async (c) => {
+    const train = path.join(c.dir, `train-${c.step}-${mode}`);
+    const test = path.join(c.dir, `test-${c.step}-${mode}`);
+    writeSlices(c.mr, train, c.labelled, mode);
+    writeSlices(c.mr, test, c.between, mode);
+    const model = path.join(c.dir, `model-${c.step}-${mode}`);
+    const load = os.loadavg()[0]!;
+    const t0 = performance.now();
+    runPython([
+      ...['-m', 'lgms_trainer', 'train', '--data', train, '--val-data', train, '--out', model, '--label-map', c.labelMap],
+      ...['--time-limit', String(c.timeLimit), '--size', '128', '--optimizer', 'adamw', '--lr', '0.001'],
+      ...['--batch-size', '8', '--channel-mode', mode === '2.5d' ? 'rgb' : 'replicate', '--threads', '2', '--seed', '1'],
+      ...(init === 'starter' ? ['--init-from', STARTER] : []),
+    ]);
+    const trainSeconds = Math.round((performance.now() - t0) / 1000);
+    const ev = runPython(['-m', 'lgms_trainer', 'evaluate', '--model', model, '--data', test, '--threads', '2']).at(-1) as {
+      mean: { dice: number; labels: Array<{ dice: number }> };
+    };
+    return { mean: ev.mean.dice, labels: ev.mean.labels.map((l) => l.dice), trainSeconds, load: [load, os.loadavg()[0]!] };
+  };
+}
+
+const fmt = (s: Score): string => `${s.mean.toFixed(3)} (${s.labels.map((v) => v.toFixed(2)).join(' ')})`;
+
+/**
+ * Runs the benchmark for each labelling step: the nearest slice and interpolation baselines, then
+ * every model of `models` (in order), writing the results to `outFile` after each step.
+ */
+export async function runSparseVolumeBench(opts: {
+  bench: string;
+  steps: number[];
+  timeLimit: number;
+  models: Record<string, ModelRunner>;
+  outFile: string;
+  extra?: Record<string, unknown>;
+}): Promise<void> {
+  const tmp = tempDir();
+  try {
+    const mr = loadMr(tmp.dir);
+    const { W, H, Z, slice, seg } = mr;
+    const labelMap = path.join(tmp.dir, 'label-map.json');
+    writeFileSync(labelMap, JSON.stringify({ labels: LABELS.map((v) => ({ value: v, name: `k-means class ${v}` })) }));
+    const results: Array<Record<string, unknown>> = [];
+    const load = os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ');
+    console.log(`${opts.bench} bench: ${path.basename(VOLUME)} ${W}×${H}×${Z}; load ${load}`);
+    for (const step of opts.steps) {
+      const labelled = Array.from({ length: Z }, (_, z) => z).filter((z) => z % step === 0);
+      const last = labelled.at(-1)!;
+      const between = Array.from({ length: last }, (_, z) => z).filter((z) => z % step !== 0);
+      const nearest: number[][] = [];
+      const interpolated: number[][] = [];
+      for (const z of between) {
+        const lo = Math.floor(z / step) * step;
+        const hi = lo + step;
+        nearest.push(sliceDice(slice(seg, z - lo <= hi - z ? lo : hi), slice(seg, z)));
+        const maps = interpolateLabels(slice(seg, lo), slice(seg, hi), W, H, step - 1);
+        interpolated.push(sliceDice(maps[z - lo - 1]!, slice(seg, z)));
+      }
+      const row: Record<string, unknown> = {
+        step,
+        labelledSlices: labelled.length,
+        betweenSlices: between.length,
+        nearest: summarize(nearest),
+        interpolation: summarize(interpolated),
+      };
+      console.log(
+        `every ${step}th: ${labelled.length} labelled, ${between.length} between; nearest ${fmt(row.nearest as Score)}; ` +
+          `interpolation ${fmt(row.interpolation as Score)}`,
+      );
+      for (const [name, runner] of Object.entries(opts.models)) {
+        const load = os.loadavg()[0]!;
+        const m = await runner({ mr, step, labelled, between, dir: tmp.dir, labelMap, timeLimit: opts.timeLimit });
+        row[`model ${name}`] = m;
+        console.log(`  model ${name} (${m.trainSeconds} s, load ${load.toFixed(1)}): ${fmt(m)}`);
+      }
+      results.push(row);
+      mkdirSync(path.dirname(opts.outFile), { recursive: true });
+      const out = { bench: opts.bench, created: new Date().toISOString(), timeLimit: opts.timeLimit, ...opts.extra, results };
+      writeFileSync(opts.outFile, JSON.stringify(out, null, 2));
+    }
+    console.log(`results: ${opts.outFile}`);
+  } finally {
+    tmp.cleanup();
+  }
+}

@@ -124,9 +124,10 @@ describe('the trainer recipe (resources/trainer/lgms_trainer/options.json)', () 
       spacing: [2.5, 1.5, 1.5],
       normalization: { type: 'window', center: 40, width: 400 } as const,
     };
-    const hp = { ...DEFAULT_HYPERPARAMETERS, ...FIRST_MODEL_HYPERPARAMETERS, init: 'scratch' as const };
+    const hp = { ...DEFAULT_HYPERPARAMETERS, ...FIRST_MODEL_HYPERPARAMETERS, init: 'scratch' as const, width: 8 };
     const argv = trainerArgv('train', trainRecipe(run({ parent: null, base: null, multiClass: true, hp, volume })));
     const value = (name: string) => argv[argv.indexOf(`--${name}`) + 1];
+    expect(value('width')).toBe('8');
     expect([value('dims'), value('patch'), value('spacing'), value('normalization')]).toEqual([
       '3',
       '32,64,64',
@@ -140,6 +141,7 @@ describe('the trainer recipe (resources/trainer/lgms_trainer/options.json)', () 
     const ft = trainerArgv('train', trainRecipe(run({ multiClass: true, volume })));
     expect(ft[ft.indexOf('--spacing') + 1]).toBe('2.5,1.5,1.5');
     expect(flags(ft)).not.toContain('normalization');
+    expect(flags(ft)).not.toContain('width'); // the trainer reads the parent's from its weights
   });
 
   it('refuses an option the trainer does not list, naming it', () => {

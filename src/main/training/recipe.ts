@@ -141,6 +141,7 @@ export function trainRecipe(a: TrainRunInput): TrainerRecipe<'train'> {
     'label-map': multiClass ? a.labelMap : undefined,
     // A 3D run: the trainer reads volumes/<case>/ and writes the patch and spacing into model.json.
     ...(volume ? { dims: '3', patch: volume.patch.join(','), spacing: volume.spacing.join(',') } : {}),
+    width: volume && !parent ? hp.width : undefined,
     // A first model reads the images as they were staged (the starter's input rule), also from scratch.
     ...(parent
       ? {}

@@ -66,7 +66,14 @@ import {
   type RunRow,
 } from './queries';
 import { trainRecipe, trainerArgv, type TrainRunInput } from './recipe';
-import { DEFAULT_VOLUME_PATCH, labelledVolumes, medianSpacing, stageVolumes, volumeNormalization } from './stage-volume';
+import {
+  DEFAULT_VOLUME_PATCH,
+  FIRST_VOLUME_MODEL,
+  labelledVolumes,
+  medianSpacing,
+  stageVolumes,
+  volumeNormalization,
+} from './stage-volume';
 import type { SeriesVolume } from '../inference/volume-series';
 
 /**
@@ -118,6 +125,8 @@ export type Hyperparameters = {
   initFromVersionId?: number;
   /** A first model after the task's model kind changed (2D ↔ 3D): the active version the gate compares it with. */
   gateParentVersionId?: number;
+  /** A 3D first model's network width (the trainer's --width; a fine-tune keeps its parent's). */
+  width?: number;
 };
 
 /**
@@ -257,6 +266,7 @@ export class TrainingMainService implements TrainingService {
             init: kindChanged || task.modelKind === '3d' ? 'scratch' : (req.init ?? 'starter'),
             ...(relabelled && !kindChanged ? { initFromVersionId: active.id } : {}),
             ...(kindChanged ? { gateParentVersionId: active.id } : {}),
+            ...(task.modelKind === '3d' ? { batchSize: FIRST_VOLUME_MODEL.batchSize, width: FIRST_VOLUME_MODEL.width } : {}),
           }),
       ...(req.maxSteps !== undefined ? { maxSteps: req.maxSteps } : {}),
       ...(req.batchSize !== undefined ? { batchSize: req.batchSize } : {}),

@@ -25,8 +25,15 @@ import { npyFloat32, npyUint8, type LabelForTraining, type Split } from './stage
 /** The value of every voxel of a slice nobody labelled: the trainer's loss ignores it. */
 export const UNLABELLED = 255;
 
-/** A 3D model's first patch [D, H, W] when it has no parent (the trainer's own default). */
-export const DEFAULT_VOLUME_PATCH: [number, number, number] = [32, 64, 64];
+/**
+ * A 3D task's first model on this kind of machine (no parent): patches of 32³ voxels, four a
+ * step, the network at width 8 (8, 16, 32, 64, 64 channels; 1.58 M parameters) — the recipe the
+ * trainer's measurements found to learn in ten minutes on a 2-core CPU, where the authors'
+ * width 16 at 32×64×64 made 29 steps in 300 s (docs/model-card.md, "Training on this CPU";
+ * docs/benchmarks.md, train3d). A fine-tune keeps its parent's patch and width.
+ */
+export const DEFAULT_VOLUME_PATCH: [number, number, number] = [32, 32, 32];
+export const FIRST_VOLUME_MODEL = { width: 8, batchSize: 4 } as const;
 
 /** meta.json of one staged volume (SPEC3D). */
 export interface StagedVolumeMeta {

@@ -8,12 +8,9 @@
 // the 3D model (training.start) whose gate compares candidate and parent on the same frozen
 // validation slices → promote → the volume segmented again by the candidate.
 //
-// Small on purpose (a few training steps, one 32 × 64 × 64 patch per volume): it shows the parts
-// join up, not that the model learns. It needs the 3D inference worker, staging and gate
-// (branch worker3d) and the trainer's --dims 3 (branch train3d); until both are in the tree it
-// is skipped with that reason, found by asking the tree itself (see `missing3d`); the import and
-// the sparse labelling, which exist already, run either way.
-import { readdirSync, readFileSync } from 'node:fs';
+// Small on purpose (a few training steps): it shows the parts join up, not that the model learns.
+// It needs Python with PyTorch for the trainer (the fixtures' set-up installs it).
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
@@ -23,10 +20,8 @@ import { writeTaskLabels } from '../../src/main/import/task-labels';
 import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
 import type { ModelVersionInfo, Task } from '../../src/shared/contract';
 import { decodeRle } from '../../src/shared/imaging/rle';
-import { parseModelManifest } from '../../src/shared/model/manifest';
 import { call } from '../helpers/api';
 import { readPng8 } from '../helpers/png';
-import { ROOT } from '../helpers/serve';
 import { skipTitle } from '../helpers/skip';
 import { tempDir } from '../helpers/temp';
 
@@ -35,50 +30,8 @@ const SLICES = 32;
 /** The reader labels every K-th slice. */
 const K = 4;
 
-/**
- * Why the 3D loop cannot run in this tree, or ''. Two probes, each on what SPEC3D fixes rather
- * than on a file name of the other branches: (1) the model.json schema keeps a 3D manifest's
- * `architecture.dims` and `input.patch`/`input.spacing` (worker3d's schema change; before it zod
- * drops them and a 3D model would be run as 2D); (2) the trainer's Python reads the staged
- * volumes' `labels.npy` (train3d's `--dims 3`; before it the option is declared but unused).
- */
-function missing3d(): string {
-  const reason = 'needs the 3D worker and trainer (issue 25: branches worker3d, train3d)';
-  const manifest = parseModelManifest(
-    JSON.stringify({
-      format: 'lgms-model/1',
-      id: 'probe-3d',
-      name: 'probe',
-      version: '1',
-      parent: null,
-      created: '2026-01-01T00:00:00Z',
-      architecture: { name: 'LGMSNet', inChannels: 1, classes: 5, parameters: 1, dims: 3, depths: [1, 1, 3, 1, 1] },
-      input: {
-        channels: 1,
-        size: [64, 64],
-        channelMode: 'replicate',
-        resize: 'letterbox',
-        normalization: { center: 40, width: 400 },
-        patch: [32, 64, 64],
-        spacing: [2.5, 1.5, 1.5],
-      },
-      output: { classes: 5, labels: ['a', 'b', 'c', 'd'], values: [1, 2, 3, 4], activation: 'softmax' },
-      files: { onnx: 'model.onnx' },
-      training: { data: '', command: '', seed: 0 },
-      metrics: {},
-      trainerVersion: '0',
-    }),
-  );
-  const keeps = manifest.ok && (manifest.manifest.architecture as { dims?: number }).dims === 3;
-  const trainerDir = path.join(ROOT, 'resources', 'trainer', 'lgms_trainer');
-  const reads = readdirSync(trainerDir)
-    .filter((f) => f.endsWith('.py'))
-    .some((f) => readFileSync(path.join(trainerDir, f), 'utf8').includes('labels.npy'));
-  return keeps && reads ? '' : reason;
-}
-
 const trainer = await probeTrainer(pythonCandidates(''));
-const skip = missing3d() || (trainer.available ? '' : `no Python with torch: ${trainer.reason}`);
+const skip = trainer.available ? '' : `no Python with torch: ${trainer.reason}`;
 
 describe('the 3D loop on a CT phantom volume', () => {
   const tmp = tempDir('lgms-volume-loop-');

@@ -134,6 +134,34 @@ export function softmaxArgmax(values: Float32Array, offset: number, classes: num
 }
 
 /**
+ * `softmaxArgmax` with the softmax in the WebAssembly SIMD kernel where it loads (`softmaxWhole`):
+ * the argmax class of each pixel (ties: the lower class) is read from the logits first (the
+ * softmax keeps their order), then the planes become probabilities in place. The argmax is the
+ * same as `softmaxArgmax`'s; the probabilities agree with it within 1e-6 (wasm.test.ts).
+ */
+export function softmaxArgmaxFast(
+  values: Float32Array,
+  offset: number,
+  classes: number,
+  plane: number,
+  argmax: Uint8Array,
+): void {
+  for (let k = 0; k < plane; k++) {
+    const i = offset + k;
+    let max = values[i]!;
+    let best = 0;
+    for (let c = 1, p = i + plane; c < classes; c++, p += plane) {
+      if (values[p]! > max) {
+        max = values[p]!;
+        best = c;
+      }
+    }
+    argmax[k] = best;
+  }
+  softmaxWhole(values, offset, classes, plane);
+}
+
+/**
  * mean (+)= scale × the un-flipped planes of a C×H×W block at `offset` that was computed on an
  * input flipped by `flip` (`flipPlanes` then adding, in one pass); `first` sets instead of adding.
  */
@@ -777,7 +805,7 @@ export class SoftmaxSlices {
     for (const [f, flip] of flips.entries()) {
       const offset = first + f * block;
       const argmax = this.argmax.subarray(f * plane, (f + 1) * plane);
-      softmaxArgmax(logits, offset, classes, plane, argmax);
+      softmaxArgmaxFast(logits, offset, classes, plane, argmax);
       // Un-flipped while averaged: read each flipped pixel from its mirrored place.
       addFlipped(mean, logits, offset, classes, box.width, box.height, flip, scale, f === 0);
       flipLabels(argmax, box.width, box.height, flip);

@@ -1,7 +1,7 @@
 // The WebAssembly softmax kernel agrees with the JavaScript path it speeds up (multiclass.ts
 // softmaxPlanes); tests/lint/wasm-build.test.ts checks its bytes are what softmax.wat compiles to.
 import { describe, expect, it } from 'vitest';
-import { softmaxLetterbox, softmaxPlanes, softmaxWhole } from '../multiclass';
+import { softmaxArgmax, softmaxArgmaxFast, softmaxLetterbox, softmaxPlanes, softmaxWhole } from '../multiclass';
 import type { Letterbox } from '../preprocess';
 import { softmaxKernelAvailable } from './softmax';
 
@@ -88,5 +88,22 @@ describe('WebAssembly kernels', () => {
       for (let i = 0; i < js.length; i++) maxDiff = Math.max(maxDiff, Math.abs(js[i]! - simd[i]!));
       expect(maxDiff).toBeLessThan(1e-6);
     }
+  });
+
+  it('softmaxArgmaxFast (the TTA path): the same argmax as softmaxArgmax, probabilities within 1e-6', () => {
+    const plane = 64 * 64;
+    const source = logits(5, 64, 64, 10, 77);
+    // Ties between classes resolve to the lower class in both.
+    for (let k = 0; k < 50; k++) source[2 * plane + k] = source[plane + k]!;
+    const js = source.slice();
+    const fast = source.slice();
+    const a = new Uint8Array(plane);
+    const b = new Uint8Array(plane);
+    softmaxArgmax(js, 0, 5, plane, a);
+    softmaxArgmaxFast(fast, 0, 5, plane, b);
+    expect(b).toEqual(a);
+    let maxDiff = 0;
+    for (let i = 0; i < js.length; i++) maxDiff = Math.max(maxDiff, Math.abs(js[i]! - fast[i]!));
+    expect(maxDiff).toBeLessThan(1e-6);
   });
 });

@@ -1,14 +1,11 @@
 // A seeded, untrained LGMSNet exported by the trainer's own code (tests/helpers/volume-model.py):
 // a 3D CT model with SPEC3D's model.json (patch, spacing, softmax label values), or its 2D twin
 // with the same labels, for the 3D inference, staging and gate tests and the CT benchmark.
-import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './serve';
+import { runTorchScript, TORCH_PYTHON } from './torch-python';
 
-/** Debian's Python with torch (the `python3` on PATH here is a shim without it), or undefined. */
-export const TORCH_PYTHON = [process.env.LGMS_PYTHON, '/usr/bin/python3', 'python3'].find(
-  (p) => p && spawnSync(p, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0,
-);
+export { TORCH_PYTHON };
 
 export interface VolumeModelOptions {
   dims?: 2 | 3;
@@ -27,7 +24,6 @@ export interface VolumeModelOptions {
 
 /** Writes the model folder (model.onnx, model.json) to `out` and returns it; a few seconds. */
 export function makeVolumeModel(out: string, o: VolumeModelOptions = {}): string {
-  if (!TORCH_PYTHON) throw new Error('no Python with torch (apt-get install python3-torch)');
   const args = [path.join(ROOT, 'tests', 'helpers', 'volume-model.py'), out, '--dims', String(o.dims ?? 3)];
   if (o.classes !== undefined) args.push('--classes', String(o.classes));
   if (o.values) args.push('--values', o.values.join(','));
@@ -37,15 +33,6 @@ export function makeVolumeModel(out: string, o: VolumeModelOptions = {}): string
   if (o.seed !== undefined) args.push('--seed', String(o.seed));
   if (o.id) args.push('--id', o.id);
   if (o.parent) args.push('--parent', o.parent);
-  execFileSync(TORCH_PYTHON, args, {
-    stdio: 'pipe',
-    timeout: 300_000,
-    env: {
-      ...process.env,
-      PYTHONPATH: path.join(ROOT, 'resources', 'trainer'),
-      PYTHONDONTWRITEBYTECODE: '1',
-      OMP_NUM_THREADS: '1',
-    },
-  });
+  runTorchScript(args);
   return out;
 }

@@ -267,7 +267,8 @@ def _fit(ctx: setup.TrainContext, args: argparse.Namespace, model: torch.nn.Modu
     while st["step"] < max_steps and not (st["step"] > 0 and out_of_time()):
         stop.check()
         ts = time.monotonic()
-        x, y, labelled = sample_batch(train, tuple(ctx.patch), ctx.batch_size, rng, args.mirror_only)
+        x, y, labelled = sample_batch(train, tuple(ctx.patch), ctx.batch_size, rng, args.mirror_only,
+                                           not args.no_flip)
         progress = st["step"] / max_steps if max_steps != math.inf else 0.0
         if args.time_limit:
             progress = max(progress, (time.monotonic() - t0) / args.time_limit)

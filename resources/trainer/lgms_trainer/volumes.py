@@ -190,11 +190,12 @@ def sample_patch(vol: Volume, patch: tuple[int, int, int], rng: np.random.Genera
 
 
 def augment_patch(image: np.ndarray, classes: np.ndarray, rng: np.random.Generator,
-                  mirror_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Cheap volume augmentation: in-plane flips (columns, and rows unless mirror_only), each with
-    probability ½, never along the slice axis (labelled slices keep their place); intensity
+                  mirror_only: bool = False, flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Cheap volume augmentation: in-plane flips (columns, and rows unless mirror_only; none when
+    not `flip`: a left-right flip swaps lateral labels such as the right and left kidney), each
+    with probability ½, never along the slice axis (labelled slices keep their place); intensity
     scaled by U(0.9, 1.1) and shifted by U(−0.05, 0.05) (inputs are in [0, 1])."""
-    axes = (2,) if mirror_only else (1, 2)
+    axes = () if not flip else (2,) if mirror_only else (1, 2)
     for a in axes:
         if rng.random() < 0.5:
             image, classes = np.flip(image, a), np.flip(classes, a)
@@ -203,14 +204,14 @@ def augment_patch(image: np.ndarray, classes: np.ndarray, rng: np.random.Generat
 
 
 def sample_batch(volumes: list[Volume], patch: tuple[int, int, int], batch_size: int, rng: np.random.Generator,
-                 mirror_only: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 mirror_only: bool = False, flip: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A training batch: x (B, 1, d, h, w) float32, target (B, d, h, w) int64 (255 ignored),
     labelled (B, d) bool; each patch from a volume drawn uniformly (sample_patch, augment_patch)."""
     xs, ys, ls = [], [], []
     for _ in range(batch_size):
         vol = volumes[int(rng.integers(len(volumes)))]
         image, classes, labelled = sample_patch(vol, patch, rng)
-        image, classes = augment_patch(image, classes, rng, mirror_only)
+        image, classes = augment_patch(image, classes, rng, mirror_only, flip)
         xs.append(image)
         ys.append(classes)
         ls.append(labelled)

@@ -22,7 +22,7 @@ from lgms_trainer.reference import write_reference
 from lgms_trainer.runtime import Events
 from lgms_trainer.sliding import gaussian_1d, predict_volume, validate_volumes, window_starts
 from lgms_trainer.train import run_train
-from lgms_trainer.volumes import load_volume, sample_batch, sample_patch
+from lgms_trainer.volumes import augment_patch, load_volume, sample_batch, sample_patch
 
 NODE_ORT = os.path.join(fixtures.TRAINER_DIR, "..", "..", "node_modules", "onnxruntime-node")
 HAS_NODE_ORT = bool(shutil.which("node")) and os.path.isdir(NODE_ORT)
@@ -135,6 +135,22 @@ class Patches(Staged):
         b = sample_batch([after], (32, 32, 32), 2, np.random.default_rng(5))
         for x, y in zip(a, b):
             self.assertTrue(torch.equal(x, y))
+
+
+class NoFlip(unittest.TestCase):
+    def test_no_flip_keeps_the_sides_of_lateral_labels(self):
+        # A right kidney (1) on the image's left half, a left kidney (2) on its right half.
+        classes = np.zeros((4, 8, 8), dtype=np.uint8)
+        classes[:, :, :4], classes[:, :, 4:] = 1, 2
+        image = classes.astype(np.float32) / 2
+        rng = np.random.default_rng(0)
+        flipped = sum(not np.array_equal(augment_patch(image, classes, rng)[1], classes) for _ in range(20))
+        self.assertGreater(flipped, 0)  # the default mirrors, which swaps the two kidneys
+        for _ in range(20):
+            self.assertTrue(np.array_equal(augment_patch(image, classes, rng, flip=False)[1], classes))
+
+    def test_the_option(self):
+        self.assertTrue(build_parser().parse_args(["train", "--data", "d", "--out", "o", "--no-flip"]).no_flip)
 
 
 class OneHot(torch.nn.Module):

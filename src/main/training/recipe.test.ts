@@ -128,6 +128,7 @@ describe('the trainer recipe (resources/trainer/lgms_trainer/options.json)', () 
     const argv = trainerArgv('train', trainRecipe(run({ parent: null, base: null, multiClass: true, hp, volume })));
     const value = (name: string) => argv[argv.indexOf(`--${name}`) + 1];
     expect(value('width')).toBe('8');
+    expect(flags(argv)).toContain('no-flip');
     expect([value('dims'), value('patch'), value('spacing'), value('normalization')]).toEqual([
       '3',
       '32,64,64',

@@ -142,6 +142,8 @@ export function trainRecipe(a: TrainRunInput): TrainerRecipe<'train'> {
     // A 3D run: the trainer reads volumes/<case>/ and writes the patch and spacing into model.json.
     ...(volume ? { dims: '3', patch: volume.patch.join(','), spacing: volume.spacing.join(',') } : {}),
     width: volume && !parent ? hp.width : undefined,
+    // A volume is in the patient's orientation: a left-right flip would swap lateral labels (right and left kidney).
+    'no-flip': volume ? true : undefined,
     // A first model reads the images as they were staged (the starter's input rule), also from scratch.
     ...(parent
       ? {}

@@ -122,7 +122,8 @@ describe.skipIf(skip)(skipTitle('a 3D model segments a CT series as one volume t
       { spacing, values: VALUES },
       async (patch, shape) =>
         (await session.run({ input: new ort.Tensor('float32', patch, [1, 1, ...shape]) })).logits!.data as Float32Array,
-      { patch: PATCH, mirrorAxes: [2] },
+      // A volume is not mirrored (volume-series.ts mirrorAxesOf).
+      { patch: PATCH, mirrorAxes: [] },
     );
     await session.release();
     let same = 0;

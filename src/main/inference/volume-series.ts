@@ -94,9 +94,17 @@ export function checkVolumeMemory(v: SeriesVolume, model: VolumeModelInput, clas
   );
 }
 
-/** The 2D pipeline's TTA setting as mirror axes of a volume: none, left-right, or left-right and up-down (2^k runs per window). */
+/**
+ * The mirror axes of a volume's test-time augmentation for the 2D pipeline's TTA setting: none.
+ * A volume is read in the patient's orientation and a 3D model is trained unmirrored (the
+ * trainer's --no-flip): a left-right mirror swaps lateral labels (the right and left kidney), so
+ * averaging it in paints one kidney with the other's label. The setting still asks for the heat
+ * map (the entropy of the one pass); `ttaFlips` is kept for a model trained mirrored, should one
+ * declare it.
+ */
 export function mirrorAxesOf(ttaFlips: 0 | 2 | 4): Axis[] {
-  return ttaFlips === 0 ? [] : ttaFlips === 2 ? [2] : [1, 2];
+  void ttaFlips;
+  return [];
 }
 
 /** One slice's prediction, as the predictions table stores it (worker.ts `insert`). */

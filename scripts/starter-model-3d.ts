@@ -1,11 +1,12 @@
-// Reproduces the shipped 3D starter (resources/models/lgmsnet3d-ct-demo) through the app's own
+// Reproduces the shipped 3D starter (resources/demo-models/lgmsnet3d-ct-demo) through the app's own
 // path: generated CT phantom volumes (src/main/demo/ct.ts: body, liver, spleen, two kidneys;
 // base domain unenhanced, shifted domain portal-venous with another field of view and slice
 // thickness) imported as DICOM, their organ maps given as a 3D task's labels on every slice,
 // the task's first model trained by the training service (staging SPEC3D volumes, the trainer's
 // --dims 3), then scored on held-out phantoms of both domains through the inference jobs, and
-// its folder copied into resources/models with the task's identity (model.json `task`), so a
-// fresh install creates the task and activates the model (registry.ts registerBuiltins).
+// its folder copied into resources/demo-models with the task's identity (model.json `task`):
+// "Load demo studies" with the CT volumes registers it (registry.ts registerBuiltins), which
+// creates the task once and activates the model there, before the volumes are imported.
 // Synthetic, not clinical.
 //
 //   LGMS_PYTHON=/usr/bin/python3 npx tsx scripts/starter-model-3d.ts [--time-limit 900] [--train 8]
@@ -33,7 +34,7 @@ const SLICES = Number(opt('slices', '48'));
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const WORK = path.resolve(ROOT, opt('work', '.tmp/starter3d'));
 const MODEL_ID = 'lgmsnet3d-ct-demo';
-const OUT = path.join(ROOT, 'resources', 'models', MODEL_ID);
+const OUT = path.join(ROOT, 'resources', 'demo-models', MODEL_ID);
 /** The demo CT task's identity on every workstation (model.json task.uid). */
 const TASK_UID = 'a3d0c7a5d0e14f6b9e2c8d1f0b7a4e53';
 const TASK_NAME = 'Abdominal organs CT (demo)';

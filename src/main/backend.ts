@@ -18,7 +18,7 @@ import { JobStore } from './jobs/store';
 import { ModelRegistry } from './models/registry';
 import { ModelShareMainService } from './models/share';
 import { ensurePrivateDataDir, privateFiles } from './data-dir';
-import { appVersion, resourcesDir } from './paths';
+import { appVersion, demoModelsDir, resourcesDir } from './paths';
 import { ReviewMainService } from './review/service';
 import { createDispatch, type Dispatch } from './rpc/dispatch';
 import { createInProcessTransport } from './rpc/in-process';
@@ -159,7 +159,7 @@ export function createBackend(options: BackendOptions): Backend {
     models: registry,
     modelShare,
     inference: engine,
-    demo: new DemoMainService(options.dataDir, importer),
+    demo: new DemoMainService(options.dataDir, importer, () => registry.registerBuiltins(demoModelsDir())),
     viewer: new ViewerMainService(db, frames),
     review,
     export: exporter,

@@ -25,6 +25,11 @@ export function resourcesDir(): string {
   return process.env.LGMS_RESOURCES_DIR ?? path.join(appRoot(), 'resources');
 }
 
+/** Models that come with the demo's CT volumes (the 3D starter), registered when they are loaded: resources/demo-models. */
+export function demoModelsDir(): string {
+  return path.join(resourcesDir(), 'demo-models');
+}
+
 export function appVersion(): string {
   const pkg = JSON.parse(readFileSync(path.join(appRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;

@@ -12,15 +12,24 @@ const SEEDS = { base: 4001, shifted: 4002 } as const;
 const CT_SEED = 4101;
 
 export class DemoMainService implements DemoService {
+  /**
+   * `installDemoModels`: registers the models that go with the demo's CT volumes (resources/
+   * demo-models: the 3D starter and its task), called before the CT volumes are imported so
+   * they are segmented by it; returns the folders that could not be registered, with why.
+   */
   constructor(
     private readonly dataDir: string,
     private readonly importer: ImportMainService,
+    private readonly installDemoModels: () => string[] = () => [],
   ) {}
 
   async load(input: Parameters<DemoService['load']>[0] = {}): Promise<{ jobId: number; files: number }> {
     const o = demoMethods.load.parse(input);
     const root = path.join(this.dataDir, 'demo-studies');
     const domains = o.domain === 'both' ? (['base', 'shifted'] as const) : [o.domain];
+    // The CT phantom's own model and task (the 3D starter), before its volumes arrive.
+    if (o.ctVolume)
+      for (const problem of this.installDemoModels()) process.stderr.write(`demo model not installed: ${problem}\n`);
     let files = 0;
     for (const domain of domains) {
       const written = await writeDemoStudies(path.join(root, domain), {

@@ -159,7 +159,7 @@ export function createBackend(options: BackendOptions): Backend {
     models: registry,
     modelShare,
     inference: engine,
-    demo: new DemoMainService(options.dataDir, importer, () => registry.registerBuiltins(demoModelsDir())),
+    demo: new DemoMainService(options.dataDir, importer, () => installDemoModels(registry, events)),
     viewer: new ViewerMainService(db, frames),
     review,
     export: exporter,
@@ -288,4 +288,14 @@ function fineTuning(o: {
 /** `{ key: value }` when the option is set, else nothing (exactOptionalPropertyTypes). */
 function pick<K extends keyof BackendOptions>(o: BackendOptions, key: K): Partial<Pick<BackendOptions, K>> {
   return o[key] === undefined ? {} : ({ [key]: o[key] } as Pick<BackendOptions, K>);
+}
+
+/** Registers the demo's own models (resources/demo-models) and tells the views their tasks and versions changed. */
+function installDemoModels(registry: ModelRegistry, events: Emitter<Events>): string[] {
+  const problems = registry.registerBuiltins(demoModelsDir());
+  for (const v of registry.actives()) {
+    events.emit('onDidChangeTasks', { taskIds: [v.taskId] });
+    events.emit('onDidChangeModels', { activeId: v.id });
+  }
+  return problems;
 }

@@ -399,7 +399,8 @@ export function inputStatisticsOf(registry: Pick<ModelRegistry, 'lineage'>, id: 
  */
 function failureMessage(failed: { reason: string }[], total: number): string {
   const first = failed[0]!.reason;
-  if (failed.length === total && failed.every((f) => f.reason === first)) return first;
+  // A series refused whole (a 3D model: not a regular stack, over the memory budget) says why once.
+  if (total > 1 && failed.length === total && failed.every((f) => f.reason === first)) return first;
   return `${failed.length} of ${total} images could not be segmented: ${first}`;
 }
 

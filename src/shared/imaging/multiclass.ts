@@ -146,18 +146,7 @@ export function softmaxArgmaxFast(
   plane: number,
   argmax: Uint8Array,
 ): void {
-  for (let k = 0; k < plane; k++) {
-    const i = offset + k;
-    let max = values[i]!;
-    let best = 0;
-    for (let c = 1, p = i + plane; c < classes; c++, p += plane) {
-      if (values[p]! > max) {
-        max = values[p]!;
-        best = c;
-      }
-    }
-    argmax[k] = best;
-  }
+  for (let k = 0; k < plane; k++) argmax[k] = argmaxAt(values, offset + k, classes, plane);
   softmaxWhole(values, offset, classes, plane);
 }
 

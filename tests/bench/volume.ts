@@ -16,7 +16,11 @@
 //
 //   npx tsx tests/bench/volume.ts [--steps 8] [--modes 3d,2d,2.5d] [--time-limit 300]
 //        [--patch 32,32,32] [--batch-size 4] [--lr 0.003] [--width 8] [--val-every 4] [--mirror none|lr]
-//        [--init starter|scratch]
+//        [--init starter|scratch] [--tune] [--trainer-args '--ema 0.99']
+//
+// --tune scores on the recipe-choosing split of sparse-volume-lib.ts (trains on every 2k-th slice,
+// scores only slices the benchmark proper has labelled), so a recipe is never chosen on the
+// benchmark's scored slices.
 //        [--out .tmp/bench/volume.json]
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,6 +62,8 @@ const lr = flag('lr', '0.003');
 const width = flag('width', '8');
 const valEvery = flag('val-every', '4');
 const mirrorAxes: Axis[] = flag('mirror', 'none') === 'lr' ? [2] : [];
+// Further trainer options for the 3D model, e.g. --trainer-args '--ema 0.99' (recorded in the output).
+const extraTrainerArgs = flag('trainer-args', '').split(' ').filter(Boolean);
 
 /** A C-order .npy file (format 1.0) of `data` with `shape`: '<f4' for Float32Array, '|u1' for Uint8Array. */
 function npy(data: Float32Array | Uint8Array, shape: readonly number[]): Buffer {
@@ -101,11 +107,16 @@ const volumeModel: ModelRunner = async (c) => {
   writeFileSync(path.join(cas, 'meta.json'), JSON.stringify(meta));
   const model = path.join(c.dir, `model-${c.step}-3d`);
   const t0 = performance.now();
-  runPython([
+  const events = runPython([
     ...['-m', 'lgms_trainer', 'train', '--dims', '3', '--data', data, '--val-data', data, '--out', model],
     ...['--label-map', c.labelMap, '--time-limit', String(c.timeLimit), '--patch', patch, '--batch-size', batchSize],
     ...['--optimizer', 'adamw', '--lr', lr, '--width', width, '--val-every', valEvery, '--threads', '2', '--seed', '1'],
+    ...extraTrainerArgs,
   ]);
+  // The trainer's own validation (Dice on the labelled slices) at each epoch: the learning curve.
+  const curve = events
+    .filter((e) => e.event === 'epoch')
+    .map((e) => ({ step: e.step, valDice: e.valDice, seconds: e.elapsedSeconds }));
   const trainSeconds = Math.round((performance.now() - t0) / 1000);
   const manifest = JSON.parse(readFileSync(path.join(model, 'model.json'), 'utf8')) as {
     input: { patch: Shape3; spacing: Shape3 };
@@ -131,6 +142,7 @@ const volumeModel: ModelRunner = async (c) => {
     ...score,
     trainSeconds,
     steps: manifest.training.steps,
+    curve,
     inferSeconds: Math.round(inferSeconds),
     load: os.loadavg()[0],
   };
@@ -144,9 +156,10 @@ for (const m of flag('modes', '3d,2d,2.5d').split(',')) {
 
 await runSparseVolumeBench({
   bench: 'volume',
+  tune: args.includes('--tune'),
   steps: flag('steps', '8').split(',').map(Number),
   timeLimit: Number(flag('time-limit', '300')),
   models,
   outFile: path.resolve(flag('out', path.join(ROOT, '.tmp', 'bench', 'volume.json'))),
-  extra: { init, patch, batchSize, lr, width, valEvery, mirrorAxes, loadAtStart: os.loadavg() },
+  extra: { init, patch, batchSize, lr, width, valEvery, mirrorAxes, extraTrainerArgs, loadAtStart: os.loadavg() },
 });

@@ -15,7 +15,7 @@ import unittest
 import fixtures
 import torch
 
-from lgms_trainer.blocks import StableGroupNorm, fold_patches_3d, unfold_patches_3d
+from lgms_trainer.blocks import DepthwiseConv3d, StableGroupNorm, fold_patches_3d, unfold_patches_3d
 from lgms_trainer.complexity import count_macs
 from lgms_trainer.export import OPSET, export_onnx, write_onnx
 from lgms_trainer.model import (DEPTHS_3D, EXPECTED_PARAMETERS, EXPECTED_PARAMETERS_3D, build_model,
@@ -121,6 +121,37 @@ class VolumeGroupNorm(unittest.TestCase):
         stable.load_state_dict(ref.state_dict())
         self.assertLess((stable.eval()(x) - ref(x)).abs().max().item(), 1e-5)
         self.assertLess((stable.train()(x) - ref(x)).abs().max().item(), 1e-5)
+
+
+class DepthwiseFFT(unittest.TestCase):
+    """The LMS block's depthwise kernels train through the FFT (blocks.depthwise_conv3d_fft):
+    the same output and gradients as the direct Conv3d, on odd sizes (FFT sizes padded up) and
+    every kernel size the block uses; evaluation keeps the direct convolution."""
+
+    def test_fft_matches_direct_convolution(self):
+        for k in (3, 5, 7, 9):
+            torch.manual_seed(k)
+            conv = DepthwiseConv3d(3, k)
+            x = torch.randn(2, 3, 7, 10, 12)
+            grads = []
+            for fft in (True, False):
+                DepthwiseConv3d.fft_in_training = fft
+                try:
+                    conv.zero_grad()
+                    xx = x.clone().requires_grad_()
+                    y = conv.train()(xx)
+                    (y * torch.linspace(-1, 1, y.numel()).reshape(y.shape)).sum().backward()
+                    grads.append((y.detach(), xx.grad, conv.weight.grad.clone(), conv.bias.grad.clone()))
+                finally:
+                    DepthwiseConv3d.fft_in_training = True
+            for a, b in zip(*grads):
+                self.assertEqual(a.shape, b.shape)
+                self.assertLess((a - b).abs().max().item(), 2e-5 * max(1.0, b.abs().max().item()), f"k={k}")
+            direct = torch.nn.functional.conv3d(x, conv.weight, conv.bias, padding=k // 2, groups=3)
+            self.assertTrue(torch.equal(conv.eval()(x), direct))
+
+    def test_state_dict_names_unchanged(self):
+        self.assertEqual(sorted(DepthwiseConv3d(4, 9).state_dict()), ["bias", "weight"])
 
 
 class Export3D(unittest.TestCase):

@@ -221,9 +221,14 @@ def load_staged(path: str, shape: Sequence[int]) -> torch.Tensor:
 
 
 def augment(images: torch.Tensor, masks: torch.Tensor, rng: np.random.Generator,
-            mirror_only: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+            mirror_only: bool = False, flip: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Random flips and 90° rotations per sample (the authors' augmentation); with mirror_only,
-    left-right mirroring alone (an ultrasound image keeps its probe at the top: rows are depth)."""
+    left-right mirroring alone (an ultrasound image keeps its probe at the top: rows are depth);
+    without `flip` (--no-flip), the images as they are: a task whose labels have a side (right and
+    left kidney) reads the side from where it lies in the image, which a mirror swaps (and a 180°
+    turn is two mirrors); the rng is not drawn from."""
+    if not flip:
+        return images, masks
     out_i, out_m = [], []
     square = images.shape[-1] == images.shape[-2]
     for x, m in zip(images, masks):

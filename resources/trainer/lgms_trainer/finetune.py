@@ -32,6 +32,7 @@ class Recipe:
     zoom: float = 0.0  # largest relative zoom of the scale augmentation (0 = off)
     ema: float = 0.0  # decay of the weight average validated and saved (0 = the live weights)
     mirror_only: bool = False  # left-right mirroring only, no up-down flips or 90° rotations
+    no_flip: bool = False  # no flips or turns at all: the task's labels have a side (right and left kidney)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.replay_fraction <= 0.9:
@@ -61,7 +62,9 @@ class Recipe:
             parts.append(f"zoom ±{self.zoom:g}")
         if self.ema > 0:
             parts.append(f"weight average decay {self.ema:g}")
-        if self.mirror_only:
+        if self.no_flip:
+            parts.append("no flips or turns")
+        elif self.mirror_only:
             parts.append("left-right mirroring only")
         return ", ".join(parts) or "plain"
 

@@ -86,7 +86,8 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
     return Recipe(replay_dir=getattr(args, "replay", None), replay_fraction=getattr(args, "replay_fraction", 0.0),
                   anchor=getattr(args, "anchor", 0.0), freeze_norm=getattr(args, "freeze_norm", False),
                   appearance=getattr(args, "appearance", 0.0), zoom=getattr(args, "zoom", 0.0),
-                  ema=getattr(args, "ema", 0.0), mirror_only=getattr(args, "mirror_only", False))
+                  ema=getattr(args, "ema", 0.0), mirror_only=getattr(args, "mirror_only", False),
+                  no_flip=getattr(args, "no_flip", False))
 
 
 def lr_at(base: float, progress: float, schedule: str) -> float:
@@ -216,7 +217,7 @@ def _fit_and_package(ctx: setup.TrainContext, args: argparse.Namespace, events: 
                 xb = appearance_augment(xb, aug_rng, recipe.appearance)
             if recipe.zoom > 0:
                 xb, yb = scale_augment(xb, yb, aug_rng, 0.5, recipe.zoom)
-            xb, yb = augment(xb, yb, aug_rng, mirror_only=recipe.mirror_only)
+            xb, yb = augment(xb, yb, aug_rng, mirror_only=recipe.mirror_only, flip=not recipe.no_flip)
             progress = step / max_steps if max_steps != math.inf else 0.0
             if args.time_limit:
                 progress = max(progress, (time.monotonic() - t0) / args.time_limit)

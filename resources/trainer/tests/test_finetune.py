@@ -112,6 +112,20 @@ class RecipeParts(unittest.TestCase):
         xr, _ = augment(x, m, np.random.default_rng(0))
         self.assertFalse(torch.equal(xr[:, 0].sort(dim=-1).values, x[:, 0]))  # the authors' rotations move rows
 
+    def test_no_flip_keeps_the_sides_of_lateral_labels_in_2d(self):
+        from lgms_trainer.data import augment
+        # A right kidney (1) on the image's left half, a left kidney (2) on its right half, as an axial CT shows them.
+        m = torch.zeros((32, 1, 8, 8), dtype=torch.uint8)
+        m[..., :4], m[..., 4:] = 1, 2
+        x = m.float() / 2
+        for mirror_only in (False, True):
+            _, moved = augment(x, m, np.random.default_rng(0), mirror_only=mirror_only)
+            self.assertTrue(any(not torch.equal(moved[i], m[i]) for i in range(32)))  # mirrored: the kidneys swap sides
+            rng = np.random.default_rng(0)
+            xa, ma = augment(x, m, rng, mirror_only=mirror_only, flip=False)
+            self.assertTrue(torch.equal(xa, x) and torch.equal(ma, m))  # every image as it was
+        self.assertEqual(Recipe(no_flip=True, mirror_only=True).describe(), "no flips or turns")
+
     def test_validation_interval(self):
         self.assertEqual(validation_interval(3, 2), 3)
         self.assertEqual(validation_interval(None, 2), 10)  # 16 images, batch 8: every 20 steps
@@ -160,6 +174,14 @@ class FineTuneCli(unittest.TestCase):
                                                   "valN", "bestDice", "bestEpoch", "parentDistance", "elapsedSeconds"})
         with open(os.path.join(out, "model.json")) as f:
             self.assertEqual(json.load(f)["parent"], "parent-model")
+
+    def test_no_flip_reaches_a_2d_run(self):
+        # What the app sends for a 2D task whose labels have a side (src/main/training/recipe.ts).
+        out = os.path.join(self.tmp, "lateral")
+        rc, events, err = fixtures.run_cli("train", "--data", self.staged, "--val-data", self.staged, "--init", self.parent,
+                                           "--out", out, "--max-steps", "1", "--batch-size", "2", "--no-flip")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(events[0]["recipe"], "no flips or turns")
 
     def test_staged_input_of_the_wrong_shape_is_an_error_event(self):
         bad = os.path.join(self.tmp, "bad")

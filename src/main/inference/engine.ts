@@ -21,6 +21,7 @@ import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import type { JobStore } from '../jobs/store';
 import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../models/registry';
+import { readTask } from '../tasks/queries';
 import { startWorker } from '../workers';
 import { loadRequestOf, type EngineReply, type EngineRequest } from './protocol';
 import { candidates } from './providers';
@@ -37,6 +38,7 @@ import {
   studyOfSeries,
   taskName,
 } from './queries';
+import { ttaFlipsOfJob } from './tta';
 import type { InferenceWorkerData } from './worker';
 
 export interface EngineOptions {
@@ -284,16 +286,16 @@ export class InferenceEngine implements InferenceService {
     const params = job.params;
     const seriesId = params.seriesId;
     const imageIds = seriesImageIds(this.o.db, seriesId);
-    const ttaFlips = params.ttaFlips ?? this.o.settings().ttaFlips;
+    const taskId = params.taskId ?? STARTER_TASK_ID;
     // The job's task's active version segments; another task's model is swapped out first.
-    const version: ResolvedVersion | null = this.o.registry.active(params.taskId ?? STARTER_TASK_ID);
+    const version: ResolvedVersion | null = this.o.registry.active(taskId);
     if (!version || this.state.model?.id !== version.id) {
       const loaded = version
         ? await this.load(version).then(
             () => null,
             (e: unknown) => (e as Error).message,
           )
-        : `${this.taskName(params.taskId ?? STARTER_TASK_ID)} has no active model`;
+        : `${this.taskName(taskId)} has no active model`;
       if (loaded !== null) {
         const final = this.o.jobs.finish('inference', jobId, 'failed', { error: loaded });
         this.jobWaiters.get(jobId)?.(final.status);
@@ -301,6 +303,11 @@ export class InferenceEngine implements InferenceService {
         return;
       }
     }
+    const { request: ttaFlips, used: ttaFlipsUsed } = ttaFlipsOfJob(
+      params.ttaFlips ?? this.o.settings().ttaFlips,
+      modelDims(version!.manifest),
+      readTask(this.o.db, taskId)?.labels ?? [],
+    );
     this.o.jobs.markRunning(jobId, () => Atomics.store(new Int32Array(this.cancel), 0, 1));
     setSeriesStatus(this.o.db, seriesId, 'segmenting');
     const reply = await this.request({
@@ -329,7 +336,7 @@ export class InferenceEngine implements InferenceService {
           failed: reply.failed,
           provider: this.state.provider,
           model: this.state.model,
-          ttaFlips,
+          ttaFlips: ttaFlipsUsed,
           timingsMs: round(reply.timings),
         },
         progress: { phase: 'done', done: reply.done + reply.failed.length, total: imageIds.length },

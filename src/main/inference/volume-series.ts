@@ -107,6 +107,16 @@ export function mirrorAxesOf(ttaFlips: 0 | 2 | 4): Axis[] {
   return [];
 }
 
+/**
+ * The test-time flips a volume's inference actually uses, counted as predictions.tta_flips and
+ * the job's result count them (postprocess.ts TTA_FLIPS: 0 = the one unmirrored pass, 2 = one
+ * mirror axis, 4 = two): what is stored is what ran, not the setting. 0 today (mirrorAxesOf).
+ */
+export function volumeTtaFlips(ttaFlips: 0 | 2 | 4): 0 | 2 | 4 {
+  const axes = mirrorAxesOf(ttaFlips).length;
+  return axes === 0 ? 0 : axes === 1 ? 2 : 4;
+}
+
 /** One slice's prediction, as the predictions table stores it (worker.ts `insert`). */
 export interface VolumeSlicePrediction {
   imageId: number;

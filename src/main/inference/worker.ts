@@ -27,7 +27,14 @@ import type { InferenceTimings } from '../../shared/contract';
 import { knownUnavailable, ORT_NAME, type ProviderFailure } from './providers';
 import { VolumeInferenceCancelled, type RunPatch } from '../../shared/imaging/sliding-window';
 import type { VolumeModelInput } from '../../shared/model/manifest';
-import { checkVolumeMemory, segmentSeriesVolume, seriesVolume, VOLUME_MEMORY_BUDGET, VolumeRefused } from './volume-series';
+import {
+  checkVolumeMemory,
+  segmentSeriesVolume,
+  seriesVolume,
+  VOLUME_MEMORY_BUDGET,
+  VolumeRefused,
+  volumeTtaFlips,
+} from './volume-series';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 // A provider that cannot load (no CUDA, no GPU) is expected: its error is recorded and shown
@@ -384,7 +391,9 @@ async function segmentVolumes(req: SegmentRequest, model: Loaded, volume: Volume
       });
       const t1 = performance.now();
       db.transaction(() => {
-        for (const p of r.slices) insert.run({ ...p, modelVersionId: model.modelVersionId, flips: req.ttaFlips, timings: null });
+        // The flips that ran (none for a volume), not the setting that asked for the heat map.
+        const flips = volumeTtaFlips(req.ttaFlips);
+        for (const p of r.slices) insert.run({ ...p, modelVersionId: model.modelVersionId, flips, timings: null });
       })();
       const t2 = performance.now();
       timings.decode += r.timings.decode;

@@ -1,7 +1,8 @@
 // The registry gate: a registered candidate is loaded in onnxruntime (the worker's load probes
 // it on a constant input), then candidate and parent segment the same frozen validation images
 // through the real inference pipeline (a dedicated inference worker: decode, toModelInput,
-// onnxruntime, flip TTA, un-letterbox, clean-up, stored as predictions of each version). Per-case
+// onnxruntime, flip TTA as inference runs it (none for a task whose labels have a side,
+// inference/tta.ts), un-letterbox, clean-up, stored as predictions of each version). Per-case
 // Dice against the current labels, the paired bootstrap 95 % interval of the mean difference
 // and the verdict are stored in model_version_training.gate. The same comparison runs on the
 // reference set of the parent's own domain shipped with the model (model.json `referenceSet`),
@@ -23,14 +24,17 @@ import { modelDims, type ModelManifest } from '../../shared/model/manifest';
 import type { FirstModelGate, GateCase, GateLabelComparison, GateResult } from '../../shared/contract/training';
 import { bootstrapMean, gateComparison, independentOfParent, pairedBootstrap } from '../../shared/model/gate';
 import { diceByLabel } from '../../shared/imaging/label-dice';
+import { ttaFlipsForTask } from '../../shared/model/laterality';
 import { readRaster } from '../imaging/raster/read';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
 import { maskReaders, storeGate, taskLabelsOfRun, trainingRecord, validationCases } from './queries';
 import { loadRequestOf, type EngineReply, type EngineRequest } from '../inference/protocol';
 import { candidates } from '../inference/providers';
+import { ttaFlipsOfJob } from '../inference/tta';
 import type { InferenceWorkerData } from '../inference/worker';
 import type { ModelRegistry } from '../models/registry';
+import { readTask } from '../tasks/queries';
 import { startWorker } from '../workers';
 
 export interface GateOptions {
@@ -82,11 +86,15 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
   const labels = perLabel ? taskLabelsOfRun(o.db, record.runId) : [];
   const values = labels.map((l) => l.value);
   const worker = new GateWorker(o);
-  const ttaFlips = o.ttaFlips();
+  // The flips inference would run for each version (none for a task whose labels have a side); the candidate's are reported.
+  const requested = o.ttaFlips();
+  const taskLabels = readTask(o.db, candidate.taskId)?.labels ?? [];
+  const flipsOf = (v: { manifest: ModelManifest }) => ttaFlipsOfJob(requested, modelDims(v.manifest), taskLabels);
+  const ttaFlips = flipsOf(candidate).used;
   try {
     const ids = cases.map((c) => c.imageId);
     const provider = await worker.load(candidate);
-    await worker.segment(ids, ttaFlips);
+    await worker.segment(ids, flipsOf(candidate).request);
     const masks = maskReaders(o.db);
     const predicted = (versionId: number, imageId: number, n: number) => {
       const p = masks.prediction(imageId, versionId);
@@ -124,8 +132,9 @@ export async function runGate(o: GateOptions, candidateVersionId: number): Promi
     }
 
     const parentId = record.parentVersionId;
-    await worker.load(o.registry.get(parentId));
-    await worker.segment(ids, ttaFlips);
+    const parent = o.registry.get(parentId);
+    await worker.load(parent);
+    await worker.segment(ids, flipsOf(parent).request);
     const scored: GateCase[] = cases.map((c) => {
       const n = c.rows * c.columns;
       const truth = truthOf(c);
@@ -232,7 +241,8 @@ export async function runReferenceGate(o: GateOptions, candidateVersionId: numbe
   const set = referenceSetOf(o, record.parentVersionId);
   if (!set || set.images.length === 0) return null;
   const worker = new GateWorker(o);
-  const ttaFlips = o.ttaFlips();
+  // Both versions are 2D here: no flips for a task whose labels have a side.
+  const ttaFlips = ttaFlipsForTask(o.ttaFlips(), readTask(o.db, o.registry.get(candidateVersionId).taskId)?.labels ?? []);
   try {
     const provider = await worker.load(o.registry.get(candidateVersionId));
     const candidate = await worker.segmentFiles(set.images, ttaFlips);

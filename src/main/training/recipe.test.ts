@@ -4,6 +4,7 @@
 // resources/trainer/tests/test_options.py.)
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { codesForName } from '../../shared/model/codes';
 import { readModelPackage } from '../models/package';
 import type { ResolvedVersion } from '../models/registry';
 import { trainRecipe, trainerArgv, trainerOptions, type TrainRunInput } from './recipe';
@@ -12,11 +13,14 @@ import { DEFAULT_HYPERPARAMETERS, FIRST_MODEL_HYPERPARAMETERS } from './service'
 const STARTER_DIR = path.resolve('resources/models/lgmsnet-starter');
 const starter: ResolvedVersion = { id: 1, dir: STARTER_DIR, manifest: readModelPackage(STARTER_DIR).manifest, taskId: 1 };
 
+/** A label with the codes the tasks service gives it (codes.ts). */
+const label = (name: string, value: number) => ({ name, type: codesForName(name, value).type });
+
 function run(over: Partial<TrainRunInput>): TrainRunInput {
   return {
     id: 7,
     hp: { ...DEFAULT_HYPERPARAMETERS },
-    task: { id: 3, name: 'Liver' },
+    task: { id: 3, name: 'Liver', labels: [label('Liver', 1)] },
     parent: starter,
     base: starter,
     staging: '/tmp/staging/run-7',
@@ -143,6 +147,27 @@ describe('the trainer recipe (resources/trainer/lgms_trainer/options.json)', () 
     expect(ft[ft.indexOf('--spacing') + 1]).toBe('2.5,1.5,1.5');
     expect(flags(ft)).not.toContain('normalization');
     expect(flags(ft)).not.toContain('width'); // the trainer reads the parent's from its weights
+  });
+
+  it('a 2D task whose labels have a side: --no-flip for its first model and its fine-tunes, never --mirror-only', () => {
+    const organs = { id: 4, name: 'Abdomen CT', labels: ['Liver', 'Spleen', 'Right kidney', 'Left kidney'].map(label) };
+    const first = { ...DEFAULT_HYPERPARAMETERS, ...FIRST_MODEL_HYPERPARAMETERS, init: 'starter' as const };
+    const firstArgv = trainerArgv('train', trainRecipe(run({ task: organs, parent: null, multiClass: true, hp: first })));
+    expect(flags(firstArgv)).toContain('no-flip');
+    expect(flags(firstArgv)).not.toContain('mirror-only');
+    expect(flags(firstArgv)).not.toContain('dims'); // still a 2D run
+    const fineTune = trainerArgv('train', trainRecipe(run({ task: organs, multiClass: true, hp: everything })));
+    expect(flags(fineTune)).toContain('no-flip');
+    expect(flags(fineTune)).not.toContain('mirror-only');
+    // By the code alone: a label renamed "Kidney A" that kept SNOMED CT 9846003 (Right kidney).
+    const renamed = { ...organs, labels: [{ name: 'Kidney A', type: label('Right kidney', 1).type }] };
+    expect(flags(trainerArgv('train', trainRecipe(run({ task: renamed, multiClass: true }))))).toContain('no-flip');
+    // A task without a side keeps its recipe: the first model mirrors left-right only, a fine-tune uses every flip.
+    const lesion = { id: 1, name: 'Breast lesion', labels: [label('lesion', 1)] };
+    const usFirst = trainerArgv('train', trainRecipe(run({ task: lesion, parent: null, multiClass: true, hp: first })));
+    expect(flags(usFirst)).toContain('mirror-only');
+    expect(flags(usFirst)).not.toContain('no-flip');
+    expect(flags(trainerArgv('train', trainRecipe(run({ task: lesion }))))).not.toContain('no-flip');
   });
 
   it('refuses an option the trainer does not list, naming it', () => {

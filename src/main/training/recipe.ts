@@ -9,6 +9,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import options from '../../../resources/trainer/lgms_trainer/options.json';
+import { hasLaterality, type LabelForLaterality } from '../../shared/model/laterality';
 import type { ModelManifest } from '../../shared/model/manifest';
 import type { Task } from '../../shared/contract/tasks';
 import type { ResolvedVersion } from '../models/registry';
@@ -97,7 +98,8 @@ function normalizationArg(n: ModelManifest['input']['normalization']): string {
 export interface TrainRunInput {
   id: number;
   hp: Hyperparameters;
-  task: Pick<Task, 'id' | 'name'>;
+  /** Its labels (retired ones too) decide whether images may be mirrored (laterality.ts). */
+  task: Pick<Task, 'id' | 'name'> & { labels: readonly LabelForLaterality[] };
   /** The version fine-tuned; null for a task's first model. */
   parent: ResolvedVersion | null;
   /** The version whose input rule the images were staged with (the parent, else the starter); null for a 3D first model from scratch. */
@@ -123,6 +125,9 @@ export interface TrainRunInput {
  */
 export function trainRecipe(a: TrainRunInput): TrainerRecipe<'train'> {
   const { id, hp, task, parent, base, staging, multiClass, size, volume } = a;
+  // A volume is in the patient's orientation, and so is a 2D image of a task whose labels have a
+  // side: a left-right flip would swap lateral labels (right and left kidney), so no flips at all.
+  const noFlip = volume !== undefined || hasLaterality(task.labels);
   const replay = parent ? path.join(parent.dir, 'replay') : '';
   // The replay set is the starter's binary lesion masks: never mixed into a task's label map.
   const replays = parent !== null && !multiClass && existsSync(replay) && hp.replayFraction > 0;
@@ -142,8 +147,7 @@ export function trainRecipe(a: TrainRunInput): TrainerRecipe<'train'> {
     // A 3D run: the trainer reads volumes/<case>/ and writes the patch and spacing into model.json.
     ...(volume ? { dims: '3', patch: volume.patch.join(','), spacing: volume.spacing.join(',') } : {}),
     width: volume && !parent ? hp.width : undefined,
-    // A volume is in the patient's orientation: a left-right flip would swap lateral labels (right and left kidney).
-    'no-flip': volume ? true : undefined,
+    'no-flip': noFlip ? true : undefined,
     // A first model reads the images as they were staged (the starter's input rule), also from scratch.
     ...(parent
       ? {}
@@ -174,6 +178,7 @@ export function trainRecipe(a: TrainRunInput): TrainerRecipe<'train'> {
     ema: hp.ema > 0 ? hp.ema : undefined,
     appearance: hp.appearance > 0 ? hp.appearance : undefined,
     zoom: hp.zoom > 0 ? hp.zoom : undefined,
-    'mirror-only': hp.mirrorOnly,
+    // Mirroring only (a first model) is no mirroring when the task's labels have a side.
+    'mirror-only': noFlip ? undefined : hp.mirrorOnly,
   };
 }

@@ -102,7 +102,7 @@ export const DEFAULT_HYPERPARAMETERS = {
   appearance: 0,
   /** Largest relative zoom of the scale augmentation (0 = none). */
   zoom: 0,
-  /** Left-right mirroring only (ultrasound keeps depth down) instead of all flips and 90° turns. */
+  /** Left-right mirroring only (ultrasound keeps depth down) instead of all flips and 90° turns; none at all for a task whose labels have a side (recipe.ts). */
   mirrorOnly: false,
   /** Epochs between validations; 0 = the trainer's own interval (every ≥ 20 steps). */
   valEvery: 0,
@@ -139,6 +139,8 @@ export type Hyperparameters = {
  * change covers what differs between scanners and presets, which a task's first dozen labelled
  * images rarely span (tests/bench/new-task.ts, docs/benchmarks.md "firstmodel"). Initialisation
  * from the starter's weights (head replaced) is the default; scratch is the other choice.
+ * A task whose labels have a side (right and left kidney, src/shared/model/laterality.ts) is not
+ * mirrored at all, first model or fine-tune: recipe.ts sends the trainer's --no-flip instead.
  */
 export const FIRST_MODEL_HYPERPARAMETERS = {
   maxSteps: FIRST_MODEL_MAX_STEPS,

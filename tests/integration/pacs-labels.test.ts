@@ -15,7 +15,7 @@ import { labelMap } from '../../src/main/review/labels';
 import { CODE_CATALOGUE } from '../../src/shared/model/codes';
 import { encodeRle } from '../../src/shared/imaging/rle';
 import { splitFor } from '../../src/shared/review/split';
-import type { PacsPullReport, Task } from '../../src/shared/contract';
+import type { JobOf, PacsPullReport, Task } from '../../src/shared/contract';
 import { requireFixtures, sources } from '../fixtures';
 import { orthancUnavailable, startOrthanc, type Orthanc } from '../helpers/orthanc';
 import { tempDir } from '../helpers/temp';
@@ -37,7 +37,8 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
   const task = { a: 0, b: 0 };
   let seriesUid = '';
 
-  const open = (name: 'a' | 'b') => createBackend({ dataDir: path.join(tmp.dir, name), transport: 'http', inference: false });
+  const open = (name: 'a' | 'b' | 'c' | 'd') =>
+    createBackend({ dataDir: path.join(tmp.dir, name), transport: 'http', inference: false });
   const sameTask = (backend: Backend, labels = ['Liver', 'Spleen']): Promise<Task> =>
     backend.services.tasks.create({
       name: `Abdomen ${labels.join(' ')}`,
@@ -58,6 +59,13 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
     return backend.services.review.submit({ seriesId, taskId });
   }
   /** Each image's current label map of the task, keyed by SOP Instance UID. */
+  /** Pulls the team's labels of the task as a job, waits for it and returns its report (the job must end done). */
+  async function pull(backend: Backend, taskId: number, endpointId: number): Promise<PacsPullReport> {
+    const { jobId } = await backend.services.dicomweb.pullTaskLabels({ taskId, endpointId });
+    const job = await backend.dicomweb.wait(jobId);
+    expect(job, job.error ?? '').toMatchObject({ kind: 'pull', status: 'done', error: null });
+    return (job as JobOf<'pull'>).result!;
+  }
   const mapsBySop = (backend: Backend, taskId: number) => {
     const series = seriesByUid(backend.db, seriesUid)!;
     return new Map(seriesImages(backend.db, series.id).map((im) => [im.sopInstanceUid!, labelMap(backend.db, im.id, taskId)]));
@@ -113,7 +121,7 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
 
     // Workstation B has never seen the series: the pull retrieves it with the SEG.
     expect(seriesByUid(b.db, seriesUid)).toBeUndefined();
-    const report = await b.services.dicomweb.pullTaskLabels({ taskId: task.b, endpointId: endpoint.b });
+    const report = await pull(b, task.b, endpoint.b);
     expect(report).toMatchObject({ found: 1, alreadyHere: 0, notOfTask: [], refused: [], seriesRetrieved: 1 });
     expect(report.imported).toHaveLength(1);
     expect(report.imported[0]).toMatchObject({ sopInstanceUid: push!.sopInstanceUid, author: 'Dr Alpha', imagesLabelled: 5 });
@@ -137,9 +145,9 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
     expect(aLabels.split).toBe(splitFor(aLabels.splitKey));
 
     // Pulled again: nothing new. A's own pull skips the SEG it sent.
-    const again = await b.services.dicomweb.pullTaskLabels({ taskId: task.b, endpointId: endpoint.b });
+    const again = await pull(b, task.b, endpoint.b);
     expect(again).toMatchObject({ found: 1, alreadyHere: 1, imported: [], refused: [] });
-    const own = await a.services.dicomweb.pullTaskLabels({ taskId: task.a, endpointId: endpoint.a });
+    const own = await pull(a, task.a, endpoint.a);
     expect(own).toMatchObject({ found: 1, alreadyHere: 1, imported: [] });
   }, 120_000);
 
@@ -173,7 +181,7 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
     expect(await a.services.dicomweb.retryPushes({ taskId: task.a })).toEqual({ tried: 0 });
 
     // B pulls the newer SEG: it replaces the labels B took from the older one.
-    const report = await b.services.dicomweb.pullTaskLabels({ taskId: task.b, endpointId: endpoint.b });
+    const report = await pull(b, task.b, endpoint.b);
     expect(report).toMatchObject({ found: 2, alreadyHere: 1, refused: [], seriesRetrieved: 0 });
     expect(report.imported.map((i) => i.sopInstanceUid)).toEqual([failed!.sopInstanceUid]);
     const bMaps = mapsBySop(b, task.b);
@@ -185,7 +193,7 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
   it("reports a SEG whose codes are not the task's labels instead of merging it", async () => {
     // A task of other structures: both SEGs on the PACS are someone else's.
     const heart = await sameTask(b, ['Heart']);
-    const other = await b.services.dicomweb.pullTaskLabels({ taskId: heart.id, endpointId: endpoint.b });
+    const other = await pull(b, heart.id, endpoint.b);
     expect(other).toMatchObject({ found: 2, imported: [], refused: [] });
     expect(other.notOfTask).toHaveLength(2);
     expect(other.notOfTask[0]!.message).toMatch(/none of its segments is a label of task Abdomen Heart/);
@@ -194,13 +202,13 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
       expect.stringMatching(/^Spleen — Spleen \(SCT \d+\)$/),
     ]);
     // Pulled again: those two are not downloaded again, until the task's codes change.
-    expect(await b.services.dicomweb.pullTaskLabels({ taskId: heart.id, endpointId: endpoint.b })).toMatchObject({
+    expect(await pull(b, heart.id, endpoint.b)).toMatchObject({
       found: 2,
       notOfTask: [],
       otherTasksSeenBefore: 2,
     });
     await b.services.tasks.addLabel({ id: heart.id, label: { name: 'Kidney', ...code('Kidney') } });
-    expect(await b.services.dicomweb.pullTaskLabels({ taskId: heart.id, endpointId: endpoint.b })).toMatchObject({
+    expect(await pull(b, heart.id, endpoint.b)).toMatchObject({
       notOfTask: [{}, {}],
       otherTasksSeenBefore: 0,
     });
@@ -216,7 +224,9 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
       reason: { code: 'conflict', message: expect.stringMatching(/being pulled already/) },
     });
     expect(first.status).toBe('fulfilled');
-    const partly = (first as PromiseFulfilledResult<PacsPullReport>).value;
+    const firstJob = await b.dicomweb.wait((first as PromiseFulfilledResult<{ jobId: number }>).value.jobId);
+    expect(firstJob.status).toBe('done');
+    const partly = (firstJob as JobOf<'pull'>).result!;
     expect(partly).toMatchObject({ found: 2, imported: [], notOfTask: [] });
     expect(partly.refused).toHaveLength(2);
     expect(partly.refused[0]!.message).toMatch(
@@ -226,4 +236,108 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
     for (const id of [heart.id, liver.id])
       expect(b.db.prepare('SELECT count(*) FROM labels WHERE series_id = ? AND task_id = ?').pluck().get(bSeries.id, id)).toBe(0);
   }, 60_000);
+
+  /** A third workstation with the same task, that has never seen the series; every pull job's progress in words. */
+  async function newcomer(name: 'c' | 'd') {
+    const backend = open(name);
+    const ep = (await backend.services.dicomweb.saveEndpoint({ name: 'PACS', url: orthanc.dicomweb, authKind: 'none' })).id;
+    const taskId = (await sameTask(backend)).id;
+    const progress: string[] = [];
+    backend.events.on('onDidChangeJob', (job) => {
+      if (job.kind !== 'pull' || !job.progress) return;
+      const line = `${job.progress.step} ${job.progress.done}/${job.progress.total}: ${job.progress.phase}`;
+      if (progress.at(-1) !== line) progress.push(line);
+    });
+    return { backend, ep, taskId, progress };
+  }
+
+  it("a pull cancelled after the first SEG keeps exactly that SEG's labels and names the SEG it did not get to", async () => {
+    // The PACS holds A's two SEGs of the series, the older first (the previous tests).
+    const [newer, older] = (await a.services.dicomweb.pushes({ taskId: task.a })).map((p) => p.sopInstanceUid);
+    const { backend: c, ep, taskId, progress } = await newcomer('c');
+    c.events.on('onDidChangeJob', (job) => {
+      // The reader presses Cancel once the first SEG is taken.
+      if (job.kind === 'pull' && job.status === 'running' && job.progress?.step === 'taking' && job.progress.done === 1)
+        void c.services.jobs.cancel({ id: job.id });
+    });
+    try {
+      const { jobId } = await c.services.dicomweb.pullTaskLabels({ taskId, endpointId: ep });
+      const job = (await c.dicomweb.wait(jobId)) as JobOf<'pull'>;
+      expect(job).toMatchObject({ status: 'cancelled', params: { taskId, endpointId: ep }, error: null });
+      expect(job.title).toBe("Pull the team's labels of task Abdomen Liver Spleen from PACS");
+      expect(progress).toEqual([
+        'looking 0/2: Looking at SEG 1 of 2 on the PACS',
+        'looking 1/2: Looking at SEG 2 of 2 on the PACS',
+        'looking 2/2: Looked at the 2 SEGs on the PACS',
+        'taking 0/2: Taking the labels of SEG 1 of 2 of this task (by Dr Alpha)',
+        'taking 1/2: Taking the labels of SEG 2 of 2 of this task (by Dr Alpha)',
+      ]);
+      const report = job.result!;
+      expect(report).toMatchObject({ found: 2, alreadyHere: 0, refused: [], notOfTask: [], seriesRetrieved: 1 });
+      expect(report.imported.map((i) => i.sopInstanceUid)).toEqual([older]);
+      expect(report.notLookedAt).toEqual([{ sopInstanceUid: newer, studyInstanceUid: seriesByUid(a.db, seriesUid)!.studyUid }]);
+      // Exactly the older SEG's label maps, whole: every image, nothing of the newer one.
+      const aImages = seriesImages(a.db, seriesByUid(a.db, seriesUid)!.id);
+      const cMaps = mapsBySop(c, taskId);
+      expect(cMaps.size).toBe(aImages.length);
+      for (const im of aImages)
+        expect(
+          Buffer.from(cMaps.get(im.sopInstanceUid!)!).equals(Buffer.from(drawing(im.rows, im.columns, 0))),
+          im.sopInstanceUid!,
+        ).toBe(true);
+      expect(
+        c.db.prepare("SELECT sop_instance_uid FROM pacs_pulls WHERE task_id = ? AND outcome = 'imported'").pluck().all(taskId),
+      ).toEqual([older]);
+
+      // Pulled again: the SEG it did not get to is taken now.
+      const rest = await pull(c, taskId, ep);
+      expect(rest).toMatchObject({ found: 2, alreadyHere: 1, seriesRetrieved: 0, notLookedAt: [] });
+      expect(rest.imported.map((i) => i.sopInstanceUid)).toEqual([newer]);
+      const after = mapsBySop(c, taskId);
+      for (const im of aImages)
+        expect(
+          Buffer.from(after.get(im.sopInstanceUid!)!).equals(Buffer.from(drawing(im.rows, im.columns, 3))),
+          im.sopInstanceUid!,
+        ).toBe(true);
+    } finally {
+      c.close();
+    }
+  }, 120_000);
+
+  it('a pull whose PACS goes away midway ends failed, in words, with nothing half taken; the job stays failed after a restart', async () => {
+    const { backend, ep, taskId, progress } = await newcomer('d');
+    let d = backend;
+    // The PACS stops answering once the first of the two SEGs has been read.
+    const off = d.events.on('onDidChangeJob', (job) => {
+      if (job.kind === 'pull' && job.progress?.step === 'looking' && job.progress.done === 1) orthanc.killServer();
+    });
+    try {
+      const { jobId } = await d.services.dicomweb.pullTaskLabels({ taskId, endpointId: ep });
+      const job = (await d.dicomweb.wait(jobId)) as JobOf<'pull'>;
+      expect(job.status).toBe('failed');
+      expect(job.error).toMatch(
+        /^The pull stopped: .*PACS at 127\.0\.0\.1:\d+.* — nothing was taken; 2 SEGs not looked at: pull again to take them once the PACS answers\.$/,
+      );
+      expect(progress.at(-1)).toBe('looking 1/2: Looking at SEG 2 of 2 on the PACS');
+      expect(job.result).toMatchObject({ found: 2, imported: [], refused: [], seriesRetrieved: 0 });
+      expect(job.result!.notLookedAt).toHaveLength(2);
+      expect(d.db.prepare('SELECT count(*) FROM labels WHERE task_id = ?').pluck().get(taskId)).toBe(0);
+      expect(d.db.prepare('SELECT count(*) FROM pacs_pulls WHERE task_id = ?').pluck().get(taskId)).toBe(0);
+      // The task is free to be pulled again; while the PACS is away that fails at once, in words.
+      const again = await d.services.dicomweb.pullTaskLabels({ taskId, endpointId: ep });
+      expect(await d.dicomweb.wait(again.jobId)).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(/^The team's labels could not be pulled: .*PACS at 127\.0\.0\.1:\d+/),
+        result: null,
+      });
+      off();
+      d.close();
+      d = open('d');
+      expect(await d.services.jobs.get({ id: jobId })).toMatchObject({ status: 'failed', error: job.error });
+    } finally {
+      off();
+      d.close();
+      await orthanc.restartServer();
+    }
+  }, 120_000);
 });

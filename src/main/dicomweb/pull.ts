@@ -76,13 +76,58 @@ function codeSignature(task: Task): string {
     .join('|');
 }
 
+/** What the pull is doing, for the job's progress (JobKinds['pull']['progress']). */
+export interface PullProgress {
+  step: 'looking' | 'taking';
+  /** SEGs finished in this step, of `total`. */
+  done: number;
+  total: number;
+  /** The same, for a human. */
+  phase: string;
+}
+
+export interface PullRun {
+  /** Aborted: the pull stops before the next SEG (and aborts the current SEG's downloads). */
+  signal?: AbortSignal;
+  /** Called before each SEG and at the end of each step; `everySeg` false for a SEG skipped without a download. */
+  onProgress?: (progress: PullProgress, everySeg: boolean) => void;
+}
+
 /**
- * Pulls the task's SEGs from the PACS into this workstation (see the file's comment). SEGs taken
- * before, sent from here, or found of another task while the task's codes were the same, are
- * skipped without being retrieved. Per SEG all or nothing; throws only when the PACS
- * cannot be searched (ServiceError in words); each SEG's own trouble is in the report.
+ * A pull that stopped before its end: cancelled (`reason.code` 'cancelled') or the PACS went away
+ * (`reason` its ServiceError in words). `report` is what was done until then, complete for every
+ * SEG it names, with the SEGs not got to in `notLookedAt`.
  */
-export async function pullTaskLabels(d: PullDeps, client: DicomwebClient, task: Task): Promise<PacsPullReport> {
+export class PullStopped extends Error {
+  constructor(
+    readonly report: PacsPullReport,
+    readonly reason: ServiceError,
+  ) {
+    super(reason.message);
+  }
+}
+
+/** PACS errors that stop the whole pull rather than one SEG: the PACS is away, refuses this account, or the user cancelled. */
+const stopsThePull = (e: unknown): e is ServiceError =>
+  e instanceof ServiceError && (e.code === 'cancelled' || e.code === 'unavailable' || e.code === 'unauthorized');
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * Pulls the task's SEGs from the PACS into this workstation (see the file's comment), in two
+ * steps: every SEG found is read and its codes compared with the task's ('looking'), then the
+ * task's SEGs are taken oldest first ('taking'). SEGs taken before, sent from here, or found of
+ * another task while the task's codes were the same, are skipped without being retrieved. Per SEG
+ * all or nothing; a SEG's own trouble (unreadable, not fitting) is in the report. Throws a
+ * ServiceError in words when the PACS cannot be searched, and PullStopped when the pull is
+ * cancelled (`run.signal`) or the PACS goes away midway: what was taken until then stays.
+ */
+export async function pullTaskLabels(
+  d: PullDeps,
+  client: DicomwebClient,
+  task: Task,
+  run: PullRun = {},
+): Promise<PacsPullReport> {
   const report: PacsPullReport = {
     taskId: task.id,
     found: 0,
@@ -92,8 +137,14 @@ export async function pullTaskLabels(d: PullDeps, client: DicomwebClient, task: 
     otherTasksSeenBefore: 0,
     refused: [],
     seriesRetrieved: 0,
+    notLookedAt: [],
   };
-  const instances = await client.searchInstancesOfModality('SEG');
+  const stop = (cause: ServiceError, left: readonly { sopInstanceUid: string; studyInstanceUid: string }[]): never => {
+    report.notLookedAt = left.map((l) => ({ sopInstanceUid: l.sopInstanceUid, studyInstanceUid: l.studyInstanceUid }));
+    throw new PullStopped(report, cause);
+  };
+  const cancelled = () => new ServiceError('cancelled', 'cancelled');
+  const instances = await client.searchInstancesOfModality('SEG', run.signal);
   report.found = instances.length;
   const codes = codeSignature(task);
   const seenBefore = d.db.prepare(
@@ -105,8 +156,23 @@ export async function pullTaskLabels(d: PullDeps, client: DicomwebClient, task: 
      ON CONFLICT (task_id, sop_instance_uid) DO UPDATE SET codes = excluded.codes, pulled_at = excluded.pulled_at`,
   );
   const candidates: Candidate[] = [];
-  for (const i of instances) {
+  const looking = (n: number, everySeg: boolean) =>
+    run.onProgress?.(
+      {
+        step: 'looking',
+        done: n,
+        total: instances.length,
+        phase:
+          n < instances.length
+            ? `Looking at SEG ${n + 1} of ${instances.length} on the PACS`
+            : `Looked at the ${plural(instances.length, 'SEG')} on the PACS`,
+      },
+      everySeg,
+    );
+  for (const [n, i] of instances.entries()) {
     const before = seenBefore.pluck().get(task.id, i.sopInstanceUid, codes, i.sopInstanceUid) as string | undefined;
+    looking(n, before === undefined);
+    if (run.signal?.aborted) stop(cancelled(), [...instances.slice(n), ...candidates]);
     if (before !== undefined) {
       if (before === 'imported') report.alreadyHere++;
       else report.otherTasksSeenBefore++;
@@ -116,9 +182,10 @@ export async function pullTaskLabels(d: PullDeps, client: DicomwebClient, task: 
     let bytes: Uint8Array;
     let doc: SegDocument;
     try {
-      bytes = await client.retrieveInstance(i.studyInstanceUid, i.seriesInstanceUid, i.sopInstanceUid);
+      bytes = await client.retrieveInstance(i.studyInstanceUid, i.seriesInstanceUid, i.sopInstanceUid, run.signal);
       doc = readSegDocument(bytes);
     } catch (e) {
+      if (stopsThePull(e)) stop(e, [...instances.slice(n), ...candidates]);
       // One unreadable SEG on the PACS does not stop the others.
       const why =
         e instanceof ServiceError || e instanceof SegReadError ? e.message : 'it is not a SEG this workstation can read';
@@ -145,13 +212,44 @@ export async function pullTaskLabels(d: PullDeps, client: DicomwebClient, task: 
       contentAt: contentAt(bytes),
     });
   }
+  looking(instances.length, true);
   candidates.sort((a, b) => a.contentAt.localeCompare(b.contentAt));
-  for (const c of candidates) await takeOne(d, client, task, c, report);
+  for (const [k, c] of candidates.entries()) {
+    run.onProgress?.(
+      {
+        step: 'taking',
+        done: k,
+        total: candidates.length,
+        phase: `Taking the labels of SEG ${k + 1} of ${candidates.length} of this task (by ${c.author || 'an unnamed reader'})`,
+      },
+      true,
+    );
+    if (run.signal?.aborted) stop(cancelled(), candidates.slice(k));
+    try {
+      await takeOne(d, client, task, c, report, run.signal);
+    } catch (e) {
+      if (stopsThePull(e)) stop(e, candidates.slice(k));
+      throw e;
+    }
+  }
+  const taken = candidates.length;
+  run.onProgress?.({ step: 'taking', done: taken, total: taken, phase: `Took ${plural(taken, 'SEG')} of this task` }, true);
   return report;
 }
 
-/** One SEG of the task: its series retrieved where missing, checked, then written as labels with the split. */
-async function takeOne(d: PullDeps, client: DicomwebClient, task: Task, c: Candidate, report: PacsPullReport): Promise<void> {
+/**
+ * One SEG of the task: its series retrieved where missing, checked, then written as labels with
+ * the split in one transaction. Throws (nothing of the SEG's labels written) only the PACS errors
+ * that stop the whole pull (stopsThePull); any other trouble is a refusal in the report.
+ */
+async function takeOne(
+  d: PullDeps,
+  client: DicomwebClient,
+  task: Task,
+  c: Candidate,
+  report: PacsPullReport,
+  signal?: AbortSignal,
+): Promise<void> {
   const seen = { sopInstanceUid: c.sopInstanceUid, seriesInstanceUid: c.doc.referencedSeriesUid, author: c.author };
   const refuse = (message: string) => report.refused.push({ ...seen, message });
   if (!c.doc.referencedSeriesUid) return void refuse('the SEG names no source series (Referenced Series Sequence)');
@@ -161,9 +259,11 @@ async function takeOne(d: PullDeps, client: DicomwebClient, task: Task, c: Candi
         { client, importer: d.importer, staging: path.join(d.dataDir, 'staging', `pull-${task.id}-${randomUUID()}`) },
         c.doc.studyInstanceUid || c.studyInstanceUid,
         c.doc.referencedSeriesUid,
+        signal ? { signal } : {},
       );
       report.seriesRetrieved++;
     } catch (e) {
+      if (stopsThePull(e)) throw e;
       const why = e instanceof ServiceError ? e.message : 'they could not be imported';
       return void refuse(`its images could not be retrieved from the PACS: ${why}`);
     }

@@ -1,13 +1,13 @@
 // The `dicomweb` service. Retrieve downloads every instance of a series into a staging folder
 // and only then hands the folder to the ordinary import, so a transfer cut off midway imports
-// nothing; send writes the series' SEG and stores it with STOW-RS, with an audit row.
+// nothing; send writes the series' SEG and stores it with STOW-RS, with an audit row; a pull of a
+// task's labels (pull.ts) is a job too, cancelled between SEGs.
 import path from 'node:path';
 import type { z } from 'zod';
 import {
   dicomwebMethods,
   type DicomwebService,
   type PacsEndpoint,
-  type PacsPullReport,
   type PacsPush,
   type PacsSeries,
   type PacsStudy,
@@ -27,7 +27,7 @@ import { DicomwebClient } from './client';
 import { EndpointStore, type SecretBox } from './endpoints';
 import { retrieveAndImport } from './retrieve';
 import { PushQueue } from './push';
-import { pullTaskLabels } from './pull';
+import { pullTaskLabels, PullStopped } from './pull';
 import { readTask } from '../tasks/queries';
 
 type In<M extends keyof typeof dicomwebMethods> = z.input<(typeof dicomwebMethods)[M]>;
@@ -84,7 +84,7 @@ export class DicomwebMainService implements DicomwebService {
     return { tried: await this.pushQueue.retry(taskId) };
   }
 
-  async pullTaskLabels(input: In<'pullTaskLabels'>): Promise<PacsPullReport> {
+  async pullTaskLabels(input: In<'pullTaskLabels'>): Promise<{ jobId: number }> {
     const { taskId, endpointId } = dicomwebMethods.pullTaskLabels.parse(input);
     const task = readTask(this.o.db, taskId);
     if (!task) throw new ServiceError('not-found', `There is no task ${taskId}`);
@@ -94,12 +94,46 @@ export class DicomwebMainService implements DicomwebService {
         `The team's labels of task ${task.name} are being pulled already: wait for that pull to finish`,
       );
     const client = this.client(endpointId);
+    const name = this.endpoints.connection(endpointId).name;
+    const job = this.o.jobs.create('pull', `Pull the team's labels of task ${task.name} from ${name}`, { taskId, endpointId });
     this.pulling.add(taskId);
-    try {
-      return await pullTaskLabels(this.o, client, task);
-    } finally {
-      this.pulling.delete(taskId);
-    }
+    const run = async (): Promise<Job> => {
+      const controller = new AbortController();
+      this.o.jobs.markRunning(job.id, () => controller.abort());
+      try {
+        const report = await pullTaskLabels(this.o, client, task, {
+          signal: controller.signal,
+          onProgress: (p, everySeg) => this.o.jobs.progress('pull', job.id, p, everySeg),
+        });
+        return this.o.jobs.finish('pull', job.id, 'done', { result: report });
+      } catch (e) {
+        if (e instanceof PullStopped && e.reason.code === 'cancelled')
+          return this.o.jobs.finish('pull', job.id, 'cancelled', { result: e.report });
+        if (e instanceof PullStopped) {
+          const taken = e.report.imported.length;
+          const left = e.report.notLookedAt.length;
+          const kept =
+            taken === 0
+              ? 'nothing was taken'
+              : taken === 1
+                ? 'the SEG taken before it stays'
+                : `the ${taken} SEGs taken before it stay`;
+          return this.o.jobs.finish('pull', job.id, 'failed', {
+            result: e.report,
+            error: `The pull stopped: ${e.reason.message} — ${kept}; ${left} SEG${left === 1 ? '' : 's'} not looked at: pull again to take them once the PACS answers.`,
+          });
+        }
+        if (e instanceof ServiceError)
+          return this.o.jobs.finish('pull', job.id, 'failed', { error: `The team's labels could not be pulled: ${e.message}` });
+        console.error(`[pacs] pulling the labels of task ${task.id}: ${(e as Error).stack ?? String(e)}`);
+        return this.o.jobs.finish('pull', job.id, 'failed', {
+          error: "The team's labels could not be pulled because of an error in the workstation (details in its log)",
+        });
+      } finally {
+        this.pulling.delete(taskId);
+      }
+    };
+    return this.track(job.id, run());
   }
 
   async listEndpoints(): Promise<PacsEndpoint[]> {

@@ -1,6 +1,6 @@
 // The `dicomweb` service: PACS endpoints (secrets are write-only: stored, never sent back),
 // QIDO-RS search, WADO-RS retrieve into the study database through the import path, and STOW-RS
-// of a series' SEG. Retrieve and send are jobs; every send is an audit row.
+// of a series' SEG. Retrieve, send and a pull of a task's labels are jobs; every send is an audit row.
 import { z } from 'zod';
 
 export const PACS_AUTH_KINDS = ['none', 'basic', 'bearer'] as const;
@@ -56,9 +56,10 @@ export const dicomwebMethods = {
   /** Tries every unsent push (of one task or all) now instead of at its next retry. */
   retryPushes: z.object({ taskId: taskId.optional() }).strict().default({}),
   /**
-   * Pull the team's labels: finds the SEGs on the PACS whose segments are the task's labels (by
-   * Segmented Property Type code), retrieves them and, where missing here, their source series,
-   * and makes them labels of the task (provenance imported, author the SEG's Content Creator).
+   * Pull the team's labels, as a job of kind 'pull': finds the SEGs on the PACS whose segments are
+   * the task's labels (by Segmented Property Type code), retrieves them and, where missing here,
+   * their source series, and makes them labels of the task (provenance imported, author the SEG's
+   * Content Creator). Cancelled between SEGs: what was taken stays, each SEG all or nothing.
    */
   pullTaskLabels: z.object({ taskId, endpointId }).strict(),
 } as const;
@@ -111,6 +112,11 @@ export interface PacsPullReport {
   refused: PacsPulledSeg[];
   /** Source series retrieved from the PACS because they were not here. */
   seriesRetrieved: number;
+  /**
+   * SEGs the pull did not get to because it was cancelled or the PACS went away: nothing of them
+   * was taken, and the next pull looks at them again. Empty when the pull ran to its end.
+   */
+  notLookedAt: { sopInstanceUid: string; studyInstanceUid: string }[];
 }
 
 /** An endpoint as the renderer sees it: never its password or token. */
@@ -159,5 +165,9 @@ export interface DicomwebService {
   setTaskPush(input: z.input<typeof dicomwebMethods.setTaskPush>): Promise<{ taskId: number; endpointId: number | null }>;
   pushes(input?: z.input<typeof dicomwebMethods.pushes>): Promise<PacsPush[]>;
   retryPushes(input?: z.input<typeof dicomwebMethods.retryPushes>): Promise<{ tried: number }>;
-  pullTaskLabels(input: z.input<typeof dicomwebMethods.pullTaskLabels>): Promise<PacsPullReport>;
+  /**
+   * Starts a job (kind 'pull') that pulls the team's labels of the task; its result is the
+   * PacsPullReport. Refused (`conflict`) while a pull of the same task runs.
+   */
+  pullTaskLabels(input: z.input<typeof dicomwebMethods.pullTaskLabels>): Promise<{ jobId: number }>;
 }

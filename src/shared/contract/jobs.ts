@@ -1,12 +1,13 @@
 // Durable jobs: import, inference, training and export all run as rows the user can see,
 // follow, cancel and retry; a crash never leaves one "running" forever.
 import { z } from 'zod';
+import type { PacsPullReport } from './dicomweb';
 import type { ExportFormat, ExportResult } from './export';
 import type { ImportProgress } from './import';
 import type { InferenceStatus } from './inference';
 import type { ExecutionProviderName } from './system';
 
-export const JOB_KINDS = ['import', 'inference', 'training', 'export'] as const;
+export const JOB_KINDS = ['import', 'inference', 'training', 'export', 'pull'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -81,6 +82,19 @@ export interface JobKinds {
       | { endpointId: number; seriesId: number; taskId?: number };
     progress: JobProgressBase;
     result: ExportResult | { sopInstanceUid: string; seriesInstanceUid: string };
+  };
+  /**
+   * "Pull the team's labels" of a task from a PACS (DicomwebService.pullTaskLabels). Step
+   * 'looking': each SEG found on the PACS is read and its codes compared with the task's
+   * (`done`/`total` count the SEGs found); step 'taking': each SEG of the task is made labels here,
+   * its images retrieved first where missing (`done`/`total` count those SEGs). The result is the
+   * pull's report, also when the pull was cancelled or the PACS went away (then with the SEGs it
+   * did not get to in `notLookedAt`).
+   */
+  pull: {
+    params: { taskId: number; endpointId: number };
+    progress: JobProgressBase & { step: 'looking' | 'taking'; done: number; total: number };
+    result: PacsPullReport;
   };
 }
 

@@ -17,6 +17,7 @@ import { migration0190 } from './0190-label-set-tasks';
 import { migration0200 } from './0200-cluster-training';
 import { migration0210 } from './0210-pacs-labels';
 import { migration0220 } from './0220-model-sharing';
+import { migration0230 } from './0230-pull-jobs';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -40,4 +41,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0200,
   migration0210,
   migration0220,
+  migration0230,
 ];

@@ -54,7 +54,14 @@ export interface EngineOptions {
   batchSize?: number;
   /** A 3D model: the most bytes one series' inference may hold (default 2 GiB, volume-series.ts VOLUME_MEMORY_BUDGET). */
   volumeMemoryBytes?: number;
+  /** How long close() waits for a model load in flight before terminating the worker anyway (default 10 s). */
+  closeLoadWaitMs?: number;
 }
+
+/** close() waits this long by default for a model load in flight (the starter model loads in well under a second). */
+export const CLOSE_LOAD_WAIT_MS = 10_000;
+/** What a request still unanswered when the engine closes is answered with. */
+export const ENGINE_CLOSED = 'the inference engine was closed';
 
 interface Pending {
   resolve(reply: EngineReply): void;
@@ -70,6 +77,10 @@ export class InferenceEngine implements InferenceService {
   private running = false;
   private loadedProviderSetting: string | undefined;
   private readonly jobWaiters = new Map<number, (status: string) => void>();
+  /** Set by close(): no model load starts after it, and nothing writes to the database once it is done. */
+  private closing: Promise<void> | undefined;
+  /** The model load the worker is doing now, if any. */
+  private loading: Promise<EngineReply> | undefined;
 
   constructor(private readonly o: EngineOptions) {}
 
@@ -91,6 +102,8 @@ export class InferenceEngine implements InferenceService {
     if (!active)
       return this.setState({ state: 'unavailable', provider: null, failures: [], model: null, message: 'no model is installed' });
     await this.load(active).catch(() => undefined);
+    // Closed while loading: the database may be closed too; queued jobs wait for the next start.
+    if (this.closing) return this.state;
     // Jobs queued before a restart run now.
     if (resumeJobs) {
       for (const job of await this.o.jobs.list({ kind: 'inference', limit: 500 }))
@@ -101,10 +114,27 @@ export class InferenceEngine implements InferenceService {
     return this.state;
   }
 
-  async close(): Promise<void> {
-    // Ask a running segmentation to stop at its next batch; its job row stays for a later run.
-    Atomics.store(new Int32Array(this.cancel), 0, 1);
-    await this.worker?.terminate();
+  /**
+   * Stops the engine. A running segmentation is asked to stop at its next batch (its job row
+   * stays for a later run). A model load in flight is waited for, at most `loadWaitMs` (default
+   * `closeLoadWaitMs`, else CLOSE_LOAD_WAIT_MS), so that the worker is not terminated inside
+   * onnxruntime's session creation; then the worker is terminated. A request still unanswered
+   * then (a load that outlasted the wait) is answered with an error (ENGINE_CLOSED): nothing waits
+   * for it forever. No load starts once close() is called. Calling it again returns the same promise.
+   */
+  close({ loadWaitMs = this.o.closeLoadWaitMs ?? CLOSE_LOAD_WAIT_MS }: { loadWaitMs?: number } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      Atomics.store(new Int32Array(this.cancel), 0, 1);
+      if (this.loading) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([this.loading, new Promise((resolve) => (timer = setTimeout(resolve, loadWaitMs)))]);
+        clearTimeout(timer);
+      }
+      await this.worker?.terminate();
+      for (const [requestId, pending] of this.pending) pending.resolve({ type: 'error', requestId, message: ENGINE_CLOSED });
+      this.pending.clear();
+    })();
+    return this.closing;
   }
 
   /** Reloads when the forced provider changed in settings. */
@@ -240,14 +270,19 @@ export class InferenceEngine implements InferenceService {
 
   private async load(version: { id: number; dir: string; manifest: ModelManifest }): Promise<void> {
     const m = version.manifest;
+    if (this.closing) throw new ServiceError('unavailable', `model ${m.id} was not loaded: ${ENGINE_CLOSED}`);
     const setting = this.o.settings().executionProvider;
-    const reply = await this.request(
+    const request = this.request(
       loadRequestOf(version, {
         providers: candidates(setting),
         threads: Math.max(1, os.availableParallelism()),
         inputStatistics: inputStatisticsOf(this.o.registry, version.id),
       }),
     );
+    this.loading = request;
+    const reply = await request.finally(() => {
+      if (this.loading === request) this.loading = undefined;
+    });
     if (reply.type === 'loaded') {
       this.loadedProviderSetting = setting;
       this.setState({
@@ -296,6 +331,8 @@ export class InferenceEngine implements InferenceService {
             (e: unknown) => (e as Error).message,
           )
         : `${this.taskName(taskId)} has no active model`;
+      // Closed while loading: the job stays queued for the next start.
+      if (this.closing) return;
       if (loaded !== null) {
         const final = this.o.jobs.finish('inference', jobId, 'failed', { error: loaded });
         this.jobWaiters.get(jobId)?.(final.status);
@@ -321,6 +358,8 @@ export class InferenceEngine implements InferenceService {
       fillHoles: true,
       ...(this.o.volumeMemoryBytes !== undefined ? { volumeMemoryBytes: this.o.volumeMemoryBytes } : {}),
     });
+    // Answered by close(), not by the worker: the row stays running, marked interrupted at the next start.
+    if (this.closing && reply.type === 'error' && reply.message === ENGINE_CLOSED) return;
     let final;
     if (reply.type === 'segmented') {
       // "Segmented" only when every image has its mask: otherwise the job fails, saying how many

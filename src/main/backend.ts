@@ -290,12 +290,18 @@ function pick<K extends keyof BackendOptions>(o: BackendOptions, key: K): Partia
   return o[key] === undefined ? {} : ({ [key]: o[key] } as Pick<BackendOptions, K>);
 }
 
-/** Registers the demo's own models (resources/demo-models) and tells the views their tasks and versions changed. */
-function installDemoModels(registry: ModelRegistry, events: Emitter<Events>): string[] {
-  const problems = registry.registerBuiltins(demoModelsDir());
-  for (const v of registry.actives()) {
-    events.emit('onDidChangeTasks', { taskIds: [v.taskId] });
-    events.emit('onDidChangeModels', { activeId: v.id });
+/**
+ * Registers the demo's own models (`dir`, default resources/demo-models) and tells the views that
+ * the tasks it created or changed, and their active versions, changed; other tasks are not
+ * named. Returns the folders that could not be registered, with why.
+ */
+export function installDemoModels(registry: ModelRegistry, events: Emitter<Events>, dir = demoModelsDir()): string[] {
+  const { problems, changedTaskIds } = registry.installBuiltins(dir);
+  if (changedTaskIds.length === 0) return problems;
+  events.emit('onDidChangeTasks', { taskIds: changedTaskIds });
+  for (const taskId of changedTaskIds) {
+    const active = registry.active(taskId);
+    if (active) events.emit('onDidChangeModels', { activeId: active.id });
   }
   return problems;
 }

@@ -57,18 +57,36 @@ export class ModelRegistry implements ModelsService {
     private readonly events: Emitter<Events>,
   ) {}
 
-  /** Registers the models shipped in resources/models; activates one if none is active. */
+  /** Registers the models shipped in resources/models; activates one if none is active. Returns the folders refused, with why. */
   registerBuiltins(modelsDir: string): string[] {
+    return this.installBuiltins(modelsDir).problems;
+  }
+
+  /**
+   * registerBuiltins, also saying which tasks it created or changed: a task made from a shipped
+   * model's model.json, a version registered for the first time or whose folder, manifest or name
+   * changed, a version made its task's active one. A model registered before and unchanged
+   * changes nothing. `problems`: the folders refused, with why.
+   */
+  installBuiltins(modelsDir: string): { problems: string[]; changedTaskIds: number[] } {
     const problems: string[] = [];
-    if (!existsSync(modelsDir)) return problems;
+    const changed = new Set<number>();
+    if (!existsSync(modelsDir)) return { problems, changedTaskIds: [] };
     const tasks = new Set([STARTER_TASK_ID]);
+    const before = this.db.prepare('SELECT dir, manifest, name, task_id AS taskId FROM model_versions WHERE model_id = ?');
+    const taskOfUid = this.db.prepare('SELECT id FROM tasks WHERE uid = ?').pluck();
     for (const name of readdirSync(modelsDir).sort()) {
       const dir = path.join(modelsDir, name);
       if (!existsSync(path.join(dir, 'model.json'))) continue;
       try {
         const pkg = readModelPackage(dir);
-        const taskId = pkg.manifest.task?.uid ? this.builtinTask(pkg.manifest) : STARTER_TASK_ID;
+        const uid = pkg.manifest.task?.uid;
+        const taskExisted = !uid || taskOfUid.get(uid) !== undefined;
+        const taskId = uid ? this.builtinTask(pkg.manifest) : STARTER_TASK_ID;
+        const was = before.get(pkg.manifest.id) as { dir: string; manifest: string; name: string; taskId: number } | undefined;
         this.upsert(pkg, true, taskId);
+        const now = before.get(pkg.manifest.id) as typeof was;
+        if (!taskExisted || !was || JSON.stringify(was) !== JSON.stringify(now)) changed.add(now!.taskId);
         tasks.add(taskId);
       } catch (e) {
         problems.push(`${dir}: ${(e as Error).message}`);
@@ -80,9 +98,11 @@ export class ModelRegistry implements ModelsService {
         .prepare('SELECT id FROM model_versions WHERE task_id = ? ORDER BY builtin DESC, created_at DESC LIMIT 1')
         .pluck()
         .get(taskId) as number | undefined;
-      if (newest !== undefined) this.db.prepare("UPDATE model_versions SET status = 'active' WHERE id = ?").run(newest);
+      if (newest === undefined) continue;
+      this.db.prepare("UPDATE model_versions SET status = 'active' WHERE id = ?").run(newest);
+      changed.add(taskId);
     }
-    return problems;
+    return { problems, changedTaskIds: [...changed].sort((a, b) => a - b) };
   }
 
   /**

@@ -337,6 +337,8 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
     } finally {
       off();
       d.close();
+      // Up again for what follows, whether or not the pull got as far as stopping it.
+      orthanc.killServer();
       await orthanc.restartServer();
     }
   }, 120_000);

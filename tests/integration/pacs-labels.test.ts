@@ -304,6 +304,14 @@ describe.skipIf(unavailable)(skipTitle('labels through the PACS between two work
     }
   }, 120_000);
 
+  it('a pull cancelled while the PACS is still listing its SEGs ends cancelled, having looked at none', async () => {
+    const pulledBefore = b.db.prepare('SELECT count(*) FROM pacs_pulls').pluck().get();
+    const { jobId } = await b.services.dicomweb.pullTaskLabels({ taskId: task.b, endpointId: endpoint.b });
+    await b.services.jobs.cancel({ id: jobId });
+    expect(await b.dicomweb.wait(jobId)).toMatchObject({ status: 'cancelled', error: null, result: null });
+    expect(b.db.prepare('SELECT count(*) FROM pacs_pulls').pluck().get()).toBe(pulledBefore);
+  });
+
   it('a pull whose PACS goes away midway ends failed, in words, with nothing half taken; the job stays failed after a restart', async () => {
     const { backend, ep, taskId, progress } = await newcomer('d');
     let d = backend;

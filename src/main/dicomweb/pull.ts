@@ -233,7 +233,10 @@ export async function pullTaskLabels(
     }
   }
   const taken = candidates.length;
-  run.onProgress?.({ step: 'taking', done: taken, total: taken, phase: `Took ${plural(taken, 'SEG')} of this task` }, true);
+  run.onProgress?.(
+    { step: 'taking', done: taken, total: taken, phase: `Done with the ${plural(taken, 'SEG')} of this task` },
+    true,
+  );
   return report;
 }
 

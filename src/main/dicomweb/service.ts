@@ -123,6 +123,8 @@ export class DicomwebMainService implements DicomwebService {
             error: `The pull stopped: ${e.reason.message} — ${kept}; ${left} SEG${left === 1 ? '' : 's'} not looked at: pull again to take them once the PACS answers.`,
           });
         }
+        // Cancelled while the PACS was still listing its SEGs: nothing was looked at.
+        if (e instanceof ServiceError && e.code === 'cancelled') return this.o.jobs.finish('pull', job.id, 'cancelled');
         if (e instanceof ServiceError)
           return this.o.jobs.finish('pull', job.id, 'failed', { error: `The team's labels could not be pulled: ${e.message}` });
         console.error(`[pacs] pulling the labels of task ${task.id}: ${(e as Error).stack ?? String(e)}`);

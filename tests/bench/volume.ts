@@ -15,13 +15,19 @@
 //   directly (runPatch = session.run), and scored on the same slices with the same rules.
 //
 //   npx tsx tests/bench/volume.ts [--steps 8] [--modes 3d,2d,2.5d] [--time-limit 300]
-//        [--patch 32,32,32] [--batch-size 4] [--lr 0.003] [--width 8] [--val-every 4] [--mirror none|lr]
-//        [--init starter|scratch] [--tune] [--trainer-args '--ema 0.99']
+//        [--patch 32,32,32] [--batch-size 4] [--lr 0.01] [--width 8] [--val-every 4]
+//        [--flip none|mirror|all] [--mirror none|lr] [--init starter|scratch] [--tune]
+//        [--trainer-args '--ema 0.99'] [--out .tmp/bench/volume.json]
+//
+// The 3D model's defaults are the product's recipe for a 3D task's first model
+// (src/main/training/stage-volume.ts FIRST_VOLUME_MODEL, DEFAULT_VOLUME_PATCH; flips as
+// recipe.ts passes them for a task whose labels have no side). --flip: the trainer's in-plane
+// flips (none = --no-flip, mirror = --mirror-only, all = rows and columns); --mirror: test-time
+// mirroring of the volume (the product uses none).
 //
 // --tune scores on the recipe-choosing split of sparse-volume-lib.ts (trains on every 2k-th slice,
 // scores only slices the benchmark proper has labelled), so a recipe is never chosen on the
 // benchmark's scored slices.
-//        [--out .tmp/bench/volume.json]
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -36,6 +42,7 @@ import {
   type Shape3,
 } from '../../src/shared/imaging/volume';
 import { segmentVolume } from '../../src/shared/imaging/volume-pipeline';
+import { DEFAULT_VOLUME_PATCH, FIRST_VOLUME_MODEL } from '../../src/main/training/stage-volume';
 import { ROOT } from '../helpers/serve';
 import {
   LABELS,
@@ -47,6 +54,8 @@ import {
   type ModelRunner,
 } from './sparse-volume-lib';
 
+// What recipe.ts passes for a volume whose task's labels have no side (the k-means classes).
+const PRODUCT_FLIP = 'mirror';
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string): string => {
@@ -54,13 +63,15 @@ const flag = (name: string, fallback: string): string => {
   return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
 };
 const init = flag('init', 'starter');
-// The 3D recipe (docs/benchmarks.md, section train3d, says how it was chosen: on the trainer's
-// validation of the labelled slices, never on the scored ones).
-const patch = flag('patch', '32,32,32');
-const batchSize = flag('batch-size', '4');
-const lr = flag('lr', '0.003');
-const width = flag('width', '8');
-const valEvery = flag('val-every', '4');
+// The product's 3D first-model recipe (docs/benchmarks.md, "3D on the real MR, fourth session",
+// says how it was chosen: on the --tune split, never on the scored slices).
+const patch = flag('patch', DEFAULT_VOLUME_PATCH.join(','));
+const batchSize = flag('batch-size', String(FIRST_VOLUME_MODEL.batchSize));
+const lr = flag('lr', String(FIRST_VOLUME_MODEL.lr));
+const width = flag('width', String(FIRST_VOLUME_MODEL.width));
+const valEvery = flag('val-every', String(FIRST_VOLUME_MODEL.valEvery));
+const flip = flag('flip', PRODUCT_FLIP);
+const flipArgs = flip === 'none' ? ['--no-flip'] : flip === 'mirror' ? ['--mirror-only'] : [];
 const mirrorAxes: Axis[] = flag('mirror', 'none') === 'lr' ? [2] : [];
 // Further trainer options for the 3D model, e.g. --trainer-args '--ema 0.99' (recorded in the output).
 const extraTrainerArgs = flag('trainer-args', '').split(' ').filter(Boolean);
@@ -111,6 +122,7 @@ const volumeModel: ModelRunner = async (c) => {
     ...['-m', 'lgms_trainer', 'train', '--dims', '3', '--data', data, '--val-data', data, '--out', model],
     ...['--label-map', c.labelMap, '--time-limit', String(c.timeLimit), '--patch', patch, '--batch-size', batchSize],
     ...['--optimizer', 'adamw', '--lr', lr, '--width', width, '--val-every', valEvery, '--threads', '2', '--seed', '1'],
+    ...flipArgs,
     ...extraTrainerArgs,
   ]);
   // The trainer's own validation (Dice on the labelled slices) at each epoch: the learning curve.
@@ -161,5 +173,5 @@ await runSparseVolumeBench({
   timeLimit: Number(flag('time-limit', '300')),
   models,
   outFile: path.resolve(flag('out', path.join(ROOT, '.tmp', 'bench', 'volume.json'))),
-  extra: { init, patch, batchSize, lr, width, valEvery, mirrorAxes, extraTrainerArgs, loadAtStart: os.loadavg() },
+  extra: { init, patch, batchSize, lr, width, valEvery, flip, mirrorAxes, extraTrainerArgs, loadAtStart: os.loadavg() },
 });

@@ -146,7 +146,13 @@ describe.skipIf(skip)(skipTitle('a 3D task: volumes staged for the trainer, and 
     const spacing = [meta.sliceSpacingMm, ...meta.pixelSpacingMm];
     expect(value('dims')).toBe('3');
     // The CPU recipe of a 3D first model (stage-volume.ts FIRST_VOLUME_MODEL).
-    expect([value('patch'), value('width'), value('batch-size')]).toEqual(['32,32,32', '8', '4']);
+    expect([value('patch'), value('width'), value('batch-size'), value('lr'), value('val-every')]).toEqual([
+      '32,32,32',
+      '8',
+      '4',
+      '0.01',
+      '4',
+    ]);
     expect(value('spacing')!.split(',').map(Number)).toEqual(spacing.map((s) => expect.closeTo(s, 5)) as unknown as number[]);
     expect(value('normalization')).toBe('window:40,400');
     expect(args).not.toContain('--init-from');

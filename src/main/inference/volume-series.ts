@@ -96,11 +96,12 @@ export function checkVolumeMemory(v: SeriesVolume, model: VolumeModelInput, clas
 
 /**
  * The mirror axes of a volume's test-time augmentation for the 2D pipeline's TTA setting: none.
- * A volume is read in the patient's orientation and a 3D model is trained unmirrored (the
- * trainer's --no-flip): a left-right mirror swaps lateral labels (the right and left kidney), so
- * averaging it in paints one kidney with the other's label. The setting still asks for the heat
- * map (the entropy of the one pass); `ttaFlips` is kept for a model trained mirrored, should one
- * declare it.
+ * A task whose labels have a side trains its 3D model unmirrored (the trainer's --no-flip): a
+ * left-right mirror swaps lateral labels (the right and left kidney), so averaging it in paints
+ * one kidney with the other's label. Other 3D tasks train mirrored left-right (recipe.ts), but a
+ * mirrored pass doubles a volume's minutes of network on a CPU (a 512×512×300 CT: 8–10 minutes
+ * a pass here), so no volume is mirrored at inference. The setting still asks for the heat
+ * map (the entropy of the one pass); `ttaFlips` is kept for a later choice per task.
  */
 export function mirrorAxesOf(ttaFlips: 0 | 2 | 4): Axis[] {
   void ttaFlips;

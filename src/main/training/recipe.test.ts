@@ -132,7 +132,9 @@ describe('the trainer recipe (resources/trainer/lgms_trainer/options.json)', () 
     const argv = trainerArgv('train', trainRecipe(run({ parent: null, base: null, multiClass: true, hp, volume })));
     const value = (name: string) => argv[argv.indexOf(`--${name}`) + 1];
     expect(value('width')).toBe('8');
-    expect(flags(argv)).toContain('no-flip');
+    // Labels without a side: mirrored left-right only (never up-down), first model and fine-tune alike.
+    expect(flags(argv)).toContain('mirror-only');
+    expect(flags(argv)).not.toContain('no-flip');
     expect([value('dims'), value('patch'), value('spacing'), value('normalization')]).toEqual([
       '3',
       '32,64,64',
@@ -147,6 +149,16 @@ describe('the trainer recipe (resources/trainer/lgms_trainer/options.json)', () 
     expect(ft[ft.indexOf('--spacing') + 1]).toBe('2.5,1.5,1.5');
     expect(flags(ft)).not.toContain('normalization');
     expect(flags(ft)).not.toContain('width'); // the trainer reads the parent's from its weights
+    expect(flags(ft)).toContain('mirror-only');
+    // Labels with a side (the demo CT's kidneys): no flips at all.
+    const organs = { id: 4, name: 'Abdomen CT', labels: ['Liver', 'Spleen', 'Right kidney', 'Left kidney'].map(label) };
+    for (const argv3d of [
+      trainerArgv('train', trainRecipe(run({ task: organs, parent: null, base: null, multiClass: true, hp, volume }))),
+      trainerArgv('train', trainRecipe(run({ task: organs, multiClass: true, volume }))),
+    ]) {
+      expect(flags(argv3d)).toContain('no-flip');
+      expect(flags(argv3d)).not.toContain('mirror-only');
+    }
   });
 
   it('a 2D task whose labels have a side: --no-flip for its first model and its fine-tunes, never --mirror-only', () => {

@@ -268,7 +268,7 @@ export class TrainingMainService implements TrainingService {
             init: kindChanged || task.modelKind === '3d' ? 'scratch' : (req.init ?? 'starter'),
             ...(relabelled && !kindChanged ? { initFromVersionId: active.id } : {}),
             ...(kindChanged ? { gateParentVersionId: active.id } : {}),
-            ...(task.modelKind === '3d' ? { batchSize: FIRST_VOLUME_MODEL.batchSize, width: FIRST_VOLUME_MODEL.width } : {}),
+            ...(task.modelKind === '3d' ? { ...FIRST_VOLUME_MODEL } : {}),
           }),
       ...(req.maxSteps !== undefined ? { maxSteps: req.maxSteps } : {}),
       ...(req.batchSize !== undefined ? { batchSize: req.batchSize } : {}),

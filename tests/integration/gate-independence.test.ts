@@ -18,6 +18,7 @@ import { MIN_INDEPENDENT_CASES } from '../../src/shared/model/gate';
 import { decodeRle, encodeRle } from '../../src/shared/imaging/rle';
 import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { recordGateRun } from '../helpers/gate-run';
 
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter');
 const MODEL = existsSync(path.join(STARTER, 'model.onnx'));
@@ -32,26 +33,7 @@ describe.skipIf(!MODEL)('gate on labels independent of the parent (the starter m
   let series: number[] = [];
 
   /** Records a done run of `candidateId` from the starter whose validation set is the current labels. */
-  function recordRun(): number {
-    const runId = b.db
-      .prepare(
-        "INSERT INTO training_runs (status, parent_version_id, candidate_version_id, hyperparameters, out_dir) VALUES ('done', ?, ?, '{}', '') RETURNING id",
-      )
-      .pluck()
-      .get(parentId, candidateId) as number;
-    b.db.prepare('DELETE FROM model_version_training WHERE model_version_id = ?').run(candidateId);
-    b.db
-      .prepare(
-        "INSERT INTO model_version_training (model_version_id, run_id, parent_version_id, hyperparameters, trainer_version, torch_version, metrics) VALUES (?, ?, ?, '{}', 'test', 'test', '{}')",
-      )
-      .run(candidateId, runId, parentId);
-    b.db
-      .prepare(
-        "INSERT INTO training_run_labels (run_id, label_id, split) SELECT ?, id, 'validation' FROM labels WHERE superseded_at IS NULL",
-      )
-      .run(runId);
-    return runId;
-  }
+  const recordRun = (): number => recordGateRun(b.db, { parentId, candidateId });
 
   beforeAll(async () => {
     b = createBackend({ dataDir, transport: 'http' });

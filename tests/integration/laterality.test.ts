@@ -17,6 +17,7 @@ import { runGate, runReferenceGate, type GateOptions } from '../../src/main/trai
 import type { GateResult } from '../../src/shared/contract';
 import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { recordGateRun } from '../helpers/gate-run';
 
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter');
 const MODEL = existsSync(path.join(STARTER, 'model.onnx'));
@@ -69,22 +70,7 @@ describe.skipIf(!MODEL)('no flip TTA for a task whose labels have a side (the st
     const m = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...m, id: 'lgmsnet-starter-ft1', parent: 'lgmsnet-starter' }));
     candidateId = (await b.services.models.importVersion({ folder: dir })).id;
-    const runId = b.db
-      .prepare(
-        "INSERT INTO training_runs (status, parent_version_id, candidate_version_id, hyperparameters, out_dir) VALUES ('done', ?, ?, '{}', '') RETURNING id",
-      )
-      .pluck()
-      .get(parentId, candidateId) as number;
-    b.db
-      .prepare(
-        "INSERT INTO model_version_training (model_version_id, run_id, parent_version_id, hyperparameters, trainer_version, torch_version, metrics) VALUES (?, ?, ?, '{}', 'test', 'test', '{}')",
-      )
-      .run(candidateId, runId, parentId);
-    b.db
-      .prepare(
-        "INSERT INTO training_run_labels (run_id, label_id, split) SELECT ?, id, 'validation' FROM labels WHERE superseded_at IS NULL",
-      )
-      .run(runId);
+    recordGateRun(b.db, { parentId, candidateId });
     gate = {
       db: b.db,
       dbPath: path.join(dataDir, 'lgms.sqlite'),

@@ -20,6 +20,7 @@ import { encodeRle } from '../../src/shared/imaging/rle';
 import { codesForName } from '../../src/shared/model/codes';
 import { skipTitle } from '../helpers/skip';
 import { tempDir } from '../helpers/temp';
+import { recordGateRun } from '../helpers/gate-run';
 import { makeVolumeModel, TORCH_PYTHON } from '../helpers/volume-model';
 
 const skip = TORCH_PYTHON ? '' : 'no Python with torch (apt-get install python3-torch)';
@@ -211,22 +212,7 @@ describe.skipIf(skip)(skipTitle('a 3D task: volumes staged for the trainer, and 
     });
     const parentId = (await b.services.models.importVersion({ folder: parentDir, taskId })).id;
     const candidateId = (await b.services.models.importVersion({ folder: candidateDir, taskId })).id;
-    const runId = b.db
-      .prepare(
-        "INSERT INTO training_runs (status, task_id, parent_version_id, candidate_version_id, hyperparameters, out_dir) VALUES ('done', ?, ?, ?, '{}', '') RETURNING id",
-      )
-      .pluck()
-      .get(taskId, parentId, candidateId) as number;
-    b.db
-      .prepare(
-        "INSERT INTO model_version_training (model_version_id, run_id, parent_version_id, hyperparameters, trainer_version, torch_version, metrics) VALUES (?, ?, ?, '{}', 'test', 'test', '{}')",
-      )
-      .run(candidateId, runId, parentId);
-    b.db
-      .prepare(
-        "INSERT INTO training_run_labels (run_id, label_id, split) SELECT ?, id, 'validation' FROM labels WHERE series_id = ?",
-      )
-      .run(runId, validation.id);
+    recordGateRun(b.db, { taskId, parentId, candidateId, validationSeriesId: validation.id });
     const result = (await runGate(
       {
         db: b.db,

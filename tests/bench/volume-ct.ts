@@ -19,7 +19,7 @@ import type * as Ort from 'onnxruntime-node';
 import { createBackend } from '../../src/main/backend';
 import { CT_LABELS, writeCtPhantomSeries } from '../../src/main/demo';
 import { seriesByUid } from '../../src/main/export/queries';
-import { mirrorAxesOf, readVolume, seriesVolume, volumeMemory } from '../../src/main/inference/volume-series';
+import { VOLUME_MIRROR_AXES, readVolume, seriesVolume, volumeMemory } from '../../src/main/inference/volume-series';
 import type { InferenceTimings } from '../../src/shared/contract';
 import { flipVolume, mirrorCombinations, windowStarts } from '../../src/shared/imaging/sliding-window';
 import { normalizeVolume, resampleTrilinear, type Shape3 } from '../../src/shared/imaging/volume';
@@ -76,7 +76,7 @@ try {
   const v = seriesVolume(b.db, seriesId);
   const { modelShape, bytes } = volumeMemory(v, { patch: PATCH, spacing: SPACING }, CT_LABELS.length + 1);
   const windows = modelShape.reduce((n, size, a) => n * windowStarts(Math.max(size, PATCH[a]!), PATCH[a]!).length, 1);
-  const runs = windows * mirrorCombinations(mirrorAxesOf(TTA)).length;
+  const runs = windows * mirrorCombinations(VOLUME_MIRROR_AXES).length;
   process.stdout.write(
     `provider ${status.provider}; series ${v.shape.join('×')} (D×H×W) at ${v.spacing.map((s) => s.toFixed(3)).join('×')} mm → model grid ` +
       `${modelShape.join('×')} at ${SPACING.join('×')} mm; patch ${PATCH.join('×')}, ${windows} windows, TTA ${TTA || 'off'} (${runs} runs); ` +
@@ -89,7 +89,7 @@ try {
   // (worker.ts load), before and after the pipeline so that a change of the machine's load shows.
   // (The series' HU are dropped at once; the model-grid copy, 4 B a model voxel, stays in this process during the pipeline.)
   const input = normalizeVolume(resampleTrilinear(await readVolume(b.frames, v), v.shape, modelShape), v.modality);
-  const patches = windowPatches(input, modelShape, PATCH, TTA);
+  const patches = windowPatches(input, modelShape, PATCH);
   const session = await ort.InferenceSession.create(path.join(modelDir, 'model.onnx'), {
     executionProviders: [status.provider === 'cuda' ? 'cuda' : 'cpu'],
     intraOpNumThreads: Math.max(1, os.availableParallelism()),
@@ -143,12 +143,12 @@ try {
  * The input of run k (window-major, then mirror combination) as the sliding window builds it:
  * each axis padded to the patch, centred (sliding-window.ts planAxis), pad value 0, flipped.
  */
-function windowPatches(volume: Float32Array, shape: Shape3, patch: Shape3, tta: 0 | 2 | 4): (k: number) => Float32Array {
+function windowPatches(volume: Float32Array, shape: Shape3, patch: Shape3): (k: number) => Float32Array {
   const plans = shape.map((size, a) => {
     const padded = Math.max(size, patch[a]!);
     return { before: Math.floor((padded - size) / 2), starts: windowStarts(padded, patch[a]!) };
   });
-  const flips = mirrorCombinations(mirrorAxesOf(tta));
+  const flips = mirrorCombinations(VOLUME_MIRROR_AXES);
   const [D, H, W] = shape;
   const [pd, ph, pw] = patch;
   const out = new Float32Array(pd * ph * pw);

@@ -123,7 +123,7 @@ describe.skipIf(skip)(skipTitle('a 3D model segments a CT series as one volume t
       { spacing, values: VALUES },
       async (patch, shape) =>
         (await session.run({ input: new ort.Tensor('float32', patch, [1, 1, ...shape]) })).logits!.data as Float32Array,
-      // A volume is not mirrored (volume-series.ts mirrorAxesOf).
+      // A volume is not mirrored (volume-series.ts VOLUME_MIRROR_AXES).
       { patch: PATCH, mirrorAxes: [] },
     );
     await session.release();

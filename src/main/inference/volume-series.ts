@@ -95,28 +95,22 @@ export function checkVolumeMemory(v: SeriesVolume, model: VolumeModelInput, clas
 }
 
 /**
- * The mirror axes of a volume's test-time augmentation for the 2D pipeline's TTA setting: none.
- * A task whose labels have a side trains its 3D model unmirrored (the trainer's --no-flip): a
- * left-right mirror swaps lateral labels (the right and left kidney), so averaging it in paints
- * one kidney with the other's label. Other 3D tasks train mirrored left-right (recipe.ts), but a
- * mirrored pass doubles a volume's minutes of network on a CPU (a 512×512×300 CT: 8–10 minutes
- * a pass here), so no volume is mirrored at inference. The setting still asks for the heat
- * map (the entropy of the one pass); `ttaFlips` is kept for a later choice per task.
+ * The mirror axes of a volume's test-time augmentation, whatever the TTA setting: none. A task
+ * whose labels have a side trains its 3D model unmirrored (the trainer's --no-flip): a left-right
+ * mirror swaps lateral labels (the right and left kidney), so averaging it in paints one kidney
+ * with the other's label. Other 3D tasks train mirrored left-right (recipe.ts), but a mirrored
+ * pass doubles a volume's minutes of network on a CPU (a 512×512×300 CT: 8–10 minutes a pass
+ * here), so no volume is mirrored at inference. The setting still asks for the heat map (the
+ * entropy of the one pass).
  */
-export function mirrorAxesOf(ttaFlips: 0 | 2 | 4): Axis[] {
-  void ttaFlips;
-  return [];
-}
+export const VOLUME_MIRROR_AXES: readonly Axis[] = [];
 
 /**
- * The test-time flips a volume's inference actually uses, counted as predictions.tta_flips and
- * the job's result count them (postprocess.ts TTA_FLIPS: 0 = the one unmirrored pass, 2 = one
- * mirror axis, 4 = two): what is stored is what ran, not the setting. 0 today (mirrorAxesOf).
+ * The test-time flips a volume's inference runs, counted as predictions.tta_flips and the job's
+ * result count them (postprocess.ts TTA_FLIPS: 0 = the one unmirrored pass, 2 = one mirror axis,
+ * 4 = two): what is stored is what ran, not the setting.
  */
-export function volumeTtaFlips(ttaFlips: 0 | 2 | 4): 0 | 2 | 4 {
-  const axes = mirrorAxesOf(ttaFlips).length;
-  return axes === 0 ? 0 : axes === 1 ? 2 : 4;
-}
+export const VOLUME_TTA_FLIPS = ([0, 2, 4] as const)[VOLUME_MIRROR_AXES.length]!;
 
 /** One slice's prediction, as the predictions table stores it (worker.ts `insert`). */
 export interface VolumeSlicePrediction {
@@ -187,7 +181,7 @@ export async function segmentSeriesVolume(
   };
   const result = await segmentVolume(input, { spacing: model.spacing, values: model.values }, timedRun, {
     patch: model.patch,
-    mirrorAxes: mirrorAxesOf(o.ttaFlips),
+    mirrorAxes: VOLUME_MIRROR_AXES,
     signal: o.signal,
     onProgress: (done, total) => o.onProgress?.('segmenting', done, total),
   });

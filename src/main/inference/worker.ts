@@ -33,7 +33,7 @@ import {
   seriesVolume,
   VOLUME_MEMORY_BUDGET,
   VolumeRefused,
-  volumeTtaFlips,
+  VOLUME_TTA_FLIPS,
 } from './volume-series';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
@@ -392,8 +392,8 @@ async function segmentVolumes(req: SegmentRequest, model: Loaded, volume: Volume
       const t1 = performance.now();
       db.transaction(() => {
         // The flips that ran (none for a volume), not the setting that asked for the heat map.
-        const flips = volumeTtaFlips(req.ttaFlips);
-        for (const p of r.slices) insert.run({ ...p, modelVersionId: model.modelVersionId, flips, timings: null });
+        for (const p of r.slices)
+          insert.run({ ...p, modelVersionId: model.modelVersionId, flips: VOLUME_TTA_FLIPS, timings: null });
       })();
       const t2 = performance.now();
       timings.decode += r.timings.decode;

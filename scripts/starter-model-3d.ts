@@ -19,6 +19,7 @@ import path from 'node:path';
 import { createBackend } from '../src/main/backend';
 import { createCtPhantom, CT_LABELS, writeCtPhantomSeries } from '../src/main/demo';
 import { seriesByUid, seriesImages } from '../src/main/export/queries';
+import { setSeriesSplit } from '../src/main/review/labels';
 import { decodeRle, encodeRle } from '../src/shared/imaging/rle';
 import { codesForName } from '../src/shared/model/codes';
 import type { ModelManifest } from '../src/shared/model/manifest';
@@ -50,7 +51,6 @@ await b.services.settings.update({ autoSegmentOnImport: false, ttaFlips: 0 });
 
 interface Volume {
   seriesId: number;
-  patient: string;
   seed: number;
   index: number;
   domain: 'base' | 'shifted';
@@ -72,13 +72,7 @@ async function phantom(seed: number, index: number, domain: 'base' | 'shifted'):
   const done = await b.importer.wait(started.jobId);
   if (done.status !== 'done') throw new Error(`import of ${dir}: ${done.status}`);
   const s = seriesByUid(b.db, r.seriesInstanceUid)!;
-  const patient = b.db
-    .prepare(
-      'SELECT p.patient_key FROM series se JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id WHERE se.id = ?',
-    )
-    .pluck()
-    .get(s.id) as string;
-  return { seriesId: s.id, patient, seed, index, domain };
+  return { seriesId: s.id, seed, index, domain };
 }
 
 /** The generator's organ map of each slice of a series, in the series' display order (inferior → superior). */
@@ -102,13 +96,12 @@ const task = await b.services.tasks.create({
   modelKind: '3d',
   labels: CT_LABELS.map((l) => ({ name: l.name, ...codesForName(l.name, l.value) })),
 });
-const split = b.db.prepare('INSERT OR REPLACE INTO splits (split_key, split) VALUES (?, ?)');
 const insert = b.db.prepare(
   "INSERT INTO labels (image_id, series_id, task_id, mask, foreground_pixels, origin, author) VALUES (?, ?, ?, ?, ?, 'drawn', 'PHANTOM^GROUND TRUTH')",
 );
 b.db.transaction(() => {
   for (const [n, v] of fitting.entries()) {
-    split.run(`patient:${v.patient}`, n < TRAIN ? 'training' : 'validation');
+    setSeriesSplit(b.db, v.seriesId, n < TRAIN ? 'training' : 'validation');
     for (const [imageId, map] of truthMaps(v))
       insert.run(imageId, v.seriesId, task.id, encodeRle(map), map.filter((x) => x !== 0).length);
   }

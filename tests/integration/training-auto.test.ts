@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { writeDemoStudies } from '../../src/main/demo';
+import { setSeriesSplit } from '../../src/main/review/labels';
 import { autoFineTune } from '../../src/main/training/auto';
 import type { TrainingRun } from '../../src/shared/contract';
 import { DEFAULT_SETTINGS } from '../../src/shared/contract';
@@ -170,11 +171,8 @@ describe.skipIf(!MODEL)(
       expect(items).toHaveLength(3);
       // Splits are decided at the first label by a hash of the patient; fixed here so the count is known.
       const [validation, ...training] = items;
-      const freeze = b.db.prepare(
-        "INSERT INTO splits (split_key, split) SELECT 'patient:' || p.patient_key, ? FROM series se JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id WHERE se.id = ?",
-      );
-      freeze.run('validation', validation!.seriesId);
-      for (const t of training) freeze.run('training', t.seriesId);
+      setSeriesSplit(b.db, validation!.seriesId, 'validation');
+      for (const t of training) setSeriesSplit(b.db, t.seriesId, 'training');
       const runs = async () => (await b.services.training.list()).length;
 
       await b.services.review.accept({ seriesId: validation!.seriesId });

@@ -17,6 +17,7 @@ import { createBackend, type Backend } from '../../src/main/backend';
 import { CT_LABELS, writeCtPhantomSeries, type CtSeriesResult } from '../../src/main/demo';
 import { seriesByUid, seriesImages } from '../../src/main/export/queries';
 import { writeTaskLabels } from '../../src/main/import/task-labels';
+import { setSeriesSplit } from '../../src/main/review/labels';
 import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
 import type { ModelVersionInfo, Task } from '../../src/shared/contract';
 import { decodeRle } from '../../src/shared/imaging/rle';
@@ -74,7 +75,6 @@ describe('the 3D loop on a CT phantom volume', () => {
       modelKind: '3d',
       labels: CT_LABELS.map((l) => ({ name: l.name, type: l.code })),
     });
-    const splits = b.db.prepare("INSERT OR IGNORE INTO splits (split_key, split) VALUES ('patient:' || ?, ?)");
     for (const index of [0, 1]) {
       const phantom = await writeCtPhantomSeries({
         seed: 2525,
@@ -100,13 +100,7 @@ describe('the 3D loop on a CT phantom volume', () => {
           readPng8(readFileSync(path.join(path.dirname(phantom.groundTruthJson), bySop.get(im.sopInstanceUid!)!))).data,
         ]),
       );
-      const key = b.db
-        .prepare(
-          'SELECT p.patient_key FROM series s JOIN studies st ON st.id = s.study_id JOIN patients p ON p.id = st.patient_id WHERE s.id = ?',
-        )
-        .pluck()
-        .get(seriesId) as string;
-      splits.run(key, index === 0 ? 'training' : 'validation');
+      setSeriesSplit(b.db, seriesId, index === 0 ? 'training' : 'validation');
       volumes.push({ phantom, seriesId, imageIds: images.map((im) => im.id), truth });
     }
   }, 300_000);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackend, type Backend } from '../../src/main/backend';
 import { createCtPhantom, CT_LABELS, writeCtPhantomSeries } from '../../src/main/demo';
 import { seriesByUid, seriesImages } from '../../src/main/export/queries';
+import { setSeriesSplit } from '../../src/main/review/labels';
 import type { TrainerLauncher } from '../../src/main/training/launcher';
 import { TrainingMainService } from '../../src/main/training/service';
 import { runGate } from '../../src/main/training/gate';
@@ -46,7 +47,7 @@ describe.skipIf(skip)(skipTitle('a 3D task: volumes staged for the trainer, and 
   const tmp = tempDir();
   let b: Backend;
   let taskId: number;
-  const series: { id: number; seed: number; index: number; patient: string }[] = [];
+  const series: { id: number; seed: number; index: number }[] = [];
   /** The generator's label map of each labelled image. */
   const truth = new Map<number, Uint8Array>();
 
@@ -66,13 +67,7 @@ describe.skipIf(skip)(skipTitle('a 3D task: volumes staged for the trainer, and 
       const started = await b.services.import.start({ paths: [path.join(tmp.dir, `ct${index}`, 'dicom')] });
       expect((await b.importer.wait(started.jobId)).status).toBe('done');
       const s = seriesByUid(b.db, r.seriesInstanceUid)!;
-      const patient = b.db
-        .prepare(
-          'SELECT p.patient_key FROM series se JOIN studies st ON st.id = se.study_id JOIN patients p ON p.id = st.patient_id WHERE se.id = ?',
-        )
-        .pluck()
-        .get(s.id) as string;
-      series.push({ id: s.id, seed: 31, index, patient });
+      series.push({ id: s.id, seed: 31, index });
     }
     const task = await b.services.tasks.create({
       name: 'Abdominal organs CT 3D',
@@ -82,12 +77,11 @@ describe.skipIf(skip)(skipTitle('a 3D task: volumes staged for the trainer, and 
     });
     taskId = task.id;
     // The first patient trains, the second validates; every 4th slice of each is labelled.
-    const split = b.db.prepare('INSERT INTO splits (split_key, split) VALUES (?, ?)');
     const insert = b.db.prepare(
       "INSERT INTO labels (image_id, series_id, task_id, mask, foreground_pixels, origin, author) VALUES (?, ?, ?, ?, ?, 'drawn', 'DR^VOLUME')",
     );
     for (const [n, s] of series.entries()) {
-      split.run(`patient:${s.patient}`, n === 0 ? 'training' : 'validation');
+      setSeriesSplit(b.db, s.id, n === 0 ? 'training' : 'validation');
       const phantom = createCtPhantom({ seed: s.seed, index: s.index, size: SIZE, slices: SLICES });
       for (const [z, image] of seriesImages(b.db, s.id).entries()) {
         if (z % 4 !== 1) continue;

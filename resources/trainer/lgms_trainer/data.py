@@ -4,13 +4,14 @@ rules model.json announces (channel mode, normalisation, letterbox), so the app 
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+T = TypeVar("T")
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".npy")
 # A staged image (.npy, float32 (planes, H, W) in [0, 1]) is already model input: the app wrote
 # it with its own inference preprocessing (src/main/training/stage.ts), so that training sees
@@ -248,13 +249,17 @@ def augment(images: torch.Tensor, masks: torch.Tensor, rng: np.random.Generator,
     return torch.stack(out_i), torch.stack(out_m)
 
 
+def seeded_split(items: list[T], fraction: float, seed: int, too_few: str) -> tuple[list[T], list[T]]:
+    """Seeded split of items (in their given order) into (train, val): round(len × fraction) of
+    them validate, at least one of each; DataError(too_few) for fewer than two items."""
+    if len(items) < 2:
+        raise DataError(too_few)
+    order = np.random.default_rng(seed).permutation(len(items))
+    n_val = min(len(items) - 1, max(1, int(round(len(items) * fraction))))
+    val_idx = set(order[:n_val].tolist())
+    return [p for i, p in enumerate(items) if i not in val_idx], [p for i, p in enumerate(items) if i in val_idx]
+
+
 def split_pairs(pairs: list[Pair], fraction: float, seed: int) -> tuple[list[Pair], list[Pair]]:
     """Seeded split of sorted pairs into (train, val); at least one of each."""
-    if len(pairs) < 2:
-        raise DataError("need at least 2 images to split off a validation set")
-    order = np.random.default_rng(seed).permutation(len(pairs))
-    n_val = min(len(pairs) - 1, max(1, int(round(len(pairs) * fraction))))
-    val_idx = set(order[:n_val].tolist())
-    train = [p for i, p in enumerate(pairs) if i not in val_idx]
-    val = [p for i, p in enumerate(pairs) if i in val_idx]
-    return train, val
+    return seeded_split(pairs, fraction, seed, "need at least 2 images to split off a validation set")

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from . import setup
-from .data import DataError
+from .data import DataError, seeded_split
 from .evaluate import selection_score
 from .finetune import Anchor, WeightAverage, freeze_norm_statistics
 from .labels import read_label_map
@@ -83,15 +83,6 @@ def _patch_and_spacing(args: argparse.Namespace, parent: Optional[dict]) -> tupl
     return patch, spacing
 
 
-def _split(cases: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    if len(cases) < 2:
-        raise DataError("one volume cannot be split into training and validation; give --val-data")
-    order = np.random.default_rng(seed).permutation(len(cases))
-    n_val = min(len(cases) - 1, max(1, int(round(len(cases) * fraction))))
-    val = set(order[:n_val].tolist())
-    return [c for i, c in enumerate(cases) if i not in val], [c for i, c in enumerate(cases) if i in val]
-
-
 def prepare(args: argparse.Namespace, argv: list[str]) -> setup.TrainContext:
     """setup.prepare for `--dims 3`: label map (required), parent (3D only), patch and spacing,
     the volumes' split, names and the output folder. Raises DataError in a reader's words."""
@@ -137,7 +128,8 @@ def prepare(args: argparse.Namespace, argv: list[str]) -> setup.TrainContext:
         ctx.train_cases, ctx.val_cases = cases, list_volumes(args.val_data)
         source = {"valSource": "folder", "valData": os.path.abspath(args.val_data)}
     else:
-        ctx.train_cases, ctx.val_cases = _split(cases, args.val_fraction, args.seed)
+        ctx.train_cases, ctx.val_cases = seeded_split(
+            cases, args.val_fraction, args.seed, "one volume cannot be split into training and validation; give --val-data")
         source = {"valSource": "split", "fraction": args.val_fraction, "seed": args.seed}
     names = lambda cs: [os.path.basename(c) for c in cs]  # noqa: E731
     ctx.split_record = {"data": os.path.abspath(args.data), **source, "train": names(ctx.train_cases),

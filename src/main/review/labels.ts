@@ -146,6 +146,15 @@ interface CurrentLabel {
   editDiceByLabel: string | null;
 }
 
+/**
+ * Puts a series' patient in `split`, replacing a decided one: for set-ups that must know which
+ * side each patient is on (the 3D starter's script, tests), never called by the product, whose
+ * split is decided once by decideSplit.
+ */
+export function setSeriesSplit(db: Database, seriesId: number, split: Split): void {
+  db.prepare('INSERT OR REPLACE INTO splits (split_key, split) VALUES (?, ?)').run(seriesSplitKey(db, seriesId), split);
+}
+
 /** The series' current labels of one task by image id, with their provenance. */
 function currentLabels(db: Database, seriesId: number, taskId: number): Map<number, CurrentLabel> {
   const rows = db
@@ -222,7 +231,8 @@ function insert(
   };
 }
 
-function splitKeyOf(db: Database, seriesId: number): string {
+/** The split key of a series' patient (src/shared/review/split.ts `splitKey`). */
+export function seriesSplitKey(db: Database, seriesId: number): string {
   const row = db
     .prepare(
       `SELECT p.patient_key AS patientKey, p.patient_id AS patientId, st.study_uid AS studyUid
@@ -238,7 +248,7 @@ function splitKeyOf(db: Database, seriesId: number): string {
  * never rewritten.
  */
 export function decideSplit(db: Database, seriesId: number): WrittenLabels['split'] {
-  const key = splitKeyOf(db, seriesId);
+  const key = seriesSplitKey(db, seriesId);
   const decidedNow =
     db.prepare('INSERT INTO splits (split_key, split) VALUES (?, ?) ON CONFLICT DO NOTHING').run(key, splitFor(key)).changes > 0;
   const split = db.prepare('SELECT split FROM splits WHERE split_key = ?').pluck().get(key) as Split;
@@ -247,7 +257,7 @@ export function decideSplit(db: Database, seriesId: number): WrittenLabels['spli
 
 /** The series' current labels of one task (default: the starter task) with their provenance. */
 export function seriesLabels(db: Database, seriesId: number, taskId = 1): SeriesLabels {
-  const key = splitKeyOf(db, seriesId);
+  const key = seriesSplitKey(db, seriesId);
   const split = (db.prepare('SELECT split FROM splits WHERE split_key = ?').pluck().get(key) as Split | undefined) ?? null;
   const rows = db
     .prepare(

@@ -80,6 +80,14 @@ export interface Score {
   slices?: number;
 }
 
+/** Each scored slice's Dice averaged over the labels, 3 decimals: where along the volume a model errs. */
+export function perSliceMeans(zs: number[], perSlice: number[][]): Array<{ z: number; dice: number }> {
+  return zs.map((z, i) => ({
+    z,
+    dice: Math.round((perSlice[i]!.reduce((s, v) => s + v, 0) / perSlice[i]!.length) * 1000) / 1000,
+  }));
+}
+
 export function summarize(perSlice: number[][]): Score {
   const labels = LABELS.map((_, k) => perSlice.reduce((s, d) => s + d[k]!, 0) / perSlice.length);
   return { mean: labels.reduce((s, v) => s + v, 0) / labels.length, labels, slices: perSlice.length };
@@ -175,8 +183,20 @@ export function slicesModel(mode: '2d' | '2.5d', init: string): ModelRunner {
     const trainSeconds = Math.round((performance.now() - t0) / 1000);
     const ev = runPython(['-m', 'lgms_trainer', 'evaluate', '--model', model, '--data', test, '--threads', '2']).at(-1) as {
       mean: { dice: number; labels: Array<{ dice: number }> };
+      images: Array<{ name: string; labels: Array<{ dice: number }> }>;
     };
-    return { mean: ev.mean.dice, labels: ev.mean.labels.map((l) => l.dice), trainSeconds, load: [load, os.loadavg()[0]!] };
+    // Images are named z<slice>.png (writeSlices).
+    const perSlice = perSliceMeans(
+      ev.images.map((im) => Number(/z(\d+)/.exec(im.name)![1])),
+      ev.images.map((im) => im.labels.map((l) => l.dice)),
+    );
+    return {
+      mean: ev.mean.dice,
+      labels: ev.mean.labels.map((l) => l.dice),
+      perSlice,
+      trainSeconds,
+      load: [load, os.loadavg()[0]!],
+    };
   };
 }
 

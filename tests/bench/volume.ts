@@ -15,7 +15,7 @@
 //   directly (runPatch = session.run), and scored on the same slices with the same rules.
 //
 //   npx tsx tests/bench/volume.ts [--steps 8] [--modes 3d,2d,2.5d] [--time-limit 300]
-//        [--patch 32,32,32] [--batch-size 4] [--lr 0.01] [--width 8] [--val-every 4]
+//        [--patch 32,64,64] [--batch-size 2] [--lr 0.01] [--width 8] [--val-every 4]
 //        [--flip none|mirror|all] [--mirror none|lr] [--init starter|scratch] [--tune]
 //        [--trainer-args '--ema 0.99'] [--out .tmp/bench/volume.json]
 //
@@ -48,6 +48,7 @@ import {
   LABELS,
   runPython,
   runSparseVolumeBench,
+  perSliceMeans,
   sliceDice,
   slicesModel,
   summarize,
@@ -152,6 +153,7 @@ const volumeModel: ModelRunner = async (c) => {
   if (score.labels.length !== LABELS.length) throw new Error('label count');
   return {
     ...score,
+    perSlice: perSliceMeans(c.between, perSlice),
     trainSeconds,
     steps: manifest.training.steps,
     curve,

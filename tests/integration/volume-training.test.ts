@@ -142,9 +142,9 @@ describe.skipIf(skip)(skipTitle('a 3D task: volumes staged for the trainer, and 
     expect(value('dims')).toBe('3');
     // The CPU recipe of a 3D first model (stage-volume.ts FIRST_VOLUME_MODEL).
     expect([value('patch'), value('width'), value('batch-size'), value('lr'), value('val-every')]).toEqual([
-      '32,32,32',
+      '32,64,64',
       '8',
-      '4',
+      '2',
       '0.01',
       '4',
     ]);

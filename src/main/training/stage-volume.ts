@@ -26,18 +26,20 @@ import { npyFloat32, npyUint8, type LabelForTraining, type Split } from './stage
 export const UNLABELLED = 255;
 
 /**
- * A 3D task's first model on this kind of machine (no parent): patches of 32³ voxels, four a
+ * A 3D task's first model on this kind of machine (no parent): patches of 32×64×64 voxels, two a
  * step, the network at width 8 (8, 16, 32, 64, 64 channels; 1.58 M parameters) — the recipe the
  * trainer's measurements found to learn in ten minutes on a 2-core CPU, where the authors'
- * width 16 at 32×64×64 made 29 steps in 300 s (docs/model-card.md, "Training on this CPU";
- * docs/benchmarks.md, train3d). AdamW at 0.01 (poly decay) and a validation every fourth epoch
- * (200 steps): chosen on the MR benchmark's tuning split, which never scores the benchmark's
- * scored slices (tests/bench/volume.ts --tune; docs/benchmarks.md, "3D on the real MR, fourth
- * session": 0.838 against 0.789 at 0.003, ~800 steps in 600 s). A fine-tune keeps its parent's
- * patch and width and the fine-tune's own learning rate.
+ * width 16 made 29 steps in 300 s before the FFT kernels and still scores below width 8 in ten
+ * minutes (docs/model-card.md, "Training on this CPU"; docs/benchmarks.md, train3d and the fourth
+ * and fifth sessions). AdamW at 0.01 (poly decay) and a validation every fourth epoch (200
+ * steps). Each chosen on the MR benchmark's tuning split, which never scores the benchmark's
+ * scored slices (tests/bench/volume.ts --tune): lr 0.01 0.838 against 0.789 at 0.003; 32×64×64
+ * × 2 0.840 against 32³ × 4 0.837, 32×128×128 × 1 0.822 and width 16 0.790 — and on the
+ * benchmark proper 32×64×64 scored 0.837 where 32³ had scored 0.816. A fine-tune keeps its
+ * parent's patch and width and the fine-tune's own learning rate.
  */
-export const DEFAULT_VOLUME_PATCH: [number, number, number] = [32, 32, 32];
-export const FIRST_VOLUME_MODEL = { width: 8, batchSize: 4, lr: 0.01, valEvery: 4 } as const;
+export const DEFAULT_VOLUME_PATCH: [number, number, number] = [32, 64, 64];
+export const FIRST_VOLUME_MODEL = { width: 8, batchSize: 2, lr: 0.01, valEvery: 4 } as const;
 
 /** meta.json of one staged volume (SPEC3D). */
 export interface StagedVolumeMeta {

@@ -1,8 +1,9 @@
 // Shared by tests/bench/sparse-volume.ts (issue 22: 2D, 2.5D, interpolation, nearest slice) and
 // tests/bench/volume.ts (issue 25: the same plus the 3D model): a public T1 MR (Debian's
 // insighttoolkit5-examples, KmeansTest_T1UCharRaw.nii.gz, 128×128×62, 2×2×3 mm, with its
-// six-class KmeansTest_T1KmeansPrelimSegmentation.nii.gz as ground truth), every k-th axial slice
-// labelled. On the slices between the first and the last labelled one, per-slice Dice of
+// six-class KmeansTest_T1KmeansPrelimSegmentation.nii.gz as ground truth), every k-th slice of the
+// file's third axis labelled (coronal: its affine runs L, S, A, so slice 0 is the back of the head
+// and slice 61 the front). On the slices between the first and the last labelled one, per-slice Dice of
 // (a) copying the nearest labelled slice, (b) the product's shape-based interpolation
 // (src/shared/imaging/interpolate.ts) and (c) models trained on the labelled slices alone: 2D
 // (the slice replicated to 3 channels), 2.5D (slices z−1, z, z+1 as the 3 channels), and any
@@ -16,7 +17,9 @@
 // `tune`: a split for choosing a recipe without ever scoring on the benchmark's scored slices.
 // For step k the models train on every 2k-th slice and are scored only on the slices k, 3k, 5k, …
 // in between — slices that are *labelled* in the benchmark proper, so no choice made on them
-// looks at the ground truth the benchmark later scores.
+// looks at the ground truth the benchmark later scores. `tuneOffset` k shifts that split by k
+// slices (trains on k, 3k, 5k, …, scores 2k, 4k, …): the first split's last labelled slice is 48,
+// so it scores nothing in the anterior slices 49–61; the shifted one scores slice 48.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -215,6 +218,8 @@ export async function runSparseVolumeBench(opts: {
   extra?: Record<string, unknown>;
   /** The recipe-choosing split (see the top of this file). */
   tune?: boolean;
+  /** Shifts the tuning split's labelled slices by this many (see the top of this file). */
+  tuneOffset?: number;
 }): Promise<void> {
   const tmp = tempDir();
   try {
@@ -230,15 +235,17 @@ export async function runSparseVolumeBench(opts: {
     console.log(`${opts.bench} bench: ${path.basename(VOLUME)} ${W}×${H}×${Z}; load ${load}`);
     for (const scoredStep of opts.steps) {
       const step = opts.tune ? 2 * scoredStep : scoredStep; // the labelled slices' spacing
-      const labelled = Array.from({ length: Z }, (_, z) => z).filter((z) => z % step === 0);
+      const offset = opts.tune ? (opts.tuneOffset ?? 0) : 0; // the first labelled slice
+      const labelled = Array.from({ length: Z }, (_, z) => z).filter((z) => z % step === offset);
+      const first = labelled[0]!;
       const last = labelled.at(-1)!;
       const between = Array.from({ length: last }, (_, z) => z).filter(
-        (z) => z % step !== 0 && (!opts.tune || z % scoredStep === 0),
+        (z) => z > first && z % step !== offset && (!opts.tune || z % scoredStep === 0),
       );
       const nearest: number[][] = [];
       const interpolated: number[][] = [];
       for (const z of between) {
-        const lo = Math.floor(z / step) * step;
+        const lo = Math.floor((z - offset) / step) * step + offset;
         const hi = lo + step;
         nearest.push(sliceDice(slice(seg, z - lo <= hi - z ? lo : hi), slice(seg, z)));
         const maps = interpolateLabels(slice(seg, lo), slice(seg, hi), W, H, step - 1);
@@ -246,7 +253,7 @@ export async function runSparseVolumeBench(opts: {
       }
       const row: Record<string, unknown> = {
         step,
-        ...(opts.tune ? { tune: true, scored: between } : {}),
+        ...(opts.tune ? { tune: true, tuneOffset: offset, labelled, scored: between } : {}),
         labelledSlices: labelled.length,
         betweenSlices: between.length,
         nearest: summarize(nearest),

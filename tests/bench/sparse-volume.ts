@@ -1,6 +1,6 @@
 // Sparse labelling of a real volume (issue 22's acceptance): a public T1 MR (Debian's
 // insighttoolkit5-examples, KmeansTest_T1UCharRaw.nii.gz, 128×128×62, with its six-class
-// KmeansTest_T1KmeansPrelimSegmentation.nii.gz as ground truth), every 8th and every 16th axial
+// KmeansTest_T1KmeansPrelimSegmentation.nii.gz as ground truth), every 8th and every 16th (coronal)
 // slice labelled. On the slices between the first and the last labelled one, per-slice Dice of
 // (a) copying the nearest labelled slice, (b) the product's shape-based interpolation
 // (src/shared/imaging/interpolate.ts) and (c) a model trained on the labelled slices alone, as 2D

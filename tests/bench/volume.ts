@@ -1,6 +1,6 @@
 // LGMSNet 3D from sparsely labelled slices on a real MR (issue 25's acceptance, MR part): the
 // benchmark of sparse-volume.ts (Debian's T1 MR KmeansTest_T1UCharRaw.nii.gz, 128×128×62,
-// 2×2×3 mm, its six k-means classes as ground truth, every k-th axial slice labelled, Dice on the
+// 2×2×3 mm, its six k-means classes as ground truth, every k-th (coronal) slice labelled, Dice on the
 // unlabelled slices between the first and last labelled one; nearest slice, the product's
 // interpolation, 2D and 2.5D models: sparse-volume-lib.ts) plus the 3D model:
 //
@@ -16,8 +16,8 @@
 //
 //   npx tsx tests/bench/volume.ts [--steps 8] [--modes 3d,2d,2.5d] [--time-limit 300]
 //        [--patch 32,64,64] [--batch-size 2] [--lr 0.01] [--width 8] [--val-every 4]
-//        [--flip none|mirror|all] [--mirror none|lr] [--init starter|scratch] [--tune]
-//        [--trainer-args '--ema 0.99'] [--out .tmp/bench/volume.json]
+//        [--flip none|mirror|all] [--mirror none|lr] [--init starter|scratch] [--tune [--tune-offset 8]]
+//        [--trainer-args '--ema 0.99'] [--keep DIR] [--out .tmp/bench/volume.json]
 //
 // The 3D model's defaults are the product's recipe for a 3D task's first model
 // (src/main/training/stage-volume.ts FIRST_VOLUME_MODEL, DEFAULT_VOLUME_PATCH; flips as
@@ -27,9 +27,9 @@
 //
 // --tune scores on the recipe-choosing split of sparse-volume-lib.ts (trains on every 2k-th slice,
 // scores only slices the benchmark proper has labelled), so a recipe is never chosen on the
-// benchmark's scored slices.
+// benchmark's scored slices; --tune-offset 8 shifts it (trains on 8, 24, 40, 56, scores 16, 32, 48).
 import { createRequire } from 'node:module';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
@@ -76,6 +76,8 @@ const flipArgs = flip === 'none' ? ['--no-flip'] : flip === 'mirror' ? ['--mirro
 const mirrorAxes: Axis[] = flag('mirror', 'none') === 'lr' ? [2] : [];
 // Further trainer options for the 3D model, e.g. --trainer-args '--ema 0.99' (recorded in the output).
 const extraTrainerArgs = flag('trainer-args', '').split(' ').filter(Boolean);
+// --keep DIR: copy the staged volume and the trained 3D model there (to look at its predictions).
+const keep = flag('keep', '');
 
 /** A C-order .npy file (format 1.0) of `data` with `shape`: '<f4' for Float32Array, '|u1' for Uint8Array. */
 function npy(data: Float32Array | Uint8Array, shape: readonly number[]): Buffer {
@@ -136,6 +138,10 @@ const volumeModel: ModelRunner = async (c) => {
     output: { values: number[] };
     training: { steps: number };
   };
+  if (keep) {
+    cpSync(data, path.join(keep, `volume-${c.step}`), { recursive: true });
+    cpSync(model, path.join(keep, `model-${c.step}-3d`), { recursive: true });
+  }
   const session = await ort.InferenceSession.create(path.join(model, 'model.onnx'), { intraOpNumThreads: 2 });
   const t1 = performance.now();
   const seg = await segmentVolume(
@@ -171,6 +177,7 @@ for (const m of flag('modes', '3d,2d,2.5d').split(',')) {
 await runSparseVolumeBench({
   bench: 'volume',
   tune: args.includes('--tune'),
+  tuneOffset: Number(flag('tune-offset', '0')),
   steps: flag('steps', '8').split(',').map(Number),
   timeLimit: Number(flag('time-limit', '300')),
   models,

@@ -192,7 +192,8 @@ def fit_and_package(ctx: setup.TrainContext, args: argparse.Namespace, events: E
                 "durationSeconds": round(time.monotonic() - t0, 1), "machine": machine_description(),
                 "torch": torch.__version__, "device": device.type,
                 "loss": "dice+cross-entropy (softmax) on the labelled slices only",
-                "augmentation": "in-plane flips, intensity scale 0.9-1.1 and shift ±0.05",
+                "augmentation": ("none" if args.no_flip else "left-right mirroring" if args.mirror_only
+                                 else "in-plane flips (rows and columns)"),
                 "patchesPerStep": ctx.batch_size, "stepsPerEpoch": STEPS_PER_EPOCH, "width": model.width}
     if ctx.ignored:
         training["ignoredOptions"] = ["--" + o.replace("_", "-") for o in ctx.ignored]

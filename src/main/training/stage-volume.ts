@@ -36,7 +36,8 @@ export const UNLABELLED = 255;
  * scored slices (tests/bench/volume.ts --tune): lr 0.01 0.838 against 0.789 at 0.003; 32×64×64
  * × 2 0.840 against 32³ × 4 0.837, 32×128×128 × 1 0.822 and width 16 0.790 — and on the
  * benchmark proper 32×64×64 scored 0.837 and 0.824 in two runs where 32³ had scored 0.816 in
- * one. A fine-tune keeps its parent's patch and width and the fine-tune's own learning rate.
+ * one (0.835 and 0.832 since the trainer leaves a volume's intensities as staged, sixth session).
+ * A fine-tune keeps its parent's patch and width and the fine-tune's own learning rate.
  */
 export const DEFAULT_VOLUME_PATCH: [number, number, number] = [32, 64, 64];
 export const FIRST_VOLUME_MODEL = { width: 8, batchSize: 2, lr: 0.01, valEvery: 4 } as const;

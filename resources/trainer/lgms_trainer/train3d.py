@@ -32,7 +32,8 @@ from .model import BASE_WIDTH, SIZE_MULTIPLE, build_model_3d
 from .package import build_manifest, load_weights, read_manifest
 from .runtime import Events, configure_threads, log, machine_description, pick_device, seed_everything
 from .sliding import count_windows, validate_volumes
-from .volumes import Volume, common_meta, list_volumes, load_volume_set, parse_triple, sample_batch
+from .volumes import (Volume, common_meta, describe_augmentation, list_volumes, load_volume_set, parse_triple,
+                      sample_batch)
 
 #: Patch and batch when neither --patch nor a parent gives one: 32×64×64 voxels, 2 patches a step.
 #: Measured on the shared 2-core machine (PyTorch 1.13, 2 threads, 7 classes, AdamW, load 2.5):
@@ -192,8 +193,7 @@ def fit_and_package(ctx: setup.TrainContext, args: argparse.Namespace, events: E
                 "durationSeconds": round(time.monotonic() - t0, 1), "machine": machine_description(),
                 "torch": torch.__version__, "device": device.type,
                 "loss": "dice+cross-entropy (softmax) on the labelled slices only",
-                "augmentation": ("none" if args.no_flip else "left-right mirroring" if args.mirror_only
-                                 else "in-plane flips (rows and columns)"),
+                "augmentation": describe_augmentation(args.mirror_only, not args.no_flip),
                 "patchesPerStep": ctx.batch_size, "stepsPerEpoch": STEPS_PER_EPOCH, "width": model.width}
     if ctx.ignored:
         training["ignoredOptions"] = ["--" + o.replace("_", "-") for o in ctx.ignored]

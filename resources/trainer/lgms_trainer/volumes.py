@@ -189,6 +189,18 @@ def sample_patch(vol: Volume, patch: tuple[int, int, int], rng: np.random.Genera
     return image, classes, labelled
 
 
+def flip_axes(mirror_only: bool = False, flip: bool = True) -> tuple[int, ...]:
+    """The patch axes (d, h, w) augment_patch may flip: none without `flip`, the columns with
+    mirror_only, else rows and columns."""
+    return () if not flip else (2,) if mirror_only else (1, 2)
+
+
+def describe_augmentation(mirror_only: bool = False, flip: bool = True) -> str:
+    """augment_patch's augmentation in words, for model.json's training.augmentation."""
+    return {(): "none", (2,): "left-right mirroring", (1, 2): "in-plane flips (rows and columns)"}[
+        flip_axes(mirror_only, flip)]
+
+
 def augment_patch(image: np.ndarray, classes: np.ndarray, rng: np.random.Generator,
                   mirror_only: bool = False, flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Cheap volume augmentation: in-plane flips (columns, and rows unless mirror_only; none when
@@ -198,8 +210,7 @@ def augment_patch(image: np.ndarray, classes: np.ndarray, rng: np.random.Generat
     scaling them by U(0.9, 1.1) and shifting them by U(−0.05, 0.05), as until the sixth session,
     scored 0.793 against 0.818 without on the MR's shifted tuning split and 0.840 against 0.840
     on the first (docs/benchmarks.md, "Lead, sixth session")."""
-    axes = () if not flip else (2,) if mirror_only else (1, 2)
-    for a in axes:
+    for a in flip_axes(mirror_only, flip):
         if rng.random() < 0.5:
             image, classes = np.flip(image, a), np.flip(classes, a)
     return np.ascontiguousarray(image, dtype=np.float32), np.ascontiguousarray(classes)

@@ -100,6 +100,20 @@ export function unseenMask(mr: MrVolume, z: number): Uint8Array {
   return Uint8Array.from(v, (x, i) => (x === 0 && t[i] !== 1 ? 1 : 0));
 }
 
+/**
+ * Per-slice, per-label Dice of `predicted` (one label map for each slice of `zs`) against the
+ * truth, and their summary with the `seen` score beside it (the same Dice without `unseenMask`).
+ */
+export function scoreSlices(
+  mr: MrVolume,
+  zs: readonly number[],
+  predicted: readonly Uint8Array[],
+): { perSlice: number[][]; score: Score & { seen: Score } } {
+  const perSlice = zs.map((z, i) => sliceDice(predicted[i]!, mr.slice(mr.seg, z)));
+  const seen = zs.map((z, i) => sliceDice(predicted[i]!, mr.slice(mr.seg, z), unseenMask(mr, z)));
+  return { perSlice, score: { ...summarize(perSlice), seen: summarize(seen) } };
+}
+
 /** Each scored slice's Dice averaged over the labels, 3 decimals: where along the volume a model errs. */
 export function perSliceMeans(zs: number[], perSlice: number[][]): Array<{ z: number; dice: number }> {
   return zs.map((z, i) => ({
@@ -271,27 +285,21 @@ export async function runSparseVolumeBench(opts: {
       const between = Array.from({ length: last }, (_, z) => z).filter(
         (z) => z > first && z % step !== offset && (!opts.tune || z % scoredStep === 0),
       );
-      const nearest: number[][] = [];
-      const interpolated: number[][] = [];
-      const nearestSeen: number[][] = [];
-      const interpolatedSeen: number[][] = [];
+      const nearest: Uint8Array[] = [];
+      const interpolated: Uint8Array[] = [];
       for (const z of between) {
         const lo = Math.floor((z - offset) / step) * step + offset;
         const hi = lo + step;
-        const unseen = unseenMask(mr, z);
-        nearest.push(sliceDice(slice(seg, z - lo <= hi - z ? lo : hi), slice(seg, z)));
-        nearestSeen.push(sliceDice(slice(seg, z - lo <= hi - z ? lo : hi), slice(seg, z), unseen));
-        const maps = interpolateLabels(slice(seg, lo), slice(seg, hi), W, H, step - 1);
-        interpolated.push(sliceDice(maps[z - lo - 1]!, slice(seg, z)));
-        interpolatedSeen.push(sliceDice(maps[z - lo - 1]!, slice(seg, z), unseen));
+        nearest.push(slice(seg, z - lo <= hi - z ? lo : hi));
+        interpolated.push(interpolateLabels(slice(seg, lo), slice(seg, hi), W, H, step - 1)[z - lo - 1]!);
       }
       const row: Record<string, unknown> = {
         step,
         ...(opts.tune ? { tune: true, tuneOffset: offset, labelled, scored: between } : {}),
         labelledSlices: labelled.length,
         betweenSlices: between.length,
-        nearest: { ...summarize(nearest), seen: summarize(nearestSeen) },
-        interpolation: { ...summarize(interpolated), seen: summarize(interpolatedSeen) },
+        nearest: scoreSlices(mr, between, nearest).score,
+        interpolation: scoreSlices(mr, between, interpolated).score,
       };
       console.log(
         `every ${step}th: ${labelled.length} labelled, ${between.length} ${opts.tune ? 'scored (tuning split)' : 'between'}; nearest ${fmt(row.nearest as Score)}; ` +

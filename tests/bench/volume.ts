@@ -53,10 +53,8 @@ import {
   runPython,
   runSparseVolumeBench,
   perSliceMeans,
-  sliceDice,
+  scoreSlices,
   slicesModel,
-  summarize,
-  unseenMask,
   type ModelRunner,
 } from './sparse-volume-lib';
 
@@ -159,14 +157,14 @@ const volumeModel: ModelRunner = async (c) => {
     { patch: manifest.input.patch, mirrorAxes },
   );
   const inferSeconds = (performance.now() - t1) / 1000;
-  const predicted = c.between.map((z) => seg.labeler.slice(z).labels);
-  const perSlice = c.between.map((z, i) => sliceDice(predicted[i]!, mr.slice(mr.seg, z)));
-  const seen = summarize(c.between.map((z, i) => sliceDice(predicted[i]!, mr.slice(mr.seg, z), unseenMask(mr, z))));
-  const score = summarize(perSlice);
+  const { perSlice, score } = scoreSlices(
+    mr,
+    c.between,
+    c.between.map((z) => seg.labeler.slice(z).labels),
+  );
   if (score.labels.length !== LABELS.length) throw new Error('label count');
   return {
     ...score,
-    seen,
     perSlice: perSliceMeans(c.between, perSlice),
     trainSeconds,
     steps: manifest.training.steps,

@@ -14,6 +14,7 @@ import { FrameLoader } from './imaging/frames';
 import { ContentStore, referencedIn } from './store/content-store';
 import { ImportMainService } from './import/service';
 import { InferenceEngine } from './inference/engine';
+import { resetInterruptedSegmentations } from './inference/queries';
 import { JobStore } from './jobs/store';
 import { ModelRegistry } from './models/registry';
 import { ModelShareMainService } from './models/share';
@@ -72,7 +73,26 @@ export interface Backend {
   readonly dispatch: Dispatch;
   /** The contract's typed client on an in-process transport: how the CLI and tests call the backend. */
   readonly api: Api;
-  close(): void;
+  /**
+   * Stops the services, waits for the inference worker to stop (a model load in flight: at most
+   * its bound, engine.ts CLOSE_LOAD_WAIT_MS), then closes the database: the engine's last replies
+   * (a job's progress, a segmentation that finished meanwhile) still write to it until then. A
+   * segmentation still running is left to be marked interrupted at the next start.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * What a previous process that quit or died mid-job left: its job rows say "running" (marked
+ * interrupted) and its series "segmenting" (set back to "new"), its packs may hold bytes nothing
+ * refers to, and an export of it may have left its stage (swept before the rows are marked).
+ */
+function recoverInterruptedWork(dataDir: string, db: Database, jobs: JobStore, store: ContentStore): void {
+  for (const removed of sweepExportLeftovers(dataDir, db))
+    console.error(`[export] removed what an interrupted export left: ${removed}`);
+  jobs.recoverInterrupted();
+  resetInterruptedSegmentations(db);
+  store.sweepPacks(referencedIn(db));
 }
 
 export function createBackend(options: BackendOptions): Backend {
@@ -86,12 +106,7 @@ export function createBackend(options: BackendOptions): Backend {
   const events = new Emitter<Events>();
   const store = new ContentStore(path.join(options.dataDir, 'store'));
   const jobs = new JobStore(db, events);
-  // A previous process may have died mid-job: its rows say "running", its packs may hold bytes
-  // nothing refers to, and an export of it may have left its stage (before the rows are marked).
-  for (const removed of sweepExportLeftovers(options.dataDir, db))
-    console.error(`[export] removed what an interrupted export left: ${removed}`);
-  jobs.recoverInterrupted();
-  store.sweepPacks(referencedIn(db));
+  recoverInterruptedWork(options.dataDir, db, jobs, store);
   const frames = new FrameLoader(db, store);
   const settings = new SettingsMainService(db, events);
   const registry = new ModelRegistry(db, options.dataDir, events);
@@ -191,9 +206,9 @@ export function createBackend(options: BackendOptions): Backend {
     events,
     dispatch,
     api: createApiClient(createInProcessTransport(dispatch, events)),
-    close() {
+    async close() {
       for (const part of [dicomweb.pushQueue, training]) part.close();
-      void engine.close();
+      await engine.close(); // its last replies still write to the database (see Backend.close)
       db.close();
     },
   };

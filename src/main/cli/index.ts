@@ -299,7 +299,7 @@ export async function main(argv: string[]): Promise<number> {
       // aborts the process ("terminate called after throwing an instance of 'Napi::Error'", seen
       // in tests/integration/recovery-kill.test.ts). Close once the load has settled.
       await backend.ready.catch(() => undefined);
-      backend.close();
+      await backend.close();
     }
   }
 }

@@ -106,4 +106,18 @@ void app.whenReady().then(() => {
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();
 });
-app.on('will-quit', () => backend?.close());
+// The backend closes before the process ends: the inference worker's last replies still write to
+// the database until it has stopped (backend.ts close), so quitting waits for that once.
+let closing: Promise<void> | undefined;
+let closed = false;
+app.on('will-quit', (event) => {
+  if (!backend || closed) return;
+  event.preventDefault();
+  closing ??= backend
+    .close()
+    .catch((e: unknown) => console.error(`[quit] ${e instanceof Error ? e.message : String(e)}`))
+    .then(() => {
+      closed = true;
+      app.quit();
+    });
+});

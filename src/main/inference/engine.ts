@@ -309,7 +309,9 @@ export class InferenceEngine implements InferenceService {
     if (this.running) return;
     this.running = true;
     try {
-      for (let jobId = this.queue.shift(); jobId !== undefined; jobId = this.queue.shift()) await this.run(jobId);
+      // Closing: the queued jobs stay queued for the next start (and the database may close next).
+      for (let jobId = this.queue.shift(); jobId !== undefined && !this.closing; jobId = this.queue.shift())
+        await this.run(jobId);
     } finally {
       this.running = false;
     }
@@ -358,8 +360,15 @@ export class InferenceEngine implements InferenceService {
       fillHoles: true,
       ...(this.o.volumeMemoryBytes !== undefined ? { volumeMemoryBytes: this.o.volumeMemoryBytes } : {}),
     });
-    // Answered by close(), not by the worker: the row stays running, marked interrupted at the next start.
-    if (this.closing && reply.type === 'error' && reply.message === ENGINE_CLOSED) return;
+    // Stopped by close() (answered by close(), or by the worker at its next batch after close()
+    // raised the cancel flag): the row stays running, marked interrupted at the next start, and
+    // the series is "new" again then (jobs/store.ts recoverInterrupted). A segmentation that
+    // finished before the worker stopped is recorded as done.
+    if (
+      this.closing &&
+      ((reply.type === 'error' && reply.message === ENGINE_CLOSED) || (reply.type === 'segmented' && reply.cancelled))
+    )
+      return;
     let final;
     if (reply.type === 'segmented') {
       // "Segmented" only when every image has its mask: otherwise the job fails, saying how many

@@ -99,6 +99,17 @@ export function seriesImageIds(db: Database, seriesId: number): number[] {
   return db.prepare('SELECT id FROM images WHERE series_id = ? ORDER BY position_index').pluck().all(seriesId) as number[];
 }
 
+/**
+ * Sets every series a stopped process left "segmenting" back to "new": no segmentation runs before
+ * the engine starts, so that status can only be a job the app quit or died in the middle of (its
+ * row is marked interrupted by jobs/store.ts recoverInterrupted). "new" is what the worklist then
+ * shows, and what the next start's automatic segmentation picks up. Returns the number of series.
+ * Call once at start, after recoverInterrupted.
+ */
+export function resetInterruptedSegmentations(db: Database): number {
+  return db.prepare("UPDATE series SET status = 'new' WHERE status = 'segmenting'").run().changes;
+}
+
 export function setSeriesStatus(db: Database, seriesId: number, status: SegmentationStatus): void {
   db.prepare('UPDATE series SET status = ? WHERE id = ?').run(status, seriesId);
 }

@@ -20,7 +20,7 @@ export async function serve(argv: readonly string[]): Promise<void> {
     if (closing) return;
     closing = true;
     await server.close();
-    backend.close();
+    await backend.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown());

@@ -13,25 +13,10 @@ import { INTERRUPTED } from '../../src/main/jobs/store';
 import { ROOT } from '../helpers/serve';
 import { skipTitle } from '../helpers/skip';
 import { tempDir } from '../helpers/temp';
+import { unhandledDuring } from '../helpers/unhandled';
 
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter', 'model.json');
 const missing = existsSync(STARTER) ? '' : 'the starter model.json is missing';
-
-/** Runs `body`, collecting every unhandled rejection and uncaught exception until `settleMs` after it. */
-async function unhandledDuring(body: () => Promise<void>, settleMs: number): Promise<string[]> {
-  const seen: string[] = [];
-  const onError = (e: unknown) => seen.push(e instanceof Error ? e.message : String(e));
-  process.on('unhandledRejection', onError);
-  process.on('uncaughtException', onError);
-  try {
-    await body();
-    await new Promise((r) => setTimeout(r, settleMs));
-  } finally {
-    process.off('unhandledRejection', onError);
-    process.off('uncaughtException', onError);
-  }
-  return seen;
-}
 
 describe.skipIf(missing)(skipTitle('closing the backend while the inference worker is busy', missing), () => {
   const tmp = tempDir();

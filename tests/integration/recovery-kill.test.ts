@@ -69,7 +69,11 @@ describe('kill -9 from a script that has not waited yet', () => {
     const killed = await killWhen(path.join(dataDir, 'store', 'packs'), '*.pack', ['import', source, '--data-dir', dataDir]);
     try {
       expect(killed.state).toBe('killed');
-      expect(readdirSync(path.join(dataDir, 'store', 'packs')).some((n) => n.includes(`-${killed.zombie}-`))).toBe(true);
+      const names = readdirSync(path.join(dataDir, 'store', 'packs'));
+      expect(
+        names.some((n) => n.includes(`-${killed.zombie}-`)),
+        JSON.stringify({ names, killed }),
+      ).toBe(true);
       await run(process.execPath, [LGMS, 'import', source, '--data-dir', dataDir], { cwd: ROOT });
       expect(storeProblems(dataDir)).toEqual([]);
     } finally {

@@ -17,6 +17,7 @@ import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 import { importLabelledStudies } from '../helpers/training-data';
 import { skipTitle } from '../helpers/skip';
+import { unhandledDuring } from '../helpers/unhandled';
 
 const trainer = await probeTrainer(pythonCandidates(''));
 
@@ -283,6 +284,26 @@ describe.skipIf(!trainer.available)(
       expect(existsSync(path.join(dataDir, 'training', `run-${run.id}`))).toBe(false);
       expect(filesUnder(path.join(dataDir, 'training', 'staging'))).toEqual([]);
       expect(b.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    }, 300_000);
+
+    it('quitting mid-run (close): the trainer stops, nothing writes to the closed database, the next start marks the run interrupted', async () => {
+      const run = await b.services.training.start({ maxSteps: 1000 });
+      await new Promise<void>((resolve) => {
+        const off = b.events.on('onDidTrainStep', () => {
+          off();
+          resolve();
+        });
+      });
+      const pid = b.training.trainerPid()!;
+      // The trainer's exit (and its last step lines) come after the database has closed.
+      const errors = await unhandledDuring(() => b.close(), 5000);
+      expect(errors).toEqual([]);
+      expect(() => process.kill(pid, 0)).toThrow();
+      b = createBackend({ dataDir, transport: 'http', inference: false });
+      const again = (await b.services.training.list()).find((r) => r.id === run.id)!;
+      expect([again.status, again.error]).toEqual(['interrupted', 'The app stopped while this run was training.']);
+      expect(existsSync(path.join(dataDir, 'training', `run-${run.id}`))).toBe(false);
+      expect(filesUnder(path.join(dataDir, 'training', 'staging'))).toEqual([]);
     }, 300_000);
 
     it('kill -9 of the backend mid-run: the next start marks the run interrupted, stops the orphan trainer, removes its files', async () => {

@@ -42,7 +42,7 @@ import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../mo
 import { readTask } from '../tasks/queries';
 import { activeLabels, type Task } from '../../shared/contract/tasks';
 import { runGate, runReferenceGate, type GateOptions } from './gate';
-import { localLauncher, type ClusterJobRef, type TrainerJob, type TrainerLauncher } from './launcher';
+import { localLauncher, type ClusterJobRef, type TrainerExit, type TrainerJob, type TrainerLauncher } from './launcher';
 import { labelMapFile, labelsForTraining, stageLabels, type LabelForTraining } from './stage';
 import { trainingQueue } from './queue';
 import {
@@ -385,6 +385,7 @@ export class TrainingMainService implements TrainingService {
       const next = this.resuming.shift() ?? nextQueuedRun(this.o.db);
       if (next === undefined) return;
       await this.execute(next).catch((e: unknown) => {
+        if (this.closed) return; // see execute: the next start marks the run interrupted
         this.cleanup(next);
         this.finish(next, 'failed', describe(e));
       });
@@ -399,6 +400,10 @@ export class TrainingMainService implements TrainingService {
     const resumed = row.cluster_job !== null ? launcher.attach?.(JSON.parse(row.cluster_job) as ClusterJobRef, out) : undefined;
     const status: TrainerStatus =
       launcher.python === undefined ? await this.o.trainer() : { available: true, checking: false, python: launcher.python };
+    // The backend may close (the app quits) at any await of a run: from then on the run writes
+    // nothing (the database closes next) and starts nothing; its row stays "running" and the next
+    // start marks it interrupted and removes its folders (recover()).
+    if (this.closed) return;
     if (!status.available || !status.python)
       throw new ServiceError(
         'unavailable',
@@ -437,6 +442,7 @@ export class TrainingMainService implements TrainingService {
       mkdirSync(staging, { recursive: true });
       writeFileSync(labelMap, JSON.stringify(labelMapFile(task), null, 2));
     }
+    if (this.closed) return;
     insertRunLabels(this.o.db, id, labels);
     const args = trainerArgv(
       'train',
@@ -458,6 +464,10 @@ export class TrainingMainService implements TrainingService {
     );
     const job =
       resumed ?? (await launcher.start({ runId: id, python: status.python, args, cwd: this.o.trainerDir, env: this.o.env, out }));
+    if (this.closed) {
+      job.cancel();
+      return;
+    }
     this.job = job;
     markRunning(this.o.db, id, job.pid, status.python, job.cluster ? JSON.stringify(job.cluster) : null);
     this.o.events.emit('onDidChangeTrainingRun', this.run(id));
@@ -465,6 +475,7 @@ export class TrainingMainService implements TrainingService {
     let last: TrainerEvent | null = null;
     const saveCurve = curveSaver(this.o.db, id);
     job.onLine((line) => {
+      if (this.closed) return;
       const event = parseTrainerLine(line);
       if (!event) return;
       last = event;
@@ -478,29 +489,36 @@ export class TrainingMainService implements TrainingService {
         saveCurve(curve);
       }
     });
-    const { code, signal, stderr, failure } = await job.ended;
+    const exit = await job.ended;
     this.job = undefined;
     rmSync(staging, { recursive: true, force: true });
+    if (this.closed) return;
     const final = last as TrainerEvent | null;
-    if (code === 0 && final?.event === 'done') {
+    if (exit.code === 0 && final?.event === 'done') {
       const versionId = this.register(id, task.id, parent?.id ?? hp.gateParentVersionId ?? null, out, hp, final.metrics);
       if (this.o.gate) {
         this.o.events.emit('onDidChangeTrainingRun', this.run(id));
         const gate = { ...this.o.gate, db: this.o.db, registry: this.o.registry };
-        const failed = (e: unknown) => {
-          const message = e instanceof Error ? e.message : String(e);
-          this.gateErrors.set(id, [this.gateErrors.get(id), message].filter(Boolean).join('; '));
-        };
-        await runGate(gate, versionId).catch(failed);
-        await runReferenceGate(gate, versionId).catch(failed);
+        await runGate(gate, versionId).catch(this.gateFailed(id));
+        await runReferenceGate(gate, versionId).catch(this.gateFailed(id));
       }
+      if (this.closed) return; // registered: the next start marks the run done (recover())
       this.finish(id, 'done', null);
       this.o.events.emit('onDidChangeModels', { activeId: this.o.registry.active(task.id)?.id ?? null });
       return;
     }
+    this.endWithoutModel(id, exit, final);
+  }
+
+  /**
+   * Records a run whose trainer ended without a model, its folders removed: failed in the
+   * cluster's words (a batch job Slurm ended) or the trainer's (its error event, else its last
+   * line of stderr), cancelled (exit 130 or its cancelled event), or interrupted (killed by a
+   * signal from outside: kill -9, the out-of-memory killer).
+   */
+  private endWithoutModel(id: number, { code, signal, stderr, failure }: TrainerExit, final: TrainerEvent | null): void {
     this.cleanup(id);
     if (failure !== undefined) {
-      // A batch job the cluster ended (cancelled there, time limit, node failure): Slurm's state and reason.
       this.finish(id, 'failed', `Fine-tuning failed: ${failure}`);
       return;
     }
@@ -509,13 +527,20 @@ export class TrainingMainService implements TrainingService {
       return;
     }
     if (signal !== null) {
-      // Killed from outside (kill -9, the system's out-of-memory killer): nothing was committed.
       this.finish(id, 'interrupted', `The trainer was stopped by ${signal} before it finished.`);
       return;
     }
     const message =
       final?.event === 'error' ? final.message : stderr.trim().split('\n').at(-1) || `the trainer stopped (exit ${code})`;
     this.finish(id, 'failed', `Fine-tuning failed: ${message}`);
+  }
+
+  /** Keeps why a gate of run `id` could not run (joined with '; '), shown as the run's gate error. */
+  private gateFailed(id: number): (e: unknown) => void {
+    return (e) => {
+      const message = e instanceof Error ? e.message : String(e);
+      this.gateErrors.set(id, [this.gateErrors.get(id), message].filter(Boolean).join('; '));
+    };
   }
 
   /**
@@ -533,10 +558,7 @@ export class TrainingMainService implements TrainingService {
     const version = this.o.registry.get(versionId);
     const runId = trainingRecord(this.o.db, versionId)?.runId ?? this.recordAdoption(version, task, adoptedFrom);
     this.o.events.emit('onDidChangeTrainingRun', this.run(runId));
-    const failed = (e: unknown) => {
-      const message = e instanceof Error ? e.message : String(e);
-      this.gateErrors.set(runId, [this.gateErrors.get(runId), message].filter(Boolean).join('; '));
-    };
+    const failed = this.gateFailed(runId);
     this.gateErrors.delete(runId);
     if (!this.o.gate) failed(new Error('the registry gate is not configured'));
     else {

@@ -75,9 +75,11 @@ export interface Backend {
   readonly api: Api;
   /**
    * Stops the services, waits for the inference worker to stop (a model load in flight: at most
-   * its bound, engine.ts CLOSE_LOAD_WAIT_MS), then closes the database: the engine's last replies
-   * (a job's progress, a segmentation that finished meanwhile) still write to it until then. A
-   * segmentation still running is left to be marked interrupted at the next start.
+   * its bound, engine.ts CLOSE_LOAD_WAIT_MS) and for a running import to stop at its next series
+   * (at most import/service.ts IMPORT_CLOSE_WAIT_MS), then closes the database: the engine's last
+   * replies (a job's progress, a segmentation that finished meanwhile) still write to it until
+   * then. A segmentation, import or training still running is left to be marked interrupted at the
+   * next start.
    */
   close(): Promise<void>;
 }
@@ -208,7 +210,7 @@ export function createBackend(options: BackendOptions): Backend {
     api: createApiClient(createInProcessTransport(dispatch, events)),
     async close() {
       for (const part of [dicomweb.pushQueue, training]) part.close();
-      await engine.close(); // its last replies still write to the database (see Backend.close)
+      await Promise.all([engine.close(), importer.close()]); // see Backend.close
       db.close();
     },
   };

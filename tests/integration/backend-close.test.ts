@@ -1,14 +1,17 @@
 // Closing the whole backend (what the app does when it quits, `lgms serve` on SIGTERM) while the
-// inference worker is busy: nothing may touch the database after it is closed (a reply of the
-// worker arriving then used to write a job's progress or result into a closed connection: an
-// unhandled error at quit), and the next start finds the work either finished or marked
-// interrupted, never a series left "segmenting". The real starter model, the real worker, a real
-// SQLite file.
+// inference worker or an import is busy: nothing may touch the database after it is closed (a
+// reply of a worker arriving then used to write a job's progress or result into a closed
+// connection: an unhandled error at quit), and the next start finds the work either finished or
+// marked interrupted, never a series left "segmenting", never a half-imported series or an orphan
+// pack. The real starter model, the real workers, real SQLite files. (Training: training.test.ts.)
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/main/backend';
+import { unwrap } from '../../src/shared/contract/client';
 import { writeDemoStudies } from '../../src/main/demo';
+import { writeCtSeries } from '../helpers/ct-series';
+import { storeProblems } from '../helpers/store';
 import { INTERRUPTED } from '../../src/main/jobs/store';
 import { ROOT } from '../helpers/serve';
 import { skipTitle } from '../helpers/skip';
@@ -27,9 +30,8 @@ describe.skipIf(missing)(skipTitle('closing the backend while the inference work
     await writeDemoStudies(path.join(tmp.dir, 'demo'), { patients: 2, imagesPerSeries: 48, seed: 11, domain: 'base' });
     const b = createBackend({ dataDir, transport: 'http' });
     await b.ready;
-    const started = await b.api.import.start({ paths: [path.join(tmp.dir, 'demo')] });
-    if (!started.ok) throw new Error(JSON.stringify(started));
-    expect((await b.importer.wait(started.value.jobId)).status).toBe('done');
+    const started = unwrap(await b.api.import.start({ paths: [path.join(tmp.dir, 'demo')] }));
+    expect((await b.importer.wait(started.jobId)).status).toBe('done');
     // The import queued both series' segmentations: close as soon as the first reports progress,
     // with the second still queued (the queue used to go on to it on the closed database).
     await expect
@@ -66,6 +68,36 @@ describe.skipIf(missing)(skipTitle('closing the backend while the inference work
       for (const status of statuses()) expect(['new', 'segmented']).toContain(status);
       await again.ready;
       await expect.poll(statuses, { timeout: 120_000, interval: 100 }).toEqual(['segmented', 'segmented']);
+    } finally {
+      await again.close();
+    }
+  }, 180_000);
+
+  it('an import stops at its next series: whole series kept, no orphan pack, the job interrupted, and importing again completes it', async () => {
+    const source = path.join(tmp.dir, 'ct');
+    for (let i = 1; i <= 20; i++) writeCtSeries(path.join(source, `s${i}`), { count: 40, size: 64, seriesIndex: i });
+    const dataDir = path.join(tmp.dir, 'import-data');
+    const b = createBackend({ dataDir, transport: 'http', inference: false });
+    const started = unwrap(await b.api.import.start({ paths: [source] }));
+    const series = () => b.db.prepare('SELECT count(*) FROM series').pluck().get() as number;
+    await expect.poll(series, { timeout: 60_000, interval: 5 }).toBeGreaterThan(0);
+    const waited = b.importer.wait(started.jobId).catch((e: unknown) => (e as Error).message);
+    const errors = await unhandledDuring(() => b.close(), 1500);
+    expect(errors).toEqual([]);
+    expect(await waited).toBe('The app closed during the import: start it again to finish it.');
+
+    const again = createBackend({ dataDir, transport: 'http', inference: false });
+    try {
+      const job = again.db.prepare('SELECT status, error FROM jobs WHERE id = ?').get(started.jobId);
+      expect(job).toEqual({ status: 'failed', error: INTERRUPTED });
+      const counts = again.db.prepare('SELECT count(*) FROM images GROUP BY series_id').pluck().all() as number[];
+      expect(counts.length).toBeLessThan(20); // stopped before the end
+      for (const n of counts) expect(n).toBe(40); // each series kept is whole
+      expect(storeProblems(dataDir)).toEqual([]);
+      const rerun = unwrap(await again.api.import.start({ paths: [source] }));
+      expect((await again.importer.wait(rerun.jobId)).status).toBe('done');
+      expect(again.db.prepare('SELECT count(*) FROM images GROUP BY series_id').pluck().all()).toEqual(Array(20).fill(40));
+      expect(storeProblems(dataDir)).toEqual([]);
     } finally {
       await again.close();
     }

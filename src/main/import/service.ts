@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { z } from 'zod';
 import type {
   Events,
@@ -38,9 +39,16 @@ export interface ImportServiceOptions {
   events: Emitter<Events>;
 }
 
+/** How long close() waits for a running import to stop at its next series before ending its worker anyway. */
+export const IMPORT_CLOSE_WAIT_MS = 10_000;
+
 export class ImportMainService implements ImportService {
   private readonly running = new Map<number, Promise<Job>>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set by close(): no import starts, and nothing is written to the database any more. */
+  private closing = false;
+  /** The import running now: its worker, cancel flag and exit. */
+  private active: { worker: Worker; cancel: SharedArrayBuffer; exited: Promise<void> } | undefined;
 
   constructor(private readonly o: ImportServiceOptions) {}
 
@@ -60,6 +68,8 @@ export class ImportMainService implements ImportService {
     // One import at a time: they would compete for the same disk, and an import may remove store
     // copies it wrote and then did not keep (cancel), which another running import could share.
     const turn = this.queue.then(async () => {
+      // Queued when the app quit: it stays queued in the database (the next start marks nothing).
+      if (this.closing) throw new ServiceError('unavailable', 'The app is closing: the import did not start.');
       const current = await this.o.jobs.get({ id: job.id });
       return current.status === 'queued' ? this.run(job.id, resolved, taskId) : current; // cancelled while queued
     });
@@ -136,8 +146,28 @@ export class ImportMainService implements ImportService {
     const entries = await readdir(root);
     const started = await this.start({ paths: [entries.length === 1 ? path.join(root, entries[0]!) : root] });
     // The store holds copies once the import ends; the staged upload is then deleted.
-    void this.wait(started.jobId).then(() => rm(root, { recursive: true, force: true }));
+    const removeUpload = () => rm(root, { recursive: true, force: true });
+    void this.wait(started.jobId).then(removeUpload, removeUpload);
     return started;
+  }
+
+  /**
+   * Stops the import running now because the app quits: it is asked to stop at its next series
+   * (the import's own cancel: whole series committed, the rest of its store copies removed), and
+   * its worker is ended once it has, or after `waitMs` (default IMPORT_CLOSE_WAIT_MS) — as after a
+   * crash then, the next start sweeps its packs. From close() on, this service writes nothing to
+   * the database: the job row stays running and the next start marks it interrupted ("start it
+   * again to finish it"); a queued import stays queued. Resolves once no import worker runs.
+   */
+  async close(waitMs = IMPORT_CLOSE_WAIT_MS): Promise<void> {
+    this.closing = true;
+    const active = this.active;
+    if (!active) return;
+    Atomics.store(new Int32Array(active.cancel), 0, 1);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([active.exited, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+    await active.worker.terminate();
   }
 
   private stagingDir(): string {
@@ -243,9 +273,14 @@ export class ImportMainService implements ImportService {
       ...(this.o.sqliteBinding ? { sqliteBinding: this.o.sqliteBinding } : {}),
     };
     const worker = startWorker('import-worker', { workerData: data });
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.active = { worker, cancel, exited };
+    void exited.then(() => {
+      if (this.active?.worker === worker) this.active = undefined;
+    });
     this.o.jobs.markRunning(jobId, () => Atomics.store(new Int32Array(cancel), 0, 1));
     let last: ImportProgress | undefined;
-    return new Promise<Job>((resolve) => {
+    return new Promise<Job>((resolve, reject) => {
       let settled = false;
       const settle = (job: Job) => {
         if (settled) return;
@@ -253,7 +288,15 @@ export class ImportMainService implements ImportService {
         this.running.delete(jobId);
         resolve(job);
       };
+      // Stopped by close(): nothing more is written (the database closes next); see close().
+      const closed = () => {
+        if (!this.closing) return false;
+        if (!settled) reject(new ServiceError('unavailable', 'The app closed during the import: start it again to finish it.'));
+        settled = true;
+        return true;
+      };
       worker.on('message', (m: ImportWorkerMessage) => {
+        if (closed()) return;
         if (m.type === 'progress') {
           last = m.progress;
           this.o.jobs.progress('import', jobId, { ...m.progress, done: m.progress.bytesRead, total: m.progress.bytesTotal });
@@ -277,8 +320,9 @@ export class ImportMainService implements ImportService {
           settle(this.o.jobs.finish('import', jobId, 'failed', { error: m.message, ...(last ? { progress: { ...last } } : {}) }));
         }
       });
-      worker.on('error', (e) => settle(this.o.jobs.finish('import', jobId, 'failed', { error: e.message })));
+      worker.on('error', (e) => closed() || settle(this.o.jobs.finish('import', jobId, 'failed', { error: e.message })));
       worker.on('exit', (code) => {
+        if (closed()) return;
         if (!settled) settle(this.o.jobs.finish('import', jobId, 'failed', { error: `import worker exited with code ${code}` }));
       });
     });

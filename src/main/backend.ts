@@ -74,12 +74,12 @@ export interface Backend {
   /** The contract's typed client on an in-process transport: how the CLI and tests call the backend. */
   readonly api: Api;
   /**
-   * Stops the services, waits for the inference worker to stop (a model load in flight: at most
-   * its bound, engine.ts CLOSE_LOAD_WAIT_MS) and for a running import to stop at its next series
-   * (at most import/service.ts IMPORT_CLOSE_WAIT_MS), then closes the database: the engine's last
-   * replies (a job's progress, a segmentation that finished meanwhile) still write to it until
-   * then. A segmentation, import or training still running is left to be marked interrupted at the
-   * next start.
+   * Stops the services and waits for the work that writes to the database to stop: the inference
+   * worker (a model load in flight: at most engine.ts CLOSE_LOAD_WAIT_MS; its last replies, a job's
+   * progress or a segmentation that finished meanwhile, are still written), a running import or
+   * export (at its next series, at most 10 s: IMPORT_CLOSE_WAIT_MS, EXPORT_CLOSE_WAIT_MS); then
+   * closes the database. A segmentation, import or training still running is left to be marked
+   * interrupted at the next start; an export stopped is recorded as interrupted now.
    */
   close(): Promise<void>;
 }
@@ -210,7 +210,7 @@ export function createBackend(options: BackendOptions): Backend {
     api: createApiClient(createInProcessTransport(dispatch, events)),
     async close() {
       for (const part of [dicomweb.pushQueue, training]) part.close();
-      await Promise.all([engine.close(), importer.close()]); // see Backend.close
+      await Promise.all([engine.close(), importer.close(), exporter.close()]); // see Backend.close
       db.close();
     },
   };

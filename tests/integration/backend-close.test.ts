@@ -4,7 +4,7 @@
 // connection: an unhandled error at quit), and the next start finds the work either finished or
 // marked interrupted, never a series left "segmenting", never a half-imported series or an orphan
 // pack. The real starter model, the real workers, real SQLite files. (Training: training.test.ts.)
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBackend } from '../../src/main/backend';
@@ -12,6 +12,7 @@ import { unwrap } from '../../src/shared/contract/client';
 import { writeDemoStudies } from '../../src/main/demo';
 import { writeCtSeries } from '../helpers/ct-series';
 import { storeProblems } from '../helpers/store';
+import { importLabelledStudies } from '../helpers/training-data';
 import { INTERRUPTED } from '../../src/main/jobs/store';
 import { ROOT } from '../helpers/serve';
 import { skipTitle } from '../helpers/skip';
@@ -98,6 +99,33 @@ describe.skipIf(missing)(skipTitle('closing the backend while the inference work
       expect((await again.importer.wait(rerun.jobId)).status).toBe('done');
       expect(again.db.prepare('SELECT count(*) FROM images GROUP BY series_id').pluck().all()).toEqual(Array(20).fill(40));
       expect(storeProblems(dataDir)).toEqual([]);
+    } finally {
+      await again.close();
+    }
+  }, 180_000);
+
+  it('an export stops before its next series: recorded as interrupted, its stage removed, nothing in the output folder', async () => {
+    const dataDir = path.join(tmp.dir, 'export-data');
+    const b = createBackend({ dataDir, transport: 'http', inference: false });
+    await importLabelledStudies(b, tmp.dir, {
+      patients: 12,
+      imagesPerSeries: 12,
+      seed: 5,
+      domain: 'base',
+      validationPatients: 0,
+    });
+    const seriesIds = b.db.prepare('SELECT id FROM series ORDER BY id').pluck().all() as number[];
+    const out = path.join(tmp.dir, 'export-out');
+    const { jobId } = unwrap(await b.api.export.start({ seriesIds, format: 'nifti', outDir: out }));
+    const errors = await unhandledDuring(() => b.close(), 1500);
+    expect(errors).toEqual([]);
+    const again = createBackend({ dataDir, transport: 'http', inference: false });
+    try {
+      const job = again.db.prepare('SELECT status, error FROM jobs WHERE id = ?').get(jobId);
+      expect(job).toEqual({ status: 'failed', error: INTERRUPTED });
+      expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+      const stages = path.join(dataDir, 'export-staging');
+      expect(existsSync(stages) ? readdirSync(stages) : []).toEqual([]);
     } finally {
       await again.close();
     }

@@ -74,12 +74,13 @@ export interface Backend {
   /** The contract's typed client on an in-process transport: how the CLI and tests call the backend. */
   readonly api: Api;
   /**
-   * Stops the services and waits for the work that writes to the database to stop: the inference
-   * worker (a model load in flight: at most engine.ts CLOSE_LOAD_WAIT_MS; its last replies, a job's
-   * progress or a segmentation that finished meanwhile, are still written), a running import or
-   * export (at its next series, at most 10 s: IMPORT_CLOSE_WAIT_MS, EXPORT_CLOSE_WAIT_MS); then
-   * closes the database. A segmentation, import or training still running is left to be marked
-   * interrupted at the next start; an export stopped is recorded as interrupted now.
+   * Stops the services and waits for the work that writes to the database to stop: every job
+   * running is asked to stop (JobStore stopAll: one stopped so is recorded as interrupted, not
+   * cancelled), then awaited — the inference worker (a model load in flight: at most engine.ts
+   * CLOSE_LOAD_WAIT_MS; its last replies, a job's progress or a segmentation that finished
+   * meanwhile, are still written), an import or export (at its next series), a PACS retrieval,
+   * pull or SEG send (each at most 10 s) — and the database closes. A segmentation, import or
+   * training still running is left to be marked interrupted at the next start.
    */
   close(): Promise<void>;
 }
@@ -209,8 +210,9 @@ export function createBackend(options: BackendOptions): Backend {
     dispatch,
     api: createApiClient(createInProcessTransport(dispatch, events)),
     async close() {
-      for (const part of [dicomweb.pushQueue, training]) part.close();
-      await Promise.all([engine.close(), importer.close(), exporter.close()]); // see Backend.close
+      jobs.stopAll();
+      training.close();
+      await Promise.all([engine.close(), importer.close(), exporter.close(), dicomweb.close()]); // see Backend.close
       db.close();
     },
   };

@@ -16,6 +16,8 @@ import { encodeRle } from '../../src/shared/imaging/rle';
 import { requireFixtures, sources } from '../fixtures';
 import { orthancUnavailable, startOrthanc, type Orthanc } from '../helpers/orthanc';
 import { storeProblems } from '../helpers/store';
+import { unhandledDuring } from '../helpers/unhandled';
+import { INTERRUPTED } from '../../src/main/jobs/store';
 import { tempDir } from '../helpers/temp';
 import { skipTitle } from '../helpers/skip';
 
@@ -160,6 +162,30 @@ describe.skipIf(unavailable)(skipTitle('DICOMweb with a real Orthanc', unavailab
     expect(job.status).toBe('cancelled');
     expect(count()).toEqual(before);
     expect(existsSync(path.join(backend.dataDir, 'staging', `retrieve-${jobId}`))).toBe(false);
+  }, 60_000);
+
+  it('quitting the app midway through a retrieve: the job interrupted (not cancelled), nothing imported, no staging left, nothing written after the database closed', async () => {
+    const studyUid = await uidOf(MR, 'StudyInstanceUID');
+    const seriesUid = await uidOf(MR, 'SeriesInstanceUID');
+    const count = () =>
+      backend.db.prepare('SELECT (SELECT count(*) FROM series) AS series, (SELECT count(*) FROM files) AS files').get();
+    const before = count();
+    let quit: Promise<string[]> | undefined;
+    const off = backend.events.on('onDidChangeJob', (j) => {
+      if (!quit && j.kind === 'import' && j.progress?.phase === 'downloading' && (j.progress.done ?? 0) >= 2)
+        quit = unhandledDuring(() => backend.close(), 1500);
+    });
+    const { jobId } = await backend.services.dicomweb.retrieveSeries({ endpointId, studyUid, seriesUid });
+    await expect.poll(() => quit !== undefined, { timeout: 30_000 }).toBe(true);
+    expect(await quit).toEqual([]);
+    off();
+    const dataDir = backend.dataDir;
+    backend = createBackend({ dataDir, transport: 'http', inference: false });
+    const job = await backend.services.jobs.get({ id: jobId });
+    expect([job.status, job.error]).toEqual(['failed', INTERRUPTED]);
+    expect(count()).toEqual(before);
+    expect(existsSync(path.join(dataDir, 'staging', `retrieve-${jobId}`))).toBe(false);
+    expect(storeProblems(dataDir)).toEqual([]);
   }, 60_000);
 
   it('fails cleanly when Orthanc stops mid-retrieve: a failed job, nothing imported, no staging left', async () => {

@@ -45,6 +45,9 @@ export interface DicomwebServiceOptions {
   identity?: () => string;
 }
 
+/** How long close() waits for the PACS jobs running now to stop. */
+export const DICOMWEB_CLOSE_WAIT_MS = 10_000;
+
 export class DicomwebMainService implements DicomwebService {
   readonly endpoints: EndpointStore;
   /** Label pushes of tasks set to send to a PACS (push.ts); started by the backend. */
@@ -252,8 +255,27 @@ export class DicomwebMainService implements DicomwebService {
 
   private track(jobId: number, run: Promise<Job>): { jobId: number } {
     this.running.set(jobId, run);
-    void run.finally(() => this.running.delete(jobId));
+    // Settled either way: a job still running when the database closed (close() waited no
+    // longer) fails there, and the next start marks it interrupted.
+    const forget = () => this.running.delete(jobId);
+    run.then(forget, forget);
     return { jobId };
+  }
+
+  /**
+   * Stops the push queue and waits for the retrievals, pulls and SEG sends running now, which
+   * the app's quit has asked to stop (JobStore stopAll aborts their requests; each is recorded
+   * as interrupted, what it had taken kept). Resolves once they have settled, or after `waitMs`
+   * (default DICOMWEB_CLOSE_WAIT_MS).
+   */
+  async close(waitMs = DICOMWEB_CLOSE_WAIT_MS): Promise<void> {
+    this.pushQueue.close();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(this.running.values()),
+      new Promise((resolve) => (timer = setTimeout(resolve, waitMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   private client(endpointId: number): DicomwebClient {

@@ -14,7 +14,7 @@ import {
 } from '../../shared/contract';
 import type { z } from 'zod';
 import { ServiceError } from '../../shared/result';
-import { INTERRUPTED, type JobStore } from '../jobs/store';
+import type { JobStore } from '../jobs/store';
 import {
   exportNnunetCase,
   exportSeries,
@@ -47,10 +47,6 @@ export const EXPORT_CLOSE_WAIT_MS = 10_000;
 
 export class ExportMainService implements ExportService {
   private readonly running = new Map<number, Promise<Job>>();
-  /** The cancel of each export running now (close() stops them all). */
-  private readonly stops = new Map<number, () => void>();
-  /** Set by close(): an export stopped now is recorded as interrupted, not cancelled. */
-  private closing = false;
 
   constructor(private readonly o: ExportServiceOptions) {}
 
@@ -78,23 +74,19 @@ export class ExportMainService implements ExportService {
     this.running.set(job.id, run);
     // Settled either way: an export still writing when the database closed (close() waited no
     // longer) fails there, and the next start marks it interrupted and removes its stage.
-    const forget = () => {
-      this.running.delete(job.id);
-      this.stops.delete(job.id);
-    };
+    const forget = () => this.running.delete(job.id);
     run.then(forget, forget);
     return { jobId: job.id };
   }
 
   /**
-   * Stops the exports running now because the app quits: each stops before its next series (as
-   * a cancel: its stage removed, nothing moved into the output folder) and is recorded as
-   * interrupted ("start it again"); an export already moving its files into place finishes.
-   * Resolves once they have settled, or after `waitMs` (default EXPORT_CLOSE_WAIT_MS).
+   * Waits for the exports running now, which the app's quit has asked to stop (JobStore
+   * stopAll: each stops before its next series as a cancel does, its stage removed and nothing
+   * moved into the output folder, and is recorded as interrupted; one already moving its files
+   * into place finishes). Resolves once they have settled, or after `waitMs` (default
+   * EXPORT_CLOSE_WAIT_MS).
    */
   async close(waitMs = EXPORT_CLOSE_WAIT_MS): Promise<void> {
-    this.closing = true;
-    for (const stop of this.stops.values()) stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled(this.running.values()),
@@ -119,9 +111,7 @@ export class ExportMainService implements ExportService {
 
   private async run(jobId: number, request: ExportRequest, series: SeriesRow[]): Promise<Job> {
     let cancelled = false;
-    const stop = () => (cancelled = true);
-    this.stops.set(jobId, stop);
-    this.o.jobs.markRunning(jobId, stop);
+    this.o.jobs.markRunning(jobId, () => (cancelled = true));
     const result: ExportResult = { outDir: request.outDir, format: request.format, series: [], skipped: [], notes: [] };
     const done: { series: SeriesRow; export: SeriesExport }[] = [];
     let staging = '';
@@ -160,7 +150,6 @@ export class ExportMainService implements ExportService {
       }
       if (cancelled) {
         rmSync(staging, { recursive: true, force: true });
-        if (this.closing) return this.o.jobs.finish('export', jobId, 'failed', { error: INTERRUPTED, result });
         return this.o.jobs.finish('export', jobId, 'cancelled', { result });
       }
       if (done.length === 0)

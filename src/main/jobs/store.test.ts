@@ -6,7 +6,7 @@ import { tempDir } from '../../../tests/helpers/temp';
 import type { Events, Job } from '../../shared/contract';
 import { Emitter } from '../../shared/events';
 import { openDatabase, type Database } from '../db/database';
-import { JobStore } from './store';
+import { INTERRUPTED, JobStore } from './store';
 
 describe('job store', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -70,5 +70,18 @@ describe('job store', () => {
     const created = jobs.create('inference', 'Segment', { seriesId: 7 });
     expect((await jobs.cancel({ id: created.id })).status).toBe('cancelled');
     await expect(jobs.cancel({ id: created.id })).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('stopAll (the app quits): every running job is asked to stop, and one that then ends cancelled is recorded as interrupted', () => {
+    const a = jobs.create('export', 'Export a', { seriesIds: [1] } as never);
+    const b = jobs.create('export', 'Export b', { seriesIds: [2] } as never);
+    const stopped: number[] = [];
+    jobs.markRunning(a.id, () => stopped.push(a.id));
+    jobs.markRunning(b.id, () => stopped.push(b.id));
+    jobs.stopAll();
+    expect(stopped).toEqual([a.id, b.id]);
+    expect(jobs.finish('export', a.id, 'cancelled')).toMatchObject({ status: 'failed', error: INTERRUPTED });
+    // One that finished meanwhile is done, not interrupted.
+    expect(jobs.finish('export', b.id, 'done')).toMatchObject({ status: 'done', error: null });
   });
 });

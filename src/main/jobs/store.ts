@@ -55,6 +55,8 @@ function toJob(row: JobRow): Job {
 export class JobStore implements JobsService {
   private readonly cancelHandlers = new Map<number, () => void>();
   private readonly lastWrite = new Map<number, number>();
+  /** Set by stopAll(): the app quits, so a job stopped now is interrupted, not cancelled. */
+  private stopping = false;
 
   constructor(
     private readonly db: Database,
@@ -101,12 +103,26 @@ export class JobStore implements JobsService {
     this.publish(toJob(this.row(id)));
   }
 
+  /**
+   * Asks every job running in this process to stop, through the cancel each gave markRunning,
+   * because the app quits (backend.ts close): from now on a job that ends cancelled is recorded
+   * as failed with INTERRUPTED ("start it again to finish it"), as the next start records a job
+   * left running — the reader did not cancel it.
+   */
+  stopAll(): void {
+    this.stopping = true;
+    for (const cancel of this.cancelHandlers.values()) cancel();
+  }
+
   finish<K extends JobKind>(
     _kind: K,
     id: number,
-    status: Extract<JobStatus, 'done' | 'failed' | 'cancelled'>,
+    requested: Extract<JobStatus, 'done' | 'failed' | 'cancelled'>,
     outcome: { result?: JobResult<K>; error?: string; progress?: JobProgressOf<K> } = {},
   ): JobOf<K> {
+    const interrupted = this.stopping && requested === 'cancelled';
+    const status = interrupted ? 'failed' : requested;
+    const error = interrupted ? INTERRUPTED : outcome.error;
     this.cancelHandlers.delete(id);
     this.lastWrite.delete(id);
     this.db
@@ -117,7 +133,7 @@ export class JobStore implements JobsService {
       .run(
         status,
         outcome.result === undefined ? null : JSON.stringify(outcome.result),
-        outcome.error ?? null,
+        error ?? null,
         outcome.progress ? JSON.stringify(outcome.progress) : null,
         id,
       );

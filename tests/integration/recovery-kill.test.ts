@@ -44,7 +44,17 @@ async function killWhen(
   const parent = spawn('python3', ['-c', HARNESS, watch, pattern, process.execPath, LGMS, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const line = await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  // The whole line: a pipe may hand it over in pieces ("killed" first, the pid after: seen under load).
+  const line = await new Promise<string>((resolve) => {
+    let text = '';
+    const onData = (d: Buffer) => {
+      text += d.toString();
+      if (!text.includes('\n')) return;
+      parent.stdout.off('data', onData);
+      resolve(text.slice(0, text.indexOf('\n')).trim());
+    };
+    parent.stdout.on('data', onData);
+  });
   const [state, pid] = line.split(' ');
   return { state: state!, zombie: Number(pid), release: () => parent.stdin.end() };
 }

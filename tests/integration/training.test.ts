@@ -40,6 +40,15 @@ function evaluate(model: string, data: string): { name: string; dice: number }[]
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** Resolves at the next training step `b` reports (the trainer is running then). */
+const firstStep = (b: Backend) =>
+  new Promise<void>((resolve) => {
+    const off = b.events.on('onDidTrainStep', () => {
+      off();
+      resolve();
+    });
+  });
+
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, withFileTypes: true })
@@ -251,12 +260,7 @@ describe.skipIf(!trainer.available)(
 
     it('cancel stops the trainer by its PID and leaves nothing', async () => {
       const run = await b.services.training.start({ maxSteps: 1000 });
-      await new Promise<void>((resolve) => {
-        const off = b.events.on('onDidTrainStep', () => {
-          off();
-          resolve();
-        });
-      });
+      await firstStep(b);
       const pid = b.training.trainerPid()!;
       await b.services.training.cancel({ id: run.id });
       const final = await b.training.waitFor(run.id);
@@ -269,12 +273,7 @@ describe.skipIf(!trainer.available)(
       const activeBefore = b.registry.active()!.id;
       const versionsBefore = (await b.services.models.list()).length;
       const run = await b.services.training.start({ maxSteps: 1000 });
-      await new Promise<void>((resolve) => {
-        const off = b.events.on('onDidTrainStep', () => {
-          off();
-          resolve();
-        });
-      });
+      await firstStep(b);
       process.kill(b.training.trainerPid()!, 'SIGKILL');
       const final = await b.training.waitFor(run.id);
       expect(final.status).toBe('interrupted');
@@ -288,12 +287,7 @@ describe.skipIf(!trainer.available)(
 
     it('quitting mid-run (close): the trainer stops, nothing writes to the closed database, the next start marks the run interrupted', async () => {
       const run = await b.services.training.start({ maxSteps: 1000 });
-      await new Promise<void>((resolve) => {
-        const off = b.events.on('onDidTrainStep', () => {
-          off();
-          resolve();
-        });
-      });
+      await firstStep(b);
       const pid = b.training.trainerPid()!;
       // The trainer's exit (and its last step lines) come after the database has closed.
       const errors = await unhandledDuring(() => b.close(), 5000);

@@ -80,6 +80,8 @@ describe.skipIf(missing)(skipTitle('closing the backend while the inference work
     const dataDir = path.join(tmp.dir, 'import-data');
     const b = createBackend({ dataDir, transport: 'http', inference: false });
     const started = unwrap(await b.api.import.start({ paths: [source] }));
+    // A second import waits for the first (one at a time): quitting records it interrupted too.
+    const queued = unwrap(await b.api.import.start({ paths: [path.join(source, 's1')] }));
     const series = () => b.db.prepare('SELECT count(*) FROM series').pluck().get() as number;
     await expect.poll(series, { timeout: 60_000, interval: 5 }).toBeGreaterThan(0);
     const waited = b.importer.wait(started.jobId).catch((e: unknown) => (e as Error).message);
@@ -89,8 +91,11 @@ describe.skipIf(missing)(skipTitle('closing the backend while the inference work
 
     const again = createBackend({ dataDir, transport: 'http', inference: false });
     try {
-      const job = again.db.prepare('SELECT status, error FROM jobs WHERE id = ?').get(started.jobId);
-      expect(job).toEqual({ status: 'failed', error: INTERRUPTED });
+      for (const id of [started.jobId, queued.jobId])
+        expect(again.db.prepare('SELECT status, error FROM jobs WHERE id = ?').get(id)).toEqual({
+          status: 'failed',
+          error: INTERRUPTED,
+        });
       const counts = again.db.prepare('SELECT count(*) FROM images GROUP BY series_id').pluck().all() as number[];
       expect(counts.length).toBeLessThan(20); // stopped before the end
       for (const n of counts) expect(n).toBe(40); // each series kept is whole

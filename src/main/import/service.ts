@@ -47,8 +47,8 @@ export class ImportMainService implements ImportService {
   private queue: Promise<unknown> = Promise.resolve();
   /** Set by close(): no import starts, and nothing is written to the database any more. */
   private closing = false;
-  /** The import running now: its worker, cancel flag and exit. */
-  private active: { worker: Worker; cancel: SharedArrayBuffer; exited: Promise<void> } | undefined;
+  /** The import running now: its job, worker, cancel flag and exit. */
+  private active: { jobId: number; worker: Worker; cancel: SharedArrayBuffer; exited: Promise<void> } | undefined;
 
   constructor(private readonly o: ImportServiceOptions) {}
 
@@ -68,7 +68,7 @@ export class ImportMainService implements ImportService {
     // One import at a time: they would compete for the same disk, and an import may remove store
     // copies it wrote and then did not keep (cancel), which another running import could share.
     const turn = this.queue.then(async () => {
-      // Queued when the app quit: it stays queued in the database (the next start marks nothing).
+      // Queued when the app quit: close() has recorded it interrupted.
       if (this.closing) throw new ServiceError('unavailable', 'The app is closing: the import did not start.');
       const current = await this.o.jobs.get({ id: job.id });
       return current.status === 'queued' ? this.run(job.id, resolved, taskId) : current; // cancelled while queued
@@ -157,11 +157,13 @@ export class ImportMainService implements ImportService {
    * its worker is ended once it has, or after `waitMs` (default IMPORT_CLOSE_WAIT_MS) — as after a
    * crash then, the next start sweeps its packs. From close() on, this service writes nothing to
    * the database: the job row stays running and the next start marks it interrupted ("start it
-   * again to finish it"); a queued import stays queued. Resolves once no import worker runs.
+   * again to finish it"). An import still queued is recorded now as cancelled (interrupted, once
+   * JobStore stopAll has run). Resolves once no import worker runs.
    */
   async close(waitMs = IMPORT_CLOSE_WAIT_MS): Promise<void> {
     this.closing = true;
     const active = this.active;
+    for (const jobId of this.running.keys()) if (jobId !== active?.jobId) this.o.jobs.finish('import', jobId, 'cancelled');
     if (!active) return;
     Atomics.store(new Int32Array(active.cancel), 0, 1);
     let timer: NodeJS.Timeout | undefined;
@@ -274,7 +276,7 @@ export class ImportMainService implements ImportService {
     };
     const worker = startWorker('import-worker', { workerData: data });
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    this.active = { worker, cancel, exited };
+    this.active = { jobId, worker, cancel, exited };
     void exited.then(() => {
       if (this.active?.worker === worker) this.active = undefined;
     });

@@ -362,7 +362,7 @@ export class InferenceEngine implements InferenceService {
     });
     // Stopped by close() (answered by close(), or by the worker at its next batch after close()
     // raised the cancel flag): the row stays running, marked interrupted at the next start, and
-    // the series is "new" again then (jobs/store.ts recoverInterrupted). A segmentation that
+    // the series is "new" again then (queries.ts resetInterruptedSegmentations). A segmentation that
     // finished before the worker stopped is recorded as done.
     if (
       this.closing &&

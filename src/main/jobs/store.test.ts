@@ -72,6 +72,18 @@ describe('job store', () => {
     await expect(jobs.cancel({ id: created.id })).rejects.toMatchObject({ code: 'conflict' });
   });
 
+  it('recoverInterrupted: jobs left running, and imports left queued (nothing would start them), are marked interrupted; a queued segmentation stays queued', () => {
+    const running = jobs.create('export', 'Export', { seriesIds: [1] } as never);
+    jobs.markRunning(running.id, () => {});
+    const importQueued = jobs.create('import', 'Import', { paths: ['/data/ct'] });
+    const inferenceQueued = jobs.create('inference', 'Segment', { seriesId: 1 } as never);
+    expect(jobs.recoverInterrupted()).toBe(2);
+    const status = (id: number) => db.prepare('SELECT status, error FROM jobs WHERE id = ?').get(id);
+    expect(status(running.id)).toEqual({ status: 'failed', error: INTERRUPTED });
+    expect(status(importQueued.id)).toEqual({ status: 'failed', error: INTERRUPTED });
+    expect(status(inferenceQueued.id)).toEqual({ status: 'queued', error: null });
+  });
+
   it('stopAll (the app quits): every running job is asked to stop, and one that then ends cancelled is recorded as interrupted', () => {
     const a = jobs.create('export', 'Export a', { seriesIds: [1] } as never);
     const b = jobs.create('export', 'Export b', { seriesIds: [2] } as never);

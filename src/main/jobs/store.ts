@@ -63,11 +63,16 @@ export class JobStore implements JobsService {
     private readonly events: Emitter<Events>,
   ) {}
 
-  /** Marks jobs left running by a process that died. Call once at start. */
+  /**
+   * Marks interrupted the jobs left running by a process that died or quit, and the imports it
+   * left queued (only the process that queued an import runs it: nothing would start them now;
+   * queued segmentations are resumed by the inference engine). Call once at start.
+   */
   recoverInterrupted(): number {
     return this.db
       .prepare(
-        `UPDATE jobs SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status = 'running'`,
+        `UPDATE jobs SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE status = 'running' OR (status = 'queued' AND kind = 'import')`,
       )
       .run(INTERRUPTED).changes;
   }

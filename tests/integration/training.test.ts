@@ -300,6 +300,24 @@ describe.skipIf(!trainer.available)(
       expect(filesUnder(path.join(dataDir, 'training', 'staging'))).toEqual([]);
     }, 300_000);
 
+    it('quitting during the gate: nothing writes to the closed database, and the next start keeps the registered candidate, its run done without a gate', async () => {
+      let quit: Promise<string[]> | undefined;
+      // The run is announced once more with its candidate registered, just before the gate starts.
+      const off = b.events.on('onDidChangeTrainingRun', (r) => {
+        if (!quit && r.status === 'running' && r.candidateVersionId !== null) quit = unhandledDuring(() => b.close(), 3000);
+      });
+      const run = await b.services.training.start({ maxSteps: 2 });
+      await expect.poll(() => quit !== undefined, { timeout: 240_000, interval: 50 }).toBe(true);
+      expect(await quit).toEqual([]);
+      off();
+      b = createBackend({ dataDir, transport: 'http', inference: false });
+      const again = (await b.services.training.list()).find((r) => r.id === run.id)!;
+      expect([again.status, again.gate]).toEqual(['done', null]);
+      const versions = await b.services.models.list();
+      expect(versions.find((v) => v.id === again.candidateVersionId)?.status).toBe('candidate');
+      expect(b.registry.active()!.manifest.id).toBe('lgmsnet-starter');
+    }, 300_000);
+
     it('kill -9 of the backend mid-run: the next start marks the run interrupted, stops the orphan trainer, removes its files', async () => {
       b.close();
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'tests', 'helpers', 'train-child.ts'), dataDir], {

@@ -212,6 +212,7 @@ export function createBackend(options: BackendOptions): Backend {
     async close() {
       jobs.stopAll();
       training.close();
+      modelShare.close();
       await Promise.all([engine.close(), importer.close(), exporter.close(), dicomweb.close()]); // see Backend.close
       db.close();
     },

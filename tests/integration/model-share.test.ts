@@ -18,6 +18,7 @@ import { labelsForTraining } from '../../src/main/training/stage';
 import { publicationSchema, type GateResult, type SharedVersion } from '../../src/shared/contract';
 import { ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
+import { unhandledDuring } from '../helpers/unhandled';
 
 const STARTER = path.join(ROOT, 'resources', 'models', 'lgmsnet-starter');
 const MODEL = existsSync(path.join(STARTER, 'model.onnx'));
@@ -246,6 +247,41 @@ describe.skipIf(!MODEL)('an adoption whose gate the app left unfinished (the sta
       expect((await b.services.models.activate({ id })).status).toBe('active');
     } finally {
       b.close();
+    }
+  }, 300_000);
+
+  it('quitting during the gate writes nothing to the closed database; the next start gates it again', async () => {
+    mkdirSync(share, { recursive: true });
+    const a = createBackend({ dataDir: path.join(tmp.dir, 'a2'), transport: 'http', inference: false });
+    let hash = '';
+    try {
+      await a.services.settings.update({ modelShareFolder: share });
+      const dir = copyModelFolder(STARTER, path.join(tmp.dir, 'a2-candidate')).dir;
+      const m = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...m, id: 'lgmsnet-starter-ft8', parent: 'lgmsnet-starter' }));
+      hash = (await a.services.modelShare.publish({ id: (await a.services.models.importVersion({ folder: dir })).id }))
+        .contentHash;
+    } finally {
+      await a.close();
+    }
+    const dataDir = path.join(tmp.dir, 'b2');
+    let b = createBackend({ dataDir, transport: 'http', inference: false });
+    await b.services.settings.update({ modelShareFolder: share });
+    const id = (await b.services.modelShare.adopt({ contentHash: hash })).here!.versionId;
+    // The gate has started (adopt returns with it running): quit now.
+    expect(await unhandledDuring(() => b.close(), 3000)).toEqual([]);
+    b = createBackend({ dataDir, transport: 'http', inference: false });
+    try {
+      expect(b.db.prepare('SELECT gate_pending FROM model_version_shares WHERE model_version_id = ?').pluck().get(id)).toBe(1);
+      await expect(b.services.models.activate({ id })).rejects.toMatchObject({ code: 'conflict' });
+      await b.modelShare.waitForGate(id);
+      const run = (await b.services.training.list()).find((r) => r.candidateVersionId === id)!;
+      // Gated again whole: on the reference set (this fresh workstation has no validation labels yet, and says so).
+      expect(run.referenceGate?.n).toBe(32);
+      expect(run.gateError).toContain('no validation labels');
+      expect(b.db.prepare('SELECT gate_pending FROM model_version_shares WHERE model_version_id = ?').pluck().get(id)).toBe(0);
+    } finally {
+      await b.close();
     }
   }, 300_000);
 });

@@ -68,6 +68,8 @@ interface Entry {
 
 export class ModelShareMainService implements ModelShareService {
   private readonly gates = new Map<number, Promise<void>>();
+  /** Set by close(): a gate that ends now writes nothing (the database closes). */
+  private closed = false;
 
   constructor(private readonly o: ModelShareOptions) {}
 
@@ -295,11 +297,23 @@ export class ModelShareMainService implements ModelShareService {
     );
   }
 
+  /**
+   * The app quits: a gate of an adopted version still running is not waited for. It stops at its
+   * next database access and writes nothing more; its version keeps `gate_pending`, so the next
+   * start gates it again (recover()) and it cannot be promoted before that.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
   private startGate(versionId: number, taskId: number, from: AdoptedFrom): void {
     const done = this.o
       .gate(versionId, taskId, from)
-      .catch((e: unknown) => console.error(`[models] the gate of adopted version ${versionId} failed: ${(e as Error).message}`))
+      .catch((e: unknown) => {
+        if (!this.closed) console.error(`[models] the gate of adopted version ${versionId} failed: ${(e as Error).message}`);
+      })
       .then(() => {
+        if (this.closed) return;
         this.o.db.prepare('UPDATE model_version_shares SET gate_pending = 0 WHERE model_version_id = ?').run(versionId);
         this.gates.delete(versionId);
         this.o.events.emit('onDidChangeModels', { activeId: this.o.registry.active(taskId)?.id ?? null });

@@ -51,3 +51,16 @@ function linuxStat(pid: number): { state: string; startedAtMs: number | null } |
     startedAtMs: bootMs !== null && Number.isFinite(ticks) ? bootMs + (ticks * 1000) / USER_HZ : null,
   };
 }
+
+/**
+ * Whether the process that owned a job or training run since `since` (ISO time) has gone, at
+ * this process's start: an owner not recorded (a row from before owners were kept), this very
+ * process (nothing of its own runs yet at its start, so the id was reused), or isProcessAlive
+ * false. Work of another live process on the same data folder (the app while `lgms …` starts, or
+ * the other way round) is then left alone.
+ */
+export function ownerGone(ownerPid: number | null, since: string | null): boolean {
+  if (ownerPid === null || ownerPid === process.pid) return true;
+  const at = since === null ? Number.NaN : Date.parse(since);
+  return !isProcessAlive(ownerPid, Number.isFinite(at) ? at : undefined);
+}

@@ -4,7 +4,8 @@
 // the trainer by its PID, and kill -9 of the trainer or of the backend leaves the database
 // intact, the active model unchanged, the run interrupted and no files behind.
 import BetterSqlite3 from 'better-sqlite3';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { readModelPackage } from '../../src/main/models/package';
 import { probeTrainer, pythonCandidates } from '../../src/main/system/trainer-probe';
 import { stagedInput, stageLabels, modelInputSpec } from '../../src/main/training/stage';
 import { trainerEventSchema, type TrainingRun } from '../../src/shared/contract/training';
-import { ROOT } from '../helpers/serve';
+import { assertBuilt, ROOT } from '../helpers/serve';
 import { tempDir } from '../helpers/temp';
 import { importLabelledStudies } from '../helpers/training-data';
 import { skipTitle } from '../helpers/skip';
@@ -283,6 +284,23 @@ describe.skipIf(!trainer.available)(
       expect(existsSync(path.join(dataDir, 'training', `run-${run.id}`))).toBe(false);
       expect(filesUnder(path.join(dataDir, 'training', 'staging'))).toEqual([]);
       expect(b.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    }, 300_000);
+
+    it('a command started on the same data folder while a run trains (lgms info) leaves the run, its trainer and its staging alone', async () => {
+      assertBuilt();
+      const run = await b.services.training.start({ maxSteps: 1000 });
+      await firstStep(b);
+      const pid = b.training.trainerPid()!;
+      const staged = readdirSync(path.join(dataDir, 'training', 'staging'));
+      expect(staged).toEqual([`run-${run.id}`]);
+      await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'lgms.js'), 'info', '--data-dir', dataDir], {
+        cwd: ROOT,
+      });
+      expect(() => process.kill(pid, 0)).not.toThrow(); // not killed as an orphan
+      expect((await b.services.training.list()).find((r) => r.id === run.id)!.status).toBe('running');
+      expect(readdirSync(path.join(dataDir, 'training', 'staging'))).toEqual(staged);
+      await b.services.training.cancel({ id: run.id });
+      expect((await b.training.waitFor(run.id)).status).toBe('cancelled');
     }, 300_000);
 
     it('quitting mid-run (close): the trainer stops, nothing writes to the closed database, the next start marks the run interrupted', async () => {

@@ -100,14 +100,19 @@ export function seriesImageIds(db: Database, seriesId: number): number[] {
 }
 
 /**
- * Sets every series a stopped process left "segmenting" back to "new": no segmentation runs before
- * the engine starts, so that status can only be a job the app quit or died in the middle of (its
- * row is marked interrupted by jobs/store.ts recoverInterrupted). "new" is what the worklist then
- * shows, and what the next start's automatic segmentation picks up. Returns the number of series.
- * Call once at start, after recoverInterrupted.
+ * Sets every series a stopped process left "segmenting" back to "new": a series "segmenting" with
+ * no inference job running (after jobs/store.ts recoverInterrupted, only another live process's
+ * jobs still run) was being segmented by a job the app quit or died in the middle of. "new" is
+ * what the worklist then shows, and what the next start's automatic segmentation picks up.
+ * Returns the number of series. Call once at start, after recoverInterrupted.
  */
 export function resetInterruptedSegmentations(db: Database): number {
-  return db.prepare("UPDATE series SET status = 'new' WHERE status = 'segmenting'").run().changes;
+  return db
+    .prepare(
+      `UPDATE series SET status = 'new' WHERE status = 'segmenting' AND NOT EXISTS (SELECT 1 FROM jobs j
+         WHERE j.kind = 'inference' AND j.status = 'running' AND json_extract(j.params, '$.seriesId') = series.id)`,
+    )
+    .run().changes;
 }
 
 export function setSeriesStatus(db: Database, seriesId: number, status: SegmentationStatus): void {

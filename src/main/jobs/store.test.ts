@@ -1,5 +1,6 @@
 // The job store on a real SQLite file: each kind's params, progress and result come back as
 // that kind's types, progress is null until reported, and a job of another kind is refused.
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../tests/helpers/temp';
@@ -82,6 +83,29 @@ describe('job store', () => {
     expect(status(running.id)).toEqual({ status: 'failed', error: INTERRUPTED });
     expect(status(importQueued.id)).toEqual({ status: 'failed', error: INTERRUPTED });
     expect(status(inferenceQueued.id)).toEqual({ status: 'queued', error: null });
+  });
+
+  it("recoverInterrupted leaves alone the jobs of another live process on this data folder (the app while `lgms` starts); a dead or reused owner's are marked", async () => {
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const dead = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((r) => dead.once('exit', r));
+    try {
+      const mine = (owner: number | null) => {
+        const job = jobs.create('export', 'Export', { seriesIds: [1] } as never);
+        jobs.markRunning(job.id, () => {});
+        db.prepare('UPDATE jobs SET owner_pid = ? WHERE id = ?').run(owner, job.id);
+        return job.id;
+      };
+      const live = mine(other.pid!);
+      const gone = mine(dead.pid!);
+      const reused = mine(process.pid); // at a start, nothing of this process runs yet
+      const legacy = mine(null); // written before owners were kept
+      expect(jobs.recoverInterrupted()).toBe(3);
+      const status = (id: number) => db.prepare('SELECT status FROM jobs WHERE id = ?').pluck().get(id);
+      expect([live, gone, reused, legacy].map(status)).toEqual(['running', 'failed', 'failed', 'failed']);
+    } finally {
+      other.kill();
+    }
   });
 
   it('stopAll (the app quits): every running job is asked to stop, and one that then ends cancelled is recorded as interrupted', () => {

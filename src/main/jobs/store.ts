@@ -15,6 +15,7 @@ import type {
 import type { Emitter } from '../../shared/events';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
+import { ownerGone } from '../process-alive';
 
 interface JobRow {
   id: number;
@@ -66,21 +67,29 @@ export class JobStore implements JobsService {
   /**
    * Marks interrupted the jobs left running by a process that died or quit, and the imports it
    * left queued (only the process that queued an import runs it: nothing would start them now;
-   * queued segmentations are resumed by the inference engine). Call once at start.
+   * queued segmentations are resumed by the inference engine). A job whose owner still runs (the
+   * app, while `lgms …` starts on its data folder) is left alone (process-alive.ts ownerGone).
+   * Call once at start. Returns the number of jobs marked.
    */
   recoverInterrupted(): number {
-    return this.db
+    const rows = this.db
       .prepare(
-        `UPDATE jobs SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+        `SELECT id, owner_pid AS ownerPid, coalesce(started_at, created_at) AS since FROM jobs
          WHERE status = 'running' OR (status = 'queued' AND kind = 'import')`,
       )
-      .run(INTERRUPTED).changes;
+      .all() as { id: number; ownerPid: number | null; since: string | null }[];
+    const mark = this.db.prepare(
+      `UPDATE jobs SET status = 'failed', error = ?, finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
+    );
+    const gone = rows.filter((r) => ownerGone(r.ownerPid, r.since));
+    this.db.transaction(() => gone.forEach((r) => mark.run(INTERRUPTED, r.id)))();
+    return gone.length;
   }
 
   create<K extends JobKind>(kind: K, title: string, params: JobParams<K>): JobOf<K> {
     const row = this.db
-      .prepare(`INSERT INTO jobs (kind, status, title, params) VALUES (?, 'queued', ?, ?) RETURNING *`)
-      .get(kind, title, JSON.stringify(params)) as JobRow;
+      .prepare(`INSERT INTO jobs (kind, status, title, params, owner_pid) VALUES (?, 'queued', ?, ?, ?) RETURNING *`)
+      .get(kind, title, JSON.stringify(params), process.pid) as JobRow;
     return this.publish(toJob(row)) as JobOf<K>;
   }
 
@@ -94,8 +103,10 @@ export class JobStore implements JobsService {
   markRunning(id: number, onCancel: () => void): Job {
     this.cancelHandlers.set(id, onCancel);
     this.db
-      .prepare(`UPDATE jobs SET status = 'running', started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`)
-      .run(id);
+      .prepare(
+        `UPDATE jobs SET status = 'running', owner_pid = ?, started_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
+      )
+      .run(process.pid, id);
     return this.publish(toJob(this.row(id)));
   }
 

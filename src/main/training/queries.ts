@@ -15,6 +15,8 @@ export interface RunRow {
   hyperparameters: string;
   out_dir: string;
   pid: number | null;
+  /** The backend process that runs it (null: written before owners were kept). */
+  owner_pid: number | null;
   curve: string;
   error: string | null;
   created_at: string;
@@ -34,6 +36,15 @@ export function runRow(db: Database, id: number): RunRow | undefined {
 }
 
 /** Runs marked running: at start, those a process that died left so. */
+/** The owners of the runs queued or running, with the time each was queued or started. */
+export function busyRunOwners(db: Database): { ownerPid: number | null; since: string | null }[] {
+  return db
+    .prepare(
+      "SELECT owner_pid AS ownerPid, coalesce(started_at, created_at) AS since FROM training_runs WHERE status IN ('queued', 'running')",
+    )
+    .all() as { ownerPid: number | null; since: string | null }[];
+}
+
 export function runningRuns(db: Database): RunRow[] {
   return db.prepare("SELECT * FROM training_runs WHERE status = 'running'").all() as RunRow[];
 }
@@ -64,9 +75,9 @@ export function insertQueuedRun(
     const id = Number(
       db
         .prepare(
-          "INSERT INTO training_runs (status, task_id, parent_version_id, hyperparameters, out_dir) VALUES ('queued', ?, ?, ?, '')",
+          "INSERT INTO training_runs (status, task_id, parent_version_id, hyperparameters, out_dir, owner_pid) VALUES ('queued', ?, ?, ?, '', ?)",
         )
-        .run(run.taskId, run.parentVersionId, JSON.stringify(run.hyperparameters)).lastInsertRowid,
+        .run(run.taskId, run.parentVersionId, JSON.stringify(run.hyperparameters), process.pid).lastInsertRowid,
     );
     db.prepare('UPDATE training_runs SET out_dir = ? WHERE id = ?').run(run.folderOf(id), id);
     return id;
@@ -78,11 +89,11 @@ export function setClusterJob(db: Database, id: number, clusterJob: string): voi
   db.prepare('UPDATE training_runs SET cluster_job = ? WHERE id = ?').run(clusterJob, id);
 }
 
-/** The run started (or was found running again): its process or batch job. */
+/** The run started (or was found running again): its process or batch job, and this backend as its owner. */
 export function markRunning(db: Database, id: number, pid: number | null, python: string, clusterJob: string | null): void {
   db.prepare(
-    `UPDATE training_runs SET status = 'running', pid = ?, python = ?, cluster_job = ?, started_at = coalesce(started_at, ${NOW}) WHERE id = ?`,
-  ).run(pid, python, clusterJob, id);
+    `UPDATE training_runs SET status = 'running', pid = ?, python = ?, cluster_job = ?, owner_pid = ?, started_at = coalesce(started_at, ${NOW}) WHERE id = ?`,
+  ).run(pid, python, clusterJob, process.pid, id);
 }
 
 /** Ends a run with its status and error (null when none); the process id is cleared. */

@@ -36,6 +36,7 @@ import type { z } from 'zod';
 import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import { inheritDomain, readModelPackage } from '../models/package';
+import { ownerGone } from '../process-alive';
 import { applicability } from '../../shared/model/applicability';
 import { modelDims, outputValues, volumeModelInput, type ModelManifest } from '../../shared/model/manifest';
 import { STARTER_TASK_ID, type ModelRegistry, type ResolvedVersion } from '../models/registry';
@@ -57,6 +58,7 @@ import {
   recordCandidate,
   runIds,
   runLabelCounts,
+  busyRunOwners,
   runningRuns,
   runRow,
   setClusterJob,
@@ -189,7 +191,8 @@ export class TrainingMainService implements TrainingService {
    * trainer committed it. Returns the ids marked interrupted.
    */
   recover(): number[] {
-    const rows = runningRuns(this.o.db);
+    // Runs of another live backend on this data folder (the app, while `lgms …` starts) are its own.
+    const rows = runningRuns(this.o.db).filter((r) => ownerGone(r.owner_pid, r.started_at));
     for (const row of rows) {
       if (row.pid !== null) killOrphanTrainer(row.pid);
       if (row.candidate_version_id !== null) {
@@ -212,7 +215,9 @@ export class TrainingMainService implements TrainingService {
         const dir = path.resolve(this.o.dataDir, row);
         if (!keep.has(dir)) rmSync(dir, { recursive: true, force: true });
       }
-      rmSync(path.join(root, 'staging'), { recursive: true, force: true });
+      // Staging a live backend may be reading from (its run queued or training) stays.
+      if (busyRunOwners(this.o.db).every((r) => ownerGone(r.ownerPid, r.since)))
+        rmSync(path.join(root, 'staging'), { recursive: true, force: true });
     }
     if (this.resuming.length > 0) this.draining ??= this.drain().finally(() => (this.draining = undefined));
     return rows.filter((r) => r.candidate_version_id === null && !this.resuming.includes(r.id)).map((r) => r.id);

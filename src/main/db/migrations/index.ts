@@ -18,6 +18,7 @@ import { migration0200 } from './0200-cluster-training';
 import { migration0210 } from './0210-pacs-labels';
 import { migration0220 } from './0220-model-sharing';
 import { migration0230 } from './0230-pull-jobs';
+import { migration0240 } from './0240-work-owners';
 import type { Migration } from './types';
 
 export type { Migration } from './types';
@@ -42,4 +43,5 @@ export const MIGRATIONS: readonly Migration[] = [
   migration0210,
   migration0220,
   migration0230,
+  migration0240,
 ];

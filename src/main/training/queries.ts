@@ -35,7 +35,6 @@ export function runRow(db: Database, id: number): RunRow | undefined {
   return db.prepare('SELECT * FROM training_runs WHERE id = ?').get(id) as RunRow | undefined;
 }
 
-/** Runs marked running: at start, those a process that died left so. */
 /** The owners of the runs queued or running, with the time each was queued or started. */
 export function busyRunOwners(db: Database): { ownerPid: number | null; since: string | null }[] {
   return db
@@ -45,6 +44,7 @@ export function busyRunOwners(db: Database): { ownerPid: number | null; since: s
     .all() as { ownerPid: number | null; since: string | null }[];
 }
 
+/** Runs marked running: at start, those a process that died left so (and another live backend's). */
 export function runningRuns(db: Database): RunRow[] {
   return db.prepare("SELECT * FROM training_runs WHERE status = 'running'").all() as RunRow[];
 }

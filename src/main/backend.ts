@@ -79,7 +79,7 @@ export interface Backend {
    * cancelled), then awaited — the inference worker (a model load in flight: at most engine.ts
    * CLOSE_LOAD_WAIT_MS; its last replies, a job's progress or a segmentation that finished
    * meanwhile, are still written), an import or export (at its next series), a PACS retrieval,
-   * pull or SEG send (each at most 10 s) — and the database closes. A segmentation, import or
+   * pull or SEG send (each at most jobs/running.ts CLOSE_WAIT_MS) — and the database closes. A segmentation, import or
    * training still running is left to be marked interrupted at the next start; a gate still
    * running (of a fine-tune or an adopted version) writes nothing more, and the next start ends
    * the run without its gate or gates the adopted version again.

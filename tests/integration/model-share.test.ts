@@ -204,6 +204,23 @@ describe.skipIf(!MODEL)(
   },
 );
 
+/**
+ * Publishes the starter's weights under the child id `modelId` from a workstation of its own at
+ * `dataDir` (no inference) to `share`; returns the publication's content hash.
+ */
+async function publishStarterChild(dataDir: string, share: string, modelId: string): Promise<string> {
+  const a = createBackend({ dataDir, transport: 'http', inference: false });
+  try {
+    await a.services.settings.update({ modelShareFolder: share });
+    const dir = copyModelFolder(STARTER, `${dataDir}-candidate`).dir;
+    const m = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...m, id: modelId, parent: 'lgmsnet-starter' }));
+    return (await a.services.modelShare.publish({ id: (await a.services.models.importVersion({ folder: dir })).id })).contentHash;
+  } finally {
+    await a.close();
+  }
+}
+
 describe.skipIf(!MODEL)('an adoption whose gate the app left unfinished (the starter model is missing otherwise)', () => {
   const tmp = tempDir();
   const share = path.join(tmp.dir, 'share');
@@ -211,18 +228,7 @@ describe.skipIf(!MODEL)('an adoption whose gate the app left unfinished (the sta
 
   it('is gated again at the next start, and cannot be promoted until then', async () => {
     mkdirSync(share);
-    const a = createBackend({ dataDir: path.join(tmp.dir, 'a'), transport: 'http', inference: false });
-    let hash = '';
-    try {
-      await a.services.settings.update({ modelShareFolder: share });
-      const dir = copyModelFolder(STARTER, path.join(tmp.dir, 'a-candidate')).dir;
-      const m = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
-      writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...m, id: 'lgmsnet-starter-ft7', parent: 'lgmsnet-starter' }));
-      hash = (await a.services.modelShare.publish({ id: (await a.services.models.importVersion({ folder: dir })).id }))
-        .contentHash;
-    } finally {
-      a.close();
-    }
+    const hash = await publishStarterChild(path.join(tmp.dir, 'a'), share, 'lgmsnet-starter-ft7');
     const dataDir = path.join(tmp.dir, 'b');
     let b = createBackend({ dataDir, transport: 'http', inference: false });
     let id = 0;
@@ -252,18 +258,7 @@ describe.skipIf(!MODEL)('an adoption whose gate the app left unfinished (the sta
 
   it('quitting during the gate writes nothing to the closed database; the next start gates it again', async () => {
     mkdirSync(share, { recursive: true });
-    const a = createBackend({ dataDir: path.join(tmp.dir, 'a2'), transport: 'http', inference: false });
-    let hash = '';
-    try {
-      await a.services.settings.update({ modelShareFolder: share });
-      const dir = copyModelFolder(STARTER, path.join(tmp.dir, 'a2-candidate')).dir;
-      const m = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as Record<string, unknown>;
-      writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...m, id: 'lgmsnet-starter-ft8', parent: 'lgmsnet-starter' }));
-      hash = (await a.services.modelShare.publish({ id: (await a.services.models.importVersion({ folder: dir })).id }))
-        .contentHash;
-    } finally {
-      await a.close();
-    }
+    const hash = await publishStarterChild(path.join(tmp.dir, 'a2'), share, 'lgmsnet-starter-ft8');
     const dataDir = path.join(tmp.dir, 'b2');
     let b = createBackend({ dataDir, transport: 'http', inference: false });
     await b.services.settings.update({ modelShareFolder: share });

@@ -18,6 +18,7 @@ import type { Database } from '../db/database';
 import type { FrameLoader } from '../imaging/frames';
 import type { ContentStore } from '../store/content-store';
 import type { ImportMainService } from '../import/service';
+import { RunningJobs } from '../jobs/running';
 import type { JobStore } from '../jobs/store';
 import { osUserName } from '../settings/identity';
 import { seriesById } from '../export/queries';
@@ -45,14 +46,11 @@ export interface DicomwebServiceOptions {
   identity?: () => string;
 }
 
-/** How long close() waits for the PACS jobs running now to stop. */
-export const DICOMWEB_CLOSE_WAIT_MS = 10_000;
-
 export class DicomwebMainService implements DicomwebService {
   readonly endpoints: EndpointStore;
   /** Label pushes of tasks set to send to a PACS (push.ts); started by the backend. */
   readonly pushQueue: PushQueue;
-  private readonly running = new Map<number, Promise<Job>>();
+  private readonly running = new RunningJobs();
   /** Tasks whose pull is running: a second pull of one task waits for none and is refused. */
   private readonly pulling = new Set<number>();
 
@@ -254,11 +252,7 @@ export class DicomwebMainService implements DicomwebService {
   }
 
   private track(jobId: number, run: Promise<Job>): { jobId: number } {
-    this.running.set(jobId, run);
-    // Settled either way: a job still running when the database closed (close() waited no
-    // longer) fails there, and the next start marks it interrupted.
-    const forget = () => this.running.delete(jobId);
-    run.then(forget, forget);
+    this.running.track(jobId, run);
     return { jobId };
   }
 
@@ -266,16 +260,11 @@ export class DicomwebMainService implements DicomwebService {
    * Stops the push queue and waits for the retrievals, pulls and SEG sends running now, which
    * the app's quit has asked to stop (JobStore stopAll aborts their requests; each is recorded
    * as interrupted, what it had taken kept). Resolves once they have settled, or after `waitMs`
-   * (default DICOMWEB_CLOSE_WAIT_MS).
+   * (default CLOSE_WAIT_MS).
    */
-  async close(waitMs = DICOMWEB_CLOSE_WAIT_MS): Promise<void> {
+  close(waitMs?: number): Promise<void> {
     this.pushQueue.close();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled(this.running.values()),
-      new Promise((resolve) => (timer = setTimeout(resolve, waitMs))),
-    ]);
-    clearTimeout(timer);
+    return this.running.settled(waitMs);
   }
 
   private client(endpointId: number): DicomwebClient {

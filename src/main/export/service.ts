@@ -14,6 +14,7 @@ import {
 } from '../../shared/contract';
 import type { z } from 'zod';
 import { ServiceError } from '../../shared/result';
+import { RunningJobs } from '../jobs/running';
 import type { JobStore } from '../jobs/store';
 import {
   exportNnunetCase,
@@ -42,11 +43,8 @@ export interface ExportServiceOptions extends FormatDeps {
   stagingRoot?: string;
 }
 
-/** How long close() waits for the exports running now to stop at their next series. */
-export const EXPORT_CLOSE_WAIT_MS = 10_000;
-
 export class ExportMainService implements ExportService {
-  private readonly running = new Map<number, Promise<Job>>();
+  private readonly running = new RunningJobs();
 
   constructor(private readonly o: ExportServiceOptions) {}
 
@@ -70,12 +68,8 @@ export class ExportMainService implements ExportService {
       throw new ServiceError('invalid-input', NO_TRAINING_CASE);
     const title = `Export ${series.length === 1 ? series[0]!.description || 'series' : `${series.length} series`} as ${FORMAT_NAMES[request.format]}`;
     const job = this.o.jobs.create('export', title, { ...request, seriesIds: series.map((s) => s.id) });
-    const run = this.run(job.id, request, series);
-    this.running.set(job.id, run);
-    // Settled either way: an export still writing when the database closed (close() waited no
-    // longer) fails there, and the next start marks it interrupted and removes its stage.
-    const forget = () => this.running.delete(job.id);
-    run.then(forget, forget);
+    // One still writing when the database closed fails there; the next start removes its stage.
+    this.running.track(job.id, this.run(job.id, request, series));
     return { jobId: job.id };
   }
 
@@ -84,15 +78,10 @@ export class ExportMainService implements ExportService {
    * stopAll: each stops before its next series as a cancel does, its stage removed and nothing
    * moved into the output folder, and is recorded as interrupted; one already moving its files
    * into place finishes). Resolves once they have settled, or after `waitMs` (default
-   * EXPORT_CLOSE_WAIT_MS).
+   * CLOSE_WAIT_MS).
    */
-  async close(waitMs = EXPORT_CLOSE_WAIT_MS): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.allSettled(this.running.values()),
-      new Promise((resolve) => (timer = setTimeout(resolve, waitMs))),
-    ]);
-    clearTimeout(timer);
+  close(waitMs?: number): Promise<void> {
+    return this.running.settled(waitMs);
   }
 
   /** Resolves when the job ends (at once for a job not running in this process). */

@@ -22,6 +22,7 @@ import type { Emitter } from '../../shared/events';
 import { importMethods } from '../../shared/contract';
 import { ServiceError } from '../../shared/result';
 import type { Database } from '../db/database';
+import { CLOSE_WAIT_MS, settledWithin } from '../jobs/running';
 import type { JobStore } from '../jobs/store';
 import { startWorker } from '../workers';
 import { ContentStore } from '../store/content-store';
@@ -38,9 +39,6 @@ export interface ImportServiceOptions {
   jobs: JobStore;
   events: Emitter<Events>;
 }
-
-/** How long close() waits for a running import to stop at its next series before ending its worker anyway. */
-export const IMPORT_CLOSE_WAIT_MS = 10_000;
 
 export class ImportMainService implements ImportService {
   private readonly running = new Map<number, Promise<Job>>();
@@ -154,21 +152,19 @@ export class ImportMainService implements ImportService {
   /**
    * Stops the import running now because the app quits: it is asked to stop at its next series
    * (the import's own cancel: whole series committed, the rest of its store copies removed), and
-   * its worker is ended once it has, or after `waitMs` (default IMPORT_CLOSE_WAIT_MS) — as after a
+   * its worker is ended once it has, or after `waitMs` (default CLOSE_WAIT_MS) — as after a
    * crash then, the next start sweeps its packs. From close() on, this service writes nothing to
    * the database: the job row stays running and the next start marks it interrupted ("start it
    * again to finish it"). An import still queued is recorded now as cancelled (interrupted, once
    * JobStore stopAll has run). Resolves once no import worker runs.
    */
-  async close(waitMs = IMPORT_CLOSE_WAIT_MS): Promise<void> {
+  async close(waitMs = CLOSE_WAIT_MS): Promise<void> {
     this.closing = true;
     const active = this.active;
     for (const jobId of this.running.keys()) if (jobId !== active?.jobId) this.o.jobs.finish('import', jobId, 'cancelled');
     if (!active) return;
     Atomics.store(new Int32Array(active.cancel), 0, 1);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([active.exited, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
-    clearTimeout(timer);
+    await settledWithin(active.exited, waitMs);
     await active.worker.terminate();
   }
 

@@ -38,6 +38,7 @@ import {
   studyOfSeries,
   taskName,
 } from './queries';
+import { settledWithin } from '../jobs/running';
 import { ttaFlipsOfJob } from './tta';
 import type { InferenceWorkerData } from './worker';
 
@@ -125,11 +126,7 @@ export class InferenceEngine implements InferenceService {
   close({ loadWaitMs = this.o.closeLoadWaitMs ?? CLOSE_LOAD_WAIT_MS }: { loadWaitMs?: number } = {}): Promise<void> {
     this.closing ??= (async () => {
       Atomics.store(new Int32Array(this.cancel), 0, 1);
-      if (this.loading) {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([this.loading, new Promise((resolve) => (timer = setTimeout(resolve, loadWaitMs)))]);
-        clearTimeout(timer);
-      }
+      if (this.loading) await settledWithin(this.loading, loadWaitMs);
       await this.worker?.terminate();
       for (const [requestId, pending] of this.pending) pending.resolve({ type: 'error', requestId, message: ENGINE_CLOSED });
       this.pending.clear();
